@@ -1,0 +1,35 @@
+"""Test configuration: offscreen Qt, a pristine engine per test, user data dirs inside tmp_path."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+import workstation as ws
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every platformdirs path into the test's tmp_path."""
+    for name in ("user_data_dir", "user_config_dir", "user_cache_dir", "user_log_dir", "user_state_dir"):
+        target = tmp_path / name
+
+        def _dir(*_args: object, _target: Path = target, **_kwargs: object) -> str:
+            return str(_target)
+
+        monkeypatch.setattr(platformdirs, name, _dir)
+
+
+@pytest.fixture(autouse=True)
+def _pristine_engine() -> Iterator[None]:
+    """Give each test a fresh engine: default config, empty registries, no listeners."""
+    ws.reset()
+    yield
+    ws.reset()

@@ -1,0 +1,186 @@
+"""``ws.Backtest``: run, background, stop, list and report backtests (SPEC §17 run instances)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from workstation import registry
+from workstation.clients.strategy import Result
+from workstation.config import get_config
+from workstation.context import ContextIterator, MethodContext
+from workstation.engine.backtest import BacktestJob, run_backtest
+from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus
+from workstation.engine.signal_call import signal_caller
+from workstation.errors import RunAlreadyActiveError
+from workstation.events import events, report_error
+from workstation.models.events import DoneEvent
+from workstation.reports.dump import dump_report
+from workstation.reports.statistics import BacktestStatistics
+from workstation.services.connections import (
+    frame_connections,
+    risk_connections,
+    risk_members,
+    strategy_connections,
+)
+from workstation.storages import backtest_storage
+
+SOURCE = "Backtest.run"
+
+
+def validate_backtest_names(strategy_name: str, exchange_name: str, frame_name: str, source: str) -> None:
+    """Check that the strategy, exchange, frame and every risk member are registered."""
+    schema = registry.strategies.get(strategy_name, source)
+    registry.exchanges.get(exchange_name, source)
+    registry.frames.get(frame_name, source)
+    for risk_name in risk_members(schema.risk_name, schema.risk_list):
+        registry.risks.get(risk_name, source)
+
+
+class BacktestUtils:
+    """Backtests, one instance per ``symbol:strategy_name``."""
+
+    def __init__(self) -> None:
+        self._instances = RunInstances()
+
+    def run(self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str) -> AsyncIterator[Result]:
+        """Validate every referenced name, then return the run's results as an async iterator.
+
+        The iterator yields ``scheduled``, ``opened``, ``closed`` and ``cancelled`` results in order.
+        """
+        validate_backtest_names(strategy_name, exchange_name, frame_name, SOURCE)
+        instance = self._instances.get(symbol, strategy_name)
+        self._refuse_second_run(instance)
+        context = MethodContext(strategy_name, exchange_name, frame_name, get_config())
+        return ContextIterator(self._run(instance, context), context)
+
+    def background(
+        self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str
+    ) -> Callable[[], Awaitable[None]]:
+        """Run on the running loop as a task; return a callable that requests a graceful stop."""
+        loop = asyncio.get_running_loop()
+        instance = self._instances.get(symbol, strategy_name)
+        if instance.task is not None and not instance.task.done() and instance.stop_callable is not None:
+            return instance.stop_callable
+        results = self.run(symbol, strategy_name=strategy_name, exchange_name=exchange_name, frame_name=frame_name)
+
+        async def consume() -> None:
+            try:
+                async for _ in results:
+                    pass
+            except Exception as exc:
+                report_error("Backtest.background", exc, symbol=symbol, strategy_name=strategy_name)
+                raise
+            events.done_backtest.emit(
+                DoneEvent(
+                    symbol=symbol,
+                    strategy_name=strategy_name,
+                    exchange_name=exchange_name,
+                    frame_name=frame_name,
+                    backtest=True,
+                )
+            )
+
+        instance.task = loop.create_task(consume())
+        instance.task.add_done_callback(_retrieve_exception)
+
+        def stop() -> Awaitable[None]:
+            return self.stop(symbol, strategy_name)
+
+        instance.stop_callable = stop
+        return stop
+
+    def stop(self, symbol: str, strategy_name: str) -> Awaitable[None]:
+        """Request a graceful stop: no new signals; the current signal is resolved first.
+
+        The request takes effect at once (before any suspension), so awaiting it inside a callback is
+        deterministic; awaiting the returned object is optional.
+        """
+        instance = self._instances.get(symbol, strategy_name)
+        instance.stop_requested = True
+        client = strategy_connections.peek(strategy_connections.key(symbol, strategy_name, True))
+        if client is not None:
+            client.stop()
+        return Done()
+
+    def list(self) -> list[TaskStatus]:
+        """Return the status of every backtest instance in creation order."""
+        return self._instances.list()
+
+    async def get_data(self, symbol: str, strategy_name: str) -> BacktestStatistics:
+        """Return the statistics of the closed signals of ``symbol:strategy_name``."""
+        return backtest_storage.get_data(symbol, strategy_name, True)
+
+    async def get_report(self, symbol: str, strategy_name: str) -> str:
+        """Return the markdown report of ``symbol:strategy_name``."""
+        return backtest_storage.get_report(symbol, strategy_name, True, max_rows=get_config().report_max_rows)
+
+    async def dump(self, symbol: str, strategy_name: str, path: str | Path | None = None) -> Path:
+        """Write the markdown report to ``path`` (default: the user data dir) and return where it went."""
+        return await dump_report(await self.get_report(symbol, strategy_name), "backtest", symbol, strategy_name, path)
+
+    def clear(self) -> None:
+        """Cancel running background tasks and forget every instance."""
+        self._instances.clear()
+
+    @staticmethod
+    def _refuse_second_run(instance: RunInstance) -> None:
+        if instance.active:
+            raise RunAlreadyActiveError(f"Backtest run for {instance.symbol}:{instance.name} is already active")
+
+    async def _run(self, instance: RunInstance, context: MethodContext) -> AsyncIterator[Result]:
+        self._refuse_second_run(instance)
+        instance.active = True
+        instance.stop_requested = False
+        symbol, strategy_name = instance.symbol, context.strategy_name
+        schema = registry.strategies.get(strategy_name, SOURCE)
+        members = risk_members(schema.risk_name, schema.risk_list)
+        try:
+            backtest_storage.clear(symbol, strategy_name, True)
+            strategy_connections.clear(strategy_connections.key(symbol, strategy_name, True))
+            await _forget_risk_positions(members, strategy_name, symbol)
+            frames = await frame_connections.client(context.frame_name).timeframes()
+            if len(frames) == 0:
+                raise ValueError(f'frame "{context.frame_name}" has no timeframes before now')
+            strategy = strategy_connections.client(
+                symbol,
+                strategy_name,
+                exchange_name=context.exchange_name,
+                frame_name=context.frame_name,
+                backtest=True,
+                config=context.config,
+                get_signal=signal_caller(
+                    schema.get_signal,
+                    strategy_name=strategy_name,
+                    backtest=True,
+                    timeout_seconds=context.config.max_signal_generation_seconds,
+                ),
+            )
+            await strategy.wait_for_init()
+            job = BacktestJob(
+                symbol=symbol,
+                strategy=strategy,
+                frames=frames,
+                exchange_name=context.exchange_name,
+                frame_name=context.frame_name,
+                is_stopped=lambda: instance.stop_requested,
+            )
+            async for result in run_backtest(job):
+                yield result
+        finally:
+            await _forget_risk_positions(members, strategy_name, symbol)
+            instance.active = False
+
+
+async def _forget_risk_positions(members: list[str], strategy_name: str, symbol: str) -> None:
+    for risk_name in members:
+        await risk_connections.client(risk_name, True).remove_signal(strategy_name, symbol)
+
+
+def _retrieve_exception(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+Backtest = BacktestUtils()

@@ -1,0 +1,1 @@
+"""Clients: pure business logic; they never read a context variable."""

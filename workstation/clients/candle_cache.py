@@ -1,0 +1,122 @@
+"""In-memory cache of contiguous candle ranges per (symbol, interval), with their VWAP series."""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+
+from workstation.clients.candle_data import vwap_series
+from workstation.models.candles import CANDLE_DTYPE
+
+
+class CandleSegment:
+    """A contiguous run of candles in a buffer that grows by doubling, so appends stay amortised O(1)."""
+
+    __slots__ = ("_buffer", "_vwap", "length", "start", "step")
+
+    def __init__(self, candles: np.ndarray, step: int) -> None:
+        self.step = step
+        self.start = int(candles["timestamp"][0])
+        self.length = len(candles)
+        self._buffer = np.empty(max(self.length, 1024), dtype=CANDLE_DTYPE)
+        self._buffer[: self.length] = candles
+        self._vwap: dict[int, tuple[np.ndarray, int]] = {}
+
+    @property
+    def end(self) -> int:
+        """Open time just past the last candle (exclusive)."""
+        return self.start + self.length * self.step
+
+    @property
+    def candles(self) -> np.ndarray:
+        """A view of the cached candles."""
+        return self._buffer[: self.length]
+
+    def index(self, timestamp: int) -> int:
+        """Index of the candle opening at ``timestamp``."""
+        return (timestamp - self.start) // self.step
+
+    def append(self, candles: np.ndarray) -> None:
+        """Add candles that start exactly at ``end``."""
+        needed = self.length + len(candles)
+        if needed > len(self._buffer):
+            grown = np.empty(max(needed, 2 * len(self._buffer)), dtype=CANDLE_DTYPE)
+            grown[: self.length] = self._buffer[: self.length]
+            self._buffer = grown
+        self._buffer[self.length : needed] = candles
+        self.length = needed
+
+    def vwap(self, count: int) -> np.ndarray:
+        """VWAP of the ``count`` candles ending at each index (NaN where the window is not full)."""
+        series, valid = self._vwap.get(count, (np.empty(0), 0))
+        if valid < self.length:
+            if len(series) < len(self._buffer):
+                grown = np.full(len(self._buffer), np.nan)
+                grown[:valid] = series[:valid]
+                series = grown
+            first = max(valid, count - 1)
+            if first < self.length:
+                series[first : self.length] = vwap_series(self._buffer[first - count + 1 : self.length], count)
+            valid = self.length
+            self._vwap[count] = (series, valid)
+        return series[: self.length]
+
+
+class CandleCache:
+    """Disjoint contiguous segments of one (symbol, interval), sorted by start."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self._segments: list[CandleSegment] = []
+        self._starts: list[int] = []
+
+    def find(self, timestamp: int) -> CandleSegment | None:
+        """Return the segment holding the candle that opens at ``timestamp``, if any."""
+        position = bisect.bisect_right(self._starts, timestamp) - 1
+        if position >= 0:
+            segment = self._segments[position]
+            if timestamp < segment.end:
+                return segment
+        return None
+
+    def insert(self, candles: np.ndarray) -> None:
+        """Add a contiguous run of candles; cached candles win where they overlap, touching runs merge."""
+        if len(candles) == 0:
+            return
+        start = int(candles["timestamp"][0])
+        end = start + len(candles) * self.step
+        touching = [s for s in self._segments if s.start <= end and s.end >= start]
+        if len(touching) == 1 and touching[0].end == start:
+            segment = touching[0]
+            segment.append(candles)
+            self._merge_following(segment)
+            return
+        if not touching:
+            segment = CandleSegment(candles, self.step)
+            position = bisect.bisect_right(self._starts, start)
+            self._segments.insert(position, segment)
+            self._starts.insert(position, start)
+            return
+        first = min(start, touching[0].start)
+        last = max(end, touching[-1].end)
+        merged = np.empty((last - first) // self.step, dtype=CANDLE_DTYPE)
+        offset = (start - first) // self.step
+        merged[offset : offset + len(candles)] = candles
+        for segment in touching:
+            offset = (segment.start - first) // self.step
+            merged[offset : offset + segment.length] = segment.candles
+        for segment in touching:
+            position = self._segments.index(segment)
+            del self._segments[position]
+            del self._starts[position]
+        self.insert(merged)
+
+    def _merge_following(self, segment: CandleSegment) -> None:
+        position = self._segments.index(segment)
+        if position + 1 < len(self._segments) and self._segments[position + 1].start <= segment.end:
+            following = self._segments.pop(position + 1)
+            self._starts.pop(position + 1)
+            tail = following.candles[following.index(segment.end) :] if following.end > segment.end else None
+            if tail is not None and len(tail):
+                segment.append(tail)

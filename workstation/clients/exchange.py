@@ -1,0 +1,222 @@
+"""``ClientExchange``: candles for helpers, VWAP prices and forward scans (SPEC §4)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from workstation.clients.calls import call_maybe_async, is_async_callable
+from workstation.clients.candle_cache import CandleCache, CandleSegment
+from workstation.clients.candle_data import check_anomalies, normalise_candles
+from workstation.config import Config
+from workstation.errors import CandleWindowError
+from workstation.models.candles import CANDLE_DTYPE
+from workstation.schemas.exchange import ExchangeSchema
+from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, iso
+
+logger = logging.getLogger("workstation.exchange")
+
+ErrorSink = Callable[[str, BaseException], None]
+
+
+class ClientExchange:
+    """Fetch, check and cache candles of one exchange in one mode.
+
+    Every window is served from an in-memory cache of contiguous ranges; a miss asks the user ``get_candles``
+    in chunks of at most ``max_candles_per_request`` (reading ahead in backtest), retrying each request.
+    No candle whose close time is after ``now_ms()`` is ever requested or cached (the future guard).
+    """
+
+    def __init__(
+        self,
+        schema: ExchangeSchema,
+        *,
+        backtest: bool,
+        now_ms: Callable[[], int],
+        on_callback_error: ErrorSink,
+    ) -> None:
+        self.schema = schema
+        self.exchange_name = schema.exchange_name
+        self.backtest = backtest
+        self._now_ms = now_ms
+        self._on_callback_error = on_callback_error
+        self._fetch_async = is_async_callable(schema.get_candles)
+        self._caches: dict[tuple[str, str], CandleCache] = {}
+
+    async def wait_for_init(self) -> None:
+        """Nothing to load: exchanges are stateless until the first request."""
+
+    async def get_candles(self, symbol: str, interval: str, limit: int, when: int, config: Config) -> np.ndarray:
+        """Return the ``limit`` closed candles before ``when`` (SPEC §3.3), oldest first, as a copy."""
+        step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
+        aligned = when // step * step
+        since = aligned - limit * step
+        segment = await self._ensure(symbol, interval, since, aligned, strict=True, config=config)
+        assert segment is not None
+        first = segment.index(since)
+        return segment.candles[first : first + limit].copy()
+
+    async def get_average_price(self, symbol: str, when: int, config: Config) -> float:
+        """Return the VWAP of the ``avg_price_candles_count`` closed 1m candles before ``when``."""
+        count = config.avg_price_candles_count
+        aligned = when // MINUTE_MS * MINUTE_MS
+        segment = await self._ensure(symbol, "1m", aligned - count * MINUTE_MS, aligned, strict=True, config=config)
+        assert segment is not None
+        return float(segment.vwap(count)[segment.index(aligned - MINUTE_MS)])
+
+    async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
+        """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
+        count = config.avg_price_candles_count
+        since = first_tick // MINUTE_MS * MINUTE_MS - count * MINUTE_MS
+        until = last_tick // MINUTE_MS * MINUTE_MS
+        try:
+            segment = await self._ensure(symbol, "1m", since, until, strict=True, config=config)
+        except Exception:
+            return False
+        return segment is not None and segment.end >= until
+
+    async def get_forward_candles(
+        self, symbol: str, since: int, until: int, config: Config
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the 1m candles from ``since`` to ``until`` (inclusive) and their VWAPs, as views.
+
+        Backtest only. A contiguous prefix is accepted (end of data, future guard); a hole is an error.
+        """
+        if not self.backtest:
+            raise RuntimeError("get_forward_candles is only available in backtest mode")
+        end = until + MINUTE_MS
+        segment = await self._ensure(symbol, "1m", since, end, strict=False, config=config)
+        if segment is None:
+            return np.empty(0, dtype=CANDLE_DTYPE), np.empty(0)
+        first = segment.index(since)
+        last = min(segment.length, segment.index(end))
+        vwap = segment.vwap(config.avg_price_candles_count)
+        return segment.candles[first:last], vwap[first:last]
+
+    async def format_price(self, symbol: str, price: float) -> str:
+        """Format a price with the schema's formatter."""
+        return str(await call_maybe_async(self.schema.format_price, symbol, price))
+
+    async def format_quantity(self, symbol: str, quantity: float) -> str:
+        """Format a quantity with the schema's formatter."""
+        return str(await call_maybe_async(self.schema.format_quantity, symbol, quantity))
+
+    def clear(self) -> None:
+        """Drop every cached candle."""
+        self._caches.clear()
+
+    async def _ensure(
+        self, symbol: str, interval: str, since: int, until: int, *, strict: bool, config: Config
+    ) -> CandleSegment | None:
+        """Make the cache hold ``[since, until)``; strict windows must be complete, forward reads a prefix."""
+        step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
+        cache = self._caches.get((symbol, interval))
+        if cache is None:
+            cache = self._caches[(symbol, interval)] = CandleCache(step)
+        segment = cache.find(since)
+        if segment is not None and segment.end >= until:
+            return segment
+        fetch_from = segment.end if segment is not None else since
+        guard_end = self._now_ms() // step * step
+        read_ahead = config.max_candles_per_request if self.backtest else 0
+        fetch_end = min(max(until, fetch_from + read_ahead * step), guard_end)
+        prefix = f"{self.exchange_name} {symbol} {interval}: "
+        if fetch_end <= fetch_from and strict:
+            missing = max(fetch_from, since)
+            expected = (until - missing) // step
+            raise CandleWindowError(
+                f"{prefix}expected {expected} candles from {iso(missing)}, got 0 (first missing: {iso(missing)})"
+            )
+        chunk_since = fetch_from
+        while chunk_since < fetch_end:
+            limit = min(config.max_candles_per_request, (fetch_end - chunk_since) // step)
+            needed = max(0, min(until, chunk_since + limit * step) - chunk_since) // step
+            candles = await self._request(symbol, interval, step, chunk_since, limit, needed, strict, config)
+            cache.insert(candles)
+            if len(candles) < limit:
+                break
+            chunk_since += limit * step
+        segment = cache.find(since)
+        if strict and (segment is None or segment.end < until):
+            held = segment.end if segment is not None else since
+            raise CandleWindowError(
+                f"{prefix}expected {(until - since) // step} candles from {iso(since)}, "
+                f"got {(held - since) // step} (first missing: {iso(held)})"
+            )
+        return segment
+
+    async def _request(
+        self,
+        symbol: str,
+        interval: str,
+        step: int,
+        since: int,
+        limit: int,
+        needed: int,
+        strict: bool,
+        config: Config,
+    ) -> np.ndarray:
+        """One exchange request with retries: fetch, normalise, check; return its contiguous prefix."""
+        prefix = f"{self.exchange_name} {symbol} {interval}: "
+        since_dt = from_ms(since)
+        attempts = config.get_candles_retry_count
+        last_error: Exception | None = None
+        for attempt in range(1, attempts + 1):
+            try:
+                if self._fetch_async:
+                    raw: Any = await self.schema.get_candles(symbol, interval, since_dt, limit)
+                else:
+                    raw = await asyncio.to_thread(self.schema.get_candles, symbol, interval, since_dt, limit)
+                candles = normalise_candles(raw, self.exchange_name, since, since + limit * step, prefix)
+                check_anomalies(candles, prefix, config.price_anomaly_threshold_factor, config.min_candles_for_median)
+                contiguous = _contiguous_prefix(candles, since, step)
+                if contiguous < needed and (strict or contiguous < len(candles)):
+                    in_window = int(np.count_nonzero(candles["timestamp"] < since + needed * step))
+                    raise CandleWindowError(
+                        f"{prefix}expected {needed} candles from {iso(since)}, got {in_window} "
+                        f"(first missing: {iso(since + contiguous * step)})"
+                    )
+            except Exception as exc:
+                logger.warning(
+                    "get_candles attempt %d/%d failed: exchange=%s symbol=%s interval=%s since=%s limit=%d: %s",
+                    attempt,
+                    attempts,
+                    self.exchange_name,
+                    symbol,
+                    interval,
+                    iso(since),
+                    limit,
+                    exc,
+                )
+                last_error = exc
+                if attempt < attempts:
+                    await asyncio.sleep(config.get_candles_retry_delay_ms / 1000)
+                continue
+            await self._notify(symbol, interval, since_dt, limit, candles)
+            return candles[:contiguous]
+        assert last_error is not None
+        raise last_error
+
+    async def _notify(self, symbol: str, interval: str, since: Any, limit: int, candles: np.ndarray) -> None:
+        callback = self.schema.callbacks.on_candle_data
+        if callback is None:
+            return
+        try:
+            await call_maybe_async(callback, symbol, interval, since, limit, candles)
+        except Exception as exc:
+            self._on_callback_error("on_candle_data", exc)
+
+
+def _contiguous_prefix(candles: np.ndarray, since: int, step: int) -> int:
+    """Count the leading candles that sit exactly at ``since``, ``since + step``, and so on."""
+    if len(candles) == 0:
+        return 0
+    expected = since + step * np.arange(len(candles), dtype=np.int64)
+    matches = candles["timestamp"] == expected
+    if matches.all():
+        return len(candles)
+    return int(np.argmin(matches))

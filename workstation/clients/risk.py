@@ -1,0 +1,160 @@
+"""Risk profiles (SPEC §9): ``ClientRisk`` per name and mode, ``MergeRisk`` for several, ``NoRisk`` for none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from workstation.clients.calls import call_maybe_async
+from workstation.errors import RiskRejected
+from workstation.models.events import RiskEvent
+from workstation.models.risk import RiskCheckArgs, RiskCheckPayload, RiskPosition
+from workstation.schemas.risk import RiskSchema, RiskValidation
+
+ErrorSink = Callable[[str, BaseException], None]
+
+
+class Risk(Protocol):
+    """What a strategy needs from its risk: check, add, remove."""
+
+    async def check_signal(self, args: RiskCheckArgs) -> bool:
+        """Run the validations; True lets the signal go ahead."""
+        ...
+
+    async def add_signal(self, position: RiskPosition) -> None:
+        """Count an opened position."""
+        ...
+
+    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
+        """Forget the position of ``strategy_name:symbol``."""
+        ...
+
+
+class ClientRisk:
+    """The open positions of every strategy and symbol using one risk name in one mode, and its validations."""
+
+    def __init__(
+        self,
+        schema: RiskSchema,
+        *,
+        backtest: bool,
+        emit_rejection: Callable[[RiskEvent], None],
+        on_validation_error: ErrorSink,
+        on_callback_error: ErrorSink,
+    ) -> None:
+        self.schema = schema
+        self.risk_name = schema.risk_name
+        self.backtest = backtest
+        self._emit_rejection = emit_rejection
+        self._on_validation_error = on_validation_error
+        self._on_callback_error = on_callback_error
+        self.positions: dict[str, RiskPosition] = {}
+
+    async def wait_for_init(self) -> None:
+        """Nothing to restore in backtest; live persistence hooks in here."""
+
+    @property
+    def active_position_count(self) -> int:
+        """Number of open positions counted by this profile."""
+        return len(self.positions)
+
+    async def check_signal(self, args: RiskCheckArgs) -> bool:
+        """Run the validations in order; the first rejection stops them and is reported on ``risk``."""
+        if not self.schema.validations:
+            await self._callback("on_allowed", args)
+            return True
+        positions = list(self.positions.values())
+        payload = RiskCheckPayload(
+            **args.model_dump(), active_position_count=len(positions), active_positions=positions
+        )
+        reason: str | None = None
+        for number, validation in enumerate(self.schema.validations, start=1):
+            validate = validation.validate if isinstance(validation, RiskValidation) else validation
+            note = validation.note if isinstance(validation, RiskValidation) else ""
+            try:
+                verdict = await call_maybe_async(validate, payload)
+            except RiskRejected as rejected:
+                reason = str(rejected)
+                break
+            except Exception as exc:
+                self._on_validation_error(f"risk {self.risk_name} validation #{number}", exc)
+                reason = str(exc)
+                break
+            if verdict is False:
+                reason = note or f"rejected by validation #{number}"
+                break
+        if reason is None:
+            await self._callback("on_allowed", args)
+            return True
+        await self._callback("on_rejected", args)
+        self._emit_rejection(
+            RiskEvent(
+                symbol=args.symbol,
+                strategy_name=args.strategy_name,
+                exchange_name=args.exchange_name,
+                risk_name=self.risk_name,
+                stage=args.stage,
+                current_price=args.current_price,
+                timestamp=args.timestamp,
+                active_position_count=len(positions),
+                reason=reason,
+                backtest=self.backtest,
+                signal_id=args.signal.id if args.signal is not None else None,
+            )
+        )
+        return False
+
+    async def add_signal(self, position: RiskPosition) -> None:
+        """Count an opened position under ``strategy_name:symbol``."""
+        self.positions[f"{position.strategy_name}:{position.symbol}"] = position
+
+    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
+        """Forget the position of ``strategy_name:symbol`` (missing is fine)."""
+        self.positions.pop(f"{strategy_name}:{symbol}", None)
+
+    async def _callback(self, name: str, args: RiskCheckArgs) -> None:
+        callback = getattr(self.schema.callbacks, name)
+        if callback is None:
+            return
+        try:
+            await call_maybe_async(callback, args.symbol, args)
+        except Exception as exc:
+            self._on_callback_error(name, exc)
+
+
+class MergeRisk:
+    """Several profiles as one: checked in order, rejected at the first that rejects; adds go to all."""
+
+    def __init__(self, members: Sequence[Risk]) -> None:
+        self.members = list(members)
+
+    async def check_signal(self, args: RiskCheckArgs) -> bool:
+        """Ask each member in order; later members are not asked after a rejection."""
+        for member in self.members:
+            if not await member.check_signal(args):
+                return False
+        return True
+
+    async def add_signal(self, position: RiskPosition) -> None:
+        """Count the position in every member."""
+        for member in self.members:
+            await member.add_signal(position)
+
+    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
+        """Forget the position in every member."""
+        for member in self.members:
+            await member.remove_signal(strategy_name, symbol)
+
+
+class NoRisk:
+    """The risk of a strategy without risk profiles: allows everything, counts nothing."""
+
+    async def check_signal(self, args: RiskCheckArgs) -> bool:
+        """Allow."""
+        return True
+
+    async def add_signal(self, position: RiskPosition) -> None:
+        """Count nothing."""
+
+    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
+        """Forget nothing."""

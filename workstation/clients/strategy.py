@@ -1,0 +1,448 @@
+"""``ClientStrategy``: the signal state machine of one strategy on one symbol in one mode (SPEC §6)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from workstation.clients.calls import call_maybe_async
+from workstation.clients.exchange import ClientExchange
+from workstation.clients.partial import LEVELS, ClientPartial
+from workstation.clients.pnl import compute_pnl
+from workstation.clients.risk import Risk
+from workstation.clients.validation import validate_signal
+from workstation.config import Config
+from workstation.errors import SignalValidationError
+from workstation.models.events import RiskStage
+from workstation.models.results import (
+    CancelledResult,
+    CancelReason,
+    ClosedResult,
+    CloseReason,
+    IdleResult,
+    OpenedResult,
+    ScheduledResult,
+)
+from workstation.models.risk import RiskCheckArgs, RiskPosition
+from workstation.models.signal import Signal, SignalRow
+from workstation.schemas.strategy import StrategySchema
+from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso
+
+logger = logging.getLogger("workstation.strategy")
+
+Result = IdleResult | ScheduledResult | OpenedResult | ClosedResult | CancelledResult
+GetSignal = Callable[[str, int], Awaitable[Any]]
+ErrorSink = Callable[[str, BaseException], None]
+PartialFactory = Callable[[str], Awaitable[ClientPartial]]
+PartialRelease = Callable[[str], None]
+
+
+class ClientStrategy:
+    """One strategy on one symbol in one mode: at most one signal (scheduled or open) at a time.
+
+    Dependencies come in as values: the exchange and risk clients, the ``get_signal`` caller (which sets the
+    contexts and the helper gate), the partial factory and the publisher of results. The client itself never
+    reads a context variable.
+    """
+
+    def __init__(
+        self,
+        schema: StrategySchema,
+        *,
+        symbol: str,
+        exchange_name: str,
+        frame_name: str,
+        backtest: bool,
+        config: Config,
+        exchange: ClientExchange,
+        risk: Risk,
+        get_signal: GetSignal,
+        get_partial: PartialFactory,
+        release_partial: PartialRelease,
+        publish: Callable[[Result], None],
+        report_error: ErrorSink,
+    ) -> None:
+        self.schema = schema
+        self.strategy_name = schema.strategy_name
+        self.symbol = symbol
+        self.exchange_name = exchange_name
+        self.frame_name = frame_name
+        self.backtest = backtest
+        self.config = config
+        self.exchange = exchange
+        self.risk = risk
+        self._get_signal = get_signal
+        self._get_partial = get_partial
+        self._release_partial = release_partial
+        self._publish = publish
+        self._report_error = report_error
+        self.interval_ms = CANDLE_INTERVAL_MINUTES[schema.interval] * MINUTE_MS
+        self.callbacks: dict[str, Callable[..., Any]] = {
+            name: fn for name, fn in schema.callbacks.model_dump().items() if fn is not None
+        }
+        self.last_bucket: int | None = None
+        self.last_signal_id: str | None = None
+        self.stopped = False
+
+    async def wait_for_init(self) -> None:
+        """Nothing to restore in backtest; live persistence hooks in here."""
+
+    def stop(self) -> None:
+        """Stop generating signals; a waiting order is cancelled, an open position runs to its end."""
+        self.stopped = True
+
+    @property
+    def observes_idle(self) -> bool:
+        """Tell whether an idle result would be seen by a callback (listeners are checked by the engine)."""
+        return "on_idle" in self.callbacks or "on_tick" in self.callbacks
+
+    def is_throttled(self, when: int) -> bool:
+        """Tell whether a flat tick at ``when`` falls in the bucket of the previous ``get_signal`` call."""
+        return when // self.interval_ms * self.interval_ms == self.last_bucket
+
+    # ------------------------------------------------------------------ generation (SPEC §6.3)
+
+    async def generate(self, when: int) -> Result:
+        """Evaluate a flat tick: maybe call ``get_signal`` and schedule or open the signal it returns."""
+        price = await self.exchange.get_average_price(self.symbol, when, self.config)
+        if self.stopped:
+            return await self._idle(when, price)
+        bucket = when // self.interval_ms * self.interval_ms
+        if bucket == self.last_bucket:
+            return await self._idle(when, price)
+        self.last_bucket = bucket
+        if not await self._risk_allows("pre_check", price, when, None):
+            return await self._idle(when, price)
+        try:
+            dto = await self._get_signal(self.symbol, when)
+        except Exception as exc:
+            self._report_error("get_signal", exc)
+            return await self._idle(when, price)
+        if dto is None or self.stopped:
+            return await self._idle(when, price)
+        try:
+            signal = dto if isinstance(dto, Signal) else Signal.model_validate(dto)
+        except ValidationError as exc:
+            self._report_error("get_signal", exc)
+            return await self._idle(when, price)
+        signal_id = signal.id or f"{self.strategy_name}:{self.symbol}:{when}"
+        if signal_id == self.last_signal_id:
+            self._report_error(
+                "get_signal", SignalValidationError(f'id "{signal_id}" was already used by the previous signal')
+            )
+            return await self._idle(when, price)
+        if signal.price_open is None:
+            price_open, immediate = price, True
+        else:
+            price_open = signal.price_open
+            immediate = price <= price_open if signal.position == "long" else price >= price_open
+        try:
+            validate_signal(
+                signal.position,
+                price,
+                price_open,
+                signal.price_take_profit,
+                signal.price_stop_loss,
+                signal.minute_estimated_time,
+                scheduled=not immediate,
+                config=self.config,
+            )
+        except SignalValidationError as exc:
+            self._report_error("get_signal", exc)
+            return await self._idle(when, price)
+        row = SignalRow.model_construct(
+            id=signal_id,
+            position=signal.position,
+            note=signal.note,
+            price_open=price_open,
+            price_take_profit=signal.price_take_profit,
+            price_stop_loss=signal.price_stop_loss,
+            minute_estimated_time=signal.minute_estimated_time,
+            symbol=self.symbol,
+            exchange_name=self.exchange_name,
+            strategy_name=self.strategy_name,
+            frame_name=self.frame_name,
+            scheduled_at=when,
+            pending_at=None if not immediate else when,
+            is_scheduled=not immediate,
+        )
+        if not immediate:
+            self.last_signal_id = signal_id
+            await self._callback("on_schedule", self.symbol, row, price, self.backtest)
+            scheduled = ScheduledResult.model_construct(
+                action="scheduled", signal=row, current_price=price, timestamp=when, **self._where()
+            )
+            await self._emit(scheduled)
+            return scheduled
+        if not await self._risk_allows("open", price_open, when, row):
+            return await self._idle(when, price)
+        self.last_signal_id = signal_id
+        opened = await self._open(row, when)
+        return opened
+
+    async def _open(self, row: SignalRow, when: int) -> OpenedResult:
+        await self._callback("on_write", self.symbol, row, self.backtest)
+        await self.risk.add_signal(
+            RiskPosition.model_construct(
+                strategy_name=self.strategy_name,
+                symbol=self.symbol,
+                exchange_name=self.exchange_name,
+                signal_id=row.id,
+                open_timestamp=when,
+            )
+        )
+        await self._callback("on_open", self.symbol, row, row.price_open, self.backtest)
+        opened = OpenedResult.model_construct(
+            action="opened", signal=row, current_price=row.price_open, timestamp=when, **self._where()
+        )
+        await self._emit(opened)
+        return opened
+
+    # ------------------------------------------------------------------ backtest fast path (SPEC §6.4)
+
+    async def resolve_backtest(self, result: ScheduledResult | OpenedResult, frame_end: int) -> list[Result]:
+        """Resolve a new signal candle by candle to its close or cancel; return the fill (if any) and the end."""
+        row = result.signal
+        start = row.scheduled_at
+        window_start = start - (self.config.avg_price_candles_count - 1) * MINUTE_MS
+        after_frame = frame_end // MINUTE_MS * MINUTE_MS + MINUTE_MS
+        produced: list[Result] = []
+        first_open_candle = start
+        if isinstance(result, ScheduledResult):
+            deadline = start + self.config.schedule_await_minutes * MINUTE_MS
+            candles, vwap = await self.exchange.get_forward_candles(
+                self.symbol, window_start, min(deadline, after_frame), self.config
+            )
+            outcome = self._scan_scheduled(row, candles, vwap, start, frame_end, deadline)
+            if outcome is None:
+                ending = await self._cancel(row, "timeout", *self._end_of_data(candles, vwap, start, result))
+                return [ending]
+            reason, timestamp, price = outcome
+            if reason != "fill":
+                return [await self._cancel(row, reason, timestamp, price)]
+            if not await self._risk_allows("activation", row.price_open, timestamp, row):
+                return [await self._cancel(row, "risk_reject", timestamp, price)]
+            row = row.model_copy(update={"pending_at": timestamp, "is_scheduled": False})
+            produced.append(await self._open(row, timestamp))
+            first_open_candle = timestamp + MINUTE_MS
+        assert row.pending_at is not None
+        deadline = row.pending_at + row.minute_estimated_time * MINUTE_MS
+        candles, vwap = await self.exchange.get_forward_candles(
+            self.symbol, window_start, min(deadline, after_frame), self.config
+        )
+        first = int(np.searchsorted(candles["timestamp"], first_open_candle))
+        closing = self._scan_open(row, candles[first:], vwap[first:], frame_end)
+        if closing is None:
+            last = len(candles) - 1
+            if last >= first:
+                closing = (last - first, "time_expired", float(vwap[last]))
+            logger.warning(
+                "%s %s: data ends at %s before signal %s closed; closing it at the last candle",
+                self.strategy_name,
+                self.symbol,
+                iso(int(candles["timestamp"][-1])) if len(candles) else "its start",
+                row.id,
+            )
+        if closing is None:
+            produced.append(await self._close(row, "time_expired", row.pending_at, row.price_open))
+            return produced
+        index, reason, price = closing
+        await self._progress(row, candles[first : first + index], vwap[first : first + index])
+        produced.append(await self._close(row, reason, int(candles["timestamp"][first + index]), price))
+        return produced
+
+    def _scan_scheduled(
+        self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray, start: int, frame_end: int, deadline: int
+    ) -> tuple[CancelReason | str, int, float] | None:
+        """First candle that fills or cancels a waiting limit order, as (reason, candle time, VWAP)."""
+        first = int(np.searchsorted(candles["timestamp"], start))
+        stamps = candles["timestamp"][first:]
+        if len(stamps) == 0:
+            return None
+        if row.position == "long":
+            touch = candles["low"][first:]
+            rejected = touch <= row.price_stop_loss
+            filled = touch <= row.price_open
+        else:
+            touch = candles["high"][first:]
+            rejected = touch >= row.price_stop_loss
+            filled = touch >= row.price_open
+        after_frame = stamps > frame_end
+        expired = stamps >= deadline
+        decisive = after_frame | expired | rejected | filled
+        if self.stopped:
+            decisive[:] = True
+        if not decisive.any():
+            return None
+        index = int(np.argmax(decisive))
+        timestamp, price = int(stamps[index]), float(vwap[first + index])
+        if after_frame[index]:
+            return "timeout", timestamp, price
+        if self.stopped:
+            return "stopped", timestamp, price
+        if expired[index]:
+            return "timeout", timestamp, price
+        if rejected[index]:
+            return "price_reject", timestamp, price
+        return "fill", timestamp, price
+
+    def _scan_open(
+        self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray, frame_end: int
+    ) -> tuple[int, CloseReason, float] | None:
+        """First candle that closes an open position, as (index, reason, close price)."""
+        if len(candles) == 0:
+            return None
+        assert row.pending_at is not None
+        stamps = candles["timestamp"]
+        after_frame = stamps > frame_end
+        expired = stamps - row.pending_at >= row.minute_estimated_time * MINUTE_MS
+        if row.position == "long":
+            stop_hit = candles["low"] <= row.price_stop_loss
+            profit_hit = vwap >= row.price_take_profit
+        else:
+            stop_hit = candles["high"] >= row.price_stop_loss
+            profit_hit = vwap <= row.price_take_profit
+        decisive = after_frame | expired | stop_hit | profit_hit
+        if not decisive.any():
+            return None
+        index = int(np.argmax(decisive))
+        if after_frame[index] or expired[index]:
+            return index, "time_expired", float(vwap[index])
+        if stop_hit[index]:
+            return index, "stop_loss", row.price_stop_loss
+        return index, "take_profit", row.price_take_profit
+
+    def _end_of_data(
+        self, candles: np.ndarray, vwap: np.ndarray, start: int, result: ScheduledResult
+    ) -> tuple[int, float]:
+        """Where a waiting order ends when the data runs out: its last scanned candle, else its start."""
+        logger.warning(
+            "%s %s: data ends before limit order %s resolved", self.strategy_name, self.symbol, result.signal.id
+        )
+        scanned = candles["timestamp"] >= start
+        if scanned.any():
+            last = len(candles) - 1
+            return int(candles["timestamp"][last]), float(vwap[last])
+        return start, result.current_price
+
+    async def _progress(self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray) -> None:
+        """Partial levels and callbacks for every non-closing candle of the open phase (SPEC §8)."""
+        if len(candles) == 0:
+            return
+        o = row.price_open
+        distance = vwap - o if row.position == "long" else o - vwap
+        profit = distance > 0
+        loss = distance < 0
+        percent_tp = np.minimum(distance / abs(row.price_take_profit - o) * 100, 100.0)
+        percent_sl = np.minimum(np.abs(distance) / abs(o - row.price_stop_loss) * 100, 100.0)
+        steps: dict[int, None] = {}
+        for branch, percent, callback in (
+            (profit, percent_tp, "on_partial_profit"),
+            (loss, percent_sl, "on_partial_loss"),
+        ):
+            if callback in self.callbacks:
+                steps.update(dict.fromkeys(np.flatnonzero(branch).tolist()))
+                continue
+            for level in LEVELS:
+                reached = branch & (percent >= level)
+                if reached.any():
+                    steps[int(np.argmax(reached))] = None
+        if not steps:
+            return
+        partial = await self._get_partial(row.id)
+        stamps = candles["timestamp"]
+        for index in sorted(steps):
+            price = float(vwap[index])
+            timestamp = int(stamps[index])
+            if profit[index]:
+                percent = float(percent_tp[index])
+                partial.profit(row, price, percent, timestamp)
+                await self._callback("on_partial_profit", self.symbol, row, price, percent, self.backtest)
+            elif loss[index]:
+                percent = float(percent_sl[index])
+                partial.loss(row, price, percent, timestamp)
+                await self._callback("on_partial_loss", self.symbol, row, price, percent, self.backtest)
+
+    async def _close(self, row: SignalRow, reason: CloseReason, timestamp: int, price: float) -> ClosedResult:
+        pnl = compute_pnl(row.position, row.price_open, price, self.config)
+        await self._callback("on_close", self.symbol, row, price, self.backtest)
+        self._release_partial(row.id)
+        await self.risk.remove_signal(self.strategy_name, self.symbol)
+        await self._callback("on_write", self.symbol, None, self.backtest)
+        closed = ClosedResult.model_construct(
+            action="closed",
+            signal=row,
+            current_price=price,
+            timestamp=timestamp,
+            close_reason=reason,
+            close_timestamp=timestamp,
+            pnl=pnl,
+            **self._where(),
+        )
+        await self._emit(closed)
+        return closed
+
+    async def _cancel(self, row: SignalRow, reason: str, timestamp: int, price: float) -> CancelledResult:
+        await self._callback("on_cancel", self.symbol, row, price, self.backtest)
+        cancelled = CancelledResult.model_construct(
+            action="cancelled",
+            signal=row,
+            current_price=price,
+            timestamp=timestamp,
+            reason=reason,
+            close_timestamp=timestamp,
+            **self._where(),
+        )
+        await self._emit(cancelled)
+        return cancelled
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _where(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "strategy_name": self.strategy_name,
+            "exchange_name": self.exchange_name,
+            "frame_name": self.frame_name,
+            "backtest": self.backtest,
+        }
+
+    async def _idle(self, when: int, price: float) -> IdleResult:
+        idle = IdleResult.model_construct(
+            action="idle", signal=None, current_price=price, timestamp=when, **self._where()
+        )
+        if "on_idle" in self.callbacks:
+            await self._callback("on_idle", self.symbol, price, self.backtest)
+        await self._emit(idle)
+        return idle
+
+    async def _emit(self, result: Result) -> None:
+        if "on_tick" in self.callbacks:
+            await self._callback("on_tick", self.symbol, result, self.backtest)
+        self._publish(result)
+
+    async def _risk_allows(self, stage: RiskStage, price: float, when: int, row: SignalRow | None) -> bool:
+        return await self.risk.check_signal(
+            RiskCheckArgs.model_construct(
+                symbol=self.symbol,
+                strategy_name=self.strategy_name,
+                exchange_name=self.exchange_name,
+                current_price=price,
+                timestamp=when,
+                stage=stage,
+                signal=row,
+            )
+        )
+
+    async def _callback(self, name: str, *args: Any) -> None:
+        callback = self.callbacks.get(name)
+        if callback is None:
+            return
+        try:
+            await call_maybe_async(callback, *args)
+        except Exception as exc:
+            self._report_error(name, exc)

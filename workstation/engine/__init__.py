@@ -1,0 +1,1 @@
+"""Runners: backtest (and later live, walker, optimizer) as async generators."""

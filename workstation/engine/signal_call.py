@@ -1,0 +1,40 @@
+"""Calling ``get_signal``: the execution context, the helper gate and the timeout (SPEC §6.3 step 5)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from workstation.clients.calls import is_async_callable
+from workstation.context import ExecutionContext, execution_context, helpers_enabled
+from workstation.timeutil import from_ms
+
+
+def signal_caller(
+    get_signal: Callable[..., Any], *, strategy_name: str, backtest: bool, timeout_seconds: float
+) -> Callable[[str, int], Awaitable[Any]]:
+    """Wrap a user ``get_signal`` so it runs with the helpers enabled and, if async, under a timeout."""
+    is_async = is_async_callable(get_signal)
+
+    async def call(symbol: str, when: int) -> Any:
+        context_token = execution_context.set(ExecutionContext(symbol, when, backtest))
+        gate_token = helpers_enabled.set(True)
+        try:
+            if not is_async:
+                return get_signal(symbol, from_ms(when))
+            deadline = asyncio.timeout(timeout_seconds)
+            try:
+                async with deadline:
+                    return await get_signal(symbol, from_ms(when))
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                raise TimeoutError(
+                    f"get_signal timed out after {timeout_seconds} s (strategy={strategy_name}, symbol={symbol})"
+                ) from None
+        finally:
+            helpers_enabled.reset(gate_token)
+            execution_context.reset(context_token)
+
+    return call

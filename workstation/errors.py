@@ -1,0 +1,51 @@
+"""The exception hierarchy of the engine: every error the engine raises on purpose is a ``WorkstationError``."""
+
+from __future__ import annotations
+
+
+class WorkstationError(Exception):
+    """Base class of every error the workstation raises deliberately."""
+
+
+class DuplicateSchemaError(WorkstationError, ValueError):
+    """A schema was registered under a name that is already taken."""
+
+
+class SchemaNotFoundError(WorkstationError, LookupError):
+    """A referenced schema name is not registered."""
+
+
+class ContextError(WorkstationError, RuntimeError):
+    """A strategy helper was used outside ``get_signal``."""
+
+
+class SignalValidationError(WorkstationError, ValueError):
+    """A signal breaks a business rule (reported on the ``error`` stream, never raised to the user)."""
+
+
+class CandleAnomalyError(WorkstationError, ValueError):
+    """Candle data failed the anomaly checks."""
+
+
+class CandleWindowError(WorkstationError, ValueError):
+    """The exchange returned an incomplete candle window."""
+
+
+class RiskRejected(WorkstationError):
+    """Raise from a risk validation to reject a signal deliberately; the message is the reason."""
+
+
+class SizingError(WorkstationError, ValueError):
+    """Position sizing input is invalid."""
+
+
+class RunAlreadyActiveError(WorkstationError, RuntimeError):
+    """A run of the same ``symbol:strategy_name`` is already active in the same mode."""
+
+
+class PersistedStateConflictError(WorkstationError):
+    """Live restore found persisted state that belongs to another exchange."""
+
+
+class OptimizerError(WorkstationError):
+    """A parameter sweep cannot be started."""

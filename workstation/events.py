@@ -1,0 +1,257 @@
+"""The event hub ``ws.events`` and the ``listen_*`` functions (SPEC §16).
+
+The hub is one ``QObject`` with a ``Signal(object)`` per stream; it needs no ``QApplication``. Emission is
+synchronous on the loop thread. Internal subscribers (report storages) connect at import, before any user
+listener. User listeners registered through ``listen_*`` are isolated: an exception is caught, logged and
+re-emitted on ``error``; an ``async def`` listener gets its own FIFO queue drained by one task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import SIGNAL, QObject, Signal
+
+from workstation.models.events import ErrorEvent
+
+logger = logging.getLogger("workstation.events")
+
+Listener = Callable[[Any], Any]
+Unsubscribe = Callable[[], None]
+
+#: Every stream of the hub, in the order of SPEC §16.
+EVENT_NAMES: tuple[str, ...] = (
+    "signal",
+    "signal_backtest",
+    "signal_live",
+    "error",
+    "done_backtest",
+    "done_live",
+    "done_walker",
+    "progress_backtest",
+    "progress_walker",
+    "progress_optimizer",
+    "walker",
+    "walker_complete",
+    "walker_stop",
+    "partial_profit",
+    "partial_loss",
+    "risk",
+    "performance",
+    "validation",
+)
+
+
+class EventHub(QObject):
+    """One Qt signal per engine stream; payloads are frozen pydantic models."""
+
+    signal = Signal(object)
+    signal_backtest = Signal(object)
+    signal_live = Signal(object)
+    error = Signal(object)
+    done_backtest = Signal(object)
+    done_live = Signal(object)
+    done_walker = Signal(object)
+    progress_backtest = Signal(object)
+    progress_walker = Signal(object)
+    progress_optimizer = Signal(object)
+    walker = Signal(object)
+    walker_complete = Signal(object)
+    walker_stop = Signal(object)
+    partial_profit = Signal(object)
+    partial_loss = Signal(object)
+    risk = Signal(object)
+    performance = Signal(object)
+    validation = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._signatures = {name: SIGNAL(f"{name}(PyObject)") for name in EVENT_NAMES}
+        self._internal: dict[str, int] = dict.fromkeys(EVENT_NAMES, 0)
+
+    def connect_internal(self, name: str, slot: Callable[[Any], None]) -> None:
+        """Connect an engine-owned subscriber (a report storage); it does not count as a listener."""
+        getattr(self, name).connect(slot)
+        self._internal[name] += 1
+
+    def has_listeners(self, name: str) -> bool:
+        """Tell whether anything besides the engine's own storages (a user listener, a widget) listens to ``name``.
+
+        The engine skips building payloads nobody would see (idle results, progress) when this is False.
+        """
+        return self.receivers(self._signatures[name]) > self._internal[name]
+
+
+events = EventHub()
+
+
+def error_event(
+    source: str,
+    exception: BaseException,
+    *,
+    symbol: str = "",
+    strategy_name: str = "",
+    backtest: bool = True,
+) -> ErrorEvent:
+    """Build the ``ErrorEvent`` that reports ``exception`` raised in ``source``."""
+    return ErrorEvent(
+        source=source,
+        message=str(exception),
+        exception_type=type(exception).__name__,
+        symbol=symbol,
+        strategy_name=strategy_name,
+        backtest=backtest,
+        timestamp=int(time.time() * 1000),
+        exception=exception,
+    )
+
+
+def report_error(source: str, exception: BaseException, **where: Any) -> None:
+    """Log ``exception`` and emit it on ``error``."""
+    logger.error("%s failed: %s", source, exception, exc_info=exception)
+    events.error.emit(error_event(source, exception, **where))
+
+
+class _Subscription:
+    """One user listener on one stream: isolation, async queueing, idempotent unsubscribe."""
+
+    def __init__(self, name: str, fn: Listener, accept: Callable[[Any], bool] | None) -> None:
+        self._name = name
+        self._fn = fn
+        self._accept = accept
+        self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+        )
+        self._queue: asyncio.Queue[Any] | None = None
+        self._drain: asyncio.Task[None] | None = None
+        self._active = True
+        getattr(events, name).connect(self._deliver)
+        _subscriptions.add(self)
+
+    def _deliver(self, payload: Any) -> None:
+        if not self._active:
+            return
+        try:
+            if self._accept is not None:
+                if not self._accept(payload):
+                    return
+                self.unsubscribe()
+            if self._is_async:
+                self._enqueue(payload)
+            else:
+                self._fn(payload)
+        except Exception as exc:
+            self._listener_failed(exc)
+
+    def _enqueue(self, payload: Any) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._drain = asyncio.get_running_loop().create_task(self._drain_queue())
+        self._queue.put_nowait(payload)
+
+    async def _drain_queue(self) -> None:
+        assert self._queue is not None
+        while True:
+            payload = await self._queue.get()
+            try:
+                await self._fn(payload)
+            except Exception as exc:
+                self._listener_failed(exc)
+            if self._queue.empty() and not self._active:
+                return
+
+    def _listener_failed(self, exc: Exception) -> None:
+        if self._name == "error":
+            logger.exception("error listener failed", exc_info=exc)
+            return
+        report_error("listener", exc)
+
+    def unsubscribe(self) -> None:
+        """Stop delivering; calling it again does nothing."""
+        if not self._active:
+            return
+        self._active = False
+        _subscriptions.discard(self)
+        getattr(events, self._name).disconnect(self._deliver)
+        if self._drain is not None and self._queue is not None and self._queue.empty():
+            self._drain.cancel()
+
+
+_subscriptions: set[_Subscription] = set()
+
+
+def listen(name: str, fn: Listener) -> Unsubscribe:
+    """Call ``fn(payload)`` for every event of stream ``name``; return the unsubscribe callable."""
+    return _Subscription(name, fn, None).unsubscribe
+
+
+def listen_once(name: str, accept: Callable[[Any], bool], fn: Listener) -> Unsubscribe:
+    """Call ``fn`` for the first event of ``name`` that ``accept`` approves, then unsubscribe."""
+    return _Subscription(name, fn, accept).unsubscribe
+
+
+def remove_user_listeners() -> None:
+    """Unsubscribe every listener registered through ``listen_*``."""
+    for subscription in list(_subscriptions):
+        subscription.unsubscribe()
+
+
+def _listen_fn(name: str) -> Callable[[Listener], Unsubscribe]:
+    def listen_to(fn: Listener) -> Unsubscribe:
+        return listen(name, fn)
+
+    listen_to.__name__ = f"listen_{name}"
+    listen_to.__doc__ = f"Call ``fn(payload)`` for every ``{name}`` event; return the unsubscribe callable."
+    return listen_to
+
+
+def _listen_once_fn(name: str) -> Callable[[Callable[[Any], bool], Listener], Unsubscribe]:
+    def listen_to_once(accept: Callable[[Any], bool], fn: Listener) -> Unsubscribe:
+        return listen_once(name, accept, fn)
+
+    listen_to_once.__name__ = f"listen_{name}_once"
+    listen_to_once.__doc__ = f"Call ``fn`` once, for the first ``{name}`` event ``accept`` approves."
+    return listen_to_once
+
+
+listen_signal = _listen_fn("signal")
+listen_signal_once = _listen_once_fn("signal")
+listen_signal_backtest = _listen_fn("signal_backtest")
+listen_signal_backtest_once = _listen_once_fn("signal_backtest")
+listen_signal_live = _listen_fn("signal_live")
+listen_signal_live_once = _listen_once_fn("signal_live")
+listen_error = _listen_fn("error")
+listen_error_once = _listen_once_fn("error")
+listen_done_backtest = _listen_fn("done_backtest")
+listen_done_backtest_once = _listen_once_fn("done_backtest")
+listen_done_live = _listen_fn("done_live")
+listen_done_live_once = _listen_once_fn("done_live")
+listen_done_walker = _listen_fn("done_walker")
+listen_done_walker_once = _listen_once_fn("done_walker")
+listen_progress_backtest = _listen_fn("progress_backtest")
+listen_progress_backtest_once = _listen_once_fn("progress_backtest")
+listen_progress_walker = _listen_fn("progress_walker")
+listen_progress_walker_once = _listen_once_fn("progress_walker")
+listen_progress_optimizer = _listen_fn("progress_optimizer")
+listen_progress_optimizer_once = _listen_once_fn("progress_optimizer")
+listen_walker = _listen_fn("walker")
+listen_walker_once = _listen_once_fn("walker")
+listen_walker_complete = _listen_fn("walker_complete")
+listen_walker_complete_once = _listen_once_fn("walker_complete")
+listen_walker_stop = _listen_fn("walker_stop")
+listen_walker_stop_once = _listen_once_fn("walker_stop")
+listen_partial_profit = _listen_fn("partial_profit")
+listen_partial_profit_once = _listen_once_fn("partial_profit")
+listen_partial_loss = _listen_fn("partial_loss")
+listen_partial_loss_once = _listen_once_fn("partial_loss")
+listen_risk = _listen_fn("risk")
+listen_risk_once = _listen_once_fn("risk")
+listen_performance = _listen_fn("performance")
+listen_performance_once = _listen_once_fn("performance")
+listen_validation = _listen_fn("validation")
+listen_validation_once = _listen_once_fn("validation")

@@ -1,0 +1,1 @@
+"""Example strategies a trader would recognise; each module exposes ``make_strategy(params)``."""

@@ -1,0 +1,91 @@
+"""Tick results: one frozen model per action, joined in the discriminated union ``TickResult``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workstation.models.signal import SignalRow
+
+CloseReason = Literal["take_profit", "stop_loss", "time_expired"]
+CancelReason = Literal["timeout", "price_reject", "stopped", "risk_reject"]
+
+
+class Pnl(BaseModel):
+    """Net result of a closed position (SPEC §7)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pnl_percentage: float
+    pnl_cost: float
+    pnl_entries: float
+    price_open: float
+    price_close: float
+
+
+class _ResultBase(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    strategy_name: str
+    exchange_name: str
+    frame_name: str
+    backtest: bool
+    timestamp: int
+    current_price: float
+
+
+class IdleResult(_ResultBase):
+    """The strategy is flat after this tick."""
+
+    action: Literal["idle"] = "idle"
+    signal: None = None
+
+
+class ScheduledResult(_ResultBase):
+    """A limit order was created and waits for its fill."""
+
+    action: Literal["scheduled"] = "scheduled"
+    signal: SignalRow
+
+
+class OpenedResult(_ResultBase):
+    """A position opened (market order, immediate limit order, or fill)."""
+
+    action: Literal["opened"] = "opened"
+    signal: SignalRow
+
+
+class ActiveResult(_ResultBase):
+    """A live position or waiting order is still being managed."""
+
+    action: Literal["active"] = "active"
+    signal: SignalRow
+    percent_tp: float
+    percent_sl: float
+
+
+class ClosedResult(_ResultBase):
+    """A position closed by take profit, stop loss or expiry."""
+
+    action: Literal["closed"] = "closed"
+    signal: SignalRow
+    close_reason: CloseReason
+    close_timestamp: int
+    pnl: Pnl
+
+
+class CancelledResult(_ResultBase):
+    """A limit order ended without a fill."""
+
+    action: Literal["cancelled"] = "cancelled"
+    signal: SignalRow
+    reason: CancelReason
+    close_timestamp: int
+
+
+TickResult = Annotated[
+    IdleResult | ScheduledResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult,
+    Field(discriminator="action"),
+]

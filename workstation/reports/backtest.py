@@ -1,0 +1,217 @@
+"""Backtest report storage: closed and cancelled results per key, statistics and the markdown report (SPEC §11.2)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from workstation.models.results import CancelledResult, ClosedResult
+from workstation.reports.formatting import fixed, iso, markdown_table, or_na, signed, usd
+from workstation.reports.statistics import (
+    BacktestStatistics,
+    compute_backtest_statistics,
+    opened_at,
+    position_duration_ms,
+)
+from workstation.timeutil import MINUTE_MS
+
+__all__ = [
+    "CLOSED_SIGNAL_COLUMNS",
+    "BacktestReportStorage",
+    "closed_signal_cells",
+    "performance_summary_lines",
+    "report_key",
+]
+
+#: Column titles of the backtest table, in order.
+CLOSED_SIGNAL_COLUMNS: tuple[str, ...] = (
+    "Signal ID",
+    "Symbol",
+    "Position",
+    "Note",
+    "Open Price",
+    "Close Price",
+    "Take Profit",
+    "Stop Loss",
+    "PNL (net)",
+    "Close Reason",
+    "Duration (min)",
+    "Open Time",
+    "Close Time",
+)
+
+
+def report_key(symbol: str, strategy_name: str, backtest: bool) -> str:
+    """Return the storage key ``symbol:strategy_name:backtest`` or ``symbol:strategy_name:live`` (SPEC §11.1)."""
+    return f"{symbol}:{strategy_name}:{'backtest' if backtest else 'live'}"
+
+
+def closed_signal_cells(result: ClosedResult) -> list[str]:
+    """Return the raw (unescaped) cells of one closed signal, in :data:`CLOSED_SIGNAL_COLUMNS` order.
+
+    Raises
+    ------
+    ValueError
+        If the signal has no ``pending_at``.
+    """
+    signal = result.signal
+    return [
+        signal.id,
+        signal.symbol,
+        signal.position.upper(),
+        signal.note,
+        usd(signal.price_open),
+        usd(result.current_price),
+        usd(signal.price_take_profit),
+        usd(signal.price_stop_loss),
+        signed(result.pnl.pnl_percentage, 2) + "%",
+        result.close_reason,
+        # Round half up to whole minutes, as backtest-kit's Math.round does.
+        str(math.floor(position_duration_ms(result) / MINUTE_MS + 0.5)),
+        iso(opened_at(result)),
+        iso(result.close_timestamp),
+    ]
+
+
+def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:
+    """Return the summary lines from ``**Win rate:**`` to ``**Max Drawdown:**``.
+
+    The live report prints the same lines after its own counts, so they are kept apart from the backtest counts.
+    A None statistic prints ``N/A`` in place of its value and unit.
+    """
+
+    def percent(value: float) -> str:
+        return fixed(value, 2) + "%"
+
+    def signed_percent(value: float) -> str:
+        return signed(value, 2) + "%"
+
+    def deviation(value: float) -> str:
+        return fixed(value, 3) + "%"
+
+    def ratio(value: float) -> str:
+        return fixed(value, 3)
+
+    counts = f"({statistics.win_count}W / {statistics.loss_count}L)"
+    return [
+        f"**Win rate:** {or_na(statistics.win_rate, percent)} {counts} (higher is better)",
+        f"**Average PNL:** {or_na(statistics.avg_pnl, signed_percent)} (higher is better)",
+        f"**Total PNL:** {or_na(statistics.total_pnl, signed_percent)} (higher is better)",
+        f"**Standard Deviation:** {or_na(statistics.std_dev, deviation)} (lower is better)",
+        f"**Sharpe Ratio:** {or_na(statistics.sharpe_ratio, ratio)} (higher is better)",
+        f"**Annualized Sharpe Ratio:** {or_na(statistics.annualized_sharpe_ratio, ratio)} (higher is better)",
+        f"**Certainty Ratio:** {or_na(statistics.certainty_ratio, ratio)} (higher is better)",
+        f"**Expected Yearly Returns:** {or_na(statistics.expected_yearly_returns, signed_percent)} (higher is better)",
+        f"**Max Drawdown:** {or_na(statistics.max_drawdown, percent)} (lower is better)",
+    ]
+
+
+@dataclass
+class _KeyRecord:
+    closed: list[ClosedResult] = field(default_factory=list)
+    cancelled: int = 0
+
+
+class BacktestReportStorage:
+    """Hold the closed and cancelled results of each ``symbol:strategy_name:mode`` key in memory.
+
+    Every closed result ever added is kept, in arrival order: the statistics cover all of them and
+    ``BacktestStatistics.signal_list`` is "all closed results" (SPEC §11.2). The ``report_max_rows`` cap of SPEC
+    §11.1 applies when the table is rendered (:meth:`get_report` ``max_rows``); with a constant cap this shows the
+    same rows as a list that drops its oldest entry on each push. Cancelled results are only counted.
+
+    The storage does not subscribe to anything: the caller feeds it from the event hub.
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[str, _KeyRecord] = {}
+
+    def _record(self, key: str) -> _KeyRecord:
+        record = self._records.get(key)
+        if record is None:
+            record = self._records[key] = _KeyRecord()
+        return record
+
+    def add_closed(self, result: ClosedResult) -> None:
+        """Append a closed result to the key of its symbol, strategy and mode.
+
+        Raises
+        ------
+        ValueError
+            If the signal has no ``pending_at`` (checked here so a bad result fails on arrival, not in a report).
+        """
+        opened_at(result)  # raises here, on arrival, rather than later in get_data or get_report
+        self._record(report_key(result.symbol, result.strategy_name, result.backtest)).closed.append(result)
+
+    def add_cancelled(self, result: CancelledResult) -> None:
+        """Count a cancelled result for the key of its symbol, strategy and mode."""
+        self._record(report_key(result.symbol, result.strategy_name, result.backtest)).cancelled += 1
+
+    def clear(self, symbol: str, strategy_name: str, backtest: bool = True) -> None:
+        """Forget everything recorded for one key (a new run starts from an empty report)."""
+        self._records.pop(report_key(symbol, strategy_name, backtest), None)
+
+    def clear_all(self) -> None:
+        """Forget every key (``ws.reset()``)."""
+        self._records.clear()
+
+    def get_data(self, symbol: str, strategy_name: str, backtest: bool = True) -> BacktestStatistics:
+        """Return the statistics of one key; an unknown key gives zero counts and None ratios.
+
+        Parameters
+        ----------
+        symbol, strategy_name
+            The pair whose results to summarise.
+        backtest
+            True for the backtest key, False for the live key.
+
+        Returns
+        -------
+        BacktestStatistics
+            Statistics over every closed result of the key.
+        """
+        record = self._records.get(report_key(symbol, strategy_name, backtest))
+        if record is None:
+            return compute_backtest_statistics([], 0)
+        return compute_backtest_statistics(record.closed, record.cancelled)
+
+    def get_report(self, symbol: str, strategy_name: str, backtest: bool = True, *, max_rows: int) -> str:
+        r"""Render the markdown report of one key (SPEC §11.2).
+
+        Parameters
+        ----------
+        symbol, strategy_name
+            The pair to report on.
+        backtest
+            True for the backtest key, False for the live key.
+        max_rows
+            Most table rows to show (``Config.report_max_rows``): the most recent ones are kept and a
+            ``Showing the last R of n closed signals.`` line says when older ones were left out.
+
+        Returns
+        -------
+        str
+            The report lines joined with ``"\n"``, without a trailing newline.
+
+        Raises
+        ------
+        ValueError
+            If ``max_rows`` is less than 1.
+        """
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+        title = f"# Backtest Report: {strategy_name} ({symbol})"
+        statistics = self.get_data(symbol, strategy_name, backtest)
+        total = statistics.total_signals
+        if total == 0:
+            return f"{title}\n\nNo signals closed yet."
+        shown = statistics.signal_list[-max_rows:]
+        lines = [title, ""]
+        lines.extend(markdown_table(CLOSED_SIGNAL_COLUMNS, [closed_signal_cells(result) for result in shown]))
+        lines.append("")
+        if len(shown) < total:
+            lines.append(f"Showing the last {len(shown)} of {total} closed signals.")
+        lines.append(f"**Total signals:** {total}")
+        lines.append(f"**Cancelled signals:** {statistics.total_cancelled}")
+        lines.extend(performance_summary_lines(statistics))
+        return "\n".join(lines)

@@ -1,0 +1,288 @@
+"""Backtest statistics (SPEC §11.2) and the numeric pieces other reports reuse.
+
+Every sum here is a plain left-to-right float addition in arrival order (SPEC §4.6, §11.1): ``sum()``, ``np.sum``
+and ``math.fsum`` may reorder or compensate, which changes the last bits the acceptance values pin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from workstation.models.results import ClosedResult
+from workstation.reports.formatting import safe
+from workstation.timeutil import DAY_MS
+
+__all__ = [
+    "STD_NOISE_FLOOR",
+    "BacktestStatistics",
+    "annualized_sharpe_ratio",
+    "certainty_ratio",
+    "compute_backtest_statistics",
+    "expected_yearly_returns",
+    "max_drawdown",
+    "opened_at",
+    "population_std",
+    "position_duration_ms",
+    "sequential_mean",
+    "sequential_sum",
+    "sharpe_ratio",
+]
+
+#: A standard deviation at or below this is floating noise on identical returns and is taken as 0.0 (SPEC §11.1).
+STD_NOISE_FLOOR = 1e-12
+
+_DAYS_PER_YEAR = 365
+
+
+class BacktestStatistics(BaseModel):
+    """Statistics of the closed signals of one ``symbol:strategy_name:mode`` key (SPEC §11.2).
+
+    With no closed signal the counts are 0 and every ratio is None. A ratio that is NaN or ±inf is None too.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    signal_list: list[ClosedResult]
+    total_signals: int
+    total_cancelled: int
+    win_count: int
+    loss_count: int
+    win_rate: float | None
+    avg_pnl: float | None
+    total_pnl: float | None
+    std_dev: float | None
+    sharpe_ratio: float | None
+    annualized_sharpe_ratio: float | None
+    certainty_ratio: float | None
+    expected_yearly_returns: float | None
+    max_drawdown: float | None
+
+
+def sequential_sum(values: Iterable[float]) -> float:
+    """Add ``values`` one at a time, left to right, starting from ``0.0``.
+
+    Parameters
+    ----------
+    values
+        Numbers in arrival order.
+
+    Returns
+    -------
+    float
+        ``((0.0 + v0) + v1) + ...``; 0.0 for no values.
+    """
+    total = 0.0
+    for value in values:
+        total = total + value
+    return total
+
+
+def sequential_mean(values: Sequence[float]) -> float:
+    """Return :func:`sequential_sum` of ``values`` divided by their count.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty (the mean of nothing is undefined; callers report None instead).
+    """
+    if not values:
+        raise ValueError("the mean of no values is undefined")
+    return sequential_sum(values) / len(values)
+
+
+def population_std(values: Sequence[float], mean: float) -> float:
+    """Return the population standard deviation ``sqrt(Σ(v − mean)² / n)``, with noise suppressed.
+
+    Parameters
+    ----------
+    values
+        The sample, non-empty.
+    mean
+        Its mean, as the caller computed it (passed in so the same ``avg`` feeds every statistic).
+
+    Returns
+    -------
+    float
+        The deviation, or exactly 0.0 when it is at most :data:`STD_NOISE_FLOOR`: identical returns leave a
+        residue like 5.55e-17 that would otherwise give an absurd Sharpe ratio.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty.
+    """
+    variance = sequential_mean([(value - mean) * (value - mean) for value in values])
+    deviation = math.sqrt(variance)
+    return 0.0 if deviation <= STD_NOISE_FLOOR else deviation
+
+
+def sharpe_ratio(mean: float, std: float) -> float:
+    """Return ``mean / std``, or 0.0 when ``std`` is not positive (no dispersion, no risk-adjusted edge)."""
+    return mean / std if std > 0 else 0.0
+
+
+def annualized_sharpe_ratio(sharpe: float) -> float:
+    """Scale a per-trade Sharpe ratio by ``sqrt(365)``."""
+    return sharpe * math.sqrt(_DAYS_PER_YEAR)
+
+
+def certainty_ratio(pnls: Sequence[float]) -> float:
+    """Return the mean win divided by the absolute mean loss.
+
+    Parameters
+    ----------
+    pnls
+        Net PnL percentages; zeros count as neither win nor loss.
+
+    Returns
+    -------
+    float
+        ``avg_win / abs(avg_loss)`` where ``avg_win`` is 0.0 without wins; 0.0 when there is no loss.
+    """
+    losses = [pnl for pnl in pnls if pnl < 0]
+    if not losses:
+        return 0.0
+    wins = [pnl for pnl in pnls if pnl > 0]
+    average_win = sequential_mean(wins) if wins else 0.0
+    return average_win / abs(sequential_mean(losses))
+
+
+def expected_yearly_returns(average_pnl: float, durations_ms: Sequence[int]) -> float:
+    """Extrapolate the average PnL per trade to a year of back-to-back trades of the average duration.
+
+    Parameters
+    ----------
+    average_pnl
+        Mean net PnL percentage per closed signal.
+    durations_ms
+        ``close_timestamp − pending_at`` of each closed signal, non-empty.
+
+    Returns
+    -------
+    float
+        ``average_pnl * (365 / days)`` with ``days`` the mean duration in days; 0.0 when ``days`` is not positive.
+
+    Raises
+    ------
+    ValueError
+        If ``durations_ms`` is empty.
+    """
+    if not durations_ms:
+        raise ValueError("the mean duration of no signals is undefined")
+    # Integer milliseconds add exactly, so the order of this sum cannot matter.
+    days = sum(durations_ms) / len(durations_ms) / DAY_MS
+    return average_pnl * (_DAYS_PER_YEAR / days) if days > 0 else 0.0
+
+
+def max_drawdown(pnls: Iterable[float]) -> float:
+    """Return the largest peak-to-trough fall of the cumulative PnL curve, which starts at 0.
+
+    Parameters
+    ----------
+    pnls
+        Net PnL percentages in arrival order.
+
+    Returns
+    -------
+    float
+        A non-negative number of percentage points; 0.0 for no values or a curve that never falls. Starting the
+        peak at 0 means an opening run of losses counts as a drawdown.
+    """
+    cumulative = peak = drawdown = 0.0
+    for pnl in pnls:
+        cumulative = cumulative + pnl
+        peak = max(peak, cumulative)
+        drawdown = max(drawdown, peak - cumulative)
+    return drawdown
+
+
+def opened_at(result: ClosedResult) -> int:
+    """Return when the position of a closed result opened: its signal's ``pending_at``.
+
+    Raises
+    ------
+    ValueError
+        If the signal has no ``pending_at``: a closed signal was always filled, so this is an engine bug.
+    """
+    pending_at = result.signal.pending_at
+    if pending_at is None:
+        raise ValueError(f"closed signal {result.signal.id!r} has no pending_at")
+    return pending_at
+
+
+def position_duration_ms(result: ClosedResult) -> int:
+    """Return how long the position of a closed result was open: ``close_timestamp − pending_at``.
+
+    Raises
+    ------
+    ValueError
+        If the signal has no ``pending_at``.
+    """
+    return result.close_timestamp - opened_at(result)
+
+
+def compute_backtest_statistics(closed: Sequence[ClosedResult], total_cancelled: int) -> BacktestStatistics:
+    """Compute the statistics of SPEC §11.2 over closed results in arrival order.
+
+    Parameters
+    ----------
+    closed
+        Every closed result of the key, oldest first (not a capped table).
+    total_cancelled
+        Number of cancelled results of the key.
+
+    Returns
+    -------
+    BacktestStatistics
+        Counts, ratios (None without closed signals, or when not finite) and a copy of ``closed``.
+
+    Raises
+    ------
+    ValueError
+        If a closed signal has no ``pending_at``.
+    """
+    pnls = [result.pnl.pnl_percentage for result in closed]
+    durations_ms = [position_duration_ms(result) for result in closed]
+    count = len(pnls)
+    if count == 0:
+        return BacktestStatistics(
+            signal_list=[],
+            total_signals=0,
+            total_cancelled=total_cancelled,
+            win_count=0,
+            loss_count=0,
+            win_rate=None,
+            avg_pnl=None,
+            total_pnl=None,
+            std_dev=None,
+            sharpe_ratio=None,
+            annualized_sharpe_ratio=None,
+            certainty_ratio=None,
+            expected_yearly_returns=None,
+            max_drawdown=None,
+        )
+    win_count = sum(1 for pnl in pnls if pnl > 0)
+    loss_count = sum(1 for pnl in pnls if pnl < 0)
+    total_pnl = sequential_sum(pnls)
+    average_pnl = total_pnl / count
+    std_dev = population_std(pnls, average_pnl)
+    sharpe = sharpe_ratio(average_pnl, std_dev)
+    return BacktestStatistics(
+        signal_list=list(closed),
+        total_signals=count,
+        total_cancelled=total_cancelled,
+        win_count=win_count,
+        loss_count=loss_count,
+        win_rate=safe(win_count / count * 100),
+        avg_pnl=safe(average_pnl),
+        total_pnl=safe(total_pnl),
+        std_dev=safe(std_dev),
+        sharpe_ratio=safe(sharpe),
+        annualized_sharpe_ratio=safe(annualized_sharpe_ratio(sharpe)),
+        certainty_ratio=safe(certainty_ratio(pnls)),
+        expected_yearly_returns=safe(expected_yearly_returns(average_pnl, durations_ms)),
+        max_drawdown=safe(max_drawdown(pnls)),
+    )

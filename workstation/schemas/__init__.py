@@ -1,0 +1,1 @@
+"""Schemas users register: one module per kind."""

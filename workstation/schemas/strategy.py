@@ -1,0 +1,38 @@
+"""``StrategySchema``: a named ``get_signal`` with its interval, risk profiles and callbacks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from workstation.schemas.common import AnyCallable, CallbacksModel, Name, SchemaModel
+
+SignalInterval = Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"]
+
+
+class StrategyCallbacks(CallbacksModel):
+    """Lifecycle callbacks of a strategy; each optional, sync or async."""
+
+    on_tick: AnyCallable | None = None
+    on_open: AnyCallable | None = None
+    on_active: AnyCallable | None = None
+    on_idle: AnyCallable | None = None
+    on_close: AnyCallable | None = None
+    on_schedule: AnyCallable | None = None
+    on_cancel: AnyCallable | None = None
+    on_write: AnyCallable | None = None
+    on_partial_profit: AnyCallable | None = None
+    on_partial_loss: AnyCallable | None = None
+
+
+class StrategySchema(SchemaModel):
+    """A strategy: ``get_signal(symbol, when)`` called at most once per ``interval`` bucket while flat."""
+
+    strategy_name: Name
+    interval: SignalInterval
+    get_signal: AnyCallable
+    risk_name: Name | None = None
+    risk_list: list[Name] = Field(default_factory=list)
+    callbacks: StrategyCallbacks = Field(default_factory=StrategyCallbacks)
+    note: str = ""

@@ -1,0 +1,201 @@
+"""Connection services (SPEC §17): one client per memo key, dependencies injected at creation.
+
+Memo keys follow the seed document: ``symbol:strategy_name:backtest|live``, ``signal_id:backtest|live``,
+``risk_name:backtest|live``, ``exchange_name:backtest|live``, ``frame_name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from workstation import registry
+from workstation.clients.exchange import ClientExchange
+from workstation.clients.frame import ClientFrame
+from workstation.clients.partial import ClientPartial
+from workstation.clients.risk import ClientRisk, MergeRisk, NoRisk, Risk
+from workstation.clients.strategy import ClientStrategy, Result
+from workstation.config import Config
+from workstation.events import error_event, events, report_error
+from workstation.services.memo import ConnectionService
+from workstation.timeutil import now_ms
+
+
+def mode(backtest: bool) -> str:
+    """Return the mode part of a memo key."""
+    return "backtest" if backtest else "live"
+
+
+def _callback_error_sink(**where: Any) -> Callable[[str, BaseException], None]:
+    def sink(source: str, exc: BaseException) -> None:
+        report_error(source, exc, **where)
+
+    return sink
+
+
+class ExchangeConnectionService(ConnectionService[ClientExchange]):
+    """``ClientExchange`` per ``exchange_name:backtest|live``."""
+
+    def client(self, exchange_name: str, backtest: bool, clock_ms: Callable[[], int] = now_ms) -> ClientExchange:
+        """Return the exchange client of ``exchange_name`` in the given mode."""
+        return self.get(
+            f"{exchange_name}:{mode(backtest)}",
+            lambda: ClientExchange(
+                registry.exchanges.get(exchange_name, "ExchangeConnectionService"),
+                backtest=backtest,
+                now_ms=clock_ms,
+                on_callback_error=_callback_error_sink(backtest=backtest),
+            ),
+        )
+
+
+class FrameConnectionService(ConnectionService[ClientFrame]):
+    """``ClientFrame`` per ``frame_name``."""
+
+    def client(self, frame_name: str) -> ClientFrame:
+        """Return the frame client of ``frame_name``."""
+        return self.get(
+            frame_name,
+            lambda: ClientFrame(
+                registry.frames.get(frame_name, "FrameConnectionService"),
+                now_ms=now_ms,
+                on_callback_error=_callback_error_sink(),
+            ),
+        )
+
+
+class RiskConnectionService(ConnectionService[ClientRisk]):
+    """``ClientRisk`` per ``risk_name:backtest|live``."""
+
+    def client(self, risk_name: str, backtest: bool) -> ClientRisk:
+        """Return the risk client of ``risk_name`` in the given mode."""
+
+        def validation_failed(source: str, exc: BaseException) -> None:
+            events.validation.emit(error_event(source, exc, backtest=backtest))
+
+        return self.get(
+            f"{risk_name}:{mode(backtest)}",
+            lambda: ClientRisk(
+                registry.risks.get(risk_name, "RiskConnectionService"),
+                backtest=backtest,
+                emit_rejection=events.risk.emit,
+                on_validation_error=validation_failed,
+                on_callback_error=_callback_error_sink(backtest=backtest),
+            ),
+        )
+
+    def composite(self, risk_name: str | None, risk_list: list[str], backtest: bool) -> Risk:
+        """Build a strategy's risk: none, one member, or a ``MergeRisk`` of several (SPEC §9.2)."""
+        members = risk_members(risk_name, risk_list)
+        if not members:
+            return NoRisk()
+        if len(members) == 1:
+            return self.client(members[0], backtest)
+        return MergeRisk([self.client(name, backtest) for name in members])
+
+
+def risk_members(risk_name: str | None, risk_list: list[str]) -> list[str]:
+    """``[risk_name] + risk_list`` without empty or repeated names, order kept."""
+    members: list[str] = []
+    for name in [risk_name, *risk_list]:
+        if name and name not in members:
+            members.append(name)
+    return members
+
+
+class PartialConnectionService(ConnectionService[ClientPartial]):
+    """``ClientPartial`` per ``signal_id:backtest|live``; dropped when its signal closes."""
+
+    async def client(self, signal_id: str, backtest: bool) -> ClientPartial:
+        """Return the initialised partial client of ``signal_id``."""
+        partial = self.get(
+            f"{signal_id}:{mode(backtest)}",
+            lambda: ClientPartial(
+                signal_id,
+                backtest=backtest,
+                emit_profit=events.partial_profit.emit,
+                emit_loss=events.partial_loss.emit,
+            ),
+        )
+        await partial.wait_for_init()
+        return partial
+
+    def release(self, signal_id: str, backtest: bool) -> None:
+        """Drop the partial client of a closed signal."""
+        self.clear(f"{signal_id}:{mode(backtest)}")
+
+
+def publish(result: Result) -> None:
+    """Emit a result on its mode's stream, then on ``signal``."""
+    if result.backtest:
+        events.signal_backtest.emit(result)
+    else:
+        events.signal_live.emit(result)
+    events.signal.emit(result)
+
+
+class StrategyConnectionService(ConnectionService[ClientStrategy]):
+    """``ClientStrategy`` per ``symbol:strategy_name:backtest|live``."""
+
+    def __init__(
+        self,
+        exchanges: ExchangeConnectionService,
+        risks: RiskConnectionService,
+        partials: PartialConnectionService,
+    ) -> None:
+        super().__init__()
+        self._exchanges = exchanges
+        self._risks = risks
+        self._partials = partials
+
+    @staticmethod
+    def key(symbol: str, strategy_name: str, backtest: bool) -> str:
+        """Return the memo key of a strategy client."""
+        return f"{symbol}:{strategy_name}:{mode(backtest)}"
+
+    def client(
+        self,
+        symbol: str,
+        strategy_name: str,
+        *,
+        exchange_name: str,
+        frame_name: str,
+        backtest: bool,
+        config: Config,
+        get_signal: Callable[[str, int], Awaitable[Any]],
+    ) -> ClientStrategy:
+        """Return the strategy client, creating it with its exchange, risk and partial dependencies."""
+
+        def create() -> ClientStrategy:
+            schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
+            return ClientStrategy(
+                schema,
+                symbol=symbol,
+                exchange_name=exchange_name,
+                frame_name=frame_name,
+                backtest=backtest,
+                config=config,
+                exchange=self._exchanges.client(exchange_name, backtest),
+                risk=self._risks.composite(schema.risk_name, schema.risk_list, backtest),
+                get_signal=get_signal,
+                get_partial=lambda signal_id: self._partials.client(signal_id, backtest),
+                release_partial=lambda signal_id: self._partials.release(signal_id, backtest),
+                publish=publish,
+                report_error=_callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
+            )
+
+        return self.get(self.key(symbol, strategy_name, backtest), create)
+
+
+exchange_connections = ExchangeConnectionService()
+frame_connections = FrameConnectionService()
+risk_connections = RiskConnectionService()
+partial_connections = PartialConnectionService()
+strategy_connections = StrategyConnectionService(exchange_connections, risk_connections, partial_connections)
+
+
+def clear_connections() -> None:
+    """Drop every memoized client."""
+    for service in (strategy_connections, partial_connections, risk_connections, frame_connections):
+        service.clear()
+    exchange_connections.clear()

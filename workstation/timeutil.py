@@ -1,0 +1,56 @@
+"""Time in the engine: int epoch milliseconds (UTC) inside, aware UTC datetimes at the edges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Minutes of every candle interval, in the order exchanges usually list them.
+CANDLE_INTERVAL_MINUTES: dict[str, int] = {
+    "1m": 1,
+    "3m": 3,
+    "5m": 5,
+    "15m": 15,
+    "30m": 30,
+    "1h": 60,
+    "2h": 120,
+    "4h": 240,
+    "6h": 360,
+    "8h": 480,
+    "12h": 720,
+    "1d": 1440,
+}
+
+#: Frame intervals: every candle interval plus three days.
+FRAME_INTERVAL_MINUTES: dict[str, int] = {**CANDLE_INTERVAL_MINUTES, "3d": 4320}
+
+
+def interval_ms(interval: str) -> int:
+    """Return the length of a candle or frame interval in milliseconds."""
+    return FRAME_INTERVAL_MINUTES[interval] * MINUTE_MS
+
+
+def to_ms(moment: datetime) -> int:
+    """Convert an aware datetime to epoch milliseconds; a naive datetime is refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"datetime must be timezone-aware, got naive {moment.isoformat()}")
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(timestamp: int) -> datetime:
+    """Convert epoch milliseconds to an aware UTC datetime."""
+    return _EPOCH + timedelta(milliseconds=int(timestamp))
+
+
+def iso(timestamp: int) -> str:
+    """Format epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    moment = from_ms(timestamp)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now_ms() -> int:
+    """Return the system clock in epoch milliseconds."""
+    return to_ms(datetime.now(UTC))
