@@ -59,6 +59,7 @@ from workstation.events import (
     listen_walker_stop,
     listen_walker_stop_once,
 )
+from workstation.exchanges import make_csv_exchange, make_demo_exchange
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.results import (
@@ -196,6 +197,8 @@ __all__ = [
     "listen_walker_once",
     "listen_walker_stop",
     "listen_walker_stop_once",
+    "make_csv_exchange",
+    "make_demo_exchange",
     "reset",
     "set_config",
 ]

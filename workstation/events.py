@@ -73,11 +73,18 @@ class EventHub(QObject):
         super().__init__()
         self._signatures = {name: SIGNAL(f"{name}(PyObject)") for name in EVENT_NAMES}
         self._internal: dict[str, int] = dict.fromkeys(EVENT_NAMES, 0)
+        #: Bumped whenever a subscription made through this module changes, so runners can cache who listens.
+        self.generation = 0
 
     def connect_internal(self, name: str, slot: Callable[[Any], None]) -> None:
         """Connect an engine-owned subscriber (a report storage); it does not count as a listener."""
         getattr(self, name).connect(slot)
         self._internal[name] += 1
+        self.generation += 1
+
+    def has_receivers(self, name: str) -> bool:
+        """Tell whether anything at all, the engine's storages included, is connected to ``name``."""
+        return self.receivers(self._signatures[name]) > 0
 
     def has_listeners(self, name: str) -> bool:
         """Tell whether anything besides the engine's own storages (a user listener, a widget) listens to ``name``.
@@ -132,6 +139,7 @@ class _Subscription:
         self._active = True
         getattr(events, name).connect(self._deliver)
         _subscriptions.add(self)
+        events.generation += 1
 
     def _deliver(self, payload: Any) -> None:
         if not self._active:
@@ -178,6 +186,7 @@ class _Subscription:
         self._active = False
         _subscriptions.discard(self)
         getattr(events, self._name).disconnect(self._deliver)
+        events.generation += 1
         if self._drain is not None and self._queue is not None and self._queue.empty():
             self._drain.cancel()
 

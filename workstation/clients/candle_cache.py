@@ -11,15 +11,15 @@ from workstation.models.candles import CANDLE_DTYPE
 
 
 class CandleSegment:
-    """A contiguous run of candles in a buffer that grows by doubling, so appends stay amortised O(1)."""
+    """A contiguous run of candles in a buffer that grows by half, so appends stay amortised O(1)."""
 
     __slots__ = ("_buffer", "_vwap", "length", "start", "step")
 
-    def __init__(self, candles: np.ndarray, step: int) -> None:
+    def __init__(self, candles: np.ndarray, step: int, capacity: int = 1024) -> None:
         self.step = step
         self.start = int(candles["timestamp"][0])
         self.length = len(candles)
-        self._buffer = np.empty(max(self.length, 1024), dtype=CANDLE_DTYPE)
+        self._buffer = np.empty(max(self.length, capacity), dtype=CANDLE_DTYPE)
         self._buffer[: self.length] = candles
         self._vwap: dict[int, tuple[np.ndarray, int]] = {}
 
@@ -41,7 +41,7 @@ class CandleSegment:
         """Add candles that start exactly at ``end``."""
         needed = self.length + len(candles)
         if needed > len(self._buffer):
-            grown = np.empty(max(needed, 2 * len(self._buffer)), dtype=CANDLE_DTYPE)
+            grown = np.empty(max(needed, len(self._buffer) * 3 // 2), dtype=CANDLE_DTYPE)
             grown[: self.length] = self._buffer[: self.length]
             self._buffer = grown
         self._buffer[self.length : needed] = candles
@@ -70,6 +70,11 @@ class CandleCache:
         self.step = step
         self._segments: list[CandleSegment] = []
         self._starts: list[int] = []
+        self._expected: tuple[int, int] | None = None
+
+    def expect(self, since: int, until: int) -> None:
+        """Announce that ``[since, until)`` will be read, so a segment starting there is allocated once."""
+        self._expected = (since, until)
 
     def find(self, timestamp: int) -> CandleSegment | None:
         """Return the segment holding the candle that opens at ``timestamp``, if any."""
@@ -93,7 +98,10 @@ class CandleCache:
             self._merge_following(segment)
             return
         if not touching:
-            segment = CandleSegment(candles, self.step)
+            capacity = 1024
+            if self._expected is not None and self._expected[0] <= start < self._expected[1]:
+                capacity = (self._expected[1] - start) // self.step
+            segment = CandleSegment(candles, self.step, capacity)
             position = bisect.bisect_right(self._starts, start)
             self._segments.insert(position, segment)
             self._starts.insert(position, start)

@@ -46,27 +46,38 @@ class ClientExchange:
         self._on_callback_error = on_callback_error
         self._fetch_async = is_async_callable(schema.get_candles)
         self._caches: dict[tuple[str, str], CandleCache] = {}
+        self._hot: dict[tuple[str, str], CandleSegment] = {}
 
     async def wait_for_init(self) -> None:
         """Nothing to load: exchanges are stateless until the first request."""
 
     async def get_candles(self, symbol: str, interval: str, limit: int, when: int, config: Config) -> np.ndarray:
-        """Return the ``limit`` closed candles before ``when`` (SPEC §3.3), oldest first, as a copy."""
+        """Return the ``limit`` closed candles before ``when`` (SPEC §3.3), oldest first.
+
+        The array is a read-only view of the cache: cached candles never change, and nobody can change them.
+        """
         step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
         aligned = when // step * step
         since = aligned - limit * step
-        segment = await self._ensure(symbol, interval, since, aligned, strict=True, config=config)
-        assert segment is not None
-        first = segment.index(since)
-        return segment.candles[first : first + limit].copy()
+        segment = self._hot.get((symbol, interval))
+        if segment is None or since < segment.start or aligned > segment.end:
+            segment = await self._ensure(symbol, interval, since, aligned, strict=True, config=config)
+            assert segment is not None
+        first = (since - segment.start) // step
+        window = segment.candles[first : first + limit]
+        window.flags.writeable = False
+        return window
 
     async def get_average_price(self, symbol: str, when: int, config: Config) -> float:
         """Return the VWAP of the ``avg_price_candles_count`` closed 1m candles before ``when``."""
         count = config.avg_price_candles_count
         aligned = when // MINUTE_MS * MINUTE_MS
-        segment = await self._ensure(symbol, "1m", aligned - count * MINUTE_MS, aligned, strict=True, config=config)
-        assert segment is not None
-        return float(segment.vwap(count)[segment.index(aligned - MINUTE_MS)])
+        since = aligned - count * MINUTE_MS
+        segment = self._hot.get((symbol, "1m"))
+        if segment is None or since < segment.start or aligned > segment.end:
+            segment = await self._ensure(symbol, "1m", since, aligned, strict=True, config=config)
+            assert segment is not None
+        return float(segment.vwap(count)[(aligned - MINUTE_MS - segment.start) // MINUTE_MS])
 
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
@@ -97,6 +108,13 @@ class ClientExchange:
         vwap = segment.vwap(config.avg_price_candles_count)
         return segment.candles[first:last], vwap[first:last]
 
+    def expect(self, symbol: str, since: int, until: int) -> None:
+        """Announce that the 1m candles of ``[since, until)`` will be read (a backtest's whole frame)."""
+        cache = self._caches.get((symbol, "1m"))
+        if cache is None:
+            cache = self._caches[(symbol, "1m")] = CandleCache(MINUTE_MS)
+        cache.expect(since, until)
+
     async def format_price(self, symbol: str, price: float) -> str:
         """Format a price with the schema's formatter."""
         return str(await call_maybe_async(self.schema.format_price, symbol, price))
@@ -108,6 +126,7 @@ class ClientExchange:
     def clear(self) -> None:
         """Drop every cached candle."""
         self._caches.clear()
+        self._hot.clear()
 
     async def _ensure(
         self, symbol: str, interval: str, since: int, until: int, *, strict: bool, config: Config
@@ -119,6 +138,7 @@ class ClientExchange:
             cache = self._caches[(symbol, interval)] = CandleCache(step)
         segment = cache.find(since)
         if segment is not None and segment.end >= until:
+            self._hot[(symbol, interval)] = segment
             return segment
         fetch_from = segment.end if segment is not None else since
         guard_end = self._now_ms() // step * step
@@ -141,6 +161,8 @@ class ClientExchange:
                 break
             chunk_since += limit * step
         segment = cache.find(since)
+        if segment is not None:
+            self._hot[(symbol, interval)] = segment
         if strict and (segment is None or segment.end < until):
             held = segment.end if segment is not None else since
             raise CandleWindowError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workstation.config import Config
+from workstation.models.fast import construct
 from workstation.models.results import Pnl
 from workstation.models.signal import Position
 
@@ -22,7 +23,8 @@ def compute_pnl(position: Position, price_open: float, price_close: float, confi
         percent = ((open_with_slip - close_with_slip) / open_with_slip) * 100
     percent = percent - config.percent_fee * (1 + close_with_slip / open_with_slip)
     pnl_percentage = percent * 1
-    return Pnl.model_construct(
+    return construct(
+        Pnl,
         pnl_percentage=pnl_percentage,
         pnl_cost=pnl_percentage / 100 * cost,
         pnl_entries=cost,

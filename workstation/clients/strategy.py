@@ -13,11 +13,12 @@ from workstation.clients.calls import call_maybe_async
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial
 from workstation.clients.pnl import compute_pnl
-from workstation.clients.risk import Risk
+from workstation.clients.risk import NoRisk, Risk
 from workstation.clients.validation import validate_signal
 from workstation.config import Config
 from workstation.errors import SignalValidationError
 from workstation.models.events import RiskStage
+from workstation.models.fast import construct
 from workstation.models.results import (
     CancelledResult,
     CancelReason,
@@ -33,6 +34,8 @@ from workstation.schemas.strategy import StrategySchema
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso
 
 logger = logging.getLogger("workstation.strategy")
+
+_LEVELS = np.array(LEVELS, dtype=np.float64)
 
 Result = IdleResult | ScheduledResult | OpenedResult | ClosedResult | CancelledResult
 GetSignal = Callable[[str, int], Awaitable[Any]]
@@ -84,6 +87,10 @@ class ClientStrategy:
         self.callbacks: dict[str, Callable[..., Any]] = {
             name: fn for name, fn in schema.callbacks.model_dump().items() if fn is not None
         }
+        self.idle_wanted: Callable[[], bool] = lambda: True
+        #: In backtest, levels are only observable through events and callbacks; live persists them regardless.
+        self.partials_observed: Callable[[], bool] = lambda: True
+        self._partial_callbacks = "on_partial_profit" in self.callbacks or "on_partial_loss" in self.callbacks
         self.last_bucket: int | None = None
         self.last_signal_id: str | None = None
         self.stopped = False
@@ -106,8 +113,11 @@ class ClientStrategy:
 
     # ------------------------------------------------------------------ generation (SPEC §6.3)
 
-    async def generate(self, when: int) -> Result:
-        """Evaluate a flat tick: maybe call ``get_signal`` and schedule or open the signal it returns."""
+    async def generate(self, when: int) -> Result | None:
+        """Evaluate a flat tick: maybe call ``get_signal`` and schedule or open the signal it returns.
+
+        An idle tick returns None instead of an ``IdleResult`` when nobody would see it (``idle_wanted``).
+        """
         price = await self.exchange.get_average_price(self.symbol, when, self.config)
         if self.stopped:
             return await self._idle(when, price)
@@ -154,7 +164,8 @@ class ClientStrategy:
         except SignalValidationError as exc:
             self._report_error("get_signal", exc)
             return await self._idle(when, price)
-        row = SignalRow.model_construct(
+        row = construct(
+            SignalRow,
             id=signal_id,
             position=signal.position,
             note=signal.note,
@@ -173,8 +184,8 @@ class ClientStrategy:
         if not immediate:
             self.last_signal_id = signal_id
             await self._callback("on_schedule", self.symbol, row, price, self.backtest)
-            scheduled = ScheduledResult.model_construct(
-                action="scheduled", signal=row, current_price=price, timestamp=when, **self._where()
+            scheduled = construct(
+                ScheduledResult, action="scheduled", signal=row, current_price=price, timestamp=when, **self._where()
             )
             await self._emit(scheduled)
             return scheduled
@@ -187,7 +198,8 @@ class ClientStrategy:
     async def _open(self, row: SignalRow, when: int) -> OpenedResult:
         await self._callback("on_write", self.symbol, row, self.backtest)
         await self.risk.add_signal(
-            RiskPosition.model_construct(
+            construct(
+                RiskPosition,
                 strategy_name=self.strategy_name,
                 symbol=self.symbol,
                 exchange_name=self.exchange_name,
@@ -196,8 +208,8 @@ class ClientStrategy:
             )
         )
         await self._callback("on_open", self.symbol, row, row.price_open, self.backtest)
-        opened = OpenedResult.model_construct(
-            action="opened", signal=row, current_price=row.price_open, timestamp=when, **self._where()
+        opened = construct(
+            OpenedResult, action="opened", signal=row, current_price=row.price_open, timestamp=when, **self._where()
         )
         await self._emit(opened)
         return opened
@@ -331,7 +343,8 @@ class ClientStrategy:
 
     async def _progress(self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray) -> None:
         """Partial levels and callbacks for every non-closing candle of the open phase (SPEC §8)."""
-        if len(candles) == 0:
+        count = len(candles)
+        if count == 0 or not (self.partials_observed() or self._partial_callbacks):
             return
         o = row.price_open
         distance = vwap - o if row.position == "long" else o - vwap
@@ -339,18 +352,18 @@ class ClientStrategy:
         loss = distance < 0
         percent_tp = np.minimum(distance / abs(row.price_take_profit - o) * 100, 100.0)
         percent_sl = np.minimum(np.abs(distance) / abs(o - row.price_stop_loss) * 100, 100.0)
-        steps: dict[int, None] = {}
+        steps: set[int] = set()
         for branch, percent, callback in (
             (profit, percent_tp, "on_partial_profit"),
             (loss, percent_sl, "on_partial_loss"),
         ):
             if callback in self.callbacks:
-                steps.update(dict.fromkeys(np.flatnonzero(branch).tolist()))
+                steps.update(np.flatnonzero(branch).tolist())
                 continue
-            for level in LEVELS:
-                reached = branch & (percent >= level)
-                if reached.any():
-                    steps[int(np.argmax(reached))] = None
+            # A level is first reached where the running maximum of the branch's progress crosses it.
+            peak = np.maximum.accumulate(np.where(branch, percent, -np.inf))
+            if peak[-1] >= LEVELS[0]:
+                steps.update(index for index in np.searchsorted(peak, _LEVELS, side="left").tolist() if index < count)
         if not steps:
             return
         partial = await self._get_partial(row.id)
@@ -373,7 +386,8 @@ class ClientStrategy:
         self._release_partial(row.id)
         await self.risk.remove_signal(self.strategy_name, self.symbol)
         await self._callback("on_write", self.symbol, None, self.backtest)
-        closed = ClosedResult.model_construct(
+        closed = construct(
+            ClosedResult,
             action="closed",
             signal=row,
             current_price=price,
@@ -388,7 +402,8 @@ class ClientStrategy:
 
     async def _cancel(self, row: SignalRow, reason: str, timestamp: int, price: float) -> CancelledResult:
         await self._callback("on_cancel", self.symbol, row, price, self.backtest)
-        cancelled = CancelledResult.model_construct(
+        cancelled = construct(
+            CancelledResult,
             action="cancelled",
             signal=row,
             current_price=price,
@@ -411,10 +426,10 @@ class ClientStrategy:
             "backtest": self.backtest,
         }
 
-    async def _idle(self, when: int, price: float) -> IdleResult:
-        idle = IdleResult.model_construct(
-            action="idle", signal=None, current_price=price, timestamp=when, **self._where()
-        )
+    async def _idle(self, when: int, price: float) -> IdleResult | None:
+        if not self.observes_idle and not self.idle_wanted():
+            return None
+        idle = construct(IdleResult, action="idle", signal=None, current_price=price, timestamp=when, **self._where())
         if "on_idle" in self.callbacks:
             await self._callback("on_idle", self.symbol, price, self.backtest)
         await self._emit(idle)
@@ -426,8 +441,11 @@ class ClientStrategy:
         self._publish(result)
 
     async def _risk_allows(self, stage: RiskStage, price: float, when: int, row: SignalRow | None) -> bool:
+        if isinstance(self.risk, NoRisk):
+            return True
         return await self.risk.check_signal(
-            RiskCheckArgs.model_construct(
+            construct(
+                RiskCheckArgs,
                 symbol=self.symbol,
                 strategy_name=self.strategy_name,
                 exchange_name=self.exchange_name,

@@ -8,6 +8,7 @@ year of 1m ticks goes. Everything observable stays identical (SPEC §14.2 note).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from workstation.clients.strategy import ClientStrategy, Result
 from workstation.context import ExecutionContext, execution_context
 from workstation.events import events, report_error
 from workstation.models.events import BacktestProgress, MetricType, PerformanceEvent
-from workstation.models.results import IdleResult, OpenedResult, ScheduledResult
+from workstation.models.fast import construct
+from workstation.models.results import OpenedResult, ScheduledResult
+from workstation.timeutil import MINUTE_MS
 
 #: Give the event loop a turn at least this often (seconds of work), so the GUI never freezes.
 YIELD_EVERY_SECONDS = 0.02
@@ -36,21 +39,48 @@ class BacktestJob:
     is_stopped: Callable[[], bool]
 
 
+class _Audience:
+    """Who listens to the streams a run may skip, re-read when subscriptions change or every 20 ms.
+
+    Asking Qt on every tick would cost more than the tick itself; ``listen_*`` bumps the hub's generation, so
+    those listeners are seen at once, and a widget connected directly is seen within 20 ms of engine work.
+    """
+
+    def __init__(self, strategy: ClientStrategy) -> None:
+        self._strategy = strategy
+        self._generation = -1
+        self._expires = 0.0
+        self.progress = self.performance = self.idle = False
+
+    def refresh(self, now: float) -> None:
+        if events.generation == self._generation and now < self._expires:
+            return
+        self._generation = events.generation
+        self._expires = now + YIELD_EVERY_SECONDS
+        self.progress = events.has_listeners("progress_backtest")
+        self.performance = events.has_listeners("performance")
+        self.idle = (
+            self._strategy.observes_idle or events.has_listeners("signal_backtest") or events.has_listeners("signal")
+        )
+
+
 class _Performance:
     """Emits ``performance`` events of one run, chaining ``previous_timestamp``."""
 
-    def __init__(self, job: BacktestJob) -> None:
+    def __init__(self, job: BacktestJob, audience: _Audience) -> None:
         self._job = job
+        self._audience = audience
         self._previous: int | None = None
 
     def emit(self, metric_type: MetricType, started: float) -> None:
         duration = (time.perf_counter() - started) * 1000
-        if not events.has_listeners("performance"):
+        if not self._audience.performance:
             return
         timestamp = int(time.time() * 1000)
         job = self._job
         events.performance.emit(
-            PerformanceEvent.model_construct(
+            construct(
+                PerformanceEvent,
                 timestamp=timestamp,
                 previous_timestamp=self._previous,
                 metric_type=metric_type,
@@ -65,12 +95,13 @@ class _Performance:
         self._previous = timestamp
 
 
-def _progress(job: BacktestJob, processed: int, when: int) -> None:
-    if not events.has_listeners("progress_backtest"):
+def _progress(job: BacktestJob, audience: _Audience, processed: int, when: int) -> None:
+    if not audience.progress:
         return
     total = len(job.frames)
     events.progress_backtest.emit(
-        BacktestProgress.model_construct(
+        construct(
+            BacktestProgress,
             symbol=job.symbol,
             strategy_name=job.strategy.strategy_name,
             exchange_name=job.exchange_name,
@@ -83,10 +114,6 @@ def _progress(job: BacktestJob, processed: int, when: int) -> None:
     )
 
 
-def _idle_observed(strategy: ClientStrategy) -> bool:
-    return strategy.observes_idle or events.has_listeners("signal_backtest") or events.has_listeners("signal")
-
-
 async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     """Yield the scheduled, opened, closed and cancelled results of one backtest, in order."""
     strategy = job.strategy
@@ -94,22 +121,31 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     frame_list: list[int] = frames.tolist()
     total = len(frame_list)
     frame_end = frame_list[-1]
-    performance = _Performance(job)
+    # The run reads every minute from the first VWAP window to one candle past the frame, plus read-ahead.
+    strategy.exchange.expect(
+        job.symbol,
+        frame_list[0] - strategy.config.avg_price_candles_count * MINUTE_MS,
+        frame_end + (strategy.config.max_candles_per_request + 1) * MINUTE_MS,
+    )
+    audience = _Audience(strategy)
+    strategy.idle_wanted = lambda: audience.idle
+    performance = _Performance(job, audience)
     run_started = time.perf_counter()
     next_yield = run_started + YIELD_EVERY_SECONDS
     index = 0
     try:
         while index < total:
             tick_started = time.perf_counter()
+            audience.refresh(tick_started)
             when = frame_list[index]
-            _progress(job, index, when)
+            _progress(job, audience, index, when)
             if job.is_stopped():
                 break
             if tick_started >= next_yield:
                 await _yield_to_loop()
                 next_yield = time.perf_counter() + YIELD_EVERY_SECONDS
-            if strategy.is_throttled(when) and not strategy.stopped and not _idle_observed(strategy):
-                skipped = await _skip_throttled(job, index, frame_list, performance, tick_started)
+            if not audience.idle and strategy.is_throttled(when) and not strategy.stopped:
+                skipped = await _skip_throttled(job, audience, index, frame_list, performance, tick_started)
                 if skipped is not None:
                     index, halted = skipped
                     if halted:
@@ -120,7 +156,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 result = await strategy.generate(when)
             finally:
                 execution_context.reset(token)
-            if isinstance(result, IdleResult):
+            if result is None or result.action == "idle":
                 performance.emit("backtest_timeframe", tick_started)
                 if job.is_stopped():
                     break
@@ -138,11 +174,12 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             for produced in ending:
                 yield produced
             close_timestamp = getattr(ending[-1], "close_timestamp", when)
-            index = int(np.searchsorted(frames, close_timestamp, side="right"))
+            index = bisect.bisect_right(frame_list, close_timestamp, lo=index)
             performance.emit("backtest_timeframe", tick_started)
             if job.is_stopped():
                 break
-        _progress(job, total, frame_end)
+        audience.refresh(time.perf_counter())
+        _progress(job, audience, total, frame_end)
         performance.emit("backtest_total", run_started)
     except Exception as exc:
         report_error("Backtest.run", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, backtest=True)
@@ -150,7 +187,12 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
 
 
 async def _skip_throttled(
-    job: BacktestJob, index: int, frame_list: list[int], performance: _Performance, tick_started: float
+    job: BacktestJob,
+    audience: _Audience,
+    index: int,
+    frame_list: list[int],
+    performance: _Performance,
+    tick_started: float,
 ) -> tuple[int, bool] | None:
     """Pass the idle ticks up to the next throttle bucket at once.
 
@@ -160,14 +202,16 @@ async def _skip_throttled(
     strategy = job.strategy
     assert strategy.last_bucket is not None
     next_bucket = strategy.last_bucket + strategy.interval_ms
-    stop = int(np.searchsorted(job.frames, next_bucket, side="left"))
+    stop = bisect.bisect_left(frame_list, next_bucket, lo=index)
     if not await strategy.exchange.ensure_prices(job.symbol, frame_list[index], frame_list[stop - 1], strategy.config):
         return None
     performance.emit("backtest_timeframe", tick_started)
     if job.is_stopped():
         return index + 1, True
+    if not audience.progress and not audience.performance:
+        return stop, False
     for skipped in range(index + 1, stop):
-        _progress(job, skipped, frame_list[skipped])
+        _progress(job, audience, skipped, frame_list[skipped])
         if job.is_stopped():
             return skipped, True
         performance.emit("backtest_timeframe", time.perf_counter())

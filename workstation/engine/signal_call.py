@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 from workstation.clients.calls import is_async_callable
@@ -23,10 +23,16 @@ def signal_caller(
         try:
             if not is_async:
                 return get_signal(symbol, from_ms(when))
+            coroutine = get_signal(symbol, from_ms(when))
+            try:
+                suspended_on = coroutine.send(None)
+            except StopIteration as finished:
+                return finished.value
+            # It awaits something real: only now is a timer worth arming (most calls never get here).
             deadline = asyncio.timeout(timeout_seconds)
             try:
                 async with deadline:
-                    return await get_signal(symbol, from_ms(when))
+                    return await _Resume(coroutine, suspended_on)
             except TimeoutError:
                 if not deadline.expired():
                     raise
@@ -38,3 +44,27 @@ def signal_caller(
             execution_context.reset(context_token)
 
     return call
+
+
+class _Resume:
+    """Await the rest of a coroutine that was started by hand and suspended on ``pending``."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], pending: Any) -> None:
+        self._coroutine = coroutine
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        pending = self._pending
+        while True:
+            try:
+                sent = yield pending
+            except BaseException as thrown:
+                try:
+                    pending = self._coroutine.throw(thrown)
+                except StopIteration as finished:
+                    return finished.value
+                continue
+            try:
+                pending = self._coroutine.send(sent)
+            except StopIteration as finished:
+                return finished.value

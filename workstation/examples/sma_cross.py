@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import reduce
+from operator import add
 from typing import Any, Literal
 
 import workstation as ws
@@ -48,10 +50,7 @@ class SmaCrossParams:
 
 def _mean(values: list[float]) -> float:
     # A left-to-right sum from 0.0, as the peer does: sum() on Python >= 3.12 compensates and would differ.
-    total = 0.0
-    for value in values:
-        total = total + value
-    return total / len(values)
+    return reduce(add, values, 0.0) / len(values)
 
 
 class SmaCrossSignal:

@@ -38,6 +38,9 @@ class ExchangeConnectionService(ConnectionService[ClientExchange]):
 
     def client(self, exchange_name: str, backtest: bool, clock_ms: Callable[[], int] = now_ms) -> ClientExchange:
         """Return the exchange client of ``exchange_name`` in the given mode."""
+        existing = self.peek(f"{exchange_name}:{mode(backtest)}")
+        if existing is not None:
+            return existing
         return self.get(
             f"{exchange_name}:{mode(backtest)}",
             lambda: ClientExchange(
@@ -115,6 +118,7 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
                 backtest=backtest,
                 emit_profit=events.partial_profit.emit,
                 emit_loss=events.partial_loss.emit,
+                wanted=events.has_receivers,
             ),
         )
         await partial.wait_for_init()
@@ -123,6 +127,14 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
     def release(self, signal_id: str, backtest: bool) -> None:
         """Drop the partial client of a closed signal."""
         self.clear(f"{signal_id}:{mode(backtest)}")
+
+
+def _backtest_idle_listened() -> bool:
+    return events.has_listeners("signal_backtest") or events.has_listeners("signal")
+
+
+def _partials_received() -> bool:
+    return events.has_receivers("partial_profit") or events.has_receivers("partial_loss")
 
 
 def publish(result: Result) -> None:
@@ -168,7 +180,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
 
         def create() -> ClientStrategy:
             schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
-            return ClientStrategy(
+            strategy = ClientStrategy(
                 schema,
                 symbol=symbol,
                 exchange_name=exchange_name,
@@ -183,6 +195,10 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
                 publish=publish,
                 report_error=_callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
             )
+            if backtest:
+                strategy.idle_wanted = _backtest_idle_listened
+                strategy.partials_observed = _partials_received
+            return strategy
 
         return self.get(self.key(symbol, strategy_name, backtest), create)
 
