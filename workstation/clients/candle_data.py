@@ -131,7 +131,7 @@ def vwap_series(candles: np.ndarray, count: int) -> np.ndarray:
         weighted += typical_volume[offset : offset + windows]
         volumes += volume[offset : offset + windows]
     no_volume = volumes == 0
-    out = np.divide(weighted, volumes, out=np.zeros(windows), where=~no_volume)
+    out: np.ndarray = np.divide(weighted, volumes, out=np.zeros(windows), where=~no_volume)
     if no_volume.any():
         closes = close[0:windows].copy()
         for offset in range(1, count):

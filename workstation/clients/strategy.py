@@ -353,7 +353,7 @@ class ClientStrategy:
         percent_tp = np.minimum(distance / abs(row.price_take_profit - o) * 100, 100.0)
         percent_sl = np.minimum(np.abs(distance) / abs(o - row.price_stop_loss) * 100, 100.0)
         steps: set[int] = set()
-        for branch, percent, callback in (
+        for branch, branch_percent, callback in (
             (profit, percent_tp, "on_partial_profit"),
             (loss, percent_sl, "on_partial_loss"),
         ):
@@ -361,7 +361,7 @@ class ClientStrategy:
                 steps.update(np.flatnonzero(branch).tolist())
                 continue
             # A level is first reached where the running maximum of the branch's progress crosses it.
-            peak = np.maximum.accumulate(np.where(branch, percent, -np.inf))
+            peak = np.maximum.accumulate(np.where(branch, branch_percent, -np.inf))
             if peak[-1] >= LEVELS[0]:
                 steps.update(index for index in np.searchsorted(peak, _LEVELS, side="left").tolist() if index < count)
         if not steps:

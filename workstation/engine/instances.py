@@ -25,7 +25,7 @@ class Done:
     """An awaitable that is already complete: ``stop()`` acts at once and may still be awaited."""
 
     def __await__(self) -> Generator[Any, None, None]:
-        return iter(())
+        yield from ()
 
 
 class RunInstance:

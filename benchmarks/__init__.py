@@ -1,0 +1,1 @@
+"""Speed measurements of the engine, each runnable as ``python -m benchmarks.<name>``."""
