@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from typing import Literal
 
@@ -17,10 +18,14 @@ async def get_candles(symbol: str, interval: str, limit: int) -> np.ndarray:
     method, execution = require_helper_context("get_candles")
     if interval not in CANDLE_INTERVAL_MINUTES:
         raise ValueError(f"interval must be one of {', '.join(CANDLE_INTERVAL_MINUTES)}, got {interval!r}")
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+    try:
+        count = operator.index(limit)  # numpy integers from a parameter grid are fine; floats and bools are not
+    except TypeError:
+        count = 0
+    if isinstance(limit, bool) or count < 1:
         raise ValueError(f"limit must be a positive int, got {limit!r}")
     exchange = exchange_connections.client(method.exchange_name, execution.backtest)
-    return await exchange.get_candles(symbol, interval, limit, execution.when, method.config)
+    return await exchange.get_candles(symbol, interval, count, execution.when, method.config)
 
 
 async def get_average_price(symbol: str) -> float:

@@ -1,0 +1,173 @@
+"""RSI mean reversion: buy a stretched sell-off, sell a stretched rally, with limit orders.
+
+Wilder's Relative Strength Index compares the average gain with the average loss of the last ``period`` candles on a
+0–100 scale. Below ``oversold`` (30) the market has fallen fast enough that a bounce is likely; above ``overbought``
+(70) a pullback is. At each closed ``interval`` candle the strategy looks at the RSI and, when it is stretched, places
+a limit order slightly better than the current price (``entry_offset_percent`` below it for a long, above it for a
+short): the order only fills if the move goes on a little, which buys nearer the turn. Take profit and stop loss are
+fixed percentages of the entry; an unfilled order is cancelled by the engine after ``schedule_await_minutes``.
+
+    >>> import workstation as ws
+    >>> from workstation.examples.rsi_reversion import make_strategy
+    >>> ws.add_strategy(make_strategy({"period": 14, "oversold": 25, "overbought": 75}))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+import numpy as np
+
+import workstation as ws
+from workstation.schemas.strategy import SignalInterval, StrategySchema
+
+#: Candles fetched per RSI, in periods: Wilder's smoothing starts from a plain mean, whose weight has faded to about
+#: 5 % after three more periods, so the value barely depends on where the history happens to start.
+HISTORY_PERIODS = 4
+
+
+@dataclass(frozen=True)
+class RsiReversionParams:
+    """Parameters of the RSI mean reversion; percentages are of the price (``1.5`` means 1.5 %)."""
+
+    interval: SignalInterval = "15m"
+    period: int = 14
+    oversold: float = 30.0
+    overbought: float = 70.0
+    entry_offset_percent: float = 0.2
+    take_profit_percent: float = 1.5
+    stop_loss_percent: float = 1.0
+    minute_estimated_time: int = 240
+
+    def __post_init__(self) -> None:
+        if self.interval not in get_args(SignalInterval):
+            raise ValueError(f"interval must be one of {', '.join(get_args(SignalInterval))}, got {self.interval!r}")
+        if self.period < 2:
+            raise ValueError(f"period must be at least 2, got {self.period}")
+        if not 0 < self.oversold < self.overbought < 100:
+            raise ValueError(
+                f"need 0 < oversold < overbought < 100, got oversold={self.oversold}, overbought={self.overbought}"
+            )
+        if not 0 <= self.entry_offset_percent < 100:
+            raise ValueError(f"entry_offset_percent must be in [0, 100), got {self.entry_offset_percent}")
+        if self.take_profit_percent <= 0:
+            raise ValueError(f"take_profit_percent must be positive, got {self.take_profit_percent}")
+        if not 0 < self.stop_loss_percent < 100:
+            raise ValueError(f"stop_loss_percent must be in (0, 100), got {self.stop_loss_percent}")
+        if self.minute_estimated_time < 1:
+            raise ValueError(f"minute_estimated_time must be positive, got {self.minute_estimated_time}")
+
+
+def wilder_rsi(closes: np.ndarray, period: int) -> float:
+    """Return Wilder's RSI of the last close.
+
+    The first average gain and loss are plain means over the first ``period`` changes; each later change ``x``
+    updates an average ``a`` to ``(a * (period - 1) + x) / period``. Unrolled, the final average is the seed times
+    ``(1 - 1/period) ** m`` plus each of the ``m`` later changes times ``(1/period) * (1 - 1/period) ** age``, where
+    ``age`` counts the changes after it; that is how it is computed here, one dot product instead of a loop.
+
+    Parameters
+    ----------
+    closes
+        Close prices, oldest first; at least ``period + 1`` of them.
+    period
+        Number of changes in the seed average (at least 1).
+
+    Returns
+    -------
+    float
+        ``100 * average_gain / (average_gain + average_loss)``, the same as ``100 - 100 / (1 + RS)``: 100 when
+        nothing fell, 0 when nothing rose, and 50 for a market that did not move at all.
+
+    Raises
+    ------
+    ValueError
+        If ``period < 1`` or there are fewer than ``period + 1`` closes.
+    """
+    if period < 1:
+        raise ValueError(f"period must be at least 1, got {period}")
+    if len(closes) < period + 1:
+        raise ValueError(f"wilder_rsi needs at least period + 1 = {period + 1} closes, got {len(closes)}")
+    changes = np.diff(np.asarray(closes, dtype=np.float64))
+    gains = np.maximum(changes, 0.0)
+    losses = np.maximum(-changes, 0.0)
+    later = len(changes) - period
+    keep = 1.0 - 1.0 / period
+    weights = keep ** np.arange(later - 1, -1, -1, dtype=np.float64) / period
+    seed_weight = keep**later
+    average_gain = seed_weight * gains[:period].mean() + weights @ gains[period:]
+    average_loss = seed_weight * losses[:period].mean() + weights @ losses[period:]
+    total = average_gain + average_loss
+    return 50.0 if total == 0.0 else float(100.0 * average_gain / total)
+
+
+class RsiReversionSignal:
+    """The ``get_signal`` of the RSI reversion; an object of a module-level class, so it pickles by reference."""
+
+    def __init__(self, params: RsiReversionParams) -> None:
+        self.params = params
+
+    async def __call__(self, symbol: str, when: datetime) -> ws.Signal | None:
+        """Return a limit order against a stretched RSI, else None."""
+        p = self.params
+        candles = await ws.get_candles(symbol, p.interval, p.period * HISTORY_PERIODS + 1)
+        rsi = wilder_rsi(candles["close"], p.period)
+        if p.oversold <= rsi <= p.overbought:
+            return None
+        price = await ws.get_average_price(symbol)
+        offset = p.entry_offset_percent / 100
+        take_profit = p.take_profit_percent / 100
+        stop_loss = p.stop_loss_percent / 100
+        if rsi < p.oversold:
+            position: Literal["long", "short"] = "long"
+            entry = price * (1.0 - offset)
+            take_profit_price, stop_loss_price = entry * (1.0 + take_profit), entry * (1.0 - stop_loss)
+            note = f"RSI({p.period}) {rsi:.1f} < {p.oversold:g}"
+        else:
+            position = "short"
+            entry = price * (1.0 + offset)
+            take_profit_price, stop_loss_price = entry * (1.0 - take_profit), entry * (1.0 + stop_loss)
+            note = f"RSI({p.period}) {rsi:.1f} > {p.overbought:g}"
+        return ws.Signal(
+            position=position,
+            price_open=entry,
+            price_take_profit=take_profit_price,
+            price_stop_loss=stop_loss_price,
+            minute_estimated_time=p.minute_estimated_time,
+            note=note,
+        )
+
+
+def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
+    """Build the ``rsi-reversion`` strategy from a dict of `RsiReversionParams` fields.
+
+    Parameters
+    ----------
+    params
+        Any subset of the `RsiReversionParams` fields; None or ``{}`` keeps every default.
+
+    Returns
+    -------
+    StrategySchema
+        Called once per closed ``interval`` candle while flat.
+
+    Raises
+    ------
+    ValueError
+        For an unknown parameter name or an invalid value.
+    """
+    known = {field.name for field in fields(RsiReversionParams)}
+    unknown = set(params or {}) - known
+    if unknown:
+        raise ValueError(
+            f"unknown rsi_reversion parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    chosen = RsiReversionParams(**(params or {}))
+    return StrategySchema(
+        strategy_name="rsi-reversion",
+        interval=chosen.interval,
+        get_signal=RsiReversionSignal(chosen),
+        note=f"RSI({chosen.period}) {chosen.oversold:g}/{chosen.overbought:g} reversion on {chosen.interval} (limit)",
+    )
