@@ -9,6 +9,9 @@ from pydantic import BaseModel
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _set = object.__setattr__
+# Every field is always given, and these models are frozen, so all instances of a model can share one
+# fields-set (pydantic copies it before any change, e.g. in ``model_copy``): a set per event is 200+ bytes.
+_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
 
 
 def construct(model: type[ModelT], **fields: Any) -> ModelT:
@@ -19,7 +22,10 @@ def construct(model: type[ModelT], **fields: Any) -> ModelT:
     """
     instance = model.__new__(model)
     _set(instance, "__dict__", fields)
-    _set(instance, "__pydantic_fields_set__", set(fields))
+    fields_set = _ALL_FIELDS.get(model)
+    if fields_set is None:
+        fields_set = _ALL_FIELDS[model] = set(model.model_fields)
+    _set(instance, "__pydantic_fields_set__", fields_set)
     _set(instance, "__pydantic_extra__", None)
     _set(instance, "__pydantic_private__", None)
     return instance
