@@ -77,7 +77,7 @@ _sizing_adapter: TypeAdapter[Any] = TypeAdapter(SizingSchema)
 def _parse_sizing(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return _sizing_adapter.validate_python(value.model_dump())
-    return _sizing_adapter.validate_python(dict(value))
+    return _sizing_adapter.validate_python(value)
 
 
 exchanges: SchemaRegistry[ExchangeSchema] = SchemaRegistry("exchange", "exchange_name", _model_parser(ExchangeSchema))

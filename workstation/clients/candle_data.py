@@ -37,7 +37,7 @@ def _as_matrix(raw: Any, exchange_name: str) -> np.ndarray:
                 matrix = np.array(raw, dtype=np.float64)
         else:
             raise refused
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise refused from exc
     if matrix.ndim != 2 or matrix.shape[1] != 6:
         if matrix.size == 0:
@@ -123,6 +123,12 @@ def vwap_series(candles: np.ndarray, count: int) -> np.ndarray:
     windows = len(candles) - count + 1
     if windows <= 0:
         return np.empty(0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Prices near the float limit overflow to inf exactly as the sequential Python loop would, silently.
+        return _vwap_windows(candles, count, windows)
+
+
+def _vwap_windows(candles: np.ndarray, count: int, windows: int) -> np.ndarray:
     high, low, close, volume = candles["high"], candles["low"], candles["close"], candles["volume"]
     typical_volume = ((high + low + close) / 3) * volume
     weighted = typical_volume[0:windows].copy()

@@ -36,6 +36,7 @@ from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso
 logger = logging.getLogger("workstation.strategy")
 
 _LEVELS = np.array(LEVELS, dtype=np.float64)
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 Result = IdleResult | ScheduledResult | OpenedResult | ClosedResult | CancelledResult
 GetSignal = Callable[[str, int], Awaitable[Any]]
@@ -311,7 +312,8 @@ class ClientStrategy:
         assert row.pending_at is not None
         stamps = candles["timestamp"]
         after_frame = stamps > frame_end
-        expired = stamps - row.pending_at >= row.minute_estimated_time * MINUTE_MS
+        # Clamped: with the lifetime cap disabled, a huge lifetime must not overflow int64 (it never expires).
+        expired = stamps >= min(row.pending_at + row.minute_estimated_time * MINUTE_MS, _INT64_MAX)
         if row.position == "long":
             stop_hit = candles["low"] <= row.price_stop_loss
             profit_hit = vwap >= row.price_take_profit

@@ -99,8 +99,12 @@ def validate_signal(
         lines.append(f"minute_estimated_time must be positive, got {m}")
     max_life = config.max_signal_lifetime_minutes
     if max_life > 0 and m > max_life:
+        try:
+            days = m / 1440
+        except OverflowError:  # an int beyond float range is still just "too large"
+            days = math.inf
         lines.append(
-            f"minute_estimated_time too large ({m} minutes = {m / 1440:.1f} days). "
+            f"minute_estimated_time too large ({m} minutes = {days:.1f} days). "
             f"Maximum: {max_life} minutes ({max_life / 1440:.0f} days) to prevent strategy deadlock"
         )
     if lines:
