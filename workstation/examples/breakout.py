@@ -17,13 +17,14 @@ signal is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
 import numpy as np
 
 import workstation as ws
+from workstation.examples.params import build_params
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 
 
@@ -186,13 +187,7 @@ def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
     ValueError
         For an unknown parameter name or an invalid value.
     """
-    known = {field.name for field in fields(BreakoutParams)}
-    unknown = set(params or {}) - known
-    if unknown:
-        raise ValueError(
-            f"unknown breakout parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-        )
-    chosen = BreakoutParams(**(params or {}))
+    chosen = build_params(BreakoutParams, params, "breakout")
     return StrategySchema(
         strategy_name="breakout",
         interval=chosen.interval,

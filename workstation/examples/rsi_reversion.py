@@ -14,13 +14,14 @@ fixed percentages of the entry; an unfilled order is cancelled by the engine aft
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
 import numpy as np
 
 import workstation as ws
+from workstation.examples.params import build_params
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 
 #: Candles fetched per RSI, in periods: Wilder's smoothing starts from a plain mean, whose weight has faded to about
@@ -158,13 +159,7 @@ def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
     ValueError
         For an unknown parameter name or an invalid value.
     """
-    known = {field.name for field in fields(RsiReversionParams)}
-    unknown = set(params or {}) - known
-    if unknown:
-        raise ValueError(
-            f"unknown rsi_reversion parameter(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
-        )
-    chosen = RsiReversionParams(**(params or {}))
+    chosen = build_params(RsiReversionParams, params, "rsi_reversion")
     return StrategySchema(
         strategy_name="rsi-reversion",
         interval=chosen.interval,

@@ -11,13 +11,14 @@ The limit variant asks for a slightly better entry (``offset_long`` / ``offset_s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from operator import add
 from typing import Any, Literal
 
 import workstation as ws
+from workstation.examples.params import build_params
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 from workstation.timeutil import to_ms
 
@@ -96,11 +97,7 @@ class SmaCrossSignal:
 
 def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
     """Build the ``sma-cross-<variant>`` strategy from a dict of ``SmaCrossParams`` fields."""
-    known = {field.name for field in fields(SmaCrossParams)}
-    unknown = set(params or {}) - known
-    if unknown:
-        raise ValueError(f"unknown sma_cross parameter(s): {', '.join(sorted(unknown))}")
-    chosen = SmaCrossParams(**(params or {}))
+    chosen = build_params(SmaCrossParams, params, "sma_cross")
     return StrategySchema(
         strategy_name=f"sma-cross-{chosen.variant}",
         interval=chosen.interval,
