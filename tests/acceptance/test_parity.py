@@ -1,0 +1,248 @@
+"""Parity with the backtest-kit peer (SPEC §19.6, §20): every run matches the peer's expected rows bit for bit.
+
+The 1-day CSV is the peer's committed file; the 30-day and 365-day files are generated once per session with the
+peer's ``make_candles.py`` and checked against the sha256 of its ``RESULTS.md``. The 365-day runs are ``slow``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import math
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from workstation.parity import compare_rows, read_rows, run_parity
+from workstation.timeutil import to_ms
+
+PEER = Path(__file__).resolve().parents[2].parent / "shared" / "peer"
+EXPECTED = PEER / "expected"
+MINUTES = {"30d": 43_200, "365d": 525_600}
+
+
+def _published_sha256(name: str) -> str:
+    match = re.search(rf"`data/btc_{name}\.csv`[^\n]*`([0-9a-f]{{64}})`", (PEER / "RESULTS.md").read_text())
+    assert match, f"RESULTS.md has no sha256 for btc_{name}.csv"
+    return match.group(1)
+
+
+def _generate(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    path = tmp_path_factory.mktemp("candles") / f"btc_{name}.csv"
+    command = [sys.executable, str(PEER / "make_candles.py"), "--minutes", str(MINUTES[name]), "--seed", "42"]
+    subprocess.run([*command, "--out", str(path)], check=True)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == _published_sha256(name)
+    return path
+
+
+@pytest.fixture(scope="session")
+def btc_30d_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generate(tmp_path_factory, "30d")
+
+
+@pytest.fixture(scope="session")
+def btc_365d_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generate(tmp_path_factory, "365d")
+
+
+def _csv(request: pytest.FixtureRequest, name: str) -> Path:
+    """Return the CSV of a data set, generating (through its session fixture) only the one a test asks for."""
+    if name == "1d":
+        return PEER / "data" / "btc_1d.csv"
+    path: Path = request.getfixturevalue(f"btc_{name}_csv")
+    return path
+
+
+@dataclass(frozen=True)
+class Case:
+    """A row of SPEC §20.3."""
+
+    data: str
+    variant: str
+    get_signal_calls: int
+    closed: int
+    cancelled: int
+    close_reasons: dict[str, int]
+    total_pnl: str
+
+    @property
+    def expected_file(self) -> Path:
+        plain = EXPECTED / f"{self.variant}_{self.data}.jsonl"
+        return plain if plain.is_file() else plain.with_name(plain.name + ".gz")
+
+
+CASES = [
+    Case("1d", "market", 96, 6, 0, {"take_profit": 4, "stop_loss": 2}, "-0.393194"),
+    Case(
+        "1d",
+        "limit",
+        73,
+        5,
+        1,
+        {"take_profit": 2, "stop_loss": 2, "time_expired": 1, "cancelled:timeout": 1},
+        "-2.083759",
+    ),
+    Case("30d", "market", 2759, 263, 0, {"take_profit": 98, "stop_loss": 114, "time_expired": 51}, "-113.968197"),
+    Case(
+        "30d",
+        "limit",
+        2428,
+        181,
+        69,
+        {"take_profit": 84, "stop_loss": 72, "time_expired": 25, "cancelled:timeout": 69},
+        "-59.766732",
+    ),
+]
+SLOW_CASES = [
+    Case(
+        "365d",
+        "market",
+        34540,
+        3448,
+        0,
+        {"take_profit": 1293, "stop_loss": 1610, "time_expired": 545},
+        "-1648.339343",
+    ),
+    Case(
+        "365d",
+        "limit",
+        29647,
+        2379,
+        746,
+        {
+            "take_profit": 852,
+            "stop_loss": 1163,
+            "time_expired": 364,
+            "cancelled:timeout": 741,
+            "cancelled:price_reject": 5,
+        },
+        "-1239.438035",
+    ),
+]
+
+
+def _check_case(case: Case, csv_path: Path) -> list[dict[str, object]]:
+    run = asyncio.run(run_parity(csv_path, case.variant))
+    assert compare_rows(run.rows, read_rows(case.expected_file)) == []
+    assert run.get_signal_calls == case.get_signal_calls
+    assert (run.closed, run.cancelled) == (case.closed, case.cancelled)
+    assert run.close_reasons == dict(sorted(case.close_reasons.items()))
+    assert f"{run.total_pnl_percent:.6f}" == case.total_pnl
+    assert run.ticks == run.candles - 420
+    return run.rows
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.data}-{case.variant}")
+def test_run_matches_the_peer_bit_for_bit(case: Case, request: pytest.FixtureRequest) -> None:
+    _check_case(case, _csv(request, case.data))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SLOW_CASES, ids=lambda case: f"{case.data}-{case.variant}")
+def test_year_run_matches_the_peer_bit_for_bit(case: Case, request: pytest.FixtureRequest) -> None:
+    rows = _check_case(case, _csv(request, case.data))
+    # The one signal cut at the frame end (SPEC §20.3): the last row, at 2024-12-30T18:00Z.
+    frame_end = to_ms(datetime(2024, 12, 30, 18, 0, tzinfo=UTC))
+    assert rows[-1]["closeTimestamp"] == frame_end
+    assert rows[-1]["closeReason"] == ("time_expired" if case.variant == "market" else "timeout")
+    assert all(row["closeTimestamp"] < frame_end for row in rows[:-1])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command line: python -m workstation.parity run / compare
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _parity(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "workstation.parity", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def ours_1d_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("parity") / "ours.jsonl"
+    completed = _parity("run", "--csv", PEER / "data/btc_1d.csv", "--strategy", "market", "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    assert "getSignal calls=96 " in completed.stdout
+    assert "total pnl % (sum of pnlPercentage over closed) = -0.393194" in completed.stdout
+    return out
+
+
+def test_compare_of_identical_rows_exits_0_with_the_exact_line(ours_1d_market: Path) -> None:
+    completed = _parity("compare", ours_1d_market, EXPECTED / "market_1d.jsonl")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout == "compared 6 rows: ALL IDENTICAL (bit-exact)\n"
+
+
+def test_our_rows_are_byte_identical_to_the_peers(ours_1d_market: Path) -> None:
+    assert ours_1d_market.read_bytes() == (EXPECTED / "market_1d.jsonl").read_bytes()
+
+
+def test_compare_reads_gzip(tmp_path: Path) -> None:
+    packed = tmp_path / "market_30d.jsonl.gz"
+    packed.write_bytes(gzip.compress((EXPECTED / "market_30d.jsonl").read_bytes()))
+    completed = _parity("compare", EXPECTED / "market_30d.jsonl", packed)
+    assert (completed.returncode, completed.stdout) == (0, "compared 263 rows: ALL IDENTICAL (bit-exact)\n")
+
+
+def test_compare_of_one_changed_float_exits_1_naming_row_and_field(ours_1d_market: Path, tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in ours_1d_market.read_text().splitlines()]
+    rows[2]["pnlPercentage"] = math.nextafter(rows[2]["pnlPercentage"], math.inf)  # one ulp: still "equal" at 1e-9
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    completed = _parity("compare", changed, EXPECTED / "market_1d.jsonl")
+    assert completed.returncode == 1
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith(f"row 3 (id {rows[2]['id']}): pnlPercentage ours=")
+    assert lines[-1] == "compared 6 rows: DIFFERENT"
+
+
+def test_compare_of_a_missing_row_exits_1(ours_1d_market: Path, tmp_path: Path) -> None:
+    shorter = tmp_path / "shorter.jsonl"
+    shorter.write_text("".join(ours_1d_market.read_text().splitlines(keepends=True)[:-1]))
+    completed = _parity("compare", shorter, EXPECTED / "market_1d.jsonl")
+    assert completed.returncode == 1
+    assert "row count differs: ours 5, expected 6" in completed.stdout
+
+
+def test_compare_rows_takes_a_missing_field_as_null() -> None:
+    expected = read_rows(EXPECTED / "limit_1d.jsonl")
+    cancelled = next(row for row in expected if row["action"] == "cancelled")
+    assert "pnlCost" not in cancelled
+    assert compare_rows([{**cancelled, "pnlCost": None}], [cancelled]) == []
+    assert compare_rows([{**cancelled, "pnlCost": 0.0}], [cancelled]) == [
+        f"row 1 (id {cancelled['id']}): pnlCost ours=0.0 expected=None"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["run", "--csv", "missing.csv", "--strategy", "market", "--out", "x.jsonl"], "--csv"),
+        (["run", "--csv", PEER / "data/btc_1d.csv", "--strategy", "stop", "--out", "x.jsonl"], "--strategy"),
+        (
+            ["run", "--csv", PEER / "data/btc_1d.csv", "--strategy", "market", "--out", "x.jsonl", "--tail-min", "-1"],
+            "--tail",
+        ),
+        (["compare", "missing.jsonl", EXPECTED / "market_1d.jsonl"], "missing.jsonl"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_naming_them(args: list[str | Path], flag: str, tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "workstation.parity", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and flag in completed.stderr, completed.stderr
+    assert not (tmp_path / "x.jsonl").exists()

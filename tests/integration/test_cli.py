@@ -1,0 +1,202 @@
+"""The ``workstation`` command: in-process through ``main([...])``, and once as a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from workstation.cli import main, package_version
+from workstation.cli_backtest import builtin_strategies
+
+PEER_1D_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
+DEMO_DAYS = ["--exchange", "demo", "--symbol", "BTCUSDT", "--start", "2024-01-01", "--end", "2024-01-03"]
+# The peer's 1-day frame (SPEC §20.2): first candle + 60 min to last candle - 360 min.
+PEER_1D_FRAME = ["--csv", str(PEER_1D_CSV), "--start", "2024-01-01T01:00", "--end", "2024-01-01T17:59"]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_backtest_prints_the_report_and_a_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy", "sma-cross-market")
+
+    assert code == 0, err
+    assert out.startswith("# Backtest Report: sma-cross-market (BTCUSDT)\n")
+    assert "**Total signals:** " in out
+    assert "**Total signals:** 0" not in out
+    assert err.startswith("\r[") and err.endswith("\n")
+    assert "100.0%  2024-01-03 23:59 UTC  4,320/4,320 ticks" in err
+    assert "Traceback" not in err
+
+
+def test_backtest_on_the_peer_csv_gives_the_peer_trades(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "backtest", *PEER_1D_FRAME, "--strategy", "sma-cross-limit")
+
+    assert code == 0, err
+    assert "**Total signals:** 5\n**Cancelled signals:** 1\n" in out
+    assert "**Total PNL:** -2.08% " in out  # SPEC §20.3: -2.083759
+
+
+def test_a_strategy_file_registers_its_own_strategy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    strategy_file = tmp_path / "tiny.py"
+    strategy_file.write_text(
+        textwrap.dedent(
+            """
+            import workstation as ws
+
+
+            async def get_signal(symbol, when):
+                price = await ws.get_average_price(symbol)
+                if when.hour % 6:
+                    return None
+                return ws.Signal(
+                    position="long",
+                    price_take_profit=price * 1.01,
+                    price_stop_loss=price * 0.99,
+                    minute_estimated_time=60,
+                )
+
+
+            ws.add_strategy(strategy_name="tiny", interval="1h", get_signal=get_signal)
+            """
+        )
+    )
+    code, out, err = run_cli(
+        capsys, "backtest", *DEMO_DAYS, "--strategy-file", str(strategy_file), "--strategy", "tiny"
+    )
+
+    assert code == 0, err
+    assert out.startswith("# Backtest Report: tiny (BTCUSDT)\n")
+    assert "**Total signals:** 0" not in out
+
+
+def test_a_strategy_file_may_register_the_exchange_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    strategy_file = tmp_path / "own_exchange.py"
+    strategy_file.write_text(
+        "import workstation as ws\n"
+        "from workstation.examples.sma_cross import make_strategy\n"
+        "from workstation.exchanges.demo import make_demo_exchange\n"
+        "ws.add_exchange(make_demo_exchange('other-demo', seed=7))\n"
+        "ws.add_strategy(make_strategy({'variant': 'limit'}).model_copy(update={'strategy_name': 'mine'}))\n"
+    )
+    args = ["--strategy-file", str(strategy_file), "--strategy", "mine", "--exchange", "other-demo"]
+    code, out, err = run_cli(capsys, "backtest", *args, "--start", "2024-01-01", "--end", "2024-01-02")
+
+    assert code == 0, err
+    assert out.startswith("# Backtest Report: mine (BTCUSDT)\n")
+
+
+def test_a_strategy_file_that_fails_is_reported_with_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("import workstation as ws\n\nws.add_strategy(undefined_name)\n")
+    code, out, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", str(broken))
+
+    assert (code, out) == (2, "")
+    assert err == (
+        f"workstation backtest: error: --strategy-file: {str(broken)!r} raised NameError: "
+        "name 'undefined_name' is not defined (line 3)\n"
+    )
+
+
+def test_a_strategy_file_must_register_a_strategy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    empty = tmp_path / "empty.py"
+    empty.write_text("import workstation as ws\n")
+    code, _, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", str(empty))
+
+    assert code == 2
+    assert "--strategy-file" in err and "registered no strategy" in err
+
+
+@pytest.mark.parametrize("name", sorted(builtin_strategies()))
+def test_every_builtin_strategy_is_named_as_listed(name: str) -> None:
+    assert builtin_strategies()[name]().strategy_name == name
+
+
+BAD_ARGUMENTS = [
+    pytest.param(["--start", "2024-13-01", "--end", "2024-02-01"], "--start", id="bad-date"),
+    pytest.param(["--start", "2024-01-01", "--end", "2024-01-01T25:00"], "--end", id="bad-datetime"),
+    pytest.param(["--start", "01/02/2024", "--end", "2024-01-03"], "--start", id="not-iso"),
+    pytest.param(["--start", "2024-02-01", "--end", "2024-01-01"], "--end", id="end-before-start"),
+    pytest.param(["--start", "2024-01-01", "--end", "2999-01-01"], "--end", id="future-end"),
+    pytest.param(["--start", "2019-06-01", "--end", "2019-07-01"], "--start", id="demo-before-2020"),
+    pytest.param(
+        ["--exchange", "binance", "--start", "2024-01-01", "--end", "2024-01-02"], "--exchange", id="exchange"
+    ),
+    pytest.param(["--strategy", "nope", "--start", "2024-01-01", "--end", "2024-01-02"], "--strategy", id="strategy"),
+    pytest.param(["--csv", "missing.csv", "--start", "2024-01-01", "--end", "2024-01-02"], "--csv", id="csv-missing"),
+    pytest.param(["--csv", str(PEER_1D_CSV), "--start", "2024-01-01", "--end", "2024-01-02"], "--end", id="csv-range"),
+    pytest.param([*PEER_1D_FRAME, "--exchange", "a:b"], "--exchange", id="csv-exchange-name"),
+    pytest.param([*PEER_1D_FRAME, "--seed", "3"], "--seed", id="seed-with-csv"),
+    pytest.param(["--strategy-file", "missing.py", "--start", "2024-01-01", "--end", "2024-01-02"], "--strategy-file"),
+    pytest.param(["--interval", "7m", "--start", "2024-01-01", "--end", "2024-01-02"], "--interval", id="interval"),
+    pytest.param(["--seed", "x", "--start", "2024-01-01", "--end", "2024-01-02"], "--seed", id="seed-not-int"),
+    pytest.param(["--symbol", " ", "--start", "2024-01-01", "--end", "2024-01-02"], "--symbol", id="symbol"),
+    pytest.param(["--start", "2024-01-01"], "--end", id="end-missing"),
+    pytest.param(["--start", "2024-01-01", "--end", "2024-01-02", "--bogus"], "--bogus", id="unknown-option"),
+]
+
+
+@pytest.mark.parametrize(("args", "flag"), BAD_ARGUMENTS)
+def test_a_bad_argument_exits_2_with_one_line_naming_it(
+    capsys: pytest.CaptureFixture[str], args: list[str], flag: str
+) -> None:
+    code, out, err = run_cli(capsys, "backtest", *args)
+
+    assert (code, out) == (2, "")
+    assert err.startswith("workstation backtest: error: ") and err.count("\n") == 1, err
+    assert flag in err
+
+
+def test_a_bad_date_message_quotes_the_value(capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, err = run_cli(capsys, "backtest", "--start", "2024-13-01", "--end", "2024-02-01")
+
+    assert err == "workstation backtest: error: --start: '2024-13-01' is not a date (YYYY-MM-DD)\n"
+
+
+def test_an_engine_error_exits_1_with_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # The demo's first candle opens at 2020-01-01 00:00, so the first tick has no candles for its price.
+    code, out, err = run_cli(capsys, "backtest", "--start", "2020-01-01T00:00", "--end", "2020-01-01T03:00")
+
+    assert (code, out) == (1, "")
+    last_line = err.splitlines()[-1]
+    assert last_line.startswith("workstation backtest: error: demo BTCUSDT 1m: expected 5 candles")
+    assert [line for line in err.splitlines() if "error" in line] == [last_line]
+    assert "Traceback" not in err
+
+
+def test_the_bare_command_explains_the_gui_is_coming(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys)
+
+    assert (code, err) == (0, "")
+    assert "The GUI arrives in a later release." in out
+    assert "workstation backtest --help" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "--version")
+
+    assert (code, out) == (0, f"workstation {package_version()}\n")
+
+
+def test_the_module_runs_as_a_command_without_a_traceback(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "workstation.cli", "backtest", "--start", "2024-03-01", "--end", "2024-03-02"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert completed.returncode == 0
+    assert completed.stdout.startswith("# Backtest Report: sma-cross-market (BTCUSDT)\n")

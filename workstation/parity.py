@@ -1,0 +1,513 @@
+"""Trade-by-trade parity with the backtest-kit peer (SPEC §20).
+
+``python -m workstation.parity run --csv FILE --strategy market|limit --out ours.jsonl [--warmup-min 60]
+[--tail-min 360]`` runs the SMA-cross strategy on a candle CSV the way the peer's ``run_peer.mjs`` does and writes one
+JSON line per closed or cancelled signal in the peer's format. ``python -m workstation.parity compare ours.jsonl
+expected.jsonl[.gz]`` compares two such files field by field with ``==`` (exit 0 when identical, 1 otherwise).
+
+The same work is available to tests and benchmarks as `run_parity`, `compare_rows` and `read_rows`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import inspect
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from importlib.metadata import version
+from operator import add
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import workstation as ws
+from workstation.examples.sma_cross import make_strategy
+from workstation.exchanges.csv import make_csv_exchange
+from workstation.models.results import CancelledResult, ClosedResult
+from workstation.timeutil import MINUTE_MS, from_ms, iso
+
+SYMBOL = "BTCUSDT"
+EXCHANGE_NAME = "csv-exchange"
+FRAME_NAME = "parity"
+PROG = "python -m workstation.parity"
+
+#: The peer's fields that `compare_rows` checks, in the order of SPEC §20.4 (the ``*Iso`` fields are for reading).
+COMPARED_FIELDS: tuple[str, ...] = (
+    "action",
+    "id",
+    "position",
+    "minuteEstimatedTime",
+    "scheduledAt",
+    "originalPriceOpen",
+    "priceOpen",
+    "priceTakeProfit",
+    "priceStopLoss",
+    "pendingAt",
+    "closeTimestamp",
+    "currentPrice",
+    "closeReason",
+    "pnlPercentage",
+    "pnlCost",
+    "pnlEntries",
+    "pnlPriceOpen",
+    "pnlPriceClose",
+)
+
+#: How many differing rows ``compare`` prints.
+SHOWN_DIFFERENCES = 10
+
+
+class UsageError(Exception):
+    """A command line that cannot be run; the message is the complete line to print."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An ``argparse`` parser that raises `UsageError` with one line instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise `UsageError` with ``<prog>: error: <message>``."""
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+@dataclass(frozen=True)
+class CsvSpan:
+    """The open times of the first and last candle of a CSV, and its number of candles."""
+
+    first_ms: int
+    last_ms: int
+    candles: int
+
+
+def read_csv_span(path: str | Path) -> CsvSpan:
+    """Scan a candle CSV for its first and last open time without loading the candles.
+
+    Parameters
+    ----------
+    path
+        CSV with the header ``timestamp,open,high,low,close,volume``.
+
+    Returns
+    -------
+    CsvSpan
+        The earliest and latest ``timestamp`` (rows may be in any order) and the row count.
+
+    Raises
+    ------
+    ValueError
+        If a row's timestamp is not an integer or the file has no rows; the message names the file and line.
+    """
+    first = last = None
+    count = 0
+    with Path(path).open("rb") as file:
+        file.readline()
+        for number, line in enumerate(file, start=2):
+            if not line.strip():
+                continue
+            try:
+                timestamp = int(line.split(b",", 1)[0])
+            except ValueError:
+                raise ValueError(f"{path}: line {number} does not start with an integer timestamp") from None
+            first = timestamp if first is None else min(first, timestamp)
+            last = timestamp if last is None else max(last, timestamp)
+            count += 1
+    if first is None or last is None:
+        raise ValueError(f"{path}: no candles")
+    return CsvSpan(first, last, count)
+
+
+class CountingGetSignal:
+    """A ``get_signal`` that counts its calls and delegates to another one.
+
+    A module-level class rather than a closure, so the strategy schema still pickles by reference.
+
+    Parameters
+    ----------
+    get_signal
+        The wrapped ``get_signal`` (sync or async).
+    """
+
+    def __init__(self, get_signal: Callable[..., Any]) -> None:
+        self.get_signal = get_signal
+        self.calls = 0
+
+    async def __call__(self, symbol: str, when: datetime) -> Any:
+        """Count the call and return what the wrapped ``get_signal`` returns."""
+        self.calls += 1
+        result = self.get_signal(symbol, when)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+@dataclass(frozen=True)
+class ParityRun:
+    """The outcome of `run_parity`: the rows in the peer's format and the figures of the peer's summary."""
+
+    rows: list[dict[str, Any]]
+    get_signal_calls: int
+    scheduled: int
+    opened: int
+    ticks: int
+    candles: int
+    """Candles the run spans (warm-up + frame + tail), as the peer counts them for candles/s."""
+    elapsed_seconds: float
+    """Wall time of ``Backtest.run`` alone."""
+    load_seconds: float
+    """Time spent reading the CSV before the run."""
+
+    @property
+    def closed(self) -> int:
+        """Number of closed signals."""
+        return sum(1 for row in self.rows if row["action"] == "closed")
+
+    @property
+    def cancelled(self) -> int:
+        """Number of cancelled limit orders."""
+        return sum(1 for row in self.rows if row["action"] == "cancelled")
+
+    @property
+    def close_reasons(self) -> dict[str, int]:
+        """Counts per close reason, cancel reasons as ``cancelled:<reason>`` (the peer's summary keys)."""
+        reasons = Counter(
+            row["closeReason"] if row["action"] == "closed" else f"cancelled:{row['closeReason']}" for row in self.rows
+        )
+        return dict(sorted(reasons.items()))
+
+    @property
+    def total_pnl_percent(self) -> float:
+        """Sum of ``pnlPercentage`` over closed signals, left to right like the peer (no compensated sum)."""
+        return reduce(add, (row["pnlPercentage"] for row in self.rows if row["action"] == "closed"), 0.0)
+
+    @property
+    def candles_per_second(self) -> float:
+        """Candles spanned per second of ``Backtest.run``."""
+        return self.candles / self.elapsed_seconds
+
+    @property
+    def ticks_per_second(self) -> float:
+        """Frame minutes per second of ``Backtest.run``."""
+        return self.ticks / self.elapsed_seconds
+
+
+def result_row(result: ClosedResult | CancelledResult) -> dict[str, Any]:
+    """Return a closed or cancelled result as the peer's JSON object (SPEC §20.4 field mapping).
+
+    Parameters
+    ----------
+    result
+        A ``closed`` or ``cancelled`` result of ``Backtest.run``.
+
+    Returns
+    -------
+    dict
+        The peer's keys in the peer's order; cancelled rows have ``pendingAt`` 0 and no ``pnlCost`` ... fields.
+    """
+    signal = result.signal
+    if isinstance(result, ClosedResult):
+        price_open, pending_at = result.pnl.price_open, signal.pending_at or 0
+        open_iso: str | None = iso(pending_at)
+    else:
+        price_open, pending_at, open_iso = signal.price_open, 0, None
+    row: dict[str, Any] = {
+        "action": result.action,
+        "id": signal.id,
+        "position": signal.position,
+        "priceOpen": price_open,
+        "originalPriceOpen": signal.price_open,
+        "priceTakeProfit": signal.price_take_profit,
+        "priceStopLoss": signal.price_stop_loss,
+        "minuteEstimatedTime": signal.minute_estimated_time,
+        "scheduledAt": signal.scheduled_at,
+        "pendingAt": pending_at,
+        "closeTimestamp": result.close_timestamp,
+        "scheduledAtIso": iso(signal.scheduled_at),
+        "closeIso": iso(result.close_timestamp),
+        "currentPrice": result.current_price,
+        "openIso": open_iso,
+    }
+    if isinstance(result, ClosedResult):
+        pnl = result.pnl
+        row.update(
+            closeReason=result.close_reason,
+            pnlPercentage=pnl.pnl_percentage,
+            pnlCost=pnl.pnl_cost,
+            pnlEntries=pnl.pnl_entries,
+            pnlPriceOpen=pnl.price_open,
+            pnlPriceClose=pnl.price_close,
+        )
+    else:
+        row.update(closeReason=result.reason, pnlPercentage=None)
+    return row
+
+
+async def run_parity(
+    csv_path: str | Path, variant: str, *, warmup_min: int = 60, tail_min: int = 360, symbol: str = SYMBOL
+) -> ParityRun:
+    """Run the peer's parity case on a candle CSV (SPEC §20.2) and collect its closed and cancelled signals.
+
+    The engine is reset first: the case needs the default config and registers ``csv-exchange``, the frame and
+    ``sma-cross-<variant>`` itself.
+
+    Parameters
+    ----------
+    csv_path
+        Candle CSV in the peer's format.
+    variant
+        ``"market"`` or ``"limit"``.
+    warmup_min, tail_min
+        The frame runs from the first candle + ``warmup_min`` to the last candle − ``tail_min`` minutes, inclusive.
+    symbol
+        The symbol to trade (the CSV serves every symbol).
+
+    Returns
+    -------
+    ParityRun
+        Rows in the peer's format, the ``get_signal`` call count and the timings.
+
+    Raises
+    ------
+    ValueError
+        If the CSV is unreadable or too short for the warm-up and tail.
+    """
+    span = read_csv_span(csv_path)
+    frame_start = span.first_ms + warmup_min * MINUTE_MS
+    frame_end = span.last_ms - tail_min * MINUTE_MS
+    if frame_end < frame_start:
+        raise ValueError(f"{csv_path}: {span.candles} candles leave no frame after {warmup_min} + {tail_min} minutes")
+    ws.reset()
+    exchange = ws.add_exchange(make_csv_exchange(EXCHANGE_NAME, csv_path))
+    schema = make_strategy({"variant": variant})
+    counter = CountingGetSignal(schema.get_signal)
+    strategy = ws.add_strategy(schema.model_copy(update={"get_signal": counter}))
+    ws.add_frame(
+        ws.FrameSchema(
+            frame_name=FRAME_NAME, interval="1m", start_date=from_ms(frame_start), end_date=from_ms(frame_end)
+        )
+    )
+    # Read the file before the clock starts, as the peer loads its CSV outside the timed Backtest.run.
+    load_started = time.perf_counter()
+    await exchange.get_candles(symbol, "1m", from_ms(span.first_ms), 1)
+    load_seconds = time.perf_counter() - load_started
+
+    rows: list[dict[str, Any]] = []
+    scheduled = opened = 0
+    started = time.perf_counter()
+    async for result in ws.Backtest.run(
+        symbol, strategy_name=strategy.strategy_name, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME
+    ):
+        if isinstance(result, ClosedResult | CancelledResult):
+            rows.append(result_row(result))
+        elif result.action == "scheduled":
+            scheduled += 1
+        elif result.action == "opened":
+            opened += 1
+    elapsed = time.perf_counter() - started
+    ticks = (frame_end - frame_start) // MINUTE_MS + 1
+    return ParityRun(
+        rows=rows,
+        get_signal_calls=counter.calls,
+        scheduled=scheduled,
+        opened=opened,
+        ticks=ticks,
+        candles=ticks + warmup_min + tail_min,
+        elapsed_seconds=elapsed,
+        load_seconds=load_seconds,
+    )
+
+
+def _js_number(value: Any) -> Any:
+    # JavaScript prints an integral double without ".0" (100, not 100.0); matching it keeps our lines byte-identical
+    # to the peer's. Beyond 2**53 a float is not an exact integer label any more, so it is left alone.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """Return ``row`` as one compact JSON line, with numbers printed as JavaScript's ``JSON.stringify`` would.
+
+    Parameters
+    ----------
+    row
+        A row from `result_row`.
+
+    Returns
+    -------
+    str
+        The JSON text, without the newline.
+    """
+    return json.dumps({key: _js_number(value) for key, value in row.items()}, separators=(",", ":"))
+
+
+def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Read a JSONL file of rows (gzip-compressed when the name ends in ``.gz``).
+
+    Parameters
+    ----------
+    path
+        One JSON object per line; blank lines are skipped.
+
+    Returns
+    -------
+    list of dict
+        The rows in file order.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    ValueError
+        If a line is not a JSON object; the message names the file and line.
+    """
+    file_path = Path(path)
+    data = file_path.read_bytes()
+    if file_path.suffix == ".gz":
+        data = gzip.decompress(data)
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{file_path}: line {number} is not JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{file_path}: line {number} is not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def compare_rows(ours: Sequence[dict[str, Any]], expected: Sequence[dict[str, Any]]) -> list[str]:
+    """Compare rows field by field with ``==`` over `COMPARED_FIELDS` (a missing field counts as ``null``).
+
+    Parameters
+    ----------
+    ours, expected
+        Rows in the peer's format, in result order.
+
+    Returns
+    -------
+    list of str
+        Empty when identical. Otherwise a line about a differing row count (if any) first, then one line per
+        differing row of the common prefix, naming the row, its id and every differing field with both values.
+    """
+    differences: list[str] = []
+    if len(ours) != len(expected):
+        differences.append(f"row count differs: ours {len(ours)}, expected {len(expected)}")
+    for number, (our_row, expected_row) in enumerate(zip(ours, expected, strict=False), start=1):
+        fields = [
+            f"{name} ours={our_row.get(name)!r} expected={expected_row.get(name)!r}"
+            for name in COMPARED_FIELDS
+            if our_row.get(name) != expected_row.get(name)
+        ]
+        if fields:
+            differences.append(f"row {number} (id {expected_row.get('id')}): " + "; ".join(fields))
+    return differences
+
+
+def _print_summary(run: ParityRun, csv_path: Path, variant: str, out: TextIO) -> None:
+    print(
+        f"candles={run.candles} ticks={run.ticks} getSignal calls={run.get_signal_calls} scheduled={run.scheduled} "
+        f"opened={run.opened} closed={run.closed} cancelled={run.cancelled}",
+        file=out,
+    )
+    print(f"close reasons: {json.dumps(run.close_reasons, separators=(',', ':'))}", file=out)
+    print(f"total pnl % (sum of pnlPercentage over closed) = {run.total_pnl_percent:.6f}", file=out)
+    print(
+        f"wall={run.elapsed_seconds:.3f}s load={run.load_seconds:.3f}s candles/sec={run.candles_per_second:.1f} "
+        f"ticks/sec={run.ticks_per_second:.1f} | workstation {version('workstation')} sma-cross-{variant} {csv_path}",
+        file=out,
+    )
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if not args.csv.is_file():
+        raise UsageError(f"{PROG} run: error: --csv: {str(args.csv)!r} is not a file")
+    for flag, minutes in (("--warmup-min", args.warmup_min), ("--tail-min", args.tail_min)):
+        if minutes < 0:
+            raise UsageError(f"{PROG} run: error: {flag}: {minutes} is negative")
+    try:
+        out = args.out.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{PROG} run: error: --out: cannot write {str(args.out)!r}: {exc.strerror}") from None
+    with out:
+        try:
+            run = asyncio.run(run_parity(args.csv, args.strategy, warmup_min=args.warmup_min, tail_min=args.tail_min))
+        except Exception as exc:
+            print(f"{PROG} run: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        for row in run.rows:
+            out.write(format_row(row) + "\n")
+    _print_summary(run, args.csv, args.strategy, sys.stdout)
+    return 0
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    try:
+        ours, expected = read_rows(args.ours), read_rows(args.expected)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{PROG} compare: error: {exc}") from None
+    differences = compare_rows(ours, expected)
+    compared = min(len(ours), len(expected))
+    if not differences:
+        print(f"compared {compared} rows: ALL IDENTICAL (bit-exact)")
+        return 0
+    for line in differences[:SHOWN_DIFFERENCES]:
+        print(line)
+    if len(differences) > SHOWN_DIFFERENCES:
+        print(f"... and {len(differences) - SHOWN_DIFFERENCES} more")
+    print(f"compared {compared} rows: DIFFERENT")
+    return 1
+
+
+def build_parser() -> ArgumentParser:
+    """Return the parser of ``python -m workstation.parity`` with its ``run`` and ``compare`` commands."""
+    parser = ArgumentParser(prog=PROG, description="Trade-by-trade parity with the backtest-kit peer (SPEC §20).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the SMA-cross case on a CSV and write the peer's JSONL")
+    run.add_argument("--csv", type=Path, required=True, metavar="FILE", help="candle CSV in the peer's format")
+    run.add_argument("--strategy", required=True, choices=("market", "limit"), help="SMA-cross variant")
+    run.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSONL to write")
+    run.add_argument("--warmup-min", type=int, default=60, metavar="N", help="minutes before the frame (default 60)")
+    run.add_argument("--tail-min", type=int, default=360, metavar="N", help="minutes after the frame (default 360)")
+    run.set_defaults(handler=_run_command)
+    compare = commands.add_parser("compare", help="compare our JSONL with the peer's, field by field")
+    compare.add_argument("ours", type=Path, help="our JSONL")
+    compare.add_argument("expected", type=Path, help="the peer's JSONL (.jsonl or .jsonl.gz)")
+    compare.set_defaults(handler=_compare_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m workstation.parity`` and return its exit status.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success or identical rows, 1 for differing rows or a failed run, 2 for a bad command line.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except SystemExit as exit_request:  # --help
+        return exit_request.code if isinstance(exit_request.code, int) else 0
+    except UsageError as problem:
+        print(problem, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
