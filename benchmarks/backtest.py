@@ -178,16 +178,16 @@ def measure_in_child(csv_path: Path, variant: str, expected: Path) -> Measuremen
 
 def child_main(csv_path: Path, variant: str, expected: Path) -> None:
     """Run one case in this process and print its `Measurement` as a JSON line."""
-    expected_rows = read_rows(expected)
     run = asyncio.run(run_parity(csv_path, variant))
+    # Linux reports ru_maxrss in KiB. Read before the expected rows are parsed: the check is not the engine.
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     measurement = Measurement(
         candles=run.candles,
         elapsed_seconds=run.elapsed_seconds,
-        # Linux reports ru_maxrss in KiB.
-        peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_mib=peak_mib,
         rows=len(run.rows),
         get_signal_calls=run.get_signal_calls,
-        differences=compare_rows(run.rows, expected_rows)[:3],
+        differences=compare_rows(run.rows, read_rows(expected))[:3],
     )
     print(json.dumps(measurement.__dict__))
 

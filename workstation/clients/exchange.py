@@ -84,6 +84,9 @@ class ClientExchange:
         count = config.avg_price_candles_count
         since = first_tick // MINUTE_MS * MINUTE_MS - count * MINUTE_MS
         until = last_tick // MINUTE_MS * MINUTE_MS
+        segment = self._hot.get((symbol, "1m"))
+        if segment is not None and segment.start <= since and segment.end >= until:
+            return True
         try:
             segment = await self._ensure(symbol, "1m", since, until, strict=True, config=config)
         except Exception:
