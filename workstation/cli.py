@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import NoReturn
 
 from workstation import cli_backtest
+from workstation.cli_args import ArgumentParser, UsageError
 
 PROG = "workstation"
 
@@ -27,21 +27,6 @@ The GUI arrives in a later release. For now, backtest from the command line:
 
 Run `workstation backtest --help` for every option.
 """
-
-
-class UsageError(Exception):
-    """A command line that cannot be run; the message is the complete line to print."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """An ``argparse`` parser that raises `UsageError` with one line instead of printing usage and exiting.
-
-    Sub-parsers created from it are of the same class, so they report the same way, under their own ``prog``.
-    """
-
-    def error(self, message: str) -> NoReturn:
-        """Raise `UsageError` with ``<prog>: error: <message>``."""
-        raise UsageError(f"{self.prog}: error: {message}")
 
 
 def package_version() -> str:

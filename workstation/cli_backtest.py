@@ -29,10 +29,9 @@ import pydantic
 
 import workstation as ws
 from workstation.errors import WorkstationError
-from workstation.exchanges.csv import make_csv_exchange
+from workstation.exchanges.csv import make_csv_exchange, read_csv_span
 from workstation.exchanges.demo import DEMO_START_MS, make_demo_exchange
 from workstation.models.events import BacktestProgress
-from workstation.parity import read_csv_span
 from workstation.schemas.strategy import StrategySchema
 from workstation.timeutil import FRAME_INTERVAL_MINUTES, from_ms, iso, to_ms
 

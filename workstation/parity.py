@@ -25,11 +25,12 @@ from functools import reduce
 from importlib.metadata import version
 from operator import add
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 import workstation as ws
+from workstation.cli_args import ArgumentParser, UsageError
 from workstation.examples.sma_cross import make_strategy
-from workstation.exchanges.csv import make_csv_exchange
+from workstation.exchanges.csv import make_csv_exchange, read_csv_span
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.timeutil import MINUTE_MS, from_ms, iso
 
@@ -62,64 +63,6 @@ COMPARED_FIELDS: tuple[str, ...] = (
 
 #: How many differing rows ``compare`` prints.
 SHOWN_DIFFERENCES = 10
-
-
-class UsageError(Exception):
-    """A command line that cannot be run; the message is the complete line to print."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """An ``argparse`` parser that raises `UsageError` with one line instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        """Raise `UsageError` with ``<prog>: error: <message>``."""
-        raise UsageError(f"{self.prog}: error: {message}")
-
-
-@dataclass(frozen=True)
-class CsvSpan:
-    """The open times of the first and last candle of a CSV, and its number of candles."""
-
-    first_ms: int
-    last_ms: int
-    candles: int
-
-
-def read_csv_span(path: str | Path) -> CsvSpan:
-    """Scan a candle CSV for its first and last open time without loading the candles.
-
-    Parameters
-    ----------
-    path
-        CSV with the header ``timestamp,open,high,low,close,volume``.
-
-    Returns
-    -------
-    CsvSpan
-        The earliest and latest ``timestamp`` (rows may be in any order) and the row count.
-
-    Raises
-    ------
-    ValueError
-        If a row's timestamp is not an integer or the file has no rows; the message names the file and line.
-    """
-    first = last = None
-    count = 0
-    with Path(path).open("rb") as file:
-        file.readline()
-        for number, line in enumerate(file, start=2):
-            if not line.strip():
-                continue
-            try:
-                timestamp = int(line.split(b",", 1)[0])
-            except ValueError:
-                raise ValueError(f"{path}: line {number} does not start with an integer timestamp") from None
-            first = timestamp if first is None else min(first, timestamp)
-            last = timestamp if last is None else max(last, timestamp)
-            count += 1
-    if first is None or last is None:
-        raise ValueError(f"{path}: no candles")
-    return CsvSpan(first, last, count)
 
 
 class CountingGetSignal:

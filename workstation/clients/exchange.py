@@ -59,10 +59,10 @@ class ClientExchange:
         step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
         aligned = when // step * step
         since = aligned - limit * step
-        segment = self._hot.get((symbol, interval))
-        if segment is None or since < segment.start or aligned > segment.end:
-            segment = await self._ensure(symbol, interval, since, aligned, strict=True, config=config)
-            assert segment is not None
+        segment = self._cached(symbol, interval, since, aligned) or await self._ensure(
+            symbol, interval, since, aligned, strict=True, config=config
+        )
+        assert segment is not None
         first = (since - segment.start) // step
         window = segment.candles[first : first + limit]
         window.flags.writeable = False
@@ -73,10 +73,10 @@ class ClientExchange:
         count = config.avg_price_candles_count
         aligned = when // MINUTE_MS * MINUTE_MS
         since = aligned - count * MINUTE_MS
-        segment = self._hot.get((symbol, "1m"))
-        if segment is None or since < segment.start or aligned > segment.end:
-            segment = await self._ensure(symbol, "1m", since, aligned, strict=True, config=config)
-            assert segment is not None
+        segment = self._cached(symbol, "1m", since, aligned) or await self._ensure(
+            symbol, "1m", since, aligned, strict=True, config=config
+        )
+        assert segment is not None
         return float(segment.vwap(count)[(aligned - MINUTE_MS - segment.start) // MINUTE_MS])
 
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
@@ -84,8 +84,7 @@ class ClientExchange:
         count = config.avg_price_candles_count
         since = first_tick // MINUTE_MS * MINUTE_MS - count * MINUTE_MS
         until = last_tick // MINUTE_MS * MINUTE_MS
-        segment = self._hot.get((symbol, "1m"))
-        if segment is not None and segment.start <= since and segment.end >= until:
+        if self._cached(symbol, "1m", since, until) is not None:
             return True
         try:
             segment = await self._ensure(symbol, "1m", since, until, strict=True, config=config)
@@ -130,6 +129,13 @@ class ClientExchange:
         """Drop every cached candle."""
         self._caches.clear()
         self._hot.clear()
+
+    def _cached(self, symbol: str, interval: str, since: int, until: int) -> CandleSegment | None:
+        """Return the most recently used segment if it already holds ``[since, until)`` (the hot path)."""
+        segment = self._hot.get((symbol, interval))
+        if segment is not None and segment.start <= since and segment.end >= until:
+            return segment
+        return None
 
     async def _ensure(
         self, symbol: str, interval: str, since: int, until: int, *, strict: bool, config: Config

@@ -118,14 +118,13 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     """Yield the scheduled, opened, closed and cancelled results of one backtest, in order."""
     strategy = job.strategy
     frames = job.frames
-    # Keep the frame as int64 (8 bytes a tick): a list of a year of minutes would cost 20 MB more.
-    frame_list = frames
-    total = len(frame_list)
-    frame_end = int(frame_list[-1])
+    # The frame stays int64 (8 bytes a tick): a list of a year of minutes would cost 20 MB more.
+    total = len(frames)
+    frame_end = int(frames[-1])
     # The run reads every minute from the first VWAP window to one candle past the frame, plus read-ahead.
     strategy.exchange.expect(
         job.symbol,
-        frame_list[0] - strategy.config.avg_price_candles_count * MINUTE_MS,
+        frames[0] - strategy.config.avg_price_candles_count * MINUTE_MS,
         frame_end + (strategy.config.max_candles_per_request + 1) * MINUTE_MS,
     )
     audience = _Audience(strategy)
@@ -138,7 +137,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
         while index < total:
             tick_started = time.perf_counter()
             audience.refresh(tick_started)
-            when = int(frame_list[index])
+            when = int(frames[index])
             _progress(job, audience, index, when)
             if job.is_stopped():
                 break
@@ -146,7 +145,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 await _yield_to_loop()
                 next_yield = time.perf_counter() + YIELD_EVERY_SECONDS
             if not audience.idle and strategy.is_throttled(when) and not strategy.stopped:
-                skipped = await _skip_throttled(job, audience, index, frame_list, performance, tick_started)
+                skipped = await _skip_throttled(job, audience, index, performance, tick_started)
                 if skipped is not None:
                     index, halted = skipped
                     if halted:
@@ -175,7 +174,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             for produced in ending:
                 yield produced
             close_timestamp = getattr(ending[-1], "close_timestamp", when)
-            index = bisect.bisect_right(frame_list, close_timestamp, lo=index)
+            index = bisect.bisect_right(frames, close_timestamp, lo=index)
             performance.emit("backtest_timeframe", tick_started)
             if job.is_stopped():
                 break
@@ -191,7 +190,6 @@ async def _skip_throttled(
     job: BacktestJob,
     audience: _Audience,
     index: int,
-    frame_list: np.ndarray,
     performance: _Performance,
     tick_started: float,
 ) -> tuple[int, bool] | None:
@@ -200,11 +198,11 @@ async def _skip_throttled(
     Return the next index and whether a stop was seen, or None when the prices are not all there (the caller
     then goes tick by tick, which reports the missing candle exactly).
     """
-    strategy = job.strategy
+    strategy, frames = job.strategy, job.frames
     assert strategy.last_bucket is not None
     next_bucket = strategy.last_bucket + strategy.interval_ms
-    stop = bisect.bisect_left(frame_list, next_bucket, lo=index)
-    first_tick, last_tick = int(frame_list[index]), int(frame_list[stop - 1])
+    stop = bisect.bisect_left(frames, next_bucket, lo=index)
+    first_tick, last_tick = int(frames[index]), int(frames[stop - 1])
     if not await strategy.exchange.ensure_prices(job.symbol, first_tick, last_tick, strategy.config):
         return None
     performance.emit("backtest_timeframe", tick_started)
@@ -213,7 +211,7 @@ async def _skip_throttled(
     if not audience.progress and not audience.performance:
         return stop, False
     for skipped in range(index + 1, stop):
-        _progress(job, audience, skipped, int(frame_list[skipped]))
+        _progress(job, audience, skipped, int(frames[skipped]))
         if job.is_stopped():
             return skipped, True
         performance.emit("backtest_timeframe", time.perf_counter())

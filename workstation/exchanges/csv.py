@@ -7,6 +7,7 @@ import logging
 import os
 import warnings
 from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,52 @@ def _count_data_lines(path: Path) -> int:
     if last != b"\n":
         lines += 1
     return max(lines - 1, 0)
+
+
+@dataclass(frozen=True)
+class CsvSpan:
+    """The open times of the first and last candle of a CSV, and its number of candles."""
+
+    first_ms: int
+    last_ms: int
+    candles: int
+
+
+def read_csv_span(path: str | Path) -> CsvSpan:
+    """Scan a candle CSV for its first and last open time without loading the candles.
+
+    Parameters
+    ----------
+    path
+        CSV with the header ``timestamp,open,high,low,close,volume``.
+
+    Returns
+    -------
+    CsvSpan
+        The earliest and latest ``timestamp`` (rows may be in any order) and the row count.
+
+    Raises
+    ------
+    ValueError
+        If a row's timestamp is not an integer or the file has no rows; the message names the file and line.
+    """
+    first = last = None
+    count = 0
+    with Path(path).open("rb") as file:
+        file.readline()
+        for number, line in enumerate(file, start=2):
+            if not line.strip():
+                continue
+            try:
+                timestamp = int(line.split(b",", 1)[0])
+            except ValueError:
+                raise ValueError(f"{path}: line {number} does not start with an integer timestamp") from None
+            first = timestamp if first is None else min(first, timestamp)
+            last = timestamp if last is None else max(last, timestamp)
+            count += 1
+    if first is None or last is None:
+        raise ValueError(f"{path}: no candles")
+    return CsvSpan(first, last, count)
 
 
 class CsvCandles:

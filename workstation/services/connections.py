@@ -38,11 +38,12 @@ class ExchangeConnectionService(ConnectionService[ClientExchange]):
 
     def client(self, exchange_name: str, backtest: bool, clock_ms: Callable[[], int] = now_ms) -> ClientExchange:
         """Return the exchange client of ``exchange_name`` in the given mode."""
-        existing = self.peek(f"{exchange_name}:{mode(backtest)}")
+        key = f"{exchange_name}:{mode(backtest)}"
+        existing = self.peek(key)
         if existing is not None:
             return existing
         return self.get(
-            f"{exchange_name}:{mode(backtest)}",
+            key,
             lambda: ClientExchange(
                 registry.exchanges.get(exchange_name, "ExchangeConnectionService"),
                 backtest=backtest,
@@ -129,10 +130,6 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
         self.clear(f"{signal_id}:{mode(backtest)}")
 
 
-def _backtest_idle_listened() -> bool:
-    return events.has_listeners("signal_backtest") or events.has_listeners("signal")
-
-
 def _partials_received() -> bool:
     return events.has_receivers("partial_profit") or events.has_receivers("partial_loss")
 
@@ -196,7 +193,6 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
                 report_error=_callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
             )
             if backtest:
-                strategy.idle_wanted = _backtest_idle_listened
                 strategy.partials_observed = _partials_received
             return strategy
 
