@@ -140,8 +140,8 @@ class BacktestUtils:
             backtest_storage.clear(symbol, strategy_name, True)
             strategy_connections.clear(strategy_connections.key(symbol, strategy_name, True))
             await _forget_risk_positions(members, strategy_name, symbol)
-            frames = await frame_connections.client(context.frame_name).timeframes()
-            if len(frames) == 0:
+            ticks = await frame_connections.client(context.frame_name).timeframes()
+            if len(ticks) == 0:
                 raise ValueError(f'frame "{context.frame_name}" has no timeframes before now')
             strategy = strategy_connections.client(
                 symbol,
@@ -153,7 +153,6 @@ class BacktestUtils:
                 get_signal=signal_caller(
                     schema.get_signal,
                     strategy_name=strategy_name,
-                    backtest=True,
                     timeout_seconds=context.config.max_signal_generation_seconds,
                 ),
             )
@@ -161,7 +160,7 @@ class BacktestUtils:
             job = BacktestJob(
                 symbol=symbol,
                 strategy=strategy,
-                frames=frames,
+                ticks=ticks,
                 exchange_name=context.exchange_name,
                 frame_name=context.frame_name,
                 is_stopped=lambda: instance.stop_requested,

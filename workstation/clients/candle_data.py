@@ -47,7 +47,16 @@ def _as_matrix(raw: Any, exchange_name: str) -> np.ndarray:
 
 
 def normalise_candles(raw: Any, exchange_name: str, since: int, end: int, prefix: str) -> np.ndarray:
-    """Convert a response to ``CANDLE_DTYPE``, keep ``[since, end)``, sort, drop duplicate timestamps."""
+    """Convert a response to ``CANDLE_DTYPE``, keep ``[since, end)``, sort, drop duplicate timestamps.
+
+    A ``CANDLE_DTYPE`` array that is already sorted, unique and inside the window is returned as it is.
+    """
+    if isinstance(raw, np.ndarray) and raw.dtype == CANDLE_DTYPE and raw.ndim == 1:
+        stamps_in = raw["timestamp"]
+        if len(raw) == 0 or (
+            stamps_in[0] >= since and stamps_in[-1] < end and (len(raw) == 1 or bool((np.diff(stamps_in) > 0).all()))
+        ):
+            return raw
     matrix = _as_matrix(raw, exchange_name)
     stamps = matrix[:, 0]
     finite = np.isfinite(stamps)

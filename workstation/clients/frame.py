@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-
-import numpy as np
+from dataclasses import dataclass
 
 from workstation.clients.calls import call_maybe_async
 from workstation.schemas.frame import FrameSchema
@@ -16,6 +15,43 @@ logger = logging.getLogger("workstation.frame")
 ErrorSink = Callable[[str, BaseException], None]
 
 
+@dataclass(frozen=True, slots=True)
+class TickGrid:
+    """Evenly spaced tick times in epoch ms: ``first + index * step`` for ``index`` in ``range(count)``.
+
+    Arithmetic instead of an array: a year of 1m ticks costs no memory, and finding a tick is one division
+    (bisecting a numpy array from Python boxes a scalar at every comparison).
+    """
+
+    first: int
+    step: int
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def last(self) -> int:
+        """The last tick (only meaningful when ``count > 0``)."""
+        return self.first + (self.count - 1) * self.step
+
+    def at(self, index: int) -> int:
+        """Return the tick at ``index`` (``0 <= index < count``)."""
+        return self.first + index * self.step
+
+    def index_after(self, timestamp: int) -> int:
+        """Return the index of the first tick later than ``timestamp``, or ``count`` if there is none."""
+        if timestamp < self.first:
+            return 0
+        return min(self.count, (timestamp - self.first) // self.step + 1)
+
+    def index_from(self, timestamp: int) -> int:
+        """Return the index of the first tick at or after ``timestamp``, or ``count`` if there is none."""
+        if timestamp <= self.first:
+            return 0
+        return min(self.count, -((self.first - timestamp) // self.step))
+
+
 class ClientFrame:
     """Tick times from ``start_date`` to ``min(end_date, now)``, both inclusive, computed once."""
 
@@ -23,25 +59,25 @@ class ClientFrame:
         self.schema = schema
         self._now_ms = now_ms
         self._on_callback_error = on_callback_error
-        self._timeframes: np.ndarray | None = None
+        self._timeframes: TickGrid | None = None
 
     async def wait_for_init(self) -> None:
         """Nothing to load."""
 
-    async def timeframes(self) -> np.ndarray:
-        """Return the tick times in epoch ms (int64), computing them on first use."""
+    async def timeframes(self) -> TickGrid:
+        """Return the tick times, computing them (and calling ``on_timeframe``) on first use."""
         if self._timeframes is None:
             start = to_ms(self.schema.start_date)
             end = min(to_ms(self.schema.end_date), self._now_ms())
             step = interval_ms(self.schema.interval)
-            frames = np.arange(start, end + 1, step, dtype=np.int64) if end >= start else np.empty(0, np.int64)
-            self._timeframes = frames
+            ticks = TickGrid(start, step, (end - start) // step + 1 if end >= start else 0)
+            self._timeframes = ticks
             callback = self.schema.callbacks.on_timeframe
             if callback is not None:
                 try:
                     await call_maybe_async(
                         callback,
-                        [from_ms(t) for t in frames.tolist()],
+                        [from_ms(ticks.at(index)) for index in range(ticks.count)],
                         self.schema.start_date,
                         self.schema.end_date,
                         self.schema.interval,

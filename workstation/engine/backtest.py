@@ -8,13 +8,11 @@ year of 1m ticks goes. Everything observable stays identical (SPEC §14.2 note).
 from __future__ import annotations
 
 import asyncio
-import bisect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import numpy as np
-
+from workstation.clients.frame import TickGrid
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.context import ExecutionContext, execution_context
 from workstation.events import events, report_error
@@ -33,7 +31,7 @@ class BacktestJob:
 
     symbol: str
     strategy: ClientStrategy
-    frames: np.ndarray
+    ticks: TickGrid
     exchange_name: str
     frame_name: str
     is_stopped: Callable[[], bool]
@@ -98,7 +96,7 @@ class _Performance:
 def _progress(job: BacktestJob, audience: _Audience, processed: int, when: int) -> None:
     if not audience.progress:
         return
-    total = len(job.frames)
+    total = job.ticks.count
     events.progress_backtest.emit(
         construct(
             BacktestProgress,
@@ -117,14 +115,13 @@ def _progress(job: BacktestJob, audience: _Audience, processed: int, when: int) 
 async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     """Yield the scheduled, opened, closed and cancelled results of one backtest, in order."""
     strategy = job.strategy
-    frames = job.frames
-    # The frame stays int64 (8 bytes a tick): a list of a year of minutes would cost 20 MB more.
-    total = len(frames)
-    frame_end = int(frames[-1])
+    ticks = job.ticks
+    total = ticks.count
+    frame_end = ticks.last
     # The run reads every minute from the first VWAP window to one candle past the frame, plus read-ahead.
     strategy.exchange.expect(
         job.symbol,
-        frames[0] - strategy.config.avg_price_candles_count * MINUTE_MS,
+        ticks.first - strategy.config.avg_price_candles_count * MINUTE_MS,
         frame_end + (strategy.config.max_candles_per_request + 1) * MINUTE_MS,
     )
     audience = _Audience(strategy)
@@ -137,7 +134,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
         while index < total:
             tick_started = time.perf_counter()
             audience.refresh(tick_started)
-            when = int(frames[index])
+            when = ticks.at(index)
             _progress(job, audience, index, when)
             if job.is_stopped():
                 break
@@ -174,7 +171,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             for produced in ending:
                 yield produced
             close_timestamp = getattr(ending[-1], "close_timestamp", when)
-            index = bisect.bisect_right(frames, close_timestamp, lo=index)
+            index = max(index, ticks.index_after(close_timestamp))
             performance.emit("backtest_timeframe", tick_started)
             if job.is_stopped():
                 break
@@ -198,11 +195,11 @@ async def _skip_throttled(
     Return the next index and whether a stop was seen, or None when the prices are not all there (the caller
     then goes tick by tick, which reports the missing candle exactly).
     """
-    strategy, frames = job.strategy, job.frames
+    strategy, ticks = job.strategy, job.ticks
     assert strategy.last_bucket is not None
     next_bucket = strategy.last_bucket + strategy.interval_ms
-    stop = bisect.bisect_left(frames, next_bucket, lo=index)
-    first_tick, last_tick = int(frames[index]), int(frames[stop - 1])
+    stop = max(index, ticks.index_from(next_bucket))
+    first_tick, last_tick = ticks.at(index), ticks.at(stop - 1)
     if not await strategy.exchange.ensure_prices(job.symbol, first_tick, last_tick, strategy.config):
         return None
     performance.emit("backtest_timeframe", tick_started)
@@ -211,7 +208,7 @@ async def _skip_throttled(
     if not audience.progress and not audience.performance:
         return stop, False
     for skipped in range(index + 1, stop):
-        _progress(job, audience, skipped, int(frames[skipped]))
+        _progress(job, audience, skipped, ticks.at(skipped))
         if job.is_stopped():
             return skipped, True
         performance.emit("backtest_timeframe", time.perf_counter())

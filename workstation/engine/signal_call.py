@@ -1,4 +1,4 @@
-"""Calling ``get_signal``: the execution context, the helper gate and the timeout (SPEC §6.3 step 5)."""
+"""Calling ``get_signal``: the helper gate and the timeout (SPEC §6.3 step 5)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 from workstation.clients.calls import is_async_callable
-from workstation.context import ExecutionContext, execution_context, helpers_enabled
+from workstation.context import helpers_enabled
 from workstation.timeutil import from_ms
 
 
 def signal_caller(
-    get_signal: Callable[..., Any], *, strategy_name: str, backtest: bool, timeout_seconds: float
+    get_signal: Callable[..., Any], *, strategy_name: str, timeout_seconds: float
 ) -> Callable[[str, int], Awaitable[Any]]:
-    """Wrap a user ``get_signal`` so it runs with the helpers enabled and, if async, under a timeout."""
+    """Wrap a user ``get_signal`` so it runs with the helpers enabled and, if async, under a timeout.
+
+    The runner has already set the tick's ``ExecutionContext``, which the helpers read.
+    """
     is_async = is_async_callable(get_signal)
 
     async def call(symbol: str, when: int) -> Any:
-        context_token = execution_context.set(ExecutionContext(symbol, when, backtest))
         gate_token = helpers_enabled.set(True)
         try:
             if not is_async:
@@ -41,7 +43,6 @@ def signal_caller(
                 ) from None
         finally:
             helpers_enabled.reset(gate_token)
-            execution_context.reset(context_token)
 
     return call
 

@@ -44,7 +44,7 @@ def load_candle_csv(path: str | os.PathLike[str]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        The candles, strictly increasing by timestamp (possibly with gaps).
+        The candles, strictly increasing by timestamp (possibly with gaps); read-only.
 
     Raises
     ------
@@ -89,7 +89,9 @@ def parse_candle_csv(path: str | os.PathLike[str]) -> Generator[None, None, np.n
             candles[filled : filled + len(chunk)] = chunk
             filled += len(chunk)
             yield
-    candles = candles[:filled]
+    if filled < len(candles):
+        # Shrink in place: a slice would keep the longer buffer as its owner.
+        candles.resize(filled, refcheck=False)
     timestamps = candles["timestamp"]
     misaligned = np.flatnonzero(timestamps % MINUTE_MS)
     if len(misaligned):
@@ -103,6 +105,8 @@ def parse_candle_csv(path: str | os.PathLike[str]) -> Generator[None, None, np.n
         if not keep.all():
             logger.warning("%s: dropped %d rows with duplicate timestamps", csv_path, len(keep) - int(keep.sum()))
         candles = candles[keep]
+    # Nobody may change a file's candles: the engine shares them instead of copying them.
+    candles.flags.writeable = False
     return candles
 
 
@@ -216,6 +220,9 @@ class CsvCandles:
         timestamps = candles["timestamp"]
         first = int(np.searchsorted(timestamps, window.start_ms))
         last = int(np.searchsorted(timestamps, window.end_ms))
+        if window.step_minutes == 1:
+            # A view of the read-only file array, which the engine caches without copying it.
+            return candles[first:last]
         return aggregate_candles(candles[first:last], window)
 
     async def _load(self) -> np.ndarray:
