@@ -24,7 +24,7 @@ from workstation.services.connections import (
     risk_members,
     strategy_connections,
 )
-from workstation.storages import backtest_storage
+from workstation.storages import backtest_storage, clear_pair
 
 SOURCE = "Backtest.run"
 
@@ -137,7 +137,7 @@ class BacktestUtils:
         schema = registry.strategies.get(strategy_name, SOURCE)
         members = risk_members(schema.risk_name, schema.risk_list)
         try:
-            backtest_storage.clear(symbol, strategy_name, True)
+            clear_pair(symbol, strategy_name, True)
             strategy_connections.clear(strategy_connections.key(symbol, strategy_name, True))
             await _forget_risk_positions(members, strategy_name, symbol)
             ticks = await frame_connections.client(context.frame_name).timeframes()

@@ -21,6 +21,11 @@ def _record_backtest(result: Any) -> None:
 events.connect_internal("signal_backtest", _record_backtest)
 
 
+def clear_pair(symbol: str, strategy_name: str, backtest: bool) -> None:
+    """Forget what the storages hold for one pair in one mode, as a new run of it starts (SPEC §11.1)."""
+    backtest_storage.clear(symbol, strategy_name, backtest)
+
+
 def clear_storages() -> None:
     """Empty every report storage."""
     backtest_storage.clear_all()

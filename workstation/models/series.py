@@ -1,0 +1,69 @@
+"""The series of one backtest run that charts draw: equity, drawdowns, trade PnL, months (docs/series.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+#: A numpy array field; serialised as a plain list so a ``RunSeries`` can be written as JSON.
+Array = Annotated[np.ndarray, PlainSerializer(lambda array: array.tolist(), return_type=list[Any])]
+
+
+class DrawdownPeriod(BaseModel):
+    """One fall of the equity curve below a previous peak, and its recovery.
+
+    Times are epoch ms of trade closes (``start`` is the frame start when the peak is the initial zero).
+    ``recovery`` is None while the curve has not regained the peak by the last trade.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    trough: int
+    recovery: int | None
+    depth: float
+
+
+class MonthlyReturns(BaseModel):
+    """Net PnL % of the trades closed in each calendar month (UTC): ``table[year_index, month - 1]``.
+
+    ``years`` lists every year from the first to the last close; a month without a closed trade is NaN.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    years: list[int]
+    table: Array
+
+
+class RunSeries(BaseModel):
+    """Everything a chart of one backtest run needs, as numpy arrays ready to plot.
+
+    Trade arrays are in close order (the order the engine closed them). Percentages are net PnL percentage points
+    (SPEC §7); money is in the quote currency with ``Config.position_entry_cost`` per position.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    symbol: str
+    strategy_name: str
+    frame_start: int
+    frame_end: int
+    close_times: Array
+    trade_pnl: Array
+    trade_pnl_money: Array
+    equity: Array
+    equity_money: Array
+    underwater: Array
+    worst_drawdowns: list[DrawdownPeriod]
+    histogram_edges: Array
+    histogram_counts: Array
+    monthly_returns: MonthlyReturns
+    pnl_by_close_reason: dict[str, float]
+    pnl_by_side: dict[str, float]
+    buy_and_hold: float | None
+    exposure: float | None
+    average_holding_minutes: float | None
+    longest_flat_minutes: float | None
