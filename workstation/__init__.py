@@ -73,6 +73,7 @@ from workstation.models.results import (
     TickResult,
 )
 from workstation.models.signal import Signal, SignalRow
+from workstation.position_size import PositionSize
 from workstation.registry import (
     add_exchange,
     add_frame,
@@ -123,6 +124,7 @@ __all__ = [
     "OptimizerSchema",
     "PersistedStateConflictError",
     "Pnl",
+    "PositionSize",
     "RiskRejected",
     "RiskSchema",
     "RiskValidation",

@@ -7,6 +7,7 @@ are a ``TypeError``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -267,6 +268,34 @@ def test_sizing_kelly_and_atr_fields_are_typed() -> None:
     assert _locs(error) == [("kelly_multiplier",)]
     error = _refused("sizing", sizing_name="a", method="atr_based", risk_percentage=1.0, atr_multiplier=[2])
     assert _locs(error) == [("atr_multiplier",)]
+
+
+SIZING_OUT_OF_RANGE: list[tuple[dict[str, Any], str]] = [
+    ({"method": "fixed_percentage", "risk_percentage": -1.0}, "risk_percentage"),
+    ({"method": "fixed_percentage", "risk_percentage": 0.0}, "risk_percentage"),
+    ({"method": "fixed_percentage", "risk_percentage": 150.0}, "risk_percentage"),
+    ({"method": "atr_based", "risk_percentage": math.inf}, "risk_percentage"),
+    ({"method": "atr_based", "risk_percentage": 1.0, "atr_multiplier": 0.0}, "atr_multiplier"),
+    ({"method": "kelly_criterion", "kelly_multiplier": -0.25}, "kelly_multiplier"),
+    ({"method": "kelly_criterion", "kelly_multiplier": math.nan}, "kelly_multiplier"),
+    ({"method": "kelly_criterion", "max_position_percentage": 0.0}, "max_position_percentage"),
+    ({"method": "kelly_criterion", "min_position_size": -0.01}, "min_position_size"),
+    ({"method": "kelly_criterion", "max_position_size": 0.0}, "max_position_size"),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"), SIZING_OUT_OF_RANGE, ids=[f"{f['method']}-{n}" for f, n in SIZING_OUT_OF_RANGE]
+)
+def test_sizing_values_that_would_size_absurdly_are_refused_by_name(fields: dict[str, Any], field: str) -> None:
+    error = _refused("sizing", sizing_name="sz", **fields)
+    assert _locs(error) == [(field,)]
+    assert field in str(error)
+
+
+def test_sizing_limits_out_of_order_are_refused_with_both_values() -> None:
+    error = _refused("sizing", sizing_name="sz", method="kelly_criterion", min_position_size=0.5, max_position_size=0.1)
+    assert "min_position_size (0.5) must not exceed max_position_size (0.1)" in str(error)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,7 +1,7 @@
 """Connection services (SPEC §17): one client per memo key, dependencies injected at creation.
 
 Memo keys follow the seed document: ``symbol:strategy_name:backtest|live``, ``signal_id:backtest|live``,
-``risk_name:backtest|live``, ``exchange_name:backtest|live``, ``frame_name``.
+``risk_name:backtest|live``, ``exchange_name:backtest|live``, ``frame_name``, ``sizing_name``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from workstation.clients.exchange import ClientExchange
 from workstation.clients.frame import ClientFrame
 from workstation.clients.partial import ClientPartial
 from workstation.clients.risk import ClientRisk, MergeRisk, NoRisk, Risk
+from workstation.clients.sizing import ClientSizing
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import Config
 from workstation.events import error_event, events, report_error
@@ -63,6 +64,20 @@ class FrameConnectionService(ConnectionService[ClientFrame]):
             lambda: ClientFrame(
                 registry.frames.get(frame_name, "FrameConnectionService"),
                 now_ms=now_ms,
+                on_callback_error=_callback_error_sink(),
+            ),
+        )
+
+
+class SizingConnectionService(ConnectionService[ClientSizing]):
+    """``ClientSizing`` per ``sizing_name``."""
+
+    def client(self, sizing_name: str) -> ClientSizing:
+        """Return the sizing client of ``sizing_name``."""
+        return self.get(
+            sizing_name,
+            lambda: ClientSizing(
+                registry.sizings.get(sizing_name, "SizingConnectionService"),
                 on_callback_error=_callback_error_sink(),
             ),
         )
@@ -201,6 +216,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
 
 exchange_connections = ExchangeConnectionService()
 frame_connections = FrameConnectionService()
+sizing_connections = SizingConnectionService()
 risk_connections = RiskConnectionService()
 partial_connections = PartialConnectionService()
 strategy_connections = StrategyConnectionService(exchange_connections, risk_connections, partial_connections)
@@ -208,6 +224,12 @@ strategy_connections = StrategyConnectionService(exchange_connections, risk_conn
 
 def clear_connections() -> None:
     """Drop every memoized client."""
-    for service in (strategy_connections, partial_connections, risk_connections, frame_connections):
+    for service in (
+        strategy_connections,
+        partial_connections,
+        risk_connections,
+        frame_connections,
+        sizing_connections,
+    ):
         service.clear()
     exchange_connections.clear()
