@@ -60,6 +60,7 @@ from workstation.events import (
     listen_walker_stop_once,
 )
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
+from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.results import (
@@ -73,6 +74,8 @@ from workstation.models.results import (
     TickResult,
 )
 from workstation.models.signal import Signal, SignalRow
+from workstation.partial_report import Partial
+from workstation.performance import Performance
 from workstation.position_size import PositionSize
 from workstation.registry import (
     add_exchange,
@@ -90,8 +93,11 @@ from workstation.registry import (
     list_strategies,
     list_walkers,
 )
+from workstation.reports.heat import HeatmapRow, HeatmapStatistics
+from workstation.reports.schedule import ScheduleStatistics
 from workstation.reports.statistics import BacktestStatistics
 from workstation.reset import reset
+from workstation.schedule import Schedule
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.schemas.frame import FrameSchema
 from workstation.schemas.optimizer import OptimizerSchema
@@ -117,11 +123,16 @@ __all__ = [
     "ExchangeSchema",
     "FixedPercentageSizing",
     "FrameSchema",
+    "Heat",
+    "HeatmapRow",
+    "HeatmapStatistics",
     "IdleResult",
     "KellyCriterionSizing",
     "OpenedResult",
     "OptimizerError",
     "OptimizerSchema",
+    "Partial",
+    "Performance",
     "PersistedStateConflictError",
     "Pnl",
     "PositionSize",
@@ -129,6 +140,8 @@ __all__ = [
     "RiskSchema",
     "RiskValidation",
     "RunAlreadyActiveError",
+    "Schedule",
+    "ScheduleStatistics",
     "ScheduledResult",
     "SchemaNotFoundError",
     "Signal",

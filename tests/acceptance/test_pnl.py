@@ -65,6 +65,42 @@ def test_p_effective_entry_of_42000_differs_in_the_last_bit() -> None:
     assert compute_pnl("long", 41800.0, 41800.0, ws.Config()).price_open == 41800.0
 
 
+# (id, fee_cost): the money paid in fees, ``fee * (1 + pc / po) / 100 * cost`` (see the hand computation below).
+FEE_COSTS: list[tuple[str, float]] = [
+    ("P1", 0.19980019980019983),
+    ("P5", 0.19919819819819823),
+    ("P15", 0.34950049950049955),
+    ("P17", 0.0),
+    ("P18", 0.07963961980990496),
+    ("P19", 0.5019955044955046),
+]
+
+
+@pytest.mark.parametrize(("pid", "fee_cost"), FEE_COSTS, ids=[row[0] for row in FEE_COSTS])
+def test_p_fee_cost_is_the_money_paid_in_fees(pid: str, fee_cost: float) -> None:
+    """Check the open + close fee in money, computed by hand from SPEC §7 (fee 0.1, slippage 0.1, cost 100 unless set).
+
+    * P1 long 42000 -> 42000: eff = 41999.99999999999, po = eff * 1.001 = 42041.999999999985,
+      pc = 42000 * 0.999 = 41958.0, pc / po = 0.9980019980019984; fee_cost = 0.1 * 1.998001998... / 100 * 100
+      = 0.19980019980019983 (a flat trade pays just under 0.2: the close fee is on a slipped-down value).
+    * P5 short 42000 -> 41580: po = eff * 0.999 = 41957.99999999999, pc = 41580 * 1.001 = 41621.579999999994,
+      pc / po = 0.9919819819819821; fee_cost = 0.1 * 1.99198198... = 0.19919819819819823.
+    * P15 long 100 -> 250: po = 100.1, pc = 249.75, pc / po = 2.495004995004995; fee_cost = 0.1 * 3.495...
+      = 0.34950049950049955 (the close fee grows with the position's value).
+    * P17 fee 0: fee_cost = 0 * (...) = 0.0 exactly.
+    * P18 short, fee 0.04, slip 0.05: po = eff * 0.9995 = 41978.99999999999, pc = 41580 * 1.0005 = 41600.79,
+      pc / po = 0.9909904952476241; fee_cost = 0.04 * 1.99099... / 100 * 100 = 0.07963961980990496.
+    * P19 cost 250: eff = 42000.0, po = 42041.99999999999, pc = 42377.58, pc / po = 1.0079820179820183;
+      fee_cost = 0.1 * 2.00798... / 100 * 250 = 0.5019955044955046.
+    """
+    from workstation.clients.pnl import compute_pnl
+
+    _, position, price_open, price_close, percentage, _, overrides = BY_ID[pid]
+    pnl = compute_pnl(position, float(price_open), float(price_close), ws.Config(**overrides))
+    assert pnl.fee_cost == fee_cost
+    assert pnl.pnl_percentage == percentage
+
+
 # Every row again through a real backtest on the LADDER: (id, signal, ladder kwargs, close reason).
 # A limit order whose price is already reached opens at exactly its price_open (P13, P14, P20).
 P_RUNS: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
@@ -173,3 +209,4 @@ def test_p_pnl_of_a_backtest_close(run_row: tuple[Any, ...]) -> None:
     assert pnl.pnl_entries == cost
     assert pnl.price_open == _expected_entry(cost, float(price_open))
     assert pnl.price_close == float(price_close)
+    assert pnl.fee_cost == ws.compute_pnl(position, float(price_open), float(price_close), ws.get_config()).fee_cost

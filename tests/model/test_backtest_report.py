@@ -73,7 +73,14 @@ def make_closed(
         signal=signal,
         close_reason=close_reason,
         close_timestamp=close_timestamp,
-        pnl=Pnl(pnl_percentage=pnl, pnl_cost=pnl, pnl_entries=100.0, price_open=42000.0, price_close=close_price),
+        pnl=Pnl(
+            pnl_percentage=pnl,
+            pnl_cost=pnl,
+            pnl_entries=100.0,
+            price_open=42000.0,
+            price_close=close_price,
+            fee_cost=0.2,
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from workstation.clients.calls import call_maybe_async
 from workstation.clients.exchange import ClientExchange
-from workstation.clients.partial import LEVELS, ClientPartial
+from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
 from workstation.clients.risk import NoRisk, Risk
 from workstation.clients.validation import validate_signal
@@ -43,6 +43,7 @@ GetSignal = Callable[[str, int], Awaitable[Any]]
 ErrorSink = Callable[[str, BaseException], None]
 PartialFactory = Callable[[str], Awaitable[ClientPartial]]
 PartialRelease = Callable[[str], None]
+PhaseSink = Callable[[OpenPhase], None]
 
 
 class ClientStrategy:
@@ -91,6 +92,9 @@ class ClientStrategy:
         self.idle_wanted: Callable[[], bool] = lambda: True
         #: In backtest, levels are only observable through events and callbacks; live persists them regardless.
         self.partials_observed: Callable[[], bool] = lambda: True
+        #: Where a backtest's open phases go when neither a listener nor a callback would see their levels: the
+        #: partial report, which works the levels out itself, many positions at a time.
+        self.record_levels: PhaseSink | None = None
         self._partial_callbacks = "on_partial_profit" in self.callbacks or "on_partial_loss" in self.callbacks
         self.last_bucket: int | None = None
         self.last_signal_id: str | None = None
@@ -346,7 +350,11 @@ class ClientStrategy:
     async def _progress(self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray) -> None:
         """Partial levels and callbacks for every non-closing candle of the open phase (SPEC §8)."""
         count = len(candles)
-        if count == 0 or not (self.partials_observed() or self._partial_callbacks):
+        if count == 0:
+            return
+        if not (self.partials_observed() or self._partial_callbacks):
+            if self.record_levels is not None:
+                self.record_levels(OpenPhase(row, self.backtest, vwap, candles["timestamp"]))
             return
         o = row.price_open
         distance = vwap - o if row.position == "long" else o - vwap

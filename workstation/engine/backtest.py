@@ -9,20 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from workstation.clients.frame import TickGrid
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.context import ExecutionContext, execution_context
 from workstation.events import events, report_error
-from workstation.models.events import BacktestProgress, MetricType, PerformanceEvent
+from workstation.models.events import BacktestProgress, PerformanceEvent
 from workstation.models.fast import construct
 from workstation.models.results import OpenedResult, ScheduledResult
+from workstation.reports.performance import METRIC_TYPES, NO_PREVIOUS
+from workstation.storages import partial_storage, performance_storage
 from workstation.timeutil import MINUTE_MS
 
 #: Give the event loop a turn at least this often (seconds of work), so the GUI never freezes.
 YIELD_EVERY_SECONDS = 0.02
+
+_TOTAL = METRIC_TYPES.index("backtest_total")
+_TIMEFRAME = METRIC_TYPES.index("backtest_timeframe")
+_SIGNAL = METRIC_TYPES.index("backtest_signal")
 
 
 @dataclass(slots=True)
@@ -63,26 +72,58 @@ class _Audience:
 
 
 class _Performance:
-    """Emits ``performance`` events of one run, chaining ``previous_timestamp``."""
+    """Times the run's work (SPEC §14.2): ``performance`` events when a user listens, else batches for the storage.
+
+    Building and emitting half a million events for a year of 1m ticks would cost more than the run itself, so
+    without a listener each measurement is appended to flat arrays and handed to the performance storage in bulk
+    (at every turn of the loop, at the end, and whenever the storage is read). The storage ends up with the same
+    events either way. Wall timestamps come from the monotonic clock offset once to wall time, so one clock read
+    gives both an event's duration and its timestamp.
+    """
 
     def __init__(self, job: BacktestJob, audience: _Audience) -> None:
         self._job = job
         self._audience = audience
         self._previous: int | None = None
+        self._wall_offset = time.time() - time.perf_counter()
+        # One entry per measurement: a metric code, its start and end (perf_counter seconds) and how many events
+        # it stands for (the measured one, then throttled ticks passed in bulk at the same time with duration 0).
+        self._metrics = array("b")
+        self._started = array("d")
+        self._ended = array("d")
+        self._repeats = array("q")
 
-    def emit(self, metric_type: MetricType, started: float) -> None:
-        duration = (time.perf_counter() - started) * 1000
-        if not self._audience.performance:
+    def measure(self, metric: int, started: float) -> None:
+        """Record one event of metric code ``metric`` for the work begun at ``started`` (``perf_counter``)."""
+        ended = time.perf_counter()
+        if self._audience.performance:
+            self._emit(metric, started, ended)
             return
-        timestamp = int(time.time() * 1000)
+        self._metrics.append(metric)
+        self._started.append(started)
+        self._ended.append(ended)
+        self._repeats.append(1)
+
+    def add_skipped_ticks(self, count: int) -> None:
+        """Record ``count`` throttled ticks passed in bulk right after the last measurement.
+
+        They are ``backtest_timeframe`` events with duration 0.0 at the wall time of that measurement: their
+        prices were checked all at once within it, so each costs nothing measurable on its own.
+        """
+        self._repeats[-1] += count
+
+    def _emit(self, metric: int, started: float, ended: float) -> None:
+        if self._metrics:
+            self.flush()
+        timestamp = int((self._wall_offset + ended) * 1000)
         job = self._job
         events.performance.emit(
             construct(
                 PerformanceEvent,
                 timestamp=timestamp,
                 previous_timestamp=self._previous,
-                metric_type=metric_type,
-                duration=duration,
+                metric_type=METRIC_TYPES[metric],
+                duration=(ended - started) * 1000,
                 symbol=job.symbol,
                 strategy_name=job.strategy.strategy_name,
                 exchange_name=job.exchange_name,
@@ -91,6 +132,38 @@ class _Performance:
             )
         )
         self._previous = timestamp
+
+    def flush(self) -> None:
+        """Hand the batched events to the performance storage, chained as if each had been emitted."""
+        if not self._metrics:
+            return
+        metrics, started, ended, repeats = (
+            np.array(self._metrics, dtype=np.int8),
+            np.array(self._started),
+            np.array(self._ended),
+            np.array(self._repeats, dtype=np.int64),
+        )
+        for batched in (self._metrics, self._started, self._ended, self._repeats):
+            del batched[:]
+        timestamps = np.repeat(((self._wall_offset + ended) * 1000).astype(np.int64), repeats)
+        durations = np.zeros(len(timestamps))
+        durations[np.cumsum(repeats) - repeats] = (ended - started) * 1000
+        previous = np.empty_like(timestamps)
+        previous[0] = NO_PREVIOUS if self._previous is None else self._previous
+        previous[1:] = timestamps[:-1]
+        self._previous = int(timestamps[-1])
+        job = self._job
+        performance_storage.record_many(
+            symbol=job.symbol,
+            strategy_name=job.strategy.strategy_name,
+            exchange_name=job.exchange_name,
+            frame_name=job.frame_name,
+            backtest=True,
+            metric_codes=np.repeat(metrics, repeats),
+            timestamps=timestamps,
+            previous_timestamps=previous,
+            durations=durations,
+        )
 
 
 def _progress(job: BacktestJob, audience: _Audience, processed: int, when: int) -> None:
@@ -127,6 +200,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     audience = _Audience(strategy)
     strategy.idle_wanted = lambda: audience.idle
     performance = _Performance(job, audience)
+    stop_feeding = performance_storage.add_feed(job.symbol, strategy.strategy_name, True, performance.flush)
     run_started = time.perf_counter()
     next_yield = run_started + YIELD_EVERY_SECONDS
     index = 0
@@ -139,6 +213,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             if job.is_stopped():
                 break
             if tick_started >= next_yield:
+                performance.flush()
                 await _yield_to_loop()
                 next_yield = time.perf_counter() + YIELD_EVERY_SECONDS
             if not audience.idle and strategy.is_throttled(when) and not strategy.stopped:
@@ -154,7 +229,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             finally:
                 execution_context.reset(token)
             if result is None or result.action == "idle":
-                performance.emit("backtest_timeframe", tick_started)
+                performance.measure(_TIMEFRAME, tick_started)
                 if job.is_stopped():
                     break
                 index += 1
@@ -167,20 +242,25 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 ending = await strategy.resolve_backtest(result, frame_end)
             finally:
                 execution_context.reset(token)
-            performance.emit("backtest_signal", signal_started)
+            performance.measure(_SIGNAL, signal_started)
             for produced in ending:
                 yield produced
             close_timestamp = getattr(ending[-1], "close_timestamp", when)
             index = max(index, ticks.index_after(close_timestamp))
-            performance.emit("backtest_timeframe", tick_started)
+            performance.measure(_TIMEFRAME, tick_started)
             if job.is_stopped():
                 break
         audience.refresh(time.perf_counter())
         _progress(job, audience, total, frame_end)
-        performance.emit("backtest_total", run_started)
+        performance.measure(_TOTAL, run_started)
     except Exception as exc:
         report_error("Backtest.run", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, backtest=True)
         raise
+    finally:
+        performance.flush()
+        stop_feeding()
+        # Let go of the candle views the partial report still holds for this run's positions.
+        partial_storage.settle()
 
 
 async def _skip_throttled(
@@ -202,16 +282,17 @@ async def _skip_throttled(
     first_tick, last_tick = ticks.at(index), ticks.at(stop - 1)
     if not await strategy.exchange.ensure_prices(job.symbol, first_tick, last_tick, strategy.config):
         return None
-    performance.emit("backtest_timeframe", tick_started)
+    performance.measure(_TIMEFRAME, tick_started)
     if job.is_stopped():
         return index + 1, True
     if not audience.progress and not audience.performance:
+        performance.add_skipped_ticks(stop - index - 1)
         return stop, False
     for skipped in range(index + 1, stop):
         _progress(job, audience, skipped, ticks.at(skipped))
         if job.is_stopped():
             return skipped, True
-        performance.emit("backtest_timeframe", time.perf_counter())
+        performance.measure(_TIMEFRAME, time.perf_counter())
         if job.is_stopped():
             return skipped + 1, True
     return stop, False

@@ -13,7 +13,11 @@ CancelReason = Literal["timeout", "price_reject", "stopped", "risk_reject"]
 
 
 class Pnl(BaseModel):
-    """Net result of a closed position (SPEC §7)."""
+    """Net result of a closed position (SPEC §7).
+
+    ``fee_cost`` is the money paid in fees, open and close together: ``fee * (1 + pc / po) / 100 * cost``, the fee
+    share the PnL formula subtracts, in units of the position cost.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -22,6 +26,7 @@ class Pnl(BaseModel):
     pnl_entries: float
     price_open: float
     price_close: float
+    fee_cost: float
 
 
 class _ResultBase(BaseModel):

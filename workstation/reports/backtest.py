@@ -19,6 +19,7 @@ __all__ = [
     "CLOSED_SIGNAL_COLUMNS",
     "BacktestReportStorage",
     "closed_signal_cells",
+    "performance_figures",
     "performance_summary_lines",
     "report_key",
 ]
@@ -73,11 +74,12 @@ def closed_signal_cells(result: ClosedResult) -> list[str]:
     ]
 
 
-def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:
-    """Return the summary lines from ``**Win rate:**`` to ``**Max Drawdown:**``.
+def performance_figures(statistics: BacktestStatistics) -> list[tuple[str, str, str]]:
+    """Return ``(label, value, direction)`` of each SPEC §11.2 figure from win rate to max drawdown.
 
-    The live report prints the same lines after its own counts, so they are kept apart from the backtest counts.
-    A None statistic prints ``N/A`` in place of its value and unit.
+    The markdown summary lines and the HTML statistics table print the same figures from this one list. A None
+    statistic gives ``N/A`` in place of its value and unit; the win rate's value carries the ``(nW / nL)`` counts.
+    ``direction`` is ``higher is better`` or ``lower is better``.
     """
 
     def percent(value: float) -> str:
@@ -93,17 +95,27 @@ def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:
         return fixed(value, 3)
 
     counts = f"({statistics.win_count}W / {statistics.loss_count}L)"
+    higher, lower = "higher is better", "lower is better"
     return [
-        f"**Win rate:** {or_na(statistics.win_rate, percent)} {counts} (higher is better)",
-        f"**Average PNL:** {or_na(statistics.avg_pnl, signed_percent)} (higher is better)",
-        f"**Total PNL:** {or_na(statistics.total_pnl, signed_percent)} (higher is better)",
-        f"**Standard Deviation:** {or_na(statistics.std_dev, deviation)} (lower is better)",
-        f"**Sharpe Ratio:** {or_na(statistics.sharpe_ratio, ratio)} (higher is better)",
-        f"**Annualized Sharpe Ratio:** {or_na(statistics.annualized_sharpe_ratio, ratio)} (higher is better)",
-        f"**Certainty Ratio:** {or_na(statistics.certainty_ratio, ratio)} (higher is better)",
-        f"**Expected Yearly Returns:** {or_na(statistics.expected_yearly_returns, signed_percent)} (higher is better)",
-        f"**Max Drawdown:** {or_na(statistics.max_drawdown, percent)} (lower is better)",
+        ("Win rate", f"{or_na(statistics.win_rate, percent)} {counts}", higher),
+        ("Average PNL", or_na(statistics.avg_pnl, signed_percent), higher),
+        ("Total PNL", or_na(statistics.total_pnl, signed_percent), higher),
+        ("Standard Deviation", or_na(statistics.std_dev, deviation), lower),
+        ("Sharpe Ratio", or_na(statistics.sharpe_ratio, ratio), higher),
+        ("Annualized Sharpe Ratio", or_na(statistics.annualized_sharpe_ratio, ratio), higher),
+        ("Certainty Ratio", or_na(statistics.certainty_ratio, ratio), higher),
+        ("Expected Yearly Returns", or_na(statistics.expected_yearly_returns, signed_percent), higher),
+        ("Max Drawdown", or_na(statistics.max_drawdown, percent), lower),
     ]
+
+
+def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:
+    """Return the summary lines from ``**Win rate:**`` to ``**Max Drawdown:**``.
+
+    The live report prints the same lines after its own counts, so they are kept apart from the backtest counts.
+    A None statistic prints ``N/A`` in place of its value and unit.
+    """
+    return [f"**{label}:** {value} ({direction})" for label, value, direction in performance_figures(statistics)]
 
 
 @dataclass

@@ -19,16 +19,24 @@ __all__ = [
     "STD_NOISE_FLOOR",
     "BacktestStatistics",
     "annualized_sharpe_ratio",
+    "average_loss",
+    "average_win",
+    "calmar_ratio",
     "certainty_ratio",
     "compute_backtest_statistics",
+    "downside_deviation",
+    "expectancy",
     "expected_yearly_returns",
     "max_drawdown",
+    "max_streaks",
     "opened_at",
     "population_std",
     "position_duration_ms",
+    "profit_factor",
     "sequential_mean",
     "sequential_sum",
     "sharpe_ratio",
+    "sortino_ratio",
 ]
 
 #: A standard deviation at or below this is floating noise on identical returns and is taken as 0.0 (SPEC §11.1).
@@ -41,6 +49,20 @@ class BacktestStatistics(BaseModel):
     """Statistics of the closed signals of one ``symbol:strategy_name:mode`` key (SPEC §11.2).
 
     With no closed signal the counts are 0 and every ratio is None. A ratio that is NaN or ±inf is None too.
+
+    The fields after ``max_drawdown`` go beyond SPEC §11.2 (the markdown report does not print them); with ``pnl``
+    the ``pnl_percentage`` of each closed signal in arrival order and ``n`` their number:
+
+    * ``profit_factor``: ``Σwins / abs(Σlosses)``; None without a loss, 0.0 with losses but no win.
+    * ``expectancy``: ``win_rate/100 * avg_win + (100 − win_rate)/100 * avg_loss`` (SPEC §13, so Heat agrees);
+      None unless there are both wins and losses.
+    * ``sortino_ratio``: ``avg_pnl / sqrt(Σ min(0, pnl)² / n)``; None when that downside deviation is 0.
+    * ``calmar_ratio``: ``expected_yearly_returns / max_drawdown``; None when the drawdown is 0.
+    * ``max_consecutive_wins`` / ``max_consecutive_losses``: longest run of ``pnl > 0`` / ``pnl < 0``; a zero PnL
+      breaks neither run (0 without closed signals).
+    * ``avg_win`` / ``avg_loss``: mean of the wins / of the losses; None without any.
+    * ``best_trade`` / ``worst_trade``: largest / smallest ``pnl``.
+    * ``total_fees``: ``Σ pnl.fee_cost``, the money paid in fees (open and close) over every closed signal.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -59,6 +81,17 @@ class BacktestStatistics(BaseModel):
     certainty_ratio: float | None
     expected_yearly_returns: float | None
     max_drawdown: float | None
+    profit_factor: float | None
+    expectancy: float | None
+    sortino_ratio: float | None
+    calmar_ratio: float | None
+    max_consecutive_wins: int
+    max_consecutive_losses: int
+    avg_win: float | None
+    avg_loss: float | None
+    best_trade: float | None
+    worst_trade: float | None
+    total_fees: float | None
 
 
 def sequential_sum(values: Iterable[float]) -> float:
@@ -142,12 +175,109 @@ def certainty_ratio(pnls: Sequence[float]) -> float:
     float
         ``avg_win / abs(avg_loss)`` where ``avg_win`` is 0.0 without wins; 0.0 when there is no loss.
     """
+    mean_loss = average_loss(pnls)
+    if mean_loss is None:
+        return 0.0
+    mean_win = average_win(pnls)
+    return (0.0 if mean_win is None else mean_win) / abs(mean_loss)
+
+
+def average_win(pnls: Sequence[float]) -> float | None:
+    """Return the mean of the winning PnLs (``pnl > 0``), or None when there is none."""
+    wins = [pnl for pnl in pnls if pnl > 0]
+    return sequential_mean(wins) if wins else None
+
+
+def average_loss(pnls: Sequence[float]) -> float | None:
+    """Return the mean of the losing PnLs (``pnl < 0``, a negative number), or None when there is none."""
+    losses = [pnl for pnl in pnls if pnl < 0]
+    return sequential_mean(losses) if losses else None
+
+
+def profit_factor(pnls: Sequence[float]) -> float | None:
+    """Return the gross profit divided by the gross loss.
+
+    Parameters
+    ----------
+    pnls
+        Net PnL percentages in arrival order; zeros count as neither win nor loss.
+
+    Returns
+    -------
+    float or None
+        ``Σwins / abs(Σlosses)``, each sum sequential; 0.0 with losses but no win; None without a loss (nothing
+        to divide by).
+    """
     losses = [pnl for pnl in pnls if pnl < 0]
     if not losses:
-        return 0.0
-    wins = [pnl for pnl in pnls if pnl > 0]
-    average_win = sequential_mean(wins) if wins else 0.0
-    return average_win / abs(sequential_mean(losses))
+        return None
+    return sequential_sum(pnl for pnl in pnls if pnl > 0) / abs(sequential_sum(losses))
+
+
+def expectancy(win_rate: float, mean_win: float | None, mean_loss: float | None) -> float | None:
+    """Return the expected PnL of one trade from the win rate and the mean win and loss (SPEC §13).
+
+    Parameters
+    ----------
+    win_rate
+        Share of winning trades in percent (0 to 100).
+    mean_win, mean_loss
+        Mean winning and losing PnL (:func:`average_win`, :func:`average_loss`).
+
+    Returns
+    -------
+    float or None
+        ``win_rate/100 * mean_win + (100 − win_rate)/100 * mean_loss``; None unless both means exist.
+    """
+    if mean_win is None or mean_loss is None:
+        return None
+    return win_rate / 100 * mean_win + (100 - win_rate) / 100 * mean_loss
+
+
+def max_streaks(pnls: Iterable[float]) -> tuple[int, int]:
+    """Return the longest runs of consecutive wins and of consecutive losses.
+
+    Parameters
+    ----------
+    pnls
+        Net PnL percentages in arrival order.
+
+    Returns
+    -------
+    tuple of int
+        ``(longest run of pnl > 0, longest run of pnl < 0)``. A zero PnL breaks neither run: it is neither a win
+        nor a loss, so ``[1, 0, 2]`` is a run of two wins.
+    """
+    wins = losses = longest_wins = longest_losses = 0
+    for pnl in pnls:
+        if pnl > 0:
+            wins, losses = wins + 1, 0
+            longest_wins = max(longest_wins, wins)
+        elif pnl < 0:
+            wins, losses = 0, losses + 1
+            longest_losses = max(longest_losses, losses)
+    return longest_wins, longest_losses
+
+
+def downside_deviation(pnls: Sequence[float]) -> float:
+    """Return ``sqrt(Σ min(0, pnl)² / n)``: the deviation of the losses below zero, over every trade.
+
+    Raises
+    ------
+    ValueError
+        If ``pnls`` is empty.
+    """
+    return math.sqrt(sequential_mean([min(0.0, pnl) * min(0.0, pnl) for pnl in pnls]))
+
+
+def sortino_ratio(mean: float, downside: float) -> float | None:
+    """Return ``mean / downside``, or None when the downside deviation is 0 (no loss to weigh the mean by)."""
+    return mean / downside if downside > 0 else None
+
+
+def calmar_ratio(yearly_returns: float, drawdown: float) -> float | None:
+    """Return the expected yearly returns divided by the max drawdown, or None when the drawdown is 0."""
+    return yearly_returns / drawdown if drawdown > 0 else None
 
 
 def expected_yearly_returns(average_pnl: float, durations_ms: Sequence[int]) -> float:
@@ -225,7 +355,7 @@ def position_duration_ms(result: ClosedResult) -> int:
 
 
 def compute_backtest_statistics(closed: Sequence[ClosedResult], total_cancelled: int) -> BacktestStatistics:
-    """Compute the statistics of SPEC §11.2 over closed results in arrival order.
+    """Compute the statistics of SPEC §11.2, and the extra ones of :class:`BacktestStatistics`, in arrival order.
 
     Parameters
     ----------
@@ -263,6 +393,17 @@ def compute_backtest_statistics(closed: Sequence[ClosedResult], total_cancelled:
             certainty_ratio=None,
             expected_yearly_returns=None,
             max_drawdown=None,
+            profit_factor=None,
+            expectancy=None,
+            sortino_ratio=None,
+            calmar_ratio=None,
+            max_consecutive_wins=0,
+            max_consecutive_losses=0,
+            avg_win=None,
+            avg_loss=None,
+            best_trade=None,
+            worst_trade=None,
+            total_fees=None,
         )
     win_count = sum(1 for pnl in pnls if pnl > 0)
     loss_count = sum(1 for pnl in pnls if pnl < 0)
@@ -270,19 +411,36 @@ def compute_backtest_statistics(closed: Sequence[ClosedResult], total_cancelled:
     average_pnl = total_pnl / count
     std_dev = population_std(pnls, average_pnl)
     sharpe = sharpe_ratio(average_pnl, std_dev)
+    win_rate = win_count / count * 100
+    yearly_returns = expected_yearly_returns(average_pnl, durations_ms)
+    drawdown = max_drawdown(pnls)
+    mean_win = average_win(pnls)
+    mean_loss = average_loss(pnls)
+    longest_wins, longest_losses = max_streaks(pnls)
     return BacktestStatistics(
         signal_list=list(closed),
         total_signals=count,
         total_cancelled=total_cancelled,
         win_count=win_count,
         loss_count=loss_count,
-        win_rate=safe(win_count / count * 100),
+        win_rate=safe(win_rate),
         avg_pnl=safe(average_pnl),
         total_pnl=safe(total_pnl),
         std_dev=safe(std_dev),
         sharpe_ratio=safe(sharpe),
         annualized_sharpe_ratio=safe(annualized_sharpe_ratio(sharpe)),
         certainty_ratio=safe(certainty_ratio(pnls)),
-        expected_yearly_returns=safe(expected_yearly_returns(average_pnl, durations_ms)),
-        max_drawdown=safe(max_drawdown(pnls)),
+        expected_yearly_returns=safe(yearly_returns),
+        max_drawdown=safe(drawdown),
+        profit_factor=safe(profit_factor(pnls)),
+        expectancy=safe(expectancy(win_rate, mean_win, mean_loss)),
+        sortino_ratio=safe(sortino_ratio(average_pnl, downside_deviation(pnls))),
+        calmar_ratio=safe(calmar_ratio(yearly_returns, drawdown)),
+        max_consecutive_wins=longest_wins,
+        max_consecutive_losses=longest_losses,
+        avg_win=safe(mean_win),
+        avg_loss=safe(mean_loss),
+        best_trade=safe(max(pnls)),
+        worst_trade=safe(min(pnls)),
+        total_fees=safe(sequential_sum(result.pnl.fee_cost for result in closed)),
     )

@@ -19,6 +19,7 @@ from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import Config
 from workstation.events import error_event, events, report_error
 from workstation.services.memo import ConnectionService
+from workstation.storages import partial_storage
 from workstation.timeutil import now_ms
 
 
@@ -145,8 +146,8 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
         self.clear(f"{signal_id}:{mode(backtest)}")
 
 
-def _partials_received() -> bool:
-    return events.has_receivers("partial_profit") or events.has_receivers("partial_loss")
+def _partials_listened() -> bool:
+    return events.has_listeners("partial_profit") or events.has_listeners("partial_loss")
 
 
 def publish(result: Result) -> None:
@@ -208,7 +209,9 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
                 report_error=_callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
             )
             if backtest:
-                strategy.partials_observed = _partials_received
+                # Unless a listener wants the events, the partial report takes the levels without them.
+                strategy.partials_observed = _partials_listened
+                strategy.record_levels = partial_storage.add_open_phase
             return strategy
 
         return self.get(self.key(symbol, strategy_name, backtest), create)

@@ -1,0 +1,77 @@
+"""``ws.Heat``: the portfolio heatmap of a strategy over every symbol it traded (SPEC §13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workstation.reports.dump import dump_report
+from workstation.reports.heat import HeatmapStatistics
+from workstation.storages import heat_storage
+
+__all__ = ["Heat", "HeatUtils"]
+
+
+class HeatUtils:
+    """Per-symbol statistics of a strategy's closed signals, one mode at a time."""
+
+    async def get_data(self, strategy_name: str, *, backtest: bool = True) -> HeatmapStatistics:
+        """Return the heatmap of ``strategy_name``: one row per symbol, sorted by Sharpe ratio, and the totals.
+
+        Parameters
+        ----------
+        strategy_name
+            The strategy whose closed signals to summarise.
+        backtest
+            True for backtest results, False for live ones.
+
+        Returns
+        -------
+        HeatmapStatistics
+            The rows and portfolio totals; no rows and None totals when the strategy closed nothing in that mode.
+        """
+        return heat_storage.get_data(strategy_name, backtest)
+
+    async def get_report(self, strategy_name: str, *, backtest: bool = True) -> str:
+        """Return the markdown heatmap of ``strategy_name`` (``# Portfolio Heatmap: ...``).
+
+        Parameters
+        ----------
+        strategy_name
+            The strategy to report on.
+        backtest
+            True for backtest results, False for live ones.
+
+        Returns
+        -------
+        str
+            The report text.
+        """
+        return heat_storage.get_report(strategy_name, backtest)
+
+    async def dump(self, strategy_name: str, *, backtest: bool = True, path: str | Path | None = None) -> Path:
+        """Write the markdown heatmap to ``path`` and return where it went.
+
+        Parameters
+        ----------
+        strategy_name
+            The strategy to report on.
+        backtest
+            True for backtest results, False for live ones.
+        path
+            Where to write; None for ``<user data dir>/reports/heat/<strategy_name>.md``.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        OSError
+            If the file cannot be written.
+        """
+        report = await self.get_report(strategy_name, backtest=backtest)
+        return await dump_report(report, "heat", None, strategy_name, path)
+
+
+Heat = HeatUtils()
