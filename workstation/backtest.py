@@ -16,9 +16,15 @@ from workstation.engine.signal_call import signal_caller
 from workstation.errors import RunAlreadyActiveError
 from workstation.events import events, report_error
 from workstation.models.events import DoneEvent
+from workstation.models.series import RunSeries
 from workstation.reports.dump import dump_report
+from workstation.reports.html import render_backtest_html
+from workstation.reports.run_frame import RunFrame, close_at
+from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics
+from workstation.reports.trades_csv import trade_list_csv
 from workstation.services.connections import (
+    exchange_connections,
     frame_connections,
     risk_connections,
     risk_members,
@@ -27,6 +33,9 @@ from workstation.services.connections import (
 from workstation.storages import backtest_storage, clear_pair
 
 SOURCE = "Backtest.run"
+
+#: What ``Backtest.dump`` writes: the markdown report, the HTML report, the trade list as CSV.
+REPORT_FORMATS: tuple[str, ...] = ("md", "html", "csv")
 
 
 def validate_backtest_names(strategy_name: str, exchange_name: str, frame_name: str, source: str) -> None:
@@ -43,6 +52,7 @@ class BacktestUtils:
 
     def __init__(self) -> None:
         self._instances = RunInstances()
+        self._frames: dict[str, RunFrame] = {}
 
     def run(self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str) -> AsyncIterator[Result]:
         """Validate every referenced name, then return the run's results as an async iterator.
@@ -116,13 +126,74 @@ class BacktestUtils:
         """Return the markdown report of ``symbol:strategy_name``."""
         return backtest_storage.get_report(symbol, strategy_name, True, max_rows=get_config().report_max_rows)
 
-    async def dump(self, symbol: str, strategy_name: str, path: str | Path | None = None) -> Path:
-        """Write the markdown report to ``path`` (default: the user data dir) and return where it went."""
-        return await dump_report(await self.get_report(symbol, strategy_name), "backtest", symbol, strategy_name, path)
+    async def dump(
+        self, symbol: str, strategy_name: str, path: str | Path | None = None, *, format: str = "md"
+    ) -> Path:
+        """Write a report of ``symbol:strategy_name`` to ``path`` and return where it went.
+
+        Parameters
+        ----------
+        symbol, strategy_name
+            The pair whose last backtest to report.
+        path
+            Where to write; None for ``<user data dir>/reports/backtest/<symbol>_<strategy_name>.<format>``.
+        format
+            ``md``: the markdown report (SPEC §11.2); ``html``: the self-contained HTML report with charts (needs
+            a run, see :meth:`get_series`); ``csv``: the trade list, every field of each closed result.
+
+        Returns
+        -------
+        Path
+            The file written (atomically: a temporary file, then a rename).
+
+        Raises
+        ------
+        ValueError
+            If ``format`` is not one of :data:`REPORT_FORMATS`, or for ``html`` when no backtest of the pair ran.
+        OSError
+            If the file cannot be written; the error names the path.
+        """
+        if format == "md":
+            text = await self.get_report(symbol, strategy_name)
+        elif format == "html":
+            text = render_backtest_html(
+                await self.get_data(symbol, strategy_name), await self.get_series(symbol, strategy_name)
+            )
+        elif format == "csv":
+            text = trade_list_csv((await self.get_data(symbol, strategy_name)).signal_list)
+        else:
+            raise ValueError(f"format must be one of {', '.join(map(repr, REPORT_FORMATS))}, got {format!r}")
+        return await dump_report(text, "backtest", symbol, strategy_name, path, extension=format)
+
+    async def get_series(self, symbol: str, strategy_name: str) -> RunSeries:
+        """Return the chart series of the last backtest of ``symbol:strategy_name`` (docs/series.md).
+
+        Buy-and-hold compares the closes of the 1m candles opening at the frame's first and last tick, read through
+        the run's exchange; it is None when the data lacks either candle.
+
+        Raises
+        ------
+        ValueError
+            If no backtest of ``symbol:strategy_name`` has started since the last reset.
+        """
+        frame = self._frames.get(f"{symbol}:{strategy_name}")
+        if frame is None:
+            raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
+        exchange = exchange_connections.client(frame.exchange_name, True)
+        return compute_run_series(
+            backtest_storage.get_data(symbol, strategy_name, True).signal_list,
+            symbol=symbol,
+            strategy_name=strategy_name,
+            frame_start=frame.frame_start,
+            frame_end=frame.frame_end,
+            first_close=await close_at(exchange, symbol, frame.frame_start, frame.config),
+            last_close=await close_at(exchange, symbol, frame.frame_end, frame.config),
+        )
 
     def clear(self) -> None:
-        """Cancel running background tasks and forget every instance."""
+        """Cancel running background tasks and forget every instance and recorded run."""
         self._instances.clear()
+        self._frames.clear()
 
     @staticmethod
     def _refuse_second_run(instance: RunInstance) -> None:
@@ -143,6 +214,9 @@ class BacktestUtils:
             ticks = await frame_connections.client(context.frame_name).timeframes()
             if len(ticks) == 0:
                 raise ValueError(f'frame "{context.frame_name}" has no timeframes before now')
+            self._frames[f"{symbol}:{strategy_name}"] = RunFrame(
+                context.exchange_name, ticks.first, ticks.last, context.config
+            )
             strategy = strategy_connections.client(
                 symbol,
                 strategy_name,

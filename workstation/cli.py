@@ -1,8 +1,10 @@
 """The ``workstation`` command: the desktop GUI (in a later release) and headless sub-commands.
 
 ``workstation backtest ...`` runs one strategy over a period and prints its markdown report (see
-`workstation.cli_backtest`); ``workstation --version`` prints the version. Every command-line mistake is reported as
-one line on stderr with exit status 2, an engine failure during a run as one line with exit status 1.
+`workstation.cli_backtest`); ``workstation report ...`` runs it quietly and writes its HTML, markdown or CSV report
+to a file (see `workstation.cli_report`); ``workstation --version`` prints the version. Every command-line mistake
+is reported as one line on stderr with exit status 2, an engine failure during a run (or a report file that cannot
+be written) as one line with exit status 1.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from workstation import cli_backtest
-from workstation.cli_args import ArgumentParser, UsageError
+from workstation import cli_backtest, cli_report
+from workstation.cli_args import ArgumentParser, ArgumentProblem, UsageError
 
 PROG = "workstation"
 
@@ -49,6 +51,15 @@ def build_parser() -> ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cli_backtest.add_arguments(backtest)
+    cli_report.add_backtest_report_arguments(backtest)
+    report = commands.add_parser(
+        "report",
+        help="run a strategy over a period quietly and write its report file (HTML, markdown or CSV)",
+        description=cli_report.DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cli_backtest.add_arguments(report)
+    cli_report.add_report_command_arguments(report)
     return parser
 
 
@@ -66,12 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success (also for ``--help``, ``--version`` and the bare command), 1 when a run fails, 2 for a bad
         command line.
     """
+    command = PROG
     try:
         args, unknown = build_parser().parse_known_args(argv)
+        command = f"{PROG} {args.command}" if args.command else PROG
         if unknown:
             # argparse would blame the top-level command; name the sub-command the options were given to.
-            prog = f"{PROG} {args.command}" if args.command else PROG
-            raise UsageError(f"{prog}: error: unrecognized arguments: {' '.join(unknown)}")
+            raise UsageError(f"{command}: error: unrecognized arguments: {' '.join(unknown)}")
         if args.command is None:
             print(_GUI_PENDING.format(version=package_version()), end="")
             return 0
@@ -81,11 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as problem:
         print(problem, file=sys.stderr)
         return 2
-    except cli_backtest.ArgumentProblem as problem:
-        print(f"{PROG} backtest: error: {problem}", file=sys.stderr)
+    except ArgumentProblem as problem:
+        print(f"{command}: error: {problem}", file=sys.stderr)
         return 2
     except cli_backtest.RunFailed as failure:
-        print(f"{PROG} backtest: error: {failure}", file=sys.stderr)
+        print(f"{command}: error: {failure}", file=sys.stderr)
         return 1
 
 

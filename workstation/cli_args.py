@@ -6,6 +6,10 @@ import argparse
 from typing import NoReturn
 
 
+class ArgumentProblem(ValueError):
+    """An argument value a command cannot use; the message starts with the argument's flag."""
+
+
 class UsageError(Exception):
     """A command line that cannot be run; the message is the complete line to print."""
 

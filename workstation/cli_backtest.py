@@ -28,6 +28,8 @@ from typing import Any, TextIO
 import pydantic
 
 import workstation as ws
+from workstation import cli_report
+from workstation.cli_args import ArgumentProblem
 from workstation.errors import WorkstationError
 from workstation.exchanges.csv import make_csv_exchange, read_csv_span
 from workstation.exchanges.demo import DEMO_START_MS, make_demo_exchange
@@ -65,10 +67,6 @@ FRAME_NAME = "cli-backtest"
 _BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PROGRESS_PERIOD_SECONDS = 0.1
 _PROGRESS_WIDTH = 30
-
-
-class ArgumentProblem(ValueError):
-    """An argument value the backtest cannot use; the message starts with the argument's flag."""
 
 
 class RunFailed(Exception):
@@ -384,8 +382,10 @@ def _not_repeating_the_failure(record: logging.LogRecord) -> bool:
     return not is_last_attempt
 
 
-async def _run(request: BacktestRequest, progress: ProgressBar) -> str:
-    unsubscribe = ws.listen_progress_backtest(progress)
+async def _run(
+    request: BacktestRequest, progress: ProgressBar, report_file: cli_report.ReportFile | None, *, quiet: bool
+) -> tuple[str, Path | None]:
+    unsubscribe = None if quiet else ws.listen_progress_backtest(progress)
     try:
         async for _ in ws.Backtest.run(
             request.symbol,
@@ -395,18 +395,32 @@ async def _run(request: BacktestRequest, progress: ProgressBar) -> str:
         ):
             pass
     finally:
-        unsubscribe()
+        if unsubscribe is not None:
+            unsubscribe()
         progress.finish()
-    return await ws.Backtest.get_report(request.symbol, request.strategy_name)
+    report = await ws.Backtest.get_report(request.symbol, request.strategy_name)
+    if report_file is None:
+        return report, None
+    try:
+        written = await ws.Backtest.dump(
+            request.symbol, request.strategy_name, report_file.path, format=report_file.format
+        )
+    except OSError as exc:
+        raise RunFailed(f"{report_file.flag}: cannot write {exc.filename!r}: {exc.strerror}") from exc
+    return report, written
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``workstation backtest``: check and register, run with a progress bar, print the report.
+    """Run ``workstation backtest`` or ``workstation report``: check and register, run, print or write the report.
+
+    ``backtest`` draws a progress bar on stderr and prints the markdown report on stdout; with ``--report`` it also
+    writes the report file and says where on stderr. ``report`` runs without the progress bar, writes the report
+    file and prints its path.
 
     Parameters
     ----------
     args
-        Parsed by a parser set up with `add_arguments`.
+        Parsed by a parser set up with `add_arguments` and the `workstation.cli_report` options.
 
     Returns
     -------
@@ -418,20 +432,29 @@ def run(args: argparse.Namespace) -> int:
     ArgumentProblem
         For an argument that cannot be used (nothing has run).
     RunFailed
-        When the engine fails during the run.
+        When the engine fails during the run, or the report file cannot be written.
     """
+    quiet = args.command == "report"
     progress = ProgressBar(sys.stderr)
     engine_log = EngineLog(progress)
     logger = logging.getLogger("workstation")
     logger.addHandler(engine_log)
     try:
+        target = cli_report.report_file(args)
         request = prepare(args)
         try:
-            report = asyncio.run(_run(request, progress))
+            report, written = asyncio.run(_run(request, progress, target, quiet=quiet))
+        except RunFailed:  # already one line: the report file could not be written
+            raise
         except Exception as exc:
             message = str(exc) if isinstance(exc, WorkstationError) and str(exc) else f"{type(exc).__name__}: {exc}"
             raise RunFailed(" ".join(message.split())) from exc
     finally:
         logger.removeHandler(engine_log)
-    print(report)
+    if quiet:
+        print(written)
+    else:
+        print(report)
+        if written is not None:
+            print(f"workstation: report written to {written}", file=sys.stderr)
     return 0

@@ -1,0 +1,156 @@
+"""The HTML report of the peer's 30-day market run opens in headless Chromium and shows the equity curve.
+
+Chromium is Debian's ``chromium`` package, installed with apt-get when missing (the test is skipped, saying why,
+only when it cannot be installed). Every network access of the browser is made to fail (host resolution mapped to
+nothing, a proxy on a closed port), and the page is checked statically for external references. The screenshot is
+also copied to ``/tmp/html_report.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QColor, QImage  # noqa: TID251  (a test decodes the screenshot; the ban is for workstation/)
+
+import workstation as ws
+from workstation.parity import SYMBOL, run_parity
+from workstation.reports.svg_charts import EQUITY_COLOUR
+
+PEER = Path(__file__).resolve().parents[2].parent / "shared" / "peer"
+CACHE = Path(tempfile.gettempdir()) / "workstation-benchmarks"
+SCREENSHOT_COPY = Path("/tmp/html_report.png")
+WIDTH, HEIGHT = 1280, 1800
+
+
+def _published_sha256() -> str:
+    match = re.search(r"`data/btc_30d\.csv`[^\n]*`([0-9a-f]{64})`", (PEER / "RESULTS.md").read_text())
+    assert match, "RESULTS.md has no sha256 for btc_30d.csv"
+    return match.group(1)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def btc_30d_csv() -> Path:
+    """The peer's 30-day candles, generated once into the benchmarks' cache (reused while the digest matches)."""
+    path = CACHE / "btc_30d.csv"
+    if path.is_file() and _sha256(path) == _published_sha256():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = CACHE / f"btc_30d.{os.getpid()}.partial"
+    command = [
+        sys.executable,
+        str(PEER / "make_candles.py"),
+        "--minutes",
+        "43200",
+        "--seed",
+        "42",
+        "--out",
+        str(partial),
+    ]
+    subprocess.run(command, check=True)
+    assert _sha256(partial) == _published_sha256()
+    partial.replace(path)
+    return path
+
+
+def _apt_get(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["apt-get", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The path of the chromium binary, installed with apt-get when missing (refreshing the package lists once)."""
+    found = shutil.which("chromium")
+    if found is None and shutil.which("apt-get") is not None:
+        install = ("install", "-y", "--no-install-recommends", "chromium")
+        completed = _apt_get(*install)
+        if completed.returncode != 0:
+            # A fresh machine may have no package lists yet, or stale ones.
+            _apt_get("update")
+            completed = _apt_get(*install)
+        found = shutil.which("chromium")
+        if found is None:
+            pytest.skip(f"chromium is missing and `apt-get install -y chromium` failed: {completed.stderr[-300:]}")
+    if found is None:
+        pytest.skip("chromium is missing and there is no apt-get to install it")
+    return found
+
+
+def _screenshot(chromium: str, page: Path, png: Path) -> None:
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={png.parent / 'chromium-profile'}",
+        # Any attempt to reach the network fails: no name resolves and every request goes to a closed port.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        f"--screenshot={png}",
+        f"--window-size={WIDTH},{HEIGHT}",
+        page.as_uri(),
+    ]
+    subprocess.run(command, capture_output=True, check=True, timeout=60)
+
+
+def _pixels_of(png: Path, colour: str) -> np.ndarray:
+    """Return a boolean (height, width) mask of the pixels painted exactly in ``colour``."""
+    image = QImage(str(png)).convertToFormat(QImage.Format.Format_RGB888)
+    assert not image.isNull(), png
+    stride = image.bytesPerLine()
+    raw = np.frombuffer(bytes(image.constBits()), dtype=np.uint8).reshape(image.height(), stride)
+    rgb = raw[:, : image.width() * 3].reshape(image.height(), image.width(), 3)
+    wanted = QColor(colour)
+    return np.all(rgb == (wanted.red(), wanted.green(), wanted.blue()), axis=2)
+
+
+def test_the_30_day_report_shows_the_equity_curve_in_chromium(btc_30d_csv: Path, chromium: str, tmp_path: Path) -> None:
+    run = asyncio.run(run_parity(btc_30d_csv, "market"))
+    assert run.closed == 263  # SPEC §20.3: the peer's 30-day market case
+    page = asyncio.run(ws.Backtest.dump(SYMBOL, "sma-cross-market", tmp_path / "report.html", format="html"))
+    html = page.read_text(encoding="utf-8")
+
+    assert re.search(r"https?:|\bsrc\s*=|\bhref\s*=|url\(|@import|@font-face|<script|<link", html, re.I) is None
+    assert "<h1>Backtest Report: sma-cross-market (BTCUSDT)</h1>" in html
+    assert '<td class="num">-113.97%</td>' in html  # Total PNL, SPEC §20.3: -113.968197
+
+    png = tmp_path / "report.png"
+    _screenshot(chromium, page, png)
+    shutil.copyfile(png, SCREENSHOT_COPY)
+
+    curve = _pixels_of(png, EQUITY_COLOUR)
+    # The legend's swatch, 2 pixels high under the chart, is the lowest thing in that colour: leave it out.
+    curve[np.nonzero(curve)[0].max() - 1 :] = False
+    rows, columns = np.nonzero(curve)
+    # The curve crosses the chart from left to right: hundreds of steps, painted over most of the page's width.
+    assert curve.sum() > 2000, curve.sum()
+    assert columns.max() - columns.min() > WIDTH * 0.6
+    # It falls: its rightmost pixels lie well below its leftmost ones (the run loses 114 %).
+    left = rows[columns < columns.min() + 20].mean()
+    right = rows[columns > columns.max() - 20].mean()
+    assert right - left > 150, (left, right)

@@ -1,0 +1,243 @@
+"""The HTML report of one backtest run: one self-contained page, readable in any browser without a network.
+
+Styles are inline, charts are inline SVG (`workstation.reports.svg_charts`), there is no script and no external
+reference (no URL, web font or CDN), so the file can be mailed or archived and opens the same everywhere. Every
+text taken from the run (symbol, strategy name, notes, ids) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+from workstation.models.results import ClosedResult
+from workstation.models.series import MonthlyReturns, RunSeries
+from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, closed_signal_cells, performance_figures
+from workstation.reports.formatting import fixed, iso, or_na, signed
+from workstation.reports.statistics import BacktestStatistics, sequential_sum
+from workstation.reports.svg_charts import BUY_AND_HOLD_COLOUR, EQUITY_COLOUR, equity_svg, histogram_svg, underwater_svg
+
+__all__ = ["MONTH_NAMES", "extra_statistics_rows", "render_backtest_html", "statistics_rows"]
+
+MONTH_NAMES: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_STYLE = """
+:root { color-scheme: light; }
+body { margin: 24px auto; max-width: 1040px; padding: 0 16px; background: #f6f7f9; color: #1d2127;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 8px; }
+.meta { color: #5b626b; margin: 0 0 16px; }
+section { background: #ffffff; border: 1px solid #dde1e6; border-radius: 6px; padding: 12px 16px; }
+.columns { display: flex; flex-wrap: wrap; gap: 16px 32px; align-items: flex-start; }
+.chart { display: block; width: 100%; height: auto; }
+.legend { color: #5b626b; font-size: 13px; margin: 4px 0 0; }
+.swatch { display: inline-block; width: 18px; height: 0; vertical-align: middle; margin: 0 4px 0 12px;
+  border-top: 2px solid; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #e6e9ed; text-align: left; white-space: nowrap; }
+th { background: #eef1f4; font-weight: 600; }
+td.num, th.num { text-align: right; }
+td.hint { color: #7a818a; }
+td.pos { color: #17713a; }
+td.neg { color: #b02a20; }
+.months td.pos { background: #dff3e6; }
+.months td.neg { background: #fbe1de; }
+.trades tbody tr:nth-child(even) { background: #fafbfc; }
+.empty { color: #5b626b; font-style: italic; }
+"""
+
+
+def _sign_class(value: float) -> str:
+    return "pos" if value > 0 else "neg" if value < 0 else ""
+
+
+def _cell(text: str, classes: str = "") -> str:
+    attribute = f' class="{classes}"' if classes else ""
+    return f"<td{attribute}>{escape(text)}</td>"
+
+
+def statistics_rows(statistics: BacktestStatistics) -> list[tuple[str, str, str]]:
+    """Return the ``(figure, value, direction)`` rows of SPEC §11.2, formatted as in the markdown report.
+
+    ``direction`` is ``higher is better``, ``lower is better``, or empty for the counts.
+    """
+    return [
+        ("Total signals", str(statistics.total_signals), ""),
+        ("Cancelled signals", str(statistics.total_cancelled), ""),
+        *performance_figures(statistics),
+    ]
+
+
+def extra_statistics_rows(statistics: BacktestStatistics, series: RunSeries) -> list[tuple[str, str, str]]:
+    """Return the ``(figure, value, direction)`` rows beyond SPEC §11.2.
+
+    Profit factor, expectancy, Sortino and Calmar ratios, streaks, average win and loss, best and worst trade and
+    fees from the statistics; net PnL in money, buy-and-hold, exposure, holding and flat times from the series.
+    A missing value is ``N/A``; ``direction`` is empty where neither way is better.
+    """
+
+    def ratio(value: float) -> str:
+        return fixed(value, 3)
+
+    def signed_percent(value: float) -> str:
+        return signed(value, 2) + "%"
+
+    def money(value: float) -> str:
+        return fixed(value, 2)
+
+    def minutes(value: float) -> str:
+        return fixed(value, 1)
+
+    higher, lower = "higher is better", "lower is better"
+    net_money = float(series.equity_money[-1]) if len(series.equity_money) else None
+    return [
+        ("Profit Factor", or_na(statistics.profit_factor, ratio), higher),
+        ("Expectancy", or_na(statistics.expectancy, signed_percent), higher),
+        ("Sortino Ratio", or_na(statistics.sortino_ratio, ratio), higher),
+        ("Calmar Ratio", or_na(statistics.calmar_ratio, ratio), higher),
+        ("Max Consecutive Wins", str(statistics.max_consecutive_wins), ""),
+        ("Max Consecutive Losses", str(statistics.max_consecutive_losses), lower),
+        ("Average Win", or_na(statistics.avg_win, signed_percent), higher),
+        ("Average Loss", or_na(statistics.avg_loss, signed_percent), higher),
+        ("Best Trade", or_na(statistics.best_trade, signed_percent), ""),
+        ("Worst Trade", or_na(statistics.worst_trade, signed_percent), ""),
+        ("Total Fees", or_na(statistics.total_fees, money), lower),
+        ("Net PNL (money)", or_na(net_money, lambda value: signed(value, 2)), higher),
+        ("Buy & Hold Return", or_na(series.buy_and_hold, signed_percent), ""),
+        ("Exposure", or_na(series.exposure, lambda value: fixed(value * 100, 2) + "%"), ""),
+        ("Average Holding (min)", or_na(series.average_holding_minutes, minutes), ""),
+        ("Longest Flat Stretch (min)", or_na(series.longest_flat_minutes, minutes), ""),
+    ]
+
+
+def _statistics_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    lines = ['<table class="statistics">', "<thead><tr><th>Figure</th><th>Value</th><th></th></tr></thead>", "<tbody>"]
+    lines.extend(
+        f"<tr><th>{escape(label)}</th>{_cell(value, 'num')}{_cell(direction, 'hint')}</tr>"
+        for label, value, direction in rows
+    )
+    lines += ["</tbody>", "</table>"]
+    return lines
+
+
+def _monthly_table(monthly: MonthlyReturns) -> list[str]:
+    if not monthly.years:
+        return ['<p class="empty">No closed trades.</p>']
+    header = "".join(f'<th class="num">{name}</th>' for name in (*MONTH_NAMES, "Year"))
+    lines = ['<table class="months">', f"<thead><tr><th>Year</th>{header}</tr></thead>", "<tbody>"]
+    for year, row in zip(monthly.years, monthly.table.tolist(), strict=True):
+        months = [value for value in row if not math.isnan(value)]
+        cells = [_cell("", "num") if math.isnan(value) else _percent_cell(value) for value in row]
+        cells.append(_percent_cell(sequential_sum(months)) if months else _cell("", "num"))
+        lines.append(f"<tr><th>{year}</th>{''.join(cells)}</tr>")
+    lines += ["</tbody>", "</table>"]
+    return lines
+
+
+def _percent_cell(value: float) -> str:
+    return _cell(signed(value, 2) + "%", f"num {_sign_class(value)}".strip())
+
+
+#: Columns of the trade list shown right-aligned: prices, PnL and duration.
+_NUMERIC_COLUMNS = frozenset(range(4, 9)) | {10}
+_PNL_COLUMN = CLOSED_SIGNAL_COLUMNS.index("PNL (net)")
+
+
+def _trade_table(results: Sequence[ClosedResult]) -> list[str]:
+    if not results:
+        return ['<p class="empty">No signals closed yet.</p>']
+    header = "".join(
+        f'<th class="num">{escape(title)}</th>' if index in _NUMERIC_COLUMNS else f"<th>{escape(title)}</th>"
+        for index, title in enumerate(CLOSED_SIGNAL_COLUMNS)
+    )
+    lines = ['<table class="trades">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
+    for result in results:
+        cells = []
+        for index, text in enumerate(closed_signal_cells(result)):
+            classes = "num" if index in _NUMERIC_COLUMNS else ""
+            if index == _PNL_COLUMN:
+                classes = f"{classes} {_sign_class(result.pnl.pnl_percentage)}".strip()
+            cells.append(_cell(text, classes))
+        lines.append(f"<tr>{''.join(cells)}</tr>")
+    lines += ["</tbody>", "</table>"]
+    return lines
+
+
+def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> str:
+    """Return the self-contained HTML report of one backtest run.
+
+    The page holds the statistics table, the equity curve (with the buy-and-hold return as a reference line), the
+    underwater curve, the histogram of trade PnL, the monthly returns table and the list of every closed trade,
+    all from the same run. It needs no script and loads nothing.
+
+    Parameters
+    ----------
+    statistics
+        ``await ws.Backtest.get_data(symbol, strategy_name)``; its ``signal_list`` is the trade list.
+    series
+        ``await ws.Backtest.get_series(symbol, strategy_name)`` of the same run.
+
+    Returns
+    -------
+    str
+        A complete HTML5 document ending with a newline.
+    """
+    title = f"Backtest Report: {series.strategy_name} ({series.symbol})"
+    trades = statistics.signal_list
+    meta = (
+        f"Frame {iso(series.frame_start)} to {iso(series.frame_end)} · {statistics.total_signals} closed signals · "
+        f"{statistics.total_cancelled} cancelled"
+    )
+    legend = [
+        f'<span class="swatch" style="border-color: {EQUITY_COLOUR}"></span>cumulative net PnL %, stepped at each close'
+    ]
+    if series.buy_and_hold is not None:
+        legend.append(
+            f'<span class="swatch" style="border-top-style: dashed; border-color: {BUY_AND_HOLD_COLOUR}"></span>'
+            f"buy &amp; hold {escape(signed(series.buy_and_hold, 2))}% over the frame"
+        )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">{escape(meta)}</p>',
+        "<h2>Statistics</h2>",
+        '<section class="columns">',
+        *_statistics_table(statistics_rows(statistics)),
+        *_statistics_table(extra_statistics_rows(statistics, series)),
+        "</section>",
+        "<h2>Equity curve</h2>",
+        '<section id="equity">',
+        equity_svg(series),
+        f'<p class="legend">{" ".join(legend)}</p>',
+        "</section>",
+        "<h2>Underwater curve</h2>",
+        '<section id="underwater">',
+        underwater_svg(series),
+        "</section>",
+        "<h2>Trade PnL histogram</h2>",
+        '<section id="histogram">',
+        histogram_svg(series),
+        "</section>",
+        "<h2>Monthly returns (net PnL %)</h2>",
+        '<section class="scroll">',
+        *_monthly_table(series.monthly_returns),
+        "</section>",
+        f"<h2>Trades ({len(trades)})</h2>",
+        '<section class="scroll">',
+        *_trade_table(trades),
+        "</section>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
