@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ import pytest
 
 import workstation as ws
 from workstation.models.events import PerformanceEvent
+from workstation.parity import run_parity
+from workstation.reports import partial as partial_report
 from workstation.reports.performance import PerformanceReportStorage
 from workstation.storages import performance_storage
 
@@ -94,6 +97,44 @@ def test_r1_partial_statistics_and_report(listening: bool) -> None:
         f"| PROFIT | BTCUSDT | one-shot | {SIGNAL_ID} | LONG | +10% | 42100.00000000 USD | "
         "2024-01-01T00:20:00.000Z | Backtest |"
     )
+
+
+BTC_1D = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
+
+
+@pytest.mark.parametrize("settle_every", [3, partial_report.SETTLE_EVERY])
+@pytest.mark.parametrize("variant", ["market", "limit"])
+def test_levels_worked_out_in_bulk_equal_the_events_of_a_listened_run(
+    variant: str, settle_every: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The peer's 1-day runs, once with a partial listener (one event per level) and once without (levels worked
+    out in batches from the open phases, here also three positions a batch): the partial reports hold the same rows,
+    in the same order."""
+    monkeypatch.setattr(partial_report, "SETTLE_EVERY", settle_every)
+    real_reset = ws.reset
+
+    def partial_rows(listening: bool) -> tuple[list[tuple[str, str, int, float, int]], int, int]:
+        heard: list[Any] = []
+
+        def reset_then_listen() -> None:  # run_parity resets the engine before it registers its case
+            real_reset()
+            ws.set_config(report_max_rows=100_000)
+            if listening:
+                ws.listen_partial_profit(heard.append)
+                ws.listen_partial_loss(heard.append)
+
+        monkeypatch.setattr(ws, "reset", reset_then_listen)
+        asyncio.run(run_parity(BTC_1D, variant))
+        statistics = asyncio.run(ws.Partial.get_data("BTCUSDT", f"sma-cross-{variant}"))
+        assert len(heard) == (statistics.total_events if listening else 0)
+        rows = [
+            (row.action, row.signal_id, row.level, row.current_price, row.timestamp) for row in statistics.event_list
+        ]
+        return rows, statistics.total_profit, statistics.total_loss
+
+    listened, bulk = partial_rows(True), partial_rows(False)
+    assert len(listened[0]) == {"market": 59, "limit": 44}[variant]
+    assert bulk == listened
 
 
 def test_r2_partial_levels_after_a_fill() -> None:

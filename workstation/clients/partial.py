@@ -16,9 +16,6 @@ LEVELS: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
 
 PartialAction = Literal["profit", "loss"]
 
-#: A level first reached by an open position: (index of its phase, action, level, price, candle time in epoch ms).
-ReachedLevel = tuple[int, PartialAction, int, float, int]
-
 _LEVELS = np.array(LEVELS, dtype=np.float64)
 # Wider than the number of levels, so a phase number times it outweighs any count of levels reached.
 _PHASE_WEIGHT = 16
@@ -34,7 +31,28 @@ class OpenPhase:
     timestamps: np.ndarray
 
 
-def reached_levels(phases: Sequence[OpenPhase]) -> list[ReachedLevel]:
+@dataclass(frozen=True, slots=True)
+class ReachedLevels:
+    """Levels first reached by open positions, one entry per level, as parallel arrays.
+
+    ``phase`` is the index of the open phase, ``profit`` True for a profit level and False for a loss level,
+    ``level`` the level (10 … 100), ``price`` the VWAP that reached it and ``timestamp`` the candle time (epoch ms).
+    """
+
+    phase: np.ndarray
+    profit: np.ndarray
+    level: np.ndarray
+    price: np.ndarray
+    timestamp: np.ndarray
+
+
+def _no_levels() -> ReachedLevels:
+    return ReachedLevels(
+        np.empty(0, np.int64), np.empty(0, bool), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
+    )
+
+
+def reached_levels(phases: Sequence[OpenPhase]) -> ReachedLevels:
     """Return every level first reached in each phase, phase by phase, then by time, then by level.
 
     This is what a fresh ``ClientPartial`` fed candle by candle would emit, computed for many positions in a few
@@ -50,23 +68,23 @@ def reached_levels(phases: Sequence[OpenPhase]) -> list[ReachedLevel]:
 
     Returns
     -------
-    list of ReachedLevel
-        ``(phase index, action, level, VWAP, candle time)`` per level reached.
+    ReachedLevels
+        One entry per level reached, in the order the events would have been emitted.
     """
     if not phases:
-        return []
+        return _no_levels()
     lengths = [len(phase.vwap) for phase in phases]
     owner = np.repeat(np.arange(len(phases)), lengths)
     vwap = np.concatenate([phase.vwap for phase in phases])
     opens = np.array([phase.signal.price_open for phase in phases])[owner]
     longs = np.array([phase.signal.position == "long" for phase in phases])[owner]
     distance = np.where(longs, vwap - opens, opens - vwap)
-    found: list[tuple[np.ndarray, np.ndarray, PartialAction]] = []
-    branches: tuple[tuple[PartialAction, list[float]], ...] = (
-        ("profit", [abs(phase.signal.price_take_profit - phase.signal.price_open) for phase in phases]),
-        ("loss", [-abs(phase.signal.price_open - phase.signal.price_stop_loss) for phase in phases]),
+    found: list[tuple[np.ndarray, np.ndarray, bool]] = []
+    branches: tuple[tuple[bool, list[float]], ...] = (
+        (True, [abs(phase.signal.price_take_profit - phase.signal.price_open) for phase in phases]),
+        (False, [-abs(phase.signal.price_open - phase.signal.price_stop_loss) for phase in phases]),
     )
-    for action, spans in branches:
+    for profit, spans in branches:
         progress = distance / np.array(spans)[owner]
         progress *= 100
         candidates = np.flatnonzero(progress >= LEVELS[0])
@@ -83,21 +101,21 @@ def reached_levels(phases: Sequence[OpenPhase]) -> list[ReachedLevel]:
         at = np.repeat(candidates, new)
         first_new = np.repeat(np.cumsum(new) - new, new)
         levels = np.repeat(before, new) + (np.arange(len(at)) - first_new)
-        found.append((at, levels, action))
+        found.append((at, levels, profit))
     if not found:
-        return []
+        return _no_levels()
     at = np.concatenate([candle for candle, _, _ in found])
     levels = np.concatenate([level for _, level, _ in found])
-    actions = [action for candle, _, action in found for _ in range(len(candle))]
+    profits = np.concatenate([np.full(len(candle), profit) for candle, _, profit in found])
     order = np.lexsort((levels, at))
-    at, levels = at[order], levels[order]
-    timestamps = np.concatenate([phase.timestamps for phase in phases])[at]
-    return [
-        (phase, actions[index], LEVELS[level], price, timestamp)
-        for phase, index, level, price, timestamp in zip(
-            owner[at].tolist(), order.tolist(), levels.tolist(), vwap[at].tolist(), timestamps.tolist(), strict=True
-        )
-    ]
+    at = at[order]
+    return ReachedLevels(
+        phase=owner[at],
+        profit=profits[order],
+        level=_LEVELS.astype(np.int64)[levels[order]],
+        price=vwap[at],
+        timestamp=np.concatenate([phase.timestamps for phase in phases])[at],
+    )
 
 
 class ClientPartial:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from workstation.clients.partial import OpenPhase, PartialAction, reached_levels
@@ -115,16 +116,44 @@ class PartialReportStorage:
             self.settle()
 
     def settle(self) -> None:
-        """Work out the levels of the pending open phases and record them, in arrival order."""
+        """Work out the levels of the pending open phases and record them, in arrival order.
+
+        Every level is counted; only the ones a key's capped list keeps become rows.
+        """
         if not self._pending:
             return
         phases, self._pending = self._pending, []
-        for index, action, level, price, timestamp in reached_levels(phases):
-            phase = phases[index]
-            signal = phase.signal
-            record = self._record(signal.symbol, signal.strategy_name, phase.backtest)
-            record.rows.append((action, signal, level, price, timestamp, phase.backtest))
-            record.counts[action] += 1
+        reached = reached_levels(phases)
+        if len(reached.phase) == 0:
+            return
+        # Concurrent backtests may interleave their phases: each key takes its own levels, in order.
+        key_ids: dict[tuple[str, str, bool], int] = {}
+        phase_key = np.array(
+            [
+                key_ids.setdefault((phase.signal.symbol, phase.signal.strategy_name, phase.backtest), len(key_ids))
+                for phase in phases
+            ]
+        )
+        level_key = phase_key[reached.phase]
+        for (symbol, strategy_name, backtest), key_id in key_ids.items():
+            mine = np.flatnonzero(level_key == key_id)
+            if len(mine) == 0:
+                continue
+            record = self._record(symbol, strategy_name, backtest)
+            profits = int(np.count_nonzero(reached.profit[mine]))
+            record.counts["profit"] += profits
+            record.counts["loss"] += len(mine) - profits
+            kept = mine[-record.rows.maxlen :] if record.rows.maxlen is not None else mine
+            for phase, profit, level, price, timestamp in zip(
+                reached.phase[kept].tolist(),
+                reached.profit[kept].tolist(),
+                reached.level[kept].tolist(),
+                reached.price[kept].tolist(),
+                reached.timestamp[kept].tolist(),
+                strict=True,
+            ):
+                action: PartialAction = "profit" if profit else "loss"
+                record.rows.append((action, phases[phase].signal, level, price, timestamp, backtest))
 
     def clear(self, symbol: str, strategy_name: str, backtest: bool = True) -> None:
         """Forget everything recorded for one key (a new run starts from an empty report)."""
