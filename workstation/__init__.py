@@ -62,6 +62,7 @@ from workstation.events import (
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
+from workstation.live import Live
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.results import (
     ActiveResult,
@@ -94,6 +95,7 @@ from workstation.registry import (
     list_walkers,
 )
 from workstation.reports.heat import HeatmapRow, HeatmapStatistics
+from workstation.reports.live import LiveEvent, LiveStatistics
 from workstation.reports.schedule import ScheduleStatistics
 from workstation.reports.statistics import BacktestStatistics
 from workstation.reset import reset
@@ -128,6 +130,9 @@ __all__ = [
     "HeatmapStatistics",
     "IdleResult",
     "KellyCriterionSizing",
+    "Live",
+    "LiveEvent",
+    "LiveStatistics",
     "OpenedResult",
     "OptimizerError",
     "OptimizerSchema",

@@ -7,15 +7,24 @@ from typing import Any
 from workstation.config import get_config
 from workstation.events import events
 from workstation.models.events import PartialEvent, PerformanceEvent
-from workstation.models.results import CancelledResult, ClosedResult, OpenedResult, ScheduledResult
+from workstation.models.results import (
+    ActiveResult,
+    CancelledResult,
+    ClosedResult,
+    IdleResult,
+    OpenedResult,
+    ScheduledResult,
+)
 from workstation.reports.backtest import BacktestReportStorage
 from workstation.reports.heat import HeatReportStorage
+from workstation.reports.live import LiveReportStorage
 from workstation.reports.partial import PartialReportStorage
 from workstation.reports.performance import PerformanceReportStorage
 from workstation.reports.schedule import ScheduleReportStorage
 
 backtest_storage = BacktestReportStorage()
 heat_storage = HeatReportStorage()
+live_storage = LiveReportStorage()
 partial_storage = PartialReportStorage()
 performance_storage = PerformanceReportStorage()
 schedule_storage = ScheduleReportStorage()
@@ -29,6 +38,14 @@ def _record_backtest(result: Any) -> None:
 
 
 events.connect_internal("signal_backtest", _record_backtest)
+
+
+def _record_live(result: Any) -> None:
+    if isinstance(result, IdleResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult):
+        live_storage.add(result, max_rows=get_config().report_max_rows)
+
+
+events.connect_internal("signal_live", _record_live)
 
 
 def _record_schedule(result: Any) -> None:
@@ -82,6 +99,7 @@ def clear_storages() -> None:
     """Empty every report storage."""
     backtest_storage.clear_all()
     heat_storage.clear_all()
+    live_storage.clear_all()
     partial_storage.clear_all()
     performance_storage.clear_all()
     schedule_storage.clear_all()
