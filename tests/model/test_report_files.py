@@ -137,7 +137,7 @@ def test_the_monthly_table_has_a_row_per_year_and_colours_by_sign() -> None:
     rows = tables_of(page)["months"]
 
     assert rows == [
-        ["Year", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Year"],
+        ["Year", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Total"],
         ["2024", "+1.50%", "-0.50%", *[""] * 10, "+1.00%"],
     ]
     assert '<td class="num pos">+1.50%</td><td class="num neg">-0.50%</td>' in page
@@ -176,10 +176,53 @@ def test_the_equity_curve_steps_at_each_close_in_its_colour() -> None:
     assert "buy &amp; hold +10.00%" in equity
 
 
+def test_the_worst_drawdowns_list_one_not_yet_recovered() -> None:
+    """+1.5 closes at 01:00, then −0.5 on 2024-02-10 00:30: the curve's peak 1.5 is the start, 1.0 the trough,
+    and the curve never regains 1.5."""
+    rows = tables_of(render(two_trades()))["drawdowns"]
+
+    assert rows == [
+        ["Rank", "Depth", "Start", "Trough", "Recovery", "Length (days)"],
+        ["1", "-0.50%", "2024-01-01T01:00:00.000Z", "2024-02-10T00:30:00.000Z", "not recovered", "N/A"],
+    ]
+
+
+def test_a_recovered_drawdown_has_its_length_in_days() -> None:
+    """+1.0 (day 1), −0.5 (day 2), +1.0 (day 4): 1.0 → 0.5 → 1.5 regains the peak at day 4, 3.0 days after day 1."""
+    trades = [
+        make_closed(make_signal(name, pending_at=T0 + (day - 1) * DAY), pnl=pnl, close_timestamp=T0 + day * DAY)
+        for name, pnl, day in (("a", 1.0, 1), ("b", -0.5, 2), ("c", 1.0, 4))
+    ]
+    rows = tables_of(render(trades))["drawdowns"]
+
+    assert rows[1] == [
+        "1",
+        "-0.50%",
+        "2024-01-02T00:00:00.000Z",
+        "2024-01-03T00:00:00.000Z",
+        "2024-01-05T00:00:00.000Z",
+        "3.0",
+    ]
+
+
+def test_the_pnl_breakdown_by_close_reason_and_side() -> None:
+    rows = tables_of(render(two_trades()))["breakdown"]
+
+    assert rows == [
+        ["Close reason", "Net PnL"],
+        ["take_profit", "+1.50%"],
+        ["stop_loss", "-0.50%"],
+        ["Side", "Net PnL"],
+        ["long", "+1.50%"],
+        ["short", "-0.50%"],
+    ]
+
+
 def test_a_run_without_trades_still_renders_every_section() -> None:
     page = render([])
 
-    assert page.count("No closed trades") == 4  # three charts and the monthly table
+    assert page.count("No closed trades") == 5  # three charts, the PnL breakdown and the monthly table
+    assert "No drawdown." in page
     assert "No signals closed yet." in page
     assert tables_of(page)["statistics"][1] == ["Total signals", "0", ""]
 

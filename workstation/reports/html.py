@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from html import escape
 
 from workstation.models.results import ClosedResult
-from workstation.models.series import MonthlyReturns, RunSeries
+from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, closed_signal_cells, performance_figures
 from workstation.reports.formatting import fixed, iso, or_na, signed
 from workstation.reports.statistics import BacktestStatistics, sequential_sum
 from workstation.reports.svg_charts import BUY_AND_HOLD_COLOUR, EQUITY_COLOUR, equity_svg, histogram_svg, underwater_svg
+from workstation.timeutil import DAY_MS
 
 __all__ = ["MONTH_NAMES", "extra_statistics_rows", "render_backtest_html", "statistics_rows"]
 
@@ -126,13 +127,53 @@ def _statistics_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
 def _monthly_table(monthly: MonthlyReturns) -> list[str]:
     if not monthly.years:
         return ['<p class="empty">No closed trades.</p>']
-    header = "".join(f'<th class="num">{name}</th>' for name in (*MONTH_NAMES, "Year"))
+    header = "".join(f'<th class="num">{name}</th>' for name in (*MONTH_NAMES, "Total"))
     lines = ['<table class="months">', f"<thead><tr><th>Year</th>{header}</tr></thead>", "<tbody>"]
     for year, row in zip(monthly.years, monthly.table.tolist(), strict=True):
         months = [value for value in row if not math.isnan(value)]
         cells = [_cell("", "num") if math.isnan(value) else _percent_cell(value) for value in row]
         cells.append(_percent_cell(sequential_sum(months)) if months else _cell("", "num"))
         lines.append(f"<tr><th>{year}</th>{''.join(cells)}</tr>")
+    lines += ["</tbody>", "</table>"]
+    return lines
+
+
+def _drawdown_table(periods: Sequence[DrawdownPeriod]) -> list[str]:
+    if not periods:
+        return ['<p class="empty">No drawdown.</p>']
+    header = "".join(
+        f'<th class="num">{title}</th>' if numeric else f"<th>{title}</th>"
+        for title, numeric in (
+            ("Rank", True),
+            ("Depth", True),
+            ("Start", False),
+            ("Trough", False),
+            ("Recovery", False),
+            ("Length (days)", True),
+        )
+    )
+    lines = ['<table class="drawdowns">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
+    for rank, period in enumerate(periods, start=1):
+        cells = [
+            _cell(str(rank), "num"),
+            _cell(fixed(-period.depth, 2) + "%", "num neg"),
+            _cell(iso(period.start)),
+            _cell(iso(period.trough)),
+            _cell(iso(period.recovery) if period.recovery is not None else "not recovered"),
+            _cell(fixed((period.recovery - period.start) / DAY_MS, 1) if period.recovery is not None else "N/A", "num"),
+        ]
+        lines.append(f"<tr>{''.join(cells)}</tr>")
+    lines += ["</tbody>", "</table>"]
+    return lines
+
+
+def _breakdown_table(title: str, pnl_by_key: dict[str, float]) -> list[str]:
+    lines = [
+        '<table class="breakdown">',
+        f'<thead><tr><th>{escape(title)}</th><th class="num">Net PnL</th></tr></thead>',
+        "<tbody>",
+    ]
+    lines.extend(f"<tr><th>{escape(key)}</th>{_percent_cell(value)}</tr>" for key, value in pnl_by_key.items())
     lines += ["</tbody>", "</table>"]
     return lines
 
@@ -225,9 +266,22 @@ def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> s
         '<section id="underwater">',
         underwater_svg(series),
         "</section>",
+        "<h2>Worst drawdowns</h2>",
+        '<section class="scroll">',
+        *_drawdown_table(series.worst_drawdowns),
+        "</section>",
         "<h2>Trade PnL histogram</h2>",
         '<section id="histogram">',
         histogram_svg(series),
+        "</section>",
+        "<h2>Net PnL by close reason and side</h2>",
+        '<section class="columns">',
+        *(
+            _breakdown_table("Close reason", series.pnl_by_close_reason)
+            if series.pnl_by_close_reason
+            else ['<p class="empty">No closed trades.</p>']
+        ),
+        *(_breakdown_table("Side", series.pnl_by_side) if series.pnl_by_side else []),
         "</section>",
         "<h2>Monthly returns (net PnL %)</h2>",
         '<section class="scroll">',
