@@ -63,6 +63,7 @@ from workstation.exchanges import make_csv_exchange, make_demo_exchange
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.live import Live
+from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.results import (
     ActiveResult,
@@ -74,6 +75,7 @@ from workstation.models.results import (
     ScheduledResult,
     TickResult,
 )
+from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.models.signal import Signal, SignalRow
 from workstation.partial_report import Partial
 from workstation.performance import Performance
@@ -121,6 +123,7 @@ __all__ = [
     "Config",
     "Constant",
     "ContextError",
+    "DrawdownPeriod",
     "DuplicateSchemaError",
     "ExchangeSchema",
     "FixedPercentageSizing",
@@ -133,6 +136,7 @@ __all__ = [
     "Live",
     "LiveEvent",
     "LiveStatistics",
+    "MonthlyReturns",
     "OpenedResult",
     "OptimizerError",
     "OptimizerSchema",
@@ -145,6 +149,7 @@ __all__ = [
     "RiskSchema",
     "RiskValidation",
     "RunAlreadyActiveError",
+    "RunSeries",
     "Schedule",
     "ScheduleStatistics",
     "ScheduledResult",
@@ -167,6 +172,7 @@ __all__ = [
     "add_walker",
     "compute_pnl",
     "events",
+    "fetch_candles",
     "format_price",
     "format_quantity",
     "get_average_price",

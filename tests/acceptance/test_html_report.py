@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QColor, QImage  # noqa: TID251  (a test decodes the screenshot; the ban is for workstation/)
+from PySide6.QtGui import QColor, QImage
 
 import workstation as ws
 from workstation.parity import SYMBOL, run_parity

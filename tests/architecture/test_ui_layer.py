@@ -1,0 +1,36 @@
+"""The view talks to the model only through its public API: ``import workstation as ws`` (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+UI = Path(__file__).resolve().parents[2] / "ui"
+
+
+def deep_model_imports(source: str) -> list[str]:
+    """Return every import of a ``workstation`` sub-module (``workstation.x``) in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.startswith("workstation.")]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("workstation."):
+            found.append(str(node.module))
+    return found
+
+
+def test_ui_imports_only_the_public_workstation_package() -> None:
+    offenders = {
+        str(path.relative_to(UI.parent)): imports
+        for path in sorted(UI.rglob("*.py"))
+        if (imports := deep_model_imports(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_check_sees_both_import_forms() -> None:
+    source = (
+        "import workstation as ws\nfrom workstation import Backtest\n"
+        "import workstation.events\nfrom workstation.reports import html\n"
+    )
+    assert deep_model_imports(source) == ["workstation.events", "workstation.reports"]
