@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import logging
 import re
 import runpy
@@ -23,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import pydantic
 
@@ -31,6 +29,7 @@ import workstation as ws
 from workstation import cli_report
 from workstation.cli_args import ArgumentProblem
 from workstation.errors import WorkstationError
+from workstation.examples.catalogue import available_builtin_strategies
 from workstation.exchanges.csv import make_csv_exchange, read_csv_span
 from workstation.exchanges.demo import DEMO_START_MS, make_demo_exchange
 from workstation.models.events import BacktestProgress
@@ -50,15 +49,6 @@ A --strategy-file is a Python file that registers what it needs itself, for exam
 
 then `--strategy my-strategy` selects it. It may also register risks and exchanges (chosen with --exchange).
 """
-
-#: Built-in strategies: name -> (module, parameters of its ``make_strategy``). Modules are imported only when their
-#: strategy is chosen, and a module that is not there only hides its names.
-BUILTIN_STRATEGIES: dict[str, tuple[str, dict[str, Any] | None]] = {
-    "sma-cross-market": ("workstation.examples.sma_cross", {"variant": "market"}),
-    "sma-cross-limit": ("workstation.examples.sma_cross", {"variant": "limit"}),
-    "rsi-reversion": ("workstation.examples.rsi_reversion", None),
-    "breakout": ("workstation.examples.breakout", None),
-}
 
 DEMO_EXCHANGE = "demo"
 DEFAULT_CSV_EXCHANGE = "csv"
@@ -122,19 +112,7 @@ def builtin_strategies() -> dict[str, Callable[[], StrategySchema]]:
     dict
         Strategy name -> a function building its ``StrategySchema`` (importing the module on first use).
     """
-
-    def factory(module_name: str, params: dict[str, Any] | None) -> Callable[[], StrategySchema]:
-        def make() -> StrategySchema:
-            schema: StrategySchema = importlib.import_module(module_name).make_strategy(params)
-            return schema
-
-        return make
-
-    return {
-        name: factory(module_name, params)
-        for name, (module_name, params) in BUILTIN_STRATEGIES.items()
-        if importlib.util.find_spec(module_name) is not None
-    }
+    return {name: builtin.make for name, builtin in available_builtin_strategies().items()}
 
 
 def parse_moment(flag: str, text: str, *, end_of_day: bool) -> datetime:

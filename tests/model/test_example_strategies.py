@@ -1,4 +1,4 @@
-"""The RSI reversion and Donchian breakout examples: indicators, parameters, and a pinned backtest each."""
+"""The example strategies: indicators, parameters as models, and a pinned backtest each."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 
 import workstation as ws
-from workstation.examples import breakout, rsi_reversion
+from workstation.examples import breakout, rsi_reversion, sma_cross
 
 SYMBOL = "SYNUSDT"
 EXCHANGE = "synthetic"
@@ -177,23 +178,36 @@ def test_rsi_reversion_defaults_and_pickling() -> None:
     assert params_of(pickle.loads(pickle.dumps(custom))) == params_of(custom)
 
 
+def test_rsi_reversion_refuses_unknown_params_listing_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown rsi_reversion parameter\(s\): perod; known: entry_offset_percent, "):
+        rsi_reversion.make_strategy({"perod": 14})
+
+
+INTERVALS = "'1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h' or '1d'"
+
+
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("params", "field", "message"),
     [
-        ({"perod": 14}, r"unknown rsi_reversion parameter\(s\): perod; known: entry_offset_percent, interval, "),
-        ({"interval": "7m"}, r"interval must be one of 1m, 3m, .*, got '7m'"),
-        ({"period": 1}, "period must be at least 2, got 1"),
-        ({"oversold": 70, "overbought": 30}, "need 0 < oversold < overbought < 100, got oversold=70, overbought=30"),
-        ({"overbought": 100}, "need 0 < oversold < overbought < 100"),
-        ({"entry_offset_percent": -0.1}, r"entry_offset_percent must be in \[0, 100\), got -0.1"),
-        ({"take_profit_percent": 0}, "take_profit_percent must be positive, got 0"),
-        ({"stop_loss_percent": 100}, r"stop_loss_percent must be in \(0, 100\), got 100"),
-        ({"minute_estimated_time": 0}, "minute_estimated_time must be positive, got 0"),
+        ({"interval": "7m"}, "interval", f"Input should be {INTERVALS}"),
+        ({"period": 1}, "period", "Input should be greater than or equal to 2"),
+        (
+            {"oversold": 70, "overbought": 30},
+            "overbought",
+            "Value error, overbought must be above oversold, got oversold=70.0, overbought=30.0",
+        ),
+        ({"overbought": 100}, "overbought", "Input should be less than 100"),
+        ({"oversold": float("nan")}, "oversold", "Input should be a finite number"),
+        ({"entry_offset_percent": -0.1}, "entry_offset_percent", "Input should be greater than or equal to 0"),
+        ({"take_profit_percent": 0}, "take_profit_percent", "Input should be greater than 0"),
+        ({"stop_loss_percent": 100}, "stop_loss_percent", "Input should be less than 100"),
+        ({"minute_estimated_time": 0}, "minute_estimated_time", "Input should be greater than or equal to 1"),
     ],
 )
-def test_rsi_reversion_refuses_bad_params(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_rsi_reversion_refuses_bad_params(params: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as caught:
         rsi_reversion.make_strategy(params)
+    assert [(error["loc"], error["msg"]) for error in caught.value.errors()] == [((field,), message)]
 
 
 def test_rsi_reversion_backtest_is_pinned() -> None:
@@ -300,28 +314,34 @@ def test_breakout_defaults_and_pickling() -> None:
     assert params_of(pickle.loads(pickle.dumps(custom))) == params_of(custom)
 
 
+def test_breakout_refuses_unknown_params_listing_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown breakout parameter\(s\): look_back; known: atr_period, interval, "):
+        breakout.make_strategy({"look_back": 20})
+
+
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("params", "field", "message"),
     [
-        ({"look_back": 20}, r"unknown breakout parameter\(s\): look_back; known: atr_period, interval, "),
-        ({"interval": "1w"}, r"interval must be one of 1m, .*, got '1w'"),
-        ({"lookback": 0}, "lookback must be at least 1, got 0"),
-        ({"atr_period": 0}, "atr_period must be at least 1, got 0"),
-        ({"tp_atr": 0}, "tp_atr and sl_atr must be positive, got tp_atr=0, sl_atr=1.5"),
-        ({"sl_atr": -1}, "tp_atr and sl_atr must be positive, got tp_atr=3.0, sl_atr=-1"),
-        ({"min_atr_percent": -0.1}, "min_atr_percent must not be negative, got -0.1"),
+        ({"interval": "1w"}, "interval", f"Input should be {INTERVALS}"),
+        ({"lookback": 0}, "lookback", "Input should be greater than or equal to 1"),
+        ({"atr_period": 0}, "atr_period", "Input should be greater than or equal to 1"),
+        ({"tp_atr": 0}, "tp_atr", "Input should be greater than 0"),
+        ({"sl_atr": -1}, "sl_atr", "Input should be greater than 0"),
+        ({"min_atr_percent": -0.1}, "min_atr_percent", "Input should be greater than or equal to 0"),
         (
             {"min_distance_percent": 5, "max_stop_loss_percent": 2},
-            "need 0 < min_distance_percent <= max_stop_loss_percent < 100, got min_distance_percent=5, "
-            "max_stop_loss_percent=2",
+            "max_stop_loss_percent",
+            "Value error, max_stop_loss_percent must be at least min_distance_percent, got min_distance_percent=5.0, "
+            "max_stop_loss_percent=2.0",
         ),
-        ({"min_distance_percent": 0}, "need 0 < min_distance_percent"),
-        ({"minute_estimated_time": 0}, "minute_estimated_time must be positive, got 0"),
+        ({"min_distance_percent": 0}, "min_distance_percent", "Input should be greater than 0"),
+        ({"minute_estimated_time": 0}, "minute_estimated_time", "Input should be greater than or equal to 1"),
     ],
 )
-def test_breakout_refuses_bad_params(params: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_breakout_refuses_bad_params(params: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as caught:
         breakout.make_strategy(params)
+    assert [(error["loc"], error["msg"]) for error in caught.value.errors()] == [((field,), message)]
 
 
 def test_breakout_backtest_is_pinned() -> None:
@@ -358,3 +378,44 @@ def test_breakout_skips_quiet_markets() -> None:
 
     assert messages(errors) == []
     assert results == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parameters as models (what forms are generated from)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", [sma_cross, rsi_reversion, breakout])
+def test_each_factory_exposes_its_params_model_with_titles(module: Any) -> None:
+    model = module.make_strategy.params_model
+    assert all(info.title and info.description for info in model.model_fields.values())
+    assert module.make_strategy.parse(None) == model()
+    with pytest.raises(pydantic.ValidationError, match="Instance is frozen"):
+        model().interval = "1h"
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"variant": "stop"}, "variant", "Input should be 'market' or 'limit'"),
+        ({"fast": 50}, "slow", "Value error, slow must be above fast, got fast=50, slow=50"),
+        ({"fast": 0}, "fast", "Input should be greater than 0"),
+        ({"shift": 0}, "shift", "Input should be greater than or equal to 1"),
+        ({"tp_long": float("inf")}, "tp_long", "Input should be a finite number"),
+    ],
+)
+def test_sma_cross_refuses_bad_params(params: dict[str, Any], field: str, message: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as caught:
+        sma_cross.make_strategy(params)
+    assert [(error["loc"], error["msg"]) for error in caught.value.errors()] == [((field,), message)]
+
+
+def test_sma_cross_names_and_pickles() -> None:
+    schema = sma_cross.make_strategy({"variant": "limit", "fast": 10, "slow": 30})
+    assert (schema.strategy_name, schema.interval, schema.note) == (
+        "sma-cross-limit",
+        "5m",
+        "SMA 10/30 crossover (limit entries)",
+    )
+    restored = pickle.loads(pickle.dumps(schema))
+    assert restored.get_signal.params == sma_cross.SmaCrossParams(variant="limit", fast=10, slow=30)

@@ -17,49 +17,59 @@ signal is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
 
 import workstation as ws
-from workstation.examples.params import build_params
+from workstation.examples.params import StrategyFactory, StrategyParams
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 
 
-@dataclass(frozen=True)
-class BreakoutParams:
+class BreakoutParams(StrategyParams):
     """Parameters of the Donchian breakout; percentages are of the price (``0.6`` means 0.6 %)."""
 
-    interval: SignalInterval = "1h"
-    lookback: int = 20
-    atr_period: int = 14
-    tp_atr: float = 3.0
-    sl_atr: float = 1.5
-    min_atr_percent: float = 0.2
-    min_distance_percent: float = 0.6
-    max_stop_loss_percent: float = 19.5
-    minute_estimated_time: int = 720
+    interval: SignalInterval = Field(
+        "1h", title="Signal interval", description="Candles the channel is built from, checked once per candle."
+    )
+    lookback: int = Field(20, ge=1, title="Channel length", description="Number of candles in the Donchian channel.")
+    atr_period: int = Field(14, ge=1, title="ATR period", description="Number of true ranges in the average.")
+    tp_atr: float = Field(3.0, gt=0, title="Take profit (ATR)", description="Take profit distance, in ATRs.")
+    sl_atr: float = Field(1.5, gt=0, title="Stop loss (ATR)", description="Stop loss distance, in ATRs.")
+    min_atr_percent: float = Field(
+        0.2, ge=0, title="Minimum ATR (%)", description="No signal when the ATR is below this share of the price."
+    )
+    min_distance_percent: float = Field(
+        0.6,
+        gt=0,
+        lt=100,
+        title="Minimum distance (%)",
+        description="Take profit and stop loss are at least this far from the entry.",
+    )
+    max_stop_loss_percent: float = Field(
+        19.5,
+        gt=0,
+        lt=100,
+        validate_default=True,
+        title="Maximum stop loss (%)",
+        description="The stop loss is at most this far from the entry; at least the minimum distance.",
+    )
+    minute_estimated_time: int = Field(
+        720, ge=1, title="Lifetime (minutes)", description="A position still open after this long is closed."
+    )
 
-    def __post_init__(self) -> None:
-        if self.interval not in get_args(SignalInterval):
-            raise ValueError(f"interval must be one of {', '.join(get_args(SignalInterval))}, got {self.interval!r}")
-        if self.lookback < 1:
-            raise ValueError(f"lookback must be at least 1, got {self.lookback}")
-        if self.atr_period < 1:
-            raise ValueError(f"atr_period must be at least 1, got {self.atr_period}")
-        if self.tp_atr <= 0 or self.sl_atr <= 0:
-            raise ValueError(f"tp_atr and sl_atr must be positive, got tp_atr={self.tp_atr}, sl_atr={self.sl_atr}")
-        if self.min_atr_percent < 0:
-            raise ValueError(f"min_atr_percent must not be negative, got {self.min_atr_percent}")
-        if not 0 < self.min_distance_percent <= self.max_stop_loss_percent < 100:
+    @field_validator("max_stop_loss_percent")
+    @classmethod
+    def _stop_loss_room(cls, max_stop_loss_percent: float, info: ValidationInfo) -> float:
+        min_distance_percent = info.data.get("min_distance_percent")
+        if min_distance_percent is not None and max_stop_loss_percent < min_distance_percent:
             raise ValueError(
-                "need 0 < min_distance_percent <= max_stop_loss_percent < 100, got "
-                f"min_distance_percent={self.min_distance_percent}, max_stop_loss_percent={self.max_stop_loss_percent}"
+                "max_stop_loss_percent must be at least min_distance_percent, got "
+                f"min_distance_percent={min_distance_percent}, max_stop_loss_percent={max_stop_loss_percent}"
             )
-        if self.minute_estimated_time < 1:
-            raise ValueError(f"minute_estimated_time must be positive, got {self.minute_estimated_time}")
+        return max_stop_loss_percent
 
 
 def donchian_channel(high: np.ndarray, low: np.ndarray, lookback: int) -> tuple[float, float]:
@@ -169,28 +179,15 @@ class BreakoutSignal:
         )
 
 
-def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
-    """Build the ``breakout`` strategy from a dict of `BreakoutParams` fields.
-
-    Parameters
-    ----------
-    params
-        Any subset of the `BreakoutParams` fields; None or ``{}`` keeps every default.
-
-    Returns
-    -------
-    StrategySchema
-        Called once per closed ``interval`` candle while flat.
-
-    Raises
-    ------
-    ValueError
-        For an unknown parameter name or an invalid value.
-    """
-    chosen = build_params(BreakoutParams, params, "breakout")
+def _build(params: BreakoutParams) -> StrategySchema:
+    """Build the ``breakout`` strategy, called once per closed ``interval`` candle while flat."""
     return StrategySchema(
         strategy_name="breakout",
-        interval=chosen.interval,
-        get_signal=BreakoutSignal(chosen),
-        note=f"Donchian {chosen.lookback} breakout on {chosen.interval} (market), exits at ATR multiples",
+        interval=params.interval,
+        get_signal=BreakoutSignal(params),
+        note=f"Donchian {params.lookback} breakout on {params.interval} (market), exits at ATR multiples",
     )
+
+
+#: ``make_strategy(params)``: any subset of the `BreakoutParams` fields (None keeps the defaults) -> the strategy.
+make_strategy = StrategyFactory(BreakoutParams, _build, "breakout")

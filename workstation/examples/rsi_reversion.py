@@ -14,14 +14,14 @@ fixed percentages of the entry; an unfilled order is cancelled by the engine aft
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
 
 import workstation as ws
-from workstation.examples.params import build_params
+from workstation.examples.params import StrategyFactory, StrategyParams
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 
 #: Candles fetched per RSI, in periods: Wilder's smoothing starts from a plain mean, whose weight has faded to about
@@ -29,36 +29,48 @@ from workstation.schemas.strategy import SignalInterval, StrategySchema
 HISTORY_PERIODS = 4
 
 
-@dataclass(frozen=True)
-class RsiReversionParams:
+class RsiReversionParams(StrategyParams):
     """Parameters of the RSI mean reversion; percentages are of the price (``1.5`` means 1.5 %)."""
 
-    interval: SignalInterval = "15m"
-    period: int = 14
-    oversold: float = 30.0
-    overbought: float = 70.0
-    entry_offset_percent: float = 0.2
-    take_profit_percent: float = 1.5
-    stop_loss_percent: float = 1.0
-    minute_estimated_time: int = 240
+    interval: SignalInterval = Field(
+        "15m", title="Signal interval", description="Candles the RSI is computed on, checked once per candle."
+    )
+    period: int = Field(14, ge=2, title="RSI period", description="Number of price changes in Wilder's RSI.")
+    oversold: float = Field(
+        30.0, gt=0, lt=100, title="Oversold", description="Buy when the RSI is below this level (0-100)."
+    )
+    overbought: float = Field(
+        70.0,
+        gt=0,
+        lt=100,
+        validate_default=True,
+        title="Overbought",
+        description="Sell short when the RSI is above this level (0-100).",
+    )
+    entry_offset_percent: float = Field(
+        0.2,
+        ge=0,
+        lt=100,
+        title="Entry offset (%)",
+        description="The limit order asks this much better than the current price; 0 enters at once.",
+    )
+    take_profit_percent: float = Field(
+        1.5, gt=0, title="Take profit (%)", description="Take profit distance from the entry."
+    )
+    stop_loss_percent: float = Field(
+        1.0, gt=0, lt=100, title="Stop loss (%)", description="Stop loss distance from the entry."
+    )
+    minute_estimated_time: int = Field(
+        240, ge=1, title="Lifetime (minutes)", description="A position still open after this long is closed."
+    )
 
-    def __post_init__(self) -> None:
-        if self.interval not in get_args(SignalInterval):
-            raise ValueError(f"interval must be one of {', '.join(get_args(SignalInterval))}, got {self.interval!r}")
-        if self.period < 2:
-            raise ValueError(f"period must be at least 2, got {self.period}")
-        if not 0 < self.oversold < self.overbought < 100:
-            raise ValueError(
-                f"need 0 < oversold < overbought < 100, got oversold={self.oversold}, overbought={self.overbought}"
-            )
-        if not 0 <= self.entry_offset_percent < 100:
-            raise ValueError(f"entry_offset_percent must be in [0, 100), got {self.entry_offset_percent}")
-        if self.take_profit_percent <= 0:
-            raise ValueError(f"take_profit_percent must be positive, got {self.take_profit_percent}")
-        if not 0 < self.stop_loss_percent < 100:
-            raise ValueError(f"stop_loss_percent must be in (0, 100), got {self.stop_loss_percent}")
-        if self.minute_estimated_time < 1:
-            raise ValueError(f"minute_estimated_time must be positive, got {self.minute_estimated_time}")
+    @field_validator("overbought")
+    @classmethod
+    def _overbought_above_oversold(cls, overbought: float, info: ValidationInfo) -> float:
+        oversold = info.data.get("oversold")
+        if oversold is not None and overbought <= oversold:
+            raise ValueError(f"overbought must be above oversold, got oversold={oversold}, overbought={overbought}")
+        return overbought
 
 
 def wilder_rsi(closes: np.ndarray, period: int) -> float:
@@ -141,28 +153,15 @@ class RsiReversionSignal:
         )
 
 
-def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
-    """Build the ``rsi-reversion`` strategy from a dict of `RsiReversionParams` fields.
-
-    Parameters
-    ----------
-    params
-        Any subset of the `RsiReversionParams` fields; None or ``{}`` keeps every default.
-
-    Returns
-    -------
-    StrategySchema
-        Called once per closed ``interval`` candle while flat.
-
-    Raises
-    ------
-    ValueError
-        For an unknown parameter name or an invalid value.
-    """
-    chosen = build_params(RsiReversionParams, params, "rsi_reversion")
+def _build(params: RsiReversionParams) -> StrategySchema:
+    """Build the ``rsi-reversion`` strategy, called once per closed ``interval`` candle while flat."""
     return StrategySchema(
         strategy_name="rsi-reversion",
-        interval=chosen.interval,
-        get_signal=RsiReversionSignal(chosen),
-        note=f"RSI({chosen.period}) {chosen.oversold:g}/{chosen.overbought:g} reversion on {chosen.interval} (limit)",
+        interval=params.interval,
+        get_signal=RsiReversionSignal(params),
+        note=f"RSI({params.period}) {params.oversold:g}/{params.overbought:g} reversion on {params.interval} (limit)",
     )
+
+
+#: ``make_strategy(params)``: any subset of the `RsiReversionParams` fields (None keeps the defaults) -> the strategy.
+make_strategy = StrategyFactory(RsiReversionParams, _build, "rsi_reversion")

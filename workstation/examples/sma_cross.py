@@ -11,42 +11,64 @@ The limit variant asks for a slightly better entry (``offset_long`` / ``offset_s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 from operator import add
-from typing import Any, Literal
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
 
 import workstation as ws
-from workstation.examples.params import build_params
+from workstation.examples.params import StrategyFactory, StrategyParams
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 from workstation.timeutil import to_ms
 
 
-@dataclass(frozen=True)
-class SmaCrossParams:
+class SmaCrossParams(StrategyParams):
     """Parameters of the SMA crossover; the defaults are the peer's."""
 
-    variant: Literal["market", "limit"] = "market"
-    interval: SignalInterval = "5m"
-    fast: int = 20
-    slow: int = 50
-    shift: int = 5
-    minute_estimated_time: int = 240
-    tp_long: float = 1.01
-    sl_long: float = 0.99
-    tp_short: float = 0.99
-    sl_short: float = 1.01
-    offset_long: float = 0.997
-    offset_short: float = 1.003
+    variant: Literal["market", "limit"] = Field(
+        "market",
+        title="Entry",
+        description="market: enter at once at the current price; limit: wait for a slightly better price.",
+    )
+    interval: SignalInterval = Field(
+        "5m", title="Signal interval", description="How often the crossover is checked while flat."
+    )
+    fast: int = Field(20, gt=0, title="Fast SMA", description="Number of 1m closes in the fast moving average.")
+    slow: int = Field(
+        50,
+        gt=0,
+        validate_default=True,
+        title="Slow SMA",
+        description="Number of 1m closes in the slow one; above fast.",
+    )
+    shift: int = Field(
+        5, ge=1, title="Shift", description="The crossover compares the averages now with those this many minutes ago."
+    )
+    minute_estimated_time: int = Field(
+        240, ge=1, title="Lifetime (minutes)", description="A position still open after this long is closed."
+    )
+    tp_long: float = Field(1.01, gt=0, title="Long take profit", description="Take profit of a long, times the entry.")
+    sl_long: float = Field(0.99, gt=0, title="Long stop loss", description="Stop loss of a long, times the entry.")
+    tp_short: float = Field(
+        0.99, gt=0, title="Short take profit", description="Take profit of a short, times the entry."
+    )
+    sl_short: float = Field(1.01, gt=0, title="Short stop loss", description="Stop loss of a short, times the entry.")
+    offset_long: float = Field(
+        0.997, gt=0, title="Long limit price", description="Limit entry of a long, times the price (limit only)."
+    )
+    offset_short: float = Field(
+        1.003, gt=0, title="Short limit price", description="Limit entry of a short, times the price (limit only)."
+    )
 
-    def __post_init__(self) -> None:
-        if self.variant not in ("market", "limit"):
-            raise ValueError(f"variant must be 'market' or 'limit', got {self.variant!r}")
-        if not 0 < self.fast < self.slow:
-            raise ValueError(f"fast must be positive and below slow, got fast={self.fast}, slow={self.slow}")
-        if self.shift < 1:
-            raise ValueError(f"shift must be at least 1, got {self.shift}")
+    @field_validator("slow")
+    @classmethod
+    def _slow_above_fast(cls, slow: int, info: ValidationInfo) -> int:
+        fast = info.data.get("fast")
+        if fast is not None and slow <= fast:
+            raise ValueError(f"slow must be above fast, got fast={fast}, slow={slow}")
+        return slow
 
 
 def _mean(values: list[float]) -> float:
@@ -95,12 +117,15 @@ class SmaCrossSignal:
         )
 
 
-def make_strategy(params: dict[str, Any] | None = None) -> StrategySchema:
-    """Build the ``sma-cross-<variant>`` strategy from a dict of ``SmaCrossParams`` fields."""
-    chosen = build_params(SmaCrossParams, params, "sma_cross")
+def _build(params: SmaCrossParams) -> StrategySchema:
+    """Build the ``sma-cross-<variant>`` strategy from a dict of `SmaCrossParams` fields."""
     return StrategySchema(
-        strategy_name=f"sma-cross-{chosen.variant}",
-        interval=chosen.interval,
-        get_signal=SmaCrossSignal(chosen),
-        note=f"SMA {chosen.fast}/{chosen.slow} crossover ({chosen.variant} entries)",
+        strategy_name=f"sma-cross-{params.variant}",
+        interval=params.interval,
+        get_signal=SmaCrossSignal(params),
+        note=f"SMA {params.fast}/{params.slow} crossover ({params.variant} entries)",
     )
+
+
+#: ``make_strategy(params)``: any subset of the `SmaCrossParams` fields (None keeps the defaults) -> the strategy.
+make_strategy = StrategyFactory(SmaCrossParams, _build, "sma_cross")

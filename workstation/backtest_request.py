@@ -1,0 +1,326 @@
+"""What a backtest run is, as one validated request, and how it becomes registered schemas and a config.
+
+A form or a script fills a `BacktestRequest`; its validation names the field of every problem (``params.slow`` for a
+strategy parameter). `prepare_backtest` then registers what the run needs and is still missing (the demo exchange, a
+built-in strategy with the requested parameters, a frame for the period) and returns the names and the config to run
+with::
+
+    prepared = await ws.prepare_backtest(request)
+    ws.set_config(**prepared.config.model_dump())
+    async for result in ws.Backtest.run(prepared.symbol, strategy_name=prepared.strategy_name,
+                                        exchange_name=prepared.exchange_name, frame_name=prepared.frame_name): ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails
+
+from workstation.config import Config, get_config
+from workstation.errors import SchemaNotFoundError
+from workstation.examples.catalogue import BuiltinStrategy, available_builtin_strategies
+from workstation.exchanges.demo import make_demo_exchange
+from workstation.registry import (
+    add_exchange,
+    add_frame,
+    add_strategy,
+    list_exchanges,
+    list_frames,
+    list_strategies,
+)
+from workstation.schemas.common import Name
+from workstation.schemas.frame import FrameSchema
+
+#: The offline exchange `prepare_backtest` registers when a request names it and nothing else has.
+DEMO_EXCHANGE = "demo"
+
+_MAX_NAME_LENGTH = 100  # SPEC §2: names are parts of memo keys and file names
+
+
+def exchange_choices() -> list[str]:
+    """Return the exchanges a request may name: the registered ones, then ``demo`` if it is not among them."""
+    names = [schema.exchange_name for schema in list_exchanges()]
+    return names if DEMO_EXCHANGE in names else [*names, DEMO_EXCHANGE]
+
+
+def strategy_choices() -> list[str]:
+    """Return the strategies a request may name: the registered ones, then the built-in ones not registered yet."""
+    names = [schema.strategy_name for schema in list_strategies()]
+    return names + [name for name in available_builtin_strategies() if name not in names]
+
+
+def strategy_params_model(strategy_name: str) -> type[BaseModel] | None:
+    """Return the model of the parameters a request may give ``strategy_name``.
+
+    Parameters
+    ----------
+    strategy_name
+        A built-in strategy (``sma-cross-market``, ``rsi-reversion``, …) or any other name.
+
+    Returns
+    -------
+    type[BaseModel] | None
+        The built-in strategy's parameters (the ones its name fixes narrowed to their one value), or None for a
+        strategy that takes no parameters from a request (one registered by the user).
+    """
+    builtin = available_builtin_strategies().get(strategy_name)
+    return None if builtin is None else builtin.params_model
+
+
+class BacktestRequest(BaseModel):
+    """One backtest as a user asks for it: market, strategy and its parameters, period, and costs.
+
+    Validation consults the registries: the exchange and the strategy must be among `exchange_choices` and
+    `strategy_choices`, and ``params`` must fit `strategy_params_model` (errors are located at ``params.<field>``).
+    ``start`` and ``end`` are timezone-aware, converted to UTC, on whole minutes, and ``end`` is after ``start``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange_name: Name = Field(
+        DEMO_EXCHANGE, title="Exchange", description="Where the candles come from; 'demo' is synthetic and offline."
+    )
+    symbol: str = Field("BTCUSDT", title="Symbol", description="The market traded, as the exchange names it.")
+    strategy_name: Name = Field(
+        "sma-cross-market", title="Strategy", description="A built-in strategy or one registered by a strategy file."
+    )
+    start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
+    end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
+    percent_fee: float = Field(
+        0.1, ge=0, allow_inf_nan=False, strict=True, title="Fee (%)", description="Fee per side, in percent."
+    )
+    percent_slippage: float = Field(
+        0.1,
+        ge=0,
+        allow_inf_nan=False,
+        strict=True,
+        title="Slippage (%)",
+        description="Adverse slippage per side, in percent.",
+    )
+    position_entry_cost: float = Field(
+        100.0,
+        gt=0,
+        allow_inf_nan=False,
+        strict=True,
+        title="Position cost",
+        description="Money put into each position; gives the PnL in money.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        title="Strategy parameters",
+        description="Parameters of a built-in strategy; those left out keep their defaults.",
+    )
+
+    @field_validator("exchange_name")
+    @classmethod
+    def _known_exchange(cls, exchange_name: str) -> str:
+        known = exchange_choices()
+        if exchange_name not in known:
+            raise ValueError(f'exchange "{exchange_name}" not found; known: {_quoted(known)}')
+        return exchange_name
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol_present(cls, symbol: str) -> str:
+        symbol = symbol.strip()
+        if not symbol:
+            raise ValueError("symbol must not be empty")
+        return symbol
+
+    @field_validator("strategy_name")
+    @classmethod
+    def _known_strategy(cls, strategy_name: str) -> str:
+        known = strategy_choices()
+        if strategy_name not in known:
+            raise ValueError(f'strategy "{strategy_name}" not found; known: {_quoted(known)}')
+        return strategy_name
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc_whole_minute(cls, moment: datetime, info: ValidationInfo) -> datetime:
+        moment = moment.astimezone(UTC)
+        if moment.second or moment.microsecond:
+            raise ValueError(f"{info.field_name} must be on a whole minute, got {moment.isoformat()}")
+        return moment
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end must be after start ({start:%Y-%m-%d %H:%M} UTC), got {end:%Y-%m-%d %H:%M} UTC")
+        return end
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _params_fit_the_strategy(cls, data: Any, handler: ModelWrapValidatorHandler[BacktestRequest]) -> Any:
+        # The parameters' model depends on another field, so they are checked here, before the fields, and their
+        # errors re-located under "params" and reported together with those of the other fields.
+        if not isinstance(data, dict):
+            return handler(data)
+        params = data.get("params", {})
+        strategy_name = data.get("strategy_name", cls.model_fields["strategy_name"].default)
+        errors: list[InitErrorDetails] = []
+        if isinstance(params, dict) and isinstance(strategy_name, str):
+            params, errors = _check_params(strategy_name, params)
+            data = {**data, "params": params}
+        try:
+            request = handler(data)
+        except ValidationError as exc:
+            errors = [_details(error) for error in exc.errors()] + errors
+            request = None
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return request
+
+
+class PreparedBacktest(BaseModel):
+    """A request made runnable: every name it refers to is registered, and the config to run with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str = Field(title="Symbol", description="The market traded.")
+    strategy_name: str = Field(title="Strategy", description="The registered strategy to run.")
+    exchange_name: str = Field(title="Exchange", description="The registered exchange.")
+    frame_name: str = Field(title="Frame", description="The registered 1m frame of the request's period.")
+    config: Config = Field(title="Config", description="Apply with set_config before the run; a run snapshots it.")
+
+
+async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
+    """Register what ``request`` needs and is missing, and return what to run.
+
+    The demo exchange is registered if the request names it and no exchange of that name exists. A built-in
+    strategy is registered under its own name with the default parameters, and under a derived name such as
+    ``sma-cross-market[fast=10,slow=30]`` (the parameters that differ from the defaults) otherwise; a strategy of
+    that name already registered is used as it is. The period becomes a ``1m`` frame named after its first and last
+    tick, so the same period reuses the same frame.
+
+    Parameters
+    ----------
+    request
+        A validated request.
+
+    Returns
+    -------
+    PreparedBacktest
+        The names to pass to ``Backtest.run`` and the current config with the request's fee, slippage and position
+        cost, to apply with ``set_config`` before the run.
+
+    Raises
+    ------
+    SchemaNotFoundError
+        If the exchange or the strategy is neither registered nor built in (the registries changed since the
+        request was validated).
+    """
+    config = Config.model_validate(
+        {
+            **get_config().model_dump(),
+            "percent_fee": request.percent_fee,
+            "percent_slippage": request.percent_slippage,
+            "position_entry_cost": request.position_entry_cost,
+        }
+    )
+    exchange_name = _ensure_exchange(request.exchange_name)
+    strategy_name = _ensure_strategy(request.strategy_name, request.params)
+    frame_name = _ensure_frame(request.start, request.end)
+    return PreparedBacktest(
+        symbol=request.symbol,
+        strategy_name=strategy_name,
+        exchange_name=exchange_name,
+        frame_name=frame_name,
+        config=config,
+    )
+
+
+def _ensure_exchange(exchange_name: str) -> str:
+    registered = [schema.exchange_name for schema in list_exchanges()]
+    if exchange_name in registered:
+        return exchange_name
+    if exchange_name != DEMO_EXCHANGE:
+        raise SchemaNotFoundError(
+            f'exchange "{exchange_name}" not found (source: prepare_backtest); registered: [{_quoted(registered)}]'
+        )
+    return add_exchange(make_demo_exchange(DEMO_EXCHANGE)).exchange_name
+
+
+def _ensure_strategy(strategy_name: str, params: dict[str, Any]) -> str:
+    registered = {schema.strategy_name for schema in list_strategies()}
+    builtin = available_builtin_strategies().get(strategy_name)
+    if builtin is None:
+        if strategy_name in registered:
+            return strategy_name
+        raise SchemaNotFoundError(
+            f'strategy "{strategy_name}" not found (source: prepare_backtest); '
+            f"registered: [{_quoted(list(registered))}]"
+        )
+    name = _derived_name(builtin, params)
+    if name not in registered:
+        add_strategy(builtin.make(params).model_copy(update={"strategy_name": name}))
+    return name
+
+
+def _derived_name(builtin: BuiltinStrategy, params: dict[str, Any]) -> str:
+    chosen = builtin.parse(params).model_dump()
+    defaults = builtin.parse().model_dump()
+    changed = [f"{key}={value}" for key, value in chosen.items() if value != defaults[key]]
+    if not changed:
+        return builtin.strategy_name
+    name = f"{builtin.strategy_name}[{','.join(changed)}]"
+    if len(name) > _MAX_NAME_LENGTH:
+        # Too many changes to spell out: a digest keeps the name short and still one per set of parameters.
+        digest = hashlib.sha256(",".join(changed).encode()).hexdigest()[:16]
+        name = f"{builtin.strategy_name}[{digest}]"
+    return name
+
+
+def _ensure_frame(start: datetime, end: datetime) -> str:
+    base = f"backtest-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}"
+    frames = {schema.frame_name: schema for schema in list_frames()}
+    name, suffix = base, 1
+    while (frame := frames.get(name)) is not None:
+        if (frame.interval, frame.start_date, frame.end_date) == ("1m", start, end):
+            return name
+        suffix += 1  # a frame of the same name but another period was registered by someone else
+        name = f"{base}-{suffix}"
+    return add_frame(FrameSchema(frame_name=name, interval="1m", start_date=start, end_date=end)).frame_name
+
+
+def _check_params(strategy_name: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[InitErrorDetails]]:
+    """Return ``params`` coerced by the strategy's model (only the keys given) and its errors under ``params``."""
+    model = strategy_params_model(strategy_name)
+    if model is None:
+        if not params or strategy_name not in strategy_choices():
+            return params, []  # an unknown strategy is reported on its own field
+        reason = ValueError(f'strategy "{strategy_name}" takes no parameters, got {", ".join(sorted(params))}')
+        return params, [InitErrorDetails(type="value_error", loc=("params",), input=params, ctx={"error": reason})]
+    try:
+        parsed = model.model_validate(params)
+    except ValidationError as exc:
+        return params, [_details(error, ("params",)) for error in exc.errors()]
+    return parsed.model_dump(include=set(params)), []
+
+
+def _details(error: ErrorDetails, prefix: tuple[str, ...] = ()) -> InitErrorDetails:
+    """Turn a reported error back into one that can be raised again, its location under ``prefix``."""
+    details = InitErrorDetails(type=error["type"], loc=(*prefix, *error["loc"]), input=error["input"])
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
