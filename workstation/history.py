@@ -1,0 +1,502 @@
+"""Run history: every finished backtest saved to SQLite, reopened later without running it again.
+
+One file (``<user data dir>/history.sqlite3`` unless told otherwise) holds a row per run and a row per closed trade.
+The trades are the single source of truth: statistics and chart series are recomputed from them on load by the
+same pure functions the engine uses (:func:`compute_backtest_statistics`, :func:`compute_run_series`), so a stored
+run reads exactly, float for float, as the run did. The summary columns of ``runs`` duplicate a few figures only so
+a list of thousands of runs needs no trade.
+
+Before anything is written, :meth:`RunHistory.save_backtest` proves that point: it rebuilds the statistics and the
+series from the JSON it is about to store and refuses to save a run that would not read back identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import numpy as np
+import platformdirs
+from pydantic import BaseModel, ConfigDict
+
+from workstation.backtest import Backtest
+from workstation.config import get_config
+from workstation.errors import WorkstationError
+from workstation.models.results import ClosedResult
+from workstation.models.series import RunSeries
+from workstation.reports.run_frame import close_at
+from workstation.reports.series import compute_run_series
+from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
+from workstation.services.connections import exchange_connections
+from workstation.timeutil import now_ms
+
+__all__ = ["SCHEMA_VERSION", "HistoryFileError", "RunHistory", "RunState", "RunSummary", "StoredRun"]
+
+#: How a run ended: it ran to the end of its frame, the user stopped it, or it raised.
+RunState = Literal["finished", "stopped", "failed"]
+
+_RUN_STATES: tuple[str, ...] = get_args(RunState)
+
+_HISTORY_FILE_NAME = "history.sqlite3"
+
+
+class HistoryFileError(WorkstationError, ValueError):
+    """The history file cannot be used: it is not SQLite, or a newer workstation wrote it."""
+
+
+class RunSummary(BaseModel):
+    """One stored run as a list shows it: when, what, and its headline figures.
+
+    Times are epoch ms (UTC). ``created_at`` is when the run started, ``finished_at`` when it was saved.
+    ``total_pnl``, ``win_rate`` and ``sharpe_ratio`` are None when the run closed no trade.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    created_at: int
+    finished_at: int
+    state: RunState
+    symbol: str
+    strategy_name: str
+    exchange_name: str
+    frame_start: int
+    frame_end: int
+    total_signals: int
+    total_pnl: float | None
+    win_rate: float | None
+    sharpe_ratio: float | None
+
+
+class StoredRun(BaseModel):
+    """A stored run, whole: what ``ws.Backtest.get_data`` and ``get_series`` returned when it ended.
+
+    ``parameters`` is the request the caller saved with the run, as JSON data. ``closed_results`` are the trades in
+    close order (the same list as ``statistics.signal_list``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    summary: RunSummary
+    parameters: dict[str, Any]
+    statistics: BacktestStatistics
+    series: RunSeries
+    closed_results: list[ClosedResult]
+
+
+@dataclass(frozen=True, slots=True)
+class _RunRow:
+    """Everything ``runs`` stores about one run, ready to insert."""
+
+    created_at: int
+    finished_at: int
+    state: str
+    symbol: str
+    strategy_name: str
+    exchange_name: str
+    frame_start: int
+    frame_end: int
+    parameters: str
+    statistics: str
+    total_signals: int
+    total_cancelled: int
+    total_pnl: float | None
+    win_rate: float | None
+    sharpe_ratio: float | None
+    first_close: float | None
+    last_close: float | None
+
+
+def _create_version_1(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('finished', 'stopped', 'failed')),
+            symbol TEXT NOT NULL,
+            strategy_name TEXT NOT NULL,
+            exchange_name TEXT NOT NULL,
+            frame_start INTEGER NOT NULL,
+            frame_end INTEGER NOT NULL,
+            parameters TEXT NOT NULL,
+            statistics TEXT NOT NULL,
+            total_signals INTEGER NOT NULL,
+            total_cancelled INTEGER NOT NULL,
+            total_pnl REAL,
+            win_rate REAL,
+            sharpe_ratio REAL,
+            first_close REAL,
+            last_close REAL
+        )
+        """
+    )
+    connection.execute("CREATE INDEX runs_by_creation ON runs (created_at DESC, id DESC)")
+    connection.execute(
+        """
+        CREATE TABLE trades (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+#: ``_MIGRATIONS[v]`` upgrades a file from schema version ``v`` to ``v + 1``; a new file is version 0. A schema
+#: change appends one function here, and every older file is upgraded step by step when it is opened.
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_version_1,)
+
+#: The schema version this workstation writes (``PRAGMA user_version`` of the file).
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+# The columns of ``runs`` that make a RunSummary, in its field order.
+_SUMMARY_COLUMNS = ", ".join(RunSummary.model_fields)
+_SUMMARY_WIDTH = len(RunSummary.model_fields)
+
+
+class RunHistory:
+    """A SQLite file of finished backtests: save one when it ends, list them, load one back exactly.
+
+    Parameters
+    ----------
+    path
+        The history file; None for ``<user data dir>/history.sqlite3``, looked up now (never at import). Its
+        folder is created if needed, and a new file gets the current schema.
+
+    Raises
+    ------
+    HistoryFileError
+        If the file is not an SQLite database or has a schema newer than :data:`SCHEMA_VERSION`; the message
+        names the path, and the file is left as it was.
+
+    Attributes
+    ----------
+    path : Path
+        The history file.
+
+    Notes
+    -----
+    Methods may be called from any thread (one lock serialises them), so a caller may run them through
+    ``asyncio.to_thread``; :meth:`save_backtest` does that for its writing. The file is in WAL mode: readers in
+    other processes do not wait for a writer.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(platformdirs.user_data_dir("workstation")) / _HISTORY_FILE_NAME if path is None else Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # Autocommit mode: every transaction below is an explicit BEGIN ... COMMIT, so none starts by surprise.
+        self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._prepare()
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _prepare(self) -> None:
+        try:
+            version = int(self._connection.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as error:
+            raise HistoryFileError(f"{self.path} is not a run history (not an SQLite database: {error})") from error
+        if version > SCHEMA_VERSION:
+            raise HistoryFileError(
+                f"{self.path} has run history schema version {version}, newer than version {SCHEMA_VERSION} that "
+                "this workstation reads; open it with a newer workstation or choose another file"
+            )
+        self._connection.execute("PRAGMA journal_mode = WAL")
+        self._connection.execute("PRAGMA foreign_keys = ON")
+        for step in range(version, SCHEMA_VERSION):
+            with self._transaction() as connection:
+                _MIGRATIONS[step](connection)
+                # PRAGMA takes no bound parameters; ``step`` is an int from range(), never user input.
+                connection.execute(f"PRAGMA user_version = {step + 1}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """Yield the connection inside ``BEGIN IMMEDIATE``; commit on success, roll back on any exception."""
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._connection
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    async def save_backtest(
+        self,
+        symbol: str,
+        strategy_name: str,
+        *,
+        exchange_name: str,
+        parameters: dict[str, Any],
+        state: str,
+        started_at_ms: int,
+    ) -> int:
+        """Store the last backtest of ``symbol:strategy_name`` as the engine holds it now, and return its id.
+
+        Call it once the run has ended (finished, stopped or failed after its frame was known). The results are
+        read from ``ws.Backtest.get_data`` and ``get_series`` on the loop; checking and writing happen in a
+        worker thread, so the loop keeps running.
+
+        Parameters
+        ----------
+        symbol, strategy_name
+            The pair whose last backtest to store.
+        exchange_name
+            The exchange the run used; the buy-and-hold closes are read again through its backtest client.
+        parameters
+            The request that started the run, as JSON-serialisable data (e.g. a config's ``model_dump(mode="json")``).
+        state
+            ``"finished"``, ``"stopped"`` or ``"failed"``.
+        started_at_ms
+            When the run started (epoch ms); stored as ``created_at``.
+
+        Returns
+        -------
+        int
+            The id of the new run.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is unknown, no backtest of the pair has run, ``parameters`` is not JSON, or the stored form
+            would not reproduce the run's statistics and series exactly (nothing is written then).
+        """
+        if state not in _RUN_STATES:
+            raise ValueError(f"state must be one of {', '.join(map(repr, _RUN_STATES))}, got {state!r}")
+        statistics = await Backtest.get_data(symbol, strategy_name)
+        series = await Backtest.get_series(symbol, strategy_name)
+        exchange = exchange_connections.client(exchange_name, True)
+        config = get_config()
+        first_close = await close_at(exchange, symbol, series.frame_start, config)
+        last_close = await close_at(exchange, symbol, series.frame_end, config)
+        return await asyncio.to_thread(
+            self._save,
+            statistics,
+            series,
+            first_close=first_close,
+            last_close=last_close,
+            exchange_name=exchange_name,
+            parameters=parameters,
+            state=state,
+            started_at_ms=started_at_ms,
+        )
+
+    def _save(
+        self,
+        statistics: BacktestStatistics,
+        series: RunSeries,
+        *,
+        first_close: float | None,
+        last_close: float | None,
+        exchange_name: str,
+        parameters: dict[str, Any],
+        state: str,
+        started_at_ms: int,
+    ) -> int:
+        try:
+            parameters_json = json.dumps(parameters, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"parameters of a stored run must be JSON data: {error}") from error
+        trades = [json.dumps(result.model_dump(mode="json"), allow_nan=False) for result in statistics.signal_list]
+        restored = _restore(
+            trades,
+            statistics.total_cancelled,
+            symbol=series.symbol,
+            strategy_name=series.strategy_name,
+            frame_start=series.frame_start,
+            frame_end=series.frame_end,
+            first_close=first_close,
+            last_close=last_close,
+        )
+        if restored[0] != statistics:
+            raise ValueError(
+                f"run {series.symbol}:{series.strategy_name} not saved: its stored trades would not give back the "
+                "same statistics"
+            )
+        if not _values_equal(restored[1], series):
+            raise ValueError(
+                f"run {series.symbol}:{series.strategy_name} not saved: its stored trades and closes would not give "
+                f"back the same chart series (is {exchange_name!r} the exchange the run used?)"
+            )
+        row = _RunRow(
+            created_at=started_at_ms,
+            finished_at=now_ms(),
+            state=state,
+            symbol=series.symbol,
+            strategy_name=series.strategy_name,
+            exchange_name=exchange_name,
+            frame_start=series.frame_start,
+            frame_end=series.frame_end,
+            parameters=parameters_json,
+            # A readable snapshot for tools outside the workstation; load() recomputes from the trades instead.
+            statistics=json.dumps(statistics.model_dump(mode="json", exclude={"signal_list"}), allow_nan=False),
+            total_signals=statistics.total_signals,
+            total_cancelled=statistics.total_cancelled,
+            total_pnl=statistics.total_pnl,
+            win_rate=statistics.win_rate,
+            sharpe_ratio=statistics.sharpe_ratio,
+            first_close=first_close,
+            last_close=last_close,
+        )
+        with self._lock, self._transaction() as connection:
+            run_id = _insert_run(connection, row)
+            _insert_trades(connection, run_id, trades)
+        return run_id
+
+    def list_runs(self) -> list[RunSummary]:
+        """Return every stored run, newest first (by start time, then by id)."""
+        with self._lock:
+            rows = self._connection.execute(
+                f"SELECT {_SUMMARY_COLUMNS} FROM runs ORDER BY created_at DESC, id DESC"
+            ).fetchall()
+        return [_summary(row) for row in rows]
+
+    def load(self, run_id: int) -> StoredRun:
+        """Return stored run ``run_id`` with its statistics and series recomputed from its trades.
+
+        Raises
+        ------
+        LookupError
+            If there is no run ``run_id``: ``run 42 not found in <path>``.
+        """
+        with self._lock:
+            row = self._connection.execute(
+                f"SELECT {_SUMMARY_COLUMNS}, parameters, total_cancelled, first_close, last_close "
+                "FROM runs WHERE id = ?",
+                (run_id,),
+            ).fetchone()
+            trades = [
+                text
+                for (text,) in self._connection.execute(
+                    "SELECT result FROM trades WHERE run_id = ? ORDER BY seq", (run_id,)
+                )
+            ]
+        if row is None:
+            raise LookupError(f"run {run_id} not found in {self.path}")
+        summary = _summary(row[:_SUMMARY_WIDTH])
+        parameters_json, total_cancelled, first_close, last_close = row[_SUMMARY_WIDTH:]
+        statistics, series = _restore(
+            trades,
+            total_cancelled,
+            symbol=summary.symbol,
+            strategy_name=summary.strategy_name,
+            frame_start=summary.frame_start,
+            frame_end=summary.frame_end,
+            first_close=first_close,
+            last_close=last_close,
+        )
+        return StoredRun(
+            summary=summary,
+            parameters=json.loads(parameters_json),
+            statistics=statistics,
+            series=series,
+            closed_results=statistics.signal_list,
+        )
+
+    def delete(self, run_id: int) -> None:
+        """Remove run ``run_id`` and its trades; an unknown id is not an error (it is gone either way)."""
+        with self._lock, self._transaction() as connection:
+            connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def close(self) -> None:
+        """Close the file; the object must not be used afterwards."""
+        with self._lock:
+            self._connection.close()
+
+
+def _insert_run(connection: sqlite3.Connection, row: _RunRow) -> int:
+    cursor = connection.execute(
+        """
+        INSERT INTO runs (
+            created_at, finished_at, state, symbol, strategy_name, exchange_name, frame_start, frame_end,
+            parameters, statistics, total_signals, total_cancelled, total_pnl, win_rate, sharpe_ratio,
+            first_close, last_close
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            row.created_at,
+            row.finished_at,
+            row.state,
+            row.symbol,
+            row.strategy_name,
+            row.exchange_name,
+            row.frame_start,
+            row.frame_end,
+            row.parameters,
+            row.statistics,
+            row.total_signals,
+            row.total_cancelled,
+            row.total_pnl,
+            row.win_rate,
+            row.sharpe_ratio,
+            row.first_close,
+            row.last_close,
+        ),
+    )
+    run_id = cursor.lastrowid
+    assert run_id is not None  # an INSERT into a rowid table always sets it
+    return run_id
+
+
+def _insert_trades(connection: sqlite3.Connection, run_id: int, trades: Sequence[str]) -> None:
+    connection.executemany(
+        "INSERT INTO trades (run_id, seq, result) VALUES (?, ?, ?)",
+        [(run_id, seq, text) for seq, text in enumerate(trades)],
+    )
+
+
+def _summary(row: Sequence[Any]) -> RunSummary:
+    return RunSummary.model_validate(dict(zip(RunSummary.model_fields, row, strict=True)))
+
+
+def _restore(
+    trades: Sequence[str],
+    total_cancelled: int,
+    *,
+    symbol: str,
+    strategy_name: str,
+    frame_start: int,
+    frame_end: int,
+    first_close: float | None,
+    last_close: float | None,
+) -> tuple[BacktestStatistics, RunSeries]:
+    """Rebuild statistics and series from stored trade JSON, exactly as ``Backtest.get_data``/``get_series`` do."""
+    closed = [ClosedResult.model_validate(json.loads(text)) for text in trades]
+    statistics = compute_backtest_statistics(closed, total_cancelled)
+    series = compute_run_series(
+        closed,
+        symbol=symbol,
+        strategy_name=strategy_name,
+        frame_start=frame_start,
+        frame_end=frame_end,
+        first_close=first_close,
+        last_close=last_close,
+    )
+    return statistics, series
+
+
+def _values_equal(left: object, right: object) -> bool:
+    """Compare two field values, arrays by dtype, shape and content (NaN equal to NaN), models field by field."""
+    if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+        return (
+            isinstance(left, np.ndarray)
+            and isinstance(right, np.ndarray)
+            and left.dtype == right.dtype
+            and np.array_equal(left, right, equal_nan=left.dtype.kind == "f")
+        )
+    if isinstance(left, BaseModel) and isinstance(right, BaseModel):
+        return type(left) is type(right) and all(
+            _values_equal(getattr(left, name), getattr(right, name)) for name in type(left).model_fields
+        )
+    return left == right
