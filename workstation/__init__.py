@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from workstation.backtest import Backtest
+from workstation.backtest_request import (
+    BacktestRequest,
+    PreparedBacktest,
+    exchange_choices,
+    prepare_backtest,
+    strategy_choices,
+    strategy_params_model,
+)
 from workstation.clients.pnl import compute_pnl
 from workstation.config import Config, get_config, set_config
 from workstation.constants import Constant
@@ -62,9 +70,11 @@ from workstation.events import (
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
+from workstation.history import HistoryFileError, RunHistory, RunSummary, StoredRun
 from workstation.live import Live
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
+from workstation.models.events import BacktestProgress, DoneEvent, ErrorEvent
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
@@ -109,12 +119,15 @@ from workstation.schemas.risk import RiskSchema, RiskValidation
 from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, KellyCriterionSizing, SizingSchema
 from workstation.schemas.strategy import StrategySchema
 from workstation.schemas.walker import WalkerSchema
+from workstation.strategy_files import StrategyFileError, StrategyFiles
 
 __all__ = [
     "CANDLE_DTYPE",
     "ActiveResult",
     "AtrBasedSizing",
     "Backtest",
+    "BacktestProgress",
+    "BacktestRequest",
     "BacktestStatistics",
     "CancelledResult",
     "CandleAnomalyError",
@@ -123,14 +136,17 @@ __all__ = [
     "Config",
     "Constant",
     "ContextError",
+    "DoneEvent",
     "DrawdownPeriod",
     "DuplicateSchemaError",
+    "ErrorEvent",
     "ExchangeSchema",
     "FixedPercentageSizing",
     "FrameSchema",
     "Heat",
     "HeatmapRow",
     "HeatmapStatistics",
+    "HistoryFileError",
     "IdleResult",
     "KellyCriterionSizing",
     "Live",
@@ -145,11 +161,14 @@ __all__ = [
     "PersistedStateConflictError",
     "Pnl",
     "PositionSize",
+    "PreparedBacktest",
     "RiskRejected",
     "RiskSchema",
     "RiskValidation",
     "RunAlreadyActiveError",
+    "RunHistory",
     "RunSeries",
+    "RunSummary",
     "Schedule",
     "ScheduleStatistics",
     "ScheduledResult",
@@ -159,6 +178,9 @@ __all__ = [
     "SignalValidationError",
     "SizingError",
     "SizingSchema",
+    "StoredRun",
+    "StrategyFileError",
+    "StrategyFiles",
     "StrategySchema",
     "TickResult",
     "WalkerSchema",
@@ -172,6 +194,7 @@ __all__ = [
     "add_walker",
     "compute_pnl",
     "events",
+    "exchange_choices",
     "fetch_candles",
     "format_price",
     "format_quantity",
@@ -225,6 +248,9 @@ __all__ = [
     "listen_walker_stop_once",
     "make_csv_exchange",
     "make_demo_exchange",
+    "prepare_backtest",
     "reset",
     "set_config",
+    "strategy_choices",
+    "strategy_params_model",
 ]

@@ -10,12 +10,12 @@ from workstation import registry
 from workstation.clients.strategy import Result
 from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
-from workstation.engine.backtest import BacktestJob, run_backtest
+from workstation.engine.backtest import BacktestJob, RunPosition, run_backtest
 from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus
 from workstation.engine.signal_call import signal_caller
 from workstation.errors import RunAlreadyActiveError
 from workstation.events import events, report_error
-from workstation.models.events import DoneEvent
+from workstation.models.events import BacktestProgress, DoneEvent
 from workstation.models.series import RunSeries
 from workstation.reports.dump import dump_report
 from workstation.reports.html import render_backtest_html
@@ -53,6 +53,7 @@ class BacktestUtils:
     def __init__(self) -> None:
         self._instances = RunInstances()
         self._frames: dict[str, RunFrame] = {}
+        self._positions: dict[str, tuple[RunPosition, str, str]] = {}
 
     def run(self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str) -> AsyncIterator[Result]:
         """Validate every referenced name, then return the run's results as an async iterator.
@@ -190,10 +191,34 @@ class BacktestUtils:
             last_close=await close_at(exchange, symbol, frame.frame_end, frame.config),
         )
 
+    def get_progress(self, symbol: str, strategy_name: str) -> BacktestProgress | None:
+        """Return how far the current (or last) backtest of ``symbol:strategy_name`` has got, or None if none ran.
+
+        The figure is the one the run published when it last gave the event loop a turn (at least every 20 ms of
+        work), so a view can poll it at any rate for free, unlike ``progress_backtest``, which is one event per
+        frame. After the run it stays at its final value (``progress == 1.0``).
+        """
+        known = self._positions.get(f"{symbol}:{strategy_name}")
+        if known is None:
+            return None
+        position, exchange_name, frame_name = known
+        total = position.total_frames
+        return BacktestProgress(
+            symbol=symbol,
+            strategy_name=strategy_name,
+            exchange_name=exchange_name,
+            frame_name=frame_name,
+            total_frames=total,
+            processed_frames=position.processed_frames,
+            progress=position.processed_frames / total if total else 0.0,
+            when=position.when,
+        )
+
     def clear(self) -> None:
         """Cancel running background tasks and forget every instance and recorded run."""
         self._instances.clear()
         self._frames.clear()
+        self._positions.clear()
 
     @staticmethod
     def _refuse_second_run(instance: RunInstance) -> None:
@@ -231,6 +256,8 @@ class BacktestUtils:
                 ),
             )
             await strategy.wait_for_init()
+            position = RunPosition()
+            self._positions[f"{symbol}:{strategy_name}"] = (position, context.exchange_name, context.frame_name)
             job = BacktestJob(
                 symbol=symbol,
                 strategy=strategy,
@@ -238,6 +265,7 @@ class BacktestUtils:
                 exchange_name=context.exchange_name,
                 frame_name=context.frame_name,
                 is_stopped=lambda: instance.stop_requested,
+                position=position,
             )
             async for result in run_backtest(job):
                 yield result

@@ -1,4 +1,4 @@
-"""The ``workstation`` command: the desktop GUI (in a later release) and headless sub-commands.
+"""The ``workstation`` command: the desktop window (without a command) and headless sub-commands.
 
 ``workstation backtest ...`` runs one strategy over a period and prints its markdown report (see
 `workstation.cli_backtest`); ``workstation report ...`` runs it quietly and writes its HTML, markdown or CSV report
@@ -11,24 +11,40 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from workstation import cli_backtest, cli_report
 from workstation.cli_args import ArgumentParser, ArgumentProblem, UsageError
 
 PROG = "workstation"
 
-_GUI_PENDING = """\
+_NO_WINDOW = """\
 workstation {version}: a desktop trading workstation.
 
-The GUI arrives in a later release. For now, backtest from the command line:
+The window lives in the `ui` package: start it with the `workstation` command. Without it, backtest from the
+command line:
 
   workstation backtest --exchange demo --symbol BTCUSDT --strategy sma-cross-market \\
       --start 2024-01-01 --end 2024-03-31
 
 Run `workstation backtest --help` for every option.
 """
+
+
+@dataclass(frozen=True)
+class WindowOptions:
+    """How the bare ``workstation`` command opens the window."""
+
+    screenshot: Path | None
+    run_demo: bool
+    theme: str | None
+
+
+#: Opens the window with the given options and returns the exit status (``ui.app`` provides it).
+OpenWindow = Callable[[WindowOptions], int]
 
 
 def package_version() -> str:
@@ -43,6 +59,19 @@ def build_parser() -> ArgumentParser:
     """Return the parser of the ``workstation`` command with its sub-commands."""
     parser = ArgumentParser(prog=PROG, description="A desktop trading workstation with a backtest-kit engine.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    window = parser.add_argument_group("window (without a command)")
+    window.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="open the window (offscreen when there is no display), save a PNG of it to PATH and exit",
+    )
+    window.add_argument(
+        "--run-demo",
+        action="store_true",
+        help="run the 30-day demo backtest of sma-cross-market on BTCUSDT as soon as the window opens",
+    )
+    window.add_argument("--theme", choices=("dark", "light"), help="colour theme (default: the last one used)")
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     backtest = commands.add_parser(
         "backtest",
@@ -63,13 +92,16 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, open_window: OpenWindow | None = None) -> int:
     """Run the ``workstation`` command and return its exit status.
 
     Parameters
     ----------
     argv
         The arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+    open_window
+        Opens the window when no command is given (``ui.app.main`` passes it; the model layer knows no widgets).
+        Without it the bare command prints how to start the window and how to backtest headlessly.
 
     Returns
     -------
@@ -85,8 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             # argparse would blame the top-level command; name the sub-command the options were given to.
             raise UsageError(f"{command}: error: unrecognized arguments: {' '.join(unknown)}")
         if args.command is None:
-            print(_GUI_PENDING.format(version=package_version()), end="")
-            return 0
+            if open_window is None:
+                print(_NO_WINDOW.format(version=package_version()), end="")
+                return 0
+            return open_window(WindowOptions(screenshot=args.screenshot, run_demo=args.run_demo, theme=args.theme))
+        if args.screenshot is not None or args.run_demo or args.theme is not None:
+            raise UsageError(f"{command}: error: --screenshot, --run-demo and --theme open the window: give no command")
         return cli_backtest.run(args)
     except SystemExit as exit_request:  # --help and --version print, then ask argparse to exit
         return exit_request.code if isinstance(exit_request.code, int) else 0

@@ -59,6 +59,18 @@ class SchemaRegistry(Generic[SchemaT]):
         """Forget every schema."""
         self._schemas.clear()
 
+    def remove(self, name: str) -> None:
+        """Forget the schema called ``name``, if registered."""
+        self._schemas.pop(name, None)
+
+    def snapshot(self) -> dict[str, SchemaT]:
+        """Return the registered schemas by name, in order, for :meth:`restore`."""
+        return dict(self._schemas)
+
+    def restore(self, snapshot: Mapping[str, SchemaT]) -> None:
+        """Put back exactly the schemas of an earlier :meth:`snapshot`."""
+        self._schemas = dict(snapshot)
+
 
 def _model_parser(model: type[BaseModel]) -> Callable[[Any], Any]:
     def parse(value: Any) -> Any:

@@ -173,12 +173,34 @@ def test_an_engine_error_exits_1_with_one_error_line(capsys: pytest.CaptureFixtu
     assert "Traceback" not in err
 
 
-def test_the_bare_command_explains_the_gui_is_coming(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_model_s_command_line_without_the_window_says_how_to_start_it(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys)
 
     assert (code, err) == (0, "")
-    assert "The GUI arrives in a later release." in out
+    assert "start it with the `workstation` command" in out
     assert "workstation backtest --help" in out
+
+
+def test_the_bare_command_hands_the_window_options_over(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from workstation.cli import WindowOptions
+
+    opened: list[WindowOptions] = []
+
+    def open_window(options: WindowOptions) -> int:
+        opened.append(options)
+        return 7
+
+    assert main(["--screenshot", str(tmp_path / "w.png"), "--run-demo"], open_window=open_window) == 7
+    assert opened == [WindowOptions(screenshot=tmp_path / "w.png", run_demo=True, theme=None)]
+
+
+def test_window_options_with_a_command_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "--run-demo", "backtest", *DEMO_DAYS, "--strategy", "sma-cross-market")
+
+    assert code == 2
+    assert err.strip() == (
+        "workstation backtest: error: --screenshot, --run-demo and --theme open the window: give no command"
+    )
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,6 +35,19 @@ _SIGNAL = METRIC_TYPES.index("backtest_signal")
 
 
 @dataclass(slots=True)
+class RunPosition:
+    """How far a run has got: frames processed of the total, and the tick it has reached (epoch ms).
+
+    Updated whenever the run gives the loop a turn, which is the only time anyone else can read it: a view polls
+    this instead of listening to one progress event per frame.
+    """
+
+    processed_frames: int = 0
+    total_frames: int = 0
+    when: int = 0
+
+
+@dataclass(slots=True)
 class BacktestJob:
     """What one backtest run works on: values only, no context lookups."""
 
@@ -44,6 +57,7 @@ class BacktestJob:
     exchange_name: str
     frame_name: str
     is_stopped: Callable[[], bool]
+    position: RunPosition
 
 
 class _Audience:
@@ -204,6 +218,8 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     run_started = time.perf_counter()
     next_yield = run_started + YIELD_EVERY_SECONDS
     index = 0
+    job.position.total_frames = total
+    job.position.when = ticks.first
     try:
         while index < total:
             tick_started = time.perf_counter()
@@ -214,6 +230,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 break
             if tick_started >= next_yield:
                 performance.flush()
+                job.position.processed_frames, job.position.when = index, when
                 await _yield_to_loop()
                 next_yield = time.perf_counter() + YIELD_EVERY_SECONDS
             if not audience.idle and strategy.is_throttled(when) and not strategy.stopped:
@@ -251,6 +268,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             if job.is_stopped():
                 break
         audience.refresh(time.perf_counter())
+        job.position.processed_frames, job.position.when = total, frame_end
         _progress(job, audience, total, frame_end)
         performance.measure(_TOTAL, run_started)
     except Exception as exc:

@@ -1,0 +1,105 @@
+"""Strategy files: Python files that register strategies (and what they need) with ``ws.add_*`` calls.
+
+Loading runs the file. Reloading first forgets the strategies the file registered last time, so the edited
+versions can take their names. Either way it is all or nothing: a file that raises, or registers no strategy,
+leaves every registry exactly as it was, so a broken edit never costs the trader the working version.
+"""
+
+from __future__ import annotations
+
+import runpy
+import traceback
+from pathlib import Path
+from typing import Any
+
+from workstation import registry
+from workstation.errors import WorkstationError
+
+_REGISTRIES: tuple[registry.SchemaRegistry[Any], ...] = (
+    registry.exchanges,
+    registry.strategies,
+    registry.frames,
+    registry.risks,
+    registry.sizings,
+    registry.walkers,
+    registry.optimizers,
+)
+
+
+class StrategyFileError(WorkstationError):
+    """A strategy file could not be loaded; ``details`` holds the traceback as text, pointing into the file."""
+
+    def __init__(self, path: Path, message: str, details: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.details = details
+
+
+class StrategyFiles:
+    """Load and reload strategy files, remembering which strategies each one registered."""
+
+    def __init__(self) -> None:
+        self._registered: dict[Path, list[str]] = {}
+
+    def registered_by(self, path: str | Path) -> list[str]:
+        """Return the strategy names ``path`` registered when it was last loaded ([] if never)."""
+        return list(self._registered.get(Path(path).resolve(), []))
+
+    def load(self, path: str | Path) -> list[str]:
+        """Run the file at ``path`` (again, if loaded before) and return the strategy names it registered.
+
+        Parameters
+        ----------
+        path
+            A Python file calling ``ws.add_strategy`` (and maybe ``ws.add_exchange``, ``ws.add_risk``, ...).
+
+        Returns
+        -------
+        list of str
+            The names of the strategies the file registered, in registration order.
+
+        Raises
+        ------
+        StrategyFileError
+            If the file is missing, raises (a syntax error included; the message names the file, the exception
+            and the line), or registers no strategy. The registries are then as they were before the call.
+        """
+        resolved = Path(path).resolve()
+        if not resolved.is_file():
+            raise StrategyFileError(resolved, f"{resolved}: not a file", "")
+        before: list[dict[str, Any]] = [kind.snapshot() for kind in _REGISTRIES]
+        for name in self._registered.get(resolved, []):
+            registry.strategies.remove(name)
+        known = set(registry.strategies.snapshot())
+        try:
+            runpy.run_path(str(resolved), run_name=f"strategy_file_{resolved.stem}")
+        except BaseException as exc:
+            self._restore(before)
+            if not isinstance(exc, Exception):
+                raise
+            raise StrategyFileError(resolved, _describe(resolved, exc), _traceback_text(exc)) from exc
+        added = [name for name in registry.strategies.snapshot() if name not in known]
+        if not added:
+            self._restore(before)
+            raise StrategyFileError(resolved, f"{resolved}: registered no strategy (call ws.add_strategy in it)", "")
+        self._registered[resolved] = added
+        return added
+
+    @staticmethod
+    def _restore(snapshots: list[dict[str, Any]]) -> None:
+        for kind, snapshot in zip(_REGISTRIES, snapshots, strict=True):
+            kind.restore(snapshot)
+
+
+def _describe(path: Path, exc: Exception) -> str:
+    if isinstance(exc, SyntaxError):
+        # str() of a SyntaxError already carries "(file, line n)"; say it once, like the other errors.
+        return f"{path}: {type(exc).__name__}: {exc.msg} (line {exc.lineno})"
+    # The innermost frame in the user's file, not in runpy or in the engine it called.
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename) == path]
+    where = f" (line {lines[-1]})" if lines else ""
+    return f"{path}: {type(exc).__name__}: {exc}{where}"
+
+
+def _traceback_text(exc: Exception) -> str:
+    return "".join(traceback.format_exception(exc))
