@@ -1,0 +1,124 @@
+"""Equity/underwater curves and the PnL histogram of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.charts import DARK_PALETTE, LIGHT_PALETTE, EquityCurves, PnlHistogram
+from ui.charts.curves import step_edges
+
+SHOTS = Path("/tmp/ui_shots")
+FRAME_START = 1_704_067_200_000  # 2024-01-01 00:00 UTC
+HOUR = 3_600_000
+
+
+def run_series(pnl: list[float], buy_and_hold: float | None = 3.5) -> ws.RunSeries:
+    trade_pnl = np.array(pnl, dtype=np.float64)
+    equity = np.cumsum(trade_pnl)
+    underwater = equity - np.maximum.accumulate(np.concatenate(([0.0], equity)))[1:]
+    counts, edges = np.histogram(trade_pnl, bins="fd") if len(pnl) else (np.array([]), np.array([]))
+    close_times = FRAME_START + (np.arange(len(pnl), dtype=np.int64) + 1) * 6 * HOUR
+    return ws.RunSeries(
+        symbol="BTCUSDT",
+        strategy_name="s",
+        frame_start=FRAME_START,
+        frame_end=FRAME_START + (len(pnl) + 2) * 6 * HOUR,
+        close_times=close_times,
+        trade_pnl=trade_pnl,
+        trade_pnl_money=trade_pnl,
+        equity=equity,
+        equity_money=equity,
+        underwater=underwater,
+        worst_drawdowns=[],
+        histogram_edges=edges,
+        histogram_counts=counts.astype(np.int64),
+        monthly_returns=ws.MonthlyReturns(years=[], table=np.empty((0, 12))),
+        pnl_by_close_reason={},
+        pnl_by_side={},
+        buy_and_hold=buy_and_hold,
+        exposure=None,
+        average_holding_minutes=None,
+        longest_flat_minutes=None,
+    )
+
+
+def count_colour(image: QImage, color: str) -> int:
+    wanted = QColor(color)
+    return sum(
+        image.pixelColor(x, y) == wanted for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)
+    )
+
+
+def test_the_equity_curve_steps_from_zero_at_each_close() -> None:
+    series = run_series([1.0, -0.5, 2.0])
+    edges, values = step_edges(series)
+    assert (edges * 1000).astype(np.int64).tolist() == [
+        FRAME_START,
+        FRAME_START + 6 * HOUR,
+        FRAME_START + 12 * HOUR,
+        FRAME_START + 18 * HOUR,
+        FRAME_START + 30 * HOUR + 60_000,
+    ]
+    assert values.tolist() == [0.0, 1.0, 0.5, 2.5]
+
+
+def test_equity_curves_draw_the_series_and_clear_on_none(qtbot: QtBot) -> None:
+    curves = EquityCurves()
+    qtbot.addWidget(curves)
+    curves.set_series(run_series([1.0, -0.5, 2.0], buy_and_hold=3.5))
+    assert curves.equity_curve.yData.tolist() == [0.0, 1.0, 0.5, 2.5]
+    assert curves.underwater_curve.yData.tolist() == [0.0, 0.0, -0.5, 0.0]
+    assert curves.buy_and_hold_curve.yData.tolist() == [0.0, 3.5]
+    curves.set_series(run_series([1.0], buy_and_hold=None))
+    assert curves.buy_and_hold_curve.getData() == (None, None)
+    curves.set_series(run_series([]))  # a run without trades: flat at 0 over the frame
+    assert curves.equity_curve.yData.tolist() == [0.0]
+    curves.set_series(None)
+    assert curves.equity_curve.getData() == (None, None)
+
+
+def test_histogram_splits_losing_and_winning_bins(qtbot: QtBot) -> None:
+    histogram = PnlHistogram()
+    qtbot.addWidget(histogram)
+    series = run_series([-2.0, -1.5, -1.0, -0.2, 0.3, 0.8, 1.2, 1.9, 2.5, 3.0])
+    histogram.set_series(series)
+    edges = series.histogram_edges
+    centres = (edges[:-1] + edges[1:]) / 2
+    assert histogram.loss_bars.opts["height"].tolist() == series.histogram_counts[centres < 0].tolist()
+    assert histogram.win_bars.opts["height"].tolist() == series.histogram_counts[centres >= 0].tolist()
+    assert histogram.loss_bars.opts["x0"].tolist() == edges[:-1][centres < 0].tolist()
+    histogram.set_series(None)
+    assert len(histogram.win_bars.opts["height"]) == 0
+
+
+def test_curves_screenshot_shows_equity_drawdown_and_histogram_colours(qtbot: QtBot) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    series = run_series((rng.normal(0.15, 1.0, 120)).round(3).tolist(), buy_and_hold=6.0)
+    for palette, name in ((DARK_PALETTE, "curves"), (LIGHT_PALETTE, "curves_light")):
+        page = QWidget()
+        qtbot.addWidget(page)
+        layout = QVBoxLayout(page)
+        curves = EquityCurves(palette=palette)
+        histogram = PnlHistogram(palette=palette)
+        layout.addWidget(curves, 2)
+        layout.addWidget(histogram, 1)
+        curves.set_series(series)
+        histogram.set_series(series)
+        page.resize(1100, 800)
+        page.show()
+        qtbot.waitExposed(page)
+        image = page.grab().toImage()
+        image.save(str(SHOTS / f"{name}.png"))
+        curve_image = curves.grab().toImage()
+        assert count_colour(curve_image, palette.win) > 50  # the equity line
+        assert count_colour(curve_image, palette.loss) > 20  # the underwater outline
+        bars_image = histogram.grab().toImage()
+        assert count_colour(bars_image, palette.loss) > 20
+        assert count_colour(bars_image, palette.win) > 20

@@ -1,0 +1,402 @@
+"""The candle chart of a run tab: price with trade marks, volume below, a crosshair readout and a timeframe choice.
+
+The x axis of both panes is the bar index of the current timeframe, not time: bars sit one unit apart whatever gaps
+the data has, and the axis labels map indices back to UTC times. Marks keep their times and are placed on the bar
+that contains them each time the timeframe changes.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+import workstation as ws
+from ui.charts.aggregate import MINUTE_MS, TIMEFRAMES, resample
+from ui.charts.candle_item import DARK_PALETTE, CandleItem, CandleLevels, ChartPalette, VolumeItem, cosmetic_pen
+from ui.charts.marks import SignalMarks
+from ui.charts.marks_items import SignalMarksLayer
+
+DAY_MS = 1440 * MINUTE_MS
+#: Tick spacings the time axis may use, in minutes; months and years are calendar steps below.
+TICK_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720, 1440, 2 * 1440, 7 * 1440, 14 * 1440)
+TICK_MONTHS = (1, 3, 6, 12, 24, 60)
+#: Pixels wanted between two time labels.
+TICK_PIXELS = 110
+#: Bars shown when candles arrive: the latest ones, zoomed in enough to read candles.
+INITIAL_BARS = 240
+PAN_FRACTION = 0.10
+ZOOM_FACTOR = 0.8
+MIN_VISIBLE_BARS = 8
+#: Empty bars right of the last candle, so that it is not cut by the price axis.
+RIGHT_MARGIN_BARS = 3
+
+
+def _utc(timestamp_ms: int) -> datetime:
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+
+
+def format_price(price: float) -> str:
+    """Format a price with enough decimals for its size (2 for 42000.5, 6 for 0.001234)."""
+    if not math.isfinite(price) or price == 0:
+        return f"{price:.2f}"
+    decimals = max(2, 4 - math.floor(math.log10(abs(price))))
+    return f"{price:.{decimals}f}"
+
+
+class TimeAxis(pg.AxisItem):  # type: ignore[misc]
+    """A bottom axis over bar indices that labels round UTC times (10:00, 10:15, Jan 02, 2024-02-01)."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="bottom")
+        self._timestamps = np.empty(0, dtype=np.int64)
+        self._minutes = 1
+        self._step_ms = MINUTE_MS
+
+    def set_timestamps(self, timestamps: np.ndarray, minutes: int) -> None:
+        """Label bars with these open times (epoch ms) of ``minutes``-long candles."""
+        self._timestamps = timestamps
+        self._minutes = minutes
+        self.picture = None
+        self.update()
+
+    def tickValues(
+        self,
+        minVal: float,
+        maxVal: float,
+        size: float,
+    ) -> list[tuple[float, list[float]]]:
+        """Place ticks on the first bar at or after each round time in view."""
+        stamps = self._timestamps
+        count = len(stamps)
+        first, last = max(0, math.ceil(minVal)), min(count - 1, math.floor(maxVal))
+        if count == 0 or last < first:
+            return []
+        t0, t1 = int(stamps[first]), int(stamps[last])
+        wanted = max(1.0, size / TICK_PIXELS)
+        span_minutes = max((t1 - t0) / MINUTE_MS, float(self._minutes))
+        times = self._round_times(t0, t1, span_minutes / wanted)
+        bars = np.unique(np.searchsorted(stamps, times))
+        bars = bars[(bars >= first) & (bars <= last)]
+        return [(float(self._step_ms), bars.astype(np.float64).tolist())]
+
+    def _round_times(self, t0: int, t1: int, minutes_per_tick: float) -> np.ndarray:
+        for step in TICK_MINUTES:
+            if step >= minutes_per_tick and step >= self._minutes:
+                self._step_ms = step * MINUTE_MS
+                # Weeks start on Monday: the epoch is a Thursday, Monday 1970-01-05 is 4 days later.
+                offset = 4 * DAY_MS if step % (7 * 1440) == 0 else 0
+                start = -(-(t0 - offset) // self._step_ms) * self._step_ms + offset
+                result: np.ndarray = np.arange(start, t1 + 1, self._step_ms, dtype=np.int64)
+                return result
+        months_per_tick = minutes_per_tick / (30.44 * 1440)
+        months = next((m for m in TICK_MONTHS if m >= months_per_tick), TICK_MONTHS[-1])
+        self._step_ms = months * 30 * DAY_MS
+        first_month = np.datetime64(t0, "ms").astype("datetime64[M]").astype(np.int64)
+        first_month = -(-first_month // months) * months
+        last_month = np.datetime64(t1, "ms").astype("datetime64[M]").astype(np.int64)
+        month_starts = np.arange(first_month, last_month + 1, months).astype("datetime64[M]")
+        calendar: np.ndarray = month_starts.astype("datetime64[ms]").astype(np.int64)
+        return calendar
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        """Write each tick's time: the date for daily and longer steps, else the time (the date at midnight)."""
+        stamps = self._timestamps
+        if len(stamps) == 0:
+            return ["" for _ in values]
+        labels = []
+        for value in values:
+            moment = _utc(int(stamps[min(len(stamps) - 1, max(0, round(value)))]))
+            if spacing >= DAY_MS:
+                labels.append(moment.strftime("%Y-%m-%d"))
+            elif moment.hour == 0 and moment.minute == 0:
+                labels.append(moment.strftime("%b %d"))
+            else:
+                labels.append(moment.strftime("%H:%M"))
+        return labels
+
+
+class CandleChart(QWidget):
+    """Candles of one symbol with the trades of a run, a volume pane, a crosshair readout and a timeframe box.
+
+    Call :meth:`set_candles` (1m candles) first, then :meth:`set_marks` as often as the run produces results.
+    Keys: Left/Right pan by a tenth of the view, +/- zoom around its centre.
+    """
+
+    #: The bar under the mouse as a dict (timestamp, open, high, low, close, volume), or None off the data.
+    crosshair_moved = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, palette: ChartPalette = DARK_PALETTE) -> None:
+        super().__init__(parent)
+        self._palette = palette
+        self._minute_candles = np.empty(0, dtype=ws.CANDLE_DTYPE)
+        self._candles = self._minute_candles
+        self._minutes = 1
+        self._marks = SignalMarks()
+
+        self.timeframe_box = QComboBox()
+        for label, minutes in TIMEFRAMES:
+            self.timeframe_box.addItem(label, minutes)
+        self.timeframe_box.currentIndexChanged.connect(self._on_timeframe_chosen)
+        self.readout = QLabel()
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header = QHBoxLayout()
+        header.addWidget(self.timeframe_box)
+        header.addWidget(self.readout, 1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.installEventFilter(self)
+        self.time_axis = TimeAxis()
+        self.price_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
+        self.volume_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis})
+        self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        self.graphics.ci.layout.setVerticalSpacing(0)
+        for plot in (self.price_plot, self.volume_plot):
+            plot.hideAxis("left")
+            plot.showAxis("right")
+            plot.getAxis("right").setWidth(70)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            box = plot.getViewBox()
+            box.setMouseEnabled(x=True, y=False)
+            box.enableAutoRange(x=False, y=True)
+            box.setAutoVisible(y=True)
+        self.price_plot.hideAxis("bottom")
+        self.volume_plot.setXLink(self.price_plot)
+
+        self.candle_item = CandleItem(palette)
+        self.volume_item = VolumeItem(palette)
+        self.price_plot.addItem(self.candle_item)
+        self.volume_plot.addItem(self.volume_item)
+        self.marks_layer = SignalMarksLayer(self.price_plot, palette)
+
+        self._cross_x = pg.InfiniteLine(angle=90, movable=False)
+        self._cross_y = pg.InfiniteLine(angle=0, movable=False)
+        self._cross_volume = pg.InfiniteLine(angle=90, movable=False)
+        for plot, line in (
+            (self.price_plot, self._cross_x),
+            (self.price_plot, self._cross_y),
+            (self.volume_plot, self._cross_volume),
+        ):
+            line.setZValue(10)
+            line.setVisible(False)  # until the mouse is over the plots
+            plot.addItem(line, ignoreBounds=True)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.price_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.graphics, 1)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # A plain QWidget paints no style sheet background unless asked to.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.set_palette(palette)
+
+    # -- public API ------------------------------------------------------------------------------------------
+
+    def set_candles(self, candles: np.ndarray) -> None:
+        """Show these oldest-first 1m candles (``ws.CANDLE_DTYPE``, never written) in the current timeframe."""
+        self._minute_candles = candles
+        self._show_timeframe(self._minutes)
+        count = len(self._candles)
+        self._set_x_range(count - INITIAL_BARS, count - 1 + RIGHT_MARGIN_BARS)
+        if count:
+            self.show_readout(count - 1)
+
+    def set_marks(self, marks: SignalMarks) -> None:
+        """Replace every trade mark; cheap enough to call on each batch of a running backtest."""
+        self._marks = marks
+        self._place_marks()
+
+    def set_timeframe(self, minutes: int) -> None:
+        """Re-aggregate to ``minutes`` (1, 5, 15, 60, 240 or 1440), keeping the time in the middle and the time span."""
+        index = self.timeframe_box.findData(minutes)
+        if index < 0:
+            raise ValueError(f"unsupported timeframe {minutes} minutes; choose one of {[m for _, m in TIMEFRAMES]}")
+        if index != self.timeframe_box.currentIndex():
+            self.timeframe_box.setCurrentIndex(index)  # emits, and _on_timeframe_chosen re-aggregates
+
+    def timeframe_minutes(self) -> int:
+        """Return the length of one bar in minutes."""
+        return self._minutes
+
+    def center_on(self, timestamp_ms: int) -> None:
+        """Put the bar holding ``timestamp_ms`` in the middle of the view, keeping the zoom (bars in view)."""
+        if len(self._candles) == 0:
+            return
+        first, last = self._x_range()
+        half = (last - first) / 2
+        middle = self._bar_of_time(timestamp_ms)
+        self._set_x_range(middle - half, middle + half)
+
+    def visible_time_range(self) -> tuple[int, int]:
+        """Return the times (epoch ms) at the left and right edges of the view."""
+        first, last = self._x_range()
+        return self._time_at(first), self._time_at(last)
+
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Recolour the chart (dark or light theme)."""
+        self._palette = palette
+        self.graphics.setBackground(palette.background)
+        for plot in (self.price_plot, self.volume_plot):
+            for side in ("right", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(pg.mkPen(palette.foreground))
+                axis.setTextPen(pg.mkPen(palette.foreground))
+        cross = cosmetic_pen(palette.foreground, 1, Qt.PenStyle.DotLine)
+        for line in (self._cross_x, self._cross_y, self._cross_volume):
+            line.setPen(cross)
+        self.candle_item.set_palette(palette)
+        self.volume_item.set_palette(palette)
+        self.marks_layer.set_palette(palette)
+        self.setStyleSheet(
+            f"CandleChart {{ background: {palette.background}; }} QLabel {{ color: {palette.foreground}; }}"
+        )
+
+    def entry_marker_count(self) -> int:
+        """Return the number of entry markers drawn (one per opened position)."""
+        return self.marks_layer.entry_count()
+
+    def exit_marker_count(self) -> int:
+        """Return the number of exit markers drawn (one per closed position)."""
+        return self.marks_layer.exit_count()
+
+    def candles(self) -> np.ndarray:
+        """Return the candles drawn now, in the current timeframe."""
+        return self._candles
+
+    def bar_of_time(self, timestamp_ms: int) -> int:
+        """Return the index of the bar that contains ``timestamp_ms`` (clamped to the data)."""
+        return self._bar_of_time(timestamp_ms)
+
+    # -- keys ------------------------------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self._handle_key(event.key()):
+            super().keyPressEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The plot area has the focus after a click; its own key handling would swallow the chart's keys.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            return self._handle_key(event.key())
+        return False
+
+    def _handle_key(self, key: int) -> bool:
+        first, last = self._x_range()
+        span = last - first
+        middle = (first + last) / 2
+        if key == Qt.Key.Key_Left:
+            self._set_x_range(first - span * PAN_FRACTION, last - span * PAN_FRACTION)
+        elif key == Qt.Key.Key_Right:
+            self._set_x_range(first + span * PAN_FRACTION, last + span * PAN_FRACTION)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            half = span * ZOOM_FACTOR / 2
+            self._set_x_range(middle - half, middle + half)
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            half = span / ZOOM_FACTOR / 2
+            self._set_x_range(middle - half, middle + half)
+        else:
+            return False
+        return True
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _on_timeframe_chosen(self, index: int) -> None:
+        minutes = int(self.timeframe_box.itemData(index))
+        if minutes == self._minutes:
+            return
+        middle_time = self._time_at(sum(self._x_range()) / 2)
+        first, last = self._x_range()
+        span_minutes = (last - first) * self._minutes
+        self._show_timeframe(minutes)
+        if len(self._candles):
+            middle = self._bar_of_time(middle_time)
+            half = span_minutes / minutes / 2
+            self._set_x_range(middle - half, middle + half)
+
+    def _show_timeframe(self, minutes: int) -> None:
+        self._minutes = minutes
+        # The 1m candles are drawn as given (never written), sparing a copy of a possibly huge array.
+        self._candles = self._minute_candles if minutes == 1 else resample(self._minute_candles, minutes)
+        levels = CandleLevels(self._candles)
+        self.candle_item.set_levels(levels)
+        self.volume_item.set_levels(levels)
+        self.time_axis.set_timestamps(self._candles["timestamp"], minutes)
+        count = len(self._candles)
+        for plot in (self.price_plot, self.volume_plot):
+            if count == 0:
+                continue
+            plot.getViewBox().setLimits(
+                xMin=-0.5 - count * 0.05,
+                xMax=count - 0.5 + count * 0.05,
+                minXRange=MIN_VISIBLE_BARS,
+            )
+        self._place_marks()
+
+    def _place_marks(self) -> None:
+        count = len(self._candles)
+        if count == 0:
+            self.marks_layer.set_marks(SignalMarks(), self._bars_of_times, 0, math.nan)
+            return
+        self.marks_layer.set_marks(self._marks, self._bars_of_times, count - 1, float(self._candles["close"][-1]))
+
+    def _bars_of_times(self, times: np.ndarray) -> np.ndarray:
+        bars = np.searchsorted(self._candles["timestamp"], times, side="right") - 1
+        result: np.ndarray = np.clip(bars, 0, max(0, len(self._candles) - 1))
+        return result
+
+    def _bar_of_time(self, timestamp_ms: int) -> int:
+        return int(self._bars_of_times(np.array([timestamp_ms], dtype=np.float64))[0])
+
+    def _time_at(self, bar: float) -> int:
+        """Time at a fractional bar index, extrapolated by the timeframe beyond the data."""
+        stamps = self._candles["timestamp"]
+        if len(stamps) == 0:
+            return 0
+        nearest = min(len(stamps) - 1, max(0, math.floor(bar)))
+        return int(stamps[nearest]) + round((bar - nearest) * self._minutes * MINUTE_MS)
+
+    def _x_range(self) -> tuple[float, float]:
+        first, last = self.price_plot.getViewBox().viewRange()[0]
+        return float(first), float(last)
+
+    def _set_x_range(self, first: float, last: float) -> None:
+        self.price_plot.getViewBox().setXRange(first, last, padding=0)
+
+    def _on_x_range_changed(self, _box: object, x_range: tuple[float, float]) -> None:
+        self.marks_layer.set_x_range(float(x_range[0]), float(x_range[1]))
+
+    def _on_mouse_moved(self, position: QPointF) -> None:
+        box = self.price_plot.getViewBox()
+        count = len(self._candles)
+        if count == 0 or not self.price_plot.sceneBoundingRect().united(self.volume_plot.sceneBoundingRect()).contains(
+            position
+        ):
+            return
+        point = box.mapSceneToView(position)
+        for line in (self._cross_x, self._cross_y, self._cross_volume):
+            line.setVisible(True)
+        bar = min(count - 1, max(0, round(point.x())))
+        self._cross_x.setPos(bar)
+        self._cross_volume.setPos(bar)
+        self._cross_y.setPos(point.y())
+        self.show_readout(bar)
+
+    def show_readout(self, bar: int) -> None:
+        """Write the OHLCV and time of ``bar`` in the readout and emit :attr:`crosshair_moved`."""
+        candle = self._candles[bar]
+        stamp = int(candle["timestamp"])
+        self.readout.setText(
+            f"O {format_price(float(candle['open']))}  H {format_price(float(candle['high']))}  "
+            f"L {format_price(float(candle['low']))}  C {format_price(float(candle['close']))}  "
+            f"V {float(candle['volume']):,.2f}  {_utc(stamp).strftime('%Y-%m-%d %H:%M')} UTC"
+        )
+        self.crosshair_moved.emit({name: candle[name].item() for name in ws.CANDLE_DTYPE.names or ()})

@@ -1,0 +1,167 @@
+"""What the chart marks on the candles: positions (entry, exit, TP, SL) and limit orders, as numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import workstation as ws
+
+
+def _floats(values: list[float]) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+@dataclass
+class _Position:
+    entry_time: int
+    entry_price: float
+    is_long: bool
+    take_profit: float
+    stop_loss: float
+    exit_time: float = np.nan
+    exit_price: float = np.nan
+    pnl_percentage: float = np.nan
+    close_reason: str = ""
+
+
+@dataclass
+class _LimitOrder:
+    created: int
+    price: float
+    is_long: bool
+    ended: float = np.nan
+    cancel_reason: str = ""
+    filled: bool = False
+
+
+@dataclass(frozen=True)
+class SignalMarks:
+    """Every position and limit order of a run, one array entry per signal, in order of first appearance.
+
+    Times are epoch ms. ``exit_time`` and ``limit_ended`` are float64 so that NaN can say "not yet": a position
+    still open, a limit order still waiting. Build it with :meth:`from_results`; arrays are read-only.
+
+    Positions: ``position_ids``, ``entry_time`` (``signal.pending_at``), ``entry_price`` (``signal.price_open``),
+    ``is_long``, ``take_profit``, ``stop_loss``, ``exit_time`` (``close_timestamp``), ``exit_price`` (the close
+    price), ``pnl_percentage``, ``close_reason`` ("" while open), ``win`` (closed with a positive net PnL).
+
+    Limit orders: ``limit_ids``, ``limit_created`` (``signal.scheduled_at``), ``limit_ended`` (``pending_at`` when
+    filled, ``close_timestamp`` when cancelled), ``limit_price``, ``limit_is_long``, ``limit_filled``,
+    ``limit_cancel_reason`` (the cancel reason, "" when filled or waiting).
+    """
+
+    position_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    entry_time: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    entry_price: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    is_long: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
+    take_profit: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    stop_loss: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    exit_time: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    exit_price: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    pnl_percentage: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    close_reason: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    limit_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    limit_created: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    limit_ended: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    limit_price: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    limit_is_long: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
+    limit_filled: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
+    limit_cancel_reason: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+
+    def __post_init__(self) -> None:
+        # Read-only views: the chart keeps these arrays while the caller may still own the originals.
+        for name, array in vars(self).items():
+            view = np.asarray(array).view()
+            view.flags.writeable = False
+            object.__setattr__(self, name, view)
+
+    @property
+    def win(self) -> np.ndarray:
+        """Closed positions with a positive net PnL (NaN, i.e. open, compares False)."""
+        result: np.ndarray = self.pnl_percentage > 0
+        return result
+
+    @property
+    def is_closed(self) -> np.ndarray:
+        """Positions that have an exit."""
+        result: np.ndarray = ~np.isnan(self.exit_time)
+        return result
+
+    @property
+    def limit_cancelled(self) -> np.ndarray:
+        """Limit orders that ended without a fill."""
+        result: np.ndarray = self.limit_cancel_reason != ""
+        return result
+
+    @classmethod
+    def from_results(cls, results: Iterable[object]) -> SignalMarks:
+        """Collect the marks of a run from its tick results (scheduled, opened, closed, cancelled; others ignored).
+
+        A closed result alone is enough to mark its position (the opened result may have been skipped), and a
+        position whose ``scheduled_at`` precedes its ``pending_at`` is also marked as a filled limit order.
+        """
+        positions: dict[str, _Position] = {}
+        limits: dict[str, _LimitOrder] = {}
+        for result in results:
+            if isinstance(result, ws.ScheduledResult):
+                _limit_of(limits, result.signal)
+            elif isinstance(result, ws.OpenedResult | ws.ClosedResult):
+                signal = result.signal
+                if signal.pending_at is None:
+                    continue
+                position = positions.get(signal.id)
+                if position is None:
+                    position = positions[signal.id] = _Position(
+                        entry_time=signal.pending_at,
+                        entry_price=signal.price_open,
+                        is_long=signal.position == "long",
+                        take_profit=signal.price_take_profit,
+                        stop_loss=signal.price_stop_loss,
+                    )
+                if signal.scheduled_at < signal.pending_at:
+                    limit = _limit_of(limits, signal)
+                    limit.ended, limit.filled = float(signal.pending_at), True
+                if isinstance(result, ws.ClosedResult):
+                    position.exit_time = float(result.close_timestamp)
+                    position.exit_price = result.current_price
+                    position.pnl_percentage = result.pnl.pnl_percentage
+                    position.close_reason = result.close_reason
+            elif isinstance(result, ws.CancelledResult):
+                limit = _limit_of(limits, result.signal)
+                limit.ended, limit.cancel_reason = float(result.close_timestamp), result.reason
+        return _marks(positions, limits)
+
+
+def _marks(positions: dict[str, _Position], limits: dict[str, _LimitOrder]) -> SignalMarks:
+    p, o = list(positions.values()), list(limits.values())
+    return SignalMarks(
+        position_ids=np.array(list(positions), dtype=str),
+        entry_time=np.array([row.entry_time for row in p], dtype=np.int64),
+        entry_price=_floats([row.entry_price for row in p]),
+        is_long=np.array([row.is_long for row in p], dtype=bool),
+        take_profit=_floats([row.take_profit for row in p]),
+        stop_loss=_floats([row.stop_loss for row in p]),
+        exit_time=_floats([row.exit_time for row in p]),
+        exit_price=_floats([row.exit_price for row in p]),
+        pnl_percentage=_floats([row.pnl_percentage for row in p]),
+        close_reason=np.array([row.close_reason for row in p], dtype=str),
+        limit_ids=np.array(list(limits), dtype=str),
+        limit_created=np.array([row.created for row in o], dtype=np.int64),
+        limit_ended=_floats([row.ended for row in o]),
+        limit_price=_floats([row.price for row in o]),
+        limit_is_long=np.array([row.is_long for row in o], dtype=bool),
+        limit_filled=np.array([row.filled for row in o], dtype=bool),
+        limit_cancel_reason=np.array([row.cancel_reason for row in o], dtype=str),
+    )
+
+
+def _limit_of(limits: dict[str, _LimitOrder], signal: ws.SignalRow) -> _LimitOrder:
+    limit = limits.get(signal.id)
+    if limit is None:
+        limit = limits[signal.id] = _LimitOrder(
+            created=signal.scheduled_at, price=signal.price_open, is_long=signal.position == "long"
+        )
+    return limit

@@ -1,0 +1,171 @@
+"""The pyqtgraph items that draw a run's positions and limit orders over the candles.
+
+A run has thousands of trades and the marks are replaced on every batch while it runs, so there is one item per
+kind of mark, never one per trade: scatter items for markers, and ``connect="pairs"`` curves whose every two points
+are one segment (entry→exit connectors per win/loss colour, TP and SL levels, limit orders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from ui.charts.candle_item import ChartPalette, cosmetic_pen
+from ui.charts.marks import SignalMarks
+
+#: Cancel reasons are written next to their order only when at most this many bars are in view.
+REASON_LABEL_MAX_BARS = 400
+#: And for at most this many orders, so that zooming into a busy stretch stays cheap.
+MAX_REASON_LABELS = 40
+
+MARKER_SIZE = 13
+
+#: Maps epoch-ms times (float64, no NaN) to the bar index that contains them.
+BarOf = Callable[[np.ndarray], np.ndarray]
+
+
+def _pairs(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interleave segment ends as (x0, x1, x0', x1', …) for a ``connect="pairs"`` curve."""
+    x = np.empty(2 * len(x0))
+    y = np.empty(2 * len(x0))
+    x[0::2], x[1::2], y[0::2], y[1::2] = x0, x1, y0, y1
+    return x, y
+
+
+class SignalMarksLayer:
+    """Draw :class:`SignalMarks` on a price plot whose x axis is the bar index.
+
+    Entries are ▲ (long) / ▼ (short) at the entry price, exits ● at the close price in the win or loss colour, a
+    connector joins them, TP and SL are horizontal segments over the position's life, limit orders are dashed
+    segments from creation to fill or cancel, and a cancelled order ends in an ✕ with its reason when zoomed in.
+    Positions still open run to the last candle (their connector is coloured by the unrealised result).
+    """
+
+    def __init__(self, plot: pg.PlotItem, palette: ChartPalette) -> None:
+        self._plot = plot
+        self.entries_long = pg.ScatterPlotItem(symbol="t1", size=MARKER_SIZE, pxMode=True)
+        self.entries_short = pg.ScatterPlotItem(symbol="t", size=MARKER_SIZE, pxMode=True)
+        self.exits_win = pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE - 3, pxMode=True)
+        self.exits_loss = pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE - 3, pxMode=True)
+        self.cancelled = pg.ScatterPlotItem(symbol="x", size=MARKER_SIZE, pxMode=True)
+        self.connectors_win = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
+        self.connectors_loss = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
+        self.take_profits = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
+        self.stop_losses = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
+        self.limit_orders = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
+        layers = (
+            (self.take_profits, 1),
+            (self.stop_losses, 1),
+            (self.limit_orders, 1),
+            (self.connectors_win, 2),
+            (self.connectors_loss, 2),
+            (self.exits_win, 3),
+            (self.exits_loss, 3),
+            (self.cancelled, 3),
+            (self.entries_long, 4),
+            (self.entries_short, 4),
+        )
+        for item, z in layers:
+            item.setZValue(z)
+            # Marks must not stretch the price axis: the candles in view decide it.
+            plot.addItem(item, ignoreBounds=True)
+        self._labels: list[pg.TextItem] = []
+        self._cancel_x = np.empty(0)
+        self._cancel_price = np.empty(0)
+        self._cancel_reason = np.empty(0, dtype=str)
+        self._x_range = (0.0, 0.0)
+        self.set_palette(palette)
+
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Recolour every mark."""
+        self._palette = palette
+        no_pen = pg.mkPen(None)
+        # An outline tells an entry triangle from the candle of the same colour under it.
+        self.entries_long.setPen(pg.mkPen(palette.foreground))
+        self.entries_long.setBrush(pg.mkBrush(palette.up))
+        self.entries_short.setPen(pg.mkPen(palette.foreground))
+        self.entries_short.setBrush(pg.mkBrush(palette.down))
+        self.exits_win.setPen(pg.mkPen(palette.foreground))
+        self.exits_win.setBrush(pg.mkBrush(palette.win))
+        self.exits_loss.setPen(pg.mkPen(palette.foreground))
+        self.exits_loss.setBrush(pg.mkBrush(palette.loss))
+        self.cancelled.setPen(no_pen)
+        self.cancelled.setBrush(pg.mkBrush(palette.limit))
+        self.connectors_win.setPen(cosmetic_pen(palette.win, 2))
+        self.connectors_loss.setPen(cosmetic_pen(palette.loss, 2))
+        self.take_profits.setPen(cosmetic_pen(palette.take_profit))
+        self.stop_losses.setPen(cosmetic_pen(palette.stop_loss))
+        self.limit_orders.setPen(cosmetic_pen(palette.limit, 1, Qt.PenStyle.DashLine))
+        for label in self._labels:
+            label.setColor(QColor(palette.limit))
+
+    def set_marks(self, marks: SignalMarks, bar_of: BarOf, last_bar: int, last_close: float) -> None:
+        """Replace every mark; ``bar_of`` places times on bars, open positions run to ``last_bar``/``last_close``."""
+        closed = marks.is_closed
+        entry_x = bar_of(marks.entry_time.astype(np.float64)).astype(np.float64)
+        exit_x = np.full(len(closed), float(last_bar))
+        exit_x[closed] = bar_of(marks.exit_time[closed])
+        exit_price = np.where(closed, marks.exit_price, last_close)
+        long = marks.is_long
+        self.entries_long.setData(x=entry_x[long], y=marks.entry_price[long])
+        self.entries_short.setData(x=entry_x[~long], y=marks.entry_price[~long])
+        win = marks.win
+        self.exits_win.setData(x=exit_x[closed & win], y=exit_price[closed & win])
+        self.exits_loss.setData(x=exit_x[closed & ~win], y=exit_price[closed & ~win])
+        unrealised_win = np.where(long, last_close > marks.entry_price, last_close < marks.entry_price)
+        connector_win = np.where(closed, win, unrealised_win)
+        for curve, mask in ((self.connectors_win, connector_win), (self.connectors_loss, ~connector_win)):
+            curve.setData(*_pairs(entry_x[mask], exit_x[mask], marks.entry_price[mask], exit_price[mask]))
+        self.take_profits.setData(*_pairs(entry_x, exit_x, marks.take_profit, marks.take_profit))
+        self.stop_losses.setData(*_pairs(entry_x, exit_x, marks.stop_loss, marks.stop_loss))
+
+        ended = ~np.isnan(marks.limit_ended)
+        created_x = bar_of(marks.limit_created.astype(np.float64)).astype(np.float64)
+        ended_x = np.full(len(ended), float(last_bar))
+        ended_x[ended] = bar_of(marks.limit_ended[ended])
+        self.limit_orders.setData(*_pairs(created_x, ended_x, marks.limit_price, marks.limit_price))
+        cancelled = marks.limit_cancelled
+        self._cancel_x = ended_x[cancelled]
+        self._cancel_price = marks.limit_price[cancelled]
+        self._cancel_reason = marks.limit_cancel_reason[cancelled]
+        self.cancelled.setData(x=self._cancel_x, y=self._cancel_price)
+        self._place_labels()
+
+    def set_x_range(self, first_bar: float, last_bar: float) -> None:
+        """Show cancel reasons for the orders in view when zoomed in enough (call on every x range change)."""
+        self._x_range = (first_bar, last_bar)
+        self._place_labels()
+
+    def entry_count(self) -> int:
+        """Return the number of entry markers drawn (one per position, open or closed)."""
+        return int(len(self.entries_long.data) + len(self.entries_short.data))
+
+    def exit_count(self) -> int:
+        """Return the number of exit markers drawn (one per closed position)."""
+        return int(len(self.exits_win.data) + len(self.exits_loss.data))
+
+    def reason_labels(self) -> list[str]:
+        """Return the texts of the cancel reasons shown now."""
+        return [label.toPlainText() for label in self._labels if label.isVisible()]
+
+    def _place_labels(self) -> None:
+        first, last = self._x_range
+        shown = np.empty(0, dtype=np.intp)
+        if last - first <= REASON_LABEL_MAX_BARS:
+            in_view = (self._cancel_x >= first) & (self._cancel_x <= last)
+            shown = np.flatnonzero(in_view)[:MAX_REASON_LABELS]
+        while len(self._labels) < len(shown):
+            label = pg.TextItem(color=QColor(self._palette.limit), anchor=(0.5, 1.3))
+            label.setZValue(5)
+            self._plot.addItem(label, ignoreBounds=True)
+            self._labels.append(label)
+        for label, index in zip(self._labels, shown, strict=False):
+            label.setText(str(self._cancel_reason[index]))
+            label.setPos(float(self._cancel_x[index]), float(self._cancel_price[index]))
+            label.setVisible(True)
+        for label in self._labels[len(shown) :]:
+            label.setVisible(False)
