@@ -1,0 +1,160 @@
+"""Runs side by side: same texts as each run's statistics, B − A per figure, the better value in bold (pytest-qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from test_statistics_widgets import cell_texts, run, winners_only
+from test_trade_table import MINUTE, T0, four_trades, make_closed, screenshot_dir
+
+from ui.widgets import ComparisonView, StatisticsTable, run_title
+from workstation.reports.series import compute_run_series
+
+# Run A: four mixed trades and a cancelled order; run B: two winners. Columns: figure, A, B, Δ (B − A).
+EXPECTED = [
+    ["Total signals", "4", "2", "-2"],
+    ["Cancelled signals", "1", "0", "-1"],
+    ["Win rate", "50.00% (2W / 2L)", "100.00% (2W / 0L)", "+50.00 pp"],
+    ["Average PNL", "+0.88%", "+0.88%", "0.00 pp"],
+    ["Total PNL", "+3.50%", "+1.75%", "-1.75 pp"],
+    ["Standard Deviation", "8.158%", "0.375%", "-7.783 pp"],
+    ["Sharpe Ratio", "0.107", "2.333", "+2.226"],
+    ["Annualized Sharpe Ratio", "2.049", "44.578", "+42.529"],
+    ["Certainty Ratio", "1.292", "0.000", "-1.292"],
+    ["Expected Yearly Returns", "+1167.63%", "+20440.00%", "+19272.37 pp"],
+    ["Max Drawdown", "12.00%", "0.00%", "-12.00 pp"],
+    ["Profit Factor", "1.292", "N/A", "N/A"],
+    ["Expectancy", "+0.88%", "N/A", "N/A"],
+    ["Sortino Ratio", "0.172", "N/A", "N/A"],
+    ["Calmar Ratio", "97.302", "N/A", "N/A"],
+    ["Max Consecutive Wins", "1", "2", "+1"],
+    ["Max Consecutive Losses", "2", "0", "-2"],
+    ["Average Win", "+7.75%", "+0.88%", "-6.88 pp"],
+    ["Average Loss", "-6.00%", "N/A", "N/A"],
+    ["Best Trade", "+12.50%", "+1.25%", "-11.25 pp"],
+    ["Worst Trade", "-10.00%", "+0.50%", "+10.50 pp"],
+    ["Total Fees", "0.80", "0.40", "-0.40"],
+    ["Net PNL (money)", "+3.34", "+1.75", "-1.59"],
+    ["Buy & Hold Return", "+2.50%", "+2.50%", "0.00 pp"],
+    ["Exposure", "52.50%", "1.50%", "-51.00 pp"],
+    ["Average Holding (min)", "393.9", "22.5", "-371.4"],
+    ["Longest Flat Stretch (min)", "956.0", "2926.0", "+1970.0"],
+]
+
+# Where one way is better and the runs differ, the better value is bold: 1 is run A, 2 is run B.
+EXPECTED_BOLD = {
+    "Win rate": [2],
+    "Total PNL": [1],
+    "Standard Deviation": [2],
+    "Sharpe Ratio": [2],
+    "Annualized Sharpe Ratio": [2],
+    "Certainty Ratio": [1],
+    "Expected Yearly Returns": [2],
+    "Max Drawdown": [2],
+    "Max Consecutive Losses": [2],
+    "Average Win": [1],
+    "Total Fees": [2],
+    "Net PNL (money)": [1],
+}
+
+
+def bold_columns(view: ComparisonView) -> dict[str, list[int]]:
+    found = {}
+    for row in range(view.model.rowCount()):
+        columns = [
+            column
+            for column in range(view.model.columnCount())
+            if view.model.index(row, column).data(Qt.ItemDataRole.FontRole) is not None
+        ]
+        if columns:
+            found[view.model.index(row, 0).data()] = columns
+    return found
+
+
+@pytest.fixture
+def view(qtbot: QtBot) -> ComparisonView:
+    widget = ComparisonView()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_two_runs_side_by_side_with_their_difference(view: ComparisonView, qtbot: QtBot, tmp_path: Path) -> None:
+    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    view.set_runs([("run A", *first), ("run B", *second)])
+    header = [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(view.model.columnCount())]
+    assert header == ["Figure", "run A", "run B", "Δ (B − A)"]
+    assert cell_texts(view.model) == EXPECTED
+    assert bold_columns(view) == EXPECTED_BOLD
+    assert view.model.index(4, 0).data(Qt.ItemDataRole.ToolTipRole) == "higher is better"
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    assert {view.model.index(4, c).data(Qt.ItemDataRole.TextAlignmentRole) for c in (1, 2, 3)} == {right}
+
+    view.resize(720, 760)
+    view.show()
+    qtbot.waitExposed(view)
+    view.grab().save(str(screenshot_dir(tmp_path) / "comparison_view.png"))
+    metrics = view.table.fontMetrics()
+    for column, title in enumerate(header):
+        widest = max([metrics.horizontalAdvance(row[column]) for row in EXPECTED] + [metrics.horizontalAdvance(title)])
+        assert view.table.columnWidth(column) > widest
+
+
+def test_each_column_reads_as_the_runs_own_statistics_table(view: ComparisonView, qtbot: QtBot) -> None:
+    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    view.set_runs([("run A", *first), ("run B", *second)])
+    for column, (statistics, series) in enumerate([first, second], start=1):
+        single = StatisticsTable()
+        qtbot.addWidget(single)
+        single.set_statistics(statistics, series)
+        assert [row[column] for row in cell_texts(view.model)] == [row[1] for row in cell_texts(single.model)]
+
+
+def test_three_runs_have_no_difference_column_and_ties_are_all_bold(view: ComparisonView) -> None:
+    third = run(
+        [
+            make_closed("t-1", pnl=-1.0, pending_at=T0, close_timestamp=T0 + 10 * MINUTE, close_reason="stop_loss"),
+            make_closed("t-2", pnl=4.5, pending_at=T0 + 20 * MINUTE, close_timestamp=T0 + 50 * MINUTE),
+        ]
+    )
+    view.set_runs([("A", *run(four_trades(), cancelled=1)), ("B", *run(winners_only())), ("C", *third)])
+    assert [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == ["Figure", "A", "B", "C"]
+    assert view.model.columnCount() == 4
+    texts = {row[0]: row[1:] for row in cell_texts(view.model)}
+    assert texts["Total PNL"] == ["+3.50%", "+1.75%", "+3.50%"]
+    assert texts["Profit Factor"] == ["1.292", "N/A", "4.500"]
+    bold = bold_columns(view)
+    assert bold["Total PNL"] == [1, 3]  # a tie for the best: both bold
+    assert bold["Profit Factor"] == [3]  # N/A takes no part
+    assert bold["Max Drawdown"] == [2]  # lower is better
+    assert bold["Average PNL"] == [3]
+    assert "Best Trade" not in bold  # neither way is better
+
+
+def test_series_figures_need_every_runs_series(view: ComparisonView) -> None:
+    first = run(four_trades(), cancelled=1)
+    view.set_runs([("A", *first), ("B", run(winners_only())[0], None)])
+    assert [row[0] for row in cell_texts(view.model)][-2:] == ["Worst Trade", "Total Fees"]
+    assert view.model.rowCount() == 22
+
+
+def test_no_runs_leave_an_empty_table(view: ComparisonView) -> None:
+    view.set_runs([("A", *run(four_trades()))])
+    view.set_runs([])
+    assert view.model.rowCount() == 0
+    assert view.model.headerData(0, Qt.Orientation.Horizontal) == "Figure"
+
+
+def test_run_title_names_strategy_symbol_and_period() -> None:
+    series = compute_run_series(
+        four_trades(),
+        symbol="ETHUSDT",
+        strategy_name="sma-cross-market",
+        frame_start=T0,
+        frame_end=T0 + 90 * 1440 * MINUTE - MINUTE,
+        first_close=None,
+        last_close=None,
+    )
+    assert run_title(series) == "sma-cross-market · ETHUSDT · 2024-01-01 → 2024-03-30"
