@@ -1,0 +1,195 @@
+"""The backtest form: every invalid field says why next to itself and disables Run; presets; remembered values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.backtest.form import BacktestForm
+
+SHOTS = Path("/tmp/ui_shots")
+START = datetime(2024, 1, 1, tzinfo=UTC)
+END = datetime(2024, 3, 31, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "workstation.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_form(qtbot: QtBot, settings: QSettings) -> Callable[[], BacktestForm]:
+    def make() -> BacktestForm:
+        form = BacktestForm(settings=settings)
+        qtbot.addWidget(form)
+        form.resize(420, 760)
+        form.show()
+        return form
+
+    return make
+
+
+def line(form: BacktestForm, name: str) -> QLineEdit:
+    widget = form.form.editors[name].widget
+    assert isinstance(widget, QLineEdit)
+    return widget
+
+
+def combo(form: BacktestForm, name: str) -> QComboBox:
+    widget = form.form.editors[name].widget
+    assert isinstance(widget, QComboBox)
+    return widget
+
+
+def param_spin(form: BacktestForm, name: str) -> QSpinBox:
+    params = form.form.sub_form("params")
+    assert params is not None
+    widget = params.editors[name].widget
+    assert isinstance(widget, QSpinBox)
+    return widget
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (lambda form: line(form, "symbol").setText("  "), "symbol", "symbol must not be empty"),
+        (
+            lambda form: form.form.set_values({"end": datetime(2023, 12, 1, tzinfo=UTC)}),
+            "end",
+            "end must be after start (2024-01-01 00:00 UTC), got 2023-12-01 00:00 UTC",
+        ),
+        (
+            lambda form: line(form, "percent_fee").setText("-0.5"),
+            "percent_fee",
+            "Input should be greater than or equal to 0",
+        ),
+        (lambda form: line(form, "percent_fee").setText("abc"), "percent_fee", "Input should be a valid number"),
+        (
+            lambda form: combo(form, "strategy_name").setCurrentText("nope"),
+            "strategy_name",
+            'strategy "nope" not found; known: "sma-cross-market", "sma-cross-limit", "rsi-reversion", "breakout"',
+        ),
+    ],
+)
+def test_an_invalid_field_says_why_and_disables_run(
+    make_form: Callable[[], BacktestForm], edit: Callable[[BacktestForm], Any], field: str, message: str
+) -> None:
+    form = make_form()
+    form.form.set_values({"start": START, "end": END})
+    assert form.run_button.isEnabled()
+
+    edit(form)
+
+    assert form.form.error(field) == message
+    assert form.form.error_labels[field].isVisibleTo(form)
+    assert [name for name, label in form.form.error_labels.items() if label.text()] == [field]
+    assert not form.run_button.isEnabled()
+    assert form.request() is None
+
+
+def test_an_invalid_strategy_param_says_why_in_the_sub_form(make_form: Callable[[], BacktestForm]) -> None:
+    form = make_form()
+    form.form.set_values({"start": START, "end": END})
+    param_spin(form, "fast").setValue(50)
+
+    params = form.form.sub_form("params")
+    assert params is not None
+    assert params.error("slow") == "slow must be above fast, got fast=50, slow=50"
+    assert params.error_labels["slow"].isVisibleTo(form)
+    assert not form.run_button.isEnabled()
+    SHOTS.mkdir(exist_ok=True)
+    line(form, "symbol").setText("")
+    line(form, "percent_fee").setText("abc")
+    assert form.grab().save(str(SHOTS / "backtest_form_invalid.png"))
+
+    param_spin(form, "slow").setValue(80)
+    line(form, "symbol").setText("BTCUSDT")
+    line(form, "percent_fee").setText("0.1")
+    assert form.run_button.isEnabled()
+
+
+def test_the_strategy_s_params_form_follows_the_strategy(make_form: Callable[[], BacktestForm]) -> None:
+    form = make_form()
+    combo(form, "strategy_name").setCurrentText("rsi-reversion")
+    params = form.form.sub_form("params")
+    assert params is not None
+    assert params.model is ws.strategy_params_model("rsi-reversion")
+    assert params.labels["period"].text() == "RSI period"
+    ws.add_strategy(ws.StrategySchema(strategy_name="mine", interval="1h", get_signal=lambda symbol, when: None))
+    form.refresh_choices()
+    combo(form, "strategy_name").setCurrentText("mine")
+    assert form.form.sub_form("params") is None
+    assert form.form.values()["params"] == {}
+    assert combo(form, "strategy_name").itemText(0) == "mine"
+
+
+def test_run_emits_the_exact_request(qtbot: QtBot, make_form: Callable[[], BacktestForm]) -> None:
+    form = make_form()
+    form.form.set_values({"start": START, "end": END, "symbol": "ETHUSDT", "percent_fee": 0.075})
+    param_spin(form, "fast").setValue(10)
+    param_spin(form, "slow").setValue(30)
+    line(form, "percent_slippage").setText("0.05")
+    assert form.run_button.isEnabled()
+    assert form.grab().save(str(SHOTS / "backtest_form.png"))
+
+    with qtbot.waitSignal(form.run_requested, timeout=1000) as emitted:
+        qtbot.mouseClick(form.run_button, Qt.MouseButton.LeftButton)
+
+    model = ws.strategy_params_model("sma-cross-market")
+    assert model is not None
+    defaults = model().model_dump()
+    assert emitted.args == [
+        ws.BacktestRequest(
+            exchange_name="demo",
+            symbol="ETHUSDT",
+            strategy_name="sma-cross-market",
+            start=START,
+            end=END,
+            percent_fee=0.075,
+            percent_slippage=0.05,
+            position_entry_cost=100.0,
+            params={**defaults, "fast": 10, "slow": 30},
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("preset", "start"),
+    [
+        ("1D", datetime(2024, 3, 30, 12, 30, tzinfo=UTC)),
+        ("1W", datetime(2024, 3, 24, 12, 30, tzinfo=UTC)),
+        ("1M", datetime(2024, 2, 29, 12, 30, tzinfo=UTC)),  # March 31 → the last day of February (leap year)
+        ("3M", datetime(2023, 12, 31, 12, 30, tzinfo=UTC)),
+        ("1Y", datetime(2023, 3, 31, 12, 30, tzinfo=UTC)),
+        ("YTD", datetime(2024, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_presets_set_exact_starts(make_form: Callable[[], BacktestForm], preset: str, start: datetime) -> None:
+    form = make_form()
+    end = datetime(2024, 3, 31, 12, 30, tzinfo=UTC)
+    form.form.set_values({"end": end})
+    form.preset_buttons[preset].click()
+    assert (form.form.values()["start"], form.form.values()["end"]) == (start, end)
+
+
+def test_last_values_are_restored_in_a_new_form(make_form: Callable[[], BacktestForm]) -> None:
+    first = make_form()
+    first.form.set_values({"start": START, "end": END, "symbol": "SOLUSDT", "strategy_name": "breakout"})
+    param_spin(first, "lookback").setValue(55)
+    line(first, "percent_fee").setText("0.04")
+    expected = first.request()
+    assert expected is not None
+
+    second = make_form()
+
+    assert second.request() == expected
+    assert expected.params["lookback"] == 55
+    assert second.run_button.isEnabled()

@@ -1,0 +1,1 @@
+"""The backtest area of the window: the form that asks for a run, and the tabs that show runs."""

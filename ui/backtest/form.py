@@ -1,0 +1,143 @@
+"""The backtest form: a `ws.BacktestRequest` generated as a form, with period presets and a Run button.
+
+The form remembers its last values in QSettings and restores them when it is built again, so the next session
+starts from the last run's market, strategy, parameters and period.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+import workstation as ws
+from ui.forms import SchemaForm
+
+#: Where the last values are kept in QSettings.
+SETTINGS_KEY = "backtest_form/values"
+
+#: Period presets: button text -> (what it means, calendar months, days) back from the end; None: from January 1.
+PRESETS: dict[str, tuple[str, int, int] | None] = {
+    "1D": ("1 day", 0, 1),
+    "1W": ("1 week", 0, 7),
+    "1M": ("1 month", 1, 0),
+    "3M": ("3 months", 3, 0),
+    "1Y": ("1 year", 12, 0),
+    "YTD": None,
+}
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """Return ``moment`` the given number of calendar months earlier, on the month's last day if it is shorter."""
+    month_index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(month_index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def preset_start(preset: str, end: datetime) -> datetime:
+    """Return the start of the period ``preset`` ending at ``end``."""
+    span = PRESETS[preset]
+    if span is None:
+        return datetime(end.year, 1, 1, tzinfo=UTC)
+    _, months, days = span
+    return months_before(end, months) - timedelta(days=days)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in the settings")
+
+
+class BacktestForm(QWidget):
+    """Ask for one backtest; ``run_requested`` carries the validated `ws.BacktestRequest` when Run is clicked.
+
+    Parameters
+    ----------
+    settings
+        Where the last values are kept; by default the application's (organisation and application "workstation").
+    parent
+        The parent widget.
+    """
+
+    #: A validated ``ws.BacktestRequest`` to run.
+    run_requested = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings("workstation", "workstation")
+        presets = QWidget(self)
+        presets_layout = QHBoxLayout(presets)
+        presets_layout.setContentsMargins(0, 0, 0, 0)
+        presets_layout.setSpacing(2)
+        self.preset_buttons: dict[str, QPushButton] = {}
+        for key, span in PRESETS.items():
+            button = QPushButton(key, presets)
+            button.setObjectName(f"preset_{key}")
+            button.setToolTip(f"Start {span[0]} before the end" if span else "Start on January 1 of the end's year")
+            button.setAutoDefault(False)
+            button.setMinimumWidth(0)
+            button.clicked.connect(lambda _checked=False, key=key: self.apply_preset(key))
+            presets_layout.addWidget(button)
+            self.preset_buttons[key] = button
+        self.form = SchemaForm(
+            ws.BacktestRequest,
+            choices={"exchange_name": ws.exchange_choices, "strategy_name": ws.strategy_choices},
+            nested={"params": lambda values: ws.strategy_params_model(str(values.get("strategy_name", "")))},
+            rows_after={"end": ("Period", presets)},
+            parent=self,
+        )
+        self.run_button = QPushButton("Run", self)
+        self.run_button.setObjectName("run")
+        self.run_button.setDefault(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addStretch(1)
+        layout.addWidget(self.run_button)
+
+        end = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+        self.form.set_values({"start": preset_start("1M", end), "end": end})
+        self._restore()
+        self.run_button.setEnabled(self.form.is_valid())
+        # Connected only now: building and restoring must not overwrite the stored values with the defaults.
+        self.form.validity_changed.connect(self.run_button.setEnabled)
+        self.form.values_changed.connect(self._save)
+        self.run_button.clicked.connect(self._run_clicked)
+
+    def request(self) -> ws.BacktestRequest | None:
+        """Return the validated request, or None while a field is invalid."""
+        result = self.form.result()
+        return result if isinstance(result, ws.BacktestRequest) else None
+
+    def refresh_choices(self) -> None:
+        """Offer the exchanges and strategies registered since (a strategy file was loaded) and validate again."""
+        self.form.refresh_choices()
+
+    def apply_preset(self, preset: str) -> None:
+        """Set the start to the period ``preset`` (``1D``, ``1W``, ``1M``, ``3M``, ``1Y``, ``YTD``) before the end."""
+        end = self.form.values()["end"]
+        self.form.set_values({"start": preset_start(preset, end)})
+
+    def _run_clicked(self) -> None:
+        request = self.request()
+        if request is not None:
+            self.run_requested.emit(request)
+
+    def _save(self) -> None:
+        self.settings.setValue(SETTINGS_KEY, json.dumps(self.form.values(), default=_json_default))
+
+    def _restore(self) -> None:
+        stored = self.settings.value(SETTINGS_KEY)
+        if not isinstance(stored, str):
+            return
+        try:
+            values = json.loads(stored)
+        except ValueError:
+            return  # an unreadable entry only loses the last values
+        if isinstance(values, dict):
+            self.form.set_values(values)

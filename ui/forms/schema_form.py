@@ -1,0 +1,474 @@
+"""A form generated from a pydantic model: one editor per field, the field's validation error next to it.
+
+The editor follows the field's annotation (text, exact float text, bounded spin box, check box, choice, UTC date and
+time); the label is the field's ``title`` and the tooltip its ``description`` (DESIGN.md §3.7). Every edit validates
+the whole model, so a rule between fields (end after start, slow above fast) shows at once next to the field the
+model names. A ``dict`` field can be a nested form whose model depends on the other fields (a strategy's parameters).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import typing
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import annotated_types
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+#: The names to offer for a field (exchange or strategy names), asked again by `SchemaForm.refresh_choices`.
+ChoicesProvider = Callable[[], list[str]]
+#: The model of a nested ``dict`` field given the form's other values, or None when it takes no values.
+NestedModelProvider = Callable[[dict[str, Any]], type[BaseModel] | None]
+
+ERROR_STYLE = "color: #d32f2f;"
+_INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
+
+
+def field_label(name: str, info: FieldInfo) -> str:
+    """Return the field's title, or its name made readable when it has none."""
+    return info.title or name.replace("_", " ").capitalize()
+
+
+def error_text(message: str) -> str:
+    """Return a pydantic error message as a user reads it (without pydantic's "Value error, " prefix)."""
+    return message.removeprefix("Value error, ")
+
+
+class _Editor:
+    """One field's editor: its widget, its value as the model expects it, and a way to hear edits."""
+
+    widget: QWidget
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        raise NotImplementedError
+
+
+class _TextEditor(_Editor):
+    def __init__(self, parent: QWidget) -> None:
+        self.widget = self.line = QLineEdit(parent)
+
+    def value(self) -> Any:
+        return self.line.text()
+
+    def set_value(self, value: Any) -> None:
+        self.line.setText(str(value))
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.line.textChanged.connect(callback)
+
+
+class _FloatEditor(_TextEditor):
+    """Floats as text: Python's own parsing is exact and locale-independent (``0.1`` is the double ``0.1``)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.line.setAlignment(Qt.AlignmentFlag.AlignRight)  # as the spin boxes: digits line up
+
+    def value(self) -> Any:
+        text = self.line.text().strip()
+        try:
+            return float(text)
+        except ValueError:
+            return text  # handed on as text, so the model's own message says why it is not a number
+
+    def set_value(self, value: Any) -> None:
+        self.line.setText(repr(float(value)) if isinstance(value, int | float) else str(value))
+
+
+class _IntEditor(_Editor):
+    def __init__(self, info: FieldInfo, parent: QWidget) -> None:
+        self.widget = self.spin = QSpinBox(parent)
+        low, high = -_INT_LIMIT, _INT_LIMIT
+        for constraint in info.metadata:
+            if isinstance(constraint, annotated_types.Ge):
+                low = max(low, math.ceil(constraint.ge))  # type: ignore[call-overload]
+            elif isinstance(constraint, annotated_types.Gt):
+                low = max(low, math.floor(constraint.gt) + 1)  # type: ignore[call-overload]
+            elif isinstance(constraint, annotated_types.Le):
+                high = min(high, math.floor(constraint.le))  # type: ignore[call-overload]
+            elif isinstance(constraint, annotated_types.Lt):
+                high = min(high, math.ceil(constraint.lt) - 1)  # type: ignore[call-overload]
+        self.spin.setRange(low, high)
+        self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+
+    def value(self) -> Any:
+        return self.spin.value()
+
+    def set_value(self, value: Any) -> None:
+        self.spin.setValue(int(value))
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.spin.valueChanged.connect(callback)
+
+
+class _BoolEditor(_Editor):
+    def __init__(self, parent: QWidget) -> None:
+        self.widget = self.check = QCheckBox(parent)
+
+    def value(self) -> Any:
+        return self.check.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        self.check.setChecked(bool(value))
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.check.toggled.connect(callback)
+
+
+class _ChoiceEditor(_Editor):
+    """A fixed set of values (``Literal`` or ``Enum``); a single possible value is shown but cannot be changed."""
+
+    def __init__(self, options: list[tuple[str, Any]], parent: QWidget) -> None:
+        self.widget = self.combo = QComboBox(parent)
+        for text, value in options:
+            self.combo.addItem(text, value)
+        self.combo.setEnabled(len(options) > 1)
+
+    def value(self) -> Any:
+        return self.combo.currentData()
+
+    def set_value(self, value: Any) -> None:
+        index = self.combo.findData(value)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.combo.currentIndexChanged.connect(callback)
+
+
+class _NameEditor(_Editor):
+    """Known names offered in an editable combo: any other text may be typed, and the model judges it."""
+
+    def __init__(self, choices: ChoicesProvider, parent: QWidget) -> None:
+        self.choices = choices
+        self.widget = self.combo = QComboBox(parent)
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.refresh()
+
+    def refresh(self) -> None:
+        text = self.combo.currentText()
+        blocked = self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItems(self.choices())
+        self.combo.setCurrentText(text)
+        self.combo.blockSignals(blocked)
+
+    def value(self) -> Any:
+        return self.combo.currentText()
+
+    def set_value(self, value: Any) -> None:
+        self.combo.setCurrentText(str(value))
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.combo.currentTextChanged.connect(callback)
+
+
+class _DateTimeEditor(_Editor):
+    """An aware UTC datetime, to the minute."""
+
+    def __init__(self, parent: QWidget) -> None:
+        self.widget = self.edit = QDateTimeEdit(parent)
+        self.edit.setTimeZone(QTimeZone.utc())
+        self.edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.edit.setCalendarPopup(True)
+        self.set_value(datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC))
+
+    def value(self) -> Any:
+        return datetime.fromtimestamp(self.edit.dateTime().toMSecsSinceEpoch() / 1000, UTC)
+
+    def set_value(self, value: Any) -> None:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime.combine(value, time(), tzinfo=UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        milliseconds = round(value.timestamp() * 1000)
+        self.edit.setDateTime(QDateTime.fromMSecsSinceEpoch(milliseconds, QTimeZone.utc()))
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.edit.dateTimeChanged.connect(callback)
+
+
+class _NestedEditor(_Editor):
+    """A ``dict`` field edited by a sub-form over a model that depends on the other fields."""
+
+    def __init__(self, title: str, provider: NestedModelProvider, parent: QWidget) -> None:
+        self.provider = provider
+        self.widget = self.group = QGroupBox(title, parent)
+        self.layout = QVBoxLayout(self.group)
+        self.layout.setContentsMargins(6, 6, 6, 6)
+        self.model: type[BaseModel] | None = None
+        self.form: SchemaForm | None = None
+        self.empty = QLabel("No parameters", self.group)
+        self.empty.setEnabled(False)
+        self.layout.addWidget(self.empty)
+        self._callbacks: list[Callable[[], None]] = []
+
+    def sync(self, values: dict[str, Any]) -> bool:
+        """Rebuild the sub-form when the model for ``values`` changed; return whether it did."""
+        model = self.provider(values)
+        if model is self.model:
+            return False
+        previous = self.form.values() if self.form is not None else {}
+        if self.form is not None:
+            self.layout.removeWidget(self.form)
+            self.form.deleteLater()
+            self.form = None
+        self.model = model
+        self.empty.setVisible(model is None)
+        if model is not None:
+            self.form = SchemaForm(model, parent=self.group)
+            # Keep what the user typed in fields the new model has too (a fixed field ignores a foreign value).
+            self.form.set_values({name: value for name, value in previous.items() if name in model.model_fields})
+            for callback in self._callbacks:
+                self.form.values_changed.connect(callback)
+            self.layout.addWidget(self.form)
+        return True
+
+    def value(self) -> Any:
+        return self.form.values() if self.form is not None else {}
+
+    def set_value(self, value: Any) -> None:
+        if self.form is not None:
+            self.form.set_values(dict(value))
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+
+def _choice_options(annotation: Any) -> list[tuple[str, Any]] | None:
+    if typing.get_origin(annotation) is typing.Literal:
+        return [(str(value), value) for value in typing.get_args(annotation)]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [(str(member.value), member) for member in annotation]
+    return None
+
+
+class SchemaForm(QWidget):
+    """A form over the fields of ``model``, validated on every edit.
+
+    Parameters
+    ----------
+    model
+        The pydantic model whose fields are edited.
+    choices
+        Field name -> the names to offer: that field becomes an editable combo box.
+    nested
+        Field name of a ``dict`` field -> the model of its sub-form given the other values (None: no sub-form).
+    rows_after
+        Field name -> a label and a widget to put in a row of their own under that field (date presets).
+    parent
+        The parent widget.
+    """
+
+    #: Emitted when the form turns valid (True) or invalid (False).
+    validity_changed = Signal(bool)
+    #: Emitted after every edit (and after `set_values`), once the form has been validated again.
+    values_changed = Signal()
+
+    def __init__(
+        self,
+        model: type[BaseModel],
+        *,
+        choices: Mapping[str, ChoicesProvider] | None = None,
+        nested: Mapping[str, NestedModelProvider] | None = None,
+        rows_after: Mapping[str, tuple[str, QWidget]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.editors: dict[str, _Editor] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.error_labels: dict[str, QLabel] = {}
+        self._result: BaseModel | None = None
+        self._valid: bool | None = None
+        self._updating = False
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(8)
+        self.grid.setVerticalSpacing(4)
+        self.grid.setColumnStretch(1, 1)
+        choices = choices or {}
+        nested = nested or {}
+        rows_after = rows_after or {}
+        for name, info in model.model_fields.items():
+            editor = self._make_editor(name, info, choices.get(name), nested.get(name))
+            self.editors[name] = editor
+            editor.widget.setObjectName(name)
+            if info.description:
+                editor.widget.setToolTip(info.description)
+            error = QLabel(self)
+            error.setObjectName(f"{name}_error")
+            error.setStyleSheet(ERROR_STYLE)
+            error.setWordWrap(True)
+            error.hide()
+            self.error_labels[name] = error
+            row = self.grid.rowCount()
+            if isinstance(editor, _NestedEditor):
+                self.grid.addWidget(editor.widget, row, 0, 1, 2)
+                self.grid.addWidget(error, row + 1, 0, 1, 2)
+            else:
+                label = QLabel(field_label(name, info), self)
+                label.setBuddy(editor.widget)
+                label.setToolTip(info.description or "")
+                self.labels[name] = label
+                self.grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                self.grid.addWidget(editor.widget, row, 1)
+                self.grid.addWidget(error, row + 1, 1)
+            if name in rows_after:
+                text, widget = rows_after[name]
+                row = self.grid.rowCount()
+                self.grid.addWidget(QLabel(text, self), row, 0)
+                self.grid.addWidget(widget, row, 1)
+            if info.default is not None and not info.is_required():
+                editor.set_value(info.get_default(call_default_factory=True))
+        self.form_error = QLabel(self)
+        self.form_error.setObjectName("form_error")
+        self.form_error.setStyleSheet(ERROR_STYLE)
+        self.form_error.setWordWrap(True)
+        self.form_error.hide()
+        self.grid.addWidget(self.form_error, self.grid.rowCount(), 0, 1, 2)
+        for editor in self.editors.values():
+            editor.on_edit(self._edited)
+        self._sync_nested()
+        self._validate()
+
+    def _make_editor(
+        self, name: str, info: FieldInfo, choices: ChoicesProvider | None, nested: NestedModelProvider | None
+    ) -> _Editor:
+        annotation = info.annotation
+        if nested is not None:
+            return _NestedEditor(field_label(name, info), nested, self)
+        if choices is not None:
+            return _NameEditor(choices, self)
+        options = _choice_options(annotation)
+        if options is not None:
+            return _ChoiceEditor(options, self)
+        if isinstance(annotation, type):
+            # bool before int: a bool is an int to issubclass.
+            if issubclass(annotation, bool):
+                return _BoolEditor(self)
+            if issubclass(annotation, int):
+                return _IntEditor(info, self)
+            if issubclass(annotation, float):
+                return _FloatEditor(self)
+            if issubclass(annotation, datetime) or annotation is AwareDatetime:
+                return _DateTimeEditor(self)
+            if issubclass(annotation, str):
+                return _TextEditor(self)
+        raise TypeError(f"SchemaForm cannot edit field {name!r} of type {annotation!r}")
+
+    # -------------------------------------------------------------------------------------------------------------
+    # Values
+
+    def values(self) -> dict[str, Any]:
+        """Return every field's value as the model expects it (text that is not a number stays text)."""
+        return {name: editor.value() for name, editor in self.editors.items()}
+
+    def set_values(self, values: Mapping[str, Any]) -> None:
+        """Set the given fields (others keep their value), then validate once and emit `values_changed`."""
+        self._updating = True
+        try:
+            for name, value in values.items():
+                editor = self.editors.get(name)
+                if editor is not None and not isinstance(editor, _NestedEditor):
+                    editor.set_value(value)
+            self._sync_nested()
+            for name, value in values.items():
+                editor = self.editors.get(name)
+                if isinstance(editor, _NestedEditor) and isinstance(value, Mapping):
+                    editor.set_value(value)
+        finally:
+            self._updating = False
+        self._edited()
+
+    def result(self) -> BaseModel | None:
+        """Return the validated model of the current values, or None while any field is invalid."""
+        return self._result
+
+    def is_valid(self) -> bool:
+        """Tell whether the current values validate."""
+        return self._result is not None
+
+    def sub_form(self, name: str) -> SchemaForm | None:
+        """Return the nested form of the ``dict`` field ``name``, if it has one now."""
+        editor = self.editors.get(name)
+        return editor.form if isinstance(editor, _NestedEditor) else None
+
+    def refresh_choices(self) -> None:
+        """Ask every choices provider again (names registered since) and validate again."""
+        for editor in self.editors.values():
+            if isinstance(editor, _NameEditor):
+                editor.refresh()
+        self._edited()
+
+    # -------------------------------------------------------------------------------------------------------------
+    # Validation
+
+    def _edited(self) -> None:
+        if self._updating:
+            return
+        self._sync_nested()
+        self._validate()
+        self.values_changed.emit()
+
+    def _sync_nested(self) -> None:
+        nested = [editor for editor in self.editors.values() if isinstance(editor, _NestedEditor)]
+        others = {name: editor.value() for name, editor in self.editors.items() if editor not in nested}
+        for editor in nested:
+            editor.sync(others)
+
+    def _validate(self) -> None:
+        messages: dict[str, list[str]] = {}
+        try:
+            self._result = self.model.model_validate(self.values())
+        except ValidationError as exc:
+            self._result = None
+            for error in exc.errors():
+                location = error["loc"]
+                name = str(location[0]) if location else ""
+                if name in self.editors and isinstance(self.editors[name], _NestedEditor) and len(location) > 1:
+                    continue  # the sub-form validates its own model and shows the same error at its field
+                if name not in self.editors:
+                    name = ""
+                messages.setdefault(name, []).append(error_text(error["msg"]))
+        for name, label in self.error_labels.items():
+            text = "\n".join(messages.get(name, []))
+            label.setText(text)
+            label.setVisible(bool(text))
+        general = "\n".join(messages.get("", []))
+        self.form_error.setText(general)
+        self.form_error.setVisible(bool(general))
+        valid = self._result is not None
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+
+    def error(self, name: str) -> str:
+        """Return the error shown next to the field ``name`` ("" when it is valid)."""
+        return self.error_labels[name].text()
