@@ -275,7 +275,10 @@ class RunHistory:
         if state not in _RUN_STATES:
             raise ValueError(f"state must be one of {', '.join(map(repr, _RUN_STATES))}, got {state!r}")
         statistics = await Backtest.get_data(symbol, strategy_name)
+        # Each figure of a long run takes tens of ms: give the loop (and the GUI on it) a turn in between.
+        await asyncio.sleep(0)
         series = await Backtest.get_series(symbol, strategy_name)
+        await asyncio.sleep(0)
         exchange = exchange_connections.client(exchange_name, True)
         config = get_config()
         first_close = await close_at(exchange, symbol, series.frame_start, config)

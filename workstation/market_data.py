@@ -54,4 +54,9 @@ async def fetch_candles(
     if last < first:
         raise ValueError(f"end ({iso(to_ms(end))}) is before start ({iso(to_ms(start))})")
     exchange = exchange_connections.client(exchange_name, True)
-    return await exchange.get_candles(symbol, interval, (last - first) // step + 1, last + step, get_config())
+    config = get_config()
+    if interval == "1m":
+        # One buffer for the whole period, instead of growing it (and copying it) chunk after chunk, with room for
+        # what a backtest of the period reads past its end, so that run does not grow it either.
+        exchange.expect(symbol, first, last + step + (config.max_candles_per_request + 1) * MINUTE_MS)
+    return await exchange.get_candles(symbol, interval, (last - first) // step + 1, last + step, config)

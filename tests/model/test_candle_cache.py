@@ -107,3 +107,33 @@ def test_normalise_still_cleans_a_candle_array_that_needs_it(
     normalised = normalise_candles(candles, "x", since, end, "")
     assert normalised is not candles
     assert normalised["close"].tolist() == expected_closes
+
+
+def test_expecting_a_longer_range_gives_a_held_segment_its_room_at_once() -> None:
+    """Candles read for a chart (a full buffer of 1100), then a backtest announcing reads 50 minutes further: the
+    buffer grows once, now, and the later appends up to that length keep it (no copy at the end of the run)."""
+    cache = CandleCache(MINUTE_MS)
+    cache.insert(minutes(1100, read_only=False))
+    segment = cache.find(START)
+    assert segment is not None
+
+    cache.expect(START, START + 1150 * MINUTE_MS)
+    buffer = segment.candles.base
+    assert buffer is not None and len(buffer) == 1150
+    cache.insert(minutes(1150, read_only=False)[1100:])
+
+    assert segment.length == 1150
+    assert segment.candles.base is buffer
+    assert segment.candles["close"].tolist() == minutes(1150)["close"].tolist()
+
+
+def test_expecting_less_than_a_segment_holds_changes_nothing() -> None:
+    cache = CandleCache(MINUTE_MS)
+    cache.insert(minutes(1100, read_only=False))
+    segment = cache.find(START)
+    assert segment is not None
+    buffer = segment.candles.base
+
+    cache.expect(START, START + 500 * MINUTE_MS)
+
+    assert segment.candles.base is buffer

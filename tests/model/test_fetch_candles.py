@@ -62,3 +62,33 @@ def test_a_period_past_the_data_is_a_candle_window_error() -> None:
                 "ladder", "BTCUSDT", datetime(2024, 1, 1, 6, tzinfo=UTC), datetime(2024, 1, 1, 7, tzinfo=UTC)
             )
         )
+
+
+def test_a_long_read_gives_the_event_loop_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An async exchange that never suspends, read in 30 requests: the client still lets other tasks (the GUI) run
+    between requests; with the turn period at 0 they run at every request."""
+    from workstation.clients import exchange as exchange_client
+
+    monkeypatch.setattr(exchange_client, "_LOOP_TURN_SECONDS", 0.0)
+
+    async def ladder_without_suspending(symbol: str, interval: str, since: datetime, limit: int) -> np.ndarray:
+        return _ladder(symbol, interval, since, limit)
+
+    ws.add_exchange(exchange_name="ladder", get_candles=ladder_without_suspending)
+    ws.set_config(max_candles_per_request=10)
+    turns: list[int] = []
+
+    async def scenario() -> np.ndarray:
+        reading = asyncio.ensure_future(
+            ws.fetch_candles(
+                "ladder", "BTCUSDT", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, 4, 59, tzinfo=UTC)
+            )
+        )
+        while not reading.done():
+            turns.append(len(turns))
+            await asyncio.sleep(0)
+        return reading.result()
+
+    candles = asyncio.run(scenario())
+    assert len(candles) == 300
+    assert len(turns) >= 25

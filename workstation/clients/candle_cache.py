@@ -93,6 +93,17 @@ class CandleSegment:
         self._buffer[self.length : needed] = candles
         self.length = needed
 
+    def reserve(self, length: int) -> None:
+        """Make room for ``length`` candles now, so later appends up to that length copy nothing.
+
+        A shared (read-only view) segment is left alone: it grows by viewing more of its owner.
+        """
+        if self._shared is not None or length <= len(self._buffer):
+            return
+        grown = np.empty(length, dtype=CANDLE_DTYPE)
+        grown[: self.length] = self._buffer[: self.length]
+        self._buffer = grown
+
     def vwap(self, count: int) -> np.ndarray:
         """VWAP of the ``count`` candles ending at each index (NaN where the window is not full)."""
         series, valid = self._vwap.get(count, (np.empty(0), 0))
@@ -119,8 +130,15 @@ class CandleCache:
         self._expected: tuple[int, int] | None = None
 
     def expect(self, since: int, until: int) -> None:
-        """Announce that ``[since, until)`` will be read, so a segment starting there is allocated once."""
+        """Announce that ``[since, until)`` will be read, so the segment holding it is allocated once.
+
+        A segment that already holds ``since`` (candles read for a chart before the run) gets its room now, at
+        the start, rather than by growing (and copying) as the reads reach past its end.
+        """
         self._expected = (since, until)
+        segment = self.find(since)
+        if segment is not None:
+            segment.reserve((until - segment.start) // self.step)
 
     def find(self, timestamp: int) -> CandleSegment | None:
         """Return the segment holding the candle that opens at ``timestamp``, if any."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, iso
 
 logger = logging.getLogger("workstation.exchange")
+
+#: Give the event loop a turn at least this often while reading many chunks (seconds of work).
+_LOOP_TURN_SECONDS = 0.02
 
 ErrorSink = Callable[[str, BaseException], None]
 
@@ -161,7 +165,12 @@ class ClientExchange:
                 f"{prefix}expected {expected} candles from {iso(missing)}, got 0 (first missing: {iso(missing)})"
             )
         chunk_since = fetch_from
+        next_turn = time.perf_counter() + _LOOP_TURN_SECONDS
         while chunk_since < fetch_end:
+            if time.perf_counter() >= next_turn:
+                # A long read (a year is 526 requests) must not freeze the GUI sharing this loop.
+                await asyncio.sleep(0)
+                next_turn = time.perf_counter() + _LOOP_TURN_SECONDS
             limit = min(config.max_candles_per_request, (fetch_end - chunk_since) // step)
             needed = max(0, min(until, chunk_since + limit * step) - chunk_since) // step
             candles = await self._request(symbol, interval, step, chunk_since, limit, needed, strict, config)
