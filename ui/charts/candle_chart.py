@@ -136,6 +136,7 @@ class CandleChart(QWidget):
         self._palette = palette
         self._minute_candles = np.empty(0, dtype=ws.CANDLE_DTYPE)
         self._candles = self._minute_candles
+        self._timestamps = np.empty(0, dtype=np.int64)
         self._minutes = 1
         self._marks = SignalMarks()
 
@@ -326,10 +327,12 @@ class CandleChart(QWidget):
         self._minutes = minutes
         # The 1m candles are drawn as given (never written), sparing a copy of a possibly huge array.
         self._candles = self._minute_candles if minutes == 1 else resample(self._minute_candles, minutes)
+        # searchsorted copies a strided column on every call: keep one contiguous copy of the times.
+        self._timestamps = np.ascontiguousarray(self._candles["timestamp"])
         levels = CandleLevels(self._candles)
         self.candle_item.set_levels(levels)
         self.volume_item.set_levels(levels)
-        self.time_axis.set_timestamps(self._candles["timestamp"], minutes)
+        self.time_axis.set_timestamps(self._timestamps, minutes)
         count = len(self._candles)
         for plot in (self.price_plot, self.volume_plot):
             if count == 0:
@@ -349,7 +352,7 @@ class CandleChart(QWidget):
         self.marks_layer.set_marks(self._marks, self._bars_of_times, count - 1, float(self._candles["close"][-1]))
 
     def _bars_of_times(self, times: np.ndarray) -> np.ndarray:
-        bars = np.searchsorted(self._candles["timestamp"], times, side="right") - 1
+        bars = np.searchsorted(self._timestamps, times, side="right") - 1
         result: np.ndarray = np.clip(bars, 0, max(0, len(self._candles) - 1))
         return result
 

@@ -94,15 +94,20 @@ class Buckets(NamedTuple):
 
 def _halve(level: Buckets) -> Buckets:
     """Merge neighbouring buckets pairwise (an odd last bucket stays alone)."""
-    length = len(level.open)
-    first = np.arange(0, length, 2)
-    second = np.minimum(first + 1, length - 1)
+    pairs = len(level.open) // 2
+    odd = len(level.open) % 2 == 1
+    # Strided slices, not index arrays: no gather, and level 1 may itself be a strided view of the candles.
+    first, second = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
+
+    def merged(pair: np.ndarray, column: np.ndarray) -> np.ndarray:
+        return np.concatenate((pair, column[-1:])) if odd else pair
+
     return Buckets(
-        open=level.open[first],
-        high=np.maximum(level.high[first], level.high[second]),
-        low=np.minimum(level.low[first], level.low[second]),
-        close=level.close[second],
-        volume=level.volume[first] + np.where(second > first, level.volume[second], 0.0),
+        open=merged(level.open[first].copy(), level.open),
+        high=merged(np.maximum(level.high[first], level.high[second]), level.high),
+        low=merged(np.minimum(level.low[first], level.low[second]), level.low),
+        close=merged(level.close[second].copy(), level.close),
+        volume=merged(level.volume[first] + level.volume[second], level.volume),
     )
 
 
@@ -111,13 +116,15 @@ class CandleLevels:
 
     def __init__(self, candles: np.ndarray) -> None:
         self.count = len(candles)
+        # The field views of the candle array itself: copying five columns of a year of 1m candles would hold the
+        # GUI for tens of ms (and the memory twice) before anything is drawn.
         self._levels: dict[int, Buckets] = {
             1: Buckets(
-                open=np.ascontiguousarray(candles["open"], dtype=np.float64),
-                high=np.ascontiguousarray(candles["high"], dtype=np.float64),
-                low=np.ascontiguousarray(candles["low"], dtype=np.float64),
-                close=np.ascontiguousarray(candles["close"], dtype=np.float64),
-                volume=np.ascontiguousarray(candles["volume"], dtype=np.float64),
+                open=candles["open"],
+                high=candles["high"],
+                low=candles["low"],
+                close=candles["close"],
+                volume=candles["volume"],
             )
         }
 
@@ -273,10 +280,11 @@ class CandleItem(_BarsItem):
     """Candlesticks of a chart: wick and body per bar when zoomed in, a high–low line per pixel column when not."""
 
     def _compute_bounds(self) -> QRectF:
-        price = self._levels.price_range(0, self._levels.count - 1)
-        if price is None:
+        if self._levels.count == 0:
             return QRectF()
-        low, high = price
+        # One pass over the bars: going through the coarse levels would build all of them before the first paint.
+        bars = self._levels.level(1)
+        low, high = float(bars.low.min()), float(bars.high.max())
         return QRectF(-0.5, low, float(self._levels.count), high - low)
 
     def dataBounds(
@@ -312,10 +320,10 @@ class VolumeItem(_BarsItem):
     """Volume bars under the candles, in the candle's up/down colour, with the same level-of-detail."""
 
     def _compute_bounds(self) -> QRectF:
-        peak = self._levels.volume_peak(0, self._levels.count - 1)
-        if peak is None:
+        if self._levels.count == 0:
             return QRectF()
-        return QRectF(-0.5, 0.0, float(self._levels.count), peak)
+        # The largest single bar bounds every mean the coarser levels draw.
+        return QRectF(-0.5, 0.0, float(self._levels.count), float(self._levels.level(1).volume.max()))
 
     def dataBounds(
         self,

@@ -103,8 +103,22 @@ class SignalMarks:
         A closed result alone is enough to mark its position (the opened result may have been skipped), and a
         position whose ``scheduled_at`` precedes its ``pending_at`` is also marked as a filled limit order.
         """
-        positions: dict[str, _Position] = {}
-        limits: dict[str, _LimitOrder] = {}
+        builder = SignalMarksBuilder()
+        builder.add(results)
+        return builder.marks()
+
+
+class SignalMarksBuilder:
+    """Collects marks batch by batch while a run progresses: each result is looked at once, however many
+    snapshots (:meth:`marks`) are taken, so a long run costs the same per batch at its end as at its start."""
+
+    def __init__(self) -> None:
+        self._positions: dict[str, _Position] = {}
+        self._limits: dict[str, _LimitOrder] = {}
+
+    def add(self, results: Iterable[object]) -> None:
+        """Take in more results, in the order the run produced them."""
+        positions, limits = self._positions, self._limits
         for result in results:
             if isinstance(result, ws.ScheduledResult):
                 _limit_of(limits, result.signal)
@@ -132,7 +146,10 @@ class SignalMarks:
             elif isinstance(result, ws.CancelledResult):
                 limit = _limit_of(limits, result.signal)
                 limit.ended, limit.cancel_reason = float(result.close_timestamp), result.reason
-        return _marks(positions, limits)
+
+    def marks(self) -> SignalMarks:
+        """Return the marks of everything added so far."""
+        return _marks(self._positions, self._limits)
 
 
 def _marks(positions: dict[str, _Position], limits: dict[str, _LimitOrder]) -> SignalMarks:
