@@ -1,0 +1,383 @@
+"""The main window end to end: run from the form, trades equal the engine's, stop, close during a run, history,
+comparison, strategy-file errors, engine errors, themes and screenshots with pixel facts.
+
+Every test drives a real ``MainWindow`` on a qasync loop, with its settings and history in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import qasync
+from PySide6.QtCore import QModelIndex, QSettings, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.app import _report_to, demo_request
+from ui.backtest.run_tab import RunTab
+from ui.charts import DARK_PALETTE, LIGHT_PALETTE
+from ui.main_window import MainWindow
+from ui.themes import apply_theme
+from ui.widgets.comparison import ComparisonView
+
+SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
+TWO_DAYS = ws.BacktestRequest(
+    exchange_name="demo",
+    symbol="BTCUSDT",
+    strategy_name="sma-cross-market",
+    start=datetime(2024, 1, 1, tzinfo=UTC),
+    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
+)
+QUARTER = TWO_DAYS.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo=UTC)})
+
+
+@pytest.fixture
+def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path: Path) -> Iterator[MainWindow]:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    main = MainWindow(
+        settings=settings,
+        history=ws.RunHistory(tmp_path / "history.sqlite3"),
+        theme="dark",
+        apply_app_theme=lambda name: apply_theme(qapp, name),
+    )
+    qtbot.addWidget(main)
+    main.resize(1500, 950)
+    main.show()
+    yield main
+    for tab in main.run_tabs():
+        task = main.task_of(tab)
+        if task is not None:
+            task.cancel()
+            qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    main.history.close()
+    # The theme is the application's: leave the next tests the default look.
+    qapp.setPalette(qapp.style().standardPalette())
+    qapp.setStyleSheet("")
+
+
+def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:
+    tab = window.start_run(request)
+    task = window.task_of(tab)
+    assert task is not None
+    qloop.run_until_complete(task)
+    return tab
+
+
+def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
+    model = tab.trades.model
+    return [model.result_at(row) for row in range(model.rowCount())]
+
+
+async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
+    prepared = await ws.prepare_backtest(request)
+    return [
+        result
+        async for result in ws.Backtest.run(
+            prepared.symbol,
+            strategy_name=prepared.strategy_name,
+            exchange_name=prepared.exchange_name,
+            frame_name=prepared.frame_name,
+        )
+        if isinstance(result, ws.ClosedResult)
+    ]
+
+
+def save(widget: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / name
+    assert widget.grab().save(str(path))
+    return path
+
+
+def colour_pixels(image: QImage, colour: str) -> int:
+    """Count the pixels painted exactly in ``colour``."""
+    converted = image.convertToFormat(QImage.Format.Format_RGB888)
+    raw = np.frombuffer(bytes(converted.constBits()), dtype=np.uint8).reshape(converted.height(), -1)
+    rgb = raw[:, : converted.width() * 3].reshape(converted.height(), converted.width(), 3)
+    wanted = QColor(colour)
+    return int(np.all(rgb == (wanted.red(), wanted.green(), wanted.blue()), axis=2).sum())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runs
+
+
+def test_a_run_shows_exactly_the_engine_s_trades_and_one_entry_marker_per_trade(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    """Two demo days of sma-cross-market: the tab's table holds the engine's 23 trades, in order, field for field."""
+    tab = run_to_end(qloop, window, TWO_DAYS)
+
+    assert tab.state == "Finished"
+    shown = shown_trades(tab)
+    expected = qloop.run_until_complete(engine_trades(TWO_DAYS))
+    assert len(expected) == 23
+    assert shown == expected
+    assert tab.chart.entry_marker_count() == 23
+    assert tab.chart.exit_marker_count() == 23
+    assert tab.status.text() == "Finished · 23 closed signals"
+    assert window.tabs.tabText(window.tabs.indexOf(tab)) == "sma-cross-market · BTCUSDT"
+
+
+def test_clicking_a_trade_centres_the_chart_on_it_keeping_the_zoom(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    tab = run_to_end(qloop, window, TWO_DAYS)
+    first, last = tab.chart.visible_time_range()
+    span = last - first
+    view = tab.trades.table
+    row_rect = view.visualRect(view.model().index(0, 1, QModelIndex()))
+
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center())
+
+    trade = shown_trades(tab)[0]
+    assert trade.signal.pending_at is not None
+    middle = (trade.signal.pending_at + trade.close_timestamp) // 2
+    first, last = tab.chart.visible_time_range()
+    assert first <= middle <= last
+    assert abs((last - first) - span) <= 60_000  # the same number of bars in view, to the bar
+    assert abs((first + last) // 2 - middle) <= 60_000
+
+
+def test_stop_during_a_run_ends_it_gracefully_with_its_partial_results(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    tab = window.start_run(QUARTER)
+
+    async def stop_after_the_first_trades() -> None:
+        while tab.trades.model.rowCount() < 20:
+            await asyncio.sleep(0.005)
+        window.stop_current()
+        assert tab.state == "Stopping"
+        task = window.task_of(tab)
+        assert task is not None
+        await task
+
+    qloop.run_until_complete(stop_after_the_first_trades())
+
+    assert tab.state == "Stopped"
+    trades = shown_trades(tab)
+    assert 20 <= len(trades) < 600  # the quarter holds 662 trades; the stop came after the first batches
+    engine = qloop.run_until_complete(ws.Backtest.get_data("BTCUSDT", "sma-cross-market"))
+    assert trades == engine.signal_list
+    assert tab.status.text() == f"Stopped · {len(trades)} closed signals"
+    assert [run.state for run in window.history.list_runs()] == ["stopped"]
+    assert not window.stop_action.isEnabled()
+
+
+def test_closing_the_window_during_a_run_cancels_it_cleanly(
+    window: MainWindow, qloop: qasync.QEventLoop, qapp: QApplication, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Closing the last window would quit the application and stop the loop under the test.
+    qapp.setQuitOnLastWindowClosed(False)
+    tab = window.start_run(QUARTER)
+
+    async def close_while_running() -> None:
+        while tab.trades.model.rowCount() == 0:
+            await asyncio.sleep(0.005)
+        task = window.task_of(tab)
+        assert task is not None
+        window.close()
+        assert window.isVisible()  # it waits for the run to clean up before it really closes
+        await asyncio.gather(task, return_exceptions=True)
+        for _ in range(50):
+            if not window.isVisible():
+                break
+            await asyncio.sleep(0.01)
+
+    qloop.run_until_complete(close_while_running())
+
+    assert not window.isVisible()
+    assert tab.state == "Stopped"
+    assert tab.status.text() == "Cancelled: the window closed during the run"
+    assert "Traceback" not in capfd.readouterr().err
+    assert window.error_panel.isHidden()
+    # The engine let go of the pair: the same run can start again at once.
+    assert len(qloop.run_until_complete(engine_trades(TWO_DAYS))) == 23
+    qapp.setQuitOnLastWindowClosed(True)
+
+
+def test_a_failing_run_says_why_and_the_window_lives_on(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    """A period before the demo data begins: the run fails with the exchange's message, shown and logged."""
+    early = TWO_DAYS.model_copy(
+        update={"start": datetime(2019, 1, 1, tzinfo=UTC), "end": datetime(2019, 1, 2, tzinfo=UTC)}
+    )
+    tab = run_to_end(qloop, window, early)
+
+    assert tab.state == "Failed"
+    assert tab.status.text().startswith("Failed: ")
+    assert window.error_panel.isVisible()
+    assert "failed" in window.error_panel.message.text()
+    assert window.history.list_runs() == []
+    assert run_to_end(qloop, window, TWO_DAYS).state == "Finished"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# History and comparison
+
+
+def test_a_stored_run_reopens_without_running_again(
+    window: MainWindow, qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = run_to_end(qloop, window, TWO_DAYS)
+    [stored] = window.history.list_runs()
+    assert window.history_panel.table_model.rowCount() == 1
+
+    def no_run(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("reopening a stored run must not run it")
+
+    monkeypatch.setattr(ws.Backtest, "run", no_run)
+    reopened = window.open_stored_run(stored.id)
+
+    assert reopened is not None
+    assert shown_trades(reopened) == shown_trades(ran)
+    assert reopened.status.text() == f"Finished (from the history, run #{stored.id})"
+    qloop.run_until_complete(asyncio.sleep(0.3))  # the candles are read back in the background
+    assert len(reopened.chart.candles()) == 2 * 1440
+    assert reopened.chart.entry_marker_count() == 23
+
+
+def test_two_stored_runs_open_side_by_side(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    run_to_end(qloop, window, TWO_DAYS)
+    run_to_end(qloop, window, TWO_DAYS.model_copy(update={"params": {"fast": 10, "slow": 30}}))
+    older, newer = sorted(run.id for run in window.history.list_runs())
+
+    view = window.compare_stored_runs(newer, older)
+
+    assert isinstance(view, ComparisonView)
+    assert window.tabs.tabText(window.tabs.currentIndex()) == f"Compare #{newer} / #{older}"
+    save(window, "main_window_comparison.png")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Errors
+
+
+def test_a_strategy_file_with_a_syntax_error_is_reported_and_the_window_lives_on(
+    window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("import workstation as ws\n\ndef get_signal(symbol, when)\n    return None\n", encoding="utf-8")
+
+    assert not window.strategies.load_file(broken)
+
+    assert window.error_panel.isVisible()
+    assert window.error_panel.message.text() == f"⚠ {broken}: SyntaxError: expected ':' (line 3)"
+    assert "SyntaxError" in window.log.text()
+    assert window.strategies.status.text() == "Could not load broken.py: see the log."
+    assert run_to_end(qloop, window, TWO_DAYS).state == "Finished"
+
+
+def test_a_loaded_strategy_file_is_listed_and_runs(
+    window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(
+        "import workstation as ws\n"
+        "def get_signal(symbol, when):\n    return None\n"
+        "ws.add_strategy(strategy_name='never-trades', interval='5m', get_signal=get_signal)\n",
+        encoding="utf-8",
+    )
+
+    assert window.strategies.load_file(path)
+
+    assert "never-trades" in window.strategies.names()
+    tab = run_to_end(qloop, window, TWO_DAYS.model_copy(update={"strategy_name": "never-trades"}))
+    assert (tab.state, tab.trades.model.rowCount()) == ("Finished", 0)
+
+
+def test_a_strategy_raising_is_logged_and_the_run_completes(
+    window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    path = tmp_path / "raising.py"
+    path.write_text(
+        "import workstation as ws\n"
+        "def get_signal(symbol, when):\n    raise RuntimeError('boom in the strategy')\n"
+        "ws.add_strategy(strategy_name='raising', interval='1h', get_signal=get_signal)\n",
+        encoding="utf-8",
+    )
+    assert window.strategies.load_file(path)
+
+    tab = run_to_end(qloop, window, TWO_DAYS.model_copy(update={"strategy_name": "raising"}))
+
+    assert tab.state == "Finished"
+    assert window.error_panel.isVisible()
+    assert window.error_panel.message.text().startswith("⚠ get_signal: boom in the strategy (raising, BTCUSDT)")
+    assert window.log.text().count("boom in the strategy") >= 48  # one per hourly call over two days
+
+
+def test_an_exception_escaping_a_slot_goes_to_the_log_not_to_the_floor(window: MainWindow) -> None:
+    hook = _report_to(window)
+    try:
+        raise ValueError("a bug in a slot")
+    except ValueError as error:
+        hook(ValueError, error, error.__traceback__)
+
+    assert window.error_panel.message.text() == "⚠ ValueError: a bug in a slot"
+    assert "Traceback (most recent call last)" in window.log.text()
+    assert window.isVisible()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Looks: screenshots with pixel facts
+
+
+@pytest.mark.parametrize(("theme", "palette"), [("dark", DARK_PALETTE), ("light", LIGHT_PALETTE)])
+def test_the_window_after_a_demo_run_in_each_theme(
+    window: MainWindow, qloop: qasync.QEventLoop, theme: str, palette: Any
+) -> None:
+    window.apply_theme(theme)  # type: ignore[arg-type]
+    tab = run_to_end(qloop, window, demo_request())
+    qloop.run_until_complete(asyncio.sleep(0.2))
+
+    chart = QImage(tab.chart.grab().toImage())
+    assert colour_pixels(chart, palette.up) > 100
+    assert colour_pixels(chart, palette.down) > 100
+    assert colour_pixels(chart, palette.background) > chart.width() * chart.height() // 3
+    path = save(window, f"main_window_{theme}.png")
+    assert QImage(str(path)).width() == window.width()
+    assert window.settings.value("theme") == theme
+
+
+def test_the_screenshot_command_runs_the_demo_and_saves_the_window(tmp_path: Path) -> None:
+    png = tmp_path / "window.png"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ui.app import main; raise SystemExit(main())",
+            "--screenshot",
+            str(png),
+            "--run-demo",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
+    image = QImage(str(png))
+    assert image.width() >= 800 and image.height() >= 600
+    assert colour_pixels(image, DARK_PALETTE.up) > 100
+    assert (tmp_path / "data" / "workstation" / "history.sqlite3").is_file()

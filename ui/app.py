@@ -1,0 +1,152 @@
+"""The composition root: the command line, the QApplication on a qasync loop, the stores, the main window.
+
+``workstation`` with no command opens the window; ``--screenshot PATH [--run-demo]`` opens it (offscreen when
+there is no display), optionally runs the 30-day demo backtest, saves a PNG of the window and exits: the smoke
+check of the whole application. Every other command is the headless command line of ``workstation.cli``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication
+
+import workstation as ws
+from ui.log_panel import LogRelay, QtLogHandler
+from ui.main_window import SETTINGS_APPLICATION, SETTINGS_ORGANISATION, MainWindow
+from ui.themes import ThemeName, apply_theme
+from workstation.cli import WindowOptions
+from workstation.cli import main as command_line
+
+#: The demo run of ``--run-demo``: 30 days of the built-in demo candles.
+DEMO_START = datetime(2024, 1, 1, tzinfo=UTC)
+DEMO_END = datetime(2024, 1, 30, 23, 59, tzinfo=UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``workstation`` command: the window without a command, else the headless command line."""
+    return command_line(argv, open_window=open_window)
+
+
+def demo_request() -> ws.BacktestRequest:
+    """Return the request of the demo run: sma-cross-market on BTCUSDT over 30 days of the demo exchange."""
+    return ws.BacktestRequest(
+        exchange_name="demo", symbol="BTCUSDT", strategy_name="sma-cross-market", start=DEMO_START, end=DEMO_END
+    )
+
+
+def open_window(options: WindowOptions) -> int:
+    """Open the main window and run the event loop until it closes; return the exit status."""
+    if options.screenshot is not None and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    QCoreApplication.setOrganizationName(SETTINGS_ORGANISATION)
+    QCoreApplication.setApplicationName(SETTINGS_APPLICATION)
+    settings = QSettings()
+    stored_theme = str(settings.value("theme", "dark"))
+    theme: ThemeName = "light" if (options.theme or stored_theme) == "light" else "dark"
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow(
+        settings=settings,
+        history=ws.RunHistory(),
+        theme=theme,
+        apply_app_theme=lambda name: apply_theme(app, name),
+    )
+    freeze_startup_objects()
+    relay = LogRelay(window)
+    relay.line_logged.connect(window.log.append)
+    handler = QtLogHandler(relay)
+    engine_log = logging.getLogger("workstation")
+    engine_log.addHandler(handler)
+    engine_log.setLevel(logging.INFO)
+    previous_hook = sys.excepthook
+    sys.excepthook = _report_to(window)
+    loop.set_exception_handler(_loop_errors_to(window))
+    try:
+        window.show()
+        if options.screenshot is not None:
+            status: int = loop.run_until_complete(_screenshot(window, options))
+            return status
+        if options.run_demo:
+            window.start_run(demo_request())
+        closed = asyncio.Event()
+        app.lastWindowClosed.connect(closed.set)
+        loop.run_until_complete(closed.wait())
+        return 0
+    finally:
+        sys.excepthook = previous_hook
+        engine_log.removeHandler(handler)
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def freeze_startup_objects() -> None:
+    """Exclude everything built so far (modules, schemas, widgets) from the garbage collector's full passes.
+
+    A full pass during a long run would otherwise walk these hundreds of thousands of long-lived objects each
+    time and stall the GUI for tens of milliseconds; they live as long as the window anyway.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def _screenshot(window: MainWindow, options: WindowOptions) -> int:
+    assert options.screenshot is not None
+    if options.run_demo:
+        tab = window.start_run(demo_request())
+        task = window.task_of(tab)
+        if task is not None:
+            await task
+        if tab.state != "Finished":
+            print(f"workstation: the demo run ended {tab.state.lower()}: {tab.error_message}", file=sys.stderr)
+            return 1
+    await asyncio.sleep(0.3)  # let the last batched updates and the layout settle before the grab
+    options.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(options.screenshot)):
+        print(f"workstation: could not write the screenshot to {str(options.screenshot)!r}", file=sys.stderr)
+        return 1
+    window.close()
+    return 0
+
+
+def _report_to(window: MainWindow) -> Any:
+    """Return an excepthook that shows an exception escaping a slot instead of letting it kill the window."""
+
+    def hook(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, trace)
+            return
+        window.report_error(f"{kind.__name__}: {value}", "".join(traceback.format_exception(kind, value, trace)))
+
+    return hook
+
+
+def _loop_errors_to(window: MainWindow) -> Any:
+    """Return a loop exception handler that shows what a task raised and nobody awaited."""
+
+    def handle(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exception = context.get("exception")
+        message = str(context.get("message", "error in a background task"))
+        if isinstance(exception, BaseException):
+            details = "".join(traceback.format_exception(exception))
+            window.report_error(f"{type(exception).__name__}: {exception}", details)
+        else:
+            window.report_error(message, message)
+
+    return handle
+
+
+__all__ = ["demo_request", "freeze_startup_objects", "main", "open_window"]

@@ -1,0 +1,241 @@
+"""One run tab: the candle chart with the run's whole signal lifecycle, and beside it what the run produced.
+
+A run tab either drives a backtest (``run``), showing results as they arrive, or shows a stored run from the
+history (``show_stored``) without re-running it. Statistics, curves, histogram and monthly returns are refreshed
+at most once a second while the run works, and once more at its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+import workstation as ws
+from ui.bridge import RunFeed
+from ui.charts.candle_chart import CandleChart
+from ui.charts.candle_item import ChartPalette
+from ui.charts.curves import EquityCurves, PnlHistogram
+from ui.charts.marks import SignalMarksBuilder
+from ui.widgets.monthly_table import MonthlyReturnsTable
+from ui.widgets.statistics_table import StatisticsTable
+from ui.widgets.trade_table import TradeTableView
+
+RunState = Literal["Preparing", "Running", "Stopping", "Finished", "Stopped", "Failed"]
+
+#: How long a new run tab waits, so it is drawn before the run starts working.
+FIRST_PAINT_SECONDS = 0.05
+#: How far before the period the chart's candles are read (see ``RunTab._frame_candles``).
+WARM_UP = timedelta(days=1)
+#: While a run works, the chart's marks are redrawn at most this often (seconds); the trade table every flush.
+MARKS_PERIOD_SECONDS = 0.5
+#: While a run works, the statistics and curves are recomputed at most this often (seconds).
+SUMMARY_PERIOD_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a run tab ran: the pair, where, and the request (None for a tab opened from the history)."""
+
+    symbol: str
+    strategy_name: str
+    exchange_name: str
+    request: ws.BacktestRequest | None
+
+
+class RunTab(QWidget):
+    """Chart, trades, statistics, curves and monthly returns of one backtest run."""
+
+    state_changed = Signal(str)
+    progress_changed = Signal(object)
+    error_raised = Signal(str)
+
+    def __init__(self, palette: ChartPalette, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state: RunState = "Preparing"
+        self.identity: RunIdentity | None = None
+        self.started_at_ms = 0
+        self.error_message = ""
+        self._marks = SignalMarksBuilder()
+        self._closed_count = 0
+        self._stop_requested = False
+        self._last_summary = self._last_marks = 0.0
+        self._summary_task: asyncio.Future[None] | None = None
+
+        self.status = QLabel("Preparing…", self)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.chart = CandleChart(self)
+        self.chart.set_palette(palette)
+        self.trades = TradeTableView(self)
+        self.statistics = StatisticsTable(self)
+        self.curves = EquityCurves(self)
+        self.curves.set_palette(palette)
+        self.histogram = PnlHistogram(self)
+        self.histogram.set_palette(palette)
+        self.monthly = MonthlyReturnsTable(self)
+        self.details = QTabWidget(self)
+        self.details.addTab(self.trades, "Trades")
+        self.details.addTab(self.statistics, "Statistics")
+        self.details.addTab(self.curves, "Equity")
+        self.details.addTab(self.histogram, "PnL histogram")
+        self.details.addTab(self.monthly, "Monthly returns")
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.chart)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.status)
+        layout.addWidget(splitter, 1)
+        self.trades.trade_activated.connect(self._centre_on_trade)
+        self.trades.error_raised.connect(self.error_raised)
+
+    @property
+    def running(self) -> bool:
+        """Tell whether the tab's run is still working (a stop may be pending)."""
+        return self.state in ("Preparing", "Running", "Stopping")
+
+    def title(self) -> str:
+        """Return the tab's caption: strategy · symbol."""
+        if self.identity is None:
+            return "New run"
+        return f"{self.identity.strategy_name} · {self.identity.symbol}"
+
+    async def run(self, request: ws.BacktestRequest) -> None:
+        """Run ``request`` to its end, showing results as they arrive.
+
+        Engine and data errors end the run in state ``Failed`` with the message in the status line (they are also
+        on ``ws.events.error`` for the Log dock). Cancellation (the window closing) propagates after the engine
+        has cleaned up.
+        """
+        self.started_at_ms = int(time.time() * 1000)
+        try:
+            # The new tab is drawn first (its first paint is the costliest); then the run's work begins.
+            await asyncio.sleep(FIRST_PAINT_SECONDS)
+            prepared = await ws.prepare_backtest(request)
+            ws.set_config(**prepared.config.model_dump())
+            self.identity = RunIdentity(prepared.symbol, prepared.strategy_name, prepared.exchange_name, request)
+            self._set_state("Preparing", f"Loading candles of {prepared.symbol}…")
+            self.chart.set_candles(await self._frame_candles(prepared.exchange_name, prepared.symbol, request))
+            await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
+            feed = RunFeed(prepared.symbol, prepared.strategy_name, self)
+            feed.results_flushed.connect(self._add_results)
+            feed.progress_changed.connect(self.progress_changed)
+            self._set_state("Stopping" if self._stop_requested else "Running")
+            await feed.pump(
+                ws.Backtest.run(
+                    prepared.symbol,
+                    strategy_name=prepared.strategy_name,
+                    exchange_name=prepared.exchange_name,
+                    frame_name=prepared.frame_name,
+                )
+            )
+        except asyncio.CancelledError:
+            self._set_state("Stopped", "Cancelled: the window closed during the run")
+            raise
+        except Exception as exc:
+            self.error_message = f"{type(exc).__name__}: {exc}"
+            self._set_state("Failed", f"Failed: {self.error_message}")
+            return
+        await asyncio.sleep(0)
+        self._redraw_marks()
+        await asyncio.sleep(0)
+        await self._show_summary()
+        self._set_state("Stopped" if self._stop_requested else "Finished")
+
+    @staticmethod
+    async def _frame_candles(exchange_name: str, symbol: str, request: ws.BacktestRequest) -> Any:
+        """Return the 1m candles of the request's period, read with a day before it when the data has one.
+
+        The strategy's first windows reach back before the period; reading that day now puts it in the same cached
+        block as the period, so the run does not have to prepend it to a year of candles (a copy that would stall
+        the GUI) when it starts.
+        """
+        try:
+            candles = await ws.fetch_candles(exchange_name, symbol, request.start - WARM_UP, request.end)
+        except ws.CandleWindowError:
+            return await ws.fetch_candles(exchange_name, symbol, request.start, request.end)
+        first = int(np.searchsorted(candles["timestamp"], int(request.start.timestamp() * 1000)))
+        return candles[first:]
+
+    def request_stop(self) -> None:
+        """Ask the run to stop gracefully: no new signals; an open position is managed to its end (SPEC §15.5)."""
+        if not self.running or self._stop_requested:
+            return
+        self._stop_requested = True
+        if self.identity is not None:
+            ws.Backtest.stop(self.identity.symbol, self.identity.strategy_name)
+        self._set_state("Stopping")
+
+    def show_stored(self, stored: ws.StoredRun, candles: Any | None) -> None:
+        """Show a run from the history: its candles (None when the exchange cannot serve them), trades, figures."""
+        summary = stored.summary
+        self.identity = RunIdentity(summary.symbol, summary.strategy_name, summary.exchange_name, None)
+        if candles is not None:
+            self.chart.set_candles(candles)
+        self._marks.add(stored.closed_results)
+        self._closed_count = len(stored.closed_results)
+        self.trades.append(stored.closed_results)
+        self.chart.set_marks(self._marks.marks())
+        self._apply_summary(stored.statistics, stored.series)
+        state: RunState = "Stopped" if summary.state == "stopped" else "Finished"
+        self._set_state(state, f"{state} (from the history, run #{summary.id})")
+
+    def _add_results(self, batch: list[Any]) -> None:
+        self._marks.add(batch)
+        closed = [result for result in batch if isinstance(result, ws.ClosedResult)]
+        if closed:
+            self._closed_count += len(closed)
+            self.trades.append(closed)
+        now = time.monotonic()
+        if now - self._last_marks >= MARKS_PERIOD_SECONDS:
+            self._last_marks = now
+            # In a turn of its own: the table's and the chart's repaints then never add up in one long stretch.
+            QTimer.singleShot(0, self._redraw_marks)
+        if closed and now - self._last_summary >= SUMMARY_PERIOD_SECONDS and self.identity is not None:
+            self._last_summary = now
+            self._summary_task = asyncio.ensure_future(self._show_summary())
+
+    def _redraw_marks(self) -> None:
+        self.chart.set_marks(self._marks.marks())
+
+    async def _show_summary(self) -> None:
+        if self.identity is None:
+            return
+        # Each step of a long run's summary takes a few to tens of ms: the GUI gets a turn between them.
+        statistics = await ws.Backtest.get_data(self.identity.symbol, self.identity.strategy_name)
+        await asyncio.sleep(0)
+        try:
+            series = await ws.Backtest.get_series(self.identity.symbol, self.identity.strategy_name)
+        except ValueError:
+            series = None
+        await asyncio.sleep(0)
+        self.statistics.set_statistics(statistics, series)
+        await asyncio.sleep(0)
+        self._apply_series(series)
+
+    def _apply_summary(self, statistics: ws.BacktestStatistics, series: ws.RunSeries | None) -> None:
+        self.statistics.set_statistics(statistics, series)
+        self._apply_series(series)
+
+    def _apply_series(self, series: ws.RunSeries | None) -> None:
+        self.curves.set_series(series)
+        self.histogram.set_series(series)
+        if series is not None:
+            self.monthly.set_monthly(series.monthly_returns)
+
+    def _centre_on_trade(self, result: ws.ClosedResult) -> None:
+        opened = result.signal.pending_at if result.signal.pending_at is not None else result.close_timestamp
+        self.chart.center_on((opened + result.close_timestamp) // 2)
+
+    def _set_state(self, state: RunState, message: str | None = None) -> None:
+        self.state = state
+        self.status.setText(message or f"{state} · {self._closed_count} closed signals")
+        self.state_changed.emit(state)
