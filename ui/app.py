@@ -48,8 +48,17 @@ def demo_request() -> ws.BacktestRequest:
 
 def open_window(options: WindowOptions) -> int:
     """Open the main window and run the event loop until it closes; return the exit status."""
-    if options.screenshot is not None and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless and options.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    elif headless and "QT_QPA_PLATFORM" not in os.environ:
+        # Qt would abort with a core dump; say what can be done instead.
+        print(
+            "workstation: no display to open the window on. Use `workstation --screenshot PATH --run-demo` for a "
+            "picture of it, or `workstation backtest --help` to backtest without it.",
+            file=sys.stderr,
+        )
+        return 2
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     QCoreApplication.setOrganizationName(SETTINGS_ORGANISATION)

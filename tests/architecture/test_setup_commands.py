@@ -19,7 +19,7 @@ def test_readme_has_one_install_and_run_command_and_one_test_command() -> None:
     assert len(commands) == 2
     install_and_run, run_tests = commands
     assert "pip install -e ." in install_and_run
-    assert "workstation backtest --exchange demo" in install_and_run
+    assert install_and_run.rstrip().endswith(".venv/bin/workstation --run-demo")
     assert run_tests.rstrip().endswith("pytest")
 
 

@@ -381,3 +381,20 @@ def test_the_screenshot_command_runs_the_demo_and_saves_the_window(tmp_path: Pat
     assert image.width() >= 800 and image.height() >= 600
     assert colour_pixels(image, DARK_PALETTE.up) > 100
     assert (tmp_path / "data" / "workstation" / "history.sqlite3").is_file()
+
+
+def test_without_a_display_the_window_command_says_what_to_do_instead(tmp_path: Path) -> None:
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    env["HOME"] = str(tmp_path)
+    completed = subprocess.run(
+        [sys.executable, "-c", "from ui.app import main; raise SystemExit(main())", "--run-demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("workstation: no display to open the window on.")
