@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
             self._progress_started.pop(tab, None)
         if tab.state == "Failed":
             self.report_error(f"Run {tab.title()} failed: {tab.error_message}", tab.error_message)
-        elif tab.identity is not None:
+        elif tab.engine_started:
             await self._save_to_history(tab)
         self._update_actions()
         self.run_finished.emit(tab)

@@ -398,3 +398,50 @@ def test_without_a_display_the_window_command_says_what_to_do_instead(tmp_path: 
     )
     assert completed.returncode == 2
     assert completed.stderr.startswith("workstation: no display to open the window on.")
+
+
+def test_stop_before_the_engine_starts_ends_the_run_with_nothing_saved(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    tab = window.start_run(TWO_DAYS)
+    window.stop_current()  # still drawing the new tab: the engine has not started
+    task = window.task_of(tab)
+    assert task is not None
+    qloop.run_until_complete(task)
+
+    assert (tab.state, tab.engine_started) == ("Stopped", False)
+    assert tab.status.text() == "Stopped before the run started"
+    assert window.history.list_runs() == []
+    assert window.error_panel.isHidden()
+
+
+def test_ctrl_tab_steps_through_run_tabs_and_ctrl_w_closes_one(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    first = run_to_end(qloop, window, TWO_DAYS)
+    second = run_to_end(qloop, window, TWO_DAYS.model_copy(update={"params": {"fast": 10, "slow": 30}}))
+    assert window.current_run_tab() is second
+
+    qtbot.keyClick(window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_run_tab() is first
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert window.run_tabs() == [second]
+
+
+def test_the_dock_layout_and_theme_are_remembered(qtbot: QtBot, qloop: qasync.QEventLoop, tmp_path: Path) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    history = ws.RunHistory(tmp_path / "history.sqlite3")
+    first = MainWindow(settings=settings, history=history, theme="dark")
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["log"].hide()
+    first.apply_theme("light")
+    first.close()
+
+    second = MainWindow(settings=settings, history=history, theme=str(settings.value("theme")))  # type: ignore[arg-type]
+    qtbot.addWidget(second)
+    second.show()
+    assert second.docks["log"].isHidden()
+    assert second.docks["history"].isVisible()
+    assert second.theme == "light"
+    history.close()

@@ -62,6 +62,8 @@ class RunTab(QWidget):
         self.identity: RunIdentity | None = None
         self.started_at_ms = 0
         self.error_message = ""
+        #: Whether the engine started working on the run (a run stopped while preparing never does).
+        self.engine_started = False
         self._marks = SignalMarksBuilder()
         self._closed_count = 0
         self._stop_requested = False
@@ -125,10 +127,14 @@ class RunTab(QWidget):
             self._set_state("Preparing", f"Loading candles of {prepared.symbol}…")
             self.chart.set_candles(await self._frame_candles(prepared.exchange_name, prepared.symbol, request))
             await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
+            if self._stop_requested:
+                self._set_state("Stopped", "Stopped before the run started")
+                return
             feed = RunFeed(prepared.symbol, prepared.strategy_name, self)
             feed.results_flushed.connect(self._add_results)
             feed.progress_changed.connect(self.progress_changed)
-            self._set_state("Stopping" if self._stop_requested else "Running")
+            self._set_state("Running")
+            self.engine_started = True
             await feed.pump(
                 ws.Backtest.run(
                     prepared.symbol,
@@ -170,7 +176,7 @@ class RunTab(QWidget):
         if not self.running or self._stop_requested:
             return
         self._stop_requested = True
-        if self.identity is not None:
+        if self.engine_started and self.identity is not None:
             ws.Backtest.stop(self.identity.symbol, self.identity.strategy_name)
         self._set_state("Stopping")
 
