@@ -234,6 +234,23 @@ class _BarsItem(pg.GraphicsObject):  # type: ignore[misc]
     def _compute_bounds(self) -> QRectF:
         raise NotImplementedError
 
+    def dataBounds(
+        self,
+        ax: int,
+        frac: float = 1.0,
+        orthoRange: tuple[float, float] | None = None,
+    ) -> tuple[float, float] | None:
+        """Let the view box fit the value axis to the bars in view only (x: every bar)."""
+        if self._levels.count == 0:
+            return None
+        if ax == 0:
+            return -0.5, self._levels.count - 0.5
+        first, last = orthoRange if orthoRange is not None else (0, self._levels.count - 1)
+        return self._value_range(first, last)
+
+    def _value_range(self, first: float, last: float) -> tuple[float, float] | None:
+        raise NotImplementedError
+
     def _build(self, bars: Buckets, k: int, first_bucket: int, bodies: bool) -> list[_Stroke]:
         raise NotImplementedError
 
@@ -287,18 +304,7 @@ class CandleItem(_BarsItem):
         low, high = float(bars.low.min()), float(bars.high.max())
         return QRectF(-0.5, low, float(self._levels.count), high - low)
 
-    def dataBounds(
-        self,
-        ax: int,
-        frac: float = 1.0,
-        orthoRange: tuple[float, float] | None = None,
-    ) -> tuple[float, float] | None:
-        """Let the view box fit the price axis to the bars in view only."""
-        if self._levels.count == 0:
-            return None
-        if ax == 0:
-            return -0.5, self._levels.count - 0.5
-        first, last = orthoRange if orthoRange is not None else (0, self._levels.count - 1)
+    def _value_range(self, first: float, last: float) -> tuple[float, float] | None:
         return self._levels.price_range(first, last)
 
     def _build(self, bars: Buckets, k: int, first_bucket: int, bodies: bool) -> list[_Stroke]:
@@ -325,18 +331,7 @@ class VolumeItem(_BarsItem):
         # The largest single bar bounds every mean the coarser levels draw.
         return QRectF(-0.5, 0.0, float(self._levels.count), float(self._levels.level(1).volume.max()))
 
-    def dataBounds(
-        self,
-        ax: int,
-        frac: float = 1.0,
-        orthoRange: tuple[float, float] | None = None,
-    ) -> tuple[float, float] | None:
-        """Let the volume pane fit the bars in view only."""
-        if self._levels.count == 0:
-            return None
-        if ax == 0:
-            return -0.5, self._levels.count - 0.5
-        first, last = orthoRange if orthoRange is not None else (0, self._levels.count - 1)
+    def _value_range(self, first: float, last: float) -> tuple[float, float] | None:
         peak = self._levels.volume_peak(first, last)
         return None if peak is None else (0.0, peak)
 
