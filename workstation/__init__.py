@@ -106,6 +106,7 @@ from workstation.registry import (
     list_strategies,
     list_walkers,
 )
+from workstation.reports.figures import StatisticFigure, statistics_figures
 from workstation.reports.heat import HeatmapRow, HeatmapStatistics
 from workstation.reports.live import LiveEvent, LiveStatistics
 from workstation.reports.schedule import ScheduleStatistics
@@ -178,6 +179,7 @@ __all__ = [
     "SignalValidationError",
     "SizingError",
     "SizingSchema",
+    "StatisticFigure",
     "StoredRun",
     "StrategyFileError",
     "StrategyFiles",
@@ -251,6 +253,7 @@ __all__ = [
     "prepare_backtest",
     "reset",
     "set_config",
+    "statistics_figures",
     "strategy_choices",
     "strategy_params_model",
 ]

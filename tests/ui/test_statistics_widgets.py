@@ -112,9 +112,9 @@ def report_rows(statistics: ws.BacktestStatistics, series: ws.RunSeries) -> list
 )
 def test_figures_are_the_html_report_rows(closed: list[ws.ClosedResult]) -> None:
     statistics, series = run(closed, cancelled=2, frame_end=T0 + 402 * 1440 * MINUTE)
-    figures = gui.statistics_figures(statistics, series)
+    figures = ws.statistics_figures(statistics, series)
     assert [(figure.label, figure.text, figure.direction) for figure in figures] == report_rows(statistics, series)
-    without_series = gui.statistics_figures(statistics, None)
+    without_series = ws.statistics_figures(statistics, None)
     assert [(figure.label, figure.text, figure.direction) for figure in without_series] == report_rows(
         statistics, series
     )[:22]

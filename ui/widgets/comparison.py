@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 import workstation as ws
-from ui.widgets.formatting import NOT_AVAILABLE, Figure, best_of, minute_time, statistics_figures
+from ui.widgets.formatting import NOT_AVAILABLE, best_of, minute_time
 from ui.widgets.statistics_table import Cell, CellTableModel, CopyableTableView
 
 DELTA_HEADER = "Δ (B − A)"
@@ -20,7 +20,7 @@ def run_title(series: ws.RunSeries) -> str:
     return f"{series.strategy_name} · {series.symbol} · {first_day} → {last_day}"
 
 
-def _delta(first: Figure, second: Figure) -> str:
+def _delta(first: ws.StatisticFigure, second: ws.StatisticFigure) -> str:
     if first.value is None or second.value is None:
         return NOT_AVAILABLE
     return first.measure.change(second.value - first.value)
@@ -49,7 +49,7 @@ class ComparisonView(QWidget):
     def set_runs(self, runs: Sequence[tuple[str, ws.BacktestStatistics, ws.RunSeries | None]]) -> None:
         """Show ``runs`` as ``(title, statistics, series)``, first run in the first column (A), then B, …."""
         with_series = all(series is not None for _, _, series in runs)
-        columns = [statistics_figures(stats, series if with_series else None) for _, stats, series in runs]
+        columns = [ws.statistics_figures(stats, series if with_series else None) for _, stats, series in runs]
         compare_two = len(runs) == 2
         header = ["Figure", *(title for title, _, _ in runs), *([DELTA_HEADER] if compare_two else [])]
         rows = []

@@ -1,17 +1,17 @@
 """The texts and colours of the run tables, identical to the markdown and HTML reports of the same run.
 
-``ui/`` reaches the model only through ``import workstation as ws``, and the report formatters live in model
-sub-modules, so the few rules the tables need are restated here. ``tests/ui/test_statistics_widgets.py`` compares
-every helper and every statistics row with the report's own output, so the two cannot drift apart.
+The statistics themselves come from the model (``ws.statistics_figures``: label, number, text, direction). The few
+one-line formatters the trade and history tables need are restated here, because ``ui/`` reaches the model only
+through ``import workstation as ws``; ``tests/ui/test_statistics_widgets.py`` compares them with the report's own
+output, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, TypeVar
+from typing import Final, TypeVar
 
 import workstation as ws
 
@@ -20,9 +20,8 @@ T = TypeVar("T")
 #: What a report prints in place of a missing value (and of its unit).
 NOT_AVAILABLE = "N/A"
 
-Direction = Literal["higher is better", "lower is better", ""]
+#: The direction of a figure whose higher values are better (``ws.StatisticFigure.direction``).
 HIGHER_IS_BETTER: Final = "higher is better"
-LOWER_IS_BETTER: Final = "lower is better"
 
 #: The report's colours (workstation/reports/html.py), so a run reads the same in the window and in the page.
 GAIN_TEXT = "#17713a"
@@ -88,95 +87,7 @@ def duration_minutes(result: ws.ClosedResult) -> int | None:
     return math.floor((result.close_timestamp - opened) / _MINUTE_MS + 0.5)
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """How one figure is written: decimals, unit, and whether a gain carries its ``+``."""
-
-    digits: int
-    unit: str
-    always_signed: bool
-
-    def text(self, value: float) -> str:
-        """Return the figure's text, e.g. ``"+1.50%"`` or ``"1.234"``."""
-        return (signed if self.always_signed else fixed)(value, self.digits) + self.unit
-
-    def change(self, difference: float) -> str:
-        """Return a difference of two figures, always signed; percentages differ by percentage points."""
-        return signed(difference, self.digits) + (" pp" if self.unit == "%" else self.unit)
-
-
-COUNT = Measure(0, "", always_signed=False)
-PERCENT = Measure(2, "%", always_signed=False)
-SIGNED_PERCENT = Measure(2, "%", always_signed=True)
-DEVIATION = Measure(3, "%", always_signed=False)
-RATIO = Measure(3, "", always_signed=False)
-MONEY = Measure(2, "", always_signed=False)
-SIGNED_MONEY = Measure(2, "", always_signed=True)
-MINUTES = Measure(1, "", always_signed=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    """One row of a statistics table: its label, the number behind it, its text and which way is better."""
-
-    label: str
-    value: float | None
-    text: str
-    direction: Direction
-    measure: Measure
-
-
-def _figure(label: str, value: float | None, measure: Measure, direction: Direction, counts: str = "") -> Figure:
-    return Figure(label, value, or_na(value, measure.text) + counts, direction, measure)
-
-
-def statistics_figures(statistics: ws.BacktestStatistics, series: ws.RunSeries | None) -> list[Figure]:
-    """Return every figure of SPEC §11.2 and the report's extra figures, texts as in the HTML report.
-
-    The rows and their order are those of ``statistics_rows`` followed by ``extra_statistics_rows`` of
-    ``workstation/reports/html.py``. Without ``series`` the five figures computed from it (net PnL in money,
-    buy-and-hold, exposure, holding and flat times) are left out.
-    """
-    stats = statistics
-    figures = [
-        _figure("Total signals", stats.total_signals, COUNT, ""),
-        _figure("Cancelled signals", stats.total_cancelled, COUNT, ""),
-        _figure("Win rate", stats.win_rate, PERCENT, HIGHER_IS_BETTER, f" ({stats.win_count}W / {stats.loss_count}L)"),
-        _figure("Average PNL", stats.avg_pnl, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Total PNL", stats.total_pnl, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Standard Deviation", stats.std_dev, DEVIATION, LOWER_IS_BETTER),
-        _figure("Sharpe Ratio", stats.sharpe_ratio, RATIO, HIGHER_IS_BETTER),
-        _figure("Annualized Sharpe Ratio", stats.annualized_sharpe_ratio, RATIO, HIGHER_IS_BETTER),
-        _figure("Certainty Ratio", stats.certainty_ratio, RATIO, HIGHER_IS_BETTER),
-        _figure("Expected Yearly Returns", stats.expected_yearly_returns, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Max Drawdown", stats.max_drawdown, PERCENT, LOWER_IS_BETTER),
-        _figure("Profit Factor", stats.profit_factor, RATIO, HIGHER_IS_BETTER),
-        _figure("Expectancy", stats.expectancy, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Sortino Ratio", stats.sortino_ratio, RATIO, HIGHER_IS_BETTER),
-        _figure("Calmar Ratio", stats.calmar_ratio, RATIO, HIGHER_IS_BETTER),
-        _figure("Max Consecutive Wins", stats.max_consecutive_wins, COUNT, ""),
-        _figure("Max Consecutive Losses", stats.max_consecutive_losses, COUNT, LOWER_IS_BETTER),
-        _figure("Average Win", stats.avg_win, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Average Loss", stats.avg_loss, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Best Trade", stats.best_trade, SIGNED_PERCENT, ""),
-        _figure("Worst Trade", stats.worst_trade, SIGNED_PERCENT, ""),
-        _figure("Total Fees", stats.total_fees, MONEY, LOWER_IS_BETTER),
-    ]
-    if series is None:
-        return figures
-    net_money = float(series.equity_money[-1]) if len(series.equity_money) else None
-    exposure = series.exposure * 100 if series.exposure is not None else None
-    return [
-        *figures,
-        _figure("Net PNL (money)", net_money, SIGNED_MONEY, HIGHER_IS_BETTER),
-        _figure("Buy & Hold Return", series.buy_and_hold, SIGNED_PERCENT, ""),
-        _figure("Exposure", exposure, PERCENT, ""),
-        _figure("Average Holding (min)", series.average_holding_minutes, MINUTES, ""),
-        _figure("Longest Flat Stretch (min)", series.longest_flat_minutes, MINUTES, ""),
-    ]
-
-
-def best_of(values: list[float | None], direction: Direction) -> set[int]:
+def best_of(values: list[float | None], direction: str) -> set[int]:
     """Return the positions of the best values for ``direction``; none when there is nothing to tell apart.
 
     A figure without a direction, fewer than two known values, or all known values equal, has no winner.

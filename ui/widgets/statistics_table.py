@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeyEvent, QKe
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
 import workstation as ws
-from ui.widgets.formatting import HINT_TEXT, statistics_figures
+from ui.widgets.formatting import HINT_TEXT
 
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -167,7 +167,7 @@ class StatisticsTable(QWidget):
                 Cell(figure.text, numeric=True),
                 Cell(figure.direction, foreground=HINT_TEXT),
             ]
-            for figure in statistics_figures(stats, series)
+            for figure in ws.statistics_figures(stats, series)
         ]
         self.model.set_cells(self.HEADER, rows)
         # A few dozen rows: fitting the columns once per run is cheap and never truncates a value.

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 
 from workstation.models.results import CancelledResult, ClosedResult
-from workstation.reports.formatting import fixed, iso, markdown_table, or_na, signed, usd
+from workstation.reports.figures import SPEC_FIGURES, statistics_figures
+from workstation.reports.formatting import iso, markdown_table, signed, usd
 from workstation.reports.statistics import (
     BacktestStatistics,
     compute_backtest_statistics,
@@ -75,38 +76,12 @@ def closed_signal_cells(result: ClosedResult) -> list[str]:
 
 
 def performance_figures(statistics: BacktestStatistics) -> list[tuple[str, str, str]]:
-    """Return ``(label, value, direction)`` of each SPEC §11.2 figure from win rate to max drawdown.
+    """Return ``(label, text, direction)`` of each SPEC §11.2 figure from win rate to max drawdown.
 
-    The markdown summary lines and the HTML statistics table print the same figures from this one list. A None
-    statistic gives ``N/A`` in place of its value and unit; the win rate's value carries the ``(nW / nL)`` counts.
-    ``direction`` is ``higher is better`` or ``lower is better``.
+    They are the ``SPEC_FIGURES`` of :func:`statistics_figures`, the one list the HTML report and the window show
+    too. A None statistic gives ``N/A`` in place of its value and unit; the win rate's text carries its counts.
     """
-
-    def percent(value: float) -> str:
-        return fixed(value, 2) + "%"
-
-    def signed_percent(value: float) -> str:
-        return signed(value, 2) + "%"
-
-    def deviation(value: float) -> str:
-        return fixed(value, 3) + "%"
-
-    def ratio(value: float) -> str:
-        return fixed(value, 3)
-
-    counts = f"({statistics.win_count}W / {statistics.loss_count}L)"
-    higher, lower = "higher is better", "lower is better"
-    return [
-        ("Win rate", f"{or_na(statistics.win_rate, percent)} {counts}", higher),
-        ("Average PNL", or_na(statistics.avg_pnl, signed_percent), higher),
-        ("Total PNL", or_na(statistics.total_pnl, signed_percent), higher),
-        ("Standard Deviation", or_na(statistics.std_dev, deviation), lower),
-        ("Sharpe Ratio", or_na(statistics.sharpe_ratio, ratio), higher),
-        ("Annualized Sharpe Ratio", or_na(statistics.annualized_sharpe_ratio, ratio), higher),
-        ("Certainty Ratio", or_na(statistics.certainty_ratio, ratio), higher),
-        ("Expected Yearly Returns", or_na(statistics.expected_yearly_returns, signed_percent), higher),
-        ("Max Drawdown", or_na(statistics.max_drawdown, percent), lower),
-    ]
+    return [(figure.label, figure.text, figure.direction) for figure in statistics_figures(statistics)[SPEC_FIGURES]]
 
 
 def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:

@@ -13,13 +13,17 @@ from html import escape
 
 from workstation.models.results import ClosedResult
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
-from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, closed_signal_cells, performance_figures
-from workstation.reports.formatting import fixed, iso, or_na, signed
+from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, closed_signal_cells
+from workstation.reports.figures import SPEC_FIGURES, statistics_figures
+from workstation.reports.formatting import fixed, iso, signed
 from workstation.reports.statistics import BacktestStatistics, sequential_sum
 from workstation.reports.svg_charts import BUY_AND_HOLD_COLOUR, EQUITY_COLOUR, equity_svg, histogram_svg, underwater_svg
 from workstation.timeutil import DAY_MS
 
 __all__ = ["MONTH_NAMES", "extra_statistics_rows", "render_backtest_html", "statistics_rows"]
+
+#: Where the figures of SPEC §11.2 end in :func:`statistics_figures` (the first table stops there).
+SPEC_END = SPEC_FIGURES.stop
 
 MONTH_NAMES: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -61,56 +65,14 @@ def _cell(text: str, classes: str = "") -> str:
 
 
 def statistics_rows(statistics: BacktestStatistics) -> list[tuple[str, str, str]]:
-    """Return the ``(figure, value, direction)`` rows of SPEC §11.2, formatted as in the markdown report.
-
-    ``direction`` is ``higher is better``, ``lower is better``, or empty for the counts.
-    """
-    return [
-        ("Total signals", str(statistics.total_signals), ""),
-        ("Cancelled signals", str(statistics.total_cancelled), ""),
-        *performance_figures(statistics),
-    ]
+    """Return the ``(figure, text, direction)`` rows of SPEC §11.2: the counts, then win rate to max drawdown."""
+    return [(figure.label, figure.text, figure.direction) for figure in statistics_figures(statistics)[:SPEC_END]]
 
 
 def extra_statistics_rows(statistics: BacktestStatistics, series: RunSeries) -> list[tuple[str, str, str]]:
-    """Return the ``(figure, value, direction)`` rows beyond SPEC §11.2.
-
-    Profit factor, expectancy, Sortino and Calmar ratios, streaks, average win and loss, best and worst trade and
-    fees from the statistics; net PnL in money, buy-and-hold, exposure, holding and flat times from the series.
-    A missing value is ``N/A``; ``direction`` is empty where neither way is better.
-    """
-
-    def ratio(value: float) -> str:
-        return fixed(value, 3)
-
-    def signed_percent(value: float) -> str:
-        return signed(value, 2) + "%"
-
-    def money(value: float) -> str:
-        return fixed(value, 2)
-
-    def minutes(value: float) -> str:
-        return fixed(value, 1)
-
-    higher, lower = "higher is better", "lower is better"
-    net_money = float(series.equity_money[-1]) if len(series.equity_money) else None
+    """Return the ``(figure, text, direction)`` rows beyond SPEC §11.2, those of the series included."""
     return [
-        ("Profit Factor", or_na(statistics.profit_factor, ratio), higher),
-        ("Expectancy", or_na(statistics.expectancy, signed_percent), higher),
-        ("Sortino Ratio", or_na(statistics.sortino_ratio, ratio), higher),
-        ("Calmar Ratio", or_na(statistics.calmar_ratio, ratio), higher),
-        ("Max Consecutive Wins", str(statistics.max_consecutive_wins), ""),
-        ("Max Consecutive Losses", str(statistics.max_consecutive_losses), lower),
-        ("Average Win", or_na(statistics.avg_win, signed_percent), higher),
-        ("Average Loss", or_na(statistics.avg_loss, signed_percent), higher),
-        ("Best Trade", or_na(statistics.best_trade, signed_percent), ""),
-        ("Worst Trade", or_na(statistics.worst_trade, signed_percent), ""),
-        ("Total Fees", or_na(statistics.total_fees, money), lower),
-        ("Net PNL (money)", or_na(net_money, lambda value: signed(value, 2)), higher),
-        ("Buy & Hold Return", or_na(series.buy_and_hold, signed_percent), ""),
-        ("Exposure", or_na(series.exposure, lambda value: fixed(value * 100, 2) + "%"), ""),
-        ("Average Holding (min)", or_na(series.average_holding_minutes, minutes), ""),
-        ("Longest Flat Stretch (min)", or_na(series.longest_flat_minutes, minutes), ""),
+        (figure.label, figure.text, figure.direction) for figure in statistics_figures(statistics, series)[SPEC_END:]
     ]
 
 
