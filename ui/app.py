@@ -1,8 +1,8 @@
-"""The composition root: the command line, the QApplication on a qasync loop, the stores, the main window.
+"""The composition root: the QApplication on a qasync loop, the stores, the main window.
 
-``workstation`` with no command opens the window; ``--screenshot PATH [--run-demo]`` opens it (offscreen when
-there is no display), optionally runs the 30-day demo backtest, saves a PNG of the window and exits: the smoke
-check of the whole application. Every other command is the headless command line of ``workstation.cli``.
+``workstation`` with no command (``ui.cli``) opens the window here; ``--screenshot PATH [--run-demo]`` opens it
+(offscreen when there is no display), optionally runs the 30-day demo backtest, saves a PNG of the window and
+exits: the smoke check of the whole application.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -27,16 +26,10 @@ from ui.log_panel import LogRelay, QtLogHandler
 from ui.main_window import SETTINGS_APPLICATION, SETTINGS_ORGANISATION, MainWindow
 from ui.themes import ThemeName, apply_theme
 from workstation.cli import WindowOptions
-from workstation.cli import main as command_line
 
 #: The demo run of ``--run-demo``: 30 days of the built-in demo candles.
 DEMO_START = datetime(2024, 1, 1, tzinfo=UTC)
 DEMO_END = datetime(2024, 1, 30, 23, 59, tzinfo=UTC)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``workstation`` command: the window without a command, else the headless command line."""
-    return command_line(argv, open_window=open_window)
 
 
 def demo_request() -> ws.BacktestRequest:
@@ -158,4 +151,4 @@ def _loop_errors_to(window: MainWindow) -> Any:
     return handle
 
 
-__all__ = ["demo_request", "freeze_startup_objects", "main", "open_window"]
+__all__ = ["demo_request", "freeze_startup_objects", "open_window"]

@@ -39,3 +39,16 @@ def test_the_check_sees_both_import_forms() -> None:
         "import workstation.events\nfrom workstation.reports import html\nfrom workstation.cli import main\n"
     )
     assert deep_model_imports(source) == ["workstation.events", "workstation.reports"]
+
+
+def test_the_command_line_entry_loads_no_widgets() -> None:
+    """``workstation backtest`` must run on a server without display libraries: widgets load with the window only."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, ui.cli; print(sorted(m for m in sys.modules if m.startswith(('PySide6.QtWidgets', 'pyqtgraph'))))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

@@ -364,7 +364,7 @@ def test_the_screenshot_command_runs_the_demo_and_saves_the_window(tmp_path: Pat
         [
             sys.executable,
             "-c",
-            "from ui.app import main; raise SystemExit(main())",
+            "from ui.cli import main; raise SystemExit(main())",
             "--screenshot",
             str(png),
             "--run-demo",
@@ -389,7 +389,7 @@ def test_without_a_display_the_window_command_says_what_to_do_instead(tmp_path: 
     }
     env["HOME"] = str(tmp_path)
     completed = subprocess.run(
-        [sys.executable, "-c", "from ui.app import main; raise SystemExit(main())", "--run-demo"],
+        [sys.executable, "-c", "from ui.cli import main; raise SystemExit(main())", "--run-demo"],
         capture_output=True,
         text=True,
         timeout=120,
