@@ -100,12 +100,11 @@ class _Performance:
         self._audience = audience
         self._previous: int | None = None
         self._wall_offset = time.time() - time.perf_counter()
-        # One entry per measurement: a metric code, its start and end (perf_counter seconds) and how many events
-        # it stands for (the measured one, then throttled ticks passed in bulk at the same time with duration 0).
-        self._metrics = array("b")
-        self._started = array("d")
-        self._ended = array("d")
-        self._repeats = array("q")
+        # Three numbers per measurement: its metric code, start and end (perf_counter seconds), in one flat array
+        # (one call per tick on the hot path); and, by measurement, the throttled ticks passed in bulk right after
+        # it, which become events of duration 0 at the same time.
+        self._measured = array("d")
+        self._skipped: dict[int, int] = {}
 
     def measure(self, metric: int, started: float) -> None:
         """Record one event of metric code ``metric`` for the work begun at ``started`` (``perf_counter``)."""
@@ -113,10 +112,7 @@ class _Performance:
         if self._audience.performance:
             self._emit(metric, started, ended)
             return
-        self._metrics.append(metric)
-        self._started.append(started)
-        self._ended.append(ended)
-        self._repeats.append(1)
+        self._measured.extend((metric, started, ended))
 
     def add_skipped_ticks(self, count: int) -> None:
         """Record ``count`` throttled ticks passed in bulk right after the last measurement.
@@ -124,10 +120,10 @@ class _Performance:
         They are ``backtest_timeframe`` events with duration 0.0 at the wall time of that measurement: their
         prices were checked all at once within it, so each costs nothing measurable on its own.
         """
-        self._repeats[-1] += count
+        self._skipped[len(self._measured) // 3 - 1] = count
 
     def _emit(self, metric: int, started: float, ended: float) -> None:
-        if self._metrics:
+        if self._measured:
             self.flush()
         timestamp = int((self._wall_offset + ended) * 1000)
         job = self._job
@@ -149,16 +145,15 @@ class _Performance:
 
     def flush(self) -> None:
         """Hand the batched events to the performance storage, chained as if each had been emitted."""
-        if not self._metrics:
+        if not self._measured:
             return
-        metrics, started, ended, repeats = (
-            np.array(self._metrics, dtype=np.int8),
-            np.array(self._started),
-            np.array(self._ended),
-            np.array(self._repeats, dtype=np.int64),
-        )
-        for batched in (self._metrics, self._started, self._ended, self._repeats):
-            del batched[:]
+        measured = np.frombuffer(self._measured, dtype=np.float64).reshape(-1, 3).copy()
+        repeats = np.ones(len(measured), dtype=np.int64)
+        if self._skipped:
+            repeats[list(self._skipped)] += list(self._skipped.values())
+        del self._measured[:]
+        self._skipped.clear()
+        metrics, started, ended = measured[:, 0].astype(np.int8), measured[:, 1], measured[:, 2]
         timestamps = np.repeat(((self._wall_offset + ended) * 1000).astype(np.int64), repeats)
         durations = np.zeros(len(timestamps))
         durations[np.cumsum(repeats) - repeats] = (ended - started) * 1000
