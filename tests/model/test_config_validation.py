@@ -123,8 +123,24 @@ def test_field_refuses_a_value_outside_its_bound(name: str, value: Any) -> None:
     assert _error_fields(error) == [(name,)]
     assert name in str(error)
     _kind, _default, bound_kind, bound = FIELDS[name]
+    if isinstance(value, float) and not math.isfinite(value):
+        assert error.errors()[0]["type"] == "finite_number"
+        return
     assert error.errors()[0]["type"] == ("greater_than_equal" if bound_kind == "ge" else "greater_than")
     assert error.errors()[0]["ctx"] == {bound_kind: bound}
+
+
+FLOAT_FIELDS = [name for name, (kind, *_rest) in FIELDS.items() if kind is float]
+
+
+@pytest.mark.parametrize("name", FLOAT_FIELDS)
+def test_an_infinite_value_is_refused_by_name_and_the_config_stays(name: str) -> None:
+    """An infinite fee or cost passes a lower bound but means nothing to a trader: refused, like NaN."""
+    before = ws.get_config()
+    error = _refused(**{name: math.inf})
+    assert _error_fields(error) == [(name,)]
+    assert error.errors()[0]["type"] == "finite_number"
+    assert ws.get_config() == before
 
 
 def _at_bound(kind: type, bound_kind: str, bound: float) -> Any:
