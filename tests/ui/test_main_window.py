@@ -445,3 +445,36 @@ def test_the_dock_layout_and_theme_are_remembered(qtbot: QtBot, qloop: qasync.QE
     assert second.docks["history"].isVisible()
     assert second.theme == "light"
     history.close()
+
+
+CLOSE_DURING_THE_DEMO = """
+import sys
+from PySide6.QtCore import QTimer
+import ui.main_window
+
+shown = ui.main_window.MainWindow.show
+
+def show_then_close_soon(self):
+    shown(self)
+    QTimer.singleShot(200, self.close)  # the demo run is still loading or running then
+
+ui.main_window.MainWindow.show = show_then_close_soon
+from ui.cli import main
+raise SystemExit(main(["--run-demo"]))
+"""
+
+
+def test_the_application_closed_during_a_run_exits_cleanly(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", CLOSE_DURING_THE_DEMO], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "Error" not in completed.stderr
