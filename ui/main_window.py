@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -352,6 +352,7 @@ class MainWindow(QMainWindow):
             self.log.append(f"Run #{summary.id}: no candles to draw ({type(exc).__name__}: {exc})")
             return
         tab.chart.set_candles(candles)
+        tab.chart.show_all()
 
     def compare_stored_runs(self, first: int, second: int) -> ComparisonView | None:
         """Open a tab comparing the statistics of two stored runs side by side."""
@@ -403,8 +404,7 @@ class MainWindow(QMainWindow):
             self._apply_app_theme(theme)
         palette = self.chart_palette()
         for tab in self.run_tabs():
-            for chart in (tab.chart, tab.curves, tab.histogram):
-                chart.set_palette(palette)
+            tab.set_palette(palette)
         self.settings.setValue("theme", theme)
 
     # ---------------------------------------------------------------------------------------------------------
@@ -420,11 +420,14 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
             return
-        # First start: most of the width for the run tabs; the form as narrow as its fields allow.
+        # First start: most of the width for the run tabs. Dock sizes only hold once the window is laid out.
+        QTimer.singleShot(0, self._size_docks_for_first_start)
+
+    def _size_docks_for_first_start(self) -> None:
         docks = self.docks
-        self.resizeDocks([docks["backtest"], docks["history"]], [380, 300], Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["strategies"], docks["backtest"]], [130, 620], Qt.Orientation.Vertical)
-        self.resizeDocks([docks["log"]], [110], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["backtest"], docks["history"]], [360, 280], Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["strategies"], docks["backtest"]], [120, 640], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["log"]], [100], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout; cancel the runs still working and close once they have cleaned up."""

@@ -17,6 +17,7 @@ from ui.charts import DARK_PALETTE, LIGHT_PALETTE, CandleChart, ChartPalette, Si
 SHOTS = Path("/tmp/ui_shots")
 T0 = 1_704_103_200_000  # 2024-01-01 10:00 UTC
 MIN = 60_000
+START = 1_704_067_200_000
 
 
 def candles_of(prices: list[tuple[float, float, float, float, float]], start: int = T0) -> np.ndarray:
@@ -278,3 +279,21 @@ def test_zoomed_chart_with_tp_sl_and_a_cancelled_limit_order(qtbot: QtBot) -> No
     image.save(str(SHOTS / "chart_zoomed_tp_sl_limit.png"))
     assert chart.marks_layer.reason_labels() == ["timeout", "price_reject"]
     assert has_colour_near(image, pixel_of(chart, 215, float(close[190] * 0.998)), DARK_PALETTE.limit)
+
+
+def test_show_all_fits_every_bar_into_the_view(qtbot: QtBot) -> None:
+    chart = CandleChart()
+    qtbot.addWidget(chart)
+    candles = np.zeros(5000, dtype=ws.CANDLE_DTYPE)
+    candles["timestamp"] = START + np.arange(5000) * MIN
+    candles["open"] = candles["close"] = 100.0
+    candles["high"], candles["low"] = 101.0, 99.0
+    chart.set_candles(candles)
+    first, last = chart.visible_time_range()
+    assert first > START  # a new chart shows its latest bars
+
+    chart.show_all()
+
+    first, last = chart.visible_time_range()
+    assert first <= START
+    assert last >= START + 4999 * MIN

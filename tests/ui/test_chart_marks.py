@@ -195,3 +195,40 @@ def test_cancel_reasons_show_only_when_zoomed_in_and_are_capped(qtbot: QtBot) ->
     box.setXRange(0, 4000, padding=0)
     assert chart.marks_layer.reason_labels() == []
     assert len(chart.marks_layer._labels) == 40  # a pool, never one item per order
+
+
+def test_markers_shrink_when_the_view_widens_and_stay_shrunk_for_new_marks(qtbot: QtBot) -> None:
+    """Full size while candles are readable, 8 px up to 5,000 bars, 5 px beyond: an overview keeps its candles."""
+    import pyqtgraph as pg
+
+    from ui.charts.candle_item import DARK_PALETTE
+    from ui.charts.marks_items import SignalMarksLayer
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    layer = SignalMarksLayer(plot.getPlotItem(), DARK_PALETTE)
+    marks = SignalMarks(
+        position_ids=np.array(["a"]),
+        entry_time=np.array([0], dtype=np.int64),
+        entry_price=np.array([100.0]),
+        is_long=np.array([True]),
+        take_profit=np.array([101.0]),
+        stop_loss=np.array([99.0]),
+        exit_time=np.array([np.nan]),
+        exit_price=np.array([np.nan]),
+        pnl_percentage=np.array([np.nan]),
+        close_reason=np.array([""]),
+    )
+
+    def bar_of(times: np.ndarray) -> np.ndarray:
+        return np.zeros(len(times), dtype=np.intp)
+
+    layer.set_x_range(0, 300)
+    assert layer.marker_size() == 13
+    layer.set_x_range(0, 4000)
+    assert layer.marker_size() == 8
+    layer.set_x_range(0, 40_000)
+    assert layer.marker_size() == 5
+    layer.set_marks(marks, bar_of, 10, 100.0)
+    assert layer.entries_long.data["size"].tolist() == [-1.0]  # -1: the item's size, now 5
+    assert layer.entries_long.opts["size"] == 5

@@ -133,15 +133,21 @@ def test_a_run_shows_exactly_the_engine_s_trades_and_one_entry_marker_per_trade(
 def test_clicking_a_trade_centres_the_chart_on_it_keeping_the_zoom(
     window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
+    """A finished run shows the whole period; the trader zooms in (+ four times), then clicks the 11th trade."""
     tab = run_to_end(qloop, window, TWO_DAYS)
     first, last = tab.chart.visible_time_range()
+    assert last - first >= 2 * 1440 * 60_000 - 60_000  # the overview: both days in view
+    for _ in range(4):
+        qtbot.keyClick(tab.chart, Qt.Key.Key_Plus)
+    first, last = tab.chart.visible_time_range()
     span = last - first
+    assert span < 1440 * 60_000
     view = tab.trades.table
-    row_rect = view.visualRect(view.model().index(0, 1, QModelIndex()))
+    row_rect = view.visualRect(view.model().index(10, 1, QModelIndex()))
 
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center())
 
-    trade = shown_trades(tab)[0]
+    trade = shown_trades(tab)[10]
     assert trade.signal.pending_at is not None
     middle = (trade.signal.pending_at + trade.close_timestamp) // 2
     first, last = tab.chart.visible_time_range()

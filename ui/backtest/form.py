@@ -81,7 +81,8 @@ class BacktestForm(QWidget):
             button.setObjectName(f"preset_{key}")
             button.setToolTip(f"Start {span[0]} before the end" if span else "Start on January 1 of the end's year")
             button.setAutoDefault(False)
-            button.setMinimumWidth(0)
+            # A push button's size hint is 80 px wide in most styles: six of them would make the dock 600 px wide.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance("YTD") + 16)
             button.clicked.connect(lambda _checked=False, key=key: self.apply_preset(key))
             presets_layout.addWidget(button)
             self.preset_buttons[key] = button

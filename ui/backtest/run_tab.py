@@ -23,6 +23,7 @@ from ui.charts.candle_chart import CandleChart
 from ui.charts.candle_item import ChartPalette
 from ui.charts.curves import EquityCurves, PnlHistogram
 from ui.charts.marks import SignalMarksBuilder
+from ui.widgets.lazy_page import LazyPage
 from ui.widgets.monthly_table import MonthlyReturnsTable
 from ui.widgets.statistics_table import StatisticsTable
 from ui.widgets.trade_table import TradeTableView
@@ -76,22 +77,26 @@ class RunTab(QWidget):
         self.chart.set_palette(palette)
         self.trades = TradeTableView(self)
         self.statistics = StatisticsTable(self)
-        self.curves = EquityCurves(self)
-        self.curves.set_palette(palette)
-        self.histogram = PnlHistogram(self)
-        self.histogram.set_palette(palette)
+        self._palette = palette
+        self._series: ws.RunSeries | None = None
+        # The two chart pages are hidden when a tab opens: they are built when first shown (a third of the cost).
+        self.curves: EquityCurves | None = None
+        self.histogram: PnlHistogram | None = None
+        self.curves_page = LazyPage(self._build_curves)
+        self.histogram_page = LazyPage(self._build_histogram)
         self.monthly = MonthlyReturnsTable(self)
         self.details = QTabWidget(self)
         self.details.addTab(self.trades, "Trades")
         self.details.addTab(self.statistics, "Statistics")
-        self.details.addTab(self.curves, "Equity")
-        self.details.addTab(self.histogram, "PnL histogram")
+        self.details.addTab(self.curves_page, "Equity")
+        self.details.addTab(self.histogram_page, "PnL histogram")
         self.details.addTab(self.monthly, "Monthly returns")
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.chart)
         splitter.addWidget(self.details)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])  # proportions: the details get room for the equity and drawdown curves
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.status)
@@ -152,6 +157,7 @@ class RunTab(QWidget):
             return
         await asyncio.sleep(0)
         self._redraw_marks()
+        self.chart.show_all()  # the overview of every trade; the trader zooms in from there
         await asyncio.sleep(0)
         await self._show_summary()
         self._set_state("Stopped" if self._stop_requested else "Finished")
@@ -209,6 +215,25 @@ class RunTab(QWidget):
             self._last_summary = now
             self._summary_task = asyncio.ensure_future(self._show_summary())
 
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Draw every chart of the tab in ``palette`` (a theme change)."""
+        self._palette = palette
+        self.chart.set_palette(palette)
+        if self.curves is not None:
+            self.curves.set_palette(palette)
+        if self.histogram is not None:
+            self.histogram.set_palette(palette)
+
+    def _build_curves(self) -> EquityCurves:
+        self.curves = EquityCurves(palette=self._palette)
+        self.curves.set_series(self._series)
+        return self.curves
+
+    def _build_histogram(self) -> PnlHistogram:
+        self.histogram = PnlHistogram(palette=self._palette)
+        self.histogram.set_series(self._series)
+        return self.histogram
+
     def _redraw_marks(self) -> None:
         self.chart.set_marks(self._marks.marks())
 
@@ -232,8 +257,11 @@ class RunTab(QWidget):
         self._apply_series(series)
 
     def _apply_series(self, series: ws.RunSeries | None) -> None:
-        self.curves.set_series(series)
-        self.histogram.set_series(series)
+        self._series = series
+        if self.curves is not None:
+            self.curves.set_series(series)
+        if self.histogram is not None:
+            self.histogram.set_series(series)
         if series is not None:
             self.monthly.set_monthly(series.monthly_returns)
 

@@ -229,6 +229,12 @@ class CandleChart(QWidget):
         """Return the length of one bar in minutes."""
         return self._minutes
 
+    def show_all(self) -> None:
+        """Fit every bar into the view (the overview of a finished run)."""
+        count = len(self._candles)
+        if count:
+            self._set_x_range(-0.5, count - 1 + RIGHT_MARGIN_BARS)
+
     def center_on(self, timestamp_ms: int) -> None:
         """Put the bar holding ``timestamp_ms`` in the middle of the view, keeping the zoom (bars in view)."""
         if len(self._candles) == 0:

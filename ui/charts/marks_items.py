@@ -7,6 +7,7 @@ are one segment (entry→exit connectors per win/loss colour, TP and SL levels, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +24,9 @@ REASON_LABEL_MAX_BARS = 400
 MAX_REASON_LABELS = 40
 
 MARKER_SIZE = 13
+#: Marker sizes by bars in view: full size while single candles are readable, smaller as the view widens, so an
+#: overview of a month of trades still shows its candles.
+MARKER_SIZES: tuple[tuple[float, int], ...] = ((600.0, MARKER_SIZE), (5000.0, 8), (math.inf, 5))
 
 #: Maps epoch-ms times (float64, no NaN) to the bar index that contains them.
 BarOf = Callable[[np.ndarray], np.ndarray]
@@ -47,6 +51,7 @@ class SignalMarksLayer:
 
     def __init__(self, plot: pg.PlotItem, palette: ChartPalette) -> None:
         self._plot = plot
+        self._marker_size = MARKER_SIZE
         self.entries_long = pg.ScatterPlotItem(symbol="t1", size=MARKER_SIZE, pxMode=True)
         self.entries_short = pg.ScatterPlotItem(symbol="t", size=MARKER_SIZE, pxMode=True)
         self.exits_win = pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE - 3, pxMode=True)
@@ -138,7 +143,22 @@ class SignalMarksLayer:
     def set_x_range(self, first_bar: float, last_bar: float) -> None:
         """Show cancel reasons for the orders in view when zoomed in enough (call on every x range change)."""
         self._x_range = (first_bar, last_bar)
+        self._scale_markers(last_bar - first_bar)
         self._place_labels()
+
+    def marker_size(self) -> int:
+        """Return the size (pixels) entry markers are drawn at now."""
+        return self._marker_size
+
+    def _scale_markers(self, bars_in_view: float) -> None:
+        size = next(size for most_bars, size in MARKER_SIZES if bars_in_view <= most_bars)
+        if size == self._marker_size:
+            return  # resizing every spot is not free: only when the view crosses a threshold
+        self._marker_size = size
+        for markers in (self.entries_long, self.entries_short, self.cancelled):
+            markers.setSize(size)
+        for markers in (self.exits_win, self.exits_loss):
+            markers.setSize(max(3, size - 3))
 
     def entry_count(self) -> int:
         """Return the number of entry markers drawn (one per position, open or closed)."""
