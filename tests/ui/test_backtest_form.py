@@ -73,6 +73,21 @@ def param_spin(form: BacktestForm, name: str) -> QSpinBox:
         ),
         (lambda form: line(form, "percent_fee").setText("abc"), "percent_fee", "Input should be a valid number"),
         (
+            lambda form: combo(form, "exchange_name").setCurrentText("nope"),
+            "exchange_name",
+            'exchange "nope" not found; known: "demo"',
+        ),
+        (
+            lambda form: line(form, "percent_slippage").setText("-1"),
+            "percent_slippage",
+            "Input should be greater than or equal to 0",
+        ),
+        (
+            lambda form: line(form, "position_entry_cost").setText("0"),
+            "position_entry_cost",
+            "Input should be greater than 0",
+        ),
+        (
             lambda form: combo(form, "strategy_name").setCurrentText("nope"),
             "strategy_name",
             'strategy "nope" not found; known: "sma-cross-market", "sma-cross-limit", "rsi-reversion", "breakout"',
