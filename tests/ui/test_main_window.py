@@ -80,17 +80,18 @@ def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
 
 
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
+    """The closed results of ``request`` run headlessly, with its costs, the application's config left as it was."""
     prepared = await ws.prepare_backtest(request)
-    return [
-        result
-        async for result in ws.Backtest.run(
-            prepared.symbol,
-            strategy_name=prepared.strategy_name,
-            exchange_name=prepared.exchange_name,
-            frame_name=prepared.frame_name,
-        )
-        if isinstance(result, ws.ClosedResult)
-    ]
+    previous = ws.get_config()
+    ws.set_config(**prepared.config.model_dump())
+    results = ws.Backtest.run(
+        prepared.symbol,
+        strategy_name=prepared.strategy_name,
+        exchange_name=prepared.exchange_name,
+        frame_name=prepared.frame_name,
+    )
+    ws.set_config(**previous.model_dump())
+    return [result async for result in results if isinstance(result, ws.ClosedResult)]
 
 
 def save(widget: Any, name: str) -> Path:
@@ -484,3 +485,23 @@ def test_the_application_closed_during_a_run_exits_cleanly(tmp_path: Path) -> No
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
     assert "Error" not in completed.stderr
+
+
+def test_runs_started_together_each_use_their_own_costs_and_leave_the_config_alone(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    """Two tabs at once, one without fees and slippage, one with costs of 0.2 %: each trade list equals the
+    engine's for its own request alone, and the application's config is still the default afterwards."""
+    free = TWO_DAYS.model_copy(update={"percent_fee": 0.0, "percent_slippage": 0.0})
+    costly = TWO_DAYS.model_copy(
+        update={"percent_fee": 0.2, "percent_slippage": 0.2, "params": {"fast": 10, "slow": 30}}
+    )
+    tabs = [window.start_run(free), window.start_run(costly)]
+    tasks = [window.task_of(tab) for tab in tabs]
+    qloop.run_until_complete(asyncio.gather(*[task for task in tasks if task is not None]))
+
+    assert ws.get_config() == ws.Config()
+    for tab, request in zip(tabs, (free, costly), strict=True):
+        assert shown_trades(tab) == qloop.run_until_complete(engine_trades(request))
+    assert shown_trades(tabs[0])[0].pnl.fee_cost == 0.0
+    assert shown_trades(tabs[1])[0].pnl.fee_cost > 0.39
