@@ -8,7 +8,6 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 ThemeName = Literal["dark", "light"]
-THEMES: tuple[ThemeName, ...] = ("dark", "light")
 
 _DARK = {
     QPalette.ColorRole.Window: "#1e2127",
