@@ -82,10 +82,6 @@ class RunTableModel(QAbstractTableModel):
         self._runs = list(runs)
         self.endResetModel()
 
-    def run_at(self, row: int) -> ws.RunSummary:
-        """Return the run shown in source row ``row``."""
-        return self._runs[row]
-
     def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
         return 0 if parent.isValid() else len(self._runs)
 
