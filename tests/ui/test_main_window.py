@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -505,3 +506,26 @@ def test_runs_started_together_each_use_their_own_costs_and_leave_the_config_alo
         assert shown_trades(tab) == qloop.run_until_complete(engine_trades(request))
     assert shown_trades(tabs[0])[0].pnl.fee_cost == 0.0
     assert shown_trades(tabs[1])[0].pnl.fee_cost > 0.39
+
+
+def test_the_status_bar_shows_progress_with_an_eta_during_a_run(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    tab = window.start_run(QUARTER)
+    seen: list[tuple[int, str]] = []
+
+    async def watch() -> None:
+        task = window.task_of(tab)
+        assert task is not None
+        while not task.done():
+            if window.progress.isVisible():
+                seen.append((window.progress.value(), window.eta.text()))
+            await asyncio.sleep(0.01)
+
+    qloop.run_until_complete(watch())
+
+    assert tab.state == "Finished"
+    values = [value for value, _ in seen]
+    assert values == sorted(values)
+    assert any(0 < value < 1000 for value in values)
+    assert any(re.fullmatch(r"ETA \d+ s", eta) for _, eta in seen), seen[-5:]
+    assert window.progress.isHidden()
+    assert window.eta.text() == ""
