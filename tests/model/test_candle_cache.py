@@ -137,3 +137,29 @@ def test_expecting_less_than_a_segment_holds_changes_nothing() -> None:
     cache.expect(START, START + 500 * MINUTE_MS)
 
     assert segment.candles.base is buffer
+
+
+def test_vwap_grows_a_block_at_a_time_with_the_same_values_as_in_one_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With blocks of 100 candles, asking for index 150 computes 151 values (at least a block); asking for less
+    recomputes nothing, asking for all extends it;
+    every value equals the VWAP computed over all 1000 candles at once (windows are summed on their own)."""
+    from workstation.clients import candle_cache
+    from workstation.clients.candle_data import vwap_series
+
+    monkeypatch.setattr(candle_cache, "_VWAP_BLOCK", 100)
+    candles = minutes(1000)
+    candles = candles.copy()
+    candles["volume"] = 1.0 + (np.arange(1000) % 7)
+    cache = CandleCache(MINUTE_MS)
+    cache.insert(candles)
+    segment = cache.find(START)
+    assert segment is not None
+
+    assert len(segment.vwap(5, 151)) == 151
+    assert len(segment.vwap(5, 10)) == 151  # already known: nothing recomputed
+    assert len(segment.vwap(5, 160)) == 251  # a block past what was known
+    whole = segment.vwap(5)
+
+    assert len(whole) == 1000
+    assert np.isnan(whole[:4]).all()
+    assert whole[4:].tolist() == vwap_series(candles, 5).tolist()

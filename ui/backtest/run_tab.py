@@ -150,6 +150,8 @@ class RunTab(QWidget):
             return
         await asyncio.sleep(0)
         self._redraw_marks()
+        for _ in self.chart.overview_steps():
+            await asyncio.sleep(0)
         self.chart.show_all()  # the overview of every trade; the trader zooms in from there
         await asyncio.sleep(0)
         await self._show_summary()

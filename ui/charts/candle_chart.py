@@ -8,6 +8,7 @@ that contains them each time the timeframe changes.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import numpy as np
@@ -18,7 +19,15 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 import workstation as ws
 from ui.charts.aggregate import MINUTE_MS, TIMEFRAMES, resample
-from ui.charts.candle_item import DARK_PALETTE, CandleItem, CandleLevels, ChartPalette, VolumeItem, cosmetic_pen
+from ui.charts.candle_item import (
+    DARK_PALETTE,
+    CandleItem,
+    CandleLevels,
+    ChartPalette,
+    VolumeItem,
+    bucket_size,
+    cosmetic_pen,
+)
 from ui.charts.marks import SignalMarks
 from ui.charts.marks_items import SignalMarksLayer
 
@@ -137,6 +146,7 @@ class CandleChart(QWidget):
         self._minute_candles = np.empty(0, dtype=ws.CANDLE_DTYPE)
         self._candles = self._minute_candles
         self._timestamps = np.empty(0, dtype=np.int64)
+        self._levels = CandleLevels(self._candles)
         self._minutes = 1
         self._marks = SignalMarks()
 
@@ -228,6 +238,19 @@ class CandleChart(QWidget):
     def timeframe_minutes(self) -> int:
         """Return the length of one bar in minutes."""
         return self._minutes
+
+    def overview_steps(self) -> Iterator[None]:
+        """Build, one per step, the coarse levels a view of every bar will draw; the caller yields between steps.
+
+        Drawing the whole range needs buckets of up to hundreds of bars; built all at once for a year of 1m
+        candles that is tens of ms of work in one go, which a running GUI should not spend between two frames.
+        """
+        widest = bucket_size(len(self._candles) / max(1, self.price_plot.width()))
+        bars_per_bucket = 2
+        while bars_per_bucket <= widest:
+            self._levels.level(bars_per_bucket)
+            yield
+            bars_per_bucket *= 2
 
     def show_all(self) -> None:
         """Fit every bar into the view (the overview of a finished run)."""
@@ -335,7 +358,7 @@ class CandleChart(QWidget):
         self._candles = self._minute_candles if minutes == 1 else resample(self._minute_candles, minutes)
         # searchsorted copies a strided column on every call: keep one contiguous copy of the times.
         self._timestamps = np.ascontiguousarray(self._candles["timestamp"])
-        levels = CandleLevels(self._candles)
+        levels = self._levels = CandleLevels(self._candles)
         self.candle_item.set_levels(levels)
         self.volume_item.set_levels(levels)
         self.time_axis.set_timestamps(self._timestamps, minutes)

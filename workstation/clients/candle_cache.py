@@ -31,6 +31,10 @@ def _read_only_owner(candles: np.ndarray) -> tuple[np.ndarray, int] | None:
     return (owner, offset) if remainder == 0 else None
 
 
+#: Candles whose VWAP is computed at once when a series must grow (a few ms of work).
+_VWAP_BLOCK = 1 << 15
+
+
 class CandleSegment:
     """A contiguous run of candles in a buffer that grows by half, so appends stay amortised O(1).
 
@@ -104,20 +108,29 @@ class CandleSegment:
         grown[: self.length] = self._buffer[: self.length]
         self._buffer = grown
 
-    def vwap(self, count: int) -> np.ndarray:
-        """VWAP of the ``count`` candles ending at each index (NaN where the window is not full)."""
+    def vwap(self, count: int, upto: int | None = None) -> np.ndarray:
+        """VWAP of the ``count`` candles ending at each index (NaN where the window is not full).
+
+        The series is valid at least below index ``upto`` (all cached candles when None) and is extended a block
+        at a time: a year of candles is a few short computations spread over a run, never one long one that
+        would hold the event loop (and a GUI on it). Every window is summed on its own, so the values do not
+        depend on where a block starts.
+        """
+        needed = self.length if upto is None else min(self.length, upto)
         series, valid = self._vwap.get(count, (np.empty(0), 0))
-        if valid < self.length:
+        if valid < needed:
             if len(series) < len(self._buffer):
-                grown = np.full(len(self._buffer), np.nan)
+                grown = np.empty(len(self._buffer))
                 grown[:valid] = series[:valid]
                 series = grown
+            end = min(self.length, max(needed, valid + _VWAP_BLOCK))
             first = max(valid, count - 1)
-            if first < self.length:
-                series[first : self.length] = vwap_series(self._buffer[first - count + 1 : self.length], count)
-            valid = self.length
+            series[valid:first] = np.nan
+            if first < end:
+                series[first:end] = vwap_series(self._buffer[first - count + 1 : end], count)
+            valid = end
             self._vwap[count] = (series, valid)
-        return series[: self.length]
+        return series[:valid]
 
 
 class CandleCache:

@@ -81,7 +81,8 @@ class ClientExchange:
             symbol, "1m", since, aligned, strict=True, config=config
         )
         assert segment is not None
-        return float(segment.vwap(count)[(aligned - MINUTE_MS - segment.start) // MINUTE_MS])
+        index = (aligned - MINUTE_MS - segment.start) // MINUTE_MS
+        return float(segment.vwap(count, index + 1)[index])
 
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
@@ -111,7 +112,7 @@ class ClientExchange:
             return np.empty(0, dtype=CANDLE_DTYPE), np.empty(0)
         first = segment.index(since)
         last = min(segment.length, segment.index(end))
-        vwap = segment.vwap(config.avg_price_candles_count)
+        vwap = segment.vwap(config.avg_price_candles_count, last)
         return segment.candles[first:last], vwap[first:last]
 
     def expect(self, symbol: str, since: int, until: int) -> None:
