@@ -44,6 +44,8 @@ from ui.widgets.comparison import ComparisonView
 #: Organisation and application names of the QSettings store (layout, theme, form values).
 SETTINGS_ORGANISATION = "workstation"
 SETTINGS_APPLICATION = "workstation"
+#: A run in the window gives the event loop a turn after this much work, so the window repaints between turns.
+LOOP_TURN_SECONDS = 0.01
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         # Fire-and-forget work (candle loading, shutdown) is kept referenced until done, so it cannot be collected.
         self._background: set[asyncio.Task[None]] = set()
         self._progress_started: dict[RunTab, tuple[float, float]] = {}
+        ws.Backtest.set_loop_turn(LOOP_TURN_SECONDS)
 
         self.error_panel = ErrorPanel(self)
         self.tabs = QTabWidget(self)

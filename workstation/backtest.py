@@ -10,7 +10,7 @@ from workstation import registry
 from workstation.clients.strategy import Result
 from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
-from workstation.engine.backtest import BacktestJob, RunPosition, run_backtest
+from workstation.engine.backtest import YIELD_EVERY_SECONDS, BacktestJob, RunPosition, run_backtest
 from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus
 from workstation.engine.signal_call import signal_caller
 from workstation.errors import RunAlreadyActiveError
@@ -54,6 +54,7 @@ class BacktestUtils:
         self._instances = RunInstances()
         self._frames: dict[str, RunFrame] = {}
         self._positions: dict[str, tuple[RunPosition, str, str]] = {}
+        self._loop_turn_seconds = YIELD_EVERY_SECONDS
 
     def run(self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str) -> AsyncIterator[Result]:
         """Validate every referenced name, then return the run's results as an async iterator.
@@ -191,6 +192,27 @@ class BacktestUtils:
             last_close=await close_at(exchange, symbol, frame.frame_end, frame.config),
         )
 
+    @property
+    def loop_turn_seconds(self) -> float:
+        """How much work (seconds) a run started now does at most between two turns of the event loop."""
+        return self._loop_turn_seconds
+
+    def set_loop_turn(self, seconds: float) -> None:
+        """Set how much work a run does at most before it gives the event loop a turn (default 0.02 s).
+
+        A window on the same loop wants short turns, so that it repaints smoothly while a run works; a headless
+        run wants the default, for throughput. Runs started afterwards use the new value; ``ws.reset()`` restores
+        the default.
+
+        Raises
+        ------
+        ValueError
+            Unless ``0 < seconds <= 1``.
+        """
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 < seconds <= 1:
+            raise ValueError(f"seconds must be a number in (0, 1], got {seconds!r}")
+        self._loop_turn_seconds = float(seconds)
+
     def get_progress(self, symbol: str, strategy_name: str) -> BacktestProgress | None:
         """Return how far the current (or last) backtest of ``symbol:strategy_name`` has got, or None if none ran.
 
@@ -219,6 +241,7 @@ class BacktestUtils:
         self._instances.clear()
         self._frames.clear()
         self._positions.clear()
+        self._loop_turn_seconds = YIELD_EVERY_SECONDS
 
     @staticmethod
     def _refuse_second_run(instance: RunInstance) -> None:
@@ -266,6 +289,7 @@ class BacktestUtils:
                 frame_name=context.frame_name,
                 is_stopped=lambda: instance.stop_requested,
                 position=position,
+                loop_turn_seconds=self._loop_turn_seconds,
             )
             async for result in run_backtest(job):
                 yield result

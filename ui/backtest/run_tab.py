@@ -130,7 +130,9 @@ class RunTab(QWidget):
             prepared = await ws.prepare_backtest(request)
             self.identity = RunIdentity(prepared.symbol, prepared.strategy_name, prepared.exchange_name, request)
             self._set_state("Preparing", f"Loading candles of {prepared.symbol}…")
-            self.chart.set_candles(await self._frame_candles(prepared.exchange_name, prepared.symbol, request))
+            candles = await self._frame_candles(prepared.exchange_name, prepared.symbol, request)
+            await asyncio.sleep(0)  # the last read and drawing the candles are two stretches of work, not one
+            self.chart.set_candles(candles)
             await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
             if self._stop_requested:
                 self._set_state("Stopped", "Stopped before the run started")

@@ -26,7 +26,7 @@ from workstation.reports.performance import METRIC_TYPES, NO_PREVIOUS
 from workstation.storages import partial_storage, performance_storage
 from workstation.timeutil import MINUTE_MS
 
-#: Give the event loop a turn at least this often (seconds of work), so the GUI never freezes.
+#: By default a run gives the event loop a turn at least this often (seconds of work), so a GUI never freezes.
 YIELD_EVERY_SECONDS = 0.02
 
 _TOTAL = METRIC_TYPES.index("backtest_total")
@@ -58,6 +58,7 @@ class BacktestJob:
     frame_name: str
     is_stopped: Callable[[], bool]
     position: RunPosition
+    loop_turn_seconds: float = YIELD_EVERY_SECONDS
 
 
 class _Audience:
@@ -211,7 +212,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     performance = _Performance(job, audience)
     stop_feeding = performance_storage.add_feed(job.symbol, strategy.strategy_name, True, performance.flush)
     run_started = time.perf_counter()
-    next_yield = run_started + YIELD_EVERY_SECONDS
+    next_yield = run_started + job.loop_turn_seconds
     index = 0
     job.position.total_frames = total
     job.position.when = ticks.first
@@ -227,7 +228,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 performance.flush()
                 job.position.processed_frames, job.position.when = index, when
                 await _yield_to_loop()
-                next_yield = time.perf_counter() + YIELD_EVERY_SECONDS
+                next_yield = time.perf_counter() + job.loop_turn_seconds
             if not audience.idle and strategy.is_throttled(when) and not strategy.stopped:
                 skipped = await _skip_throttled(job, audience, index, performance, tick_started)
                 if skipped is not None:
