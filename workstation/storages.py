@@ -31,39 +31,31 @@ schedule_storage = ScheduleReportStorage()
 
 
 def _record_backtest(result: Any) -> None:
+    # One subscriber per stream, not one per storage: every result crosses from Qt into Python once.
     if isinstance(result, ClosedResult):
         backtest_storage.add_closed(result)
+        heat_storage.add_closed(result)
     elif isinstance(result, CancelledResult):
         backtest_storage.add_cancelled(result)
+        schedule_storage.add(result, max_rows=get_config().report_max_rows)
+    elif isinstance(result, ScheduledResult | OpenedResult):
+        schedule_storage.add(result, max_rows=get_config().report_max_rows)
 
 
 events.connect_internal("signal_backtest", _record_backtest)
 
 
 def _record_live(result: Any) -> None:
+    max_rows = get_config().report_max_rows
+    if isinstance(result, ClosedResult):
+        heat_storage.add_closed(result)
+    if isinstance(result, ScheduledResult | OpenedResult | CancelledResult):
+        schedule_storage.add(result, max_rows=max_rows)
     if isinstance(result, IdleResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult):
-        live_storage.add(result, max_rows=get_config().report_max_rows)
+        live_storage.add(result, max_rows=max_rows)
 
 
 events.connect_internal("signal_live", _record_live)
-
-
-def _record_schedule(result: Any) -> None:
-    if isinstance(result, ScheduledResult | OpenedResult | CancelledResult):
-        schedule_storage.add(result, max_rows=get_config().report_max_rows)
-
-
-events.connect_internal("signal_backtest", _record_schedule)
-events.connect_internal("signal_live", _record_schedule)
-
-
-def _record_heat(result: Any) -> None:
-    if isinstance(result, ClosedResult):
-        heat_storage.add_closed(result)
-
-
-events.connect_internal("signal_backtest", _record_heat)
-events.connect_internal("signal_live", _record_heat)
 
 
 def _record_partial_profit(event: Any) -> None:

@@ -116,7 +116,7 @@ class CandleSegment:
         would hold the event loop (and a GUI on it). Every window is summed on its own, so the values do not
         depend on where a block starts.
         """
-        needed = self.length if upto is None else min(self.length, upto)
+        needed = self.length if upto is None or upto > self.length else upto
         series, valid = self._vwap.get(count, (np.empty(0), 0))
         if valid < needed:
             if len(series) < len(self._buffer):
