@@ -1,8 +1,9 @@
 """One run tab: the candle chart with the run's whole signal lifecycle, and beside it what the run produced.
 
 A run tab either drives a backtest (``run``), showing results as they arrive, or shows a stored run from the
-history (``show_stored``) without re-running it. Statistics, curves, histogram and monthly returns are refreshed
-at most once a second while the run works, and once more at its end.
+history (``show_stored``) without re-running it. While a run works the trade list grows at every flush of the
+bridge, the chart's marks twice a second, and statistics, curves, histogram and monthly returns every two seconds;
+all of them once more at its end.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class RunTab(QWidget):
         self._closed_count = 0
         self._stop_requested = False
         self._last_summary = self._last_marks = 0.0
+        # The latest summary refresh, referenced so that the task cannot be collected while it runs.
         self._summary_task: asyncio.Future[None] | None = None
 
         self.status = QLabel("Preparing…", self)
