@@ -391,10 +391,13 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def _open_strategy_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open strategy file", "", "Python files (*.py)")
-        if path:
-            self.strategies.load_file(Path(path))
+    def _open_strategy_file(self) -> QFileDialog:
+        # open(), not the static modal call: a nested event loop would run the engine's tasks re-entrantly.
+        dialog = QFileDialog(self, "Open strategy file", "", "Python files (*.py)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda path: self.strategies.load_file(Path(path)))
+        dialog.open()
+        return dialog
 
     def chart_palette(self) -> ChartPalette:
         """Return the chart palette of the current theme."""

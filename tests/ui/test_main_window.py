@@ -529,3 +529,22 @@ def test_the_status_bar_shows_progress_with_an_eta_during_a_run(window: MainWind
     assert any(re.fullmatch(r"ETA \d+ s", eta) for _, eta in seen), seen[-5:]
     assert window.progress.isHidden()
     assert window.eta.text() == ""
+
+
+def test_open_strategy_file_uses_a_non_modal_dialog_that_loads_the_chosen_file(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "chosen.py"
+    path.write_text(
+        "import workstation as ws\n"
+        "ws.add_strategy(strategy_name='chosen', interval='5m', get_signal=lambda symbol, when: None)\n",
+        encoding="utf-8",
+    )
+    dialog = window._open_strategy_file()  # returns at once: no nested event loop under the running tasks
+    assert dialog.isVisible()
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal
+
+    dialog.fileSelected.emit(str(path))
+
+    assert "chosen" in window.strategies.names()
+    dialog.reject()
