@@ -183,7 +183,7 @@ class BacktestUtils:
             raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
         exchange = exchange_connections.client(frame.exchange_name, True)
         return compute_run_series(
-            backtest_storage.get_data(symbol, strategy_name, True).signal_list,
+            backtest_storage.closed_results(symbol, strategy_name, True),
             symbol=symbol,
             strategy_name=strategy_name,
             frame_start=frame.frame_start,

@@ -315,3 +315,20 @@ def test_dump_raises_when_the_file_cannot_be_written(tmp_path: Path) -> None:
     assert directory.is_dir()
     assert list(directory.iterdir()) == []
     assert [path.name for path in tmp_path.rglob("*") if path.name.endswith(".tmp")] == []
+
+
+def test_closed_results_are_the_statistics_signal_list_without_computing_them() -> None:
+    storage = BacktestReportStorage()
+    closed = [
+        make_closed(make_signal(f"s{index}"), pnl=pnl, close_timestamp=T0 + MINUTE)
+        for index, pnl in enumerate([1.0, -2.0])
+    ]
+    for result in closed:
+        storage.add_closed(result)
+
+    assert (
+        storage.closed_results("BTCUSDT", "one-shot") == closed == storage.get_data("BTCUSDT", "one-shot").signal_list
+    )
+    assert storage.closed_results("BTCUSDT", "one-shot", backtest=False) == []
+    storage.closed_results("BTCUSDT", "one-shot").clear()  # a copy: the storage keeps its results
+    assert len(storage.closed_results("BTCUSDT", "one-shot")) == 2

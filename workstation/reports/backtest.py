@@ -142,6 +142,11 @@ class BacktestReportStorage:
         """Forget every key (``ws.reset()``)."""
         self._records.clear()
 
+    def closed_results(self, symbol: str, strategy_name: str, backtest: bool = True) -> list[ClosedResult]:
+        """Return every closed result of one key in arrival order ([] for an unknown key), without statistics."""
+        record = self._records.get(report_key(symbol, strategy_name, backtest))
+        return [] if record is None else list(record.closed)
+
     def get_data(self, symbol: str, strategy_name: str, backtest: bool = True) -> BacktestStatistics:
         """Return the statistics of one key; an unknown key gives zero counts and None ratios.
 
