@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import sys
 import traceback
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
+from ui.display import display_problem
 from ui.log_panel import LogRelay, QtLogHandler
 from ui.main_window import SETTINGS_APPLICATION, SETTINGS_ORGANISATION, MainWindow
 from ui.themes import ThemeName, apply_theme
@@ -41,16 +41,9 @@ def demo_request() -> ws.BacktestRequest:
 
 def open_window(options: WindowOptions) -> int:
     """Open the main window and run the event loop until it closes; return the exit status."""
-    headless = sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if headless and options.screenshot is not None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    elif headless and "QT_QPA_PLATFORM" not in os.environ:
-        # Qt would abort with a core dump; say what can be done instead.
-        print(
-            "workstation: no display to open the window on. Use `workstation --screenshot PATH --run-demo` for a "
-            "picture of it, or `workstation backtest --help` to backtest without it.",
-            file=sys.stderr,
-        )
+    problem = display_problem(offscreen_allowed=options.screenshot is not None)
+    if problem is not None:
+        print(f"workstation: {problem}", file=sys.stderr)
         return 2
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
