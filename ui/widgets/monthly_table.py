@@ -34,7 +34,8 @@ class MonthlyReturnsTable(QWidget):
         self.table = CopyableTableView(self)
         self.table.setAlternatingRowColors(False)  # the tints carry the meaning; stripes would muddle them
         self.table.setModel(self.model)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Every month as wide as its text ("-78.60%"): stretched to the view, narrow tabs cut the figures short.
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
