@@ -99,7 +99,14 @@ def freeze_startup_objects() -> None:
 
 
 async def _screenshot(window: MainWindow, options: WindowOptions) -> int:
-    assert options.screenshot is not None
+    target = options.screenshot
+    assert target is not None
+    try:
+        # Before the demo runs: a path that cannot be written fails at once, not after the run.
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"workstation: --screenshot: cannot create {str(target.parent)!r}: {error.strerror}", file=sys.stderr)
+        return 2
     if options.run_demo:
         tab = window.start_run(demo_request())
         task = window.task_of(tab)
@@ -109,9 +116,17 @@ async def _screenshot(window: MainWindow, options: WindowOptions) -> int:
             print(f"workstation: the demo run ended {tab.state.lower()}: {tab.error_message}", file=sys.stderr)
             return 1
     await asyncio.sleep(0.3)  # let the last batched updates and the layout settle before the grab
-    options.screenshot.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(options.screenshot)):
-        print(f"workstation: could not write the screenshot to {str(options.screenshot)!r}", file=sys.stderr)
+    # Written beside the target, then renamed: a reader never sees half a picture, a failure leaves none.
+    partial = target.with_name(f".{target.stem}.partial{target.suffix}")
+    if not window.grab().save(str(partial)):
+        partial.unlink(missing_ok=True)
+        print(f"workstation: --screenshot: could not write {str(target)!r}", file=sys.stderr)
+        return 1
+    try:
+        partial.replace(target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        print(f"workstation: --screenshot: could not write {str(target)!r}: {error.strerror}", file=sys.stderr)
         return 1
     window.close()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,3 +209,18 @@ def test_last_values_are_restored_in_a_new_form(make_form: Callable[[], Backtest
     assert second.request() == expected
     assert expected.params["lookback"] == 55
     assert second.run_button.isEnabled()
+
+
+def test_damaged_remembered_values_lose_only_their_own_fields(settings: QSettings, qtbot: QtBot) -> None:
+    """A settings file edited by hand or written by an older version: the form still opens; what can be applied
+    is, what cannot is dropped, and what is applied but invalid says why next to its field."""
+    settings.setValue(
+        "backtest_form/values",
+        json.dumps({"symbol": "ETHUSDT", "start": "yesterday", "params": [1], "percent_fee": "x", "nope": 1}),
+    )
+    form = BacktestForm(settings=settings)
+    qtbot.addWidget(form)
+
+    assert line(form, "symbol").text() == "ETHUSDT"
+    assert form.form.error("percent_fee") == "Input should be a valid number"
+    assert not form.run_button.isEnabled()

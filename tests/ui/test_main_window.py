@@ -33,6 +33,7 @@ from ui.themes import apply_theme
 from ui.widgets.comparison import ComparisonView
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
+ENTRY = "from ui.cli import main; raise SystemExit(main())"
 TWO_DAYS = ws.BacktestRequest(
     exchange_name="demo",
     symbol="BTCUSDT",
@@ -548,3 +549,37 @@ def test_open_strategy_file_uses_a_non_modal_dialog_that_loads_the_chosen_file(
 
     assert "chosen" in window.strategies.names()
     dialog.reject()
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "message"),
+    [
+        ("missing/inside-a-file/window.png", 2, "workstation: --screenshot: cannot create "),
+        ("a-folder.png", 1, "workstation: --screenshot: could not write "),
+    ],
+    ids=["folder-cannot-be-created", "path-is-a-folder"],
+)
+def test_a_screenshot_path_that_cannot_be_written_says_so_and_leaves_nothing(
+    tmp_path: Path, target: str, code: int, message: str
+) -> None:
+    (tmp_path / "missing").write_text("a file where a folder would have to be", encoding="utf-8")
+    (tmp_path / "a-folder.png").mkdir()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ui.cli import main; raise SystemExit(main())",
+            "--screenshot",
+            str(tmp_path / target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert completed.returncode == code
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not [path.name for path in tmp_path.iterdir() if "partial" in path.name]

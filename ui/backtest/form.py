@@ -140,5 +140,10 @@ class BacktestForm(QWidget):
             values = json.loads(stored)
         except ValueError:
             return  # an unreadable entry only loses the last values
-        if isinstance(values, dict):
-            self.form.set_values(values)
+        if not isinstance(values, dict):
+            return
+        for name, value in values.items():
+            try:
+                self.form.set_values({name: value})
+            except (TypeError, ValueError, OverflowError):
+                continue  # a stale or damaged entry loses only that field's last value, never the form
