@@ -343,10 +343,8 @@ class MainWindow(QMainWindow):
     async def _load_stored_candles(self, tab: RunTab, stored: ws.StoredRun) -> None:
         summary = stored.summary
         try:
-            if summary.exchange_name == "demo" and "demo" not in {e.exchange_name for e in ws.list_exchanges()}:
-                ws.add_exchange(ws.make_demo_exchange())
             candles = await ws.fetch_candles(
-                summary.exchange_name,
+                ws.ensure_exchange(summary.exchange_name),
                 summary.symbol,
                 datetime.fromtimestamp(summary.frame_start / 1000, tz=UTC),
                 datetime.fromtimestamp(summary.frame_end / 1000, tz=UTC),

@@ -6,6 +6,7 @@ from workstation.backtest import Backtest
 from workstation.backtest_request import (
     BacktestRequest,
     PreparedBacktest,
+    ensure_exchange,
     exchange_choices,
     prepare_backtest,
     strategy_choices,
@@ -106,11 +107,12 @@ from workstation.registry import (
     list_strategies,
     list_walkers,
 )
+from workstation.reports import formatting
 from workstation.reports.figures import StatisticFigure, statistics_figures
 from workstation.reports.heat import HeatmapRow, HeatmapStatistics
 from workstation.reports.live import LiveEvent, LiveStatistics
 from workstation.reports.schedule import ScheduleStatistics
-from workstation.reports.statistics import BacktestStatistics
+from workstation.reports.statistics import BacktestStatistics, position_duration_minutes
 from workstation.reset import reset
 from workstation.schedule import Schedule
 from workstation.schemas.exchange import ExchangeSchema
@@ -195,11 +197,13 @@ __all__ = [
     "add_strategy",
     "add_walker",
     "compute_pnl",
+    "ensure_exchange",
     "events",
     "exchange_choices",
     "fetch_candles",
     "format_price",
     "format_quantity",
+    "formatting",
     "get_average_price",
     "get_candles",
     "get_config",
@@ -250,6 +254,7 @@ __all__ = [
     "listen_walker_stop_once",
     "make_csv_exchange",
     "make_demo_exchange",
+    "position_duration_minutes",
     "prepare_backtest",
     "reset",
     "set_config",

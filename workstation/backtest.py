@@ -8,7 +8,7 @@ from pathlib import Path
 
 from workstation import registry
 from workstation.clients.strategy import Result
-from workstation.config import get_config
+from workstation.config import Config, get_config
 from workstation.context import ContextIterator, MethodContext
 from workstation.engine.backtest import YIELD_EVERY_SECONDS, BacktestJob, RunPosition, run_backtest
 from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus
@@ -56,15 +56,19 @@ class BacktestUtils:
         self._positions: dict[str, tuple[RunPosition, str, str]] = {}
         self._loop_turn_seconds = YIELD_EVERY_SECONDS
 
-    def run(self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str) -> AsyncIterator[Result]:
+    def run(
+        self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str, config: Config | None = None
+    ) -> AsyncIterator[Result]:
         """Validate every referenced name, then return the run's results as an async iterator.
 
-        The iterator yields ``scheduled``, ``opened``, ``closed`` and ``cancelled`` results in order.
+        The iterator yields ``scheduled``, ``opened``, ``closed`` and ``cancelled`` results in order. The run uses
+        ``config`` to the end, or a snapshot of the current config when None (SPEC §1): runs with their own
+        costs side by side need not touch the application's config.
         """
         validate_backtest_names(strategy_name, exchange_name, frame_name, SOURCE)
         instance = self._instances.get(symbol, strategy_name)
         self._refuse_second_run(instance)
-        context = MethodContext(strategy_name, exchange_name, frame_name, get_config())
+        context = MethodContext(strategy_name, exchange_name, frame_name, config or get_config())
         return ContextIterator(self._run(instance, context), context)
 
     def background(
@@ -186,6 +190,7 @@ class BacktestUtils:
             backtest_storage.closed_results(symbol, strategy_name, True),
             symbol=symbol,
             strategy_name=strategy_name,
+            exchange_name=frame.exchange_name,
             frame_start=frame.frame_start,
             frame_end=frame.frame_end,
             first_close=await close_at(exchange, symbol, frame.frame_start, frame.config),

@@ -6,9 +6,9 @@ built-in strategy with the requested parameters, a frame for the period) and ret
 with::
 
     prepared = await ws.prepare_backtest(request)
-    ws.set_config(**prepared.config.model_dump())
     async for result in ws.Backtest.run(prepared.symbol, strategy_name=prepared.strategy_name,
-                                        exchange_name=prepared.exchange_name, frame_name=prepared.frame_name): ...
+                                        exchange_name=prepared.exchange_name, frame_name=prepared.frame_name,
+                                        config=prepared.config): ...
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ class PreparedBacktest(BaseModel):
     strategy_name: str = Field(title="Strategy", description="The registered strategy to run.")
     exchange_name: str = Field(title="Exchange", description="The registered exchange.")
     frame_name: str = Field(title="Frame", description="The registered 1m frame of the request's period.")
-    config: Config = Field(title="Config", description="Apply with set_config before the run; a run snapshots it.")
+    config: Config = Field(title="Config", description="The run's config: pass it to Backtest.run(config=...).")
 
 
 async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
@@ -218,7 +218,7 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
     -------
     PreparedBacktest
         The names to pass to ``Backtest.run`` and the current config with the request's fee, slippage and position
-        cost, to apply with ``set_config`` before the run.
+        cost, for its ``config`` argument.
 
     Raises
     ------
@@ -234,7 +234,7 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
             "position_entry_cost": request.position_entry_cost,
         }
     )
-    exchange_name = _ensure_exchange(request.exchange_name)
+    exchange_name = ensure_exchange(request.exchange_name, source="prepare_backtest")
     strategy_name = _ensure_strategy(request.strategy_name, request.params)
     frame_name = _ensure_frame(request.start, request.end)
     return PreparedBacktest(
@@ -246,13 +246,20 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
     )
 
 
-def _ensure_exchange(exchange_name: str) -> str:
+def ensure_exchange(exchange_name: str, *, source: str = "ensure_exchange") -> str:
+    """Return ``exchange_name`` once it is registered, registering the built-in demo exchange on demand.
+
+    Raises
+    ------
+    SchemaNotFoundError
+        If the exchange is neither registered nor the demo exchange; ``source`` names the caller in the message.
+    """
     registered = [schema.exchange_name for schema in list_exchanges()]
     if exchange_name in registered:
         return exchange_name
     if exchange_name != DEMO_EXCHANGE:
         raise SchemaNotFoundError(
-            f'exchange "{exchange_name}" not found (source: prepare_backtest); registered: [{_quoted(registered)}]'
+            f'exchange "{exchange_name}" not found (source: {source}); registered: [{_quoted(registered)}]'
         )
     return add_exchange(make_demo_exchange(DEMO_EXCHANGE)).exchange_name
 

@@ -12,10 +12,8 @@ import argparse
 import asyncio
 import logging
 import re
-import runpy
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -214,18 +212,15 @@ def _check_csv_covers(args: argparse.Namespace, start: datetime, end: datetime) 
 
 
 def _run_strategy_file(path: Path) -> None:
-    if not path.is_file():
-        raise ArgumentProblem(f"--strategy-file: {str(path)!r} is not a file")
-    known = {schema.strategy_name for schema in ws.list_strategies()}
     try:
-        runpy.run_path(str(path))
-    except Exception as exc:
-        # Point at the failing line of the user's file rather than at runpy's internals.
-        lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename) == path]
-        where = f" (line {lines[-1]})" if lines else ""
-        raise ArgumentProblem(f"--strategy-file: {str(path)!r} raised {type(exc).__name__}: {exc}{where}") from None
-    if {schema.strategy_name for schema in ws.list_strategies()} <= known:
-        raise ArgumentProblem(f"--strategy-file: {str(path)!r} registered no strategy (call ws.add_strategy in it)")
+        ws.StrategyFiles().load(path)
+    except ws.StrategyFileError as error:
+        what = {
+            "missing": "is not a file",
+            "raised": f"raised {error.cause}",
+            "empty": "registered no strategy (call ws.add_strategy in it)",
+        }[error.problem]
+        raise ArgumentProblem(f"--strategy-file: {str(path)!r} {what}") from None
 
 
 def _register_exchange(args: argparse.Namespace, start: datetime) -> str:

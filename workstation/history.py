@@ -27,14 +27,11 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict
 
 from workstation.backtest import Backtest
-from workstation.config import get_config
 from workstation.errors import WorkstationError
 from workstation.models.results import ClosedResult
 from workstation.models.series import RunSeries
-from workstation.reports.run_frame import close_at
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
-from workstation.services.connections import exchange_connections
 from workstation.timeutil import now_ms
 
 __all__ = ["SCHEMA_VERSION", "HistoryFileError", "RunHistory", "RunState", "RunSummary", "StoredRun"]
@@ -278,18 +275,16 @@ class RunHistory:
         # Each figure of a long run takes tens of ms: give the loop (and the GUI on it) a turn in between.
         await asyncio.sleep(0)
         series = await Backtest.get_series(symbol, strategy_name)
+        if exchange_name != series.exchange_name:
+            raise ValueError(
+                f"run {symbol}:{strategy_name} not saved: it ran on {series.exchange_name!r} "
+                f"(is {exchange_name!r} the exchange the run used?)"
+            )
         await asyncio.sleep(0)
-        exchange = exchange_connections.client(exchange_name, True)
-        config = get_config()
-        first_close = await close_at(exchange, symbol, series.frame_start, config)
-        last_close = await close_at(exchange, symbol, series.frame_end, config)
         return await asyncio.to_thread(
             self._save,
             statistics,
             series,
-            first_close=first_close,
-            last_close=last_close,
-            exchange_name=exchange_name,
             parameters=parameters,
             state=state,
             started_at_ms=started_at_ms,
@@ -300,9 +295,6 @@ class RunHistory:
         statistics: BacktestStatistics,
         series: RunSeries,
         *,
-        first_close: float | None,
-        last_close: float | None,
-        exchange_name: str,
         parameters: dict[str, Any],
         state: str,
         started_at_ms: int,
@@ -317,10 +309,11 @@ class RunHistory:
             statistics.total_cancelled,
             symbol=series.symbol,
             strategy_name=series.strategy_name,
+            exchange_name=series.exchange_name,
             frame_start=series.frame_start,
             frame_end=series.frame_end,
-            first_close=first_close,
-            last_close=last_close,
+            first_close=series.first_close,
+            last_close=series.last_close,
         )
         if restored[0] != statistics:
             raise ValueError(
@@ -330,7 +323,7 @@ class RunHistory:
         if not _values_equal(restored[1], series):
             raise ValueError(
                 f"run {series.symbol}:{series.strategy_name} not saved: its stored trades and closes would not give "
-                f"back the same chart series (is {exchange_name!r} the exchange the run used?)"
+                "back the same chart series"
             )
         row = _RunRow(
             created_at=started_at_ms,
@@ -338,7 +331,7 @@ class RunHistory:
             state=state,
             symbol=series.symbol,
             strategy_name=series.strategy_name,
-            exchange_name=exchange_name,
+            exchange_name=series.exchange_name,
             frame_start=series.frame_start,
             frame_end=series.frame_end,
             parameters=parameters_json,
@@ -349,8 +342,8 @@ class RunHistory:
             total_pnl=statistics.total_pnl,
             win_rate=statistics.win_rate,
             sharpe_ratio=statistics.sharpe_ratio,
-            first_close=first_close,
-            last_close=last_close,
+            first_close=series.first_close,
+            last_close=series.last_close,
         )
         with self._lock, self._transaction() as connection:
             run_id = _insert_run(connection, row)
@@ -394,6 +387,7 @@ class RunHistory:
             total_cancelled,
             symbol=summary.symbol,
             strategy_name=summary.strategy_name,
+            exchange_name=summary.exchange_name,
             frame_start=summary.frame_start,
             frame_end=summary.frame_end,
             first_close=first_close,
@@ -469,6 +463,7 @@ def _restore(
     *,
     symbol: str,
     strategy_name: str,
+    exchange_name: str,
     frame_start: int,
     frame_end: int,
     first_close: float | None,
@@ -481,6 +476,7 @@ def _restore(
         closed,
         symbol=symbol,
         strategy_name=strategy_name,
+        exchange_name=exchange_name,
         frame_start=frame_start,
         frame_end=frame_end,
         first_close=first_close,

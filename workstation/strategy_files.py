@@ -10,7 +10,7 @@ from __future__ import annotations
 import runpy
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from workstation import registry
 from workstation.errors import WorkstationError
@@ -26,12 +26,26 @@ _REGISTRIES: tuple[registry.SchemaRegistry[Any], ...] = (
 )
 
 
-class StrategyFileError(WorkstationError):
-    """A strategy file could not be loaded; ``details`` holds the traceback as text, pointing into the file."""
+StrategyFileProblem = Literal["missing", "raised", "empty"]
 
-    def __init__(self, path: Path, message: str, details: str) -> None:
-        super().__init__(message)
+
+class StrategyFileError(WorkstationError):
+    """A strategy file could not be loaded.
+
+    ``problem`` says how: the file is ``missing``, it ``raised`` (``cause`` is the exception and the line in the
+    file, ``details`` the traceback as text), or it registered no strategy (``empty``).
+    """
+
+    def __init__(self, path: Path, problem: StrategyFileProblem, cause: str = "", details: str = "") -> None:
+        what = {
+            "missing": "not a file",
+            "raised": cause,
+            "empty": "registered no strategy (call ws.add_strategy in it)",
+        }
+        super().__init__(f"{path}: {what[problem]}")
         self.path = path
+        self.problem: StrategyFileProblem = problem
+        self.cause = cause
         self.details = details
 
 
@@ -66,7 +80,7 @@ class StrategyFiles:
         """
         resolved = Path(path).resolve()
         if not resolved.is_file():
-            raise StrategyFileError(resolved, f"{resolved}: not a file", "")
+            raise StrategyFileError(resolved, "missing")
         before: list[dict[str, Any]] = [kind.snapshot() for kind in _REGISTRIES]
         for name in self._registered.get(resolved, []):
             registry.strategies.remove(name)
@@ -77,11 +91,11 @@ class StrategyFiles:
             self._restore(before)
             if not isinstance(exc, Exception):
                 raise
-            raise StrategyFileError(resolved, _describe(resolved, exc), _traceback_text(exc)) from exc
+            raise StrategyFileError(resolved, "raised", _describe(resolved, exc), _traceback_text(exc)) from exc
         added = [name for name in registry.strategies.snapshot() if name not in known]
         if not added:
             self._restore(before)
-            raise StrategyFileError(resolved, f"{resolved}: registered no strategy (call ws.add_strategy in it)", "")
+            raise StrategyFileError(resolved, "empty")
         self._registered[resolved] = added
         return added
 
@@ -94,11 +108,11 @@ class StrategyFiles:
 def _describe(path: Path, exc: Exception) -> str:
     if isinstance(exc, SyntaxError):
         # str() of a SyntaxError already carries "(file, line n)"; say it once, like the other errors.
-        return f"{path}: {type(exc).__name__}: {exc.msg} (line {exc.lineno})"
+        return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
     # The innermost frame in the user's file, not in runpy or in the engine it called.
     lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename) == path]
     where = f" (line {lines[-1]})" if lines else ""
-    return f"{path}: {type(exc).__name__}: {exc}{where}"
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _traceback_text(exc: Exception) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 import workstation as ws
 
-from .fixtures import L, S, run_backtest, signal
+from .fixtures import L, S, register_scenario, run_backtest, signal
 
 # (id, position, price_open, price_close, pnl_percentage, pnl_cost or None, config overrides)
 P_TABLE: list[tuple[str, str, float, float, float, float | None, dict[str, float]]] = [
@@ -210,3 +211,24 @@ def test_p_pnl_of_a_backtest_close(run_row: tuple[Any, ...]) -> None:
     assert pnl.price_open == _expected_entry(cost, float(price_open))
     assert pnl.price_close == float(price_close)
     assert pnl.fee_cost == ws.compute_pnl(position, float(price_open), float(price_close), ws.get_config()).fee_cost
+
+
+def test_a_run_with_its_own_config_uses_it_and_leaves_the_current_one() -> None:
+    """B1 (long 42000 → take profit 42420) run with fee and slippage 0 given to Backtest.run: P17's PnL, while the
+    application's config keeps its 0.1 % costs."""
+    register_scenario(L, steps={20: 42500})
+    current = ws.get_config()
+    free = current.model_copy(update={"percent_fee": 0.0, "percent_slippage": 0.0})
+
+    async def scenario() -> list[Any]:
+        return [
+            result
+            async for result in ws.Backtest.run(
+                "BTCUSDT", strategy_name="one-shot", exchange_name="ladder", frame_name="F", config=free
+            )
+        ]
+
+    closed = [result for result in asyncio.run(scenario()) if result.action == "closed"]
+    assert [result.pnl.pnl_percentage for result in closed] == [1.0000000000000175]
+    assert ws.get_config() == current
+    assert current.percent_fee == 0.1

@@ -158,7 +158,6 @@ def test_params_models_of_the_catalogue() -> None:
 def run(request: ws.BacktestRequest) -> tuple[ws.PreparedBacktest, list[ws.ClosedResult]]:
     async def scenario() -> tuple[ws.PreparedBacktest, list[ws.ClosedResult]]:
         prepared = await ws.prepare_backtest(request)
-        ws.set_config(**prepared.config.model_dump())
         closed = [
             result
             async for result in ws.Backtest.run(
@@ -166,6 +165,7 @@ def run(request: ws.BacktestRequest) -> tuple[ws.PreparedBacktest, list[ws.Close
                 strategy_name=prepared.strategy_name,
                 exchange_name=prepared.exchange_name,
                 frame_name=prepared.frame_name,
+                config=prepared.config,
             )
             if isinstance(result, ws.ClosedResult)
         ]
@@ -245,3 +245,12 @@ def test_names_that_vanished_since_validation_raise_schema_not_found() -> None:
         ws.SchemaNotFoundError, match=r'^strategy "mine" not found \(source: prepare_backtest\); registered: \[\]$'
     ):
         asyncio.run(ws.prepare_backtest(lost_strategy))
+
+
+def test_ensure_exchange_registers_the_demo_once_and_refuses_an_unknown_name() -> None:
+    assert ws.ensure_exchange("demo") == "demo"
+    assert ws.ensure_exchange("demo") == "demo"
+    assert [schema.exchange_name for schema in ws.list_exchanges()] == ["demo"]
+    with pytest.raises(ws.SchemaNotFoundError) as refused:
+        ws.ensure_exchange("binance", source="History")
+    assert str(refused.value) == 'exchange "binance" not found (source: History); registered: ["demo"]'

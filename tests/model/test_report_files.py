@@ -74,6 +74,7 @@ def series_of(trades: list, symbol: str = "BTCUSDT") -> RunSeries:
         trades,
         symbol=symbol,
         strategy_name="one-shot",
+        exchange_name="demo",
         frame_start=T0,
         frame_end=T0 + 45 * DAY,
         first_close=100.0,

@@ -102,6 +102,7 @@ def series_of(
         closed,
         symbol="BTCUSDT",
         strategy_name="one-shot",
+        exchange_name="demo",
         frame_start=frame_start,
         frame_end=frame_end,
         first_close=first_close,

@@ -20,6 +20,7 @@ def s1_run() -> tuple[ws.BacktestStatistics, ws.RunSeries]:
         closed,
         symbol="BTCUSDT",
         strategy_name="one-shot",
+        exchange_name="demo",
         frame_start=T0,
         frame_end=T0 + 179 * MINUTE,
         first_close=100.0,

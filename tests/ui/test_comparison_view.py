@@ -152,6 +152,7 @@ def test_run_title_names_strategy_symbol_and_period() -> None:
         four_trades(),
         symbol="ETHUSDT",
         strategy_name="sma-cross-market",
+        exchange_name="demo",
         frame_start=T0,
         frame_end=T0 + 90 * 1440 * MINUTE - MINUTE,
         first_close=None,

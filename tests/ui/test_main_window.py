@@ -84,15 +84,13 @@ def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
     """The closed results of ``request`` run headlessly, with its costs, the application's config left as it was."""
     prepared = await ws.prepare_backtest(request)
-    previous = ws.get_config()
-    ws.set_config(**prepared.config.model_dump())
     results = ws.Backtest.run(
         prepared.symbol,
         strategy_name=prepared.strategy_name,
         exchange_name=prepared.exchange_name,
         frame_name=prepared.frame_name,
+        config=prepared.config,
     )
-    ws.set_config(**previous.model_dump())
     return [result async for result in results if isinstance(result, ws.ClosedResult)]
 
 

@@ -36,6 +36,7 @@ def run(
         closed,
         symbol="BTCUSDT",
         strategy_name="one-shot",
+        exchange_name="demo",
         frame_start=T0,
         frame_end=frame_end,
         first_close=42000.0,
@@ -100,7 +101,6 @@ def test_helper_examples() -> None:
     assert gui.signed(1.5, 2) == "+1.50"
     assert gui.signed(0.0, 2) == "0.00"
     assert gui.or_na(None, str) == "N/A"
-    assert gui.sequential_sum([0.1, 0.2, 0.3]) == (0.1 + 0.2) + 0.3
 
 
 def report_rows(statistics: ws.BacktestStatistics, series: ws.RunSeries) -> list[tuple[str, str, str]]:
@@ -223,7 +223,7 @@ def test_monthly_table_reads_as_the_report(qtbot: QtBot, shots: Path) -> None:
 def test_months_without_trades_stay_empty(qtbot: QtBot) -> None:
     table = MonthlyReturnsTable()
     qtbot.addWidget(table)
-    table.set_monthly(ws.MonthlyReturns(years=[2024], table=np.full((1, 12), np.nan)))
+    table.set_monthly(ws.MonthlyReturns(years=[2024], table=np.full((1, 12), np.nan), year_totals=[None]))
     assert cell_texts(table.model) == [[""] * 13]
-    table.set_monthly(ws.MonthlyReturns(years=[], table=np.empty((0, 12))))
+    table.set_monthly(ws.MonthlyReturns(years=[], table=np.empty((0, 12)), year_totals=[]))
     assert table.model.rowCount() == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -144,7 +143,15 @@ class RunTab(QWidget):
             feed.progress_changed.connect(self.progress_changed)
             self._set_state("Running")
             self.engine_started = True
-            await feed.pump(self._start_engine(prepared))
+            await feed.pump(
+                ws.Backtest.run(
+                    prepared.symbol,
+                    strategy_name=prepared.strategy_name,
+                    exchange_name=prepared.exchange_name,
+                    frame_name=prepared.frame_name,
+                    config=prepared.config,
+                )
+            )
         except asyncio.CancelledError:
             self._set_state("Stopped", "Cancelled: the window closed during the run")
             raise
@@ -160,26 +167,6 @@ class RunTab(QWidget):
         await asyncio.sleep(0)
         await self._show_summary()
         self._set_state("Stopped" if self._stop_requested else "Finished")
-
-    @staticmethod
-    def _start_engine(prepared: ws.PreparedBacktest) -> AsyncIterator[Any]:
-        """Start the run with the request's costs, leaving the application's config as it was.
-
-        ``Backtest.run`` takes its config snapshot when called, so setting the request's config, calling it and
-        restoring the config happen with no await in between: a run started at the same time in another tab
-        can neither see these costs nor lend this run its own.
-        """
-        previous = ws.get_config()
-        ws.set_config(**prepared.config.model_dump())
-        try:
-            return ws.Backtest.run(
-                prepared.symbol,
-                strategy_name=prepared.strategy_name,
-                exchange_name=prepared.exchange_name,
-                frame_name=prepared.frame_name,
-            )
-        finally:
-            ws.set_config(**previous.model_dump())
 
     @staticmethod
     async def _frame_candles(exchange_name: str, symbol: str, request: ws.BacktestRequest) -> Any:

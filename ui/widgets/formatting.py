@@ -1,24 +1,24 @@
 """The texts and colours of the run tables, identical to the markdown and HTML reports of the same run.
 
-The statistics themselves come from the model (``ws.statistics_figures``: label, number, text, direction). The few
-one-line formatters the trade and history tables need are restated here, because ``ui/`` reaches the model only
-through ``import workstation as ws``; ``tests/ui/test_statistics_widgets.py`` compares them with the report's own
-output, so the two cannot drift apart.
+The statistics come from the model (``ws.statistics_figures``: label, number, text, direction) and the formatters
+are the reports' own (``ws.formatting``); what is here is the window's: the colours, a minute-precision time, the
+choice of the better value.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Final, TypeVar
+from typing import Final
 
 import workstation as ws
 
-T = TypeVar("T")
-
-#: What a report prints in place of a missing value (and of its unit).
-NOT_AVAILABLE = "N/A"
+#: The report's own formatters: the tables write exactly what the markdown and HTML reports write.
+fixed = ws.formatting.fixed
+signed = ws.formatting.signed
+usd = ws.formatting.usd
+iso = ws.formatting.iso
+or_na = ws.formatting.or_na
+NOT_AVAILABLE = ws.formatting.NOT_AVAILABLE
+MONTH_NAMES = ws.formatting.MONTH_NAMES
 
 #: The direction of a figure whose higher values are better (``ws.StatisticFigure.direction``).
 HIGHER_IS_BETTER: Final = "higher is better"
@@ -30,61 +30,20 @@ GAIN_TINT = "#dff3e6"
 LOSS_TINT = "#fbe1de"
 HINT_TEXT = "#7a818a"
 
-MONTH_NAMES: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MINUTE_MS = 60_000
-
-
-def fixed(value: float, digits: int) -> str:
-    """Format ``value`` with exactly ``digits`` decimals (binary rounding, as the reports do)."""
-    return format(value, f".{digits}f")
-
-
-def signed(value: float, digits: int) -> str:
-    """Format like :func:`fixed`, with a leading ``+`` when ``value`` is strictly positive."""
-    return ("+" if value > 0 else "") + fixed(value, digits)
-
-
-def usd(value: float) -> str:
-    """Format a price with 8 decimals and the ``USD`` unit, e.g. ``"42000.00000000 USD"``."""
-    return fixed(value, 8) + " USD"
-
-
-def iso(timestamp: int) -> str:
-    """Format epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC), as the reports do."""
-    return (_EPOCH + timedelta(milliseconds=int(timestamp))).isoformat(timespec="milliseconds")[:-6] + "Z"
-
 
 def minute_time(timestamp: int) -> str:
     """Format epoch milliseconds as ``YYYY-MM-DD HH:MM`` (UTC): the report's time, cut to the minute for a table."""
     return iso(timestamp)[:16].replace("T", " ")
 
 
-def or_na(value: T | None, render: Callable[[T], str]) -> str:
-    """Render ``value``, or return ``"N/A"`` in place of the value and its unit when it is None."""
-    if value is None:
-        return NOT_AVAILABLE
-    return render(value)
-
-
-def sequential_sum(values: Iterable[float]) -> float:
-    """Add ``values`` left to right from ``0.0``: the reports' order, which pins the last bits of a total."""
-    total = 0.0
-    for value in values:
-        total = total + value
-    return total
-
-
 def duration_minutes(result: ws.ClosedResult) -> int | None:
-    """Return how long the position was open in whole minutes, rounded half up as the reports do.
+    """Return how long the position was open in whole minutes, as the reports round it.
 
     None when the signal has no ``pending_at`` (the engine always sets it on a fill; the row stays readable).
     """
-    opened = result.signal.pending_at
-    if opened is None:
+    if result.signal.pending_at is None:
         return None
-    return math.floor((result.close_timestamp - opened) / _MINUTE_MS + 0.5)
+    return ws.position_duration_minutes(result)
 
 
 def best_of(values: list[float | None], direction: str) -> set[int]:

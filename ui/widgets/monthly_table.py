@@ -7,7 +7,7 @@ import math
 from PySide6.QtWidgets import QHeaderView, QVBoxLayout, QWidget
 
 import workstation as ws
-from ui.widgets.formatting import GAIN_TEXT, GAIN_TINT, LOSS_TEXT, LOSS_TINT, MONTH_NAMES, sequential_sum, signed
+from ui.widgets.formatting import GAIN_TEXT, GAIN_TINT, LOSS_TEXT, LOSS_TINT, MONTH_NAMES, signed
 from ui.widgets.statistics_table import Cell, CellTableModel, CopyableTableView
 
 
@@ -43,9 +43,8 @@ class MonthlyReturnsTable(QWidget):
     def set_monthly(self, monthly: ws.MonthlyReturns) -> None:
         """Show the monthly returns of one run (``RunSeries.monthly_returns``)."""
         rows = []
-        for row in monthly.table.tolist():
-            months = [value for value in row if not math.isnan(value)]
+        for row, total in zip(monthly.table.tolist(), monthly.year_totals, strict=True):
             cells = [Cell("", numeric=True) if math.isnan(value) else _percent_cell(value) for value in row]
-            cells.append(_percent_cell(sequential_sum(months)) if months else Cell("", numeric=True))
+            cells.append(Cell("", numeric=True) if total is None else _percent_cell(total))
             rows.append(cells)
         self.model.set_cells(self.HEADER, rows, row_titles=[str(year) for year in monthly.years])

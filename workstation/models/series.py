@@ -30,27 +30,34 @@ class MonthlyReturns(BaseModel):
     """Net PnL % of the trades closed in each calendar month (UTC): ``table[year_index, month - 1]``.
 
     ``years`` lists every year from the first to the last close; a month without a closed trade is NaN.
+    ``year_totals`` is each year's months added left to right (None for a year without a closed trade).
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     years: list[int]
     table: Array
+    year_totals: list[float | None]
 
 
 class RunSeries(BaseModel):
     """Everything a chart of one backtest run needs, as numpy arrays ready to plot.
 
     Trade arrays are in close order (the order the engine closed them). Percentages are net PnL percentage points
-    (SPEC §7); money is in the quote currency with ``Config.position_entry_cost`` per position.
+    (SPEC §7); money is in the quote currency with ``Config.position_entry_cost`` per position. ``first_close``
+    and ``last_close`` (the closes of the 1m candles at the frame's first and last tick, None where the data lacks
+    one) are what ``buy_and_hold`` is computed from, kept so the series can be computed again from the trades.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     symbol: str
     strategy_name: str
+    exchange_name: str
     frame_start: int
     frame_end: int
+    first_close: float | None
+    last_close: float | None
     close_times: Array
     trade_pnl: Array
     trade_pnl_money: Array

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from workstation.models.results import CancelledResult, ClosedResult
@@ -12,9 +11,8 @@ from workstation.reports.statistics import (
     BacktestStatistics,
     compute_backtest_statistics,
     opened_at,
-    position_duration_ms,
+    position_duration_minutes,
 )
-from workstation.timeutil import MINUTE_MS
 
 __all__ = [
     "CLOSED_SIGNAL_COLUMNS",
@@ -68,8 +66,7 @@ def closed_signal_cells(result: ClosedResult) -> list[str]:
         usd(signal.price_stop_loss),
         signed(result.pnl.pnl_percentage, 2) + "%",
         result.close_reason,
-        # Round half up to whole minutes, as backtest-kit's Math.round does.
-        str(math.floor(position_duration_ms(result) / MINUTE_MS + 0.5)),
+        str(position_duration_minutes(result)),
         iso(opened_at(result)),
         iso(result.close_timestamp),
     ]

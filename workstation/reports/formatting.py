@@ -9,6 +9,7 @@ from typing import TypeVar
 from workstation.timeutil import iso
 
 __all__ = [
+    "MONTH_NAMES",
     "NOT_AVAILABLE",
     "escape_cell",
     "fixed",
@@ -24,6 +25,9 @@ T = TypeVar("T")
 
 #: What a report prints in place of a missing value (and of its unit).
 NOT_AVAILABLE = "N/A"
+
+#: Column titles of the monthly returns tables.
+MONTH_NAMES: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def fixed(value: float, digits: int) -> str:

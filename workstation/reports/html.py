@@ -15,8 +15,8 @@ from workstation.models.results import ClosedResult
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, closed_signal_cells
 from workstation.reports.figures import SPEC_FIGURES, statistics_figures
-from workstation.reports.formatting import fixed, iso, signed
-from workstation.reports.statistics import BacktestStatistics, sequential_sum
+from workstation.reports.formatting import MONTH_NAMES, fixed, iso, signed
+from workstation.reports.statistics import BacktestStatistics
 from workstation.reports.svg_charts import BUY_AND_HOLD_COLOUR, EQUITY_COLOUR, equity_svg, histogram_svg, underwater_svg
 from workstation.timeutil import DAY_MS
 
@@ -25,7 +25,6 @@ __all__ = ["MONTH_NAMES", "extra_statistics_rows", "render_backtest_html", "stat
 #: Where the figures of SPEC §11.2 end in :func:`statistics_figures` (the first table stops there).
 SPEC_END = SPEC_FIGURES.stop
 
-MONTH_NAMES: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _STYLE = """
 :root { color-scheme: light; }
@@ -91,10 +90,9 @@ def _monthly_table(monthly: MonthlyReturns) -> list[str]:
         return ['<p class="empty">No closed trades.</p>']
     header = "".join(f'<th class="num">{name}</th>' for name in (*MONTH_NAMES, "Total"))
     lines = ['<table class="months">', f"<thead><tr><th>Year</th>{header}</tr></thead>", "<tbody>"]
-    for year, row in zip(monthly.years, monthly.table.tolist(), strict=True):
-        months = [value for value in row if not math.isnan(value)]
+    for year, row, total in zip(monthly.years, monthly.table.tolist(), monthly.year_totals, strict=True):
         cells = [_cell("", "num") if math.isnan(value) else _percent_cell(value) for value in row]
-        cells.append(_percent_cell(sequential_sum(months)) if months else _cell("", "num"))
+        cells.append(_cell("", "num") if total is None else _percent_cell(total))
         lines.append(f"<tr><th>{year}</th>{''.join(cells)}</tr>")
     lines += ["</tbody>", "</table>"]
     return lines

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,8 +18,7 @@ from workstation.models.results import (
 from workstation.models.signal import Position
 from workstation.reports.backtest import performance_summary_lines, report_key
 from workstation.reports.formatting import fixed, iso, markdown_table, or_na, signed, usd
-from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics, position_duration_ms
-from workstation.timeutil import MINUTE_MS
+from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics, position_duration_minutes
 
 __all__ = ["LIVE_COLUMNS", "LiveEvent", "LiveReportStorage", "LiveStatistics", "live_event_cells"]
 
@@ -120,8 +118,7 @@ def _position_row(result: OpenedResult | ActiveResult | ClosedResult, timestamp:
         outcome = {
             "pnl": result.pnl.pnl_percentage,
             "close_reason": result.close_reason,
-            # Round half up to whole minutes, as the backtest table does.
-            "duration": math.floor(position_duration_ms(result) / MINUTE_MS + 0.5),
+            "duration": position_duration_minutes(result),
         }
     return LiveEvent.model_validate(
         {

@@ -12,7 +12,7 @@ import numpy as np
 
 from workstation.models.results import ClosedResult
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
-from workstation.reports.statistics import opened_at
+from workstation.reports.statistics import opened_at, sequential_sum
 from workstation.timeutil import MINUTE_MS, iso
 
 __all__ = [
@@ -124,7 +124,7 @@ def monthly_returns(close_times: np.ndarray, pnl: Sequence[float]) -> MonthlyRet
     """
     months = close_times.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
     if len(months) == 0:
-        return MonthlyReturns(years=[], table=np.empty((0, 12)))
+        return MonthlyReturns(years=[], table=np.empty((0, 12)), year_totals=[])
     first_year = 1970 + int(months.min()) // 12
     years = list(range(first_year, 1970 + int(months.max()) // 12 + 1))
     table = np.full((len(years), 12), np.nan)
@@ -134,7 +134,10 @@ def monthly_returns(close_times: np.ndarray, pnl: Sequence[float]) -> MonthlyRet
         row += 1970 - first_year
         table[row, column] = (table[row, column] if filled[row, column] else 0.0) + value
         filled[row, column] = True
-    return MonthlyReturns(years=years, table=table)
+    year_totals = [
+        sequential_sum(row[known].tolist()) if known.any() else None for row, known in zip(table, filled, strict=True)
+    ]
+    return MonthlyReturns(years=years, table=table, year_totals=year_totals)
 
 
 def buy_and_hold_return(first_close: float | None, last_close: float | None) -> float | None:
@@ -201,6 +204,7 @@ def compute_run_series(
     *,
     symbol: str,
     strategy_name: str,
+    exchange_name: str,
     frame_start: int,
     frame_end: int,
     first_close: float | None,
@@ -212,8 +216,8 @@ def compute_run_series(
     ----------
     closed
         The run's closed results in close order (``BacktestStatistics.signal_list``).
-    symbol, strategy_name
-        The run's pair, copied into the result.
+    symbol, strategy_name, exchange_name
+        The run's pair and exchange, copied into the result.
     frame_start, frame_end
         The first and last tick of the run's frame (epoch ms); the frame lasts :func:`frame_length_ms`.
     first_close, last_close
@@ -248,8 +252,11 @@ def compute_run_series(
     return RunSeries(
         symbol=symbol,
         strategy_name=strategy_name,
+        exchange_name=exchange_name,
         frame_start=frame_start,
         frame_end=frame_end,
+        first_close=first_close,
+        last_close=last_close,
         close_times=close_times,
         trade_pnl=trade_pnl,
         trade_pnl_money=trade_pnl_money,

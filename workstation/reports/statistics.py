@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workstation.models.results import ClosedResult
 from workstation.reports.formatting import safe
-from workstation.timeutil import DAY_MS
+from workstation.timeutil import DAY_MS, MINUTE_MS
 
 __all__ = [
     "STD_NOISE_FLOOR",
@@ -31,6 +31,7 @@ __all__ = [
     "max_streaks",
     "opened_at",
     "population_std",
+    "position_duration_minutes",
     "position_duration_ms",
     "profit_factor",
     "sequential_mean",
@@ -352,6 +353,17 @@ def position_duration_ms(result: ClosedResult) -> int:
         If the signal has no ``pending_at``.
     """
     return result.close_timestamp - opened_at(result)
+
+
+def position_duration_minutes(result: ClosedResult) -> int:
+    """Return how long the position was open in whole minutes, rounded half up (backtest-kit's ``Math.round``).
+
+    Raises
+    ------
+    ValueError
+        If the signal has no ``pending_at``.
+    """
+    return math.floor(position_duration_ms(result) / MINUTE_MS + 0.5)
 
 
 def compute_backtest_statistics(closed: Sequence[ClosedResult], total_cancelled: int) -> BacktestStatistics:
