@@ -67,7 +67,6 @@ class RunTab(QWidget):
         #: Whether the engine started working on the run (a run stopped while preparing never does).
         self.engine_started = False
         self._marks = SignalMarksBuilder()
-        self._closed_count = 0
         self._stop_requested = False
         self._last_summary = self._last_marks = 0.0
         # The latest summary refresh, referenced so that the task cannot be collected while it runs.
@@ -199,7 +198,6 @@ class RunTab(QWidget):
         if candles is not None:
             self.chart.set_candles(candles)
         self._marks.add(stored.closed_results)
-        self._closed_count = len(stored.closed_results)
         self.trades.append(stored.closed_results)
         self.chart.set_marks(self._marks.marks())
         self._apply_summary(stored.statistics, stored.series)
@@ -210,7 +208,6 @@ class RunTab(QWidget):
         self._marks.add(batch)
         closed = [result for result in batch if isinstance(result, ws.ClosedResult)]
         if closed:
-            self._closed_count += len(closed)
             self.trades.append(closed)
         now = time.monotonic()
         if now - self._last_marks >= MARKS_PERIOD_SECONDS:
@@ -277,5 +274,5 @@ class RunTab(QWidget):
 
     def _set_state(self, state: RunState, message: str | None = None) -> None:
         self.state = state
-        self.status.setText(message or f"{state} · {self._closed_count} closed signals")
+        self.status.setText(message or f"{state} · {self.trades.model.rowCount()} closed signals")
         self.state_changed.emit(state)
