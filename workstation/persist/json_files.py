@@ -1,0 +1,248 @@
+"""JSON-file storage: one file per record, written atomically (SPEC §15.6).
+
+A record lives in ``<base>/<entity>/<percent-encoded key>.json``. A write goes to a temp file in the same folder,
+is flushed and fsynced, replaces the target with ``os.replace`` and then the folder is fsynced (POSIX), so a crash
+leaves the old file or the new one, never a partial one. Files are touched only on the base folder's worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
+
+from workstation.persist.adapter import InitOnce, check_entity_name, decode, encode, path_error
+from workstation.persist.corrupt import CORRUPT_MARK, CorruptRecordError, aside_name, report_corrupt
+from workstation.persist.worker import SerialWorker
+
+__all__ = ["JsonFileAdapter", "close_json_workers", "close_json_workers_now", "record_file_name"]
+
+T = TypeVar("T")
+
+_RECORD_SUFFIX = ".json"
+_TEMP_SUFFIX = ".tmp"
+_ASIDE_MARK = ".corrupt-"
+
+_workers: dict[Path, SerialWorker] = {}
+
+
+def record_file_name(key: str) -> str:
+    """Return the file name of the record under ``key``."""
+    return quote(key, safe="") + _RECORD_SUFFIX
+
+
+def _record_key(file_name: str) -> str | None:
+    """Return the key stored in ``file_name``, or None when the file is not a record this storage wrote."""
+    if not file_name.endswith(_RECORD_SUFFIX):
+        return None
+    key = unquote(file_name[: -len(_RECORD_SUFFIX)])
+    return key if record_file_name(key) == file_name else None
+
+
+def _worker(base_dir: Path) -> SerialWorker:
+    worker = _workers.get(base_dir)
+    if worker is None:
+        worker = _workers[base_dir] = SerialWorker("workstation-json-state")
+    return worker
+
+
+async def close_json_workers() -> None:
+    """Stop every JSON storage thread after its queued work; the next call on an adapter starts a new one."""
+    while _workers:
+        _, worker = _workers.popitem()
+        await worker.close()
+
+
+def close_json_workers_now() -> None:
+    """Stop every JSON storage thread like :func:`close_json_workers`, blocking instead of awaiting."""
+    while _workers:
+        _, worker = _workers.popitem()
+        worker.shutdown()
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """An undecodable record file that was renamed aside."""
+
+    key: str
+    aside: Path
+    cause: ValueError
+
+
+@dataclass(frozen=True)
+class _Read:
+    found: bool
+    value: Any = None
+    moved: _Moved | None = None
+
+
+class JsonFileAdapter:
+    """Store one entity's records as JSON files under ``<base_dir>/<entity>/``.
+
+    Parameters
+    ----------
+    entity
+        The kind of record (``"signal"``, ``"schedule"``, ``"risk"``, ``"partial"``); names the folder.
+    base_dir
+        The folder holding one sub-folder per entity; created at :meth:`wait_for_init`.
+    """
+
+    def __init__(self, entity: str, base_dir: str | Path) -> None:
+        self.entity = check_entity_name(entity)
+        self.base_dir = Path(base_dir).expanduser().absolute()
+        self.folder = self.base_dir / self.entity
+        self._init = InitOnce()
+
+    def __repr__(self) -> str:
+        return f"JsonFileAdapter({self.entity!r}, {str(self.base_dir)!r})"
+
+    async def wait_for_init(self) -> None:
+        """Create the folder, delete temp files a killed process left and move undecodable records aside."""
+        await self._init.run(self._initialise)
+
+    async def read_value(self, key: str) -> Any:
+        """Return the value under ``key``; raise ``KeyError(key)`` when there is none or it was undecodable."""
+        await self.wait_for_init()
+        read = await self._run(lambda: self._read(key))
+        if read.moved is not None:
+            self._report(read.moved)
+        if not read.found:
+            raise KeyError(key)
+        return read.value
+
+    async def has_value(self, key: str) -> bool:
+        """Tell whether a record file exists for ``key``."""
+        await self.wait_for_init()
+        return await self._run((self.folder / record_file_name(key)).is_file)
+
+    async def write_value(self, key: str, value: Any) -> None:
+        """Replace the record under ``key`` atomically; raise ``TypeError`` and write nothing for non-JSON."""
+        text = encode(self.entity, key, value)
+        await self.wait_for_init()
+        await self._run(lambda: self._write(key, text))
+
+    async def remove_value(self, key: str) -> None:
+        """Delete the record file of ``key``; a missing one is fine."""
+        await self.wait_for_init()
+        await self._run(lambda: self._remove([key]))
+
+    async def remove_all(self) -> None:
+        """Delete every record file except the moved-aside ones."""
+        await self.wait_for_init()
+        await self._run(lambda: self._remove(self._keys()))
+
+    async def keys(self) -> list[str]:
+        """Return every key except the moved-aside ones, sorted."""
+        await self.wait_for_init()
+        return await self._run(self._keys)
+
+    async def values(self) -> list[Any]:
+        """Return every value in key order, moving undecodable ones aside instead."""
+        await self.wait_for_init()
+        reads = await self._run(lambda: [self._read(key) for key in self._keys()])
+        for read in reads:
+            if read.moved is not None:
+                self._report(read.moved)
+        return [read.value for read in reads if read.found]
+
+    async def corrupt_keys(self) -> list[str]:
+        """Return the moved-aside records as ``<key>#corrupt-<stamp>``, sorted (renamed files included)."""
+        await self.wait_for_init()
+        return await self._run(self._corrupt_keys)
+
+    async def _initialise(self) -> None:
+        for moved in await self._run(self._prepare):
+            self._report(moved)
+
+    async def _run(self, job: Callable[[], T]) -> T:
+        return await _worker(self.base_dir).run(job)
+
+    def _report(self, moved: _Moved) -> None:
+        error = CorruptRecordError(
+            f'{self.entity} record "{moved.key}" in {self.folder} is not valid JSON ({moved.cause}); '
+            f"the file was renamed {moved.aside.name}"
+        )
+        error.__cause__ = moved.cause
+        report_corrupt(error)
+
+    # Everything below runs on the worker thread.
+
+    def _prepare(self) -> list[_Moved]:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise path_error(f"create the {self.entity} state folder", self.folder, exc) from exc
+        for path in self.folder.iterdir():
+            if path.name.endswith(_TEMP_SUFFIX) and _RECORD_SUFFIX + "." in path.name:
+                path.unlink(missing_ok=True)
+        reads = [self._read(key) for key in self._record_keys()]
+        return [read.moved for read in reads if read.moved is not None]
+
+    def _record_keys(self) -> list[str]:
+        keys = (_record_key(path.name) for path in self.folder.iterdir())
+        return sorted(key for key in keys if key is not None)
+
+    def _keys(self) -> list[str]:
+        return [key for key in self._record_keys() if CORRUPT_MARK not in key]
+
+    def _corrupt_keys(self) -> list[str]:
+        keys = [key for key in self._record_keys() if CORRUPT_MARK in key]
+        for path in self.folder.iterdir():
+            name, mark, stamp = path.name.rpartition(_ASIDE_MARK)
+            key = _record_key(name) if mark else None
+            if key is not None:
+                keys.append(f"{key}{CORRUPT_MARK}{stamp}")
+        return sorted(keys)
+
+    def _read(self, key: str) -> _Read:
+        path = self.folder / record_file_name(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return _Read(found=False)
+        try:
+            return _Read(found=True, value=decode(raw))
+        except ValueError as exc:
+            return _Read(found=False, moved=self._move_aside(key, path, exc))
+
+    def _move_aside(self, key: str, path: Path, cause: ValueError) -> _Moved:
+        aside = self.folder / aside_name(path.name, _ASIDE_MARK, lambda name: (self.folder / name).exists())
+        os.replace(path, aside)
+        _sync_folder(self.folder)
+        return _Moved(key, aside, cause)
+
+    def _write(self, key: str, text: str) -> None:
+        name = record_file_name(key)
+        handle, temp_name = tempfile.mkstemp(prefix=f"{name}.", suffix=_TEMP_SUFFIX, dir=self.folder)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp_name, self.folder / name)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(temp_name)
+            raise
+        _sync_folder(self.folder)
+
+    def _remove(self, keys: list[str]) -> None:
+        for key in keys:
+            (self.folder / record_file_name(key)).unlink(missing_ok=True)
+        _sync_folder(self.folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename or delete in ``folder`` durable; Windows has no directory handles to fsync."""
+    if os.name == "nt":
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

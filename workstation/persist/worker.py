@@ -1,0 +1,54 @@
+"""One dedicated thread per storage location, so blocking file and SQLite work never stalls the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+__all__ = ["SerialWorker"]
+
+T = TypeVar("T")
+
+
+class SerialWorker:
+    """Run jobs one at a time, in submission order, on a thread started at the first job.
+
+    Awaiting goes through ``asyncio.wrap_future``, which needs nothing but ``call_soon_threadsafe`` from the running
+    loop, so it works under plain asyncio and under qasync alike. After :meth:`shutdown` the next job starts a new
+    thread.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(self, job: Callable[[], T]) -> T:
+        """Run ``job`` on the worker thread and return its result (or raise its exception)."""
+        return await asyncio.wrap_future(self._start().submit(job))
+
+    async def close(self, last_job: Callable[[], object] | None = None) -> None:
+        """Run ``last_job`` after the queued jobs, wait for it without blocking the loop, then stop the thread."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            if last_job is not None:
+                await asyncio.wrap_future(executor.submit(last_job))
+        finally:
+            executor.shutdown(wait=True)
+
+    def shutdown(self, last_job: Callable[[], object] | None = None) -> None:
+        """Run ``last_job`` after the queued jobs, then stop the thread, blocking the caller but needing no loop."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if last_job is not None:
+            executor.submit(last_job)
+        executor.shutdown(wait=True)
+
+    def _start(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+        return self._executor
