@@ -24,14 +24,14 @@ async def get_candles(symbol: str, interval: str, limit: int) -> np.ndarray:
         count = 0
     if isinstance(limit, bool) or count < 1:
         raise ValueError(f"limit must be a positive int, got {limit!r}")
-    exchange = exchange_connections.client(method.exchange_name, execution.backtest)
+    exchange = exchange_connections.for_run(method.exchange_name, execution.backtest)
     return await exchange.get_candles(symbol, interval, count, execution.when, method.config)
 
 
 async def get_average_price(symbol: str) -> float:
     """Return the current price: the VWAP of the last ``avg_price_candles_count`` closed 1m candles."""
     method, execution = require_helper_context("get_average_price")
-    exchange = exchange_connections.client(method.exchange_name, execution.backtest)
+    exchange = exchange_connections.for_run(method.exchange_name, execution.backtest)
     return await exchange.get_average_price(symbol, execution.when, method.config)
 
 
@@ -50,11 +50,11 @@ def get_mode() -> Literal["backtest", "live"]:
 async def format_price(symbol: str, price: float) -> str:
     """Format a price with the run's exchange formatter."""
     method, execution = require_helper_context("format_price")
-    return await exchange_connections.client(method.exchange_name, execution.backtest).format_price(symbol, price)
+    return await exchange_connections.for_run(method.exchange_name, execution.backtest).format_price(symbol, price)
 
 
 async def format_quantity(symbol: str, quantity: float) -> str:
     """Format a quantity with the run's exchange formatter."""
     method, execution = require_helper_context("format_quantity")
-    exchange = exchange_connections.client(method.exchange_name, execution.backtest)
+    exchange = exchange_connections.for_run(method.exchange_name, execution.backtest)
     return await exchange.format_quantity(symbol, quantity)

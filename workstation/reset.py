@@ -5,16 +5,20 @@ from __future__ import annotations
 from workstation.backtest import Backtest
 from workstation.config import reset_config
 from workstation.events import remove_user_listeners
+from workstation.live import Live
+from workstation.persist import reset_persistence
 from workstation.registry import clear_registries
 from workstation.services.connections import clear_connections
 from workstation.storages import clear_storages
 
 
 def reset() -> None:
-    """Restore defaults: config, registries, memoized clients, run instances, storages and listeners."""
+    """Restore defaults: config, registries, clients, run instances, storages, listeners and persistence."""
     Backtest.clear()
+    Live.clear()
     reset_config()
     clear_registries()
     clear_connections()
     clear_storages()
     remove_user_listeners()
+    reset_persistence()

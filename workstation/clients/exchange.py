@@ -46,7 +46,7 @@ class ClientExchange:
         self.schema = schema
         self.exchange_name = schema.exchange_name
         self.backtest = backtest
-        self._now_ms = now_ms
+        self.now_ms = now_ms
         self._on_callback_error = on_callback_error
         self._fetch_async = is_async_callable(schema.get_candles)
         self._caches: dict[tuple[str, str], CandleCache] = {}
@@ -83,6 +83,25 @@ class ClientExchange:
         assert segment is not None
         index = (aligned - MINUTE_MS - segment.start) // MINUTE_MS
         return float(segment.vwap(count, index + 1)[index])
+
+    async def get_recent_candles(self, symbol: str, limit: int, now: int, config: Config) -> np.ndarray:
+        """Return up to ``limit`` closed 1m candles before ``now``, oldest first (a live chart's window).
+
+        When the exchange lacks the full window (its data starts later), the contiguous run of candles this client
+        already holds up to ``now`` is returned instead, possibly fewer or none.
+        """
+        try:
+            return await self.get_candles(symbol, "1m", limit, now, config)
+        except CandleWindowError:
+            aligned = now // MINUTE_MS * MINUTE_MS
+            cache = self._caches.get((symbol, "1m"))
+            segment = cache.find(aligned - MINUTE_MS) if cache is not None else None
+            if segment is None:
+                return np.empty(0, dtype=CANDLE_DTYPE)
+            last = segment.index(aligned)
+            window = segment.candles[max(0, last - limit) : last]
+            window.flags.writeable = False
+            return window
 
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
@@ -155,7 +174,7 @@ class ClientExchange:
             self._hot[(symbol, interval)] = segment
             return segment
         fetch_from = segment.end if segment is not None else since
-        guard_end = self._now_ms() // step * step
+        guard_end = self.now_ms() // step * step
         read_ahead = config.max_candles_per_request if self.backtest else 0
         fetch_end = min(max(until, fetch_from + read_ahead * step), guard_end)
         prefix = f"{self.exchange_name} {symbol} {interval}: "

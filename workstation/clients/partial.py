@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -137,9 +137,51 @@ class ClientPartial:
         self._wanted = wanted
         self.profit_levels: list[int] = []
         self.loss_levels: list[int] = []
+        #: Live only: loads the levels reached before a restart, and saves them before they are announced.
+        self.load: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
+        self.save: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        self._loaded = False
 
     async def wait_for_init(self) -> None:
-        """Nothing to restore in backtest; live persistence hooks in here."""
+        """Load the levels a live signal reached before a restart (backtest: nothing to load)."""
+        if self._loaded or self.load is None:
+            return
+        record = await self.load()
+        if record is not None:
+            self.profit_levels = [int(level) for level in record.get("profit_levels", [])]
+            self.loss_levels = [int(level) for level in record.get("loss_levels", [])]
+        self._loaded = True
+
+    async def reach_live(
+        self, action: PartialAction, signal: SignalRow, current_price: float, percent: float, timestamp: int
+    ) -> list[int]:
+        """Record the levels newly reached by a live evaluation, persist them, then announce them.
+
+        Written before announced (SPEC §15.3): after a crash a level is either stored and never fires again, or
+        not stored and fires when it is reached again, never twice. A failed write leaves the levels unreached.
+        """
+        reached = self.profit_levels if action == "profit" else self.loss_levels
+        new = [level for level in LEVELS if percent >= level and level not in reached]
+        if not new:
+            return new
+        if self.save is not None:
+            profit = self.profit_levels + new if action == "profit" else self.profit_levels
+            loss = self.loss_levels + new if action == "loss" else self.loss_levels
+            await self.save(
+                {
+                    "symbol": signal.symbol,
+                    "strategy_name": signal.strategy_name,
+                    "profit_levels": profit,
+                    "loss_levels": loss,
+                }
+            )
+        reached.extend(new)
+        kind = "partial_profit" if action == "profit" else "partial_loss"
+        emit = self._emit_profit if action == "profit" else self._emit_loss
+        if self._wanted(kind):
+            for level in new:
+                emit(self._event(signal, current_price, level, timestamp))
+        return new
 
     def profit(self, signal: SignalRow, current_price: float, percent_tp: float, timestamp: int) -> list[int]:
         """Record and announce every profit level newly reached; return them."""
@@ -168,18 +210,19 @@ class ClientPartial:
         if not new or not self._wanted(kind):
             return new
         for level in new:
-            emit(
-                construct(
-                    PartialEvent,
-                    symbol=signal.symbol,
-                    strategy_name=signal.strategy_name,
-                    exchange_name=signal.exchange_name,
-                    frame_name=signal.frame_name,
-                    signal=signal,
-                    current_price=current_price,
-                    level=level,
-                    backtest=self.backtest,
-                    timestamp=timestamp,
-                )
-            )
+            emit(self._event(signal, current_price, level, timestamp))
         return new
+
+    def _event(self, signal: SignalRow, current_price: float, level: int, timestamp: int) -> PartialEvent:
+        return construct(
+            PartialEvent,
+            symbol=signal.symbol,
+            strategy_name=signal.strategy_name,
+            exchange_name=signal.exchange_name,
+            frame_name=signal.frame_name,
+            signal=signal,
+            current_price=current_price,
+            level=level,
+            backtest=self.backtest,
+            timestamp=timestamp,
+        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from workstation.clients.calls import call_maybe_async
@@ -49,9 +50,23 @@ class ClientRisk:
         self._on_validation_error = on_validation_error
         self._on_callback_error = on_callback_error
         self.positions: dict[str, RiskPosition] = {}
+        #: Live only: load the positions persisted before a restart, and save the whole list after each change.
+        self.load: Callable[[], Awaitable[list[RiskPosition] | None]] | None = None
+        self.save: Callable[[list[RiskPosition]], Awaitable[None]] | None = None
+        self._loaded = False
+        self._loading = asyncio.Lock()
 
     async def wait_for_init(self) -> None:
-        """Nothing to restore in backtest; live persistence hooks in here."""
+        """Restore the live positions once; concurrent callers wait for the same load (backtest: nothing)."""
+        if self._loaded or self.load is None:
+            return
+        async with self._loading:
+            if self._loaded:
+                return
+            stored = await self.load()
+            for position in stored or []:
+                self.positions[f"{position.strategy_name}:{position.symbol}"] = position
+            self._loaded = True
 
     @property
     def active_position_count(self) -> int:
@@ -60,6 +75,7 @@ class ClientRisk:
 
     async def check_signal(self, args: RiskCheckArgs) -> bool:
         """Run the validations in order; the first rejection stops them and is reported on ``risk``."""
+        await self.wait_for_init()
         if not self.schema.validations:
             await self._callback("on_allowed", args)
             return True
@@ -105,12 +121,36 @@ class ClientRisk:
         return False
 
     async def add_signal(self, position: RiskPosition) -> None:
-        """Count an opened position under ``strategy_name:symbol``."""
-        self.positions[f"{position.strategy_name}:{position.symbol}"] = position
+        """Count an opened position under ``strategy_name:symbol`` (live: persisted, rolled back if that fails)."""
+        await self.wait_for_init()
+        key = f"{position.strategy_name}:{position.symbol}"
+        previous = self.positions.get(key)
+        self.positions[key] = position
+        try:
+            await self._save()
+        except BaseException:
+            if previous is None:
+                del self.positions[key]
+            else:
+                self.positions[key] = previous
+            raise
 
     async def remove_signal(self, strategy_name: str, symbol: str) -> None:
-        """Forget the position of ``strategy_name:symbol`` (missing is fine)."""
-        self.positions.pop(f"{strategy_name}:{symbol}", None)
+        """Forget the position of ``strategy_name:symbol`` (missing is fine; live: persisted)."""
+        await self.wait_for_init()
+        key = f"{strategy_name}:{symbol}"
+        previous = self.positions.pop(key, None)
+        if previous is None:
+            return
+        try:
+            await self._save()
+        except BaseException:
+            self.positions[key] = previous
+            raise
+
+    async def _save(self) -> None:
+        if self.save is not None:
+            await self.save(list(self.positions.values()))
 
     async def _callback(self, name: str, args: RiskCheckArgs) -> None:
         callback = getattr(self.schema.callbacks, name)

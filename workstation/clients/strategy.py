@@ -20,6 +20,7 @@ from workstation.errors import SignalValidationError
 from workstation.models.events import RiskStage
 from workstation.models.fast import construct
 from workstation.models.results import (
+    ActiveResult,
     CancelledResult,
     CancelReason,
     ClosedResult,
@@ -38,11 +39,11 @@ logger = logging.getLogger("workstation.strategy")
 _LEVELS = np.array(LEVELS, dtype=np.float64)
 _INT64_MAX = int(np.iinfo(np.int64).max)
 
-Result = IdleResult | ScheduledResult | OpenedResult | ClosedResult | CancelledResult
+Result = IdleResult | ScheduledResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult
 GetSignal = Callable[[str, int], Awaitable[Any]]
 ErrorSink = Callable[[str, BaseException], None]
 PartialFactory = Callable[[str], Awaitable[ClientPartial]]
-PartialRelease = Callable[[str], None]
+PartialRelease = Callable[[str], Awaitable[None]]
 PhaseSink = Callable[[OpenPhase], None]
 
 
@@ -188,6 +189,7 @@ class ClientStrategy:
         )
         if not immediate:
             self.last_signal_id = signal_id
+            await self._before_schedule(row)
             await self._callback("on_schedule", self.symbol, row, price, self.backtest)
             scheduled = construct(
                 ScheduledResult, action="scheduled", signal=row, current_price=price, timestamp=when, **self._where()
@@ -201,6 +203,7 @@ class ClientStrategy:
         return opened
 
     async def _open(self, row: SignalRow, when: int) -> OpenedResult:
+        await self._before_open(row)
         await self._callback("on_write", self.symbol, row, self.backtest)
         await self.risk.add_signal(
             construct(
@@ -391,11 +394,6 @@ class ClientStrategy:
                 await self._callback("on_partial_loss", self.symbol, row, price, percent, self.backtest)
 
     async def _close(self, row: SignalRow, reason: CloseReason, timestamp: int, price: float) -> ClosedResult:
-        pnl = compute_pnl(row.position, row.price_open, price, self.config)
-        await self._callback("on_close", self.symbol, row, price, self.backtest)
-        self._release_partial(row.id)
-        await self.risk.remove_signal(self.strategy_name, self.symbol)
-        await self._callback("on_write", self.symbol, None, self.backtest)
         closed = construct(
             ClosedResult,
             action="closed",
@@ -404,14 +402,18 @@ class ClientStrategy:
             timestamp=timestamp,
             close_reason=reason,
             close_timestamp=timestamp,
-            pnl=pnl,
+            pnl=compute_pnl(row.position, row.price_open, price, self.config),
             **self._where(),
         )
+        await self._before_end(closed)
+        await self._callback("on_close", self.symbol, row, price, self.backtest)
+        await self._release_partial(row.id)
+        await self.risk.remove_signal(self.strategy_name, self.symbol)
+        await self._callback("on_write", self.symbol, None, self.backtest)
         await self._emit(closed)
         return closed
 
     async def _cancel(self, row: SignalRow, reason: str, timestamp: int, price: float) -> CancelledResult:
-        await self._callback("on_cancel", self.symbol, row, price, self.backtest)
         cancelled = construct(
             CancelledResult,
             action="cancelled",
@@ -422,8 +424,21 @@ class ClientStrategy:
             close_timestamp=timestamp,
             **self._where(),
         )
+        await self._before_end(cancelled)
+        await self._callback("on_cancel", self.symbol, row, price, self.backtest)
         await self._emit(cancelled)
         return cancelled
+
+    # ------------------------------------------------------------------ persistence hooks (live overrides them)
+
+    async def _before_schedule(self, row: SignalRow) -> None:
+        """Persist a new waiting limit order before anyone hears of it (backtest: nothing to persist)."""
+
+    async def _before_open(self, row: SignalRow) -> None:
+        """Persist an opening position before anyone hears of it (backtest: nothing to persist)."""
+
+    async def _before_end(self, result: ClosedResult | CancelledResult) -> None:
+        """Persist the end of a signal before anyone hears of it (backtest: nothing to persist)."""
 
     # ------------------------------------------------------------------ plumbing
 

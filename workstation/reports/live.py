@@ -175,7 +175,8 @@ class LiveReportStorage:
         Raises
         ------
         ValueError
-            If ``max_rows`` is less than 1, the result is a backtest one, or a position has no ``pending_at``.
+            If ``max_rows`` is less than 1, the result is a backtest one, or a position has no ``pending_at``
+            (the ``active`` results of a waiting limit order are left to the schedule report).
         """
         if max_rows < 1:
             raise ValueError(f"max_rows must be at least 1, got {max_rows}")
@@ -189,6 +190,9 @@ class LiveReportStorage:
             self._add_idle(record, result, max_rows)
             return
         if result.signal.pending_at is None:
+            if isinstance(result, ActiveResult):
+                # A limit order still waiting: it belongs to the schedule report, not to the position blotter.
+                return
             raise ValueError(f"{result.action} signal {result.signal.id} has no pending_at")
         if isinstance(result, OpenedResult):
             self._push(record, _position_row(result, result.signal.pending_at), max_rows)

@@ -12,12 +12,14 @@ from typing import Any
 from workstation import registry
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.frame import ClientFrame
+from workstation.clients.live_strategy import LiveClientStrategy
 from workstation.clients.partial import ClientPartial
 from workstation.clients.risk import ClientRisk, MergeRisk, NoRisk, Risk
 from workstation.clients.sizing import ClientSizing
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import Config
 from workstation.events import error_event, events, report_error
+from workstation.services.live_records import LiveRecords, partial_store, remove_partial_record, risk_store
 from workstation.services.memo import ConnectionService
 from workstation.storages import partial_storage
 from workstation.timeutil import now_ms
@@ -39,11 +41,17 @@ class ExchangeConnectionService(ConnectionService[ClientExchange]):
     """``ClientExchange`` per ``exchange_name:backtest|live``."""
 
     def client(self, exchange_name: str, backtest: bool, clock_ms: Callable[[], int] = now_ms) -> ClientExchange:
-        """Return the exchange client of ``exchange_name`` in the given mode."""
+        """Return the exchange client of ``exchange_name`` in the given mode.
+
+        A live client reads "now" (its future guard) from the clock of the runs using it; a run on another clock
+        gets a fresh client, since candles cached under one clock's present may not exist under another's.
+        """
         key = f"{exchange_name}:{mode(backtest)}"
         existing = self.peek(key)
-        if existing is not None:
+        if existing is not None and (backtest or existing.now_ms == clock_ms):
             return existing
+        if existing is not None:
+            self.clear(key)
         return self.get(
             key,
             lambda: ClientExchange(
@@ -53,6 +61,11 @@ class ExchangeConnectionService(ConnectionService[ClientExchange]):
                 on_callback_error=_callback_error_sink(backtest=backtest),
             ),
         )
+
+    def for_run(self, exchange_name: str, backtest: bool) -> ClientExchange:
+        """Return the client a running strategy uses (a live one reads its run's clock), creating it if none."""
+        existing = self.peek(f"{exchange_name}:{mode(backtest)}")
+        return existing if existing is not None else self.client(exchange_name, backtest)
 
 
 class FrameConnectionService(ConnectionService[ClientFrame]):
@@ -93,16 +106,19 @@ class RiskConnectionService(ConnectionService[ClientRisk]):
         def validation_failed(source: str, exc: BaseException) -> None:
             events.validation.emit(error_event(source, exc, backtest=backtest))
 
-        return self.get(
-            f"{risk_name}:{mode(backtest)}",
-            lambda: ClientRisk(
+        def create() -> ClientRisk:
+            risk = ClientRisk(
                 registry.risks.get(risk_name, "RiskConnectionService"),
                 backtest=backtest,
                 emit_rejection=events.risk.emit,
                 on_validation_error=validation_failed,
                 on_callback_error=_callback_error_sink(backtest=backtest),
-            ),
-        )
+            )
+            if not backtest:
+                risk.load, risk.save = risk_store(risk_name)
+            return risk
+
+        return self.get(f"{risk_name}:{mode(backtest)}", create)
 
     def composite(self, risk_name: str | None, risk_list: list[str], backtest: bool) -> Risk:
         """Build a strategy's risk: none, one member, or a ``MergeRisk`` of several (SPEC §9.2)."""
@@ -127,23 +143,29 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
     """``ClientPartial`` per ``signal_id:backtest|live``; dropped when its signal closes."""
 
     async def client(self, signal_id: str, backtest: bool) -> ClientPartial:
-        """Return the initialised partial client of ``signal_id``."""
-        partial = self.get(
-            f"{signal_id}:{mode(backtest)}",
-            lambda: ClientPartial(
+        """Return the initialised partial client of ``signal_id`` (live: with its persisted levels)."""
+
+        def create() -> ClientPartial:
+            partial = ClientPartial(
                 signal_id,
                 backtest=backtest,
                 emit_profit=events.partial_profit.emit,
                 emit_loss=events.partial_loss.emit,
                 wanted=events.has_receivers,
-            ),
-        )
+            )
+            if not backtest:
+                partial.load, partial.save = partial_store(signal_id)
+            return partial
+
+        partial = self.get(f"{signal_id}:{mode(backtest)}", create)
         await partial.wait_for_init()
         return partial
 
-    def release(self, signal_id: str, backtest: bool) -> None:
-        """Drop the partial client of a closed signal."""
+    async def release(self, signal_id: str, backtest: bool) -> None:
+        """Drop the partial client of a closed signal; live also forgets its persisted levels."""
         self.clear(f"{signal_id}:{mode(backtest)}")
+        if not backtest:
+            await remove_partial_record(signal_id)
 
 
 def _partials_listened() -> bool:
@@ -188,30 +210,36 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         backtest: bool,
         config: Config,
         get_signal: Callable[[str, int], Awaitable[Any]],
+        clock_ms: Callable[[], int] = now_ms,
     ) -> ClientStrategy:
-        """Return the strategy client, creating it with its exchange, risk and partial dependencies."""
+        """Return the strategy client, creating it with its exchange, risk and partial dependencies.
+
+        Live clients are ``LiveClientStrategy`` with the pair's persisted records; their exchange reads the run's
+        clock (``clock_ms``).
+        """
 
         def create() -> ClientStrategy:
             schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
-            strategy = ClientStrategy(
-                schema,
-                symbol=symbol,
-                exchange_name=exchange_name,
-                frame_name=frame_name,
-                backtest=backtest,
-                config=config,
-                exchange=self._exchanges.client(exchange_name, backtest),
-                risk=self._risks.composite(schema.risk_name, schema.risk_list, backtest),
-                get_signal=get_signal,
-                get_partial=lambda signal_id: self._partials.client(signal_id, backtest),
-                release_partial=lambda signal_id: self._partials.release(signal_id, backtest),
-                publish=publish,
-                report_error=_callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
-            )
-            if backtest:
-                # Unless a listener wants the events, the partial report takes the levels without them.
-                strategy.partials_observed = _partials_listened
-                strategy.record_levels = partial_storage.add_open_phase
+            dependencies: dict[str, Any] = {
+                "symbol": symbol,
+                "exchange_name": exchange_name,
+                "frame_name": frame_name,
+                "backtest": backtest,
+                "config": config,
+                "exchange": self._exchanges.client(exchange_name, backtest, clock_ms),
+                "risk": self._risks.composite(schema.risk_name, schema.risk_list, backtest),
+                "get_signal": get_signal,
+                "get_partial": lambda signal_id: self._partials.client(signal_id, backtest),
+                "release_partial": lambda signal_id: self._partials.release(signal_id, backtest),
+                "publish": publish,
+                "report_error": _callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
+            }
+            if not backtest:
+                return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
+            strategy = ClientStrategy(schema, **dependencies)
+            # Unless a listener wants the events, the partial report takes the levels without them.
+            strategy.partials_observed = _partials_listened
+            strategy.record_levels = partial_storage.add_open_phase
             return strategy
 
         return self.get(self.key(symbol, strategy_name, backtest), create)

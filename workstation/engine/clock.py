@@ -1,0 +1,97 @@
+"""Clocks of live runs (SPEC §15.2): the system clock, and a replay clock for accelerated deterministic time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from workstation.timeutil import from_ms, to_ms
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What a live run reads the time from and sleeps on."""
+
+    def now(self) -> datetime:
+        """Return the present as an aware UTC datetime."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time."""
+        ...
+
+
+class SystemClock:
+    """The wall clock: ``now`` is the system time, ``sleep`` is ``asyncio.sleep``."""
+
+    def now(self) -> datetime:
+        """Return the system time."""
+        return datetime.now(UTC)
+
+    def now_ms(self) -> int:
+        """Return the system time in epoch milliseconds."""
+        return time.time_ns() // 1_000_000
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep on the event loop."""
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class ReplayClock:
+    """Virtual time from ``start``: sleeping advances it, so recorded candles replay in accelerated time.
+
+    Parameters
+    ----------
+    start
+        Aware datetime the clock starts at.
+    speed
+        ``None``: a sleep only yields to the event loop (as fast as possible, deterministic). A number: a sleep of
+        ``s`` virtual seconds also waits ``s / speed`` real seconds (600 plays ten minutes per real second).
+
+    Raises
+    ------
+    ValueError
+        If ``start`` is naive or ``speed`` is not a positive number.
+    """
+
+    def __init__(self, start: datetime, speed: float | None = None) -> None:
+        if start.tzinfo is None:
+            raise ValueError(f"start must be timezone-aware (UTC), got the naive datetime {start.isoformat()}")
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be a positive number or None, got {speed!r}")
+        self._now_ms = to_ms(start)
+        self.speed = speed
+
+    def now(self) -> datetime:
+        """Return the virtual present."""
+        return from_ms(self._now_ms)
+
+    def now_ms(self) -> int:
+        """Return the virtual present in epoch milliseconds."""
+        return self._now_ms
+
+    async def sleep(self, seconds: float) -> None:
+        """Advance virtual time by ``seconds``; with a speed, also wait the scaled real time."""
+        seconds = max(0.0, seconds)
+        if self.speed is None:
+            self._now_ms += round(seconds * 1000)
+            await asyncio.sleep(0)
+            return
+        target = self._now_ms + round(seconds * 1000)
+        await asyncio.sleep(seconds / self.speed)
+        self._now_ms = max(self._now_ms, target)
+
+    def skip_to(self, moment_ms: int) -> None:
+        """Jump forward to ``moment_ms`` at once (a resumed replay passes the ticks it already evaluated)."""
+        self._now_ms = max(self._now_ms, moment_ms)
+
+
+def clock_ms(clock: Clock) -> int:
+    """Read ``clock`` in epoch milliseconds (fast path for the built-in clocks)."""
+    now_ms = getattr(clock, "now_ms", None)
+    if now_ms is not None:
+        value: int = now_ms()
+        return value
+    return to_ms(clock.now())

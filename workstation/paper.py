@@ -1,0 +1,106 @@
+"""Paper trading offline (issue 5): the live engine over recorded candles replayed on a ``ReplayClock``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from workstation import registry
+from workstation.config import get_config
+from workstation.engine.clock import ReplayClock
+from workstation.exchanges.aggregate import CandleWindow
+from workstation.exchanges.demo import DemoCandles
+from workstation.exchanges.replay import make_replay_exchange
+from workstation.schemas.common import Name
+from workstation.timeutil import MINUTE_MS, to_ms
+
+#: History served before the session starts, so indicators and VWAPs have candles to read from the first tick.
+WARMUP = timedelta(days=1)
+
+#: Replay speeds a trader picks from (× real time): one minute of market per minute … per 0.1 s.
+PAPER_SPEEDS: tuple[float, ...] = (1.0, 10.0, 60.0, 120.0, 300.0, 600.0)
+
+PaperSource = Literal["demo", "stored"]
+
+
+class PaperTradingRequest(BaseModel):
+    """What a paper trading session replays, for which strategy, and how fast."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy_name: Name = Field(title="Strategy")
+    symbol: str = Field(min_length=1, title="Symbol")
+    source: PaperSource = Field("demo", title="Candles", description="demo: synthetic; stored: downloaded candles")
+    stored_exchange: str | None = Field(None, title="Stored exchange", description="Whose stored candles to replay")
+    speed: float = Field(60.0, ge=1, le=600, title="Speed (×)", description="Replayed market time per real time")
+    start: AwareDatetime = Field(title="Start", description="Market time the session starts at (UTC)")
+    days: int = Field(1, ge=1, le=366, title="Days", description="How long the replay lasts")
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRun:
+    """The arguments of ``ws.Live.background`` for one paper session."""
+
+    symbol: str
+    strategy_name: str
+    exchange_name: str
+    clock: ReplayClock
+    until: datetime
+
+
+def paper_exchange_name(request: PaperTradingRequest) -> str:
+    """Name the replay exchange of a session: the same settings always give the same name.
+
+    Positions a session persisted therefore belong to this name, and a session started again with the same
+    settings resumes them.
+    """
+    source = request.stored_exchange if request.source == "stored" and request.stored_exchange else "demo"
+    symbol = request.symbol.replace("/", "-").replace(":", "-")
+    return f"paper-{source}-{symbol}-{request.start:%Y%m%dT%H%M}-{request.speed:g}x"
+
+
+def prepare_paper_trading(request: PaperTradingRequest, candles: np.ndarray | None = None) -> PaperRun:
+    """Register the replay exchange of a paper session and return what to start the live run with.
+
+    Parameters
+    ----------
+    request
+        The session's settings.
+    candles
+        The 1m candles to replay for ``source="stored"`` (read from the candle store by the caller); the demo
+        source generates its own.
+
+    Raises
+    ------
+    ValueError
+        If a stored session has no candles.
+    """
+    start = to_ms(request.start) // MINUTE_MS * MINUTE_MS
+    # A position still open when the session ends is managed to its close, at most one lifetime later.
+    end = start + (request.days * 1440 + get_config().max_signal_lifetime_minutes + 1) * MINUTE_MS
+    first = start - int(WARMUP.total_seconds() * 1000)
+    if request.source == "demo":
+        candles = DemoCandles().candles(request.symbol, CandleWindow(1, first, end))
+    elif candles is None or len(candles) == 0:
+        raise ValueError(
+            f"source 'stored' needs candles of {request.symbol} from {request.stored_exchange!r}; none were given"
+        )
+    name = paper_exchange_name(request)
+    if registry.exchanges.has(name):
+        # A new session with the same settings replays from its start again; runs of the old one keep theirs.
+        registry.exchanges.remove(name)
+    clock = ReplayClock(request.start, request.speed)
+    registry.add_exchange(
+        make_replay_exchange(name, candles, clock, note=f"paper trading replay at {request.speed:g}×")
+    )
+    return PaperRun(
+        symbol=request.symbol,
+        strategy_name=request.strategy_name,
+        exchange_name=name,
+        clock=clock,
+        until=request.start + timedelta(days=request.days) - timedelta(minutes=1),
+    )

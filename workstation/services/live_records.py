@@ -1,0 +1,241 @@
+"""The persisted state of one live strategy (SPEC §15.3, §15.4): its records, typed, and their recovery.
+
+Besides the four entities of the SPEC, two records make a restart exact rather than approximately right:
+
+* ``closed`` (key: signal id): every closed or cancelled signal, written *before* the open record is removed, so
+  a crash between the two is recognised as a finished close instead of a position to manage again; it is also the
+  live trade history that outlives the process.
+* ``progress`` (key: ``symbol:strategy_name``): the last tick evaluated, the throttle bucket of the last
+  ``get_signal`` call and the last signal id, so a restarted run neither evaluates a tick twice nor calls
+  ``get_signal`` earlier than the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, RootModel
+
+from workstation import persist
+from workstation.errors import PersistedStateConflictError
+from workstation.models.results import CancelledResult, ClosedResult
+from workstation.models.risk import RiskPosition
+from workstation.models.signal import SignalRow
+from workstation.persist.adapter import PersistAdapter
+from workstation.persist.corrupt import CORRUPT_MARK, corrupt_stamp
+from workstation.persist.records import read_record
+
+logger = logging.getLogger("workstation.live")
+
+LiveSignalKind = Literal["open_position", "limit_order"]
+
+
+class LiveProgress(BaseModel):
+    """Where a live strategy had got to: its last evaluated tick and throttle state."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    last_tick: int
+    last_bucket: int | None
+    last_signal_id: str | None
+
+
+class EndedSignal(BaseModel):
+    """A live signal that closed or was cancelled, as journalled before its open record was removed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: Literal["closed", "cancelled"]
+    symbol: str
+    strategy_name: str
+    close_timestamp: int
+    signal: SignalRow
+
+
+class RiskPositions(RootModel[list[RiskPosition]]):
+    """The persisted positions of one risk profile."""
+
+
+class PersistedLiveSignal(BaseModel):
+    """An open position or waiting limit order stored by a live run that is not running now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: LiveSignalKind
+    signal: SignalRow
+
+
+@dataclass(slots=True)
+class RestoredState:
+    """What a live strategy resumes from."""
+
+    open_position: SignalRow | None = None
+    limit_order: SignalRow | None = None
+    progress: LiveProgress | None = None
+    finished_close: SignalRow | None = None
+    #: Ticks up to and including this one were evaluated before the restart and are not evaluated again.
+    resume_after: int | None = None
+
+
+class LiveRecords:
+    """Read and write the records of ``symbol:strategy_name`` through the current persistence adapters."""
+
+    def __init__(self, symbol: str, strategy_name: str) -> None:
+        self.key = f"{symbol}:{strategy_name}"
+        self.symbol = symbol
+        self.strategy_name = strategy_name
+        self._signal = persist.adapter("signal")
+        self._schedule = persist.adapter("schedule")
+        self._closed = persist.adapter("closed")
+        self._progress = persist.adapter("progress")
+
+    async def restore(self, exchange_name: str) -> RestoredState:
+        """Read the pair's records and apply the recovery rules of SPEC §15.4.
+
+        Raises
+        ------
+        PersistedStateConflictError
+            If a stored open position or limit order belongs to another exchange; nothing is changed.
+        """
+        open_position = await read_record(self._signal, self.key, SignalRow, entity="signal")
+        limit_order = await read_record(self._schedule, self.key, SignalRow, entity="schedule")
+        for kind, row in (("open position", open_position), ("limit order", limit_order)):
+            if row is not None and row.exchange_name != exchange_name:
+                raise PersistedStateConflictError(
+                    f"persisted {kind} for {self.key} belongs to exchange "
+                    f'"{row.exchange_name}", this run uses "{exchange_name}"'
+                )
+        state = RestoredState(open_position=open_position, limit_order=limit_order)
+        if open_position is not None and limit_order is not None:
+            logger.error(
+                "%s: both an open position (%s) and a limit order (%s) are stored; keeping the position and "
+                "moving the limit order aside",
+                self.key,
+                open_position.id,
+                limit_order.id,
+            )
+            await _move_aside(self._schedule, self.key, limit_order, "an open position is stored for the same pair")
+            state.limit_order = None
+        ended = await self._ended_signals()
+        for row in (state.open_position, state.limit_order):
+            if row is not None and row.id in ended:
+                # The end was journalled, then the process died before the record was removed: finish it.
+                state.finished_close = row
+                if row is state.open_position:
+                    await self._signal.remove_value(self.key)
+                    state.open_position = None
+                else:
+                    await self._schedule.remove_value(self.key)
+                    state.limit_order = None
+        state.progress = await read_record(self._progress, self.key, LiveProgress, entity="progress")
+        marks = [ended_signal.close_timestamp for ended_signal in ended.values()]
+        if state.progress is not None:
+            marks.append(state.progress.last_tick)
+        if state.open_position is not None and state.open_position.pending_at is not None:
+            marks.append(state.open_position.pending_at)
+        if state.limit_order is not None:
+            marks.append(state.limit_order.scheduled_at)
+        state.resume_after = max(marks) if marks else None
+        return state
+
+    async def write_open_position(self, row: SignalRow) -> None:
+        """Store the open position (a fill also removes the limit order it came from)."""
+        await self._signal.write_value(self.key, row.model_dump(mode="json"))
+
+    async def write_limit_order(self, row: SignalRow) -> None:
+        """Store a new waiting limit order."""
+        await self._schedule.write_value(self.key, row.model_dump(mode="json"))
+
+    async def remove_limit_order(self) -> None:
+        """Forget the waiting limit order."""
+        await self._schedule.remove_value(self.key)
+
+    async def end(self, result: ClosedResult | CancelledResult) -> None:
+        """Journal a close or cancel, then remove the record it ends."""
+        await self._closed.write_value(result.signal.id, result.model_dump(mode="json"))
+        if result.action == "closed":
+            await self._signal.remove_value(self.key)
+        else:
+            await self._schedule.remove_value(self.key)
+
+    async def write_progress(self, progress: LiveProgress) -> None:
+        """Store how far the run has got."""
+        await self._progress.write_value(self.key, progress.model_dump(mode="json"))
+
+    async def ended_signals(self) -> list[EndedSignal]:
+        """Return the pair's journalled closes and cancels, oldest first."""
+        ended = await self._ended_signals()
+        return sorted(ended.values(), key=lambda item: item.close_timestamp)
+
+    async def _ended_signals(self) -> dict[str, EndedSignal]:
+        ended: dict[str, EndedSignal] = {}
+        for key in await self._closed.keys():
+            if CORRUPT_MARK in key:
+                continue
+            record = await read_record(self._closed, key, EndedSignal, entity="closed")
+            if record is not None and record.symbol == self.symbol and record.strategy_name == self.strategy_name:
+                ended[key] = record
+        return ended
+
+
+async def _move_aside(adapter: PersistAdapter, key: str, row: SignalRow, reason: str) -> None:
+    await adapter.write_value(f"{key}{CORRUPT_MARK}{corrupt_stamp()}", {"error": reason, "value": row.model_dump()})
+    await adapter.remove_value(key)
+
+
+def partial_store(
+    signal_id: str,
+) -> tuple[Callable[[], Awaitable[dict[str, Any] | None]], Callable[[dict[str, Any]], Awaitable[None]]]:
+    """Return the load and save functions of a live signal's partial levels (entity ``partial``)."""
+    adapter = persist.adapter("partial")
+
+    async def load() -> dict[str, Any] | None:
+        try:
+            value: Any = await adapter.read_value(signal_id)
+        except KeyError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    async def save(record: dict[str, Any]) -> None:
+        await adapter.write_value(signal_id, record)
+
+    return load, save
+
+
+async def remove_partial_record(signal_id: str) -> None:
+    """Forget the persisted levels of a closed live signal."""
+    await persist.adapter("partial").remove_value(signal_id)
+
+
+def risk_store(
+    risk_name: str,
+) -> tuple[Callable[[], Awaitable[list[RiskPosition] | None]], Callable[[list[RiskPosition]], Awaitable[None]]]:
+    """Return the load and save functions of a live risk profile's positions (entity ``risk``)."""
+    adapter = persist.adapter("risk")
+
+    async def load() -> list[RiskPosition] | None:
+        record = await read_record(adapter, risk_name, RiskPositions, entity="risk")
+        return None if record is None else record.root
+
+    async def save(positions: list[RiskPosition]) -> None:
+        await adapter.write_value(risk_name, [position.model_dump(mode="json") for position in positions])
+
+    return load, save
+
+
+async def persisted_live_signals() -> list[PersistedLiveSignal]:
+    """Return every stored open position and waiting limit order, positions first, each in key order."""
+    found: list[PersistedLiveSignal] = []
+    sources: tuple[tuple[str, LiveSignalKind], ...] = (("signal", "open_position"), ("schedule", "limit_order"))
+    for entity, kind in sources:
+        adapter = persist.adapter(entity)
+        for key in await adapter.keys():
+            if CORRUPT_MARK in key:
+                continue
+            row = await read_record(adapter, key, SignalRow, entity=entity)
+            if row is not None:
+                found.append(PersistedLiveSignal(kind=kind, signal=row))
+    return found
