@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workstation import persist
 from workstation.backtest import Backtest
 from workstation.backtest_request import (
     BacktestRequest,
@@ -15,6 +16,7 @@ from workstation.backtest_request import (
 from workstation.clients.pnl import compute_pnl
 from workstation.config import Config, get_config, set_config
 from workstation.constants import Constant
+from workstation.engine.clock import Clock, ReplayClock, SystemClock
 from workstation.errors import (
     CandleAnomalyError,
     CandleWindowError,
@@ -69,13 +71,29 @@ from workstation.events import (
     listen_walker_stop_once,
 )
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
+from workstation.exchanges.api_keys import delete_api_key, has_api_key, set_api_key
+from workstation.exchanges.candle_store import CandleStore, CandleStoreFileError, StoredSeries
+from workstation.exchanges.ccxt_exchange import ExchangeResponseError, close_ccxt_exchanges, make_ccxt_exchange
+from workstation.exchanges.csv_import import (
+    ColumnMapping,
+    CsvImportError,
+    CsvImportResult,
+    CsvParseResult,
+    CsvPreview,
+    CsvRowError,
+    import_candle_csv,
+    parse_candle_csv,
+    preview_csv,
+)
+from workstation.exchanges.download import DownloadProgress, DownloadSummary, SymbolDownload, download_history
+from workstation.exchanges.replay import make_replay_exchange
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.history import HistoryFileError, RunHistory, RunSummary, StoredRun
 from workstation.live import Live
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
-from workstation.models.events import BacktestProgress, DoneEvent, ErrorEvent
+from workstation.models.events import BacktestProgress, DoneEvent, ErrorEvent, PartialEvent
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
@@ -88,6 +106,7 @@ from workstation.models.results import (
 )
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.models.signal import Signal, SignalRow
+from workstation.paper import PAPER_SPEEDS, PaperRun, PaperTradingRequest, prepare_paper_trading
 from workstation.partial_report import Partial
 from workstation.performance import Performance
 from workstation.position_size import PositionSize
@@ -122,10 +141,14 @@ from workstation.schemas.risk import RiskSchema, RiskValidation
 from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, KellyCriterionSizing, SizingSchema
 from workstation.schemas.strategy import StrategySchema
 from workstation.schemas.walker import WalkerSchema
+from workstation.services.live_records import PersistedLiveSignal
 from workstation.strategy_files import StrategyFileError, StrategyFiles
+from workstation.timeutil import CANDLE_INTERVAL_MINUTES
 
 __all__ = [
     "CANDLE_DTYPE",
+    "CANDLE_INTERVAL_MINUTES",
+    "PAPER_SPEEDS",
     "ActiveResult",
     "AtrBasedSizing",
     "Backtest",
@@ -134,15 +157,27 @@ __all__ = [
     "BacktestStatistics",
     "CancelledResult",
     "CandleAnomalyError",
+    "CandleStore",
+    "CandleStoreFileError",
     "CandleWindowError",
+    "Clock",
     "ClosedResult",
+    "ColumnMapping",
     "Config",
     "Constant",
     "ContextError",
+    "CsvImportError",
+    "CsvImportResult",
+    "CsvParseResult",
+    "CsvPreview",
+    "CsvRowError",
     "DoneEvent",
+    "DownloadProgress",
+    "DownloadSummary",
     "DrawdownPeriod",
     "DuplicateSchemaError",
     "ErrorEvent",
+    "ExchangeResponseError",
     "ExchangeSchema",
     "FixedPercentageSizing",
     "FrameSchema",
@@ -159,12 +194,17 @@ __all__ = [
     "OpenedResult",
     "OptimizerError",
     "OptimizerSchema",
+    "PaperRun",
+    "PaperTradingRequest",
     "Partial",
+    "PartialEvent",
     "Performance",
+    "PersistedLiveSignal",
     "PersistedStateConflictError",
     "Pnl",
     "PositionSize",
     "PreparedBacktest",
+    "ReplayClock",
     "RiskRejected",
     "RiskSchema",
     "RiskValidation",
@@ -183,9 +223,12 @@ __all__ = [
     "SizingSchema",
     "StatisticFigure",
     "StoredRun",
+    "StoredSeries",
     "StrategyFileError",
     "StrategyFiles",
     "StrategySchema",
+    "SymbolDownload",
+    "SystemClock",
     "TickResult",
     "WalkerSchema",
     "WorkstationError",
@@ -196,7 +239,10 @@ __all__ = [
     "add_sizing",
     "add_strategy",
     "add_walker",
+    "close_ccxt_exchanges",
     "compute_pnl",
+    "delete_api_key",
+    "download_history",
     "ensure_exchange",
     "events",
     "exchange_choices",
@@ -209,6 +255,8 @@ __all__ = [
     "get_config",
     "get_date",
     "get_mode",
+    "has_api_key",
+    "import_candle_csv",
     "list_exchanges",
     "list_frames",
     "list_optimizers",
@@ -252,11 +300,18 @@ __all__ = [
     "listen_walker_once",
     "listen_walker_stop",
     "listen_walker_stop_once",
+    "make_ccxt_exchange",
     "make_csv_exchange",
     "make_demo_exchange",
+    "make_replay_exchange",
+    "parse_candle_csv",
+    "persist",
     "position_duration_minutes",
     "prepare_backtest",
+    "prepare_paper_trading",
+    "preview_csv",
     "reset",
+    "set_api_key",
     "set_config",
     "statistics_figures",
     "strategy_choices",

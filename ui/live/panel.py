@@ -1,0 +1,385 @@
+"""The live view: every live and paper run, the chart of the one in front, its levels, the blotter, the restore banner.
+
+All engine events come through one ``LiveFeed`` and reach the parts in the same batch, at most twenty times a
+second. Start, Stop and Stop all are actions, so the window can put them in its toolbar and menus. Stop is graceful
+(SPEC §15.5): a run shows ``stopping`` from the press until the engine reports it ended, which for an open position
+is when that position closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+import workstation as ws
+from ui.charts.candle_item import DARK_PALETTE, ChartPalette
+from ui.charts.marks import SignalMarksBuilder
+from ui.live.blotter import LiveBlotter
+from ui.live.candle_stream import CandleReader, LatestCandles
+from ui.live.chart import LiveChart
+from ui.live.feed import LiveFeed
+from ui.live.paper_dialog import PaperTradingDialog
+from ui.live.partial_levels import PartialLevelsArea
+from ui.live.restore_banner import RestoreBanner
+from ui.live.runs import RunCommand, RunCommanded, RunKey, StoredLiveSignal, TradingMode, key_of
+from ui.live.strategies_table import TICK_RESULTS, LiveStrategiesModel, LiveStrategiesTable
+from ui.live.tones import tones_for
+
+#: How long :meth:`LivePanel.shutdown` waits for stopped runs to end before it cancels them.
+SHUTDOWN_GRACE_SECONDS = 3.0
+#: How often :meth:`LivePanel.shutdown` looks whether the runs ended.
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class LivePanel(QWidget):
+    """Live and paper trading: the runs, the chart of the current one, partial levels, blotter, restore banner.
+
+    Parameters
+    ----------
+    palette
+        The chart palette of the current theme (see :meth:`set_palette`).
+    read_candles
+        How the chart reads a run's newest candles; ``ws.Live.get_candles`` by default.
+    parent
+        The parent widget.
+
+    Signals
+    -------
+    error_raised(str, str)
+        Something the trader asked for failed (a start refused, a request that could not be prepared): a one-line
+        title and the details. Failures of running runs come on ``ws.events.error`` as well.
+    """
+
+    error_raised = Signal(str, str)
+
+    def __init__(
+        self,
+        palette: ChartPalette = DARK_PALETTE,
+        read_candles: CandleReader | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._marks: dict[RunKey, SignalMarksBuilder] = {}
+        #: The paper trading dialog, built when Start is first pressed and kept, with its values, afterwards.
+        self.paper_dialog: PaperTradingDialog | None = None
+
+        self.feed = LiveFeed(self)
+        self.strategies = LiveStrategiesModel(self)
+        self.table = LiveStrategiesTable(self.strategies, self)
+        self.chart = LiveChart(palette, self)
+        self.levels_area = PartialLevelsArea(self)
+        self.levels = self.levels_area.levels
+        self.blotter = LiveBlotter(parent=self)
+        self.banner = RestoreBanner(parent=self)
+        self.candles = LatestCandles(read_candles or ws.Live.get_candles, parent=self)
+
+        self.start_action = QAction("Start paper trading…", self)
+        self.start_action.setToolTip("Replay a strategy over recorded candles on a replay clock")
+        self.stop_action = QAction("Stop", self)
+        self.stop_action.setToolTip(
+            "Stop the selected runs gracefully: a waiting order is cancelled, an open position runs to its close"
+        )
+        self.stop_all_action = QAction("Stop all", self)
+        self.stop_all_action.setToolTip("Stop every live and paper run gracefully")
+        self.start_action.triggered.connect(self.open_paper_dialog)
+        self.stop_action.triggered.connect(self.stop_selected)
+        self.stop_all_action.triggered.connect(self.stop_all)
+        self.toolbar = QToolBar("Live", self)
+        self.toolbar.setObjectName("toolbar_live")
+        for action in (self.start_action, self.stop_action, self.stop_all_action):
+            self.toolbar.addAction(action)
+        self.summary = QLabel(self)
+        self.toolbar.addSeparator()
+        self.toolbar.addWidget(self.summary)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setChildrenCollapsible(False)
+        for widget, stretch in ((self.table, 1), (self.chart, 4), (self.levels_area, 1), (self.blotter, 2)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([150, 440, 150, 200])
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(splitter, 1)
+
+        self.feed.events_flushed.connect(self._apply)
+        self.table.current_run_changed.connect(self._follow)
+        self.table.selection_changed.connect(self._update_actions)
+        self.candles.candles_loaded.connect(self._show_candles)
+        self.candles.load_failed.connect(self._candles_failed)
+        self.banner.resume_requested.connect(self.resume)
+        self.set_palette(palette)
+        self._update_actions()
+
+    # -- starting -----------------------------------------------------------------------------------------
+
+    def open_paper_dialog(self) -> PaperTradingDialog:
+        """Open the paper trading dialog (non-modal); its Start starts the run. Return the dialog."""
+        if self.paper_dialog is None:
+            self.paper_dialog = PaperTradingDialog(ws.PaperTradingRequest, self)
+            self.paper_dialog.request_accepted.connect(lambda request: self._spawn(self.start_paper(request)))
+        self.paper_dialog.open()
+        return self.paper_dialog
+
+    async def start_paper(self, request: ws.PaperTradingRequest) -> bool:
+        """Prepare ``request`` (its replay exchange, strategy and clock) and start it; return whether it started."""
+        try:
+            paper = ws.prepare_paper_trading(request)
+        except Exception as exc:
+            self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
+            return False
+        return self.start_live(
+            paper.symbol,
+            paper.strategy_name,
+            paper.exchange_name,
+            mode="paper",
+            clock=paper.clock,
+            until=paper.until,
+            note=f"{request.source} candles from {request.start:%Y-%m-%d %H:%M} UTC, {request.days} d at "
+            f"{request.speed:g}×",
+        )
+
+    def start_live(
+        self,
+        symbol: str,
+        strategy_name: str,
+        exchange_name: str,
+        *,
+        mode: TradingMode = "live",
+        clock: ws.Clock | None = None,
+        until: datetime | None = None,
+        note: str = "",
+    ) -> bool:
+        """Start ``strategy_name`` on ``symbol`` in the background and list it as running; return whether it did.
+
+        A run of the same pair that is still running or stopping is not started twice; a refused start (unknown
+        names, a run already active) is reported on ``error_raised`` and in the blotter.
+        """
+        return self._start(symbol, strategy_name, exchange_name, mode, clock, until, note, "started")
+
+    def _start(
+        self,
+        symbol: str,
+        strategy_name: str,
+        exchange_name: str,
+        mode: TradingMode,
+        clock: ws.Clock | None,
+        until: datetime | None,
+        note: str,
+        command: RunCommand,
+    ) -> bool:
+        key = (symbol, strategy_name)
+        now = int(clock.now().timestamp() * 1000) if clock is not None else _now_ms()
+        current = self.strategies.run(key)
+        try:
+            if current is not None and current.status in ("running", "stopping"):
+                raise RuntimeError(f"it is already {current.status}")
+            ws.Live.background(
+                symbol, strategy_name=strategy_name, exchange_name=exchange_name, clock=clock, until=until
+            )
+        except Exception as exc:
+            self._refuse(f"{strategy_name} · {symbol}", exc)
+            self.feed.push(RunCommanded(symbol, strategy_name, "start refused", now, f"{type(exc).__name__}: {exc}"))
+            return False
+        self._marks[key] = SignalMarksBuilder()
+        self.strategies.add_run(symbol, strategy_name, exchange_name, mode)
+        self.feed.push(RunCommanded(symbol, strategy_name, command, now, note or f"{mode} on {exchange_name}"))
+        if self.table.current_key() in (None, key):
+            self.table.select_run(key)
+            self._follow(key)
+        self._update_actions()
+        return True
+
+    def resume(self, records: Sequence[StoredLiveSignal]) -> list[RunKey]:
+        """Restart the strategies of stored positions and orders on their exchanges; return the runs started."""
+        started: list[RunKey] = []
+        for record in records:
+            signal = record.signal
+            key = (signal.symbol, signal.strategy_name)
+            if key in started:
+                continue
+            try:
+                exchange_name = ws.ensure_exchange(signal.exchange_name, source="resume")
+            except Exception as exc:
+                self._refuse(f"{signal.strategy_name} · {signal.symbol}", exc)
+                continue
+            kind = "open position" if record.kind == "open_position" else "limit order"
+            note = f"{kind} {signal.id}"
+            if self._start(signal.symbol, signal.strategy_name, exchange_name, "live", None, None, note, "resumed"):
+                started.append(key)
+        return started
+
+    async def show_restored(self) -> list[StoredLiveSignal]:
+        """Read what live runs stored and offer it in the restore banner (the runs going on here left out)."""
+        try:
+            records: list[StoredLiveSignal] = list(await ws.Live.persisted())
+        except Exception as exc:
+            self._refuse("stored live state", exc, action="read")
+            return []
+        active = set(self.active_runs())
+        offered = [record for record in records if (record.signal.symbol, record.signal.strategy_name) not in active]
+        self.banner.show_records(offered)
+        return offered
+
+    # -- stopping -----------------------------------------------------------------------------------------
+
+    def stop_selected(self) -> list[RunKey]:
+        """Ask the selected running runs to stop gracefully; return the runs asked."""
+        return self._stop(self.table.selected_keys())
+
+    def stop_all(self) -> list[RunKey]:
+        """Ask every running run to stop gracefully; return the runs asked."""
+        return self._stop([run.key for run in self.strategies.runs()])
+
+    async def shutdown(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> list[RunKey]:
+        """Stop everything before the window closes; return the runs that had to be cancelled.
+
+        Every run is asked to stop gracefully. Those without an open position get ``grace_seconds`` to end at their
+        next tick (a waiting limit order is cancelled there); a run still working then, or holding an open position
+        (which only its TP, SL or expiry would end), is cancelled: its position and partial levels stay stored, and
+        the next start offers them in the restore banner. Cancelling goes through ``ws.Live.clear()``, which ends
+        every live run of the process: this is for the window's last moments only.
+        """
+        self.stop_all()
+        keys = {run.key for run in self.strategies.runs()}
+        may_end = {run.key for run in self.strategies.runs() if run.signal is None or run.waiting}
+        deadline = time.monotonic() + grace_seconds
+        while self._pending(may_end) and time.monotonic() < deadline:
+            await asyncio.sleep(SHUTDOWN_POLL_SECONDS)
+        cancelled = sorted(self._pending(keys))
+        if cancelled:
+            ws.Live.clear()
+            # The cancelled tasks unwind at their next turn of the loop.
+            await asyncio.sleep(0)
+            for key in cancelled:
+                self.strategies.set_status(key, "stopped")
+        await self.candles.stop()
+        tasks = list(self._tasks)
+        self.detach()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return cancelled
+
+    def active_runs(self) -> list[RunKey]:
+        """Return the runs still running or stopping (a window about to close must :meth:`shutdown` first)."""
+        return [run.key for run in self.strategies.runs() if run.status in ("running", "stopping")]
+
+    def detach(self) -> None:
+        """Stop listening to the engine and cancel the panel's own reads (the window closes with no run active)."""
+        self.candles.follow(None)
+        for task in list(self._tasks):
+            task.cancel()
+        self.feed.disconnect_engine()
+
+    # -- theme --------------------------------------------------------------------------------------------
+
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Draw the chart in ``palette`` and colour the tables and levels to match (a theme change)."""
+        self.chart.set_palette(palette)
+        tones = tones_for(palette)
+        self.strategies.set_tones(tones)
+        self.blotter.model.set_tones(tones)
+        self.levels.set_tones(tones)
+
+    # -- internals ----------------------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _stop(self, keys: Sequence[RunKey]) -> list[RunKey]:
+        asked = []
+        for key in keys:
+            run = self.strategies.run(key)
+            if run is None or run.status != "running":
+                continue
+            self.strategies.set_status(key, "stopping")
+            self.feed.push(RunCommanded(key[0], key[1], "stop requested", None))
+            self._spawn(_settle(ws.Live.stop(key[0], key[1])))
+            asked.append(key)
+        self._update_actions()
+        return asked
+
+    @staticmethod
+    def _pending(keys: set[RunKey]) -> set[RunKey]:
+        return {(status.symbol, status.strategy_name) for status in ws.Live.list() if status.status == "pending"} & keys
+
+    def _refuse(self, what: str, exc: BaseException, action: str = "start") -> None:
+        title = f"Could not {action} {what}: {exc}"
+        self.error_raised.emit(title, f"{type(exc).__name__}: {exc}")
+
+    def _apply(self, batch: list[Any]) -> None:
+        self.strategies.apply(batch)
+        self.blotter.apply(batch)
+        self.levels.apply(batch)
+        followed = self.chart.key
+        ticked = False
+        for event in batch:
+            if not isinstance(event, TICK_RESULTS):
+                continue
+            key = key_of(event)
+            builder = self._marks.get(key)
+            if builder is None:
+                builder = self._marks[key] = SignalMarksBuilder()
+            builder.add((event,))
+            ticked = ticked or key == followed
+        if followed is not None and ticked:
+            self._show_run_state(followed)
+            self.candles.refresh()
+        self._update_actions()
+
+    def _follow(self, key: RunKey | None) -> None:
+        if key == self.chart.key:
+            return
+        self.chart.show_run(key)
+        self.levels.set_selected(key)
+        self.candles.follow(key)
+        if key is not None:
+            self._show_run_state(key)
+
+    def _show_run_state(self, key: RunKey) -> None:
+        run = self.strategies.run(key)
+        self.chart.set_signal(run.signal if run is not None else None)
+        self.chart.set_price(run.current_price if run is not None else None)
+        builder = self._marks.get(key)
+        if builder is not None:
+            self.chart.set_marks(builder.marks())
+
+    def _show_candles(self, key: RunKey, candles: Any) -> None:
+        if key == self.chart.key:
+            self.chart.set_candles(candles)
+
+    def _candles_failed(self, key: RunKey, message: str) -> None:
+        if key == self.chart.key:
+            self.chart.show_failure(message)
+
+    def _update_actions(self) -> None:
+        runs = self.strategies.runs()
+        running = [run for run in runs if run.status == "running"]
+        selected = set(self.table.selected_keys())
+        self.stop_action.setEnabled(any(run.key in selected for run in running))
+        self.stop_all_action.setEnabled(bool(running))
+        stopping = sum(1 for run in runs if run.status == "stopping")
+        parts = [f"{len(running)} running"] + ([f"{stopping} stopping"] if stopping else [])
+        self.summary.setText("  " + " · ".join(parts) if runs else "  No live run")
+
+
+async def _settle(awaitable: Awaitable[None]) -> None:
+    await awaitable
