@@ -75,6 +75,7 @@ def open_window(options: WindowOptions) -> int:
         if options.screenshot is not None:
             status: int = loop.run_until_complete(_screenshot(window, options))
             return status
+        window.offer_restored_live_state()
         if options.run_demo:
             window.start_run(demo_request())
         closed = asyncio.Event()
@@ -84,6 +85,8 @@ def open_window(options: WindowOptions) -> int:
     finally:
         sys.excepthook = previous_hook
         engine_log.removeHandler(handler)
+        # The live state store's worker thread ends with its last write flushed.
+        loop.run_until_complete(ws.persist.close_persistence())
         asyncio.set_event_loop(None)
         loop.close()
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -33,8 +34,10 @@ from ui.backtest.form import BacktestForm
 from ui.backtest.run_tab import RunTab
 from ui.bridge import EngineErrors
 from ui.charts.candle_item import DARK_PALETTE, LIGHT_PALETTE, ChartPalette
+from ui.data import DownloadHistoryDialog, ImportCsvDialog, StoredDataDialog
 from ui.error_panel import ErrorPanel
 from ui.history.history_dock import HistoryPanel
+from ui.live import LivePanel
 from ui.log_panel import LogPanel
 from ui.settings_dialog import SettingsDialog
 from ui.strategies_panel import StrategiesPanel
@@ -79,6 +82,12 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
+        # The live view is the first tab and stays: live runs outlive any backtest tab.
+        self.live_panel = LivePanel(DARK_PALETTE if theme == "dark" else LIGHT_PALETTE, parent=self.tabs)
+        self.live_panel.error_raised.connect(self.report_error)
+        live_index = self.tabs.addTab(self.live_panel, "Live")
+        for side in (QTabBar.ButtonPosition.LeftSide, QTabBar.ButtonPosition.RightSide):
+            self.tabs.tabBar().setTabButton(live_index, side, None)
         self.tabs.tabCloseRequested.connect(self._close_tab_at)
         self.tabs.currentChanged.connect(self._update_actions)
         central = QWidget(self)
@@ -87,6 +96,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.error_panel)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
+
+        self.candle_store = ws.CandleStore()
+        self.download_dialog: DownloadHistoryDialog | None = None
+        self.stored_data_dialog: StoredDataDialog | None = None
+        self.import_dialog: ImportCsvDialog | None = None
 
         self.strategy_files = ws.StrategyFiles()
         self.strategies = StrategiesPanel(self.strategy_files, self)
@@ -176,6 +190,29 @@ class MainWindow(QMainWindow):
         for action in (next_tab, previous_tab, close_tab):
             run_menu.addAction(action)
 
+        live_menu = self.menuBar().addMenu("&Live")
+        for action in (
+            self.live_panel.start_action,
+            self.live_panel.stop_action,
+            self.live_panel.stop_all_action,
+            self.live_panel.paper_action,
+            self.live_panel.live_action,
+        ):
+            live_menu.addAction(action)
+
+        data_menu = self.menuBar().addMenu("&Data")
+        download_action = QAction("Download history…", self)
+        download_action.setToolTip("Download candles from an exchange into the candle store")
+        download_action.triggered.connect(self.open_download_dialog)
+        stored_action = QAction("Stored data…", self)
+        stored_action.setToolTip("See, export and delete the candles in the candle store")
+        stored_action.triggered.connect(self.open_stored_data_dialog)
+        import_action = QAction("Import CSV…", self)
+        import_action.setToolTip("Import candles from a CSV file into the candle store")
+        import_action.triggered.connect(self.open_import_dialog)
+        for action in (download_action, stored_action, import_action):
+            data_menu.addAction(action)
+
         view_menu = self.menuBar().addMenu("&View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -187,6 +224,39 @@ class MainWindow(QMainWindow):
         settings_action = QAction("Settings…", self)
         settings_action.triggered.connect(self.open_settings)
         self.menuBar().addMenu("&Tools").addAction(settings_action)
+
+    # ---------------------------------------------------------------------------------------------------------
+    # Market data
+
+    def open_download_dialog(self) -> DownloadHistoryDialog:
+        """Show the history download dialog (one per window, non-modal) and return it."""
+        if self.download_dialog is None:
+            for exchange_id in ws.POPULAR_CCXT_EXCHANGES:
+                ws.ensure_ccxt_exchange(exchange_id, store=self.candle_store)
+            self.backtest_form.refresh_choices()
+            self.download_dialog = DownloadHistoryDialog(self.candle_store, ws.ccxt_exchange_names(), self)
+            self.download_dialog.download_finished.connect(lambda _text: self._refresh_stored_data())
+        _present(self.download_dialog)
+        return self.download_dialog
+
+    def open_stored_data_dialog(self) -> StoredDataDialog:
+        """Show the stored data dialog (one per window, non-modal) and return it."""
+        if self.stored_data_dialog is None:
+            self.stored_data_dialog = StoredDataDialog(self.candle_store, self)
+        _present(self.stored_data_dialog)
+        return self.stored_data_dialog
+
+    def open_import_dialog(self) -> ImportCsvDialog:
+        """Show the CSV import dialog (one per window, non-modal) and return it."""
+        if self.import_dialog is None:
+            self.import_dialog = ImportCsvDialog(self.candle_store, self)
+            self.import_dialog.imported.connect(lambda *_args: self._refresh_stored_data())
+        _present(self.import_dialog)
+        return self.import_dialog
+
+    def _refresh_stored_data(self) -> None:
+        if self.stored_data_dialog is not None and self.stored_data_dialog.isVisible():
+            self.stored_data_dialog.refresh()
 
     # ---------------------------------------------------------------------------------------------------------
     # Runs
@@ -274,9 +344,16 @@ class MainWindow(QMainWindow):
         for tab in self.run_tabs():
             tab.request_stop()
 
+    def offer_restored_live_state(self) -> None:
+        """Offer, in the Live tab's banner, the positions and orders live runs stored (nothing trades by itself)."""
+        self._spawn(self._offer_restored())
+
+    async def _offer_restored(self) -> None:
+        await self.live_panel.show_restored()
+
     def _close_tab_at(self, index: int) -> None:
         tab = self.tabs.widget(index)
-        if tab is None:
+        if tab is None or tab is self.live_panel:
             return
         if isinstance(tab, RunTab):
             task = self._tasks.get(tab)
@@ -409,6 +486,7 @@ class MainWindow(QMainWindow):
         palette = self.chart_palette()
         for tab in self.run_tabs():
             tab.set_palette(palette)
+        self.live_panel.set_palette(palette)
         self.settings.setValue("theme", theme)
 
     # ---------------------------------------------------------------------------------------------------------
@@ -438,19 +516,40 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         running = [task for task in self._tasks.values() if not task.done()]
-        if running and not self._closing:
+        running.extend(task for task in self._data_tasks() if not task.done())
+        needs_cleanup = running or self.live_panel.active_runs() or ws.ccxt_exchange_names()
+        if needs_cleanup and not self._closing:
             self._closing = True
             event.ignore()
             for task in running:
                 task.cancel()
             self._spawn(self._close_when_done(running))
             return
+        self.live_panel.detach()
         self.engine_errors.disconnect_engine()
+        self.candle_store.close()
         event.accept()
+
+    def _data_tasks(self) -> list[asyncio.Task[None]]:
+        tasks = [
+            self.download_dialog.download_task if self.download_dialog is not None else None,
+            self.import_dialog.import_task if self.import_dialog is not None else None,
+        ]
+        return [task for task in tasks if task is not None]
 
     async def _close_when_done(self, tasks: list[asyncio.Task[None]]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
+        # Live runs are asked to stop; one still managing an open position after the grace period is cancelled
+        # and its position stays stored for the restore banner of the next start.
+        await self.live_panel.shutdown()
+        await ws.close_ccxt_exchanges(ws.list_exchanges())
         self.close()
+
+
+def _present(dialog: QWidget) -> None:
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
 
 
 def _stored_title(run: ws.StoredRun) -> str:

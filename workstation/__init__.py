@@ -8,6 +8,7 @@ from workstation.backtest_request import (
     BacktestRequest,
     PreparedBacktest,
     ensure_exchange,
+    ensure_strategy,
     exchange_choices,
     prepare_backtest,
     strategy_choices,
@@ -73,7 +74,14 @@ from workstation.events import (
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
 from workstation.exchanges.api_keys import delete_api_key, has_api_key, set_api_key
 from workstation.exchanges.candle_store import CandleStore, CandleStoreFileError, StoredSeries
-from workstation.exchanges.ccxt_exchange import ExchangeResponseError, close_ccxt_exchanges, make_ccxt_exchange
+from workstation.exchanges.ccxt_exchange import (
+    POPULAR_CCXT_EXCHANGES,
+    ExchangeResponseError,
+    ccxt_exchange_names,
+    close_ccxt_exchanges,
+    ensure_ccxt_exchange,
+    make_ccxt_exchange,
+)
 from workstation.exchanges.csv_import import (
     ColumnMapping,
     CsvImportError,
@@ -149,6 +157,7 @@ __all__ = [
     "CANDLE_DTYPE",
     "CANDLE_INTERVAL_MINUTES",
     "PAPER_SPEEDS",
+    "POPULAR_CCXT_EXCHANGES",
     "ActiveResult",
     "AtrBasedSizing",
     "Backtest",
@@ -239,11 +248,14 @@ __all__ = [
     "add_sizing",
     "add_strategy",
     "add_walker",
+    "ccxt_exchange_names",
     "close_ccxt_exchanges",
     "compute_pnl",
     "delete_api_key",
     "download_history",
+    "ensure_ccxt_exchange",
     "ensure_exchange",
+    "ensure_strategy",
     "events",
     "exchange_choices",
     "fetch_candles",

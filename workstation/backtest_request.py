@@ -235,7 +235,7 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
         }
     )
     exchange_name = ensure_exchange(request.exchange_name, source="prepare_backtest")
-    strategy_name = _ensure_strategy(request.strategy_name, request.params)
+    strategy_name = ensure_strategy(request.strategy_name, request.params)
     frame_name = _ensure_frame(request.start, request.end)
     return PreparedBacktest(
         symbol=request.symbol,
@@ -264,7 +264,20 @@ def ensure_exchange(exchange_name: str, *, source: str = "ensure_exchange") -> s
     return add_exchange(make_demo_exchange(DEMO_EXCHANGE)).exchange_name
 
 
-def _ensure_strategy(strategy_name: str, params: dict[str, Any]) -> str:
+def ensure_strategy(strategy_name: str, params: dict[str, Any] | None = None) -> str:
+    """Return the registered name to run ``strategy_name`` with ``params`` under, registering a built-in on demand.
+
+    A built-in example (``ws.strategy_choices()``) with parameters is registered under a derived name such as
+    ``sma-cross-market[fast=10,slow=30]``; a strategy registered by the user is returned as is.
+
+    Raises
+    ------
+    SchemaNotFoundError
+        If the name is neither registered nor a built-in.
+    pydantic.ValidationError
+        If ``params`` do not fit the built-in's parameter model.
+    """
+    params = params or {}
     registered = {schema.strategy_name for schema in list_strategies()}
     builtin = available_builtin_strategies().get(strategy_name)
     if builtin is None:

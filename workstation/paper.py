@@ -6,17 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from workstation import registry
+from workstation.backtest_request import ensure_strategy
 from workstation.config import get_config
 from workstation.engine.clock import ReplayClock
 from workstation.exchanges.aggregate import CandleWindow
+from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.demo import DemoCandles
 from workstation.exchanges.replay import make_replay_exchange
 from workstation.schemas.common import Name
-from workstation.timeutil import MINUTE_MS, to_ms
+from workstation.timeutil import MINUTE_MS, iso, to_ms
 
 #: History served before the session starts, so indicators and VWAPs have candles to read from the first tick.
 WARMUP = timedelta(days=1)
@@ -35,7 +36,7 @@ class PaperTradingRequest(BaseModel):
     strategy_name: Name = Field(title="Strategy")
     symbol: str = Field(min_length=1, title="Symbol")
     source: PaperSource = Field("demo", title="Candles", description="demo: synthetic; stored: downloaded candles")
-    stored_exchange: str | None = Field(None, title="Stored exchange", description="Whose stored candles to replay")
+    stored_exchange: str = Field("", title="Stored exchange", description="Whose stored candles to replay")
     speed: float = Field(60.0, ge=1, le=600, title="Speed (×)", description="Replayed market time per real time")
     start: AwareDatetime = Field(title="Start", description="Market time the session starts at (UTC)")
     days: int = Field(1, ge=1, le=366, title="Days", description="How long the replay lasts")
@@ -58,37 +59,44 @@ def paper_exchange_name(request: PaperTradingRequest) -> str:
     Positions a session persisted therefore belong to this name, and a session started again with the same
     settings resumes them.
     """
-    source = request.stored_exchange if request.source == "stored" and request.stored_exchange else "demo"
+    source = request.stored_exchange if request.source == "stored" else "demo"
     symbol = request.symbol.replace("/", "-").replace(":", "-")
     return f"paper-{source}-{symbol}-{request.start:%Y%m%dT%H%M}-{request.speed:g}x"
 
 
-def prepare_paper_trading(request: PaperTradingRequest, candles: np.ndarray | None = None) -> PaperRun:
-    """Register the replay exchange of a paper session and return what to start the live run with.
+def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleStore | None = None) -> PaperRun:
+    """Register the replay exchange (and a built-in strategy) of a paper session; return the live run's arguments.
 
     Parameters
     ----------
     request
         The session's settings.
-    candles
-        The 1m candles to replay for ``source="stored"`` (read from the candle store by the caller); the demo
-        source generates its own.
+    store
+        Where ``source="stored"`` reads its 1m candles (default: the candle store in the user data folder).
 
     Raises
     ------
     ValueError
-        If a stored session has no candles.
+        If a stored session names no exchange, or the store holds no candles of the period.
+    SchemaNotFoundError
+        If the strategy is neither registered nor a built-in.
     """
+    strategy_name = ensure_strategy(request.strategy_name)
     start = to_ms(request.start) // MINUTE_MS * MINUTE_MS
     # A position still open when the session ends is managed to its close, at most one lifetime later.
     end = start + (request.days * 1440 + get_config().max_signal_lifetime_minutes + 1) * MINUTE_MS
     first = start - int(WARMUP.total_seconds() * 1000)
     if request.source == "demo":
         candles = DemoCandles().candles(request.symbol, CandleWindow(1, first, end))
-    elif candles is None or len(candles) == 0:
-        raise ValueError(
-            f"source 'stored' needs candles of {request.symbol} from {request.stored_exchange!r}; none were given"
-        )
+    else:
+        if not request.stored_exchange:
+            raise ValueError("stored_exchange: name the exchange whose stored candles to replay, got ''")
+        candles = (store or CandleStore()).read(request.stored_exchange, request.symbol, "1m", first, end)
+        if len(candles) == 0:
+            raise ValueError(
+                f"stored_exchange {request.stored_exchange!r} has no 1m candles of {request.symbol} from "
+                f"{iso(first)} to {iso(end)}; download or import them first (Data menu)"
+            )
     name = paper_exchange_name(request)
     if registry.exchanges.has(name):
         # A new session with the same settings replays from its start again; runs of the old one keep theirs.
@@ -99,7 +107,7 @@ def prepare_paper_trading(request: PaperTradingRequest, candles: np.ndarray | No
     )
     return PaperRun(
         symbol=request.symbol,
-        strategy_name=request.strategy_name,
+        strategy_name=strategy_name,
         exchange_name=name,
         clock=clock,
         until=request.start + timedelta(days=request.days) - timedelta(minutes=1),

@@ -26,7 +26,6 @@ from ui.live.panel import LivePanel
 from ui.live.runs import RunCommanded, RunKey
 from ui.live.tones import DARK_TONES, LIGHT_TONES
 from ui.themes import apply_theme
-from workstation.models.events import PartialEvent  # not exported at ws top level (yet)
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
 T0 = 1704067200000  # 2024-01-01 00:00 UTC
@@ -161,6 +160,63 @@ def test_a_started_run_is_running_then_stop_makes_it_stopping_until_done_live_ma
     assert blotter[0][0] == "2024-01-01 00:10:00"  # the replay clock's time, not the wall clock's
     assert not panel.stop_all_action.isEnabled()
     assert panel.summary.text().strip() == "0 running"
+
+
+def test_stop_with_an_open_position_stays_stopping_until_the_position_closes(
+    panel: LivePanel, qloop: qasync.QEventLoop
+) -> None:
+    """L1 on a replay at 600×: Stop at the open leaves the position managed to its take profit at 00:25."""
+    clock = ws.ReplayClock(at(10), speed=600)
+    ws.add_exchange(ws.make_replay_exchange(EXCHANGE, ladder({20: 42500.0}), clock))
+    ws.add_strategy(strategy_name=STRATEGY, interval="1m", get_signal=OneShot(LONG))
+    done: list[Any] = []
+    ws.listen_done_live(done.append)
+    statuses: list[str] = []
+
+    async def scenario() -> None:
+        assert panel.start_live(SYMBOL, STRATEGY, EXCHANGE, clock=clock, until=at(179))
+        while panel.strategies.index(0, 5).data() != "LONG":
+            await asyncio.sleep(0.01)
+        panel.table.select_run(KEY)
+        panel.stop_action.trigger()
+        while not done:
+            statuses.append(status(panel))
+            await asyncio.sleep(0.01)
+        panel.feed.flush()
+
+    qloop.run_until_complete(scenario())
+    assert set(statuses) == {"stopping"}
+    assert status(panel) == "stopped"
+    blotter = [line for line in panel.blotter.model.texts() if line[3] != "PROFIT LEVEL"]
+    assert [(line[0], line[3]) for line in blotter] == [
+        ("2024-01-01 00:10:00", "STARTED"),
+        ("2024-01-01 00:10:00", "OPENED"),
+        ("2024-01-01 00:10:00", "STOP REQUESTED"),
+        ("2024-01-01 00:25:00", "CLOSED"),
+        ("2024-01-01 00:25:00", "ENDED"),
+    ]
+
+
+def test_start_on_a_stopped_paper_run_resumes_it_where_it_stopped(panel: LivePanel, qloop: qasync.QEventLoop) -> None:
+    ws.add_strategy(strategy_name=STRATEGY, interval="1m", get_signal=OneShot(None))
+    request = ws.PaperTradingRequest(strategy_name=STRATEGY, symbol=SYMBOL, source="demo", speed=600, start=at(0))
+    ticks: list[int] = []
+    ws.listen_signal_live(lambda result: ticks.append(result.timestamp))
+    done: list[Any] = []
+    ws.listen_done_live(done.append)
+    assert qloop.run_until_complete(panel.start_paper(request))
+    wait_until(qloop, lambda: len(ticks) >= 5)
+    on_loop(qloop, panel.stop_all)
+    wait_until(qloop, lambda: bool(done))
+    panel.feed.flush()
+    stopped_at = ticks[-1]
+    panel.table.select_run(KEY)
+    assert panel.start_action.text() == "Start again"
+    on_loop(qloop, panel.start_action.trigger)
+    wait_until(qloop, lambda: len(ticks) > 0 and ticks[-1] > stopped_at)
+    assert status(panel) == "running"
+    resumed = ticks[ticks.index(stopped_at) + 1]
+    assert resumed == stopped_at + MINUTE  # the tick after the last one played, not the session's start again
 
 
 def test_a_replayed_take_profit_shows_in_table_levels_blotter_and_chart(
@@ -380,8 +436,8 @@ def base(row: ws.SignalRow, minute: int, price: float) -> dict[str, Any]:
     }
 
 
-def level(row: ws.SignalRow, value: int, minute: int, price: float) -> PartialEvent:
-    return PartialEvent(
+def level(row: ws.SignalRow, value: int, minute: int, price: float) -> ws.PartialEvent:
+    return ws.PartialEvent(
         symbol=row.symbol,
         strategy_name=row.strategy_name,
         exchange_name=row.exchange_name,

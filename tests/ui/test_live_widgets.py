@@ -40,7 +40,6 @@ from ui.live.restore_banner import RestoreBanner, age_text
 from ui.live.runs import LevelReached, RunCommanded
 from ui.live.strategies_table import LiveStrategiesModel, LiveStrategiesTable
 from ui.live.tones import DARK_TONES
-from workstation.models.events import PartialEvent  # not exported at ws top level (yet)
 
 T0 = 1704067200000  # 2024-01-01 00:00 UTC
 MINUTE = 60_000
@@ -120,8 +119,8 @@ def closed(signal: ws.SignalRow, minute: int, price: float, pnl_percentage: floa
     )
 
 
-def partial(signal: ws.SignalRow, level: int, minute: int, price: float) -> PartialEvent:
-    return PartialEvent(
+def partial(signal: ws.SignalRow, level: int, minute: int, price: float) -> ws.PartialEvent:
+    return ws.PartialEvent(
         symbol=SYMBOL,
         strategy_name=STRATEGY,
         exchange_name=EXCHANGE,

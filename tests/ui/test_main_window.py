@@ -422,13 +422,17 @@ def test_stop_before_the_engine_starts_ends_the_run_with_nothing_saved(
     assert window.error_panel.isHidden()
 
 
-def test_ctrl_tab_steps_through_run_tabs_and_ctrl_w_closes_one(
+def test_ctrl_tab_steps_through_the_tabs_and_ctrl_w_closes_a_run_tab_but_never_live(
     window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
     first = run_to_end(qloop, window, TWO_DAYS)
     second = run_to_end(qloop, window, TWO_DAYS.model_copy(update={"params": {"fast": 10, "slow": 30}}))
     assert window.current_run_tab() is second
 
+    qtbot.keyClick(window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.live_panel
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.live_panel
     qtbot.keyClick(window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
     assert window.current_run_tab() is first
     qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from ui.live.blotter import LiveBlotter
 from ui.live.candle_stream import CandleReader, LatestCandles
 from ui.live.chart import LiveChart
 from ui.live.feed import LiveFeed
+from ui.live.live_dialog import LiveStartDialog, LiveStartRequest
 from ui.live.paper_dialog import PaperTradingDialog
 from ui.live.partial_levels import PartialLevelsArea
 from ui.live.restore_banner import RestoreBanner
@@ -74,6 +75,9 @@ class LivePanel(QWidget):
         self._marks: dict[RunKey, SignalMarksBuilder] = {}
         #: The paper trading dialog, built when Start is first pressed and kept, with its values, afterwards.
         self.paper_dialog: PaperTradingDialog | None = None
+        self.live_dialog: LiveStartDialog | None = None
+        #: How to start each run again (Start on a stopped row): the same request, which resumes stored progress.
+        self._restarts: dict[RunKey, Callable[[], Coroutine[Any, Any, bool]]] = {}
 
         self.feed = LiveFeed(self)
         self.strategies = LiveStrategiesModel(self)
@@ -85,20 +89,31 @@ class LivePanel(QWidget):
         self.banner = RestoreBanner(parent=self)
         self.candles = LatestCandles(read_candles or ws.Live.get_candles, parent=self)
 
-        self.start_action = QAction("Start paper trading…", self)
-        self.start_action.setToolTip("Replay a strategy over recorded candles on a replay clock")
+        self.start_action = QAction("Start", self)
+        self.start_action.setToolTip(
+            "Start the selected stopped runs again where they stopped; with none selected, start paper trading"
+        )
+        self.paper_action = QAction("Start paper trading…", self)
+        self.paper_action.setToolTip("Replay a strategy over recorded candles on a replay clock")
+        self.live_action = QAction("Start live…", self)
+        self.live_action.setToolTip("Run a strategy on an exchange's live candles, on the system clock")
         self.stop_action = QAction("Stop", self)
         self.stop_action.setToolTip(
             "Stop the selected runs gracefully: a waiting order is cancelled, an open position runs to its close"
         )
         self.stop_all_action = QAction("Stop all", self)
         self.stop_all_action.setToolTip("Stop every live and paper run gracefully")
-        self.start_action.triggered.connect(self.open_paper_dialog)
+        self.start_action.triggered.connect(self.start_selected)
+        self.paper_action.triggered.connect(self.open_paper_dialog)
+        self.live_action.triggered.connect(self.open_live_dialog)
         self.stop_action.triggered.connect(self.stop_selected)
         self.stop_all_action.triggered.connect(self.stop_all)
         self.toolbar = QToolBar("Live", self)
         self.toolbar.setObjectName("toolbar_live")
         for action in (self.start_action, self.stop_action, self.stop_all_action):
+            self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        for action in (self.paper_action, self.live_action):
             self.toolbar.addAction(action)
         self.summary = QLabel(self)
         self.toolbar.addSeparator()
@@ -137,6 +152,44 @@ class LivePanel(QWidget):
         self.paper_dialog.open()
         return self.paper_dialog
 
+    def open_live_dialog(self) -> LiveStartDialog:
+        """Open the live start dialog (non-modal); its Start starts the run. Return the dialog."""
+        if self.live_dialog is None:
+            self.live_dialog = LiveStartDialog(self)
+            self.live_dialog.request_accepted.connect(self._start_live_request)
+        self.live_dialog.open()
+        return self.live_dialog
+
+    def _start_live_request(self, request: LiveStartRequest) -> bool:
+        try:
+            exchange_name = (
+                ws.ensure_ccxt_exchange(request.exchange_name)
+                if request.exchange_name in ws.POPULAR_CCXT_EXCHANGES
+                else ws.ensure_exchange(request.exchange_name, source="Start live")
+            )
+        except Exception as exc:
+            self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
+            return False
+        return self.start_live(request.symbol, request.strategy_name, exchange_name)
+
+    def start_selected(self) -> list[RunKey]:
+        """Start the selected stopped or failed runs again; with none of them selected, open the paper dialog."""
+        restartable = self._restartable_selection()
+        if not restartable:
+            self.open_paper_dialog()
+            return []
+        for key in restartable:
+            self._spawn(self._restarts[key]())
+        return restartable
+
+    def _restartable_selection(self) -> list[RunKey]:
+        selected = set(self.table.selected_keys())
+        return [
+            run.key
+            for run in self.strategies.runs()
+            if run.key in selected and run.status in ("stopped", "failed") and run.key in self._restarts
+        ]
+
     async def start_paper(self, request: ws.PaperTradingRequest) -> bool:
         """Prepare ``request`` (its replay exchange, strategy and clock) and start it; return whether it started."""
         try:
@@ -144,7 +197,7 @@ class LivePanel(QWidget):
         except Exception as exc:
             self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
             return False
-        return self.start_live(
+        started = self.start_live(
             paper.symbol,
             paper.strategy_name,
             paper.exchange_name,
@@ -154,6 +207,10 @@ class LivePanel(QWidget):
             note=f"{request.source} candles from {request.start:%Y-%m-%d %H:%M} UTC, {request.days} d at "
             f"{request.speed:g}×",
         )
+        if started:
+            # The same request again replays the same session, whose stored progress skips what was played.
+            self._restarts[(paper.symbol, paper.strategy_name)] = lambda: self.start_paper(request)
+        return started
 
     def start_live(
         self,
@@ -171,7 +228,14 @@ class LivePanel(QWidget):
         A run of the same pair that is still running or stopping is not started twice; a refused start (unknown
         names, a run already active) is reported on ``error_raised`` and in the blotter.
         """
-        return self._start(symbol, strategy_name, exchange_name, mode, clock, until, note, "started")
+        started = self._start(symbol, strategy_name, exchange_name, mode, clock, until, note, "started")
+        if started and mode == "live":
+
+            async def again() -> bool:
+                return self.start_live(symbol, strategy_name, exchange_name, until=until, note=note)
+
+            self._restarts[(symbol, strategy_name)] = again
+        return started
 
     def _start(
         self,
@@ -190,6 +254,7 @@ class LivePanel(QWidget):
         try:
             if current is not None and current.status in ("running", "stopping"):
                 raise RuntimeError(f"it is already {current.status}")
+            ws.ensure_strategy(strategy_name)
             ws.Live.background(
                 symbol, strategy_name=strategy_name, exchange_name=exchange_name, clock=clock, until=until
             )
@@ -375,6 +440,8 @@ class LivePanel(QWidget):
         running = [run for run in runs if run.status == "running"]
         selected = set(self.table.selected_keys())
         self.stop_action.setEnabled(any(run.key in selected for run in running))
+        restartable = self._restartable_selection()
+        self.start_action.setText("Start again" if restartable else "Start")
         self.stop_all_action.setEnabled(bool(running))
         stopping = sum(1 for run in runs if run.status == "stopping")
         parts = [f"{len(running)} running"] + ([f"{stopping} stopping"] if stopping else [])

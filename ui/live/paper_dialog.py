@@ -28,8 +28,14 @@ INTRODUCTION = (
 
 
 def stored_exchange_choices() -> list[str]:
-    """Return the exchanges whose stored candles a session may replay: the registered ones but demo and replays."""
-    return [name for name in ws.exchange_choices() if name != "demo" and not name.startswith("paper-")]
+    """Return the exchanges the candle store holds 1m candles of: what a stored session can replay."""
+    store = ws.CandleStore()
+    try:
+        return sorted({series.exchange for series in store.series() if series.interval == "1m"})
+    except ws.CandleStoreFileError:
+        return []
+    finally:
+        store.close()
 
 
 def speed_text(speed: int) -> str:

@@ -14,7 +14,7 @@ from workstation.clients.calls import call_maybe_async, is_async_callable
 from workstation.clients.candle_cache import CandleCache, CandleSegment
 from workstation.clients.candle_data import check_anomalies, normalise_candles
 from workstation.config import Config
-from workstation.errors import CandleWindowError
+from workstation.errors import CandleAnomalyError, CandleWindowError
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, iso
@@ -90,9 +90,11 @@ class ClientExchange:
         When the exchange lacks the full window (its data starts later), the contiguous run of candles this client
         already holds up to ``now`` is returned instead, possibly fewer or none.
         """
+        # One attempt: a chart asking for more history than the exchange has must not wait through retries.
+        quick = config.model_copy(update={"get_candles_retry_count": 1})
         try:
-            return await self.get_candles(symbol, "1m", limit, now, config)
-        except CandleWindowError:
+            return await self.get_candles(symbol, "1m", limit, now, quick)
+        except (CandleWindowError, CandleAnomalyError):
             aligned = now // MINUTE_MS * MINUTE_MS
             cache = self._caches.get((symbol, "1m"))
             segment = cache.find(aligned - MINUTE_MS) if cache is not None else None

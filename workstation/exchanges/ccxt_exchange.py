@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from workstation import registry
 from workstation.errors import WorkstationError
 from workstation.exchanges.aggregate import request_window
 from workstation.exchanges.api_keys import KEYRING_SERVICE, SecretRedactingFilter, load_api_key, redact_secrets
@@ -528,3 +529,27 @@ async def close_ccxt_exchanges(schemas: Iterable[ExchangeSchema]) -> None:
     for schema in schemas:
         if isinstance(schema.get_candles, CcxtCandles):
             await schema.get_candles.aclose()
+
+
+#: Exchanges offered for history downloads before the trader has registered any ccxt exchange of their own.
+POPULAR_CCXT_EXCHANGES: tuple[str, ...] = ("binance", "bybit", "okx", "kraken", "coinbase")
+
+
+def ccxt_exchange_names() -> list[str]:
+    """Return the names of the registered exchanges that read through ccxt, in registration order."""
+    return [schema.exchange_name for schema in registry.list_exchanges() if isinstance(schema.get_candles, CcxtCandles)]
+
+
+def ensure_ccxt_exchange(exchange_id: str, *, store: CandleStore | None = None) -> str:
+    """Return ``exchange_id`` once an exchange of that name is registered, registering its ccxt exchange if none.
+
+    The exchange uses public endpoints (candles need no key) and reads through ``store``.
+
+    Raises
+    ------
+    ValueError
+        If ``exchange_id`` is not a ccxt exchange id.
+    """
+    if not registry.exchanges.has(exchange_id):
+        registry.add_exchange(make_ccxt_exchange(exchange_id, exchange_id, store=store))
+    return exchange_id

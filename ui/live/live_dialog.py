@@ -1,0 +1,84 @@
+"""The live start dialog: a strategy on a real exchange (or the demo market), ticking on the system clock."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+import workstation as ws
+from ui.forms import SchemaForm
+
+INTRODUCTION = (
+    "Live trading ticks once a minute on the system clock over the exchange's closed candles. Signals, positions "
+    "and partial levels are stored before anyone hears of them, so a crash or a restart resumes where it stopped. "
+    "No order is sent to the exchange: positions are tracked, not executed."
+)
+
+
+def live_exchange_choices() -> list[str]:
+    """Return the exchanges a live run can tick on: every registered one but paper replays, the demo included."""
+    names = [name for name in ws.exchange_choices() if not name.startswith("paper-")]
+    return names + [name for name in ws.POPULAR_CCXT_EXCHANGES if name not in names]
+
+
+class LiveStartRequest(BaseModel):
+    """A strategy to run live: on which symbol and exchange."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy_name: str = Field(min_length=1, title="Strategy")
+    symbol: str = Field(min_length=1, title="Symbol", description="As the exchange writes it, e.g. BTC/USDT")
+    exchange_name: str = Field(min_length=1, title="Exchange")
+
+    @field_validator("symbol")
+    @classmethod
+    def _no_blank(cls, symbol: str) -> str:
+        if not symbol.strip():
+            raise ValueError(f"symbol must not be blank, got {symbol!r}")
+        return symbol.strip()
+
+
+class LiveStartDialog(QDialog):
+    """Ask for one live run; ``request_accepted`` carries the validated ``LiveStartRequest`` on Start."""
+
+    request_accepted = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Start live")
+        self.setModal(False)
+        self.form = SchemaForm(
+            LiveStartRequest,
+            choices={"strategy_name": ws.strategy_choices, "exchange_name": live_exchange_choices},
+            parent=self,
+        )
+        self.form.set_values({"symbol": "BTCUSDT", "exchange_name": "demo"})
+        introduction = QLabel(INTRODUCTION, self)
+        introduction.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        self.start_button = self.buttons.addButton("Start live", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_button.setDefault(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(introduction)
+        layout.addWidget(self.form)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self.start_button.setEnabled(self.form.is_valid())
+        self.form.validity_changed.connect(self.start_button.setEnabled)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.setMinimumWidth(460)
+
+    def request(self) -> LiveStartRequest | None:
+        """Return the validated request, or None while a field is invalid."""
+        result = self.form.result()
+        return result if isinstance(result, LiveStartRequest) else None
+
+    def accept(self) -> None:
+        """Emit ``request_accepted`` with the request and close; nothing happens while a field is invalid."""
+        request = self.request()
+        if request is None:
+            return
+        self.request_accepted.emit(request)
+        super().accept()
