@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import linecache
+
 from workstation import persist
 from workstation.backtest import Backtest
 from workstation.backtest_request import (
@@ -329,3 +331,8 @@ __all__ = [
     "strategy_choices",
     "strategy_params_model",
 ]
+
+# PySide6's import hook (shiboken's __feature__ support) reads the source of every module imported after QtCore
+# into linecache: over 10 MB for this package and its dependencies, kept for the life of the process. Tracebacks
+# read what they need again on demand.
+linecache.clearcache()

@@ -10,9 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import keyring
-import keyring.errors
-
 __all__ = [
     "KEYRING_SERVICE",
     "ApiCredentials",
@@ -77,6 +74,9 @@ def set_api_key(exchange_id: str, api_key: str, secret: str, *, service: str = K
     keyring.errors.KeyringError
         If no usable keyring is available or it refuses the entry.
     """
+    import keyring  # noqa: PLC0415 (its backends load a tenth of a second of modules; paid when used)
+    import keyring.errors  # noqa: PLC0415
+
     _check_exchange_id(exchange_id)
     _check_secret_text("api_key", api_key)
     _check_secret_text("secret", secret)
@@ -88,6 +88,9 @@ def set_api_key(exchange_id: str, api_key: str, secret: str, *, service: str = K
 
 def delete_api_key(exchange_id: str, *, service: str = KEYRING_SERVICE) -> bool:
     """Remove an exchange's API key and secret from the OS keyring; return whether there was anything to remove."""
+    import keyring  # noqa: PLC0415 (its backends load a tenth of a second of modules; paid when used)
+    import keyring.errors  # noqa: PLC0415
+
     _check_exchange_id(exchange_id)
     removed = False
     for part in ("apiKey", "secret"):
@@ -109,6 +112,9 @@ def load_api_key(exchange_id: str, *, service: str = KEYRING_SERVICE, remember: 
 
     With ``remember`` (the default) the values are added to the set :func:`redact_secrets` scrubs from text.
     """
+    import keyring  # noqa: PLC0415 (its backends load a tenth of a second of modules; paid when used)
+    import keyring.errors  # noqa: PLC0415
+
     _check_exchange_id(exchange_id)
     api_key = keyring.get_password(service, _entry(exchange_id, "apiKey"))
     secret = keyring.get_password(service, _entry(exchange_id, "secret"))

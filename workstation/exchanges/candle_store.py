@@ -8,11 +8,12 @@ already downloaded needs no network at all.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,10 @@ Ranges = list[tuple[int, int]]
 
 class CandleStoreFileError(WorkstationError, ValueError):
     """The candle store file cannot be used: it is not SQLite, or a newer workstation wrote it."""
+
+
+#: Candles converted to Python rows at a time when writing (tens of milliseconds of work).
+_ROWS_PER_BATCH = 50_000
 
 
 class StoredSeries(BaseModel):
@@ -353,13 +358,13 @@ def _step_ms(interval: str) -> int:
     return minutes * MINUTE_MS
 
 
-def _checked_rows(candles: np.ndarray, start: int, end: int, step: int, interval: str) -> list[tuple[Any, ...]]:
+def _checked_rows(candles: np.ndarray, start: int, end: int, step: int, interval: str) -> Iterable[tuple[Any, ...]]:
     """Return the candles as row tuples after refusing anything the store must not hold."""
     if not isinstance(candles, np.ndarray) or candles.dtype != CANDLE_DTYPE or candles.ndim != 1:
         described = candles.dtype if isinstance(candles, np.ndarray) else type(candles).__name__
         raise TypeError(f"candles must be a one-dimensional CANDLE_DTYPE array, got {described}")
     if len(candles) == 0:
-        return []
+        return ()
     stamps = candles["timestamp"]
     outside = np.flatnonzero((stamps < start) | (stamps >= end) | (stamps % step != 0))
     if len(outside):
@@ -373,8 +378,11 @@ def _checked_rows(candles: np.ndarray, start: int, end: int, step: int, interval
     if len(invalid):
         stamp = int(stamps[invalid[0]])
         raise ValueError(f"candle at {iso(stamp)} has invalid numeric values (NaN or Infinity)")
-    rows: list[tuple[Any, ...]] = candles.tolist()
-    return rows
+    # Converted batch by batch as SQLite takes them: one tolist() of millions of rows would hold the interpreter
+    # lock for a second, and the window on the main thread with it.
+    return itertools.chain.from_iterable(
+        candles[first : first + _ROWS_PER_BATCH].tolist() for first in range(0, len(candles), _ROWS_PER_BATCH)
+    )
 
 
 def _series_id(
