@@ -11,10 +11,10 @@ from workstation.clients.strategy import Result
 from workstation.config import Config, get_config
 from workstation.context import ContextIterator, MethodContext
 from workstation.engine.backtest import YIELD_EVERY_SECONDS, BacktestJob, RunPosition, run_backtest
-from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus
+from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus, run_in_background
 from workstation.engine.signal_call import signal_caller
 from workstation.errors import RunAlreadyActiveError
-from workstation.events import events, report_error
+from workstation.events import events
 from workstation.models.events import BacktestProgress, DoneEvent
 from workstation.models.series import RunSeries
 from workstation.reports.dump import dump_report
@@ -75,37 +75,25 @@ class BacktestUtils:
         self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str
     ) -> Callable[[], Awaitable[None]]:
         """Run on the running loop as a task; return a callable that requests a graceful stop."""
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
         instance = self._instances.get(symbol, strategy_name)
         if instance.task is not None and not instance.task.done() and instance.stop_callable is not None:
             return instance.stop_callable
         results = self.run(symbol, strategy_name=strategy_name, exchange_name=exchange_name, frame_name=frame_name)
-
-        async def consume() -> None:
-            try:
-                async for _ in results:
-                    pass
-            except Exception as exc:
-                report_error("Backtest.background", exc, symbol=symbol, strategy_name=strategy_name)
-                raise
-            events.done_backtest.emit(
-                DoneEvent(
-                    symbol=symbol,
-                    strategy_name=strategy_name,
-                    exchange_name=exchange_name,
-                    frame_name=frame_name,
-                    backtest=True,
-                )
-            )
-
-        instance.task = loop.create_task(consume())
-        instance.task.add_done_callback(_retrieve_exception)
-
-        def stop() -> Awaitable[None]:
-            return self.stop(symbol, strategy_name)
-
-        instance.stop_callable = stop
-        return stop
+        done = DoneEvent(
+            symbol=symbol,
+            strategy_name=strategy_name,
+            exchange_name=exchange_name,
+            frame_name=frame_name,
+            backtest=True,
+        )
+        return run_in_background(
+            instance,
+            results,
+            source="Backtest.background",
+            on_done=lambda: events.done_backtest.emit(done),
+            stop=lambda: self.stop(symbol, strategy_name),
+        )
 
     def stop(self, symbol: str, strategy_name: str) -> Awaitable[None]:
         """Request a graceful stop: no new signals; the current signal is resolved first.
@@ -306,11 +294,6 @@ class BacktestUtils:
 async def _forget_risk_positions(members: list[str], strategy_name: str, symbol: str) -> None:
     for risk_name in members:
         await risk_connections.client(risk_name, True).remove_signal(strategy_name, symbol)
-
-
-def _retrieve_exception(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 Backtest = BacktestUtils()

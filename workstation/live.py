@@ -16,11 +16,11 @@ from workstation.clients.strategy import Result
 from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
 from workstation.engine.clock import Clock, SystemClock, clock_ms
-from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus
+from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus, run_in_background
 from workstation.engine.live import LiveJob, run_live
 from workstation.engine.signal_call import signal_caller
 from workstation.errors import RunAlreadyActiveError
-from workstation.events import events, report_error
+from workstation.events import events
 from workstation.models.events import DoneEvent
 from workstation.reports.dump import dump_report
 from workstation.reports.live import LiveStatistics
@@ -95,37 +95,22 @@ class LiveUtils:
         ``done_live`` is emitted when the task ends, whether it finished or was stopped; a failed task emits an
         ``error`` (source ``Live.background``) instead.
         """
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
         instance = self._instances.get(symbol, strategy_name)
         if instance.task is not None and not instance.task.done() and instance.stop_callable is not None:
             return instance.stop_callable
         results = self.run(symbol, strategy_name=strategy_name, exchange_name=exchange_name, clock=clock, until=until)
-
-        async def consume() -> None:
-            try:
-                async for _ in results:
-                    pass
-            except Exception as exc:
-                report_error("Live.background", exc, symbol=symbol, strategy_name=strategy_name, backtest=False)
-                raise
-            events.done_live.emit(
-                DoneEvent(
-                    symbol=symbol,
-                    strategy_name=strategy_name,
-                    exchange_name=exchange_name,
-                    frame_name="",
-                    backtest=False,
-                )
-            )
-
-        instance.task = loop.create_task(consume())
-        instance.task.add_done_callback(_retrieve_exception)
-
-        def stop() -> Awaitable[None]:
-            return self.stop(symbol, strategy_name)
-
-        instance.stop_callable = stop
-        return stop
+        done = DoneEvent(
+            symbol=symbol, strategy_name=strategy_name, exchange_name=exchange_name, frame_name="", backtest=False
+        )
+        return run_in_background(
+            instance,
+            results,
+            source="Live.background",
+            on_done=lambda: events.done_live.emit(done),
+            stop=lambda: self.stop(symbol, strategy_name),
+            backtest=False,
+        )
 
     def stop(self, symbol: str, strategy_name: str) -> Awaitable[None]:
         """Request a graceful stop (SPEC §15.5): no new signals; a waiting order is cancelled at the next tick.
@@ -233,11 +218,6 @@ class LiveUtils:
                 yield result
         finally:
             instance.active = False
-
-
-def _retrieve_exception(task: asyncio.Task[None]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 Live = LiveUtils()

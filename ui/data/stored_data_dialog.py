@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.widgets.confirmation import Confirmation
 from ui.widgets.formatting import minute_time
 
 # Model names not exported at ``ws.`` yet (see ui/data/__init__.py).
@@ -134,7 +135,7 @@ class StoredDataDialog(QDialog):
         self.setWindowTitle("Stored market data")
         self._store = store
         self.task: asyncio.Task[None] | None = None
-        self.confirm_delete_box: QMessageBox | None = None
+        self._confirmation = Confirmation(self)
 
         self.table_model = StoredSeriesModel(self)
         self.table = QTableView(self)
@@ -176,6 +177,11 @@ class StoredDataDialog(QDialog):
 
     # -----------------------------------------------------------------------------------------------------------
     # Listing
+
+    @property
+    def confirm_delete_box(self) -> QMessageBox | None:
+        """The delete question while it is open."""
+        return self._confirmation.box
 
     def showEvent(self, event: QShowEvent) -> None:
         """Reload the series whenever the dialog is shown: imports and downloads change the store meanwhile."""
@@ -234,24 +240,11 @@ class StoredDataDialog(QDialog):
             if len(chosen) == 1
             else f"these {len(chosen)} series"
         )
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        self._confirmation.ask(
             "Delete stored data",
             f"Delete {what} from the candle store? A backtest will download them again when it needs them.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
+            lambda: self.delete(chosen),
         )
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.accepted.connect(lambda: self.delete(chosen))
-        box.finished.connect(self._forget_confirmation)
-        self.confirm_delete_box = box
-        # open(), not exec(): a nested event loop would stall the engine's coroutines (DESIGN.md §3.5).
-        box.open()
-
-    def _forget_confirmation(self) -> None:
-        if self.confirm_delete_box is not None:
-            self.confirm_delete_box.deleteLater()
-            self.confirm_delete_box = None
 
     def delete(self, chosen: Sequence[StoredSeries]) -> asyncio.Task[None] | None:
         """Delete ``chosen`` from the store off the GUI thread, then reload; return the task."""

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 import workstation as ws
+from ui.widgets.confirmation import Confirmation
 from ui.widgets.formatting import GAIN_TEXT, LOSS_TEXT, fixed, iso, minute_time, or_na, signed
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -187,9 +188,14 @@ class HistoryPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty_label, 1)
 
-        self.confirm_delete_box: QMessageBox | None = None
+        self._confirmation = Confirmation(self)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
         self.refresh()
+
+    @property
+    def confirm_delete_box(self) -> QMessageBox | None:
+        """The delete question while it is open."""
+        return self._confirmation.box
 
     def _action(self, text: str, tip: str, shortcut: QKeySequence | QKeySequence.StandardKey | None = None) -> QAction:
         action = QAction(text, self)
@@ -257,24 +263,9 @@ class HistoryPanel(QWidget):
         if not run_ids:
             return
         what = "this run" if len(run_ids) == 1 else f"these {len(run_ids)} runs"
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Delete runs",
-            f"Delete {what} from the history? This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
+        self._confirmation.ask(
+            "Delete runs", f"Delete {what} from the history? This cannot be undone.", lambda: self._delete(run_ids)
         )
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.accepted.connect(lambda: self._delete(run_ids))
-        box.finished.connect(self._forget_confirmation)
-        self.confirm_delete_box = box
-        # open(), not exec(): a nested event loop would stall the engine's coroutines (DESIGN.md §3.5).
-        box.open()
-
-    def _forget_confirmation(self) -> None:
-        if self.confirm_delete_box is not None:
-            self.confirm_delete_box.deleteLater()
-            self.confirm_delete_box = None
 
     def _delete(self, run_ids: Sequence[int]) -> None:
         for run_id in run_ids:

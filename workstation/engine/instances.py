@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from workstation.events import report_error
 
 RunStatus = Literal["ready", "pending", "fulfilled", "rejected"]
 
@@ -82,3 +84,38 @@ class RunInstances:
             if instance.task is not None and not instance.task.done():
                 instance.task.cancel()
         self._instances.clear()
+
+
+def run_in_background(
+    instance: RunInstance,
+    results: AsyncIterator[Any],
+    *,
+    source: str,
+    on_done: Callable[[], None],
+    stop: Callable[[], Awaitable[None]],
+    **where: Any,
+) -> Callable[[], Awaitable[None]]:
+    """Consume ``results`` as the instance's task on the running loop and return ``stop``.
+
+    ``on_done`` runs when the task ends without an error, whether it finished or was stopped; an error is reported
+    on ``error`` with ``source`` and ``where`` (and the task is rejected) instead.
+    """
+
+    async def consume() -> None:
+        try:
+            async for _ in results:
+                pass
+        except Exception as exc:
+            report_error(source, exc, symbol=instance.symbol, strategy_name=instance.name, **where)
+            raise
+        on_done()
+
+    instance.task = asyncio.get_running_loop().create_task(consume())
+    instance.task.add_done_callback(_retrieve_exception)
+    instance.stop_callable = stop
+    return stop
+
+
+def _retrieve_exception(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -34,8 +34,7 @@ from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso, now_ms
 __all__ = [
     "CcxtCandles",
     "CcxtConnection",
-    "CcxtPriceFormat",
-    "CcxtQuantityFormat",
+    "CcxtPrecisionFormat",
     "ExchangeResponseError",
     "close_ccxt_exchanges",
     "make_ccxt_exchange",
@@ -407,42 +406,28 @@ class CcxtCandles:
         return candles
 
 
-class CcxtPriceFormat:
-    """The ``format_price`` of a ccxt exchange: the market's price precision (``price_to_precision``)."""
+class CcxtPrecisionFormat:
+    """A formatter of a ccxt exchange: a market's price or amount precision, as the exchange would print it.
 
-    def __init__(self, connection: CcxtConnection) -> None:
+    ``method`` is ``"price_to_precision"`` (``format_price``: rounded to the tick size) or ``"amount_to_precision"``
+    (``format_quantity``: cut to the step size).
+    """
+
+    def __init__(self, connection: CcxtConnection, method: str) -> None:
         self.connection = connection
+        self.method = method
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.connection,))
+        return (type(self), (self.connection, self.method))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.connection.exchange_id!r})"
+        return f"{type(self).__name__}({self.connection.exchange_id!r}, {self.method!r})"
 
-    async def __call__(self, symbol: str, price: float) -> str:
-        """Return ``price`` rounded to the market's tick size, as the exchange would print it."""
+    async def __call__(self, symbol: str, value: float) -> str:
+        """Return ``value`` formatted with the market's precision."""
         instance = await self.connection.exchange()
         with _secrets_scrubbed():
-            return str(instance.price_to_precision(symbol, price))
-
-
-class CcxtQuantityFormat:
-    """The ``format_quantity`` of a ccxt exchange: the market's amount precision (``amount_to_precision``)."""
-
-    def __init__(self, connection: CcxtConnection) -> None:
-        self.connection = connection
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.connection,))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.connection.exchange_id!r})"
-
-    async def __call__(self, symbol: str, quantity: float) -> str:
-        """Return ``quantity`` cut to the market's step size, as the exchange would accept it."""
-        instance = await self.connection.exchange()
-        with _secrets_scrubbed():
-            return str(instance.amount_to_precision(symbol, quantity))
+            return str(getattr(instance, self.method)(symbol, value))
 
 
 def _step_ms(interval: str) -> int:
@@ -515,8 +500,8 @@ def make_ccxt_exchange(
     return ExchangeSchema(
         exchange_name=exchange_name,
         get_candles=candles,
-        format_price=CcxtPriceFormat(connection),
-        format_quantity=CcxtQuantityFormat(connection),
+        format_price=CcxtPrecisionFormat(connection, "price_to_precision"),
+        format_quantity=CcxtPrecisionFormat(connection, "amount_to_precision"),
         note=f"ccxt {exchange_id}" + (f" at {api_url}" if api_url else ""),
     )
 
