@@ -70,15 +70,19 @@ def debug_log(tmp_path: Path) -> Iterator[Path]:
 class OneShotLong:
     """``get_signal``: a long market signal on the first call, nothing after (TP 43200 is hit near minute 2380)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lifetime_minutes: int = 1440) -> None:
         self.fired = False
+        self.lifetime_minutes = lifetime_minutes
 
     def __call__(self, symbol: str, when: object) -> ws.Signal | None:
         if self.fired:
             return None
         self.fired = True
         return ws.Signal(
-            position="long", price_take_profit=43200.0, price_stop_loss=42000.0, minute_estimated_time=1440
+            position="long",
+            price_take_profit=43200.0,
+            price_stop_loss=42000.0,
+            minute_estimated_time=self.lifetime_minutes,
         )
 
 
@@ -131,6 +135,7 @@ def test_no_key_or_secret_reaches_logs_reports_store_or_state_files(
         source = schema.get_candles
         assert isinstance(source, CcxtCandles)
         ws.add_strategy(strategy_name="one-shot", interval="5m", get_signal=OneShotLong())
+        ws.add_strategy(strategy_name="live-shot", interval="5m", get_signal=OneShotLong(lifetime_minutes=30))
         ws.add_frame(
             frame_name="day",
             interval="1m",
@@ -155,6 +160,19 @@ def test_no_key_or_secret_reaches_logs_reports_store_or_state_files(
                     )
                 ]
                 assert [r.action for r in results] == ["opened", "closed"]
+                # A live run through the same exchange leaves its state (journal, progress) in the SQLite store.
+                live = [
+                    r.action
+                    async for r in ws.Live.run(
+                        SYMBOL,
+                        strategy_name="live-shot",
+                        exchange_name="fake",
+                        clock=ws.ReplayClock(from_ms(T0 + 1010 * MINUTE)),
+                        until=from_ms(T0 + 1050 * MINUTE),
+                    )
+                ]
+                assert live == ["opened", "closed"]
+                await ws.persist.close_persistence()
                 return [
                     await ws.Backtest.dump(SYMBOL, "one-shot", reports / f"report.{kind}", format=kind)
                     for kind in ("md", "html", "csv")
@@ -178,6 +196,7 @@ def test_no_key_or_secret_reaches_logs_reports_store_or_state_files(
     assert debug_log in files
     assert set(written) <= set(files)
     assert user_data / "candles.sqlite3" in files
+    assert user_data / "state.sqlite3" in files
     leaks = [
         (str(path.relative_to(tmp_path)), needle)
         for path in files
