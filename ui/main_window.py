@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
-        # The live view is the first tab and stays: live runs outlive any backtest tab.
+        # The live chart, milestones and blotter are the first tab and stay: live runs outlive any backtest tab.
         self.live_panel = LivePanel(DARK_PALETTE if theme == "dark" else LIGHT_PALETTE, parent=self.tabs)
         self.live_panel.error_raised.connect(self.report_error)
         live_index = self.tabs.addTab(self.live_panel, "Live")
@@ -112,7 +112,11 @@ class MainWindow(QMainWindow):
             "backtest": self._dock("Backtest", self.backtest_form, Qt.DockWidgetArea.LeftDockWidgetArea),
             "history": self._dock("History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea),
             "log": self._dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea),
+            # The live strategies with Start / Stop / Stop all: docked, so they stay in sight from any tab.
+            "live": self._dock("Live", self.live_panel.strategies_view, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
+        self.tabifyDockWidget(self.docks["log"], self.docks["live"])
+        self.docks["live"].raise_()
 
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
@@ -509,7 +513,7 @@ class MainWindow(QMainWindow):
         docks = self.docks
         self.resizeDocks([docks["backtest"], docks["history"]], [360, 280], Qt.Orientation.Horizontal)
         self.resizeDocks([docks["strategies"], docks["backtest"]], [120, 640], Qt.Orientation.Vertical)
-        self.resizeDocks([docks["log"]], [100], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["live"]], [210], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout; cancel the runs still working and close once they have cleaned up."""

@@ -585,3 +585,22 @@ def test_a_screenshot_path_that_cannot_be_written_says_so_and_leaves_nothing(
     assert message in completed.stderr
     assert "Traceback" not in completed.stderr
     assert not [path.name for path in tmp_path.iterdir() if "partial" in path.name]
+
+
+def test_the_live_strategies_are_docked_and_the_live_chart_is_the_first_tab_that_never_closes(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    assert window.docks["live"].widget() is window.live_panel.strategies_view
+    assert window.live_panel.table.isVisibleTo(window)
+    assert window.tabs.widget(0) is window.live_panel
+    assert window.tabs.tabText(0) == "Live"
+    window._close_tab_at(0)
+    assert window.tabs.widget(0) is window.live_panel
+    live_menu = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Live")
+    assert [action.text() for action in live_menu.actions()] == [
+        "Start",
+        "Stop",
+        "Stop all",
+        "Start paper trading…",
+        "Start live…",
+    ]

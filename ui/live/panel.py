@@ -119,18 +119,29 @@ class LivePanel(QWidget):
         self.toolbar.addSeparator()
         self.toolbar.addWidget(self.summary)
 
+        # The list of runs and its toolbar are one piece, so a window can dock them apart from the chart.
+        self.strategies_view = QWidget(self)
+        strategies_layout = QVBoxLayout(self.strategies_view)
+        strategies_layout.setContentsMargins(0, 0, 0, 0)
+        strategies_layout.setSpacing(2)
+        strategies_layout.addWidget(self.toolbar)
+        strategies_layout.addWidget(self.table, 1)
+        # The toolbar, the header and four runs, wherever the list is placed.
+        self.strategies_view.setMinimumHeight(
+            self.toolbar.sizeHint().height() + 5 * self.table.verticalHeader().defaultSectionSize() + 8
+        )
+
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setChildrenCollapsible(False)
-        for widget, stretch in ((self.table, 1), (self.chart, 4), (self.levels_area, 1), (self.blotter, 2)):
+        for widget, stretch in ((self.strategies_view, 1), (self.chart, 4), (self.levels_area, 1), (self.blotter, 2)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([150, 440, 150, 200])
+        splitter.setSizes([180, 440, 150, 200])
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.banner)
-        layout.addWidget(self.toolbar)
         layout.addWidget(splitter, 1)
 
         self.feed.events_flushed.connect(self._apply)
