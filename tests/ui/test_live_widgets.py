@@ -401,6 +401,27 @@ def test_the_banner_lists_stored_signals_and_resumes_only_the_checked_ones(qtbot
     assert banner.isHidden()
 
 
+def test_a_paper_session_record_is_listed_unchecked_as_replayed(qtbot: QtBot) -> None:
+    banner = RestoreBanner(now_ms=lambda: ts(10 + 192))
+    qtbot.addWidget(banner)
+    paper = stored(
+        "open_position", signal_row().model_copy(update={"exchange_name": "paper-demo-BTCUSDT-20240101T0000-600x"})
+    )
+    banner.show_records([stored("open_position", signal_row()), paper])
+    assert banner.model.texts()[1] == (
+        "Open position (paper)",
+        SYMBOL,
+        STRATEGY,
+        "paper-demo-BTCUSDT-20240101T0000-600x",
+        "LONG",
+        "42000.00",
+        "42420.00",
+        "41580.00",
+        "replayed",
+    )
+    assert banner.model.checked_records() == [stored("open_position", signal_row())]
+
+
 def test_dismiss_hides_the_banner_and_resumes_nothing(qtbot: QtBot) -> None:
     banner = RestoreBanner(now_ms=lambda: ts(20))
     qtbot.addWidget(banner)

@@ -291,6 +291,11 @@ class LivePanel(QWidget):
             if key in started:
                 continue
             try:
+                if signal.exchange_name.startswith("paper-") and signal.exchange_name not in ws.exchange_choices():
+                    raise LookupError(
+                        f"{signal.exchange_name} is a paper session: start paper trading again with the same "
+                        "settings to resume it where it stopped"
+                    )
                 exchange_name = ws.ensure_exchange(signal.exchange_name, source="resume")
             except Exception as exc:
                 self._refuse(f"{signal.strategy_name} · {signal.symbol}", exc)

@@ -75,6 +75,11 @@ def age_text(since_ms: int, now_ms: int) -> str:
     return f"{minutes} min"
 
 
+def is_paper(record: StoredLiveSignal) -> bool:
+    """Tell whether ``record`` was stored by a paper session (its exchange is a replay named ``paper-…``)."""
+    return record.signal.exchange_name.startswith("paper-")
+
+
 def stored_since(record: StoredLiveSignal) -> int:
     """Return when the stored signal began: the fill of an open position, the placing of a limit order."""
     signal = record.signal
@@ -94,11 +99,12 @@ class StoredSignalsModel(QAbstractTableModel):
         self._texts: list[tuple[str, ...]] = []
 
     def set_records(self, records: Sequence[StoredLiveSignal]) -> None:
-        """Show ``records``, every one checked."""
+        """Show ``records``, every live one checked (paper ones resume with their session, so they start unchecked)."""
         self.beginResetModel()
         now = self._now_ms()
         self._records = list(records)
-        self._checked = [True] * len(self._records)
+        # A paper session's records wait for that session to be started again: nothing to resume from here.
+        self._checked = [not is_paper(record) for record in self._records]
         self._texts = [self._row_texts(record, now) for record in self._records]
         self.endResetModel()
 
@@ -121,6 +127,19 @@ class StoredSignalsModel(QAbstractTableModel):
     @staticmethod
     def _row_texts(record: StoredLiveSignal, now: int) -> tuple[str, ...]:
         signal = record.signal
+        if is_paper(record):
+            # Replayed time: an age against the wall clock would read as years.
+            return (
+                f"{KIND_TEXT.get(record.kind, record.kind)} (paper)",
+                signal.symbol,
+                signal.strategy_name,
+                signal.exchange_name,
+                signal.position.upper(),
+                format_price(signal.price_open),
+                format_price(signal.price_take_profit),
+                format_price(signal.price_stop_loss),
+                "replayed",
+            )
         return (
             KIND_TEXT.get(record.kind, record.kind),
             signal.symbol,
