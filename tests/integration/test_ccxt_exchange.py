@@ -249,6 +249,30 @@ def test_the_candle_still_forming_is_neither_stored_nor_covered(
     store.close()
 
 
+def test_a_closed_candle_not_yet_published_is_fetched_again_not_recorded_as_a_gap(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 00:20:30 the exchange has published candles up to 00:18 only: 00:19 must be asked for again later."""
+    monkeypatch.setattr(ccxt_exchange, "now_ms", lambda: T0 + 20 * MINUTE + 30_000)
+
+    async def read(server: FakeBinance) -> list[int]:
+        async with closing(fake_exchange(server, store_path)) as get_candles:
+            candles = await get_candles(SYMBOL, "1m", from_ms(T0 + 10 * MINUTE), 10)
+        return [(int(stamp) - T0) // MINUTE for stamp in candles["timestamp"]]
+
+    with FakeBinance(minute_candles(19)) as late:
+        assert asyncio.run(read(late)) == list(range(10, 19))
+    store = CandleStore(store_path)
+    assert store.missing("fake", SYMBOL, "1m", T0 + 10 * MINUTE, T0 + 20 * MINUTE) == [
+        (T0 + 19 * MINUTE, T0 + 20 * MINUTE)
+    ]
+    assert store.series()[0].gaps == []
+    store.close()
+    with FakeBinance(minute_candles(20)) as published:
+        assert asyncio.run(read(published)) == list(range(10, 20))
+        assert klines_starts(published) == [(T0 + 19 * MINUTE, 1)]
+
+
 def test_formatters_use_the_market_precision(server: FakeBinance, store_path: Path) -> None:
     schema = fake_exchange(server, store_path)
 

@@ -307,11 +307,18 @@ class CcxtCandles:
                 count = remaining if page_limit is None else min(page_limit, remaining)
                 rows = await self._fetch_page(instance, symbol, interval, cursor, count, attempts, retry_delay_ms)
                 # The candle still forming is not data yet: neither stored nor covered.
-                page_end = max(cursor, min(cursor + count * step, now_ms() // step * step))
+                present = now_ms() // step * step
+                page_end = max(cursor, min(cursor + count * step, present))
                 candles = self._page_candles(rows, symbol, interval, cursor, page_end)
-                await asyncio.to_thread(
-                    target.write, self.exchange_name, symbol, interval, candles, covered=(cursor, page_end)
-                )
+                covered_end = page_end
+                if page_end == present:
+                    # An exchange publishes a closed candle a moment after it closes: what is missing at the
+                    # present edge is not a gap yet, so it stays uncovered and is asked for again next time.
+                    covered_end = int(candles["timestamp"][-1]) + step if len(candles) else cursor
+                if covered_end > cursor:
+                    await asyncio.to_thread(
+                        target.write, self.exchange_name, symbol, interval, candles, covered=(cursor, covered_end)
+                    )
                 fetched += len(candles)
                 if on_page is not None:
                     on_page(cursor, page_end, len(candles))
