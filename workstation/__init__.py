@@ -116,6 +116,14 @@ from workstation.models.results import (
 )
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.models.signal import Signal, SignalRow
+from workstation.models.walker import (
+    WalkerContract,
+    WalkerProgress,
+    WalkerResults,
+    WalkerStatistics,
+    WalkerStopEvent,
+    WalkerStrategyResult,
+)
 from workstation.paper import PAPER_SPEEDS, PaperRun, PaperTradingRequest, prepare_paper_trading
 from workstation.partial_report import Partial
 from workstation.performance import Performance
@@ -150,10 +158,11 @@ from workstation.schemas.optimizer import OptimizerSchema
 from workstation.schemas.risk import RiskSchema, RiskValidation
 from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, KellyCriterionSizing, SizingSchema
 from workstation.schemas.strategy import StrategySchema
-from workstation.schemas.walker import WalkerSchema
+from workstation.schemas.walker import WalkerMetric, WalkerSchema
 from workstation.services.live_records import PersistedLiveSignal
 from workstation.strategy_files import StrategyFileError, StrategyFiles
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES
+from workstation.walker import Walker
 
 __all__ = [
     "CANDLE_DTYPE",
@@ -241,7 +250,15 @@ __all__ = [
     "SymbolDownload",
     "SystemClock",
     "TickResult",
+    "Walker",
+    "WalkerContract",
+    "WalkerMetric",
+    "WalkerProgress",
+    "WalkerResults",
     "WalkerSchema",
+    "WalkerStatistics",
+    "WalkerStopEvent",
+    "WalkerStrategyResult",
     "WorkstationError",
     "add_exchange",
     "add_frame",

@@ -10,12 +10,14 @@ from workstation.persist import reset_persistence
 from workstation.registry import clear_registries
 from workstation.services.connections import clear_connections
 from workstation.storages import clear_storages
+from workstation.walker import Walker
 
 
 def reset() -> None:
     """Restore defaults: config, registries, clients, run instances, storages, listeners and persistence."""
     Backtest.clear()
     Live.clear()
+    Walker.clear()
     reset_config()
     clear_registries()
     clear_connections()
