@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import SIGNAL, QObject, Signal
+from PySide6.QtCore import SIGNAL, QObject, Qt, Signal
 
 from workstation.models.events import ErrorEvent
 
@@ -78,7 +78,9 @@ class EventHub(QObject):
 
     def connect_internal(self, name: str, slot: Callable[[Any], None]) -> None:
         """Connect an engine-owned subscriber (a report storage); it does not count as a listener."""
-        getattr(self, name).connect(slot)
+        # Direct: a job run in a worker thread (dask) has no Qt loop to deliver queued calls to, and the
+        # storages must see each event before user listeners wherever it is emitted.
+        getattr(self, name).connect(slot, Qt.ConnectionType.DirectConnection)
         self._internal[name] += 1
         self.generation += 1
 
@@ -137,7 +139,7 @@ class _Subscription:
         self._queue: asyncio.Queue[Any] | None = None
         self._drain: asyncio.Task[None] | None = None
         self._active = True
-        getattr(events, name).connect(self._deliver)
+        getattr(events, name).connect(self._deliver, Qt.ConnectionType.DirectConnection)
         _subscriptions.add(self)
         events.generation += 1
 

@@ -6,6 +6,7 @@ from workstation.backtest import Backtest
 from workstation.config import reset_config
 from workstation.events import remove_user_listeners
 from workstation.live import Live
+from workstation.optimizer import Optimizer
 from workstation.persist import reset_persistence
 from workstation.registry import clear_registries
 from workstation.services.connections import clear_connections
@@ -18,6 +19,7 @@ def reset() -> None:
     Backtest.clear()
     Live.clear()
     Walker.clear()
+    Optimizer.clear()
     reset_config()
     clear_registries()
     clear_connections()

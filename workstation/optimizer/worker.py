@@ -1,0 +1,104 @@
+"""``run_job``: one sweep job, run headless inside a worker process (SPEC §18.2).
+
+A worker process belongs to the sweep: each job wipes the process's registries, clients and storages, registers its
+own schemas and runs one backtest. Jobs of one process run one at a time (a dask worker with several threads would
+otherwise run two against the same registry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+
+from workstation import registry
+from workstation.backtest import Backtest
+from workstation.config import reset_config, set_config
+from workstation.models.results import CancelledResult, ClosedResult
+from workstation.optimizer.jobs import OptimizerJob, OptimizerJobResult, build_strategy
+from workstation.reports.statistics import compute_backtest_statistics
+from workstation.schemas.exchange import ExchangeSchema
+from workstation.services.connections import clear_connections
+from workstation.storages import clear_storages
+
+__all__ = ["run_job"]
+
+#: A job runs alone in its process: it owns the registries while it runs.
+_one_job_at_a_time = threading.Lock()
+
+#: A worker's last exchange, by its pickled form: the next job of the same sweep reuses it with the candles it has
+#: already read or generated (a CSV file, the demo's days), instead of starting from an empty copy.
+_last_exchange: tuple[bytes, ExchangeSchema] | None = None
+
+
+def run_job(job: OptimizerJob) -> OptimizerJobResult:
+    """Run one job of a sweep: register its schemas in a fresh process state, backtest, return the statistics.
+
+    Meant for a worker process (a process pool or a dask worker): it clears this process's registries, clients and
+    report storages first.
+
+    Parameters
+    ----------
+    job
+        The job, as ``Optimizer.run`` built it.
+
+    Returns
+    -------
+    OptimizerJobResult
+        The statistics without the signal list, or the error (type and message) that ended the job.
+    """
+    with _one_job_at_a_time:
+        try:
+            return asyncio.run(_run(job))
+        except Exception as exc:
+            return OptimizerJobResult(
+                index=job.index, statistics=None, error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
+            )
+
+
+def _fresh_state(job: OptimizerJob) -> None:
+    Backtest.clear()
+    registry.clear_registries()
+    clear_connections()
+    clear_storages()
+    reset_config()
+    set_config(**job.config.model_dump())
+    # No window shares this loop: long turns between yields are pure throughput.
+    Backtest.set_loop_turn(1.0)
+
+
+def _exchange(job: OptimizerJob) -> ExchangeSchema:
+    global _last_exchange
+    key = pickle.dumps(job.exchange)
+    if _last_exchange is not None and _last_exchange[0] == key:
+        return _last_exchange[1]
+    _last_exchange = (key, job.exchange)
+    return job.exchange
+
+
+async def _run(job: OptimizerJob) -> OptimizerJobResult:
+    _fresh_state(job)
+    exchange = registry.add_exchange(_exchange(job))
+    frame = registry.add_frame(job.frame)
+    for risk in job.risks:
+        registry.add_risk(risk)
+    strategy = registry.add_strategy(build_strategy(job.strategy_factory, job.params, job.strategy_name))
+    closed: list[ClosedResult] = []
+    cancelled = 0
+    async for result in Backtest.run(
+        job.symbol,
+        strategy_name=strategy.strategy_name,
+        exchange_name=exchange.exchange_name,
+        frame_name=frame.frame_name,
+        config=job.config,
+    ):
+        if isinstance(result, ClosedResult):
+            closed.append(result)
+        elif isinstance(result, CancelledResult):
+            cancelled += 1
+    statistics = compute_backtest_statistics(closed, cancelled)
+    return OptimizerJobResult(
+        index=job.index,
+        statistics=statistics.model_dump(exclude={"signal_list"}),
+        closed_pnls=tuple(result.pnl.pnl_percentage for result in closed),
+    )
