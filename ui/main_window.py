@@ -34,6 +34,7 @@ from ui.backtest.form import BacktestForm
 from ui.backtest.run_tab import RunTab
 from ui.bridge import EngineErrors
 from ui.charts.candle_item import DARK_PALETTE, LIGHT_PALETTE, ChartPalette
+from ui.compare import HeatView, OptimizerView, WalkerView
 from ui.data import DownloadHistoryDialog, ImportCsvDialog, StoredDataDialog
 from ui.error_panel import ErrorPanel
 from ui.history.history_dock import HistoryPanel
@@ -89,6 +90,18 @@ class MainWindow(QMainWindow):
         for side in (QTabBar.ButtonPosition.LeftSide, QTabBar.ButtonPosition.RightSide):
             self.tabs.tabBar().setTabButton(live_index, side, None)
         self.tabs.tabCloseRequested.connect(self._close_tab_at)
+        # The comparisons open as tabs from the Compare menu; closing one only takes it out of the tabs, so its
+        # settings, results and any run going on stay for the next time it is opened.
+        self.walker_view = WalkerView(self.start_run)
+        self.optimizer_view = OptimizerView(self.start_run)
+        self.heat_view = HeatView(self.start_run)
+        self.compare_views: dict[str, WalkerView | OptimizerView | HeatView] = {
+            "Walker": self.walker_view,
+            "Optimizer": self.optimizer_view,
+            "Heat": self.heat_view,
+        }
+        for view in self.compare_views.values():
+            view.error_raised.connect(self.report_error)
         self.tabs.currentChanged.connect(self._update_actions)
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -132,6 +145,8 @@ class MainWindow(QMainWindow):
         self.engine_errors.error_reported.connect(self._engine_error)
         self.strategies.load_failed.connect(self.report_error)
         self.strategies.strategies_changed.connect(self.backtest_form.refresh_choices)
+        for view in self.compare_views.values():
+            self.strategies.strategies_changed.connect(view.refresh_choices)
         self.backtest_form.run_requested.connect(self.start_run)
         self.history_panel.open_requested.connect(self.open_stored_run)
         self.history_panel.compare_requested.connect(self.compare_stored_runs)
@@ -216,6 +231,17 @@ class MainWindow(QMainWindow):
         import_action.triggered.connect(self.open_import_dialog)
         for action in (download_action, stored_action, import_action):
             data_menu.addAction(action)
+
+        compare_menu = self.menuBar().addMenu("&Compare")
+        for name, text, tip in (
+            ("Walker", "Compare strategies…", "Backtest several strategies on one market and rank them by a metric"),
+            ("Optimizer", "Optimize parameters…", "Sweep a built-in strategy's parameters over a grid"),
+            ("Heat", "Portfolio heatmap…", "Backtest one strategy on several symbols and compare them"),
+        ):
+            action = QAction(text, self)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _checked=False, name=name: self.open_compare(name))
+            compare_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
         for dock in self.docks.values():
@@ -355,9 +381,21 @@ class MainWindow(QMainWindow):
     async def _offer_restored(self) -> None:
         await self.live_panel.show_restored()
 
+    def open_compare(self, name: str) -> WalkerView | OptimizerView | HeatView:
+        """Show the comparison ``name`` (``Walker``, ``Optimizer``, ``Heat``) as a tab in front; return its view."""
+        view = self.compare_views[name]
+        index = self.tabs.indexOf(view)
+        if index < 0:
+            index = self.tabs.addTab(view, name)
+        self.tabs.setCurrentIndex(index)
+        return view
+
     def _close_tab_at(self, index: int) -> None:
         tab = self.tabs.widget(index)
         if tab is None or tab is self.live_panel:
+            return
+        if tab in self.compare_views.values():
+            self.tabs.removeTab(index)
             return
         if isinstance(tab, RunTab):
             task = self._tasks.get(tab)
@@ -521,7 +559,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         running = [task for task in self._tasks.values() if not task.done()]
         running.extend(task for task in self._data_tasks() if not task.done())
-        needs_cleanup = running or self.live_panel.active_runs() or ws.ccxt_exchange_names()
+        comparing = any(view.running for view in self.compare_views.values())
+        needs_cleanup = running or comparing or self.live_panel.active_runs() or ws.ccxt_exchange_names()
         if needs_cleanup and not self._closing:
             self._closing = True
             event.ignore()
@@ -529,6 +568,7 @@ class MainWindow(QMainWindow):
                 task.cancel()
             self._spawn(self._close_when_done(running))
             return
+        self.optimizer_view.close_workers()
         self.live_panel.detach()
         self.engine_errors.disconnect_engine()
         self.candle_store.close()
@@ -543,6 +583,7 @@ class MainWindow(QMainWindow):
 
     async def _close_when_done(self, tasks: list[asyncio.Task[None]]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(view.shutdown() for view in self.compare_views.values()), return_exceptions=True)
         # Live runs are asked to stop; one still managing an open position after the grace period is cancelled
         # and its position stays stored for the restore banner of the next start.
         await self.live_panel.shutdown()

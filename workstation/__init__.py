@@ -73,6 +73,7 @@ from workstation.events import (
     listen_walker_stop,
     listen_walker_stop_once,
 )
+from workstation.examples.catalogue import BuiltinStrategy, available_builtin_strategies
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
 from workstation.exchanges.api_keys import delete_api_key, has_api_key, set_api_key
 from workstation.exchanges.candle_store import CandleStore, CandleStoreFileError, StoredSeries
@@ -189,6 +190,7 @@ __all__ = [
     "BacktestProgress",
     "BacktestRequest",
     "BacktestStatistics",
+    "BuiltinStrategy",
     "CancelledResult",
     "CandleAnomalyError",
     "CandleStore",
@@ -291,6 +293,7 @@ __all__ = [
     "add_sizing",
     "add_strategy",
     "add_walker",
+    "available_builtin_strategies",
     "ccxt_exchange_names",
     "close_ccxt_exchanges",
     "compute_pnl",

@@ -604,3 +604,19 @@ def test_the_live_strategies_are_docked_and_the_live_chart_is_the_first_tab_that
         "Start paper trading…",
         "Start live…",
     ]
+
+
+def test_the_compare_menu_opens_each_view_once_as_a_tab_that_keeps_its_results_when_closed(
+    window: MainWindow,
+) -> None:
+    compare_menu = next(action.menu() for action in window.menuBar().actions() if action.text() == "&Compare")
+    texts = [action.text() for action in compare_menu.actions()]
+    assert texts == ["Compare strategies…", "Optimize parameters…", "Portfolio heatmap…"]
+    compare_menu.actions()[1].trigger()
+    assert window.tabs.currentWidget() is window.optimizer_view
+    compare_menu.actions()[1].trigger()
+    assert [window.tabs.tabText(index) for index in range(window.tabs.count())] == ["Live", "Optimizer"]
+    window._close_tab_at(1)
+    assert window.tabs.count() == 1
+    assert window.open_compare("Optimizer") is window.optimizer_view
+    assert window.tabs.currentWidget() is window.optimizer_view

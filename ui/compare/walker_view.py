@@ -1,0 +1,299 @@
+"""The walker view: several strategies backtested one after the other on one market and period, ranked by a metric.
+
+The ranking fills as each strategy finishes. Stop ends the walk after the strategy running now (its backtest
+resolves its current signal and still counts), so the rows already there stay. Double-clicking a strategy opens
+its backtest, on the same symbol, exchange and period, in a run tab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+import workstation as ws
+from ui.compare.common import METRIC_TITLES, backtest_request, fit_columns, title_choices
+from ui.compare.requests import WalkerRequest
+from ui.compare.strategy_checklist import StrategyChecklist
+from ui.compare.walker_ranking import RankedStrategy, WalkerRankingModel
+from ui.forms import SchemaForm
+from ui.forms.schema_form import ERROR_STYLE
+from ui.widgets.statistics_table import CopyableTableView
+
+#: Where a failed strategy's backtest is reported (``ErrorEvent.source``).
+WALKER_ERROR_SOURCE = "Walker.run"
+#: The period a new view starts with: this many days up to today's midnight (UTC).
+DEFAULT_DAYS = 7
+
+
+class WalkerView(QWidget):
+    """Compare strategies on one symbol, exchange and period; rank them by a metric as each one finishes.
+
+    Parameters
+    ----------
+    open_backtest
+        Opens one strategy's backtest in a run tab (the window's ``start_run``).
+    parent
+        The parent widget.
+
+    Signals
+    -------
+    running_changed(bool)
+        A walk started (True) or ended (False), whether it finished, was stopped or failed.
+    error_raised(str, str)
+        A walk could not start or failed: a one-line title and the details.
+    """
+
+    running_changed = Signal(bool)
+    error_raised = Signal(str, str)
+
+    def __init__(self, open_backtest: Callable[[ws.BacktestRequest], object], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._open_backtest = open_backtest
+        self._run_task: asyncio.Task[None] | None = None
+        #: The walk running or last run: its request and registered walker, for Stop and the double-click.
+        self._walked: tuple[WalkerRequest, str] | None = None
+        self._stop_requested = False
+
+        self.form = SchemaForm(WalkerRequest, choices={"exchange_name": ws.exchange_choices}, parent=self)
+        title_choices(self.form, "metric", METRIC_TITLES)
+        end = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+        self.form.set_values({"start": end - timedelta(days=DEFAULT_DAYS), "end": end})
+        self.strategies = StrategyChecklist(parent=self)
+        self.strategies_error = QLabel(self)
+        self.strategies_error.setObjectName("strategies_error")
+        self.strategies_error.setStyleSheet(ERROR_STYLE)
+        self.strategies_error.setWordWrap(True)
+        self.run_button = QPushButton("Run", self)
+        self.run_button.setObjectName("run")
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setObjectName("stop")
+        self.stop_button.setToolTip("Stop after the strategy running now; the strategies ranked so far stay")
+        self.status = QLabel("Tick the strategies to compare, then Run.", self)
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.ranking = WalkerRankingModel(self)
+        self.table = CopyableTableView(self)
+        self.table.setModel(self.ranking)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.ranking.rowsInserted.connect(lambda *_args: fit_columns(self.table))
+        self.ranking.modelReset.connect(lambda: fit_columns(self.table))
+
+        settings = QWidget(self)
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_layout.addWidget(self.form)
+        settings_layout.addWidget(QLabel("Strategies", settings))
+        settings_layout.addWidget(self.strategies, 1)
+        settings_layout.addWidget(self.strategies_error)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        settings_layout.addLayout(buttons)
+        results = QWidget(self)
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.status)
+        results_layout.addWidget(self.table, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(settings)
+        splitter.addWidget(results)
+        splitter.setChildrenCollapsible(False)
+        settings.setMinimumWidth(settings.sizeHint().width())
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([340, 760])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
+
+        self.run_button.clicked.connect(self.run)
+        self.stop_button.clicked.connect(self.stop)
+        self.table.doubleClicked.connect(self._open_row)
+        self.form.validity_changed.connect(lambda _valid: self._update_buttons())
+        self.strategies.selection_changed.connect(self._update_buttons)
+        self._update_buttons()
+
+    # -- commands -----------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Tell whether a walk is preparing or running."""
+        return self._run_task is not None
+
+    def run(self) -> asyncio.Task[None] | None:
+        """Start the walk of the form and the ticked strategies; return its task (None if nothing started)."""
+        request = self.form.result()
+        strategies = self.strategies.checked()
+        if self._run_task is not None or not isinstance(request, WalkerRequest) or not strategies:
+            return None
+        self._stop_requested = False
+        self._walked = None
+        self._run_task = asyncio.ensure_future(self._walk(request, strategies))
+        self._set_running(True)
+        return self._run_task
+
+    def stop(self) -> None:
+        """Stop the walk after the strategy running now; the strategies already ranked stay."""
+        if self._run_task is None:
+            return
+        self._stop_requested = True
+        self.status.setText("Stopping after the strategy running now…")
+        if self._walked is not None:
+            request, walker_name = self._walked
+            # The flag is set at once: the walk starts no further strategy, even one about to start.
+            ws.Walker.stop(request.symbol, walker_name)
+        self._update_buttons()
+
+    async def shutdown(self) -> None:
+        """Stop the walk and wait for it to end (the window is closing)."""
+        task = self._run_task
+        if task is None:
+            return
+        self.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    def refresh_choices(self) -> None:
+        """Offer the exchanges and strategies registered since (a strategy file was loaded)."""
+        self.form.refresh_choices()
+        self.strategies.refresh()
+
+    # -- the walk -----------------------------------------------------------------------------------------
+
+    async def _walk(self, request: WalkerRequest, strategies: list[str]) -> None:
+        failures: dict[str, str] = {}
+        tested = 0
+        unsubscribe: Callable[[], None] | None = None
+        try:
+            self.status.setText("Preparing…")
+            walker_name = await _register_walker(request, strategies)
+            self._walked = (request, walker_name)
+            self.ranking.start(request.metric)
+
+            def on_error(event: ws.ErrorEvent) -> None:
+                if event.source == WALKER_ERROR_SOURCE and event.symbol == request.symbol:
+                    name = event.strategy_name or ""
+                    if name in strategies and name not in failures:
+                        failures[name] = f"{event.exception_type}: {event.message}"
+                        self.ranking.add(RankedStrategy.failed(name, failures[name]))
+
+            unsubscribe = ws.listen_error(on_error)
+            if not self._stop_requested:
+                self.status.setText(f"Testing {strategies[0]} (1 of {len(strategies)})…")
+                contract: ws.WalkerContract
+                async for contract in ws.Walker.run(request.symbol, walker_name=walker_name):
+                    tested = contract.strategies_tested
+                    self.ranking.add(
+                        RankedStrategy.tested(contract.strategy_name, contract.stats, contract.metric_value)
+                    )
+                    self._show_progress(contract, len(failures))
+        except asyncio.CancelledError:
+            self.status.setText(f"Stopped: {tested} of {len(strategies)} strategies ranked.")
+            raise
+        except Exception as exc:
+            title = f"The walk could not run: {exc}"
+            self.status.setText(title)
+            self.error_raised.emit(title, traceback.format_exc())
+        else:
+            self.status.setText(self._summary(tested, len(strategies), failures))
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+            self._run_task = None
+            self._set_running(False)
+
+    def _show_progress(self, contract: ws.WalkerContract, failed: int) -> None:
+        done = contract.strategies_tested + failed
+        best = f" · best so far: {contract.best_strategy}" if contract.best_strategy else ""
+        if self._stop_requested or done >= contract.total_strategies:
+            self.status.setText(f"{contract.strategies_tested} of {contract.total_strategies} strategies ranked{best}")
+        else:
+            self.status.setText(
+                f"{contract.strategies_tested} of {contract.total_strategies} strategies ranked{best} · "
+                f"testing the next…"
+            )
+
+    def _summary(self, tested: int, total: int, failures: dict[str, str]) -> str:
+        failed = f" · {len(failures)} failed (see the Log)" if failures else ""
+        if self._stop_requested:
+            return f"Stopped: {tested} of {total} strategies ranked{failed}."
+        return f"Finished: {tested} of {total} strategies ranked{failed}. Double-click one to open its backtest."
+
+    # -- internals ----------------------------------------------------------------------------------------
+
+    def _open_row(self, index: QModelIndex) -> None:
+        if not index.isValid() or self._walked is None:
+            return
+        request, _walker_name = self._walked
+        entry = self.ranking.entry_at(index.row())
+        self._open_backtest(
+            backtest_request(
+                exchange_name=request.exchange_name,
+                symbol=request.symbol,
+                strategy_name=entry.strategy_name,
+                start=request.start,
+                end=request.end,
+            )
+        )
+
+    def _set_running(self, running: bool) -> None:
+        self._update_buttons()
+        self.running_changed.emit(running)
+
+    def _update_buttons(self) -> None:
+        ticked = self.strategies.checked()
+        self.strategies_error.setText("" if ticked else "Tick at least one strategy to compare.")
+        self.strategies_error.setVisible(not ticked)
+        running = self._run_task is not None
+        self.run_button.setEnabled(not running and bool(ticked) and self.form.is_valid())
+        self.stop_button.setEnabled(running and not self._stop_requested)
+        self.form.setEnabled(not running)
+        self.strategies.setEnabled(not running)
+
+
+async def _register_walker(request: WalkerRequest, strategies: list[str]) -> str:
+    """Register what the walk needs (exchange, built-in strategies, the period's frame) and the walker; name it."""
+    exchange_name = frame_name = ""
+    names: list[str] = []
+    for strategy_name in strategies:
+        prepared = await ws.prepare_backtest(
+            backtest_request(
+                exchange_name=request.exchange_name,
+                symbol=request.symbol,
+                strategy_name=strategy_name,
+                start=request.start,
+                end=request.end,
+            )
+        )
+        exchange_name, frame_name = prepared.exchange_name, prepared.frame_name
+        names.append(prepared.strategy_name)
+    taken = {schema.walker_name for schema in ws.list_walkers()}
+    number = len(taken) + 1
+    while f"compare-{number}" in taken:
+        number += 1
+    walker = ws.add_walker(
+        walker_name=f"compare-{number}",
+        exchange_name=exchange_name,
+        frame_name=frame_name,
+        strategies=names,
+        metric=request.metric,
+    )
+    return walker.walker_name
