@@ -161,7 +161,7 @@ from workstation.registry import (
 )
 from workstation.reports import formatting
 from workstation.reports.figures import StatisticFigure, statistics_figures
-from workstation.reports.heat import HeatmapRow, HeatmapStatistics
+from workstation.reports.heat import HEATMAP_COLUMNS, HeatmapRow, HeatmapStatistics, heatmap_row_cells
 from workstation.reports.live import LiveEvent, LiveStatistics
 from workstation.reports.schedule import ScheduleStatistics
 from workstation.reports.statistics import BacktestStatistics, position_duration_minutes
@@ -182,6 +182,7 @@ from workstation.walker import Walker
 __all__ = [
     "CANDLE_DTYPE",
     "CANDLE_INTERVAL_MINUTES",
+    "HEATMAP_COLUMNS",
     "PAPER_SPEEDS",
     "POPULAR_CCXT_EXCHANGES",
     "ActiveResult",
@@ -315,6 +316,7 @@ __all__ = [
     "get_date",
     "get_mode",
     "has_api_key",
+    "heatmap_row_cells",
     "import_candle_csv",
     "list_exchanges",
     "list_frames",

@@ -14,8 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor, QFont
 
 import workstation as ws
-from ui.compare.common import EMPTY, drawdown_text, value_tint
-from ui.widgets.formatting import fixed, signed
+from ui.compare.common import EMPTY, value_tint
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -39,46 +38,13 @@ class HeatColumn(IntEnum):
     TRADES = 11
 
 
-HEAT_HEADERS: tuple[str, ...] = (
-    "Symbol",
-    "Total PNL",
-    "Sharpe",
-    "PF",
-    "Expect",
-    "WR",
-    "Avg Win",
-    "Avg Loss",
-    "Max DD",
-    "W Streak",
-    "L Streak",
-    "Trades",
-)
-
-
-def _percent(value: float | None) -> str:
-    return EMPTY if value is None else signed(value, 2) + "%"
-
-
-def _ratio(value: float | None) -> str:
-    return EMPTY if value is None else fixed(value, 2)
+#: The heat report's own columns (SPEC §13), so the table and the report read the same.
+HEAT_HEADERS: tuple[str, ...] = ws.HEATMAP_COLUMNS
 
 
 def heat_texts(row: ws.HeatmapRow) -> list[str]:
-    """Return the texts of one symbol's row, formatted as the heat report formats them (None as the empty mark)."""
-    return [
-        row.symbol,
-        _percent(row.total_pnl),
-        _ratio(row.sharpe_ratio),
-        _ratio(row.profit_factor),
-        _percent(row.expectancy),
-        fixed(row.win_rate, 1) + "%",
-        _percent(row.avg_win),
-        _percent(row.avg_loss),
-        drawdown_text(row.max_drawdown),
-        str(row.max_win_streak),
-        str(row.max_loss_streak),
-        str(row.total_trades),
-    ]
+    """Return the texts of one symbol's row as the heat report writes them, a missing value as the empty mark."""
+    return [EMPTY if cell == ws.formatting.NOT_AVAILABLE else cell for cell in ws.heatmap_row_cells(row)]
 
 
 #: The value each tinted column is judged by and its neutral value; a drawdown counts as a loss of its size.
