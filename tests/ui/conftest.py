@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -20,3 +21,14 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _collect_widgets_on_the_gui_thread() -> Iterator[None]:
+    """Collect each test's garbage Qt objects here, on the GUI thread, once the test is over.
+
+    Left to chance, Python's collector may run inside a later test's worker thread (``asyncio.to_thread``), and a
+    QObject with a timer destroyed there makes Qt warn "Timers cannot be stopped from another thread".
+    """
+    yield
+    gc.collect()
