@@ -115,6 +115,7 @@ from workstation.models.results import (
     ScheduledResult,
     TickResult,
 )
+from workstation.models.risk import RiskCheckArgs, RiskCheckPayload, RiskPosition
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.models.signal import Signal, SignalRow
 from workstation.models.walker import (
@@ -249,6 +250,9 @@ __all__ = [
     "PreparedBacktest",
     "RandomSearch",
     "ReplayClock",
+    "RiskCheckArgs",
+    "RiskCheckPayload",
+    "RiskPosition",
     "RiskRejected",
     "RiskSchema",
     "RiskValidation",
