@@ -1,0 +1,158 @@
+"""The benchmarks ``python -m benchmarks`` runs and the figure each of them must reach (the issues' targets)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+COMPARISONS = {">=": "≥", "<=": "≤", "==": "=", "": ""}
+
+
+class Verdict(Enum):
+    """How a measured figure stands against its target."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    INFO = "INFO"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a benchmark's last line and the target it is held to.
+
+    ``comparison`` is ``">="`` or ``"<="`` for a number, ``"=="`` for a word that must match exactly, and ``""``
+    for a figure shown as information only (``target`` is then empty too).
+    """
+
+    key: str
+    comparison: str
+    target: str
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if self.comparison not in COMPARISONS:
+            raise ValueError(f"comparison {self.comparison!r} of figure {self.key!r} is not one of {list(COMPARISONS)}")
+        if self.comparison in (">=", "<=") and not _is_number(self.target):
+            raise ValueError(f"target {self.target!r} of figure {self.key!r} is not a number")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark module, the arguments it runs with, how long it may take and the figures it is judged by."""
+
+    name: str
+    args: tuple[str, ...]
+    timeout_s: float
+    figures: tuple[Figure, ...]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def info(key: str, unit: str = "") -> Figure:
+    """Return a figure shown beside the others without a target."""
+    return Figure(key, "", "", unit)
+
+
+BENCHMARKS: tuple[Benchmark, ...] = (
+    Benchmark(
+        "backtest",
+        ("--only", "365d"),
+        900.0,
+        (
+            Figure("ratio", ">=", "50", "x"),
+            info("median_ratio", "x"),
+            info("peak_mb", "MB"),
+            Figure("parity", "==", "ok"),
+        ),
+    ),
+    Benchmark(
+        "chart",
+        (),
+        300.0,
+        (
+            Figure("full_view_ms", "<=", "16", "ms"),
+            Figure("pan_ms", "<=", "16", "ms"),
+            Figure("chart_mb", "<=", "200", "MB"),
+        ),
+    ),
+    Benchmark("startup", (), 180.0, (Figure("startup_s", "<=", "1.5", "s"),)),
+    Benchmark(
+        "ui_latency",
+        (),
+        300.0,
+        (Figure("max_stall_ms", "<=", "50", "ms"), Figure("progress_hz", ">=", "5", "Hz")),
+    ),
+    Benchmark("live_latency", (), 600.0, (Figure("latency_ms", "<=", "100", "ms"), info("p95_ms", "ms"))),
+    Benchmark(
+        "sweep",
+        (),
+        600.0,
+        (
+            info("jobs_per_s_1", "jobs/s"),
+            info("jobs_per_s_2", "jobs/s"),
+            info("jobs_per_s_dask", "jobs/s"),
+            Figure("scaling", ">=", "1.7", "x"),
+            Figure("identical", "==", "True"),
+        ),
+    ),
+    Benchmark(
+        "demo_exchange",
+        (),
+        300.0,
+        (info("candles_per_s", "candles/s"), info("year_seconds", "s"), info("peak_mb", "MB")),
+    ),
+)
+
+
+def parse_figures(line: str) -> dict[str, str]:
+    """Read a benchmark's last line of ``name=value`` pairs into a dict of name to value (as printed).
+
+    Parameters
+    ----------
+    line
+        The line, pairs separated by whitespace, e.g. ``"startup_s=0.812 ratio=2.10"``.
+
+    Raises
+    ------
+    ValueError
+        If the line holds no pair, a word is not ``name=value`` with a name, or a name appears twice.
+    """
+    figures: dict[str, str] = {}
+    for word in line.split():
+        name, equals, value = word.partition("=")
+        if not equals or not name:
+            raise ValueError(f"not a name=value pair: {word!r} in the line {line!r}")
+        if name in figures:
+            raise ValueError(f"figure {name!r} appears twice in the line {line!r}")
+        figures[name] = value
+    if not figures:
+        raise ValueError(f"no name=value pairs in the line {line!r}")
+    return figures
+
+
+def judge(figure: Figure, measured: str) -> Verdict:
+    """Return whether ``measured`` (the value as printed) reaches the figure's target.
+
+    A number that cannot be read, or ``nan``, is an ``ERROR`` for a numeric target: the benchmark did not measure.
+    """
+    if not figure.comparison:
+        return Verdict.INFO
+    if figure.comparison == "==":
+        return Verdict.PASS if measured == figure.target else Verdict.FAIL
+    try:
+        value = float(measured)
+    except ValueError:
+        return Verdict.ERROR
+    if math.isnan(value):
+        return Verdict.ERROR
+    target = float(figure.target)
+    reached = value >= target if figure.comparison == ">=" else value <= target
+    return Verdict.PASS if reached else Verdict.FAIL
