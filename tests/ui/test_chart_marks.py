@@ -169,6 +169,26 @@ def test_the_chart_draws_one_entry_per_opened_position_and_one_exit_per_close(qt
     assert layer.take_profits.getData()[0].tolist() == [2.0, 12.0, 15.0, 30.0, 40.0, 59.0]
 
 
+def test_growing_marks_only_add_their_new_points_and_changed_ones_are_replaced(qtbot: QtBot) -> None:
+    chart = CandleChart()
+    qtbot.addWidget(chart)
+    chart.set_candles(flat_candles(60))
+    results = run_results()
+    chart.set_marks(SignalMarks.from_results(results[:3]))
+    entries = chart.marks_layer.entries_long
+    added: list[int] = []
+    add_points = entries.addPoints
+    entries.addPoints = lambda **points: (added.append(len(points["x"])), add_points(**points))  # type: ignore[method-assign]
+    chart.set_marks(SignalMarks.from_results(results))
+    assert added == [1]  # the open long m2; m1 stays as it was drawn
+    assert entries.data["x"].tolist() == [2.0, 40.0]
+    assert entries.data["y"].tolist() == [100.0, 101.0]
+    chart.set_timeframe(5)  # every bar index changes: both points are given again (setData adds them anew)
+    assert added == [1, 2]
+    assert entries.data["x"].tolist() == [0.0, 8.0]
+    assert chart.exit_marker_count() == 2
+
+
 def test_cancel_reasons_show_only_when_zoomed_in_and_are_capped(qtbot: QtBot) -> None:
     chart = CandleChart()
     qtbot.addWidget(chart)

@@ -195,6 +195,35 @@ def test_a_batch_is_inserted_with_one_row_insertion(qtbot: QtBot) -> None:
     assert [model.result_at(row).signal.id for row in range(model.rowCount())] == ["sig-1", "sig-2", "sig-3", "sig-4"]
 
 
+def test_staged_trades_are_numbered_on_arrival_and_shown_at_the_commit_in_one_insertion(qtbot: QtBot) -> None:
+    model = TradeTableModel()
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    trades = four_trades()
+    model.append(trades[:1])
+    model.stage(trades[1:2])
+    model.stage(trades[2:])
+    assert (model.rowCount(), inserted) == (1, [(0, 0)])
+    model.commit()
+    model.commit()
+    assert inserted == [(0, 0), (1, 3)]
+    assert [model.data(model.index(row, TradeColumn.NUMBER)) for row in range(4)] == ["1", "2", "3", "4"]
+    model.stage(trades[:1])
+    model.clear()
+    model.commit()
+    assert model.rowCount() == 0
+
+
+def test_number_order_keeps_trades_in_arrival_order_after_sorting_by_another_column(view: TradeTableView) -> None:
+    view.table.sortByColumn(TradeColumn.NUMBER, Qt.SortOrder.DescendingOrder)
+    assert column_texts(view, TradeColumn.NUMBER) == ["4", "3", "2", "1"]
+    view.table.sortByColumn(TradeColumn.PNL_PERCENT, Qt.SortOrder.AscendingOrder)
+    view.table.sortByColumn(TradeColumn.NUMBER, Qt.SortOrder.AscendingOrder)
+    view.append([make_closed("sig-5", pnl=-50.0, pending_at=T0, close_timestamp=T0 + 5 * MINUTE)])
+    assert column_texts(view, TradeColumn.NUMBER) == ["1", "2", "3", "4", "5"]
+    assert view.table.horizontalHeader().sortIndicatorSection() == TradeColumn.NUMBER
+
+
 def test_five_thousand_trades_in_batches_of_a_hundred_update_the_view_once_per_batch(view: TradeTableView) -> None:
     view.clear()
     inserted: list[tuple[int, int]] = []

@@ -35,10 +35,11 @@ RunState = Literal["Preparing", "Running", "Stopping", "Finished", "Stopped", "F
 FIRST_PAINT_SECONDS = 0.05
 #: How far before the period the chart's candles are read (see ``RunTab._frame_candles``).
 WARM_UP = timedelta(days=1)
-#: While a run works, the chart's marks are redrawn at most this often (seconds); the trade table every flush.
-MARKS_PERIOD_SECONDS = 0.5
-#: While a run works, the statistics and curves are recomputed at most this often (seconds).
-SUMMARY_PERIOD_SECONDS = 2.0
+#: While a run works, its results are shown in beats of this length (seconds), each beat doing one kind of update:
+#: even beats redraw the chart's marks; every eighth beat from the first recomputes the statistics and curves when
+#: trades closed since; the other odd beats show the trades staged in the table. So the chart's, the table's and
+#: the figures' repaints never add up in one turn of the event loop, however fast the results come.
+VIEW_BEAT_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class RunTab(QWidget):
         self.engine_started = False
         self._marks = SignalMarksBuilder()
         self._stop_requested = False
-        self._last_summary = self._last_marks = 0.0
+        self._last_beat = -1
+        self._summary_stale = False
         # The latest summary refresh, referenced so that the task cannot be collected while it runs.
         self._summary_task: asyncio.Future[None] | None = None
 
@@ -142,15 +144,19 @@ class RunTab(QWidget):
             feed.progress_changed.connect(self.progress_changed)
             self._set_state("Running")
             self.engine_started = True
-            await feed.pump(
-                ws.Backtest.run(
-                    prepared.symbol,
-                    strategy_name=prepared.strategy_name,
-                    exchange_name=prepared.exchange_name,
-                    frame_name=prepared.frame_name,
-                    config=prepared.config,
+            try:
+                await feed.pump(
+                    ws.Backtest.run(
+                        prepared.symbol,
+                        strategy_name=prepared.strategy_name,
+                        exchange_name=prepared.exchange_name,
+                        frame_name=prepared.frame_name,
+                        config=prepared.config,
+                    )
                 )
-            )
+            finally:
+                self.trades.commit()  # however the run ended, the table shows every trade it closed
+            await self._show_outcome()
         except asyncio.CancelledError:
             self._set_state("Stopped", "Cancelled: the window closed during the run")
             raise
@@ -158,14 +164,17 @@ class RunTab(QWidget):
             self.error_message = f"{type(exc).__name__}: {exc}"
             self._set_state("Failed", f"Failed: {self.error_message}")
             return
+        self._set_state("Stopped" if self._stop_requested else "Finished")
+
+    async def _show_outcome(self) -> None:
+        """Draw the ended run: every mark, the overview of every trade, the statistics and curves."""
         await asyncio.sleep(0)
         self._redraw_marks()
         for _ in self.chart.overview_steps():
             await asyncio.sleep(0)
-        self.chart.show_all()  # the overview of every trade; the trader zooms in from there
+        self.chart.show_all()  # the trader zooms in from there
         await asyncio.sleep(0)
         await self._show_summary()
-        self._set_state("Stopped" if self._stop_requested else "Finished")
 
     @staticmethod
     async def _frame_candles(exchange_name: str, symbol: str, request: ws.BacktestRequest) -> Any:
@@ -208,15 +217,19 @@ class RunTab(QWidget):
         self._marks.add(batch)
         closed = [result for result in batch if isinstance(result, ws.ClosedResult)]
         if closed:
-            self.trades.append(closed)
-        now = time.monotonic()
-        if now - self._last_marks >= MARKS_PERIOD_SECONDS:
-            self._last_marks = now
-            # In a turn of its own: the table's and the chart's repaints then never add up in one long stretch.
-            QTimer.singleShot(0, self._redraw_marks)
-        if closed and now - self._last_summary >= SUMMARY_PERIOD_SECONDS and self.identity is not None:
-            self._last_summary = now
+            self.trades.stage(closed)
+            self._summary_stale = True
+        beat = int(time.monotonic() / VIEW_BEAT_SECONDS)
+        if beat == self._last_beat:
+            return
+        self._last_beat = beat
+        if beat % 2 == 0:
+            QTimer.singleShot(0, self._redraw_marks)  # in a turn of its own, after this flush's work
+        elif beat % 8 == 1 and self._summary_stale and self.identity is not None:
+            self._summary_stale = False
             self._summary_task = asyncio.ensure_future(self._show_summary())
+        else:
+            self.trades.commit()
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Draw every chart of the tab in ``palette`` (a theme change)."""

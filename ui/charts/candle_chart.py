@@ -381,7 +381,8 @@ class CandleChart(QWidget):
         self.marks_layer.set_marks(self._marks, self._bars_of_times, count - 1, float(self._candles["close"][-1]))
 
     def _bars_of_times(self, times: np.ndarray) -> np.ndarray:
-        bars = np.searchsorted(self._timestamps, times, side="right") - 1
+        # Integer needles: float ones would make numpy convert the whole int64 haystack (a year: 525,600) each call.
+        bars = np.searchsorted(self._timestamps, times.astype(np.int64), side="right") - 1
         result: np.ndarray = np.clip(bars, 0, max(0, len(self._candles) - 1))
         return result
 

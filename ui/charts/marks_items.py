@@ -40,6 +40,20 @@ def _pairs(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> tu
     return x, y
 
 
+def _show_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
+    """Make ``item`` show exactly the points ``x``, ``y``; when they extend the points shown, only add the new ones.
+
+    pyqtgraph styles every point it is given in Python: replacing a running year's thousands of marks on every
+    redraw costs tens of ms, adding the few new ones almost nothing.
+    """
+    shown = len(item.data)
+    if 0 < shown <= len(x) and np.array_equal(item.data["x"], x[:shown]) and np.array_equal(item.data["y"], y[:shown]):
+        if len(x) > shown:
+            item.addPoints(x=x[shown:], y=y[shown:])
+        return
+    item.setData(x=x, y=y)
+
+
 class SignalMarksLayer:
     """Draw :class:`SignalMarks` on a price plot whose x axis is the bar index.
 
@@ -116,11 +130,11 @@ class SignalMarksLayer:
         exit_x[closed] = bar_of(marks.exit_time[closed])
         exit_price = np.where(closed, marks.exit_price, last_close)
         long = marks.is_long
-        self.entries_long.setData(x=entry_x[long], y=marks.entry_price[long])
-        self.entries_short.setData(x=entry_x[~long], y=marks.entry_price[~long])
+        _show_points(self.entries_long, entry_x[long], marks.entry_price[long])
+        _show_points(self.entries_short, entry_x[~long], marks.entry_price[~long])
         win = marks.win
-        self.exits_win.setData(x=exit_x[closed & win], y=exit_price[closed & win])
-        self.exits_loss.setData(x=exit_x[closed & ~win], y=exit_price[closed & ~win])
+        _show_points(self.exits_win, exit_x[closed & win], exit_price[closed & win])
+        _show_points(self.exits_loss, exit_x[closed & ~win], exit_price[closed & ~win])
         unrealised_win = np.where(long, last_close > marks.entry_price, last_close < marks.entry_price)
         connector_win = np.where(closed, win, unrealised_win)
         for curve, mask in ((self.connectors_win, connector_win), (self.connectors_loss, ~connector_win)):
@@ -137,7 +151,7 @@ class SignalMarksLayer:
         self._cancel_x = ended_x[cancelled]
         self._cancel_price = marks.limit_price[cancelled]
         self._cancel_reason = marks.limit_cancel_reason[cancelled]
-        self.cancelled.setData(x=self._cancel_x, y=self._cancel_price)
+        _show_points(self.cancelled, self._cancel_x, self._cancel_price)
         self._place_labels()
 
     def set_x_range(self, first_bar: float, last_bar: float) -> None:
