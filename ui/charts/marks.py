@@ -100,8 +100,9 @@ class SignalMarks:
     def from_results(cls, results: Iterable[object]) -> SignalMarks:
         """Collect the marks of a run from its tick results (scheduled, opened, closed, cancelled; others ignored).
 
-        A closed result alone is enough to mark its position (the opened result may have been skipped), and a
-        position whose ``scheduled_at`` precedes its ``pending_at`` is also marked as a filled limit order.
+        A closed result alone is enough to mark its position (the opened result may have been skipped). A position
+        is also marked as a filled limit order when its order was scheduled before (even if it filled in the same
+        minute) or its ``scheduled_at`` precedes its ``pending_at``.
         """
         builder = SignalMarksBuilder()
         builder.add(results)
@@ -135,7 +136,9 @@ class SignalMarksBuilder:
                         take_profit=signal.price_take_profit,
                         stop_loss=signal.price_stop_loss,
                     )
-                if signal.scheduled_at < signal.pending_at:
+                # A limit order can fill in the minute it was placed (scheduled_at == pending_at): the order seen
+                # before tells it from a market order as much as a later fill time does.
+                if signal.id in limits or signal.scheduled_at < signal.pending_at:
                     limit = _limit_of(limits, signal)
                     limit.ended, limit.filled = float(signal.pending_at), True
                 if isinstance(result, ws.ClosedResult):

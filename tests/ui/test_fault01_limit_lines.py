@@ -1,0 +1,131 @@
+"""Fault 1: a limit order filled in the minute it was placed ends there, instead of running to the chart's edge."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.charts import CandleChart, SignalMarks
+
+T0 = 1_704_103_200_000  # 2024-01-01 10:00 UTC
+MIN = 60_000
+
+
+def limit_signal(signal_id: str, scheduled_at: int) -> ws.SignalRow:
+    return ws.SignalRow(
+        id=signal_id,
+        position="long",
+        note="",
+        price_open=99.0,
+        price_take_profit=101.0,
+        price_stop_loss=98.0,
+        minute_estimated_time=240,
+        symbol="BTCUSDT",
+        exchange_name="demo",
+        strategy_name="s",
+        frame_name="f",
+        scheduled_at=scheduled_at,
+        pending_at=None,
+        is_scheduled=True,
+    )
+
+
+def where(timestamp: int) -> dict[str, Any]:
+    return {
+        "symbol": "BTCUSDT",
+        "strategy_name": "s",
+        "exchange_name": "demo",
+        "frame_name": "f",
+        "backtest": True,
+        "timestamp": timestamp,
+        "current_price": 99.0,
+    }
+
+
+def filled(row: ws.SignalRow, at: int) -> ws.OpenedResult:
+    return ws.OpenedResult(**where(at), signal=row.model_copy(update={"pending_at": at, "is_scheduled": False}))
+
+
+def closed(row: ws.SignalRow, filled_at: int, at: int) -> ws.ClosedResult:
+    return ws.ClosedResult(
+        **where(at),
+        signal=row.model_copy(update={"pending_at": filled_at, "is_scheduled": False}),
+        close_reason="take_profit",
+        close_timestamp=at,
+        pnl=ws.Pnl(
+            pnl_percentage=1.8, pnl_cost=1.8, pnl_entries=100.0, price_open=99.0, price_close=101.0, fee_cost=0.2
+        ),
+    )
+
+
+def candles(minutes: int) -> np.ndarray:
+    rows = np.zeros(minutes, dtype=ws.CANDLE_DTYPE)
+    rows["timestamp"] = T0 + np.arange(minutes) * MIN
+    rows["open"] = rows["close"] = 100.0
+    rows["high"], rows["low"], rows["volume"] = 100.5, 98.5, 1.0
+    return rows
+
+
+def test_a_limit_order_filled_in_its_own_minute_ends_there_on_the_chart(qtbot: QtBot) -> None:
+    same_minute = limit_signal("same", T0 + 10 * MIN)
+    later = limit_signal("later", T0 + 25 * MIN)
+    only_closed = limit_signal("only-closed", T0 + 40 * MIN)  # its opened result was skipped
+    results = [
+        ws.ScheduledResult(**where(T0 + 10 * MIN), signal=same_minute),
+        filled(same_minute, T0 + 10 * MIN),
+        ws.ScheduledResult(**where(T0 + 25 * MIN), signal=later),
+        filled(later, T0 + 30 * MIN),
+        ws.ScheduledResult(**where(T0 + 40 * MIN), signal=only_closed),
+        closed(only_closed, T0 + 40 * MIN, T0 + 45 * MIN),
+    ]
+    marks = SignalMarks.from_results(results)
+    assert marks.limit_ids.tolist() == ["same", "later", "only-closed"]
+    assert marks.limit_ended.tolist() == [T0 + 10 * MIN, T0 + 30 * MIN, T0 + 40 * MIN]
+    assert marks.limit_filled.tolist() == [True, True, True]
+
+    chart = CandleChart()
+    qtbot.addWidget(chart)
+    chart.set_candles(candles(60))
+    chart.set_marks(marks)
+    # (created, ended) bar pairs: every line stops at its fill, none runs to the last bar (59).
+    assert chart.marks_layer.limit_orders.getData()[0].tolist() == [10.0, 10.0, 25.0, 30.0, 40.0, 40.0]
+
+
+def test_a_market_order_is_still_not_a_limit_order() -> None:
+    market = limit_signal("market", T0).model_copy(update={"pending_at": T0, "is_scheduled": False})
+    marks = SignalMarks.from_results([ws.OpenedResult(**where(T0), signal=market)])
+    assert marks.position_ids.tolist() == ["market"]
+    assert marks.limit_ids.tolist() == []
+
+
+def test_the_reported_month_of_rsi_reversion_on_ethusdt_leaves_no_limit_line_open() -> None:
+    """The issue's reproduction: 115 limit marks, of which 77 ran to the right edge; now 106 fills and 9 cancels."""
+
+    async def run() -> list[object]:
+        request = ws.BacktestRequest(
+            exchange_name="demo",
+            symbol="ETHUSDT",
+            strategy_name="rsi-reversion",
+            start=datetime(2024, 2, 1, tzinfo=UTC),
+            end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
+        )
+        prepared = await ws.prepare_backtest(request)
+        results = ws.Backtest.run(
+            prepared.symbol,
+            strategy_name=prepared.strategy_name,
+            exchange_name=prepared.exchange_name,
+            frame_name=prepared.frame_name,
+            config=prepared.config,
+        )
+        return [result async for result in results]
+
+    marks = SignalMarks.from_results(asyncio.run(run()))
+    assert len(marks.limit_ids) == 115
+    assert int(np.isnan(marks.limit_ended).sum()) == 0
+    assert int(marks.limit_filled.sum()) == 106
+    assert int(marks.limit_cancelled.sum()) == 9
