@@ -2,38 +2,60 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+MINUTES_PER_YEAR = 365 * 1440
 
 
 class Config(BaseModel):
-    """Global engine settings (SPEC §1). Strictly typed: ``"0.2"`` is not a float."""
+    """Global engine settings (SPEC §1). Strictly typed: ``"0.2"`` is not a float.
+
+    Every field is bounded on both sides to the values the engine works with: a tick shorter than a second, a fee
+    above 10 % or a million-candle request is refused with the field and the value named, instead of failing (or
+    exhausting memory) at run time. A minimum stop-loss distance above the maximum is refused on both fields.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     schedule_await_minutes: int = Field(
-        120, title="Limit order wait (min)", ge=1, description="How long a limit order may wait for its fill."
+        120,
+        title="Limit order wait (min)",
+        ge=1,
+        le=MINUTES_PER_YEAR,
+        description="How long a limit order may wait for its fill.",
     )
-    avg_price_candles_count: int = Field(5, title="VWAP candles", ge=1, description="Number of 1m candles in a VWAP.")
+    avg_price_candles_count: int = Field(
+        5, title="VWAP candles", ge=1, le=1440, description="Number of 1m candles in a VWAP."
+    )
     percent_fee: float = Field(
-        0.1, title="Fee per side (%)", allow_inf_nan=False, ge=0, description="Fee per side, in percent."
+        0.1, title="Fee per side (%)", allow_inf_nan=False, ge=0, le=10, description="Fee per side, in percent."
     )
     percent_slippage: float = Field(
         0.1,
         title="Slippage per side (%)",
         allow_inf_nan=False,
         ge=0,
+        le=10,
         description="Adverse slippage per side, in percent.",
     )
+    # Below a cent, cost / (cost / price) of the PnL formula underflows to a division by zero.
     position_entry_cost: float = Field(
-        100.0, title="Position cost", allow_inf_nan=False, gt=0, description="Money put into each position."
+        100.0,
+        title="Position cost",
+        allow_inf_nan=False,
+        ge=0.01,
+        le=1e12,
+        description="Money put into each position.",
     )
     min_takeprofit_distance_percent: float = Field(
         0.5,
         title="Min take-profit distance (%)",
         allow_inf_nan=False,
         ge=0,
+        le=100,
         description="Minimum TP distance; 0 disables.",
     )
     min_stoploss_distance_percent: float = Field(
@@ -41,6 +63,7 @@ class Config(BaseModel):
         title="Min stop-loss distance (%)",
         allow_inf_nan=False,
         ge=0,
+        le=100,
         description="Minimum SL distance; 0 disables.",
     )
     max_stoploss_distance_percent: float = Field(
@@ -48,47 +71,98 @@ class Config(BaseModel):
         title="Max stop-loss distance (%)",
         allow_inf_nan=False,
         ge=0,
-        description="Maximum SL distance; 0 disables.",
+        le=100,
+        description="Maximum SL distance, at least the minimum; 0 disables.",
     )
     max_signal_lifetime_minutes: int = Field(
-        1440, title="Max signal lifetime (min)", ge=0, description="Maximum minute_estimated_time; 0 disables."
+        1440,
+        title="Max signal lifetime (min)",
+        ge=0,
+        le=MINUTES_PER_YEAR,
+        description="Maximum minute_estimated_time; 0 disables.",
     )
     max_signal_generation_seconds: float = Field(
         180.0,
         title="get_signal timeout (s)",
         allow_inf_nan=False,
         gt=0,
+        le=3600,
         description="Timeout of one async get_signal call.",
     )
     get_candles_retry_count: int = Field(
-        3, title="Candle request attempts", ge=1, description="Total attempts of one exchange request."
+        3, title="Candle request attempts", ge=1, le=20, description="Total attempts of one exchange request."
     )
     get_candles_retry_delay_ms: int = Field(
-        5000, title="Delay between attempts (ms)", ge=0, description="Sleep between two attempts."
+        5000, title="Delay between attempts (ms)", ge=0, le=600_000, description="Sleep between two attempts."
     )
     max_candles_per_request: int = Field(
-        1000, title="Max candles per request", ge=1, description="Largest limit passed to get_candles."
+        1000, title="Max candles per request", ge=1, le=10_000, description="Largest limit passed to get_candles."
     )
+    # At 1 or below, the reference price itself is under the threshold: every page would be an anomaly.
     price_anomaly_threshold_factor: float = Field(
         1000.0,
         title="Price anomaly factor",
         allow_inf_nan=False,
-        gt=0,
+        gt=1,
+        le=1e6,
         description="Price below reference/factor is bad.",
     )
     min_candles_for_median: int = Field(
-        5, title="Candles for a median reference", ge=1, description="From this many candles the reference is a median."
+        5,
+        title="Candles for a median reference",
+        ge=1,
+        le=10_000,
+        description="From this many candles the reference is a median.",
     )
     live_tick_seconds: float = Field(
-        60.0, title="Live tick (s)", allow_inf_nan=False, gt=0, description="Live tick period."
+        60.0, title="Live tick (s)", allow_inf_nan=False, ge=1, le=86_400, description="Live tick period."
     )
     report_max_rows: int = Field(
-        250, title="Report rows kept", ge=1, description="Rows kept per key for markdown tables."
+        250, title="Report rows kept", ge=1, le=1_000_000, description="Rows kept per key for markdown tables."
     )
     performance_max_events: int = Field(
-        10000, title="Performance events kept", ge=1, description="Performance events kept per key."
+        10000,
+        title="Performance events kept",
+        ge=1,
+        le=1_000_000,
+        description="Performance events kept per key.",
     )
-    walker_top_n: int = Field(10, title="Walker table rows", ge=1, description="Rows of the walker comparison table.")
+    walker_top_n: int = Field(
+        10, title="Walker table rows", ge=1, le=1000, description="Rows of the walker comparison table."
+    )
+
+    @model_validator(mode="after")
+    def _stop_loss_range(self) -> Self:
+        """Refuse a minimum stop-loss distance above an enabled maximum, naming both fields and values."""
+        low, high = self.min_stoploss_distance_percent, self.max_stoploss_distance_percent
+        if high == 0 or low <= high:
+            return self
+        values = {"minimum": low, "maximum": high}
+        raise ValidationError.from_exception_data(
+            type(self).__name__,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "stoploss_range",
+                        "min_stoploss_distance_percent ({minimum}) must not exceed "
+                        "max_stoploss_distance_percent ({maximum}); a maximum of 0 disables it",
+                        values,
+                    ),
+                    loc=("min_stoploss_distance_percent",),
+                    input=low,
+                ),
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "stoploss_range",
+                        "max_stoploss_distance_percent ({maximum}) must be 0 (no maximum) or at least "
+                        "min_stoploss_distance_percent ({minimum})",
+                        values,
+                    ),
+                    loc=("max_stoploss_distance_percent",),
+                    input=high,
+                ),
+            ],
+        )
 
 
 _current = Config()
