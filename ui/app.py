@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import qasync
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QSettings
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
@@ -119,16 +119,16 @@ async def _screenshot(window: MainWindow, options: WindowOptions) -> int:
             print(f"workstation: the demo run ended {tab.state.lower()}: {tab.error_message}", file=sys.stderr)
             return 1
     await asyncio.sleep(0.3)  # let the last batched updates and the layout settle before the grab
-    # Written beside the target, then renamed: a reader never sees half a picture, a failure leaves none.
-    partial = target.with_name(f".{target.stem}.partial{target.suffix}")
-    if not window.grab().save(str(partial)):
-        partial.unlink(missing_ok=True)
+    picture = QByteArray()
+    stream = QBuffer(picture)
+    stream.open(QIODevice.OpenModeFlag.WriteOnly)
+    # The format follows the file's suffix, as QPixmap.save(path) would choose it.
+    if not window.grab().save(stream, target.suffix.removeprefix(".").upper()):
         print(f"workstation: --screenshot: could not write {str(target)!r}", file=sys.stderr)
         return 1
     try:
-        partial.replace(target)
+        ws.write_bytes_atomically(target, bytes(picture.data()))
     except OSError as error:
-        partial.unlink(missing_ok=True)
         print(f"workstation: --screenshot: could not write {str(target)!r}: {error.strerror}", file=sys.stderr)
         return 1
     window.close()

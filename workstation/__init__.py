@@ -5,6 +5,7 @@ from __future__ import annotations
 import linecache
 
 from workstation import persist
+from workstation.atomic_file import write_bytes_atomically, write_text_atomically
 from workstation.backtest import Backtest
 from workstation.backtest_request import (
     BacktestRequest,
@@ -382,6 +383,8 @@ __all__ = [
     "statistics_figures",
     "strategy_choices",
     "strategy_params_model",
+    "write_bytes_atomically",
+    "write_text_atomically",
 ]
 
 # PySide6's import hook (shiboken's __feature__ support) reads the source of every module imported after QtCore

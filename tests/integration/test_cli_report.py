@@ -127,12 +127,9 @@ def test_a_report_that_cannot_be_written_exits_1_naming_the_path(
     def refuse(*_args: object) -> None:
         raise PermissionError(13, "Permission denied", "elsewhere")
 
-    monkeypatch.setattr("workstation.reports.dump.os.replace", refuse)
+    monkeypatch.setattr("workstation.atomic_file.os.replace", refuse)
     code, out, err = run_cli(capsys, "report", *LIMIT, "--out", str(target))
 
     assert (code, out) == (1, "")
-    assert (
-        err
-        == f"workstation report: error: --out: cannot write {str(target)!r}: Permission denied (writing the report)\n"
-    )
+    assert err == f"workstation report: error: --out: cannot write {str(target)!r}: Permission denied\n"
     assert list(tmp_path.iterdir()) == []

@@ -43,7 +43,7 @@ def test_l11_a_write_interrupted_before_the_replace_keeps_the_previous_value_and
 
     assert len(interrupted) == 1
     temp_name, temp_text, target_name = interrupted[0]
-    assert temp_name.startswith(f"{RECORD}.")
+    assert temp_name.startswith(f".{RECORD}.")
     assert temp_name.endswith(".tmp")
     assert temp_text == '{"price_open": 41000.0}'
     assert target_name == RECORD
@@ -65,8 +65,10 @@ def test_a_write_whose_fsync_fails_leaves_no_temp_file(tmp_path: Path, monkeypat
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match=r"^\[Errno 5\] Input/output error$"):
+    target = tmp_path / "partial" / "sig-1.json"
+    with pytest.raises(OSError) as caught:
         asyncio.run(adapter.write_value("sig-1", {"profit_levels": [10]}))
+    assert str(caught.value) == f"[Errno 5] Input/output error: '{target}'"
     assert names(tmp_path / "partial") == []
 
 
@@ -101,10 +103,10 @@ def test_l11_a_process_killed_between_fsync_and_replace_leaves_the_old_record_an
     folder = tmp_path / "signal"
     left = names(folder)
     assert len(left) == 2
-    assert left[0] == RECORD
-    assert left[1].startswith(f"{RECORD}.")
-    assert left[1].endswith(".tmp")
-    assert (folder / left[1]).read_text(encoding="utf-8") == '{"v": 2}'
+    assert left[1] == RECORD
+    assert left[0].startswith(f".{RECORD}.")
+    assert left[0].endswith(".tmp")
+    assert (folder / left[0]).read_text(encoding="utf-8") == '{"v": 2}'
 
     adapter = persist.JsonFileAdapter("signal", tmp_path)
 

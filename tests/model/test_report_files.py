@@ -304,7 +304,7 @@ def test_a_failed_write_leaves_neither_a_temporary_nor_a_partial_file(
     def refuse(*_args: object) -> None:
         raise PermissionError(13, "Permission denied", str(tmp_path / ".report.html.tmp"))
 
-    monkeypatch.setattr("workstation.reports.dump.os.replace", refuse)
+    monkeypatch.setattr("workstation.atomic_file.os.replace", refuse)
     with pytest.raises(PermissionError) as caught:
         asyncio.run(dump_report("new", "backtest", "BTCUSDT", "s", target))
     assert caught.value.filename == str(target)

@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
 
 import workstation as ws
 from ui.compare.common import METRIC_TITLES, backtest_request, fit_columns, metric_text, title_choices
-from ui.compare.csv_file import write_atomically
 from ui.compare.grid_editor import GridEditor, SweepGrid, value_text
 from ui.compare.heatmap import MetricHeatmap
 from ui.compare.requests import (
@@ -648,7 +647,7 @@ class OptimizerView(QWidget):
             text = rows_csv(self.rows.rows(), list(plan.grid.values), plan.request.metric)
         target = Path(path)
         try:
-            write_atomically(target, text)
+            ws.write_text_atomically(target, text)
         except OSError as exc:
             title = f"Could not export the results to {target}: {exc.strerror or exc}"
             self.status.setText(title)

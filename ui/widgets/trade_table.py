@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -318,20 +317,6 @@ class _TradeGrid(CopyableTableView):
         super().keyPressEvent(event)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    # A temporary file in the target's folder is on the same filesystem, so os.replace is an atomic rename and a
-    # failure at any point leaves either the old file or none, never half a file. open() (not mkstemp) gives the
-    # file the user's usual permissions.
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 class TradeTableView(QWidget):
     """The closed trades of a run: sortable table, close reason and side filters, and CSV export.
 
@@ -440,7 +425,7 @@ class TradeTableView(QWidget):
         writer.writerow(TRADE_HEADERS)
         writer.writerows(self.visible_rows())
         try:
-            _write_atomically(target, buffer.getvalue())
+            ws.write_text_atomically(target, buffer.getvalue())
         except OSError as error:
             self.error_raised.emit(f"Could not export the trades to {target}: {error.strerror or error}")
             return False

@@ -9,10 +9,8 @@ already downloaded needs no network at all.
 from __future__ import annotations
 
 import itertools
-import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 import platformdirs
 from pydantic import BaseModel, ConfigDict
 
+from workstation.atomic_file import open_text_atomically
 from workstation.errors import WorkstationError
 from workstation.models.candles import CANDLE_DTYPE, CANDLE_FIELDS
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso
@@ -258,29 +257,19 @@ class CandleStore:
         The header is ``timestamp,open,high,low,close,volume``; numbers print as Python's ``repr`` so they read
         back bit for bit. The file is replaced atomically (a temporary file in the same folder, then a rename).
         """
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         written = 0
-        try:
-            with self._locked() as connection, temporary.open("x", encoding="utf-8", newline="\n") as stream:
-                stream.write(",".join(CANDLE_FIELDS) + "\n")
-                series_id = _series_id(connection, exchange, symbol, interval, create=False)
-                if series_id is not None:
-                    cursor = connection.execute(
-                        "SELECT timestamp, open, high, low, close, volume FROM candles WHERE series_id = ? "
-                        "ORDER BY timestamp",
-                        (series_id,),
-                    )
-                    while batch := cursor.fetchmany(_EXPORT_BATCH):
-                        stream.writelines(f"{t},{o!r},{h!r},{lo!r},{c!r},{v!r}\n" for t, o, h, lo, c, v in batch)
-                        written += len(batch)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with self._locked() as connection, open_text_atomically(path, make_folders=True) as stream:
+            stream.write(",".join(CANDLE_FIELDS) + "\n")
+            series_id = _series_id(connection, exchange, symbol, interval, create=False)
+            if series_id is not None:
+                cursor = connection.execute(
+                    "SELECT timestamp, open, high, low, close, volume FROM candles WHERE series_id = ? "
+                    "ORDER BY timestamp",
+                    (series_id,),
+                )
+                while batch := cursor.fetchmany(_EXPORT_BATCH):
+                    stream.writelines(f"{t},{o!r},{h!r},{lo!r},{c!r},{v!r}\n" for t, o, h, lo, c, v in batch)
+                    written += len(batch)
         return written
 
     def close(self) -> None:

@@ -1,21 +1,20 @@
 """JSON-file storage: one file per record, written atomically (SPEC §15.6).
 
-A record lives in ``<base>/<entity>/<percent-encoded key>.json``. A write goes to a temp file in the same folder,
-is flushed and fsynced, replaces the target with ``os.replace`` and then the folder is fsynced (POSIX), so a crash
-leaves the old file or the new one, never a partial one. Files are touched only on the base folder's worker thread.
+A record lives in ``<base>/<entity>/<percent-encoded key>.json``, written with ``write_text_atomically`` (a crash
+leaves the old file or the new one, never a partial one); the temporary file a killed write leaves behind is removed
+at the next start. Files are touched only on the base folder's worker thread.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
+from workstation.atomic_file import TEMPORARY_SUFFIX, sync_folder, write_text_atomically
 from workstation.persist.adapter import InitOnce, check_entity_name, decode, encode, path_error
 from workstation.persist.corrupt import CORRUPT_MARK, CorruptRecordError, aside_name, report_corrupt
 from workstation.persist.worker import SerialWorker
@@ -25,7 +24,6 @@ __all__ = ["JsonFileAdapter", "close_json_workers", "close_json_workers_now", "r
 T = TypeVar("T")
 
 _RECORD_SUFFIX = ".json"
-_TEMP_SUFFIX = ".tmp"
 _ASIDE_MARK = ".corrupt-"
 
 _workers: dict[Path, SerialWorker] = {}
@@ -178,7 +176,7 @@ class JsonFileAdapter:
         except OSError as exc:
             raise path_error(f"create the {self.entity} state folder", self.folder, exc) from exc
         for path in self.folder.iterdir():
-            if path.name.endswith(_TEMP_SUFFIX) and _RECORD_SUFFIX + "." in path.name:
+            if path.name.endswith(TEMPORARY_SUFFIX) and _RECORD_SUFFIX + "." in path.name:
                 path.unlink(missing_ok=True)
         reads = [self._read(key) for key in self._record_keys()]
         return [read.moved for read in reads if read.moved is not None]
@@ -213,36 +211,13 @@ class JsonFileAdapter:
     def _move_aside(self, key: str, path: Path, cause: ValueError) -> _Moved:
         aside = self.folder / aside_name(path.name, _ASIDE_MARK, lambda name: (self.folder / name).exists())
         os.replace(path, aside)
-        _sync_folder(self.folder)
+        sync_folder(self.folder)
         return _Moved(key, aside, cause)
 
     def _write(self, key: str, text: str) -> None:
-        name = record_file_name(key)
-        handle, temp_name = tempfile.mkstemp(prefix=f"{name}.", suffix=_TEMP_SUFFIX, dir=self.folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp_name, self.folder / name)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(temp_name)
-            raise
-        _sync_folder(self.folder)
+        write_text_atomically(self.folder / record_file_name(key), text)
 
     def _remove(self, keys: list[str]) -> None:
         for key in keys:
             (self.folder / record_file_name(key)).unlink(missing_ok=True)
-        _sync_folder(self.folder)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a rename or delete in ``folder`` durable; Windows has no directory handles to fsync."""
-    if os.name == "nt":
-        return
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
+        sync_folder(self.folder)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
-import uuid
 from pathlib import Path
 
 import platformdirs
+
+from workstation.atomic_file import write_text_atomically
 
 __all__ = ["default_report_path", "dump_report", "file_name_part"]
 
@@ -54,30 +53,6 @@ def default_report_path(kind: str, symbol: str | None, name: str, extension: str
     return Path(platformdirs.user_data_dir("workstation")) / "reports" / kind / file_name
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    try:
-        if target.is_dir():
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary file in the target's directory lives on the same filesystem, so os.replace is an atomic rename:
-        # a reader never sees a half-written report, and a crash leaves the previous report intact.
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with temporary.open("x", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        if exc.errno is None or exc.filename == str(target):
-            raise
-        # The failing call may name the temporary file or a parent folder; the caller asked for ``target``.
-        raise type(exc)(exc.errno, f"{exc.strerror} (writing the report)", str(target)) from exc
-
-
 async def dump_report(
     text: str, kind: str, symbol: str | None, name: str, path: str | Path | None, *, extension: str = "md"
 ) -> Path:
@@ -113,5 +88,5 @@ async def dump_report(
         ``path`` is a directory, ``PermissionError``, ``NotADirectoryError``, ...) names the report's path.
     """
     target = default_report_path(kind, symbol, name, extension) if path is None else Path(path)
-    await asyncio.to_thread(_write_atomically, target, text)
+    await asyncio.to_thread(write_text_atomically, target, text, make_folders=True)
     return target
