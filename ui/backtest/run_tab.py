@@ -3,7 +3,8 @@
 A run tab either drives a backtest (``run``), showing results as they arrive, or shows a stored run from the
 history (``show_stored``) without re-running it. While a run works the trade list grows at every flush of the
 bridge, the chart's marks twice a second, and statistics, curves, histogram and monthly returns every two seconds;
-all of them once more at its end.
+all of them once more at its end. The status line counts the trades the table shows, and the chart follows the
+newest trade until the trader moves it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class RunTab(QWidget):
     def __init__(self, palette: ChartPalette, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state: RunState = "Preparing"
+        # The status line's own text for the state, or None: the state with the count of trades shown.
+        self._state_message: str | None = "Preparing…"
         self.identity: RunIdentity | None = None
         self.started_at_ms = 0
         self.error_message = ""
@@ -105,6 +108,8 @@ class RunTab(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
         self.trades.trade_activated.connect(self._centre_on_trade)
+        for change in (self.trades.model.rowsInserted, self.trades.model.modelReset):
+            change.connect(self._show_status)
         self.trades.error_raised.connect(self.error_raised)
 
     @property
@@ -135,6 +140,7 @@ class RunTab(QWidget):
             candles = await self._frame_candles(prepared.exchange_name, prepared.symbol, request)
             await asyncio.sleep(0)  # the last read and drawing the candles are two stretches of work, not one
             self.chart.set_candles(candles)
+            self.chart.set_following(True)
             await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
             if self._stop_requested:
                 self._set_state("Stopped", "Stopped before the run started")
@@ -172,7 +178,9 @@ class RunTab(QWidget):
         self._redraw_marks()
         for _ in self.chart.overview_steps():
             await asyncio.sleep(0)
-        self.chart.show_all()  # the trader zooms in from there
+        if self.chart.is_following():
+            self.chart.show_all()  # the trader zooms in from there; a view the trader chose is kept
+        self.chart.set_following(False)
         await asyncio.sleep(0)
         await self._show_summary()
 
@@ -287,5 +295,11 @@ class RunTab(QWidget):
 
     def _set_state(self, state: RunState, message: str | None = None) -> None:
         self.state = state
-        self.status.setText(message or f"{state} · {self.trades.model.rowCount()} closed signals")
+        self._state_message = message
+        self._show_status()
         self.state_changed.emit(state)
+
+    def _show_status(self) -> None:
+        # The count is the table's rows: trades staged for the table are not counted until it shows them.
+        count = self.trades.model.rowCount()
+        self.status.setText(self._state_message or f"{self.state} · {count} closed signals")

@@ -44,6 +44,12 @@ ZOOM_FACTOR = 0.8
 MIN_VISIBLE_BARS = 8
 #: Empty bars right of the last candle, so that it is not cut by the price axis.
 RIGHT_MARGIN_BARS = 3
+#: While following a run, the view moves when the newest trade nears its edges and puts that trade here (a fraction
+#: of the view from its left edge): the trades before it stay in view, and the view moves once every few hundred
+#: bars rather than on every batch (each move repaints the chart).
+FOLLOW_AT = 0.75
+#: How close (a fraction of the view) to an edge the newest trade may come before the view moves.
+FOLLOW_MARGIN = 0.05
 
 
 def _utc(timestamp_ms: int) -> datetime:
@@ -135,6 +141,9 @@ class CandleChart(QWidget):
 
     Call :meth:`set_candles` (1m candles) first, then :meth:`set_marks` as often as the run produces results.
     Keys: Left/Right pan by a tenth of the view, +/- zoom around its centre.
+
+    While following (:meth:`set_following`), each :meth:`set_marks` keeps the newest closed trade in view; the
+    trader moving the view (mouse drag or wheel, keys, :meth:`center_on`) stops following.
     """
 
     #: The bar under the mouse as a dict (timestamp, open, high, low, close, volume), or None off the data.
@@ -149,6 +158,7 @@ class CandleChart(QWidget):
         self._levels = CandleLevels(self._candles)
         self._minutes = 1
         self._marks = SignalMarks()
+        self._following = False
 
         self.timeframe_box = QComboBox()
         for label, minutes in TIMEFRAMES:
@@ -200,6 +210,9 @@ class CandleChart(QWidget):
             plot.addItem(line, ignoreBounds=True)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.price_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
+        for plot in (self.price_plot, self.volume_plot):
+            # Emitted for the mouse's drags and wheel turns only, not for the ranges set here.
+            plot.getViewBox().sigRangeChangedManually.connect(self._on_view_moved_by_user)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -223,9 +236,25 @@ class CandleChart(QWidget):
             self.show_readout(count - 1)
 
     def set_marks(self, marks: SignalMarks) -> None:
-        """Replace every trade mark; cheap enough to call on each batch of a running backtest."""
+        """Replace every trade mark; cheap enough to call on each batch of a running backtest.
+
+        While following, the view then moves, keeping its zoom, if the newest closed trade's exit is near or past
+        one of its edges.
+        """
         self._marks = marks
         self._place_marks()
+        if self._following:
+            self._follow_newest_trade()
+
+    def set_following(self, following: bool) -> None:
+        """Keep the newest closed trade in view at each :meth:`set_marks` (True), or leave the view alone."""
+        self._following = following
+        if following:
+            self._follow_newest_trade()
+
+    def is_following(self) -> bool:
+        """Tell whether the view follows the newest closed trade (the trader has not moved it since)."""
+        return self._following
 
     def set_timeframe(self, minutes: int) -> None:
         """Re-aggregate to ``minutes`` (1, 5, 15, 60, 240 or 1440), keeping the time in the middle and the time span."""
@@ -259,7 +288,11 @@ class CandleChart(QWidget):
             self._set_x_range(-0.5, count - 1 + RIGHT_MARGIN_BARS)
 
     def center_on(self, timestamp_ms: int) -> None:
-        """Put the bar holding ``timestamp_ms`` in the middle of the view, keeping the zoom (bars in view)."""
+        """Put the bar holding ``timestamp_ms`` in the middle of the view, keeping the zoom (bars in view).
+
+        This is the trader's choice of view (a trade clicked): the view stops following the newest trade.
+        """
+        self._following = False
         if len(self._candles) == 0:
             return
         first, last = self._x_range()
@@ -335,6 +368,7 @@ class CandleChart(QWidget):
             self._set_x_range(middle - half, middle + half)
         else:
             return False
+        self._following = False
         return True
 
     # -- internals -------------------------------------------------------------------------------------------
@@ -372,6 +406,22 @@ class CandleChart(QWidget):
                 minXRange=MIN_VISIBLE_BARS,
             )
         self._place_marks()
+
+    def _on_view_moved_by_user(self, _mask: object) -> None:
+        self._following = False
+
+    def _follow_newest_trade(self) -> None:
+        exits = self._marks.exit_time
+        closed = exits[~np.isnan(exits)]
+        if len(closed) == 0 or len(self._candles) == 0:
+            return
+        bar = self._bar_of_time(int(closed.max()))
+        first, last = self._x_range()
+        span = last - first
+        if first + span * FOLLOW_MARGIN <= bar <= last - span * FOLLOW_MARGIN:
+            return
+        left = bar - span * FOLLOW_AT
+        self._set_x_range(left, left + span)
 
     def _place_marks(self) -> None:
         count = len(self._candles)
