@@ -145,10 +145,7 @@ class LiveClientStrategy(ClientStrategy):
         self.limit_order = row
 
     async def _before_open(self, row: SignalRow) -> None:
-        await self.records.write_open_position(row)
-        if self.limit_order is not None:
-            # A crash between the two writes leaves both records; recovery keeps the position (SPEC §15.4).
-            await self.records.remove_limit_order()
+        await self.records.write_open_position(row, fills_limit_order=self.limit_order is not None)
         self.open_position = row
         self.limit_order = None
 
@@ -158,3 +155,18 @@ class LiveClientStrategy(ClientStrategy):
             self.open_position = None
         else:
             self.limit_order = None
+
+    async def _after_announce(self, result: ClosedResult | CancelledResult) -> None:
+        try:
+            await self.records.mark_announced(result)
+        except Exception as exc:
+            # The close stands; a later run of the pair would announce it again, which is all this can cost.
+            self._report_error("persist announcement", exc)
+
+    async def announce_saved_closes(self) -> list[ClosedResult | CancelledResult]:
+        """Publish the closes and cancels a previous run saved but was killed before announcing, oldest first."""
+        results = await self.records.unannounced()
+        for result in results:
+            await self._emit(result)
+            await self._after_announce(result)
+        return results

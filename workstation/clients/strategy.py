@@ -411,6 +411,7 @@ class ClientStrategy:
         await self.risk.remove_signal(self.strategy_name, self.symbol)
         await self._callback("on_write", self.symbol, None, self.backtest)
         await self._emit(closed)
+        await self._after_announce(closed)
         return closed
 
     async def _cancel(self, row: SignalRow, reason: str, timestamp: int, price: float) -> CancelledResult:
@@ -427,6 +428,7 @@ class ClientStrategy:
         await self._before_end(cancelled)
         await self._callback("on_cancel", self.symbol, row, price, self.backtest)
         await self._emit(cancelled)
+        await self._after_announce(cancelled)
         return cancelled
 
     # ------------------------------------------------------------------ persistence hooks (live overrides them)
@@ -439,6 +441,9 @@ class ClientStrategy:
 
     async def _before_end(self, result: ClosedResult | CancelledResult) -> None:
         """Persist the end of a signal before anyone hears of it (backtest: nothing to persist)."""
+
+    async def _after_announce(self, result: ClosedResult | CancelledResult) -> None:
+        """Record that the end of a signal was published (backtest: nothing to record)."""
 
     # ------------------------------------------------------------------ plumbing
 

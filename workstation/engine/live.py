@@ -34,11 +34,15 @@ class LiveJob:
 async def run_live(job: LiveJob) -> AsyncIterator[Result]:
     """Restore the strategy, then tick on the grid until a stop is requested and the strategy is flat.
 
+    Closes and cancels the previous run saved but was killed before announcing are announced (and yielded) first.
+
     A tick time never repeats, not even across a restart: ticks the persisted progress says were evaluated are
     skipped. A failing tick is reported on ``error`` and retried at the next tick.
     """
     strategy = job.strategy
     await strategy.wait_for_init()
+    for announced in await strategy.announce_saved_closes():
+        yield announced
     previous: int | None = None
     previous_wall: int | None = None
     while True:

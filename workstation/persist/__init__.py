@@ -2,13 +2,15 @@
 
 Open positions, waiting limit orders, risk positions and reached partial levels are stored per entity. SQLite in
 the user data folder is the default; :func:`use_json` and :func:`use_memory` switch all four entities and
-``use_<entity>_adapter`` one of them. The engine asks :func:`adapter` for the shared adapter of an entity and reads
-typed records through :func:`read_record`.
+``use_<entity>_adapter`` one of them. The engine asks :func:`adapter` for the shared adapter of an entity, reads
+typed records through :func:`read_record` and stores each state change, however many records it touches, as one
+:class:`Change` through :func:`commit`.
 """
 
 from __future__ import annotations
 
 from workstation.persist.adapter import ENTITIES, AdapterFactory, PersistAdapter
+from workstation.persist.change import Change, commit
 from workstation.persist.corrupt import CORRUPT_MARK, CorruptRecordError
 from workstation.persist.json_files import JsonFileAdapter
 from workstation.persist.memory import MemoryAdapter
@@ -36,6 +38,7 @@ __all__ = [
     "CORRUPT_MARK",
     "ENTITIES",
     "AdapterFactory",
+    "Change",
     "CorruptRecordError",
     "JsonFileAdapter",
     "MemoryAdapter",
@@ -44,6 +47,7 @@ __all__ = [
     "SqliteDatabase",
     "adapter",
     "close_persistence",
+    "commit",
     "default_json_dir",
     "default_state_path",
     "read_record",

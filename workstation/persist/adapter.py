@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -13,7 +14,9 @@ __all__ = [
     "ENTITIES",
     "AdapterFactory",
     "InitOnce",
+    "Operation",
     "PersistAdapter",
+    "TransactionalStore",
     "check_entity_name",
     "decode",
     "encode",
@@ -53,6 +56,23 @@ class PersistAdapter(Protocol):
 
     async def values(self) -> list[Any]:
         """Return every value, in key order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One write (``text`` is the record's JSON) or removal (``text`` is None) of one entity's record."""
+
+    entity: str
+    key: str
+    text: str | None
+
+
+@runtime_checkable
+class TransactionalStore(Protocol):
+    """Where several adapters keep their records, able to apply operations on all of them in one transaction."""
+
+    async def apply(self, operations: Sequence[tuple[Any, Operation]]) -> None:
+        """Apply every ``(adapter, operation)`` pair, all or nothing."""
 
 
 #: Build the adapter of one entity: ``factory("signal")``.

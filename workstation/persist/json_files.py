@@ -3,30 +3,40 @@
 A record lives in ``<base>/<entity>/<percent-encoded key>.json``, written with ``write_text_atomically`` (a crash
 leaves the old file or the new one, never a partial one); the temporary file a killed write leaves behind is removed
 at the next start. Files are touched only on the base folder's worker thread.
+
+A change of several records (:func:`workstation.persist.commit`) is first written whole to a journal in
+``<base>/.changes/``, then applied file by file, then the journal is deleted. The writer holds an OS lock on its
+journal meanwhile; a journal nobody holds was left by a killed process and is applied again when the folder is
+first used, so a kill leaves all of the change or none of it.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote, unquote
 
 from workstation.atomic_file import TEMPORARY_SUFFIX, sync_folder, write_text_atomically
-from workstation.persist.adapter import InitOnce, check_entity_name, decode, encode, path_error
+from workstation.persist.adapter import InitOnce, Operation, check_entity_name, decode, encode, path_error
 from workstation.persist.corrupt import CORRUPT_MARK, CorruptRecordError, aside_name, report_corrupt
+from workstation.persist.os_lock import try_lock, unlock
 from workstation.persist.worker import SerialWorker
 
-__all__ = ["JsonFileAdapter", "close_json_workers", "close_json_workers_now", "record_file_name"]
+__all__ = ["JsonFileAdapter", "JsonFolder", "close_json_workers", "close_json_workers_now", "record_file_name"]
 
 T = TypeVar("T")
 
 _RECORD_SUFFIX = ".json"
 _ASIDE_MARK = ".corrupt-"
+_CHANGES = ".changes"
 
-_workers: dict[Path, SerialWorker] = {}
+_folders: dict[Path, JsonFolder] = {}
 
 
 def record_file_name(key: str) -> str:
@@ -42,25 +52,127 @@ def _record_key(file_name: str) -> str | None:
     return key if record_file_name(key) == file_name else None
 
 
-def _worker(base_dir: Path) -> SerialWorker:
-    worker = _workers.get(base_dir)
-    if worker is None:
-        worker = _workers[base_dir] = SerialWorker("workstation-json-state")
-    return worker
+class JsonFolder:
+    """One JSON state folder: the thread its files are touched on and its journal of multi-record changes."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+        self.worker = SerialWorker("workstation-json-state")
+        self._recovery = InitOnce()
+
+    def __repr__(self) -> str:
+        return f"JsonFolder({str(self.base_dir)!r})"
+
+    async def recover(self) -> None:
+        """Finish, once, every change a killed process journalled but did not finish applying."""
+        await self._recovery.run(lambda: self.worker.run(self._finish_left_changes))
+
+    async def apply(self, operations: Sequence[tuple[JsonFileAdapter, Operation]]) -> None:
+        """Apply the operations of several entities' adapters of this folder as one journalled change."""
+        await self.worker.run(lambda: self._apply([operation for _, operation in operations]))
+
+    # Everything below runs on the worker thread.
+
+    def _apply(self, operations: list[Operation]) -> None:
+        changes = self.base_dir / _CHANGES
+        changes.mkdir(exist_ok=True)
+        journal = changes / f"{uuid.uuid4().hex}{_RECORD_SUFFIX}"
+        with open(journal, "x", encoding="utf-8") as file:
+            if not try_lock(file):
+                raise OSError(f"cannot lock the new change journal {journal}")
+            before: list[Operation] = []
+            try:
+                file.write(json.dumps([[item.entity, item.key, item.text] for item in operations]))
+                file.flush()
+                os.fsync(file.fileno())
+                sync_folder(changes)
+                before.extend(self._current(operation) for operation in operations)
+                _apply_operations(self.base_dir, operations)
+            except BaseException:
+                # The caller keeps its state as before and tries again: undo what was applied, and a later recovery
+                # must not replay it.
+                with suppress(OSError):
+                    _apply_operations(self.base_dir, before[::-1])
+                _delete_journal(journal, file)
+                raise
+            _delete_journal(journal, file)
+        sync_folder(changes)
+
+    def _current(self, operation: Operation) -> Operation:
+        """Return the operation that puts back what ``operation`` replaces."""
+        path = self.base_dir / operation.entity / record_file_name(operation.key)
+        try:
+            return Operation(operation.entity, operation.key, path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return Operation(operation.entity, operation.key, None)
+
+    def _finish_left_changes(self) -> None:
+        changes = self.base_dir / _CHANGES
+        if not changes.is_dir():
+            return
+        for journal in sorted(changes.iterdir()):
+            if not journal.is_file():
+                continue
+            with open(journal, "rb") as file:
+                if not try_lock(file):
+                    continue  # a live process is applying it
+                operations = _journalled_operations(file.read())
+                if operations is not None:
+                    _apply_operations(self.base_dir, operations)
+                _delete_journal(journal, file)
+        sync_folder(changes)
+
+
+def _delete_journal(journal: Path, file: IO[Any]) -> None:
+    """Delete ``journal`` and release its lock; deleted while still locked where the system allows it (POSIX)."""
+    if os.name == "nt":
+        unlock(file)
+        file.close()
+        journal.unlink(missing_ok=True)
+    else:
+        journal.unlink(missing_ok=True)
+        unlock(file)
+
+
+def _journalled_operations(raw: bytes) -> list[Operation] | None:
+    """Return a journal's operations, or None when the journal is incomplete (its writer died writing it)."""
+    try:
+        items = json.loads(raw.decode("utf-8"))
+        return [Operation(check_entity_name(entity), str(key), text) for entity, key, text in items]
+    except (ValueError, TypeError):
+        return None
+
+
+def _apply_operations(base_dir: Path, operations: list[Operation]) -> None:
+    for operation in operations:
+        folder = base_dir / operation.entity
+        folder.mkdir(exist_ok=True)
+        if operation.text is None:
+            _remove_files(folder, [operation.key])
+        else:
+            _write_file(folder, operation.key, operation.text)
+
+
+def json_folder(base_dir: Path) -> JsonFolder:
+    """Return the shared :class:`JsonFolder` of ``base_dir``."""
+    folder = _folders.get(base_dir)
+    if folder is None:
+        folder = _folders[base_dir] = JsonFolder(base_dir)
+    return folder
 
 
 async def close_json_workers() -> None:
     """Stop every JSON storage thread after its queued work; the next call on an adapter starts a new one."""
-    while _workers:
-        _, worker = _workers.popitem()
-        await worker.close()
+    while _folders:
+        _, folder = _folders.popitem()
+        await folder.worker.close()
 
 
 def close_json_workers_now() -> None:
     """Stop every JSON storage thread like :func:`close_json_workers`, blocking instead of awaiting."""
-    while _workers:
-        _, worker = _workers.popitem()
-        worker.shutdown()
+    while _folders:
+        _, folder = _folders.popitem()
+        folder.worker.shutdown()
 
 
 @dataclass(frozen=True)
@@ -99,6 +211,11 @@ class JsonFileAdapter:
     def __repr__(self) -> str:
         return f"JsonFileAdapter({self.entity!r}, {str(self.base_dir)!r})"
 
+    @property
+    def store(self) -> JsonFolder:
+        """Return where :func:`workstation.persist.commit` applies this adapter's part of a change: its folder."""
+        return json_folder(self.base_dir)
+
     async def wait_for_init(self) -> None:
         """Create the folder, delete temp files a killed process left and move undecodable records aside."""
         await self._init.run(self._initialise)
@@ -122,17 +239,17 @@ class JsonFileAdapter:
         """Replace the record under ``key`` atomically; raise ``TypeError`` and write nothing for non-JSON."""
         text = encode(self.entity, key, value)
         await self.wait_for_init()
-        await self._run(lambda: self._write(key, text))
+        await self._run(lambda: _write_file(self.folder, key, text))
 
     async def remove_value(self, key: str) -> None:
         """Delete the record file of ``key``; a missing one is fine."""
         await self.wait_for_init()
-        await self._run(lambda: self._remove([key]))
+        await self._run(lambda: _remove_files(self.folder, [key]))
 
     async def remove_all(self) -> None:
         """Delete every record file except the moved-aside ones."""
         await self.wait_for_init()
-        await self._run(lambda: self._remove(self._keys()))
+        await self._run(lambda: _remove_files(self.folder, self._keys()))
 
     async def keys(self) -> list[str]:
         """Return every key except the moved-aside ones, sorted."""
@@ -154,11 +271,12 @@ class JsonFileAdapter:
         return await self._run(self._corrupt_keys)
 
     async def _initialise(self) -> None:
+        await self.store.recover()
         for moved in await self._run(self._prepare):
             self._report(moved)
 
     async def _run(self, job: Callable[[], T]) -> T:
-        return await _worker(self.base_dir).run(job)
+        return await self.store.worker.run(job)
 
     def _report(self, moved: _Moved) -> None:
         error = CorruptRecordError(
@@ -214,10 +332,12 @@ class JsonFileAdapter:
         sync_folder(self.folder)
         return _Moved(key, aside, cause)
 
-    def _write(self, key: str, text: str) -> None:
-        write_text_atomically(self.folder / record_file_name(key), text)
 
-    def _remove(self, keys: list[str]) -> None:
-        for key in keys:
-            (self.folder / record_file_name(key)).unlink(missing_ok=True)
-        sync_folder(self.folder)
+def _write_file(folder: Path, key: str, text: str) -> None:
+    write_text_atomically(folder / record_file_name(key), text)
+
+
+def _remove_files(folder: Path, keys: list[str]) -> None:
+    for key in keys:
+        (folder / record_file_name(key)).unlink(missing_ok=True)
+    sync_folder(folder)

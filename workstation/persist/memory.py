@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from workstation.persist.adapter import check_entity_name, decode, encode
+from workstation.persist.adapter import Operation, check_entity_name, decode, encode
 from workstation.persist.corrupt import CORRUPT_MARK
 
-__all__ = ["MemoryAdapter"]
+__all__ = ["MemoryAdapter", "MemoryStore"]
+
+
+class MemoryStore:
+    """What every memory adapter shares: a change is applied to their dicts in one step, with no await between."""
+
+    async def apply(self, operations: Sequence[tuple[MemoryAdapter, Operation]]) -> None:
+        """Apply every operation to its adapter's records."""
+        for adapter, operation in operations:
+            adapter.apply_now(operation)
+
+
+_STORE = MemoryStore()
 
 
 class MemoryAdapter:
@@ -19,6 +32,18 @@ class MemoryAdapter:
 
     def __repr__(self) -> str:
         return f"MemoryAdapter({self.entity!r})"
+
+    @property
+    def store(self) -> MemoryStore:
+        """Return where :func:`workstation.persist.commit` applies this adapter's part of a change."""
+        return _STORE
+
+    def apply_now(self, operation: Operation) -> None:
+        """Apply one operation of a change."""
+        if operation.text is None:
+            self._records.pop(operation.key, None)
+        else:
+            self._records[operation.key] = operation.text
 
     async def wait_for_init(self) -> None:
         """Do nothing: a dict needs no preparation."""

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workstation.persist.adapter import InitOnce, check_entity_name, decode, encode, path_error
+from workstation.persist.adapter import InitOnce, Operation, check_entity_name, decode, encode, path_error
 from workstation.persist.corrupt import CORRUPT_MARK, CorruptRecordError, aside_name, report_corrupt
 from workstation.persist.worker import SerialWorker
 from workstation.timeutil import now_ms
@@ -58,6 +58,10 @@ class SqliteDatabase:
     def close_now(self) -> None:
         """Close like :meth:`close`, blocking the calling thread instead of awaiting."""
         self._worker.shutdown(self._disconnect)
+
+    async def apply(self, operations: Sequence[tuple[SqliteAdapter, Operation]]) -> None:
+        """Apply the operations of several entities' adapters of this file in one transaction."""
+        await self.run(lambda connection: _apply(connection, operations))
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -118,6 +122,20 @@ def close_databases_now() -> None:
         database.close_now()
 
 
+def _apply(connection: sqlite3.Connection, operations: Sequence[tuple[SqliteAdapter, Operation]]) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for adapter, operation in operations:
+            if operation.text is None:
+                adapter.delete_row(connection, operation.key)
+            else:
+                adapter.upsert_row(connection, operation.key, operation.text)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 @dataclass(frozen=True)
 class _Moved:
     """An undecodable row that was re-keyed aside."""
@@ -158,6 +176,11 @@ class SqliteAdapter:
         """Return the shared database of this adapter's file."""
         return sqlite_database(self.path)
 
+    @property
+    def store(self) -> SqliteDatabase:
+        """Return where :func:`workstation.persist.commit` applies this adapter's part of a change: its file."""
+        return self.database
+
     async def wait_for_init(self) -> None:
         """Open the file (WAL, ``synchronous=FULL``), create the table and re-key undecodable rows aside."""
         await self._init.run(self._initialise)
@@ -181,16 +204,12 @@ class SqliteAdapter:
         """Upsert the row of ``key`` in one transaction; raise ``TypeError`` and write nothing for non-JSON."""
         text = encode(self.entity, key, value)
         await self.wait_for_init()
-        await self.database.run(lambda connection: self._write(connection, key, text))
+        await self.database.run(lambda connection: self.upsert_row(connection, key, text))
 
     async def remove_value(self, key: str) -> None:
         """Delete the row of ``key``; a missing one is fine."""
         await self.wait_for_init()
-        await self.database.run(
-            lambda connection: connection.execute(
-                "DELETE FROM records WHERE entity = ? AND key = ?", (self.entity, key)
-            )
-        )
+        await self.database.run(lambda connection: self.delete_row(connection, key))
 
     async def remove_all(self) -> None:
         """Delete every row of this entity except the moved-aside ones, in one transaction."""
@@ -273,7 +292,12 @@ class SqliteAdapter:
         )
         return _Moved(key, aside_key, cause)
 
-    def _write(self, connection: sqlite3.Connection, key: str, text: str) -> None:
+    def delete_row(self, connection: sqlite3.Connection, key: str) -> None:
+        """Delete the row of ``key`` (worker thread only)."""
+        connection.execute("DELETE FROM records WHERE entity = ? AND key = ?", (self.entity, key))
+
+    def upsert_row(self, connection: sqlite3.Connection, key: str, text: str) -> None:
+        """Insert or replace the row of ``key`` with the JSON ``text`` (worker thread only)."""
         connection.execute(
             "INSERT INTO records (entity, key, value, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (entity, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

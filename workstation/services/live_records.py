@@ -2,9 +2,10 @@
 
 Besides the four entities of the SPEC, two records make a restart exact rather than approximately right:
 
-* ``closed`` (key: signal id): every closed or cancelled signal, written *before* the open record is removed, so
-  a crash between the two is recognised as a finished close instead of a position to manage again; it is also the
-  live trade history that outlives the process.
+* ``closed`` (key: signal id): every closed or cancelled signal, written in the same change that removes the open
+  record; it is also the live trade history that outlives the process. It carries ``announced``: false until the
+  result has been published, so a close saved by a process killed before it could tell anyone is announced by the
+  next run of the pair (:meth:`LiveRecords.unannounced`).
 * ``progress`` (key: ``symbol:strategy_name``): the last tick evaluated, the throttle bucket of the last
   ``get_signal`` call and the last signal id, so a restarted run neither evaluates a tick twice nor calls
   ``get_signal`` earlier than the uninterrupted run would have.
@@ -25,6 +26,7 @@ from workstation.models.results import CancelledResult, ClosedResult
 from workstation.models.risk import RiskPosition
 from workstation.models.signal import SignalRow
 from workstation.persist.adapter import PersistAdapter
+from workstation.persist.change import Change, commit
 from workstation.persist.corrupt import CORRUPT_MARK, corrupt_stamp
 from workstation.persist.records import read_record
 
@@ -53,6 +55,8 @@ class EndedSignal(BaseModel):
     strategy_name: str
     close_timestamp: int
     signal: SignalRow
+    #: Whether the result was published; records written before the flag existed were.
+    announced: bool = True
 
 
 class RiskPositions(RootModel[list[RiskPosition]]):
@@ -141,25 +145,40 @@ class LiveRecords:
         state.resume_after = max(marks) if marks else None
         return state
 
-    async def write_open_position(self, row: SignalRow) -> None:
-        """Store the open position (a fill also removes the limit order it came from)."""
-        await self._signal.write_value(self.key, row.model_dump(mode="json"))
+    async def write_open_position(self, row: SignalRow, *, fills_limit_order: bool) -> None:
+        """Store the open position; a fill removes the limit order it came from in the same change."""
+        change = Change().write("signal", self.key, row.model_dump(mode="json"))
+        if fills_limit_order:
+            change.remove("schedule", self.key)
+        await commit(change)
 
     async def write_limit_order(self, row: SignalRow) -> None:
         """Store a new waiting limit order."""
         await self._schedule.write_value(self.key, row.model_dump(mode="json"))
 
-    async def remove_limit_order(self) -> None:
-        """Forget the waiting limit order."""
-        await self._schedule.remove_value(self.key)
-
     async def end(self, result: ClosedResult | CancelledResult) -> None:
-        """Journal a close or cancel, then remove the record it ends."""
-        await self._closed.write_value(result.signal.id, result.model_dump(mode="json"))
-        if result.action == "closed":
-            await self._signal.remove_value(self.key)
-        else:
-            await self._schedule.remove_value(self.key)
+        """Journal a close or cancel as not yet announced and remove the record it ends, in one change."""
+        ended = "signal" if result.action == "closed" else "schedule"
+        await commit(
+            Change()
+            .write("closed", result.signal.id, {**result.model_dump(mode="json"), "announced": False})
+            .remove(ended, self.key)
+        )
+
+    async def mark_announced(self, result: ClosedResult | CancelledResult) -> None:
+        """Record that ``result`` was published, so no later run announces it again."""
+        await self._closed.write_value(result.signal.id, {**result.model_dump(mode="json"), "announced": True})
+
+    async def unannounced(self) -> list[ClosedResult | CancelledResult]:
+        """Return the pair's saved closes and cancels that were never published, oldest first."""
+        found: list[ClosedResult | CancelledResult] = []
+        for ended in await self.ended_signals():
+            if ended.announced:
+                continue
+            raw = await self._closed.read_value(ended.signal.id)
+            model = ClosedResult if ended.action == "closed" else CancelledResult
+            found.append(model.model_validate(raw))
+        return found
 
     async def write_progress(self, progress: LiveProgress) -> None:
         """Store how far the run has got."""
