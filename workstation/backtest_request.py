@@ -1,9 +1,10 @@
 """What a backtest run is, as one validated request, and how it becomes registered schemas and a config.
 
-A form or a script fills a `BacktestRequest`; its validation names the field of every problem (``params.slow`` for a
-strategy parameter). `prepare_backtest` then registers what the run needs and is still missing (the demo exchange, a
-built-in strategy with the requested parameters, a frame for the period) and returns the names and the config to run
-with::
+The window's form, the command line (``workstation backtest``) and scripts all fill a `BacktestRequest`; its
+validation names the field of every problem (``params.slow`` for a strategy parameter). `prepare_backtest` then
+registers what the run needs and is still missing (the demo exchange with its seed, a candle file's exchange, the
+candle store's candles as ``stored-<exchange>``, a built-in strategy with the requested parameters, a frame for the
+period), checks that the period fits the candles, and returns the names and the config to run with::
 
     prepared = await ws.prepare_backtest(request)
     async for result in ws.Backtest.run(prepared.symbol, strategy_name=prepared.strategy_name,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import (
@@ -23,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -31,30 +34,50 @@ from pydantic import (
 from pydantic_core import ErrorDetails, InitErrorDetails
 
 from workstation.config import Config, get_config
-from workstation.errors import SchemaNotFoundError
+from workstation.errors import PreparationError, SchemaNotFoundError
 from workstation.examples.catalogue import BuiltinStrategy, available_builtin_strategies
-from workstation.exchanges.demo import make_demo_exchange
+from workstation.exchanges.csv import CsvCandles, make_csv_exchange
+from workstation.exchanges.demo import DemoCandles, make_demo_exchange
+from workstation.exchanges.span import candle_span, check_period
+from workstation.exchanges.stored import StoredCandles, make_stored_exchange, stored_exchange_names, stored_source
 from workstation.registry import (
     add_exchange,
     add_frame,
     add_strategy,
+    exchanges,
     list_exchanges,
     list_frames,
     list_strategies,
 )
 from workstation.schemas.common import Name
-from workstation.schemas.frame import FrameSchema
+from workstation.schemas.frame import FrameInterval, FrameSchema
 
 #: The offline exchange `prepare_backtest` registers when a request names it and nothing else has.
 DEMO_EXCHANGE = "demo"
 
 _MAX_NAME_LENGTH = 100  # SPEC §2: names are parts of memo keys and file names
+_NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 
-def exchange_choices() -> list[str]:
-    """Return the exchanges a request may name: the registered ones, then ``demo`` if it is not among them."""
+def exchange_choices(*, stored: bool = False) -> list[str]:
+    """Return the exchanges a request may name: the registered ones, then ``demo`` if it is not among them.
+
+    Parameters
+    ----------
+    stored
+        Also offer ``stored-<exchange>`` for every exchange the candle store holds 1m candles of (reads the store).
+    """
     names = [schema.exchange_name for schema in list_exchanges()]
-    return names if DEMO_EXCHANGE in names else [*names, DEMO_EXCHANGE]
+    if DEMO_EXCHANGE not in names:
+        names.append(DEMO_EXCHANGE)
+    if stored:
+        names += [name for name in stored_exchange_names() if name not in names]
+    return names
+
+
+def demo_exchange_name(seed: int) -> str:
+    """Return the name the demo exchange with ``seed`` is registered under: ``demo``, or ``demo[seed=7]``."""
+    return DEMO_EXCHANGE if seed == 0 else f"{DEMO_EXCHANGE}[seed={seed}]"
 
 
 def strategy_choices() -> list[str]:
@@ -84,15 +107,28 @@ def strategy_params_model(strategy_name: str) -> type[BaseModel] | None:
 class BacktestRequest(BaseModel):
     """One backtest as a user asks for it: market, strategy and its parameters, period, and costs.
 
-    Validation consults the registries: the exchange and the strategy must be among `exchange_choices` and
-    `strategy_choices`, and ``params`` must fit `strategy_params_model` (errors are located at ``params.<field>``).
-    ``start`` and ``end`` are timezone-aware, converted to UTC, on whole minutes, and ``end`` is after ``start``.
+    Validation consults the registries: the exchange must be among `exchange_choices`, a ``stored-…`` name, or the
+    name a ``candle_file`` is served under; the strategy among `strategy_choices`; ``params`` must fit
+    `strategy_params_model` (errors are located at ``params.<field>``); a ``seed`` other than 0 needs the demo
+    exchange. ``start`` and ``end`` are timezone-aware, converted to UTC, on whole minutes, and ``end`` is after
+    ``start``. Whether the candles cover the period is checked by `prepare_backtest`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     exchange_name: Name = Field(
-        DEMO_EXCHANGE, title="Exchange", description="Where the candles come from; 'demo' is synthetic and offline."
+        DEMO_EXCHANGE,
+        title="Exchange",
+        description="Where the candles come from: 'demo' is synthetic and offline, 'stored-…' the candle store's; "
+        "with a candle file, the name its candles are served under.",
+    )
+    candle_file: str = Field(
+        "",
+        title="Candle file",
+        description="A candle CSV to trade on instead of the exchange (any layout the import dialog reads).",
+    )
+    seed: int = Field(
+        0, ge=0, title="Demo seed", description="Seed of the demo exchange's price paths; 0 is the usual demo."
     )
     symbol: str = Field("BTCUSDT", title="Symbol", description="The market traded, as the exchange names it.")
     strategy_name: Name = Field(
@@ -100,6 +136,7 @@ class BacktestRequest(BaseModel):
     )
     start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
     end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
+    interval: FrameInterval = Field("1m", title="Tick every", description="Time between two ticks of the strategy.")
     percent_fee: float = Field(
         0.1, ge=0, allow_inf_nan=False, strict=True, title="Fee (%)", description="Fee per side, in percent."
     )
@@ -125,13 +162,13 @@ class BacktestRequest(BaseModel):
         description="Parameters of a built-in strategy; those left out keep their defaults.",
     )
 
-    @field_validator("exchange_name")
+    @field_validator("candle_file")
     @classmethod
-    def _known_exchange(cls, exchange_name: str) -> str:
-        known = exchange_choices()
-        if exchange_name not in known:
-            raise ValueError(f'exchange "{exchange_name}" not found; known: {_quoted(known)}')
-        return exchange_name
+    def _candle_file_exists(cls, candle_file: str) -> str:
+        candle_file = candle_file.strip()
+        if candle_file and not Path(candle_file).expanduser().is_file():
+            raise ValueError(f"{candle_file!r} is not a file")
+        return candle_file
 
     @field_validator("symbol")
     @classmethod
@@ -168,15 +205,17 @@ class BacktestRequest(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _params_fit_the_strategy(cls, data: Any, handler: ModelWrapValidatorHandler[BacktestRequest]) -> Any:
-        # The parameters' model depends on another field, so they are checked here, before the fields, and their
-        # errors re-located under "params" and reported together with those of the other fields.
+        # The parameters' model depends on another field, as do the exchange's check (a candle file names its own
+        # exchange) and the seed's, so they are checked here, before the fields, and their errors located at their
+        # field and reported together with those of the other fields.
         if not isinstance(data, dict):
             return handler(data)
         params = data.get("params", {})
         strategy_name = data.get("strategy_name", cls.model_fields["strategy_name"].default)
-        errors: list[InitErrorDetails] = []
+        errors: list[InitErrorDetails] = _check_source(data)
         if isinstance(params, dict) and isinstance(strategy_name, str):
-            params, errors = _check_params(strategy_name, params)
+            params, params_errors = _check_params(strategy_name, params)
+            errors += params_errors
             data = {**data, "params": params}
         try:
             request = handler(data)
@@ -201,13 +240,14 @@ class PreparedBacktest(BaseModel):
 
 
 async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
-    """Register what ``request`` needs and is missing, and return what to run.
+    """Register what ``request`` needs and is missing, check the period against the candles, and return what to run.
 
-    The demo exchange is registered if the request names it and no exchange of that name exists. A built-in
+    The exchange is registered on demand: the demo exchange (``demo[seed=N]`` for another seed), a candle file's
+    exchange under the request's exchange name, the candle store's candles as ``stored-<exchange>``. A built-in
     strategy is registered under its own name with the default parameters, and under a derived name such as
     ``sma-cross-market[fast=10,slow=30]`` (the parameters that differ from the defaults) otherwise; a strategy of
-    that name already registered is used as it is. The period becomes a ``1m`` frame named after its first and last
-    tick, so the same period reuses the same frame.
+    that name already registered is used as it is. The period becomes a frame of the request's interval named after
+    its first and last tick, so the same period reuses the same frame.
 
     Parameters
     ----------
@@ -218,25 +258,35 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
     -------
     PreparedBacktest
         The names to pass to ``Backtest.run`` and the current config with the request's fee, slippage and position
-        cost, for its ``config`` argument.
+        cost, for its ``config`` argument. Candles from the demo, a file or the store are asked for once: asking
+        again gives the same answer.
 
     Raises
     ------
+    PreparationError
+        When the candles do not fit the request: a period that starts before the first usable start or ends after
+        the last candle, a symbol the candle store does not hold, a candle file that cannot be read, an exchange
+        name a candle file cannot take; ``field`` names the request's field.
     SchemaNotFoundError
         If the exchange or the strategy is neither registered nor built in (the registries changed since the
         request was validated).
     """
+    exchange_name = _ensure_source(request)
+    offline = _is_offline(exchange_name)
     config = Config.model_validate(
         {
             **get_config().model_dump(),
             "percent_fee": request.percent_fee,
             "percent_slippage": request.percent_slippage,
             "position_entry_cost": request.position_entry_cost,
+            **({"get_candles_retry_count": 1} if offline else {}),
         }
     )
-    exchange_name = ensure_exchange(request.exchange_name, source="prepare_backtest")
+    span = await candle_span(exchanges.get(exchange_name, "prepare_backtest"), request.symbol)
+    if span is not None:
+        check_period(span, request.start, request.end, vwap_candles=config.avg_price_candles_count)
     strategy_name = ensure_strategy(request.strategy_name, request.params)
-    frame_name = _ensure_frame(request.start, request.end)
+    frame_name = _ensure_frame(request.start, request.end, request.interval)
     return PreparedBacktest(
         symbol=request.symbol,
         strategy_name=strategy_name,
@@ -246,17 +296,51 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
     )
 
 
+def _ensure_source(request: BacktestRequest) -> str:
+    """Register the exchange the request's candles come from and return its name."""
+    if request.candle_file:
+        return _ensure_file_exchange(request.exchange_name, Path(request.candle_file).expanduser())
+    if request.exchange_name == DEMO_EXCHANGE and request.seed:
+        name = demo_exchange_name(request.seed)
+        if not exchanges.has(name):
+            add_exchange(make_demo_exchange(name, seed=request.seed))
+        return name
+    return ensure_exchange(request.exchange_name, source="prepare_backtest")
+
+
+def _ensure_file_exchange(exchange_name: str, path: Path) -> str:
+    if exchanges.has(exchange_name):
+        candles = exchanges.get(exchange_name, "prepare_backtest").get_candles
+        if isinstance(candles, CsvCandles) and candles.path.resolve() == path.resolve():
+            return exchange_name
+        raise PreparationError(
+            "exchange_name",
+            f'"{exchange_name}" is already an exchange; name the exchange of {path.name} differently',
+        )
+    return add_exchange(make_csv_exchange(exchange_name, path)).exchange_name
+
+
+def _is_offline(exchange_name: str) -> bool:
+    """Tell whether the exchange answers from data at hand (demo, file, store): a retry would get the same answer."""
+    candles = exchanges.get(exchange_name, "prepare_backtest").get_candles
+    return isinstance(candles, DemoCandles | CsvCandles | StoredCandles)
+
+
 def ensure_exchange(exchange_name: str, *, source: str = "ensure_exchange") -> str:
-    """Return ``exchange_name`` once it is registered, registering the built-in demo exchange on demand.
+    """Return ``exchange_name`` once it is registered, registering the demo or a ``stored-…`` exchange on demand.
 
     Raises
     ------
     SchemaNotFoundError
-        If the exchange is neither registered nor the demo exchange; ``source`` names the caller in the message.
+        If the exchange is neither registered, the demo exchange nor a ``stored-…`` name; ``source`` names the
+        caller in the message.
     """
     registered = [schema.exchange_name for schema in list_exchanges()]
     if exchange_name in registered:
         return exchange_name
+    stored = stored_source(exchange_name)
+    if stored is not None:
+        return add_exchange(make_stored_exchange(exchange_name, stored)).exchange_name
     if exchange_name != DEMO_EXCHANGE:
         raise SchemaNotFoundError(
             f'exchange "{exchange_name}" not found (source: {source}); registered: [{_quoted(registered)}]'
@@ -307,16 +391,51 @@ def _derived_name(builtin: BuiltinStrategy, params: dict[str, Any]) -> str:
     return name
 
 
-def _ensure_frame(start: datetime, end: datetime) -> str:
-    base = f"backtest-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}"
+def _ensure_frame(start: datetime, end: datetime, interval: FrameInterval = "1m") -> str:
+    base = f"backtest-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}" + ("" if interval == "1m" else f"-{interval}")
     frames = {schema.frame_name: schema for schema in list_frames()}
     name, suffix = base, 1
     while (frame := frames.get(name)) is not None:
-        if (frame.interval, frame.start_date, frame.end_date) == ("1m", start, end):
+        if (frame.interval, frame.start_date, frame.end_date) == (interval, start, end):
             return name
         suffix += 1  # a frame of the same name but another period was registered by someone else
         name = f"{base}-{suffix}"
-    return add_frame(FrameSchema(frame_name=name, interval="1m", start_date=start, end_date=end)).frame_name
+    return add_frame(FrameSchema(frame_name=name, interval=interval, start_date=start, end_date=end)).frame_name
+
+
+def _check_source(data: dict[str, Any]) -> list[InitErrorDetails]:
+    """Return the errors of the exchange (unknown without a candle file) and the seed (only the demo has one)."""
+    exchange_name = data.get("exchange_name", DEMO_EXCHANGE)
+    candle_file = data.get("candle_file", "")
+    seed = data.get("seed", 0)
+    with_file = isinstance(candle_file, str) and bool(candle_file.strip())
+    errors: list[InitErrorDetails] = []
+    if not isinstance(exchange_name, str) or not _is_name(exchange_name):
+        return errors  # the field's own validation says why
+    if with_file and (exchange_name == DEMO_EXCHANGE or stored_source(exchange_name) is not None):
+        reason = ValueError(f'"{exchange_name}" is not a candle file\'s exchange; name its candles, e.g. "csv"')
+        errors.append(_value_error("exchange_name", exchange_name, reason))
+    elif not with_file and exchange_name not in exchange_choices() and stored_source(exchange_name) is None:
+        known = exchange_choices(stored=True)
+        reason = ValueError(f'exchange "{exchange_name}" not found; known: {_quoted(known)}')
+        errors.append(_value_error("exchange_name", exchange_name, reason))
+    if isinstance(seed, int) and seed and (with_file or exchange_name != DEMO_EXCHANGE):
+        source = f"the candle file {candle_file.strip()!r}" if with_file else f'"{exchange_name}"'
+        reason = ValueError(f"seed {seed} applies to the demo exchange only, not to {source}")
+        errors.append(_value_error("seed", seed, reason))
+    return errors
+
+
+def _is_name(text: str) -> bool:
+    try:
+        _NAME.validate_python(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def _value_error(field: str, value: Any, reason: ValueError) -> InitErrorDetails:
+    return InitErrorDetails(type="value_error", loc=(field,), input=value, ctx={"error": reason})
 
 
 def _check_params(strategy_name: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[InitErrorDetails]]:
@@ -326,7 +445,7 @@ def _check_params(strategy_name: str, params: dict[str, Any]) -> tuple[dict[str,
         if not params or strategy_name not in strategy_choices():
             return params, []  # an unknown strategy is reported on its own field
         reason = ValueError(f'strategy "{strategy_name}" takes no parameters, got {", ".join(sorted(params))}')
-        return params, [InitErrorDetails(type="value_error", loc=("params",), input=params, ctx={"error": reason})]
+        return params, [_value_error("params", params, reason)]
     try:
         parsed = model.model_validate(params)
     except ValidationError as exc:

@@ -15,11 +15,10 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import pydantic
 
@@ -28,11 +27,9 @@ from workstation import cli_report
 from workstation.cli_args import ArgumentProblem
 from workstation.errors import WorkstationError
 from workstation.examples.catalogue import available_builtin_strategies
-from workstation.exchanges.csv import make_csv_exchange, read_csv_span
-from workstation.exchanges.demo import DEMO_START_MS, make_demo_exchange
 from workstation.models.events import BacktestProgress
 from workstation.schemas.strategy import StrategySchema
-from workstation.timeutil import FRAME_INTERVAL_MINUTES, from_ms, iso, to_ms
+from workstation.timeutil import FRAME_INTERVAL_MINUTES, iso
 
 DESCRIPTION = """\
 Run a strategy over a period without the GUI: a progress bar on stderr, the markdown report on stdout.
@@ -50,7 +47,6 @@ then `--strategy my-strategy` selects it. It may also register risks and exchang
 
 DEMO_EXCHANGE = "demo"
 DEFAULT_CSV_EXCHANGE = "csv"
-FRAME_NAME = "cli-backtest"
 
 _BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PROGRESS_PERIOD_SECONDS = 0.1
@@ -100,6 +96,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="time between two ticks (default: 1m)",
     )
     parser.add_argument("--seed", type=int, metavar="N", help="seed of the demo exchange's price paths (default: 0)")
+    parser.add_argument("--fee", type=float, metavar="PERCENT", help="fee per side, in percent (default: 0.1)")
+    parser.add_argument(
+        "--slippage", type=float, metavar="PERCENT", help="adverse slippage per side, in percent (default: 0.1)"
+    )
+    parser.add_argument("--entry-cost", type=float, metavar="MONEY", help="money put into each position (default: 100)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter of a built-in strategy (repeat for several), e.g. --param fast=10",
+    )
 
 
 def builtin_strategies() -> dict[str, Callable[[], StrategySchema]]:
@@ -150,65 +157,96 @@ def parse_moment(flag: str, text: str, *, end_of_day: bool) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-@dataclass(frozen=True)
-class BacktestRequest:
-    """A checked backtest: everything it names is registered."""
+#: The command-line option of each field of ``ws.BacktestRequest``, for the messages of its errors.
+OPTIONS: dict[str, str] = {
+    "exchange_name": "--exchange",
+    "candle_file": "--csv",
+    "seed": "--seed",
+    "symbol": "--symbol",
+    "strategy_name": "--strategy",
+    "start": "--start",
+    "end": "--end",
+    "interval": "--interval",
+    "percent_fee": "--fee",
+    "percent_slippage": "--slippage",
+    "position_entry_cost": "--entry-cost",
+    "params": "--param",
+}
 
-    symbol: str
-    strategy_name: str
-    exchange_name: str
-    frame_name: str
 
-
-def prepare(args: argparse.Namespace) -> BacktestRequest:
-    """Check the arguments, run the strategy file, and register the exchange, strategy and frame.
+def backtest_request(args: argparse.Namespace) -> ws.BacktestRequest:
+    """Build the ``ws.BacktestRequest`` the arguments describe, as the window's form does.
 
     Parameters
     ----------
     args
-        Parsed by a parser set up with `add_arguments`.
-
-    Returns
-    -------
-    BacktestRequest
-        What to run.
+        Parsed by a parser set up with `add_arguments`; the ``--strategy-file`` has run already.
 
     Raises
     ------
     ArgumentProblem
-        For the first argument that cannot be used.
+        For the first argument the request refuses, named by its option.
     """
-    symbol = args.symbol.strip()
-    if not symbol:
-        raise ArgumentProblem(f"--symbol: {args.symbol!r} is empty")
     start = parse_moment("--start", args.start, end_of_day=False)
     end = parse_moment("--end", args.end, end_of_day=True)
-    if end < start:
-        raise ArgumentProblem(f"--end: {args.end!r} is before --start {args.start!r}")
-    now = datetime.now(UTC)
-    if end > now:
-        raise ArgumentProblem(f"--end: {args.end!r} is in the future (now: {iso(to_ms(now))})")
-    if args.csv is not None:
-        _check_csv_covers(args, start, end)
-    if args.strategy_file is not None:
-        _run_strategy_file(args.strategy_file)
-    exchange_name = _register_exchange(args, start)
-    strategy_name = _register_strategy(args.strategy)
-    ws.add_frame(ws.FrameSchema(frame_name=FRAME_NAME, interval=args.interval, start_date=start, end_date=end))
-    return BacktestRequest(symbol, strategy_name, exchange_name, FRAME_NAME)
-
-
-def _check_csv_covers(args: argparse.Namespace, start: datetime, end: datetime) -> None:
-    if not args.csv.is_file():
-        raise ArgumentProblem(f"--csv: {str(args.csv)!r} is not a file")
+    fields: dict[str, Any] = {
+        "exchange_name": args.exchange or (DEFAULT_CSV_EXCHANGE if args.csv is not None else DEMO_EXCHANGE),
+        "candle_file": "" if args.csv is None else str(args.csv),
+        "seed": 0 if args.seed is None else args.seed,
+        "symbol": args.symbol,
+        "strategy_name": args.strategy,
+        "start": start,
+        "end": end,
+        "interval": args.interval,
+        "params": parse_params(args.param or []),
+    }
+    for field, value in (
+        ("percent_fee", args.fee),
+        ("percent_slippage", args.slippage),
+        ("position_entry_cost", args.entry_cost),
+    ):
+        if value is not None:
+            fields[field] = value
     try:
-        span = read_csv_span(args.csv)
-    except ValueError as exc:
-        raise ArgumentProblem(f"--csv: {exc}") from None
-    if start < from_ms(span.first_ms):
-        raise ArgumentProblem(f"--start: {args.start!r} is before the CSV's first candle ({iso(span.first_ms)})")
-    if end > from_ms(span.last_ms):
-        raise ArgumentProblem(f"--end: {args.end!r} is after the CSV's last candle ({iso(span.last_ms)})")
+        return ws.BacktestRequest(**fields)
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        where = ".".join(str(part) for part in error["loc"][1:])
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        value = f"{where}: " if where else ""
+        raise ArgumentProblem(f"{OPTIONS.get(field, field)}: {value}{reason}") from None
+
+
+def parse_params(texts: list[str]) -> dict[str, str]:
+    """Return the strategy parameters of ``--param NAME=VALUE`` options (the request's model reads the values).
+
+    Raises
+    ------
+    ArgumentProblem
+        For an option without ``=`` or without a name.
+    """
+    params: dict[str, str] = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals or not name.strip():
+            raise ArgumentProblem(f"--param: {text!r} is not NAME=VALUE")
+        params[name.strip()] = value.strip()
+    return params
+
+
+async def prepare(request: ws.BacktestRequest) -> ws.PreparedBacktest:
+    """Prepare ``request`` as the window does (``ws.prepare_backtest``).
+
+    Raises
+    ------
+    ArgumentProblem
+        When the candles do not fit the request, named by the option of the field concerned.
+    """
+    try:
+        return await ws.prepare_backtest(request)
+    except ws.PreparationError as problem:
+        raise ArgumentProblem(f"{OPTIONS.get(problem.field, problem.field)}: {problem.reason}") from None
 
 
 def _run_strategy_file(path: Path) -> None:
@@ -221,51 +259,6 @@ def _run_strategy_file(path: Path) -> None:
             "empty": "registered no strategy (call ws.add_strategy in it)",
         }[error.problem]
         raise ArgumentProblem(f"--strategy-file: {str(path)!r} {what}") from None
-
-
-def _register_exchange(args: argparse.Namespace, start: datetime) -> str:
-    registered = {schema.exchange_name for schema in ws.list_exchanges()}
-    name = args.exchange or (DEFAULT_CSV_EXCHANGE if args.csv is not None else DEMO_EXCHANGE)
-    if args.seed is not None and (args.csv is not None or name in registered):
-        raise ArgumentProblem(f"--seed: {args.seed} applies to the demo exchange only, not to {name!r}")
-    if args.csv is not None:
-        try:
-            ws.add_exchange(make_csv_exchange(name, args.csv))
-        except pydantic.ValidationError as exc:
-            reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise ArgumentProblem(f"--exchange: {name!r} is not a valid name: {reason}") from None
-        except ws.DuplicateSchemaError:
-            raise ArgumentProblem(f"--exchange: {name!r} is already registered by --strategy-file") from None
-        _fail_fast_on_missing_candles()
-        return name
-    if name in registered:
-        return name
-    if name != DEMO_EXCHANGE:
-        raise ArgumentProblem(
-            f"--exchange: {name!r} is not a known exchange (use {DEMO_EXCHANGE!r}, give --csv FILE, "
-            "or register it in --strategy-file)"
-        )
-    if start < from_ms(DEMO_START_MS):
-        raise ArgumentProblem(f"--start: {args.start!r} is before the demo exchange's first candle (2020-01-01)")
-    ws.add_exchange(make_demo_exchange(DEMO_EXCHANGE, seed=args.seed or 0))
-    _fail_fast_on_missing_candles()
-    return name
-
-
-def _fail_fast_on_missing_candles() -> None:
-    # A file or the seeded demo gives the same answer every time: retrying a missing candle only waits.
-    ws.set_config(get_candles_retry_count=1)
-
-
-def _register_strategy(name: str) -> str:
-    if name in {schema.strategy_name for schema in ws.list_strategies()}:
-        return name
-    builtins = builtin_strategies()
-    make = builtins.get(name)
-    if make is None:
-        known = [schema.strategy_name for schema in ws.list_strategies()] + list(builtins)
-        raise ArgumentProblem(f"--strategy: {name!r} is not a known strategy (known: {', '.join(known)})")
-    return ws.add_strategy(make()).strategy_name
 
 
 class ProgressBar:
@@ -356,8 +349,9 @@ def _not_repeating_the_failure(record: logging.LogRecord) -> bool:
 
 
 async def _run(
-    request: BacktestRequest, progress: ProgressBar, report_file: cli_report.ReportFile | None, *, quiet: bool
+    asked: ws.BacktestRequest, progress: ProgressBar, report_file: cli_report.ReportFile | None, *, quiet: bool
 ) -> tuple[str, Path | None]:
+    request = await prepare(asked)
     unsubscribe = None if quiet else ws.listen_progress_backtest(progress)
     try:
         async for _ in ws.Backtest.run(
@@ -365,6 +359,7 @@ async def _run(
             strategy_name=request.strategy_name,
             exchange_name=request.exchange_name,
             frame_name=request.frame_name,
+            config=request.config,
         ):
             pass
     finally:
@@ -414,11 +409,13 @@ def run(args: argparse.Namespace) -> int:
     logger.addHandler(engine_log)
     try:
         target = cli_report.report_file(args)
-        request = prepare(args)
+        if args.strategy_file is not None:
+            _run_strategy_file(args.strategy_file)
+        request = backtest_request(args)
         try:
             report, written = asyncio.run(_run(request, progress, target, quiet=quiet))
-        except RunFailed:  # already one line: the report file could not be written
-            raise
+        except (ArgumentProblem, RunFailed):
+            raise  # already one line: a request its candles do not fit, or a report file that cannot be written
         except Exception as exc:
             message = str(exc) if isinstance(exc, WorkstationError) and str(exc) else f"{type(exc).__name__}: {exc}"
             raise RunFailed(" ".join(message.split())) from exc

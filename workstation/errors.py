@@ -47,5 +47,18 @@ class PersistedStateConflictError(WorkstationError):
     """Live restore found persisted state that belongs to another exchange."""
 
 
+class PreparationError(WorkstationError, ValueError):
+    """A validated request cannot be prepared to run; ``field`` names the request field the problem concerns.
+
+    The message is ``"<field>: <reason>"``; a form shows ``reason`` next to the field, the command line puts the
+    field's option in front of it.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class OptimizerError(WorkstationError):
     """A parameter sweep cannot be started."""

@@ -133,7 +133,9 @@ BAD_ARGUMENTS = [
     ),
     pytest.param(["--strategy", "nope", "--start", "2024-01-01", "--end", "2024-01-02"], "--strategy", id="strategy"),
     pytest.param(["--csv", "missing.csv", "--start", "2024-01-01", "--end", "2024-01-02"], "--csv", id="csv-missing"),
-    pytest.param(["--csv", str(PEER_1D_CSV), "--start", "2024-01-01", "--end", "2024-01-02"], "--end", id="csv-range"),
+    pytest.param(
+        ["--csv", str(PEER_1D_CSV), "--start", "2024-01-01T01:00", "--end", "2024-01-02"], "--end", id="csv-range"
+    ),
     pytest.param([*PEER_1D_FRAME, "--exchange", "a:b"], "--exchange", id="csv-exchange-name"),
     pytest.param([*PEER_1D_FRAME, "--seed", "3"], "--seed", id="seed-with-csv"),
     pytest.param(["--strategy-file", "missing.py", "--start", "2024-01-01", "--end", "2024-01-02"], "--strategy-file"),
@@ -162,13 +164,22 @@ def test_a_bad_date_message_quotes_the_value(capsys: pytest.CaptureFixture[str])
     assert err == "workstation backtest: error: --start: '2024-13-01' is not a date (YYYY-MM-DD)\n"
 
 
-def test_an_engine_error_exits_1_with_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
-    # The demo's first candle opens at 2020-01-01 00:00, so the first tick has no candles for its price.
-    code, out, err = run_cli(capsys, "backtest", "--start", "2020-01-01T00:00", "--end", "2020-01-01T03:00")
+def test_an_engine_error_exits_1_with_one_error_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    strategy_file = tmp_path / "feed_down.py"
+    strategy_file.write_text(
+        "import workstation as ws\n"
+        "async def get_candles(symbol, interval, since, limit):\n"
+        "    raise ConnectionError('feed down')\n"
+        "ws.set_config(get_candles_retry_count=1)\n"
+        "ws.add_exchange(exchange_name='down', get_candles=get_candles)\n"
+        "ws.add_strategy(strategy_name='idle', interval='1m', get_signal=lambda symbol, when: None)\n"
+    )
+    args = ["--strategy-file", str(strategy_file), "--exchange", "down", "--strategy", "idle"]
+    code, out, err = run_cli(capsys, "backtest", *args, "--start", "2024-01-01T00:00", "--end", "2024-01-01T03:00")
 
     assert (code, out) == (1, "")
     last_line = err.splitlines()[-1]
-    assert last_line.startswith("workstation backtest: error: demo BTCUSDT 1m: expected 5 candles")
+    assert last_line == "workstation backtest: error: ConnectionError: feed down"
     assert [line for line in err.splitlines() if "error" in line] == [last_line]
     assert "Traceback" not in err
 

@@ -29,10 +29,13 @@ def test_defaults_and_normalisation() -> None:
     )
     assert request.model_dump() == {
         "exchange_name": "demo",
+        "candle_file": "",
+        "seed": 0,
         "symbol": "ETHUSDT",
         "strategy_name": "sma-cross-market",
         "start": datetime(2024, 1, 1, tzinfo=UTC),
         "end": datetime(2024, 1, 2, tzinfo=UTC),
+        "interval": "1m",
         "percent_fee": 0.1,
         "percent_slippage": 0.1,
         "position_entry_cost": 100.0,
@@ -184,7 +187,8 @@ def test_prepare_and_run_one_demo_day() -> None:
         "demo",
         "backtest-20240101T0000-20240102T0000",
     )
-    assert prepared.config == ws.Config(percent_fee=0.2, position_entry_cost=250.0)
+    # The demo answers the same every time: a missing candle is not asked for again.
+    assert prepared.config == ws.Config(percent_fee=0.2, position_entry_cost=250.0, get_candles_retry_count=1)
     assert [schema.exchange_name for schema in ws.list_exchanges()] == ["demo"]
     assert [schema.strategy_name for schema in ws.list_strategies()] == ["sma-cross-market"]
     frame = ws.list_frames()[0]

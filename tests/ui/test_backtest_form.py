@@ -224,3 +224,30 @@ def test_damaged_remembered_values_lose_only_their_own_fields(settings: QSetting
     assert line(form, "symbol").text() == "ETHUSDT"
     assert form.form.error("percent_fee") == "Input should be a valid number"
     assert not form.run_button.isEnabled()
+
+
+def test_a_browsed_candle_file_gets_an_exchange_name_of_its_own(
+    make_form: Callable[[], BacktestForm], tmp_path: Path
+) -> None:
+    candle_file = tmp_path / "btc_march.csv"
+    candle_file.write_text("timestamp,open,high,low,close,volume\n1709251200000,1,2,0.5,1.5,10\n")
+    form = make_form()
+    form.form.set_values({"start": START, "end": END})
+    assert form.form.values()["exchange_name"] == "demo"
+
+    form.choose_candle_file(str(candle_file))
+
+    request = form.request()
+    assert request is not None
+    assert (request.exchange_name, request.candle_file) == ("csv-btc_march", str(candle_file))
+    assert form.browse_button.isVisibleTo(form)
+
+
+def test_a_candle_file_needs_a_name_other_than_the_demo(make_form: Callable[[], BacktestForm], tmp_path: Path) -> None:
+    candle_file = tmp_path / "eth.csv"
+    candle_file.write_text("timestamp,open,high,low,close,volume\n")
+    form = make_form()
+    form.form.set_values({"start": START, "end": END, "candle_file": str(candle_file)})
+
+    assert form.form.error("exchange_name") == '"demo" is not a candle file\'s exchange; name its candles, e.g. "csv"'
+    assert not form.run_button.isEnabled()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import calendar
 import json
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.forms import SchemaForm
@@ -86,11 +87,19 @@ class BacktestForm(QWidget):
             button.clicked.connect(lambda _checked=False, key=key: self.apply_preset(key))
             presets_layout.addWidget(button)
             self.preset_buttons[key] = button
+        self.browse_button = QPushButton("Browse…", self)
+        self.browse_button.setObjectName("browse_candle_file")
+        self.browse_button.setAutoDefault(False)
+        self.browse_button.setToolTip("Choose a candle CSV to trade on")
+        self.browse_button.clicked.connect(self.browse_candle_file)
         self.form = SchemaForm(
             ws.BacktestRequest,
-            choices={"exchange_name": ws.exchange_choices, "strategy_name": ws.strategy_choices},
+            choices={
+                "exchange_name": lambda: ws.exchange_choices(stored=True),
+                "strategy_name": ws.strategy_choices,
+            },
             nested={"params": lambda values: ws.strategy_params_model(str(values.get("strategy_name", "")))},
-            rows_after={"end": ("Period", presets)},
+            rows_after={"candle_file": ("", self.browse_button), "end": ("Period", presets)},
             parent=self,
         )
         self.run_button = QPushButton("Run", self)
@@ -123,6 +132,23 @@ class BacktestForm(QWidget):
         """Set the start to the period ``preset`` (``1D``, ``1W``, ``1M``, ``3M``, ``1Y``, ``YTD``) before the end."""
         end = self.form.values()["end"]
         self.form.set_values({"start": preset_start(preset, end)})
+
+    def browse_candle_file(self) -> QFileDialog:
+        """Ask for a candle CSV (without blocking the event loop); the chosen file fills the candle file field."""
+        dialog = QFileDialog(self, "Choose a candle file", "", "CSV files (*.csv);;All files (*)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.choose_candle_file)
+        dialog.open()
+        return dialog
+
+    def choose_candle_file(self, path: str) -> None:
+        """Trade on the candles of ``path``, served under a name of their own (``csv-<file name>``)."""
+        values: dict[str, Any] = {"candle_file": path}
+        exchange_name = str(self.form.values()["exchange_name"])
+        if exchange_name == "demo" or exchange_name.startswith("stored-"):
+            values["exchange_name"] = f"csv-{Path(path).stem}"
+        self.form.set_values(values)
 
     def _run_clicked(self) -> None:
         request = self.request()

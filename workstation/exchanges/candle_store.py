@@ -240,6 +240,36 @@ class CandleStore:
         stored.sort(key=lambda s: (s.exchange, s.symbol, CANDLE_INTERVAL_MINUTES.get(s.interval, 0), s.interval))
         return stored
 
+    def exchanges(self, interval: str = "1m") -> list[str]:
+        """Return the exchanges with at least one candle of ``interval`` stored, sorted by name."""
+        with self._locked() as connection:
+            rows = connection.execute(
+                "SELECT DISTINCT s.exchange FROM series AS s WHERE s.interval = ? "
+                "AND EXISTS (SELECT 1 FROM candles AS c WHERE c.series_id = s.id) ORDER BY s.exchange",
+                (interval,),
+            ).fetchall()
+        return [str(exchange) for (exchange,) in rows]
+
+    def bounds(self, exchange: str, symbol: str, interval: str) -> tuple[int, int] | None:
+        """Return the open times of the first and last stored candle of a series, None when it holds none."""
+        with self._locked() as connection:
+            first, last = connection.execute(
+                "SELECT MIN(c.timestamp), MAX(c.timestamp) FROM series AS s JOIN candles AS c ON c.series_id = s.id "
+                "WHERE s.exchange = ? AND s.symbol = ? AND s.interval = ?",
+                (exchange, symbol, interval),
+            ).fetchone()
+        return None if first is None else (int(first), int(last))
+
+    def symbols(self, exchange: str, interval: str = "1m") -> list[str]:
+        """Return the symbols of ``exchange`` with at least one candle of ``interval`` stored, sorted."""
+        with self._locked() as connection:
+            rows = connection.execute(
+                "SELECT s.symbol FROM series AS s WHERE s.exchange = ? AND s.interval = ? "
+                "AND EXISTS (SELECT 1 FROM candles AS c WHERE c.series_id = s.id) ORDER BY s.symbol",
+                (exchange, interval),
+            ).fetchall()
+        return [str(symbol) for (symbol,) in rows]
+
     def delete(self, exchange: str, symbol: str, interval: str) -> int:
         """Forget a series (candles, coverage and gaps); return the number of candles deleted."""
         with self._transaction() as connection:

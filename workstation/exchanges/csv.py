@@ -216,7 +216,7 @@ class CsvCandles:
         window = request_window(interval, since, limit, now_ms())
         candles = self._candles
         if candles is None:
-            candles = await self._load()
+            candles = await self.load()
         timestamps = candles["timestamp"]
         first = int(np.searchsorted(timestamps, window.start_ms))
         last = int(np.searchsorted(timestamps, window.end_ms))
@@ -225,7 +225,8 @@ class CsvCandles:
             return candles[first:last]
         return aggregate_candles(candles[first:last], window)
 
-    async def _load(self) -> np.ndarray:
+    async def load(self) -> np.ndarray:
+        """Return the file's candles, reading the file on the first call (later calls return the same array)."""
         if self._loading is None:
             self._loading = asyncio.Lock()
         async with self._loading:
