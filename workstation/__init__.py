@@ -34,6 +34,7 @@ from workstation.errors import (
     SchemaNotFoundError,
     SignalValidationError,
     SizingError,
+    StrategyAbortedError,
     WorkstationError,
 )
 from workstation.events import (
@@ -276,6 +277,7 @@ __all__ = [
     "StatisticFigure",
     "StoredRun",
     "StoredSeries",
+    "StrategyAbortedError",
     "StrategyFileError",
     "StrategyFiles",
     "StrategySchema",

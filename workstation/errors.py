@@ -62,3 +62,27 @@ class PreparationError(WorkstationError, ValueError):
 
 class OptimizerError(WorkstationError):
     """A parameter sweep cannot be started."""
+
+
+class StrategyAbortedError(WorkstationError, RuntimeError):
+    """Strategy code raised what is not an ``Exception``: its run ends with this error, the application goes on.
+
+    ``SystemExit`` (``sys.exit()``), ``KeyboardInterrupt``, a ``CancelledError`` the strategy raised itself or any
+    other ``BaseException`` would otherwise end the program or leave the run's task dead without an outcome.
+    ``strategy_name`` names the strategy, ``where`` the code that raised (``get_signal``, ``on_open``, ...).
+    """
+
+    def __init__(self, message: str, *, strategy_name: str = "", where: str = "") -> None:
+        super().__init__(message)
+        self.strategy_name = strategy_name
+        self.where = where
+
+    @classmethod
+    def of(cls, raised: BaseException, *, strategy_name: str, where: str) -> StrategyAbortedError:
+        """Describe ``raised``, thrown by ``where`` of the strategy ``strategy_name``."""
+        what = type(raised).__name__ + (f": {raised}" if str(raised) else "")
+        return cls(
+            f'strategy "{strategy_name}" raised {what} in {where}; its run was ended',
+            strategy_name=strategy_name,
+            where=where,
+        )

@@ -88,9 +88,8 @@ class StrategyFiles:
         try:
             runpy.run_path(str(resolved), run_name=f"strategy_file_{resolved.stem}")
         except BaseException as exc:
+            # sys.exit() or any BaseException in the file is the file's failure: it must not end the application.
             self._restore(before)
-            if not isinstance(exc, Exception):
-                raise
             raise StrategyFileError(resolved, "raised", _describe(resolved, exc), _traceback_text(exc)) from exc
         added = [name for name in registry.strategies.snapshot() if name not in known]
         if not added:
@@ -105,15 +104,15 @@ class StrategyFiles:
             kind.restore(snapshot)
 
 
-def _describe(path: Path, exc: Exception) -> str:
+def _describe(path: Path, exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
         # str() of a SyntaxError already carries "(file, line n)"; say it once, like the other errors.
         return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
     # The innermost frame in the user's file, not in runpy or in the engine it called.
     lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if Path(frame.filename) == path]
     where = f" (line {lines[-1]})" if lines else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    return f"{type(exc).__name__}: {exc}{where}" if str(exc) else f"{type(exc).__name__}{where}"
 
 
-def _traceback_text(exc: Exception) -> str:
+def _traceback_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))

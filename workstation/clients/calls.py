@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -18,3 +19,15 @@ async def call_maybe_async(fn: Callable[..., Any], *args: Any) -> Any:
     if inspect.isawaitable(result):
         return await result
     return result
+
+
+def is_task_cancellation(raised: BaseException) -> bool:
+    """Tell whether ``raised`` is the cancellation of the running task (Stop, the window closing).
+
+    User code may raise ``CancelledError`` itself; only one that arrives while the task is being cancelled is the
+    run's own, to be let through.
+    """
+    if not isinstance(raised, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from pydantic import ValidationError
 
-from workstation.clients.calls import call_maybe_async
+from workstation.clients.calls import call_maybe_async, is_task_cancellation
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
 from workstation.clients.risk import NoRisk, Risk
 from workstation.clients.validation import validate_signal
 from workstation.config import Config
-from workstation.errors import SignalValidationError
+from workstation.errors import SignalValidationError, StrategyAbortedError
 from workstation.models.events import RiskStage
 from workstation.models.fast import construct
 from workstation.models.results import (
@@ -138,6 +138,8 @@ class ClientStrategy:
         except Exception as exc:
             self._report_error("get_signal", exc)
             return await self._idle(when, price)
+        except BaseException as raised:
+            self._abort("get_signal", raised)
         if dto is None or self.stopped:
             return await self._idle(when, price)
         try:
@@ -494,3 +496,14 @@ class ClientStrategy:
             await call_maybe_async(callback, *args)
         except Exception as exc:
             self._report_error(name, exc)
+        except BaseException as raised:
+            self._abort(name, raised)
+
+    def _abort(self, where: str, raised: BaseException) -> NoReturn:
+        """End this run for what strategy code raised beyond ``Exception``: it may not end the application.
+
+        The task's own cancellation (Stop, the window closing) goes on as it is.
+        """
+        if is_task_cancellation(raised):
+            raise raised
+        raise StrategyAbortedError.of(raised, strategy_name=self.strategy_name, where=where) from raised

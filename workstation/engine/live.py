@@ -10,6 +10,7 @@ from workstation.clients.live_strategy import LiveClientStrategy
 from workstation.clients.strategy import Result
 from workstation.context import ExecutionContext, execution_context
 from workstation.engine.clock import Clock, clock_ms
+from workstation.errors import StrategyAbortedError
 from workstation.events import events, report_error
 from workstation.models.events import PerformanceEvent
 from workstation.models.fast import construct
@@ -68,6 +69,8 @@ async def run_live(job: LiveJob) -> AsyncIterator[Result]:
             result = await strategy.tick(when)
         except Exception as exc:
             report_error("Live.run", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, backtest=False)
+            if isinstance(exc, StrategyAbortedError):
+                raise  # what would have ended the program ends this run, not the next tick
             await _sleep_until(job, when + job.tick_ms)
             continue
         finally:
