@@ -109,6 +109,27 @@ def minute_candles(count: int, *, start: int = T0, without: Iterable[int] = ()) 
     return np.delete(candles, list(without))
 
 
+def klines_rows(candles: np.ndarray) -> list[list[Any]]:
+    """Return ``CANDLE_DTYPE`` candles as binance's klines rows (prices and volume as strings, close time, ...)."""
+    return [
+        [
+            int(row["timestamp"]),
+            repr(float(row["open"])),
+            repr(float(row["high"])),
+            repr(float(row["low"])),
+            repr(float(row["close"])),
+            repr(float(row["volume"])),
+            int(row["timestamp"]) + 59_999,
+            "0",
+            0,
+            "0",
+            "0",
+            "0",
+        ]
+        for row in candles
+    ]
+
+
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A keyring that keeps its entries in a dict: tests never touch the real OS keyring."""
 
@@ -217,23 +238,7 @@ class FakeBinance:
             selected &= stamps <= int(query["endTime"])
         rows = self.candles[selected]
         rows = rows[:limit] if "startTime" in query else rows[-limit:]
-        return HTTPStatus.OK, [
-            [
-                int(row["timestamp"]),
-                repr(float(row["open"])),
-                repr(float(row["high"])),
-                repr(float(row["low"])),
-                repr(float(row["close"])),
-                repr(float(row["volume"])),
-                int(row["timestamp"]) + 59_999,
-                "0",
-                0,
-                "0",
-                "0",
-                "0",
-            ]
-            for row in rows
-        ]
+        return HTTPStatus.OK, klines_rows(rows)
 
 
 def _handler_for(server: FakeBinance) -> type[BaseHTTPRequestHandler]:

@@ -71,7 +71,8 @@ def test_a_long_window_is_fetched_in_pages_of_the_exchange_limit(server: FakeBin
 
     candles = asyncio.run(scenario())
 
-    assert klines_starts(server) == [(T0, 1000), (T0 + 1000 * MINUTE, 1000), (T0 + 2000 * MINUTE, 500)]
+    # After the first page each page starts at the newest candle it has, to prove the window is not shifted.
+    assert klines_starts(server) == [(T0, 1000), (T0 + 999 * MINUTE, 1000), (T0 + 1998 * MINUTE, 502)]
     assert server.count(EXCHANGE_INFO) == 1
     np.testing.assert_array_equal(candles, server.candles)
     assert candles["close"][:3].tolist() == [42000.25, 42000.75, 42001.25]
@@ -86,8 +87,8 @@ def test_page_limit_option_overrides_the_exchange_limit(server: FakeBinance, sto
 
     assert klines_starts(server) == [
         (T0 + 100 * MINUTE, 400),
-        (T0 + 500 * MINUTE, 400),
-        (T0 + 900 * MINUTE, 200),
+        (T0 + 499 * MINUTE, 400),
+        (T0 + 898 * MINUTE, 202),
     ]
     assert len(candles) == 1000
 
@@ -183,7 +184,9 @@ def test_a_markets_response_that_is_not_json_is_a_clear_error_and_retried(
     ]
 
 
-def test_a_hole_in_the_exchange_data_is_recorded_as_a_gap_never_invented(store_path: Path) -> None:
+def test_a_hole_in_the_exchange_data_is_recorded_as_a_gap_never_invented_and_the_end_stays_to_ask(
+    store_path: Path,
+) -> None:
     with FakeBinance(minute_candles(30, without=range(10, 15))) as server:
 
         async def scenario() -> tuple[np.ndarray, np.ndarray]:
@@ -207,8 +210,9 @@ def test_a_hole_in_the_exchange_data_is_recorded_as_a_gap_never_invented(store_p
             first=T0,
             last=T0 + 29 * MINUTE,
             count=25,
-            gaps=[(T0 + 10 * MINUTE, T0 + 15 * MINUTE), (T0 + 30 * MINUTE, T0 + 40 * MINUTE)],
-            covered=[(T0, T0 + 40 * MINUTE)],
+            # Past its last candle the exchange published nothing: not proven a gap, asked again next time.
+            gaps=[(T0 + 10 * MINUTE, T0 + 15 * MINUTE)],
+            covered=[(T0, T0 + 30 * MINUTE)],
         )
     ]
     store.close()
@@ -224,8 +228,9 @@ def test_a_window_over_a_hole_fails_in_the_engine_instead_of_being_filled(store_
 
         with pytest.raises(ws.CandleWindowError, match=r"first missing: 2024-01-01T00:10:00.000Z"):
             asyncio.run(scenario())
-        # The exchange was asked once: the retries read the recorded gap from the store.
-        assert server.count(KLINES) == 1
+        # Each retry reads the recorded gap from the store and asks only for what lies past the exchange's last
+        # candle, which no answer has proven empty yet.
+        assert klines_starts(server) == [(T0, 1000), (T0 + 29 * MINUTE, 971), (T0 + 29 * MINUTE, 971)]
 
 
 def test_the_candle_still_forming_is_neither_stored_nor_covered(
@@ -270,7 +275,7 @@ def test_a_closed_candle_not_yet_published_is_fetched_again_not_recorded_as_a_ga
     store.close()
     with FakeBinance(minute_candles(20)) as published:
         assert asyncio.run(read(published)) == list(range(10, 20))
-        assert klines_starts(published) == [(T0 + 19 * MINUTE, 1)]
+        assert klines_starts(published) == [(T0 + 18 * MINUTE, 2)]
 
 
 def test_formatters_use_the_market_precision(server: FakeBinance, store_path: Path) -> None:

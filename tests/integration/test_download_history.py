@@ -64,19 +64,24 @@ def test_a_download_stores_every_page_and_reports_progress(server: FakeBinance, 
 
     summary = asyncio.run(scenario())
 
+    # After the first page each page starts at the newest candle it has, to prove the window is not shifted.
     assert klines_starts(server) == [
         ("BTCUSDT", T0, 1000),
-        ("BTCUSDT", T0 + 1000 * MINUTE, 1000),
+        ("BTCUSDT", T0 + 999 * MINUTE, 1000),
+        ("BTCUSDT", T0 + 1998 * MINUTE, 2),
         ("ETHUSDT", T0, 1000),
-        ("ETHUSDT", T0 + 1000 * MINUTE, 1000),
+        ("ETHUSDT", T0 + 999 * MINUTE, 1000),
+        ("ETHUSDT", T0 + 1998 * MINUTE, 2),
     ]
     assert reports == [
         progress(SYMBOL, 0, 2000),
         progress(SYMBOL, 1000, 2000),
+        progress(SYMBOL, 1999, 2000),
         progress(SYMBOL, 2000, 2000),
         progress(SYMBOL, 2000, 2000, done=True),
         progress("ETH/USDT", 0, 2000),
         progress("ETH/USDT", 1000, 2000),
+        progress("ETH/USDT", 1999, 2000),
         progress("ETH/USDT", 2000, 2000),
         progress("ETH/USDT", 2000, 2000, done=True),
     ]
@@ -86,8 +91,8 @@ def test_a_download_stores_every_page_and_reports_progress(server: FakeBinance, 
         start=T0,
         end=T0 + 2000 * MINUTE,
         symbols=[
-            SymbolDownload(symbol=SYMBOL, downloaded_candles=2000, requests=2, already_stored=0),
-            SymbolDownload(symbol="ETH/USDT", downloaded_candles=2000, requests=2, already_stored=0),
+            SymbolDownload(symbol=SYMBOL, downloaded_candles=2000, requests=3, already_stored=0),
+            SymbolDownload(symbol="ETH/USDT", downloaded_candles=2000, requests=3, already_stored=0),
         ],
     )
     assert summary.downloaded_candles == 4000
@@ -153,12 +158,12 @@ def test_a_cancelled_download_resumes_where_it_stopped(server: FakeBinance, stor
     summary = asyncio.run(resumed())
     assert klines_starts(server) == [
         ("BTCUSDT", T0, 1000),
-        ("BTCUSDT", T0 + 1000 * MINUTE, 1000),
-        ("BTCUSDT", T0 + 2000 * MINUTE, 500),
+        ("BTCUSDT", T0 + 999 * MINUTE, 1000),
+        ("BTCUSDT", T0 + 1998 * MINUTE, 502),
     ]
     assert reports == [
         progress(SYMBOL, 1000, 2500),
-        progress(SYMBOL, 2000, 2500),
+        progress(SYMBOL, 1999, 2500),
         progress(SYMBOL, 2500, 2500),
         progress(SYMBOL, 2500, 2500, done=True),
     ]
@@ -166,7 +171,7 @@ def test_a_cancelled_download_resumes_where_it_stopped(server: FakeBinance, stor
     np.testing.assert_array_equal(store.read("fake", SYMBOL, "1m", T0, T0 + 2500 * MINUTE), server.candles)
 
 
-def test_each_page_is_retried_and_the_end_of_the_data_is_a_gap(server: FakeBinance, store: CandleStore) -> None:
+def test_each_page_is_retried_and_the_end_of_the_data_stays_to_ask(server: FakeBinance, store: CandleStore) -> None:
     ws.set_config(get_candles_retry_delay_ms=0)
     source = register(server, store)
     server.fail_next_klines([429, 500])
@@ -184,7 +189,8 @@ def test_each_page_is_retried_and_the_end_of_the_data_is_a_gap(server: FakeBinan
     assert klines_starts(server) == [("BTCUSDT", T0 + 2000 * MINUTE, 1000)] * 3
     assert summary.symbols == [SymbolDownload(symbol=SYMBOL, downloaded_candles=500, requests=1, already_stored=0)]
     [series] = store.series()
-    assert series.gaps == [(T0 + 2500 * MINUTE, T0 + 3000 * MINUTE)]
+    # Nothing published past the exchange's last candle proves the rest empty: not a gap, asked again next time.
+    assert (series.gaps, series.covered) == ([], [(T0 + 2000 * MINUTE, T0 + 2500 * MINUTE)])
     assert (series.first, series.last, series.count) == (T0 + 2000 * MINUTE, T0 + 2499 * MINUTE, 500)
 
 

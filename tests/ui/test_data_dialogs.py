@@ -347,13 +347,13 @@ def test_the_download_dialog_shows_progress_cancels_and_resumes(
     # The resumed download starts at what is stored; the unknown market fails on its own row only.
     assert [(report.symbol, report.fetched_candles, report.done) for report in reports] == [
         ("BTC/USDT", 1000, False),
-        ("BTC/USDT", 2000, False),
+        ("BTC/USDT", 1999, False),
         ("BTC/USDT", 2500, False),
         ("BTC/USDT", 2500, True),
         ("DOGE/USDT", 0, False),
         ("ETH/USDT", 0, False),
         ("ETH/USDT", 1000, False),
-        ("ETH/USDT", 2000, False),
+        ("ETH/USDT", 1999, False),
         ("ETH/USDT", 2500, False),
         ("ETH/USDT", 2500, True),
     ]

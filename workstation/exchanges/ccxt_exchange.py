@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from workstation import registry
-from workstation.errors import WorkstationError
 from workstation.exchanges.aggregate import request_window
 from workstation.exchanges.api_keys import KEYRING_SERVICE, SecretRedactingFilter, load_api_key, redact_secrets
 from workstation.exchanges.candle_store import CandleStore
+from workstation.exchanges.ohlcv_page import ExchangeResponseError, OhlcvPage, checked_page
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso, now_ms
@@ -52,10 +52,6 @@ _CREDENTIAL_OPTIONS = frozenset(
 
 #: Called after each page a download writes: ``(page_start, page_end, candles_in_page)``.
 PageSink = Callable[[int, int, int], None]
-
-
-class ExchangeResponseError(WorkstationError, ValueError):
-    """An exchange answered with something that is not candles (not JSON, or not rows of six numbers)."""
 
 
 class _NotJsonResponse(Exception):
@@ -301,28 +297,36 @@ class CcxtCandles:
         page_limit = self._page_limit(instance, symbol, interval)
         fetched = 0
         for range_start, range_end in missing:
+            # Asking from the candle before the window lets the answer prove it is not shifted (see ohlcv_page).
+            before = await asyncio.to_thread(
+                target.read, self.exchange_name, symbol, interval, range_start - step, range_start
+            )
+            # A page of one candle has no room for the anchor beside it.
+            can_anchor = page_limit != 1
+            anchored = can_anchor and len(before) == 1
             cursor = range_start
             while cursor < range_end:
                 remaining = (range_end - cursor) // step
-                count = remaining if page_limit is None else min(page_limit, remaining)
-                rows = await self._fetch_page(instance, symbol, interval, cursor, count, attempts, retry_delay_ms)
+                count = remaining if page_limit is None else min(page_limit - anchored, remaining)
                 # The candle still forming is not data yet: neither stored nor covered.
-                present = now_ms() // step * step
-                page_end = max(cursor, min(cursor + count * step, present))
-                candles = self._page_candles(rows, symbol, interval, cursor, page_end)
-                covered_end = page_end
-                if page_end == present:
-                    # An exchange publishes a closed candle a moment after it closes: what is missing at the
-                    # present edge is not a gap yet, so it stays uncovered and is asked for again next time.
-                    covered_end = int(candles["timestamp"][-1]) + step if len(candles) else cursor
-                if covered_end > cursor:
+                page_end = max(cursor, min(cursor + count * step, now_ms() // step * step))
+                page = await self._fetch_page(
+                    instance, symbol, interval, cursor, count, page_end, anchored, attempts, retry_delay_ms
+                )
+                if page.proven_end > cursor:
                     await asyncio.to_thread(
-                        target.write, self.exchange_name, symbol, interval, candles, covered=(cursor, covered_end)
+                        target.write,
+                        self.exchange_name,
+                        symbol,
+                        interval,
+                        page.candles,
+                        covered=(cursor, page.proven_end),
                     )
-                fetched += len(candles)
+                fetched += len(page.candles)
                 if on_page is not None:
-                    on_page(cursor, page_end, len(candles))
+                    on_page(cursor, page_end, len(page.candles))
                 cursor += count * step
+                anchored = can_anchor and len(page.candles) > 0 and int(page.candles["timestamp"][-1]) == cursor - step
         return fetched
 
     async def aclose(self) -> None:
@@ -346,19 +350,43 @@ class CcxtCandles:
         return int(limit) if limit else None
 
     async def _fetch_page(
-        self, instance: Any, symbol: str, interval: str, since: int, count: int, attempts: int, retry_delay_ms: int
-    ) -> Any:
+        self,
+        instance: Any,
+        symbol: str,
+        interval: str,
+        start: int,
+        count: int,
+        page_end: int,
+        anchored: bool,
+        attempts: int,
+        retry_delay_ms: int,
+    ) -> OhlcvPage:
+        """Return the checked page of ``count`` candles from ``start``; a failed or refused page is asked again.
+
+        An anchored page is asked from the candle before ``start``, one more row.
+        """
+        step = _step_ms(interval)
+        since, limit = (start - step, count + 1) if anchored else (start, count)
         prefix = f"{self.exchange_name} {symbol} {interval}: "
         for attempt in range(1, attempts + 1):
             try:
                 with _secrets_scrubbed():
                     try:
-                        return await instance.fetch_ohlcv(symbol, interval, since=since, limit=count)
+                        rows = await instance.fetch_ohlcv(symbol, interval, since=since, limit=limit)
                     except _NotJsonResponse as exc:
                         raise ExchangeResponseError(
                             f"{prefix}the response was not valid JSON (fetch_ohlcv since {iso(since)}, "
-                            f"limit {count}); it starts with {redact_secrets(exc.body_start)!r}"
+                            f"limit {limit}); it starts with {redact_secrets(exc.body_start)!r}"
                         ) from None
+                return checked_page(
+                    rows,
+                    start=start,
+                    end=page_end,
+                    step=step,
+                    limit=limit,
+                    anchored=anchored,
+                    where=f"{prefix}fetch_ohlcv since {iso(since)}, limit {limit},",
+                )
             except Exception as exc:
                 if attempt == attempts:
                     raise
@@ -370,47 +398,11 @@ class CcxtCandles:
                     symbol,
                     interval,
                     iso(since),
-                    count,
+                    limit,
                     exc,
                 )
                 await asyncio.sleep(retry_delay_ms / 1000)
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _page_candles(self, rows: Any, symbol: str, interval: str, start: int, end: int) -> np.ndarray:
-        """Turn ccxt's OHLCV rows into sorted, unique ``CANDLE_DTYPE`` candles of ``[start, end)``."""
-        prefix = f"{self.exchange_name} {symbol} {interval}: "
-        refused = ExchangeResponseError(
-            f"{prefix}fetch_ohlcv since {iso(start)} returned {type(rows).__name__} that is not a list of "
-            "[timestamp, open, high, low, close, volume] rows"
-        )
-        if not isinstance(rows, list):
-            raise refused
-        if not rows:
-            return np.empty(0, dtype=CANDLE_DTYPE)
-        try:
-            # ccxt gives None for a value the exchange left out: it becomes NaN and is refused below.
-            matrix = np.array(rows, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise refused from None
-        if matrix.ndim != 2 or matrix.shape[1] < 6:
-            raise refused
-        stamps = matrix[:, 0]
-        step = _step_ms(interval)
-        keep = np.isfinite(stamps) & (stamps >= start) & (stamps < end) & (np.mod(stamps, step) == 0)
-        matrix = matrix[keep, :6]
-        candles = np.empty(len(matrix), dtype=CANDLE_DTYPE)
-        candles["timestamp"] = matrix[:, 0].astype(np.int64)
-        for column, name in enumerate(("open", "high", "low", "close", "volume"), start=1):
-            candles[name] = matrix[:, column]
-        _, first = np.unique(candles["timestamp"], return_index=True)
-        if len(first) < len(candles):
-            logger.warning("%sdropped %d duplicate candle(s)", prefix, len(candles) - len(first))
-        candles = candles[first]
-        invalid = np.flatnonzero(~np.isfinite(matrix[first, 1:6]).all(axis=1))
-        if len(invalid):
-            at = iso(int(candles["timestamp"][invalid[0]]))
-            raise ExchangeResponseError(f"{prefix}candle at {at} has invalid numeric values (NaN or Infinity)")
-        return candles
 
 
 class CcxtPrecisionFormat:
