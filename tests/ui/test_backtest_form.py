@@ -180,11 +180,11 @@ def test_run_emits_the_exact_request(qtbot: QtBot, make_form: Callable[[], Backt
 @pytest.mark.parametrize(
     ("preset", "start"),
     [
-        ("1D", datetime(2024, 3, 30, 12, 30, tzinfo=UTC)),
-        ("1W", datetime(2024, 3, 24, 12, 30, tzinfo=UTC)),
-        ("1M", datetime(2024, 2, 29, 12, 30, tzinfo=UTC)),  # March 31 → the last day of February (leap year)
-        ("3M", datetime(2023, 12, 31, 12, 30, tzinfo=UTC)),
-        ("1Y", datetime(2023, 3, 31, 12, 30, tzinfo=UTC)),
+        ("1D", datetime(2024, 3, 30, tzinfo=UTC)),  # a period ending within a day starts at the midnight before
+        ("1W", datetime(2024, 3, 24, tzinfo=UTC)),
+        ("1M", datetime(2024, 2, 29, tzinfo=UTC)),  # March 31 → the last day of February (leap year)
+        ("3M", datetime(2023, 12, 31, tzinfo=UTC)),
+        ("1Y", datetime(2023, 3, 31, tzinfo=UTC)),
         ("YTD", datetime(2024, 1, 1, tzinfo=UTC)),
     ],
 )

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDateTimeEdit, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from ui.forms import SchemaForm
+from ui.forms.date_time_field import DateTimeField
 
 
 class Colour(enum.Enum):
@@ -47,7 +48,7 @@ def test_editors_labels_and_values(qtbot: QtBot) -> None:
         "enabled": QCheckBox,
         "side": QComboBox,
         "colour": QComboBox,
-        "when": QDateTimeEdit,
+        "when": DateTimeField,
     }
     count = form.editors["count"].widget
     assert isinstance(count, QSpinBox)

@@ -41,12 +41,18 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 def preset_start(preset: str, end: datetime) -> datetime:
-    """Return the start of the period ``preset`` ending at ``end``."""
+    """Return the start of the period ``preset`` ending at ``end``: always a midnight (00:00 UTC).
+
+    The end's minute is the period's last, so the span is counted from the minute after it: a month ending on
+    January 31 at 23:59 or on February 1 at 00:00 starts on January 1 at 00:00. An end within a day starts the
+    period at the midnight before, so the period holds at least the span.
+    """
     span = PRESETS[preset]
     if span is None:
         return datetime(end.year, 1, 1, tzinfo=UTC)
     _, months, days = span
-    return months_before(end, months) - timedelta(days=days)
+    first_minute = months_before(end + timedelta(minutes=1), months) - timedelta(days=days)
+    return datetime.combine(first_minute.date(), time(), tzinfo=UTC)
 
 
 def _json_default(value: Any) -> Any:

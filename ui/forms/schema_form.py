@@ -18,11 +18,10 @@ from typing import Any
 import annotated_types
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
     QGridLayout,
     QGroupBox,
     QLabel,
@@ -31,6 +30,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.forms.date_time_field import DateTimeField
 
 #: The names to offer for a field (exchange or strategy names), asked again by `SchemaForm.refresh_choices`.
 ChoicesProvider = Callable[[], list[str]]
@@ -188,30 +189,26 @@ class _NameEditor(_Editor):
 
 
 class _DateTimeEditor(_Editor):
-    """An aware UTC datetime, to the minute."""
+    """An aware UTC datetime, to the minute, typed as ``YYYY-MM-DD HH:MM`` or picked from a calendar."""
 
     def __init__(self, parent: QWidget) -> None:
-        self.widget = self.edit = QDateTimeEdit(parent)
-        self.edit.setTimeZone(QTimeZone.utc())
-        self.edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.edit.setCalendarPopup(True)
+        self.widget = self.field = DateTimeField(parent)
         self.set_value(datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC))
 
     def value(self) -> Any:
-        return datetime.fromtimestamp(self.edit.dateTime().toMSecsSinceEpoch() / 1000, UTC)
+        moment = self.field.value()
+        # Text that is not a date and time yet is handed on as text: the model's own message says what is wrong.
+        return moment if moment is not None else self.field.text()
 
     def set_value(self, value: Any) -> None:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         elif isinstance(value, date) and not isinstance(value, datetime):
             value = datetime.combine(value, time(), tzinfo=UTC)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        milliseconds = round(value.timestamp() * 1000)
-        self.edit.setDateTime(QDateTime.fromMSecsSinceEpoch(milliseconds, QTimeZone.utc()))
+        self.field.set_value(value)
 
     def on_edit(self, callback: Callable[[], None]) -> None:
-        self.edit.dateTimeChanged.connect(callback)
+        self.field.text_changed.connect(callback)
 
 
 class _NestedEditor(_Editor):
