@@ -99,7 +99,13 @@ from workstation.exchanges.csv_import import (
     parse_candle_csv,
     preview_csv,
 )
-from workstation.exchanges.download import DownloadProgress, DownloadSummary, SymbolDownload, download_history
+from workstation.exchanges.download import (
+    DownloadProgress,
+    DownloadSummary,
+    SymbolDownload,
+    download_history,
+    refetch_history,
+)
 from workstation.exchanges.replay import make_replay_exchange
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
@@ -381,6 +387,7 @@ __all__ = [
     "prepare_backtest",
     "prepare_paper_trading",
     "preview_csv",
+    "refetch_history",
     "reset",
     "set_api_key",
     "set_config",

@@ -1,12 +1,15 @@
-"""The stored data dialog: every series in the candle store, with its span, size and gaps; delete or export."""
+"""The stored data dialog: every series in the candle store, with its span, size and gaps; delete, export or fetch
+a period again."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -23,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import workstation as ws
+from ui.forms import SchemaForm
 from ui.widgets.confirmation import Confirmation
 from ui.widgets.formatting import minute_time
 
@@ -73,6 +78,61 @@ HEADERS: tuple[str, ...] = tuple(header for header, _, _ in _COLUMNS)
 _GAPS_COLUMN = HEADERS.index("Gaps")
 
 
+class RefetchPeriod(BaseModel):
+    """The UTC period of a stored series to forget and fetch from its exchange again."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: AwareDatetime = Field(title="Start (UTC)", description="The first candle's open time.")
+    end: AwareDatetime = Field(title="End (UTC)", description="Candles open before this time.")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> RefetchPeriod:
+        if self.end <= self.start:
+            raise ValueError("the end must be after the start")
+        return self
+
+
+class RefetchDialog(QDialog):
+    """Ask for the period of ``series`` to fetch again; it starts as the series' whole span."""
+
+    def __init__(self, series: StoredSeries, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series = series
+        self.setWindowTitle(f"Fetch {' · '.join(StoredDataDialog.key(series))} again")
+        self.form = SchemaForm(RefetchPeriod, parent=self)
+        step = CANDLE_INTERVAL_MINUTES[series.interval] * 60_000
+        covered = series.covered or [(0, step)]
+        self.form.set_values(
+            {
+                "start": datetime.fromtimestamp(covered[0][0] / 1000, UTC),
+                "end": datetime.fromtimestamp(covered[-1][1] / 1000, UTC),
+            }
+        )
+        note = QLabel(
+            "The stored candles, coverage and gaps of this period are forgotten and the exchange is asked again.", self
+        )
+        note.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Fetch again")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.form.validity_changed.connect(
+            lambda valid: self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(valid)
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(note)
+        layout.addWidget(self.buttons)
+
+    def period(self) -> RefetchPeriod | None:
+        """Return the period chosen, or None while a field is invalid."""
+        result = self.form.result()
+        return result if isinstance(result, RefetchPeriod) else None
+
+
 class StoredSeriesModel(QAbstractTableModel):
     """One row per stored series, replaced whole on every refresh."""
 
@@ -119,8 +179,10 @@ class StoredDataDialog(QDialog):
     """The series of a candle store: exchange, symbol, interval, first and last candle, count and gaps.
 
     Delete removes the selected series after a confirmation; Export CSV writes the selected series to a file in
-    the peer's format. Store access runs off the GUI thread. The dialog works without ``exec()``: callers
-    ``open()`` or ``show()`` it; it reloads when shown, and :meth:`refresh` reloads it while it is open.
+    the peer's format; Fetch again forgets a period of the selected series and downloads it from its exchange anew
+    (for data an exchange once answered wrongly). Store access runs off the GUI thread. The dialog works without
+    ``exec()``: callers ``open()`` or ``show()`` it; it reloads when shown, and :meth:`refresh` reloads it while it
+    is open.
 
     Parameters
     ----------
@@ -157,11 +219,14 @@ class StoredDataDialog(QDialog):
         self.refresh_button = QPushButton("Refresh", self)
         self.delete_button = QPushButton("Delete…", self)
         self.export_button = QPushButton("Export CSV…", self)
+        self.refetch_button = QPushButton("Fetch again…", self)
+        self.refetch_button.setToolTip("Forget a period of the selected series and download it again")
         self.refresh_button.clicked.connect(self.refresh)
+        self.refetch_button.clicked.connect(self._choose_refetch_period)
         self.delete_button.clicked.connect(self._confirm_delete)
         self.export_button.clicked.connect(self._choose_export_file)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
-        for button in (self.refresh_button, self.export_button, self.delete_button):
+        for button in (self.refresh_button, self.refetch_button, self.export_button, self.delete_button):
             self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.rejected.connect(self.reject)
 
@@ -194,7 +259,7 @@ class StoredDataDialog(QDialog):
 
     async def reload(self) -> None:
         """Read the series from the store and show them, keeping the selected series selected."""
-        selected = {self._key(series) for series in self.selected_series()}
+        selected = {self.key(series) for series in self.selected_series()}
         try:
             series = await asyncio.to_thread(self._store.series)
         except Exception as error:  # the store's failure is shown here, never lost to the log
@@ -202,7 +267,7 @@ class StoredDataDialog(QDialog):
             return
         self._show_series(series)
         for row in range(self.table_model.rowCount()):
-            if self._key(self.table_model.series_at(row)) in selected:
+            if self.key(self.table_model.series_at(row)) in selected:
                 self.table.selectRow(row)
 
     def selected_series(self) -> list[StoredSeries]:
@@ -218,7 +283,8 @@ class StoredDataDialog(QDialog):
         self._update_buttons()
 
     @staticmethod
-    def _key(series: StoredSeries) -> tuple[str, str, str]:
+    def key(series: StoredSeries) -> tuple[str, str, str]:
+        """Return the series' exchange, symbol and interval."""
         return series.exchange, series.symbol, series.interval
 
     def _update_buttons(self) -> None:
@@ -226,6 +292,7 @@ class StoredDataDialog(QDialog):
         idle = self.task is None
         self.delete_button.setEnabled(idle and count > 0)
         self.export_button.setEnabled(idle and count == 1)
+        self.refetch_button.setEnabled(idle and count == 1)
         self.refresh_button.setEnabled(idle)
 
     # -----------------------------------------------------------------------------------------------------------
@@ -236,7 +303,7 @@ class StoredDataDialog(QDialog):
         if not chosen:
             return
         what = (
-            f"the {chosen[0].count:,} candles of {' · '.join(self._key(chosen[0]))}"
+            f"the {chosen[0].count:,} candles of {' · '.join(self.key(chosen[0]))}"
             if len(chosen) == 1
             else f"these {len(chosen)} series"
         )
@@ -254,7 +321,7 @@ class StoredDataDialog(QDialog):
         deleted = 0
         try:
             for series in chosen:
-                deleted += await asyncio.to_thread(self._store.delete, *self._key(series))
+                deleted += await asyncio.to_thread(self._store.delete, *self.key(series))
         except Exception as error:  # the store's failure is shown here, never lost to the log
             self._show_status(f"Delete failed: {error}", ERROR_STYLE)
         else:
@@ -283,11 +350,52 @@ class StoredDataDialog(QDialog):
 
     async def _export(self, series: StoredSeries, path: Path) -> None:
         try:
-            written = await asyncio.to_thread(self._store.export_csv, *self._key(series), path)
+            written = await asyncio.to_thread(self._store.export_csv, *self.key(series), path)
         except Exception as error:  # the store's failure is shown here, never lost to the log
             self._show_status(f"Export failed: {error}", ERROR_STYLE)
         else:
             self._show_status(f"Exported {written:,} candles to {path}.", "")
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Fetching again
+
+    def _choose_refetch_period(self) -> RefetchDialog | None:
+        chosen = self.selected_series()
+        if len(chosen) != 1:
+            return None
+        dialog = RefetchDialog(chosen[0], self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._refetch_chosen(dialog))
+        dialog.open()
+        return dialog
+
+    def _refetch_chosen(self, dialog: RefetchDialog) -> None:
+        period = dialog.period()
+        if period is not None:
+            self.refetch(dialog.series, period)
+
+    def refetch(self, series: StoredSeries, period: RefetchPeriod) -> asyncio.Task[None] | None:
+        """Forget ``period`` of ``series`` and download it again from its exchange, then reload; return the task."""
+        return self._run(self._refetch(series, period))
+
+    async def _refetch(self, series: StoredSeries, period: RefetchPeriod) -> None:
+        exchange, symbol, interval = self.key(series)
+        start, end = (round(moment.timestamp() * 1000) for moment in (period.start, period.end))
+        self._show_status(f"Fetching {symbol} {interval} from {exchange} again…", "")
+        try:
+            ws.ensure_ccxt_exchange(exchange, store=self._store)
+            summary = await ws.refetch_history(
+                exchange, symbol, interval, start, end, store=self._store, on_progress=lambda _report: None
+            )
+        except Exception as error:  # the exchange's or the store's failure is shown here, never lost to the log
+            self._show_status(f"Fetching {symbol} {interval} from {exchange} again failed: {error}", ERROR_STYLE)
+        else:
+            self._show_status(
+                f"Fetched {summary.downloaded_candles:,} candles of {symbol} {interval} from {exchange} again, "
+                f"{minute_time(summary.start)} → {minute_time(summary.end)} (UTC).",
+                "",
+            )
+        await self.reload()
 
     # -----------------------------------------------------------------------------------------------------------
     # State

@@ -281,6 +281,24 @@ class CandleStore:
             connection.execute("DELETE FROM series WHERE id = ?", (series_id,))
             return int(deleted)
 
+    def forget(self, exchange: str, symbol: str, interval: str, start: int, end: int) -> int:
+        """Forget ``[start, end)`` of a series (candles, coverage, gaps) to fetch it again; return candles deleted."""
+        with self._transaction() as connection:
+            series_id = _series_id(connection, exchange, symbol, interval, create=False)
+            if series_id is None:
+                return 0
+            deleted = connection.execute(
+                "DELETE FROM candles WHERE series_id = ? AND timestamp >= ? AND timestamp < ?",
+                (series_id, start, end),
+            ).rowcount
+            kept = {kind: _subtract(_ranges(connection, series_id, kind), start, end) for kind in ("covered", "gap")}
+            connection.execute("DELETE FROM ranges WHERE series_id = ?", (series_id,))
+            connection.executemany(
+                "INSERT INTO ranges (series_id, kind, start_ms, end_ms) VALUES (?, ?, ?, ?)",
+                [(series_id, kind, a, b) for kind, ranges in kept.items() for a, b in ranges],
+            )
+            return int(deleted)
+
     def export_csv(self, exchange: str, symbol: str, interval: str, path: Path) -> int:
         """Write a series to a CSV in the peer's format and return the number of candles written.
 

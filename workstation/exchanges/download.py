@@ -18,7 +18,7 @@ from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.ccxt_exchange import CcxtCandles
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso, now_ms
 
-__all__ = ["DownloadProgress", "DownloadSummary", "SymbolDownload", "download_history"]
+__all__ = ["DownloadProgress", "DownloadSummary", "SymbolDownload", "download_history", "refetch_history"]
 
 logger = logging.getLogger("workstation.exchange")
 
@@ -114,22 +114,10 @@ async def download_history(
     ValueError
         For an unknown interval, no symbols, or ``end`` not after ``start``.
     """
-    schema = registry.exchanges.get(exchange_name, "download_history")
-    source = schema.get_candles
-    if not isinstance(source, CcxtCandles):
-        raise TypeError(
-            f'exchange "{exchange_name}" is not a ccxt exchange (make_ccxt_exchange); only those can download history'
-        )
-    minutes = CANDLE_INTERVAL_MINUTES.get(interval)
-    if minutes is None:
-        raise ValueError(f"interval must be one of {', '.join(CANDLE_INTERVAL_MINUTES)}, got {interval!r}")
+    source = _ccxt_source(exchange_name, "download_history")
+    first, last = _grid_period(interval, start, end)
     if not symbols or not all(isinstance(symbol, str) and symbol for symbol in symbols):
         raise ValueError(f"symbols must be a non-empty list of non-empty strings, got {symbols!r}")
-    if end <= start:
-        raise ValueError(f"end ({iso(end)}) must be after start ({iso(start)})")
-    step = minutes * MINUTE_MS
-    first = start // step * step
-    last = max(first, min(-(-end // step) * step, now_ms() // step * step))
     config = get_config()
     results = [
         await _download_symbol(
@@ -146,6 +134,58 @@ async def download_history(
         for symbol in symbols
     ]
     return DownloadSummary(exchange_name=exchange_name, interval=interval, start=first, end=last, symbols=results)
+
+
+async def refetch_history(
+    exchange_name: str,
+    symbol: str,
+    interval: str,
+    start: int,
+    end: int,
+    *,
+    store: CandleStore,
+    on_progress: Callable[[DownloadProgress], None],
+) -> DownloadSummary:
+    """Forget what ``store`` holds of ``[start, end)`` for one series, then download that period again.
+
+    For a series an exchange once answered wrongly (a gap that is not one, a bad candle stored by an older version):
+    the candles, coverage and gaps of the period go, and `download_history` fetches it afresh. The parameters,
+    result and errors are those of `download_history`; nothing is forgotten when they are refused.
+    """
+    _ccxt_source(exchange_name, "refetch_history")
+    first, last = _grid_period(interval, start, end)
+    forgotten = await asyncio.to_thread(store.forget, exchange_name, symbol, interval, first, last)
+    logger.info(
+        "forgot %d stored %s candles of %s %s from %s to %s to fetch them again",
+        forgotten,
+        interval,
+        exchange_name,
+        symbol,
+        iso(first),
+        iso(last),
+    )
+    return await download_history(exchange_name, [symbol], interval, start, end, store=store, on_progress=on_progress)
+
+
+def _ccxt_source(exchange_name: str, source: str) -> CcxtCandles:
+    candles = registry.exchanges.get(exchange_name, source).get_candles
+    if not isinstance(candles, CcxtCandles):
+        raise TypeError(
+            f'exchange "{exchange_name}" is not a ccxt exchange (make_ccxt_exchange); only those can download history'
+        )
+    return candles
+
+
+def _grid_period(interval: str, start: int, end: int) -> tuple[int, int]:
+    """Return ``[start, end)`` widened to the interval's grid and cut at the candle still forming."""
+    minutes = CANDLE_INTERVAL_MINUTES.get(interval)
+    if minutes is None:
+        raise ValueError(f"interval must be one of {', '.join(CANDLE_INTERVAL_MINUTES)}, got {interval!r}")
+    if end <= start:
+        raise ValueError(f"end ({iso(end)}) must be after start ({iso(start)})")
+    step = minutes * MINUTE_MS
+    first = start // step * step
+    return first, max(first, min(-(-end // step) * step, now_ms() // step * step))
 
 
 async def _download_symbol(
