@@ -7,7 +7,8 @@ and the heatmap without being told.
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -86,6 +87,32 @@ def drawdown_text(value: float | None) -> str:
     if value is None:
         return EMPTY
     return "0.00%" if value == 0 else fixed(-value, 2) + "%"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure a ranking shows beside its metric: the row's field (also the metric's name, when it is one), the
+    column title and how its value reads."""
+
+    field: str
+    title: str
+    text: Callable[[Any], str]
+
+
+#: The figures of a walk's or a sweep's rows, in column order.
+FIGURES: tuple[Figure, ...] = (
+    Figure("total_signals", "Trades", str),
+    Figure("win_rate", "Win rate", percent_text),
+    Figure("total_pnl", "Total PnL", pnl_text),
+    Figure("sharpe_ratio", "Sharpe", ratio_text),
+    Figure("max_drawdown", "Max DD", drawdown_text),
+)
+
+
+def figures_beside(metric: str) -> tuple[Figure, ...]:
+    """Return the figures to show after the metric's column: all but the metric itself (no "Sharpe ratio" column
+    beside a "Sharpe" one)."""
+    return tuple(figure for figure in FIGURES if figure.field != metric)
 
 
 def backtest_request(

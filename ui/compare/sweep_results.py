@@ -15,24 +15,13 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor, QFont
 
 import workstation as ws
-from ui.compare.common import (
-    EMPTY,
-    drawdown_text,
-    metric_text,
-    metric_title,
-    percent_text,
-    pnl_text,
-    ratio_text,
-    value_tint,
-)
+from ui.compare.common import EMPTY, figures_beside, metric_text, metric_title, value_tint
 from ui.compare.grid_editor import SweepGrid, value_text
 from ui.compare.heatmap import HeatmapCell, HeatmapData
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-#: The figures after the parameters, in column order.
-FIGURE_HEADERS: tuple[str, ...] = ("Trades", "Win rate", "Total PnL", "Sharpe", "Max DD", "Error")
 #: An axis with more values than this is not drawn: its cells would be thinner than a pixel.
 MAX_AXIS_VALUES = 400
 
@@ -49,6 +38,7 @@ class SweepRowsModel(QAbstractTableModel):
         super().__init__(parent)
         self.parameters: list[str] = []
         self.metric = "sharpe_ratio"
+        self._figures = figures_beside(self.metric)
         self._rows: list[ws.OptimizerRow] = []
         self._bold = QFont()
         self._bold.setBold(True)
@@ -59,6 +49,7 @@ class SweepRowsModel(QAbstractTableModel):
         self.beginResetModel()
         self.parameters = list(parameters)
         self.metric = metric
+        self._figures = figures_beside(metric)
         self._rows = []
         self._pnl_limit = 0.0
         self.endResetModel()
@@ -89,7 +80,13 @@ class SweepRowsModel(QAbstractTableModel):
 
     def headers(self) -> list[str]:
         """Return the column titles."""
-        return ["Rank", *self.parameters, metric_title(self.metric), *FIGURE_HEADERS]
+        return [
+            "Rank",
+            *self.parameters,
+            metric_title(self.metric),
+            *(figure.title for figure in self._figures),
+            "Error",
+        ]
 
     def texts(self, row: int) -> list[str]:
         """Return the texts of ``row`` as the table shows them."""
@@ -98,19 +95,21 @@ class SweepRowsModel(QAbstractTableModel):
             str(row + 1),
             *(value_text(job.params.get(name, EMPTY)) for name in self.parameters),
             metric_text(self.metric, job.metric_value),
-            str(job.total_signals),
-            percent_text(job.win_rate),
-            pnl_text(job.total_pnl),
-            ratio_text(job.sharpe_ratio),
-            drawdown_text(job.max_drawdown),
+            *(figure.text(getattr(job, figure.field)) for figure in self._figures),
             job.error or "",
         ]
+
+    def pnl_column(self) -> int:
+        """Return the column of the total PnL: the metric's when the sweep ranks by it."""
+        metric_column = 1 + len(self.parameters)
+        fields = [figure.field for figure in self._figures]
+        return metric_column + 1 + fields.index("total_pnl") if "total_pnl" in fields else metric_column
 
     def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self.parameters) + 2 + len(FIGURE_HEADERS)
+        return 0 if parent.isValid() else len(self.parameters) + 3 + len(self._figures)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation != Qt.Orientation.Horizontal:
@@ -133,7 +132,7 @@ class SweepRowsModel(QAbstractTableModel):
             return _LEFT if column == last else _RIGHT
         if role == Qt.ItemDataRole.FontRole and row == 0 and job.metric_value is not None:
             return self._bold
-        if role == Qt.ItemDataRole.BackgroundRole and column == len(self.parameters) + 4:
+        if role == Qt.ItemDataRole.BackgroundRole and column == self.pnl_column():
             tint = value_tint(job.total_pnl, self._pnl_limit)
             return QBrush(tint) if tint is not None else None
         if role == Qt.ItemDataRole.ForegroundRole and column == last and job.error:
@@ -214,11 +213,12 @@ def _params_key(params: dict[str, Any], grid: SweepGrid) -> tuple[str, ...]:
 
 
 def rows_csv(rows: Sequence[ws.OptimizerRow], parameters: Sequence[str], metric: str) -> str:
-    """Return the rows as CSV: rank, job index, every parameter, the metric and the figures at full precision."""
+    """Return the rows as CSV: rank, job index, every parameter, the metric and the other figures at full
+    precision."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    figures = ["total_signals", "win_rate", "total_pnl", "sharpe_ratio", "max_drawdown", "error"]
-    writer.writerow(["rank", "index", *parameters, metric, *figures])
+    figures = [figure.field for figure in figures_beside(metric)]
+    writer.writerow(["rank", "index", *parameters, metric, *figures, "error"])
     for rank, row in enumerate(sorted(rows, key=rank_key), start=1):
         writer.writerow(
             [
@@ -226,11 +226,7 @@ def rows_csv(rows: Sequence[ws.OptimizerRow], parameters: Sequence[str], metric:
                 row.index,
                 *(_csv_value(row.params.get(name)) for name in parameters),
                 _csv_value(row.metric_value),
-                row.total_signals,
-                _csv_value(row.win_rate),
-                _csv_value(row.total_pnl),
-                _csv_value(row.sharpe_ratio),
-                _csv_value(row.max_drawdown),
+                *(_csv_value(getattr(row, field)) for field in figures),
                 row.error or "",
             ]
         )

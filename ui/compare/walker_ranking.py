@@ -13,16 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QFont
 
 import workstation as ws
-from ui.compare.common import (
-    EMPTY,
-    drawdown_text,
-    metric_text,
-    metric_title,
-    percent_text,
-    pnl_text,
-    ratio_text,
-    value_tint,
-)
+from ui.compare.common import EMPTY, Figure, figures_beside, metric_text, metric_title, value_tint
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -30,16 +21,11 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class RankingColumn(IntEnum):
-    """The columns of the ranking, in order."""
+    """The first columns of the ranking; the figures other than the metric follow (`figures_beside`)."""
 
     RANK = 0
     STRATEGY = 1
     METRIC = 2
-    TRADES = 3
-    WIN_RATE = 4
-    TOTAL_PNL = 5
-    SHARPE = 6
-    MAX_DRAWDOWN = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +75,7 @@ class WalkerRankingModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.metric = "sharpe_ratio"
+        self._figures: tuple[Figure, ...] = figures_beside(self.metric)
         self._entries: list[RankedStrategy] = []
         self._bold = QFont()
         self._bold.setBold(True)
@@ -97,9 +84,9 @@ class WalkerRankingModel(QAbstractTableModel):
         """Forget the rows of the last walk and rank the next one by ``metric``."""
         self.beginResetModel()
         self.metric = metric
+        self._figures = figures_beside(metric)
         self._entries = []
         self.endResetModel()
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, RankingColumn.METRIC, RankingColumn.METRIC)
 
     def add(self, entry: RankedStrategy) -> int:
         """Insert ``entry`` at its place in the ranking and return its row."""
@@ -130,7 +117,7 @@ class WalkerRankingModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._entries)
 
     def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(RankingColumn)
+        return 0 if parent.isValid() else len(RankingColumn) + len(self._figures)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation != Qt.Orientation.Horizontal:
@@ -143,23 +130,24 @@ class WalkerRankingModel(QAbstractTableModel):
 
     def headers(self) -> list[str]:
         """Return the column titles; the metric's column is titled after the metric of the walk."""
-        return ["Rank", "Strategy", metric_title(self.metric), "Trades", "Win rate", "Total PnL", "Sharpe", "Max DD"]
+        return ["Rank", "Strategy", metric_title(self.metric), *(figure.title for figure in self._figures)]
 
     def texts(self, row: int) -> list[str]:
         """Return the texts of ``row`` as the table shows them."""
         entry = self._entries[row]
         if entry.error:
-            return [EMPTY, entry.strategy_name, "failed", EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]
+            return [EMPTY, entry.strategy_name, "failed", *(EMPTY for _ in self._figures)]
         return [
             str(row + 1),
             entry.strategy_name,
             metric_text(self.metric, entry.metric_value),
-            str(entry.total_signals),
-            percent_text(entry.win_rate),
-            pnl_text(entry.total_pnl),
-            ratio_text(entry.sharpe_ratio),
-            drawdown_text(entry.max_drawdown),
+            *(figure.text(getattr(entry, figure.field)) for figure in self._figures),
         ]
+
+    def pnl_column(self) -> int:
+        """Return the column of the total PnL: the metric's when the walk ranks by it."""
+        fields = [figure.field for figure in self._figures]
+        return len(RankingColumn) + fields.index("total_pnl") if "total_pnl" in fields else RankingColumn.METRIC
 
     def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -172,7 +160,7 @@ class WalkerRankingModel(QAbstractTableModel):
             return _LEFT if column == RankingColumn.STRATEGY else _RIGHT
         if role == Qt.ItemDataRole.FontRole and row == 0 and entry.metric_value is not None:
             return self._bold
-        if role == Qt.ItemDataRole.BackgroundRole and column == RankingColumn.TOTAL_PNL:
+        if role == Qt.ItemDataRole.BackgroundRole and column == self.pnl_column():
             limit = max((abs(other.total_pnl) for other in self._entries if other.total_pnl is not None), default=0.0)
             tint = value_tint(entry.total_pnl, limit)
             return QBrush(tint) if tint is not None else None

@@ -1,0 +1,68 @@
+"""Fault 12: a ranking never shows a figure twice ("Sharpe ratio" beside "Sharpe"): the metric's column is it."""
+
+from __future__ import annotations
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.compare.sweep_results import SweepRowsModel, rows_csv
+from ui.compare.walker_ranking import RankedStrategy, WalkerRankingModel
+
+ROW = ws.OptimizerRow(
+    rank=1,
+    index=0,
+    params={"fast": 10},
+    metric_value=0.25,
+    total_signals=12,
+    win_rate=58.3,
+    total_pnl=3.5,
+    sharpe_ratio=0.25,
+    max_drawdown=1.5,
+)
+
+
+@pytest.mark.parametrize(
+    ("metric", "headers", "texts"),
+    [
+        (
+            "sharpe_ratio",
+            ["Rank", "Strategy", "Sharpe ratio", "Trades", "Win rate", "Total PnL", "Max DD"],
+            ["1", "s", "0.250", "12", "58.30%", "+3.50%", "-1.50%"],
+        ),
+        (
+            "total_pnl",
+            ["Rank", "Strategy", "Total PnL", "Trades", "Win rate", "Sharpe", "Max DD"],
+            ["1", "s", "+3.50%", "12", "58.30%", "0.250", "-1.50%"],
+        ),
+        (
+            "certainty_ratio",
+            ["Rank", "Strategy", "Certainty ratio", "Trades", "Win rate", "Total PnL", "Sharpe", "Max DD"],
+            ["1", "s", "0.800", "12", "58.30%", "+3.50%", "0.250", "-1.50%"],
+        ),
+    ],
+)
+def test_the_walker_ranking_shows_each_figure_once(
+    qtbot: QtBot, metric: str, headers: list[str], texts: list[str]
+) -> None:
+    model = WalkerRankingModel()
+    model.start(metric)
+    value = {"sharpe_ratio": 0.25, "total_pnl": 3.5, "certainty_ratio": 0.8}[metric]
+    model.add(RankedStrategy("s", value, 12, 58.3, 3.5, 0.25, 1.5))
+    assert model.headers() == headers
+    assert model.columnCount() == len(headers)
+    assert model.texts(0) == texts
+    assert model.headers()[model.pnl_column()] == "Total PnL"
+
+
+def test_the_sweep_table_and_its_csv_show_each_figure_once() -> None:
+    model = SweepRowsModel()
+    model.start(["fast"], "sharpe_ratio")
+    model.set_rows([ROW])
+    assert model.headers() == ["Rank", "fast", "Sharpe ratio", "Trades", "Win rate", "Total PnL", "Max DD", "Error"]
+    assert model.texts(0) == ["1", "10", "0.250", "12", "58.30%", "+3.50%", "-1.50%", ""]
+    assert model.headers()[model.pnl_column()] == "Total PnL"
+    assert rows_csv([ROW], ["fast"], "sharpe_ratio").splitlines() == [
+        "rank,index,fast,sharpe_ratio,total_signals,win_rate,total_pnl,max_drawdown,error",
+        "1,0,10,0.25,12,58.3,3.5,1.5,",
+    ]
