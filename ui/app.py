@@ -56,7 +56,7 @@ def open_window(options: WindowOptions) -> int:
     asyncio.set_event_loop(loop)
     window = MainWindow(
         settings=settings,
-        history=ws.RunHistory(),
+        history=ws.RunHistory.open_or_start_fresh(),
         theme=theme,
         apply_app_theme=lambda name: apply_theme(app, name),
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,7 @@ from workstation.backtest import Backtest
 from workstation.errors import WorkstationError
 from workstation.models.results import ClosedResult
 from workstation.models.series import RunSeries
+from workstation.persist.corrupt import aside_name
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
 from workstation.timeutil import now_ms
@@ -42,6 +45,14 @@ RunState = Literal["finished", "stopped", "failed"]
 _RUN_STATES: tuple[str, ...] = get_args(RunState)
 
 _HISTORY_FILE_NAME = "history.sqlite3"
+
+#: A history that cannot be read is kept under ``<name>.unreadable-<UTC time>`` beside it.
+_UNREADABLE_MARK = ".unreadable-"
+
+#: SQLite's companions of a database file in WAL mode: they belong to it and move with it.
+_COMPANION_SUFFIXES = ("-wal", "-shm")
+
+logger = logging.getLogger("workstation.history")
 
 
 class HistoryFileError(WorkstationError, ValueError):
@@ -180,6 +191,9 @@ class RunHistory:
     ----------
     path : Path
         The history file.
+    recovery_note : str or None
+        Set by :meth:`open_or_start_fresh` when the file could not be read and a fresh history was started: what
+        happened and where the unreadable file was kept, for the window to show.
 
     Notes
     -----
@@ -189,8 +203,9 @@ class RunHistory:
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(platformdirs.user_data_dir("workstation")) / _HISTORY_FILE_NAME if path is None else Path(path)
+        self.path = _history_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.recovery_note: str | None = None
         self._lock = threading.Lock()
         # Autocommit mode: every transaction below is an explicit BEGIN ... COMMIT, so none starts by surprise.
         self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -200,9 +215,42 @@ class RunHistory:
             self._connection.close()
             raise
 
+    @classmethod
+    def open_or_start_fresh(cls, path: str | Path | None = None) -> RunHistory:
+        """Open the history at ``path``; if it cannot be read, keep it aside and start a fresh one there.
+
+        The unreadable file (and its ``-wal`` and ``-shm`` companions) is renamed to
+        ``<name>.unreadable-<UTC time>`` in the same folder, never deleted, and the new history's
+        :attr:`recovery_note` says so. Errors other than an unreadable file (a folder that cannot be written)
+        are raised as they are.
+        """
+        try:
+            return cls(path)
+        except HistoryFileError as error:
+            target = (
+                Path(platformdirs.user_data_dir("workstation")) / _HISTORY_FILE_NAME if path is None else Path(path)
+            )
+            aside = target.with_name(
+                aside_name(target.name, _UNREADABLE_MARK, lambda name: (target.parent / name).exists())
+            )
+            for suffix in ("", *_COMPANION_SUFFIXES):
+                if (target.parent / f"{target.name}{suffix}").exists():
+                    os.replace(target.parent / f"{target.name}{suffix}", target.parent / f"{aside.name}{suffix}")
+            history = cls(target)
+            history.recovery_note = (
+                f"The run history could not be read ({error}). It was kept as {aside} and a new, empty history "
+                "was started; runs from now on are saved in the new one."
+            )
+            logger.warning("%s", history.recovery_note)
+            return history
+
     def _prepare(self) -> None:
+        # An OperationalError (a lock held by another process, a full disk) says nothing about the file itself: it
+        # is raised as it is, never taken for an unreadable history.
         try:
             version = int(self._connection.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.OperationalError:
+            raise
         except sqlite3.DatabaseError as error:
             raise HistoryFileError(f"{self.path} is not a run history (not an SQLite database: {error})") from error
         if version > SCHEMA_VERSION:
@@ -210,13 +258,20 @@ class RunHistory:
                 f"{self.path} has run history schema version {version}, newer than version {SCHEMA_VERSION} that "
                 "this workstation reads; open it with a newer workstation or choose another file"
             )
-        self._connection.execute("PRAGMA journal_mode = WAL")
-        self._connection.execute("PRAGMA foreign_keys = ON")
-        for step in range(version, SCHEMA_VERSION):
-            with self._transaction() as connection:
-                _MIGRATIONS[step](connection)
-                # PRAGMA takes no bound parameters; ``step`` is an int from range(), never user input.
-                connection.execute(f"PRAGMA user_version = {step + 1}")
+        try:
+            self._connection.execute("PRAGMA journal_mode = WAL")
+            self._connection.execute("PRAGMA foreign_keys = ON")
+            for step in range(version, SCHEMA_VERSION):
+                with self._transaction() as connection:
+                    _MIGRATIONS[step](connection)
+                    # PRAGMA takes no bound parameters; ``step`` is an int from range(), never user input.
+                    connection.execute(f"PRAGMA user_version = {step + 1}")
+            # The window lists the runs first thing: a damaged table fails here, where it can be set aside.
+            self._connection.execute("SELECT count(*) FROM runs").fetchone()
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as error:
+            raise HistoryFileError(f"{self.path} is a damaged run history ({error})") from error
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -410,6 +465,10 @@ class RunHistory:
         """Close the file; the object must not be used afterwards."""
         with self._lock:
             self._connection.close()
+
+
+def _history_path(path: str | Path | None) -> Path:
+    return Path(platformdirs.user_data_dir("workstation")) / _HISTORY_FILE_NAME if path is None else Path(path)
 
 
 def _insert_run(connection: sqlite3.Connection, row: _RunRow) -> int:

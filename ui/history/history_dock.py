@@ -35,6 +35,8 @@ _ModelIndex = QModelIndex | QPersistentModelIndex
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
+RECOVERY_STYLE = "color: #d32f2f;"
+
 #: The value a column sorts by (numbers as numbers, times as epoch ms), not its text.
 SORT_ROLE = Qt.ItemDataRole.UserRole
 #: The id of the run shown in a row, on every cell of it.
@@ -158,6 +160,13 @@ class HistoryPanel(QWidget):
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)
 
+        # Why the history is empty when the file it was in could not be read at start (ws.RunHistory.recovery_note).
+        self.recovery_label = QLabel(history.recovery_note or "", self)
+        self.recovery_label.setWordWrap(True)
+        self.recovery_label.setStyleSheet(RECOVERY_STYLE)
+        self.recovery_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recovery_label.setVisible(history.recovery_note is not None)
+
         self.empty_label = QLabel("No saved runs yet: every backtest is saved here when it ends.", self)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setEnabled(False)  # the palette's disabled text colour reads as a hint
@@ -184,6 +193,7 @@ class HistoryPanel(QWidget):
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.recovery_label)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty_label, 1)
