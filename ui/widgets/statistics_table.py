@@ -163,9 +163,9 @@ class StatisticsTable(QWidget):
         """Show the statistics of one run; ``series`` adds net PnL in money, buy-and-hold, exposure and times."""
         rows = [
             [
-                Cell(figure.label),
-                Cell(figure.text, numeric=True),
-                Cell(figure.direction, foreground=HINT_TEXT),
+                Cell(figure.label, tooltip=figure.note),
+                Cell(figure.text, numeric=True, tooltip=figure.note),
+                Cell(figure.direction, foreground=HINT_TEXT, tooltip=figure.note),
             ]
             for figure in ws.statistics_figures(stats, series)
         ]

@@ -12,6 +12,7 @@ from typing import Final, Literal
 from workstation.models.series import RunSeries
 from workstation.reports.formatting import fixed, or_na, signed
 from workstation.reports.statistics import BacktestStatistics
+from workstation.timeutil import DAY_MS
 
 __all__ = [
     "HIGHER_IS_BETTER",
@@ -21,6 +22,7 @@ __all__ = [
     "Measure",
     "StatisticFigure",
     "statistics_figures",
+    "yearly_returns_note",
 ]
 
 Direction = Literal["higher is better", "lower is better", ""]
@@ -57,13 +59,15 @@ MINUTES = Measure(1, "", always_signed=False)
 
 @dataclass(frozen=True, slots=True)
 class StatisticFigure:
-    """One figure of a run: label, the number behind it (None: not defined), its text, which way is better."""
+    """One figure of a run: label, the number behind it (None: not defined), its text, which way is better, and
+    what a reader should know to read it (``note``, "" for most figures)."""
 
     label: str
     value: float | None
     text: str
     direction: Direction
     measure: Measure
+    note: str = ""
 
 
 #: Positions in :func:`statistics_figures` of the figures SPEC §11.2's markdown summary prints, win rate first.
@@ -71,10 +75,43 @@ SPEC_FIGURES = slice(2, 11)
 
 
 def _figure(
-    label: str, value: float | None, measure: Measure, direction: Direction, counts: str = ""
+    label: str, value: float | None, measure: Measure, direction: Direction, counts: str = "", note: str = ""
 ) -> StatisticFigure:
     # A None figure prints N/A in place of its value and unit; the win rate keeps its counts after it (SPEC §11.2).
-    return StatisticFigure(label, value, or_na(value, measure.text) + counts, direction, measure)
+    return StatisticFigure(label, value, or_na(value, measure.text) + counts, direction, measure, note)
+
+
+#: backtest-kit 19.5 annualises a run only from this many trades, over at least this many days, and at most this
+#: many trades a year (SPEC-statistics §1.6): otherwise its expected yearly returns are null.
+_MIN_TRADES_TO_ANNUALISE = 10
+_MIN_DAYS_TO_ANNUALISE = 14
+_MAX_TRADES_PER_YEAR = 365
+
+
+def yearly_returns_note(statistics: BacktestStatistics) -> str:
+    """Say how to read the expected yearly returns of a run, and why backtest-kit 19.5 gives none when it does not.
+
+    SPEC §11.2's figure is a linear extrapolation: the average trade repeated back to back for a year. A run of many
+    short trades reaches thousands of percent that way, which reads as a forecast it is not. backtest-kit 19.5 (the peer) compounds the equity over the run's trades a year,
+    and only when the run can be annualised; otherwise its figure is null.
+    """
+    closed = statistics.signal_list
+    if statistics.expected_yearly_returns is None or not closed:
+        return ""
+    linear = "Not a forecast: the average trade repeated back to back for a year (SPEC §11.2)."
+    count = len(closed)
+    first_open = min(result.signal.pending_at or result.close_timestamp for result in closed)
+    span_days = (max(result.close_timestamp for result in closed) - first_open) / DAY_MS
+    if count < _MIN_TRADES_TO_ANNUALISE:
+        reason = f"{count} trades are fewer than {_MIN_TRADES_TO_ANNUALISE}"
+    elif span_days < _MIN_DAYS_TO_ANNUALISE:
+        reason = f"{span_days:.1f} days of trades are fewer than {_MIN_DAYS_TO_ANNUALISE}"
+    else:
+        per_year = count / span_days * 365
+        if per_year <= _MAX_TRADES_PER_YEAR:
+            return f"{linear} backtest-kit 19.5 compounds the equity over a year's trades instead, so the two differ."
+        reason = f"{per_year:,.0f} trades a year are more than {_MAX_TRADES_PER_YEAR}"
+    return f"{linear} backtest-kit 19.5 gives none for this run: {reason}."
 
 
 def statistics_figures(statistics: BacktestStatistics, series: RunSeries | None = None) -> list[StatisticFigure]:
@@ -104,7 +141,13 @@ def statistics_figures(statistics: BacktestStatistics, series: RunSeries | None 
         _figure("Sharpe Ratio", stats.sharpe_ratio, RATIO, HIGHER_IS_BETTER),
         _figure("Annualized Sharpe Ratio", stats.annualized_sharpe_ratio, RATIO, HIGHER_IS_BETTER),
         _figure("Certainty Ratio", stats.certainty_ratio, RATIO, HIGHER_IS_BETTER),
-        _figure("Expected Yearly Returns", stats.expected_yearly_returns, SIGNED_PERCENT, HIGHER_IS_BETTER),
+        _figure(
+            "Expected Yearly Returns",
+            stats.expected_yearly_returns,
+            SIGNED_PERCENT,
+            HIGHER_IS_BETTER,
+            note=yearly_returns_note(stats),
+        ),
         _figure("Max Drawdown", stats.max_drawdown, PERCENT, LOWER_IS_BETTER),
         _figure("Profit Factor", stats.profit_factor, RATIO, HIGHER_IS_BETTER),
         _figure("Expectancy", stats.expectancy, SIGNED_PERCENT, HIGHER_IS_BETTER),

@@ -45,6 +45,7 @@ th, td { padding: 4px 8px; border-bottom: 1px solid #e6e9ed; text-align: left; w
 th { background: #eef1f4; font-weight: 600; }
 td.num, th.num { text-align: right; }
 td.hint { color: #7a818a; }
+p.note { color: #5b626b; font-size: 13px; margin: 8px 0 0; flex-basis: 100%; }
 td.pos { color: #17713a; }
 td.neg { color: #b02a20; }
 .months td.pos { background: #dff3e6; }
@@ -83,6 +84,15 @@ def _statistics_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
     )
     lines += ["</tbody>", "</table>"]
     return lines
+
+
+def _notes(statistics: BacktestStatistics, series: RunSeries) -> list[str]:
+    """Return what a reader should know about some figures, one paragraph each, under the tables."""
+    return [
+        f'<p class="note"><b>{escape(figure.label)}:</b> {escape(figure.note)}</p>'
+        for figure in statistics_figures(statistics, series)
+        if figure.note
+    ]
 
 
 def _monthly_table(monthly: MonthlyReturns) -> list[str]:
@@ -216,6 +226,7 @@ def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> s
         '<section class="columns">',
         *_statistics_table(statistics_rows(statistics)),
         *_statistics_table(extra_statistics_rows(statistics, series)),
+        *_notes(statistics, series),
         "</section>",
         "<h2>Equity curve</h2>",
         '<section id="equity">',

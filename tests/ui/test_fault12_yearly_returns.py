@@ -1,0 +1,133 @@
+"""Fault 12: the report's "Expected Yearly Returns" of thousands of percent is explained where it is shown."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.widgets.statistics_table import StatisticsTable
+from workstation.reports.figures import yearly_returns_note
+from workstation.reports.html import render_backtest_html
+from workstation.reports.statistics import compute_backtest_statistics
+
+NOTE = (
+    "Not a forecast: the average trade repeated back to back for a year (SPEC §11.2). backtest-kit 19.5 gives none "
+    "for this run: 1,375 trades a year are more than 365."
+)
+
+
+@pytest.fixture(scope="module")
+def month_of_rsi_reversion() -> tuple[ws.BacktestStatistics, ws.RunSeries]:
+    """The issue's run: rsi-reversion on the demo ETHUSDT candles of February 2024."""
+
+    async def run() -> tuple[ws.BacktestStatistics, ws.RunSeries]:
+        request = ws.BacktestRequest(
+            exchange_name="demo",
+            symbol="ETHUSDT",
+            strategy_name="rsi-reversion",
+            start=datetime(2024, 2, 1, tzinfo=UTC),
+            end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
+        )
+        prepared = await ws.prepare_backtest(request)
+        async for _result in ws.Backtest.run(
+            prepared.symbol,
+            strategy_name=prepared.strategy_name,
+            exchange_name=prepared.exchange_name,
+            frame_name=prepared.frame_name,
+            config=prepared.config,
+        ):
+            pass
+        statistics = await ws.Backtest.get_data(prepared.symbol, prepared.strategy_name)
+        series = await ws.Backtest.get_series(prepared.symbol, prepared.strategy_name)
+        return statistics, series
+
+    return asyncio.run(run())
+
+
+def test_the_html_report_explains_the_figure_under_its_table(
+    month_of_rsi_reversion: tuple[ws.BacktestStatistics, ws.RunSeries],
+) -> None:
+    statistics, series = month_of_rsi_reversion
+    page = render_backtest_html(statistics, series)
+    assert '<tr><th>Expected Yearly Returns</th><td class="num">-5263.07%</td>' in page
+    assert re.findall(r'<p class="note">.*?</p>', page) == [
+        f'<p class="note"><b>Expected Yearly Returns:</b> {NOTE}</p>'
+    ]
+
+
+def test_the_window_explains_it_on_the_figure_s_row(
+    qtbot: QtBot, month_of_rsi_reversion: tuple[ws.BacktestStatistics, ws.RunSeries]
+) -> None:
+    table = StatisticsTable()
+    qtbot.addWidget(table)
+    table.set_statistics(*month_of_rsi_reversion)
+    row = [table.model.index(r, 0).data() for r in range(table.model.rowCount())].index("Expected Yearly Returns")
+    tips = [table.model.index(row, column).data(Qt.ItemDataRole.ToolTipRole) for column in range(3)]
+    assert tips == [NOTE, NOTE, NOTE]
+    assert table.model.index(row - 1, 1).data(Qt.ItemDataRole.ToolTipRole) is None
+
+
+@pytest.mark.parametrize(
+    ("pnls", "days", "reason"),
+    [
+        ([1.0, -0.5], 30, "backtest-kit 19.5 gives none for this run: 2 trades are fewer than 10."),
+        ([1.0, -0.5] * 5, 7, "backtest-kit 19.5 gives none for this run: 7.0 days of trades are fewer than 14."),
+        (
+            [1.0, -0.5] * 5,
+            30,
+            "backtest-kit 19.5 compounds the equity over a year's trades instead, so the two differ.",
+        ),
+    ],
+)
+def test_the_note_says_why_the_peer_gives_no_figure(pnls: list[float], days: int, reason: str) -> None:
+    closed = [trade(index, len(pnls), pnl, days) for index, pnl in enumerate(pnls)]
+    note = yearly_returns_note(compute_backtest_statistics(closed, 0))
+    assert note == f"Not a forecast: the average trade repeated back to back for a year (SPEC §11.2). {reason}"
+
+
+T0 = 1_704_067_200_000
+DAY = 86_400_000
+
+
+def trade(index: int, count: int, pnl: float, days: int) -> ws.ClosedResult:
+    """The ``index``-th of ``count`` trades an hour long, spread so the first opens at T0 and the last closes
+    ``days`` later."""
+    opened = T0 + index * (days * DAY - 3_600_000) // (count - 1)
+    closed_at = opened + 3_600_000
+    signal = ws.SignalRow(
+        id=f"t{index}",
+        position="long",
+        note="",
+        price_open=100.0,
+        price_take_profit=101.0,
+        price_stop_loss=99.0,
+        minute_estimated_time=60,
+        symbol="BTCUSDT",
+        exchange_name="demo",
+        strategy_name="s",
+        frame_name="f",
+        scheduled_at=opened,
+        pending_at=opened,
+        is_scheduled=False,
+    )
+    return ws.ClosedResult(
+        symbol="BTCUSDT",
+        strategy_name="s",
+        exchange_name="demo",
+        frame_name="f",
+        backtest=True,
+        timestamp=closed_at,
+        current_price=100.0 + pnl,
+        signal=signal,
+        close_reason="take_profit" if pnl > 0 else "stop_loss",
+        close_timestamp=closed_at,
+        pnl=ws.Pnl(
+            pnl_percentage=pnl, pnl_cost=pnl, pnl_entries=100.0, price_open=100.0, price_close=100.0 + pnl, fee_cost=0.2
+        ),
+    )
