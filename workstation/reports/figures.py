@@ -59,8 +59,10 @@ MINUTES = Measure(1, "", always_signed=False)
 
 @dataclass(frozen=True, slots=True)
 class StatisticFigure:
-    """One figure of a run: label, the number behind it (None: not defined), its text, which way is better, and
-    what a reader should know to read it (``note``, "" for most figures)."""
+    """One figure of a run: label, number (None: not defined), text, which way is better, and a note.
+
+    The note is what a reader should know to read the figure ("" for most figures).
+    """
 
     label: str
     value: float | None
@@ -92,8 +94,9 @@ def yearly_returns_note(statistics: BacktestStatistics) -> str:
     """Say how to read the expected yearly returns of a run, and why backtest-kit 19.5 gives none when it does not.
 
     SPEC §11.2's figure is a linear extrapolation: the average trade repeated back to back for a year. A run of many
-    short trades reaches thousands of percent that way, which reads as a forecast it is not. backtest-kit 19.5 (the peer) compounds the equity over the run's trades a year,
-    and only when the run can be annualised; otherwise its figure is null.
+    short trades reaches thousands of percent that way, which reads as a forecast it is not. backtest-kit 19.5 (the
+    peer) compounds the equity over the run's trades a year, and only when the run can be annualised; otherwise its
+    figure is null.
     """
     closed = statistics.signal_list
     if statistics.expected_yearly_returns is None or not closed:
