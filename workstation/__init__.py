@@ -10,6 +10,7 @@ from workstation.backtest import Backtest
 from workstation.backtest_request import (
     BacktestRequest,
     PreparedBacktest,
+    check_exchange_name,
     ensure_exchange,
     ensure_strategy,
     exchange_choices,
@@ -311,6 +312,7 @@ __all__ = [
     "add_walker",
     "available_builtin_strategies",
     "ccxt_exchange_names",
+    "check_exchange_name",
     "close_ccxt_exchanges",
     "compute_pnl",
     "connect_dask",

@@ -75,6 +75,19 @@ def exchange_choices(*, stored: bool = False) -> list[str]:
     return names
 
 
+def check_exchange_name(exchange_name: str) -> str:
+    """Return ``exchange_name`` if a run may name it: registered, ``demo``, or a ``stored-…`` name.
+
+    Raises
+    ------
+    ValueError
+        Naming the exchange and the known ones (the candle store's included).
+    """
+    if exchange_name not in exchange_choices() and stored_source(exchange_name) is None:
+        raise ValueError(f'exchange "{exchange_name}" not found; known: {_quoted(exchange_choices(stored=True))}')
+    return exchange_name
+
+
 def demo_exchange_name(seed: int) -> str:
     """Return the name the demo exchange with ``seed`` is registered under: ``demo``, or ``demo[seed=7]``."""
     return DEMO_EXCHANGE if seed == 0 else f"{DEMO_EXCHANGE}[seed={seed}]"
@@ -415,10 +428,11 @@ def _check_source(data: dict[str, Any]) -> list[InitErrorDetails]:
     if with_file and (exchange_name == DEMO_EXCHANGE or stored_source(exchange_name) is not None):
         reason = ValueError(f'"{exchange_name}" is not a candle file\'s exchange; name its candles, e.g. "csv"')
         errors.append(_value_error("exchange_name", exchange_name, reason))
-    elif not with_file and exchange_name not in exchange_choices() and stored_source(exchange_name) is None:
-        known = exchange_choices(stored=True)
-        reason = ValueError(f'exchange "{exchange_name}" not found; known: {_quoted(known)}')
-        errors.append(_value_error("exchange_name", exchange_name, reason))
+    elif not with_file:
+        try:
+            check_exchange_name(exchange_name)
+        except ValueError as unknown:
+            errors.append(_value_error("exchange_name", exchange_name, unknown))
     if isinstance(seed, int) and seed and (with_file or exchange_name != DEMO_EXCHANGE):
         source = f"the candle file {candle_file.strip()!r}" if with_file else f'"{exchange_name}"'
         reason = ValueError(f"seed {seed} applies to the demo exchange only, not to {source}")

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import workstation as ws
 from workstation.cli_args import ArgumentParser, UsageError
 from workstation.examples.sma_cross import make_strategy
-from workstation.exchanges.csv import make_csv_exchange, read_csv_span
+from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.timeutil import MINUTE_MS, from_ms, iso
 
@@ -219,13 +219,17 @@ async def run_parity(
     ValueError
         If the CSV is unreadable or too short for the warm-up and tail.
     """
-    span = read_csv_span(csv_path)
-    frame_start = span.first_ms + warmup_min * MINUTE_MS
-    frame_end = span.last_ms - tail_min * MINUTE_MS
-    if frame_end < frame_start:
-        raise ValueError(f"{csv_path}: {span.candles} candles leave no frame after {warmup_min} + {tail_min} minutes")
     ws.reset()
     exchange = ws.add_exchange(make_csv_exchange(EXCHANGE_NAME, csv_path))
+    assert isinstance(exchange.get_candles, CsvCandles)
+    # Read the file before the clock starts, as the peer loads its CSV outside the timed Backtest.run.
+    load_started = time.perf_counter()
+    candles = await exchange.get_candles.load()
+    load_seconds = time.perf_counter() - load_started
+    frame_start = int(candles["timestamp"][0]) + warmup_min * MINUTE_MS
+    frame_end = int(candles["timestamp"][-1]) - tail_min * MINUTE_MS
+    if frame_end < frame_start:
+        raise ValueError(f"{csv_path}: {len(candles)} candles leave no frame after {warmup_min} + {tail_min} minutes")
     schema = make_strategy({"variant": variant})
     counter = CountingGetSignal(schema.get_signal)
     strategy = ws.add_strategy(schema.model_copy(update={"get_signal": counter}))
@@ -234,10 +238,6 @@ async def run_parity(
             frame_name=FRAME_NAME, interval="1m", start_date=from_ms(frame_start), end_date=from_ms(frame_end)
         )
     )
-    # Read the file before the clock starts, as the peer loads its CSV outside the timed Backtest.run.
-    load_started = time.perf_counter()
-    await exchange.get_candles(symbol, "1m", from_ms(span.first_ms), 1)
-    load_seconds = time.perf_counter() - load_started
 
     rows: list[dict[str, Any]] = []
     scheduled = opened = 0

@@ -13,7 +13,7 @@ import platformdirs
 import pytest
 
 from workstation.exchanges.candle_store import CandleStore, CandleStoreFileError, StoredSeries
-from workstation.exchanges.csv import load_candle_csv
+from workstation.exchanges.csv import read_candle_file
 from workstation.models.candles import CANDLE_DTYPE
 
 T0 = 1704067200000
@@ -197,7 +197,7 @@ def test_export_csv_writes_the_peer_format_atomically_and_reads_back_bit_for_bit
         f"{m(1)},42001.0,42011.5,41990.75,42001.1,2.0",
         f"{m(3)},42003.0,42013.5,41992.75,42003.1,0.30000000000000004",
     ]
-    np.testing.assert_array_equal(load_candle_csv(target), written)
+    np.testing.assert_array_equal(read_candle_file(target), written)
     assert sorted(path.name for path in target.parent.iterdir()) == ["s.csv"]
     assert store.export_csv("x", "nothing", "1m", tmp_path / "empty.csv") == 0
     assert (tmp_path / "empty.csv").read_text() == "timestamp,open,high,low,close,volume\n"

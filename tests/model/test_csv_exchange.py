@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import workstation as ws
 from workstation.exchanges import make_csv_exchange
 from workstation.exchanges.csv import CsvCandles
+from workstation.exchanges.csv_import import CsvImportError
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import MINUTE_MS, from_ms, now_ms
@@ -230,20 +232,61 @@ def test_1m_candles_are_read_only_views_of_one_array_and_5m_are_new(btc_1d: Path
     assert aggregated.flags.writeable and not np.shares_memory(aggregated, first.base)
 
 
-def test_unsorted_rows_are_sorted_and_the_first_duplicate_wins(tmp_path: Path) -> None:
+def test_unsorted_and_repeated_rows_are_refused_naming_their_lines(tmp_path: Path) -> None:
     lines = minute_rows(3)
-    duplicate = (lines[1][0], 1.0, 1.0, 1.0, 1.0, 1.0)
-    path = write_csv(tmp_path / "c.csv", [lines[2], lines[1], duplicate, lines[0]])
+    path = write_csv(tmp_path / "c.csv", [lines[0], lines[2], lines[1], lines[2]])
 
-    candles = fetch(make_csv_exchange("csv", path), "1m", T0, 5)
+    with pytest.raises(CsvImportError) as refused:
+        fetch(make_csv_exchange("csv", path), "1m", T0, 5)
 
-    assert rows(candles) == lines
+    assert str(refused.value) == (
+        "c.csv: 1 error, the file was not used\nline 4: timestamp '1704067260000' is before the time of line 3"
+    )
 
 
-def test_a_header_only_file_has_no_candles(tmp_path: Path) -> None:
+def test_a_repeated_time_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    lines = minute_rows(2)
+    path = write_csv(tmp_path / "c.csv", [lines[0], lines[1], (lines[1][0], 1.0, 1.0, 1.0, 1.0, 1.0)])
+
+    with pytest.raises(
+        CsvImportError,
+        match=r"^c\.csv: 1 error, the file was not used\nline 4: timestamp "
+        r"'1704067260000' repeats the time of line 3$",
+    ):
+        fetch(make_csv_exchange("csv", path), "1m", T0, 5)
+
+
+def test_iso_dates_are_read_as_the_import_dialog_reads_them(tmp_path: Path) -> None:
+    path = tmp_path / "iso.csv"
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume\n"
+        "2024-01-01T00:00:00Z,100,102,99,101,1\n"
+        "2024-01-01 00:01:00,101,103,100,102,2\n"
+        "2024-01-01T00:02:00+00:00,102,104,101,103,3\n"
+    )
+
+    candles = fetch(make_csv_exchange("csv", path), "1m", T0, 3)
+
+    assert rows(candles) == [
+        (T0_MS, 100.0, 102.0, 99.0, 101.0, 1.0),
+        (T0_MS + MINUTE_MS, 101.0, 103.0, 100.0, 102.0, 2.0),
+        (T0_MS + 2 * MINUTE_MS, 102.0, 104.0, 101.0, 103.0, 3.0),
+    ]
+
+
+def test_there_is_one_candle_csv_reader() -> None:
+    import workstation.exchanges.csv as csv_exchange
+
+    assert not hasattr(csv_exchange, "load_candle_csv")
+    assert not hasattr(csv_exchange, "read_csv_span")
+    assert csv_exchange.parse_candle_csv is ws.parse_candle_csv
+
+
+def test_a_header_only_file_is_refused(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "c.csv", [])
 
-    assert len(fetch(make_csv_exchange("csv", path), "1m", T0, 5)) == 0
+    with pytest.raises(CsvImportError, match=r"^c\.csv: no candle rows after the header$"):
+        fetch(make_csv_exchange("csv", path), "1m", T0, 5)
 
 
 def test_candles_not_yet_closed_are_never_returned(tmp_path: Path) -> None:
@@ -265,26 +308,26 @@ def test_a_missing_file_is_reported_on_the_first_call_with_its_path(tmp_path: Pa
         fetch(exchange, "1m", T0, 5)
 
 
-def test_a_bad_header_names_the_path(tmp_path: Path) -> None:
+def test_a_header_that_looks_like_data_names_the_path(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("time,open,high,low,close,volume\n1704067200000,1,1,1,1,1\n")
+    path.write_text("1704067200000,1,1,1,1,1\n")
 
-    with pytest.raises(ValueError, match=r"bad\.csv: expected the header 'timestamp,open,high,low,close,volume'"):
+    with pytest.raises(ValueError, match=r"bad\.csv: line 1 \('1704067200000,1,1,1,1,1'\) looks like data"):
         fetch(make_csv_exchange("csv", path), "1m", T0, 5)
 
 
-def test_a_bad_row_names_the_path(tmp_path: Path) -> None:
+def test_a_bad_row_names_the_file_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text(HEADER + "1704067200000,1,1,1,oops,1\n")
+    path.write_text(HEADER + "1704067200000,1,1,1,1,1\n1704067260000,1,1,1,oops,1\n")
 
-    with pytest.raises(ValueError, match=r"bad\.csv: .*oops"):
+    with pytest.raises(CsvImportError, match=r"^bad\.csv: 1 error, the file was not used\nline 3: close 'oops' is"):
         fetch(make_csv_exchange("csv", path), "1m", T0, 5)
 
 
 def test_a_timestamp_off_the_minute_grid_is_refused(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "bad.csv", [*minute_rows(2), (T0_MS + 2 * MINUTE_MS + 1, 1.0, 1.0, 1.0, 1.0, 1.0)])
 
-    with pytest.raises(ValueError, match=r"bad\.csv: data row 3 has timestamp 1704067320001"):
+    with pytest.raises(CsvImportError, match=r"line 4: timestamp '1704067320001' is not on the 1m grid"):
         fetch(make_csv_exchange("csv", path), "1m", T0, 5)
 
 

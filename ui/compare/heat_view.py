@@ -89,7 +89,7 @@ class HeatView(QWidget):
         symbols_layout.addWidget(self.symbols_error)
         self.form = SchemaForm(
             ws.BacktestRequest,
-            choices={"exchange_name": ws.exchange_choices, "strategy_name": ws.strategy_choices},
+            choices={"exchange_name": lambda: ws.exchange_choices(stored=True), "strategy_name": ws.strategy_choices},
             nested={"params": lambda values: ws.strategy_params_model(str(values.get("strategy_name", "")))},
             rows_after={"exchange_name": ("Symbols", symbols_box)},
             parent=self,

@@ -135,7 +135,7 @@ class OptimizerView(QWidget):
 
         self.market = SchemaForm(
             SweepRequest,
-            choices={"strategy_name": sweepable_strategies, "exchange_name": ws.exchange_choices},
+            choices={"strategy_name": sweepable_strategies, "exchange_name": lambda: ws.exchange_choices(stored=True)},
             parent=self,
         )
         title_choices(self.market, "metric", METRIC_TITLES)

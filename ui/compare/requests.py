@@ -40,10 +40,7 @@ class _MarketAndPeriod(BaseModel):
     @field_validator("exchange_name", check_fields=False)
     @classmethod
     def _known_exchange(cls, exchange_name: str) -> str:
-        known = ws.exchange_choices()
-        if exchange_name not in known:
-            raise ValueError(f'exchange "{exchange_name}" not found; known: {", ".join(known)}')
-        return exchange_name
+        return ws.check_exchange_name(exchange_name)
 
     @field_validator("symbol", check_fields=False)
     @classmethod

@@ -68,7 +68,9 @@ class WalkerView(QWidget):
         self._walked: tuple[WalkerRequest, str] | None = None
         self._stop_requested = False
 
-        self.form = SchemaForm(WalkerRequest, choices={"exchange_name": ws.exchange_choices}, parent=self)
+        self.form = SchemaForm(
+            WalkerRequest, choices={"exchange_name": lambda: ws.exchange_choices(stored=True)}, parent=self
+        )
         title_choices(self.form, "metric", METRIC_TITLES)
         end = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
         self.form.set_values({"start": end - timedelta(days=DEFAULT_DAYS), "end": end})

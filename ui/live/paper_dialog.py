@@ -31,7 +31,7 @@ def stored_exchange_choices() -> list[str]:
     """Return the exchanges the candle store holds 1m candles of: what a stored session can replay."""
     store = ws.CandleStore()
     try:
-        return sorted({series.exchange for series in store.series() if series.interval == "1m"})
+        return store.exchanges()
     except ws.CandleStoreFileError:
         return []
     finally:

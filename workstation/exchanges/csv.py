@@ -1,13 +1,10 @@
-"""An exchange that serves 1m candles from a CSV file in the peer's format (SPEC §4.7)."""
+"""An exchange that serves the 1m candles of a CSV file, read as the import dialog reads it (SPEC §4.7)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import warnings
-from collections.abc import Generator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,172 +12,64 @@ from typing import Any
 import numpy as np
 
 from workstation.exchanges.aggregate import aggregate_candles, request_window
-from workstation.models.candles import CANDLE_DTYPE, CANDLE_FIELDS
+from workstation.exchanges.csv_import import CsvImportError, parse_candle_csv, preview_csv
 from workstation.schemas.exchange import ExchangeSchema
-from workstation.timeutil import MINUTE_MS, iso, now_ms
+from workstation.timeutil import iso, now_ms
 
 logger = logging.getLogger("workstation.exchange")
 
-#: The only accepted first line of a candle CSV.
-CSV_HEADER = ",".join(CANDLE_FIELDS)
 
+def read_candle_file(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a candle CSV as 1m candles with the import dialog's reader and its policy for bad rows.
 
-#: Rows parsed between two turns of the event loop (about 20 ms of work).
-CHUNK_ROWS = 50_000
-
-
-def load_candle_csv(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a candle CSV into a sorted ``CANDLE_DTYPE`` array.
-
-    Numbers are parsed exactly as Python's ``float()`` would (numpy's text reader rounds correctly).
-    Rows out of order are sorted; of rows with equal timestamps the first in the file wins (logged).
+    The layout is guessed as the import dialog guesses it (`preview_csv`: column names in any order, times in
+    epoch milliseconds, seconds or ISO 8601 text); every row is checked as an import checks it (`parse_candle_csv`).
+    A file with a bad, unsorted or repeated row is refused as a whole, naming the file's lines.
 
     Parameters
     ----------
     path
-        File with the header ``timestamp,open,high,low,close,volume`` and one 1m candle per line,
-        ``timestamp`` being the open time in epoch milliseconds.
+        A CSV whose first line is a header and whose rows are 1m candles.
 
     Returns
     -------
     numpy.ndarray
-        The candles, strictly increasing by timestamp (possibly with gaps); read-only.
+        The ``CANDLE_DTYPE`` candles, strictly increasing by open time (gaps allowed); read-only.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    CsvImportError
+        If a row is not a valid 1m candle, or the file holds none; the message names the file and each bad line.
     ValueError
-        For a wrong header, an unparsable row or a timestamp that is not on a minute boundary;
-        the message starts with the path.
-    """
-    chunks = parse_candle_csv(path)
-    while True:
-        try:
-            next(chunks)
-        except StopIteration as finished:
-            candles: np.ndarray = finished.value
-            return candles
-
-
-def parse_candle_csv(path: str | os.PathLike[str]) -> Generator[None, None, np.ndarray]:
-    """Parse a candle CSV ``CHUNK_ROWS`` rows at a time, pausing (``yield``) after each chunk.
-
-    The caller decides what a pause is: `load_candle_csv` runs straight through, the exchange gives the event
-    loop a turn. The result fills one array sized from a line count, so there is no final concatenation.
+        If the file is not UTF-8 text or its header is not one of candles; the message starts with the path.
     """
     csv_path = Path(path)
-    with csv_path.open(encoding="utf-8-sig") as file:
-        header = file.readline()
-        if [name.strip() for name in header.split(",")] != list(CANDLE_FIELDS):
-            raise ValueError(f"{csv_path}: expected the header {CSV_HEADER!r}, got {header.rstrip()!r}")
-        candles = np.empty(_count_data_lines(csv_path), dtype=CANDLE_DTYPE)
-        filled = 0
-        while True:
-            try:
-                with warnings.catch_warnings():
-                    # The end of the file is an empty chunk, not something to warn about.
-                    warnings.filterwarnings("ignore", message="loadtxt: input contained no data")
-                    chunk = np.loadtxt(file, delimiter=",", dtype=CANDLE_DTYPE, ndmin=1, max_rows=CHUNK_ROWS)
-            except ValueError as exc:
-                raise ValueError(f"{csv_path}: after data row {filled}: {exc}") from exc
-            if len(chunk) == 0:
-                break
-            candles[filled : filled + len(chunk)] = chunk
-            filled += len(chunk)
-            yield
-    if filled < len(candles):
-        # Shrink in place: a slice would keep the longer buffer as its owner.
-        candles.resize(filled, refcheck=False)
-    timestamps = candles["timestamp"]
-    misaligned = np.flatnonzero(timestamps % MINUTE_MS)
-    if len(misaligned):
-        row = int(misaligned[0])
-        raise ValueError(
-            f"{csv_path}: data row {row + 1} has timestamp {int(timestamps[row])}, not on a minute boundary"
+    preview = preview_csv(csv_path)
+    parsed = parse_candle_csv(csv_path, preview.mapping, "1m")
+    if parsed.error_count:
+        raise CsvImportError.for_rows(
+            csv_path, parsed.errors, parsed.error_count, len(parsed.candles), outcome="the file was not used"
         )
-    if len(candles) > 1 and not (np.diff(timestamps) > 0).all():
-        candles = candles[np.argsort(timestamps, kind="stable")]
-        keep = np.concatenate(([True], np.diff(candles["timestamp"]) != 0))
-        if not keep.all():
-            logger.warning("%s: dropped %d rows with duplicate timestamps", csv_path, len(keep) - int(keep.sum()))
-        candles = candles[keep]
+    if parsed.total_rows == 0:
+        raise CsvImportError(f"{csv_path.name}: no candle rows after the header")
+    candles = parsed.candles
     # Nobody may change a file's candles: the engine shares them instead of copying them.
     candles.flags.writeable = False
     return candles
 
 
-def _count_data_lines(path: Path) -> int:
-    """Count the lines after the header (an upper bound of the rows: blank lines are counted too)."""
-    lines = 0
-    last = b"\n"
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    if last != b"\n":
-        lines += 1
-    return max(lines - 1, 0)
-
-
-@dataclass(frozen=True)
-class CsvSpan:
-    """The open times of the first and last candle of a CSV, and its number of candles."""
-
-    first_ms: int
-    last_ms: int
-    candles: int
-
-
-def read_csv_span(path: str | Path) -> CsvSpan:
-    """Scan a candle CSV for its first and last open time without loading the candles.
-
-    Parameters
-    ----------
-    path
-        CSV with the header ``timestamp,open,high,low,close,volume``.
-
-    Returns
-    -------
-    CsvSpan
-        The earliest and latest ``timestamp`` (rows may be in any order) and the row count.
-
-    Raises
-    ------
-    ValueError
-        If a row's timestamp is not an integer or the file has no rows; the message names the file and line.
-    """
-    first = last = None
-    count = 0
-    with Path(path).open("rb") as file:
-        file.readline()
-        for number, line in enumerate(file, start=2):
-            if not line.strip():
-                continue
-            try:
-                timestamp = int(line.split(b",", 1)[0])
-            except ValueError:
-                raise ValueError(f"{path}: line {number} does not start with an integer timestamp") from None
-            first = timestamp if first is None else min(first, timestamp)
-            last = timestamp if last is None else max(last, timestamp)
-            count += 1
-    if first is None or last is None:
-        raise ValueError(f"{path}: no candles")
-    return CsvSpan(first, last, count)
-
-
 class CsvCandles:
     """The ``get_candles`` of a CSV exchange: every symbol gets the file's candles.
 
-    The file is read on the first call and kept. It is parsed on the event loop's thread in chunks, giving the
-    loop a turn after each, so the window stays responsive; parsing in a worker thread instead left ~10 MB in a
-    second malloc arena for the life of the process.
+    The file is read on the first call (in a worker thread, so the window stays responsive) and kept.
     Pickling keeps only the path; an unpickled copy reads the file again on its first call.
 
     Parameters
     ----------
     path
-        The candle CSV (see `load_candle_csv`).
+        The candle CSV (see `read_candle_file`).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -231,15 +120,7 @@ class CsvCandles:
             self._loading = asyncio.Lock()
         async with self._loading:
             if self._candles is None:
-                chunks = parse_candle_csv(self.path)
-                while True:
-                    try:
-                        next(chunks)
-                    except StopIteration as finished:
-                        self._candles = finished.value
-                        break
-                    await asyncio.sleep(0)
-                assert self._candles is not None
+                self._candles = await asyncio.to_thread(read_candle_file, self.path)
                 if len(self._candles):
                     logger.info(
                         "loaded %d candles from %s (%s to %s)",
@@ -261,7 +142,8 @@ def make_csv_exchange(exchange_name: str, path: str | os.PathLike[str]) -> Excha
     exchange_name
         Name of the exchange schema.
     path
-        CSV with the header ``timestamp,open,high,low,close,volume`` (the peer's format).
+        A candle CSV in any layout `read_candle_file` reads (the peer's ``timestamp,open,high,low,close,volume``,
+        a file with ISO dates …).
 
     Returns
     -------

@@ -240,9 +240,17 @@ class CsvImportError(WorkstationError, ValueError):
         self.valid_rows = valid_rows
 
     @classmethod
-    def for_rows(cls, path: Path, errors: Sequence[CsvRowError], error_count: int, valid_rows: int) -> CsvImportError:
-        """Return the error that refuses ``path`` for its bad rows."""
-        lines = [f"{path.name}: {_count(error_count, 'error')}, nothing was imported"]
+    def for_rows(
+        cls,
+        path: Path,
+        errors: Sequence[CsvRowError],
+        error_count: int,
+        valid_rows: int,
+        *,
+        outcome: str = "nothing was imported",
+    ) -> CsvImportError:
+        """Return the error that refuses ``path`` for its bad rows; ``outcome`` says what did not happen."""
+        lines = [f"{path.name}: {_count(error_count, 'error')}, {outcome}"]
         lines += [error.message for error in errors[:MESSAGE_ERRORS]]
         others = error_count - min(len(errors), MESSAGE_ERRORS)
         if others:

@@ -39,11 +39,13 @@ def stored_source(exchange_name: str) -> str | None:
 
 
 def stored_exchange_names(store: CandleStore | None = None) -> list[str]:
-    """Return a ``stored-…`` name per exchange the store holds 1m candles of (none when the store is unreadable).
+    """Return a ``stored-…`` name per exchange the store holds 1m candles of (none without a readable store).
 
     Names a schema cannot take (an imported exchange named with ``/`` or ``:``) are left out.
     """
     store = CandleStore() if store is None else store
+    if not store.path.exists():
+        return []  # asking would create an empty store
     try:
         exchanges = store.exchanges()
     except CandleStoreFileError:
