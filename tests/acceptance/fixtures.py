@@ -19,7 +19,6 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,8 +33,6 @@ SYMBOL = "BTCUSDT"
 STRATEGY = "one-shot"
 EXCHANGE = "ladder"
 FRAME = "F"
-
-BTC_1D_CSV = Path(__file__).resolve().parents[2].parent / "shared/peer/data/btc_1d.csv"
 
 INTERVAL_MINUTES = {
     "1m": 1,

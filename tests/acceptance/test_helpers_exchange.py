@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from data_paths import BTC_1D_CSV
 
 import workstation as ws
 
 from .fixtures import (
-    BTC_1D_CSV,
     MINUTE,
     Recorder,
     add_frame,

@@ -9,61 +9,29 @@ also copied to ``/tmp/html_report.png`` for a person to look at.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import re
 import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import peer_candles
 from PySide6.QtGui import QColor, QImage
 
 import workstation as ws
 from workstation.parity import SYMBOL, run_parity
 from workstation.reports.svg_charts import EQUITY_COLOUR
 
-PEER = Path(__file__).resolve().parents[2].parent / "shared" / "peer"
-CACHE = Path(tempfile.gettempdir()) / "workstation-benchmarks"
 SCREENSHOT_COPY = Path("/tmp/html_report.png")
 WIDTH, HEIGHT = 1280, 1800
 
 
-def _published_sha256() -> str:
-    match = re.search(r"`data/btc_30d\.csv`[^\n]*`([0-9a-f]{64})`", (PEER / "RESULTS.md").read_text())
-    assert match, "RESULTS.md has no sha256 for btc_30d.csv"
-    return match.group(1)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
-def btc_30d_csv() -> Path:
-    """The peer's 30-day candles, generated once into the benchmarks' cache (reused while the digest matches)."""
-    path = CACHE / "btc_30d.csv"
-    if path.is_file() and _sha256(path) == _published_sha256():
-        return path
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = CACHE / f"btc_30d.{os.getpid()}.partial"
-    command = [
-        sys.executable,
-        str(PEER / "make_candles.py"),
-        "--minutes",
-        "43200",
-        "--seed",
-        "42",
-        "--out",
-        str(partial),
-    ]
-    subprocess.run(command, check=True)
-    assert _sha256(partial) == _published_sha256()
-    partial.replace(path)
-    return path
+def btc_30d_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The peer's 30-day candles."""
+    return peer_candles("30d", tmp_path_factory.mktemp("candles"))
 
 
 def _apt_get(*arguments: str) -> subprocess.CompletedProcess[str]:

@@ -11,13 +11,14 @@ from typing import Any
 
 import platformdirs
 import pytest
+from data_paths import BTC_1D_CSV
 
 import workstation as ws
 from workstation.examples.sma_cross import make_strategy
 from workstation.optimizer import Optimizer, OptimizerProgress, OptimizerResult, OptimizerRow
 from workstation.timeutil import from_ms
 
-from .fixtures import BTC_1D_CSV, hm
+from .fixtures import hm
 
 SYMBOL = "BTCUSDT"
 GRID = {"fast": [10, 20], "slow": [30, 50]}

@@ -1,17 +1,16 @@
 """Parity with the backtest-kit peer (SPEC §19.6, §20): every run matches the peer's expected rows bit for bit.
 
-The 1-day CSV is the peer's committed file; the 30-day and 365-day files are generated once per session with the
-peer's ``make_candles.py`` and checked against the sha256 of its ``RESULTS.md``. The 365-day runs are ``slow``.
+The peer's files are vendored in ``tests/data`` (see ``tests/data_paths.py``): its 1-day CSV and expected rows; the
+30-day and 365-day CSVs are generated once per session with its ``make_candles.py`` and checked against the sha256 it
+published. The 365-day runs are ``slow``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
-import hashlib
 import json
 import math
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,43 +18,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from data_paths import BTC_1D_CSV, EXPECTED, expected_rows, peer_candles
 
 from workstation.parity import compare_rows, read_rows, run_parity
 from workstation.timeutil import to_ms
 
-PEER = Path(__file__).resolve().parents[2].parent / "shared" / "peer"
-EXPECTED = PEER / "expected"
-MINUTES = {"30d": 43_200, "365d": 525_600}
-
-
-def _published_sha256(name: str) -> str:
-    match = re.search(rf"`data/btc_{name}\.csv`[^\n]*`([0-9a-f]{{64}})`", (PEER / "RESULTS.md").read_text())
-    assert match, f"RESULTS.md has no sha256 for btc_{name}.csv"
-    return match.group(1)
-
-
-def _generate(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    path = tmp_path_factory.mktemp("candles") / f"btc_{name}.csv"
-    command = [sys.executable, str(PEER / "make_candles.py"), "--minutes", str(MINUTES[name]), "--seed", "42"]
-    subprocess.run([*command, "--out", str(path)], check=True)
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == _published_sha256(name)
-    return path
-
 
 @pytest.fixture(scope="session")
 def btc_30d_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _generate(tmp_path_factory, "30d")
+    return peer_candles("30d", tmp_path_factory.mktemp("candles"))
 
 
 @pytest.fixture(scope="session")
 def btc_365d_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _generate(tmp_path_factory, "365d")
+    return peer_candles("365d", tmp_path_factory.mktemp("candles"))
 
 
 def _csv(request: pytest.FixtureRequest, name: str) -> Path:
     """Return the CSV of a data set, generating (through its session fixture) only the one a test asks for."""
     if name == "1d":
-        return PEER / "data" / "btc_1d.csv"
+        return BTC_1D_CSV
     path: Path = request.getfixturevalue(f"btc_{name}_csv")
     return path
 
@@ -74,8 +56,7 @@ class Case:
 
     @property
     def expected_file(self) -> Path:
-        plain = EXPECTED / f"{self.variant}_{self.data}.jsonl"
-        return plain if plain.is_file() else plain.with_name(plain.name + ".gz")
+        return expected_rows(self.variant, self.data)
 
 
 CASES = [
@@ -168,7 +149,7 @@ def _parity(*args: str | Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def ours_1d_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("parity") / "ours.jsonl"
-    completed = _parity("run", "--csv", PEER / "data/btc_1d.csv", "--strategy", "market", "--out", out)
+    completed = _parity("run", "--csv", BTC_1D_CSV, "--strategy", "market", "--out", out)
     assert completed.returncode == 0, completed.stderr
     assert "getSignal calls=96 " in completed.stdout
     assert "total pnl % (sum of pnlPercentage over closed) = -0.393194" in completed.stdout
@@ -226,9 +207,9 @@ def test_compare_rows_takes_a_missing_field_as_null() -> None:
     ("args", "flag"),
     [
         (["run", "--csv", "missing.csv", "--strategy", "market", "--out", "x.jsonl"], "--csv"),
-        (["run", "--csv", PEER / "data/btc_1d.csv", "--strategy", "stop", "--out", "x.jsonl"], "--strategy"),
+        (["run", "--csv", BTC_1D_CSV, "--strategy", "stop", "--out", "x.jsonl"], "--strategy"),
         (
-            ["run", "--csv", PEER / "data/btc_1d.csv", "--strategy", "market", "--out", "x.jsonl", "--tail-min", "-1"],
+            ["run", "--csv", BTC_1D_CSV, "--strategy", "market", "--out", "x.jsonl", "--tail-min", "-1"],
             "--tail",
         ),
         (["compare", "missing.jsonl", EXPECTED / "market_1d.jsonl"], "missing.jsonl"),

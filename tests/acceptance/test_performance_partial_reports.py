@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from data_paths import BTC_1D_CSV as BTC_1D
 
 import workstation as ws
 from workstation.models.events import PerformanceEvent
@@ -97,9 +97,6 @@ def test_r1_partial_statistics_and_report(listening: bool) -> None:
         f"| PROFIT | BTCUSDT | one-shot | {SIGNAL_ID} | LONG | +10% | 42100.00000000 USD | "
         "2024-01-01T00:20:00.000Z | Backtest |"
     )
-
-
-BTC_1D = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
 
 
 @pytest.mark.parametrize("settle_every", [3, partial_report.SETTLE_EVERY])

@@ -9,12 +9,13 @@ from typing import Any
 
 import platformdirs
 import pytest
+from data_paths import BTC_1D_CSV
 
 import workstation as ws
 from workstation.examples.sma_cross import make_strategy
 from workstation.timeutil import from_ms
 
-from .fixtures import BTC_1D_CSV, Recorder, hm
+from .fixtures import Recorder, hm
 
 SYMBOL = "BTCUSDT"
 MARKET = "sma-cross-market"

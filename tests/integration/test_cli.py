@@ -8,11 +8,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from data_paths import BTC_1D_CSV as PEER_1D_CSV
 
 from workstation.cli import main, package_version
 from workstation.cli_backtest import builtin_strategies
 
-PEER_1D_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
 DEMO_DAYS = ["--exchange", "demo", "--symbol", "BTCUSDT", "--start", "2024-01-01", "--end", "2024-01-03"]
 # The peer's 1-day frame (SPEC §20.2): first candle + 60 min to last candle - 360 min.
 PEER_1D_FRAME = ["--csv", str(PEER_1D_CSV), "--start", "2024-01-01T01:00", "--end", "2024-01-01T17:59"]

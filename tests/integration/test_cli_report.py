@@ -6,10 +6,10 @@ from pathlib import Path
 
 import platformdirs
 import pytest
+from data_paths import BTC_1D_CSV as PEER_1D_CSV
 
 from workstation.cli import main
 
-PEER_1D_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
 PEER_1D_FRAME = ["--csv", str(PEER_1D_CSV), "--start", "2024-01-01T01:00", "--end", "2024-01-01T17:59"]
 LIMIT = [*PEER_1D_FRAME, "--strategy", "sma-cross-limit"]
 

@@ -7,16 +7,15 @@ import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from data_paths import BTC_1D_CSV
 from distributed import Client, LocalCluster
 
 import workstation as ws
 from workstation.examples.sma_cross import make_strategy
 from workstation.optimizer import Optimizer, OptimizerResult, connect_dask
 
-BTC_1D_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
 SYMBOL = "BTCUSDT"
 
 #: SPEC §19.5 O1: (rank, job index, params, total_pnl, closed signals).

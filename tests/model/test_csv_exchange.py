@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_paths import BTC_1D_CSV
 
 import workstation as ws
 from workstation.exchanges import make_csv_exchange
@@ -20,7 +21,6 @@ from workstation.models.candles import CANDLE_DTYPE
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import MINUTE_MS, from_ms, now_ms
 
-BTC_1D = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 T0_MS = 1_704_067_200_000
 HEADER = "timestamp,open,high,low,close,volume\n"
@@ -28,9 +28,7 @@ HEADER = "timestamp,open,high,low,close,volume\n"
 
 @pytest.fixture
 def btc_1d() -> Path:
-    if not BTC_1D.exists():
-        pytest.skip(f"peer data not found at {BTC_1D}")
-    return BTC_1D
+    return BTC_1D_CSV
 
 
 def fetch(schema: ExchangeSchema, interval: str, since: datetime, limit: int, symbol: str = "BTCUSDT") -> np.ndarray:

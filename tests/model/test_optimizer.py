@@ -14,11 +14,11 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from data_paths import BTC_1D_CSV
 
 import workstation as ws
 from workstation.examples.sma_cross import make_strategy
@@ -33,7 +33,6 @@ from workstation.optimizer import (
 )
 from workstation.optimizer.setup import prepare_sweep
 
-BTC_1D_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "data" / "btc_1d.csv"
 SYMBOL = "BTCUSDT"
 JAN_1 = datetime(2024, 1, 1, tzinfo=UTC)
 MINUTE_MS = 60_000

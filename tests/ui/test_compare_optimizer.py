@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+from data_paths import BTC_1D_CSV
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -26,7 +27,6 @@ from ui.compare.optimizer_view import OptimizerView
 from ui.themes import apply_theme
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
-BTC_1D_CSV = Path(__file__).resolve().parents[3] / "shared/peer/data/btc_1d.csv"
 START = datetime(2024, 1, 1, 1, 0, tzinfo=UTC)
 END = datetime(2024, 1, 1, 17, 59, tzinfo=UTC)
 #: SPEC §19.5 O1: (job index, fast, slow, total_pnl, closed signals), best first.
