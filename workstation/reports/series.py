@@ -7,7 +7,6 @@ since every partial sum is an output, so ``equity[-1]`` equals ``BacktestStatist
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 
 import numpy as np
