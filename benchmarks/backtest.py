@@ -13,6 +13,10 @@ median is printed beside it, and the peak memory is the highest of all the runs.
 The peer itself is run for a same-machine figure when ``node`` is installed and a copy of the peer with its
 ``node_modules`` is in the cache (``--with-peer`` copies and ``npm install``s it); otherwise the ratio is taken
 against the candles/s of the peer's ``RESULTS.md``. The last line holds the figures as ``name=value`` pairs.
+
+It reads the peer harness where it lies beside the repository, ``../shared/peer`` (its ``RESULTS.md``,
+``make_candles.py`` and expected rows; ``npm`` needs the whole harness), and says so and exits 0 without it. That is a
+benchmark's privilege: the test suite stands alone and reads its copy of the peer's files from ``tests/data``.
 """
 
 from __future__ import annotations
