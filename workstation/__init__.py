@@ -18,6 +18,7 @@ from workstation.backtest_request import (
     strategy_choices,
     strategy_params_model,
 )
+from workstation.backtest_run import BacktestRun
 from workstation.clients.pnl import compute_pnl
 from workstation.config import Config, get_config, set_config
 from workstation.constants import Constant
@@ -201,6 +202,7 @@ __all__ = [
     "Backtest",
     "BacktestProgress",
     "BacktestRequest",
+    "BacktestRun",
     "BacktestStatistics",
     "BuiltinStrategy",
     "CancelledResult",

@@ -7,30 +7,30 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from workstation import registry
+from workstation.backtest_run import BacktestRun
+from workstation.clients.risk import position_key
 from workstation.clients.strategy import Result
 from workstation.config import Config, get_config
-from workstation.context import ContextIterator, MethodContext
+from workstation.context import MethodContext
 from workstation.engine.backtest import YIELD_EVERY_SECONDS, BacktestJob, RunPosition, run_backtest
-from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus, run_in_background
+from workstation.engine.instances import Done, RunInstances, TaskStatus, run_in_background
 from workstation.engine.signal_call import signal_caller
-from workstation.errors import RunAlreadyActiveError
 from workstation.events import events
 from workstation.models.events import BacktestProgress, DoneEvent
 from workstation.models.series import RunSeries
+from workstation.reports.backtest import BacktestReportStorage
 from workstation.reports.dump import dump_report
 from workstation.reports.html import render_backtest_html
-from workstation.reports.run_frame import RunFrame, close_at
-from workstation.reports.series import compute_run_series
-from workstation.reports.statistics import BacktestStatistics
+from workstation.reports.run_frame import RunFrame
+from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
 from workstation.reports.trades_csv import trade_list_csv
 from workstation.services.connections import (
-    exchange_connections,
     frame_connections,
     risk_connections,
     risk_members,
     strategy_connections,
 )
-from workstation.storages import backtest_storage, clear_pair
+from workstation.storages import clear_pair
 
 SOURCE = "Backtest.run"
 
@@ -48,28 +48,35 @@ def validate_backtest_names(strategy_name: str, exchange_name: str, frame_name: 
 
 
 class BacktestUtils:
-    """Backtests, one instance per ``symbol:strategy_name``."""
+    """Backtests: each ``run`` is a :class:`BacktestRun` of its own; the pair methods speak of the latest run.
+
+    Runs of one ``symbol:strategy_name`` may work side by side. ``get_data``, ``get_report``, ``get_series``,
+    ``get_progress`` and ``dump`` of a pair answer for the latest run of that pair started (SPEC §17); ``stop`` of a
+    pair stops each of its runs working now. ``background`` keeps one task per pair for ``list``.
+    """
 
     def __init__(self) -> None:
         self._instances = RunInstances()
-        self._frames: dict[str, RunFrame] = {}
-        self._positions: dict[str, tuple[RunPosition, str, str]] = {}
+        self._latest: dict[str, BacktestRun] = {}
+        self._working: list[BacktestRun] = []
+        self._run_count = 0
         self._loop_turn_seconds = YIELD_EVERY_SECONDS
 
     def run(
         self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str, config: Config | None = None
-    ) -> AsyncIterator[Result]:
-        """Validate every referenced name, then return the run's results as an async iterator.
+    ) -> BacktestRun:
+        """Validate every referenced name, then return the run: an async iterator of its results.
 
-        The iterator yields ``scheduled``, ``opened``, ``closed`` and ``cancelled`` results in order. The run uses
-        ``config`` to the end, or a snapshot of the current config when None (SPEC §1): runs with their own
-        costs side by side need not touch the application's config.
+        The run yields ``scheduled``, ``opened``, ``closed`` and ``cancelled`` results in order, from its first
+        step. It uses ``config`` to the end, or a snapshot of the current config when None (SPEC §1): runs with
+        their own costs side by side need not touch the application's config. The returned
+        :class:`BacktestRun` also stops the run and answers for it alone (``get_progress``, ``get_data``,
+        ``get_report``, ``get_series``), whatever else runs.
         """
         validate_backtest_names(strategy_name, exchange_name, frame_name, SOURCE)
-        instance = self._instances.get(symbol, strategy_name)
-        self._refuse_second_run(instance)
+        self._run_count += 1
         context = MethodContext(strategy_name, exchange_name, frame_name, config or get_config())
-        return ContextIterator(self._run(instance, context), context)
+        return BacktestRun(self._run_count, symbol, context, self._work)
 
     def background(
         self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str
@@ -79,7 +86,7 @@ class BacktestUtils:
         instance = self._instances.get(symbol, strategy_name)
         if instance.task is not None and not instance.task.done() and instance.stop_callable is not None:
             return instance.stop_callable
-        results = self.run(symbol, strategy_name=strategy_name, exchange_name=exchange_name, frame_name=frame_name)
+        run = self.run(symbol, strategy_name=strategy_name, exchange_name=exchange_name, frame_name=frame_name)
         done = DoneEvent(
             symbol=symbol,
             strategy_name=strategy_name,
@@ -89,36 +96,42 @@ class BacktestUtils:
         )
         return run_in_background(
             instance,
-            results,
+            run,
             source="Backtest.background",
             on_done=lambda: events.done_backtest.emit(done),
-            stop=lambda: self.stop(symbol, strategy_name),
+            stop=run.stop,
         )
 
     def stop(self, symbol: str, strategy_name: str) -> Awaitable[None]:
-        """Request a graceful stop: no new signals; the current signal is resolved first.
+        """Request a graceful stop of every run of the pair working now (:meth:`BacktestRun.stop` stops one).
 
         The request takes effect at once (before any suspension), so awaiting it inside a callback is
         deterministic; awaiting the returned object is optional.
         """
-        instance = self._instances.get(symbol, strategy_name)
-        instance.stop_requested = True
-        client = strategy_connections.peek(strategy_connections.key(symbol, strategy_name, True))
-        if client is not None:
-            client.stop()
+        for run in self._working:
+            if (run.symbol, run.strategy_name) == (symbol, strategy_name):
+                run.stop()
         return Done()
 
     def list(self) -> list[TaskStatus]:
-        """Return the status of every backtest instance in creation order."""
+        """Return the status of every background backtest in creation order."""
         return self._instances.list()
 
+    def latest(self, symbol: str, strategy_name: str) -> BacktestRun | None:
+        """Return the latest run of ``symbol:strategy_name`` started since the last reset, or None."""
+        return self._latest.get(f"{symbol}:{strategy_name}")
+
     async def get_data(self, symbol: str, strategy_name: str) -> BacktestStatistics:
-        """Return the statistics of the closed signals of ``symbol:strategy_name``."""
-        return backtest_storage.get_data(symbol, strategy_name, True)
+        """Return the statistics of the closed signals of the latest run of ``symbol:strategy_name``."""
+        run = self.latest(symbol, strategy_name)
+        return compute_backtest_statistics([], 0) if run is None else await run.get_data()
 
     async def get_report(self, symbol: str, strategy_name: str) -> str:
-        """Return the markdown report of ``symbol:strategy_name``."""
-        return backtest_storage.get_report(symbol, strategy_name, True, max_rows=get_config().report_max_rows)
+        """Return the markdown report of the latest run of ``symbol:strategy_name``."""
+        run = self.latest(symbol, strategy_name)
+        if run is None:
+            return BacktestReportStorage().get_report(symbol, strategy_name, True, max_rows=1)
+        return await run.get_report()
 
     async def dump(
         self, symbol: str, strategy_name: str, path: str | Path | None = None, *, format: str = "md"
@@ -160,7 +173,7 @@ class BacktestUtils:
         return await dump_report(text, "backtest", symbol, strategy_name, path, extension=format)
 
     async def get_series(self, symbol: str, strategy_name: str) -> RunSeries:
-        """Return the chart series of the last backtest of ``symbol:strategy_name`` (docs/series.md).
+        """Return the chart series of the latest run of ``symbol:strategy_name`` (docs/series.md).
 
         Buy-and-hold compares the closes of the 1m candles opening at the frame's first and last tick, read through
         the run's exchange; it is None when the data lacks either candle.
@@ -170,20 +183,10 @@ class BacktestUtils:
         ValueError
             If no backtest of ``symbol:strategy_name`` has started since the last reset.
         """
-        frame = self._frames.get(f"{symbol}:{strategy_name}")
-        if frame is None:
+        run = self.latest(symbol, strategy_name)
+        if run is None or run.frame is None:
             raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
-        exchange = exchange_connections.client(frame.exchange_name, True)
-        return compute_run_series(
-            backtest_storage.closed_results(symbol, strategy_name, True),
-            symbol=symbol,
-            strategy_name=strategy_name,
-            exchange_name=frame.exchange_name,
-            frame_start=frame.frame_start,
-            frame_end=frame.frame_end,
-            first_close=await close_at(exchange, symbol, frame.frame_start, frame.config),
-            last_close=await close_at(exchange, symbol, frame.frame_end, frame.config),
-        )
+        return await run.get_series()
 
     @property
     def loop_turn_seconds(self) -> float:
@@ -207,93 +210,72 @@ class BacktestUtils:
         self._loop_turn_seconds = float(seconds)
 
     def get_progress(self, symbol: str, strategy_name: str) -> BacktestProgress | None:
-        """Return how far the current (or last) backtest of ``symbol:strategy_name`` has got, or None if none ran.
+        """Return how far the latest run of ``symbol:strategy_name`` has got, or None if none ran.
 
         The figure is the one the run published when it last gave the event loop a turn (at least every 20 ms of
         work), so a view can poll it at any rate for free, unlike ``progress_backtest``, which is one event per
         frame. After the run it stays at its final value (``progress == 1.0``).
         """
-        known = self._positions.get(f"{symbol}:{strategy_name}")
-        if known is None:
-            return None
-        position, exchange_name, frame_name = known
-        total = position.total_frames
-        return BacktestProgress(
-            symbol=symbol,
-            strategy_name=strategy_name,
-            exchange_name=exchange_name,
-            frame_name=frame_name,
-            total_frames=total,
-            processed_frames=position.processed_frames,
-            progress=position.processed_frames / total if total else 0.0,
-            when=position.when,
-        )
+        run = self.latest(symbol, strategy_name)
+        return None if run is None else run.get_progress()
 
     def clear(self) -> None:
-        """Cancel running background tasks and forget every instance and recorded run."""
+        """Cancel running background tasks and forget every run."""
         self._instances.clear()
-        self._frames.clear()
-        self._positions.clear()
+        self._latest.clear()
+        self._working.clear()
         self._loop_turn_seconds = YIELD_EVERY_SECONDS
 
-    @staticmethod
-    def _refuse_second_run(instance: RunInstance) -> None:
-        if instance.active:
-            raise RunAlreadyActiveError(f"Backtest run for {instance.symbol}:{instance.name} is already active")
-
-    async def _run(self, instance: RunInstance, context: MethodContext) -> AsyncIterator[Result]:
-        self._refuse_second_run(instance)
-        instance.active = True
-        instance.stop_requested = False
-        symbol, strategy_name = instance.symbol, context.strategy_name
+    async def _work(self, run: BacktestRun) -> AsyncIterator[Result]:
+        symbol, strategy_name = run.symbol, run.strategy_name
         schema = registry.strategies.get(strategy_name, SOURCE)
         members = risk_members(schema.risk_name, schema.risk_list)
+        risk_key = position_key(strategy_name, symbol, run.run_id)
+        self._latest[f"{symbol}:{strategy_name}"] = run
+        self._working.append(run)
         try:
             clear_pair(symbol, strategy_name, True)
-            strategy_connections.clear(strategy_connections.key(symbol, strategy_name, True))
-            await _forget_risk_positions(members, strategy_name, symbol)
-            ticks = await frame_connections.client(context.frame_name).timeframes()
+            ticks = await frame_connections.client(run.frame_name).timeframes()
             if len(ticks) == 0:
-                raise ValueError(f'frame "{context.frame_name}" has no timeframes before now')
-            self._frames[f"{symbol}:{strategy_name}"] = RunFrame(
-                context.exchange_name, ticks.first, ticks.last, context.config
-            )
-            strategy = strategy_connections.client(
+                raise ValueError(f'frame "{run.frame_name}" has no timeframes before now')
+            run.frame = RunFrame(run.exchange_name, ticks.first, ticks.last, run.config)
+            strategy = strategy_connections.create(
                 symbol,
                 strategy_name,
-                exchange_name=context.exchange_name,
-                frame_name=context.frame_name,
+                exchange_name=run.exchange_name,
+                frame_name=run.frame_name,
                 backtest=True,
-                config=context.config,
+                config=run.config,
                 get_signal=signal_caller(
                     schema.get_signal,
                     strategy_name=strategy_name,
-                    timeout_seconds=context.config.max_signal_generation_seconds,
+                    timeout_seconds=run.config.max_signal_generation_seconds,
                 ),
+                publish=run.publish,
+                run_id=run.run_id,
             )
+            if run.stop_requested:
+                strategy.stop()
+            run.strategy = strategy
             await strategy.wait_for_init()
-            position = RunPosition()
-            self._positions[f"{symbol}:{strategy_name}"] = (position, context.exchange_name, context.frame_name)
+            run.position = RunPosition()
             job = BacktestJob(
                 symbol=symbol,
                 strategy=strategy,
                 ticks=ticks,
-                exchange_name=context.exchange_name,
-                frame_name=context.frame_name,
-                is_stopped=lambda: instance.stop_requested,
-                position=position,
+                exchange_name=run.exchange_name,
+                frame_name=run.frame_name,
+                is_stopped=lambda: run.stop_requested,
+                position=run.position,
                 loop_turn_seconds=self._loop_turn_seconds,
             )
             async for result in run_backtest(job):
                 yield result
         finally:
-            await _forget_risk_positions(members, strategy_name, symbol)
-            instance.active = False
-
-
-async def _forget_risk_positions(members: list[str], strategy_name: str, symbol: str) -> None:
-    for risk_name in members:
-        await risk_connections.client(risk_name, True).remove_signal(strategy_name, symbol)
+            for risk_name in members:
+                await risk_connections.client(risk_name, True).remove_signal(risk_key)
+            if run in self._working:
+                self._working.remove(run)
 
 
 Backtest = BacktestUtils()

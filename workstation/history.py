@@ -29,6 +29,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict
 
 from workstation.backtest import Backtest
+from workstation.backtest_run import BacktestRun
 from workstation.errors import WorkstationError
 from workstation.models.results import ClosedResult
 from workstation.models.series import RunSeries
@@ -293,8 +294,9 @@ class RunHistory:
         parameters: dict[str, Any],
         state: str,
         started_at_ms: int,
+        run: BacktestRun | None = None,
     ) -> int:
-        """Store the last backtest of ``symbol:strategy_name`` as the engine holds it now, and return its id.
+        """Store the last backtest of ``symbol:strategy_name`` (or ``run``) as the engine holds it now; return its id.
 
         Call it once the run has ended (finished, stopped or failed after its frame was known). The results are
         read from ``ws.Backtest.get_data`` and ``get_series`` on the loop; checking and writing happen in a
@@ -312,6 +314,8 @@ class RunHistory:
             ``"finished"``, ``"stopped"`` or ``"failed"``.
         started_at_ms
             When the run started (epoch ms); stored as ``created_at``.
+        run
+            The run to store, when another run of the pair may have started since (a second tab, a walker).
 
         Returns
         -------
@@ -326,10 +330,10 @@ class RunHistory:
         """
         if state not in _RUN_STATES:
             raise ValueError(f"state must be one of {', '.join(map(repr, _RUN_STATES))}, got {state!r}")
-        statistics = await Backtest.get_data(symbol, strategy_name)
+        statistics = await (Backtest.get_data(symbol, strategy_name) if run is None else run.get_data())
         # Each figure of a long run takes tens of ms: give the loop (and the GUI on it) a turn in between.
         await asyncio.sleep(0)
-        series = await Backtest.get_series(symbol, strategy_name)
+        series = await (Backtest.get_series(symbol, strategy_name) if run is None else run.get_series())
         if exchange_name != series.exchange_name:
             raise ValueError(
                 f"run {symbol}:{strategy_name} not saved: it ran on {series.exchange_name!r} "

@@ -15,14 +15,12 @@ from workstation.models.results import (
     OpenedResult,
     ScheduledResult,
 )
-from workstation.reports.backtest import BacktestReportStorage
 from workstation.reports.heat import HeatReportStorage
 from workstation.reports.live import LiveReportStorage
 from workstation.reports.partial import PartialReportStorage
 from workstation.reports.performance import PerformanceReportStorage
 from workstation.reports.schedule import ScheduleReportStorage
 
-backtest_storage = BacktestReportStorage()
 heat_storage = HeatReportStorage()
 live_storage = LiveReportStorage()
 partial_storage = PartialReportStorage()
@@ -32,13 +30,10 @@ schedule_storage = ScheduleReportStorage()
 
 def _record_backtest(result: Any) -> None:
     # One subscriber per stream, not one per storage: every result crosses from Qt into Python once.
+    # The statistics of a backtest are its run's own (``BacktestRun.publish``), not a storage's.
     if isinstance(result, ClosedResult):
-        backtest_storage.add_closed(result)
         heat_storage.add_closed(result)
-    elif isinstance(result, CancelledResult):
-        backtest_storage.add_cancelled(result)
-        schedule_storage.add(result, max_rows=get_config().report_max_rows)
-    elif isinstance(result, ScheduledResult | OpenedResult):
+    elif isinstance(result, CancelledResult | ScheduledResult | OpenedResult):
         schedule_storage.add(result, max_rows=get_config().report_max_rows)
 
 
@@ -80,7 +75,6 @@ events.connect_internal("performance", _record_performance)
 
 def clear_pair(symbol: str, strategy_name: str, backtest: bool) -> None:
     """Forget what the storages hold for one pair in one mode, as a new run of it starts (SPEC §11.1)."""
-    backtest_storage.clear(symbol, strategy_name, backtest)
     heat_storage.clear(symbol, strategy_name, backtest)
     partial_storage.clear(symbol, strategy_name, backtest)
     performance_storage.clear(symbol, strategy_name, backtest)
@@ -89,7 +83,6 @@ def clear_pair(symbol: str, strategy_name: str, backtest: bool) -> None:
 
 def clear_storages() -> None:
     """Empty every report storage."""
-    backtest_storage.clear_all()
     heat_storage.clear_all()
     live_storage.clear_all()
     partial_storage.clear_all()

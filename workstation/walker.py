@@ -9,6 +9,7 @@ from typing import Any
 
 from workstation import registry
 from workstation.backtest import Backtest, validate_backtest_names
+from workstation.backtest_run import BacktestRun
 from workstation.config import Config, get_config
 from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus, run_in_background
 from workstation.engine.walker import WalkerJob, run_walker
@@ -68,7 +69,8 @@ class WalkerUtils:
     def __init__(self) -> None:
         self._instances = RunInstances()
         self._walkers: dict[str, WalkerSchema] = {}
-        self._running: dict[str, str] = {}
+        #: The backtest each walk is running now, by walker key.
+        self._running: dict[str, BacktestRun] = {}
 
     def run(self, symbol: str, *, walker_name: str) -> AsyncIterator[WalkerContract]:
         """Validate every referenced name, then return the walk's contracts as an async iterator.
@@ -153,7 +155,7 @@ class WalkerUtils:
         running = self._running.get(key)
         if running is not None:
             # Only the walk's own backtest: a separate backtest of the same strategy and symbol keeps running.
-            Backtest.stop(symbol, running)
+            running.stop()
         return Done()
 
     def list(self) -> list[TaskStatus]:
@@ -217,6 +219,9 @@ class WalkerUtils:
         symbol = instance.symbol
         key = walker_key(symbol, walker.walker_name)
 
+        # The walk's own runs: a backtest of the same pair running beside the walk is not the walk's.
+        finished: dict[str, BacktestRun] = {}
+
         async def run_backtest(strategy_name: str) -> None:
             results = Backtest.run(
                 symbol,
@@ -225,7 +230,7 @@ class WalkerUtils:
                 frame_name=walker.frame_name,
                 config=config,
             )
-            self._running[key] = strategy_name
+            self._running[key] = finished[strategy_name] = results
             try:
                 async for _ in results:
                     pass
@@ -233,7 +238,7 @@ class WalkerUtils:
                 self._running.pop(key, None)
 
         async def get_statistics(strategy_name: str) -> BacktestStatistics:
-            return await Backtest.get_data(symbol, strategy_name)
+            return await finished[strategy_name].get_data()
 
         try:
             walker_storage.clear(symbol, walker.walker_name)

@@ -440,42 +440,35 @@ def test_a_stop_before_the_walk_starts_runs_no_strategy() -> None:
     assert len(recorded["done_walker"]) == 1
 
 
-def test_a_strategy_that_cannot_run_is_reported_and_not_counted() -> None:
+def test_a_walk_runs_beside_a_backtest_of_the_same_pair_and_neither_touches_the_other() -> None:
+    """Runs never collide (issue 13): a backtest of MARKET on the pair is mid-way when the walk backtests MARKET too.
+
+    The walk no longer fails with ``RunAlreadyActiveError``: both strategies are ranked with their own figures, and
+    the standalone run, resumed afterwards, ends with exactly the trades it would have had alone.
+    """
     log: list[tuple[Any, ...]] = []
     register_w1(callbacks=logging_callbacks(log))
     recorded = Recorder(*STREAMS)
-    busy_message = f"Backtest run for {SYMBOL}:{MARKET} is already active"
 
-    async def main() -> list[ws.WalkerContract]:
+    async def main() -> tuple[list[ws.WalkerContract], list[ws.ClosedResult], ws.BacktestStatistics]:
         standalone = ws.Backtest.run(SYMBOL, strategy_name=MARKET, exchange_name=EXCHANGE, frame_name=FRAME)
         first = await anext(standalone)
         assert first.action == "opened"
         contracts = await walk()
-        await standalone.aclose()  # type: ignore[attr-defined]
-        return contracts
+        rest = [result async for result in standalone]
+        closed = [result for result in rest if isinstance(result, ws.ClosedResult)]
+        return contracts, closed, await standalone.get_data()
 
-    contracts = asyncio.run(main())
+    contracts, closed, standalone_data = asyncio.run(main())
 
-    assert [c.strategy_name for c in contracts] == [LIMIT]
-    assert (contracts[0].strategies_tested, contracts[0].best_strategy) == (1, LIMIT)
-    assert log == [
-        ("start", MARKET, SYMBOL),
-        ("error", MARKET, SYMBOL, "RunAlreadyActiveError", busy_message),
-        ("start", LIMIT, SYMBOL),
-        ("complete", LIMIT, SYMBOL, LIMIT_TOTAL_PNL, LIMIT_SHARPE),
-        ("on_complete", LIMIT, LIMIT_SHARPE, 1),
-    ]
-    [error] = recorded["error"]
-    assert (error.source, error.message, error.exception_type, error.symbol, error.strategy_name) == (
-        "Walker.run",
-        busy_message,
-        "RunAlreadyActiveError",
-        SYMBOL,
-        MARKET,
-    )
-    assert [(p.processed_strategies, p.progress) for p in recorded["progress_walker"]] == [(1, 0.5)]
+    assert [(c.strategy_name, c.metric_value) for c in contracts] == [(MARKET, MARKET_SHARPE), (LIMIT, LIMIT_SHARPE)]
+    assert contracts[0].stats.total_pnl == MARKET_TOTAL_PNL
+    assert [result.pnl.pnl_percentage for result in closed] == MARKET_PNLS
+    assert (standalone_data.total_pnl, standalone_data.sharpe_ratio) == (MARKET_TOTAL_PNL, MARKET_SHARPE)
+    assert [entry[0] for entry in log] == ["start", "complete", "start", "complete", "on_complete"]
+    assert recorded["error"] == []
     [results] = recorded["walker_complete"]
-    assert (results.strategies_tested, results.best_strategy, results.best_metric) == (1, LIMIT, LIMIT_SHARPE)
+    assert (results.strategies_tested, results.best_strategy, results.best_metric) == (2, MARKET, MARKET_SHARPE)
 
 
 def test_a_failing_walker_callback_is_reported_and_the_walk_goes_on() -> None:

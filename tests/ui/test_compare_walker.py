@@ -195,11 +195,36 @@ def test_a_strategy_whose_backtest_cannot_run_is_listed_last_as_failed(
     view: tuple[WalkerView, list[ws.BacktestRequest]], qloop: qasync.QEventLoop
 ) -> None:
     walker, _opened = view
-    walker.strategies.set_checked(["sma-cross-market", "sma-cross-limit"])
-    busy = "Backtest run for BTCUSDT:sma-cross-market is already active"
 
-    async def scenario() -> None:
-        # A backtest of the same pair still running makes the walk's backtest of sma-cross-market refuse to start.
+    def quit_the_program(symbol: str, when: datetime) -> None:
+        raise SystemExit(2)
+
+    ws.add_strategy(strategy_name="quitter", interval="1h", get_signal=quit_the_program)
+    walker.refresh_choices()
+    walker.strategies.set_checked(["quitter", "sma-cross-limit"])
+    aborted = 'StrategyAbortedError: strategy "quitter" raised SystemExit: 2 in get_signal; its run was ended'
+
+    walk(qloop, walker)
+
+    assert ranked_names(walker) == ["sma-cross-limit", "quitter"]
+    assert walker.ranking.texts(0)[:3] == ["1", "sma-cross-limit", "-0.386"]
+    assert walker.ranking.texts(1) == ["—", "quitter", "failed", "—", "—", "—", "—"]
+    assert walker.ranking.entries()[1].error == aborted
+    tooltip = walker.ranking.data(walker.ranking.index(1, 2), Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == f"The backtest of quitter failed: {aborted}"
+    assert walker.status.text() == (
+        "Finished: 1 of 2 strategies ranked · 1 failed (see the Log). Double-click one to open its backtest."
+    )
+
+
+def test_a_walk_beside_a_running_backtest_of_the_same_pair_ranks_both(
+    view: tuple[WalkerView, list[ws.BacktestRequest]], qloop: qasync.QEventLoop
+) -> None:
+    """Runs never collide (issue 13): the walk's backtest of sma-cross-market starts beside a run of the same pair."""
+    walker, _opened = view
+    walker.strategies.set_checked(["sma-cross-market", "sma-cross-limit"])
+
+    async def scenario() -> ws.BacktestStatistics:
         prepared = await ws.prepare_backtest(
             ws.BacktestRequest(
                 exchange_name="demo", symbol="BTCUSDT", strategy_name="sma-cross-market", start=START, end=END
@@ -215,16 +240,16 @@ def test_a_strategy_whose_backtest_cannot_run_is_listed_last_as_failed(
         task = walker.run()
         assert task is not None
         await task
-        await standalone.aclose()  # type: ignore[attr-defined]
+        async for _result in standalone:
+            pass
+        return await standalone.get_data()
 
-    qloop.run_until_complete(scenario())
+    standalone = qloop.run_until_complete(scenario())
 
-    assert ranked_names(walker) == ["sma-cross-limit", "sma-cross-market"]
-    assert walker.ranking.texts(0)[:3] == ["1", "sma-cross-limit", "-0.386"]
-    assert walker.ranking.texts(1) == ["—", "sma-cross-market", "failed", "—", "—", "—", "—"]
-    assert walker.ranking.entries()[1].error == f"RunAlreadyActiveError: {busy}"
-    tooltip = walker.ranking.data(walker.ranking.index(1, 2), Qt.ItemDataRole.ToolTipRole)
-    assert tooltip == f"The backtest of sma-cross-market failed: RunAlreadyActiveError: {busy}"
-    assert walker.status.text() == (
-        "Finished: 1 of 2 strategies ranked · 1 failed (see the Log). Double-click one to open its backtest."
-    )
+    assert ranked_names(walker) == ["sma-cross-market", "sma-cross-limit"]
+    assert [walker.ranking.texts(row)[:3] for row in range(2)] == [
+        ["1", "sma-cross-market", "-0.370"],
+        ["2", "sma-cross-limit", "-0.386"],
+    ]
+    assert standalone.sharpe_ratio == SHARPE["sma-cross-market"]
+    assert walker.status.text() == ("Finished: 2 of 2 strategies ranked. Double-click one to open its backtest.")

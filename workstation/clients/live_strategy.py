@@ -48,7 +48,7 @@ class LiveClientStrategy(ClientStrategy):
         if state.finished_close is not None:
             await self._release_partial(state.finished_close.id)
             if state.finished_close.pending_at is not None and not state.finished_close.is_scheduled:
-                await self.risk.remove_signal(self.strategy_name, self.symbol)
+                await self.risk.remove_signal(self.risk_key)
         self.open_position = state.open_position
         self.limit_order = state.limit_order
         if state.open_position is not None:

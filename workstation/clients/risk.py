@@ -22,13 +22,22 @@ class Risk(Protocol):
         """Run the validations; True lets the signal go ahead."""
         ...
 
-    async def add_signal(self, position: RiskPosition) -> None:
-        """Count an opened position."""
+    async def add_signal(self, key: str, position: RiskPosition) -> None:
+        """Count an opened position under ``key`` (its strategy's :func:`position_key`)."""
         ...
 
-    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
-        """Forget the position of ``strategy_name:symbol``."""
+    async def remove_signal(self, key: str) -> None:
+        """Forget the position counted under ``key``."""
         ...
+
+
+def position_key(strategy_name: str, symbol: str, run_id: int | None = None) -> str:
+    """Return the key a strategy's open position is counted under: ``strategy_name:symbol``, and the run.
+
+    Live has one run per pair; backtests of one pair may run side by side (two periods, a walker beside a run tab),
+    so each counts its position under its own run id and never removes another's.
+    """
+    return f"{strategy_name}:{symbol}" if run_id is None else f"{strategy_name}:{symbol}#{run_id}"
 
 
 class ClientRisk:
@@ -65,7 +74,7 @@ class ClientRisk:
                 return
             stored = await self.load()
             for position in stored or []:
-                self.positions[f"{position.strategy_name}:{position.symbol}"] = position
+                self.positions[position_key(position.strategy_name, position.symbol)] = position
             self._loaded = True
 
     @property
@@ -120,10 +129,9 @@ class ClientRisk:
         )
         return False
 
-    async def add_signal(self, position: RiskPosition) -> None:
-        """Count an opened position under ``strategy_name:symbol`` (live: persisted, rolled back if that fails)."""
+    async def add_signal(self, key: str, position: RiskPosition) -> None:
+        """Count an opened position under ``key`` (live: persisted, rolled back if that fails)."""
         await self.wait_for_init()
-        key = f"{position.strategy_name}:{position.symbol}"
         previous = self.positions.get(key)
         self.positions[key] = position
         try:
@@ -135,10 +143,9 @@ class ClientRisk:
                 self.positions[key] = previous
             raise
 
-    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
-        """Forget the position of ``strategy_name:symbol`` (missing is fine; live: persisted)."""
+    async def remove_signal(self, key: str) -> None:
+        """Forget the position counted under ``key`` (missing is fine; live: persisted)."""
         await self.wait_for_init()
-        key = f"{strategy_name}:{symbol}"
         previous = self.positions.pop(key, None)
         if previous is None:
             return
@@ -175,15 +182,15 @@ class MergeRisk:
                 return False
         return True
 
-    async def add_signal(self, position: RiskPosition) -> None:
+    async def add_signal(self, key: str, position: RiskPosition) -> None:
         """Count the position in every member."""
         for member in self.members:
-            await member.add_signal(position)
+            await member.add_signal(key, position)
 
-    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
+    async def remove_signal(self, key: str) -> None:
         """Forget the position in every member."""
         for member in self.members:
-            await member.remove_signal(strategy_name, symbol)
+            await member.remove_signal(key)
 
 
 class NoRisk:
@@ -193,8 +200,8 @@ class NoRisk:
         """Allow."""
         return True
 
-    async def add_signal(self, position: RiskPosition) -> None:
+    async def add_signal(self, key: str, position: RiskPosition) -> None:
         """Count nothing."""
 
-    async def remove_signal(self, strategy_name: str, symbol: str) -> None:
+    async def remove_signal(self, key: str) -> None:
         """Forget nothing."""

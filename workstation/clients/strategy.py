@@ -13,7 +13,7 @@ from workstation.clients.calls import call_maybe_async, is_task_cancellation
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
-from workstation.clients.risk import NoRisk, Risk
+from workstation.clients.risk import NoRisk, Risk, position_key
 from workstation.clients.validation import validate_signal
 from workstation.config import Config
 from workstation.errors import SignalValidationError, StrategyAbortedError
@@ -100,6 +100,8 @@ class ClientStrategy:
         self.last_bucket: int | None = None
         self.last_signal_id: str | None = None
         self.stopped = False
+        #: The key this strategy's open position is counted under in its risk profiles (a backtest adds its run).
+        self.risk_key = position_key(self.strategy_name, symbol)
 
     async def wait_for_init(self) -> None:
         """Nothing to restore in backtest; live persistence hooks in here."""
@@ -208,6 +210,7 @@ class ClientStrategy:
         await self._before_open(row)
         await self._callback("on_write", self.symbol, row, self.backtest)
         await self.risk.add_signal(
+            self.risk_key,
             construct(
                 RiskPosition,
                 strategy_name=self.strategy_name,
@@ -215,7 +218,7 @@ class ClientStrategy:
                 exchange_name=self.exchange_name,
                 signal_id=row.id,
                 open_timestamp=when,
-            )
+            ),
         )
         await self._callback("on_open", self.symbol, row, row.price_open, self.backtest)
         opened = construct(
@@ -410,7 +413,7 @@ class ClientStrategy:
         await self._before_end(closed)
         await self._callback("on_close", self.symbol, row, price, self.backtest)
         await self._release_partial(row.id)
-        await self.risk.remove_signal(self.strategy_name, self.symbol)
+        await self.risk.remove_signal(self.risk_key)
         await self._callback("on_write", self.symbol, None, self.backtest)
         await self._emit(closed)
         await self._after_announce(closed)

@@ -14,7 +14,7 @@ from workstation.clients.exchange import ClientExchange
 from workstation.clients.frame import ClientFrame
 from workstation.clients.live_strategy import LiveClientStrategy
 from workstation.clients.partial import ClientPartial
-from workstation.clients.risk import ClientRisk, MergeRisk, NoRisk, Risk
+from workstation.clients.risk import ClientRisk, MergeRisk, NoRisk, Risk, position_key
 from workstation.clients.sizing import ClientSizing
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import Config
@@ -140,9 +140,15 @@ def risk_members(risk_name: str | None, risk_list: list[str]) -> list[str]:
 
 
 class PartialConnectionService(ConnectionService[ClientPartial]):
-    """``ClientPartial`` per ``signal_id:backtest|live``; dropped when its signal closes."""
+    """``ClientPartial`` per ``signal_id:backtest|live`` (and backtest run); dropped when its signal closes."""
 
-    async def client(self, signal_id: str, backtest: bool) -> ClientPartial:
+    @staticmethod
+    def key(signal_id: str, backtest: bool, run_id: int | None = None) -> str:
+        """Return the memo key of a partial client; runs of one pair may hold signals of the same id at once."""
+        key = f"{signal_id}:{mode(backtest)}"
+        return key if run_id is None else f"{key}#{run_id}"
+
+    async def client(self, signal_id: str, backtest: bool, run_id: int | None = None) -> ClientPartial:
         """Return the initialised partial client of ``signal_id`` (live: with its persisted levels)."""
 
         def create() -> ClientPartial:
@@ -157,13 +163,13 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
                 partial.load, partial.save = partial_store(signal_id)
             return partial
 
-        partial = self.get(f"{signal_id}:{mode(backtest)}", create)
+        partial = self.get(self.key(signal_id, backtest, run_id), create)
         await partial.wait_for_init()
         return partial
 
-    async def release(self, signal_id: str, backtest: bool) -> None:
+    async def release(self, signal_id: str, backtest: bool, run_id: int | None = None) -> None:
         """Drop the partial client of a closed signal; live also forgets its persisted levels."""
-        self.clear(f"{signal_id}:{mode(backtest)}")
+        self.clear(self.key(signal_id, backtest, run_id))
         if not backtest:
             await remove_partial_record(signal_id)
 
@@ -200,6 +206,51 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         """Return the memo key of a strategy client."""
         return f"{symbol}:{strategy_name}:{mode(backtest)}"
 
+    def create(
+        self,
+        symbol: str,
+        strategy_name: str,
+        *,
+        exchange_name: str,
+        frame_name: str,
+        backtest: bool,
+        config: Config,
+        get_signal: Callable[[str, int], Awaitable[Any]],
+        clock_ms: Callable[[], int] = now_ms,
+        publish: Callable[[Result], None] = publish,
+        run_id: int | None = None,
+    ) -> ClientStrategy:
+        """Create a strategy client with its exchange, risk and partial dependencies, without memoizing it.
+
+        Live clients are ``LiveClientStrategy`` with the pair's persisted records; their exchange reads the run's
+        clock (``clock_ms``). A backtest run creates its own client, so runs of one pair never share one: it
+        passes its own ``publish`` to record what the run produced, and its ``run_id``, under which the client
+        counts its risk position and keeps its partial levels.
+        """
+        schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
+        dependencies: dict[str, Any] = {
+            "symbol": symbol,
+            "exchange_name": exchange_name,
+            "frame_name": frame_name,
+            "backtest": backtest,
+            "config": config,
+            "exchange": self._exchanges.client(exchange_name, backtest, clock_ms),
+            "risk": self._risks.composite(schema.risk_name, schema.risk_list, backtest),
+            "get_signal": get_signal,
+            "get_partial": lambda signal_id: self._partials.client(signal_id, backtest, run_id),
+            "release_partial": lambda signal_id: self._partials.release(signal_id, backtest, run_id),
+            "publish": publish,
+            "report_error": _callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
+        }
+        if not backtest:
+            return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
+        strategy = ClientStrategy(schema, **dependencies)
+        strategy.risk_key = position_key(strategy_name, symbol, run_id)
+        # Unless a listener wants the events, the partial report takes the levels without them.
+        strategy.partials_observed = _partials_listened
+        strategy.record_levels = partial_storage.add_open_phase
+        return strategy
+
     def client(
         self,
         symbol: str,
@@ -212,37 +263,20 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         get_signal: Callable[[str, int], Awaitable[Any]],
         clock_ms: Callable[[], int] = now_ms,
     ) -> ClientStrategy:
-        """Return the strategy client, creating it with its exchange, risk and partial dependencies.
-
-        Live clients are ``LiveClientStrategy`` with the pair's persisted records; their exchange reads the run's
-        clock (``clock_ms``).
-        """
-
-        def create() -> ClientStrategy:
-            schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
-            dependencies: dict[str, Any] = {
-                "symbol": symbol,
-                "exchange_name": exchange_name,
-                "frame_name": frame_name,
-                "backtest": backtest,
-                "config": config,
-                "exchange": self._exchanges.client(exchange_name, backtest, clock_ms),
-                "risk": self._risks.composite(schema.risk_name, schema.risk_list, backtest),
-                "get_signal": get_signal,
-                "get_partial": lambda signal_id: self._partials.client(signal_id, backtest),
-                "release_partial": lambda signal_id: self._partials.release(signal_id, backtest),
-                "publish": publish,
-                "report_error": _callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
-            }
-            if not backtest:
-                return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
-            strategy = ClientStrategy(schema, **dependencies)
-            # Unless a listener wants the events, the partial report takes the levels without them.
-            strategy.partials_observed = _partials_listened
-            strategy.record_levels = partial_storage.add_open_phase
-            return strategy
-
-        return self.get(self.key(symbol, strategy_name, backtest), create)
+        """Return the memoized strategy client of the pair and mode, creating it (:meth:`create`) on first request."""
+        return self.get(
+            self.key(symbol, strategy_name, backtest),
+            lambda: self.create(
+                symbol,
+                strategy_name,
+                exchange_name=exchange_name,
+                frame_name=frame_name,
+                backtest=backtest,
+                config=config,
+                get_signal=get_signal,
+                clock_ms=clock_ms,
+            ),
+        )
 
 
 exchange_connections = ExchangeConnectionService()

@@ -1,0 +1,137 @@
+"""One backtest run: the handle ``Backtest.run`` returns, holding everything that belongs to that run alone.
+
+Runs of the same ``symbol:strategy_name`` may work side by side (two periods in two tabs, a walker beside a run
+tab): each has its own stop flag, progress, strategy client, frame and results, so none reads or stops another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from workstation.clients.strategy import ClientStrategy, Result
+from workstation.config import get_config
+from workstation.context import ContextIterator, MethodContext
+from workstation.engine.backtest import RunPosition
+from workstation.engine.instances import Done
+from workstation.models.events import BacktestProgress
+from workstation.models.results import CancelledResult, ClosedResult
+from workstation.models.series import RunSeries
+from workstation.reports.backtest import BacktestReportStorage
+from workstation.reports.run_frame import RunFrame, close_at
+from workstation.reports.series import compute_run_series
+from workstation.reports.statistics import BacktestStatistics
+from workstation.services.connections import exchange_connections, publish
+
+
+class BacktestRun:
+    """One backtest run: an async iterator of its results, with its own stop, progress, statistics and series.
+
+    ``async for result in run`` yields the ``scheduled``, ``opened``, ``closed`` and ``cancelled`` results in
+    order; the run starts working at the first step. Its figures cover this run only, whatever else runs.
+
+    Attributes
+    ----------
+    run_id
+        Unique in the process, increasing in the order runs are created.
+    symbol, strategy_name, exchange_name, frame_name
+        What the run trades, where and when.
+    config
+        The config snapshot the run uses to its end.
+    """
+
+    def __init__(
+        self,
+        run_id: int,
+        symbol: str,
+        context: MethodContext,
+        work: Callable[[BacktestRun], AsyncIterator[Result]],
+    ) -> None:
+        self.run_id = run_id
+        self.symbol = symbol
+        self.strategy_name = context.strategy_name
+        self.exchange_name = context.exchange_name
+        self.frame_name = context.frame_name
+        self.config = context.config
+        self.stop_requested = False
+        #: Set by the run as it starts: its strategy client, its frame and how far it has got.
+        self.strategy: ClientStrategy | None = None
+        self.frame: RunFrame | None = None
+        self.position: RunPosition | None = None
+        self._storage = BacktestReportStorage()
+        self._results = ContextIterator(work(self), context)
+
+    def __aiter__(self) -> BacktestRun:
+        return self
+
+    async def __anext__(self) -> Result:
+        return await self._results.__anext__()
+
+    async def aclose(self) -> None:
+        """End the run where it is (its clean-up runs); a run that never started does nothing."""
+        await self._results.aclose()
+
+    def publish(self, result: Result) -> None:
+        """Keep what the run's statistics need, then emit ``result`` on the event hub."""
+        if isinstance(result, ClosedResult):
+            self._storage.add_closed(result)
+        elif isinstance(result, CancelledResult):
+            self._storage.add_cancelled(result)
+        publish(result)
+
+    def stop(self) -> Awaitable[None]:
+        """Request a graceful stop of this run: no new signals; the current signal is resolved first.
+
+        Takes effect at once (before any suspension); awaiting the returned object is optional.
+        """
+        self.stop_requested = True
+        if self.strategy is not None:
+            self.strategy.stop()
+        return Done()
+
+    def get_progress(self) -> BacktestProgress | None:
+        """Return how far the run has got (as of its last turn of the event loop), or None before it started."""
+        position = self.position
+        if position is None:
+            return None
+        total = position.total_frames
+        return BacktestProgress(
+            symbol=self.symbol,
+            strategy_name=self.strategy_name,
+            exchange_name=self.exchange_name,
+            frame_name=self.frame_name,
+            total_frames=total,
+            processed_frames=position.processed_frames,
+            progress=position.processed_frames / total if total else 0.0,
+            when=position.when,
+        )
+
+    async def get_data(self) -> BacktestStatistics:
+        """Return the statistics of the signals this run closed so far."""
+        return self._storage.get_data(self.symbol, self.strategy_name, True)
+
+    async def get_report(self) -> str:
+        """Return the markdown report of this run (its table cut to the config's ``report_max_rows``)."""
+        return self._storage.get_report(self.symbol, self.strategy_name, True, max_rows=get_config().report_max_rows)
+
+    async def get_series(self) -> RunSeries:
+        """Return the chart series of this run (docs/series.md).
+
+        Raises
+        ------
+        ValueError
+            If the run has not started yet (its frame is not known).
+        """
+        frame = self.frame
+        if frame is None:
+            raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
+        exchange = exchange_connections.client(frame.exchange_name, True)
+        return compute_run_series(
+            self._storage.closed_results(self.symbol, self.strategy_name, True),
+            symbol=self.symbol,
+            strategy_name=self.strategy_name,
+            exchange_name=frame.exchange_name,
+            frame_start=frame.frame_start,
+            frame_end=frame.frame_end,
+            first_close=await close_at(exchange, self.symbol, frame.frame_start, frame.config),
+            last_close=await close_at(exchange, self.symbol, frame.frame_end, frame.config),
+        )
