@@ -27,7 +27,7 @@ from workstation import cli_report
 from workstation.cli_args import ArgumentProblem
 from workstation.errors import WorkstationError
 from workstation.examples.catalogue import available_builtin_strategies
-from workstation.models.events import BacktestProgress
+from workstation.models.events import BacktestProgress, ErrorEvent
 from workstation.schemas.strategy import StrategySchema
 from workstation.timeutil import FRAME_INTERVAL_MINUTES, iso
 
@@ -246,7 +246,8 @@ async def prepare(request: ws.BacktestRequest) -> ws.PreparedBacktest:
     try:
         return await ws.prepare_backtest(request)
     except ws.PreparationError as problem:
-        raise ArgumentProblem(f"{OPTIONS.get(problem.field, problem.field)}: {problem.reason}") from None
+        reason = "; ".join(problem.reason.splitlines())  # a candle file's errors come one per line
+        raise ArgumentProblem(f"{OPTIONS.get(problem.field, problem.field)}: {reason}") from None
 
 
 def _run_strategy_file(path: Path) -> None:
@@ -329,12 +330,37 @@ class EngineLog(logging.Handler):
     def __init__(self, progress: ProgressBar) -> None:
         super().__init__(logging.WARNING)
         self._progress = progress
+        self._shown: set[str] = set()
         self.addFilter(_not_repeating_the_failure)
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Print ``workstation: <level>: <message>`` on one line."""
-        message = " ".join(record.getMessage().split())
-        self._progress.print_line(f"workstation: {record.levelname.lower()}: {message}")
+        """Print ``workstation: <level>: <message>`` on one line, once per distinct message.
+
+        A strategy that fails on every tick fails the same way each time: the run's last line counts the failures.
+        """
+        line = f"workstation: {record.levelname.lower()}: {' '.join(record.getMessage().split())}"
+        if line not in self._shown:
+            self._shown.add(line)
+            self._progress.print_line(line)
+
+
+class RunErrors:
+    """Count the errors a run reports (``ws.listen_error``) and keep the first, for the command's last line."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = ""
+
+    def __call__(self, event: ErrorEvent) -> None:
+        """Count ``event``; remember its message when it is the first."""
+        if not self.count:
+            self.first = " ".join(f"{event.source} failed: {event.exception_type}: {event.message}".split())
+        self.count += 1
+
+    def summary(self) -> str:
+        """Return ``the run finished with N errors (first: …)``."""
+        errors = "1 error" if self.count == 1 else f"{self.count:,} errors"
+        return f"the run finished with {errors}; its results are incomplete (first: {self.first})"
 
 
 def _not_repeating_the_failure(record: logging.LogRecord) -> bool:
@@ -349,10 +375,16 @@ def _not_repeating_the_failure(record: logging.LogRecord) -> bool:
 
 
 async def _run(
-    asked: ws.BacktestRequest, progress: ProgressBar, report_file: cli_report.ReportFile | None, *, quiet: bool
+    asked: ws.BacktestRequest,
+    progress: ProgressBar,
+    report_file: cli_report.ReportFile | None,
+    errors: RunErrors,
+    *,
+    quiet: bool,
 ) -> tuple[str, Path | None]:
     request = await prepare(asked)
     unsubscribe = None if quiet else ws.listen_progress_backtest(progress)
+    stop_counting = ws.listen_error(errors)
     try:
         async for _ in ws.Backtest.run(
             request.symbol,
@@ -363,6 +395,7 @@ async def _run(
         ):
             pass
     finally:
+        stop_counting()
         if unsubscribe is not None:
             unsubscribe()
         progress.finish()
@@ -400,11 +433,13 @@ def run(args: argparse.Namespace) -> int:
     ArgumentProblem
         For an argument that cannot be used (nothing has run).
     RunFailed
-        When the engine fails during the run, or the report file cannot be written.
+        When the engine fails during the run, the report file cannot be written, or the run reported errors (its
+        strategy raised): the report is printed or written first, the message counts the errors.
     """
     quiet = args.command == "report"
     progress = ProgressBar(sys.stderr)
     engine_log = EngineLog(progress)
+    errors = RunErrors()
     logger = logging.getLogger("workstation")
     logger.addHandler(engine_log)
     try:
@@ -413,7 +448,7 @@ def run(args: argparse.Namespace) -> int:
             _run_strategy_file(args.strategy_file)
         request = backtest_request(args)
         try:
-            report, written = asyncio.run(_run(request, progress, target, quiet=quiet))
+            report, written = asyncio.run(_run(request, progress, target, errors, quiet=quiet))
         except (ArgumentProblem, RunFailed):
             raise  # already one line: a request its candles do not fit, or a report file that cannot be written
         except Exception as exc:
@@ -427,4 +462,6 @@ def run(args: argparse.Namespace) -> int:
         print(report)
         if written is not None:
             print(f"workstation: report written to {written}", file=sys.stderr)
+    if errors.count:
+        raise RunFailed(errors.summary())
     return 0
