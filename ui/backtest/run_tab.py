@@ -25,6 +25,7 @@ from ui.charts.candle_chart import CandleChart
 from ui.charts.candle_item import ChartPalette
 from ui.charts.curves import EquityCurves, PnlHistogram
 from ui.charts.marks import SignalMarksBuilder
+from ui.widgets.formatting import price_decimals
 from ui.widgets.lazy_page import LazyPage
 from ui.widgets.monthly_table import MonthlyReturnsTable
 from ui.widgets.statistics_table import StatisticsTable
@@ -139,6 +140,7 @@ class RunTab(QWidget):
             self._set_state("Preparing", f"Loading candles of {prepared.symbol}…")
             candles = await self._frame_candles(prepared.exchange_name, prepared.symbol, request)
             await asyncio.sleep(0)  # the last read and drawing the candles are two stretches of work, not one
+            self.trades.set_price_decimals(price_decimals(candles["close"]))
             self.chart.set_candles(candles)
             self.chart.set_following(True)
             await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
@@ -214,6 +216,8 @@ class RunTab(QWidget):
         self.identity = RunIdentity(summary.symbol, summary.strategy_name, summary.exchange_name, None)
         if candles is not None:
             self.chart.set_candles(candles)
+        prices = candles["close"] if candles is not None else [r.current_price for r in stored.closed_results]
+        self.trades.set_price_decimals(price_decimals(np.asarray(prices, dtype=np.float64)))
         self._marks.add(stored.closed_results)
         self.trades.append(stored.closed_results)
         self.chart.set_marks(self._marks.marks())

@@ -7,7 +7,10 @@ choice of the better value.
 
 from __future__ import annotations
 
+import math
 from typing import Final
+
+import numpy as np
 
 import workstation as ws
 
@@ -29,6 +32,37 @@ LOSS_TEXT = "#b02a20"
 GAIN_TINT = "#dff3e6"
 LOSS_TINT = "#fbe1de"
 HINT_TEXT = "#7a818a"
+
+
+#: The most decimals a price is shown with (the reports' own precision).
+MAX_PRICE_DECIMALS = 8
+#: Prices without a tick of their own (synthetic, or computed as TP and SL levels are) show this many significant
+#: digits, and at least two decimals.
+PRICE_SIGNIFICANT_DIGITS = 5
+#: How many prices are looked at to find a symbol's tick.
+PRICE_SAMPLE = 2000
+
+
+def price_decimals(prices: np.ndarray) -> int:
+    """Return how many decimals show a symbol's prices, from prices of it (candle prices, best).
+
+    An exchange's prices are multiples of its tick: the fewest decimals (up to :data:`MAX_PRICE_DECIMALS`) that write
+    every sampled price exactly are the market's precision (0.01 for most USDT pairs; a downloaded or imported
+    candle store keeps the exchange's ticks). Prices without a tick (the demo's synthetic candles) show
+    :data:`PRICE_SIGNIFICANT_DIGITS` significant digits of their median, and at least two decimals. No price: two.
+    """
+    finite = np.asarray(prices, dtype=np.float64).ravel()
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if len(finite) == 0:
+        return 2
+    sample = finite[:: max(1, len(finite) // PRICE_SAMPLE)]
+    # A price written with d decimals is within a few ulps of that decimal number (binary floats cannot hold 0.01).
+    slack = 4 * np.spacing(sample)
+    for decimals in range(MAX_PRICE_DECIMALS + 1):
+        if np.all(np.abs(np.round(sample, decimals) - sample) <= slack):
+            return decimals
+    magnitude = math.floor(math.log10(float(np.median(sample))))
+    return min(MAX_PRICE_DECIMALS, max(2, PRICE_SIGNIFICANT_DIGITS - 1 - magnitude))
 
 
 def minute_time(timestamp: int) -> str:

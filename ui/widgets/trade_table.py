@@ -33,7 +33,15 @@ from PySide6.QtWidgets import (
 )
 
 import workstation as ws
-from ui.widgets.formatting import GAIN_TEXT, LOSS_TEXT, duration_minutes, fixed, minute_time, signed
+from ui.widgets.formatting import (
+    GAIN_TEXT,
+    LOSS_TEXT,
+    MAX_PRICE_DECIMALS,
+    duration_minutes,
+    fixed,
+    minute_time,
+    signed,
+)
 from ui.widgets.statistics_table import CopyableTableView
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -117,11 +125,6 @@ _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
-def _price(value: float) -> str:
-    # The report's usd() without its unit: the column header says what the number is.
-    return fixed(value, 8)
-
-
 def _tone(value: float) -> str | None:
     return GAIN_TEXT if value > 0 else LOSS_TEXT if value < 0 else None
 
@@ -135,8 +138,12 @@ class _TradeRow:
     keys: tuple[int | float | str, ...]
 
 
-def _trade_row(number: int, result: ws.ClosedResult) -> _TradeRow:
+def _trade_row(number: int, result: ws.ClosedResult, price_decimals: int) -> _TradeRow:
     signal = result.signal
+
+    def price(value: float) -> str:
+        return fixed(value, price_decimals)
+
     pnl = result.pnl
     duration = duration_minutes(result)
     opened = signal.pending_at
@@ -147,10 +154,10 @@ def _trade_row(number: int, result: ws.ClosedResult) -> _TradeRow:
         minute_time(opened) if opened is not None else "",
         minute_time(result.close_timestamp),
         str(duration) if duration is not None else "",
-        _price(signal.price_open),
-        _price(result.current_price),
-        _price(signal.price_take_profit),
-        _price(signal.price_stop_loss),
+        price(signal.price_open),
+        price(result.current_price),
+        price(signal.price_take_profit),
+        price(signal.price_stop_loss),
         signed(pnl.pnl_percentage, 2),
         signed(pnl.pnl_cost, 2),
         result.close_reason,
@@ -182,6 +189,7 @@ class TradeTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[_TradeRow] = []
         self._staged: list[_TradeRow] = []
+        self._price_decimals = MAX_PRICE_DECIMALS
         self._tone_brushes = {GAIN_TEXT: QBrush(QColor(GAIN_TEXT)), LOSS_TEXT: QBrush(QColor(LOSS_TEXT))}
 
     def append(self, results: Sequence[ws.ClosedResult]) -> None:
@@ -189,10 +197,22 @@ class TradeTableModel(QAbstractTableModel):
         self.stage(results)
         self.commit()
 
+    def set_price_decimals(self, decimals: int) -> None:
+        """Write prices with ``decimals`` decimals (the symbol's precision, see ``price_decimals``)."""
+        if decimals == self._price_decimals:
+            return
+        self.beginResetModel()
+        self._price_decimals = decimals
+        self._rows = [_trade_row(index + 1, row.result, decimals) for index, row in enumerate(self._rows)]
+        first = len(self._rows)
+        self._staged = [_trade_row(first + index + 1, row.result, decimals) for index, row in enumerate(self._staged)]
+        self.endResetModel()
+
     def stage(self, results: Sequence[ws.ClosedResult]) -> None:
         """Format a batch of closed trades now; they become rows at the next :meth:`commit`."""
         first = len(self._rows) + len(self._staged)
-        self._staged.extend(_trade_row(first + offset + 1, result) for offset, result in enumerate(results))
+        decimals = self._price_decimals
+        self._staged.extend(_trade_row(first + offset + 1, result, decimals) for offset, result in enumerate(results))
 
     def commit(self) -> None:
         """Add the staged trades at the end with one row insertion."""
@@ -389,6 +409,10 @@ class TradeTableView(QWidget):
     def append(self, results: Sequence[ws.ClosedResult]) -> None:
         """Add a batch of closed trades (one view update per batch)."""
         self.model.append(results)
+
+    def set_price_decimals(self, decimals: int) -> None:
+        """Write prices with ``decimals`` decimals: the symbol's precision (``formatting.price_decimals``)."""
+        self.model.set_price_decimals(decimals)
 
     def stage(self, results: Sequence[ws.ClosedResult]) -> None:
         """Format a batch of closed trades now and show it at the next :meth:`commit`.
