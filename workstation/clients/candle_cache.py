@@ -31,6 +31,12 @@ def _read_only_owner(candles: np.ndarray) -> tuple[np.ndarray, int] | None:
     return (owner, offset) if remainder == 0 else None
 
 
+def _read_only_buffer(capacity: int) -> np.ndarray:
+    buffer = np.empty(capacity, dtype=CANDLE_DTYPE)
+    buffer.flags.writeable = False
+    return buffer
+
+
 #: Candles whose VWAP is computed at once when a series must grow (a few ms of work).
 _VWAP_BLOCK = 1 << 15
 
@@ -40,6 +46,10 @@ class CandleSegment:
 
     Candles that are views of one read-only array (what the CSV exchange hands out) are not copied: the segment
     is a view of that array for as long as the appends continue it, so a file's candles are held once.
+
+    The buffer is read-only except during the segment's own copies into it, so a view handed out (to a strategy's
+    ``get_candles``) cannot be made writeable again: numpy refuses ``setflags(write=True)`` on a view of a
+    read-only owner, and one run can never change the candles another run reads.
     """
 
     __slots__ = ("_buffer", "_shared", "_vwap", "length", "start", "step")
@@ -53,8 +63,8 @@ class CandleSegment:
             owner, offset = self._shared
             self._buffer = owner[offset:]
         else:
-            self._buffer = np.empty(max(self.length, capacity), dtype=CANDLE_DTYPE)
-            self._buffer[: self.length] = candles
+            self._buffer = _read_only_buffer(max(self.length, capacity))
+            self._write(0, candles)
         self._vwap: dict[int, tuple[np.ndarray, int]] = {}
 
     @property
@@ -87,14 +97,10 @@ class CandleSegment:
                 self.length = needed
                 return
             self._shared = None
-            grown = np.empty(max(needed, self.length * 3 // 2), dtype=CANDLE_DTYPE)
-            grown[: self.length] = self._buffer[: self.length]
-            self._buffer = grown
+            self._grow(max(needed, self.length * 3 // 2))
         elif needed > len(self._buffer):
-            grown = np.empty(max(needed, len(self._buffer) * 3 // 2), dtype=CANDLE_DTYPE)
-            grown[: self.length] = self._buffer[: self.length]
-            self._buffer = grown
-        self._buffer[self.length : needed] = candles
+            self._grow(max(needed, len(self._buffer) * 3 // 2))
+        self._write(self.length, candles)
         self.length = needed
 
     def reserve(self, length: int) -> None:
@@ -104,9 +110,20 @@ class CandleSegment:
         """
         if self._shared is not None or length <= len(self._buffer):
             return
-        grown = np.empty(length, dtype=CANDLE_DTYPE)
-        grown[: self.length] = self._buffer[: self.length]
-        self._buffer = grown
+        self._grow(length)
+
+    def _grow(self, capacity: int) -> None:
+        cached = self._buffer[: self.length]
+        self._buffer = _read_only_buffer(capacity)
+        self._write(0, cached)
+
+    def _write(self, index: int, candles: np.ndarray) -> None:
+        """Copy ``candles`` into the buffer at ``index``; only here, and only for this copy, is it writeable."""
+        self._buffer.flags.writeable = True
+        try:
+            self._buffer[index : index + len(candles)] = candles
+        finally:
+            self._buffer.flags.writeable = False
 
     def vwap(self, count: int, upto: int | None = None) -> np.ndarray:
         """VWAP of the ``count`` candles ending at each index (NaN where the window is not full).

@@ -69,6 +69,9 @@ def _json_checked_class(exchange_id: str) -> Any:
 
     ccxt hands a body it cannot parse to the caller as text, and ``fetch_ohlcv`` turns that into an empty list:
     a garbled page would read as "no candles here" and be stored as a gap.
+
+    Its ``log`` (what ccxt's ``verbose`` mode prints: every request with its headers, the API key among them) goes
+    to the instance's logger at INFO instead of ``print``, so the logger's filter redacts keys and secrets.
     """
     import ccxt.async_support as ccxt_async  # noqa: PLC0415 (half a second of import, paid on first use only)
 
@@ -82,7 +85,10 @@ def _json_checked_class(exchange_id: str) -> Any:
             raise _NotJsonResponse(response)
         return response
 
-    return type(base.__name__, (base,), {"fetch": fetch, "__module__": __name__})
+    def log(self: Any, *args: Any) -> None:
+        self.logger.info("%s", " ".join(str(arg) for arg in args).strip())
+
+    return type(base.__name__, (base,), {"fetch": fetch, "log": log, "__module__": __name__})
 
 
 def _ccxt_logger() -> logging.Logger:
@@ -468,7 +474,8 @@ def make_ccxt_exchange(
         Candles per ``fetch_ohlcv`` request; by default the exchange's own maximum (binance: 1000).
     **options
         ccxt constructor options, e.g. ``options={"fetchMarkets": {"types": ["spot"]}}`` or ``timeout=10000``.
-        ``enableRateLimit`` is True unless given.
+        ``enableRateLimit`` is True unless given. ``verbose=True`` logs every request and response at INFO on
+        ``workstation.exchange.ccxt`` with API keys and secrets redacted (ccxt itself would print them in clear).
 
     Returns
     -------
