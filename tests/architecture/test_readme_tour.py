@@ -70,3 +70,9 @@ def test_every_headless_command_of_the_tour_works_as_written(tmp_path: Path) -> 
     ]
     assert (work / "demo.html").stat().st_size > 10_000
     assert (work / "tour.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A reader follows the tour in the repository folder: nothing it leaves there may show up as a change to commit.
+    made = sorted(str(path.relative_to(work)) for path in work.rglob("*") if path.is_file())
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *made], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert [name for name in made if name not in ignored] == []
