@@ -178,6 +178,18 @@ from workstation.reports.live import LiveEvent, LiveStatistics
 from workstation.reports.schedule import ScheduleStatistics
 from workstation.reports.statistics import BacktestStatistics, position_duration_minutes
 from workstation.reset import reset
+from workstation.run_requests import (
+    DownloadRequest,
+    ExecutorSettings,
+    LiveStartRequest,
+    SearchSettings,
+    SweepRequest,
+    WalkerRequest,
+    comparison_backtest,
+    split_symbols,
+    sweepable_strategies,
+    walk_forward_windows,
+)
 from workstation.schedule import Schedule
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.schemas.frame import FrameSchema
@@ -188,7 +200,9 @@ from workstation.schemas.strategy import StrategySchema
 from workstation.schemas.walker import WalkerMetric, WalkerSchema
 from workstation.services.live_records import PersistedLiveSignal
 from workstation.strategy_files import StrategyFileError, StrategyFiles
+from workstation.sweep import PreparedSweep, SweepWorkers, prepare_sweep
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES
+from workstation.walk import PreparedWalk, prepare_walk
 from workstation.walker import Walker
 
 __all__ = [
@@ -223,12 +237,14 @@ __all__ = [
     "CsvRowError",
     "DoneEvent",
     "DownloadProgress",
+    "DownloadRequest",
     "DownloadSummary",
     "DrawdownPeriod",
     "DuplicateSchemaError",
     "ErrorEvent",
     "ExchangeResponseError",
     "ExchangeSchema",
+    "ExecutorSettings",
     "FixedPercentageSizing",
     "FrameSchema",
     "GridSearch",
@@ -240,6 +256,7 @@ __all__ = [
     "KellyCriterionSizing",
     "Live",
     "LiveEvent",
+    "LiveStartRequest",
     "LiveStatistics",
     "MonthlyReturns",
     "OpenedResult",
@@ -261,6 +278,8 @@ __all__ = [
     "PositionSize",
     "PreparationError",
     "PreparedBacktest",
+    "PreparedSweep",
+    "PreparedWalk",
     "RandomSearch",
     "ReplayClock",
     "RiskCheckArgs",
@@ -278,6 +297,7 @@ __all__ = [
     "ScheduledResult",
     "SchemaNotFoundError",
     "SearchMode",
+    "SearchSettings",
     "Signal",
     "SignalRow",
     "SignalValidationError",
@@ -290,6 +310,8 @@ __all__ = [
     "StrategyFileError",
     "StrategyFiles",
     "StrategySchema",
+    "SweepRequest",
+    "SweepWorkers",
     "SymbolDownload",
     "SystemClock",
     "TickResult",
@@ -299,6 +321,7 @@ __all__ = [
     "WalkerContract",
     "WalkerMetric",
     "WalkerProgress",
+    "WalkerRequest",
     "WalkerResults",
     "WalkerSchema",
     "WalkerStatistics",
@@ -316,6 +339,7 @@ __all__ = [
     "ccxt_exchange_names",
     "check_exchange_name",
     "close_ccxt_exchanges",
+    "comparison_backtest",
     "compute_pnl",
     "connect_dask",
     "delete_api_key",
@@ -390,14 +414,19 @@ __all__ = [
     "position_duration_minutes",
     "prepare_backtest",
     "prepare_paper_trading",
+    "prepare_sweep",
+    "prepare_walk",
     "preview_csv",
     "refetch_history",
     "reset",
     "set_api_key",
     "set_config",
+    "split_symbols",
     "statistics_figures",
     "strategy_choices",
     "strategy_params_model",
+    "sweepable_strategies",
+    "walk_forward_windows",
     "write_bytes_atomically",
     "write_text_atomically",
 ]

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 import workstation as ws
-from ui.compare.requests import SweepRequest, WalkerRequest
 from workstation.cli import main
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
@@ -98,8 +97,8 @@ def test_a_symbol_the_store_lacks_is_named_with_what_it_holds(
 
 def test_the_comparison_requests_and_paper_trading_accept_the_stored_exchange(stored: ws.CandleStore) -> None:
     period = {"start": datetime(2024, 2, 1, 1, tzinfo=UTC), "end": datetime(2024, 2, 3, tzinfo=UTC)}
-    walker = WalkerRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
-    sweep = SweepRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
+    walker = ws.WalkerRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
+    sweep = ws.SweepRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
     heat = ws.BacktestRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
     prepared = asyncio.run(ws.prepare_backtest(heat))
     paper = ws.prepare_paper_trading(

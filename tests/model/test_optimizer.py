@@ -31,7 +31,7 @@ from workstation.optimizer import (
     local_process_pool,
     run_job,
 )
-from workstation.optimizer.setup import prepare_sweep
+from workstation.optimizer.setup import check_sweep
 
 SYMBOL = "BTCUSDT"
 JAN_1 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -397,7 +397,7 @@ def test_callbacks_may_be_async_and_their_errors_do_not_stop_the_sweep(pool: Pro
 
 def test_a_job_pickles_small_and_run_job_registers_everything_it_needs() -> None:
     register()
-    job = prepare_sweep(SYMBOL, "sweep", main_allowed=False, source="test", first_index=3).job(3)
+    job = check_sweep(SYMBOL, "sweep", main_allowed=False, source="test", first_index=3).job(3)
     payload = pickle.dumps(job)
     assert len(payload) < 8_000
     ws.reset()  # the job carries its own schemas: nothing needs to be registered here

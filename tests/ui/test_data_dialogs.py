@@ -17,7 +17,6 @@ from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.data import DownloadHistoryDialog, ImportCsvDialog, StoredDataDialog
-from ui.data.download_dialog import DownloadRequest
 from ui.data.stored_data_dialog import HEADERS
 from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
@@ -304,7 +303,7 @@ def test_the_download_dialog_shows_progress_cancels_and_resumes(
         }
     )
     request = dialog.request()
-    assert isinstance(request, DownloadRequest)
+    assert isinstance(request, ws.DownloadRequest)
     assert request.symbol_list() == ["BTC/USDT", "DOGE/USDT", "ETH/USDT"]
     assert (request.exchange_name, request.start_ms, request.end_ms) == ("fake", T0, T0 + 2500 * MINUTE)
     reports: list[DownloadProgress] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from PySide6.QtCore import Qt
@@ -113,36 +112,6 @@ def figures_beside(metric: str) -> tuple[Figure, ...]:
     """Return the figures to show after the metric's column: all but the metric itself (no "Sharpe ratio" column
     beside a "Sharpe" one)."""
     return tuple(figure for figure in FIGURES if figure.field != metric)
-
-
-def backtest_request(
-    *,
-    exchange_name: str,
-    symbol: str,
-    strategy_name: str,
-    start: datetime,
-    end: datetime,
-    params: dict[str, Any] | None = None,
-) -> ws.BacktestRequest:
-    """Return the backtest of one strategy as the walk or sweep ran it: the same costs (the current config).
-
-    Raises
-    ------
-    pydantic.ValidationError
-        If the parameters do not fit the strategy (a grid cell the strategy refuses), naming the field.
-    """
-    config = ws.get_config()
-    return ws.BacktestRequest(
-        exchange_name=exchange_name,
-        symbol=symbol,
-        strategy_name=strategy_name,
-        start=start,
-        end=end,
-        percent_fee=float(config.percent_fee),
-        percent_slippage=float(config.percent_slippage),
-        position_entry_cost=float(config.position_entry_cost),
-        params=dict(params or {}),
-    )
 
 
 def is_dark_theme() -> bool:

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 import workstation as ws
 from ui.compare.common import EMPTY, fit_columns, pnl_text, ratio_text
 from ui.compare.heat_table import HeatTableModel
-from ui.compare.requests import split_symbols
 from ui.forms import SchemaForm
 from ui.forms.schema_form import ERROR_STYLE
 from ui.widgets.statistics_table import CopyableTableView
@@ -177,7 +176,7 @@ class HeatView(QWidget):
 
     def symbol_list(self) -> list[str]:
         """Return the symbols typed, trimmed, without repeats, in the order given."""
-        return split_symbols(self.symbols.text())
+        return ws.split_symbols(self.symbols.text())
 
     def run(self) -> asyncio.Task[None] | None:
         """Backtest the strategy on every symbol, then show its heatmap; return the task (None if nothing started)."""

@@ -14,7 +14,6 @@ import asyncio
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_start
@@ -41,16 +40,9 @@ from PySide6.QtWidgets import (
 )
 
 import workstation as ws
-from ui.compare.common import METRIC_TITLES, backtest_request, fit_columns, metric_text, title_choices
+from ui.compare.common import METRIC_TITLES, fit_columns, metric_text, title_choices
 from ui.compare.grid_editor import GridEditor, SweepGrid, value_text
 from ui.compare.heatmap import MetricHeatmap
-from ui.compare.requests import (
-    ExecutorSettings,
-    SearchSettings,
-    SweepRequest,
-    sweepable_strategies,
-    walk_forward_windows,
-)
 from ui.compare.sweep_results import SweepRowsModel, base_params, cell_params, heatmap_data, rows_csv
 from ui.compare.walk_forward import totals_text, window_cells, window_headers, windows_csv
 from ui.forms import SchemaForm
@@ -73,10 +65,10 @@ _NO_AXIS = "—"
 class SweepPlan:
     """Everything a Run click asked for, checked: the market and period, the grid, the search and where to run."""
 
-    request: SweepRequest
+    request: ws.SweepRequest
     grid: SweepGrid
-    search: SearchSettings
-    executor: ExecutorSettings
+    search: ws.SearchSettings
+    executor: ws.ExecutorSettings
     jobs: int
 
     def search_mode(self) -> ws.GridSearch | ws.RandomSearch:
@@ -129,22 +121,24 @@ class OptimizerView(QWidget):
         self._shown_progress: ws.OptimizerProgress | None = None
         self.result: ws.OptimizerResult | None = None
         self.walk_result: ws.WalkForwardResult | None = None
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_workers = 0
+        self.workers = ws.SweepWorkers()
         self.confirmation = Confirmation(self)
 
         self.market = SchemaForm(
-            SweepRequest,
-            choices={"strategy_name": sweepable_strategies, "exchange_name": lambda: ws.exchange_choices(stored=True)},
+            ws.SweepRequest,
+            choices={
+                "strategy_name": ws.sweepable_strategies,
+                "exchange_name": lambda: ws.exchange_choices(stored=True),
+            },
             parent=self,
         )
         title_choices(self.market, "metric", METRIC_TITLES)
         end = datetime.combine(datetime.now(UTC).date(), day_start(), tzinfo=UTC)
         self.market.set_values({"start": end - timedelta(days=DEFAULT_DAYS), "end": end})
         self.grid_editor = GridEditor(self)
-        self.search = SchemaForm(SearchSettings, parent=self)
+        self.search = SchemaForm(ws.SearchSettings, parent=self)
         title_choices(self.search, "mode", {"grid": "Every set (grid)", "random": "Random sets"})
-        self.executor = SchemaForm(ExecutorSettings, parent=self)
+        self.executor = SchemaForm(ws.ExecutorSettings, parent=self)
         title_choices(self.executor, "kind", {"local": "Local processes", "dask": "Dask scheduler"})
         self.executor_error = QLabel(self)
         self.executor_error.setObjectName("executor_error")
@@ -298,16 +292,16 @@ class OptimizerView(QWidget):
         request, search, executor = self.market.result(), self.search.result(), self.executor.result()
         grid = self.grid_editor.grid()
         if not (
-            isinstance(request, SweepRequest)
-            and isinstance(search, SearchSettings)
-            and isinstance(executor, ExecutorSettings)
+            isinstance(request, ws.SweepRequest)
+            and isinstance(search, ws.SearchSettings)
+            and isinstance(executor, ws.ExecutorSettings)
             and grid is not None
         ):
             return None
         per_window = min(search.n_samples, grid.size) if search.mode == "random" else grid.size
         jobs = per_window
         if search.walk_forward:
-            windows = walk_forward_windows(request.start, request.end, search)
+            windows = ws.walk_forward_windows(request.start, request.end, search)
             if windows == 0:
                 days = (request.end - request.start).total_seconds() / 86_400
                 self.status.setText(
@@ -366,9 +360,7 @@ class OptimizerView(QWidget):
 
     def close_workers(self) -> None:
         """Stop the local worker processes kept between sweeps (the next sweep starts new ones)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self.workers.close()
 
     def refresh_choices(self) -> None:
         """Offer the exchanges registered since (a strategy file was loaded)."""
@@ -414,14 +406,7 @@ class OptimizerView(QWidget):
     ) -> ws.BacktestRequest | None:
         request = plan.request
         try:
-            backtest = backtest_request(
-                exchange_name=request.exchange_name,
-                symbol=request.symbol,
-                strategy_name=request.strategy_name,
-                start=start or request.start,
-                end=end or request.end,
-                params=params,
-            )
+            backtest = ws.comparison_backtest(request, request.strategy_name, params=params, start=start, end=end)
         except ValidationError as exc:
             shown = ", ".join(f"{name}={value_text(value)}" for name, value in params.items())
             reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
@@ -442,7 +427,7 @@ class OptimizerView(QWidget):
                 self.status.setText(f"Connecting to the dask scheduler at {plan.executor.address}…")
                 client = executor = await asyncio.to_thread(ws.connect_dask, plan.executor.address, self._dask_timeout)
             else:
-                executor = self._local_pool(plan.executor.workers)
+                executor = self.workers.pool(plan.executor.workers)
             self._optimizer_name = await self._register(plan)
             if self._stop_requested:
                 self.status.setText("Stopped before any job started.")
@@ -520,39 +505,8 @@ class OptimizerView(QWidget):
         self._refresh_heatmap()
 
     async def _register(self, plan: SweepPlan) -> str:
-        request = plan.request
-        prepared = await ws.prepare_backtest(
-            backtest_request(
-                exchange_name=request.exchange_name,
-                symbol=request.symbol,
-                strategy_name=request.strategy_name,
-                start=request.start,
-                end=request.end,
-            )
-        )
-        taken = {schema.optimizer_name for schema in ws.list_optimizers()}
-        number = len(taken) + 1
-        while f"sweep-{number}" in taken:
-            number += 1
-        optimizer = ws.add_optimizer(
-            optimizer_name=f"sweep-{number}",
-            strategy_factory=ws.available_builtin_strategies()[request.strategy_name].factory,
-            grid=dict(plan.grid.values),
-            metric=request.metric,
-            exchange_name=prepared.exchange_name,
-            frame_name=prepared.frame_name,
-            symbols=[request.symbol],
-            callbacks={"on_job_complete": self._pending_rows.append},
-        )
-        return optimizer.optimizer_name
-
-    def _local_pool(self, workers: int) -> ProcessPoolExecutor:
-        # Kept across sweeps: each worker process imports the engine once, on its first job.
-        if self._pool is None or self._pool_workers != workers:
-            self.close_workers()
-            self._pool = ws.local_process_pool(workers)
-            self._pool_workers = workers
-        return self._pool
+        prepared = await ws.prepare_sweep(plan.request, plan.grid.values, on_job_complete=self._pending_rows.append)
+        return prepared.optimizer_name
 
     def _progress_reported(self, progress: ws.OptimizerProgress) -> None:
         if progress.optimizer_name == self._optimizer_name:

@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 import workstation as ws
-from ui.compare.common import METRIC_TITLES, backtest_request, fit_columns, title_choices
-from ui.compare.requests import WalkerRequest
+from ui.compare.common import METRIC_TITLES, fit_columns, title_choices
 from ui.compare.strategy_checklist import StrategyChecklist
 from ui.compare.walker_ranking import RankedStrategy, WalkerRankingModel
 from ui.forms import SchemaForm
@@ -65,11 +64,11 @@ class WalkerView(QWidget):
         self._open_backtest = open_backtest
         self._run_task: asyncio.Task[None] | None = None
         #: The walk running or last run: its request and registered walker, for Stop and the double-click.
-        self._walked: tuple[WalkerRequest, str] | None = None
+        self._walked: tuple[ws.WalkerRequest, str] | None = None
         self._stop_requested = False
 
         self.form = SchemaForm(
-            WalkerRequest, choices={"exchange_name": lambda: ws.exchange_choices(stored=True)}, parent=self
+            ws.WalkerRequest, choices={"exchange_name": lambda: ws.exchange_choices(stored=True)}, parent=self
         )
         title_choices(self.form, "metric", METRIC_TITLES)
         end = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
@@ -144,7 +143,7 @@ class WalkerView(QWidget):
         """Start the walk of the form and the ticked strategies; return its task (None if nothing started)."""
         request = self.form.result()
         strategies = self.strategies.checked()
-        if self._run_task is not None or not isinstance(request, WalkerRequest) or not strategies:
+        if self._run_task is not None or not isinstance(request, ws.WalkerRequest) or not strategies:
             return None
         self._stop_requested = False
         self._walked = None
@@ -180,13 +179,13 @@ class WalkerView(QWidget):
 
     # -- the walk -----------------------------------------------------------------------------------------
 
-    async def _walk(self, request: WalkerRequest, strategies: list[str]) -> None:
+    async def _walk(self, request: ws.WalkerRequest, strategies: list[str]) -> None:
         failures: dict[str, str] = {}
         tested = 0
         unsubscribe: Callable[[], None] | None = None
         try:
             self.status.setText("Preparing…")
-            walker_name = await _register_walker(request, strategies)
+            walker_name = (await ws.prepare_walk(request, strategies)).walker_name
             self._walked = (request, walker_name)
             self.ranking.start(request.metric)
 
@@ -246,15 +245,7 @@ class WalkerView(QWidget):
             return
         request, _walker_name = self._walked
         entry = self.ranking.entry_at(index.row())
-        self._open_backtest(
-            backtest_request(
-                exchange_name=request.exchange_name,
-                symbol=request.symbol,
-                strategy_name=entry.strategy_name,
-                start=request.start,
-                end=request.end,
-            )
-        )
+        self._open_backtest(ws.comparison_backtest(request, entry.strategy_name))
 
     def _set_running(self, running: bool) -> None:
         self._update_buttons()
@@ -269,33 +260,3 @@ class WalkerView(QWidget):
         self.stop_button.setEnabled(running and not self._stop_requested)
         self.form.setEnabled(not running)
         self.strategies.setEnabled(not running)
-
-
-async def _register_walker(request: WalkerRequest, strategies: list[str]) -> str:
-    """Register what the walk needs (exchange, built-in strategies, the period's frame) and the walker; name it."""
-    exchange_name = frame_name = ""
-    names: list[str] = []
-    for strategy_name in strategies:
-        prepared = await ws.prepare_backtest(
-            backtest_request(
-                exchange_name=request.exchange_name,
-                symbol=request.symbol,
-                strategy_name=strategy_name,
-                start=request.start,
-                end=request.end,
-            )
-        )
-        exchange_name, frame_name = prepared.exchange_name, prepared.frame_name
-        names.append(prepared.strategy_name)
-    taken = {schema.walker_name for schema in ws.list_walkers()}
-    number = len(taken) + 1
-    while f"compare-{number}" in taken:
-        number += 1
-    walker = ws.add_walker(
-        walker_name=f"compare-{number}",
-        exchange_name=exchange_name,
-        frame_name=frame_name,
-        strategies=names,
-        metric=request.metric,
-    )
-    return walker.walker_name

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,70 +26,11 @@ from PySide6.QtWidgets import (
 from ui.forms import SchemaForm
 
 # Model names not exported at ``ws.`` yet (see ui/data/__init__.py).
-from workstation import CANDLE_INTERVAL_MINUTES, CandleStore, DownloadProgress, download_history
+from workstation import CANDLE_INTERVAL_MINUTES, CandleStore, DownloadProgress, DownloadRequest, download_history
 
 ERROR_STYLE = "color: #d32f2f;"
 #: Days the period reaches back by default.
 DEFAULT_DAYS = 30
-
-
-class DownloadRequest(BaseModel):
-    """What to download: an exchange, its symbols (comma separated), an interval and a UTC period."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    exchange_name: str = Field(title="Exchange", description="A ccxt exchange to download from.")
-    symbols: str = Field(
-        title="Symbols", description="Comma separated, as the exchange names them, e.g. BTC/USDT, ETH/USDT."
-    )
-    interval: str = Field("1m", title="Interval", description="The candle interval to download.")
-    start: AwareDatetime = Field(title="Start (UTC)", description="The first candle's open time.")
-    end: AwareDatetime = Field(title="End (UTC)", description="Candles open before this time; cut at now.")
-
-    @field_validator("exchange_name")
-    @classmethod
-    def _exchange_named(cls, exchange_name: str) -> str:
-        if not exchange_name.strip():
-            raise ValueError("choose an exchange")
-        return exchange_name.strip()
-
-    @field_validator("symbols")
-    @classmethod
-    def _symbols_given(cls, symbols: str) -> str:
-        if not _split_symbols(symbols):
-            raise ValueError("enter at least one symbol, e.g. BTC/USDT")
-        return symbols
-
-    @field_validator("interval")
-    @classmethod
-    def _known_interval(cls, interval: str) -> str:
-        if interval not in CANDLE_INTERVAL_MINUTES:
-            raise ValueError(f"interval {interval!r} is not one of {', '.join(CANDLE_INTERVAL_MINUTES)}")
-        return interval
-
-    @model_validator(mode="after")
-    def _end_after_start(self) -> DownloadRequest:
-        if self.end <= self.start:
-            raise ValueError("the end must be after the start")
-        return self
-
-    def symbol_list(self) -> list[str]:
-        """Return the symbols, trimmed, without repeats, in the order given."""
-        return _split_symbols(self.symbols)
-
-    @property
-    def start_ms(self) -> int:
-        """The start in epoch milliseconds."""
-        return round(self.start.timestamp() * 1000)
-
-    @property
-    def end_ms(self) -> int:
-        """The end in epoch milliseconds."""
-        return round(self.end.timestamp() * 1000)
-
-
-def _split_symbols(text: str) -> list[str]:
-    return list(dict.fromkeys(symbol.strip() for symbol in text.split(",") if symbol.strip()))
 
 
 class SymbolProgress:

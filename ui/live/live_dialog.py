@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
@@ -22,25 +21,8 @@ def live_exchange_choices() -> list[str]:
     return names + [name for name in ws.POPULAR_CCXT_EXCHANGES if name not in names]
 
 
-class LiveStartRequest(BaseModel):
-    """A strategy to run live: on which symbol and exchange."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    strategy_name: str = Field(min_length=1, title="Strategy")
-    symbol: str = Field(min_length=1, title="Symbol", description="As the exchange writes it, e.g. BTC/USDT")
-    exchange_name: str = Field(min_length=1, title="Exchange")
-
-    @field_validator("symbol")
-    @classmethod
-    def _no_blank(cls, symbol: str) -> str:
-        if not symbol.strip():
-            raise ValueError(f"symbol must not be blank, got {symbol!r}")
-        return symbol.strip()
-
-
 class LiveStartDialog(QDialog):
-    """Ask for one live run; ``request_accepted`` carries the validated ``LiveStartRequest`` on Start."""
+    """Ask for one live run; ``request_accepted`` carries the validated ``ws.LiveStartRequest`` on Start."""
 
     request_accepted = Signal(object)
 
@@ -49,7 +31,7 @@ class LiveStartDialog(QDialog):
         self.setWindowTitle("Start live")
         self.setModal(False)
         self.form = SchemaForm(
-            LiveStartRequest,
+            ws.LiveStartRequest,
             choices={"strategy_name": ws.strategy_choices, "exchange_name": live_exchange_choices},
             parent=self,
         )
@@ -70,10 +52,10 @@ class LiveStartDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.setMinimumWidth(460)
 
-    def request(self) -> LiveStartRequest | None:
+    def request(self) -> ws.LiveStartRequest | None:
         """Return the validated request, or None while a field is invalid."""
         result = self.form.result()
-        return result if isinstance(result, LiveStartRequest) else None
+        return result if isinstance(result, ws.LiveStartRequest) else None
 
     def accept(self) -> None:
         """Emit ``request_accepted`` with the request and close; nothing happens while a field is invalid."""

@@ -25,7 +25,7 @@ from ui.live.blotter import LiveBlotter
 from ui.live.candle_stream import CandleReader, LatestCandles
 from ui.live.chart import LiveChart
 from ui.live.feed import LiveFeed
-from ui.live.live_dialog import LiveStartDialog, LiveStartRequest
+from ui.live.live_dialog import LiveStartDialog
 from ui.live.paper_dialog import PaperTradingDialog
 from ui.live.partial_levels import PartialLevelsArea
 from ui.live.restore_banner import RestoreBanner
@@ -171,7 +171,7 @@ class LivePanel(QWidget):
         self.live_dialog.open()
         return self.live_dialog
 
-    def _start_live_request(self, request: LiveStartRequest) -> bool:
+    def _start_live_request(self, request: ws.LiveStartRequest) -> bool:
         try:
             exchange_name = (
                 ws.ensure_ccxt_exchange(request.exchange_name)

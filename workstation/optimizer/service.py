@@ -28,7 +28,7 @@ from workstation.optimizer.progress import SweepProgress, call_back
 from workstation.optimizer.report import optimizer_report
 from workstation.optimizer.rows import best_params, job_row, rank_rows
 from workstation.optimizer.scheduler import ScheduledJob, run_jobs
-from workstation.optimizer.setup import SweepSetup, prepare_sweep
+from workstation.optimizer.setup import SweepSetup, check_sweep
 from workstation.optimizer.walk_forward import WalkForwardRequest, plan_walk_forward, run_walk_forward
 from workstation.reports.dump import dump_report
 
@@ -125,7 +125,7 @@ class OptimizerUtils:
         total = count_jobs(optimizer.grid, search)
         indexes = job_indexes(optimizer.grid, search)
         first = next(indexes, None)
-        setup = prepare_sweep(symbol, optimizer_name, main_allowed=kind == "dask", source=RUN_SOURCE, first_index=first)
+        setup = check_sweep(symbol, optimizer_name, main_allowed=kind == "dask", source=RUN_SOURCE, first_index=first)
         sweep = self._begin(symbol, optimizer_name)
         try:
             pool = await open_job_pool(executor)
@@ -196,7 +196,7 @@ class OptimizerUtils:
         optimizer = registry.optimizers.get(optimizer_name, WALK_FORWARD_SOURCE)
         search = _check_search(search)
         kind = executor_kind(executor)
-        setup = prepare_sweep(
+        setup = check_sweep(
             symbol,
             optimizer_name,
             main_allowed=kind == "dask",

@@ -19,7 +19,7 @@ from workstation.schemas.optimizer import OptimizerSchema
 from workstation.schemas.risk import RiskSchema
 from workstation.services.connections import risk_members
 
-__all__ = ["SweepSetup", "prepare_sweep"]
+__all__ = ["SweepSetup", "check_sweep"]
 
 
 @dataclass
@@ -102,7 +102,7 @@ class SweepSetup:
         return checked
 
 
-def prepare_sweep(
+def check_sweep(
     symbol: str, optimizer_name: str, *, main_allowed: bool, source: str, first_index: int | None
 ) -> SweepSetup:
     """Look up and check everything a sweep of ``symbol`` needs, before any job starts.

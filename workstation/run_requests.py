@@ -1,6 +1,9 @@
-"""What the comparison views ask for, as validated models their forms are generated from (DESIGN.md §3.7).
+"""What the window asks the engine to run besides a backtest, as validated requests its forms are generated from.
 
-Every message names the field and the value, and shows next to the field in the form.
+A walk (`WalkerRequest`), a sweep (`SweepRequest` with its `SearchSettings` and `ExecutorSettings`), a download
+of candle history (`DownloadRequest`) and a live start (`LiveStartRequest`): each field carries its title and
+description (DESIGN.md §3.7) and every message names the field and the value, so a form shows it next to the field.
+`ws.BacktestRequest` is the backtest's; `ws.PaperTradingRequest` paper trading's.
 """
 
 from __future__ import annotations
@@ -9,27 +12,32 @@ import math
 import os
 import re
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-import workstation as ws
-from ui.compare.common import Metric
+from workstation.backtest_request import (
+    BacktestRequest,
+    check_exchange_name,
+    strategy_choices,
+    strategy_params_model,
+)
+from workstation.config import get_config
+from workstation.schemas.walker import WalkerMetric
+from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS
 
-#: Milliseconds of a minute: periods and walk-forward spans are whole minutes (the frames tick once a minute).
-MINUTE_MS = 60_000
 _DAY_MS = 86_400_000
 _DASK_ADDRESS = re.compile(r"tcp://[^\s:/]+:[0-9]{1,5}")
 
 
 def split_symbols(text: str) -> list[str]:
     """Return the comma separated symbols of ``text``, trimmed, without repeats, in the order given."""
-    symbols: list[str] = []
-    for part in text.split(","):
-        symbol = part.strip()
-        if symbol and symbol not in symbols:
-            symbols.append(symbol)
-    return symbols
+    return list(dict.fromkeys(symbol.strip() for symbol in text.split(",") if symbol.strip()))
+
+
+def sweepable_strategies() -> list[str]:
+    """Return the strategies a sweep can vary: the built-in ones, which have a parameter model."""
+    return [name for name in strategy_choices() if strategy_params_model(name) is not None]
 
 
 class _MarketAndPeriod(BaseModel):
@@ -40,7 +48,7 @@ class _MarketAndPeriod(BaseModel):
     @field_validator("exchange_name", check_fields=False)
     @classmethod
     def _known_exchange(cls, exchange_name: str) -> str:
-        return ws.check_exchange_name(exchange_name)
+        return check_exchange_name(exchange_name)
 
     @field_validator("symbol", check_fields=False)
     @classmethod
@@ -73,7 +81,7 @@ class WalkerRequest(_MarketAndPeriod):
     symbol: str = Field("BTCUSDT", title="Symbol", description="The market every strategy trades.")
     start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
     end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
-    metric: Metric = Field(
+    metric: WalkerMetric = Field(
         "sharpe_ratio", title="Rank by", description="The strategies are ranked by this figure, highest first."
     )
 
@@ -88,7 +96,7 @@ class SweepRequest(_MarketAndPeriod):
     symbol: str = Field("BTCUSDT", title="Symbol", description="The market every job trades.")
     start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
     end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
-    metric: Metric = Field(
+    metric: WalkerMetric = Field(
         "sharpe_ratio", title="Rank by", description="The parameter sets are ranked by this figure, highest first."
     )
 
@@ -99,11 +107,6 @@ class SweepRequest(_MarketAndPeriod):
         if strategy_name not in known:
             raise ValueError(f'strategy "{strategy_name}" has no parameters to sweep; choose one of {", ".join(known)}')
         return strategy_name
-
-
-def sweepable_strategies() -> list[str]:
-    """Return the strategies a sweep can vary: the built-in ones, which have a parameter model."""
-    return [name for name in ws.strategy_choices() if ws.strategy_params_model(name) is not None]
 
 
 class SearchSettings(BaseModel):
@@ -176,3 +179,115 @@ class ExecutorSettings(BaseModel):
         if info.data.get("kind") == "dask" and not _DASK_ADDRESS.fullmatch(address):
             raise ValueError(f"the scheduler address must look like tcp://host:port, got {address!r}")
         return address
+
+
+class DownloadRequest(BaseModel):
+    """What to download: an exchange, its symbols (comma separated), an interval and a UTC period."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange_name: str = Field(title="Exchange", description="A ccxt exchange to download from.")
+    symbols: str = Field(
+        title="Symbols", description="Comma separated, as the exchange names them, e.g. BTC/USDT, ETH/USDT."
+    )
+    interval: str = Field("1m", title="Interval", description="The candle interval to download.")
+    start: AwareDatetime = Field(title="Start (UTC)", description="The first candle's open time.")
+    end: AwareDatetime = Field(title="End (UTC)", description="Candles open before this time; cut at now.")
+
+    @field_validator("exchange_name")
+    @classmethod
+    def _exchange_named(cls, exchange_name: str) -> str:
+        if not exchange_name.strip():
+            raise ValueError("choose an exchange")
+        return exchange_name.strip()
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols_given(cls, symbols: str) -> str:
+        if not split_symbols(symbols):
+            raise ValueError("enter at least one symbol, e.g. BTC/USDT")
+        return symbols
+
+    @field_validator("interval")
+    @classmethod
+    def _known_interval(cls, interval: str) -> str:
+        if interval not in CANDLE_INTERVAL_MINUTES:
+            raise ValueError(f"interval {interval!r} is not one of {', '.join(CANDLE_INTERVAL_MINUTES)}")
+        return interval
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("the end must be after the start")
+        return self
+
+    def symbol_list(self) -> list[str]:
+        """Return the symbols, trimmed, without repeats, in the order given."""
+        return split_symbols(self.symbols)
+
+    @property
+    def start_ms(self) -> int:
+        """The start in epoch milliseconds."""
+        return round(self.start.timestamp() * 1000)
+
+    @property
+    def end_ms(self) -> int:
+        """The end in epoch milliseconds."""
+        return round(self.end.timestamp() * 1000)
+
+
+class LiveStartRequest(BaseModel):
+    """A strategy to run live: on which symbol and exchange."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy_name: str = Field(min_length=1, title="Strategy")
+    symbol: str = Field(min_length=1, title="Symbol", description="As the exchange writes it, e.g. BTC/USDT")
+    exchange_name: str = Field(min_length=1, title="Exchange")
+
+    @field_validator("symbol")
+    @classmethod
+    def _no_blank(cls, symbol: str) -> str:
+        if not symbol.strip():
+            raise ValueError(f"symbol must not be blank, got {symbol!r}")
+        return symbol.strip()
+
+
+def comparison_backtest(
+    market: WalkerRequest | SweepRequest,
+    strategy_name: str,
+    *,
+    params: dict[str, Any] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> BacktestRequest:
+    """Return the backtest of one strategy as a walk or a sweep of ``market`` runs it: the current config's costs.
+
+    Parameters
+    ----------
+    market
+        The walk's or the sweep's exchange, symbol and period.
+    strategy_name
+        The strategy (a built-in one, or one registered by a strategy file).
+    params
+        Parameters of a built-in strategy (a sweep's parameter set).
+    start, end
+        Another period (a walk-forward window's test), by default the market's.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        If the parameters do not fit the strategy (a grid cell the strategy refuses), naming the field.
+    """
+    config = get_config()
+    return BacktestRequest(
+        exchange_name=market.exchange_name,
+        symbol=market.symbol,
+        strategy_name=strategy_name,
+        start=start or market.start,
+        end=end or market.end,
+        percent_fee=float(config.percent_fee),
+        percent_slippage=float(config.percent_slippage),
+        position_entry_cost=float(config.position_entry_cost),
+        params=dict(params or {}),
+    )
