@@ -75,19 +75,19 @@ async def measure(window: MainWindow) -> tuple[float, float, float, float, int, 
         nonlocal updates
         updates += 1
 
-    window.progress.valueChanged.connect(count_update)
+    window.runs.progress.valueChanged.connect(count_update)
     request = ws.BacktestRequest(
         exchange_name="demo", symbol="BTCUSDT", strategy_name="sma-cross-market", start=YEAR_START, end=YEAR_END
     )
     opening = time.perf_counter()
-    tab = window.start_run(request)
+    tab = window.runs.start(request)
     tab_open_ms = (time.perf_counter() - opening) * 1000
     # The heartbeat watches the run itself: it starts once the new tab has been drawn, while the run still waits
     # for that first paint (RunTab waits 50 ms before it starts working).
     await asyncio.sleep(0.03)
     heartbeat.start()
     started = time.perf_counter()
-    task = window.task_of(tab)
+    task = window.runs.task_of(tab)
     assert task is not None
     await task
     elapsed = time.perf_counter() - started

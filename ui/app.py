@@ -77,7 +77,7 @@ def open_window(options: WindowOptions) -> int:
             return status
         window.offer_restored_live_state()
         if options.run_demo:
-            window.start_run(demo_request())
+            window.runs.start(demo_request())
         closed = asyncio.Event()
         app.lastWindowClosed.connect(closed.set)
         loop.run_until_complete(closed.wait())
@@ -111,8 +111,8 @@ async def _screenshot(window: MainWindow, options: WindowOptions) -> int:
         print(f"workstation: --screenshot: cannot create {str(target.parent)!r}: {error.strerror}", file=sys.stderr)
         return 2
     if options.run_demo:
-        tab = window.start_run(demo_request())
-        task = window.task_of(tab)
+        tab = window.runs.start(demo_request())
+        task = window.runs.task_of(tab)
         if task is not None:
             await task
         if tab.state != "Finished":

@@ -57,8 +57,8 @@ def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path:
     main.resize(1500, 950)
     main.show()
     yield main
-    for tab in main.run_tabs():
-        task = main.task_of(tab)
+    for tab in main.runs.run_tabs():
+        task = main.runs.task_of(tab)
         if task is not None:
             task.cancel()
             qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
@@ -69,8 +69,8 @@ def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path:
 
 
 def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:
-    tab = window.start_run(request)
-    task = window.task_of(tab)
+    tab = window.runs.start(request)
+    task = window.runs.task_of(tab)
     assert task is not None
     qloop.run_until_complete(task)
     return tab
@@ -160,15 +160,15 @@ def test_clicking_a_trade_centres_the_chart_on_it_keeping_the_zoom(
 def test_stop_during_a_run_ends_it_gracefully_with_its_partial_results(
     window: MainWindow, qloop: qasync.QEventLoop
 ) -> None:
-    tab = window.start_run(QUARTER)
+    tab = window.runs.start(QUARTER)
 
     async def stop_after_the_first_trades() -> None:
         # The engine's progress, not the table: a running table shows its trades a few times a second.
         while (progress := ws.Backtest.get_progress("BTCUSDT", "sma-cross-market")) is None or progress.progress < 0.05:
             await asyncio.sleep(0.005)
-        window.stop_current()
+        window.runs.stop_current()
         assert tab.state == "Stopping"
-        task = window.task_of(tab)
+        task = window.runs.task_of(tab)
         assert task is not None
         await task
 
@@ -181,7 +181,7 @@ def test_stop_during_a_run_ends_it_gracefully_with_its_partial_results(
     assert trades == engine.signal_list
     assert tab.status.text() == f"Stopped · {len(trades)} closed signals"
     assert [run.state for run in window.history.list_runs()] == ["stopped"]
-    assert not window.stop_action.isEnabled()
+    assert not window.runs.stop_action.isEnabled()
 
 
 def test_closing_the_window_during_a_run_cancels_it_cleanly(
@@ -189,12 +189,12 @@ def test_closing_the_window_during_a_run_cancels_it_cleanly(
 ) -> None:
     # Closing the last window would quit the application and stop the loop under the test.
     qapp.setQuitOnLastWindowClosed(False)
-    tab = window.start_run(QUARTER)
+    tab = window.runs.start(QUARTER)
 
     async def close_while_running() -> None:
         while (progress := ws.Backtest.get_progress("BTCUSDT", "sma-cross-market")) is None or progress.progress < 0.05:
             await asyncio.sleep(0.005)
-        task = window.task_of(tab)
+        task = window.runs.task_of(tab)
         assert task is not None
         window.close()
         assert window.isVisible()  # it waits for the run to clean up before it really closes
@@ -240,13 +240,13 @@ def test_a_stored_run_reopens_without_running_again(
 ) -> None:
     ran = run_to_end(qloop, window, TWO_DAYS)
     [stored] = window.history.list_runs()
-    assert window.history_panel.table_model.rowCount() == 1
+    assert window.stored_runs.panel.table_model.rowCount() == 1
 
     def no_run(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("reopening a stored run must not run it")
 
     monkeypatch.setattr(ws.Backtest, "run", no_run)
-    reopened = window.open_stored_run(stored.id)
+    reopened = window.stored_runs.open(stored.id)
 
     assert reopened is not None
     assert shown_trades(reopened) == shown_trades(ran)
@@ -261,7 +261,7 @@ def test_two_stored_runs_open_side_by_side(window: MainWindow, qloop: qasync.QEv
     run_to_end(qloop, window, TWO_DAYS.model_copy(update={"params": {"fast": 10, "slow": 30}}))
     older, newer = sorted(run.id for run in window.history.list_runs())
 
-    view = window.compare_stored_runs(newer, older)
+    view = window.stored_runs.compare(newer, older)
 
     assert isinstance(view, ComparisonView)
     assert window.tabs.tabText(window.tabs.currentIndex()) == f"Compare #{newer} / #{older}"
@@ -411,9 +411,9 @@ def test_without_a_display_the_window_command_says_what_to_do_instead(tmp_path: 
 def test_stop_before_the_engine_starts_ends_the_run_with_nothing_saved(
     window: MainWindow, qloop: qasync.QEventLoop
 ) -> None:
-    tab = window.start_run(TWO_DAYS)
-    window.stop_current()  # still drawing the new tab: the engine has not started
-    task = window.task_of(tab)
+    tab = window.runs.start(TWO_DAYS)
+    window.runs.stop_current()  # still drawing the new tab: the engine has not started
+    task = window.runs.task_of(tab)
     assert task is not None
     qloop.run_until_complete(task)
 
@@ -428,16 +428,16 @@ def test_ctrl_tab_steps_through_the_tabs_and_ctrl_w_closes_a_run_tab_but_never_l
 ) -> None:
     first = run_to_end(qloop, window, TWO_DAYS)
     second = run_to_end(qloop, window, TWO_DAYS.model_copy(update={"params": {"fast": 10, "slow": 30}}))
-    assert window.current_run_tab() is second
+    assert window.runs.current_tab() is second
 
     qtbot.keyClick(window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.live_panel
     qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.live_panel
     qtbot.keyClick(window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
-    assert window.current_run_tab() is first
+    assert window.runs.current_tab() is first
     qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
-    assert window.run_tabs() == [second]
+    assert window.runs.run_tabs() == [second]
 
 
 def test_the_dock_layout_and_theme_are_remembered(qtbot: QtBot, qloop: qasync.QEventLoop, tmp_path: Path) -> None:
@@ -501,8 +501,8 @@ def test_runs_started_together_each_use_their_own_costs_and_leave_the_config_alo
     costly = TWO_DAYS.model_copy(
         update={"percent_fee": 0.2, "percent_slippage": 0.2, "params": {"fast": 10, "slow": 30}}
     )
-    tabs = [window.start_run(free), window.start_run(costly)]
-    tasks = [window.task_of(tab) for tab in tabs]
+    tabs = [window.runs.start(free), window.runs.start(costly)]
+    tasks = [window.runs.task_of(tab) for tab in tabs]
     qloop.run_until_complete(asyncio.gather(*[task for task in tasks if task is not None]))
 
     assert ws.get_config() == ws.Config()
@@ -513,15 +513,15 @@ def test_runs_started_together_each_use_their_own_costs_and_leave_the_config_alo
 
 
 def test_the_status_bar_shows_progress_with_an_eta_during_a_run(window: MainWindow, qloop: qasync.QEventLoop) -> None:
-    tab = window.start_run(QUARTER)
+    tab = window.runs.start(QUARTER)
     seen: list[tuple[int, str]] = []
 
     async def watch() -> None:
-        task = window.task_of(tab)
+        task = window.runs.task_of(tab)
         assert task is not None
         while not task.done():
-            if window.progress.isVisible():
-                seen.append((window.progress.value(), window.eta.text()))
+            if window.runs.progress.isVisible():
+                seen.append((window.runs.progress.value(), window.runs.eta.text()))
             await asyncio.sleep(0.01)
 
     qloop.run_until_complete(watch())
@@ -531,8 +531,8 @@ def test_the_status_bar_shows_progress_with_an_eta_during_a_run(window: MainWind
     assert values == sorted(values)
     assert any(0 < value < 1000 for value in values)
     assert any(re.fullmatch(r"ETA \d+ s", eta) for _, eta in seen), seen[-5:]
-    assert window.progress.isHidden()
-    assert window.eta.text() == ""
+    assert window.runs.progress.isHidden()
+    assert window.runs.eta.text() == ""
 
 
 def test_open_strategy_file_uses_a_non_modal_dialog_that_loads_the_chosen_file(
@@ -614,10 +614,10 @@ def test_the_compare_menu_opens_each_view_once_as_a_tab_that_keeps_its_results_w
     texts = [action.text() for action in compare_menu.actions()]
     assert texts == ["Compare strategies…", "Optimize parameters…", "Portfolio heatmap…"]
     compare_menu.actions()[1].trigger()
-    assert window.tabs.currentWidget() is window.optimizer_view
+    assert window.tabs.currentWidget() is window.comparisons.optimizer_view
     compare_menu.actions()[1].trigger()
     assert [window.tabs.tabText(index) for index in range(window.tabs.count())] == ["Live", "Optimizer"]
     window._close_tab_at(1)
     assert window.tabs.count() == 1
-    assert window.open_compare("Optimizer") is window.optimizer_view
-    assert window.tabs.currentWidget() is window.optimizer_view
+    assert window.comparisons.open("Optimizer") is window.comparisons.optimizer_view
+    assert window.tabs.currentWidget() is window.comparisons.optimizer_view

@@ -46,7 +46,7 @@ class HeatView(QWidget):
     Parameters
     ----------
     open_backtest
-        Opens one symbol's backtest in a run tab (the window's ``start_run``).
+        Opens one symbol's backtest in a run tab (``RunController.start``).
     parent
         The parent widget.
 

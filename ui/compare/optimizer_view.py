@@ -84,7 +84,7 @@ class OptimizerView(QWidget):
     Parameters
     ----------
     open_backtest
-        Opens one parameter set's backtest in a run tab (the window's ``start_run``).
+        Opens one parameter set's backtest in a run tab (``RunController.start``).
     dask_timeout
         Seconds to wait for a dask scheduler before reporting it unreachable.
     parent

@@ -44,7 +44,7 @@ class WalkerView(QWidget):
     Parameters
     ----------
     open_backtest
-        Opens one strategy's backtest in a run tab (the window's ``start_run``).
+        Opens one strategy's backtest in a run tab (``RunController.start``).
     parent
         The parent widget.
 

@@ -1,0 +1,96 @@
+"""The History dock and what it opens: a stored run in a run tab, or two stored runs side by side."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+import workstation as ws
+from ui.backtest.run_tab import RunTab
+from ui.controllers.background import BackgroundTasks
+from ui.controllers.runs import RunController
+from ui.controllers.tabs import show_in_front
+from ui.history.history_dock import HistoryPanel
+from ui.widgets.comparison import ComparisonView
+
+
+class HistoryController(QObject):
+    """Show the run history in its dock, and open stored runs from it without running them again.
+
+    Signals
+    -------
+    error_raised(str, str)
+        A stored run could not be read: a one-line title and the details for the Log dock.
+    message_logged(str)
+        A line for the Log dock (a stored run whose candles cannot be drawn).
+    """
+
+    error_raised = Signal(str, str)
+    message_logged = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        history: ws.RunHistory,
+        runs: RunController,
+        tabs: QTabWidget,
+        background: BackgroundTasks,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._history = history
+        self._runs = runs
+        self._tabs = tabs
+        self._background = background
+        self.panel = HistoryPanel(history, parent)
+        self.panel.open_requested.connect(self.open)
+        self.panel.compare_requested.connect(self.compare)
+        runs.run_saved.connect(lambda _tab: self.panel.refresh())
+
+    def open(self, run_id: int) -> RunTab | None:
+        """Re-create the tab of a stored run without re-running it."""
+        try:
+            stored = self._history.load(run_id)
+        except Exception as exc:
+            self.error_raised.emit(f"Could not open run #{run_id}: {exc}", traceback.format_exc())
+            return None
+        tab = self._runs.open_tab(_stored_title(stored))
+        tab.show_stored(stored, None)
+        self._background.spawn(self._load_candles(tab, stored))
+        return tab
+
+    async def _load_candles(self, tab: RunTab, stored: ws.StoredRun) -> None:
+        summary = stored.summary
+        try:
+            candles = await ws.fetch_candles(
+                ws.ensure_exchange(summary.exchange_name),
+                summary.symbol,
+                datetime.fromtimestamp(summary.frame_start / 1000, tz=UTC),
+                datetime.fromtimestamp(summary.frame_end / 1000, tz=UTC),
+            )
+        except Exception as exc:
+            self.message_logged.emit(f"Run #{summary.id}: no candles to draw ({type(exc).__name__}: {exc})")
+            return
+        tab.chart.set_candles(candles)
+        tab.chart.show_all()
+
+    def compare(self, first: int, second: int) -> ComparisonView | None:
+        """Open a tab comparing the statistics of two stored runs side by side."""
+        try:
+            # Older first, so the difference column reads newer minus older.
+            runs = [self._history.load(run_id) for run_id in sorted((first, second))]
+        except Exception as exc:
+            self.error_raised.emit(f"Could not compare runs #{first} and #{second}: {exc}", traceback.format_exc())
+            return None
+        view = ComparisonView(self._tabs)
+        view.set_runs([(_stored_title(run), run.statistics, run.series) for run in runs])
+        show_in_front(self._tabs, view, f"Compare #{first} / #{second}")
+        return view
+
+
+def _stored_title(run: ws.StoredRun) -> str:
+    summary = run.summary
+    return f"#{summary.id} {summary.strategy_name} · {summary.symbol}"
