@@ -5,10 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import qasync
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.main_window import MainWindow
+from ui.themes import apply_theme
 
 
 @pytest.fixture
@@ -32,3 +39,28 @@ def _collect_widgets_on_the_gui_thread() -> Iterator[None]:
     """
     yield
     gc.collect()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path: Path) -> Iterator[MainWindow]:
+    """A shown ``MainWindow`` in the dark theme, its settings and run history in ``tmp_path``."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    main = MainWindow(
+        settings=settings,
+        history=ws.RunHistory(tmp_path / "history.sqlite3"),
+        theme="dark",
+        apply_app_theme=lambda name: apply_theme(qapp, name),
+    )
+    qtbot.addWidget(main)
+    main.resize(1500, 950)
+    main.show()
+    yield main
+    for tab in main.runs.run_tabs():
+        task = main.runs.task_of(tab)
+        if task is not None:
+            task.cancel()
+            qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    main.history.close()
+    # The theme is the application's: leave the next tests the default look.
+    qapp.setPalette(qapp.style().standardPalette())
+    qapp.setStyleSheet("")

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from ui.app import _report_to, demo_request
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE
 from ui.main_window import MainWindow
-from ui.themes import apply_theme
 from ui.widgets.comparison import ComparisonView
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
@@ -42,30 +40,6 @@ TWO_DAYS = ws.BacktestRequest(
     end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
 )
 QUARTER = TWO_DAYS.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo=UTC)})
-
-
-@pytest.fixture
-def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path: Path) -> Iterator[MainWindow]:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    main = MainWindow(
-        settings=settings,
-        history=ws.RunHistory(tmp_path / "history.sqlite3"),
-        theme="dark",
-        apply_app_theme=lambda name: apply_theme(qapp, name),
-    )
-    qtbot.addWidget(main)
-    main.resize(1500, 950)
-    main.show()
-    yield main
-    for tab in main.runs.run_tabs():
-        task = main.runs.task_of(tab)
-        if task is not None:
-            task.cancel()
-            qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
-    main.history.close()
-    # The theme is the application's: leave the next tests the default look.
-    qapp.setPalette(qapp.style().standardPalette())
-    qapp.setStyleSheet("")
 
 
 def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:

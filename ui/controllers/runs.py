@@ -113,6 +113,8 @@ class RunController(QObject):
     def open_tab(self, title: str) -> RunTab:
         """Open an empty run tab titled ``title`` in front (a stored run fills it); return it."""
         tab = self._new_tab()
+        # Opened while "Preparing" (working, as far as Stop can tell) until the stored run is shown in it.
+        tab.state_changed.connect(lambda _state: self.update_actions())
         show_in_front(self._tabs, tab, title)
         return tab
 

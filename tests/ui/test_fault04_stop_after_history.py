@@ -1,0 +1,37 @@
+"""Fault 4: Stop and Stop all stayed enabled after a finished run was opened from the History dock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import qasync
+
+import workstation as ws
+from ui.main_window import MainWindow
+
+TWO_DAYS = ws.BacktestRequest(
+    exchange_name="demo",
+    symbol="BTCUSDT",
+    strategy_name="sma-cross-market",
+    start=datetime(2024, 1, 1, tzinfo=UTC),
+    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
+)
+
+
+def test_stop_and_stop_all_are_disabled_in_front_of_a_finished_run_opened_from_the_history(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    ran = window.runs.start(TWO_DAYS)
+    task = window.runs.task_of(ran)
+    assert task is not None
+    qloop.run_until_complete(task)
+    [stored] = window.history.list_runs()
+
+    reopened = window.stored_runs.open(stored.id)
+
+    assert reopened is not None
+    assert window.runs.current_tab() is reopened
+    assert (reopened.state, reopened.running) == ("Finished", False)
+    assert not window.runs.stop_action.isEnabled()
+    assert not window.runs.stop_all_action.isEnabled()
+    assert window.tabs.tabText(window.tabs.currentIndex()) == f"#{stored.id} sma-cross-market · BTCUSDT"
