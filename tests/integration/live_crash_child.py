@@ -1,27 +1,38 @@
 """A live paper run for the crash test: killed at random moments and restarted, it must end as if never killed.
 
-Usage: ``python live_crash_child.py <state.sqlite3> <events.log>``. Every ``opened`` result and partial level is
-appended to the log as one line, after the engine has persisted it. The run replays four days of demo candles
-as fast as it can; ``READY`` goes to stdout once the engine is imported, ``DONE`` when the run has ended.
+Usage: ``python live_crash_child.py <state.sqlite3> <events.log> [fill:N | close:N]``. Every ``opened`` result, partial
+level and announced close or cancel is appended to the log as one line, after the engine has persisted it. The run
+replays four days of demo candles as fast as it can; ``READY`` goes to stdout once the state store is open (so a
+kill after it hits the run, not the start-up), ``DONE`` when the run has ended.
+
+``fill:N`` makes the process kill itself right after the N-th store job that saved a position while a limit order
+was stored (a fill: the position's write and the order's removal, one transaction or two writes); ``close:N`` right
+after the N-th store job that saved a close or cancel not yet announced (before anyone could hear of it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import workstation as ws
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
+from workstation.persist.sqlite import SqliteDatabase
 
 SYMBOL = "BTCUSDT"
 STRATEGY = "mean-reversion"
 START = datetime(2024, 3, 1, tzinfo=UTC)
 DAYS = 4
+T = TypeVar("T")
 
 
 async def get_signal(symbol: str, when: datetime) -> ws.Signal | None:
@@ -32,17 +43,64 @@ async def get_signal(symbol: str, when: datetime) -> ws.Signal | None:
         return None
     long = last < mean
     distance = 0.008 * last
+    # A limit order a little better than the market, so the run has many fills.
+    price_open = last * (0.9995 if long else 1.0005)
     return ws.Signal(
         position="long" if long else "short",
-        price_take_profit=last + distance if long else last - distance,
-        price_stop_loss=last - distance if long else last + distance,
+        price_open=price_open,
+        price_take_profit=price_open + distance if long else price_open - distance,
+        price_stop_loss=price_open - distance if long else price_open + distance,
         minute_estimated_time=90,
     )
 
 
-def main(state_path: str, log_path: str) -> None:
+def _count(connection: sqlite3.Connection, sql: str) -> int:
+    (count,) = connection.execute(sql).fetchone()
+    return int(count)
+
+
+def die_in(moment: str) -> None:
+    """Kill this process right after the store job that makes the ``moment`` (``fill:N`` or ``close:N``)."""
+    kind, _, number = moment.partition(":")
+    seen = 0
+    run = SqliteDatabase.run
+
+    def fill_waits(connection: sqlite3.Connection) -> bool:
+        return _count(connection, "SELECT count(*) FROM records WHERE entity = 'schedule'") == 1 and not _count(
+            connection, "SELECT count(*) FROM records WHERE entity = 'signal'"
+        )
+
+    def unannounced(connection: sqlite3.Connection) -> int:
+        sql = "SELECT count(*) FROM records WHERE entity = 'closed' AND value LIKE '%\"announced\": false%'"
+        return _count(connection, sql)
+
+    async def run_then_die(self: SqliteDatabase, job: Callable[[sqlite3.Connection], T]) -> T:
+        def watched(connection: sqlite3.Connection) -> T:
+            nonlocal seen
+            if kind == "fill":
+                before = fill_waits(connection)
+                result = job(connection)
+                made = before and _count(connection, "SELECT count(*) FROM records WHERE entity = 'signal'") == 1
+            else:
+                before_count = unannounced(connection)
+                result = job(connection)
+                made = unannounced(connection) > before_count
+            if made:
+                seen += 1
+                if seen == int(number):
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return result
+
+        return await run(self, watched)
+
+    SqliteDatabase.run = run_then_die  # type: ignore[method-assign]
+
+
+def main(state_path: str, log_path: str, moment: str | None) -> None:
     ws.persist.use_sqlite(Path(state_path))
     ws.set_config(get_candles_retry_delay_ms=0)
+    if moment is not None:
+        die_in(moment)
     first = int((START - timedelta(days=1)).timestamp() * 1000)
     # A position open at `until` is still managed to its close: the replay goes on for its lifetime.
     end = int((START + timedelta(days=DAYS + 1)).timestamp() * 1000)
@@ -55,14 +113,18 @@ def main(state_path: str, log_path: str) -> None:
     def record(kind: str, payload: Any) -> None:
         log.write(json.dumps({"kind": kind, **payload}) + "\n")
 
-    ws.listen_signal_live(
-        lambda result: record("opened", {"id": result.signal.id}) if result.action == "opened" else None
-    )
+    def on_result(result: Any) -> None:
+        if result.action in ("opened", "closed", "cancelled"):
+            record(result.action, {"id": result.signal.id})
+
+    ws.listen_signal_live(on_result)
     ws.listen_partial_profit(lambda event: record("profit", {"id": event.signal.id, "level": event.level}))
     ws.listen_partial_loss(lambda event: record("loss", {"id": event.signal.id, "level": event.level}))
-    print("READY", flush=True)
 
     async def run() -> None:
+        for entity in ("signal", "schedule", "closed", "progress", "partial", "risk"):
+            await ws.persist.adapter(entity).wait_for_init()
+        print("READY", flush=True)
         until = START + timedelta(days=DAYS) - timedelta(minutes=1)
         async for _ in ws.Live.run(SYMBOL, strategy_name=STRATEGY, exchange_name="replay", clock=clock, until=until):
             pass
@@ -73,4 +135,4 @@ def main(state_path: str, log_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

@@ -1,7 +1,11 @@
-"""Acceptance 3 of issue 5: a live paper run on SQLite, killed with SIGKILL at 20 random moments and restarted.
+"""The live crash test (acceptance 3 of issue 5, acceptance 2 of issue 13): a live paper run on SQLite, killed with
+SIGKILL again and again and restarted, ends as if it had never been killed.
 
-The closed signals must equal those of an uninterrupted run, no signal may open twice, no partial level may fire
-twice, and the store must never be corrupt.
+Some kills land at random moments of the run (``READY`` comes once the store is open, so none is wasted on the
+start-up), some right after a fill is saved (between the position's write and the limit order's removal when those
+are two writes) and some right after a close is saved, before it is announced. The closed signals must equal those
+of an uninterrupted run, no signal may open twice, no partial level may fire twice, every saved close is announced
+exactly once, and nothing is ever moved aside as corrupt.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from typing import Any
 import pytest
 
 CHILD = Path(__file__).with_name("live_crash_child.py")
-KILLS = 20
+#: Every fourth kill lands at a random moment, then inside a fill, then at random, then between a close's save and
+#: its announcement.
+PLAN = ("random", "fill:1", "random", "close:1")
 
 
-def start_child(state: Path, log: Path) -> subprocess.Popen[str]:
+def start_child(state: Path, log: Path, moment: str | None = None) -> subprocess.Popen[str]:
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(state), str(log)],
+        [sys.executable, str(CHILD), str(state), str(log), *([] if moment is None else [moment])],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -74,8 +80,7 @@ def logged(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
-def test_a_run_killed_twenty_times_ends_as_if_never_killed(tmp_path: Path) -> None:
+def kill_again_and_again(tmp_path: Path, kills: int) -> None:
     reference_state, reference_log = tmp_path / "reference.sqlite3", tmp_path / "reference.log"
     run_to_end(reference_state, reference_log)
     expected = closed_signals(reference_state)
@@ -84,28 +89,44 @@ def test_a_run_killed_twenty_times_ends_as_if_never_killed(tmp_path: Path) -> No
 
     state, log = tmp_path / "state.sqlite3", tmp_path / "events.log"
     moments = random.Random(20261201)
-    kills = 0
-    while kills < KILLS:
-        child = start_child(state, log)
-        time.sleep(moments.uniform(0.02, 0.25))
-        if child.poll() is not None:
-            break
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        kills += 1
+    for kill in range(kills):
+        planned = PLAN[kill % len(PLAN)]
+        if planned == "random":
+            child = start_child(state, log)
+            time.sleep(moments.uniform(0.02, 0.25))
+            assert child.poll() is None, f"the run ended before kill {kill + 1} of {kills}; lengthen it"
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+        else:
+            child = start_child(state, log, planned)
+            child.wait(timeout=240)
+            assert child.returncode == -signal.SIGKILL, f"kill {kill + 1} of {kills} ({planned}) never came"
         assert_store_sound(state)
-    assert kills == KILLS, "the run ended before it could be killed 20 times; lengthen it"
     run_to_end(state, log)
     assert_store_sound(state)
 
     assert closed_signals(state) == expected
     assert records(state, "signal") == {}
     assert records(state, "schedule") == {}
+    assert all(item["announced"] for item in records(state, "closed").values())
     events = logged(log)
     opened = [event["id"] for event in events if event["kind"] == "opened"]
     assert len(opened) == len(set(opened))
     assert set(opened) <= {event["id"] for event in reference_events if event["kind"] == "opened"}
-    levels = [(event["id"], event["kind"], event["level"]) for event in events if event["kind"] != "opened"]
+    announced = sorted(event["id"] for event in events if event["kind"] in ("closed", "cancelled"))
+    assert announced == sorted(records(state, "closed"))
+    levels = [(event["id"], event["kind"], event["level"]) for event in events if event["kind"] in ("profit", "loss")]
     assert len(levels) == len(set(levels))
-    reference_levels = {(e["id"], e["kind"], e["level"]) for e in reference_events if e["kind"] != "opened"}
+    reference_levels = {(e["id"], e["kind"], e["level"]) for e in reference_events if e["kind"] in ("profit", "loss")}
     assert set(levels) <= reference_levels
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+def test_a_run_killed_twelve_times_some_inside_fills_ends_as_if_never_killed(tmp_path: Path) -> None:
+    kill_again_and_again(tmp_path, 12)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+def test_a_storm_of_a_hundred_kills_moves_nothing_aside(tmp_path: Path) -> None:
+    kill_again_and_again(tmp_path, 100)
