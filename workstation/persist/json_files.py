@@ -241,6 +241,10 @@ class JsonFileAdapter:
         await self.wait_for_init()
         await self._run(lambda: _write_file(self.folder, key, text))
 
+    def write_value_now(self, key: str, value: Any) -> None:
+        """Replace the record under ``key`` on the calling thread, after :meth:`wait_for_init`; blocks until written."""
+        _write_file(self.folder, key, encode(self.entity, key, value))
+
     async def remove_value(self, key: str) -> None:
         """Delete the record file of ``key``; a missing one is fine."""
         await self.wait_for_init()

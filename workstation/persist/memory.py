@@ -60,6 +60,10 @@ class MemoryAdapter:
         """Store a copy of ``value``; raise ``TypeError`` and store nothing when it is not JSON-serialisable."""
         self._records[key] = encode(self.entity, key, value)
 
+    def write_value_now(self, key: str, value: Any) -> None:
+        """Store a copy of ``value`` at once."""
+        self._records[key] = encode(self.entity, key, value)
+
     async def remove_value(self, key: str) -> None:
         """Forget ``key``; a missing key is fine."""
         self._records.pop(key, None)

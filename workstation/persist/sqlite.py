@@ -41,8 +41,11 @@ class SqliteDatabase:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._worker = SerialWorker("workstation-sqlite-state")
-        # One connection per worker thread: after a close the next job opens its own on the new thread.
+        # One connection per thread (the worker's, and the caller's of run_here): after a close every thread opens
+        # its own again.
         self._local = threading.local()
+        self._connections: set[sqlite3.Connection] = set()
+        self._connections_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SqliteDatabase({str(self.path)!r})"
@@ -50,6 +53,10 @@ class SqliteDatabase:
     async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``job(connection)`` on the worker thread and return its result."""
         return await self._worker.run(lambda: job(self._connection()))
+
+    def run_here(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job(connection)`` on the calling thread, blocking it: only for a write that must not wait for a hop."""
+        return job(self._connection())
 
     async def close(self) -> None:
         """Close the connection and stop the thread after the queued jobs; the next job reopens the file."""
@@ -65,8 +72,10 @@ class SqliteDatabase:
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
+        if connection is None or connection not in self._connections:
             connection = self._local.connection = self._open()
+            with self._connections_lock:
+                self._connections.add(connection)
         return connection
 
     def _open(self) -> sqlite3.Connection:
@@ -75,7 +84,8 @@ class SqliteDatabase:
         except OSError as exc:
             raise path_error("create the folder of the live state database", self.path.parent, exc) from exc
         try:
-            connection = sqlite3.connect(self.path, isolation_level=None)
+            # Not bound to its thread: close() closes the connections of every thread from the worker.
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise OSError(f"cannot open the live state database {self.path}: {exc}") from exc
         try:
@@ -90,9 +100,9 @@ class SqliteDatabase:
         return connection
 
     def _disconnect(self) -> None:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            self._local.connection = None
+        with self._connections_lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
             connection.close()
 
 
@@ -205,6 +215,11 @@ class SqliteAdapter:
         text = encode(self.entity, key, value)
         await self.wait_for_init()
         await self.database.run(lambda connection: self.upsert_row(connection, key, text))
+
+    def write_value_now(self, key: str, value: Any) -> None:
+        """Upsert the row of ``key`` on the calling thread, after :meth:`wait_for_init`; blocks until written."""
+        text = encode(self.entity, key, value)
+        self.database.run_here(lambda connection: self.upsert_row(connection, key, text))
 
     async def remove_value(self, key: str) -> None:
         """Delete the row of ``key``; a missing one is fine."""
