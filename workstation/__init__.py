@@ -36,6 +36,7 @@ from workstation.errors import (
     SchemaNotFoundError,
     SignalValidationError,
     SizingError,
+    StateInUseError,
     StrategyAbortedError,
     WorkstationError,
 )
@@ -303,6 +304,7 @@ __all__ = [
     "SignalValidationError",
     "SizingError",
     "SizingSchema",
+    "StateInUseError",
     "StatisticFigure",
     "StoredRun",
     "StoredSeries",

@@ -60,6 +60,10 @@ class PreparationError(WorkstationError, ValueError):
         self.reason = reason
 
 
+class StateInUseError(WorkstationError, RuntimeError):
+    """Another process trades the same pair from the same live state store; the message names that process."""
+
+
 class OptimizerError(WorkstationError):
     """A parameter sweep cannot be started."""
 

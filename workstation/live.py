@@ -22,6 +22,7 @@ from workstation.engine.signal_call import signal_caller
 from workstation.errors import RunAlreadyActiveError
 from workstation.events import events
 from workstation.models.events import DoneEvent
+from workstation.persist.pair_lock import PairLock, lock_pair
 from workstation.reports.dump import dump_report
 from workstation.reports.live import LiveStatistics
 from workstation.services.connections import risk_members, strategy_connections
@@ -73,6 +74,8 @@ class LiveUtils:
             If ``until`` is a naive datetime.
         PersistedStateConflictError
             On the first iteration, if a stored position of the pair belongs to another exchange.
+        StateInUseError
+            On the first iteration, if another process trades the pair from the same state store.
         """
         validate_live_names(strategy_name, exchange_name, SOURCE)
         until_ms = None if until is None else to_ms(until)
@@ -181,7 +184,9 @@ class LiveUtils:
         instance.stop_requested = False
         symbol, strategy_name = instance.symbol, context.strategy_name
         schema = registry.strategies.get(strategy_name, SOURCE)
+        pair_lock: PairLock | None = None
         try:
+            pair_lock = lock_pair(symbol, strategy_name)
             strategy_connections.clear(strategy_connections.key(symbol, strategy_name, False))
             self._clocks[f"{symbol}:{strategy_name}"] = clock
             bound_now = getattr(clock, "now_ms", None)
@@ -217,6 +222,8 @@ class LiveUtils:
             async for result in run_live(job):
                 yield result
         finally:
+            if pair_lock is not None:
+                pair_lock.release()
             instance.active = False
 
 

@@ -63,6 +63,16 @@ class JsonFolder:
     def __repr__(self) -> str:
         return f"JsonFolder({str(self.base_dir)!r})"
 
+    @property
+    def location(self) -> Path:
+        """Return the state folder."""
+        return self.base_dir
+
+    @property
+    def locks_folder(self) -> Path:
+        """Return the folder of the pairs' lock files: ``.locks`` inside the state folder."""
+        return self.base_dir / ".locks"
+
     async def recover(self) -> None:
         """Finish, once, every change a killed process journalled but did not finish applying."""
         await self._recovery.run(lambda: self.worker.run(self._finish_left_changes))

@@ -54,6 +54,16 @@ class SqliteDatabase:
         """Run ``job(connection)`` on the worker thread and return its result."""
         return await self._worker.run(lambda: job(self._connection()))
 
+    @property
+    def location(self) -> Path:
+        """Return the state file."""
+        return self.path
+
+    @property
+    def locks_folder(self) -> Path:
+        """Return the folder of the pairs' lock files: ``<file name>.locks`` beside the file."""
+        return self.path.with_name(f"{self.path.name}.locks")
+
     def run_here(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``job(connection)`` on the calling thread, blocking it: only for a write that must not wait for a hop."""
         return job(self._connection())
