@@ -1,8 +1,9 @@
 """A live paper run for the crash test: killed at random moments and restarted, it must end as if never killed.
 
-Usage: ``python live_crash_child.py <state.sqlite3> <events.log> [fill:N | close:N]``. Every ``opened`` result, partial
+Usage: ``python live_crash_child.py <state.sqlite3> <events.log> [fill:N | close:N]`` (``CRASH_TEST_DAYS``: how many
+days, 4 unless set). Every ``opened`` result, partial
 level and announced close or cancel is appended to the log as one line, after the engine has persisted it. The run
-replays four days of demo candles as fast as it can; ``READY`` goes to stdout once the state store is open (so a
+replays days of demo candles as fast as it can; ``READY`` goes to stdout once the state store is open (so a
 kill after it hits the run, not the start-up), ``DONE`` when the run has ended.
 
 ``fill:N`` makes the process kill itself right after the N-th store job that saved a position while a limit order
@@ -31,7 +32,8 @@ from workstation.persist.sqlite import SqliteDatabase
 SYMBOL = "BTCUSDT"
 STRATEGY = "mean-reversion"
 START = datetime(2024, 3, 1, tzinfo=UTC)
-DAYS = 4
+#: Days of market the run replays; the storm of the slow test needs more than the suite's dozen kills.
+DAYS = int(os.environ.get("CRASH_TEST_DAYS", "4"))
 T = TypeVar("T")
 
 

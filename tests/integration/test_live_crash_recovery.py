@@ -29,9 +29,10 @@ CHILD = Path(__file__).with_name("live_crash_child.py")
 PLAN = ("random", "fill:1", "random", "close:1")
 
 
-def start_child(state: Path, log: Path, moment: str | None = None) -> subprocess.Popen[str]:
+def start_child(state: Path, log: Path, moment: str | None = None, days: int = 4) -> subprocess.Popen[str]:
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(state), str(log), *([] if moment is None else [moment])],
+        env={**os.environ, "CRASH_TEST_DAYS": str(days)},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -41,8 +42,8 @@ def start_child(state: Path, log: Path, moment: str | None = None) -> subprocess
     return child
 
 
-def run_to_end(state: Path, log: Path) -> None:
-    child = start_child(state, log)
+def run_to_end(state: Path, log: Path, days: int) -> None:
+    child = start_child(state, log, days=days)
     out, _ = child.communicate(timeout=240)
     assert child.returncode == 0
     assert out.strip() == "DONE"
@@ -80,9 +81,9 @@ def logged(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
 
 
-def kill_again_and_again(tmp_path: Path, kills: int) -> None:
+def kill_again_and_again(tmp_path: Path, kills: int, days: int) -> None:
     reference_state, reference_log = tmp_path / "reference.sqlite3", tmp_path / "reference.log"
-    run_to_end(reference_state, reference_log)
+    run_to_end(reference_state, reference_log, days)
     expected = closed_signals(reference_state)
     assert len(expected) >= 30
     reference_events = logged(reference_log)
@@ -92,17 +93,17 @@ def kill_again_and_again(tmp_path: Path, kills: int) -> None:
     for kill in range(kills):
         planned = PLAN[kill % len(PLAN)]
         if planned == "random":
-            child = start_child(state, log)
+            child = start_child(state, log, days=days)
             time.sleep(moments.uniform(0.02, 0.25))
             assert child.poll() is None, f"the run ended before kill {kill + 1} of {kills}; lengthen it"
             os.kill(child.pid, signal.SIGKILL)
             child.wait()
         else:
-            child = start_child(state, log, planned)
+            child = start_child(state, log, planned, days)
             child.wait(timeout=240)
             assert child.returncode == -signal.SIGKILL, f"kill {kill + 1} of {kills} ({planned}) never came"
         assert_store_sound(state)
-    run_to_end(state, log)
+    run_to_end(state, log, days)
     assert_store_sound(state)
 
     assert closed_signals(state) == expected
@@ -123,10 +124,10 @@ def kill_again_and_again(tmp_path: Path, kills: int) -> None:
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 def test_a_run_killed_twelve_times_some_inside_fills_ends_as_if_never_killed(tmp_path: Path) -> None:
-    kill_again_and_again(tmp_path, 12)
+    kill_again_and_again(tmp_path, 12, days=4)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
 def test_a_storm_of_a_hundred_kills_moves_nothing_aside(tmp_path: Path) -> None:
-    kill_again_and_again(tmp_path, 100)
+    kill_again_and_again(tmp_path, 100, days=8)
