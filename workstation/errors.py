@@ -60,6 +60,10 @@ class PreparationError(WorkstationError, ValueError):
         self.reason = reason
 
 
+class LiveRunFailedError(WorkstationError, RuntimeError):
+    """A live run stopped because its ticks kept failing the same way."""
+
+
 class StateInUseError(WorkstationError, RuntimeError):
     """Another process trades the same pair from the same live state store; the message names that process."""
 

@@ -62,7 +62,7 @@ class LiveClientStrategy(ClientStrategy):
         self._initialised = True
 
     async def tick(self, when: int) -> Result | None:
-        """Evaluate the tick at ``when`` (SPEC §6.5) and record how far the run has got."""
+        """Evaluate the tick at ``when`` (SPEC §6.5); :meth:`save_progress` records it afterwards."""
         price = await self.exchange.get_average_price(self.symbol, when, self.config)
         if self._restored_callback is not None:
             name, row = self._restored_callback
@@ -81,13 +81,13 @@ class LiveClientStrategy(ClientStrategy):
                 # The tick failed before its signal was stored: the next tick asks get_signal again.
                 self.last_bucket, self.last_signal_id = bucket, signal_id
                 raise
-        try:
-            await self.records.write_progress(
-                LiveProgress(last_tick=when, last_bucket=self.last_bucket, last_signal_id=self.last_signal_id)
-            )
-        except Exception as exc:
-            self._report_error("persist progress", exc)
         return result
+
+    async def save_progress(self, when: int) -> None:
+        """Record that the tick at ``when`` was evaluated, with the throttle state it left."""
+        await self.records.write_progress(
+            LiveProgress(last_tick=when, last_bucket=self.last_bucket, last_signal_id=self.last_signal_id)
+        )
 
     async def _manage_position(self, row: SignalRow, when: int, price: float) -> Result:
         assert row.pending_at is not None
