@@ -6,6 +6,8 @@ tab): each has its own stop flag, progress, strategy client, frame and results, 
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from workstation.clients.strategy import ClientStrategy, Result
@@ -19,7 +21,7 @@ from workstation.models.series import RunSeries
 from workstation.reports.backtest import BacktestReportStorage
 from workstation.reports.run_frame import RunFrame, close_at
 from workstation.reports.series import compute_run_series
-from workstation.reports.statistics import BacktestStatistics
+from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
 from workstation.services.connections import exchange_connections, publish
 
 
@@ -106,15 +108,22 @@ class BacktestRun:
         )
 
     async def get_data(self) -> BacktestStatistics:
-        """Return the statistics of the signals this run closed so far."""
-        return self._storage.get_data(self.symbol, self.strategy_name, True)
+        """Return the statistics of the signals this run closed so far.
+
+        They are computed in a worker thread from a copy of the closed results taken now: a year's run closes
+        thousands of trades, and a window on this event loop asks for them while the run works (tens of ms of
+        work that would otherwise stall it).
+        """
+        closed = self._storage.closed_results(self.symbol, self.strategy_name, True)
+        cancelled = self._storage.cancelled_count(self.symbol, self.strategy_name, True)
+        return await asyncio.to_thread(compute_backtest_statistics, closed, cancelled)
 
     async def get_report(self) -> str:
         """Return the markdown report of this run (its table cut to the config's ``report_max_rows``)."""
         return self._storage.get_report(self.symbol, self.strategy_name, True, max_rows=get_config().report_max_rows)
 
     async def get_series(self) -> RunSeries:
-        """Return the chart series of this run (docs/series.md).
+        """Return the chart series of this run (docs/series.md), computed in a worker thread as `get_data` is.
 
         Raises
         ------
@@ -125,8 +134,10 @@ class BacktestRun:
         if frame is None:
             raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
         exchange = exchange_connections.client(frame.exchange_name, True)
-        return compute_run_series(
-            self._storage.closed_results(self.symbol, self.strategy_name, True),
+        closed = self._storage.closed_results(self.symbol, self.strategy_name, True)
+        series = functools.partial(
+            compute_run_series,
+            closed,
             symbol=self.symbol,
             strategy_name=self.strategy_name,
             exchange_name=frame.exchange_name,
@@ -135,3 +146,4 @@ class BacktestRun:
             first_close=await close_at(exchange, self.symbol, frame.frame_start, frame.config),
             last_close=await close_at(exchange, self.symbol, frame.frame_end, frame.config),
         )
+        return await asyncio.to_thread(series)

@@ -144,6 +144,11 @@ class BacktestReportStorage:
         record = self._records.get(report_key(symbol, strategy_name, backtest))
         return [] if record is None else list(record.closed)
 
+    def cancelled_count(self, symbol: str, strategy_name: str, backtest: bool = True) -> int:
+        """Return how many cancelled results one key counted (0 for an unknown key)."""
+        record = self._records.get(report_key(symbol, strategy_name, backtest))
+        return 0 if record is None else record.cancelled
+
     def get_data(self, symbol: str, strategy_name: str, backtest: bool = True) -> BacktestStatistics:
         """Return the statistics of one key; an unknown key gives zero counts and None ratios.
 
