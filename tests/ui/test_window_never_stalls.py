@@ -1,0 +1,71 @@
+"""The window never stalls: while a run tab works, its statistics and series are computed off the GUI thread and
+full garbage collections wait for the run's end."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import qasync
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+import workstation.backtest_run as backtest_run
+from ui.backtest.run_tab import RunTab
+from ui.charts import DARK_PALETTE
+from ui.gc_pacing import DEFERRED_THRESHOLD, full_collections_deferred
+
+TWO_DAYS = ws.BacktestRequest(
+    exchange_name="demo",
+    symbol="BTCUSDT",
+    strategy_name="sma-cross-market",
+    start=datetime(2024, 1, 1, tzinfo=UTC),
+    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
+)
+
+
+def test_statistics_and_series_of_a_run_are_computed_off_the_gui_thread(
+    qtbot: QtBot, qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[tuple[str, bool]] = []
+    for name in ("compute_backtest_statistics", "compute_run_series"):
+        compute = getattr(backtest_run, name)
+
+        def recorded(*args: Any, _compute: Any = compute, _name: str = name, **kwargs: Any) -> Any:
+            threads.append((_name, threading.current_thread() is threading.main_thread()))
+            return _compute(*args, **kwargs)
+
+        monkeypatch.setattr(backtest_run, name, recorded)
+    tab = RunTab(DARK_PALETTE)
+    qtbot.addWidget(tab)
+    qloop.run_until_complete(tab.run(TWO_DAYS))
+    assert tab.state == "Finished"
+    assert {name for name, _ in threads} == {"compute_backtest_statistics", "compute_run_series"}
+    assert [name for name, on_gui_thread in threads if on_gui_thread] == []
+    assert tab.statistics.model.cell(0, 1).text == "23"  # the figures still reach the table: 23 closed signals
+
+
+def test_full_collections_wait_while_a_run_works_and_come_back_after(
+    qtbot: QtBot, qloop: qasync.QEventLoop
+) -> None:
+    before = gc.get_threshold()
+    tab = RunTab(DARK_PALETTE)
+    qtbot.addWidget(tab)
+    during: list[tuple[int, int, int]] = []
+    tab.state_changed.connect(lambda _state: during.append(gc.get_threshold()))
+    qloop.run_until_complete(tab.run(TWO_DAYS))
+    assert during[0] == (before[0], before[1], DEFERRED_THRESHOLD)  # Preparing: deferred from the start
+    assert during[-1] == (before[0], before[1], DEFERRED_THRESHOLD)  # Finished, still inside the run
+    assert gc.get_threshold() == before
+
+
+def test_overlapping_runs_restore_the_thresholds_when_the_last_one_ends() -> None:
+    before = gc.get_threshold()
+    with full_collections_deferred():
+        with full_collections_deferred():
+            assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
+        assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
+    assert gc.get_threshold() == before
