@@ -13,10 +13,10 @@ import qasync
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
-import workstation.backtest_run as backtest_run
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE
 from ui.gc_pacing import DEFERRED_THRESHOLD, full_collections_deferred
+from workstation import backtest_run
 
 TWO_DAYS = ws.BacktestRequest(
     exchange_name="demo",
@@ -48,9 +48,7 @@ def test_statistics_and_series_of_a_run_are_computed_off_the_gui_thread(
     assert tab.statistics.model.cell(0, 1).text == "23"  # the figures still reach the table: 23 closed signals
 
 
-def test_full_collections_wait_while_a_run_works_and_come_back_after(
-    qtbot: QtBot, qloop: qasync.QEventLoop
-) -> None:
+def test_full_collections_wait_while_a_run_works_and_come_back_after(qtbot: QtBot, qloop: qasync.QEventLoop) -> None:
     before = gc.get_threshold()
     tab = RunTab(DARK_PALETTE)
     qtbot.addWidget(tab)
