@@ -90,6 +90,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         300.0,
         (Figure("max_stall_ms", "<=", "50", "ms"), Figure("progress_hz", ">=", "5", "Hz")),
     ),
+    Benchmark("sweep_window", (), 600.0, (Figure("max_gap_ms", "<=", "50", "ms"), info("idle_gap_ms", "ms"))),
     Benchmark("live_latency", (), 600.0, (Figure("latency_ms", "<=", "100", "ms"), info("p95_ms", "ms"))),
     Benchmark(
         "sweep",
