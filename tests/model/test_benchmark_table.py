@@ -89,6 +89,7 @@ def test_the_targets_are_those_of_the_issues() -> None:
         ("ui_latency", "max_stall_ms"): "≤ 50 ms",
         ("ui_latency", "progress_hz"): "≥ 5 Hz",
         ("live_latency", "latency_ms"): "≤ 100 ms",
+        ("sweep_window", "max_gap_ms"): "≤ 50 ms",
         ("sweep", "scaling"): "≥ 1.7 x",
         ("sweep", "identical"): "= True",
     }
