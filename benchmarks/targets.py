@@ -91,6 +91,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         (Figure("max_stall_ms", "<=", "50", "ms"), Figure("progress_hz", ">=", "5", "Hz")),
     ),
     Benchmark("sweep_window", (), 600.0, (Figure("max_gap_ms", "<=", "50", "ms"), info("idle_gap_ms", "ms"))),
+    Benchmark(
+        "theme_switch",
+        (),
+        300.0,
+        (Figure("switch_ms", "<=", "200", "ms"), info("to_light_ms", "ms"), info("to_dark_ms", "ms")),
+    ),
     Benchmark("live_latency", (), 600.0, (Figure("latency_ms", "<=", "100", "ms"), info("p95_ms", "ms"))),
     Benchmark(
         "sweep",

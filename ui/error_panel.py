@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from ui.themes import error_colour, paint_tinted_panel
 
 
 class ErrorPanel(QFrame):
@@ -14,7 +17,6 @@ class ErrorPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("errorPanel")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
         self.message = QLabel(self)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setWordWrap(True)
@@ -37,6 +39,10 @@ class ErrorPanel(QFrame):
         suffix = f"  (+{self._count - 1} more in the log)" if self._count > 1 else ""
         self.message.setText(f"⚠ {first_line}{suffix}")
         self.show()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paint the panel tinted with the current theme's error colour."""
+        paint_tinted_panel(self, error_colour(self.palette()))
 
     def dismiss(self) -> None:
         """Hide the banner and reset the counter."""

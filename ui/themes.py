@@ -1,11 +1,17 @@
-"""Dark and light themes: a Fusion palette for the widgets; charts take the matching chart palette."""
+"""Dark and light themes: a Fusion palette for the widgets; charts take the matching chart palette.
+
+A theme is the application's palette and nothing else: no style sheet holds a colour of it. Widgets with colours of
+their own (the error panel, the restore banner, a status in a warning colour) derive them from the palette when they
+paint, so every widget follows a theme switch in both directions, and a switch costs one palette change.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QWidget
 
 ThemeName = Literal["dark", "light"]
 
@@ -43,15 +49,18 @@ _LIGHT = {
     QPalette.ColorRole.PlaceholderText: "#8a9099",
 }
 
-_ERROR_PANEL = {
-    "dark": "#errorPanel { background: #4a2326; border: 1px solid #8c3a3f; }",
-    "light": "#errorPanel { background: #fde8e6; border: 1px solid #e0a39d; }",
-}
+#: Error and warning colours that read on the dark and on the light window colour.
+_ERROR = {"dark": "#ff6b6b", "light": "#c0392b"}
+_WARNING = {"dark": "#f0b429", "light": "#9a6700"}
+#: How far a tinted panel's background goes from the window colour towards its accent.
+_TINT = 0.18
 
 
 def apply_theme(app: QApplication, name: ThemeName) -> None:
     """Give every widget of ``app`` the colours of theme ``name`` (Fusion style, so they look alike everywhere)."""
-    app.setStyle("Fusion")
+    # Setting a style re-polishes every widget: done once, not at each switch.
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     palette = QPalette()
     for role, colour in (_DARK if name == "dark" else _LIGHT).items():
         palette.setColor(role, QColor(colour))
@@ -59,4 +68,53 @@ def apply_theme(app: QApplication, name: ThemeName) -> None:
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     app.setPalette(palette)
-    app.setStyleSheet(_ERROR_PANEL[name])
+
+
+def theme_of(palette: QPalette) -> ThemeName:
+    """Return the theme ``palette`` belongs to: dark when its window colour is dark."""
+    return "dark" if palette.window().color().lightness() < 128 else "light"
+
+
+def error_colour(palette: QPalette) -> QColor:
+    """Return the colour of errors that reads on ``palette``'s window colour."""
+    return QColor(_ERROR[theme_of(palette)])
+
+
+def warning_colour(palette: QPalette) -> QColor:
+    """Return the colour of warnings that reads on ``palette``'s window colour."""
+    return QColor(_WARNING[theme_of(palette)])
+
+
+def mix(first: QColor, second: QColor, share: float) -> QColor:
+    """Return the colour ``share`` of the way from ``first`` to ``second``."""
+    return QColor(
+        round(first.red() + (second.red() - first.red()) * share),
+        round(first.green() + (second.green() - first.green()) * share),
+        round(first.blue() + (second.blue() - first.blue()) * share),
+    )
+
+
+def set_frame_colours(widget: QWidget, background: str, foreground: str) -> None:
+    """Give ``widget`` and its labels a background and a text colour of their own (a chart's), other roles the theme's.
+
+    A palette, not a style sheet: a style sheet re-polishes the widget and every child at each theme switch.
+    """
+    palette = QPalette()  # no role set: the ones not set here keep following the application's palette
+    palette.setColor(QPalette.ColorRole.Window, QColor(background))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(foreground))
+    widget.setPalette(palette)
+    widget.setAutoFillBackground(True)
+
+
+def paint_tinted_panel(widget: QWidget, accent: QColor) -> None:
+    """Fill ``widget`` with its window colour tinted towards ``accent``, outlined in ``accent``.
+
+    Call it from ``paintEvent``: the colours are read from the widget's palette as it is now, so the panel follows
+    the theme; its text keeps the palette's text colour, which reads on the lightly tinted window colour.
+    """
+    painter = QPainter(widget)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(accent, 1))
+    painter.setBrush(mix(widget.palette().window().color(), accent, _TINT))
+    painter.drawRoundedRect(QRectF(widget.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 4, 4)
+    painter.end()

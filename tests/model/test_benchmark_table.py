@@ -88,6 +88,7 @@ def test_the_targets_are_those_of_the_issues() -> None:
         ("startup", "startup_s"): "≤ 1.5 s",
         ("ui_latency", "max_stall_ms"): "≤ 50 ms",
         ("ui_latency", "progress_hz"): "≥ 5 Hz",
+        ("theme_switch", "switch_ms"): "≤ 200 ms",
         ("live_latency", "latency_ms"): "≤ 100 ms",
         ("sweep_window", "max_gap_ms"): "≤ 50 ms",
         ("sweep", "scaling"): "≥ 1.7 x",

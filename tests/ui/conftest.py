@@ -63,4 +63,3 @@ def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path:
     main.history.close()
     # The theme is the application's: leave the next tests the default look.
     qapp.setPalette(qapp.style().standardPalette())
-    qapp.setStyleSheet("")

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 import workstation as ws
@@ -86,6 +87,7 @@ class RunTab(QWidget):
         self.trades = TradeTableView(self)
         self.statistics = StatisticsTable(self)
         self._palette = palette
+        self._palette_pending = False
         self._series: ws.RunSeries | None = None
         # The two chart pages are hidden when a tab opens: they are built when first shown (a third of the cost).
         self.curves: EquityCurves | None = None
@@ -249,8 +251,25 @@ class RunTab(QWidget):
             self.trades.commit()
 
     def set_palette(self, palette: ChartPalette) -> None:
-        """Draw every chart of the tab in ``palette`` (a theme change)."""
+        """Draw every chart of the tab in ``palette`` (a theme change); a hidden tab does it when next shown.
+
+        Recolouring a chart's items costs about 10 ms: with a dozen tabs open, a theme switch would stall the
+        window for the tabs nobody sees.
+        """
         self._palette = palette
+        self._palette_pending = not self.isVisible()
+        if not self._palette_pending:
+            self._apply_palette()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Catch up with a theme switch made while the tab was hidden."""
+        if self._palette_pending:
+            self._palette_pending = False
+            self._apply_palette()
+        super().showEvent(event)
+
+    def _apply_palette(self) -> None:
+        palette = self._palette
         self.chart.set_palette(palette)
         if self.curves is not None:
             self.curves.set_palette(palette)

@@ -30,6 +30,7 @@ from ui.charts.candle_item import (
 )
 from ui.charts.marks import SignalMarks
 from ui.charts.marks_items import SignalMarksLayer
+from ui.themes import set_frame_colours
 
 DAY_MS = 1440 * MINUTE_MS
 #: Tick spacings the time axis may use, in minutes; months and years are calendar steps below.
@@ -320,9 +321,7 @@ class CandleChart(QWidget):
         self.candle_item.set_palette(palette)
         self.volume_item.set_palette(palette)
         self.marks_layer.set_palette(palette)
-        self.setStyleSheet(
-            f"CandleChart {{ background: {palette.background}; }} QLabel {{ color: {palette.foreground}; }}"
-        )
+        set_frame_colours(self, palette.background, palette.foreground)
 
     def entry_marker_count(self) -> int:
         """Return the number of entry markers drawn (one per opened position)."""

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QComboBox, QTableView
 
 import workstation as ws
 from ui.forms import SchemaForm
+from ui.themes import mix
 from ui.widgets.formatting import fixed, signed
 
 #: How many rows `fit_columns` measures.
@@ -134,15 +135,6 @@ def value_tint(value: float | None, limit: float, centre: float = 0.0) -> QColor
     reach = _DARK_MIX if dark else _LIGHT_MIX
     share = min(abs(value - centre) / limit, 1.0)
     return mix(base, target, _MIN_MIX + (reach - _MIN_MIX) * share)
-
-
-def mix(first: QColor, second: QColor, share: float) -> QColor:
-    """Return the colour ``share`` of the way from ``first`` to ``second``."""
-    return QColor(
-        round(first.red() + (second.red() - first.red()) * share),
-        round(first.green() + (second.green() - first.green()) * share),
-        round(first.blue() + (second.blue() - first.blue()) * share),
-    )
 
 
 def text_on(background: QColor) -> QColor:

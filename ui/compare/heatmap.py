@@ -23,7 +23,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from ui.compare.common import EMPTY, is_dark_theme, mix, text_on
+from ui.compare.common import EMPTY, is_dark_theme, text_on
+from ui.themes import mix
 
 #: Viridis at five stops, lowest first.
 SCALE_STOPS: tuple[str, ...] = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")

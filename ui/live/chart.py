@@ -21,6 +21,7 @@ from ui.charts.candle_chart import RIGHT_MARGIN_BARS, CandleChart, format_price
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette, cosmetic_pen
 from ui.charts.marks import SignalMarks
 from ui.live.runs import RunKey
+from ui.themes import set_frame_colours
 
 #: Where along the line its label sits (0 left, 1 right): the price next to the price axis, as trading terminals
 #: show it, the signal's levels a little further in, so an entry near the price does not hide the price.
@@ -175,9 +176,7 @@ class LiveChart(QWidget):
             line.setPen(cosmetic_pen(colour, 1.5, style))
             line.label.setColor(colour)
             line.label.fill = pg.mkBrush(palette.background)
-        self.setStyleSheet(
-            f"LiveChart {{ background: {palette.background}; }} QLabel {{ color: {palette.foreground}; }}"
-        )
+        set_frame_colours(self, palette.background, palette.foreground)
 
     def line_labels(self) -> dict[str, str]:
         """Return the texts of the lines shown now, by line: ``entry``, ``take_profit``, ``stop_loss``, ``price``."""

@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ui.charts.candle_chart import format_price
 from ui.live.runs import StoredLiveSignal
+from ui.themes import paint_tinted_panel
 from ui.widgets.statistics_table import tabular_font
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -247,7 +247,6 @@ class RestoreBanner(QFrame):
         self.resume_button.clicked.connect(self.resume)
         self.dismiss_button.clicked.connect(self.dismiss)
         self.model.dataChanged.connect(self._update_resume_button)
-        self._restyle()
         self.hide()
 
     def show_records(self, records: Sequence[StoredLiveSignal]) -> None:
@@ -280,27 +279,11 @@ class RestoreBanner(QFrame):
         self.hide()
         self.dismissed.emit()
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.ApplicationPaletteChange:
-            self._restyle()
-        super().changeEvent(event)
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paint the banner tinted with the current theme's highlight, so it stands out in either theme."""
+        paint_tinted_panel(self, self.palette().highlight().color())
 
     def _update_resume_button(self) -> None:
         count = len(self.model.checked_records())
         self.resume_button.setEnabled(count > 0)
         self.resume_button.setText(f"Resume {count} checked" if count else "Resume checked")
-
-    def _restyle(self) -> None:
-        # Tinted from the theme's own colours, so the banner stands out in the dark and the light theme alike. The
-        # application's palette, not the banner's: the banner's own is the one this style sheet changes.
-        palette = QApplication.palette()
-        base, accent = palette.window().color(), palette.highlight().color()
-        tint = QColor(
-            round(base.red() * 0.85 + accent.red() * 0.15),
-            round(base.green() * 0.85 + accent.green() * 0.15),
-            round(base.blue() * 0.85 + accent.blue() * 0.15),
-        )
-        sheet = (
-            f"#restoreBanner {{ background: {tint.name()}; border: 1px solid {accent.name()}; border-radius: 4px; }}"
-        )
-        self.setStyleSheet(sheet)

@@ -1,0 +1,98 @@
+"""Theme switch with many run tabs open: how long the window takes to change theme, both ways.
+
+Run ``python -m benchmarks.theme_switch`` from the repository root. It opens the main window offscreen (throwaway
+settings and data folders), runs 14 two-day demo backtests of sma-cross-market into 14 run tabs, then switches the
+theme from dark to light and back ``REPEATS`` times, exactly as the View menu does. Each switch is timed from the
+menu's call to the end of the repaint it causes (the events it posted processed, the window drawn again).
+Target: ``switch_ms`` (the median of the slower direction) ≤ 200.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication
+
+import workstation as ws
+from ui.main_window import MainWindow
+from ui.themes import ThemeName, apply_theme
+
+TABS = 14
+REPEATS = 5
+TWO_DAYS = ws.BacktestRequest(
+    exchange_name="demo",
+    symbol="BTCUSDT",
+    strategy_name="sma-cross-market",
+    start=datetime(2024, 1, 1, tzinfo=UTC),
+    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
+)
+
+
+async def fill_tabs(window: MainWindow) -> None:
+    """Run ``TABS`` backtests, each in its own tab, one after another; raise if one does not finish."""
+    for fast in range(5, 5 + TABS):
+        tab = window.runs.start(TWO_DAYS.model_copy(update={"params": {"fast": fast, "slow": 30}}))
+        task = window.runs.task_of(tab)
+        assert task is not None
+        await task
+        if tab.state != "Finished":
+            raise RuntimeError(f"run {fast} ended {tab.state}: {tab.error_message}")
+
+
+def switch_ms(app: QApplication, window: MainWindow, theme: ThemeName) -> float:
+    """Switch to ``theme`` and return the ms until the window has processed and painted what that caused."""
+    started = time.perf_counter()
+    window.apply_theme(theme)
+    app.processEvents()
+    window.repaint()
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    app = QApplication([sys.argv[0]])
+    with tempfile.TemporaryDirectory(prefix="workstation-theme-") as home:
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, home)
+        QCoreApplication.setOrganizationName("workstation-benchmark")
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        window = MainWindow(
+            settings=QSettings(),
+            history=ws.RunHistory(Path(home) / "history.sqlite3"),
+            theme="dark",
+            apply_app_theme=lambda name: apply_theme(app, name),
+        )
+        window.resize(1500, 950)
+        window.show()
+        with loop:
+            loop.run_until_complete(fill_tabs(window))
+            loop.run_until_complete(asyncio.sleep(0.3))
+            to_light: list[float] = []
+            to_dark: list[float] = []
+            for _ in range(REPEATS):
+                to_light.append(switch_ms(app, window, "light"))
+                to_dark.append(switch_ms(app, window, "dark"))
+        tabs = len(window.runs.run_tabs())
+        window.history.close()
+        window.deleteLater()
+    light, dark = statistics.median(to_light), statistics.median(to_dark)
+    print(f"theme switch with {tabs} run tabs open, median of {REPEATS}:")
+    print(f"  dark -> light {light:.0f} ms (worst {max(to_light):.0f} ms)")
+    print(f"  light -> dark {dark:.0f} ms (worst {max(to_dark):.0f} ms)")
+    print(f"switch_ms={max(light, dark):.0f} to_light_ms={light:.0f} to_dark_ms={dark:.0f} tabs={tabs}")
+
+
+if __name__ == "__main__":
+    main()
