@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.bridge import RunFeed
@@ -31,6 +31,7 @@ from ui.widgets.formatting import price_decimals
 from ui.widgets.lazy_page import LazyPage
 from ui.widgets.monthly_table import MonthlyReturnsTable
 from ui.widgets.statistics_table import StatisticsTable
+from ui.widgets.status_label import StatusLabel
 from ui.widgets.trade_table import TradeTableView
 
 RunState = Literal["Preparing", "Running", "Stopping", "Finished", "Stopped", "Failed"]
@@ -55,6 +56,11 @@ class RunIdentity:
     exchange_name: str
     request: ws.BacktestRequest | None
 
+    @property
+    def pair(self) -> tuple[str, str]:
+        """Return the run's symbol and strategy name, as the engine's events name them."""
+        return (self.symbol, self.strategy_name)
+
 
 class RunTab(QWidget):
     """Chart, trades, statistics, curves and monthly returns of one backtest run."""
@@ -75,12 +81,14 @@ class RunTab(QWidget):
         self.engine_started = False
         self._marks = SignalMarksBuilder()
         self._stop_requested = False
+        #: The errors the engine reported for the run's pair while it ran (its strategy raised, a candle was missing).
+        self.error_count = 0
         self._last_beat = -1
         self._summary_stale = False
         # The latest summary refresh, referenced so that the task cannot be collected while it runs.
         self._summary_task: asyncio.Future[None] | None = None
 
-        self.status = QLabel("Preparing…", self)
+        self.status = StatusLabel("Preparing…", self)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.chart = CandleChart(self)
         self.chart.set_palette(palette)
@@ -159,6 +167,7 @@ class RunTab(QWidget):
             feed.progress_changed.connect(self.progress_changed)
             self._set_state("Running")
             self.engine_started = True
+            stop_counting = ws.listen_error(self._count_error)
             try:
                 await feed.pump(
                     ws.Backtest.run(
@@ -170,6 +179,7 @@ class RunTab(QWidget):
                     )
                 )
             finally:
+                stop_counting()
                 self.trades.commit()  # however the run ended, the table shows every trade it closed
             await self._show_outcome()
         except asyncio.CancelledError:
@@ -327,7 +337,16 @@ class RunTab(QWidget):
         self._show_status()
         self.state_changed.emit(state)
 
+    def _count_error(self, event: ws.ErrorEvent) -> None:
+        identity = self.identity
+        if identity is not None and event.backtest and (event.symbol, event.strategy_name) == identity.pair:
+            self.error_count += 1
+
     def _show_status(self) -> None:
         # The count is the table's rows: trades staged for the table are not counted until it shows them.
         count = self.trades.model.rowCount()
-        self.status.setText(self._state_message or f"{self.state} · {count} closed signals")
+        # A run whose strategy raised did not do what it was asked: its end says so, in the warning colour.
+        ended_with_errors = self.state in ("Finished", "Stopped") and self.error_count > 0
+        errors = f" with {self.error_count:,} error{'s' if self.error_count != 1 else ''}" if ended_with_errors else ""
+        self.status.setText(self._state_message or f"{self.state}{errors} · {count} closed signals")
+        self.status.set_warning(ended_with_errors)

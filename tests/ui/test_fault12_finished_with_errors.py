@@ -1,0 +1,75 @@
+"""Fault 12 (window part): a run whose strategy raised on every call ended as "Finished", as if all went well. It
+now ends as "Finished with N errors", in the theme's warning colour, in both themes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import qasync
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication
+
+import workstation as ws
+from ui.main_window import MainWindow
+from ui.themes import warning_colour
+
+RAISING = (
+    "import workstation as ws\n"
+    "def get_signal(symbol, when):\n    raise RuntimeError('boom in the strategy')\n"
+    "ws.add_strategy(strategy_name='raising', interval='1h', get_signal=get_signal)\n"
+)
+
+
+def two_days(strategy_name: str) -> ws.BacktestRequest:
+    return ws.BacktestRequest(
+        exchange_name="demo",
+        symbol="BTCUSDT",
+        strategy_name=strategy_name,
+        start=datetime(2024, 1, 1, tzinfo=UTC),
+        end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
+    )
+
+
+def painted(image: QImage, colour: QColor) -> int:
+    """Count the pixels painted within anti-aliasing's reach of ``colour``."""
+    converted = image.convertToFormat(QImage.Format.Format_RGB888)
+    raw = np.frombuffer(bytes(converted.constBits()), dtype=np.uint8).reshape(converted.height(), -1)
+    rgb = raw[:, : converted.width() * 3].reshape(converted.height(), converted.width(), 3).astype(int)
+    wanted = np.array([colour.red(), colour.green(), colour.blue()])
+    return int((np.abs(rgb - wanted).sum(axis=2) <= 24).sum())
+
+
+def test_a_run_whose_strategy_raised_on_every_call_ends_finished_with_errors_in_the_warning_colour(
+    window: MainWindow, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path: Path
+) -> None:
+    path = tmp_path / "raising.py"
+    path.write_text(RAISING, encoding="utf-8")
+    assert window.strategies.load_file(path)
+
+    tab = window.runs.start(two_days("raising"))
+    task = window.runs.task_of(tab)
+    assert task is not None
+    qloop.run_until_complete(task)
+
+    assert tab.state == "Finished"
+    assert tab.error_count == 48  # one per hourly call over two days
+    assert tab.status.text() == "Finished with 48 errors · 0 closed signals"
+    assert tab.status.warning
+    for theme in ("light", "dark"):
+        window.apply_theme(theme)  # type: ignore[arg-type]
+        qapp.processEvents()
+        image = tab.status.grab().toImage()
+        image.save(f"/tmp/window-fault12-status-{theme}.png")
+        assert painted(image, warning_colour(tab.status.palette())) > 20, theme
+
+
+def test_a_run_without_errors_still_ends_plainly_finished(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    tab = window.runs.start(two_days("sma-cross-market"))
+    task = window.runs.task_of(tab)
+    assert task is not None
+    qloop.run_until_complete(task)
+
+    assert (tab.state, tab.error_count, tab.status.warning) == ("Finished", 0, False)
+    assert tab.status.text() == "Finished · 23 closed signals"
