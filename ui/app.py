@@ -11,8 +11,11 @@ import asyncio
 import gc
 import logging
 import sys
+import tempfile
 import traceback
+from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -49,14 +52,29 @@ def open_window(options: WindowOptions) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     QCoreApplication.setOrganizationName(SETTINGS_ORGANISATION)
     QCoreApplication.setApplicationName(SETTINGS_APPLICATION)
-    settings = QSettings()
-    stored_theme = str(settings.value("theme", "dark"))
+    stored_theme = str(QSettings().value("theme", "dark"))
     theme: ThemeName = "light" if (options.theme or stored_theme) == "light" else "dark"
+    with ExitStack() as scratch:
+        if options.screenshot is not None:
+            # A screenshot leaves the user's state alone: its window layout, form values and demo run go to a
+            # scratch folder deleted afterwards, never into the saved settings or the History.
+            folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="workstation-screenshot-")))
+            settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+            history = ws.RunHistory(folder / "history.sqlite3")
+            scratch.callback(history.close)
+        else:
+            settings, history = QSettings(), ws.RunHistory.open_or_start_fresh()
+        return _run_window(app, options, settings, history, theme)
+
+
+def _run_window(
+    app: QApplication, options: WindowOptions, settings: QSettings, history: ws.RunHistory, theme: ThemeName
+) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow(
         settings=settings,
-        history=ws.RunHistory.open_or_start_fresh(),
+        history=history,
         theme=theme,
         apply_app_theme=lambda name: apply_theme(app, name),
     )

@@ -362,7 +362,6 @@ def test_the_screenshot_command_runs_the_demo_and_saves_the_window(tmp_path: Pat
     image = QImage(str(png))
     assert image.width() >= 800 and image.height() >= 600
     assert colour_pixels(image, DARK_PALETTE.up) > 100
-    assert (tmp_path / "data" / "workstation" / "history.sqlite3").is_file()
 
 
 def test_without_a_display_the_window_command_says_what_to_do_instead(tmp_path: Path) -> None:
