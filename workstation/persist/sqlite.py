@@ -276,6 +276,9 @@ class SqliteAdapter:
         for read in await self.database.run(self._read_all):
             if read.moved is not None:
                 self._report(read.moved)
+        # Open the calling thread's connection now, so a later write_value_now does not spend milliseconds opening
+        # the file between the announcement it records and the record.
+        self.database.run_here(lambda connection: None)
 
     def _report(self, moved: _Moved) -> None:
         error = CorruptRecordError(
