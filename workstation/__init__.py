@@ -153,7 +153,13 @@ from workstation.optimizer import (
     connect_dask,
     local_process_pool,
 )
-from workstation.paper import PAPER_SPEEDS, PaperRun, PaperTradingRequest, prepare_paper_trading
+from workstation.paper import (
+    PAPER_SPEEDS,
+    PaperRun,
+    PaperTradingRequest,
+    prepare_paper_trading,
+    stored_paper_session,
+)
 from workstation.partial_report import Partial
 from workstation.performance import Performance
 from workstation.position_size import PositionSize
@@ -427,6 +433,7 @@ __all__ = [
     "set_config",
     "split_symbols",
     "statistics_figures",
+    "stored_paper_session",
     "strategy_choices",
     "strategy_params_model",
     "sweepable_strategies",

@@ -17,6 +17,7 @@ from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.demo import DemoCandles
 from workstation.exchanges.replay import make_replay_exchange
 from workstation.schemas.common import Name
+from workstation.services.live_records import LiveRecords, StoredSession
 from workstation.timeutil import MINUTE_MS, iso, to_ms
 
 #: History served before the session starts, so indicators and VWAPs have candles to read from the first tick.
@@ -26,6 +27,7 @@ WARMUP = timedelta(days=1)
 PAPER_SPEEDS: tuple[float, ...] = (1.0, 10.0, 60.0, 120.0, 300.0, 600.0)
 
 PaperSource = Literal["demo", "stored"]
+PaperSession = Literal["new", "resume"]
 
 
 class PaperTradingRequest(BaseModel):
@@ -40,6 +42,12 @@ class PaperTradingRequest(BaseModel):
     speed: float = Field(60.0, ge=1, le=600, title="Speed (×)", description="Replayed market time per real time")
     start: AwareDatetime = Field(title="Start", description="Market time the session starts at (UTC)")
     days: int = Field(1, ge=1, le=366, title="Days", description="How long the replay lasts")
+    session: PaperSession = Field(
+        "new",
+        title="Session",
+        description="new: start at Start, forgetting a stored session with the same settings; "
+        "resume: continue that stored session where it stopped",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +64,24 @@ class PaperRun:
 def paper_exchange_name(request: PaperTradingRequest) -> str:
     """Name the replay exchange of a session: the same settings always give the same name.
 
-    Positions a session persisted therefore belong to this name, and a session started again with the same
-    settings resumes them.
+    What a session stored therefore belongs to this name: a session started again with the same settings resumes
+    it, or forgets it, as its ``session`` says.
     """
     source = request.stored_exchange if request.source == "stored" else "demo"
     symbol = request.symbol.replace("/", "-").replace(":", "-")
     return f"paper-{source}-{symbol}-{request.start:%Y%m%dT%H%M}-{request.speed:g}x"
 
 
-def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleStore | None = None) -> PaperRun:
+async def stored_paper_session(request: PaperTradingRequest) -> StoredSession | None:
+    """Return what a stopped session with the settings of ``request`` stored, or None when there is none."""
+    return await LiveRecords(request.symbol, request.strategy_name).stored_session(paper_exchange_name(request))
+
+
+async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleStore | None = None) -> PaperRun:
     """Register the replay exchange (and a built-in strategy) of a paper session; return the live run's arguments.
+
+    A ``new`` session first forgets what a stored session with the same settings holds (its open position or
+    waiting order, its closed trades, its clock); a ``resume`` session continues from it.
 
     Parameters
     ----------
@@ -101,6 +117,8 @@ def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleStore | 
     if registry.exchanges.has(name):
         # A new session with the same settings replays from its start again; runs of the old one keep theirs.
         registry.exchanges.remove(name)
+    if request.session == "new":
+        await LiveRecords(request.symbol, strategy_name).forget(name)
     clock = ReplayClock(request.start, request.speed)
     registry.add_exchange(
         make_replay_exchange(name, candles, clock, note=f"paper trading replay at {request.speed:g}×")

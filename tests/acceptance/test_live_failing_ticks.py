@@ -157,11 +157,19 @@ def test_a_paper_session_restarted_with_fewer_days_than_its_stored_clock_ends_at
     ws.persist.use_memory()
     start = datetime(2024, 3, 1, tzinfo=UTC)
     add_strategy(lambda symbol, when: None, name="quiet")
-    request = ws.PaperTradingRequest(strategy_name="quiet", symbol=SYMBOL, start=start, speed=600, days=1)
-    reached = start + timedelta(days=2, hours=3)
-    stored = {"last_tick": int(reached.timestamp() * 1000), "last_bucket": None, "last_signal_id": None}
+    request = ws.PaperTradingRequest(
+        strategy_name="quiet", symbol=SYMBOL, start=start, speed=600, days=1, session="resume"
+    )
+    reached = int((start + timedelta(days=2, hours=3)).timestamp() * 1000)
+    # What the same session run with three days had stored when it was stopped.
+    stored = {
+        "last_tick": reached,
+        "last_bucket": None,
+        "last_signal_id": None,
+        "exchange_name": "paper-demo-BTCUSDT-20240301T0000-600x",
+    }
     asyncio.run(ws.persist.adapter("progress").write_value(f"{SYMBOL}:quiet", stored))
-    paper = ws.prepare_paper_trading(request)
+    paper = asyncio.run(ws.prepare_paper_trading(request))
     run = listening()
 
     async def scenario() -> None:

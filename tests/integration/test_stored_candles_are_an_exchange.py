@@ -101,13 +101,15 @@ def test_the_comparison_requests_and_paper_trading_accept_the_stored_exchange(st
     sweep = ws.SweepRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
     heat = ws.BacktestRequest(exchange_name="stored-csv", symbol="ETHUSDT", **period)
     prepared = asyncio.run(ws.prepare_backtest(heat))
-    paper = ws.prepare_paper_trading(
-        ws.PaperTradingRequest(
-            strategy_name="sma-cross-market",
-            symbol="ETHUSDT",
-            source="stored",
-            stored_exchange="csv",
-            start=datetime(2024, 2, 2, tzinfo=UTC),
+    paper = asyncio.run(
+        ws.prepare_paper_trading(
+            ws.PaperTradingRequest(
+                strategy_name="sma-cross-market",
+                symbol="ETHUSDT",
+                source="stored",
+                stored_exchange="csv",
+                start=datetime(2024, 2, 2, tzinfo=UTC),
+            )
         )
     )
 

@@ -30,6 +30,7 @@ from ui.live.paper_dialog import PaperTradingDialog
 from ui.live.partial_levels import PartialLevelsArea
 from ui.live.restore_banner import RestoreBanner
 from ui.live.runs import RunCommand, RunCommanded, RunKey, StoredLiveSignal, TradingMode, key_of
+from ui.live.session_question import PaperSessionQuestion
 from ui.live.strategies_table import TICK_RESULTS, LiveStrategiesModel, LiveStrategiesTable
 from ui.live.tones import tones_for
 
@@ -75,6 +76,8 @@ class LivePanel(QWidget):
         self._marks: dict[RunKey, SignalMarksBuilder] = {}
         #: The paper trading dialog, built when Start is first pressed and kept, with its values, afterwards.
         self.paper_dialog: PaperTradingDialog | None = None
+        #: The question a paper start asks while it is open (a session with the same settings is stored).
+        self.session_question: PaperSessionQuestion | None = None
         self.live_dialog: LiveStartDialog | None = None
         #: How to start each run again (Start on a stopped row): the same request, which resumes stored progress.
         self._restarts: dict[RunKey, Callable[[], Coroutine[Any, Any, bool]]] = {}
@@ -159,7 +162,7 @@ class LivePanel(QWidget):
         """Open the paper trading dialog (non-modal); its Start starts the run. Return the dialog."""
         if self.paper_dialog is None:
             self.paper_dialog = PaperTradingDialog(ws.PaperTradingRequest, self)
-            self.paper_dialog.request_accepted.connect(lambda request: self._spawn(self.start_paper(request)))
+            self.paper_dialog.request_accepted.connect(lambda request: self._spawn(self.start_chosen_paper(request)))
         self.paper_dialog.open()
         return self.paper_dialog
 
@@ -201,10 +204,26 @@ class LivePanel(QWidget):
             if run.key in selected and run.status in ("stopped", "failed") and run.key in self._restarts
         ]
 
+    async def start_chosen_paper(self, request: ws.PaperTradingRequest) -> bool:
+        """Start a session from the dialog: when one with the same settings is stored, ask whether to resume it."""
+        try:
+            stored = await ws.stored_paper_session(request)
+        except Exception as exc:
+            self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
+            return False
+        if stored is not None:
+            self.session_question = PaperSessionQuestion(request, stored.describe(), self)
+            chosen = await self.session_question.answer()
+            self.session_question = None
+            if chosen is None:
+                return False
+            request = chosen
+        return await self.start_paper(request)
+
     async def start_paper(self, request: ws.PaperTradingRequest) -> bool:
         """Prepare ``request`` (its replay exchange, strategy and clock) and start it; return whether it started."""
         try:
-            paper = ws.prepare_paper_trading(request)
+            paper = await ws.prepare_paper_trading(request)
         except Exception as exc:
             self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
             return False
@@ -219,8 +238,9 @@ class LivePanel(QWidget):
             f"{request.speed:g}×",
         )
         if started:
-            # The same request again replays the same session, whose stored progress skips what was played.
-            self._restarts[(paper.symbol, paper.strategy_name)] = lambda: self.start_paper(request)
+            # Start on the stopped run resumes this session where it stopped.
+            resumed = request.model_copy(update={"session": "resume"})
+            self._restarts[(paper.symbol, paper.strategy_name)] = lambda: self.start_paper(resumed)
         return started
 
     def start_live(

@@ -86,7 +86,12 @@ class LiveClientStrategy(ClientStrategy):
     async def save_progress(self, when: int) -> None:
         """Record that the tick at ``when`` was evaluated, with the throttle state it left."""
         await self.records.write_progress(
-            LiveProgress(last_tick=when, last_bucket=self.last_bucket, last_signal_id=self.last_signal_id)
+            LiveProgress(
+                last_tick=when,
+                last_bucket=self.last_bucket,
+                last_signal_id=self.last_signal_id,
+                exchange_name=self.exchange_name,
+            )
         )
 
     async def _manage_position(self, row: SignalRow, when: int, price: float) -> Result:

@@ -29,6 +29,7 @@ from workstation.persist.adapter import PersistAdapter
 from workstation.persist.change import Change, commit
 from workstation.persist.corrupt import CORRUPT_MARK, corrupt_stamp
 from workstation.persist.records import read_record
+from workstation.timeutil import from_ms
 
 logger = logging.getLogger("workstation.live")
 
@@ -43,6 +44,8 @@ class LiveProgress(BaseModel):
     last_tick: int
     last_bucket: int | None
     last_signal_id: str | None
+    #: The exchange of the run that got there (records written before it was kept have None).
+    exchange_name: str | None = None
 
 
 class EndedSignal(BaseModel):
@@ -70,6 +73,26 @@ class PersistedLiveSignal(BaseModel):
 
     kind: LiveSignalKind
     signal: SignalRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """What a stopped run of a pair on one exchange left in the store: how far it got and what it holds."""
+
+    reached: int | None
+    open_position: bool
+    limit_order: bool
+    closes: int
+
+    def describe(self) -> str:
+        """Say what is stored in the trader's words: ``reached 2024-03-02 14:00 UTC, 3 closed trades, …``."""
+        parts = [] if self.reached is None else [f"reached {from_ms(self.reached):%Y-%m-%d %H:%M} UTC"]
+        parts.append(f"{self.closes} closed trade{'' if self.closes == 1 else 's'}")
+        if self.open_position:
+            parts.append("an open position")
+        if self.limit_order:
+            parts.append("a waiting limit order")
+        return ", ".join(parts)
 
 
 @dataclass(slots=True)
@@ -189,6 +212,41 @@ class LiveRecords:
             model = ClosedResult if ended.action == "closed" else CancelledResult
             found.append(model.model_validate(raw))
         return found
+
+    async def stored_session(self, exchange_name: str) -> StoredSession | None:
+        """Return what runs of the pair on ``exchange_name`` stored, or None when they stored nothing."""
+        progress = await read_record(self._progress, self.key, LiveProgress, entity="progress")
+        reached = None if progress is None or progress.exchange_name != exchange_name else progress.last_tick
+        open_position = await self._own(self._signal, "signal", exchange_name)
+        limit_order = await self._own(self._schedule, "schedule", exchange_name)
+        closes = [ended for ended in await self.ended_signals() if ended.signal.exchange_name == exchange_name]
+        if reached is None and open_position is None and limit_order is None and not closes:
+            return None
+        return StoredSession(
+            reached=reached,
+            open_position=open_position is not None,
+            limit_order=limit_order is not None,
+            closes=sum(ended.action == "closed" for ended in closes),
+        )
+
+    async def forget(self, exchange_name: str) -> None:
+        """Forget, in one change, everything runs of the pair on ``exchange_name`` stored: start afresh."""
+        change = Change()
+        progress = await read_record(self._progress, self.key, LiveProgress, entity="progress")
+        if progress is not None and progress.exchange_name == exchange_name:
+            change.remove("progress", self.key)
+        for entity, adapter in (("signal", self._signal), ("schedule", self._schedule)):
+            row = await self._own(adapter, entity, exchange_name)
+            if row is not None:
+                change.remove(entity, self.key).remove("partial", row.id)
+        for ended in await self.ended_signals():
+            if ended.signal.exchange_name == exchange_name:
+                change.remove("closed", ended.signal.id)
+        await commit(change)
+
+    async def _own(self, adapter: PersistAdapter, entity: str, exchange_name: str) -> SignalRow | None:
+        row = await read_record(adapter, self.key, SignalRow, entity=entity)
+        return row if row is not None and row.exchange_name == exchange_name else None
 
     async def write_progress(self, progress: LiveProgress) -> None:
         """Store how far the run has got."""
