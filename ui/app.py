@@ -52,6 +52,7 @@ def open_window(options: WindowOptions) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     QCoreApplication.setOrganizationName(SETTINGS_ORGANISATION)
     QCoreApplication.setApplicationName(SETTINGS_APPLICATION)
+    settings_problem = apply_saved_settings()
     stored_theme = str(QSettings().value("theme", "dark"))
     theme: ThemeName = "light" if (options.theme or stored_theme) == "light" else "dark"
     with ExitStack() as scratch:
@@ -64,11 +65,25 @@ def open_window(options: WindowOptions) -> int:
             scratch.callback(history.close)
         else:
             settings, history = QSettings(), ws.RunHistory.open_or_start_fresh()
-        return _run_window(app, options, settings, history, theme)
+        return _run_window(app, options, settings, history, theme, settings_problem)
+
+
+def apply_saved_settings() -> str | None:
+    """Put the settings saved by the Settings dialog in force; return why they could not be read, or None."""
+    try:
+        ws.set_config(**ws.load_settings().model_dump())
+    except ws.SettingsFileError as error:
+        return f"{error}; the default settings are used"
+    return None
 
 
 def _run_window(
-    app: QApplication, options: WindowOptions, settings: QSettings, history: ws.RunHistory, theme: ThemeName
+    app: QApplication,
+    options: WindowOptions,
+    settings: QSettings,
+    history: ws.RunHistory,
+    theme: ThemeName,
+    settings_problem: str | None,
 ) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -88,6 +103,8 @@ def _run_window(
     previous_hook = sys.excepthook
     sys.excepthook = _report_to(window)
     loop.set_exception_handler(_loop_errors_to(window))
+    if settings_problem is not None:
+        window.report_error(settings_problem, settings_problem)
     try:
         window.show()
         if options.screenshot is not None:
@@ -180,4 +197,4 @@ def _loop_errors_to(window: MainWindow) -> Any:
     return handle
 
 
-__all__ = ["demo_request", "freeze_startup_objects", "open_window"]
+__all__ = ["apply_saved_settings", "demo_request", "freeze_startup_objects", "open_window"]

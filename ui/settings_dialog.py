@@ -1,15 +1,20 @@
-"""The settings dialog: every field of `ws.Config` as a generated form; OK applies them when they are valid."""
+"""The settings dialog: every field of `ws.Config` as a generated form; OK applies and saves them when they are valid.
+
+A value out of bounds, or two values that contradict each other (a minimum stop-loss distance above the maximum),
+shows ``Config``'s own message next to each field it names, and OK stays disabled until they agree.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.forms import SchemaForm
 
 
 class SettingsDialog(QDialog):
-    """Edit the engine configuration; OK (enabled only while every value is valid) applies it with ``set_config``.
+    """Edit the engine configuration; OK (enabled only while every value is valid) applies it with ``set_config``
+    and saves it with ``save_settings``, so it is in force again at the next start.
 
     Cancel leaves the configuration as it was. The dialog works without ``exec()``: callers ``open()`` it.
 
@@ -32,14 +37,29 @@ class SettingsDialog(QDialog):
         self.form.validity_changed.connect(self.ok_button.setEnabled)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.save_error = QLabel(self)
+        self.save_error.setWordWrap(True)
+        self.save_error.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.form, 1)
+        layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)
 
     def accept(self) -> None:
-        """Apply the values with ``ws.set_config`` and close; do nothing while any value is invalid."""
+        """Apply the values with ``ws.set_config``, save them and close; do nothing while any value is invalid.
+
+        When they cannot be saved they are still in force for this session, and the dialog stays open saying why.
+        """
         if not self.form.is_valid():
             return
         ws.set_config(**self.form.values())
+        try:
+            ws.save_settings()
+        except OSError as error:
+            self.save_error.setText(
+                f"⚠ Applied for this session, but not saved to {str(ws.settings_path())!r}: {error.strerror or error}"
+            )
+            self.save_error.show()
+            return
         super().accept()

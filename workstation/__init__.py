@@ -207,6 +207,7 @@ from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, Ke
 from workstation.schemas.strategy import StrategySchema
 from workstation.schemas.walker import WalkerMetric, WalkerSchema
 from workstation.services.live_records import PersistedLiveSignal
+from workstation.settings_store import SettingsFileError, load_settings, save_settings, settings_path
 from workstation.strategy_files import StrategyFileError, StrategyFiles
 from workstation.sweep import PreparedSweep, SweepWorkers, prepare_sweep
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES
@@ -307,6 +308,7 @@ __all__ = [
     "SchemaNotFoundError",
     "SearchMode",
     "SearchSettings",
+    "SettingsFileError",
     "Signal",
     "SignalRow",
     "SignalValidationError",
@@ -414,6 +416,7 @@ __all__ = [
     "listen_walker_once",
     "listen_walker_stop",
     "listen_walker_stop_once",
+    "load_settings",
     "local_process_pool",
     "make_ccxt_exchange",
     "make_csv_exchange",
@@ -429,8 +432,10 @@ __all__ = [
     "preview_csv",
     "refetch_history",
     "reset",
+    "save_settings",
     "set_api_key",
     "set_config",
+    "settings_path",
     "split_symbols",
     "statistics_figures",
     "stored_paper_session",
