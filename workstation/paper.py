@@ -12,13 +12,14 @@ from workstation import registry
 from workstation.backtest_request import ensure_strategy
 from workstation.config import get_config
 from workstation.engine.clock import ReplayClock
+from workstation.errors import PreparationError
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.demo import DemoCandles
 from workstation.exchanges.replay import make_replay_exchange
 from workstation.schemas.common import Name
 from workstation.services.live_records import LiveRecords, StoredSession
-from workstation.timeutil import MINUTE_MS, iso, to_ms
+from workstation.timeutil import MINUTE_MS, from_ms, iso, to_ms
 
 #: History served before the session starts, so indicators and VWAPs have candles to read from the first tick.
 WARMUP = timedelta(days=1)
@@ -59,6 +60,9 @@ class PaperRun:
     exchange_name: str
     clock: ReplayClock
     until: datetime
+    #: What the preparation changed of the request, in words ("" when nothing): e.g. a start moved after the data's
+    #: first day, so that the session has the history it reads.
+    notice: str = ""
 
 
 def paper_exchange_name(request: PaperTradingRequest) -> str:
@@ -90,15 +94,21 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
     store
         Where ``source="stored"`` reads its 1m candles (default: the candle store in the user data folder).
 
+    A stored session whose candles begin less than a day (:data:`WARMUP`) before its start starts later, at the
+    first moment with a day of history, and ``PaperRun.notice`` says so.
+
     Raises
     ------
     ValueError
         If a stored session names no exchange, or the store holds no candles of the period.
+    PreparationError
+        If the stored candles leave no moment with a day of history before the session's end (field ``start``).
     SchemaNotFoundError
         If the strategy is neither registered nor a built-in.
     """
     strategy_name = ensure_strategy(request.strategy_name)
     start = to_ms(request.start) // MINUTE_MS * MINUTE_MS
+    notice = ""
     # A position still open when the session ends is managed to its close, at most one lifetime later.
     end = start + (request.days * 1440 + get_config().max_signal_lifetime_minutes + 1) * MINUTE_MS
     first = start - int(WARMUP.total_seconds() * 1000)
@@ -113,13 +123,16 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
                 f"stored_exchange {request.stored_exchange!r} has no 1m candles of {request.symbol} from "
                 f"{iso(first)} to {iso(end)}; download or import them first (Data menu)"
             )
+        history_start = int(candles["timestamp"][0])
+        if history_start > first:
+            start, notice = _start_after_a_day_of_history(request, history_start)
     name = paper_exchange_name(request)
     if registry.exchanges.has(name):
         # A new session with the same settings replays from its start again; runs of the old one keep theirs.
         registry.exchanges.remove(name)
     if request.session == "new":
         await LiveRecords(request.symbol, strategy_name).forget(name)
-    clock = ReplayClock(request.start, request.speed)
+    clock = ReplayClock(from_ms(start), request.speed)
     registry.add_exchange(
         make_replay_exchange(name, candles, clock, note=f"paper trading replay at {request.speed:g}×")
     )
@@ -128,5 +141,38 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
         strategy_name=strategy_name,
         exchange_name=name,
         clock=clock,
-        until=request.start + timedelta(days=request.days) - timedelta(minutes=1),
+        until=_session_end(request),
+        notice=notice,
     )
+
+
+def _session_end(request: PaperTradingRequest) -> datetime:
+    return request.start + timedelta(days=request.days) - timedelta(minutes=1)
+
+
+def _start_after_a_day_of_history(request: PaperTradingRequest, history_start: int) -> tuple[int, str]:
+    """Move the start of a stored session whose candles begin too late to the first moment with a day of history.
+
+    Raises
+    ------
+    PreparationError
+        If that moment is past the session's end (field ``start``).
+    """
+    moved = -(-(history_start + int(WARMUP.total_seconds() * 1000)) // MINUTE_MS) * MINUTE_MS
+    where = f"the stored {request.stored_exchange} candles of {request.symbol} begin at {_minute(history_start)}"
+    if moved > to_ms(_session_end(request)):
+        raise PreparationError(
+            "start",
+            f"{where} and a session reads a day of candles before its start; the first start with that history, "
+            f"{_minute(moved)}, is past the session's end {_minute(to_ms(_session_end(request)))}: import earlier "
+            "candles, or start later with more days",
+        )
+    notice = (
+        f"start moved from {_minute(to_ms(request.start))} to {_minute(moved)}: {where} and a session reads a day "
+        "of candles before its start"
+    )
+    return moved, notice
+
+
+def _minute(timestamp: int) -> str:
+    return f"{from_ms(timestamp):%Y-%m-%d %H:%M} UTC"

@@ -235,7 +235,7 @@ class LivePanel(QWidget):
             clock=paper.clock,
             until=paper.until,
             note=f"{request.source} candles from {request.start:%Y-%m-%d %H:%M} UTC, {request.days} d at "
-            f"{request.speed:g}×",
+            f"{request.speed:g}×" + (f"; {paper.notice}" if paper.notice else ""),
         )
         if started:
             # Start on the stopped run resumes this session where it stopped.
