@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 import qasync
 from pytestqt.qtbot import QtBot
@@ -67,3 +68,18 @@ def test_overlapping_runs_restore_the_thresholds_when_the_last_one_ends() -> Non
             assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
         assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
     assert gc.get_threshold() == before
+
+
+def test_marks_taken_batch_by_batch_equal_those_built_at_once() -> None:
+    """The builder keeps the arrays of settled trades; every snapshot still equals the marks built from scratch."""
+    from test_chart_marks import run_results
+
+    from ui.charts.marks import SignalMarks, SignalMarksBuilder
+
+    results = run_results()
+    builder = SignalMarksBuilder()
+    for count in range(1, len(results) + 1):
+        builder.add(results[count - 1 : count])
+        taken, expected = builder.marks(), SignalMarks.from_results(results[:count])
+        for name in vars(expected):
+            np.testing.assert_array_equal(getattr(taken, name), getattr(expected, name), err_msg=f"{count} {name}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -111,11 +112,19 @@ class SignalMarks:
 
 class SignalMarksBuilder:
     """Collects marks batch by batch while a run progresses: each result is looked at once, however many
-    snapshots (:meth:`marks`) are taken, so a long run costs the same per batch at its end as at its start."""
+    snapshots (:meth:`marks`) are taken, so a long run costs the same per batch at its end as at its start.
+
+    A closed position or an ended order never changes again: the arrays of the run's settled start are built once
+    and kept, and each snapshot builds only those of what is still open after it (turning a year's thousands of
+    trades into arrays took the GUI thread 4-17 ms on every redraw).
+    """
 
     def __init__(self) -> None:
         self._positions: dict[str, _Position] = {}
         self._limits: dict[str, _LimitOrder] = {}
+        self._settled = SignalMarks()
+        self._settled_positions = 0
+        self._settled_limits = 0
 
     def add(self, results: Iterable[object]) -> None:
         """Take in more results, in the order the run produced them."""
@@ -152,7 +161,27 @@ class SignalMarksBuilder:
 
     def marks(self) -> SignalMarks:
         """Return the marks of everything added so far."""
-        return _marks(self._positions, self._limits)
+        positions, limits = list(self._positions.items()), list(self._limits.items())
+        settled_positions, settled_limits = self._settled_positions, self._settled_limits
+        while settled_positions < len(positions) and not math.isnan(positions[settled_positions][1].exit_time):
+            settled_positions += 1
+        while settled_limits < len(limits) and not math.isnan(limits[settled_limits][1].ended):
+            settled_limits += 1
+        if (settled_positions, settled_limits) != (self._settled_positions, self._settled_limits):
+            newly_settled = _marks(
+                dict(positions[self._settled_positions : settled_positions]),
+                dict(limits[self._settled_limits : settled_limits]),
+            )
+            self._settled = _joined(self._settled, newly_settled)
+            self._settled_positions, self._settled_limits = settled_positions, settled_limits
+        return _joined(self._settled, _marks(dict(positions[settled_positions:]), dict(limits[settled_limits:])))
+
+
+def _joined(first: SignalMarks, then: SignalMarks) -> SignalMarks:
+    """Return the marks of ``first`` followed by those of ``then``."""
+    return SignalMarks(
+        **{item.name: np.concatenate((getattr(first, item.name), getattr(then, item.name))) for item in fields(first)}
+    )
 
 
 def _marks(positions: dict[str, _Position], limits: dict[str, _LimitOrder]) -> SignalMarks:
