@@ -251,3 +251,20 @@ def test_a_candle_file_needs_a_name_other_than_the_demo(make_form: Callable[[], 
 
     assert form.form.error("exchange_name") == '"demo" is not a candle file\'s exchange; name its candles, e.g. "csv"'
     assert not form.run_button.isEnabled()
+
+
+def test_a_preparation_error_shows_next_to_its_field_until_the_next_edit(
+    make_form: Callable[[], BacktestForm],
+) -> None:
+    form = make_form()
+    form.form.set_values({"start": START, "end": END})
+    reason = "2024-01-01 00:00 UTC is too early for the demo exchange; the first usable start is 2024-01-01 00:05 UTC"
+
+    assert form.show_preparation_error(ws.PreparationError("start", reason))
+
+    assert form.form.error("start") == reason
+    assert form.form.error_labels["start"].isVisibleTo(form)
+    assert form.run_button.isEnabled()  # the request itself is valid: the trader may change the start and run
+    line(form, "symbol").setText("ETHUSDT")
+    assert form.form.error("start") == ""
+    assert not form.show_preparation_error(ws.PreparationError("walker", "not a field of the form"))

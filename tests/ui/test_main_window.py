@@ -202,6 +202,11 @@ def test_a_failing_run_says_why_and_the_window_lives_on(window: MainWindow, qloo
     assert window.error_panel.isVisible()
     assert "failed" in window.error_panel.message.text()
     assert window.history.list_runs() == []
+    # The start is the field at fault: the form says so next to it, with the first start the candles allow.
+    assert window.backtest_form.form.error("start") == (
+        "2019-01-01 00:00 UTC is too early for the demo exchange: its first candle opens at 2020-01-01 00:00 UTC "
+        "and the first tick needs 5 candles before it; the first usable start is 2020-01-01 00:05 UTC"
+    )
     assert run_to_end(qloop, window, TWO_DAYS).state == "Finished"
 
 

@@ -139,6 +139,13 @@ class BacktestForm(QWidget):
         end = self.form.values()["end"]
         self.form.set_values({"start": preset_start(preset, end)})
 
+    def show_preparation_error(self, error: ws.PreparationError) -> bool:
+        """Show a run's preparation error next to its field until the next edit; return whether the form has it."""
+        if error.field not in self.form.editors:
+            return False
+        self.form.show_error(error.field, error.reason)
+        return True
+
     def browse_candle_file(self) -> QFileDialog:
         """Ask for a candle CSV (without blocking the event loop); the chosen file fills the candle file field."""
         dialog = QFileDialog(self, "Choose a candle file", "", "CSV files (*.csv);;All files (*)")

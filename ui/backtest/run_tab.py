@@ -77,6 +77,8 @@ class RunTab(QWidget):
         self.identity: RunIdentity | None = None
         self.started_at_ms = 0
         self.error_message = ""
+        #: Why the request could not be prepared (a period its candles do not fit), for the form to show.
+        self.preparation_error: ws.PreparationError | None = None
         #: Whether the engine started working on the run (a run stopped while preparing never does).
         self.engine_started = False
         self._marks = SignalMarksBuilder()
@@ -186,6 +188,8 @@ class RunTab(QWidget):
             self._set_state("Stopped", "Cancelled: the window closed during the run")
             raise
         except Exception as exc:
+            if isinstance(exc, ws.PreparationError):
+                self.preparation_error = exc
             self.error_message = f"{type(exc).__name__}: {exc}"
             self._set_state("Failed", f"Failed: {self.error_message}")
             return

@@ -160,6 +160,8 @@ class RunController(QObject):
             self._tasks.pop(tab, None)
             self._progress_started.pop(tab, None)
         if tab.state == "Failed":
+            if tab.preparation_error is not None:
+                self._form.show_preparation_error(tab.preparation_error)
             self.error_raised.emit(f"Run {tab.title()} failed: {tab.error_message}", tab.error_message)
         elif tab.engine_started:
             await self._save_to_history(tab)

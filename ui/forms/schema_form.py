@@ -466,6 +466,12 @@ class SchemaForm(QWidget):
             self._valid = valid
             self.validity_changed.emit(valid)
 
+    def show_error(self, name: str, message: str) -> None:
+        """Show ``message`` next to the field ``name`` until the next edit (a problem found after validation)."""
+        label = self.error_labels[name]
+        label.setText(message)
+        label.show()
+
     def error(self, name: str) -> str:
         """Return the error shown next to the field ``name`` ("" when it is valid)."""
         return self.error_labels[name].text()
