@@ -88,6 +88,22 @@ def check_exchange_name(exchange_name: str) -> str:
     return exchange_name
 
 
+def utc_whole_minute(moment: datetime, info: ValidationInfo) -> datetime:
+    """Validate a period's end point: ``moment`` in UTC, refused unless on a whole minute (frames tick on them)."""
+    moment = moment.astimezone(UTC)
+    if moment.second or moment.microsecond:
+        raise ValueError(f"{info.field_name} must be on a whole minute, got {moment.isoformat()}")
+    return moment
+
+
+def end_after_start(end: datetime, info: ValidationInfo) -> datetime:
+    """Validate a period's ``end``: refused unless after the ``start`` validated before it."""
+    start = info.data.get("start")
+    if start is not None and end <= start:
+        raise ValueError(f"end must be after start ({start:%Y-%m-%d %H:%M} UTC), got {end:%Y-%m-%d %H:%M} UTC")
+    return end
+
+
 def demo_exchange_name(seed: int) -> str:
     """Return the name the demo exchange with ``seed`` is registered under: ``demo``, or ``demo[seed=7]``."""
     return DEMO_EXCHANGE if seed == 0 else f"{DEMO_EXCHANGE}[seed={seed}]"
@@ -199,21 +215,8 @@ class BacktestRequest(BaseModel):
             raise ValueError(f'strategy "{strategy_name}" not found; known: {_quoted(known)}')
         return strategy_name
 
-    @field_validator("start", "end")
-    @classmethod
-    def _utc_whole_minute(cls, moment: datetime, info: ValidationInfo) -> datetime:
-        moment = moment.astimezone(UTC)
-        if moment.second or moment.microsecond:
-            raise ValueError(f"{info.field_name} must be on a whole minute, got {moment.isoformat()}")
-        return moment
-
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError(f"end must be after start ({start:%Y-%m-%d %H:%M} UTC), got {end:%Y-%m-%d %H:%M} UTC")
-        return end
+    _start_and_end_on_minutes = field_validator("start", "end")(utc_whole_minute)
+    _end_after_the_start = field_validator("end")(end_after_start)
 
     @model_validator(mode="wrap")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -19,8 +19,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
 from workstation.backtest_request import (
     BacktestRequest,
     check_exchange_name,
+    end_after_start,
     strategy_choices,
     strategy_params_model,
+    utc_whole_minute,
 )
 from workstation.config import get_config
 from workstation.schemas.walker import WalkerMetric
@@ -57,21 +59,8 @@ class _MarketAndPeriod(BaseModel):
             raise ValueError("enter a symbol, e.g. BTCUSDT")
         return symbol.strip()
 
-    @field_validator("start", "end", check_fields=False)
-    @classmethod
-    def _utc_whole_minute(cls, moment: datetime, info: ValidationInfo) -> datetime:
-        moment = moment.astimezone(UTC)
-        if moment.second or moment.microsecond:
-            raise ValueError(f"{info.field_name} must be on a whole minute, got {moment.isoformat()}")
-        return moment
-
-    @field_validator("end", check_fields=False)
-    @classmethod
-    def _end_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
-        start = info.data.get("start")
-        if start is not None and end <= start:
-            raise ValueError(f"end must be after start ({start:%Y-%m-%d %H:%M} UTC), got {end:%Y-%m-%d %H:%M} UTC")
-        return end
+    _start_and_end_on_minutes = field_validator("start", "end", check_fields=False)(utc_whole_minute)
+    _end_after_the_start = field_validator("end", check_fields=False)(end_after_start)
 
 
 class WalkerRequest(_MarketAndPeriod):
