@@ -3,8 +3,8 @@
 ``workstation backtest ...`` runs one strategy over a period and prints its markdown report (see
 `workstation.cli_backtest`); ``workstation report ...`` runs it quietly and writes its HTML, markdown or CSV report
 to a file (see `workstation.cli_report`); ``workstation --version`` prints the version. Every command-line mistake
-is reported as one line on stderr with exit status 2, an engine failure during a run (or a report file that cannot
-be written) as one line with exit status 1.
+is reported as one line on stderr with exit status 2, an engine failure during a run, a report file that cannot
+be written, or a run whose strategy raised (after its report) as one line with exit status 1.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """``workstation backtest``: run one strategy over a period headlessly and print its markdown report.
 
-The exchange is the offline ``demo`` exchange, a candle CSV (``--csv``), or any exchange a ``--strategy-file``
-registers. Strategies are the built-in examples (imported only when chosen) or those a ``--strategy-file`` registers.
-Every argument is checked before anything runs; a bad one raises `ArgumentProblem`, whose message starts with the
-argument's flag. A failure of the engine during the run raises `RunFailed`.
+The arguments fill a ``ws.BacktestRequest`` and ``ws.prepare_backtest`` prepares it, as the window's form does. The
+exchange is the offline ``demo`` exchange, the candle store's candles (``stored-<exchange>``), a candle CSV
+(``--csv``), or any exchange a ``--strategy-file`` registers. Strategies are the built-in examples (imported only
+when chosen) or those a ``--strategy-file`` registers. Every argument is checked before anything runs; a bad one
+raises `ArgumentProblem`, whose message starts with the argument's flag. A failure of the engine during the run, or
+a run whose strategy raised, raises `RunFailed`.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--exchange",
         metavar="NAME",
-        help=f"'{DEMO_EXCHANGE}' (synthetic candles since 2020-01-01), the name of the --csv exchange "
-        f"(default '{DEFAULT_CSV_EXCHANGE}'), or one registered by --strategy-file (default: {DEMO_EXCHANGE})",
+        help=f"'{DEMO_EXCHANGE}' (synthetic candles since 2020-01-01), 'stored-<exchange>' (the candle store's "
+        f"candles, e.g. stored-csv for imported ones), the name of the --csv exchange (default "
+        f"'{DEFAULT_CSV_EXCHANGE}'), or one registered by --strategy-file (default: {DEMO_EXCHANGE})",
     )
     parser.add_argument("--symbol", default="BTCUSDT", help="market symbol (default: BTCUSDT)")
     parser.add_argument(
@@ -87,7 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--strategy-file", type=Path, metavar="FILE", help="Python file that calls ws.add_strategy(...) itself"
     )
     parser.add_argument(
-        "--csv", type=Path, metavar="FILE", help="candle CSV (timestamp,open,high,low,close,volume) to trade on"
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="candle CSV to trade on, in any layout the import dialog reads (epoch or ISO times)",
     )
     parser.add_argument(
         "--interval",
