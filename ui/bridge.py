@@ -1,14 +1,14 @@
 """Engine → view: results of a run arrive in batches, one flush per frame of the GUI, not one repaint per event.
 
-A run's results come from the ``ws.Backtest.run`` async generator (no listener on ``signal_backtest``, which would
-make the engine build an idle result for every tick nobody wants). Its progress is polled from
-``ws.Backtest.get_progress`` at each flush instead of one ``progress_backtest`` event per frame. Engine errors come
+A run's results come from the ``ws.BacktestRun`` that ``ws.Backtest.run`` returns (no listener on ``signal_backtest``,
+which would make the engine build an idle result for every tick nobody wants). Its progress is polled from the run's
+own ``get_progress`` at each flush instead of one ``progress_backtest`` event per frame. Engine errors come
 from ``ws.listen_error`` and are re-emitted as a Qt signal for the Log dock and the error panel.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,21 +25,20 @@ class RunFeed(QObject):
     results_flushed = Signal(list)
     progress_changed = Signal(object)
 
-    def __init__(self, symbol: str, strategy_name: str, parent: QObject | None = None) -> None:
+    def __init__(self, run: ws.BacktestRun, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.symbol = symbol
-        self.strategy_name = strategy_name
+        self.run = run
         self._pending: list[Any] = []
         self._last_progress: ws.BacktestProgress | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(FLUSH_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
 
-    async def pump(self, results: AsyncIterator[Any]) -> None:
-        """Consume ``results`` to the end, flushing every :data:`FLUSH_INTERVAL_MS` and once more at the end."""
+    async def pump(self) -> None:
+        """Consume the run to its end, flushing every :data:`FLUSH_INTERVAL_MS` and once more at the end."""
         self._timer.start()
         try:
-            async for result in results:
+            async for result in self.run:
                 self._pending.append(result)
         finally:
             self._timer.stop()
@@ -50,7 +49,7 @@ class RunFeed(QObject):
         if self._pending:
             batch, self._pending = self._pending, []
             self.results_flushed.emit(batch)
-        progress = ws.Backtest.get_progress(self.symbol, self.strategy_name)
+        progress = self.run.get_progress()
         if progress is not None and progress != self._last_progress:
             self._last_progress = progress
             self.progress_changed.emit(progress)

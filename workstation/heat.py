@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from workstation.backtest_run import BacktestRun
 from workstation.reports.dump import dump_report
-from workstation.reports.heat import HeatmapStatistics
+from workstation.reports.heat import HeatmapStatistics, compute_heatmap_row, compute_heatmap_statistics
 from workstation.storages import heat_storage
 
 __all__ = ["Heat", "HeatUtils"]
@@ -30,6 +32,19 @@ class HeatUtils:
             The rows and portfolio totals; no rows and None totals when the strategy closed nothing in that mode.
         """
         return heat_storage.get_data(strategy_name, backtest)
+
+    async def get_run_data(self, runs: Sequence[BacktestRun]) -> HeatmapStatistics:
+        """Return the heatmap of these backtest runs alone: one row per run that closed a signal, and the totals.
+
+        Unlike :meth:`get_data`, which summarises the latest run of each symbol of a strategy, this reads only the
+        given runs (one strategy on several symbols, say), whatever else runs beside them.
+        """
+        rows = []
+        for run in runs:
+            closed = (await run.get_data()).signal_list
+            if closed:
+                rows.append(compute_heatmap_row(run.symbol, [result.pnl.pnl_percentage for result in closed]))
+        return compute_heatmap_statistics(rows)
 
     async def get_report(self, strategy_name: str, *, backtest: bool = True) -> str:
         """Return the markdown heatmap of ``strategy_name`` (``# Portfolio Heatmap: ...``).

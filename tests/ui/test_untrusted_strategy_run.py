@@ -74,8 +74,8 @@ def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path:
     qtbot.addWidget(main)
     main.show()
     yield main
-    for tab in main.run_tabs():
-        task = main.task_of(tab)
+    for tab in main.runs.run_tabs():
+        task = main.runs.task_of(tab)
         if task is not None:
             task.cancel()
             qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
@@ -93,8 +93,8 @@ def load(window: MainWindow, tmp_path: Path, body: str, interval: str = "1h") ->
 
 
 def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:
-    tab = window.start_run(request)
-    task = window.task_of(tab)
+    tab = window.runs.start(request)
+    task = window.runs.task_of(tab)
     assert task is not None
     qloop.run_until_complete(task)
     return tab
@@ -143,7 +143,7 @@ def test_what_get_signal_raises_fails_only_its_run_tab(
     assert window.error_panel.message.text().startswith(f"⚠ Run untrusted · BTCUSDT failed: {message}")
     # Reported once by the engine, once by the window: no loop spinning on it.
     assert window.log.text().count(" ERROR ") == 2
-    assert not window.stop_action.isEnabled()
+    assert not window.runs.stop_action.isEnabled()
     assert window.history.list_runs() == []
     assert run_to_end(qloop, window, TWO_DAYS).state == "Finished"
 
@@ -153,13 +153,13 @@ def test_closing_the_window_while_get_signal_awaits_still_cancels_the_run(
 ) -> None:
     load(window, tmp_path, "async def get_signal(symbol, when):\n    await asyncio.sleep(3600)", interval="1m")
     qapp.setQuitOnLastWindowClosed(False)
-    tab = window.start_run(UNTRUSTED)
+    tab = window.runs.start(UNTRUSTED)
 
     async def close_while_get_signal_awaits() -> None:
         while tab.state != "Running":
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
-        task = window.task_of(tab)
+        task = window.runs.task_of(tab)
         assert task is not None
         window.close()
         await asyncio.gather(task, return_exceptions=True)
@@ -175,13 +175,13 @@ def test_stop_still_stops_a_run_of_a_strategy_file(
     window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
 ) -> None:
     load(window, tmp_path, "async def get_signal(symbol, when):\n    await asyncio.sleep(0.001)", interval="1m")
-    tab = window.start_run(UNTRUSTED)
+    tab = window.runs.start(UNTRUSTED)
 
     async def stop_when_running() -> None:
         while (progress := ws.Backtest.get_progress("BTCUSDT", "untrusted")) is None or progress.processed_frames < 5:
             await asyncio.sleep(0.01)
-        window.stop_current()
-        task = window.task_of(tab)
+        window.runs.stop_current()
+        task = window.runs.task_of(tab)
         assert task is not None
         await task
 

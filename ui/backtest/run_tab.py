@@ -81,6 +81,9 @@ class RunTab(QWidget):
         self.preparation_error: ws.PreparationError | None = None
         #: Whether the engine started working on the run (a run stopped while preparing never does).
         self.engine_started = False
+        #: The engine's run this tab drives (None for a tab opened from the history): its own stop and figures,
+        #: whatever else runs the same strategy.
+        self.backtest_run: ws.BacktestRun | None = None
         self._marks = SignalMarksBuilder()
         self._stop_requested = False
         #: The errors the engine reported for the run's pair while it ran (its strategy raised, a candle was missing).
@@ -164,22 +167,21 @@ class RunTab(QWidget):
             if self._stop_requested:
                 self._set_state("Stopped", "Stopped before the run started")
                 return
-            feed = RunFeed(prepared.symbol, prepared.strategy_name, self)
+            self.backtest_run = ws.Backtest.run(
+                prepared.symbol,
+                strategy_name=prepared.strategy_name,
+                exchange_name=prepared.exchange_name,
+                frame_name=prepared.frame_name,
+                config=prepared.config,
+            )
+            feed = RunFeed(self.backtest_run, self)
             feed.results_flushed.connect(self._add_results)
             feed.progress_changed.connect(self.progress_changed)
             self._set_state("Running")
             self.engine_started = True
             stop_counting = ws.listen_error(self._count_error)
             try:
-                await feed.pump(
-                    ws.Backtest.run(
-                        prepared.symbol,
-                        strategy_name=prepared.strategy_name,
-                        exchange_name=prepared.exchange_name,
-                        frame_name=prepared.frame_name,
-                        config=prepared.config,
-                    )
-                )
+                await feed.pump()
             finally:
                 stop_counting()
                 self.trades.commit()  # however the run ended, the table shows every trade it closed
@@ -227,8 +229,8 @@ class RunTab(QWidget):
         if not self.running or self._stop_requested:
             return
         self._stop_requested = True
-        if self.engine_started and self.identity is not None:
-            ws.Backtest.stop(self.identity.symbol, self.identity.strategy_name)
+        if self.backtest_run is not None:
+            self.backtest_run.stop()
         self._set_state("Stopping")
 
     def show_stored(self, stored: ws.StoredRun, candles: Any | None) -> None:
@@ -304,13 +306,14 @@ class RunTab(QWidget):
         self.chart.set_marks(self._marks.marks())
 
     async def _show_summary(self) -> None:
-        if self.identity is None:
+        run = self.backtest_run
+        if run is None:
             return
         # Each step of a long run's summary takes a few to tens of ms: the GUI gets a turn between them.
-        statistics = await ws.Backtest.get_data(self.identity.symbol, self.identity.strategy_name)
+        statistics = await run.get_data()
         await asyncio.sleep(0)
         try:
-            series = await ws.Backtest.get_series(self.identity.symbol, self.identity.strategy_name)
+            series = await run.get_series()
         except ValueError:
             series = None
         await asyncio.sleep(0)

@@ -66,8 +66,8 @@ class HeatView(QWidget):
         self._open_backtest = open_backtest
         self._run_task: asyncio.Task[None] | None = None
         self._stop_requested = False
-        #: The symbol and registered strategy of the backtest running now, for Stop.
-        self._current: tuple[str, str] | None = None
+        #: The backtest running now, for Stop.
+        self._current: ws.BacktestRun | None = None
         #: The request the shown heatmap ran with (its symbol is the first one's), for a click on a symbol.
         self.ran: ws.BacktestRequest | None = None
         self.statistics: ws.HeatmapStatistics | None = None
@@ -196,8 +196,7 @@ class HeatView(QWidget):
         self._stop_requested = True
         self.status.setText("Stopping after the current signal…")
         if self._current is not None:
-            symbol, strategy_name = self._current
-            ws.Backtest.stop(symbol, strategy_name)
+            self._current.stop()
         self._update_buttons()
 
     async def shutdown(self) -> None:
@@ -217,7 +216,7 @@ class HeatView(QWidget):
 
     async def _backtest_all(self, request: ws.BacktestRequest, symbols: list[str]) -> None:
         done = 0
-        strategy_name = ""
+        runs: list[ws.BacktestRun] = []
         try:
             self.progress.setRange(0, len(symbols))
             self.progress.setValue(0)
@@ -226,21 +225,22 @@ class HeatView(QWidget):
                     break
                 self.status.setText(f"Backtesting {request.strategy_name} on {symbol} ({done + 1} of {len(symbols)})…")
                 prepared = await ws.prepare_backtest(request.model_copy(update={"symbol": symbol}))
-                strategy_name = prepared.strategy_name
-                self._current = (symbol, strategy_name)
-                async for _result in ws.Backtest.run(
+                self._current = ws.Backtest.run(
                     symbol,
-                    strategy_name=strategy_name,
+                    strategy_name=prepared.strategy_name,
                     exchange_name=prepared.exchange_name,
                     frame_name=prepared.frame_name,
                     config=prepared.config,
-                ):
+                )
+                runs.append(self._current)
+                async for _result in self._current:
                     pass
                 done += 1
                 self.progress.setValue(done)
             self._current = None
-            if strategy_name:
-                self.show_statistics(request, await ws.Heat.get_data(strategy_name))
+            if runs:
+                # This view's runs only: a run tab of the same strategy beside it is not part of the heatmap.
+                self.show_statistics(request, await ws.Heat.get_run_data(runs))
         except asyncio.CancelledError:
             self.status.setText(f"Stopped: {done} of {len(symbols)} symbols backtested.")
             raise
@@ -275,7 +275,7 @@ class HeatView(QWidget):
     # -- internals ----------------------------------------------------------------------------------------
 
     def _current_symbol(self) -> str:
-        return self._current[0] if self._current is not None else EMPTY
+        return self._current.symbol if self._current is not None else EMPTY
 
     def _open_row(self, index: QModelIndex) -> None:
         if not index.isValid() or self.ran is None:

@@ -180,6 +180,7 @@ class RunController(QObject):
                 parameters=parameters,
                 state="stopped" if tab.state == "Stopped" else "finished",
                 started_at_ms=tab.started_at_ms,
+                run=tab.backtest_run,
             )
         except Exception as exc:
             self.error_raised.emit(f"Could not save run {tab.title()} to the history: {exc}", traceback.format_exc())

@@ -1,0 +1,121 @@
+"""One strategy in two run tabs at once (issue 13, "runs never collide").
+
+Two periods of sma-cross-market run side by side in two tabs: each tab shows exactly the trades of its own period,
+its own statistics, is saved to the history with its own figures, and Stop in one tab leaves the other running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.backtest.run_tab import RunTab
+from ui.main_window import MainWindow
+
+JANUARY = ws.BacktestRequest(
+    exchange_name="demo",
+    symbol="BTCUSDT",
+    strategy_name="sma-cross-market",
+    start=datetime(2024, 1, 1, tzinfo=UTC),
+    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
+)
+FEBRUARY = JANUARY.model_copy(
+    update={"start": datetime(2024, 2, 1, tzinfo=UTC), "end": datetime(2024, 2, 2, 23, 59, tzinfo=UTC)}
+)
+QUARTER = JANUARY.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo=UTC)})
+
+
+@pytest.fixture
+def window(qtbot: QtBot, qloop: qasync.QEventLoop, tmp_path: Path) -> Iterator[MainWindow]:
+    main = MainWindow(
+        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
+        history=ws.RunHistory(tmp_path / "history.sqlite3"),
+        theme="light",
+    )
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    for tab in main.runs.run_tabs():
+        task = main.runs.task_of(tab)
+        if task is not None:
+            task.cancel()
+            qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+    main.history.close()
+
+
+async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
+    """The closed results of ``request`` run headlessly, alone."""
+    prepared = await ws.prepare_backtest(request)
+    run = ws.Backtest.run(
+        prepared.symbol,
+        strategy_name=prepared.strategy_name,
+        exchange_name=prepared.exchange_name,
+        frame_name=prepared.frame_name,
+        config=prepared.config,
+    )
+    return [result async for result in run if isinstance(result, ws.ClosedResult)]
+
+
+def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
+    model = tab.trades.model
+    return [model.result_at(row) for row in range(model.rowCount())]
+
+
+def wait_for(qloop: qasync.QEventLoop, window: MainWindow, *tabs: RunTab) -> None:
+    tasks = [window.runs.task_of(tab) for tab in tabs]
+    qloop.run_until_complete(asyncio.gather(*(task for task in tasks if task is not None)))
+
+
+def test_two_periods_of_one_strategy_run_side_by_side_each_in_its_own_tab(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    january, february = window.runs.start(JANUARY), window.runs.start(FEBRUARY)
+    wait_for(qloop, window, january, february)
+    alone_january = qloop.run_until_complete(engine_trades(JANUARY))
+    alone_february = qloop.run_until_complete(engine_trades(FEBRUARY))
+
+    assert (january.state, february.state) == ("Finished", "Finished")
+    assert shown_trades(january) == alone_january
+    assert shown_trades(february) == alone_february
+    assert len(alone_january) == 23
+    assert alone_february != alone_january
+    for tab, alone in ((january, alone_january), (february, alone_february)):
+        assert tab.status.text() == f"Finished · {len(alone)} closed signals"
+        assert tab.backtest_run is not None
+        assert qloop.run_until_complete(tab.backtest_run.get_data()).signal_list == alone
+    stored = sorted(window.history.list_runs(), key=lambda run: run.frame_start)
+    assert [(run.frame_start, run.total_signals) for run in stored] == [
+        (int(JANUARY.start.timestamp() * 1000), len(alone_january)),
+        (int(FEBRUARY.start.timestamp() * 1000), len(alone_february)),
+    ]
+
+
+def test_stop_in_one_tab_leaves_the_other_tab_of_the_strategy_running(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    quarter = window.runs.start(QUARTER)
+    february = window.runs.start(FEBRUARY)
+
+    async def stop_the_quarter_early() -> None:
+        while quarter.backtest_run is None or february.backtest_run is None:
+            await asyncio.sleep(0.005)
+        while (progress := quarter.backtest_run.get_progress()) is None or progress.progress < 0.05:
+            await asyncio.sleep(0.005)
+        window.tabs.setCurrentWidget(quarter)
+        window.runs.stop_current()
+
+    qloop.run_until_complete(stop_the_quarter_early())
+    wait_for(qloop, window, quarter, february)
+
+    assert (quarter.state, february.state) == ("Stopped", "Finished")
+    assert shown_trades(february) == qloop.run_until_complete(engine_trades(FEBRUARY))
+    assert 0 < len(shown_trades(quarter)) < 600  # the quarter holds 662 trades
+    assert sorted(run.state for run in window.history.list_runs()) == ["finished", "stopped"]
