@@ -214,13 +214,19 @@ class MainWindow(QMainWindow):
     def open_download_dialog(self) -> DownloadHistoryDialog:
         """Show the history download dialog (one per window, non-modal) and return it."""
         if self.download_dialog is None:
-            for exchange_id in ws.POPULAR_CCXT_EXCHANGES:
-                ws.ensure_ccxt_exchange(exchange_id, store=self.candle_store)
-            self.backtest_form.refresh_choices()
-            self.download_dialog = DownloadHistoryDialog(self.candle_store, ws.ccxt_exchange_names(), self)
+            # Shown at once; ccxt (seconds of import) loads off the event loop and the exchange list follows.
+            self.download_dialog = DownloadHistoryDialog(self.candle_store, None, self)
             self.download_dialog.download_finished.connect(lambda _text: self._refresh_stored_data())
+            self._spawn(self._offer_ccxt_exchanges(self.download_dialog))
         _present(self.download_dialog)
         return self.download_dialog
+
+    async def _offer_ccxt_exchanges(self, dialog: DownloadHistoryDialog) -> None:
+        await ws.load_ccxt()
+        for exchange_id in ws.POPULAR_CCXT_EXCHANGES:
+            ws.ensure_ccxt_exchange(exchange_id, store=self.candle_store)
+        self.backtest_form.refresh_choices()
+        dialog.set_exchange_choices(ws.ccxt_exchange_names())
 
     def open_stored_data_dialog(self) -> StoredDataDialog:
         """Show the stored data dialog (one per window, non-modal) and return it."""

@@ -90,6 +90,7 @@ from workstation.exchanges.ccxt_exchange import (
     ccxt_exchange_names,
     close_ccxt_exchanges,
     ensure_ccxt_exchange,
+    load_ccxt,
     make_ccxt_exchange,
 )
 from workstation.exchanges.csv_import import (
@@ -416,6 +417,7 @@ __all__ = [
     "listen_walker_once",
     "listen_walker_stop",
     "listen_walker_stop_once",
+    "load_ccxt",
     "load_settings",
     "local_process_pool",
     "make_ccxt_exchange",

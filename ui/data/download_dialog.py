@@ -99,7 +99,8 @@ class DownloadHistoryDialog(QDialog):
     store
         The candle store to fill.
     exchange_choices
-        The exchanges that can download history (ccxt exchanges), first one preselected.
+        The exchanges that can download history (ccxt exchanges), first one preselected; None while that list is
+        still being loaded (the dialog says so, and :meth:`set_exchange_choices` fills it).
     parent
         The parent widget.
     """
@@ -107,11 +108,14 @@ class DownloadHistoryDialog(QDialog):
     progress_reported = Signal(object)
     download_finished = Signal(str)
 
-    def __init__(self, store: CandleStore, exchange_choices: Sequence[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, store: CandleStore, exchange_choices: Sequence[str] | None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Download candle history")
         self._store = store
-        self._exchange_choices = list(exchange_choices)
+        self._exchange_choices = list(exchange_choices or [])
+        self._loading_choices = exchange_choices is None
         self.download_task: asyncio.Task[None] | None = None
         self.rows: dict[str, SymbolProgress] = {}
 
@@ -162,17 +166,25 @@ class DownloadHistoryDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(self.buttons)
         self.resize(620, 460)
-        self.set_exchange_choices(self._exchange_choices)
+        self._show_exchange_choices()
 
     def set_exchange_choices(self, exchange_choices: Sequence[str]) -> None:
-        """Offer these exchanges (ccxt exchanges registered since the dialog was made)."""
+        """Offer these exchanges (the list loaded, or ccxt exchanges registered since the dialog was made)."""
         self._exchange_choices = list(exchange_choices)
+        self._loading_choices = False
+        self._show_exchange_choices()
+
+    def _show_exchange_choices(self) -> None:
         self.form.refresh_choices()
         if self._exchange_choices and not self.form.values()["exchange_name"]:
             self.form.set_values({"exchange_name": self._exchange_choices[0]})
-        self.status_label.setText(
-            "" if self._exchange_choices else "No exchange can download history yet: add a ccxt exchange first."
-        )
+        if self._loading_choices:
+            status = "Loading the list of exchanges…"
+        elif not self._exchange_choices:
+            status = "No exchange can download history yet: add a ccxt exchange first."
+        else:
+            status = ""
+        self.status_label.setText(status)
         self._update_buttons()
 
     def request(self) -> DownloadRequest | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import importlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ __all__ = [
     "CcxtPrecisionFormat",
     "ExchangeResponseError",
     "close_ccxt_exchanges",
+    "load_ccxt",
     "make_ccxt_exchange",
 ]
 
@@ -520,6 +522,15 @@ async def close_ccxt_exchanges(schemas: Iterable[ExchangeSchema]) -> None:
     for schema in schemas:
         if isinstance(schema.get_candles, CcxtCandles):
             await schema.get_candles.aclose()
+
+
+async def load_ccxt() -> None:
+    """Import ccxt's asynchronous API in a worker thread, so the event loop (and a window on it) keeps running.
+
+    The import takes from half a second to several seconds on a busy machine; every later use of ccxt finds it
+    imported. Await this before `make_ccxt_exchange` or `ensure_ccxt_exchange` on the GUI's event loop.
+    """
+    await asyncio.to_thread(importlib.import_module, "ccxt.async_support")
 
 
 #: Exchanges offered for history downloads before the trader has registered any ccxt exchange of their own.
