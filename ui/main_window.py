@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
             # Shown at once; ccxt (seconds of import) loads off the event loop and the exchange list follows.
             self.download_dialog = DownloadHistoryDialog(self.candle_store, None, self)
             self.download_dialog.download_finished.connect(lambda _text: self._refresh_stored_data())
-            self._spawn(self._offer_ccxt_exchanges(self.download_dialog))
+            self.background.spawn(self._offer_ccxt_exchanges(self.download_dialog))
         _present(self.download_dialog)
         return self.download_dialog
 
