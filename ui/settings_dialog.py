@@ -1,14 +1,16 @@
 """The settings dialog: every field of `ws.Config` as a generated form; OK applies and saves them when they are valid.
 
 A value out of bounds, or two values that contradict each other (a minimum stop-loss distance above the maximum),
-shows ``Config``'s own message next to each field it names, and OK stays disabled until they agree.
+shows ``Config``'s own message next to each field it names, and OK stays disabled until they agree. A second page
+stores exchange API keys in the OS keyring (``ui.exchange_keys_page``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 import workstation as ws
+from ui.exchange_keys_page import ExchangeKeysPage
 from ui.forms import SchemaForm
 
 
@@ -29,6 +31,10 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.form = SchemaForm(ws.Config, parent=self)
         self.form.set_values(ws.get_config().model_dump())
+        self.keys_page = ExchangeKeysPage(self)
+        self.pages = QTabWidget(self)
+        self.pages.addTab(self.form, "Engine")
+        self.pages.addTab(self.keys_page, "Exchange keys")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
         )
@@ -41,7 +47,7 @@ class SettingsDialog(QDialog):
         self.save_error.setWordWrap(True)
         self.save_error.hide()
         layout = QVBoxLayout(self)
-        layout.addWidget(self.form, 1)
+        layout.addWidget(self.pages, 1)
         layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)

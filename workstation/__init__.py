@@ -82,7 +82,13 @@ from workstation.events import (
 )
 from workstation.examples.catalogue import BuiltinStrategy, available_builtin_strategies
 from workstation.exchanges import make_csv_exchange, make_demo_exchange
-from workstation.exchanges.api_keys import delete_api_key, has_api_key, set_api_key
+from workstation.exchanges.api_keys import (
+    KeyringUnavailableError,
+    api_key_hint,
+    delete_api_key,
+    has_api_key,
+    set_api_key,
+)
 from workstation.exchanges.candle_store import CandleStore, CandleStoreFileError, StoredSeries
 from workstation.exchanges.ccxt_exchange import (
     POPULAR_CCXT_EXCHANGES,
@@ -264,6 +270,7 @@ __all__ = [
     "HistoryFileError",
     "IdleResult",
     "KellyCriterionSizing",
+    "KeyringUnavailableError",
     "Live",
     "LiveEvent",
     "LiveRunFailedError",
@@ -348,6 +355,7 @@ __all__ = [
     "add_sizing",
     "add_strategy",
     "add_walker",
+    "api_key_hint",
     "available_builtin_strategies",
     "ccxt_exchange_names",
     "check_exchange_name",

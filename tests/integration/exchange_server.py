@@ -4,7 +4,7 @@ It answers ``/api/v3/exchangeInfo`` (two markets, BTC/USDT and ETH/USDT, with ti
 ``/api/v3/klines`` (from an in-memory ``CANDLE_DTYPE`` array, honouring ``startTime``, ``endTime`` and ``limit`` as
 binance does) and ``/api/v3/account`` (a private call, to see which API key header arrives). Every request is
 recorded. The next requests to a path can be scripted to fail with HTTP 429, HTTP 500, a body that is not JSON or any
-status and body. ``MemoryKeyring`` is an in-memory keyring backend and ``minute_candles`` a candle ladder.
+status and body. ``minute_candles`` makes a candle ladder.
 
 Use it as a context manager and point a ccxt binance at it with ``make_ccxt_exchange(..., api_url=server.url)``::
 
@@ -25,8 +25,6 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-import keyring.backend
-import keyring.errors
 import numpy as np
 
 from workstation.models.candles import CANDLE_DTYPE
@@ -128,26 +126,6 @@ def klines_rows(candles: np.ndarray) -> list[list[Any]]:
         ]
         for row in candles
     ]
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring that keeps its entries in a dict: tests never touch the real OS keyring."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from exchange_server import (
     MINUTE,
     T0,
     FakeBinance,
-    MemoryKeyring,
     minute_candles,
 )
+from memory_keyring import MemoryKeyring
 
 import workstation as ws
 from workstation.exchanges.api_keys import (

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import keyring
 import pytest
-from exchange_server import ACCOUNT, FAKE_BINANCE_OPTIONS, T0, FakeBinance, MemoryKeyring, minute_candles
+from exchange_server import ACCOUNT, FAKE_BINANCE_OPTIONS, T0, FakeBinance, minute_candles
+from memory_keyring import MemoryKeyring
 
 import workstation as ws
 from workstation.exchanges.api_keys import KEYRING_SERVICE, set_api_key

@@ -7,8 +7,10 @@ import gc
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 import qasync
+from memory_keyring import MemoryKeyring
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -28,6 +30,16 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Keep every UI test's API keys in memory: no test ever reads or writes the real OS keyring."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)
