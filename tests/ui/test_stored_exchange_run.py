@@ -23,6 +23,7 @@ from ui.compare.heat_view import HeatView
 from ui.compare.optimizer_view import OptimizerView
 from ui.compare.walker_view import WalkerView
 from ui.forms import SchemaForm
+from ui.live.live_dialog import live_exchange_choices
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
 from workstation.timeutil import MINUTE_MS, to_ms
@@ -121,3 +122,11 @@ def test_a_period_before_the_stored_candles_fails_naming_the_first_usable_start(
         "its first candle opens at 2024-02-01 00:00 UTC and the first tick needs 5 candles before it; "
         "the first usable start is 2024-02-01 00:05 UTC"
     )
+
+
+def test_live_starts_do_not_offer_stored_candles_once_a_backtest_registered_them() -> None:
+    asyncio.run(ws.prepare_backtest(REQUEST))
+
+    assert "stored-csv" in ws.exchange_choices()
+    assert "stored-csv" not in live_exchange_choices()
+    assert live_exchange_choices()[0] == "demo"

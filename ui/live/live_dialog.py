@@ -16,8 +16,9 @@ INTRODUCTION = (
 
 
 def live_exchange_choices() -> list[str]:
-    """Return the exchanges a live run can tick on: every registered one but paper replays, the demo included."""
-    names = [name for name in ws.exchange_choices() if not name.startswith("paper-")]
+    """Return the exchanges a live run can tick on: every registered one but paper replays and stored candles (no
+    new candle ever reaches them), the demo included."""
+    names = [name for name in ws.exchange_choices() if not name.startswith(("paper-", "stored-"))]
     return names + [name for name in ws.POPULAR_CCXT_EXCHANGES if name not in names]
 
 
