@@ -7,7 +7,16 @@ stores exchange API keys in the OS keyring (``ui.exchange_keys_page``).
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 import workstation as ws
 from ui.exchange_keys_page import ExchangeKeysPage
@@ -33,7 +42,13 @@ class SettingsDialog(QDialog):
         self.form.set_values(ws.get_config().model_dump())
         self.keys_page = ExchangeKeysPage(self)
         self.pages = QTabWidget(self)
-        self.pages.addTab(self.form, "Engine")
+        # In a scroll area: the messages next to the fields make the page taller than a screen may be, and the
+        # area gives each wrapped message the height its width needs.
+        engine_page = QScrollArea(self)
+        engine_page.setWidgetResizable(True)
+        engine_page.setFrameShape(QFrame.Shape.NoFrame)
+        engine_page.setWidget(self.form)
+        self.pages.addTab(engine_page, "Engine")
         self.pages.addTab(self.keys_page, "Exchange keys")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
@@ -51,6 +66,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)
+        self.resize(560, 720)
 
     def accept(self) -> None:
         """Apply the values with ``ws.set_config``, save them and close; do nothing while any value is invalid.

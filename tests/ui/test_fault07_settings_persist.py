@@ -73,7 +73,7 @@ def test_a_minimum_stop_loss_distance_above_the_maximum_is_explained_next_to_bot
     for theme in ("dark", "light"):
         apply_theme(qapp, theme)
         qapp.processEvents()
-        dialog.grab().save(f"/tmp/window-fault07-settings-{theme}.png")
+        dialog.grab().save(f"/tmp/window-fault07-dialog-{theme}.png")
     qapp.setPalette(qapp.style().standardPalette())
 
     editor(dialog, "max_stoploss_distance_percent").setText("0")  # no maximum: the minimum stands alone
