@@ -34,6 +34,7 @@ from workstation.errors import WorkstationError
 from workstation.models.results import ClosedResult
 from workstation.models.series import RunSeries
 from workstation.persist.corrupt import aside_name
+from workstation.persist.worker import SerialWorker
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
 from workstation.timeutil import now_ms
@@ -198,16 +199,26 @@ class RunHistory:
 
     Notes
     -----
-    Methods may be called from any thread (one lock serialises them), so a caller may run them through
-    ``asyncio.to_thread``; :meth:`save_backtest` does that for its writing. The file is in WAL mode: readers in
-    other processes do not wait for a writer.
+    The file is opened, read and written on the history's own thread, :attr:`worker` (a ``SerialWorker``): the
+    constructor and :meth:`close` wait for it, :meth:`save_backtest` awaits it, and a caller on an event loop
+    awaits the other methods there: ``await history.worker.call(history.load, run_id)``. Called directly they
+    run on the caller's thread (one lock serialises them). The file is in WAL mode: readers in other processes do
+    not wait for a writer.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = _history_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.recovery_note: str | None = None
+        self.worker = SerialWorker("run-history")
         self._lock = threading.Lock()
+        try:
+            self._connection = self.worker.call_blocking(self._open)
+        except BaseException:
+            self.worker.shutdown()
+            raise
+
+    def _open(self) -> sqlite3.Connection:
         # Autocommit mode: every transaction below is an explicit BEGIN ... COMMIT, so none starts by surprise.
         self._connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
@@ -215,6 +226,7 @@ class RunHistory:
         except BaseException:
             self._connection.close()
             raise
+        return self._connection
 
     @classmethod
     def open_or_start_fresh(cls, path: str | Path | None = None) -> RunHistory:
@@ -340,7 +352,7 @@ class RunHistory:
                 f"(is {exchange_name!r} the exchange the run used?)"
             )
         await asyncio.sleep(0)
-        return await asyncio.to_thread(
+        return await self.worker.call(
             self._save,
             statistics,
             series,
@@ -466,7 +478,10 @@ class RunHistory:
             connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
     def close(self) -> None:
-        """Close the file; the object must not be used afterwards."""
+        """Close the file on the history's thread and end that thread; the object must not be used afterwards."""
+        self.worker.shutdown(last_job=self._close_connection)
+
+    def _close_connection(self) -> None:
         with self._lock:
             self._connection.close()
 

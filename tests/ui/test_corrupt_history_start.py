@@ -26,6 +26,25 @@ GARBAGE = b"these bytes were a run history before the disk lost them\n" * 200
 REPO = Path(__file__).resolve().parents[2]
 
 
+#: Start the application as ``workstation`` does; once the window shows, print what the History dock says and close.
+START_SHOW_THE_NOTE_AND_CLOSE = """
+from PySide6.QtCore import QTimer
+import ui.main_window
+
+shown = ui.main_window.MainWindow.show
+
+def show_print_and_close(self):
+    shown(self)
+    label = self.stored_runs.panel.recovery_label
+    print(label.isVisibleTo(self), label.text(), flush=True)
+    QTimer.singleShot(100, self.close)
+
+ui.main_window.MainWindow.show = show_print_and_close
+from ui.cli import main
+raise SystemExit(main([]))
+"""
+
+
 def unreadable_copies(folder: Path) -> list[Path]:
     return sorted(path for path in folder.iterdir() if ".unreadable-" in path.name)
 
@@ -35,15 +54,15 @@ def test_the_window_starts_with_a_fresh_history_and_keeps_the_unreadable_file(tm
     folder = data_home / "workstation"
     folder.mkdir(parents=True)
     (folder / "history.sqlite3").write_bytes(GARBAGE)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_DATA_HOME": str(data_home)}
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(data_home),
+    }
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from ui.cli import main; raise SystemExit(main())",
-            "--screenshot",
-            str(tmp_path / "window.png"),
-        ],
+        [sys.executable, "-c", START_SHOW_THE_NOTE_AND_CLOSE],
         capture_output=True,
         text=True,
         timeout=120,
@@ -53,10 +72,11 @@ def test_the_window_starts_with_a_fresh_history_and_keeps_the_unreadable_file(tm
     )
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
-    assert (tmp_path / "window.png").stat().st_size > 0
     [kept] = unreadable_copies(folder)
     assert re.fullmatch(r"history\.sqlite3\.unreadable-\d{8}T\d{6}Z", kept.name)
     assert kept.read_bytes() == GARBAGE
+    assert completed.stdout.startswith("True The run history could not be read (")
+    assert f"It was kept as {kept} and a new, empty history was started" in completed.stdout
     fresh = ws.RunHistory(folder / "history.sqlite3")
     assert fresh.list_runs() == []
     fresh.close()
@@ -81,7 +101,7 @@ def test_the_history_dock_says_what_happened(qtbot: QtBot, tmp_path: Path) -> No
     )
     qtbot.addWidget(window)
     window.show()
-    panel = window.history_panel
+    panel = window.stored_runs.panel
     assert panel.recovery_label.isVisible()
     assert panel.recovery_label.text() == history.recovery_note
     assert panel.table_model.rowCount() == 0

@@ -27,7 +27,7 @@ def test_stop_and_stop_all_are_disabled_in_front_of_a_finished_run_opened_from_t
     qloop.run_until_complete(task)
     [stored] = window.history.list_runs()
 
-    reopened = window.stored_runs.open(stored.id)
+    reopened = qloop.run_until_complete(window.stored_runs.open(stored.id))
 
     assert reopened is not None
     assert window.runs.current_tab() is reopened

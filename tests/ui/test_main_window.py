@@ -225,7 +225,7 @@ def test_a_stored_run_reopens_without_running_again(
         raise AssertionError("reopening a stored run must not run it")
 
     monkeypatch.setattr(ws.Backtest, "run", no_run)
-    reopened = window.stored_runs.open(stored.id)
+    reopened = qloop.run_until_complete(window.stored_runs.open(stored.id))
 
     assert reopened is not None
     assert shown_trades(reopened) == shown_trades(ran)
@@ -240,7 +240,7 @@ def test_two_stored_runs_open_side_by_side(window: MainWindow, qloop: qasync.QEv
     run_to_end(qloop, window, TWO_DAYS.model_copy(update={"params": {"fast": 10, "slow": 30}}))
     older, newer = sorted(run.id for run in window.history.list_runs())
 
-    view = window.stored_runs.compare(newer, older)
+    view = qloop.run_until_complete(window.stored_runs.compare(newer, older))
 
     assert isinstance(view, ComparisonView)
     assert window.tabs.tabText(window.tabs.currentIndex()) == f"Compare #{newer} / #{older}"

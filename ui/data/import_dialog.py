@@ -382,7 +382,7 @@ class ImportCsvDialog(QDialog):
         self, exchange: str, symbol: str, interval: str, path: Path, mapping: ColumnMapping, valid_prefix: bool
     ) -> None:
         try:
-            result = await asyncio.to_thread(
+            result = await self._store.worker.call(
                 import_candle_csv, self._store, exchange, symbol, interval, path, mapping, valid_prefix=valid_prefix
             )
         except CsvImportError as error:

@@ -261,7 +261,7 @@ class StoredDataDialog(QDialog):
         """Read the series from the store and show them, keeping the selected series selected."""
         selected = {self.key(series) for series in self.selected_series()}
         try:
-            series = await asyncio.to_thread(self._store.series)
+            series = await self._store.worker.call(self._store.series)
         except Exception as error:  # the store's failure is shown here, never lost to the log
             self._show_status(f"Cannot read the candle store: {error}", ERROR_STYLE)
             return
@@ -321,7 +321,7 @@ class StoredDataDialog(QDialog):
         deleted = 0
         try:
             for series in chosen:
-                deleted += await asyncio.to_thread(self._store.delete, *self.key(series))
+                deleted += await self._store.worker.call(self._store.delete, *self.key(series))
         except Exception as error:  # the store's failure is shown here, never lost to the log
             self._show_status(f"Delete failed: {error}", ERROR_STYLE)
         else:
@@ -350,7 +350,7 @@ class StoredDataDialog(QDialog):
 
     async def _export(self, series: StoredSeries, path: Path) -> None:
         try:
-            written = await asyncio.to_thread(self._store.export_csv, *self.key(series), path)
+            written = await self._store.worker.call(self._store.export_csv, *self.key(series), path)
         except Exception as error:  # the store's failure is shown here, never lost to the log
             self._show_status(f"Export failed: {error}", ERROR_STYLE)
         else:

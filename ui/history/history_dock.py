@@ -225,7 +225,8 @@ class HistoryPanel(QWidget):
     def refresh(self) -> None:
         """Reload the runs from the history, keeping the selected runs selected where they still exist."""
         selected = self.selected_run_ids()
-        self.table_model.set_runs(self._history.list_runs())
+        # On the history's own thread, like every use of its file; listing summaries takes a few milliseconds.
+        self.table_model.set_runs(self._history.worker.call_blocking(self._history.list_runs))
         self.table.resizeColumnsToContents()
         has_runs = self.table_model.rowCount() > 0
         self.table.setVisible(has_runs)
@@ -279,5 +280,5 @@ class HistoryPanel(QWidget):
 
     def _delete(self, run_ids: Sequence[int]) -> None:
         for run_id in run_ids:
-            self._history.delete(run_id)
+            self._history.worker.call_blocking(self._history.delete, run_id)
         self.refresh()

@@ -31,7 +31,7 @@ def stored_exchange_choices() -> list[str]:
     """Return the exchanges the candle store holds 1m candles of: what a stored session can replay."""
     store = ws.CandleStore()
     try:
-        return store.exchanges()
+        return store.worker.call_blocking(store.exchanges)
     except ws.CandleStoreFileError:
         return []
     finally:

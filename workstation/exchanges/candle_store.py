@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from workstation.atomic_file import open_text_atomically
 from workstation.errors import WorkstationError
 from workstation.models.candles import CANDLE_DTYPE, CANDLE_FIELDS
+from workstation.persist.worker import SerialWorker
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso
 
 __all__ = ["CandleStore", "CandleStoreFileError", "StoredSeries"]
@@ -109,13 +110,16 @@ class CandleStore:
 
     Notes
     -----
-    Every method may be called from any thread (one lock serialises them), so callers run them through
-    ``asyncio.to_thread``. The file is in WAL mode, so readers in other processes do not wait for a writer.
-    A store pickles as its path; the copy opens its own connection.
+    The store has its own thread, :attr:`worker` (a ``SerialWorker``), and a caller on an event loop runs every
+    method there: ``await store.worker.call(store.read, ...)``, so the file is opened, read and written on that
+    thread and never on the GUI's. Called directly a method runs on the caller's thread (one lock serialises
+    them). The file is in WAL mode, so readers in other processes do not wait for a writer. A store pickles as
+    its path; the copy opens its own connection on its own thread.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(platformdirs.user_data_dir("workstation")) / _STORE_FILE_NAME if path is None else Path(path)
+        self.worker = SerialWorker("candle-store")
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
 
@@ -321,7 +325,10 @@ class CandleStore:
         return written
 
     def close(self) -> None:
-        """Close the database connection; the next call opens it again."""
+        """Close the database connection on the store's thread and end that thread; the next call opens both again."""
+        self.worker.shutdown(last_job=self._close_connection)
+
+    def _close_connection(self) -> None:
         with self._lock:
             if self._connection is not None:
                 self._connection.close()

@@ -260,7 +260,7 @@ class CcxtCandles:
         if window.end_ms <= window.start_ms:
             return np.empty(0, dtype=CANDLE_DTYPE)
         await self.fetch_range(symbol, interval, window.start_ms, window.end_ms)
-        return await asyncio.to_thread(
+        return await self.store.worker.call(
             self.store.read, self.exchange_name, symbol, interval, window.start_ms, window.end_ms
         )
 
@@ -298,7 +298,7 @@ class CcxtCandles:
         """
         target = self.store if store is None else store
         step = _step_ms(interval)
-        missing = await asyncio.to_thread(target.missing, self.exchange_name, symbol, interval, start, end)
+        missing = await target.worker.call(target.missing, self.exchange_name, symbol, interval, start, end)
         if not missing:
             return 0
         instance = await self.connection.exchange()
@@ -306,7 +306,7 @@ class CcxtCandles:
         fetched = 0
         for range_start, range_end in missing:
             # Asking from the candle before the window lets the answer prove it is not shifted (see ohlcv_page).
-            before = await asyncio.to_thread(
+            before = await target.worker.call(
                 target.read, self.exchange_name, symbol, interval, range_start - step, range_start
             )
             # A page of one candle has no room for the anchor beside it.
@@ -322,7 +322,7 @@ class CcxtCandles:
                     instance, symbol, interval, cursor, count, page_end, anchored, attempts, retry_delay_ms
                 )
                 if page.proven_end > cursor:
-                    await asyncio.to_thread(
+                    await target.worker.call(
                         target.write,
                         self.exchange_name,
                         symbol,

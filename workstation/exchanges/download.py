@@ -6,7 +6,6 @@ got: the next download of the same period fetches only what is still missing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -154,7 +153,7 @@ async def refetch_history(
     """
     _ccxt_source(exchange_name, "refetch_history")
     first, last = _grid_period(interval, start, end)
-    forgotten = await asyncio.to_thread(store.forget, exchange_name, symbol, interval, first, last)
+    forgotten = await store.worker.call(store.forget, exchange_name, symbol, interval, first, last)
     logger.info(
         "forgot %d stored %s candles of %s %s from %s to %s to fetch them again",
         forgotten,
@@ -202,7 +201,7 @@ async def _download_symbol(
 ) -> SymbolDownload:
     step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
     total = (last - first) // step
-    missing = await asyncio.to_thread(store.missing, source.exchange_name, symbol, interval, first, last)
+    missing = await store.worker.call(store.missing, source.exchange_name, symbol, interval, first, last)
     already = total - sum(end - begin for begin, end in missing) // step
     done = already
     requests = 0

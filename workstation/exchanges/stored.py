@@ -7,7 +7,6 @@ sweep, compare or paper trade on like any other exchange.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -88,12 +87,14 @@ class StoredCandles:
         window = request_window(interval, since, limit, now_ms())
         if window.end_ms <= window.start_ms:
             return np.empty(0, dtype=CANDLE_DTYPE)
-        candles = await asyncio.to_thread(
+        candles = await self.store.worker.call(
             self.store.read, self.source, symbol, interval, window.start_ms, window.end_ms
         )
         if len(candles) or window.step_minutes == 1:
             return candles
-        minutes = await asyncio.to_thread(self.store.read, self.source, symbol, "1m", window.start_ms, window.end_ms)
+        minutes = await self.store.worker.call(
+            self.store.read, self.source, symbol, "1m", window.start_ms, window.end_ms
+        )
         return aggregate_candles(minutes, window)
 
 

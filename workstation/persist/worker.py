@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 __all__ = ["SerialWorker"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class SerialWorker:
@@ -27,6 +29,18 @@ class SerialWorker:
     async def run(self, job: Callable[[], T]) -> T:
         """Run ``job`` on the worker thread and return its result (or raise its exception)."""
         return await asyncio.wrap_future(self._start().submit(job))
+
+    async def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``function(*args, **kwargs)`` on the worker thread and return its result: ``run`` with arguments."""
+        return await self.run(functools.partial(function, *args, **kwargs))
+
+    def call_blocking(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``function(*args, **kwargs)`` on the worker thread and wait for it, blocking the caller.
+
+        For work that has no event loop to await on (opening a store before the loop runs) or that is quick and
+        awaited nowhere; never call it from a job of this worker (it would wait for itself).
+        """
+        return self._start().submit(function, *args, **kwargs).result()
 
     async def close(self, last_job: Callable[[], object] | None = None) -> None:
         """Run ``last_job`` after the queued jobs, wait for it without blocking the loop, then stop the thread."""
