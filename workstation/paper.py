@@ -117,7 +117,12 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
     else:
         if not request.stored_exchange:
             raise ValueError("stored_exchange: name the exchange whose stored candles to replay, got ''")
-        candles = (store or CandleStore()).read(request.stored_exchange, request.symbol, "1m", first, end)
+        source = CandleStore() if store is None else store
+        try:
+            candles = await source.worker.call(source.read, request.stored_exchange, request.symbol, "1m", first, end)
+        finally:
+            if store is None:
+                source.close()
         if len(candles) == 0:
             raise ValueError(
                 f"stored_exchange {request.stored_exchange!r} has no 1m candles of {request.symbol} from "
