@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self.stored_data_dialog: StoredDataDialog | None = None
         self.import_dialog: ImportCsvDialog | None = None
 
-        self.strategy_files = ws.StrategyFiles()
+        self.strategy_files = ws.StrategyFiles(remembered=ws.remembered_files_path())
         self.strategies = StrategiesPanel(self.strategy_files, self)
         self.backtest_form = BacktestForm(settings=settings, parent=self)
         self.log = LogPanel(self)
@@ -251,7 +251,13 @@ class MainWindow(QMainWindow):
     # Tabs and the live state
 
     def offer_restored_live_state(self) -> None:
-        """Offer, in the Live tab's banner, the positions and orders live runs stored (nothing trades by itself)."""
+        """Reload the strategy files of earlier sessions, then offer the stored live positions and orders.
+
+        The Live tab's banner lists what live runs stored (nothing trades by itself) and names a strategy file that
+        could not be loaded again.
+        """
+        failures = self.strategies.load_remembered()
+        self.live_panel.banner.set_notes([f"Strategy file not loaded: {error}" for error in failures])
         self.background.spawn(self.live_panel.show_restored())
 
     def _close_tab_at(self, index: int) -> None:

@@ -65,6 +65,22 @@ class StrategiesPanel(QWidget):
         self.strategies_changed.emit()
         return True
 
+    def load_remembered(self) -> list[ws.StrategyFileError]:
+        """Load the files remembered from earlier sessions; return the ones that failed (each also reported)."""
+        names, failures = self.files.load_remembered()
+        for path in self.files.remembered():
+            resolved = path.resolve()
+            if self.files.registered_by(resolved) and resolved not in self._paths:
+                self._paths.append(resolved)
+        for error in failures:
+            self.load_failed.emit(f"Strategy file not reloaded: {error}", error.details or str(error))
+        if names:
+            self.reload_button.setEnabled(True)
+            self.status.setText(f"Reloaded from the last session: {', '.join(names)}")
+            self.refresh()
+            self.strategies_changed.emit()
+        return failures
+
     def reload_all(self) -> None:
         """Reload every file loaded so far, in the order they were first loaded."""
         for path in list(self._paths):

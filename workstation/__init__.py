@@ -215,7 +215,7 @@ from workstation.schemas.strategy import StrategySchema
 from workstation.schemas.walker import WalkerMetric, WalkerSchema
 from workstation.services.live_records import PersistedLiveSignal
 from workstation.settings_store import SettingsFileError, load_settings, save_settings, settings_path
-from workstation.strategy_files import StrategyFileError, StrategyFiles
+from workstation.strategy_files import StrategyFileError, StrategyFiles, remembered_files_path
 from workstation.sweep import PreparedSweep, SweepWorkers, prepare_sweep
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES
 from workstation.walk import PreparedWalk, prepare_walk
@@ -441,6 +441,7 @@ __all__ = [
     "prepare_walk",
     "preview_csv",
     "refetch_history",
+    "remembered_files_path",
     "reset",
     "save_settings",
     "set_api_key",

@@ -3,17 +3,28 @@
 Loading runs the file. Reloading first forgets the strategies the file registered last time, so the edited
 versions can take their names. Either way it is all or nothing: a file that raises, or registers no strategy,
 leaves every registry exactly as it was, so a broken edit never costs the trader the working version.
+
+Given a list file (the window uses :func:`remembered_files_path`), the files a trader loaded are remembered there
+and :meth:`StrategyFiles.load_remembered` loads them again at the next start: a strategy a stored live position
+belongs to is then there to resume it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import runpy
 import traceback
 from pathlib import Path
 from typing import Any, Literal
 
+import platformdirs
+
 from workstation import registry
+from workstation.atomic_file import write_text_atomically
 from workstation.errors import WorkstationError
+
+logger = logging.getLogger("workstation.strategy_files")
 
 _REGISTRIES: tuple[registry.SchemaRegistry[Any], ...] = (
     registry.exchanges,
@@ -49,11 +60,57 @@ class StrategyFileError(WorkstationError):
         self.details = details
 
 
-class StrategyFiles:
-    """Load and reload strategy files, remembering which strategies each one registered."""
+def remembered_files_path() -> Path:
+    """Return the list of strategy files the window loads at start: ``<user data dir>/strategy_files.json``."""
+    return Path(platformdirs.user_data_dir("workstation")) / "strategy_files.json"
 
-    def __init__(self) -> None:
+
+class StrategyFiles:
+    """Load and reload strategy files, remembering which strategies each one registered.
+
+    Parameters
+    ----------
+    remembered
+        A JSON file listing the files loaded so far, kept up to date by :meth:`load` and read by
+        :meth:`load_remembered`; None (the default) remembers nothing across processes.
+    """
+
+    def __init__(self, remembered: Path | None = None) -> None:
         self._registered: dict[Path, list[str]] = {}
+        self._remembered = remembered
+
+    def remembered(self) -> list[Path]:
+        """Return the files the list remembers, in the order they were first loaded ([] without a list)."""
+        if self._remembered is None:
+            return []
+        try:
+            paths = json.loads(self._remembered.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            logger.error(
+                "the list of strategy files %s cannot be read (%s); no file is reloaded", self._remembered, exc
+            )
+            return []
+        if not isinstance(paths, list) or not all(isinstance(path, str) for path in paths):
+            logger.error("the strategy files list %s is not a list of paths; no file is reloaded", self._remembered)
+            return []
+        return [Path(path) for path in paths]
+
+    def load_remembered(self) -> tuple[list[str], list[StrategyFileError]]:
+        """Load every remembered file; return the strategies registered and the files that failed, each logged.
+
+        A missing or broken file stays remembered (it may be fixed) and does not stop the others loading.
+        """
+        names: list[str] = []
+        failures: list[StrategyFileError] = []
+        for path in self.remembered():
+            try:
+                names.extend(self.load(path))
+            except StrategyFileError as error:
+                logger.error("strategy file not reloaded: %s", error)
+                failures.append(error)
+        return names, failures
 
     def registered_by(self, path: str | Path) -> list[str]:
         """Return the strategy names ``path`` registered when it was last loaded ([] if never)."""
@@ -96,7 +153,21 @@ class StrategyFiles:
             self._restore(before)
             raise StrategyFileError(resolved, "empty")
         self._registered[resolved] = added
+        self._remember(resolved)
         return added
+
+    def _remember(self, path: Path) -> None:
+        if self._remembered is None:
+            return
+        paths = self.remembered()
+        if path in paths:
+            return
+        try:
+            write_text_atomically(
+                self._remembered, json.dumps([str(each) for each in [*paths, path]], indent=1), make_folders=True
+            )
+        except OSError as exc:
+            logger.error("%s is loaded but cannot be remembered for the next start: %s", path, exc)
 
     @staticmethod
     def _restore(snapshots: list[dict[str, Any]]) -> None:

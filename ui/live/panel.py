@@ -303,8 +303,12 @@ class LivePanel(QWidget):
         return True
 
     def resume(self, records: Sequence[StoredLiveSignal]) -> list[RunKey]:
-        """Restart the strategies of stored positions and orders on their exchanges; return the runs started."""
+        """Restart the strategies of stored positions and orders on their exchanges; return the runs started.
+
+        The banner then keeps only the lines that could not resume, each with its reason.
+        """
         started: list[RunKey] = []
+        failed: list[tuple[StoredLiveSignal, str]] = []
         for record in records:
             signal = record.signal
             key = (signal.symbol, signal.strategy_name)
@@ -316,14 +320,22 @@ class LivePanel(QWidget):
                         f"{signal.exchange_name} is a paper session: start paper trading again with the same "
                         "settings to resume it where it stopped"
                     )
+                if signal.strategy_name not in ws.strategy_choices():
+                    raise LookupError(
+                        f'strategy "{signal.strategy_name}" is not loaded: open its strategy file, then resume'
+                    )
                 exchange_name = ws.ensure_exchange(signal.exchange_name, source="resume")
             except Exception as exc:
                 self._refuse(f"{signal.strategy_name} · {signal.symbol}", exc)
+                failed.append((record, str(exc)))
                 continue
             kind = "open position" if record.kind == "open_position" else "limit order"
             note = f"{kind} {signal.id}"
             if self._start(signal.symbol, signal.strategy_name, exchange_name, "live", None, None, note, "resumed"):
                 started.append(key)
+            else:
+                failed.append((record, "it could not start (see the log)"))
+        self.banner.resumed(failed)
         return started
 
     async def show_restored(self) -> list[StoredLiveSignal]:

@@ -1,8 +1,10 @@
 """The restore banner: live positions and orders stored by the last session, and the choice to resume them.
 
 Nothing trades on its own at start: the banner lists what is stored and says so. Resume hands the checked lines on
-(the panel restarts their strategies, which restore them, SPEC §15.4); Dismiss only hides the banner, the records
-stay stored and are offered again at the next start.
+(the panel restarts their strategies, which restore them, SPEC §15.4) and the panel reports back: the lines that
+resumed leave, a line that could not resume stays with the reason beneath. Strategy files that could not be loaded
+again at start are named beneath too. Dismiss only hides the banner, the records stay stored and are offered again
+at the next start.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ def is_paper(record: StoredLiveSignal) -> bool:
     return record.signal.exchange_name.startswith("paper-")
 
 
+def _line_name(record: StoredLiveSignal) -> str:
+    kind = KIND_TEXT[record.kind].lower()
+    return f"The {kind} of {record.signal.strategy_name} on {record.signal.symbol} ({record.signal.exchange_name})"
+
+
 def stored_since(record: StoredLiveSignal) -> int:
     """Return when the stored signal began: the fill of an open position, the placing of a limit order."""
     signal = record.signal
@@ -107,6 +114,10 @@ class StoredSignalsModel(QAbstractTableModel):
         self._checked = [not is_paper(record) for record in self._records]
         self._texts = [self._row_texts(record, now) for record in self._records]
         self.endResetModel()
+
+    def records(self) -> list[StoredLiveSignal]:
+        """Return every record listed, in its order."""
+        return list(self._records)
 
     def checked_records(self) -> list[StoredLiveSignal]:
         """Return the checked records, in their order."""
@@ -220,6 +231,12 @@ class RestoreBanner(QFrame):
         self.title.setFont(title_font)
         self.explanation = QLabel(EXPLANATION, self)
         self.explanation.setWordWrap(True)
+        #: Why a line could not resume, or a strategy file could not be loaded: one line each.
+        self.notes = QLabel(self)
+        self.notes.setObjectName("restoreNotes")
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.hide()
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.table.setFont(tabular_font(self.table))
@@ -243,6 +260,7 @@ class RestoreBanner(QFrame):
         layout.addWidget(self.title)
         layout.addWidget(self.explanation)
         layout.addWidget(self.table)
+        layout.addWidget(self.notes)
         layout.addLayout(buttons)
         self.resume_button.clicked.connect(self.resume)
         self.dismiss_button.clicked.connect(self.dismiss)
@@ -250,7 +268,7 @@ class RestoreBanner(QFrame):
         self.hide()
 
     def show_records(self, records: Sequence[StoredLiveSignal]) -> None:
-        """List ``records`` and show the banner; none: hide it."""
+        """List ``records`` and show the banner; with neither records nor notes, hide it."""
         self.model.set_records(records)
         positions = sum(1 for record in records if record.kind == "open_position")
         orders = len(records) - positions
@@ -259,15 +277,38 @@ class RestoreBanner(QFrame):
             for count, noun in ((positions, "open position"), (orders, "waiting limit order"))
             if count
         ]
-        self.title.setText(f"Stored from the last session: {' and '.join(parts)}")
+        self.title.setText(f"Stored from the last session: {' and '.join(parts)}" if parts else "From the last session")
+        self.explanation.setVisible(bool(records))
+        self.table.setVisible(bool(records))
         rows = max(1, len(records))
         header_height = self.table.horizontalHeader().sizeHint().height()
         self.table.setFixedHeight(header_height + rows * self.table.verticalHeader().defaultSectionSize() + 4)
         self._update_resume_button()
-        self.setVisible(bool(records))
+        self._update_visibility()
+
+    def note_texts(self) -> list[str]:
+        """Return the notes shown beneath the lines, one per problem."""
+        text = self.notes.text()
+        return text.split("\n") if text else []
+
+    def set_notes(self, notes: Sequence[str]) -> None:
+        """Show ``notes`` beneath the lines (none: no notes) and show or hide the banner accordingly."""
+        self.notes.setText("\n".join(notes))
+        self.notes.setVisible(bool(notes))
+        self._update_visibility()
+
+    def resumed(self, failed: Sequence[tuple[StoredLiveSignal, str]]) -> None:
+        """Take the outcome of a resume: keep only the lines that ``failed``, each with its reason as a note."""
+        self.set_notes(
+            [*self.note_texts(), *(f"{_line_name(record)} did not resume: {reason}" for record, reason in failed)]
+        )
+        self.show_records([record for record, _reason in failed])
 
     def resume(self) -> None:
-        """Hand the checked records on with ``resume_requested`` and hide the banner."""
+        """Hide the banner and hand the checked records on with ``resume_requested``.
+
+        The panel reports back with :meth:`resumed`, which shows the banner again if a line could not resume.
+        """
         records = self.model.checked_records()
         if not records:
             return
@@ -282,6 +323,9 @@ class RestoreBanner(QFrame):
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint the banner tinted with the current theme's highlight, so it stands out in either theme."""
         paint_tinted_panel(self, self.palette().highlight().color())
+
+    def _update_visibility(self) -> None:
+        self.setVisible(self.model.rowCount() > 0 or bool(self.notes.text()))
 
     def _update_resume_button(self) -> None:
         count = len(self.model.checked_records())
