@@ -8,7 +8,6 @@ the last candle (a run would otherwise fail at its first tick with an incomplete
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,9 +57,10 @@ async def candle_span(exchange: ExchangeSchema, symbol: str) -> CandleSpan | Non
         stamps = loaded["timestamp"]
         return CandleSpan(int(stamps[0]), int(stamps[-1]), candles.path.name)
     if isinstance(candles, StoredCandles):
-        bounds = await asyncio.to_thread(candles.store.bounds, candles.source, symbol, "1m")
+        store = candles.store
+        bounds = await store.worker.call(store.bounds, candles.source, symbol, "1m")
         if bounds is None:
-            held = await asyncio.to_thread(candles.store.symbols, candles.source)
+            held = await store.worker.call(store.symbols, candles.source)
             raise PreparationError(
                 "symbol",
                 f"the candle store holds no 1m candles of {symbol} from {candles.source!r} "

@@ -42,13 +42,16 @@ def stored_exchange_names(store: CandleStore | None = None) -> list[str]:
 
     Names a schema cannot take (an imported exchange named with ``/`` or ``:``) are left out.
     """
-    store = CandleStore() if store is None else store
-    if not store.path.exists():
+    source = CandleStore() if store is None else store
+    if not source.path.exists():
         return []  # asking would create an empty store
     try:
-        exchanges = store.exchanges()
+        exchanges = source.worker.call_blocking(source.exchanges)
     except CandleStoreFileError:
         return []
+    finally:
+        if store is None:
+            source.close()
     names = [stored_exchange_name(exchange) for exchange in exchanges]
     return [name for name in names if _valid_name(name)]
 
