@@ -13,6 +13,7 @@ first used, so a kill leaves all of the change or none of it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,6 +38,8 @@ _ASIDE_MARK = ".corrupt-"
 _CHANGES = ".changes"
 
 _folders: dict[Path, JsonFolder] = {}
+
+logger = logging.getLogger("workstation.persist")
 
 
 def record_file_name(key: str) -> str:
@@ -217,6 +220,8 @@ class JsonFileAdapter:
         self.base_dir = Path(base_dir).expanduser().absolute()
         self.folder = self.base_dir / self.entity
         self._init = InitOnce()
+        #: Names in the folder that are not records (a folder, a name that is not UTF-8), reported once each.
+        self._skipped: set[str] = set()
 
     def __repr__(self) -> str:
         return f"JsonFileAdapter({self.entity!r}, {str(self.base_dir)!r})"
@@ -307,14 +312,37 @@ class JsonFileAdapter:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise path_error(f"create the {self.entity} state folder", self.folder, exc) from exc
-        for path in self.folder.iterdir():
-            if path.name.endswith(TEMPORARY_SUFFIX) and _RECORD_SUFFIX + "." in path.name:
-                path.unlink(missing_ok=True)
+        for name in self._file_names():
+            if name.endswith(TEMPORARY_SUFFIX) and _RECORD_SUFFIX + "." in name:
+                (self.folder / name).unlink(missing_ok=True)
         reads = [self._read(key) for key in self._record_keys()]
         return [read.moved for read in reads if read.moved is not None]
 
+    def _file_names(self) -> list[str]:
+        """Return the names of the folder's files, skipping (and reporting once) what this storage never writes."""
+        names = []
+        for path in self.folder.iterdir():
+            name = path.name
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                self._skip(path, "its name is not UTF-8")
+                continue
+            if not path.is_file():
+                self._skip(path, "it is a folder" if path.is_dir() else "it is not a regular file")
+                continue
+            names.append(name)
+        return names
+
+    def _skip(self, path: Path, why: str) -> None:
+        if path.name in self._skipped:
+            return
+        self._skipped.add(path.name)
+        shown = repr(os.fsencode(path))[2:-1]
+        logger.warning("the %s state folder holds %s, not a record: %s; it is left alone", self.entity, shown, why)
+
     def _record_keys(self) -> list[str]:
-        keys = (_record_key(path.name) for path in self.folder.iterdir())
+        keys = (_record_key(name) for name in self._file_names())
         return sorted(key for key in keys if key is not None)
 
     def _keys(self) -> list[str]:
@@ -322,8 +350,8 @@ class JsonFileAdapter:
 
     def _corrupt_keys(self) -> list[str]:
         keys = [key for key in self._record_keys() if CORRUPT_MARK in key]
-        for path in self.folder.iterdir():
-            name, mark, stamp = path.name.rpartition(_ASIDE_MARK)
+        for file_name in self._file_names():
+            name, mark, stamp = file_name.rpartition(_ASIDE_MARK)
             key = _record_key(name) if mark else None
             if key is not None:
                 keys.append(f"{key}{CORRUPT_MARK}{stamp}")
@@ -334,6 +362,9 @@ class JsonFileAdapter:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
+            return _Read(found=False)
+        except IsADirectoryError:
+            self._skip(path, "it is a folder")
             return _Read(found=False)
         try:
             return _Read(found=True, value=decode(raw))
