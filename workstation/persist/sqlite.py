@@ -69,12 +69,15 @@ class SqliteDatabase:
         return job(self._connection())
 
     async def close(self) -> None:
-        """Close the connection and stop the thread after the queued jobs; the next job reopens the file."""
+        """Close the connections and stop the thread after the queued jobs; the next job reopens the file."""
         await self._worker.close(self._disconnect)
+        # A connection opened by run_here while the worker was stopped is closed here.
+        self._disconnect()
 
     def close_now(self) -> None:
         """Close like :meth:`close`, blocking the calling thread instead of awaiting."""
         self._worker.shutdown(self._disconnect)
+        self._disconnect()
 
     async def apply(self, operations: Sequence[tuple[SqliteAdapter, Operation]]) -> None:
         """Apply the operations of several entities' adapters of this file in one transaction."""
