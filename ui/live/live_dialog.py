@@ -22,6 +22,12 @@ def live_exchange_choices() -> list[str]:
     return names + [name for name in ws.POPULAR_CCXT_EXCHANGES if name not in names]
 
 
+def first_strategy() -> dict[str, str]:
+    """Return the form value that selects the first strategy on offer (none when no strategy is on offer)."""
+    names = ws.strategy_choices()
+    return {"strategy_name": names[0]} if names else {}
+
+
 class LiveStartDialog(QDialog):
     """Ask for one live run; ``request_accepted`` carries the validated ``ws.LiveStartRequest`` on Start."""
 
@@ -36,7 +42,8 @@ class LiveStartDialog(QDialog):
             choices={"strategy_name": ws.strategy_choices, "exchange_name": live_exchange_choices},
             parent=self,
         )
-        self.form.set_values({"symbol": "BTCUSDT", "exchange_name": "demo"})
+        # Ready to start as it opens, like the Backtest form: the first strategy on the demo's BTCUSDT.
+        self.form.set_values({"symbol": "BTCUSDT", "exchange_name": "demo", **first_strategy()})
         introduction = QLabel(INTRODUCTION, self)
         introduction.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QP
 
 import workstation as ws
 from ui.forms import SchemaForm
+from ui.live.live_dialog import first_strategy
 
 #: Speed presets: replayed seconds per real second.
 SPEED_PRESETS: tuple[int, ...] = (1, 10, 60, 120, 300, 600)
@@ -82,7 +83,8 @@ class PaperTradingDialog(QDialog):
             parent=self,
         )
         start = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC) - timedelta(days=DEFAULT_DAYS_BACK)
-        self.form.set_values({"start": start})
+        # Ready to start as it opens, like the Backtest form: the first strategy on the demo's BTCUSDT.
+        self.form.set_values({"start": start, "symbol": "BTCUSDT", **first_strategy()})
         introduction = QLabel(INTRODUCTION, self)
         introduction.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
