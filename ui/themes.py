@@ -11,7 +11,7 @@ from typing import Literal
 
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
 
 ThemeName = Literal["dark", "light"]
 
@@ -59,8 +59,8 @@ _TINT = 0.18
 def apply_theme(app: QApplication, name: ThemeName) -> None:
     """Give every widget of ``app`` the colours of theme ``name`` (Fusion style, so they look alike everywhere)."""
     # Setting a style re-polishes every widget: done once, not at each switch.
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
+    if not isinstance(app.style(), OutlinedIndicatorsStyle):
+        app.setStyle(OutlinedIndicatorsStyle())
     palette = QPalette()
     for role, colour in (_DARK if name == "dark" else _LIGHT).items():
         palette.setColor(role, QColor(colour))
@@ -68,6 +68,40 @@ def apply_theme(app: QApplication, name: ThemeName) -> None:
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     app.setPalette(palette)
+
+
+class OutlinedIndicatorsStyle(QProxyStyle):
+    """Fusion, with check boxes outlined in the text colour so that they show on the dark theme.
+
+    Fusion outlines a check box in the window colour darkened, which on the dark theme is the colour of the list or
+    form behind it: the walker's strategy list showed names with no box to tick. The outline is read from the
+    palette at paint time, so it follows a theme switch like everything else.
+    """
+
+    _INDICATORS = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck)
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def drawPrimitive(
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        """Draw ``element`` as Fusion does; outline a check box in the palette's text colour, half transparent."""
+        super().drawPrimitive(element, option, painter, widget)
+        if element not in self._INDICATORS:
+            return
+        outline = QColor(option.palette.text().color())
+        outline.setAlphaF(0.55)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setBrush(QColor(0, 0, 0, 0))
+        painter.setPen(QPen(outline, 1))
+        painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+        painter.restore()
 
 
 def theme_of(palette: QPalette) -> ThemeName:
