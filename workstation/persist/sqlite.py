@@ -1,7 +1,8 @@
 """SQLite storage, the default (SPEC §15.6): one file, one ``records`` table, one worker thread per file.
 
 Every statement of a file runs on that file's worker thread, whichever entity's adapter issued it; the four adapters
-of a file share it. The file is in WAL mode with ``synchronous=FULL`` and every write is one transaction.
+of a file share it, but for the record that a close was announced (``run_here``). The file is in WAL mode with
+``synchronous=FULL`` (that record: ``NORMAL``) and every write is one transaction.
 """
 
 from __future__ import annotations
@@ -65,8 +66,15 @@ class SqliteDatabase:
         return self.path.with_name(f"{self.path.name}.locks")
 
     def run_here(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``job(connection)`` on the calling thread, blocking it: only for a write that must not wait for a hop."""
-        return job(self._connection())
+        """Run ``job(connection)`` on the calling thread, blocking it: only for a write that must not wait for a hop.
+
+        That write is the record that a close was announced, and the calling thread's connection commits it without
+        an fsync (``synchronous=NORMAL``): a process killed between publishing a close and recording it announces
+        that close again at its restart, so the gap must be as short as possible, and an fsync made it
+        milliseconds long. A committed WAL transaction survives a killed process without one; only a power cut can
+        lose it, which costs one repeated announcement, never a lost trade.
+        """
+        return job(self._connection(synchronous="NORMAL"))
 
     async def close(self) -> None:
         """Close the connections and stop the thread after the queued jobs; the next job reopens the file."""
@@ -83,15 +91,15 @@ class SqliteDatabase:
         """Apply the operations of several entities' adapters of this file in one transaction."""
         await self.run(lambda connection: _apply(connection, operations))
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self, synchronous: str = "FULL") -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None or connection not in self._connections:
-            connection = self._local.connection = self._open()
+            connection = self._local.connection = self._open(synchronous)
             with self._connections_lock:
                 self._connections.add(connection)
         return connection
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, synchronous: str) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -105,7 +113,7 @@ class SqliteDatabase:
             (journal_mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
             if journal_mode != "wal":
                 raise sqlite3.OperationalError(f"the file stays in {journal_mode!r} journal mode, WAL is needed")
-            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute(f"PRAGMA synchronous={synchronous}")
             connection.execute(_SCHEMA)
         except sqlite3.Error as exc:
             connection.close()
