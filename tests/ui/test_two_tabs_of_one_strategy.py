@@ -7,14 +7,9 @@ its own statistics, is saved to the history with its own figures, and Stop in on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import qasync
-from PySide6.QtCore import QSettings
-from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.backtest.run_tab import RunTab
@@ -31,24 +26,6 @@ FEBRUARY = JANUARY.model_copy(
     update={"start": datetime(2024, 2, 1, tzinfo=UTC), "end": datetime(2024, 2, 2, 23, 59, tzinfo=UTC)}
 )
 QUARTER = JANUARY.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo=UTC)})
-
-
-@pytest.fixture
-def window(qtbot: QtBot, qloop: qasync.QEventLoop, tmp_path: Path) -> Iterator[MainWindow]:
-    main = MainWindow(
-        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
-        history=ws.RunHistory(tmp_path / "history.sqlite3"),
-        theme="light",
-    )
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    for tab in main.runs.run_tabs():
-        task = main.runs.task_of(tab)
-        if task is not None:
-            task.cancel()
-            qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
-    main.history.close()
 
 
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.backtest.run_tab import RunTab
@@ -62,24 +60,6 @@ def _the_process_must_not_exit(request: pytest.FixtureRequest) -> Iterator[None]
     atexit.register(exited)
     yield
     atexit.unregister(exited)
-
-
-@pytest.fixture
-def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path: Path) -> Iterator[MainWindow]:
-    main = MainWindow(
-        settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat),
-        history=ws.RunHistory(tmp_path / "history.sqlite3"),
-        theme="light",
-    )
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    for tab in main.runs.run_tabs():
-        task = main.runs.task_of(tab)
-        if task is not None:
-            task.cancel()
-            qloop.run_until_complete(asyncio.gather(task, return_exceptions=True))
-    main.history.close()
 
 
 def load(window: MainWindow, tmp_path: Path, body: str, interval: str = "1h") -> Path:
