@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
+from ui.charts import DARK_PALETTE
+from ui.live.panel import LivePanel
 from ui.main_window import MainWindow
 from ui.themes import apply_theme
 
@@ -75,3 +77,16 @@ def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path:
     main.history.close()
     # The theme is the application's: leave the next tests the default look.
     qapp.setPalette(qapp.style().standardPalette())
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, qloop: qasync.QEventLoop) -> Iterator[LivePanel]:
+    """A shown Live panel in the dark palette; its runs end before the test's widgets are closed."""
+    live = LivePanel(DARK_PALETTE)
+    live.resize(1400, 950)
+    live.show()
+    yield live
+    # Before pytest-qt closes its widgets: the runs must end while the panel is still there.
+    qloop.run_until_complete(live.shutdown(grace_seconds=0.5))
+    live.close()
+    live.deleteLater()

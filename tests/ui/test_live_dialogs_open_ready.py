@@ -5,23 +5,7 @@ Backtest form.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-import qasync
-
-from ui.charts import DARK_PALETTE
 from ui.live.panel import LivePanel
-
-
-@pytest.fixture
-def panel(qloop: qasync.QEventLoop) -> Iterator[LivePanel]:
-    live = LivePanel(DARK_PALETTE)
-    live.show()
-    yield live
-    qloop.run_until_complete(live.shutdown(grace_seconds=0.5))
-    live.close()
-    live.deleteLater()
 
 
 def test_the_paper_trading_dialog_opens_on_the_first_strategy_and_btcusdt(panel: LivePanel) -> None:

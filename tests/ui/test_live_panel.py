@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
+from loop_helpers import on_loop, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
@@ -83,37 +83,6 @@ def register(signal: ws.Signal | None, steps: dict[int, float], start_minute: in
     ws.add_exchange(ws.make_replay_exchange(EXCHANGE, ladder(steps), clock))
     ws.add_strategy(strategy_name=STRATEGY, interval="1m", get_signal=OneShot(signal))
     return clock
-
-
-@pytest.fixture
-def panel(qtbot: QtBot, qloop: qasync.QEventLoop) -> Iterator[LivePanel]:
-    live = LivePanel(DARK_PALETTE)
-    live.resize(1400, 950)
-    live.show()
-    yield live
-    # Before pytest-qt closes its widgets: the runs must end while the panel is still there.
-    qloop.run_until_complete(live.shutdown(grace_seconds=0.5))
-    live.close()
-    live.deleteLater()
-
-
-def wait_until(qloop: qasync.QEventLoop, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    async def poll() -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.01)
-
-    qloop.run_until_complete(poll())
-
-
-def on_loop(qloop: qasync.QEventLoop, action: Callable[[], Any]) -> Any:
-    """Call ``action`` from inside the running loop, as a slot of the window is called."""
-
-    async def call() -> Any:
-        return action()
-
-    return qloop.run_until_complete(call())
 
 
 def status(panel: LivePanel, key: RunKey = KEY) -> str:

@@ -5,18 +5,16 @@ resume it or start a new one, and does what the trader answered.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import qasync
+from loop_helpers import on_loop, wait_until
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
-from ui.charts import DARK_PALETTE
 from ui.live.panel import LivePanel
 
 SYMBOL = "BTCUSDT"
@@ -26,34 +24,6 @@ START_MS = int(START.timestamp() * 1000)
 SESSION = "paper-demo-BTCUSDT-20240101T0000-600x"
 #: Where the stored session had got to: 03:00 on its first day.
 REACHED = START_MS + 3 * 3_600_000
-
-
-@pytest.fixture
-def panel(qtbot: QtBot, qloop: qasync.QEventLoop) -> Iterator[LivePanel]:
-    live = LivePanel(DARK_PALETTE)
-    live.resize(1200, 800)
-    live.show()
-    yield live
-    qloop.run_until_complete(live.shutdown(grace_seconds=0.5))
-    live.close()
-    live.deleteLater()
-
-
-def wait_until(qloop: qasync.QEventLoop, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    async def poll() -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.01)
-
-    qloop.run_until_complete(poll())
-
-
-def on_loop(qloop: qasync.QEventLoop, action: Callable[[], Any]) -> Any:
-    async def call() -> Any:
-        return action()
-
-    return qloop.run_until_complete(call())
 
 
 async def stored_progress() -> Any:
