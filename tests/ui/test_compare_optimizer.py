@@ -374,8 +374,8 @@ def test_the_event_loop_turns_while_a_sweep_runs_in_worker_processes(
             await asyncio.sleep(0.05)
         counter.cancel()
         await task
-        # Rows arrive one job at a time while the loop keeps serving the window, not all at once at the end.
-        assert len(set(rows_seen)) > 2, rows_seen
+        # Rows arrive while the loop keeps serving the window, not all at once at the end.
+        assert any(0 < rows < 30 for rows in rows_seen), rows_seen
 
     qloop.run_until_complete(scenario())
     assert turns > 100
