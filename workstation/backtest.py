@@ -267,6 +267,7 @@ class BacktestUtils:
                 frame_name=run.frame_name,
                 is_stopped=lambda: run.stop_requested,
                 position=run.position,
+                run_id=run.run_id,
                 loop_turn_seconds=self._loop_turn_seconds,
             )
             async for result in run_backtest(job):

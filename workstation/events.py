@@ -106,6 +106,7 @@ def error_event(
     symbol: str = "",
     strategy_name: str = "",
     backtest: bool = True,
+    run_id: int | None = None,
 ) -> ErrorEvent:
     """Build the ``ErrorEvent`` that reports ``exception`` raised in ``source``."""
     return ErrorEvent(
@@ -115,6 +116,7 @@ def error_event(
         symbol=symbol,
         strategy_name=strategy_name,
         backtest=backtest,
+        run_id=run_id,
         timestamp=int(time.time() * 1000),
         exception=exception,
     )

@@ -56,11 +56,6 @@ class RunIdentity:
     exchange_name: str
     request: ws.BacktestRequest | None
 
-    @property
-    def pair(self) -> tuple[str, str]:
-        """Return the run's symbol and strategy name, as the engine's events name them."""
-        return (self.symbol, self.strategy_name)
-
 
 class RunTab(QWidget):
     """Chart, trades, statistics, curves and monthly returns of one backtest run."""
@@ -86,7 +81,7 @@ class RunTab(QWidget):
         self.backtest_run: ws.BacktestRun | None = None
         self._marks = SignalMarksBuilder()
         self._stop_requested = False
-        #: The errors the engine reported for the run's pair while it ran (its strategy raised, a candle was missing).
+        #: The errors the engine reported for this tab's run while it ran (its strategy raised, a candle was missing).
         self.error_count = 0
         self._last_beat = -1
         self._summary_stale = False
@@ -345,8 +340,9 @@ class RunTab(QWidget):
         self.state_changed.emit(state)
 
     def _count_error(self, event: ws.ErrorEvent) -> None:
-        identity = self.identity
-        if identity is not None and event.backtest and (event.symbol, event.strategy_name) == identity.pair:
+        # Another tab may run the same pair at the same time: only this tab's own run counts.
+        run = self.backtest_run
+        if run is not None and event.run_id == run.run_id:
             self.error_count += 1
 
     def _show_status(self) -> None:

@@ -58,6 +58,7 @@ class BacktestJob:
     frame_name: str
     is_stopped: Callable[[], bool]
     position: RunPosition
+    run_id: int
     loop_turn_seconds: float = YIELD_EVERY_SECONDS
 
 
@@ -268,7 +269,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
         _progress(job, audience, total, frame_end)
         performance.measure(_TOTAL, run_started)
     except Exception as exc:
-        report_error("Backtest.run", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, backtest=True)
+        report_error("Backtest.run", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, run_id=job.run_id)
         raise
     finally:
         performance.flush()

@@ -25,6 +25,9 @@ class ErrorEvent(_Event):
     symbol: str = ""
     strategy_name: str = ""
     backtest: bool = True
+    #: The backtest run whose code raised (``BacktestRun.run_id``); None outside one. Runs of one pair may work
+    #: side by side, so the pair alone does not tell whose error it is.
+    run_id: int | None = None
     timestamp: int = 0
     exception: Any = None
 
