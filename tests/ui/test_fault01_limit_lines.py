@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 from pytestqt.qtbot import QtBot
+from signal_factory import closed_result, result_fields, signal_row
 
 import workstation as ws
 from ui.charts import CandleChart, SignalMarks
@@ -17,50 +17,18 @@ MIN = 60_000
 
 
 def limit_signal(signal_id: str, scheduled_at: int) -> ws.SignalRow:
-    return ws.SignalRow(
-        id=signal_id,
-        position="long",
-        note="",
-        price_open=99.0,
-        price_take_profit=101.0,
-        price_stop_loss=98.0,
-        minute_estimated_time=240,
-        symbol="BTCUSDT",
-        exchange_name="demo",
-        strategy_name="s",
-        frame_name="f",
-        scheduled_at=scheduled_at,
-        pending_at=None,
-        is_scheduled=True,
-    )
-
-
-def where(timestamp: int) -> dict[str, Any]:
-    return {
-        "symbol": "BTCUSDT",
-        "strategy_name": "s",
-        "exchange_name": "demo",
-        "frame_name": "f",
-        "backtest": True,
-        "timestamp": timestamp,
-        "current_price": 99.0,
-    }
+    """A limit buy at 99 (take profit 101, stop loss 98) waiting since ``scheduled_at``."""
+    return signal_row(signal_id, pending_at=None, scheduled_at=scheduled_at, prices=(99.0, 101.0, 98.0))
 
 
 def filled(row: ws.SignalRow, at: int) -> ws.OpenedResult:
-    return ws.OpenedResult(**where(at), signal=row.model_copy(update={"pending_at": at, "is_scheduled": False}))
+    position = row.model_copy(update={"pending_at": at, "is_scheduled": False})
+    return ws.OpenedResult(**result_fields(position, at), signal=position)
 
 
 def closed(row: ws.SignalRow, filled_at: int, at: int) -> ws.ClosedResult:
-    return ws.ClosedResult(
-        **where(at),
-        signal=row.model_copy(update={"pending_at": filled_at, "is_scheduled": False}),
-        close_reason="take_profit",
-        close_timestamp=at,
-        pnl=ws.Pnl(
-            pnl_percentage=1.8, pnl_cost=1.8, pnl_entries=100.0, price_open=99.0, price_close=101.0, fee_cost=0.2
-        ),
-    )
+    position = row.model_copy(update={"pending_at": filled_at, "is_scheduled": False})
+    return closed_result(position, at=at, price=101.0, pnl=1.8)
 
 
 def candles(minutes: int) -> np.ndarray:
@@ -76,11 +44,11 @@ def test_a_limit_order_filled_in_its_own_minute_ends_there_on_the_chart(qtbot: Q
     later = limit_signal("later", T0 + 25 * MIN)
     only_closed = limit_signal("only-closed", T0 + 40 * MIN)  # its opened result was skipped
     results = [
-        ws.ScheduledResult(**where(T0 + 10 * MIN), signal=same_minute),
+        ws.ScheduledResult(**result_fields(same_minute, T0 + 10 * MIN), signal=same_minute),
         filled(same_minute, T0 + 10 * MIN),
-        ws.ScheduledResult(**where(T0 + 25 * MIN), signal=later),
+        ws.ScheduledResult(**result_fields(later, T0 + 25 * MIN), signal=later),
         filled(later, T0 + 30 * MIN),
-        ws.ScheduledResult(**where(T0 + 40 * MIN), signal=only_closed),
+        ws.ScheduledResult(**result_fields(only_closed, T0 + 40 * MIN), signal=only_closed),
         closed(only_closed, T0 + 40 * MIN, T0 + 45 * MIN),
     ]
     marks = SignalMarks.from_results(results)
@@ -98,7 +66,7 @@ def test_a_limit_order_filled_in_its_own_minute_ends_there_on_the_chart(qtbot: Q
 
 def test_a_market_order_is_still_not_a_limit_order() -> None:
     market = limit_signal("market", T0).model_copy(update={"pending_at": T0, "is_scheduled": False})
-    marks = SignalMarks.from_results([ws.OpenedResult(**where(T0), signal=market)])
+    marks = SignalMarks.from_results([ws.OpenedResult(**result_fields(market, T0), signal=market)])
     assert marks.position_ids.tolist() == ["market"]
     assert marks.limit_ids.tolist() == []
 

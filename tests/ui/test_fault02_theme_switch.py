@@ -12,6 +12,7 @@ import pytest
 import qasync
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
+from signal_factory import signal_row
 
 import workstation as ws
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE
@@ -66,22 +67,7 @@ def text_colour_painted(label: QWidget, colour: QColor) -> bool:
 
 
 def stored_position() -> ws.PersistedLiveSignal:
-    signal = ws.SignalRow(
-        id="sig-1",
-        position="long",
-        note="",
-        price_open=42000.0,
-        price_take_profit=42420.0,
-        price_stop_loss=41580.0,
-        minute_estimated_time=120,
-        symbol="BTCUSDT",
-        exchange_name="demo",
-        strategy_name="sma-cross-market",
-        frame_name="",
-        scheduled_at=1_704_103_200_000,
-        pending_at=1_704_103_200_000,
-        is_scheduled=False,
-    )
+    signal = signal_row(pending_at=1_704_103_200_000, strategy_name="sma-cross-market")
     return ws.PersistedLiveSignal(kind="open_position", signal=signal)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
+from signal_factory import closed_result, signal_row
 
 import workstation as ws
 from ui.widgets.statistics_table import StatisticsTable
@@ -100,34 +101,5 @@ def trade(index: int, count: int, pnl: float, days: int) -> ws.ClosedResult:
     ``days`` later."""
     opened = T0 + index * (days * DAY - 3_600_000) // (count - 1)
     closed_at = opened + 3_600_000
-    signal = ws.SignalRow(
-        id=f"t{index}",
-        position="long",
-        note="",
-        price_open=100.0,
-        price_take_profit=101.0,
-        price_stop_loss=99.0,
-        minute_estimated_time=60,
-        symbol="BTCUSDT",
-        exchange_name="demo",
-        strategy_name="s",
-        frame_name="f",
-        scheduled_at=opened,
-        pending_at=opened,
-        is_scheduled=False,
-    )
-    return ws.ClosedResult(
-        symbol="BTCUSDT",
-        strategy_name="s",
-        exchange_name="demo",
-        frame_name="f",
-        backtest=True,
-        timestamp=closed_at,
-        current_price=100.0 + pnl,
-        signal=signal,
-        close_reason="take_profit" if pnl > 0 else "stop_loss",
-        close_timestamp=closed_at,
-        pnl=ws.Pnl(
-            pnl_percentage=pnl, pnl_cost=pnl, pnl_entries=100.0, price_open=100.0, price_close=100.0 + pnl, fee_cost=0.2
-        ),
-    )
+    signal = signal_row(f"t{index}", pending_at=opened, prices=(100.0, 101.0, 99.0))
+    return closed_result(signal, at=closed_at, price=100.0 + pnl, pnl=pnl)

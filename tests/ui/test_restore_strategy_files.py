@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+from signal_factory import signal_row
 
 import workstation as ws
 from ui.main_window import MainWindow
@@ -57,21 +58,8 @@ def remember(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def store_position(qloop: qasync.QEventLoop, strategy_name: str) -> None:
     pending = int(time.time() * 1000) - 10 * 60_000
-    row = ws.SignalRow(
-        id=f"stored-{strategy_name}",
-        position="long",
-        note="",
-        price_open=42000.0,
-        price_take_profit=42420.0,
-        price_stop_loss=41580.0,
-        minute_estimated_time=24 * 60,
-        symbol=SYMBOL,
-        exchange_name="demo",
-        strategy_name=strategy_name,
-        frame_name="",
-        scheduled_at=pending,
-        pending_at=pending,
-        is_scheduled=False,
+    row = signal_row(
+        f"stored-{strategy_name}", pending_at=pending, strategy_name=strategy_name, minute_estimated_time=24 * 60
     )
     qloop.run_until_complete(ws.persist.adapter("signal").write_value(f"{SYMBOL}:{strategy_name}", row.model_dump()))
 
