@@ -25,7 +25,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -49,14 +48,13 @@ from workstation.registry import (
     list_frames,
     list_strategies,
 )
-from workstation.schemas.common import Name
+from workstation.schemas.common import Name, is_name
 from workstation.schemas.frame import FrameInterval, FrameSchema
 
 #: The offline exchange `prepare_backtest` registers when a request names it and nothing else has.
 DEMO_EXCHANGE = "demo"
 
 _MAX_NAME_LENGTH = 100  # SPEC §2: names are parts of memo keys and file names
-_NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 
 def exchange_choices(*, stored: bool = False) -> list[str]:
@@ -426,7 +424,7 @@ def _check_source(data: dict[str, Any]) -> list[InitErrorDetails]:
     seed = data.get("seed", 0)
     with_file = isinstance(candle_file, str) and bool(candle_file.strip())
     errors: list[InitErrorDetails] = []
-    if not isinstance(exchange_name, str) or not _is_name(exchange_name):
+    if not is_name(exchange_name):
         return errors  # the field's own validation says why
     if with_file and (exchange_name == DEMO_EXCHANGE or stored_source(exchange_name) is not None):
         reason = ValueError(f'"{exchange_name}" is not a candle file\'s exchange; name its candles, e.g. "csv"')
@@ -441,14 +439,6 @@ def _check_source(data: dict[str, Any]) -> list[InitErrorDetails]:
         reason = ValueError(f"seed {seed} applies to the demo exchange only, not to {source}")
         errors.append(_value_error("seed", seed, reason))
     return errors
-
-
-def _is_name(text: str) -> bool:
-    try:
-        _NAME.validate_python(text)
-    except ValidationError:
-        return False
-    return True
 
 
 def _value_error(field: str, value: Any, reason: ValueError) -> InitErrorDetails:

@@ -7,20 +7,17 @@ sweep, compare or paper trade on like any other exchange.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
-from pydantic import TypeAdapter
 
 from workstation.exchanges.aggregate import aggregate_candles, request_window
 from workstation.exchanges.candle_store import CandleStore, CandleStoreFileError
 from workstation.models.candles import CANDLE_DTYPE
-from workstation.schemas.common import Name
+from workstation.schemas.common import Name, is_name
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import now_ms
-
-_NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 #: What the name of a stored exchange starts with; the rest is the exchange the store files the candles under.
 STORED_PREFIX = "stored-"
@@ -53,17 +50,10 @@ def stored_exchange_names(store: CandleStore | None = None) -> list[str]:
         if store is None:
             source.close()
     names = [stored_exchange_name(exchange) for exchange in exchanges]
-    return [name for name in names if _valid_name(name)]
+    return [name for name in names if is_name(name)]
 
 
-def _valid_name(name: str) -> bool:
-    try:
-        _NAME.validate_python(name)
-    except ValueError:
-        return False
-    return True
-
-
+@dataclass(frozen=True, slots=True)
 class StoredCandles:
     """The ``get_candles`` of a stored exchange: the store's series of the interval, else its 1m series aggregated.
 
@@ -75,15 +65,8 @@ class StoredCandles:
         The candle store.
     """
 
-    def __init__(self, source: str, store: CandleStore) -> None:
-        self.source = source
-        self.store = store
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.source, self.store))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.source!r}, {self.store!r})"
+    source: str
+    store: CandleStore
 
     async def __call__(self, symbol: str, interval: str, since: datetime, limit: int) -> np.ndarray:
         """Return the stored candles with open times in ``[since, since + limit * interval)``, oldest first."""

@@ -26,6 +26,18 @@ def _check_name(value: str) -> str:
 #: A schema name: part of memo keys and file names, so ``:``, ``/`` and control characters are refused.
 Name = Annotated[str, Field(strict=True), AfterValidator(_check_name)]
 
+
+def is_name(value: object) -> bool:
+    """Tell whether ``value`` is a `Name` a schema takes (a string with no ``:``, ``/`` or control character)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        _check_name(value)
+    except ValueError:
+        return False
+    return True
+
+
 #: Any sync or async callable.
 AnyCallable = Callable[..., Any]
 
