@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails
 
-from workstation.config import Config, get_config
+from workstation.config import Config, CostPercent, PositionCost, get_config
 from workstation.errors import PreparationError, SchemaNotFoundError
 from workstation.examples.catalogue import BuiltinStrategy, available_builtin_strategies
 from workstation.exchanges.csv import CsvCandles, make_csv_exchange
@@ -164,24 +164,13 @@ class BacktestRequest(BaseModel):
     start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
     end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
     interval: FrameInterval = Field("1m", title="Tick every", description="Time between two ticks of the strategy.")
-    percent_fee: float = Field(
-        0.1, ge=0, allow_inf_nan=False, strict=True, title="Fee (%)", description="Fee per side, in percent."
+    # The costs are bounded as the run's config bounds them: a request is refused, not its preparation.
+    percent_fee: CostPercent = Field(0.1, strict=True, title="Fee (%)", description="Fee per side, in percent.")
+    percent_slippage: CostPercent = Field(
+        0.1, strict=True, title="Slippage (%)", description="Adverse slippage per side, in percent."
     )
-    percent_slippage: float = Field(
-        0.1,
-        ge=0,
-        allow_inf_nan=False,
-        strict=True,
-        title="Slippage (%)",
-        description="Adverse slippage per side, in percent.",
-    )
-    position_entry_cost: float = Field(
-        100.0,
-        gt=0,
-        allow_inf_nan=False,
-        strict=True,
-        title="Position cost",
-        description="Money put into each position; gives the PnL in money.",
+    position_entry_cost: PositionCost = Field(
+        100.0, strict=True, title="Position cost", description="Money put into each position; gives the PnL in money."
     )
     params: dict[str, Any] = Field(
         default_factory=dict,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pydantic
+from pydantic_core import ErrorDetails
 
 import workstation as ws
 from workstation import cli_report
@@ -216,12 +217,22 @@ def backtest_request(args: argparse.Namespace) -> ws.BacktestRequest:
     try:
         return ws.BacktestRequest(**fields)
     except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else ""
-        where = ".".join(str(part) for part in error["loc"][1:])
+        raise ArgumentProblem(option_problem(exc.errors()[0])) from None
+
+
+def option_problem(error: ErrorDetails) -> str:
+    """Return one line saying why the request refused an argument: its option, where in it, the reason, the value.
+
+    The request's own checks name the value in their reason; pydantic's bounds and types do not, so the value
+    follows them (``--fee: Input should be less than or equal to 10, got 150.0``).
+    """
+    field = str(error["loc"][0]) if error["loc"] else ""
+    inside = "".join(f"{part}: " for part in error["loc"][1:])  # a strategy parameter: --param fast: ...
+    if error["type"] == "value_error":
         reason = str(error["msg"]).removeprefix("Value error, ")
-        value = f"{where}: " if where else ""
-        raise ArgumentProblem(f"{OPTIONS.get(field, field)}: {value}{reason}") from None
+    else:
+        reason = f"{error['msg']}, got {error['input']!r}"
+    return f"{OPTIONS.get(field, field)}: {inside}{reason}"
 
 
 def parse_params(texts: list[str]) -> dict[str, str]:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 MINUTES_PER_YEAR = 365 * 1440
+
+#: A number of minutes, at most a year.
+Minutes = Annotated[int, Field(le=MINUTES_PER_YEAR)]
+#: A cost of each side of a trade, in percent (fee, slippage): 10 % at the most.
+CostPercent = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
+#: The money put into a position. Below a cent, cost / (cost / price) of the PnL formula underflows to a division by
+#: zero.
+PositionCost = Annotated[float, Field(ge=0.01, le=1e12, allow_inf_nan=False)]
 
 
 class Config(BaseModel):
@@ -20,36 +28,17 @@ class Config(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    schedule_await_minutes: int = Field(
-        120,
-        title="Limit order wait (min)",
-        ge=1,
-        le=MINUTES_PER_YEAR,
-        description="How long a limit order may wait for its fill.",
+    schedule_await_minutes: Minutes = Field(
+        120, title="Limit order wait (min)", ge=1, description="How long a limit order may wait for its fill."
     )
     avg_price_candles_count: int = Field(
         5, title="VWAP candles", ge=1, le=1440, description="Number of 1m candles in a VWAP."
     )
-    percent_fee: float = Field(
-        0.1, title="Fee per side (%)", allow_inf_nan=False, ge=0, le=10, description="Fee per side, in percent."
+    percent_fee: CostPercent = Field(0.1, title="Fee per side (%)", description="Fee per side, in percent.")
+    percent_slippage: CostPercent = Field(
+        0.1, title="Slippage per side (%)", description="Adverse slippage per side, in percent."
     )
-    percent_slippage: float = Field(
-        0.1,
-        title="Slippage per side (%)",
-        allow_inf_nan=False,
-        ge=0,
-        le=10,
-        description="Adverse slippage per side, in percent.",
-    )
-    # Below a cent, cost / (cost / price) of the PnL formula underflows to a division by zero.
-    position_entry_cost: float = Field(
-        100.0,
-        title="Position cost",
-        allow_inf_nan=False,
-        ge=0.01,
-        le=1e12,
-        description="Money put into each position.",
-    )
+    position_entry_cost: PositionCost = Field(100.0, title="Position cost", description="Money put into each position.")
     min_takeprofit_distance_percent: float = Field(
         0.5,
         title="Min take-profit distance (%)",
@@ -74,12 +63,8 @@ class Config(BaseModel):
         le=100,
         description="Maximum SL distance, at least the minimum; 0 disables.",
     )
-    max_signal_lifetime_minutes: int = Field(
-        1440,
-        title="Max signal lifetime (min)",
-        ge=0,
-        le=MINUTES_PER_YEAR,
-        description="Maximum minute_estimated_time; 0 disables.",
+    max_signal_lifetime_minutes: Minutes = Field(
+        1440, title="Max signal lifetime (min)", ge=0, description="Maximum minute_estimated_time; 0 disables."
     )
     max_signal_generation_seconds: float = Field(
         180.0,
@@ -133,19 +118,28 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _stop_loss_range(self) -> Self:
-        """Refuse a minimum stop-loss distance above an enabled maximum, naming both fields and values."""
+        """Refuse a minimum stop-loss distance above an enabled maximum, naming both fields and values.
+
+        The fields are named as the settings dialog labels them (their titles): the message shows next to each.
+        """
         low, high = self.min_stoploss_distance_percent, self.max_stoploss_distance_percent
         if high == 0 or low <= high:
             return self
-        values = {"minimum": low, "maximum": high}
+        fields = type(self).model_fields
+        values = {
+            "minimum": low,
+            "maximum": high,
+            "min_label": fields["min_stoploss_distance_percent"].title,
+            "max_label": fields["max_stoploss_distance_percent"].title,
+        }
         raise ValidationError.from_exception_data(
             type(self).__name__,
             [
                 InitErrorDetails(
                     type=PydanticCustomError(
                         "stoploss_range",
-                        "min_stoploss_distance_percent ({minimum}) must not exceed "
-                        "max_stoploss_distance_percent ({maximum}); a maximum of 0 disables it",
+                        '"{min_label}" ({minimum}) must not exceed "{max_label}" ({maximum}); '
+                        "a maximum of 0 disables it",
                         values,
                     ),
                     loc=("min_stoploss_distance_percent",),
@@ -154,8 +148,7 @@ class Config(BaseModel):
                 InitErrorDetails(
                     type=PydanticCustomError(
                         "stoploss_range",
-                        "max_stoploss_distance_percent ({maximum}) must be 0 (no maximum) or at least "
-                        "min_stoploss_distance_percent ({minimum})",
+                        '"{max_label}" ({maximum}) must be 0 (no maximum) or at least "{min_label}" ({minimum})',
                         values,
                     ),
                     loc=("max_stoploss_distance_percent",),

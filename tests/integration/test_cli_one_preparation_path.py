@@ -87,11 +87,15 @@ def test_the_command_line_and_the_request_give_the_same_trades(capsys: pytest.Ca
     [
         (
             ["--param", "fast=abc"],
-            "--param: fast: Input should be a valid integer, unable to parse string as an integer",
+            "--param: fast: Input should be a valid integer, unable to parse string as an integer, got 'abc'",
         ),
         (["--param", "fast"], "--param: 'fast' is not NAME=VALUE"),
-        (["--fee", "-1"], "--fee: Input should be greater than or equal to 0"),
-        (["--entry-cost", "0"], "--entry-cost: Input should be greater than 0"),
+        (["--fee", "-1"], "--fee: Input should be greater than or equal to 0, got -1.0"),
+        # Bounded as the run's config bounds them: refused as the option, not as the config's field in a traceback.
+        (["--fee", "150"], "--fee: Input should be less than or equal to 10, got 150.0"),
+        (["--slippage", "10.5"], "--slippage: Input should be less than or equal to 10, got 10.5"),
+        (["--entry-cost", "0"], "--entry-cost: Input should be greater than or equal to 0.01, got 0.0"),
+        (["--entry-cost", "0.001"], "--entry-cost: Input should be greater than or equal to 0.01, got 0.001"),
         (["--exchange", "nope"], '--exchange: exchange "nope" not found; known: "demo"'),
         (
             ["--seed", "2", "--exchange", "stored-csv"],

@@ -75,7 +75,14 @@ def test_every_field_has_a_title_and_a_description() -> None:
         ({"percent_fee": -0.1}, [(("percent_fee",), "Input should be greater than or equal to 0")]),
         ({"percent_fee": float("inf")}, [(("percent_fee",), "Input should be a finite number")]),
         ({"percent_fee": "0.2"}, [(("percent_fee",), "Input should be a valid number")]),
-        ({"position_entry_cost": 0.0}, [(("position_entry_cost",), "Input should be greater than 0")]),
+        # The costs are bounded as the run's config bounds them (fee and slippage up to 10 %, a cent at least).
+        ({"percent_fee": 150.0}, [(("percent_fee",), "Input should be less than or equal to 10")]),
+        ({"percent_slippage": 10.5}, [(("percent_slippage",), "Input should be less than or equal to 10")]),
+        ({"position_entry_cost": 0.0}, [(("position_entry_cost",), "Input should be greater than or equal to 0.01")]),
+        (
+            {"position_entry_cost": 2e12},
+            [(("position_entry_cost",), "Input should be less than or equal to 1000000000000")],
+        ),
         (
             {"exchange_name": "binance"},
             [(("exchange_name",), 'Value error, exchange "binance" not found; known: "demo"')],

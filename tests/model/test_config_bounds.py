@@ -107,15 +107,14 @@ def test_a_minimum_stop_loss_distance_above_the_maximum_is_refused_on_both_field
         (
             ("min_stoploss_distance_percent",),
             "stoploss_range",
-            "min_stoploss_distance_percent (5.0) must not exceed max_stoploss_distance_percent (2.0); "
+            '"Min stop-loss distance (%)" (5.0) must not exceed "Max stop-loss distance (%)" (2.0); '
             "a maximum of 0 disables it",
             5.0,
         ),
         (
             ("max_stoploss_distance_percent",),
             "stoploss_range",
-            "max_stoploss_distance_percent (2.0) must be 0 (no maximum) "
-            "or at least min_stoploss_distance_percent (5.0)",
+            '"Max stop-loss distance (%)" (2.0) must be 0 (no maximum) or at least "Min stop-loss distance (%)" (5.0)',
             2.0,
         ),
     ]

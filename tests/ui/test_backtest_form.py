@@ -84,9 +84,14 @@ def param_spin(form: BacktestForm, name: str) -> QSpinBox:
             "Input should be greater than or equal to 0",
         ),
         (
+            lambda form: line(form, "percent_fee").setText("150"),
+            "percent_fee",
+            "Input should be less than or equal to 10",
+        ),
+        (
             lambda form: line(form, "position_entry_cost").setText("0"),
             "position_entry_cost",
-            "Input should be greater than 0",
+            "Input should be greater than or equal to 0.01",
         ),
         (
             lambda form: combo(form, "strategy_name").setCurrentText("nope"),

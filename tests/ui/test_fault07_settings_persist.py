@@ -18,11 +18,10 @@ from ui.settings_dialog import SettingsDialog
 from ui.themes import apply_theme
 
 MIN_ABOVE_MAX = (
-    "min_stoploss_distance_percent (5.0) must not exceed max_stoploss_distance_percent (2.0); "
-    "a maximum of 0 disables it"
+    '"Min stop-loss distance (%)" (5.0) must not exceed "Max stop-loss distance (%)" (2.0); a maximum of 0 disables it'
 )
 MAX_BELOW_MIN = (
-    "max_stoploss_distance_percent (2.0) must be 0 (no maximum) or at least min_stoploss_distance_percent (5.0)"
+    '"Max stop-loss distance (%)" (2.0) must be 0 (no maximum) or at least "Min stop-loss distance (%)" (5.0)'
 )
 
 
