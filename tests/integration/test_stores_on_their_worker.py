@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import qasync
 from exchange_server import FAKE_BINANCE_OPTIONS, T0, FakeBinance, minute_candles
+from loop_helpers import wait_until
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -89,7 +90,7 @@ def test_history_and_candle_store_statements_run_on_their_workers_only(
         assert task is not None
         qloop.run_until_complete(task)
     first, second = sorted(run.id for run in history.worker.call_blocking(history.list_runs))
-    assert window.stored_runs.panel.table_model.rowCount() == 2
+    wait_until(qloop, lambda: window.stored_runs.panel.table_model.rowCount() == 2)  # the dock lists them in turn
     reopened = qloop.run_until_complete(window.stored_runs.open(first))
     assert reopened is not None
     assert reopened.status.text() == f"Finished (from the history, run #{first})"

@@ -1,12 +1,19 @@
-"""The History panel: saved runs newest first with exact texts, selection-driven actions, signals, delete."""
+"""The History panel: saved runs newest first with exact texts, selection-driven actions, signals, delete.
+
+Listing and deleting run on the history's own thread: the panel changes when the history answers, and a busy
+history never holds the window up.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+import qasync
+from loop_helpers import wait_until
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QMessageBox
@@ -24,20 +31,23 @@ DAY = 86_400_000
 JAN_1 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
 
-def run_row(
-    store: ws.RunHistory,
-    *,
-    created_at: int,
-    strategy_name: str,
-    symbol: str,
-    state: str,
-    figures: tuple[int, float | None, float | None, float | None],
-    frame_days: int = 1,
-) -> None:
-    """Insert a run's row as another program would; ``figures`` = trades, total PnL, win rate, Sharpe.
+#: A run's row as another program would save it: created at, strategy, symbol, state, figures (trades, total
+#: PnL, win rate, Sharpe) and days of frame. The panel reads only the summary columns, so the figures are set
+#: directly to pin every text.
+StoredRow = tuple[int, str, str, str, tuple[int, float | None, float | None, float | None], int]
 
-    The panel reads only the summary columns, so the figures are set directly to pin every text.
-    """
+STORED: tuple[StoredRow, ...] = (
+    (1_717_200_000_000, "sma-cross-market", "BTCUSDT", "finished", (3, 3.25, 200 / 3, 0.9035079029052513), 90),
+    (1_717_286_700_000, "rsi-reversion", "ETHUSDT", "stopped", (4, -2.25, 50.0, -0.5592405119382147), 1),
+    (1_717_243_200_000, "breakout", "SOLUSDT", "failed", (0, None, None, None), 1),
+)  # saved 2024-06-01 00:00, 2024-06-02 00:05 and 2024-06-01 12:00
+#: A fourth run, newer than the others (2024-06-03 00:00), saved while the panel shows.
+NEWER: StoredRow = (1_717_372_800_000, "new", "BTCUSDT", "finished", (1, 0.0, 0.0, 0.0), 1)
+
+
+def run_row(store: ws.RunHistory, row: StoredRow) -> None:
+    """Insert ``row`` into ``store``'s file as another program would."""
+    created_at, strategy_name, symbol, state, figures, frame_days = row
     with closing(sqlite3.connect(store.path)) as connection, connection:
         connection.execute(
             "INSERT INTO runs (created_at, finished_at, state, symbol, strategy_name, exchange_name, frame_start, "
@@ -50,31 +60,8 @@ def run_row(
 @pytest.fixture
 def store(tmp_path: Path) -> ws.RunHistory:
     history = ws.RunHistory(tmp_path / "history.sqlite3")
-    run_row(
-        history,
-        created_at=1_717_200_000_000,  # 2024-06-01 00:00
-        strategy_name="sma-cross-market",
-        symbol="BTCUSDT",
-        state="finished",
-        figures=(3, 3.25, 200 / 3, 0.9035079029052513),
-        frame_days=90,
-    )
-    run_row(
-        history,
-        created_at=1_717_286_700_000,  # 2024-06-02 00:05
-        strategy_name="rsi-reversion",
-        symbol="ETHUSDT",
-        state="stopped",
-        figures=(4, -2.25, 50.0, -0.5592405119382147),
-    )
-    run_row(
-        history,
-        created_at=1_717_243_200_000,  # 2024-06-01 12:00
-        strategy_name="breakout",
-        symbol="SOLUSDT",
-        state="failed",
-        figures=(0, None, None, None),
-    )
+    for row in STORED:
+        run_row(history, row)
     yield history
     history.close()
 
@@ -172,7 +159,9 @@ def test_actions_follow_the_selection_and_signals_carry_run_ids(qtbot: QtBot, st
     assert opened == [3, 1]
 
 
-def test_delete_asks_then_removes_the_selected_runs(qtbot: QtBot, store: ws.RunHistory) -> None:
+def test_delete_asks_then_removes_the_selected_runs(
+    qtbot: QtBot, qloop: qasync.QEventLoop, store: ws.RunHistory
+) -> None:
     panel = HistoryPanel(store)
     qtbot.addWidget(panel)
     panel.show()
@@ -192,6 +181,8 @@ def test_delete_asks_then_removes_the_selected_runs(qtbot: QtBot, store: ws.RunH
     assert box is not None
     assert box.text() == "Delete these 2 runs from the history? This cannot be undone."
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert len(cell_texts(panel)) == 3  # until the history's thread has deleted them and listed the rest
+    wait_until(qloop, lambda: len(cell_texts(panel)) == 1)
 
     assert [run.id for run in store.list_runs()] == [2]
     assert [row[1] for row in cell_texts(panel)] == ["rsi-reversion"]
@@ -199,25 +190,44 @@ def test_delete_asks_then_removes_the_selected_runs(qtbot: QtBot, store: ws.RunH
     assert not panel.delete_button.isEnabled()
 
 
-def test_refresh_shows_new_runs_and_keeps_the_selection(qtbot: QtBot, store: ws.RunHistory) -> None:
+def test_refresh_shows_new_runs_and_keeps_the_selection(
+    qtbot: QtBot, qloop: qasync.QEventLoop, store: ws.RunHistory
+) -> None:
     panel = HistoryPanel(store)
     qtbot.addWidget(panel)
     panel.select_runs([1])
 
-    run_row(
-        store,
-        created_at=1_717_372_800_000,
-        strategy_name="new",
-        symbol="BTCUSDT",
-        state="finished",
-        figures=(1, 0.0, 0.0, 0.0),
-    )
-    panel.refresh()
+    run_row(store, NEWER)
+    qloop.run_until_complete(panel.refresh())
 
     newest = cell_texts(panel)[0]
     assert newest[:2] == ["2024-06-03 00:00", "new"]
     assert newest[5:] == ["1", "0.00", "0.00", "0.000"]
     assert panel.selected_run_ids() == [1]
+
+
+def test_a_busy_history_does_not_hold_the_window_up_and_the_panel_follows_when_it_answers(
+    qtbot: QtBot, qloop: qasync.QEventLoop, store: ws.RunHistory
+) -> None:
+    panel = HistoryPanel(store)
+    qtbot.addWidget(panel)
+    run_row(store, NEWER)
+    taken, released = threading.Event(), threading.Event()
+
+    def long_job() -> None:
+        taken.set()
+        released.wait(timeout=5)  # at most: a panel that waits for the history fails below instead of hanging
+
+    other = threading.Thread(target=store.worker.call_blocking, args=(long_job,))
+    other.start()
+    taken.wait()
+    refreshing = panel.refresh()
+    assert [row[1] for row in cell_texts(panel)] == ["rsi-reversion", "breakout", "sma-cross-market"]
+    released.set()
+    other.join()
+    qloop.run_until_complete(refreshing)
+
+    assert [row[1] for row in cell_texts(panel)] == ["new", "rsi-reversion", "breakout", "sma-cross-market"]
 
 
 def test_an_empty_history_shows_a_hint(qtbot: QtBot, tmp_path: Path) -> None:

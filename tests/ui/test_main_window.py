@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
+from loop_helpers import wait_until
 from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
@@ -219,7 +220,7 @@ def test_a_stored_run_reopens_without_running_again(
 ) -> None:
     ran = run_to_end(qloop, window, TWO_DAYS)
     [stored] = window.history.list_runs()
-    assert window.stored_runs.panel.table_model.rowCount() == 1
+    wait_until(qloop, lambda: window.stored_runs.panel.table_model.rowCount() == 1)  # the dock lists it in turn
 
     def no_run(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("reopening a stored run must not run it")

@@ -48,6 +48,7 @@ class HistoryController(QObject):
         self.panel = HistoryPanel(history, parent)
         self.panel.open_requested.connect(lambda run_id: background.spawn(self.open(run_id)))
         self.panel.compare_requested.connect(lambda first, second: background.spawn(self.compare(first, second)))
+        self.panel.error_raised.connect(self.error_raised)
         runs.run_saved.connect(lambda _tab: self.panel.refresh())
 
     async def open(self, run_id: int) -> RunTab | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+import traceback
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -133,10 +136,19 @@ class HistoryPanel(QWidget):
     Open (or a double-click, or Enter) asks to show one run; Compare is enabled with exactly two runs selected and
     emits their ids in the order the table shows them; Delete asks for confirmation, then removes the selected
     runs from the file. Call :meth:`refresh` after a run has been saved.
+
+    The file is read and written on the history's own thread (``ws.RunHistory.worker``) while the window goes on:
+    the table changes when the history answers.
+
+    Signals
+    -------
+    error_raised(str, str)
+        The history could not be listed or a run not deleted: a one-line title and the details for the Log dock.
     """
 
     open_requested = Signal(int)
     compare_requested = Signal(int, int)
+    error_raised = Signal(str, str)
 
     def __init__(self, history: ws.RunHistory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -200,7 +212,10 @@ class HistoryPanel(QWidget):
 
         self._confirmation = Confirmation(self)
         self.table.selectionModel().selectionChanged.connect(self._update_actions)
-        self.refresh()
+        # The listings and deletions under way, held so that the event loop cannot collect one half-way.
+        self._tasks: set[asyncio.Task[None]] = set()
+        # The panel is built before the event loop runs, with nothing to await on: the first listing waits.
+        self._show_runs(history.worker.call_blocking(history.list_runs))
 
     @property
     def confirm_delete_box(self) -> QMessageBox | None:
@@ -222,15 +237,26 @@ class HistoryPanel(QWidget):
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         return button
 
-    def refresh(self) -> None:
-        """Reload the runs from the history, keeping the selected runs selected where they still exist."""
+    def refresh(self) -> asyncio.Task[None]:
+        """Reload the runs from the history on its thread; return the task, done once the table shows them."""
+        return self._spawn(self.reload())
+
+    async def reload(self) -> None:
+        """Read the runs from the history and show them, keeping the selected runs selected where they still exist."""
+        try:
+            runs = await self._history.worker.call(self._history.list_runs)
+        except Exception as exc:
+            self.error_raised.emit(f"Could not list the run history: {exc}", traceback.format_exc())
+            return
+        self._show_runs(runs)
+
+    def _show_runs(self, runs: Sequence[ws.RunSummary]) -> None:
+        # The selection as it is now: the trader may have changed it while the history was read.
         selected = self.selected_run_ids()
-        # On the history's own thread, like every use of its file; listing summaries takes a few milliseconds.
-        self.table_model.set_runs(self._history.worker.call_blocking(self._history.list_runs))
+        self.table_model.set_runs(runs)
         self.table.resizeColumnsToContents()
-        has_runs = self.table_model.rowCount() > 0
-        self.table.setVisible(has_runs)
-        self.empty_label.setVisible(not has_runs)
+        self.table.setVisible(bool(runs))
+        self.empty_label.setVisible(not runs)
         self.select_runs(selected)
 
     def selected_run_ids(self) -> list[int]:
@@ -275,10 +301,23 @@ class HistoryPanel(QWidget):
             return
         what = "this run" if len(run_ids) == 1 else f"these {len(run_ids)} runs"
         self._confirmation.ask(
-            "Delete runs", f"Delete {what} from the history? This cannot be undone.", lambda: self._delete(run_ids)
+            "Delete runs", f"Delete {what} from the history? This cannot be undone.", lambda: self.delete(run_ids)
         )
 
-    def _delete(self, run_ids: Sequence[int]) -> None:
-        for run_id in run_ids:
-            self._history.worker.call_blocking(self._history.delete, run_id)
-        self.refresh()
+    def delete(self, run_ids: Sequence[int]) -> asyncio.Task[None]:
+        """Delete ``run_ids`` from the history on its thread, then reload; return the task."""
+        return self._spawn(self._delete(list(run_ids)))
+
+    async def _delete(self, run_ids: list[int]) -> None:
+        try:
+            for run_id in run_ids:
+                await self._history.worker.call(self._history.delete, run_id)
+        except Exception as exc:
+            self.error_raised.emit(f"Could not delete runs from the history: {exc}", traceback.format_exc())
+        await self.reload()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
