@@ -7,9 +7,7 @@ candle store's candles as ``stored-<exchange>``, a built-in strategy with the re
 period), checks that the period fits the candles, and returns the names and the config to run with::
 
     prepared = await ws.prepare_backtest(request)
-    async for result in ws.Backtest.run(prepared.symbol, strategy_name=prepared.strategy_name,
-                                        exchange_name=prepared.exchange_name, frame_name=prepared.frame_name,
-                                        config=prepared.config): ...
+    async for result in prepared.run(): ...
 """
 
 from __future__ import annotations
@@ -32,6 +30,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails
 
+from workstation.backtest import Backtest
+from workstation.backtest_run import BacktestRun
 from workstation.config import Config, CostPercent, PositionCost, get_config
 from workstation.errors import PreparationError, SchemaNotFoundError
 from workstation.examples.catalogue import BuiltinStrategy, available_builtin_strategies
@@ -240,6 +240,16 @@ class PreparedBacktest(BaseModel):
     exchange_name: str = Field(title="Exchange", description="The registered exchange.")
     frame_name: str = Field(title="Frame", description="The registered 1m frame of the request's period.")
     config: Config = Field(title="Config", description="The run's config: pass it to Backtest.run(config=...).")
+
+    def run(self) -> BacktestRun:
+        """Start the backtest (``Backtest.run`` with these names and this config): an async iterator of its results."""
+        return Backtest.run(
+            self.symbol,
+            strategy_name=self.strategy_name,
+            exchange_name=self.exchange_name,
+            frame_name=self.frame_name,
+            config=self.config,
+        )
 
 
 async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:

@@ -403,13 +403,7 @@ async def _run(
     unsubscribe = None if quiet else ws.listen_progress_backtest(progress)
     stop_counting = ws.listen_error(errors)
     try:
-        async for _ in ws.Backtest.run(
-            request.symbol,
-            strategy_name=request.strategy_name,
-            exchange_name=request.exchange_name,
-            frame_name=request.frame_name,
-            config=request.config,
-        ):
+        async for _ in request.run():
             pass
     finally:
         stop_counting()

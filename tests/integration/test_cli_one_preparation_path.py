@@ -50,17 +50,7 @@ def trade(result: ws.ClosedResult) -> tuple[Any, ...]:
 def request_trades() -> list[tuple[Any, ...]]:
     async def scenario() -> list[tuple[Any, ...]]:
         prepared = await ws.prepare_backtest(REQUEST)
-        return [
-            trade(result)
-            async for result in ws.Backtest.run(
-                prepared.symbol,
-                strategy_name=prepared.strategy_name,
-                exchange_name=prepared.exchange_name,
-                frame_name=prepared.frame_name,
-                config=prepared.config,
-            )
-            if isinstance(result, ws.ClosedResult)
-        ]
+        return [trade(result) async for result in prepared.run() if isinstance(result, ws.ClosedResult)]
 
     return asyncio.run(scenario())
 

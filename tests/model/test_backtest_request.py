@@ -168,17 +168,7 @@ def test_params_models_of_the_catalogue() -> None:
 def run(request: ws.BacktestRequest) -> tuple[ws.PreparedBacktest, list[ws.ClosedResult]]:
     async def scenario() -> tuple[ws.PreparedBacktest, list[ws.ClosedResult]]:
         prepared = await ws.prepare_backtest(request)
-        closed = [
-            result
-            async for result in ws.Backtest.run(
-                prepared.symbol,
-                strategy_name=prepared.strategy_name,
-                exchange_name=prepared.exchange_name,
-                frame_name=prepared.frame_name,
-                config=prepared.config,
-            )
-            if isinstance(result, ws.ClosedResult)
-        ]
+        closed = [result async for result in prepared.run() if isinstance(result, ws.ClosedResult)]
         return prepared, closed
 
     return asyncio.run(scenario())

@@ -169,17 +169,7 @@ def test_a_demo_backtest_runs_at_the_edges_of_the_costs_and_the_request_size() -
         prepared = await ws.prepare_backtest(request)
         # Offline candles are never retried (prepare_backtest); every other field is the config set above.
         assert prepared.config == config.model_copy(update={"get_candles_retry_count": 1})
-        return [
-            result
-            async for result in ws.Backtest.run(
-                prepared.symbol,
-                strategy_name=prepared.strategy_name,
-                exchange_name=prepared.exchange_name,
-                frame_name=prepared.frame_name,
-                config=prepared.config,
-            )
-            if isinstance(result, ws.ClosedResult)
-        ]
+        return [result async for result in prepared.run() if isinstance(result, ws.ClosedResult)]
 
     closed = asyncio.run(scenario())
     assert Counter(result.close_reason for result in closed) == {"stop_loss": 6, "take_profit": 5, "time_expired": 2}

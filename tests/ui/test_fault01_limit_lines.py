@@ -83,13 +83,7 @@ def test_the_reported_month_of_rsi_reversion_on_ethusdt_leaves_no_limit_line_ope
             end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
         )
         prepared = await ws.prepare_backtest(request)
-        results = ws.Backtest.run(
-            prepared.symbol,
-            strategy_name=prepared.strategy_name,
-            exchange_name=prepared.exchange_name,
-            frame_name=prepared.frame_name,
-            config=prepared.config,
-        )
+        results = prepared.run()
         return [result async for result in results]
 
     marks = SignalMarks.from_results(asyncio.run(run()))

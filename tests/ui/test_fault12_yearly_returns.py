@@ -36,13 +36,7 @@ def month_of_rsi_reversion() -> tuple[ws.BacktestStatistics, ws.RunSeries]:
             end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
         )
         prepared = await ws.prepare_backtest(request)
-        async for _result in ws.Backtest.run(
-            prepared.symbol,
-            strategy_name=prepared.strategy_name,
-            exchange_name=prepared.exchange_name,
-            frame_name=prepared.frame_name,
-            config=prepared.config,
-        ):
+        async for _result in prepared.run():
             pass
         statistics = await ws.Backtest.get_data(prepared.symbol, prepared.strategy_name)
         series = await ws.Backtest.get_series(prepared.symbol, prepared.strategy_name)

@@ -59,13 +59,7 @@ def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
     """The closed results of ``request`` run headlessly, with its costs, the application's config left as it was."""
     prepared = await ws.prepare_backtest(request)
-    results = ws.Backtest.run(
-        prepared.symbol,
-        strategy_name=prepared.strategy_name,
-        exchange_name=prepared.exchange_name,
-        frame_name=prepared.frame_name,
-        config=prepared.config,
-    )
+    results = prepared.run()
     return [result async for result in results if isinstance(result, ws.ClosedResult)]
 
 

@@ -56,13 +56,7 @@ def offered(form: SchemaForm) -> list[str]:
 
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
     prepared = await ws.prepare_backtest(request)
-    results = ws.Backtest.run(
-        prepared.symbol,
-        strategy_name=prepared.strategy_name,
-        exchange_name=prepared.exchange_name,
-        frame_name=prepared.frame_name,
-        config=prepared.config,
-    )
+    results = prepared.run()
     return [result async for result in results if isinstance(result, ws.ClosedResult)]
 
 

@@ -31,13 +31,7 @@ QUARTER = JANUARY.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
     """The closed results of ``request`` run headlessly, alone."""
     prepared = await ws.prepare_backtest(request)
-    run = ws.Backtest.run(
-        prepared.symbol,
-        strategy_name=prepared.strategy_name,
-        exchange_name=prepared.exchange_name,
-        frame_name=prepared.frame_name,
-        config=prepared.config,
-    )
+    run = prepared.run()
     return [result async for result in run if isinstance(result, ws.ClosedResult)]
 
 

@@ -162,13 +162,7 @@ class RunTab(QWidget):
             if self._stop_requested:
                 self._set_state("Stopped", "Stopped before the run started")
                 return
-            self.backtest_run = ws.Backtest.run(
-                prepared.symbol,
-                strategy_name=prepared.strategy_name,
-                exchange_name=prepared.exchange_name,
-                frame_name=prepared.frame_name,
-                config=prepared.config,
-            )
+            self.backtest_run = prepared.run()
             feed = RunFeed(self.backtest_run, self)
             feed.results_flushed.connect(self._add_results)
             feed.progress_changed.connect(self.progress_changed)

@@ -225,13 +225,7 @@ class HeatView(QWidget):
                     break
                 self.status.setText(f"Backtesting {request.strategy_name} on {symbol} ({done + 1} of {len(symbols)})…")
                 prepared = await ws.prepare_backtest(request.model_copy(update={"symbol": symbol}))
-                self._current = ws.Backtest.run(
-                    symbol,
-                    strategy_name=prepared.strategy_name,
-                    exchange_name=prepared.exchange_name,
-                    frame_name=prepared.frame_name,
-                    config=prepared.config,
-                )
+                self._current = prepared.run()
                 runs.append(self._current)
                 async for _result in self._current:
                     pass
