@@ -73,11 +73,12 @@ class OptimizerError(WorkstationError):
 
 
 class StrategyAbortedError(WorkstationError, RuntimeError):
-    """Strategy code raised what is not an ``Exception``: its run ends with this error, the application goes on.
+    """User code raised what is not an ``Exception``: its run ends with this error, the application goes on.
 
-    ``SystemExit`` (``sys.exit()``), ``KeyboardInterrupt``, a ``CancelledError`` the strategy raised itself or any
+    ``SystemExit`` (``sys.exit()``), ``KeyboardInterrupt``, a ``CancelledError`` the code raised itself or any
     other ``BaseException`` would otherwise end the program or leave the run's task dead without an outcome.
-    ``strategy_name`` names the strategy, ``where`` the code that raised (``get_signal``, ``on_open``, ...).
+    ``strategy_name`` names the strategy whose run ended ("" when the code does not belong to one strategy's run),
+    ``where`` the code that raised (``get_signal``, ``on_open``, ``validation #1``, ...).
     """
 
     def __init__(self, message: str, *, strategy_name: str = "", where: str = "") -> None:
@@ -86,11 +87,15 @@ class StrategyAbortedError(WorkstationError, RuntimeError):
         self.where = where
 
     @classmethod
-    def of(cls, raised: BaseException, *, strategy_name: str, where: str) -> StrategyAbortedError:
-        """Describe ``raised``, thrown by ``where`` of the strategy ``strategy_name``."""
+    def of(cls, raised: BaseException, *, strategy_name: str, where: str, owner: str = "") -> StrategyAbortedError:
+        """Describe ``raised``, thrown by ``where`` of ``owner`` (by default the strategy ``strategy_name``).
+
+        ``owner`` names code that is not the strategy's own, as ``risk "max3"`` or ``frame "2024"``.
+        """
         what = type(raised).__name__ + (f": {raised}" if str(raised) else "")
+        owner = owner or f'strategy "{strategy_name}"'
         return cls(
-            f'strategy "{strategy_name}" raised {what} in {where}; its run was ended',
+            f"{owner} raised {what} in {where}; its run was ended",
             strategy_name=strategy_name,
             where=where,
         )

@@ -21,7 +21,21 @@ import pytest
 
 import workstation as ws
 
-from .fixtures import EXCHANGE, FRAME, STRATEGY, SYMBOL, L, OneShot, Recorder, add_strategy, collect, register_scenario
+from .fixtures import (
+    EXCHANGE,
+    FRAME,
+    STRATEGY,
+    SYMBOL,
+    FlatExchange,
+    L,
+    OneShot,
+    Recorder,
+    add_frame,
+    add_strategy,
+    collect,
+    register_scenario,
+    signal,
+)
 from .live_fixtures import LiveRun, register_live, run_live
 
 
@@ -125,6 +139,60 @@ def test_a_callback_that_exits_ends_the_run_with_the_callback_named(callback: st
 
     assert str(aborted) == _aborted("SystemExit: 0", callback)
     assert aborted.where == callback
+
+
+def _exit_2(*args: Any) -> Any:
+    sys.exit(2)
+
+
+def _risk_quitter(**fields: Any) -> None:
+    ws.add_risk(risk_name="quitter", **fields)
+    register_scenario(L, steps={20: 42500}, risk_name="quitter")
+
+
+def _exchange_quitter() -> None:
+    ws.add_exchange(exchange_name=EXCHANGE, get_candles=FlatExchange(), callbacks={"on_candle_data": _exit_2})
+    add_frame()
+    add_strategy(OneShot(signal(L)))
+
+
+def _frame_quitter() -> None:
+    ws.add_exchange(exchange_name=EXCHANGE, get_candles=FlatExchange())
+    add_frame(callbacks={"on_timeframe": _exit_2})
+    add_strategy(OneShot(signal(L)))
+
+
+#: User code around the strategy that ``sys.exit(2)``s, and what the run it ends says (owner, where).
+AROUND_THE_STRATEGY: dict[str, tuple[Callable[[], None], str, str]] = {
+    "risk validation": (lambda: _risk_quitter(validations=[_exit_2]), 'risk "quitter"', "validation #1"),
+    "risk on_allowed": (
+        lambda: _risk_quitter(validations=[lambda payload: None], callbacks={"on_allowed": _exit_2}),
+        'risk "quitter"',
+        "on_allowed",
+    ),
+    "risk on_rejected": (
+        lambda: _risk_quitter(validations=[lambda payload: False], callbacks={"on_rejected": _exit_2}),
+        'risk "quitter"',
+        "on_rejected",
+    ),
+    "exchange on_candle_data": (_exchange_quitter, f'exchange "{EXCHANGE}"', "on_candle_data"),
+    "frame on_timeframe": (_frame_quitter, f'frame "{FRAME}"', "on_timeframe"),
+}
+
+
+@pytest.mark.parametrize("case", list(AROUND_THE_STRATEGY))
+def test_what_code_around_the_strategy_raises_ends_only_its_run(case: str) -> None:
+    register, owner, where = AROUND_THE_STRATEGY[case]
+    register()
+    errors = Recorder("error")
+
+    aborted = asyncio.run(_run_to_error())
+
+    assert str(aborted) == f"{owner} raised SystemExit: 2 in {where}; its run was ended"
+    assert aborted.where == where
+    # The frame is read before the run's first tick, where the run reports what ends it; its caller gets it.
+    reported = [] if case == "frame on_timeframe" else [("Backtest.run", "StrategyAbortedError", str(aborted))]
+    assert [(e.source, e.exception_type, e.message) for e in errors["error"]] == reported
 
 
 def test_a_background_run_that_exits_is_rejected_and_the_loop_goes_on() -> None:

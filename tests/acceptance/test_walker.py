@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -486,6 +487,19 @@ def test_a_failing_walker_callback_is_reported_and_the_walk_goes_on() -> None:
         ("on_strategy_start", f"cannot start {LIMIT}", LIMIT),
     ]
     assert len(recorded["walker_complete"]) == 1
+
+
+def test_a_walker_callback_that_exits_ends_the_walk_not_the_application() -> None:
+    def on_strategy_start(strategy_name: str, symbol: str) -> None:
+        sys.exit(2)
+
+    register_w1(callbacks={"on_strategy_start": on_strategy_start})
+
+    with pytest.raises(ws.StrategyAbortedError) as caught:
+        asyncio.run(walk())
+
+    assert str(caught.value) == 'walker "w" raised SystemExit: 2 in on_strategy_start; its run was ended'
+    assert (caught.value.strategy_name, caught.value.where) == (MARKET, "on_strategy_start")
 
 
 def test_a_strategy_without_a_metric_value_never_wins_and_ties_keep_the_earlier() -> None:

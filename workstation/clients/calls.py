@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
+
+from workstation.errors import StrategyAbortedError
+
+#: Where a user callback's ``Exception`` goes: its source name and the exception (``report_error`` or alike).
+ErrorSink = Callable[[str, BaseException], None]
 
 
 def is_async_callable(fn: object) -> bool:
@@ -31,3 +36,33 @@ def is_task_cancellation(raised: BaseException) -> bool:
         return False
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def end_run(raised: BaseException, *, where: str, strategy_name: str = "", owner: str = "") -> NoReturn:
+    """End the run for what user code raised beyond ``Exception``: it may not end the application.
+
+    Raise :class:`StrategyAbortedError` naming the code (see ``StrategyAbortedError.of``); the task's own
+    cancellation (Stop, the window closing) goes on as it is.
+    """
+    if is_task_cancellation(raised):
+        raise raised
+    raise StrategyAbortedError.of(raised, strategy_name=strategy_name, where=where, owner=owner) from raised
+
+
+async def call_callback(
+    callback: Callable[..., Any],
+    *args: Any,
+    where: str,
+    on_error: ErrorSink,
+    strategy_name: str = "",
+    owner: str = "",
+) -> None:
+    """Call a user callback: an ``Exception`` goes to ``on_error`` and the run goes on; beyond that, ``end_run``."""
+    try:
+        await call_maybe_async(callback, *args)
+    except StrategyAbortedError:
+        raise  # code the callback called has already ended the run
+    except Exception as exc:
+        on_error(where, exc)
+    except BaseException as raised:
+        end_run(raised, where=where, strategy_name=strategy_name, owner=owner)

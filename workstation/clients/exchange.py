@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from workstation.clients.calls import call_maybe_async, is_async_callable
+from workstation.clients.calls import ErrorSink, call_callback, call_maybe_async, is_async_callable
 from workstation.clients.candle_cache import CandleCache, CandleSegment
 from workstation.clients.candle_data import check_anomalies, normalise_candles
 from workstation.config import Config
@@ -23,8 +23,6 @@ logger = logging.getLogger("workstation.exchange")
 
 #: Give the event loop a turn at least this often while reading many chunks (seconds of work).
 _LOOP_TURN_SECONDS = 0.02
-
-ErrorSink = Callable[[str, BaseException], None]
 
 
 class ClientExchange:
@@ -267,10 +265,17 @@ class ClientExchange:
         callback = self.schema.callbacks.on_candle_data
         if callback is None:
             return
-        try:
-            await call_maybe_async(callback, symbol, interval, since, limit, candles)
-        except Exception as exc:
-            self._on_callback_error("on_candle_data", exc)
+        await call_callback(
+            callback,
+            symbol,
+            interval,
+            since,
+            limit,
+            candles,
+            where="on_candle_data",
+            on_error=self._on_callback_error,
+            owner=f'exchange "{self.exchange_name}"',
+        )
 
 
 def _contiguous_prefix(candles: np.ndarray, since: int, step: int) -> int:

@@ -6,13 +6,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from workstation.clients.calls import call_maybe_async
+from workstation.clients.calls import ErrorSink, call_callback
 from workstation.schemas.frame import FrameSchema
 from workstation.timeutil import from_ms, interval_ms, to_ms
 
 logger = logging.getLogger("workstation.frame")
-
-ErrorSink = Callable[[str, BaseException], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +72,14 @@ class ClientFrame:
             self._timeframes = ticks
             callback = self.schema.callbacks.on_timeframe
             if callback is not None:
-                try:
-                    await call_maybe_async(
-                        callback,
-                        [from_ms(ticks.at(index)) for index in range(ticks.count)],
-                        self.schema.start_date,
-                        self.schema.end_date,
-                        self.schema.interval,
-                    )
-                except Exception as exc:
-                    self._on_callback_error("on_timeframe", exc)
+                await call_callback(
+                    callback,
+                    [from_ms(ticks.at(index)) for index in range(ticks.count)],
+                    self.schema.start_date,
+                    self.schema.end_date,
+                    self.schema.interval,
+                    where="on_timeframe",
+                    on_error=self._on_callback_error,
+                    owner=f'frame "{self.schema.frame_name}"',
+                )
         return self._timeframes

@@ -6,13 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from workstation.clients.calls import call_maybe_async
+from workstation.clients.calls import ErrorSink, call_callback, call_maybe_async, end_run
 from workstation.errors import RiskRejected
 from workstation.models.events import RiskEvent
 from workstation.models.risk import RiskCheckArgs, RiskCheckPayload, RiskPosition
 from workstation.schemas.risk import RiskSchema, RiskValidation
-
-ErrorSink = Callable[[str, BaseException], None]
 
 
 class Risk(Protocol):
@@ -58,6 +56,8 @@ class ClientRisk:
         self._emit_rejection = emit_rejection
         self._on_validation_error = on_validation_error
         self._on_callback_error = on_callback_error
+        # How a run ended by this profile's code names it (``StrategyAbortedError``).
+        self._owner = f'risk "{self.risk_name}"'
         self.positions: dict[str, RiskPosition] = {}
         #: Live only: load the positions persisted before a restart, and save the whole list after each change.
         self.load: Callable[[], Awaitable[list[RiskPosition] | None]] | None = None
@@ -105,6 +105,8 @@ class ClientRisk:
                 self._on_validation_error(f"risk {self.risk_name} validation #{number}", exc)
                 reason = str(exc)
                 break
+            except BaseException as raised:
+                end_run(raised, where=f"validation #{number}", strategy_name=args.strategy_name, owner=self._owner)
             if verdict is False:
                 reason = note or f"rejected by validation #{number}"
                 break
@@ -163,10 +165,15 @@ class ClientRisk:
         callback = getattr(self.schema.callbacks, name)
         if callback is None:
             return
-        try:
-            await call_maybe_async(callback, args.symbol, args)
-        except Exception as exc:
-            self._on_callback_error(name, exc)
+        await call_callback(
+            callback,
+            args.symbol,
+            args,
+            where=name,
+            on_error=self._on_callback_error,
+            strategy_name=args.strategy_name,
+            owner=self._owner,
+        )
 
 
 class MergeRisk:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
-from workstation.clients.calls import call_maybe_async
+from workstation.clients.calls import ErrorSink, call_maybe_async
 from workstation.errors import SizingError
 from workstation.models.sizing import AtrBasedParams, FixedPercentageParams, KellyCriterionParams, SizingParams
 from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, KellyCriterionSizing
-
-ErrorSink = Callable[[str, BaseException], None]
 
 AnySizing = FixedPercentageSizing | KellyCriterionSizing | AtrBasedSizing
 SizingT = TypeVar("SizingT", FixedPercentageSizing, KellyCriterionSizing, AtrBasedSizing)
@@ -98,6 +95,8 @@ class ClientSizing:
             quantity = min(quantity, schema.max_position_size)
         callback = schema.callbacks.on_calculate
         if callback is not None:
+            # Called through the trader's own ``ws.PositionSize``: what goes beyond Exception is the caller's (in
+            # get_signal, it ends that run there).
             try:
                 await call_maybe_async(callback, quantity, params)
             except Exception as exc:

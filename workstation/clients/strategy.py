@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
-from workstation.clients.calls import call_maybe_async, is_task_cancellation
+from workstation.clients.calls import ErrorSink, call_callback, end_run
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
@@ -41,7 +41,6 @@ _INT64_MAX = int(np.iinfo(np.int64).max)
 
 Result = IdleResult | ScheduledResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult
 GetSignal = Callable[[str, int], Awaitable[Any]]
-ErrorSink = Callable[[str, BaseException], None]
 PartialFactory = Callable[[str], Awaitable[ClientPartial]]
 PartialRelease = Callable[[str], Awaitable[None]]
 PhaseSink = Callable[[OpenPhase], None]
@@ -137,11 +136,13 @@ class ClientStrategy:
             return await self._idle(when, price)
         try:
             dto = await self._get_signal(self.symbol, when)
+        except StrategyAbortedError:
+            raise  # code get_signal called (an exchange's callback) has already ended the run
         except Exception as exc:
             self._report_error("get_signal", exc)
             return await self._idle(when, price)
         except BaseException as raised:
-            self._abort("get_signal", raised)
+            end_run(raised, where="get_signal", strategy_name=self.strategy_name)
         if dto is None or self.stopped:
             return await self._idle(when, price)
         try:
@@ -495,18 +496,4 @@ class ClientStrategy:
         callback = self.callbacks.get(name)
         if callback is None:
             return
-        try:
-            await call_maybe_async(callback, *args)
-        except Exception as exc:
-            self._report_error(name, exc)
-        except BaseException as raised:
-            self._abort(name, raised)
-
-    def _abort(self, where: str, raised: BaseException) -> NoReturn:
-        """End this run for what strategy code raised beyond ``Exception``: it may not end the application.
-
-        The task's own cancellation (Stop, the window closing) goes on as it is.
-        """
-        if is_task_cancellation(raised):
-            raise raised
-        raise StrategyAbortedError.of(raised, strategy_name=self.strategy_name, where=where) from raised
+        await call_callback(callback, *args, where=name, on_error=self._report_error, strategy_name=self.strategy_name)

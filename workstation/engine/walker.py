@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workstation.clients.calls import call_maybe_async
+from workstation.clients.calls import call_callback
 from workstation.events import events, report_error
 from workstation.models.walker import WalkerContract, WalkerProgress, WalkerResults, WalkerStopEvent
 from workstation.reports.statistics import BacktestStatistics
@@ -42,20 +42,29 @@ def metric_value(stats: BacktestStatistics, metric: str) -> float | None:
 
 
 class _Callbacks:
-    """The walker's user callbacks; a failing one is reported on ``error``, never allowed to end the walk."""
+    """The walker's user callbacks: a failing one never ends the application.
+
+    An ``Exception`` is reported on ``error`` and the walk goes on; beyond that (``sys.exit()``) the walk ends with
+    a ``StrategyAbortedError``.
+    """
 
     def __init__(self, walker: WalkerSchema, symbol: str) -> None:
         self._callbacks = walker.callbacks
         self._symbol = symbol
+        self._owner = f'walker "{walker.walker_name}"'
 
     async def call(self, name: str, strategy_name: str, *args: Any) -> None:
         callback = getattr(self._callbacks, name)
         if callback is None:
             return
-        try:
-            await call_maybe_async(callback, *args)
-        except Exception as exc:
-            report_error(name, exc, symbol=self._symbol, strategy_name=strategy_name)
+        await call_callback(
+            callback,
+            *args,
+            where=name,
+            on_error=lambda source, exc: report_error(source, exc, symbol=self._symbol, strategy_name=strategy_name),
+            strategy_name=strategy_name,
+            owner=self._owner,
+        )
 
 
 async def run_walker(job: WalkerJob) -> AsyncIterator[WalkerContract]:
