@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
-from ui.compare.heat_table import HEAT_HEADERS, HeatColumn
+from ui.compare.heat_table import HeatColumn
 from ui.compare.heat_view import HeatView
 from ui.themes import apply_theme
 
@@ -51,6 +51,7 @@ def test_the_heatmap_of_two_symbols_shows_the_engines_rows_and_totals(
     view: tuple[HeatView, list[ws.BacktestRequest]], qloop: qasync.QEventLoop
 ) -> None:
     heat, _opened = view
+    assert heat.progress.isHidden()  # no "0 of 1 symbols" before the first run, with two symbols typed
     run_to_end(qloop, heat)
 
     statistics = heat.statistics
@@ -59,7 +60,10 @@ def test_the_heatmap_of_two_symbols_shows_the_engines_rows_and_totals(
     assert statistics.portfolio_total_pnl == -21.0680087943354
     assert statistics.portfolio_sharpe_ratio == -0.40566697536045776
     assert heat.model.rowCount() == 2
-    assert [heat.model.headerData(column, Qt.Orientation.Horizontal) for column in range(12)] == list(HEAT_HEADERS)
+    # The report's columns (pinned by tests/acceptance/test_heat.py), the PnL spelt as in the rest of the window.
+    headers = [heat.model.headerData(column, Qt.Orientation.Horizontal) for column in range(12)]
+    assert headers == ["Symbol", "Total PnL", *ws.HEATMAP_COLUMNS[2:]]
+    assert ws.HEATMAP_COLUMNS[1] == "Total PNL"
     assert heat.model.texts(0) == [
         "BTCUSDT",
         "-7.67%",
@@ -78,6 +82,7 @@ def test_the_heatmap_of_two_symbols_shows_the_engines_rows_and_totals(
     assert heat.summary.text() == "2 symbols · portfolio PnL -21.07% · Sharpe -0.41 · 54 trades"
     assert heat.status.text() == "Finished: 2 of 2 symbols backtested. Click a symbol to open its backtest."
     assert (heat.progress.value(), heat.progress.maximum()) == (2, 2)
+    assert (heat.progress.isVisible(), heat.progress.text()) == (True, "2 of 2 symbols")
     # Losses are red, the worse one deeper; a win rate above 50 % is green; counts are not tinted.
     btc_pnl = heat.model.tint(0, HeatColumn.TOTAL_PNL)
     eth_pnl = heat.model.tint(1, HeatColumn.TOTAL_PNL)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor, QFont
 
 import workstation as ws
-from ui.compare.common import EMPTY, value_tint
+from ui.compare.common import EMPTY, METRIC_TITLES, value_tint
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -38,8 +38,13 @@ class HeatColumn(IntEnum):
     TRADES = 11
 
 
-#: The heat report's own columns (SPEC §13), so the table and the report read the same.
-HEAT_HEADERS: tuple[str, ...] = ws.HEATMAP_COLUMNS
+#: The heat report's own columns (SPEC §13), so the table and the report read the same, but for the PnL, which
+#: the window spells as everywhere else in it ("Total PnL", not the report's "Total PNL").
+HEAT_HEADERS: tuple[str, ...] = (
+    ws.HEATMAP_COLUMNS[HeatColumn.SYMBOL],
+    METRIC_TITLES["total_pnl"],
+    *ws.HEATMAP_COLUMNS[HeatColumn.SHARPE :],
+)
 
 
 def heat_texts(row: ws.HeatmapRow) -> list[str]:

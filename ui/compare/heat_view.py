@@ -108,9 +108,9 @@ class HeatView(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
         self.progress.setFormat("%v of %m symbols")
+        # Shown from the first run on: before it, any count would be made up ("0 of 1" with two symbols typed).
+        self.progress.hide()
         self.summary = QLabel(self)
         self.summary.setObjectName("summary")
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -220,6 +220,7 @@ class HeatView(QWidget):
         try:
             self.progress.setRange(0, len(symbols))
             self.progress.setValue(0)
+            self.progress.show()
             for symbol in symbols:
                 if self._stop_requested:
                     break
