@@ -7,7 +7,7 @@ Memo keys follow the seed document: ``symbol:strategy_name:backtest|live``, ``si
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from workstation import registry
 from workstation.clients.exchange import ClientExchange
@@ -187,6 +187,20 @@ def publish(result: Result) -> None:
     events.signal.emit(result)
 
 
+class StrategyWiring(TypedDict):
+    """What a strategy client is made with besides its pair: its exchange and frame, mode, config and signal call.
+
+    ``clock_ms`` is the clock its exchange reads (default: the system clock).
+    """
+
+    exchange_name: str
+    frame_name: str
+    backtest: bool
+    config: Config
+    get_signal: Callable[[str, int], Awaitable[Any]]
+    clock_ms: NotRequired[Callable[[], int]]
+
+
 class StrategyConnectionService(ConnectionService[ClientStrategy]):
     """``ClientStrategy`` per ``symbol:strategy_name:backtest|live``."""
 
@@ -211,38 +225,32 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         symbol: str,
         strategy_name: str,
         *,
-        exchange_name: str,
-        frame_name: str,
-        backtest: bool,
-        config: Config,
-        get_signal: Callable[[str, int], Awaitable[Any]],
-        clock_ms: Callable[[], int] = now_ms,
         publish: Callable[[Result], None] = publish,
         run_id: int | None = None,
+        **wiring: Unpack[StrategyWiring],
     ) -> ClientStrategy:
         """Create a strategy client with its exchange, risk and partial dependencies, without memoizing it.
 
         Live clients are ``LiveClientStrategy`` with the pair's persisted records; their exchange reads the run's
         clock (``clock_ms``). A backtest run creates its own client, so runs of one pair never share one: it
         passes its own ``publish`` to record what the run produced, and its ``run_id``, under which the client
-        counts its risk position, keeps its partial levels and reports its errors.
+        counts its risk position and keeps its partial levels.
         """
         schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
+        exchange_name, backtest = wiring["exchange_name"], wiring["backtest"]
         dependencies: dict[str, Any] = {
             "symbol": symbol,
             "exchange_name": exchange_name,
-            "frame_name": frame_name,
+            "frame_name": wiring["frame_name"],
             "backtest": backtest,
-            "config": config,
-            "exchange": self._exchanges.client(exchange_name, backtest, clock_ms),
+            "config": wiring["config"],
+            "exchange": self._exchanges.client(exchange_name, backtest, wiring.get("clock_ms", now_ms)),
             "risk": self._risks.composite(schema.risk_name, schema.risk_list, backtest),
-            "get_signal": get_signal,
+            "get_signal": wiring["get_signal"],
             "get_partial": lambda signal_id: self._partials.client(signal_id, backtest, run_id),
             "release_partial": lambda signal_id: self._partials.release(signal_id, backtest, run_id),
             "publish": publish,
-            "report_error": _callback_error_sink(
-                symbol=symbol, strategy_name=strategy_name, backtest=backtest, run_id=run_id
-            ),
+            "report_error": _callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
         }
         if not backtest:
             return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
@@ -253,31 +261,10 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         strategy.record_levels = partial_storage.add_open_phase
         return strategy
 
-    def client(
-        self,
-        symbol: str,
-        strategy_name: str,
-        *,
-        exchange_name: str,
-        frame_name: str,
-        backtest: bool,
-        config: Config,
-        get_signal: Callable[[str, int], Awaitable[Any]],
-        clock_ms: Callable[[], int] = now_ms,
-    ) -> ClientStrategy:
+    def client(self, symbol: str, strategy_name: str, **wiring: Unpack[StrategyWiring]) -> ClientStrategy:
         """Return the memoized strategy client of the pair and mode, creating it (:meth:`create`) on first request."""
         return self.get(
-            self.key(symbol, strategy_name, backtest),
-            lambda: self.create(
-                symbol,
-                strategy_name,
-                exchange_name=exchange_name,
-                frame_name=frame_name,
-                backtest=backtest,
-                config=config,
-                get_signal=get_signal,
-                clock_ms=clock_ms,
-            ),
+            self.key(symbol, strategy_name, wiring["backtest"]), lambda: self.create(symbol, strategy_name, **wiring)
         )
 
 
