@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -86,6 +86,14 @@ def check_exchange_name(exchange_name: str) -> str:
     return exchange_name
 
 
+#: A period's first tick, as the forms show it (`utc_whole_minute` checks it).
+FirstTick = Annotated[AwareDatetime, Field(title="Start (UTC)", description="The first tick, on a whole minute.")]
+#: A period's last tick, as the forms show it (`utc_whole_minute` and `end_after_start` check it).
+LastTick = Annotated[
+    AwareDatetime, Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
+]
+
+
 def utc_whole_minute(moment: datetime, info: ValidationInfo) -> datetime:
     """Validate a period's end point: ``moment`` in UTC, refused unless on a whole minute (frames tick on them)."""
     moment = moment.astimezone(UTC)
@@ -105,6 +113,13 @@ def end_after_start(end: datetime, info: ValidationInfo) -> datetime:
 def demo_exchange_name(seed: int) -> str:
     """Return the name the demo exchange with ``seed`` is registered under: ``demo``, or ``demo[seed=7]``."""
     return DEMO_EXCHANGE if seed == 0 else f"{DEMO_EXCHANGE}[seed={seed}]"
+
+
+def strategy_among(strategy_name: str, known: list[str], refusal: str) -> str:
+    """Return ``strategy_name`` when it is one of ``known``; refuse it otherwise (``strategy "…" <refusal>``)."""
+    if strategy_name not in known:
+        raise ValueError(f'strategy "{strategy_name}" {refusal}')
+    return strategy_name
 
 
 def strategy_choices() -> list[str]:
@@ -161,8 +176,8 @@ class BacktestRequest(BaseModel):
     strategy_name: Name = Field(
         "sma-cross-market", title="Strategy", description="A built-in strategy or one registered by a strategy file."
     )
-    start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
-    end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
+    start: FirstTick
+    end: LastTick
     interval: FrameInterval = Field("1m", title="Tick every", description="Time between two ticks of the strategy.")
     # The costs are bounded as the run's config bounds them: a request is refused, not its preparation.
     percent_fee: CostPercent = Field(0.1, strict=True, title="Fee (%)", description="Fee per side, in percent.")
@@ -198,9 +213,7 @@ class BacktestRequest(BaseModel):
     @classmethod
     def _known_strategy(cls, strategy_name: str) -> str:
         known = strategy_choices()
-        if strategy_name not in known:
-            raise ValueError(f'strategy "{strategy_name}" not found; known: {_quoted(known)}')
-        return strategy_name
+        return strategy_among(strategy_name, known, f"not found; known: {_quoted(known)}")
 
     _start_and_end_on_minutes = field_validator("start", "end")(utc_whole_minute)
     _end_after_the_start = field_validator("end")(end_after_start)

@@ -12,14 +12,17 @@ import math
 import os
 import re
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from workstation.backtest_request import (
     BacktestRequest,
+    FirstTick,
+    LastTick,
     check_exchange_name,
     end_after_start,
+    strategy_among,
     strategy_choices,
     strategy_params_model,
     utc_whole_minute,
@@ -29,6 +32,8 @@ from workstation.schemas.walker import WalkerMetric
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS
 
 _DAY_MS = 86_400_000
+#: The figure a walk or a sweep ranks its runs by, highest first.
+RankBy = Annotated[WalkerMetric, Field(title="Rank by")]
 _DASK_ADDRESS = re.compile(r"tcp://[^\s:/]+:[0-9]{1,5}")
 
 
@@ -68,11 +73,9 @@ class WalkerRequest(_MarketAndPeriod):
 
     exchange_name: str = Field("demo", title="Exchange", description="Where the candles come from.")
     symbol: str = Field("BTCUSDT", title="Symbol", description="The market every strategy trades.")
-    start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
-    end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
-    metric: WalkerMetric = Field(
-        "sharpe_ratio", title="Rank by", description="The strategies are ranked by this figure, highest first."
-    )
+    start: FirstTick
+    end: LastTick
+    metric: RankBy = Field("sharpe_ratio", description="The strategies are ranked by this figure, highest first.")
 
 
 class SweepRequest(_MarketAndPeriod):
@@ -83,19 +86,15 @@ class SweepRequest(_MarketAndPeriod):
     )
     exchange_name: str = Field("demo", title="Exchange", description="Where the candles come from.")
     symbol: str = Field("BTCUSDT", title="Symbol", description="The market every job trades.")
-    start: AwareDatetime = Field(title="Start (UTC)", description="The first tick, on a whole minute.")
-    end: AwareDatetime = Field(title="End (UTC)", description="The last tick, on a whole minute, after the start.")
-    metric: WalkerMetric = Field(
-        "sharpe_ratio", title="Rank by", description="The parameter sets are ranked by this figure, highest first."
-    )
+    start: FirstTick
+    end: LastTick
+    metric: RankBy = Field("sharpe_ratio", description="The parameter sets are ranked by this figure, highest first.")
 
     @field_validator("strategy_name")
     @classmethod
     def _sweepable(cls, strategy_name: str) -> str:
         known = sweepable_strategies()
-        if strategy_name not in known:
-            raise ValueError(f'strategy "{strategy_name}" has no parameters to sweep; choose one of {", ".join(known)}')
-        return strategy_name
+        return strategy_among(strategy_name, known, f"has no parameters to sweep; choose one of {', '.join(known)}")
 
 
 class SearchSettings(BaseModel):
