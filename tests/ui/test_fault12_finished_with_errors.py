@@ -7,9 +7,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import qasync
-from PySide6.QtGui import QColor, QImage
+from pixels import painted
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
@@ -31,15 +30,6 @@ def two_days(strategy_name: str, month: int = 1) -> ws.BacktestRequest:
         start=datetime(2024, month, 1, tzinfo=UTC),
         end=datetime(2024, month, 2, 23, 59, tzinfo=UTC),
     )
-
-
-def painted(image: QImage, colour: QColor) -> int:
-    """Count the pixels painted within anti-aliasing's reach of ``colour``."""
-    converted = image.convertToFormat(QImage.Format.Format_RGB888)
-    raw = np.frombuffer(bytes(converted.constBits()), dtype=np.uint8).reshape(converted.height(), -1)
-    rgb = raw[:, : converted.width() * 3].reshape(converted.height(), converted.width(), 3).astype(int)
-    wanted = np.array([colour.red(), colour.green(), colour.blue()])
-    return int((np.abs(rgb - wanted).sum(axis=2) <= 24).sum())
 
 
 def test_a_run_whose_strategy_raised_on_every_call_ends_finished_with_errors_in_the_warning_colour(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from pixels import painted
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
@@ -125,3 +126,19 @@ def test_curves_screenshot_shows_equity_drawdown_and_histogram_colours(qtbot: Qt
         bars_image = histogram.grab().toImage()
         assert count_colour(bars_image, palette.loss) > 20
         assert count_colour(bars_image, palette.win) > 20
+
+
+def test_the_legend_is_written_in_the_theme_s_text_colour(qtbot: QtBot) -> None:
+    """Light theme: the legend's names were pyqtgraph's default grey on white, hard to read; dark as well."""
+    for palette in (DARK_PALETTE, LIGHT_PALETTE):
+        curves = EquityCurves(palette=palette)
+        qtbot.addWidget(curves)
+        curves.resize(800, 500)
+        curves.set_series(run_series([1.0, -0.5, 2.0], buy_and_hold=3.5))
+        curves.show()
+        qtbot.waitExposed(curves)
+        image = curves.grab().toImage()
+        for _sample, label in curves.legend.items:
+            area = curves.graphics.mapFromScene(label.sceneBoundingRect()).boundingRect()
+            # The strokes of the letters are the palette's text colour, as the axes' numbers are.
+            assert painted(image.copy(area), palette.foreground) > 10, (palette.background, label.text)

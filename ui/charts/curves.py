@@ -100,6 +100,10 @@ class EquityCurves(QWidget):
         for plot in (self.equity_plot, self.underwater_plot):
             _style_plot(plot, palette)
         self.legend.setLabelTextColor(palette.foreground)
+        # pyqtgraph keeps the new colour for labels written later: the shown ones are written again to take it
+        # (else they stay in pyqtgraph's default grey, pale on the light theme's white).
+        for _sample, label in self.legend.items:
+            label.setText(label.text)
         self.equity_curve.setPen(cosmetic_pen(palette.win, 2))
         self.buy_and_hold_curve.setPen(cosmetic_pen(palette.foreground, 1, Qt.PenStyle.DashLine))
         self.underwater_curve.setPen(cosmetic_pen(palette.loss))
