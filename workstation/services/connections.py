@@ -234,7 +234,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         Live clients are ``LiveClientStrategy`` with the pair's persisted records; their exchange reads the run's
         clock (``clock_ms``). A backtest run creates its own client, so runs of one pair never share one: it
         passes its own ``publish`` to record what the run produced, and its ``run_id``, under which the client
-        counts its risk position and keeps its partial levels.
+        counts its risk position, keeps its partial levels and reports its errors.
         """
         schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
         exchange_name, backtest = wiring["exchange_name"], wiring["backtest"]
@@ -250,7 +250,9 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
             "get_partial": lambda signal_id: self._partials.client(signal_id, backtest, run_id),
             "release_partial": lambda signal_id: self._partials.release(signal_id, backtest, run_id),
             "publish": publish,
-            "report_error": _callback_error_sink(symbol=symbol, strategy_name=strategy_name, backtest=backtest),
+            "report_error": _callback_error_sink(
+                symbol=symbol, strategy_name=strategy_name, backtest=backtest, run_id=run_id
+            ),
         }
         if not backtest:
             return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
