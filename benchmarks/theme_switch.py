@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import qasync
@@ -26,18 +25,13 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
+from ui.app import demo_request
 from ui.main_window import MainWindow
 from ui.themes import ThemeName, apply_theme
 
 TABS = 14
 REPEATS = 5
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+TWO_DAYS = demo_request(days=2)
 
 
 async def fill_tabs(window: MainWindow) -> None:

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import qasync
@@ -33,12 +32,11 @@ from PySide6.QtCore import QCoreApplication, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
-from ui.app import freeze_startup_objects
+from ui.app import demo_request, freeze_startup_objects
 from ui.main_window import MainWindow
 
 HEARTBEAT_MS = 10
-YEAR_START = datetime(2024, 1, 1, tzinfo=UTC)
-YEAR_END = datetime(2024, 12, 30, 23, 59, tzinfo=UTC)
+YEAR = demo_request(days=365)
 
 
 class Heartbeat:
@@ -81,11 +79,8 @@ async def measure(window: MainWindow) -> tuple[float, float, float, float, int, 
         updates += 1
 
     window.runs.progress.valueChanged.connect(count_update)
-    request = ws.BacktestRequest(
-        exchange_name="demo", symbol="BTCUSDT", strategy_name="sma-cross-market", start=YEAR_START, end=YEAR_END
-    )
     opening = time.perf_counter()
-    tab = window.runs.start(request)
+    tab = window.runs.start(YEAR)
     tab_open_ms = (time.perf_counter() - opening) * 1000
     # The heartbeat watches the run itself: it starts once the new tab has been drawn, while the run still waits
     # for that first paint (RunTab waits 50 ms before it starts working).
@@ -100,7 +95,7 @@ async def measure(window: MainWindow) -> tuple[float, float, float, float, int, 
     if tab.state != "Finished":
         raise RuntimeError(f"the run ended {tab.state}: {tab.error_message}")
     running_stall = heartbeat.max_stall_ms
-    closed = (await ws.Backtest.get_data(request.symbol, request.strategy_name)).total_signals
+    closed = (await ws.Backtest.get_data(YEAR.symbol, YEAR.strategy_name)).total_signals
     heartbeat.start()
     await asyncio.sleep(elapsed)
     heartbeat.stop()

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import traceback
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,15 +30,22 @@ from ui.main_window import SETTINGS_APPLICATION, SETTINGS_ORGANISATION, MainWind
 from ui.themes import ThemeName, apply_theme
 from workstation.cli import WindowOptions
 
-#: The demo run of ``--run-demo``: 30 days of the built-in demo candles.
+#: The demo run of ``--run-demo``: the first 30 days of 2024 of the built-in demo candles.
 DEMO_START = datetime(2024, 1, 1, tzinfo=UTC)
-DEMO_END = datetime(2024, 1, 30, 23, 59, tzinfo=UTC)
+DEMO_DAYS = 30
 
 
-def demo_request() -> ws.BacktestRequest:
-    """Return the request of the demo run: sma-cross-market on BTCUSDT over 30 days of the demo exchange."""
+def demo_request(days: int = DEMO_DAYS) -> ws.BacktestRequest:
+    """Return a demo run: sma-cross-market on BTCUSDT over ``days`` whole days of the demo exchange from 2024-01-01.
+
+    The ``--run-demo`` run by default; tests and benchmarks take their runs of a few days from here too.
+    """
     return ws.BacktestRequest(
-        exchange_name="demo", symbol="BTCUSDT", strategy_name="sma-cross-market", start=DEMO_START, end=DEMO_END
+        exchange_name="demo",
+        symbol="BTCUSDT",
+        strategy_name="sma-cross-market",
+        start=DEMO_START,
+        end=DEMO_START + timedelta(days=days, minutes=-1),
     )
 
 

@@ -13,7 +13,6 @@ import gc
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
+from ui.app import demo_request
 from ui.data import StoredDataDialog
 from ui.main_window import MainWindow
 from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
@@ -33,13 +33,7 @@ from workstation.timeutil import from_ms
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+TWO_DAYS = demo_request(days=2)
 STORE_FILES = ("history.sqlite3", "candles.sqlite3")
 
 

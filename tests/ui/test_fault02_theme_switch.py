@@ -5,7 +5,6 @@ time, so they follow every theme switch, both ways."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from signal_factory import signal_row
 
 import workstation as ws
+from ui.app import demo_request
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE
 from ui.main_window import MainWindow
 from ui.themes import ThemeName
@@ -22,13 +22,7 @@ from ui.themes import ThemeName
 SHOTS = "/tmp/window-fault02"
 #: WCAG 2's minimum contrast for body text.
 READABLE = 4.5
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+TWO_DAYS = demo_request(days=2)
 
 
 def _luminance(colour: QColor) -> float:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import qasync
 
-import workstation as ws
+from ui.app import demo_request
 from ui.main_window import MainWindow
 
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+TWO_DAYS = demo_request(days=2)
 
 
 def test_stop_and_stop_all_are_disabled_in_front_of_a_finished_run_opened_from_the_history(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,18 +16,13 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
+from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE, CandleChart, SignalMarks
 
 T0 = 1_704_103_200_000  # 2024-01-01 10:00 UTC
 MIN = 60_000
-ONE_WEEK = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 7, 23, 59, tzinfo=UTC),
-)
+ONE_WEEK = demo_request(days=7)
 #: The same run of a strategy that pauses now and then, so that the run spans many of the tab's update beats
 #: however fast the machine is (the test then sees the view while the run works, not only its end).
 PACED_WEEK = ONE_WEEK.model_copy(update={"strategy_name": "paced-sma-cross"})

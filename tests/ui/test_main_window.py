@@ -33,14 +33,8 @@ from ui.widgets.comparison import ComparisonView
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
 ENTRY = "from ui.cli import main; raise SystemExit(main())"
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
-QUARTER = TWO_DAYS.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo=UTC)})
+TWO_DAYS = demo_request(days=2)
+QUARTER = demo_request(days=91)
 
 
 def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:

@@ -12,20 +12,15 @@ from datetime import UTC, datetime
 import qasync
 
 import workstation as ws
+from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.main_window import MainWindow
 
-JANUARY = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+JANUARY = demo_request(days=2)
 FEBRUARY = JANUARY.model_copy(
     update={"start": datetime(2024, 2, 1, tzinfo=UTC), "end": datetime(2024, 2, 2, 23, 59, tzinfo=UTC)}
 )
-QUARTER = JANUARY.model_copy(update={"end": datetime(2024, 3, 31, 23, 59, tzinfo=UTC)})
+QUARTER = demo_request(days=91)
 
 
 async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:

@@ -14,7 +14,6 @@ import atexit
 import os
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,11 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
+from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.main_window import MainWindow
 
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+TWO_DAYS = demo_request(days=2)
 
 STRATEGY_FILE = """import asyncio, sys
 import workstation as ws

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -13,19 +12,13 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-import workstation as ws
+from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE
 from ui.gc_pacing import DEFERRED_THRESHOLD, full_collections_deferred
 from workstation import backtest_run
 
-TWO_DAYS = ws.BacktestRequest(
-    exchange_name="demo",
-    symbol="BTCUSDT",
-    strategy_name="sma-cross-market",
-    start=datetime(2024, 1, 1, tzinfo=UTC),
-    end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
-)
+TWO_DAYS = demo_request(days=2)
 
 
 def test_statistics_and_series_of_a_run_are_computed_off_the_gui_thread(
