@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import numpy as np
+from backtest_runs import engine_results
 from pytestqt.qtbot import QtBot
 from signal_factory import closed_result, result_fields, signal_row
 
@@ -73,20 +74,14 @@ def test_a_market_order_is_still_not_a_limit_order() -> None:
 
 def test_the_reported_month_of_rsi_reversion_on_ethusdt_leaves_no_limit_line_open() -> None:
     """The issue's reproduction: 115 limit marks, of which 77 ran to the right edge; now 106 fills and 9 cancels."""
-
-    async def run() -> list[object]:
-        request = ws.BacktestRequest(
-            exchange_name="demo",
-            symbol="ETHUSDT",
-            strategy_name="rsi-reversion",
-            start=datetime(2024, 2, 1, tzinfo=UTC),
-            end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
-        )
-        prepared = await ws.prepare_backtest(request)
-        results = prepared.run()
-        return [result async for result in results]
-
-    marks = SignalMarks.from_results(asyncio.run(run()))
+    request = ws.BacktestRequest(
+        exchange_name="demo",
+        symbol="ETHUSDT",
+        strategy_name="rsi-reversion",
+        start=datetime(2024, 2, 1, tzinfo=UTC),
+        end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
+    )
+    marks = SignalMarks.from_results(asyncio.run(engine_results(request)))
     assert len(marks.limit_ids) == 115
     assert int(np.isnan(marks.limit_ended).sum()) == 0
     assert int(marks.limit_filled.sum()) == 106

@@ -4,11 +4,10 @@ time, so they follow every theme switch, both ways."""
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import pytest
 import qasync
+from backtest_runs import run_together
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 from signal_factory import signal_row
@@ -104,10 +103,7 @@ def test_no_application_style_sheet_is_set_for_them(window: MainWindow, qapp: QA
 def test_a_run_tab_hidden_during_a_switch_shows_the_new_theme_when_brought_forward(
     window: MainWindow, qloop: qasync.QEventLoop, qapp: QApplication
 ) -> None:
-    tabs = [window.runs.start(TWO_DAYS), window.runs.start(TWO_DAYS.model_copy(update={"params": {"fast": 10}}))]
-    tasks = [window.runs.task_of(tab) for tab in tabs]
-    qloop.run_until_complete(asyncio.gather(*[task for task in tasks if task is not None]))
-    hidden, front = tabs
+    hidden, front = run_together(qloop, window, TWO_DAYS, TWO_DAYS.model_copy(update={"params": {"fast": 10}}))
     assert window.runs.current_tab() is front
 
     for theme, palette in (("light", LIGHT_PALETTE), ("dark", DARK_PALETTE)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import qasync
+from backtest_runs import run_to_end
 
 from ui.app import demo_request
 from ui.main_window import MainWindow
@@ -13,10 +14,7 @@ TWO_DAYS = demo_request(days=2)
 def test_stop_and_stop_all_are_disabled_in_front_of_a_finished_run_opened_from_the_history(
     window: MainWindow, qloop: qasync.QEventLoop
 ) -> None:
-    ran = window.runs.start(TWO_DAYS)
-    task = window.runs.task_of(ran)
-    assert task is not None
-    qloop.run_until_complete(task)
+    run_to_end(qloop, window, TWO_DAYS)
     [stored] = window.history.list_runs()
 
     reopened = qloop.run_until_complete(window.stored_runs.open(stored.id))

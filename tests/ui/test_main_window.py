@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
+from backtest_runs import engine_trades, run_to_end, run_together, shown_trades
 from loop_helpers import wait_until
 from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtGui import QColor, QImage
@@ -26,7 +27,6 @@ from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.app import _report_to, demo_request
-from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE
 from ui.main_window import MainWindow
 from ui.widgets.comparison import ComparisonView
@@ -35,26 +35,6 @@ SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
 ENTRY = "from ui.cli import main; raise SystemExit(main())"
 TWO_DAYS = demo_request(days=2)
 QUARTER = demo_request(days=91)
-
-
-def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:
-    tab = window.runs.start(request)
-    task = window.runs.task_of(tab)
-    assert task is not None
-    qloop.run_until_complete(task)
-    return tab
-
-
-def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
-    model = tab.trades.model
-    return [model.result_at(row) for row in range(model.rowCount())]
-
-
-async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
-    """The closed results of ``request`` run headlessly, with its costs, the application's config left as it was."""
-    prepared = await ws.prepare_backtest(request)
-    results = prepared.run()
-    return [result async for result in results if isinstance(result, ws.ClosedResult)]
 
 
 def save(widget: Any, name: str) -> Path:
@@ -468,9 +448,7 @@ def test_runs_started_together_each_use_their_own_costs_and_leave_the_config_alo
     costly = TWO_DAYS.model_copy(
         update={"percent_fee": 0.2, "percent_slippage": 0.2, "params": {"fast": 10, "slow": 30}}
     )
-    tabs = [window.runs.start(free), window.runs.start(costly)]
-    tasks = [window.runs.task_of(tab) for tab in tabs]
-    qloop.run_until_complete(asyncio.gather(*[task for task in tasks if task is not None]))
+    tabs = run_together(qloop, window, free, costly)
 
     assert ws.get_config() == ws.Config()
     for tab, request in zip(tabs, (free, costly), strict=True):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+from backtest_runs import engine_trades, shown_trades
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QComboBox, QWidget
 from pytestqt.qtbot import QtBot
@@ -54,12 +55,6 @@ def offered(form: SchemaForm) -> list[str]:
     return [combo.itemText(index) for index in range(combo.count())]
 
 
-async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
-    prepared = await ws.prepare_backtest(request)
-    results = prepared.run()
-    return [result async for result in results if isinstance(result, ws.ClosedResult)]
-
-
 @pytest.mark.parametrize(
     "make_view",
     [
@@ -93,8 +88,7 @@ def test_a_run_on_stored_candles_shows_the_engine_s_trades(qtbot: QtBot, qloop: 
 
     qloop.run_until_complete(tab.run(REQUEST))
 
-    model = tab.trades.model
-    shown = [model.result_at(row) for row in range(model.rowCount())]
+    shown = shown_trades(tab)
     assert tab.state == "Finished", tab.status.text()
     assert len(shown) == 36
     assert sorted((trade.signal.pending_at, trade.pnl) for trade in shown) == sorted(

@@ -10,10 +10,9 @@ import asyncio
 from datetime import UTC, datetime
 
 import qasync
+from backtest_runs import engine_trades, run_together, shown_trades
 
-import workstation as ws
 from ui.app import demo_request
-from ui.backtest.run_tab import RunTab
 from ui.main_window import MainWindow
 
 JANUARY = demo_request(days=2)
@@ -23,28 +22,10 @@ FEBRUARY = JANUARY.model_copy(
 QUARTER = demo_request(days=91)
 
 
-async def engine_trades(request: ws.BacktestRequest) -> list[ws.ClosedResult]:
-    """The closed results of ``request`` run headlessly, alone."""
-    prepared = await ws.prepare_backtest(request)
-    run = prepared.run()
-    return [result async for result in run if isinstance(result, ws.ClosedResult)]
-
-
-def shown_trades(tab: RunTab) -> list[ws.ClosedResult]:
-    model = tab.trades.model
-    return [model.result_at(row) for row in range(model.rowCount())]
-
-
-def wait_for(qloop: qasync.QEventLoop, window: MainWindow, *tabs: RunTab) -> None:
-    tasks = [window.runs.task_of(tab) for tab in tabs]
-    qloop.run_until_complete(asyncio.gather(*(task for task in tasks if task is not None)))
-
-
 def test_two_periods_of_one_strategy_run_side_by_side_each_in_its_own_tab(
     window: MainWindow, qloop: qasync.QEventLoop
 ) -> None:
-    january, february = window.runs.start(JANUARY), window.runs.start(FEBRUARY)
-    wait_for(qloop, window, january, february)
+    january, february = run_together(qloop, window, JANUARY, FEBRUARY)
     alone_january = qloop.run_until_complete(engine_trades(JANUARY))
     alone_february = qloop.run_until_complete(engine_trades(FEBRUARY))
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 import qasync
+from backtest_runs import run_to_end
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
 from ui.app import demo_request
-from ui.backtest.run_tab import RunTab
 from ui.main_window import MainWindow
 
 TWO_DAYS = demo_request(days=2)
@@ -64,14 +64,6 @@ def load(window: MainWindow, tmp_path: Path, body: str, interval: str = "1h") ->
     dialog.fileSelected.emit(str(path))
     dialog.reject()
     return path
-
-
-def run_to_end(qloop: qasync.QEventLoop, window: MainWindow, request: ws.BacktestRequest) -> RunTab:
-    tab = window.runs.start(request)
-    task = window.runs.task_of(tab)
-    assert task is not None
-    qloop.run_until_complete(task)
-    return tab
 
 
 UNTRUSTED = TWO_DAYS.model_copy(update={"strategy_name": "untrusted"})
