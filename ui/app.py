@@ -35,17 +35,24 @@ DEMO_START = datetime(2024, 1, 1, tzinfo=UTC)
 DEMO_DAYS = 30
 
 
-def demo_request(days: int = DEMO_DAYS) -> ws.BacktestRequest:
-    """Return a demo run: sma-cross-market on BTCUSDT over ``days`` whole days of the demo exchange from 2024-01-01.
+def demo_request(
+    days: int = DEMO_DAYS,
+    *,
+    start: datetime = DEMO_START,
+    symbol: str = "BTCUSDT",
+    strategy_name: str = "sma-cross-market",
+) -> ws.BacktestRequest:
+    """Return a run on the demo exchange over ``days`` whole days from ``start`` (to their last minute).
 
-    The ``--run-demo`` run by default; tests and benchmarks take their runs of a few days from here too.
+    With no arguments, the ``--run-demo`` run: sma-cross-market on BTCUSDT over the first 30 days of 2024. Tests and
+    benchmarks take their demo runs from here too.
     """
     return ws.BacktestRequest(
         exchange_name="demo",
-        symbol="BTCUSDT",
-        strategy_name="sma-cross-market",
-        start=DEMO_START,
-        end=DEMO_START + timedelta(days=days, minutes=-1),
+        symbol=symbol,
+        strategy_name=strategy_name,
+        start=start,
+        end=start + timedelta(days=days, minutes=-1),
     )
 
 

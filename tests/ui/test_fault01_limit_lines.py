@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from signal_factory import closed_result, result_fields, signal_row
 
 import workstation as ws
+from ui.app import demo_request
 from ui.charts import CandleChart, SignalMarks
 
 T0 = 1_704_103_200_000  # 2024-01-01 10:00 UTC
@@ -74,14 +75,8 @@ def test_a_market_order_is_still_not_a_limit_order() -> None:
 
 def test_the_reported_month_of_rsi_reversion_on_ethusdt_leaves_no_limit_line_open() -> None:
     """The issue's reproduction: 115 limit marks, of which 77 ran to the right edge; now 106 fills and 9 cancels."""
-    request = ws.BacktestRequest(
-        exchange_name="demo",
-        symbol="ETHUSDT",
-        strategy_name="rsi-reversion",
-        start=datetime(2024, 2, 1, tzinfo=UTC),
-        end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
-    )
-    marks = SignalMarks.from_results(asyncio.run(engine_results(request)))
+    february = demo_request(29, start=datetime(2024, 2, 1, tzinfo=UTC), symbol="ETHUSDT", strategy_name="rsi-reversion")
+    marks = SignalMarks.from_results(asyncio.run(engine_results(february)))
     assert len(marks.limit_ids) == 115
     assert int(np.isnan(marks.limit_ended).sum()) == 0
     assert int(marks.limit_filled.sum()) == 106

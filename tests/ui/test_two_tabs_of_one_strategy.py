@@ -16,9 +16,7 @@ from ui.app import demo_request
 from ui.main_window import MainWindow
 
 JANUARY = demo_request(days=2)
-FEBRUARY = JANUARY.model_copy(
-    update={"start": datetime(2024, 2, 1, tzinfo=UTC), "end": datetime(2024, 2, 2, 23, 59, tzinfo=UTC)}
-)
+FEBRUARY = demo_request(days=2, start=datetime(2024, 2, 1, tzinfo=UTC))
 QUARTER = demo_request(days=91)
 
 
