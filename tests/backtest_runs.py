@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import qasync
 
 import workstation as ws
+from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.main_window import MainWindow
 from workstation.clients.strategy import Result
+
+RSI_REVERSION_FEBRUARY = demo_request(
+    29, start=datetime(2024, 2, 1, tzinfo=UTC), symbol="ETHUSDT", strategy_name="rsi-reversion"
+)
+"""The run issue 13 reported faults 1 and 12 on: rsi-reversion on the demo ETHUSDT candles of February 2024."""
 
 
 def run_together(qloop: qasync.QEventLoop, window: MainWindow, *requests: ws.BacktestRequest) -> list[RunTab]:

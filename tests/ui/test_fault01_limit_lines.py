@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import numpy as np
-from backtest_runs import engine_results
+from backtest_runs import RSI_REVERSION_FEBRUARY, engine_results
 from pytestqt.qtbot import QtBot
 from signal_factory import closed_result, result_fields, signal_row
 
 import workstation as ws
-from ui.app import demo_request
 from ui.charts import CandleChart, SignalMarks
 
 T0 = 1_704_103_200_000  # 2024-01-01 10:00 UTC
@@ -75,8 +73,7 @@ def test_a_market_order_is_still_not_a_limit_order() -> None:
 
 def test_the_reported_month_of_rsi_reversion_on_ethusdt_leaves_no_limit_line_open() -> None:
     """The issue's reproduction: 115 limit marks, of which 77 ran to the right edge; now 106 fills and 9 cancels."""
-    february = demo_request(29, start=datetime(2024, 2, 1, tzinfo=UTC), symbol="ETHUSDT", strategy_name="rsi-reversion")
-    marks = SignalMarks.from_results(asyncio.run(engine_results(february)))
+    marks = SignalMarks.from_results(asyncio.run(engine_results(RSI_REVERSION_FEBRUARY)))
     assert len(marks.limit_ids) == 115
     assert int(np.isnan(marks.limit_ended).sum()) == 0
     assert int(marks.limit_filled.sum()) == 106

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
 
 import pytest
+from backtest_runs import RSI_REVERSION_FEBRUARY, engine_results
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from signal_factory import closed_result, signal_row
@@ -25,22 +25,12 @@ NOTE = (
 
 @pytest.fixture(scope="module")
 def month_of_rsi_reversion() -> tuple[ws.BacktestStatistics, ws.RunSeries]:
-    """The issue's run: rsi-reversion on the demo ETHUSDT candles of February 2024."""
+    """The statistics and series of the run issue 13 reported fault 12 on."""
 
     async def run() -> tuple[ws.BacktestStatistics, ws.RunSeries]:
-        request = ws.BacktestRequest(
-            exchange_name="demo",
-            symbol="ETHUSDT",
-            strategy_name="rsi-reversion",
-            start=datetime(2024, 2, 1, tzinfo=UTC),
-            end=datetime(2024, 2, 29, 23, 59, tzinfo=UTC),
-        )
-        prepared = await ws.prepare_backtest(request)
-        async for _result in prepared.run():
-            pass
-        statistics = await ws.Backtest.get_data(prepared.symbol, prepared.strategy_name)
-        series = await ws.Backtest.get_series(prepared.symbol, prepared.strategy_name)
-        return statistics, series
+        await engine_results(RSI_REVERSION_FEBRUARY)
+        symbol, strategy_name = RSI_REVERSION_FEBRUARY.symbol, RSI_REVERSION_FEBRUARY.strategy_name
+        return await ws.Backtest.get_data(symbol, strategy_name), await ws.Backtest.get_series(symbol, strategy_name)
 
     return asyncio.run(run())
 
