@@ -143,6 +143,15 @@ def test_the_import_dialog_rejects_a_bad_csv_with_the_row_number(
     )
 
 
+def test_the_import_dialog_opens_with_only_labelled_buttons(qtbot: QtBot, store: CandleStore) -> None:
+    # The "Import the N valid rows" button waits hidden until a file has bad rows; it once showed blank.
+    dialog = ImportCsvDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    shown = [button.text() for button in dialog.buttons.buttons() if button.isVisible()]
+    assert sorted(shown) == ["Close", "Import"]
+
+
 def test_the_import_dialog_refuses_a_mapping_that_reads_one_column_twice(
     qtbot: QtBot, tmp_path: Path, store: CandleStore
 ) -> None:

@@ -261,10 +261,11 @@ class ImportCsvDialog(QDialog):
         self.import_button.clicked.connect(lambda: self.start_import(valid_prefix=False))
         self.import_prefix_button = QPushButton(self)
         self.import_prefix_button.clicked.connect(lambda: self.start_import(valid_prefix=True))
-        self.import_prefix_button.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         self.buttons.addButton(self.import_prefix_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.buttons.addButton(self.import_button, QDialogButtonBox.ButtonRole.ActionRole)
+        # Hidden after it joins the button box: adding a button shows it, and a blank button sat beside Import.
+        self.import_prefix_button.hide()
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
