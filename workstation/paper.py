@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from workstation import registry
 from workstation.backtest_request import ensure_strategy
@@ -39,7 +39,9 @@ class PaperTradingRequest(BaseModel):
     strategy_name: Name = Field(title="Strategy")
     symbol: str = Field(min_length=1, title="Symbol")
     source: PaperSource = Field("demo", title="Candles", description="demo: synthetic; stored: downloaded candles")
-    stored_exchange: str = Field("", title="Stored exchange", description="Whose stored candles to replay")
+    stored_exchange: str = Field(
+        "", title="Stored exchange", description="Whose stored candles to replay", validate_default=True
+    )
     speed: float = Field(60.0, ge=1, le=600, title="Speed (×)", description="Replayed market time per real time")
     start: AwareDatetime = Field(title="Start", description="Market time the session starts at (UTC)")
     days: int = Field(1, ge=1, le=366, title="Days", description="How long the replay lasts")
@@ -49,6 +51,13 @@ class PaperTradingRequest(BaseModel):
         description="new: start at Start, forgetting a stored session with the same settings; "
         "resume: continue that stored session where it stopped",
     )
+
+    @field_validator("stored_exchange")
+    @classmethod
+    def _stored_candles_name_their_exchange(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("source") == "stored" and not value:
+            raise ValueError("name the exchange whose stored candles to replay")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +109,7 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
     Raises
     ------
     ValueError
-        If a stored session names no exchange, or the store holds no candles of the period.
+        If the store holds no candles of the period.
     PreparationError
         If the stored candles leave no moment with a day of history before the session's end (field ``start``).
     SchemaNotFoundError
@@ -115,8 +124,6 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
     if request.source == "demo":
         candles = DemoCandles().candles(request.symbol, CandleWindow(1, first, end))
     else:
-        if not request.stored_exchange:
-            raise ValueError("stored_exchange: name the exchange whose stored candles to replay, got ''")
         source = CandleStore() if store is None else store
         try:
             candles = await source.worker.call(source.read, request.stored_exchange, request.symbol, "1m", first, end)

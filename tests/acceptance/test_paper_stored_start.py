@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 import workstation as ws
 from workstation.exchanges.aggregate import CandleWindow
@@ -92,3 +93,11 @@ def test_a_session_with_a_day_of_stored_history_keeps_its_start() -> None:
     later = request().model_copy(update={"start": FIRST + timedelta(days=1)})
     paper = asyncio.run(ws.prepare_paper_trading(later))
     assert (paper.notice, paper.clock.now()) == ("", FIRST + timedelta(days=1))
+
+
+def test_a_stored_session_without_an_exchange_is_refused_at_its_field() -> None:
+    with pytest.raises(ValidationError) as raised:
+        ws.PaperTradingRequest(strategy_name=STRATEGY, symbol="ETHUSDT", source="stored", start=FIRST)
+    assert [(error["loc"], error["msg"]) for error in raised.value.errors()] == [
+        (("stored_exchange",), "Value error, name the exchange whose stored candles to replay")
+    ]

@@ -466,6 +466,23 @@ def test_the_paper_dialog_rejects_speed_0_next_to_the_speed_field(qtbot: QtBot) 
     )
 
 
+def test_the_paper_dialog_asks_for_a_stored_exchange_only_for_stored_candles(qtbot: QtBot) -> None:
+    dialog = PaperTradingDialog(ws.PaperTradingRequest)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    stored_exchange = dialog.form.editors["stored_exchange"].widget
+    assert dialog.form.values()["source"] == "demo"
+    assert not stored_exchange.isVisible()
+    assert not dialog.form.labels["stored_exchange"].isVisible()
+    dialog.form.set_values({"source": "stored"})
+    assert stored_exchange.isVisible()
+    assert dialog.form.labels["stored_exchange"].isVisible()
+    assert dialog.error("stored_exchange") != ""
+    dialog.form.set_values({"source": "demo"})
+    assert not stored_exchange.isVisible()
+    assert not dialog.form.error_labels["stored_exchange"].isVisible()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Chart
 

@@ -305,6 +305,7 @@ class SchemaForm(QWidget):
         self._result: BaseModel | None = None
         self._valid: bool | None = None
         self._updating = False
+        self._hidden: set[str] = set()
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(8)
@@ -412,6 +413,18 @@ class SchemaForm(QWidget):
         """Tell whether the current values validate."""
         return self._result is not None
 
+    def set_field_visible(self, name: str, visible: bool) -> None:
+        """Show or hide the row of the field ``name`` (a field that does not apply given the other values)."""
+        if visible:
+            self._hidden.discard(name)
+        else:
+            self._hidden.add(name)
+        label = self.labels.get(name)
+        if label is not None:
+            label.setVisible(visible)
+        self.editors[name].widget.setVisible(visible)
+        self.error_labels[name].setVisible(visible and bool(self.error_labels[name].text()))
+
     def sub_form(self, name: str) -> SchemaForm | None:
         """Return the nested form of the ``dict`` field ``name``, if it has one now."""
         editor = self.editors.get(name)
@@ -457,7 +470,7 @@ class SchemaForm(QWidget):
         for name, label in self.error_labels.items():
             text = "\n".join(messages.get(name, []))
             label.setText(text)
-            label.setVisible(bool(text))
+            label.setVisible(bool(text) and name not in self._hidden)
         general = "\n".join(messages.get("", []))
         self.form_error.setText(general)
         self.form_error.setVisible(bool(general))

@@ -98,9 +98,15 @@ class PaperTradingDialog(QDialog):
         layout.addWidget(self.buttons)
         self.start_button.setEnabled(self.form.is_valid())
         self.form.validity_changed.connect(self.start_button.setEnabled)
+        self.form.values_changed.connect(self._show_stored_exchange)
+        self._show_stored_exchange()
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.setMinimumWidth(460)
+
+    def _show_stored_exchange(self) -> None:
+        # Only a stored session replays an exchange's candles; beside the demo the field would sit there, empty.
+        self.form.set_field_visible("stored_exchange", self.form.values()["source"] == "stored")
 
     def choose_speed(self, speed: float) -> None:
         """Put ``speed`` in the speed field (a preset was clicked)."""
