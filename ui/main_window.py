@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QTabBar, QTabWidget, QVBoxLayout, QWidget
 
 import workstation as ws
@@ -109,6 +109,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.runs.eta)
         self.statusBar().addPermanentWidget(self.runs.progress)
 
+        #: View → Dark theme / Light theme, ticked as the theme is applied.
+        self.theme_actions: dict[ThemeName, QAction] = {}
         self._build_actions()
         self.engine_errors = EngineErrors(self)
         self.engine_errors.error_reported.connect(self._engine_error)
@@ -200,10 +202,14 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        # One of the two is ticked: the menu shows which theme is on.
+        themes = QActionGroup(self)
         for name in ("dark", "light"):
-            action = QAction(f"{name.capitalize()} theme", self)
+            action = QAction(f"{name.capitalize()} theme", themes)
+            action.setCheckable(True)
             action.triggered.connect(lambda _checked=False, theme=name: self.apply_theme(theme))
             view_menu.addAction(action)
+            self.theme_actions[name] = action
         settings_action = QAction("Settings…", self)
         settings_action.triggered.connect(self.open_settings)
         self.menuBar().addMenu("&Tools").addAction(settings_action)
@@ -313,6 +319,7 @@ class MainWindow(QMainWindow):
     def apply_theme(self, theme: ThemeName) -> None:
         """Switch the window and every chart to ``theme``."""
         self.theme = theme
+        self.theme_actions[theme].setChecked(True)
         if self._apply_app_theme is not None:
             self._apply_app_theme(theme)
         palette = self.chart_palette()

@@ -100,6 +100,17 @@ def test_no_application_style_sheet_is_set_for_them(window: MainWindow, qapp: QA
         assert window.live_panel.banner.styleSheet() == ""
 
 
+def test_the_view_menu_ticks_the_theme_that_is_on(window: MainWindow) -> None:
+    ticked = {name: action.isChecked() for name, action in window.theme_actions.items()}
+    assert ticked == {"dark": window.theme == "dark", "light": window.theme == "light"}
+    window.theme_actions["light"].trigger()
+    assert (window.theme, window.theme_actions["light"].isChecked()) == ("light", True)
+    assert not window.theme_actions["dark"].isChecked()
+    window.theme_actions["dark"].trigger()
+    assert (window.theme, window.theme_actions["dark"].isChecked()) == ("dark", True)
+    assert not window.theme_actions["light"].isChecked()
+
+
 def test_a_run_tab_hidden_during_a_switch_shows_the_new_theme_when_brought_forward(
     window: MainWindow, qloop: qasync.QEventLoop, qapp: QApplication
 ) -> None:
