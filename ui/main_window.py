@@ -204,7 +204,8 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         # One of the two is ticked: the menu shows which theme is on.
         themes = QActionGroup(self)
-        for name in ("dark", "light"):
+        names: tuple[ThemeName, ...] = ("dark", "light")
+        for name in names:
             action = QAction(f"{name.capitalize()} theme", themes)
             action.setCheckable(True)
             action.triggered.connect(lambda _checked=False, theme=name: self.apply_theme(theme))
