@@ -31,6 +31,7 @@ import workstation as ws
 from workstation.cli_args import ArgumentParser, UsageError
 from workstation.examples.sma_cross import make_strategy
 from workstation.exchanges.csv import CsvCandles, make_csv_exchange
+from workstation.json_object import json_object
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.timeutil import MINUTE_MS, from_ms, iso
 
@@ -318,12 +319,9 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{file_path}: line {number} is not JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"{file_path}: line {number} is not a JSON object")
-        rows.append(row)
+            rows.append(json_object(line))
+        except ValueError as error:
+            raise ValueError(f"{file_path}: line {number} {error}") from None
     return rows
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from workstation.atomic_file import write_text_atomically
 from workstation.config import Config, get_config
+from workstation.json_object import json_object
 
 _SETTINGS_FILE_NAME = "settings.json"
 
@@ -46,11 +47,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsFileError(f"settings file {str(target)!r} cannot be read: {error}") from error
     try:
-        fields = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SettingsFileError(f"settings file {str(target)!r} is not JSON: {error}") from error
-    if not isinstance(fields, dict):
-        raise SettingsFileError(f"settings file {str(target)!r} holds {type(fields).__name__}, not an object")
+        fields = json_object(text)
+    except ValueError as error:
+        raise SettingsFileError(f"settings file {str(target)!r} {error}") from error
     try:
         return Config.model_validate(fields)
     except ValidationError as error:

@@ -39,6 +39,11 @@ class DownloadProgress(BaseModel):
     done: bool
 
 
+#: What hears a download's progress: called with a `DownloadProgress` when a symbol starts, after each page, and when
+#: it is done.
+OnProgress = Callable[[DownloadProgress], None]
+
+
 class SymbolDownload(BaseModel):
     """What one symbol's download did: candles fetched from the exchange, requests made, slots already stored."""
 
@@ -75,7 +80,7 @@ async def download_history(
     end: int,
     *,
     store: CandleStore,
-    on_progress: Callable[[DownloadProgress], None],
+    on_progress: OnProgress,
 ) -> DownloadSummary:
     """Fill the candle store with the candles of ``[start, end)`` for each symbol, one symbol after the other.
 
@@ -136,14 +141,7 @@ async def download_history(
 
 
 async def refetch_history(
-    exchange_name: str,
-    symbol: str,
-    interval: str,
-    start: int,
-    end: int,
-    *,
-    store: CandleStore,
-    on_progress: Callable[[DownloadProgress], None],
+    exchange_name: str, symbol: str, interval: str, start: int, end: int, *, store: CandleStore, on_progress: OnProgress
 ) -> DownloadSummary:
     """Forget what ``store`` holds of ``[start, end)`` for one series, then download that period again.
 
@@ -195,7 +193,7 @@ async def _download_symbol(
     last: int,
     *,
     store: CandleStore,
-    on_progress: Callable[[DownloadProgress], None],
+    on_progress: OnProgress,
     attempts: int,
     retry_delay_ms: int,
 ) -> SymbolDownload:
