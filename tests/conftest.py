@@ -11,8 +11,10 @@ from pathlib import Path
 
 import platformdirs
 import pytest
+from integration.exchange_server import FakeBinance, minute_candles
 
 import workstation as ws
+from workstation.exchanges.candle_store import CandleStore
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +35,18 @@ def _pristine_engine() -> Iterator[None]:
     ws.reset()
     yield
     ws.reset()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CandleStore]:
+    """A candle store in a file of the test's own, closed after the test."""
+    opened = CandleStore(tmp_path / "candles.sqlite3")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBinance]:
+    """The local fake binance (tests/integration/exchange_server.py) serving 2500 1m candles from 2024-01-01."""
+    with FakeBinance(minute_candles(2500)) as fake:
+        yield fake

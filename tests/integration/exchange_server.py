@@ -27,6 +27,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
+import workstation as ws
+from workstation.exchanges.candle_store import CandleStore
+from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
 from workstation.models.candles import CANDLE_DTYPE
 
 #: ccxt options that keep a binance instance on the endpoints this server answers (spot markets only, no currency
@@ -88,6 +91,16 @@ _EXCHANGE_INFO = {
     "exchangeFilters": [],
     "symbols": [_spot_market("BTC", "USDT", "0.01", "0.00001"), _spot_market("ETH", "USDT", "0.01", "0.0001")],
 }
+
+
+def fake_binance(server: FakeBinance, store: CandleStore, *, register: bool = True) -> CcxtCandles:
+    """Return the ``get_candles`` of a ccxt binance named ``fake`` that talks to ``server`` and keeps its candles in
+    ``store``, registered unless ``register`` is False; close it with ``aclose`` when done."""
+    schema = make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
+    if register:
+        ws.add_exchange(schema)
+    assert isinstance(schema.get_candles, CcxtCandles)
+    return schema.get_candles
 
 
 def minute_candles(count: int, *, start: int = T0, without: Iterable[int] = ()) -> np.ndarray:

@@ -10,41 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from exchange_server import FAKE_BINANCE_OPTIONS, MINUTE, T0, FakeBinance, klines_rows, minute_candles
+from exchange_server import MINUTE, T0, FakeBinance, fake_binance, klines_rows, minute_candles
 
 import workstation as ws
 from workstation.exchanges.candle_store import CandleStore
-from workstation.exchanges.ccxt_exchange import CcxtCandles, ExchangeResponseError, make_ccxt_exchange
+from workstation.exchanges.ccxt_exchange import CcxtCandles, ExchangeResponseError
 from workstation.exchanges.download import download_history
 from workstation.timeutil import from_ms
 
 SYMBOL = "BTC/USDT"
-CANDLES = minute_candles(300)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance(CANDLES) as fake:
-        yield fake
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    opened = CandleStore(tmp_path / "candles.sqlite3")
-    yield opened
-    opened.close()
-
-
-def source(server: FakeBinance, store: CandleStore) -> CcxtCandles:
-    schema = make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
-    assert isinstance(schema.get_candles, CcxtCandles)
-    return schema.get_candles
+CANDLES = minute_candles(300)  # the first of those the server fixture (tests/conftest.py) serves
 
 
 def answer(rows: list[list[Any]] | dict[str, Any]) -> tuple[int, str]:
@@ -109,11 +88,11 @@ def test_a_page_that_breaks_the_contract_is_refused_whole_and_asked_again(
 ) -> None:
     server.fail_next_klines([answer(rows)])
     with pytest.raises(ExchangeResponseError) as refused:
-        read(source(server, store), 0, 10)
+        read(fake_binance(server, store, register=False), 0, 10)
     assert str(refused.value) == message + "; the page was not stored"
     assert store.series() == []
 
-    np.testing.assert_array_equal(read(source(server, store), 0, 10), CANDLES[:10])
+    np.testing.assert_array_equal(read(fake_binance(server, store, register=False), 0, 10), CANDLES[:10])
     assert klines_starts(server) == [(0, 10), (0, 10)]
 
 
@@ -122,22 +101,22 @@ def test_an_empty_answer_proves_nothing_and_the_next_run_gets_the_candles(
     server: FakeBinance, store: CandleStore, body: list[Any] | dict[str, Any]
 ) -> None:
     server.fail_next_klines([answer(body)])
-    assert len(read(source(server, store), 0, 10)) == 0
+    assert len(read(fake_binance(server, store, register=False), 0, 10)) == 0
     assert store.series() == []
     assert store.missing("fake", SYMBOL, "1m", T0, T0 + 10 * MINUTE) == [(T0, T0 + 10 * MINUTE)]
 
-    np.testing.assert_array_equal(read(source(server, store), 0, 10), CANDLES[:10])
+    np.testing.assert_array_equal(read(fake_binance(server, store, register=False), 0, 10), CANDLES[:10])
     assert klines_starts(server) == [(0, 10), (0, 10)]
 
 
 def test_a_window_shifted_later_is_refused_against_the_candle_already_stored(
     server: FakeBinance, store: CandleStore
 ) -> None:
-    read(source(server, store), 0, 100)
+    read(fake_binance(server, store, register=False), 0, 100)
     # Asked from minute 99 (stored), the answer starts at minute 129: the first 30 minutes look like a hole.
     server.fail_next_klines([answer(klines_rows(CANDLES[129:230]))])
     with pytest.raises(ExchangeResponseError) as refused:
-        read(source(server, store), 100, 100)
+        read(fake_binance(server, store, register=False), 100, 100)
     assert str(refused.value) == (
         "fake BTC/USDT 1m: fetch_ohlcv since 2024-01-01T01:39:00.000Z, limit 101, returned a window shifted to "
         "start at 2024-01-01T02:09:00.000Z instead of the 2024-01-01T01:39:00.000Z candle it published before; "
@@ -146,27 +125,27 @@ def test_a_window_shifted_later_is_refused_against_the_candle_already_stored(
     [series] = store.series()
     assert (series.count, series.gaps, series.covered) == (100, [], [(T0, T0 + 100 * MINUTE)])
 
-    np.testing.assert_array_equal(read(source(server, store), 100, 100), CANDLES[100:200])
+    np.testing.assert_array_equal(read(fake_binance(server, store, register=False), 100, 100), CANDLES[100:200])
     assert klines_starts(server) == [(0, 100), (99, 101), (99, 101)]
 
 
 def test_a_window_shifted_earlier_stores_what_it_proves_and_leaves_the_rest_to_ask(
     server: FakeBinance, store: CandleStore
 ) -> None:
-    read(source(server, store), 0, 100)
+    read(fake_binance(server, store, register=False), 0, 100)
     # Asked from minute 99, the answer starts at minute 69; ccxt drops what is before the start: 99 ... 169 remain.
     server.fail_next_klines([answer(klines_rows(CANDLES[69:170]))])
-    assert minutes(read(source(server, store), 100, 100)) == list(range(100, 170))
+    assert minutes(read(fake_binance(server, store, register=False), 100, 100)) == list(range(100, 170))
     [series] = store.series()
     assert (series.count, series.gaps, series.covered) == (170, [], [(T0, T0 + 170 * MINUTE)])
 
-    np.testing.assert_array_equal(read(source(server, store), 100, 100), CANDLES[100:200])
+    np.testing.assert_array_equal(read(fake_binance(server, store, register=False), 100, 100), CANDLES[100:200])
     assert klines_starts(server) == [(0, 100), (99, 101), (169, 31)]
 
 
 def test_a_hole_the_exchange_published_past_is_a_gap_and_only_that(store: CandleStore) -> None:
     with FakeBinance(minute_candles(30, without=range(10, 15))) as holed:
-        assert minutes(read(source(holed, store), 0, 40)) == [*range(10), *range(15, 30)]
+        assert minutes(read(fake_binance(holed, store, register=False), 0, 40)) == [*range(10), *range(15, 30)]
     [series] = store.series()
     assert (series.gaps, series.covered) == ([(T0 + 10 * MINUTE, T0 + 15 * MINUTE)], [(T0, T0 + 30 * MINUTE)])
 
@@ -175,10 +154,7 @@ def test_a_download_asks_for_a_refused_page_again_and_stores_the_good_answer(
     server: FakeBinance, store: CandleStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     ws.set_config(get_candles_retry_delay_ms=0)
-    get_candles = ws.add_exchange(
-        make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
-    ).get_candles
-    assert isinstance(get_candles, CcxtCandles)
+    get_candles = fake_binance(server, store)
     server.fail_next_klines([answer(klines_rows(with_value(2, "low", 0.0)))])
 
     async def scenario() -> int:

@@ -7,7 +7,7 @@ import gc
 import logging
 import pickle
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,6 @@ from workstation.services.connections import exchange_connections
 from workstation.timeutil import from_ms
 
 SYMBOL = "BTC/USDT"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance(minute_candles(2500)) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
-from exchange_server import FAKE_BINANCE_OPTIONS, KLINES, MINUTE, T0, FakeBinance, minute_candles
+from exchange_server import KLINES, MINUTE, T0, FakeBinance, fake_binance
 
 import workstation as ws
 from workstation.exchanges.candle_store import CandleStore
-from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
 from workstation.exchanges.download import DownloadProgress, DownloadSummary, SymbolDownload, download_history
 from workstation.timeutil import from_ms
 
 SYMBOL = "BTC/USDT"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance(minute_candles(2500)) as fake:
-        yield fake
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    opened = CandleStore(tmp_path / "candles.sqlite3")
-    yield opened
-    opened.close()
-
-
-def register(server: FakeBinance, store: CandleStore) -> CcxtCandles:
-    schema = ws.add_exchange(
-        make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
-    )
-    assert isinstance(schema.get_candles, CcxtCandles)
-    return schema.get_candles
 
 
 def progress(symbol: str, fetched: int, total: int, done: bool = False) -> DownloadProgress:
@@ -51,7 +27,7 @@ def klines_starts(server: FakeBinance) -> list[tuple[str, int, int]]:
 
 
 def test_a_download_stores_every_page_and_reports_progress(server: FakeBinance, store: CandleStore) -> None:
-    source = register(server, store)
+    source = fake_binance(server, store)
     reports: list[DownloadProgress] = []
 
     async def scenario() -> DownloadSummary:
@@ -100,7 +76,7 @@ def test_a_download_stores_every_page_and_reports_progress(server: FakeBinance, 
 
 
 def test_a_backtest_period_already_downloaded_needs_no_network(server: FakeBinance, store: CandleStore) -> None:
-    source = register(server, store)
+    source = fake_binance(server, store)
 
     async def scenario() -> np.ndarray:
         try:
@@ -120,7 +96,7 @@ def test_a_backtest_period_already_downloaded_needs_no_network(server: FakeBinan
 
 
 def test_a_cancelled_download_resumes_where_it_stopped(server: FakeBinance, store: CandleStore) -> None:
-    source = register(server, store)
+    source = fake_binance(server, store)
     reports: list[DownloadProgress] = []
 
     async def cancelled_after_the_first_page() -> None:
@@ -173,7 +149,7 @@ def test_a_cancelled_download_resumes_where_it_stopped(server: FakeBinance, stor
 
 def test_each_page_is_retried_and_the_end_of_the_data_stays_to_ask(server: FakeBinance, store: CandleStore) -> None:
     ws.set_config(get_candles_retry_delay_ms=0)
-    source = register(server, store)
+    source = fake_binance(server, store)
     server.fail_next_klines([429, 500])
 
     async def scenario() -> DownloadSummary:
@@ -198,7 +174,7 @@ def test_a_failing_page_fails_the_download_after_the_configured_attempts(
     server: FakeBinance, store: CandleStore
 ) -> None:
     ws.set_config(get_candles_retry_delay_ms=0, get_candles_retry_count=2)
-    source = register(server, store)
+    source = fake_binance(server, store)
     server.fail_next_klines([500, 500])
 
     async def scenario() -> None:
@@ -215,7 +191,7 @@ def test_a_failing_page_fails_the_download_after_the_configured_attempts(
 
 
 def test_bad_requests_are_refused_before_any_network_call(server: FakeBinance, store: CandleStore) -> None:
-    register(server, store)
+    fake_binance(server, store)
     ws.add_exchange(exchange_name="plain", get_candles=lambda *_: [])
 
     def run(*args: object) -> None:

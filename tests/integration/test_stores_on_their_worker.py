@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import qasync
 from backtest_runs import run_to_end
-from exchange_server import FAKE_BINANCE_OPTIONS, T0, FakeBinance, minute_candles
+from exchange_server import T0, FakeBinance, fake_binance, minute_candles
 from loop_helpers import wait_until
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
@@ -28,7 +28,6 @@ from pytestqt.qtbot import QtBot
 import workstation as ws
 from ui.app import demo_request
 from ui.main_window import MainWindow
-from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
 from workstation.timeutil import from_ms
 
 # The Stored data action brings its dialog to the front, which the offscreen platform cannot do.
@@ -90,10 +89,7 @@ def test_history_and_candle_store_statements_run_on_their_workers_only(
 
     store = window.candle_store
     with FakeBinance(minute_candles(100)) as server:
-        source = ws.add_exchange(
-            make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
-        ).get_candles
-        assert isinstance(source, CcxtCandles)
+        source = fake_binance(server, store)
 
         async def fetched() -> int:
             try:

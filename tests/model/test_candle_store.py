@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,13 +32,6 @@ def candles_at(minutes: list[int], step: int = MINUTE) -> np.ndarray:
     rows["close"] = rows["open"] + 0.1
     rows["volume"] = [1.0 + minute % 3 for minute in minutes]
     return rows
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    opened = CandleStore(tmp_path / "candles.sqlite3")
-    yield opened
-    opened.close()
 
 
 def test_candles_read_back_exactly_and_sorted_within_since_until(store: CandleStore) -> None:

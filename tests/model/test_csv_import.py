@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +65,6 @@ BAD_ERRORS = [
     CsvRowError(row=5, column="close", value="abc", reason="is not a number"),
     CsvRowError(row=9, column="timestamp", value=str(T0 + 6 * MINUTE), reason="repeats the time of line 8"),
 ]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    opened = CandleStore(tmp_path / "candles.sqlite3")
-    yield opened
-    opened.close()
 
 
 def test_a_bad_csv_gives_each_bad_row_with_its_file_line(tmp_path: Path) -> None:

@@ -10,16 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import qasync
-from integration.exchange_server import FAKE_BINANCE_OPTIONS, KLINES, FakeBinance, minute_candles
+from dialog_helpers import open_stored_data, table_texts
+from integration.exchange_server import KLINES, FakeBinance, fake_binance
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
-from ui.data import DownloadHistoryDialog, ImportCsvDialog, StoredDataDialog
-from ui.data.stored_data_dialog import HEADERS
+from ui.data import DownloadHistoryDialog, ImportCsvDialog
 from workstation.exchanges.candle_store import CandleStore
-from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
 from workstation.exchanges.download import DownloadProgress
 from workstation.models.candles import CANDLE_DTYPE
 
@@ -60,13 +59,6 @@ def candles(minutes: list[int], opens: list[float]) -> np.ndarray:
     array["close"] = [value + 1 for value in opens]
     array["volume"] = 5.0
     return array
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    opened = CandleStore(tmp_path / "candles.sqlite3")
-    yield opened
-    opened.close()
 
 
 def shot(widget: QDialog, name: str) -> None:
@@ -194,22 +186,13 @@ def test_the_import_dialog_says_why_a_file_cannot_be_previewed(
 # Stored data
 
 
-def table_texts(dialog: StoredDataDialog) -> list[list[str]]:
-    model = dialog.table_model
-    return [[model.index(row, column).data() for column in range(len(HEADERS))] for row in range(model.rowCount())]
-
-
 def test_the_stored_data_dialog_lists_exports_and_deletes_series(
     qtbot: QtBot, qloop: qasync.QEventLoop, tmp_path: Path, store: CandleStore
 ) -> None:
     store.write("csv", "BTCUSDT", "1m", candles([0, 1, 4], [100, 101, 104]), covered=(T0, T0 + 5 * MINUTE))
     hourly = candles([0], [200])
     store.write("demo", "ETHUSDT", "1h", hourly, covered=(T0, T0 + 60 * MINUTE))
-    dialog = StoredDataDialog(store)
-    qtbot.addWidget(dialog)
-    dialog.show()  # showing reloads
-    assert dialog.task is not None
-    qloop.run_until_complete(dialog.task)
+    dialog = open_stored_data(store, qtbot, qloop)
 
     assert table_texts(dialog) == [
         ["csv", "BTCUSDT", "1m", "2024-01-01 00:00", "2024-01-01 00:04", "3", "1"],
@@ -261,11 +244,7 @@ def test_the_stored_data_dialog_lists_exports_and_deletes_series(
 def test_the_stored_data_dialog_says_when_the_store_is_empty(
     qtbot: QtBot, qloop: qasync.QEventLoop, store: CandleStore
 ) -> None:
-    dialog = StoredDataDialog(store)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    assert dialog.task is not None
-    qloop.run_until_complete(dialog.task)
+    dialog = open_stored_data(store, qtbot, qloop)
     assert dialog.table_model.rowCount() == 0
     assert dialog.empty_label.isVisible()
     assert not dialog.table.isVisible()
@@ -276,18 +255,8 @@ def test_the_stored_data_dialog_says_when_the_store_is_empty(
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance(minute_candles(2500)) as fake:
-        yield fake
-
-
-@pytest.fixture
 def fake_exchange(server: FakeBinance, store: CandleStore, qloop: qasync.QEventLoop) -> Iterator[str]:
-    schema = ws.add_exchange(
-        make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
-    )
-    source = schema.get_candles
-    assert isinstance(source, CcxtCandles)
+    source = fake_binance(server, store)
     yield "fake"
     qloop.run_until_complete(source.aclose())
 

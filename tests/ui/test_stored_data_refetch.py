@@ -6,41 +6,31 @@ repaired from the window: the period is forgotten and downloaded afresh from the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 import qasync
-from integration.exchange_server import FAKE_BINANCE_OPTIONS, KLINES, MINUTE, T0, FakeBinance, minute_candles
+from dialog_helpers import open_stored_data, table_texts
+from integration.exchange_server import (
+    KLINES,
+    MINUTE,
+    T0,
+    FakeBinance,
+    fake_binance,
+    minute_candles,
+)
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-import workstation as ws
-from ui.data import StoredDataDialog
-from ui.data.stored_data_dialog import HEADERS, RefetchDialog, RefetchPeriod
+from ui.data.stored_data_dialog import RefetchDialog, RefetchPeriod
 from workstation.exchanges.candle_store import CandleStore
-from workstation.exchanges.ccxt_exchange import CcxtCandles, make_ccxt_exchange
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 SYMBOL = "BTC/USDT"
-CANDLES = minute_candles(30)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    opened = CandleStore(tmp_path / "candles.sqlite3")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBinance]:
-    with FakeBinance(CANDLES) as fake:
-        yield fake
+CANDLES = minute_candles(30)  # the first of those the server fixture (tests/conftest.py) serves
 
 
 def poison(store: CandleStore) -> None:
@@ -50,29 +40,13 @@ def poison(store: CandleStore) -> None:
     store.write("fake", SYMBOL, "1m", bad, covered=(T0, T0 + 20 * MINUTE))
 
 
-def rows(dialog: StoredDataDialog) -> list[list[str]]:
-    model = dialog.table_model
-    return [[model.index(row, column).data() for column in range(len(HEADERS))] for row in range(model.rowCount())]
-
-
-def shown(dialog: StoredDataDialog, qtbot: QtBot, qloop: qasync.QEventLoop) -> None:
-    qtbot.addWidget(dialog)
-    dialog.show()
-    assert dialog.task is not None
-    qloop.run_until_complete(dialog.task)
-
-
 def test_fetch_again_replaces_a_poisoned_period_with_the_exchange_candles(
     qtbot: QtBot, qloop: qasync.QEventLoop, store: CandleStore, server: FakeBinance
 ) -> None:
     poison(store)
-    get_candles = ws.add_exchange(
-        make_ccxt_exchange("fake", "binance", store=store, api_url=server.url, **FAKE_BINANCE_OPTIONS)
-    ).get_candles
-    assert isinstance(get_candles, CcxtCandles)
-    dialog = StoredDataDialog(store)
-    shown(dialog, qtbot, qloop)
-    assert rows(dialog) == [["fake", SYMBOL, "1m", "2024-01-01 00:00", "2024-01-01 00:04", "5", "1"]]
+    get_candles = fake_binance(server, store)
+    dialog = open_stored_data(store, qtbot, qloop)
+    assert table_texts(dialog) == [["fake", SYMBOL, "1m", "2024-01-01 00:00", "2024-01-01 00:04", "5", "1"]]
     assert not dialog.refetch_button.isEnabled()
     dialog.table.selectRow(0)
     assert dialog.refetch_button.isEnabled()
@@ -102,7 +76,7 @@ def test_fetch_again_replaces_a_poisoned_period_with_the_exchange_candles(
     assert dialog.status_label.text() == (
         "Fetched 20 candles of BTC/USDT 1m from fake again, 2024-01-01 00:00 → 2024-01-01 00:20 (UTC)."
     )
-    assert rows(dialog) == [["fake", SYMBOL, "1m", "2024-01-01 00:00", "2024-01-01 00:19", "20", "0"]]
+    assert table_texts(dialog) == [["fake", SYMBOL, "1m", "2024-01-01 00:00", "2024-01-01 00:19", "20", "0"]]
     np.testing.assert_array_equal(store.read("fake", SYMBOL, "1m", T0, T0 + 30 * MINUTE), CANDLES[:20])
     assert [int(query["startTime"]) for query in server.klines_requests()] == [T0]
     assert server.count(KLINES) == 1
@@ -112,8 +86,7 @@ def test_a_series_without_a_ccxt_exchange_cannot_be_fetched_again_and_is_kept(
     qtbot: QtBot, qloop: qasync.QEventLoop, store: CandleStore
 ) -> None:
     store.write("my csv", SYMBOL, "1m", CANDLES[:5], covered=(T0, T0 + 5 * MINUTE))
-    dialog = StoredDataDialog(store)
-    shown(dialog, qtbot, qloop)
+    dialog = open_stored_data(store, qtbot, qloop)
     period = RefetchPeriod(start=datetime(2024, 1, 1, tzinfo=UTC), end=datetime(2024, 1, 1, 0, 5, tzinfo=UTC))
     task = dialog.refetch(store.series()[0], period)
     assert task is not None
