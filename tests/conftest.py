@@ -9,9 +9,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import platformdirs
 import pytest
 from integration.exchange_server import FakeBinance, minute_candles
+from memory_keyring import MemoryKeyring
 
 import workstation as ws
 from workstation.exchanges.candle_store import CandleStore
@@ -50,3 +52,13 @@ def server() -> Iterator[FakeBinance]:
     """The local fake binance (tests/integration/exchange_server.py) serving 2500 1m candles from 2024-01-01."""
     with FakeBinance(minute_candles(2500)) as fake:
         yield fake
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Keep the test's API keys in memory: no test reads or writes the real OS keyring."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

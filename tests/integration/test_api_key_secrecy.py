@@ -8,7 +8,6 @@ import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import platformdirs
 import pytest
 from exchange_server import (
@@ -39,15 +38,6 @@ from workstation.timeutil import from_ms
 API_KEY = "SECRET-KEY-5f1c9a"
 SECRET = "SECRET-SECRET-77e2b0"
 SYMBOL = "BTC/USDT"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import keyring
 import pytest
 from exchange_server import ACCOUNT, FAKE_BINANCE_OPTIONS, T0, FakeBinance, minute_candles
 from memory_keyring import MemoryKeyring
@@ -71,15 +69,6 @@ def test_a_strategy_cannot_make_its_candles_writeable_and_another_run_reads_them
     assert tampered == honest
     assert after == honest
     assert 1.0 not in honest
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def test_verbose_requests_are_logged_with_the_key_redacted_and_never_printed(

@@ -7,7 +7,6 @@ import gc
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 import qasync
 from memory_keyring import MemoryKeyring
@@ -35,13 +34,8 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 
 
 @pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """Keep every UI test's API keys in memory: no test ever reads or writes the real OS keyring."""
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+def _keys_in_memory(memory_keyring: MemoryKeyring) -> None:
+    """Keep every UI test's API keys in memory (tests/conftest.py): no UI test ever touches the real OS keyring."""
 
 
 @pytest.fixture(autouse=True)
