@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import stat
 import subprocess
 import sys
 import textwrap
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fsync_recorder import record_fsyncs
 
 from workstation import persist
 
@@ -124,14 +124,7 @@ def test_writes_removals_and_moves_fsync_the_file_and_then_the_folder(
 ) -> None:
     adapter = persist.JsonFileAdapter("signal", tmp_path)
     asyncio.run(adapter.wait_for_init())
-    real_fsync = os.fsync
-    synced: list[str] = []
-
-    def recording_fsync(handle: int) -> None:
-        synced.append("folder" if stat.S_ISDIR(os.fstat(handle).st_mode) else "file")
-        real_fsync(handle)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    synced = record_fsyncs(monkeypatch)
     asyncio.run(adapter.write_value(KEY, {"v": 1}))
     assert synced == ["file", "folder"]
     asyncio.run(adapter.remove_value(KEY))

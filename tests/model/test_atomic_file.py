@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from fsync_recorder import record_fsyncs
 
 import workstation as ws
 from workstation.atomic_file import open_text_atomically
@@ -141,13 +141,6 @@ def test_a_missing_folder_is_an_error_naming_the_file_unless_folders_are_to_be_m
 
 @pytest.mark.skipif(os.name == "nt", reason="Windows cannot fsync a folder")
 def test_the_file_then_its_folder_are_synced_to_disk(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_fsync = os.fsync
-    synced: list[str] = []
-
-    def recording_fsync(handle: int) -> None:
-        synced.append("folder" if stat.S_ISDIR(os.fstat(handle).st_mode) else "file")
-        real_fsync(handle)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
+    synced = record_fsyncs(monkeypatch)
     ws.write_text_atomically(target, "new")
     assert synced == ["file", "folder"]
