@@ -74,19 +74,38 @@ def test_unsorted_rows_are_refused_naming_the_lines(capsys: pytest.CaptureFixtur
     )
 
 
-def test_a_start_within_the_file_s_first_minutes_names_the_first_usable_start(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+@pytest.mark.parametrize(
+    ("candles", "start", "end", "message"),
+    [
+        pytest.param(
+            120,
+            "2024-01-01T00:02",
+            "2024-01-01T01:00",
+            "--start: 2024-01-01 00:02 UTC is too early for hour.csv: its first candle opens at 2024-01-01 00:00 UTC "
+            "and the first tick needs 5 candles before it; the first usable start is 2024-01-01 00:05 UTC",
+            id="file",
+        ),
+        pytest.param(
+            0,
+            "2020-01-01T00:00",
+            "2020-01-01T03:00",
+            "--start: 2020-01-01 00:00 UTC is too early for the demo exchange: its first candle opens at "
+            "2020-01-01 00:00 UTC and the first tick needs 5 candles before it; the first usable start is "
+            "2020-01-01 00:05 UTC",
+            id="demo",
+        ),
+    ],
+)
+def test_a_start_within_the_first_minutes_of_the_candles_names_the_first_usable_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, candles: int, start: str, end: str, message: str
 ) -> None:
-    path = write(tmp_path / "hour.csv", candle_lines(120))
+    """A candle file of ``candles`` minutes from 2024-01-01, or the demo exchange (whose candles begin in 2020)."""
+    source = ["--csv", str(write(tmp_path / "hour.csv", candle_lines(candles)))] if candles else []
 
-    code, out, err = backtest(capsys, "--csv", str(path), "--start", "2024-01-01T00:02", "--end", "2024-01-01T01:00")
+    code, out, err = backtest(capsys, *source, "--start", start, "--end", end)
 
     assert (code, out) == (2, "")
-    assert err == (
-        "workstation backtest: error: --start: 2024-01-01 00:02 UTC is too early for hour.csv: its first candle "
-        "opens at 2024-01-01 00:00 UTC and the first tick needs 5 candles before it; "
-        "the first usable start is 2024-01-01 00:05 UTC\n"
-    )
+    assert err == f"workstation backtest: error: {message}\n"
 
 
 def test_a_file_with_history_before_the_start_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -96,17 +115,6 @@ def test_a_file_with_history_before_the_start_runs(capsys: pytest.CaptureFixture
 
     assert code == 0, err
     assert out.startswith("# Backtest Report: sma-cross-market (BTCUSDT)\n")
-
-
-def test_a_start_on_the_demo_s_first_minute_names_the_first_usable_start(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = backtest(capsys, "--start", "2020-01-01T00:00", "--end", "2020-01-01T03:00")
-
-    assert (code, out) == (2, "")
-    assert err == (
-        "workstation backtest: error: --start: 2020-01-01 00:00 UTC is too early for the demo exchange: its first "
-        "candle opens at 2020-01-01 00:00 UTC and the first tick needs 5 candles before it; "
-        "the first usable start is 2020-01-01 00:05 UTC\n"
-    )
 
 
 def test_an_end_after_the_file_names_its_last_candle(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
