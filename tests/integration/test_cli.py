@@ -24,6 +24,13 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return code, out, err
 
 
+def strategy_file(folder: Path, name: str, source: str) -> str:
+    """Write the strategy file ``name`` in ``folder`` holding ``source`` (dedented) and return its path."""
+    path = folder / name
+    path.write_text(textwrap.dedent(source))
+    return str(path)
+
+
 def test_demo_backtest_prints_the_report_and_a_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy", "sma-cross-market")
 
@@ -45,32 +52,29 @@ def test_backtest_on_the_peer_csv_gives_the_peer_trades(capsys: pytest.CaptureFi
 
 
 def test_a_strategy_file_registers_its_own_strategy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    strategy_file = tmp_path / "tiny.py"
-    strategy_file.write_text(
-        textwrap.dedent(
-            """
-            import workstation as ws
+    tiny = strategy_file(
+        tmp_path,
+        "tiny.py",
+        """
+        import workstation as ws
 
 
-            async def get_signal(symbol, when):
-                price = await ws.get_average_price(symbol)
-                if when.hour % 6:
-                    return None
-                return ws.Signal(
-                    position="long",
-                    price_take_profit=price * 1.01,
-                    price_stop_loss=price * 0.99,
-                    minute_estimated_time=60,
-                )
+        async def get_signal(symbol, when):
+            price = await ws.get_average_price(symbol)
+            if when.hour % 6:
+                return None
+            return ws.Signal(
+                position="long",
+                price_take_profit=price * 1.01,
+                price_stop_loss=price * 0.99,
+                minute_estimated_time=60,
+            )
 
 
-            ws.add_strategy(strategy_name="tiny", interval="1h", get_signal=get_signal)
-            """
-        )
+        ws.add_strategy(strategy_name="tiny", interval="1h", get_signal=get_signal)
+        """,
     )
-    code, out, err = run_cli(
-        capsys, "backtest", *DEMO_DAYS, "--strategy-file", str(strategy_file), "--strategy", "tiny"
-    )
+    code, out, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", tiny, "--strategy", "tiny")
 
     assert code == 0, err
     assert out.startswith("# Backtest Report: tiny (BTCUSDT)\n")
@@ -78,15 +82,19 @@ def test_a_strategy_file_registers_its_own_strategy(capsys: pytest.CaptureFixtur
 
 
 def test_a_strategy_file_may_register_the_exchange_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    strategy_file = tmp_path / "own_exchange.py"
-    strategy_file.write_text(
-        "import workstation as ws\n"
-        "from workstation.examples.sma_cross import make_strategy\n"
-        "from workstation.exchanges.demo import make_demo_exchange\n"
-        "ws.add_exchange(make_demo_exchange('other-demo', seed=7))\n"
-        "ws.add_strategy(make_strategy({'variant': 'limit'}).model_copy(update={'strategy_name': 'mine'}))\n"
+    own_exchange = strategy_file(
+        tmp_path,
+        "own_exchange.py",
+        """
+        import workstation as ws
+        from workstation.examples.sma_cross import make_strategy
+        from workstation.exchanges.demo import make_demo_exchange
+
+        ws.add_exchange(make_demo_exchange("other-demo", seed=7))
+        ws.add_strategy(make_strategy({"variant": "limit"}).model_copy(update={"strategy_name": "mine"}))
+        """,
     )
-    args = ["--strategy-file", str(strategy_file), "--strategy", "mine", "--exchange", "other-demo"]
+    args = ["--strategy-file", own_exchange, "--strategy", "mine", "--exchange", "other-demo"]
     code, out, err = run_cli(capsys, "backtest", *args, "--start", "2024-01-01", "--end", "2024-01-02")
 
     assert code == 0, err
@@ -96,21 +104,19 @@ def test_a_strategy_file_may_register_the_exchange_too(capsys: pytest.CaptureFix
 def test_a_strategy_file_that_fails_is_reported_with_its_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    broken = tmp_path / "broken.py"
-    broken.write_text("import workstation as ws\n\nws.add_strategy(undefined_name)\n")
-    code, out, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", str(broken))
+    broken = strategy_file(tmp_path, "broken.py", "import workstation as ws\n\nws.add_strategy(undefined_name)\n")
+    code, out, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", broken)
 
     assert (code, out) == (2, "")
     assert err == (
-        f"workstation backtest: error: --strategy-file: {str(broken)!r} raised NameError: "
+        f"workstation backtest: error: --strategy-file: {broken!r} raised NameError: "
         "name 'undefined_name' is not defined (line 3)\n"
     )
 
 
 def test_a_strategy_file_must_register_a_strategy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    empty = tmp_path / "empty.py"
-    empty.write_text("import workstation as ws\n")
-    code, _, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", str(empty))
+    empty = strategy_file(tmp_path, "empty.py", "import workstation as ws\n")
+    code, _, err = run_cli(capsys, "backtest", *DEMO_DAYS, "--strategy-file", empty)
 
     assert code == 2
     assert "--strategy-file" in err and "registered no strategy" in err
@@ -165,16 +171,23 @@ def test_a_bad_date_message_quotes_the_value(capsys: pytest.CaptureFixture[str])
 
 
 def test_an_engine_error_exits_1_with_one_error_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    strategy_file = tmp_path / "feed_down.py"
-    strategy_file.write_text(
-        "import workstation as ws\n"
-        "async def get_candles(symbol, interval, since, limit):\n"
-        "    raise ConnectionError('feed down')\n"
-        "ws.set_config(get_candles_retry_count=1)\n"
-        "ws.add_exchange(exchange_name='down', get_candles=get_candles)\n"
-        "ws.add_strategy(strategy_name='idle', interval='1m', get_signal=lambda symbol, when: None)\n"
+    feed_down = strategy_file(
+        tmp_path,
+        "feed_down.py",
+        """
+        import workstation as ws
+
+
+        async def get_candles(symbol, interval, since, limit):
+            raise ConnectionError("feed down")
+
+
+        ws.set_config(get_candles_retry_count=1)
+        ws.add_exchange(exchange_name="down", get_candles=get_candles)
+        ws.add_strategy(strategy_name="idle", interval="1m", get_signal=lambda symbol, when: None)
+        """,
     )
-    args = ["--strategy-file", str(strategy_file), "--exchange", "down", "--strategy", "idle"]
+    args = ["--strategy-file", feed_down, "--exchange", "down", "--strategy", "idle"]
     code, out, err = run_cli(capsys, "backtest", *args, "--start", "2024-01-01T00:00", "--end", "2024-01-01T03:00")
 
     assert (code, out) == (1, "")
