@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 import workstation as ws
 
 OPENED_AT = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -52,3 +54,13 @@ def closed_result(signal: ws.SignalRow, *, at: int, price: float, pnl: float) ->
         close_timestamp=at,
         pnl=money,
     )
+
+
+def flat_candles(count: int, start: int) -> np.ndarray:
+    """``count`` 1m candles from ``start`` that open and close at 100 between 99 and 101: a chart's price scale
+    for factory signals whose marks are what the test reads."""
+    rows = np.zeros(count, dtype=ws.CANDLE_DTYPE)
+    rows["timestamp"] = start + np.arange(count) * 60_000
+    rows["open"] = rows["close"] = 100.0
+    rows["high"], rows["low"], rows["volume"] = 101.0, 99.0, 1.0
+    return rows

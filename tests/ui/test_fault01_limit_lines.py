@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 from backtest_runs import RSI_REVERSION_FEBRUARY, engine_results
 from pytestqt.qtbot import QtBot
-from signal_factory import closed_result, result_fields, signal_row
+from signal_factory import closed_result, flat_candles, result_fields, signal_row
 
 import workstation as ws
 from ui.charts import CandleChart, SignalMarks
@@ -31,14 +31,6 @@ def closed(row: ws.SignalRow, filled_at: int, at: int) -> ws.ClosedResult:
     return closed_result(position, at=at, price=101.0, pnl=1.8)
 
 
-def candles(minutes: int) -> np.ndarray:
-    rows = np.zeros(minutes, dtype=ws.CANDLE_DTYPE)
-    rows["timestamp"] = T0 + np.arange(minutes) * MIN
-    rows["open"] = rows["close"] = 100.0
-    rows["high"], rows["low"], rows["volume"] = 100.5, 98.5, 1.0
-    return rows
-
-
 def test_a_limit_order_filled_in_its_own_minute_ends_there_on_the_chart(qtbot: QtBot) -> None:
     same_minute = limit_signal("same", T0 + 10 * MIN)
     later = limit_signal("later", T0 + 25 * MIN)
@@ -58,7 +50,7 @@ def test_a_limit_order_filled_in_its_own_minute_ends_there_on_the_chart(qtbot: Q
 
     chart = CandleChart()
     qtbot.addWidget(chart)
-    chart.set_candles(candles(60))
+    chart.set_candles(flat_candles(60, T0))
     chart.set_marks(marks)
     # (created, ended) bar pairs: every line stops at its fill, none runs to the last bar (59).
     assert chart.marks_layer.limit_orders.getData()[0].tolist() == [10.0, 10.0, 25.0, 30.0, 40.0, 40.0]

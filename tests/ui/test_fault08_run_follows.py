@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from signal_factory import flat_candles
 
 import workstation as ws
 from ui.app import demo_request
@@ -53,14 +54,6 @@ def paced(qloop: qasync.QEventLoop) -> None:
     )
 
 
-def candles(count: int) -> np.ndarray:
-    rows = np.zeros(count, dtype=ws.CANDLE_DTYPE)
-    rows["timestamp"] = T0 + np.arange(count) * MIN
-    rows["open"] = rows["close"] = 100.0
-    rows["high"], rows["low"], rows["volume"] = 101.0, 99.0, 1.0
-    return rows
-
-
 def exits_at(*bars: int) -> SignalMarks:
     """Closed long positions, each entered ten bars before its exit at ``bars``."""
     count = len(bars)
@@ -88,7 +81,7 @@ def following_chart(qtbot: QtBot) -> CandleChart:
     qtbot.addWidget(chart)
     chart.resize(900, 500)
     chart.show()
-    chart.set_candles(candles(1000))
+    chart.set_candles(flat_candles(1000, T0))
     assert view_of(chart) == [760.0, 1002.0]  # the period's end, 240 bars and the right margin
     chart.set_following(True)
     return chart

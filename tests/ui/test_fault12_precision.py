@@ -10,7 +10,7 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
-import workstation as ws
+from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE
 from ui.widgets.formatting import price_decimals
@@ -43,13 +43,7 @@ def test_the_tick_of_a_year_of_cent_prices_is_found() -> None:
 def test_a_demo_run_writes_its_prices_with_two_decimals(qtbot: QtBot, qloop: qasync.QEventLoop) -> None:
     tab = RunTab(DARK_PALETTE)
     qtbot.addWidget(tab)
-    request = ws.BacktestRequest(
-        exchange_name="demo",
-        symbol="ETHUSDT",
-        strategy_name="rsi-reversion",
-        start=datetime(2024, 2, 1, tzinfo=UTC),
-        end=datetime(2024, 2, 2, 23, 59, tzinfo=UTC),
-    )
+    request = demo_request(2, start=datetime(2024, 2, 1, tzinfo=UTC), symbol="ETHUSDT", strategy_name="rsi-reversion")
     qloop.run_until_complete(tab.run(request))
     rows = tab.trades.visible_rows()
     assert len(rows) > 0
