@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from form_helpers import field_widget
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
@@ -39,23 +40,17 @@ def make_form(qtbot: QtBot, settings: QSettings) -> Callable[[], BacktestForm]:
 
 
 def line(form: BacktestForm, name: str) -> QLineEdit:
-    widget = form.form.editors[name].widget
-    assert isinstance(widget, QLineEdit)
-    return widget
+    return field_widget(form.form, name, QLineEdit)
 
 
 def combo(form: BacktestForm, name: str) -> QComboBox:
-    widget = form.form.editors[name].widget
-    assert isinstance(widget, QComboBox)
-    return widget
+    return field_widget(form.form, name, QComboBox)
 
 
 def param_spin(form: BacktestForm, name: str) -> QSpinBox:
     params = form.form.sub_form("params")
     assert params is not None
-    widget = params.editors[name].widget
-    assert isinstance(widget, QSpinBox)
-    return widget
+    return field_widget(params, name, QSpinBox)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from form_helpers import field_widget
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
@@ -26,9 +27,7 @@ MAX_BELOW_MIN = (
 
 
 def editor(dialog: SettingsDialog, name: str) -> QLineEdit:
-    widget = dialog.form.editors[name].widget
-    assert isinstance(widget, QLineEdit)
-    return widget
+    return field_widget(dialog.form, name, QLineEdit)
 
 
 def test_ok_saves_the_settings_and_the_next_start_puts_them_in_force(qtbot: QtBot) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from form_helpers import field_widget
 from PySide6.QtCore import QDate, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -24,9 +25,7 @@ def form(qtbot: QtBot, tmp_path: Path) -> BacktestForm:
 
 
 def date_field(form: BacktestForm, name: str) -> DateTimeField:
-    widget = form.form.editors[name].widget
-    assert isinstance(widget, DateTimeField)
-    return widget
+    return field_widget(form.form, name, DateTimeField)
 
 
 def test_a_whole_date_typed_over_the_field_is_taken(form: BacktestForm, qtbot: QtBot) -> None:
