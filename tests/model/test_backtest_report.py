@@ -7,6 +7,7 @@ from pathlib import Path
 
 import platformdirs
 import pytest
+from signal_factory import result_fields
 
 from workstation.models.results import CancelledResult, ClosedResult, CloseReason, Pnl
 from workstation.models.signal import Position, SignalRow
@@ -63,13 +64,7 @@ def make_closed(
     backtest: bool = True,
 ) -> ClosedResult:
     return ClosedResult(
-        symbol=signal.symbol,
-        strategy_name=signal.strategy_name,
-        exchange_name=signal.exchange_name,
-        frame_name=signal.frame_name,
-        backtest=backtest,
-        timestamp=close_timestamp,
-        current_price=close_price,
+        **(result_fields(signal, close_timestamp, close_price) | {"backtest": backtest}),
         signal=signal,
         close_reason=close_reason,
         close_timestamp=close_timestamp,
