@@ -24,6 +24,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QSe
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
+from ui.backtest.run_tab import RunTab
 from ui.display import display_problem
 from ui.log_panel import LogRelay, QtLogHandler
 from ui.main_window import SETTINGS_APPLICATION, SETTINGS_ORGANISATION, MainWindow
@@ -54,6 +55,13 @@ def demo_request(
         start=start,
         end=start + timedelta(days=days, minutes=-1),
     )
+
+
+def start_demo(window: MainWindow) -> RunTab:
+    """Start the ``--run-demo`` run in ``window`` and show its request in the Backtest form, so Run repeats it."""
+    request = demo_request()
+    window.backtest_form.show_request(request)
+    return window.runs.start(request)
 
 
 def open_window(options: WindowOptions) -> int:
@@ -126,7 +134,7 @@ def _run_window(
             return status
         window.offer_restored_live_state()
         if options.run_demo:
-            window.runs.start(demo_request())
+            start_demo(window)
         closed = asyncio.Event()
         app.lastWindowClosed.connect(closed.set)
         loop.run_until_complete(closed.wait())
@@ -160,7 +168,7 @@ async def _screenshot(window: MainWindow, options: WindowOptions) -> int:
         print(f"workstation: --screenshot: cannot create {str(target.parent)!r}: {error.strerror}", file=sys.stderr)
         return 2
     if options.run_demo:
-        tab = window.runs.start(demo_request())
+        tab = start_demo(window)
         task = window.runs.task_of(tab)
         if task is not None:
             await task

@@ -177,6 +177,26 @@ def test_run_emits_the_exact_request(qtbot: QtBot, make_form: Callable[[], Backt
     ]
 
 
+def test_a_request_shown_in_the_form_is_what_run_repeats(qtbot: QtBot, make_form: Callable[[], BacktestForm]) -> None:
+    form = make_form()
+    model = ws.strategy_params_model("rsi-reversion")
+    assert model is not None
+    shown = ws.BacktestRequest(
+        exchange_name="demo",
+        symbol="ETHUSDT",
+        strategy_name="rsi-reversion",
+        start=START,
+        end=END,
+        seed=7,
+        percent_fee=0.05,
+        params={**model().model_dump(), "period": 21},
+    )
+    form.show_request(shown)
+    with qtbot.waitSignal(form.run_requested, timeout=1000) as emitted:
+        qtbot.mouseClick(form.run_button, Qt.MouseButton.LeftButton)
+    assert emitted.args == [shown]
+
+
 @pytest.mark.parametrize(
     ("preset", "start"),
     [

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
-from ui.app import _report_to, demo_request
+from ui.app import _report_to, demo_request, start_demo
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE
 from ui.main_window import MainWindow
 from ui.widgets.comparison import ComparisonView
@@ -72,6 +72,22 @@ def test_a_run_shows_exactly_the_engine_s_trades_and_one_entry_marker_per_trade(
     assert tab.chart.exit_marker_count() == 23
     assert tab.status.text() == "Finished · 23 closed signals"
     assert window.tabs.tabText(window.tabs.indexOf(tab)) == "sma-cross-market · BTCUSDT"
+
+
+def test_the_demo_run_shows_its_request_in_the_backtest_form(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    """--run-demo: the form shows the demo's period and strategy, not last month's defaults, so Run repeats it."""
+    tab = start_demo(window)
+    shown = window.backtest_form.request()
+    assert shown is not None
+    assert shown.model_dump(exclude={"params"}) == demo_request().model_dump(exclude={"params"})
+    defaults = ws.strategy_params_model("sma-cross-market")
+    assert defaults is not None
+    assert shown.params == defaults().model_dump()  # the form spells out the defaults the demo leaves implicit
+    tab.request_stop()
+    task = window.runs.task_of(tab)
+    assert task is not None
+    qloop.run_until_complete(task)
+    assert tab.state == "Stopped"
 
 
 def test_clicking_a_trade_centres_the_chart_on_it_keeping_the_zoom(

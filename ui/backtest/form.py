@@ -130,6 +130,10 @@ class BacktestForm(QWidget):
         result = self.form.result()
         return result if isinstance(result, ws.BacktestRequest) else None
 
+    def show_request(self, request: ws.BacktestRequest) -> None:
+        """Fill the form with ``request``, a run started from elsewhere (the demo), so that Run repeats it."""
+        self.form.set_values(request.model_dump())
+
     def refresh_choices(self) -> None:
         """Offer the exchanges and strategies registered since (a strategy file was loaded) and validate again."""
         self.form.refresh_choices()
