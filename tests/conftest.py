@@ -6,14 +6,18 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import asyncio
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 import platformdirs
 import pytest
+import qasync
 from integration.exchange_server import FakeBinance, minute_candles
 from memory_keyring import MemoryKeyring
+from PySide6.QtWidgets import QApplication
 
 import workstation as ws
 from workstation.exchanges.candle_store import CandleStore
@@ -62,3 +66,27 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """A qasync loop on the test's QApplication, as the window's; ``qloop.run_until_complete(coro)`` drives a test."""
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _collect_widgets_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Collect the garbage Qt objects of a test that used Qt here, on the GUI thread, once the test is over.
+
+    Left to chance, Python's collector may run inside a later test's worker thread (``asyncio.to_thread``), and a
+    QObject with a timer destroyed there makes Qt warn "Timers cannot be stopped from another thread".
+    """
+    yield
+    if "qapp" in request.fixturenames:
+        gc.collect()

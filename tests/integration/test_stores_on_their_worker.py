@@ -8,8 +8,6 @@ listing them, and the window closing. None of it runs on the GUI thread.
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,7 +20,6 @@ from backtest_runs import run_to_end
 from exchange_server import T0, FakeBinance, fake_binance, minute_candles
 from loop_helpers import wait_until
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
@@ -35,19 +32,6 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support raise")
 
 TWO_DAYS = demo_request(days=2)
 STORE_FILES = ("history.sqlite3", "candles.sqlite3")
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """A qasync loop on the test's QApplication, as the window runs on."""
-    loop = qasync.QEventLoop(qapp, already_running=False)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-        gc.collect()  # the window's Qt objects go here, on the GUI thread
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
-"""GUI tests: a qasync event loop over pytest-qt's QApplication, so engine coroutines run with the widgets."""
+"""GUI tests: the main window and the Live panel, shown; API keys kept in memory (``qloop`` is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,32 +20,9 @@ from ui.main_window import MainWindow
 from ui.themes import apply_theme
 
 
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
-    """A qasync loop on the test's QApplication; ``qloop.run_until_complete(coro)`` drives a scenario."""
-    loop = qasync.QEventLoop(qapp, already_running=False)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
 @pytest.fixture(autouse=True)
 def _keys_in_memory(memory_keyring: MemoryKeyring) -> None:
     """Keep every UI test's API keys in memory (tests/conftest.py): no UI test ever touches the real OS keyring."""
-
-
-@pytest.fixture(autouse=True)
-def _collect_widgets_on_the_gui_thread() -> Iterator[None]:
-    """Collect each test's garbage Qt objects here, on the GUI thread, once the test is over.
-
-    Left to chance, Python's collector may run inside a later test's worker thread (``asyncio.to_thread``), and a
-    QObject with a timer destroyed there makes Qt warn "Timers cannot be stopped from another thread".
-    """
-    yield
-    gc.collect()
 
 
 @pytest.fixture
