@@ -19,20 +19,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import qasync
-from PySide6.QtCore import QCoreApplication, QSettings
-from PySide6.QtWidgets import QApplication
 
 import workstation as ws
-from ui.app import freeze_startup_objects
+from benchmarks.window import benchmark_window
 from ui.main_window import MainWindow
 
 SYMBOL = "BTCUSDT"
@@ -100,23 +95,11 @@ async def measure(window: MainWindow, strategies: int, exchange_name: str, state
 
 
 def main() -> None:
-    app = QApplication([sys.argv[0]])
-    with tempfile.TemporaryDirectory(prefix="workstation-live-latency-") as home:
-        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, home)
-        QCoreApplication.setOrganizationName("workstation-benchmark")
+    with benchmark_window("workstation-live-latency-", size=(1600, 1000)) as (_app, loop, window, home):
         ws.ensure_exchange("demo")
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        window = MainWindow(settings=QSettings(), history=ws.RunHistory(Path(home) / "history.sqlite3"))
-        window.resize(1600, 1000)
-        window.show()
-        freeze_startup_objects()
-        with loop:
-            one = loop.run_until_complete(measure(window, 1, "replay-one", Path(home) / "one.sqlite3"))
-            ten = loop.run_until_complete(measure(window, 10, "replay-ten", Path(home) / "ten.sqlite3"))
-            loop.run_until_complete(ws.persist.close_persistence())
-        window.deleteLater()
+        one = loop.run_until_complete(measure(window, 1, "replay-one", home / "one.sqlite3"))
+        ten = loop.run_until_complete(measure(window, 10, "replay-ten", home / "ten.sqlite3"))
+        loop.run_until_complete(ws.persist.close_persistence())
     median_one, median_ten = statistics.median(one), statistics.median(ten)
     p95_ten = float(np.percentile(ten, 95))
     print(f"replay at {SPEED:g}x, {CANDLES} candles measured per case, chart following the first strategy")

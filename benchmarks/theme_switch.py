@@ -15,19 +15,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import asyncio
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import qasync
-from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
-import workstation as ws
+from benchmarks.window import benchmark_window
 from ui.app import demo_request
 from ui.main_window import MainWindow
-from ui.themes import ThemeName, apply_theme
+from ui.themes import ThemeName
 
 TABS = 14
 REPEATS = 5
@@ -57,32 +52,15 @@ def switch_ms(app: QApplication, window: MainWindow, theme: ThemeName) -> float:
 
 
 def main() -> None:
-    app = QApplication([sys.argv[0]])
-    with tempfile.TemporaryDirectory(prefix="workstation-theme-") as home:
-        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, home)
-        QCoreApplication.setOrganizationName("workstation-benchmark")
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        window = MainWindow(
-            settings=QSettings(),
-            history=ws.RunHistory(Path(home) / "history.sqlite3"),
-            theme="dark",
-            apply_app_theme=lambda name: apply_theme(app, name),
-        )
-        window.resize(1500, 950)
-        window.show()
-        with loop:
-            loop.run_until_complete(fill_tabs(window))
-            loop.run_until_complete(asyncio.sleep(0.3))
-            to_light: list[float] = []
-            to_dark: list[float] = []
-            for _ in range(REPEATS):
-                to_light.append(switch_ms(app, window, "light"))
-                to_dark.append(switch_ms(app, window, "dark"))
+    with benchmark_window("workstation-theme-", size=(1500, 950)) as (app, loop, window, _home):
+        loop.run_until_complete(fill_tabs(window))
+        loop.run_until_complete(asyncio.sleep(0.3))
+        to_light: list[float] = []
+        to_dark: list[float] = []
+        for _ in range(REPEATS):
+            to_light.append(switch_ms(app, window, "light"))
+            to_dark.append(switch_ms(app, window, "dark"))
         tabs = len(window.runs.run_tabs())
-        window.history.close()
-        window.deleteLater()
     light, dark = statistics.median(to_light), statistics.median(to_dark)
     print(f"theme switch with {tabs} run tabs open, median of {REPEATS}:")
     print(f"  dark -> light {light:.0f} ms (worst {max(to_light):.0f} ms)")

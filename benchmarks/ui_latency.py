@@ -23,16 +23,13 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-import qasync
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QTimer
 
 import workstation as ws
-from ui.app import demo_request, freeze_startup_objects
+from benchmarks.window import benchmark_window
+from ui.app import demo_request
 from ui.main_window import MainWindow
 
 HEARTBEAT_MS = 10
@@ -104,19 +101,8 @@ async def measure(window: MainWindow) -> tuple[float, float, float, float, int, 
 
 def measure_once() -> dict[str, float]:
     """Open a window, run the year once and return its figures."""
-    app = QApplication([sys.argv[0]])
-    with tempfile.TemporaryDirectory(prefix="workstation-latency-") as home:
-        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, home)
-        QCoreApplication.setOrganizationName("workstation-benchmark")
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        window = MainWindow(settings=QSettings(), history=ws.RunHistory(Path(home) / "history.sqlite3"))
-        window.show()
-        freeze_startup_objects()
-        with loop:
-            stall, idle_stall, elapsed, progress_hz, closed, tab_open_ms = loop.run_until_complete(measure(window))
-        window.deleteLater()
+    with benchmark_window("workstation-latency-") as (_app, loop, window, _home):
+        stall, idle_stall, elapsed, progress_hz, closed, tab_open_ms = loop.run_until_complete(measure(window))
     return {
         "max_stall_ms": stall,
         "idle_stall_ms": idle_stall,

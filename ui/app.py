@@ -90,6 +90,13 @@ def open_window(options: WindowOptions) -> int:
         return _run_window(app, options, settings, history, theme, settings_problem)
 
 
+def main_window(app: QApplication, settings: QSettings, history: ws.RunHistory, theme: ThemeName) -> MainWindow:
+    """Build the main window as the application shows it: its theme is the whole application's (``apply_theme``)."""
+    return MainWindow(
+        settings=settings, history=history, theme=theme, apply_app_theme=lambda name: apply_theme(app, name)
+    )
+
+
 def apply_saved_settings() -> str | None:
     """Put the settings saved by the Settings dialog in force; return why they could not be read, or None."""
     try:
@@ -109,12 +116,7 @@ def _run_window(
 ) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(
-        settings=settings,
-        history=history,
-        theme=theme,
-        apply_app_theme=lambda name: apply_theme(app, name),
-    )
+    window = main_window(app, settings, history, theme)
     freeze_startup_objects()
     relay = LogRelay(window)
     relay.line_logged.connect(window.log.append)
@@ -219,4 +221,4 @@ def _loop_errors_to(window: MainWindow) -> Any:
     return handle
 
 
-__all__ = ["apply_saved_settings", "demo_request", "freeze_startup_objects", "open_window"]
+__all__ = ["apply_saved_settings", "demo_request", "freeze_startup_objects", "main_window", "open_window"]

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
+from ui.app import main_window
 from ui.charts import DARK_PALETTE
 from ui.live.panel import LivePanel
 from ui.main_window import MainWindow
-from ui.themes import apply_theme
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +29,7 @@ def _keys_in_memory(memory_keyring: MemoryKeyring) -> None:
 def window(qtbot: QtBot, qloop: qasync.QEventLoop, qapp: QApplication, tmp_path: Path) -> Iterator[MainWindow]:
     """A shown ``MainWindow`` in the dark theme, its settings and run history in ``tmp_path``."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    main = MainWindow(
-        settings=settings,
-        history=ws.RunHistory(tmp_path / "history.sqlite3"),
-        theme="dark",
-        apply_app_theme=lambda name: apply_theme(qapp, name),
-    )
+    main = main_window(qapp, settings, ws.RunHistory(tmp_path / "history.sqlite3"), "dark")
     qtbot.addWidget(main)
     main.resize(1500, 950)
     main.show()
