@@ -4,13 +4,12 @@ traceback. It now raises ``KeyringUnavailableError`` whose one line says what to
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import keyring
 import keyring.backends.fail
 import pytest
+from child_python import run_python
 
 import workstation as ws
 
@@ -45,13 +44,8 @@ def test_every_key_operation_says_in_one_line_what_to_install() -> None:
 
 def test_a_script_storing_a_key_without_a_keyring_ends_with_that_one_line_not_keyring_s_traceback() -> None:
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    completed = subprocess.run(
-        [sys.executable, "-c", "import workstation as ws; ws.set_api_key('binance', 'KEY-1234abcd', 'SECRET-5678')"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
+    completed = run_python(
+        "-c", "import workstation as ws; ws.set_api_key('binance', 'KEY-1234abcd', 'SECRET-5678')", env=env
     )
 
     assert completed.returncode == 1

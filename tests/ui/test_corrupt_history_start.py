@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import platformdirs
 import pytest
+from child_python import run_python
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
@@ -23,7 +22,6 @@ from ui.main_window import MainWindow
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 GARBAGE = b"these bytes were a run history before the disk lost them\n" * 200
-REPO = Path(__file__).resolve().parents[2]
 
 
 #: Start the application as ``workstation`` does; once the window shows, print what the History dock says and close.
@@ -61,15 +59,7 @@ def test_the_window_starts_with_a_fresh_history_and_keeps_the_unreadable_file(tm
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(data_home),
     }
-    completed = subprocess.run(
-        [sys.executable, "-c", START_SHOW_THE_NOTE_AND_CLOSE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    completed = run_python("-c", START_SHOW_THE_NOTE_AND_CLOSE, env=env)
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
     [kept] = unreadable_copies(folder)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from child_python import run_python
 
 SCRIPT = textwrap.dedent(
     """
@@ -61,15 +59,7 @@ SCRIPT = textwrap.dedent(
 
 def test_the_download_dialog_is_shown_before_ccxt_is_imported_and_the_list_follows(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    completed = run_python("-c", SCRIPT, str(tmp_path), env=env, timeout=180)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout) == {
         "ccxt imported before": False,

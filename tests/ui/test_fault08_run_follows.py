@@ -54,6 +54,16 @@ def paced(qloop: qasync.QEventLoop) -> None:
     )
 
 
+@pytest.fixture
+def tab(qtbot: QtBot) -> RunTab:
+    """A run tab shown at a window's size, so that its chart has a view to follow the trades with."""
+    tab = RunTab(DARK_PALETTE)
+    qtbot.addWidget(tab)
+    tab.resize(1200, 800)
+    tab.show()
+    return tab
+
+
 def exits_at(*bars: int) -> SignalMarks:
     """Closed long positions, each entered ten bars before its exit at ``bars``."""
     count = len(bars)
@@ -179,12 +189,8 @@ def test_during_a_run_the_status_counts_the_trades_the_table_shows(qtbot: QtBot,
 
 @pytest.mark.usefixtures("paced")
 def test_during_a_run_the_chart_follows_the_newest_trade_then_shows_the_whole_period(
-    qtbot: QtBot, qloop: qasync.QEventLoop
+    tab: RunTab, qloop: qasync.QEventLoop
 ) -> None:
-    tab = RunTab(DARK_PALETTE)
-    qtbot.addWidget(tab)
-    tab.resize(1200, 800)
-    tab.show()
     watch = RunWatch(tab)
     qloop.run_until_complete(tab.run(PACED_WEEK))
     assert len(watch.views) >= 2
@@ -197,12 +203,8 @@ def test_during_a_run_the_chart_follows_the_newest_trade_then_shows_the_whole_pe
 
 @pytest.mark.usefixtures("paced")
 def test_once_the_trader_moves_the_view_during_a_run_it_stays_where_they_put_it(
-    qtbot: QtBot, qloop: qasync.QEventLoop
+    tab: RunTab, qtbot: QtBot, qloop: qasync.QEventLoop
 ) -> None:
-    tab = RunTab(DARK_PALETTE)
-    qtbot.addWidget(tab)
-    tab.resize(1200, 800)
-    tab.show()
     chosen: list[tuple[int, int]] = []
 
     def move_once(updates: int) -> None:

@@ -4,15 +4,12 @@ geometry. It now works in scratch settings and a scratch history and leaves the 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+from child_python import run_workstation
 from PySide6.QtCore import QByteArray, QSettings
 
 import workstation as ws
-
-ENTRY = "from ui.cli import main; raise SystemExit(main())"
 
 
 def test_a_screenshot_run_leaves_the_saved_settings_and_the_history_untouched(tmp_path: Path) -> None:
@@ -30,14 +27,7 @@ def test_a_screenshot_run_leaves_the_saved_settings_and_the_history_untouched(tm
     env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(config), "XDG_DATA_HOME": str(data)}
     env["QT_QPA_PLATFORM"] = "offscreen"
 
-    completed = subprocess.run(
-        [sys.executable, "-c", ENTRY, "--screenshot", str(tmp_path / "window.png"), "--run-demo"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-        check=False,
-    )
+    completed = run_workstation("--screenshot", str(tmp_path / "window.png"), "--run-demo", env=env, timeout=240)
 
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "window.png").is_file()

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import numpy as np
 import pytest
 import qasync
 from backtest_runs import engine_trades, run_to_end, run_together, shown_trades
+from child_python import run_python, run_workstation
 from loop_helpers import wait_until
 from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtGui import QColor, QImage
@@ -32,7 +31,6 @@ from ui.main_window import MainWindow
 from ui.widgets.comparison import ComparisonView
 
 SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
-ENTRY = "from ui.cli import main; raise SystemExit(main())"
 TWO_DAYS = demo_request(days=2)
 QUARTER = demo_request(days=91)
 
@@ -332,21 +330,7 @@ def test_the_screenshot_command_runs_the_demo_and_saves_the_window(tmp_path: Pat
     }
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from ui.cli import main; raise SystemExit(main())",
-            "--screenshot",
-            str(png),
-            "--run-demo",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-        check=False,
-    )
+    completed = run_workstation("--screenshot", str(png), "--run-demo", env=env, timeout=240)
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
     image = QImage(str(png))
@@ -359,14 +343,7 @@ def test_without_a_display_the_window_command_says_what_to_do_instead(tmp_path: 
         key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
     }
     env["HOME"] = str(tmp_path)
-    completed = subprocess.run(
-        [sys.executable, "-c", "from ui.cli import main; raise SystemExit(main())", "--run-demo"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    completed = run_workstation("--run-demo", env=env)
     assert completed.returncode == 2
     assert completed.stderr.startswith("workstation: no display to open the window on.")
 
@@ -447,9 +424,7 @@ def test_the_application_closed_during_a_run_exits_cleanly(tmp_path: Path) -> No
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
-    completed = subprocess.run(
-        [sys.executable, "-c", CLOSE_DURING_THE_DEMO], capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+    completed = run_python("-c", CLOSE_DURING_THE_DEMO, env=env)
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
     assert "Error" not in completed.stderr
@@ -529,20 +504,7 @@ def test_a_screenshot_path_that_cannot_be_written_says_so_and_leaves_nothing(
     (tmp_path / "missing").write_text("a file where a folder would have to be", encoding="utf-8")
     (tmp_path / "a-folder.png").mkdir()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from ui.cli import main; raise SystemExit(main())",
-            "--screenshot",
-            str(tmp_path / target),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    completed = run_workstation("--screenshot", str(tmp_path / target), env=env)
     assert completed.returncode == code
     assert message in completed.stderr
     assert "Traceback" not in completed.stderr

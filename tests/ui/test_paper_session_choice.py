@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import qasync
 from loop_helpers import on_loop, wait_until
 from PySide6.QtCore import Qt
@@ -16,6 +17,7 @@ from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.live.panel import LivePanel
+from ui.live.session_question import PaperSessionQuestion
 
 SYMBOL = "BTCUSDT"
 STRATEGY = "quiet"
@@ -49,8 +51,9 @@ def wait_for_tick(qloop: qasync.QEventLoop, condition: Callable[[int], bool]) ->
     return qloop.run_until_complete(asyncio.wait_for(poll(), 20))
 
 
-def start_from_the_dialog(panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot) -> None:
-    """Store a session stopped at 03:00, then ask the dialog for a session with the same settings."""
+@pytest.fixture
+def question(panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot) -> PaperSessionQuestion:
+    """The panel's question once a session stopped at 03:00 is stored and the dialog starts one with its settings."""
     ws.add_strategy(strategy_name=STRATEGY, interval="1m", get_signal=lambda symbol, when: None)
     stored = {"last_tick": REACHED, "last_bucket": None, "last_signal_id": None, "exchange_name": SESSION}
     qloop.run_until_complete(ws.persist.adapter("progress").write_value(f"{SYMBOL}:{STRATEGY}", stored))
@@ -67,14 +70,12 @@ def start_from_the_dialog(panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtB
         "the start (the stored one is forgotten)?"
     )
     assert question.defaultButton() is question.new_button
+    return question
 
 
 def test_resume_continues_the_stored_session_where_it_stopped(
-    panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot
+    panel: LivePanel, question: PaperSessionQuestion, qloop: qasync.QEventLoop
 ) -> None:
-    start_from_the_dialog(panel, qloop, qtbot)
-    question = panel.session_question
-    assert question is not None
     on_loop(qloop, question.resume_button.click)
     wait_until(qloop, lambda: panel.strategies.rowCount() == 1)
     wait_for_tick(qloop, lambda tick: tick > REACHED)
@@ -84,22 +85,16 @@ def test_resume_continues_the_stored_session_where_it_stopped(
 
 
 def test_start_new_forgets_the_stored_session_and_starts_at_the_start(
-    panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot
+    panel: LivePanel, question: PaperSessionQuestion, qloop: qasync.QEventLoop
 ) -> None:
-    start_from_the_dialog(panel, qloop, qtbot)
-    question = panel.session_question
-    assert question is not None
     on_loop(qloop, question.new_button.click)
     wait_until(qloop, lambda: panel.strategies.rowCount() == 1)
     assert START_MS <= wait_for_tick(qloop, lambda tick: tick != REACHED) < REACHED
 
 
 def test_cancel_starts_nothing_and_keeps_the_stored_session(
-    panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot
+    panel: LivePanel, question: PaperSessionQuestion, qloop: qasync.QEventLoop
 ) -> None:
-    start_from_the_dialog(panel, qloop, qtbot)
-    question = panel.session_question
-    assert question is not None
     on_loop(qloop, question.cancel_button.click)
     wait_until(qloop, lambda: panel.session_question is None)
     assert panel.strategies.rowCount() == 0

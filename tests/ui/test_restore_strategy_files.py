@@ -8,14 +8,13 @@ reason.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import qasync
+from loop_helpers import on_loop, wait_until
 from signal_factory import signal_row
 
 import workstation as ws
@@ -93,7 +92,7 @@ def test_the_window_reloads_remembered_files_names_the_failures_and_resumes_the_
     with caplog.at_level(logging.ERROR, logger="workstation.strategy_files"):
         window.offer_restored_live_state()
     banner = window.live_panel.banner
-    wait_for(qloop, lambda: banner.model.rowCount() == 1)
+    wait_until(qloop, lambda: banner.model.rowCount() == 1)
     assert "from-file" in window.strategies.names()
     assert banner.note_texts() == [
         f"Strategy file not loaded: {broken}: RuntimeError: half edited (line 4)",
@@ -107,7 +106,7 @@ def test_the_window_reloads_remembered_files_names_the_failures_and_resumes_the_
         f"strategy file not reloaded: {missing}: not a file",
     ]
 
-    qloop.run_until_complete(_call(banner.resume))
+    on_loop(qloop, banner.resume)
     try:
         assert window.live_panel.strategies.run((SYMBOL, "from-file")) is not None
         assert banner.model.rowCount() == 0
@@ -122,26 +121,11 @@ def test_a_failed_resume_keeps_its_line_in_the_banner_with_the_reason(
     store_position(qloop, "gone")
     window.offer_restored_live_state()
     banner = window.live_panel.banner
-    wait_for(qloop, lambda: banner.model.rowCount() == 1)
-    qloop.run_until_complete(_call(banner.resume))
+    wait_until(qloop, lambda: banner.model.rowCount() == 1)
+    on_loop(qloop, banner.resume)
     assert not banner.isHidden()
     assert [line[2] for line in banner.model.texts()] == ["gone"]
     assert banner.note_texts() == [
         'The open position of gone on BTCUSDT (demo) did not resume: strategy "gone" is not loaded: open its '
         "strategy file, then resume"
     ]
-
-
-async def _call(action: Callable[[], object]) -> None:
-    """Call ``action`` inside the running loop, as a click's slot runs."""
-    action()
-
-
-def wait_for(qloop: qasync.QEventLoop, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    async def poll() -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "timed out"
-            await asyncio.sleep(0.01)
-
-    qloop.run_until_complete(poll())
