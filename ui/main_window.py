@@ -357,7 +357,9 @@ class MainWindow(QMainWindow):
         running = self.runs.working_tasks()
         running.extend(task for task in self._data_tasks() if not task.done())
         needs_cleanup = running or self.comparisons.running or self.live_panel.active_runs() or ws.ccxt_exchange_names()
-        if needs_cleanup and not self._closing:
+        # Once the event loop has ended (the screenshot mode, a test's teardown) nothing can be waited for: the
+        # window closes at once, and what was still working stays as it was when the loop stopped.
+        if needs_cleanup and not self._closing and _loop_is_running():
             self._closing = True
             event.ignore()
             for task in running:
@@ -385,6 +387,14 @@ class MainWindow(QMainWindow):
         await self.live_panel.shutdown()
         await ws.close_ccxt_exchanges(ws.list_exchanges())
         self.close()
+
+
+def _loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _present(dialog: QWidget) -> None:
