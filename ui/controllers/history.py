@@ -41,11 +41,11 @@ class HistoryController(QObject):
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
+        self.panel = HistoryPanel(history, parent)
         self._history = history
         self._runs = runs
         self._tabs = tabs
         self._background = background
-        self.panel = HistoryPanel(history, parent)
         self.panel.open_requested.connect(lambda run_id: background.spawn(self.open(run_id)))
         self.panel.compare_requested.connect(lambda first, second: background.spawn(self.compare(first, second)))
         self.panel.error_raised.connect(self.error_raised)

@@ -182,8 +182,7 @@ class LivePanel(QWidget):
                 else ws.ensure_exchange(request.exchange_name, source="Start live")
             )
         except Exception as exc:
-            self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
-            return False
+            return self._refused(request, exc)
         return self.start_live(request.symbol, request.strategy_name, exchange_name)
 
     def start_selected(self) -> list[RunKey]:
@@ -209,8 +208,7 @@ class LivePanel(QWidget):
         try:
             stored = await ws.stored_paper_session(request)
         except Exception as exc:
-            self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
-            return False
+            return self._refused(request, exc)
         if stored is not None:
             self.session_question = PaperSessionQuestion(request, stored.describe(), self)
             chosen = await self.session_question.answer()
@@ -221,12 +219,15 @@ class LivePanel(QWidget):
         return await self.start_paper(request)
 
     async def start_paper(self, request: ws.PaperTradingRequest) -> bool:
-        """Prepare ``request`` (its replay exchange, strategy and clock) and start it; return whether it started."""
+        """Prepare ``request`` (its replay exchange, strategy and clock) and start it; return whether it started.
+
+        A request that cannot be prepared (no candles for its period, an unknown strategy) is refused on
+        ``error_raised`` and starts nothing.
+        """
         try:
             paper = await ws.prepare_paper_trading(request)
         except Exception as exc:
-            self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
-            return False
+            return self._refused(request, exc)
         started = self.start_live(
             paper.symbol,
             paper.strategy_name,
@@ -437,6 +438,11 @@ class LivePanel(QWidget):
     def _refuse(self, what: str, exc: BaseException, action: str = "start") -> None:
         title = f"Could not {action} {what}: {exc}"
         self.error_raised.emit(title, f"{type(exc).__name__}: {exc}")
+
+    def _refused(self, request: ws.LiveStartRequest | ws.PaperTradingRequest, exc: BaseException) -> bool:
+        """Report that the run ``request`` asks for could not start; return False (it did not)."""
+        self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
+        return False
 
     def _apply(self, batch: list[Any]) -> None:
         self.strategies.apply(batch)
