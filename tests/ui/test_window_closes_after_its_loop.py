@@ -41,7 +41,8 @@ def test_a_window_closed_after_its_loop_ended_closes_at_once_leaving_nothing_una
             end=datetime(2024, 1, 2, 23, 59, tzinfo=UTC),
         )
     )
-    assert window.runs.task_of(tab) is not None  # a run the window would wait for
+    run = window.runs.task_of(tab)
+    assert run is not None  # a run the window would wait for
     loop.close()
     asyncio.set_event_loop(None)
 
@@ -53,4 +54,6 @@ def test_a_window_closed_after_its_loop_ended_closes_at_once_leaving_nothing_una
 
     assert window.isHidden()
     assert [str(warning.message) for warning in caught] == []
+    assert not run.done()  # left as the loop left it: never started
+    run.get_coro().close()
     history.close()
