@@ -22,14 +22,21 @@ class Killed(BaseException):
     """The process died here."""
 
 
-def _die_after_saving_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+def _killed_after_saving_an_end(clock: ws.ReplayClock, monkeypatch: pytest.MonkeyPatch) -> LiveRun:
+    """Run live on ``clock`` until the process dies right after saving a close or a cancel; return what it heard."""
     save_end = LiveRecords.end
 
     async def end_then_die(self: LiveRecords, result: Any) -> None:
         await save_end(self, result)
         raise Killed
 
-    monkeypatch.setattr(LiveRecords, "end", end_then_die)
+    first = LiveRun()
+    first.listen()
+    with monkeypatch.context() as patch:
+        patch.setattr(LiveRecords, "end", end_then_die)
+        with pytest.raises(Killed):
+            asyncio.run(run_live(clock, first))
+    return first
 
 
 def _restart(start: int) -> tuple[ws.ReplayClock, LiveRun]:
@@ -53,12 +60,7 @@ def test_a_saved_close_the_killed_run_never_announced_is_announced_once_after_th
     if storage == "json":
         ws.persist.use_json(tmp_path / "state")
     clock, _ = register_live(L, steps={20: 42500})
-    first = LiveRun()
-    first.listen()
-    with monkeypatch.context() as patch:
-        _die_after_saving_the_end(patch)
-        with pytest.raises(Killed):
-            asyncio.run(run_live(clock, first))
+    first = _killed_after_saving_an_end(clock, monkeypatch)
     signal_id = f"{STRATEGY}:{SYMBOL}:{ts(10)}"
     assert first.actions() == ["opened"]
     assert _ended(first) == []
@@ -83,12 +85,7 @@ def test_a_saved_close_the_killed_run_never_announced_is_announced_once_after_th
 
 def test_a_saved_cancel_is_announced_once_after_the_restart(monkeypatch: pytest.MonkeyPatch) -> None:
     clock, _ = register_live(LL)
-    first = LiveRun()
-    first.listen()
-    with monkeypatch.context() as patch:
-        _die_after_saving_the_end(patch)
-        with pytest.raises(Killed):
-            asyncio.run(run_live(clock, first))
+    first = _killed_after_saving_an_end(clock, monkeypatch)
     assert first.actions() == ["scheduled"]
     clock, second = _restart(131)
     asyncio.run(run_live(clock, second))
