@@ -335,7 +335,9 @@ def test_paper_trading_from_the_dialog_runs_demo_candles_as_paper_and_stops(
 def test_a_paper_request_that_cannot_be_prepared_is_reported(panel: LivePanel, qloop: qasync.QEventLoop) -> None:
     errors: list[str] = []
     panel.error_raised.connect(lambda title, _details: errors.append(title))
-    request = ws.PaperTradingRequest(strategy_name=STRATEGY, symbol=SYMBOL, source="stored", start=at(0))
+    request = ws.PaperTradingRequest(
+        strategy_name=STRATEGY, symbol=SYMBOL, source="stored", stored_exchange="csv", start=at(0)
+    )
     assert not qloop.run_until_complete(panel.start_paper(request))
     # No candles are stored in this test's fresh data directory: the engine's own message follows the title.
     assert len(errors) == 1
