@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
+from ui.app import demo_request
 from ui.backtest.form import BacktestForm
 
 SHOTS = Path("/tmp/ui_shots")
@@ -181,16 +182,9 @@ def test_a_request_shown_in_the_form_is_what_run_repeats(qtbot: QtBot, make_form
     form = make_form()
     model = ws.strategy_params_model("rsi-reversion")
     assert model is not None
-    shown = ws.BacktestRequest(
-        exchange_name="demo",
-        symbol="ETHUSDT",
-        strategy_name="rsi-reversion",
-        start=START,
-        end=END,
-        seed=7,
-        percent_fee=0.05,
-        params={**model().model_dump(), "period": 21},
-    )
+    tuned = {"seed": 7, "percent_fee": 0.05, "params": model().model_dump() | {"period": 21}}
+    week = demo_request(7, start=START, symbol="ETHUSDT", strategy_name="rsi-reversion")
+    shown = ws.BacktestRequest.model_validate(week.model_dump() | tuned)
     form.show_request(shown)
     with qtbot.waitSignal(form.run_requested, timeout=1000) as emitted:
         qtbot.mouseClick(form.run_button, Qt.MouseButton.LeftButton)
