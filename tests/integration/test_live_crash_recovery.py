@@ -92,15 +92,15 @@ def kill_again_and_again(tmp_path: Path, kills: int, days: int) -> None:
     moments = random.Random(20261201)
     for kill in range(kills):
         planned = PLAN[kill % len(PLAN)]
+        # Leaving each ``with`` waits for the child and closes its pipe (else it is left to the collector).
         if planned == "random":
-            child = start_child(state, log, days=days)
-            time.sleep(moments.uniform(0.02, 0.25))
-            assert child.poll() is None, f"the run ended before kill {kill + 1} of {kills}; lengthen it"
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait()
+            with start_child(state, log, days=days) as child:
+                time.sleep(moments.uniform(0.02, 0.25))
+                assert child.poll() is None, f"the run ended before kill {kill + 1} of {kills}; lengthen it"
+                os.kill(child.pid, signal.SIGKILL)
         else:
-            child = start_child(state, log, planned, days)
-            child.wait(timeout=240)
+            with start_child(state, log, planned, days) as child:
+                child.wait(timeout=240)
             assert child.returncode == -signal.SIGKILL, f"kill {kill + 1} of {kills} ({planned}) never came"
         assert_store_sound(state)
     run_to_end(state, log, days)

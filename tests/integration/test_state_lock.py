@@ -65,19 +65,19 @@ CHILD = textwrap.dedent(
 def other_process(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     storage: str = request.param
     where = tmp_path / ("state.sqlite3" if storage == "sqlite" else "state")
-    child = subprocess.Popen(
+    # Leaving the ``with`` closes the child's pipes once it has ended (else they are left to the collector).
+    with subprocess.Popen(
         [sys.executable, "-c", CHILD, storage, str(where)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        assert line.strip() == "TRADING", child.stderr.read() if child.stderr else ""
-        (ws.persist.use_sqlite if storage == "sqlite" else ws.persist.use_json)(where)
-        yield child, where
-    finally:
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+    ) as child:
+        try:
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            assert line.strip() == "TRADING", child.stderr.read() if child.stderr else ""
+            (ws.persist.use_sqlite if storage == "sqlite" else ws.persist.use_json)(where)
+            yield child, where
+        finally:
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGKILL)
 
 
 def register(strategy_name: str, seen: list[Any]) -> ws.ReplayClock:
