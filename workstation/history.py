@@ -32,7 +32,7 @@ from workstation.backtest import Backtest
 from workstation.backtest_run import BacktestRun
 from workstation.errors import WorkstationError
 from workstation.models.results import ClosedResult
-from workstation.models.series import RunSeries
+from workstation.models.series import RunSeries, SeriesFrame
 from workstation.persist.corrupt import aside_name
 from workstation.persist.worker import SerialWorker
 from workstation.reports.series import compute_run_series
@@ -375,17 +375,7 @@ class RunHistory:
         except (TypeError, ValueError) as error:
             raise ValueError(f"parameters of a stored run must be JSON data: {error}") from error
         trades = [json.dumps(result.model_dump(mode="json"), allow_nan=False) for result in statistics.signal_list]
-        restored = _restore(
-            trades,
-            statistics.total_cancelled,
-            symbol=series.symbol,
-            strategy_name=series.strategy_name,
-            exchange_name=series.exchange_name,
-            frame_start=series.frame_start,
-            frame_end=series.frame_end,
-            first_close=series.first_close,
-            last_close=series.last_close,
-        )
+        restored = _restore(trades, statistics.total_cancelled, series)
         if restored[0] != statistics:
             raise ValueError(
                 f"run {series.symbol}:{series.strategy_name} not saved: its stored trades would not give back the "
@@ -453,17 +443,11 @@ class RunHistory:
             raise LookupError(f"run {run_id} not found in {self.path}")
         summary = _summary(row[:_SUMMARY_WIDTH])
         parameters_json, total_cancelled, first_close, last_close = row[_SUMMARY_WIDTH:]
-        statistics, series = _restore(
-            trades,
-            total_cancelled,
-            symbol=summary.symbol,
-            strategy_name=summary.strategy_name,
-            exchange_name=summary.exchange_name,
-            frame_start=summary.frame_start,
-            frame_end=summary.frame_end,
-            first_close=first_close,
-            last_close=last_close,
+        frame = SeriesFrame.model_validate(
+            summary.model_dump(include=set(SeriesFrame.model_fields))
+            | {"first_close": first_close, "last_close": last_close}
         )
+        statistics, series = _restore(trades, total_cancelled, frame)
         return StoredRun(
             summary=summary,
             parameters=json.loads(parameters_json),
@@ -535,32 +519,11 @@ def _summary(row: Sequence[Any]) -> RunSummary:
     return RunSummary.model_validate(dict(zip(RunSummary.model_fields, row, strict=True)))
 
 
-def _restore(
-    trades: Sequence[str],
-    total_cancelled: int,
-    *,
-    symbol: str,
-    strategy_name: str,
-    exchange_name: str,
-    frame_start: int,
-    frame_end: int,
-    first_close: float | None,
-    last_close: float | None,
-) -> tuple[BacktestStatistics, RunSeries]:
+def _restore(trades: Sequence[str], total_cancelled: int, frame: SeriesFrame) -> tuple[BacktestStatistics, RunSeries]:
     """Rebuild statistics and series from stored trade JSON, exactly as ``Backtest.get_data``/``get_series`` do."""
     closed = [ClosedResult.model_validate(json.loads(text)) for text in trades]
     statistics = compute_backtest_statistics(closed, total_cancelled)
-    series = compute_run_series(
-        closed,
-        symbol=symbol,
-        strategy_name=strategy_name,
-        exchange_name=exchange_name,
-        frame_start=frame_start,
-        frame_end=frame_end,
-        first_close=first_close,
-        last_close=last_close,
-    )
-    return statistics, series
+    return statistics, compute_run_series(closed, **frame.series_arguments())
 
 
 def _values_equal(left: object, right: object) -> bool:

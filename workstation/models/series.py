@@ -40,16 +40,14 @@ class MonthlyReturns(BaseModel):
     year_totals: list[float | None]
 
 
-class RunSeries(BaseModel):
-    """Everything a chart of one backtest run needs, as numpy arrays ready to plot.
+class SeriesFrame(BaseModel):
+    """What the series of a run are computed for (``compute_run_series`` takes these fields).
 
-    Trade arrays are in close order (the order the engine closed them). Percentages are net PnL percentage points
-    (SPEC §7); money is in the quote currency with ``Config.position_entry_cost`` per position. ``first_close``
-    and ``last_close`` (the closes of the 1m candles at the frame's first and last tick, None where the data lacks
-    one) are what ``buy_and_hold`` is computed from, kept so the series can be computed again from the trades.
+    The run's pair and exchange, the first and last tick of its frame (epoch ms), and the closes of the 1m candles
+    opening at those two ticks (None where the data lacks one), which buy-and-hold compares.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
 
     symbol: str
     strategy_name: str
@@ -58,6 +56,23 @@ class RunSeries(BaseModel):
     frame_end: int
     first_close: float | None
     last_close: float | None
+
+    def series_arguments(self) -> dict[str, Any]:
+        """Return these fields alone (a `RunSeries` has more), as ``compute_run_series`` takes them."""
+        return {name: getattr(self, name) for name in SeriesFrame.model_fields}
+
+
+class RunSeries(SeriesFrame):
+    """Everything a chart of one backtest run needs, as numpy arrays ready to plot.
+
+    Trade arrays are in close order (the order the engine closed them). Percentages are net PnL percentage points
+    (SPEC §7); money is in the quote currency with ``Config.position_entry_cost`` per position. ``first_close``
+    and ``last_close`` (its `SeriesFrame`) are what ``buy_and_hold`` is computed from, kept so the series can be
+    computed again from the trades.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
     close_times: Array
     trade_pnl: Array
     trade_pnl_money: Array
