@@ -468,8 +468,19 @@ def _check_params(strategy_name: str, params: dict[str, Any]) -> tuple[dict[str,
     try:
         parsed = model.model_validate(params)
     except ValidationError as exc:
-        return params, [_details(error, ("params",)) for error in exc.errors()]
+        return params, [_param_details(strategy_name, model, error) for error in exc.errors()]
     return parsed.model_dump(include=set(params)), []
+
+
+def _param_details(strategy_name: str, model: type[BaseModel], error: ErrorDetails) -> InitErrorDetails:
+    """Return an error of the strategy's parameters under ``params``; a name it does not take lists the ones it does."""
+    if error["type"] != "extra_forbidden":
+        return _details(error, ("params",))
+    known = ", ".join(model.model_fields)
+    reason = ValueError(f"{strategy_name} takes no such parameter; its parameters: {known}")
+    return InitErrorDetails(
+        type="value_error", loc=("params", *error["loc"]), input=error["input"], ctx={"error": reason}
+    )
 
 
 def _details(error: ErrorDetails, prefix: tuple[str, ...] = ()) -> InitErrorDetails:

@@ -80,6 +80,11 @@ def test_the_command_line_and_the_request_give_the_same_trades(capsys: pytest.Ca
             "--param: fast: Input should be a valid integer, unable to parse string as an integer, got 'abc'",
         ),
         (["--param", "fast"], "--param: 'fast' is not NAME=VALUE"),
+        (
+            ["--param", "nope=3"],
+            "--param: nope: sma-cross-market takes no such parameter; its parameters: variant, interval, fast, slow, "
+            "shift, minute_estimated_time, tp_long, sl_long, tp_short, sl_short, offset_long, offset_short",
+        ),
         (["--fee", "-1"], "--fee: Input should be greater than or equal to 0, got -1.0"),
         # Bounded as the run's config bounds them: refused as the option, not as the config's field in a traceback.
         (["--fee", "150"], "--fee: Input should be less than or equal to 10, got 150.0"),
