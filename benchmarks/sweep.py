@@ -64,7 +64,7 @@ def on_pool(workers: int) -> tuple[float, OptimizerResult]:
 def on_dask(workers: int) -> tuple[float, OptimizerResult]:
     """Run the timed sweep on a local dask cluster of ``workers`` single-threaded processes."""
     cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     )
     with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         return asyncio.run(timed_sweep(client))

@@ -59,7 +59,7 @@ def test_o2_every_executor_gives_identical_rows() -> None:
     with ProcessPoolExecutor(max_workers=2) as pool:
         on_pool = sweep(pool)
     with (
-        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster) as client,
     ):
         on_dask = sweep(client)
@@ -74,7 +74,7 @@ def test_o2_every_executor_gives_identical_rows() -> None:
 def test_workers_inside_this_process_are_refused() -> None:
     register_o1()
     with (
-        LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=1, processes=False, dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster) as client,
         pytest.raises(ws.OptimizerError) as refused,
     ):
@@ -106,7 +106,7 @@ def test_connect_dask_gives_up_on_an_unreachable_scheduler_within_the_timeout() 
 
 def test_connect_dask_returns_a_client_usable_as_executor() -> None:
     register_o1()
-    with LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address="127.0.0.1:0") as cluster:
         client = connect_dask(cluster.scheduler_address)
         try:
             result = sweep(client)
@@ -121,7 +121,7 @@ def test_an_asynchronous_client_is_awaited_on_the_sweeps_loop() -> None:
     async def main() -> OptimizerResult:
         async with (
             LocalCluster(
-                n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None, asynchronous=True
+                n_workers=1, processes=True, threads_per_worker=1, dashboard_address="127.0.0.1:0", asynchronous=True
             ) as cluster,
             Client(cluster, asynchronous=True) as client,
         ):
