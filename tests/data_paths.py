@@ -1,9 +1,10 @@
 """Where the suite's vendored data lives: the one place tests look up a data file, so none reads outside the clone.
 
 ``tests/data/peer/`` holds unchanged copies of files from the backtest-kit peer harness (``shared/peer`` beside the
-repository when this suite was written): its 1-day candles, its expected rows of the market and limit cases, and its
-``make_candles.py``. ``tests/data/SHA256SUMS`` lists the sha256 of every file under ``tests/data`` (checked by
-``tests/architecture/test_data_manifest.py``; ``cd tests/data && sha256sum -c SHA256SUMS`` checks it by hand).
+repository when this suite was written): its 1-day candles, its expected rows of the market, limit, managed and
+managed-limit cases, and its ``make_candles.py``. ``tests/data/SHA256SUMS`` lists the sha256 of every file under
+``tests/data`` (checked by ``tests/architecture/test_suite_data.py``; ``cd tests/data && sha256sum -c SHA256SUMS``
+checks it by hand).
 
 The 30-day and 365-day candles (3.4 MB and 42 MB) are not stored: ``peer_candles`` writes them with the vendored
 ``make_candles.py`` (seed 42, a few seconds for a year) and checks them against the sha256 the peer published in its
@@ -39,7 +40,8 @@ def sha256_of(path: Path) -> str:
 
 
 def expected_rows(variant: str, data: str) -> Path:
-    """Return the peer's expected rows of ``variant`` ("market", "limit") on ``data`` ("1d", "30d", "365d")."""
+    """Return the peer's expected rows of ``variant`` ("market", "limit", "managed", "managed-limit") on ``data``
+    ("1d", "30d", "365d")."""
     plain = EXPECTED / f"{variant}_{data}.jsonl"
     return plain if plain.is_file() else plain.with_name(plain.name + ".gz")
 

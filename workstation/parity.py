@@ -15,6 +15,7 @@ import asyncio
 import gzip
 import inspect
 import json
+import math
 import sys
 import time
 from collections import Counter
@@ -40,7 +41,8 @@ EXCHANGE_NAME = "csv-exchange"
 FRAME_NAME = "parity"
 PROG = "python -m workstation.parity"
 
-#: The peer's fields that `compare_rows` checks, in the order of SPEC §20.4 (the ``*Iso`` fields are for reading).
+#: The peer's fields that `compare_rows` checks, in the order of SPEC §20.4 (the ``*Iso`` fields are for reading), then
+#: the fields only the managed variants write (SPEC-position P19); plain rows have none of them on either side.
 COMPARED_FIELDS: tuple[str, ...] = (
     "action",
     "id",
@@ -60,6 +62,15 @@ COMPARED_FIELDS: tuple[str, ...] = (
     "pnlEntries",
     "pnlPriceOpen",
     "pnlPriceClose",
+    "originalPriceTakeProfit",
+    "originalPriceStopLoss",
+    "partialExecuted",
+    "totalEntries",
+    "totalPartials",
+    "entries",
+    "partials",
+    "commits",
+    "calls",
 )
 
 #: How many differing rows ``compare`` prints.
@@ -266,16 +277,44 @@ async def run_parity(
     )
 
 
-def _js_number(value: Any) -> Any:
-    # JavaScript prints an integral double without ".0" (100, not 100.0); matching it keeps our lines byte-identical
-    # to the peer's. Beyond 2**53 a float is not an exact integer label any more, so it is left alone.
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
+def _js_float(value: float) -> str:
+    # ECMAScript's Number::toString: the same shortest round-trip digits as repr, but fixed notation from 1e-6 up to
+    # 1e21 and no ".0" on integers (100, 0.00006310621047830867, 1e-7, 1e+21), as the peer's JSON.stringify prints.
+    if not math.isfinite(value):
+        return "null"
+    if value == 0:
+        return "0"
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    all_digits = whole + fraction
+    significant = all_digits.lstrip("0")
+    point = len(whole) + int(exponent or 0) - (len(all_digits) - len(significant))
+    digits = significant.rstrip("0")
+    count = len(digits)
+    if count <= point <= 21:
+        text = digits + "0" * (point - count)
+    elif 0 < point <= 21:
+        text = f"{digits[:point]}.{digits[point:]}"
+    elif -6 < point <= 0:
+        text = "0." + "0" * -point + digits
+    else:
+        mantissa_text = digits[0] + (f".{digits[1:]}" if count > 1 else "")
+        text = f"{mantissa_text}e{point - 1:+d}"
+    return "-" + text if value < 0 else text
+
+
+def _js_json(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_js_json(key)}:{_js_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_js_json(item) for item in value) + "]"
+    if isinstance(value, float):
+        return _js_float(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def format_row(row: dict[str, Any]) -> str:
-    """Return ``row`` as one compact JSON line, with numbers printed as JavaScript's ``JSON.stringify`` would.
+    """Return ``row`` as one compact JSON line, printed as JavaScript's ``JSON.stringify`` would print it.
 
     Parameters
     ----------
@@ -287,7 +326,7 @@ def format_row(row: dict[str, Any]) -> str:
     str
         The JSON text, without the newline.
     """
-    return json.dumps({key: _js_number(value) for key, value in row.items()}, separators=(",", ":"))
+    return _js_json(row)
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -325,6 +364,23 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _differences(path: str, ours: Any, expected: Any) -> list[str]:
+    # Lists and objects are walked, so a managed row names e.g. ``commits[3].sl`` instead of printing both logs.
+    if isinstance(ours, list) and isinstance(expected, list):
+        found = [
+            line
+            for index, (our_item, expected_item) in enumerate(zip(ours, expected, strict=False))
+            for line in _differences(f"{path}[{index}]", our_item, expected_item)
+        ]
+        if len(ours) != len(expected):
+            found.append(f"{path} length ours={len(ours)} expected={len(expected)}")
+        return found
+    if isinstance(ours, dict) and isinstance(expected, dict):
+        keys = [*expected, *(key for key in ours if key not in expected)]
+        return [line for key in keys for line in _differences(f"{path}.{key}", ours.get(key), expected.get(key))]
+    return [] if ours == expected else [f"{path} ours={ours!r} expected={expected!r}"]
+
+
 def compare_rows(ours: Sequence[dict[str, Any]], expected: Sequence[dict[str, Any]]) -> list[str]:
     """Compare rows field by field with ``==`` over `COMPARED_FIELDS` (a missing field counts as ``null``).
 
@@ -337,16 +393,15 @@ def compare_rows(ours: Sequence[dict[str, Any]], expected: Sequence[dict[str, An
     -------
     list of str
         Empty when identical. Otherwise a line about a differing row count (if any) first, then one line per
-        differing row of the common prefix, naming the row, its id and every differing field with both values.
+        differing row of the common prefix, naming the row, its id and every differing field with both values;
+        inside the managed rows' lists a field is named by its path (``partials[0].currentPrice``).
     """
     differences: list[str] = []
     if len(ours) != len(expected):
         differences.append(f"row count differs: ours {len(ours)}, expected {len(expected)}")
     for number, (our_row, expected_row) in enumerate(zip(ours, expected, strict=False), start=1):
         fields = [
-            f"{name} ours={our_row.get(name)!r} expected={expected_row.get(name)!r}"
-            for name in COMPARED_FIELDS
-            if our_row.get(name) != expected_row.get(name)
+            line for name in COMPARED_FIELDS for line in _differences(name, our_row.get(name), expected_row.get(name))
         ]
         if fields:
             differences.append(f"row {number} (id {expected_row.get('id')}): " + "; ".join(fields))
