@@ -41,8 +41,21 @@ EXCHANGE_NAME = "csv-exchange"
 FRAME_NAME = "parity"
 PROG = "python -m workstation.parity"
 
+#: The fields only the managed variants write (SPEC-position P19), on closed rows; cancelled ones have the last two.
+MANAGED_FIELDS: tuple[str, ...] = (
+    "originalPriceTakeProfit",
+    "originalPriceStopLoss",
+    "partialExecuted",
+    "totalEntries",
+    "totalPartials",
+    "entries",
+    "partials",
+    "commits",
+    "calls",
+)
+
 #: The peer's fields that `compare_rows` checks, in the order of SPEC §20.4 (the ``*Iso`` fields are for reading), then
-#: the fields only the managed variants write (SPEC-position P19); plain rows have none of them on either side.
+#: the managed ones; plain rows have none of those on either side.
 COMPARED_FIELDS: tuple[str, ...] = (
     "action",
     "id",
@@ -62,15 +75,7 @@ COMPARED_FIELDS: tuple[str, ...] = (
     "pnlEntries",
     "pnlPriceOpen",
     "pnlPriceClose",
-    "originalPriceTakeProfit",
-    "originalPriceStopLoss",
-    "partialExecuted",
-    "totalEntries",
-    "totalPartials",
-    "entries",
-    "partials",
-    "commits",
-    "calls",
+    *MANAGED_FIELDS,
 )
 
 #: How many differing rows ``compare`` prints.

@@ -10,19 +10,7 @@ import math
 import pytest
 from data_paths import EXPECTED, expected_rows
 
-from workstation.parity import COMPARED_FIELDS, compare_rows, format_row, read_rows
-
-MANAGED_FIELDS = (
-    "originalPriceTakeProfit",
-    "originalPriceStopLoss",
-    "partialExecuted",
-    "totalEntries",
-    "totalPartials",
-    "entries",
-    "partials",
-    "commits",
-    "calls",
-)
+from workstation.parity import COMPARED_FIELDS, MANAGED_FIELDS, compare_rows, format_row, read_rows
 
 
 @pytest.mark.parametrize("name", ["managed_1d.jsonl", "managed-limit_1d.jsonl", "managed_30d.jsonl"])
@@ -35,7 +23,9 @@ def test_every_field_of_a_managed_row_is_compared() -> None:
     rows = read_rows(EXPECTED / "managed_1d.jsonl")
     printed = {key for row in rows for key in row if not key.endswith("Iso")}
     assert set(COMPARED_FIELDS) == printed
-    assert COMPARED_FIELDS[-len(MANAGED_FIELDS) :] == MANAGED_FIELDS
+    cancelled = read_rows(EXPECTED / "managed-limit_30d.jsonl")[9]
+    assert (cancelled["action"], cancelled["closeReason"]) == ("cancelled", "user")
+    assert [field for field in MANAGED_FIELDS if field in cancelled] == ["commits", "calls"]
 
 
 @pytest.mark.parametrize("variant", ["managed", "managed-limit"])
