@@ -156,6 +156,16 @@ def _exchange_quitter() -> None:
     add_strategy(OneShot(signal(L)))
 
 
+async def _exit_2_later(*args: Any) -> Any:
+    sys.exit(2)
+
+
+def _candles_quitter(get_candles: Callable[..., Any]) -> None:
+    ws.add_exchange(exchange_name=EXCHANGE, get_candles=get_candles)
+    add_frame()
+    add_strategy(OneShot(signal(L)))
+
+
 def _frame_quitter() -> None:
     ws.add_exchange(exchange_name=EXCHANGE, get_candles=FlatExchange())
     add_frame(callbacks={"on_timeframe": _exit_2})
@@ -176,6 +186,8 @@ AROUND_THE_STRATEGY: dict[str, tuple[Callable[[], None], str, str]] = {
         "on_rejected",
     ),
     "exchange on_candle_data": (_exchange_quitter, f'exchange "{EXCHANGE}"', "on_candle_data"),
+    "exchange get_candles": (lambda: _candles_quitter(_exit_2), f'exchange "{EXCHANGE}"', "get_candles"),
+    "exchange async get_candles": (lambda: _candles_quitter(_exit_2_later), f'exchange "{EXCHANGE}"', "get_candles"),
     "frame on_timeframe": (_frame_quitter, f'frame "{FRAME}"', "on_timeframe"),
 }
 

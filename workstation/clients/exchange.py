@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from workstation.clients.calls import ErrorSink, call_callback, call_maybe_async, is_async_callable
+from workstation.clients.calls import ErrorSink, call_callback, call_maybe_async, end_run, is_async_callable
 from workstation.clients.candle_cache import CandleCache, CandleSegment
 from workstation.clients.candle_data import check_anomalies, normalise_candles
 from workstation.config import Config
@@ -256,6 +256,8 @@ class ClientExchange:
                 if attempt < attempts:
                     await asyncio.sleep(config.get_candles_retry_delay_ms / 1000)
                 continue
+            except BaseException as raised:
+                end_run(raised, where="get_candles", owner=f'exchange "{self.exchange_name}"')
             await self._notify(symbol, interval, since_dt, limit, candles)
             return candles[:contiguous]
         assert last_error is not None
