@@ -2,8 +2,9 @@
 
 The hub is one ``QObject`` with a ``Signal(object)`` per stream; it needs no ``QApplication``. Emission is
 synchronous on the loop thread. Internal subscribers (report storages) connect at import, before any user
-listener. User listeners registered through ``listen_*`` are isolated: an exception is caught, logged and
-re-emitted on ``error``; an ``async def`` listener gets its own FIFO queue drained by one task.
+listener. User listeners registered through ``listen_*`` are isolated: an exception, ``BaseException`` included (a
+listener's ``sys.exit`` does not end the application), is caught, logged and re-emitted on ``error``; an
+``async def`` listener gets its own FIFO queue drained by one task.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import SIGNAL, QObject, Qt, Signal
 
+from workstation.clients.calls import is_task_cancellation
 from workstation.models.events import ErrorEvent
 
 logger = logging.getLogger("workstation.events")
@@ -157,8 +159,8 @@ class _Subscription:
                 self._enqueue(payload)
             else:
                 self._fn(payload)
-        except Exception as exc:
-            self._listener_failed(exc)
+        except BaseException as raised:  # a listener's sys.exit may not end the application
+            self._listener_failed(raised)
 
     def _enqueue(self, payload: Any) -> None:
         if self._queue is None:
@@ -172,12 +174,14 @@ class _Subscription:
             payload = await self._queue.get()
             try:
                 await self._fn(payload)
-            except Exception as exc:
-                self._listener_failed(exc)
+            except BaseException as raised:
+                if is_task_cancellation(raised):
+                    raise
+                self._listener_failed(raised)
             if self._queue.empty() and not self._active:
                 return
 
-    def _listener_failed(self, exc: Exception) -> None:
+    def _listener_failed(self, exc: BaseException) -> None:
         if self._name == "error":
             logger.exception("error listener failed", exc_info=exc)
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -156,6 +157,43 @@ def test_every_failing_event_is_reported_and_the_listener_stays_subscribed() -> 
         ("listener", "listener 1", "ValueError"),
         ("listener", "listener 2", "ValueError"),
     ]
+
+
+def test_a_listener_that_exits_is_reported_and_the_application_goes_on() -> None:
+    errors: list[ErrorEvent] = []
+    after: list[Any] = []
+    ws.listen_error(errors.append)
+
+    def exits(_payload: Any) -> None:
+        sys.exit(2)
+
+    ws.listen_signal(exits)
+    ws.listen_signal(after.append)
+    ws.events.signal.emit("x")  # must not raise SystemExit
+    assert after == ["x"]
+    assert [(e.source, e.message, e.exception_type) for e in errors] == [("listener", "2", "SystemExit")]
+
+
+def test_an_async_listener_that_exits_is_reported_and_keeps_its_queue() -> None:
+    errors: list[ErrorEvent] = []
+    got: list[Any] = []
+
+    async def exits_once(payload: Any) -> None:
+        if payload == "first":
+            sys.exit(2)
+        got.append(payload)
+
+    async def scenario() -> None:
+        ws.listen_error(errors.append)
+        ws.listen_signal(exits_once)
+        ws.events.signal.emit("first")
+        ws.events.signal.emit("second")
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert got == ["second"]
+    assert [(e.source, e.exception_type) for e in errors] == [("listener", "SystemExit")]
 
 
 def test_a_filter_exception_is_reported_like_a_listener_exception() -> None:
