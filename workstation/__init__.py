@@ -125,13 +125,14 @@ from workstation.live import Live
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.events import BacktestProgress, DoneEvent, ErrorEvent, PartialEvent
+from workstation.models.pnl import Pnl
+from workstation.models.position import Entry, PartialClose
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
     ClosedResult,
     IdleResult,
     OpenedResult,
-    Pnl,
     ScheduledResult,
     TickResult,
 )
@@ -257,6 +258,7 @@ __all__ = [
     "DownloadSummary",
     "DrawdownPeriod",
     "DuplicateSchemaError",
+    "Entry",
     "ErrorEvent",
     "ExchangeResponseError",
     "ExchangeSchema",
@@ -288,6 +290,7 @@ __all__ = [
     "PaperRun",
     "PaperTradingRequest",
     "Partial",
+    "PartialClose",
     "PartialEvent",
     "Performance",
     "PersistedLiveSignal",

@@ -1,39 +1,52 @@
-"""Profit and loss of a closed position (SPEC §7, the backtest-kit 19.5.0 formula)."""
+"""Profit and loss of a position without partial closes (SPEC §7, SPEC-position P15.1: the 19.5.0 formula)."""
 
 from __future__ import annotations
 
 from workstation.config import Config
 from workstation.models.fast import construct
-from workstation.models.results import Pnl
+from workstation.models.pnl import Pnl
 from workstation.models.signal import Position
 
 
 def compute_pnl(position: Position, price_open: float, price_close: float, config: Config) -> Pnl:
-    """Return the net PnL after slippage and fees on both sides, evaluated in the peer's exact order.
-
-    Also returns the fees in money (``fee_cost``): the fee share subtracted from the percentage, times the cost.
-    """
+    """Return the net PnL of one entry at ``price_open`` closed at ``price_close`` (SPEC §7)."""
     cost = config.position_entry_cost
-    slippage = config.percent_slippage
-    effective_open = cost / (cost / price_open)
-    if position == "long":
-        open_with_slip = effective_open * (1 + slippage / 100)
-        close_with_slip = price_close * (1 - slippage / 100)
-        percent = ((close_with_slip - open_with_slip) / open_with_slip) * 100
-    else:
-        open_with_slip = effective_open * (1 - slippage / 100)
-        close_with_slip = price_close * (1 + slippage / 100)
-        percent = ((open_with_slip - close_with_slip) / open_with_slip) * 100
+    # The library's effective entry of one entry: its weighted harmonic mean, which can differ from it in the last bit.
+    return entries_pnl(position, cost / (cost / price_open), cost, price_close, config)
+
+
+def entries_pnl(position: Position, effective_open: float, invested: float, price_close: float, config: Config) -> Pnl:
+    """Return the net PnL after slippage and fees on both sides of the money ``invested`` at ``effective_open``.
+
+    The P15.1 program, evaluated in the peer's exact order. Also returns the fees in money (``fee_cost``): the fee
+    share subtracted from the percentage, times the money invested.
+    """
+    percent, open_with_slip, close_with_slip = slipped_move(position == "long", effective_open, price_close, config)
     # The close fee is charged on the slipped close value, hence the pc / po scaling of the second fee.
     fee_percent = config.percent_fee * (1 + close_with_slip / open_with_slip)
-    percent = percent - fee_percent
-    pnl_percentage = percent * 1
+    # The library multiplies by the leverage (1 here, an exact no-op) after subtracting the fees.
+    pnl_percentage = percent - fee_percent
     return construct(
         Pnl,
         pnl_percentage=pnl_percentage,
-        pnl_cost=pnl_percentage / 100 * cost,
-        pnl_entries=cost,
+        pnl_cost=pnl_percentage / 100 * invested,
+        pnl_entries=invested,
         price_open=effective_open,
         price_close=price_close,
-        fee_cost=fee_percent / 100 * cost,
+        fee_cost=fee_percent / 100 * invested,
     )
+
+
+def slipped_move(long: bool, price_open: float, price_close: float, config: Config) -> tuple[float, float, float]:
+    """Return the move from ``price_open`` to ``price_close`` in %, both slipped against the trader, and the two prices.
+
+    The gross return of one leg of P15: ``(percent, slipped open, slipped close)``.
+    """
+    slippage = config.percent_slippage
+    if long:
+        open_with_slip = price_open * (1 + slippage / 100)
+        close_with_slip = price_close * (1 - slippage / 100)
+        return ((close_with_slip - open_with_slip) / open_with_slip) * 100, open_with_slip, close_with_slip
+    open_with_slip = price_open * (1 - slippage / 100)
+    close_with_slip = price_close * (1 + slippage / 100)
+    return ((open_with_slip - close_with_slip) / open_with_slip) * 100, open_with_slip, close_with_slip

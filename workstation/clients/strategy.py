@@ -19,6 +19,7 @@ from workstation.config import Config
 from workstation.errors import SignalValidationError, StrategyAbortedError
 from workstation.models.events import RiskStage
 from workstation.models.fast import construct
+from workstation.models.position import Entry
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
@@ -191,6 +192,13 @@ class ClientStrategy:
             scheduled_at=when,
             pending_at=None if not immediate else when,
             is_scheduled=not immediate,
+            original_price_open=price_open,
+            original_price_take_profit=signal.price_take_profit,
+            original_price_stop_loss=signal.price_stop_loss,
+            entries=(construct(Entry, price=price_open, cost=self.config.position_entry_cost, timestamp=when),),
+            partials=(),
+            partial_executed=0.0,
+            pnl=None,
         )
         if not immediate:
             self.last_signal_id = signal_id

@@ -6,27 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workstation.models.pnl import Pnl
 from workstation.models.signal import SignalRow
 
 CloseReason = Literal["take_profit", "stop_loss", "time_expired"]
 CancelReason = Literal["timeout", "price_reject", "stopped", "risk_reject"]
-
-
-class Pnl(BaseModel):
-    """Net result of a closed position (SPEC §7).
-
-    ``fee_cost`` is the money paid in fees, open and close together: ``fee * (1 + pc / po) / 100 * cost``, the fee
-    share the PnL formula subtracts, in units of the position cost.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    pnl_percentage: float
-    pnl_cost: float
-    pnl_entries: float
-    price_open: float
-    price_close: float
-    fee_cost: float
 
 
 class _ResultBase(BaseModel):

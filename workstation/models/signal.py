@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from workstation.models.pnl import Pnl
+from workstation.models.position import Entry, PartialClose
 
 Position = Literal["long", "short"]
 
@@ -24,7 +28,14 @@ class Signal(BaseModel):
 
 
 class SignalRow(BaseModel):
-    """A signal as the engine holds it: a waiting limit order or an open position."""
+    """A signal as the engine holds it: a waiting limit order or an open position.
+
+    ``price_open``, ``price_take_profit`` and ``price_stop_loss`` are the *effective* values: after averaging in,
+    trailing and breakeven (SPEC-position P1); ``original_price_*`` are the values the signal was created with. A row
+    of a position nobody managed has both equal, and ``price_open`` is the entry price as set (the effective entry of
+    one entry, ``cost / (cost / price)``, can differ from it in the last bit: see ``Pnl.price_open``). Rows built
+    without the ``original_*`` fields take them from the effective ones.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,3 +53,39 @@ class SignalRow(BaseModel):
     scheduled_at: int
     pending_at: int | None
     is_scheduled: bool
+    # Filled from the effective values when not given (see _originals_from_effective); the NaN default is left only
+    # beside a missing effective value, which is already the error reported.
+    original_price_open: float = math.nan
+    original_price_take_profit: float = math.nan
+    original_price_stop_loss: float = math.nan
+    entries: tuple[Entry, ...] = ()
+    partials: tuple[PartialClose, ...] = ()
+    partial_executed: float = Field(0.0, description="Share closed by partial closes, in % of all money invested")
+    pnl: Pnl | None = Field(None, description="PnL at the price the view was built for; empty outside views")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _originals_from_effective(cls, data: Any) -> Any:
+        # Rows stored or written before positions could be managed have no originals: nothing moved them, so the
+        # effective values are the original ones.
+        if not isinstance(data, dict):
+            return data
+        missing = {
+            f"original_{name}": data[name] for name in _LEVELS if f"original_{name}" not in data and name in data
+        }
+        return {**data, **missing} if missing else data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_entries(self) -> int:
+        """Number of entries: the first one and every averaging in."""
+        return len(self.entries)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_partials(self) -> int:
+        """Number of partial closes."""
+        return len(self.partials)
+
+
+_LEVELS = ("price_open", "price_take_profit", "price_stop_loss")

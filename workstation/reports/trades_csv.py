@@ -2,29 +2,40 @@
 
 Nested models are flattened with dotted names (``signal.price_open``, ``pnl.pnl_percentage``) in the order the
 models declare their fields, so the columns follow the models and a field added to ``SignalRow`` or ``Pnl`` appears
-without touching this module.
+without touching this module. A field that is not a plain nested model (the entries and partial closes of a position,
+the PnL a signal view may carry) is one column holding its JSON.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from workstation.models.results import ClosedResult
 
 __all__ = ["trade_columns", "trade_list_csv"]
 
 
+def _nested(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """Return the model a field always holds, flattened into dotted columns; ``None`` for any other field."""
+    annotation = model.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
 def _columns(model: type[BaseModel], prefix: str) -> list[str]:
     columns: list[str] = []
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            columns.extend(_columns(annotation, f"{prefix}{name}."))
+    for name in model.model_fields:
+        nested = _nested(model, name)
+        if nested is not None:
+            columns.extend(_columns(nested, f"{prefix}{name}."))
         else:
             columns.append(prefix + name)
     return columns
@@ -45,8 +56,11 @@ def _cells(model: BaseModel) -> list[Any]:
     cells: list[Any] = []
     for name in type(model).model_fields:
         value = getattr(model, name)
-        if isinstance(value, BaseModel):
+        # Flattened exactly where the header is (by the declared type), so a cell never shifts its columns.
+        if _nested(type(model), name) is not None:
             cells.extend(_cells(value))
+        elif isinstance(value, BaseModel | tuple):
+            cells.append(json.dumps(to_jsonable_python(value), allow_nan=False))
         else:
             cells.append(value)
     return cells
@@ -56,7 +70,8 @@ def trade_list_csv(results: Sequence[ClosedResult]) -> str:
     """Return the closed results as CSV text with the :func:`trade_columns` header.
 
     Floats are written with Python's shortest round-trip form (reading them back gives the same float), times as
-    epoch milliseconds, booleans as ``True``/``False`` and a missing value (``pending_at`` None) as an empty cell.
+    epoch milliseconds, booleans as ``True``/``False``, a missing value (``pending_at`` None) as an empty cell and a
+    list of records (``signal.entries``) as JSON.
     Lines end with CRLF (RFC 4180); quoting is the csv module's minimal quoting.
 
     Parameters

@@ -1,0 +1,501 @@
+"""The state of one managed position and its arithmetic, exactly as backtest-kit 19.5.0 evaluates it (SPEC-position).
+
+Every formula is evaluated in the spec's float order, operation by operation: a reordered sum or a factored
+expression moves results in the last bit, and the peer's outputs are matched bit for bit. Sums are plain loops
+starting from 0 (``math.fsum`` or Python 3.12's compensated ``sum`` would round differently from the library).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final, Literal
+
+from workstation.clients.pnl import entries_pnl, slipped_move
+from workstation.config import Config
+from workstation.models.fast import construct
+from workstation.models.pnl import Pnl
+from workstation.models.position import Entry, PartialClose, PartialType
+from workstation.models.signal import SignalRow
+
+#: ``CC_BREAKEVEN_THRESHOLD``: the margin above the round-trip costs before breakeven is allowed, in %.
+BREAKEVEN_THRESHOLD_PERCENT: Final = 0.2
+#: A position whose remaining money is at most this share of the money invested is closed by its partials (P7).
+FULLY_CLOSED_SHARE: Final = 1e-9
+#: The partial-close cap tolerates this relative excess over the money invested (P7 rule 5).
+PARTIAL_CAP_TOLERANCE: Final = 1e-9
+#: ``Number.EPSILON``: a liquidation slope below it is no slope (P15.3).
+_EPSILON: Final = 2.220446049250313e-16
+
+#: The branch a price puts a position in: above (long) / below (short) its effective entry is ``profit``.
+Branch = Literal["profit", "loss", "flat"]
+
+_ZERO_PNL: Final = construct(
+    Pnl, pnl_percentage=0.0, pnl_cost=0.0, pnl_entries=0.0, price_open=0.0, price_close=0.0, fee_cost=0.0
+)
+
+
+def breakeven_threshold(config: Config) -> float:
+    """Return the move past the effective entry, in %, that allows breakeven: both sides' costs and a margin (P10).
+
+    0.6000000000000001 with the default costs (the library's doc comments say 0.4; its code adds the margin).
+    """
+    return (config.percent_slippage + config.percent_fee) * 2 + BREAKEVEN_THRESHOLD_PERCENT
+
+
+def progress(distance: float, target: float) -> float:
+    """Return how far ``distance`` has come towards ``target``, in % within 0..100; 100 without room (P3)."""
+    if target <= 0:
+        return 100.0
+    return min(max((distance / target) * 100, 0.0), 100.0)
+
+
+class PositionState:
+    """The mutable state of one open position or waiting limit order (SPEC-position P1).
+
+    It keeps what the library's internal row keeps: the signal as created (``row``, whose ``original_*`` levels never
+    change), the entries, the partial closes and the trailing levels. Every figure of the public view is derived
+    from them on demand. The commands (P6–P10) take the price the engine books them at (in a backtest:
+    ``get_average_price``, the VWAP of the candle before the callback's) and the time; each returns whether it was
+    accepted, and a refused command changes nothing.
+    """
+
+    __slots__ = ("cost", "entries", "partials", "row", "trailing_stop_loss", "trailing_take_profit")
+
+    def __init__(self, row: SignalRow, cost: float) -> None:
+        """Track ``row``, whose first entry cost ``cost``; a row that carries entries and partials resumes them."""
+        self.row = row
+        self.cost = cost
+        self.entries: list[Entry] = list(row.entries) or [
+            construct(Entry, price=row.original_price_open, cost=cost, timestamp=row.scheduled_at)
+        ]
+        self.partials: list[PartialClose] = list(row.partials)
+        # A row's effective levels differ from its originals only when a trailing move (or breakeven) set them.
+        self.trailing_stop_loss: float | None = (
+            None if row.price_stop_loss == row.original_price_stop_loss else row.price_stop_loss
+        )
+        self.trailing_take_profit: float | None = (
+            None if row.price_take_profit == row.original_price_take_profit else row.price_take_profit
+        )
+
+    # ------------------------------------------------------------------ where it stands
+
+    @property
+    def is_long(self) -> bool:
+        """Whether this is a long position."""
+        return self.row.position == "long"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the position is open (a waiting limit order is not): only an open one takes position commands."""
+        return self.row.pending_at is not None and not self.row.is_scheduled
+
+    def activate(self, pending_at: int) -> None:
+        """Open the waiting order at its limit price at ``pending_at`` (a fill or a user activation, P12)."""
+        self.row = self.row.model_copy(update={"pending_at": pending_at, "is_scheduled": False})
+
+    @property
+    def stop_loss(self) -> float:
+        """The effective stop loss ``SLe``: the trailing one once set, else the original."""
+        trailing = self.trailing_stop_loss
+        return self.row.original_price_stop_loss if trailing is None else trailing
+
+    @property
+    def take_profit(self) -> float:
+        """The effective take profit ``TPe``: the trailing one once set, else the original."""
+        trailing = self.trailing_take_profit
+        return self.row.original_price_take_profit if trailing is None else trailing
+
+    # ------------------------------------------------------------------ the effective entry and the money (P5)
+
+    def eff(self) -> float:
+        """Return the effective entry price: the entries' harmonic mean, carried through the partial closes (P5)."""
+        partials = self.partials
+        if not partials:
+            total_cost, coins = _cost_and_coins(self.entries)
+            return 0.0 if coins == 0 else total_cost / coins
+        last = partials[-1]
+        return _blend(self.eff_at(len(partials) - 1), last, self.entries[last.entry_count_at_close :])
+
+    def eff_at(self, index: int) -> float:
+        """Return the effective entry at the partial close ``index`` (0-based): the one its PnL is measured from."""
+        partials = self.partials
+        first = partials[0]
+        _, coins = _cost_and_coins(self.entries[: first.entry_count_at_close])
+        effective = self.row.original_price_open if coins == 0 else first.cost_basis_at_close / coins
+        for number in range(1, index + 1):
+            previous = partials[number - 1]
+            added = self.entries[previous.entry_count_at_close : partials[number].entry_count_at_close]
+            effective = _blend(effective, previous, added)
+        return effective
+
+    def invested(self) -> float:
+        """All the money ever put in: the sum of the entries' costs (P5)."""
+        total_cost, _ = _cost_and_coins(self.entries)
+        return self.cost if total_cost == 0 else total_cost
+
+    def remaining(self) -> float:
+        """Return the money still held: what the last partial close left, plus the entries made since (P5)."""
+        partials = self.partials
+        if not partials:
+            return self.invested()
+        last = partials[-1]
+        added, _ = _cost_and_coins(self.entries[last.entry_count_at_close :])
+        return last.cost_basis_at_close * (1 - last.percent / 100) + added
+
+    def closed_percent(self) -> float:
+        """Return the share closed by partial closes, in % of all the money ever invested (``partialExecuted``)."""
+        if not self.partials:
+            return 0.0
+        closed = 0.0
+        for partial in self.partials:
+            closed = closed + (partial.percent / 100) * partial.cost_basis_at_close
+        invested = self.invested()
+        return (closed / invested) * 100 if invested > 0 else 0.0
+
+    def held_percent(self) -> float:
+        """Return the share still held, in % of all the money ever invested (``get_total_percent_held``, P5)."""
+        return 100 - self.closed_percent()
+
+    def fully_closed(self) -> bool:
+        """Whether partial closes took (practically) all the money: the position then closes at the next candle (P7)."""
+        return self.remaining() <= self.invested() * FULLY_CLOSED_SHARE
+
+    # ------------------------------------------------------------------ value (P15)
+
+    def pnl(self, price: float, config: Config) -> Pnl:
+        """Return the net PnL if the rest of the position closed at ``price``, every partial close booked (P15).
+
+        Without partial closes it is the one-entry formula (P15.1) at the effective entry; with them the weighted
+        program of P15.2: the two are different float programs and must not be merged.
+        """
+        partials = self.partials
+        invested = self.invested()
+        position = self.row.position
+        if not partials:
+            return entries_pnl(position, self.eff(), invested, price, config)
+        fee = config.percent_fee
+        weighted = 0.0
+        fees = fee
+        closed = 0.0
+        effective = 0.0
+        for index, partial in enumerate(partials):
+            dollars = (partial.percent / 100) * partial.cost_basis_at_close
+            weight = dollars / invested
+            closed = closed + dollars
+            if index == 0:
+                effective = self.eff_at(0)
+            else:
+                # eff_at(index) continued from eff_at(index - 1): the same operations as computing it afresh.
+                previous = partials[index - 1]
+                added = self.entries[previous.entry_count_at_close : partial.entry_count_at_close]
+                effective = _blend(effective, previous, added)
+            percent, open_with_slip, close_with_slip = slipped_move(
+                self.is_long, effective, partial.current_price, config
+            )
+            weighted = weighted + weight * percent
+            fees = fees + fee * weight * (close_with_slip / open_with_slip)
+        if closed > invested + max(0.001, invested * 1e-8):
+            # Unreachable through the commands (their cap refuses it first); a corrupted state must not be valued.
+            raise ValueError(
+                f"Partial closes dollar value ({closed:.4f}) exceeds total invested ({invested}) — "
+                f"signal id: {self.row.id}"
+            )
+        remaining_weight = (invested - closed) / invested
+        final_open = self.eff()
+        if remaining_weight > 0:
+            percent, open_with_slip, close_with_slip = slipped_move(self.is_long, final_open, price, config)
+            weighted = weighted + remaining_weight * percent
+            fees = fees + fee * remaining_weight * (close_with_slip / open_with_slip)
+        # The library multiplies by the leverage (1 here, an exact no-op).
+        pnl_percentage = weighted - fees
+        return construct(
+            Pnl,
+            pnl_percentage=pnl_percentage,
+            pnl_cost=(pnl_percentage / 100) * invested,
+            pnl_entries=invested,
+            price_open=final_open,
+            price_close=price,
+            fee_cost=fees / 100 * invested,
+        )
+
+    def liquidation_price(self, config: Config) -> float | None:
+        """Where an isolated position loses 100 % (P15.3); ``None`` when that is no price (always the case at 1x)."""
+        start = self.row.original_price_open
+        lower = start * 0.9
+        at_start = self.pnl(start, config).pnl_percentage
+        slope = (self.pnl(lower, config).pnl_percentage - at_start) / (lower - start)
+        if not math.isfinite(slope) or abs(slope) < _EPSILON:
+            return None
+        price = start + (-100 - at_start) / slope
+        if not math.isfinite(price) or price <= 0:
+            return None
+        return price
+
+    def progress(self, price: float) -> tuple[Branch, float]:
+        """Return the branch ``price`` puts the position in and its progress to the effective level, in % (P3).
+
+        Measured from the effective entry to the effective take profit (profit) or stop loss (loss).
+        """
+        effective = self.eff()
+        if self.is_long:
+            distance = price - effective
+            to_take, to_stop = self.take_profit - effective, effective - self.stop_loss
+        else:
+            distance = effective - price
+            to_take, to_stop = effective - self.take_profit, self.stop_loss - effective
+        if distance > 0:
+            return "profit", progress(distance, to_take)
+        if distance < 0:
+            return "loss", progress(abs(distance), to_stop)
+        return "flat", 0.0
+
+    def breakeven_available(self, price: float, config: Config) -> bool:
+        """Whether ``price`` is far enough past the effective entry for breakeven (the ``on_breakeven`` test, P10)."""
+        threshold = breakeven_threshold(config)
+        effective = self.eff()
+        if self.is_long:
+            return price >= effective * (1 + threshold / 100)
+        return price <= effective * (1 - threshold / 100)
+
+    # ------------------------------------------------------------------ the public view (P1)
+
+    def view(self, price: float, config: Config) -> SignalRow:
+        """Return the signal as callbacks, results and getters see it, valued at ``price`` (P1).
+
+        The entry and levels are the effective ones; a waiting order shows its limit price and a zero PnL.
+        """
+        row = self.row
+        if not self.is_open:
+            price_open, pnl = row.original_price_open, _ZERO_PNL
+        else:
+            pnl = self.pnl(price, config)
+            price_open = pnl.price_open
+        fields = dict(row.__dict__)
+        fields.update(
+            price_open=price_open,
+            price_take_profit=self.take_profit,
+            price_stop_loss=self.stop_loss,
+            entries=tuple(self.entries),
+            partials=tuple(self.partials),
+            partial_executed=self.closed_percent(),
+            pnl=pnl,
+        )
+        return construct(SignalRow, **fields)
+
+    # ------------------------------------------------------------------ commands (P6–P10)
+
+    def average_buy(self, price: float, cost: float, when: int) -> bool:
+        """Add an entry of ``cost`` at ``price`` (P6): only at a new extreme of every entry (long: below them all)."""
+        if not self.is_open or not _valid_price(price):
+            return False
+        if self.is_long:
+            if price >= min(entry.price for entry in self.entries):
+                return False
+        elif price <= max(entry.price for entry in self.entries):
+            return False
+        self.entries.append(construct(Entry, price=price, cost=cost, timestamp=when))
+        return True
+
+    def partial_profit(self, percent: float, price: float, when: int) -> bool:
+        """Close ``percent`` % of the money still held at ``price``, in profit (P7)."""
+        return self._partial("profit", percent, price, when)
+
+    def partial_loss(self, percent: float, price: float, when: int) -> bool:
+        """Close ``percent`` % of the money still held at ``price``, in loss (P7)."""
+        return self._partial("loss", percent, price, when)
+
+    def partial_profit_cost(self, dollars: float, price: float, when: int) -> bool:
+        """Close ``dollars`` of the money still held at ``price``, in profit (P7)."""
+        return self._partial("profit", self._share_of_remaining(dollars), price, when)
+
+    def partial_loss_cost(self, dollars: float, price: float, when: int) -> bool:
+        """Close ``dollars`` of the money still held at ``price``, in loss (P7)."""
+        return self._partial("loss", self._share_of_remaining(dollars), price, when)
+
+    def trailing_stop(self, percent_shift: float, current_price: float) -> bool:
+        """Move the stop by ``percent_shift`` points of the entry from the original stop distance (P8).
+
+        ``current_price`` is only checked against the new stop (it must not be past it).
+        """
+        if not self.is_open:
+            return False
+        stop = self._trailed(self.row.original_price_stop_loss, self.take_profit, self.trailing_stop_loss,
+                             percent_shift, current_price, below=self.is_long)  # fmt: skip
+        if stop is None:
+            return False
+        self.trailing_stop_loss = stop
+        return True
+
+    def trailing_stop_cost(self, new_stop_loss_price: float, price: float) -> bool:
+        """Move the stop to ``new_stop_loss_price``: ``trailing_stop`` by its ``stop_loss_shift``, checked at ``price``.
+
+        The stored stop is recomputed from the shift, so it can differ from the price asked in the last bits.
+        """
+        return self.is_open and self.trailing_stop(self.stop_loss_shift(new_stop_loss_price), price)
+
+    def stop_loss_shift(self, new_stop_loss_price: float) -> float:
+        """Return the ``trailing_stop`` shift that puts the stop at ``new_stop_loss_price`` (P8 ``_cost``)."""
+        return self._shift_to(self.row.original_price_stop_loss, new_stop_loss_price, below=self.is_long)
+
+    def trailing_take(self, percent_shift: float, current_price: float) -> bool:
+        """Move the take profit by ``percent_shift`` points of the entry from the original distance (P9)."""
+        if not self.is_open:
+            return False
+        take = self._trailed(self.row.original_price_take_profit, self.stop_loss, self.trailing_take_profit,
+                             percent_shift, current_price, below=not self.is_long)  # fmt: skip
+        if take is None:
+            return False
+        self.trailing_take_profit = take
+        return True
+
+    def trailing_take_cost(self, new_take_profit_price: float, price: float) -> bool:
+        """Move the take profit to ``new_take_profit_price``: ``trailing_take`` by its ``take_profit_shift``."""
+        return self.is_open and self.trailing_take(self.take_profit_shift(new_take_profit_price), price)
+
+    def take_profit_shift(self, new_take_profit_price: float) -> float:
+        """Return the ``trailing_take`` shift that puts the take profit at ``new_take_profit_price`` (P9 ``_cost``)."""
+        return self._shift_to(self.row.original_price_take_profit, new_take_profit_price, below=not self.is_long)
+
+    def breakeven(self, price: float, config: Config) -> bool:
+        """Move the stop to the effective entry once ``price`` is past it by the threshold (P10).
+
+        Also ``True``, without a change, when the trailing stop already protects more than the entry.
+        """
+        if not self.is_open or not _valid_price(price):
+            return False
+        effective = self.eff()
+        take_profit = self.take_profit
+        if effective >= take_profit if self.is_long else effective <= take_profit:
+            return False
+        decision = self._breakeven_decision(effective, price, config)
+        if decision == "move":
+            self.trailing_stop_loss = effective
+        return decision != "refuse"
+
+    def get_breakeven(self, price: float, config: Config) -> bool:
+        """Whether ``breakeven`` at ``price`` would be accepted, ignoring the take profit; changes nothing (P10).
+
+        Like the library's getter, it does not check the price: an invalid one never reaches the threshold.
+        """
+        if not self.is_open:
+            return False
+        return self._breakeven_decision(self.eff(), price, config) != "refuse"
+
+    # ------------------------------------------------------------------ rules
+
+    def _share_of_remaining(self, dollars: float) -> float:
+        remaining = self.remaining()
+        if remaining == 0:
+            # The library divides by zero into an infinite (or NaN) percent, which rule 2 refuses.
+            return math.nan
+        return (dollars / remaining) * 100
+
+    def _partial(self, kind: PartialType, percent: float, price: float, when: int) -> bool:
+        if not self.is_open or not math.isfinite(percent) or percent <= 0 or percent > 100:
+            return False
+        if not _valid_price(price):
+            return False
+        effective = self.eff()
+        long = self.is_long
+        if kind == "profit":
+            wrong_side = price <= effective if long else price >= effective
+            past_level = price >= self.take_profit if long else price <= self.take_profit
+        else:
+            wrong_side = price >= effective if long else price <= effective
+            past_level = price <= self.stop_loss if long else price >= self.stop_loss
+        if wrong_side or past_level:
+            return False
+        invested = self.invested()
+        remaining = self.remaining()
+        if (self.closed_percent() / 100) * invested + (percent / 100) * remaining > invested * (
+            1 + PARTIAL_CAP_TOLERANCE
+        ):
+            return False
+        self.partials.append(
+            construct(
+                PartialClose,
+                type=kind,
+                percent=float(percent),
+                current_price=price,
+                cost_basis_at_close=remaining,
+                entry_count_at_close=len(self.entries),
+                timestamp=when,
+            )
+        )
+        return True
+
+    def _trailed(
+        self, original: float, opposite: float, trailing: float | None, shift: float, price: float, *, below: bool
+    ) -> float | None:
+        """Return the level ``shift`` points from the ``original`` level's distance, or ``None`` if refused (P8, P9).
+
+        ``below``: the level lies below the entry (a long's stop, a short's take profit). Refused: a level the price
+        is already past, one at or beyond the ``opposite`` level, and one that does not move a ``trailing`` level set
+        before towards the entry's side it protects (the first move may loosen; later ones only tighten).
+        """
+        if not _valid_shift(shift) or not _valid_price(price):
+            return None
+        effective = self.eff()
+        distance = abs((effective - original) / effective * 100) + shift
+        if below:
+            level = effective * (1 - distance / 100)
+            refused = price < level or level >= opposite or (trailing is not None and level <= trailing)
+        else:
+            level = effective * (1 + distance / 100)
+            refused = price > level or level <= opposite or (trailing is not None and level >= trailing)
+        return None if refused else level
+
+    def _shift_to(self, original: float, target: float, *, below: bool) -> float:
+        # abs() makes the original distance the same whichever way it is subtracted: IEEE rounding is sign-symmetric.
+        effective = self.eff()
+        distance = abs((effective - original) / effective * 100)
+        requested = (effective - target) / effective * 100 if below else (target - effective) / effective * 100
+        return requested - distance
+
+    def _breakeven_decision(
+        self, effective: float, price: float, config: Config
+    ) -> Literal["move", "protected", "refuse"]:
+        threshold = breakeven_threshold(config)
+        trailing = self.trailing_stop_loss
+        if self.is_long:
+            if trailing is not None and trailing > effective:
+                return "protected"
+            stop = self.row.original_price_stop_loss if trailing is None else trailing
+            if price >= effective * (1 + threshold / 100) and effective > stop and price >= effective:
+                return "move"
+            return "refuse"
+        if trailing is not None and trailing < effective:
+            return "protected"
+        stop = self.row.original_price_stop_loss if trailing is None else trailing
+        if price <= effective * (1 - threshold / 100) and effective < stop and price <= effective:
+            return "move"
+        return "refuse"
+
+
+def _cost_and_coins(entries: Sequence[Entry]) -> tuple[float, float]:
+    """Return the entries' total cost and total coins (cost / price), each summed from 0 in list order."""
+    total_cost = 0.0
+    coins = 0.0
+    for entry in entries:
+        total_cost = total_cost + entry.cost
+    for entry in entries:
+        coins = coins + entry.cost / entry.price
+    return total_cost, coins
+
+
+def _blend(effective: float, partial: PartialClose, added: Sequence[Entry]) -> float:
+    """Return the effective entry after ``partial``: the coins still held blended with the entries ``added``."""
+    remaining = partial.cost_basis_at_close * (1 - partial.percent / 100)
+    old_coins = 0.0 if effective == 0 else remaining / effective
+    added_cost, added_coins = _cost_and_coins(added)
+    coins = old_coins + added_coins
+    return effective if coins == 0 else (remaining + added_cost) / coins
+
+
+def _valid_price(price: float) -> bool:
+    return math.isfinite(price) and price > 0
+
+
+def _valid_shift(shift: float) -> bool:
+    return math.isfinite(shift) and -100 <= shift <= 100 and shift != 0
