@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 PartialType = Literal["profit", "loss"]
+
+#: ``model_dump(by_alias=True)`` writes the library's camelCase names (``costBasisAtClose``), as the peer's rows do.
+_CONFIG = ConfigDict(frozen=True, alias_generator=AliasGenerator(serialization_alias=to_camel))
 
 
 class Entry(BaseModel):
     """One buy into a position: the first is the signal's own entry, the others come from ``commit_average_buy``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _CONFIG
 
     price: float = Field(title="Price", description="Price the entry was booked at")
     cost: float = Field(title="Cost", description="Money put in by this entry")
@@ -22,7 +26,7 @@ class Entry(BaseModel):
 class PartialClose(BaseModel):
     """One partial close of a position (``commit_partial_profit`` / ``commit_partial_loss`` and their ``_cost``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _CONFIG
 
     type: PartialType = Field(title="Type", description="profit or loss")
     percent: float = Field(title="Percent", description="Share of the money still held that was closed, in %")
