@@ -20,6 +20,35 @@ from workstation.backtest_request import (
 )
 from workstation.backtest_run import BacktestRun
 from workstation.clients.pnl import compute_pnl
+from workstation.commands import (
+    commit_activate_scheduled,
+    commit_average_buy,
+    commit_breakeven,
+    commit_cancel_scheduled,
+    commit_close_pending,
+    commit_partial_loss,
+    commit_partial_loss_cost,
+    commit_partial_profit,
+    commit_partial_profit_cost,
+    commit_trailing_stop,
+    commit_trailing_stop_cost,
+    commit_trailing_take,
+    commit_trailing_take_cost,
+    get_breakeven,
+    get_pending_signal,
+    get_position_effective_price,
+    get_position_entries,
+    get_position_invested_cost,
+    get_position_invested_count,
+    get_position_levels,
+    get_position_partials,
+    get_position_pnl_cost,
+    get_position_pnl_percent,
+    get_remaining_cost_basis,
+    get_strategy_paused,
+    get_total_percent_held,
+    set_strategy_paused,
+)
 from workstation.config import Config, get_config, set_config
 from workstation.constants import Constant
 from workstation.engine.clock import Clock, ReplayClock, SystemClock
@@ -43,6 +72,8 @@ from workstation.errors import (
 )
 from workstation.events import (
     events,
+    listen_commit,
+    listen_commit_once,
     listen_done_backtest,
     listen_done_backtest_once,
     listen_done_live,
@@ -124,7 +155,7 @@ from workstation.history import HistoryFileError, RunHistory, RunSummary, Stored
 from workstation.live import Live
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
-from workstation.models.events import BacktestProgress, DoneEvent, ErrorEvent, PartialEvent
+from workstation.models.events import BacktestProgress, CommitEvent, DoneEvent, ErrorEvent, PartialEvent
 from workstation.models.pnl import Pnl
 from workstation.models.position import Entry, PartialClose
 from workstation.models.results import (
@@ -244,6 +275,7 @@ __all__ = [
     "Clock",
     "ClosedResult",
     "ColumnMapping",
+    "CommitEvent",
     "Config",
     "Constant",
     "ContextError",
@@ -363,6 +395,19 @@ __all__ = [
     "ccxt_exchange_names",
     "check_exchange_name",
     "close_ccxt_exchanges",
+    "commit_activate_scheduled",
+    "commit_average_buy",
+    "commit_breakeven",
+    "commit_cancel_scheduled",
+    "commit_close_pending",
+    "commit_partial_loss",
+    "commit_partial_loss_cost",
+    "commit_partial_profit",
+    "commit_partial_profit_cost",
+    "commit_trailing_stop",
+    "commit_trailing_stop_cost",
+    "commit_trailing_take",
+    "commit_trailing_take_cost",
     "comparison_backtest",
     "compute_pnl",
     "connect_dask",
@@ -378,10 +423,23 @@ __all__ = [
     "format_quantity",
     "formatting",
     "get_average_price",
+    "get_breakeven",
     "get_candles",
     "get_config",
     "get_date",
     "get_mode",
+    "get_pending_signal",
+    "get_position_effective_price",
+    "get_position_entries",
+    "get_position_invested_cost",
+    "get_position_invested_count",
+    "get_position_levels",
+    "get_position_partials",
+    "get_position_pnl_cost",
+    "get_position_pnl_percent",
+    "get_remaining_cost_basis",
+    "get_strategy_paused",
+    "get_total_percent_held",
     "has_api_key",
     "heatmap_row_cells",
     "import_candle_csv",
@@ -392,6 +450,8 @@ __all__ = [
     "list_sizings",
     "list_strategies",
     "list_walkers",
+    "listen_commit",
+    "listen_commit_once",
     "listen_done_backtest",
     "listen_done_backtest_once",
     "listen_done_live",
@@ -449,6 +509,7 @@ __all__ = [
     "save_settings",
     "set_api_key",
     "set_config",
+    "set_strategy_paused",
     "settings_path",
     "split_symbols",
     "statistics_figures",

@@ -41,11 +41,11 @@ helpers_enabled: ContextVar[bool] = ContextVar("helpers_enabled", default=False)
 
 
 def require_helper_context(helper: str) -> tuple[MethodContext, ExecutionContext]:
-    """Return the contexts a helper needs, or raise ``ContextError`` outside ``get_signal``."""
+    """Return the contexts a helper needs, or raise ``ContextError`` outside ``get_signal`` and strategy callbacks."""
     method = method_context.get()
     execution = execution_context.get()
     if not helpers_enabled.get() or method is None or execution is None:
-        raise ContextError(f"{helper}() is only available inside get_signal")
+        raise ContextError(f"{helper}() is only available inside get_signal and strategy callbacks")
     return method, execution
 
 

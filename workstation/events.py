@@ -46,6 +46,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "risk",
     "performance",
     "validation",
+    "commit",
 )
 
 
@@ -70,6 +71,7 @@ class EventHub(QObject):
     risk = Signal(object)
     performance = Signal(object)
     validation = Signal(object)
+    commit = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -272,3 +274,5 @@ listen_performance = _listen_fn("performance")
 listen_performance_once = _listen_once_fn("performance")
 listen_validation = _listen_fn("validation")
 listen_validation_once = _listen_once_fn("validation")
+listen_commit = _listen_fn("commit")
+listen_commit_once = _listen_once_fn("commit")

@@ -1,4 +1,4 @@
-"""Strategy-side helpers (SPEC §3.2): valid only inside ``get_signal``."""
+"""Strategy-side helpers (SPEC §3.2): valid inside ``get_signal`` and, as in backtest-kit 19.5, strategy callbacks."""
 
 from __future__ import annotations
 

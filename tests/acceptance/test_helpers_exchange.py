@@ -125,15 +125,17 @@ def test_c4_helpers_only_inside_get_signal() -> None:
     for name in ("get_candles", "get_average_price", "format_price", "format_quantity"):
         with pytest.raises(ws.ContextError) as outside:
             asyncio.run(call_async(name))
-        assert str(outside.value) == f"{name}() is only available inside get_signal"
+        assert str(outside.value) == f"{name}() is only available inside get_signal and strategy callbacks"
         assert isinstance(outside.value, RuntimeError)
     for name in ("get_date", "get_mode"):
         with pytest.raises(ws.ContextError) as outside:
             getattr(ws, name)()
-        assert str(outside.value) == f"{name}() is only available inside get_signal"
+        assert str(outside.value) == f"{name}() is only available inside get_signal and strategy callbacks"
 
-    # In a listener and in a strategy callback (the exceptions are recorded: they must not reach the engine).
+    # In a listener they raise (the exceptions are recorded: they must not reach the engine); in a strategy callback
+    # they work at the callback's time, as in backtest-kit 19.5 (SPEC-position P2, P21).
     caught: list[tuple[str, str]] = []
+    in_callback: list[tuple[str, datetime]] = []
 
     def listener(result: Any) -> None:
         try:
@@ -141,11 +143,8 @@ def test_c4_helpers_only_inside_get_signal() -> None:
         except ws.ContextError as e:
             caught.append(("listener", str(e)))
 
-    def on_open(symbol: str, row: Any, current_price: float, backtest: bool) -> None:
-        try:
-            ws.get_mode()
-        except ws.ContextError as e:
-            caught.append(("on_open", str(e)))
+    def on_open(symbol: str, row: Any, current_price: float, when: datetime, backtest: bool) -> None:
+        in_callback.append((ws.get_mode(), ws.get_date()))
 
     # Inside get_signal at the tick 00:10.
     inside: dict[str, Any] = {}
@@ -168,8 +167,8 @@ def test_c4_helpers_only_inside_get_signal() -> None:
     results = asyncio.run(collect())
 
     assert [r.action for r in results] == ["opened", "closed"]
-    assert ("listener", "get_date() is only available inside get_signal") in caught
-    assert ("on_open", "get_mode() is only available inside get_signal") in caught
+    assert ("listener", "get_date() is only available inside get_signal and strategy callbacks") in caught
+    assert in_callback == [("backtest", datetime(2024, 1, 1, 0, 10, tzinfo=UTC))]
     assert inside["date"] == datetime(2024, 1, 1, 0, 10, tzinfo=UTC)
     assert inside["date"].tzinfo is not None
     assert inside["when"] == datetime(2024, 1, 1, 0, 10, tzinfo=UTC)

@@ -34,6 +34,8 @@ SPEC_STREAMS = (
     "risk",
     "performance",
     "validation",
+    # SPEC-position P17: the position commands' events.
+    "commit",
 )
 
 

@@ -67,7 +67,7 @@ class LiveClientStrategy(ClientStrategy):
         if self._restored_callback is not None:
             name, row = self._restored_callback
             self._restored_callback = None
-            await self._callback(name, self.symbol, row, price, self.backtest)
+            await self._callback(name, when, price, self.symbol, row, price)
         result: Result | None
         if self.open_position is not None:
             result = await self._manage_position(self.open_position, when, price)
@@ -109,12 +109,12 @@ class LiveClientStrategy(ClientStrategy):
             percent_tp = min(distance / abs(row.price_take_profit - row.price_open) * 100, 100.0)
             partial = await self._get_partial(row.id)
             await partial.reach_live("profit", row, price, percent_tp, when)
-            await self._callback("on_partial_profit", self.symbol, row, price, percent_tp, self.backtest)
+            await self._callback("on_partial_profit", when, price, self.symbol, row, percent_tp, price)
         elif distance < 0:
             percent_sl = min(abs(distance) / abs(row.price_open - row.price_stop_loss) * 100, 100.0)
             partial = await self._get_partial(row.id)
             await partial.reach_live("loss", row, price, percent_sl, when)
-            await self._callback("on_partial_loss", self.symbol, row, price, percent_sl, self.backtest)
+            await self._callback("on_partial_loss", when, price, self.symbol, row, percent_sl, price)
         return await self._active(row, when, price, percent_tp, percent_sl)
 
     async def _manage_order(self, row: SignalRow, when: int, price: float) -> Result:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,12 +13,16 @@ from workstation.clients.calls import ErrorSink, call_callback, end_run
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
+from workstation.clients.position import PositionState
+from workstation.clients.position_manager import PositionManager, active_manager
 from workstation.clients.risk import NoRisk, Risk, position_key
 from workstation.clients.validation import validate_signal
 from workstation.config import Config
+from workstation.context import ExecutionContext, execution_context, helpers_enabled
 from workstation.errors import SignalValidationError, StrategyAbortedError
-from workstation.models.events import RiskStage
+from workstation.models.events import CommitEvent, RiskStage
 from workstation.models.fast import construct
+from workstation.models.pnl import Pnl
 from workstation.models.position import Entry
 from workstation.models.results import (
     ActiveResult,
@@ -33,7 +37,7 @@ from workstation.models.results import (
 from workstation.models.risk import RiskCheckArgs, RiskPosition
 from workstation.models.signal import Signal, SignalRow
 from workstation.schemas.strategy import StrategySchema
-from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, iso
+from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, iso
 
 logger = logging.getLogger("workstation.strategy")
 
@@ -45,6 +49,12 @@ GetSignal = Callable[[str, int], Awaitable[Any]]
 PartialFactory = Callable[[str], Awaitable[ClientPartial]]
 PartialRelease = Callable[[str], Awaitable[None]]
 PhaseSink = Callable[[OpenPhase], None]
+
+#: Callbacks that see the position candle by candle: a strategy with one of them is walked one candle at a time
+#: while it holds a position or a waiting order (SPEC-position P3, P4); any other keeps the vectorised scan.
+CANDLE_CALLBACKS = frozenset(
+    {"on_active_ping", "on_schedule_ping", "on_partial_profit", "on_partial_loss", "on_breakeven"}
+)
 
 
 class ClientStrategy:
@@ -71,6 +81,7 @@ class ClientStrategy:
         release_partial: PartialRelease,
         publish: Callable[[Result], None],
         report_error: ErrorSink,
+        emit_commit: Callable[[CommitEvent], None],
     ) -> None:
         self.schema = schema
         self.strategy_name = schema.strategy_name
@@ -96,7 +107,13 @@ class ClientStrategy:
         #: Where a backtest's open phases go when neither a listener nor a callback would see their levels: the
         #: partial report, which works the levels out itself, many positions at a time.
         self.record_levels: PhaseSink | None = None
-        self._partial_callbacks = "on_partial_profit" in self.callbacks or "on_partial_loss" in self.callbacks
+        self.walks_candles = not CANDLE_CALLBACKS.isdisjoint(self.callbacks)
+        self.manager = PositionManager(
+            where=self._where(),
+            config=config,
+            price_at=lambda when: exchange.get_average_price(symbol, when, config),
+            emit=emit_commit,
+        )
         self.last_bucket: int | None = None
         self.last_signal_id: str | None = None
         self.stopped = False
@@ -129,12 +146,18 @@ class ClientStrategy:
         price = await self.exchange.get_average_price(self.symbol, when, self.config)
         if self.stopped:
             return await self._idle(when, price)
+        if self.manager.paused:
+            # Paused: no signal, and the throttle forgets its bucket, so get_signal runs the minute after a resume.
+            self.last_bucket = None
+            return await self._idle(when, price)
         bucket = when // self.interval_ms * self.interval_ms
         if bucket == self.last_bucket:
             return await self._idle(when, price)
         self.last_bucket = bucket
         if not await self._risk_allows("pre_check", price, when, None):
             return await self._idle(when, price)
+        self.manager.avg = price
+        manager_token = active_manager.set(self.manager)
         try:
             dto = await self._get_signal(self.symbol, when)
         except StrategyAbortedError:
@@ -144,6 +167,8 @@ class ClientStrategy:
             return await self._idle(when, price)
         except BaseException as raised:
             end_run(raised, where="get_signal", strategy_name=self.strategy_name)
+        finally:
+            active_manager.reset(manager_token)
         if dto is None or self.stopped:
             return await self._idle(when, price)
         try:
@@ -203,7 +228,8 @@ class ClientStrategy:
         if not immediate:
             self.last_signal_id = signal_id
             await self._before_schedule(row)
-            await self._callback("on_schedule", self.symbol, row, price, self.backtest)
+            self.manager.start(PositionState(row, self.config.position_entry_cost))
+            await self._callback("on_schedule", when, None, self.symbol, row, price)
             scheduled = construct(
                 ScheduledResult, action="scheduled", signal=row, current_price=price, timestamp=when, **self._where()
             )
@@ -212,12 +238,13 @@ class ClientStrategy:
         if not await self._risk_allows("open", price_open, when, row):
             return await self._idle(when, price)
         self.last_signal_id = signal_id
+        self.manager.start(PositionState(row, self.config.position_entry_cost))
         opened = await self._open(row, when)
         return opened
 
     async def _open(self, row: SignalRow, when: int) -> OpenedResult:
         await self._before_open(row)
-        await self._callback("on_write", self.symbol, row, self.backtest)
+        await self._callback("on_write", when, None, self.symbol, row, row.price_open)
         await self.risk.add_signal(
             self.risk_key,
             construct(
@@ -229,7 +256,7 @@ class ClientStrategy:
                 open_timestamp=when,
             ),
         )
-        await self._callback("on_open", self.symbol, row, row.price_open, self.backtest)
+        await self._callback("on_open", when, None, self.symbol, row, row.price_open)
         opened = construct(
             OpenedResult, action="opened", signal=row, current_price=row.price_open, timestamp=when, **self._where()
         )
@@ -239,7 +266,13 @@ class ClientStrategy:
     # ------------------------------------------------------------------ backtest fast path (SPEC §6.4)
 
     async def resolve_backtest(self, result: ScheduledResult | OpenedResult, frame_end: int) -> list[Result]:
-        """Resolve a new signal candle by candle to its close or cancel; return the fill (if any) and the end."""
+        """Resolve a new signal candle by candle to its close or cancel; return the fill (if any) and the end.
+
+        A strategy with candle callbacks, or one whose position a command changed, is walked one candle at a time
+        (SPEC-position P3, P4); any other is scanned with array operations.
+        """
+        walk = self.walks_candles or self.manager.touched
+        manager = self.manager
         row = result.signal
         start = row.scheduled_at
         window_start = start - (self.config.avg_price_candles_count - 1) * MINUTE_MS
@@ -251,36 +284,54 @@ class ClientStrategy:
             candles, vwap = await self.exchange.get_forward_candles(
                 self.symbol, window_start, min(deadline, after_frame), self.config
             )
-            outcome = self._scan_scheduled(row, candles, vwap, start, frame_end, deadline)
+            if walk:
+                outcome = await self._walk_scheduled(row, candles, vwap, frame_end, deadline)
+            else:
+                outcome = self._scan_scheduled(row, candles, vwap, start, frame_end, deadline)
             if outcome is None:
-                ending = await self._cancel(row, "timeout", *self._end_of_data(candles, vwap, start, result))
-                return [ending]
+                return [await self._cancel(row, "timeout", *self._end_of_data(candles, vwap, start, result))]
             reason, timestamp, price = outcome
-            if reason != "fill":
+            if reason == "activate":
+                request = manager.activate_request
+                assert request is not None
+                if not await self._risk_allows("activation", price, timestamp, row):
+                    return [await self._cancel(row, "user", timestamp, price)]
+                row = manager.fill(timestamp)
+                produced.append(await self._open(row, timestamp))
+                state = manager.position
+                assert state is not None
+                manager.emit_now(
+                    "activate-scheduled", state, price, timestamp, activate_id=request.id, note=request.note
+                )
+            elif reason != "fill":
+                cancel = manager.cancel_request
+                if reason == "user" and cancel is not None:
+                    assert manager.state is not None
+                    manager.emit_now(
+                        "cancel-scheduled", manager.state, price, timestamp, cancel_id=cancel.id, note=cancel.note
+                    )
                 return [await self._cancel(row, reason, timestamp, price)]
-            if not await self._risk_allows("activation", row.price_open, timestamp, row):
+            elif not await self._risk_allows("activation", row.price_open, timestamp, row):
                 return [await self._cancel(row, "risk_reject", timestamp, price)]
-            row = row.model_copy(update={"pending_at": timestamp, "is_scheduled": False})
-            produced.append(await self._open(row, timestamp))
+            else:
+                row = manager.fill(timestamp)
+                produced.append(await self._open(row, timestamp))
             first_open_candle = timestamp + MINUTE_MS
         assert row.pending_at is not None
         deadline = row.pending_at + row.minute_estimated_time * MINUTE_MS
         candles, vwap = await self.exchange.get_forward_candles(
             self.symbol, window_start, min(deadline, after_frame), self.config
         )
+        if walk:
+            produced.append(await self._walk_open(row, candles, vwap, first_open_candle, frame_end, deadline))
+            return produced
         first = int(np.searchsorted(candles["timestamp"], first_open_candle))
         closing = self._scan_open(row, candles[first:], vwap[first:], frame_end)
         if closing is None:
             last = len(candles) - 1
             if last >= first:
                 closing = (last - first, "time_expired", float(vwap[last]))
-            logger.warning(
-                "%s %s: data ends at %s before signal %s closed; closing it at the last candle",
-                self.strategy_name,
-                self.symbol,
-                iso(int(candles["timestamp"][-1])) if len(candles) else "its start",
-                row.id,
-            )
+            self._warn_data_end(row, candles["timestamp"])
         if closing is None:
             produced.append(await self._close(row, "time_expired", row.pending_at, row.price_open))
             return produced
@@ -288,6 +339,129 @@ class ClientStrategy:
         await self._progress(row, candles[first : first + index], vwap[first : first + index])
         produced.append(await self._close(row, reason, int(candles["timestamp"][first + index]), price))
         return produced
+
+    def _warn_data_end(self, row: SignalRow, stamps: Sequence[int] | np.ndarray) -> None:
+        """Log that the candles end before ``row`` closed: it closes at the last candle."""
+        logger.warning(
+            "%s %s: data ends at %s before signal %s closed; closing it at the last candle",
+            self.strategy_name,
+            self.symbol,
+            iso(int(stamps[-1])) if len(stamps) else "its start",
+            row.id,
+        )
+
+    async def _walk_scheduled(
+        self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray, frame_end: int, deadline: int
+    ) -> tuple[CancelReason | str, int, float] | None:
+        """P4: the first candle that ends the wait, as (reason, candle time, VWAP); None when the data runs out.
+
+        The reasons are those of :meth:`_scan_scheduled` plus ``"user"`` (a cancel request) and ``"activate"``.
+        """
+        manager = self.manager
+        state = manager.order
+        assert state is not None
+        first = int(np.searchsorted(candles["timestamp"], row.scheduled_at))
+        stamps = candles["timestamp"].tolist()
+        touches = (candles["low"] if row.position == "long" else candles["high"]).tolist()
+        prices = vwap.tolist()
+        long = row.position == "long"
+        pings = "on_schedule_ping" in self.callbacks
+        for index in range(first, len(stamps)):
+            timestamp, price = stamps[index], prices[index]
+            if timestamp > frame_end:
+                return "timeout", timestamp, price
+            if self.stopped:
+                return "stopped", timestamp, price
+            if manager.cancel_request is not None:
+                return "user", timestamp, price
+            if manager.activate_request is not None:
+                return "activate", timestamp, price
+            if timestamp >= deadline:
+                return "timeout", timestamp, price
+            touch = touches[index]
+            if (touch <= row.price_stop_loss) if long else (touch >= row.price_stop_loss):
+                return "price_reject", timestamp, price
+            if (touch <= row.price_open) if long else (touch >= row.price_open):
+                return "fill", timestamp, price
+            if pings:
+                view = state.view(price, self.config)
+                await self._callback("on_schedule_ping", timestamp, prices[index - 1], self.symbol, view, price)
+            manager.flush(state, timestamp)
+        return None
+
+    async def _walk_open(
+        self,
+        row: SignalRow,
+        candles: np.ndarray,
+        vwap: np.ndarray,
+        first_candle: int,
+        frame_end: int,
+        deadline: int,
+    ) -> ClosedResult:
+        """P3: walk the open position from ``first_candle`` to its close, running the candle callbacks."""
+        manager = self.manager
+        state = manager.position
+        assert state is not None and row.pending_at is not None
+        config = self.config
+        first = int(np.searchsorted(candles["timestamp"], first_candle))
+        stamps = candles["timestamp"].tolist()
+        lows = candles["low"].tolist()
+        highs = candles["high"].tolist()
+        prices = vwap.tolist()
+        long = row.position == "long"
+        breakeven_reached = False
+        partial = await self._get_partial(row.id)
+        callbacks = self.callbacks
+        for index in range(first, len(stamps)):
+            timestamp, price = stamps[index], prices[index]
+            if timestamp > frame_end:
+                return await self._close_managed(state, "time_expired", timestamp, price)
+            request = manager.close_request
+            if request is not None:
+                manager.emit_now("close-pending", state, price, timestamp, close_id=request.id, note=request.note)
+                return await self._close_managed(state, "closed", timestamp, price)
+            if timestamp >= deadline:
+                return await self._close_managed(state, "time_expired", timestamp, price)
+            stop, take = state.stop_loss, state.take_profit
+            if long:
+                if lows[index] <= stop:
+                    return await self._close_managed(state, "stop_loss", timestamp, stop)
+                if price >= take:
+                    return await self._close_managed(state, "take_profit", timestamp, take)
+            else:
+                if highs[index] >= stop:
+                    return await self._close_managed(state, "stop_loss", timestamp, stop)
+                if price <= take:
+                    return await self._close_managed(state, "take_profit", timestamp, take)
+            avg = prices[index - 1]
+            # The branch and progress come first: commands of the ping do not change what this candle reports.
+            branch, percent = state.progress(price)
+            if "on_active_ping" in callbacks:
+                await self._callback("on_active_ping", timestamp, avg, self.symbol, state.view(price, config), price)
+            if branch == "profit":
+                if not breakeven_reached and state.breakeven_available(price, config):
+                    breakeven_reached = True
+                    await self._callback("on_breakeven", timestamp, avg, self.symbol, state.view(price, config), price)
+                view = state.view(price, config)
+                partial.profit(view, price, percent, timestamp)
+                await self._callback("on_partial_profit", timestamp, avg, self.symbol, view, percent, price)
+            elif branch == "loss":
+                view = state.view(price, config)
+                partial.loss(view, price, percent, timestamp)
+                await self._callback("on_partial_loss", timestamp, avg, self.symbol, view, percent, price)
+            manager.flush(state, timestamp)
+        self._warn_data_end(row, stamps)
+        if len(stamps) > first:
+            return await self._close_managed(state, "time_expired", stamps[-1], prices[-1])
+        return await self._close_managed(state, "time_expired", row.pending_at, row.price_open)
+
+    async def _close_managed(
+        self, state: PositionState, reason: CloseReason, timestamp: int, price: float
+    ) -> ClosedResult:
+        """Close a walked position at ``price``: its result carries the public view and the PnL of its state."""
+        return await self._close(
+            state.view(price, self.config), reason, timestamp, price, state.pnl(price, self.config)
+        )
 
     def _scan_scheduled(
         self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray, start: int, frame_end: int, deadline: int
@@ -369,7 +543,7 @@ class ClientStrategy:
         count = len(candles)
         if count == 0:
             return
-        if not (self.partials_observed() or self._partial_callbacks):
+        if not self.partials_observed():
             if self.record_levels is not None:
                 self.record_levels(OpenPhase(row, self.backtest, vwap, candles["timestamp"]))
             return
@@ -380,13 +554,7 @@ class ClientStrategy:
         percent_tp = np.minimum(distance / abs(row.price_take_profit - o) * 100, 100.0)
         percent_sl = np.minimum(np.abs(distance) / abs(o - row.price_stop_loss) * 100, 100.0)
         steps: set[int] = set()
-        for branch, branch_percent, callback in (
-            (profit, percent_tp, "on_partial_profit"),
-            (loss, percent_sl, "on_partial_loss"),
-        ):
-            if callback in self.callbacks:
-                steps.update(np.flatnonzero(branch).tolist())
-                continue
+        for branch, branch_percent in ((profit, percent_tp), (loss, percent_sl)):
             # A level is first reached where the running maximum of the branch's progress crosses it.
             peak = np.maximum.accumulate(np.where(branch, branch_percent, -np.inf))
             if peak[-1] >= LEVELS[0]:
@@ -399,15 +567,14 @@ class ClientStrategy:
             price = float(vwap[index])
             timestamp = int(stamps[index])
             if profit[index]:
-                percent = float(percent_tp[index])
-                partial.profit(row, price, percent, timestamp)
-                await self._callback("on_partial_profit", self.symbol, row, price, percent, self.backtest)
+                partial.profit(row, price, float(percent_tp[index]), timestamp)
             elif loss[index]:
-                percent = float(percent_sl[index])
-                partial.loss(row, price, percent, timestamp)
-                await self._callback("on_partial_loss", self.symbol, row, price, percent, self.backtest)
+                partial.loss(row, price, float(percent_sl[index]), timestamp)
 
-    async def _close(self, row: SignalRow, reason: CloseReason, timestamp: int, price: float) -> ClosedResult:
+    async def _close(
+        self, row: SignalRow, reason: CloseReason, timestamp: int, price: float, pnl: Pnl | None = None
+    ) -> ClosedResult:
+        """Close the position; ``pnl`` of a managed position comes from its state (entries, partial closes)."""
         closed = construct(
             ClosedResult,
             action="closed",
@@ -416,14 +583,15 @@ class ClientStrategy:
             timestamp=timestamp,
             close_reason=reason,
             close_timestamp=timestamp,
-            pnl=compute_pnl(row.position, row.price_open, price, self.config),
+            pnl=compute_pnl(row.position, row.price_open, price, self.config) if pnl is None else pnl,
             **self._where(),
         )
         await self._before_end(closed)
-        await self._callback("on_close", self.symbol, row, price, self.backtest)
+        self.manager.finish()
+        await self._callback("on_close", timestamp, None, self.symbol, row, price)
         await self._release_partial(row.id)
         await self.risk.remove_signal(self.risk_key)
-        await self._callback("on_write", self.symbol, None, self.backtest)
+        await self._callback("on_write", timestamp, None, self.symbol, None, price)
         await self._emit(closed)
         await self._after_announce(closed)
         return closed
@@ -440,7 +608,8 @@ class ClientStrategy:
             **self._where(),
         )
         await self._before_end(cancelled)
-        await self._callback("on_cancel", self.symbol, row, price, self.backtest)
+        self.manager.finish()
+        await self._callback("on_cancel", timestamp, None, self.symbol, row, price)
         await self._emit(cancelled)
         await self._after_announce(cancelled)
         return cancelled
@@ -475,13 +644,13 @@ class ClientStrategy:
             return None
         idle = construct(IdleResult, action="idle", signal=None, current_price=price, timestamp=when, **self._where())
         if "on_idle" in self.callbacks:
-            await self._callback("on_idle", self.symbol, price, self.backtest)
+            await self._callback("on_idle", when, price, self.symbol, price)
         await self._emit(idle)
         return idle
 
     async def _emit(self, result: Result) -> None:
         if "on_tick" in self.callbacks:
-            await self._callback("on_tick", self.symbol, result, self.backtest)
+            await self._callback("on_tick", result.timestamp, None, self.symbol, result, result.current_price)
         self._publish(result)
 
     async def _risk_allows(self, stage: RiskStage, price: float, when: int, row: SignalRow | None) -> bool:
@@ -500,8 +669,30 @@ class ClientStrategy:
             )
         )
 
-    async def _callback(self, name: str, *args: Any) -> None:
+    async def _callback(self, name: str, when: int, avg: float | None, *args: Any) -> None:
+        """Call the callback ``name`` with ``args``, then ``when`` (aware UTC) and ``backtest`` (19.5's order).
+
+        It runs in the context of the tick at ``when``: the helpers and the position commands work, and the
+        commands book at ``avg`` (None: the VWAP before ``when``, looked up when a command needs it).
+        """
         callback = self.callbacks.get(name)
         if callback is None:
             return
-        await call_callback(callback, *args, where=name, on_error=self._report_error, strategy_name=self.strategy_name)
+        self.manager.avg = avg
+        execution_token = execution_context.set(ExecutionContext(self.symbol, when, self.backtest))
+        gate_token = helpers_enabled.set(True)
+        manager_token = active_manager.set(self.manager)
+        try:
+            await call_callback(
+                callback,
+                *args,
+                from_ms(when),
+                self.backtest,
+                where=name,
+                on_error=self._report_error,
+                strategy_name=self.strategy_name,
+            )
+        finally:
+            active_manager.reset(manager_token)
+            helpers_enabled.reset(gate_token)
+            execution_context.reset(execution_token)

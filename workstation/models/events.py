@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from workstation.models.pnl import Pnl
 from workstation.models.signal import SignalRow
 
 RiskStage = Literal["pre_check", "open", "activation"]
@@ -98,3 +99,48 @@ class PerformanceEvent(_Event):
     exchange_name: str
     frame_name: str
     backtest: bool
+
+
+CommitAction = Literal[
+    "partial-profit",
+    "partial-loss",
+    "trailing-stop",
+    "trailing-take",
+    "breakeven",
+    "average-buy",
+    "close-pending",
+    "cancel-scheduled",
+    "activate-scheduled",
+]
+
+
+class CommitEvent(_Event):
+    """A position command took effect (SPEC-position P17): which, on which position, and the position after it.
+
+    ``timestamp`` is the candle (or tick) the event was emitted at, ``when`` the time the command was issued.
+    ``signal`` is the position's public view at the end of that candle (effective and original levels, entries,
+    partial closes), ``pnl`` its PnL at ``current_price``: the price the command was checked or booked at (for a
+    deferred close or cancel, the price it was carried out at). The fields after ``note`` belong to some actions
+    only (``percent_to_close``: partial closes; ``percent_shift``: trailing moves; ``cost`` and
+    ``effective_price_open``: averaging in; the ids: the deferred actions) and are None for the others.
+    """
+
+    action: CommitAction
+    backtest: bool
+    symbol: str
+    strategy_name: str
+    exchange_name: str
+    frame_name: str
+    when: int
+    timestamp: int
+    signal: SignalRow
+    pnl: Pnl
+    current_price: float
+    note: str | None
+    percent_to_close: float | None
+    percent_shift: float | None
+    cost: float | None
+    effective_price_open: float | None
+    close_id: str | None
+    cancel_id: str | None
+    activate_id: str | None

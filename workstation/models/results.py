@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from workstation.models.pnl import Pnl
 from workstation.models.signal import SignalRow
 
-CloseReason = Literal["take_profit", "stop_loss", "time_expired"]
-CancelReason = Literal["timeout", "price_reject", "stopped", "risk_reject"]
+#: ``closed``: a user close (``commit_close_pending``) or a full close by partial closes (SPEC-position P11, P7).
+CloseReason = Literal["take_profit", "stop_loss", "time_expired", "closed"]
+#: ``user``: ``commit_cancel_scheduled``, or an activation its risk check refused (SPEC-position P12).
+CancelReason = Literal["timeout", "price_reject", "stopped", "risk_reject", "user"]
 
 
 class _ResultBase(BaseModel):

@@ -12,7 +12,12 @@ SignalInterval = Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h",
 
 
 class StrategyCallbacks(CallbacksModel):
-    """Lifecycle callbacks of a strategy; each optional, sync or async."""
+    """Lifecycle callbacks of a strategy; each optional, sync or async.
+
+    backtest-kit 19.5's signatures: every callback ends with ``when`` (aware UTC) and ``backtest``, e.g.
+    ``on_partial_profit(symbol, signal, percent, current_price, when, backtest)``. The ``*_ping``,
+    ``on_partial_*`` and ``on_breakeven`` callbacks make a backtest walk its positions candle by candle.
+    """
 
     on_tick: AnyCallable | None = None
     on_open: AnyCallable | None = None
@@ -24,6 +29,9 @@ class StrategyCallbacks(CallbacksModel):
     on_write: AnyCallable | None = None
     on_partial_profit: AnyCallable | None = None
     on_partial_loss: AnyCallable | None = None
+    on_active_ping: AnyCallable | None = None
+    on_schedule_ping: AnyCallable | None = None
+    on_breakeven: AnyCallable | None = None
 
 
 class StrategySchema(SchemaModel):

@@ -253,6 +253,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
             "report_error": _callback_error_sink(
                 symbol=symbol, strategy_name=strategy_name, backtest=backtest, run_id=run_id
             ),
+            "emit_commit": events.commit.emit,
         }
         if not backtest:
             return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)

@@ -1,0 +1,202 @@
+"""``PositionManager``: the position commands of one strategy on one symbol (SPEC-position P2, P6–P13).
+
+It holds the open position's or waiting order's :class:`PositionState`, the deferred close / cancel / activate
+requests the engine acts on at the next candle or tick, the pause flag, and the commit events of the candle being
+evaluated. The public commands (``workstation.commands``) find it through :data:`active_manager`, which the strategy
+client sets around ``get_signal`` and every callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from workstation.clients.position import PositionState
+from workstation.config import Config
+from workstation.models.events import CommitAction, CommitEvent
+from workstation.models.fast import construct
+from workstation.models.signal import SignalRow
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A deferred close, cancel or activation asked for by the strategy: its id and note."""
+
+    id: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A commit event of the current candle, completed with the position's view when the candle ends."""
+
+    action: CommitAction
+    current_price: float
+    when: int
+    extra: dict[str, Any]
+
+
+class PositionManager:
+    """The managed state of one strategy on one symbol in one run; every command acts on it.
+
+    ``price_at(when)`` returns the VWAP the commands book at when no candle loop has told :attr:`avg` (inside
+    ``get_signal`` and the lifecycle callbacks).
+    """
+
+    def __init__(
+        self,
+        *,
+        where: Mapping[str, Any],
+        config: Config,
+        price_at: Callable[[int], Awaitable[float]],
+        emit: Callable[[CommitEvent], None],
+    ) -> None:
+        """``where``: the run's ``symbol``, ``strategy_name``, ``exchange_name``, ``frame_name`` and ``backtest``."""
+        self.where = dict(where)
+        self.symbol: str = where["symbol"]
+        self.config = config
+        self._price_at = price_at
+        self._emit = emit
+        #: The signal being managed: a waiting order or an open position (None when flat).
+        self.state: PositionState | None = None
+        self.close_request: Request | None = None
+        self.cancel_request: Request | None = None
+        self.activate_request: Request | None = None
+        self.paused = False
+        #: Set by a command that changed the position or asked for a deferred action: the vectorised scan no
+        #: longer knows the position and the engine walks candle by candle.
+        self.touched = False
+        #: The price commands book at (``get_average_price`` at the callback's time), when the candle loop knows it.
+        self.avg: float | None = None
+        self._queued: list[_Queued] = []
+
+    @property
+    def position(self) -> PositionState | None:
+        """The open position the commands act on; None when flat, waiting, or once a close was requested (P11)."""
+        state = self.state
+        if state is None or not state.is_open or self.close_request is not None:
+            return None
+        return state
+
+    @property
+    def order(self) -> PositionState | None:
+        """The waiting limit order; None once a cancel was requested (P12)."""
+        state = self.state
+        if state is None or state.is_open or self.cancel_request is not None:
+            return None
+        return state
+
+    # ------------------------------------------------------------------ lifecycle (the engine)
+
+    def start(self, state: PositionState) -> None:
+        """Hold a new signal's state: a waiting order or an open position."""
+        self.state = state
+        self.close_request = self.cancel_request = self.activate_request = None
+        self.touched = False
+        self._queued.clear()
+
+    def fill(self, timestamp: int) -> SignalRow:
+        """Open the waiting order at ``timestamp`` (a fill or an activation); return its opened row."""
+        state = self.state
+        assert state is not None
+        state.activate(timestamp)
+        self.activate_request = None
+        return state.row
+
+    def finish(self) -> None:
+        """Forget the signal that ended: nothing is held any more."""
+        self.state = None
+        self.close_request = self.cancel_request = self.activate_request = None
+        self._queued.clear()
+
+    async def price(self, when: int) -> float:
+        """Return the price a command issued at ``when`` books at: ``avg`` (SPEC-position P2)."""
+        if self.avg is not None:
+            return self.avg
+        return await self._price_at(when)
+
+    # ------------------------------------------------------------------ commands
+
+    def request_close(self, request: Request) -> None:
+        """Hand the open position to the deferred close (P11); it stops being the pending position at once."""
+        if self.position is None:
+            return
+        self.close_request = request
+        self.touched = True
+
+    def request_cancel(self, request: Request) -> None:
+        """Hand the waiting order to the deferred cancel (P12)."""
+        if self.order is None:
+            return
+        self.cancel_request = request
+        self.touched = True
+
+    def request_activation(self, request: Request, *, stopped: bool) -> None:
+        """Ask for the waiting order to open at its limit price at the next candle (P12); ignored while stopped."""
+        if self.order is None or stopped:
+            return
+        self.activate_request = request
+        self.touched = True
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume signal generation (P13); setting the current value again does nothing."""
+        self.paused = paused
+
+    def queue(self, action: CommitAction, current_price: float, when: int, **extra: Any) -> None:
+        """Queue a commit event of the current candle (P17); a position command changed the position."""
+        self.touched = True
+        self._queued.append(_Queued(action, current_price, when, extra))
+
+    def emit_now(
+        self, action: CommitAction, state: PositionState, current_price: float, timestamp: int, **extra: Any
+    ) -> None:
+        """Emit the commit event of a deferred action the engine processes now (P17)."""
+        self._emit(self.event(action, state, current_price, timestamp, timestamp, **extra))
+
+    def flush(self, state: PositionState, timestamp: int) -> None:
+        """Emit the queued commit events of a candle with the position as it is at the candle's end (P3 step 7)."""
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, []
+        for item in queued:
+            self._emit(self.event(item.action, state, item.current_price, timestamp, item.when, **item.extra))
+
+    def event(
+        self,
+        action: CommitAction,
+        state: PositionState,
+        current_price: float,
+        timestamp: int,
+        when: int,
+        **extra: Any,
+    ) -> CommitEvent:
+        """Build the commit event of ``action`` for ``state`` (its view and PnL at ``current_price``)."""
+        fields: dict[str, Any] = dict.fromkeys(_OPTIONAL_FIELDS)
+        fields.update(
+            self.where,
+            action=action,
+            timestamp=timestamp,
+            when=when,
+            signal=state.view(current_price, self.config),
+            pnl=state.pnl(current_price, self.config),
+            current_price=current_price,
+            note=None,
+        )
+        fields.update(extra)
+        return construct(CommitEvent, **fields)
+
+
+_OPTIONAL_FIELDS = (
+    "percent_to_close",
+    "percent_shift",
+    "cost",
+    "effective_price_open",
+    "close_id",
+    "cancel_id",
+    "activate_id",
+)
+
+#: The manager of the strategy whose ``get_signal`` or callback is running (None anywhere else).
+active_manager: ContextVar[PositionManager | None] = ContextVar("active_manager", default=None)
