@@ -589,3 +589,28 @@ def test_a_managed_row_survives_a_json_round_trip() -> None:
     assert (dumped["total_entries"], dumped["total_partials"]) == (2, 1)
     assert dumped["entries"][1] == {"price": 41800.0, "cost": 50.0, "timestamp": at(25)}
     assert SignalRow.model_validate_json(view.model_dump_json()) == view
+
+
+def test_every_view_and_pnl_follows_the_latest_command_and_config() -> None:
+    # The figures are remembered between commands: each command (and each config) must be seen at once.
+    state = PositionState(signal_row(pending_at=None, scheduled_at=OPENED_AT), 100.0)
+    assert state.view(42000.0, CONFIG).price_open == 42000.0
+    state.activate(at(21))
+    assert state.view(42000.0, CONFIG).price_open == EFF
+    state.trailing_stop(-0.5, 42300.0)
+    assert state.view(42300.0, CONFIG).price_stop_loss == 41790.0
+    state.trailing_take(-0.5, 42200.0)
+    assert state.view(42200.0, CONFIG).price_take_profit == 42210.0
+    state.breakeven(42300.0, CONFIG)
+    assert state.view(42300.0, CONFIG).price_stop_loss == EFF
+    before = state.pnl(42100.0, CONFIG)
+    state.partial_profit(50, 42100.0, at(30))
+    after = state.pnl(42100.0, CONFIG)
+    # The same price through the partial-close program (P15.2) differs in the last bit.
+    assert (before.pnl_percentage, after.pnl_percentage) == (-0.16221849578988634, -0.1622184957898863)
+    assert state.view(42100.0, CONFIG).partial_executed == 50.0
+    state.average_buy(41000.0, 100.0, at(31))
+    assert (state.view(42100.0, CONFIG).price_open, state.remaining()) == (41328.0, 150.0)
+    costly = Config(percent_fee=0.2)
+    assert state.pnl(42100.0, costly).pnl_percentage != state.pnl(42100.0, CONFIG).pnl_percentage
+    assert state.pnl(42100.0, CONFIG) == PositionState(state.view(42100.0, CONFIG), 100.0).pnl(42100.0, CONFIG)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from workstation.clients.pnl import entries_pnl, slipped_move
 from workstation.config import Config
@@ -50,6 +50,15 @@ def progress(distance: float, target: float) -> float:
     return min(max((distance / target) * 100, 0.0), 100.0)
 
 
+class _Money(NamedTuple):
+    """What the entries and partial closes fix until the next of them (P5)."""
+
+    eff: float
+    invested: float
+    remaining: float
+    closed_percent: float
+
+
 class PositionState:
     """The mutable state of one open position or waiting limit order (SPEC-position P1).
 
@@ -57,10 +66,25 @@ class PositionState:
     change), the entries, the partial closes and the trailing levels. Every figure of the public view is derived
     from them on demand. The commands (P6–P10) take the price the engine books them at (in a backtest:
     ``get_average_price``, the VWAP of the candle before the callback's) and the time; each returns whether it was
-    accepted, and a refused command changes nothing.
+    accepted, and a refused command changes nothing. ``entries`` and ``partials`` are only ever appended to.
     """
 
-    __slots__ = ("cost", "entries", "partials", "row", "trailing_stop_loss", "trailing_take_profit")
+    __slots__ = (
+        "_booked_config",
+        "_booked_key",
+        "_booked_value",
+        "_money_key",
+        "_money_value",
+        "_view_key",
+        "_view_row",
+        "_view_value",
+        "cost",
+        "entries",
+        "partials",
+        "row",
+        "trailing_stop_loss",
+        "trailing_take_profit",
+    )
 
     def __init__(self, row: SignalRow, cost: float) -> None:
         """Track ``row``, whose first entry cost ``cost``; a row that carries entries and partials resumes them."""
@@ -77,6 +101,14 @@ class PositionState:
         self.trailing_take_profit: float | None = (
             None if row.price_take_profit == row.original_price_take_profit else row.price_take_profit
         )
+        self._money_key: tuple[int, int] | None = None
+        self._money_value = _Money(0.0, 0.0, 0.0, 0.0)
+        self._booked_key: tuple[int, int] | None = None
+        self._booked_config: Config | None = None
+        self._booked_value = (0.0, 0.0, 0.0)
+        self._view_key: tuple[int, int, float | None, float | None] | None = None
+        self._view_row: SignalRow | None = None
+        self._view_value: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ where it stands
 
@@ -110,12 +142,7 @@ class PositionState:
 
     def eff(self) -> float:
         """Return the effective entry price: the entries' harmonic mean, carried through the partial closes (P5)."""
-        partials = self.partials
-        if not partials:
-            total_cost, coins = _cost_and_coins(self.entries)
-            return 0.0 if coins == 0 else total_cost / coins
-        last = partials[-1]
-        return _blend(self.eff_at(len(partials) - 1), last, self.entries[last.entry_count_at_close :])
+        return self._money().eff
 
     def eff_at(self, index: int) -> float:
         """Return the effective entry at the partial close ``index`` (0-based): the one its PnL is measured from."""
@@ -130,36 +157,53 @@ class PositionState:
         return effective
 
     def invested(self) -> float:
-        """All the money ever put in: the sum of the entries' costs (P5)."""
-        total_cost, _ = _cost_and_coins(self.entries)
-        return self.cost if total_cost == 0 else total_cost
+        """Return all the money ever put in: the sum of the entries' costs (P5)."""
+        return self._money().invested
 
     def remaining(self) -> float:
         """Return the money still held: what the last partial close left, plus the entries made since (P5)."""
-        partials = self.partials
-        if not partials:
-            return self.invested()
-        last = partials[-1]
-        added, _ = _cost_and_coins(self.entries[last.entry_count_at_close :])
-        return last.cost_basis_at_close * (1 - last.percent / 100) + added
+        return self._money().remaining
 
     def closed_percent(self) -> float:
         """Return the share closed by partial closes, in % of all the money ever invested (``partialExecuted``)."""
-        if not self.partials:
-            return 0.0
-        closed = 0.0
-        for partial in self.partials:
-            closed = closed + (partial.percent / 100) * partial.cost_basis_at_close
-        invested = self.invested()
-        return (closed / invested) * 100 if invested > 0 else 0.0
+        return self._money().closed_percent
 
     def held_percent(self) -> float:
         """Return the share still held, in % of all the money ever invested (``get_total_percent_held``, P5)."""
-        return 100 - self.closed_percent()
+        return 100 - self._money().closed_percent
 
     def fully_closed(self) -> bool:
         """Whether partial closes took (practically) all the money: the position then closes at the next candle (P7)."""
-        return self.remaining() <= self.invested() * FULLY_CLOSED_SHARE
+        money = self._money()
+        return money.remaining <= money.invested * FULLY_CLOSED_SHARE
+
+    def _money(self) -> _Money:
+        # Entries and partial closes are only ever appended, so their counts identify the figures they fix; the
+        # engine reads them several times per candle while they change a few times per position.
+        key = (len(self.entries), len(self.partials))
+        if key != self._money_key:
+            self._money_value = self._count_money()
+            self._money_key = key
+        return self._money_value
+
+    def _count_money(self) -> _Money:
+        entries, partials = self.entries, self.partials
+        total_cost, coins = _cost_and_coins(entries)
+        invested = self.cost if total_cost == 0 else total_cost
+        if not partials:
+            return _Money(0.0 if coins == 0 else total_cost / coins, invested, invested, 0.0)
+        last = partials[-1]
+        added = entries[last.entry_count_at_close :]
+        added_cost, _ = _cost_and_coins(added)
+        closed = 0.0
+        for partial in partials:
+            closed = closed + (partial.percent / 100) * partial.cost_basis_at_close
+        return _Money(
+            eff=_blend(self.eff_at(len(partials) - 1), last, added),
+            invested=invested,
+            remaining=last.cost_basis_at_close * (1 - last.percent / 100) + added_cost,
+            closed_percent=(closed / invested) * 100 if invested > 0 else 0.0,
+        )
 
     # ------------------------------------------------------------------ value (P15)
 
@@ -169,11 +213,37 @@ class PositionState:
         Without partial closes it is the one-entry formula (P15.1) at the effective entry; with them the weighted
         program of P15.2: the two are different float programs and must not be merged.
         """
+        money = self._money()
+        invested = money.invested
+        if not self.partials:
+            return entries_pnl(self.row.position, money.eff, invested, price, config)
+        # The partial closes' terms come first in the sums and do not depend on the price: counted once.
+        weighted, fees, closed = self._booked(config)
+        remaining_weight = (invested - closed) / invested
+        final_open = money.eff
+        if remaining_weight > 0:
+            percent, open_with_slip, close_with_slip = slipped_move(self.is_long, final_open, price, config)
+            weighted = weighted + remaining_weight * percent
+            fees = fees + config.percent_fee * remaining_weight * (close_with_slip / open_with_slip)
+        # The library multiplies by the leverage (1 here, an exact no-op).
+        pnl_percentage = weighted - fees
+        return construct(
+            Pnl,
+            pnl_percentage=pnl_percentage,
+            pnl_cost=(pnl_percentage / 100) * invested,
+            pnl_entries=invested,
+            price_open=final_open,
+            price_close=price,
+            fee_cost=fees / 100 * invested,
+        )
+
+    def _booked(self, config: Config) -> tuple[float, float, float]:
+        """Return the PnL terms of the partial closes (P15.2): weighted PnL, fees (the open fee first), dollars."""
+        key = (len(self.entries), len(self.partials))
+        if key == self._booked_key and config is self._booked_config:
+            return self._booked_value
         partials = self.partials
-        invested = self.invested()
-        position = self.row.position
-        if not partials:
-            return entries_pnl(position, self.eff(), invested, price, config)
+        invested = self._money().invested
         fee = config.percent_fee
         weighted = 0.0
         fees = fee
@@ -201,23 +271,8 @@ class PositionState:
                 f"Partial closes dollar value ({closed:.4f}) exceeds total invested ({invested}) — "
                 f"signal id: {self.row.id}"
             )
-        remaining_weight = (invested - closed) / invested
-        final_open = self.eff()
-        if remaining_weight > 0:
-            percent, open_with_slip, close_with_slip = slipped_move(self.is_long, final_open, price, config)
-            weighted = weighted + remaining_weight * percent
-            fees = fees + fee * remaining_weight * (close_with_slip / open_with_slip)
-        # The library multiplies by the leverage (1 here, an exact no-op).
-        pnl_percentage = weighted - fees
-        return construct(
-            Pnl,
-            pnl_percentage=pnl_percentage,
-            pnl_cost=(pnl_percentage / 100) * invested,
-            pnl_entries=invested,
-            price_open=final_open,
-            price_close=price,
-            fee_cost=fees / 100 * invested,
-        )
+        self._booked_key, self._booked_config, self._booked_value = key, config, (weighted, fees, closed)
+        return self._booked_value
 
     def liquidation_price(self, config: Config) -> float | None:
         """Where an isolated position loses 100 % (P15.3); ``None`` when that is no price (always the case at 1x)."""
@@ -265,23 +320,27 @@ class PositionState:
 
         The entry and levels are the effective ones; a waiting order shows its limit price and a zero PnL.
         """
+        pnl = self.pnl(price, config) if self.is_open else _ZERO_PNL
+        return construct(SignalRow, pnl=pnl, **self._view_fields())
+
+    def _view_fields(self) -> dict[str, Any]:
+        """Return every field of the view but its PnL; they change only with a command, the PnL with every price."""
+        key = (len(self.entries), len(self.partials), self.trailing_stop_loss, self.trailing_take_profit)
+        if key == self._view_key and self.row is self._view_row:
+            return self._view_value
         row = self.row
-        if not self.is_open:
-            price_open, pnl = row.original_price_open, _ZERO_PNL
-        else:
-            pnl = self.pnl(price, config)
-            price_open = pnl.price_open
         fields = dict(row.__dict__)
+        del fields["pnl"]
         fields.update(
-            price_open=price_open,
+            price_open=self.eff() if self.is_open else row.original_price_open,
             price_take_profit=self.take_profit,
             price_stop_loss=self.stop_loss,
             entries=tuple(self.entries),
             partials=tuple(self.partials),
             partial_executed=self.closed_percent(),
-            pnl=pnl,
         )
-        return construct(SignalRow, **fields)
+        self._view_key, self._view_row, self._view_value = key, row, fields
+        return fields
 
     # ------------------------------------------------------------------ commands (P6–P10)
 
