@@ -72,6 +72,10 @@ from workstation.errors import (
 )
 from workstation.events import (
     events,
+    listen_active_ping,
+    listen_active_ping_once,
+    listen_breakeven_available,
+    listen_breakeven_available_once,
     listen_commit,
     listen_commit_once,
     listen_done_backtest,
@@ -86,6 +90,8 @@ from workstation.events import (
     listen_partial_loss_once,
     listen_partial_profit,
     listen_partial_profit_once,
+    listen_pause,
+    listen_pause_once,
     listen_performance,
     listen_performance_once,
     listen_progress_backtest,
@@ -96,6 +102,8 @@ from workstation.events import (
     listen_progress_walker_once,
     listen_risk,
     listen_risk_once,
+    listen_schedule_ping,
+    listen_schedule_ping_once,
     listen_signal,
     listen_signal_backtest,
     listen_signal_backtest_once,
@@ -155,7 +163,15 @@ from workstation.history import HistoryFileError, RunHistory, RunSummary, Stored
 from workstation.live import Live
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
-from workstation.models.events import BacktestProgress, CommitEvent, DoneEvent, ErrorEvent, PartialEvent
+from workstation.models.events import (
+    BacktestProgress,
+    CommitEvent,
+    DoneEvent,
+    ErrorEvent,
+    PartialEvent,
+    PauseEvent,
+    PositionPriceEvent,
+)
 from workstation.models.pnl import Pnl
 from workstation.models.position import Entry, PartialClose
 from workstation.models.results import (
@@ -324,10 +340,12 @@ __all__ = [
     "Partial",
     "PartialClose",
     "PartialEvent",
+    "PauseEvent",
     "Performance",
     "PersistedLiveSignal",
     "PersistedStateConflictError",
     "Pnl",
+    "PositionPriceEvent",
     "PositionSize",
     "PreparationError",
     "PreparedBacktest",
@@ -450,6 +468,10 @@ __all__ = [
     "list_sizings",
     "list_strategies",
     "list_walkers",
+    "listen_active_ping",
+    "listen_active_ping_once",
+    "listen_breakeven_available",
+    "listen_breakeven_available_once",
     "listen_commit",
     "listen_commit_once",
     "listen_done_backtest",
@@ -464,6 +486,8 @@ __all__ = [
     "listen_partial_loss_once",
     "listen_partial_profit",
     "listen_partial_profit_once",
+    "listen_pause",
+    "listen_pause_once",
     "listen_performance",
     "listen_performance_once",
     "listen_progress_backtest",
@@ -474,6 +498,8 @@ __all__ = [
     "listen_progress_walker_once",
     "listen_risk",
     "listen_risk_once",
+    "listen_schedule_ping",
+    "listen_schedule_ping_once",
     "listen_signal",
     "listen_signal_backtest",
     "listen_signal_backtest_once",

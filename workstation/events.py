@@ -47,6 +47,10 @@ EVENT_NAMES: tuple[str, ...] = (
     "performance",
     "validation",
     "commit",
+    "active_ping",
+    "schedule_ping",
+    "breakeven_available",
+    "pause",
 )
 
 
@@ -72,6 +76,10 @@ class EventHub(QObject):
     performance = Signal(object)
     validation = Signal(object)
     commit = Signal(object)
+    active_ping = Signal(object)
+    schedule_ping = Signal(object)
+    breakeven_available = Signal(object)
+    pause = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
@@ -276,3 +284,11 @@ listen_validation = _listen_fn("validation")
 listen_validation_once = _listen_once_fn("validation")
 listen_commit = _listen_fn("commit")
 listen_commit_once = _listen_once_fn("commit")
+listen_active_ping = _listen_fn("active_ping")
+listen_active_ping_once = _listen_once_fn("active_ping")
+listen_schedule_ping = _listen_fn("schedule_ping")
+listen_schedule_ping_once = _listen_once_fn("schedule_ping")
+listen_breakeven_available = _listen_fn("breakeven_available")
+listen_breakeven_available_once = _listen_once_fn("breakeven_available")
+listen_pause = _listen_fn("pause")
+listen_pause_once = _listen_once_fn("pause")

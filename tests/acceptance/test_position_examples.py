@@ -22,7 +22,7 @@ import workstation as ws
 from tests.data_paths import PEER
 from workstation.timeutil import from_ms
 
-from .fixtures import LL, SYMBOL, L, S, add_frame, add_ladder_exchange, add_strategy, collect
+from .fixtures import LL, SYMBOL, L, Recorder, S, add_frame, add_ladder_exchange, add_strategy, collect, hm, ts
 
 Action = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
@@ -241,23 +241,152 @@ def _check(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+async def _breakeven_check(sym: str, ctx: dict[str, Any]) -> dict[str, bool]:
+    return {"getBreakeven": await ws.get_breakeven(sym, ctx["price"]), "commit": await ws.commit_breakeven(sym)}
+
+
+async def _entries_and_partials(sym: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    return {"entries": await ws.get_position_entries(sym), "partials": await ws.get_position_partials(sym)}
+
+
+async def _pause(sym: str, ctx: dict[str, Any]) -> dict[str, Any]:
+    await ws.set_strategy_paused(sym, True)
+    return {"paused": await ws.get_strategy_paused(sym), "pnl": ctx["data"].pnl.pnl_percentage}
+
+
+async def _resume_at_00_40(sym: str, ctx: dict[str, Any]) -> str | None:
+    if _fmt(ctx["when"]) != "00:40":
+        return None
+    await ws.set_strategy_paused(sym, False)
+    return "resumed"
+
+
+async def _revenue_percent(sym: str, ctx: dict[str, Any]) -> dict[str, float]:
+    return {"revenuePercent": ctx["pct"]}
+
+
+#: The scenarios of ``examples.mjs``: candles, signal and the commands issued at each minute.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "E1-partial-profit-then-tp": dict(
+        steps={15: 42200, 30: 42500},
+        signal=L,
+        ping={
+            "00:20": lambda sym, ctx: ws.commit_partial_profit(sym, 40),
+            "00:25": lambda sym, ctx: ws.commit_partial_profit(sym, 50),
+        },
+    ),
+    "E2-dca-then-stop": dict(
+        steps={15: 41800, 40: 41500},
+        signal=L,
+        ping={
+            "00:25": lambda sym, ctx: ws.commit_average_buy(sym),
+            "00:26": lambda sym, ctx: ws.commit_average_buy(sym),
+        },
+    ),
+    "E3-trailing-stop": dict(
+        steps={15: 42300, 40: 42050},
+        signal=L,
+        ping={
+            "00:25": lambda sym, ctx: ws.commit_trailing_stop(sym, -0.5, 42300),
+            "00:26": lambda sym, ctx: ws.commit_trailing_stop(sym, -0.3, 42300),
+            "00:27": lambda sym, ctx: ws.commit_trailing_stop(sym, -1.2, 42300),
+            "00:28": lambda sym, ctx: ws.commit_trailing_stop(sym, -1.8, 42300),
+        },
+    ),
+    "E4-breakeven": dict(
+        steps={15: 42300, 30: 41995},
+        signal=L,
+        on_breakeven=lambda sym, ctx: ws.commit_breakeven(sym),
+        ping={"00:20": _breakeven_check},
+    ),
+    "E5-trailing-take": dict(
+        steps={15: 42200, 40: 42250},
+        signal=L,
+        ping={
+            "00:30": lambda sym, ctx: ws.commit_trailing_take(sym, -0.5, 42200),
+            "00:31": lambda sym, ctx: ws.commit_trailing_take(sym, -0.2, 42200),
+        },
+    ),
+    "E6-close-pending": dict(
+        steps={15: 42100},
+        signal=L,
+        ping={
+            "00:30": lambda sym, ctx: ws.commit_close_pending(sym, id="c1", note="manual"),
+            "00:31": lambda sym, ctx: ws.commit_partial_profit(sym, 10),
+        },
+    ),
+    "E7-activate-scheduled": dict(
+        signal=LL,
+        sping={"00:20": lambda sym, ctx: ws.commit_activate_scheduled(sym, id="a1")},
+    ),
+    "E8-cancel-scheduled": dict(
+        signal=LL,
+        sping={"00:20": lambda sym, ctx: ws.commit_cancel_scheduled(sym, id="k1")},
+    ),
+    "E9-full-close-by-partials": dict(
+        steps={15: 42200},
+        signal=L,
+        ping={
+            "00:20": lambda sym, ctx: ws.commit_partial_profit(sym, 60),
+            "00:21": lambda sym, ctx: ws.commit_partial_profit_cost(sym, 40),
+        },
+    ),
+    "E10-dca-partials-pnl": dict(
+        steps={15: 41800, 30: 42200, 45: 42500},
+        signal=L,
+        ping={
+            "00:22": lambda sym, ctx: ws.commit_partial_loss(sym, 25),
+            "00:25": lambda sym, ctx: ws.commit_average_buy(sym, 50),
+            "00:36": lambda sym, ctx: ws.commit_partial_profit_cost(sym, 50),
+            "00:40": _entries_and_partials,
+        },
+    ),
+    "E11-short-cost-variants": dict(
+        steps={15: 41700, 30: 41900},
+        signal=S,
+        ping={
+            "00:20": lambda sym, ctx: ws.commit_trailing_stop_cost(sym, 41950),
+            "00:21": lambda sym, ctx: ws.commit_trailing_take_cost(sym, 41650),
+            "00:22": lambda sym, ctx: ws.commit_partial_profit_cost(sym, 30),
+        },
+    ),
+    "E12-pause": dict(
+        steps={12: 41500},
+        every_call=True,
+        signal=lambda p: {
+            "position": "long",
+            "price_take_profit": p * 1.01,
+            "price_stop_loss": p * 0.99,
+            "minute_estimated_time": 60,
+        },
+        on_close=_pause,
+        on_idle=_resume_at_00_40,
+    ),
+    "E13-B1-progress": dict(
+        steps={20: 42500},
+        signal=L,
+        on_partial_profit=_revenue_percent,
+    ),
+    "E14-commit-price-is-previous-vwap": dict(
+        steps={15: 42050, 16: 42100, 17: 42150, 18: 42200, 19: 42250, 20: 42300},
+        signal=L,
+        ping={"00:19": lambda sym, ctx: ws.commit_partial_profit(sym, 50)},
+    ),
+}
+
+
+def _example(name: str) -> dict[str, Any]:
+    """Run the example ``name`` and check it against the peer's record."""
+    return _check(_scenario(name, **EXAMPLES[name]))
+
+
 def _closed(record: dict[str, Any]) -> dict[str, Any]:
     closed = [r for r in record["results"] if r["action"] in ("closed", "cancelled")]
     return closed[0]
 
 
 def test_e1_partial_profits_then_take_profit() -> None:
-    record = _check(
-        _scenario(
-            "E1-partial-profit-then-tp",
-            steps={15: 42200, 30: 42500},
-            signal=L,
-            ping={
-                "00:20": lambda sym, ctx: ws.commit_partial_profit(sym, 40),
-                "00:25": lambda sym, ctx: ws.commit_partial_profit(sym, 50),
-            },
-        )
-    )
+    record = _example("E1-partial-profit-then-tp")
     closed = _closed(record)
     assert (closed["reason"], closed["t"], closed["currentPrice"]) == ("take_profit", "00:33", 42420)
     assert [(p["percent"], p["costBasisAtClose"]) for p in closed["partials"]] == [(40, 100), (50, 60)]
@@ -267,17 +396,7 @@ def test_e1_partial_profits_then_take_profit() -> None:
 
 
 def test_e2_averaging_in_then_stop_loss() -> None:
-    record = _check(
-        _scenario(
-            "E2-dca-then-stop",
-            steps={15: 41800, 40: 41500},
-            signal=L,
-            ping={
-                "00:25": lambda sym, ctx: ws.commit_average_buy(sym),
-                "00:26": lambda sym, ctx: ws.commit_average_buy(sym),
-            },
-        )
-    )
+    record = _example("E2-dca-then-stop")
     assert [entry["result"] for entry in record["log"]] == [True, False]
     closed = _closed(record)
     assert closed["priceOpen"] == 41899.761336515505
@@ -286,19 +405,7 @@ def test_e2_averaging_in_then_stop_loss() -> None:
 
 
 def test_e3_trailing_stop() -> None:
-    record = _check(
-        _scenario(
-            "E3-trailing-stop",
-            steps={15: 42300, 40: 42050},
-            signal=L,
-            ping={
-                "00:25": lambda sym, ctx: ws.commit_trailing_stop(sym, -0.5, 42300),
-                "00:26": lambda sym, ctx: ws.commit_trailing_stop(sym, -0.3, 42300),
-                "00:27": lambda sym, ctx: ws.commit_trailing_stop(sym, -1.2, 42300),
-                "00:28": lambda sym, ctx: ws.commit_trailing_stop(sym, -1.8, 42300),
-            },
-        )
-    )
+    record = _example("E3-trailing-stop")
     pings = [e for e in record["log"] if e["cb"] == "onActivePing"]
     assert [(e["result"], e["after"]["sl"]) for e in pings] == [
         (True, 41790.0),
@@ -312,18 +419,7 @@ def test_e3_trailing_stop() -> None:
 
 
 def test_e4_breakeven() -> None:
-    async def at_00_20(sym: str, ctx: dict[str, Any]) -> dict[str, bool]:
-        return {"getBreakeven": await ws.get_breakeven(sym, ctx["price"]), "commit": await ws.commit_breakeven(sym)}
-
-    record = _check(
-        _scenario(
-            "E4-breakeven",
-            steps={15: 42300, 30: 41995},
-            signal=L,
-            on_breakeven=lambda sym, ctx: ws.commit_breakeven(sym),
-            ping={"00:20": at_00_20},
-        )
-    )
+    record = _example("E4-breakeven")
     assert [(e["cb"], e["t"], e["result"]) for e in record["log"]] == [
         ("onBreakeven", "00:19", False),
         ("onActivePing", "00:20", {"getBreakeven": True, "commit": True}),
@@ -334,17 +430,7 @@ def test_e4_breakeven() -> None:
 
 
 def test_e5_trailing_take_profit() -> None:
-    record = _check(
-        _scenario(
-            "E5-trailing-take",
-            steps={15: 42200, 40: 42250},
-            signal=L,
-            ping={
-                "00:30": lambda sym, ctx: ws.commit_trailing_take(sym, -0.5, 42200),
-                "00:31": lambda sym, ctx: ws.commit_trailing_take(sym, -0.2, 42200),
-            },
-        )
-    )
+    record = _example("E5-trailing-take")
     assert [(e["result"], e["after"]["tp"]) for e in record["log"]] == [(True, 42210.0), (False, 42210.0)]
     closed = _closed(record)
     assert (closed["reason"], closed["t"], closed["currentPrice"]) == ("take_profit", "00:40", 42210.0)
@@ -352,17 +438,7 @@ def test_e5_trailing_take_profit() -> None:
 
 
 def test_e6_close_by_hand_at_the_next_candle() -> None:
-    record = _check(
-        _scenario(
-            "E6-close-pending",
-            steps={15: 42100},
-            signal=L,
-            ping={
-                "00:30": lambda sym, ctx: ws.commit_close_pending(sym, id="c1", note="manual"),
-                "00:31": lambda sym, ctx: ws.commit_partial_profit(sym, 10),
-            },
-        )
-    )
+    record = _example("E6-close-pending")
     closed = _closed(record)
     assert (closed["reason"], closed["t"], closed["currentPrice"]) == ("closed", "00:31", 42100)
     assert closed["pnl"]["pnlPercentage"] == -0.16221849578988634
@@ -371,13 +447,7 @@ def test_e6_close_by_hand_at_the_next_candle() -> None:
 
 
 def test_e7_activate_a_waiting_order() -> None:
-    record = _check(
-        _scenario(
-            "E7-activate-scheduled",
-            signal=LL,
-            sping={"00:20": lambda sym, ctx: ws.commit_activate_scheduled(sym, id="a1")},
-        )
-    )
+    record = _example("E7-activate-scheduled")
     assert [(r["action"], r["t"]) for r in record["results"]] == [
         ("scheduled", "00:00"),
         ("opened", "00:21"),
@@ -390,30 +460,14 @@ def test_e7_activate_a_waiting_order() -> None:
 
 
 def test_e8_cancel_a_waiting_order() -> None:
-    record = _check(
-        _scenario(
-            "E8-cancel-scheduled",
-            signal=LL,
-            sping={"00:20": lambda sym, ctx: ws.commit_cancel_scheduled(sym, id="k1")},
-        )
-    )
+    record = _example("E8-cancel-scheduled")
     cancelled = _closed(record)
     assert (cancelled["action"], cancelled["reason"], cancelled["t"]) == ("cancelled", "user", "00:21")
     assert (cancelled["currentPrice"], cancelled["pendingAt"]) == (42000, 0)
 
 
 def test_e9_full_close_by_partial_closes() -> None:
-    record = _check(
-        _scenario(
-            "E9-full-close-by-partials",
-            steps={15: 42200},
-            signal=L,
-            ping={
-                "00:20": lambda sym, ctx: ws.commit_partial_profit(sym, 60),
-                "00:21": lambda sym, ctx: ws.commit_partial_profit_cost(sym, 40),
-            },
-        )
-    )
+    record = _example("E9-full-close-by-partials")
     closed = _closed(record)
     assert (closed["reason"], closed["t"], closed["partialExecuted"]) == ("closed", "00:22", 100)
     assert closed["pnl"]["pnlPercentage"] == 0.07516340802059243
@@ -421,20 +475,7 @@ def test_e9_full_close_by_partial_closes() -> None:
 
 
 def test_e10_averaging_and_partial_closes_together() -> None:
-    async def at_00_40(sym: str, ctx: dict[str, Any]) -> dict[str, Any]:
-        return {"entries": await ws.get_position_entries(sym), "partials": await ws.get_position_partials(sym)}
-
-    record = _scenario(
-        "E10-dca-partials-pnl",
-        steps={15: 41800, 30: 42200, 45: 42500},
-        signal=L,
-        ping={
-            "00:22": lambda sym, ctx: ws.commit_partial_loss(sym, 25),
-            "00:25": lambda sym, ctx: ws.commit_average_buy(sym, 50),
-            "00:36": lambda sym, ctx: ws.commit_partial_profit_cost(sym, 50),
-            "00:40": at_00_40,
-        },
-    )
+    record = _scenario("E10-dca-partials-pnl", **EXAMPLES["E10-dca-partials-pnl"])
     # The 00:40 getter records carry our snake_case keys: compare them field by field with the peer's.
     getters = record["log"][-1]
     expected_getters = _peer()["E10-dca-partials-pnl"]["log"][-1]["result"]
@@ -460,18 +501,7 @@ def test_e10_averaging_and_partial_closes_together() -> None:
 
 
 def test_e11_short_position_price_variants() -> None:
-    record = _check(
-        _scenario(
-            "E11-short-cost-variants",
-            steps={15: 41700, 30: 41900},
-            signal=S,
-            ping={
-                "00:20": lambda sym, ctx: ws.commit_trailing_stop_cost(sym, 41950),
-                "00:21": lambda sym, ctx: ws.commit_trailing_take_cost(sym, 41650),
-                "00:22": lambda sym, ctx: ws.commit_partial_profit_cost(sym, 30),
-            },
-        )
-    )
+    record = _example("E11-short-cost-variants")
     assert [e.get("percentShift") for e in record["commitEvents"]] == [-1.1190476190476193, -0.16666666666666674, None]
     closed = _closed(record)
     assert (closed["sl"], closed["tp"], closed["reason"], closed["t"]) == (41950.0, 41650.0, "time_expired", "02:10")
@@ -479,40 +509,13 @@ def test_e11_short_position_price_variants() -> None:
 
 
 def test_e12_pause_and_resume() -> None:
-    async def pause(sym: str, ctx: dict[str, Any]) -> dict[str, Any]:
-        await ws.set_strategy_paused(sym, True)
-        return {"paused": await ws.get_strategy_paused(sym), "pnl": ctx["data"].pnl.pnl_percentage}
-
-    async def resume(sym: str, ctx: dict[str, Any]) -> str | None:
-        if _fmt(ctx["when"]) != "00:40":
-            return None
-        await ws.set_strategy_paused(sym, False)
-        return "resumed"
-
-    record = _check(
-        _scenario(
-            "E12-pause",
-            steps={12: 41500},
-            every_call=True,
-            signal=lambda p: {
-                "position": "long",
-                "price_take_profit": p * 1.01,
-                "price_stop_loss": p * 0.99,
-                "minute_estimated_time": 60,
-            },
-            on_close=pause,
-            on_idle=resume,
-        )
-    )
+    record = _example("E12-pause")
     assert record["getSignalTimes"] == ["00:10", "00:41"]
     assert _closed(record)["pnl"]["pnlPercentage"] == -1.3966043956043657
 
 
 def test_e13_progress_is_reported_on_every_profit_candle() -> None:
-    async def percent(sym: str, ctx: dict[str, Any]) -> dict[str, float]:
-        return {"revenuePercent": ctx["pct"]}
-
-    record = _check(_scenario("E13-B1-progress", steps={20: 42500}, signal=L, on_partial_profit=percent))
+    record = _example("E13-B1-progress")
     progress = [e for e in record["log"] if e["cb"] == "onPartialProfit"]
     assert [e["pct"] for e in progress] == [1.7323708605198331e-12] * 10 + [
         23.80952380952513,
@@ -526,14 +529,7 @@ def test_e13_progress_is_reported_on_every_profit_candle() -> None:
 
 
 def test_e14_commands_book_at_the_previous_minutes_price() -> None:
-    record = _check(
-        _scenario(
-            "E14-commit-price-is-previous-vwap",
-            steps={15: 42050, 16: 42100, 17: 42150, 18: 42200, 19: 42250, 20: 42300},
-            signal=L,
-            ping={"00:19": lambda sym, ctx: ws.commit_partial_profit(sym, 50)},
-        )
-    )
+    record = _example("E14-commit-price-is-previous-vwap")
     assert (record["log"][0]["price"], record["log"][0]["avg"]) == (42150, 42100)
     assert [(p["price"], p["t"]) for p in _closed(record)["partials"]] == [(42100, "00:19")]
 
@@ -573,3 +569,21 @@ def test_a_throwing_getter_while_flat_names_the_run() -> None:
         "get_position_effective_price no pending signal for symbol=BTCUSDT strategy_name=one-shot "
         "exchange_name=ladder frame_name=F"
     ]
+
+
+def test_p17_pings_breakeven_and_commit_events_of_e4() -> None:
+    events = Recorder("active_ping", "breakeven_available", "commit")
+    _example("E4-breakeven")
+    # Every open minute that did not close the position, 00:10 to 00:29; the stop-out at 00:30 has none.
+    assert [e.timestamp for e in events["active_ping"]] == [ts(minute) for minute in range(10, 30)]
+    assert [(e.timestamp, e.current_price) for e in events["breakeven_available"]] == [(ts(19), 42300.0)]
+    [commit] = events["commit"]
+    assert (commit.action, commit.when, commit.timestamp, commit.current_price) == ("breakeven", ts(20), ts(20), 42300)
+    assert (commit.signal.price_stop_loss, commit.signal.original_price_stop_loss) == (41999.99999999999, 41580.0)
+    assert (commit.symbol, commit.strategy_name, commit.backtest) == ("BTCUSDT", "one-shot", True)
+
+
+def test_p17_pause_events_of_e12() -> None:
+    events = Recorder("pause")
+    _example("E12-pause")
+    assert [(e.paused, e.timestamp) for e in events["pause"]] == [(True, ts(12)), (False, ts(40)), (True, hm(1, 41))]

@@ -34,8 +34,12 @@ SPEC_STREAMS = (
     "risk",
     "performance",
     "validation",
-    # SPEC-position P17: the position commands' events.
+    # SPEC-position P17: the position commands' events, the pings, breakeven within reach and the pause.
     "commit",
+    "active_ping",
+    "schedule_ping",
+    "breakeven_available",
+    "pause",
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from workstation.clients.position import PositionState
 from workstation.config import Config
-from workstation.models.events import CommitAction, CommitEvent
+from workstation.models.events import CommitAction, CommitEvent, PauseEvent
 from workstation.models.fast import construct
 from workstation.models.signal import SignalRow
 
@@ -51,7 +51,7 @@ class PositionManager:
         where: Mapping[str, Any],
         config: Config,
         price_at: Callable[[int], Awaitable[float]],
-        emit: Callable[[CommitEvent], None],
+        emit: Callable[[str, Any], None],
     ) -> None:
         """``where``: the run's ``symbol``, ``strategy_name``, ``exchange_name``, ``frame_name`` and ``backtest``."""
         self.where = dict(where)
@@ -140,9 +140,12 @@ class PositionManager:
         self.activate_request = request
         self.touched = True
 
-    def set_paused(self, paused: bool) -> None:
+    def set_paused(self, paused: bool, when: int) -> None:
         """Pause or resume signal generation (P13); setting the current value again does nothing."""
+        if paused == self.paused:
+            return
         self.paused = paused
+        self._emit("pause", construct(PauseEvent, **self.where, paused=paused, timestamp=when))
 
     def queue(self, action: CommitAction, current_price: float, when: int, **extra: Any) -> None:
         """Queue a commit event of the current candle (P17); a position command changed the position."""
@@ -153,7 +156,7 @@ class PositionManager:
         self, action: CommitAction, state: PositionState, current_price: float, timestamp: int, **extra: Any
     ) -> None:
         """Emit the commit event of a deferred action the engine processes now (P17)."""
-        self._emit(self.event(action, state, current_price, timestamp, timestamp, **extra))
+        self._emit("commit", self.event(action, state, current_price, timestamp, timestamp, **extra))
 
     def flush(self, state: PositionState, timestamp: int) -> None:
         """Emit the queued commit events of a candle with the position as it is at the candle's end (P3 step 7)."""
@@ -161,7 +164,7 @@ class PositionManager:
             return
         queued, self._queued = self._queued, []
         for item in queued:
-            self._emit(self.event(item.action, state, item.current_price, timestamp, item.when, **item.extra))
+            self._emit("commit", self.event(item.action, state, item.current_price, timestamp, item.when, **item.extra))
 
     def event(
         self,

@@ -20,7 +20,7 @@ from workstation.clients.validation import validate_signal
 from workstation.config import Config
 from workstation.context import ExecutionContext, execution_context, helpers_enabled
 from workstation.errors import SignalValidationError, StrategyAbortedError
-from workstation.models.events import CommitEvent, RiskStage
+from workstation.models.events import PositionPriceEvent, RiskStage
 from workstation.models.fast import construct
 from workstation.models.pnl import Pnl
 from workstation.models.position import Entry
@@ -81,7 +81,8 @@ class ClientStrategy:
         release_partial: PartialRelease,
         publish: Callable[[Result], None],
         report_error: ErrorSink,
-        emit_commit: Callable[[CommitEvent], None],
+        emit_event: Callable[[str, Any], None],
+        event_listened: Callable[[str], bool],
     ) -> None:
         self.schema = schema
         self.strategy_name = schema.strategy_name
@@ -112,8 +113,10 @@ class ClientStrategy:
             where=self._where(),
             config=config,
             price_at=lambda when: exchange.get_average_price(symbol, when, config),
-            emit=emit_commit,
+            emit=emit_event,
         )
+        self._emit_event = emit_event
+        self._event_listened = event_listened
         self.last_bucket: int | None = None
         self.last_signal_id: str | None = None
         self.stopped = False
@@ -385,6 +388,7 @@ class ClientStrategy:
                 return "fill", timestamp, price
             if pings:
                 view = state.view(price, self.config)
+                self._announce("schedule_ping", view, price, timestamp)
                 await self._callback("on_schedule_ping", timestamp, prices[index - 1], self.symbol, view, price)
             manager.flush(state, timestamp)
         return None
@@ -436,12 +440,16 @@ class ClientStrategy:
             avg = prices[index - 1]
             # The branch and progress come first: commands of the ping do not change what this candle reports.
             branch, percent = state.progress(price)
-            if "on_active_ping" in callbacks:
-                await self._callback("on_active_ping", timestamp, avg, self.symbol, state.view(price, config), price)
+            if "on_active_ping" in callbacks or self._event_listened("active_ping"):
+                view = state.view(price, config)
+                self._announce("active_ping", view, price, timestamp)
+                await self._callback("on_active_ping", timestamp, avg, self.symbol, view, price)
             if branch == "profit":
                 if not breakeven_reached and state.breakeven_available(price, config):
                     breakeven_reached = True
-                    await self._callback("on_breakeven", timestamp, avg, self.symbol, state.view(price, config), price)
+                    view = state.view(price, config)
+                    self._announce("breakeven_available", view, price, timestamp)
+                    await self._callback("on_breakeven", timestamp, avg, self.symbol, view, price)
                 view = state.view(price, config)
                 partial.profit(view, price, percent, timestamp)
                 await self._callback("on_partial_profit", timestamp, avg, self.symbol, view, percent, price)
@@ -454,6 +462,20 @@ class ClientStrategy:
         if len(stamps) > first:
             return await self._close_managed(state, "time_expired", stamps[-1], prices[-1])
         return await self._close_managed(state, "time_expired", row.pending_at, row.price_open)
+
+    def _announce(self, stream: str, view: SignalRow, price: float, timestamp: int) -> None:
+        """Emit a ping or breakeven-available event (P17) when someone listens to ``stream``."""
+        if self._event_listened(stream):
+            self._emit_event(
+                stream,
+                construct(
+                    PositionPriceEvent,
+                    **self._where(),
+                    signal=view,
+                    current_price=price,
+                    timestamp=timestamp,
+                ),
+            )
 
     async def _close_managed(
         self, state: PositionState, reason: CloseReason, timestamp: int, price: float

@@ -174,6 +174,11 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
             await remove_partial_record(signal_id)
 
 
+def _emit_event(name: str, payload: Any) -> None:
+    """Emit ``payload`` on the hub's stream ``name``."""
+    getattr(events, name).emit(payload)
+
+
 def _partials_listened() -> bool:
     return events.has_listeners("partial_profit") or events.has_listeners("partial_loss")
 
@@ -253,7 +258,8 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
             "report_error": _callback_error_sink(
                 symbol=symbol, strategy_name=strategy_name, backtest=backtest, run_id=run_id
             ),
-            "emit_commit": events.commit.emit,
+            "emit_event": _emit_event,
+            "event_listened": events.has_listeners,
         }
         if not backtest:
             return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
