@@ -57,18 +57,28 @@ class BacktestProgress(_Event):
     when: int
 
 
-class PartialEvent(_Event):
-    """A profit or loss level was reached for the first time by an open position."""
+class PositionPriceEvent(_Event):
+    """A position or waiting order seen at a candle (SPEC-position P17): a ping, or breakeven within reach.
 
+    ``active_ping``: an open position's candle that did not close it; ``schedule_ping``: a waiting order's candle
+    that did not fill or cancel it; ``breakeven_available``: the first candle whose price covers the costs of a
+    breakeven (P10). ``signal`` is the public view at ``current_price``.
+    """
+
+    backtest: bool
     symbol: str
     strategy_name: str
     exchange_name: str
     frame_name: str
     signal: SignalRow
     current_price: float
-    level: int
-    backtest: bool
     timestamp: int
+
+
+class PartialEvent(PositionPriceEvent):
+    """A profit or loss level was reached for the first time by an open position."""
+
+    level: int
 
 
 class RiskEvent(_Event):
@@ -144,24 +154,6 @@ class CommitEvent(_Event):
     close_id: str | None
     cancel_id: str | None
     activate_id: str | None
-
-
-class PositionPriceEvent(_Event):
-    """A position or waiting order seen at a candle (SPEC-position P17): a ping, or breakeven within reach.
-
-    ``active_ping``: an open position's candle that did not close it; ``schedule_ping``: a waiting order's candle
-    that did not fill or cancel it; ``breakeven_available``: the first candle whose price covers the costs of a
-    breakeven (P10). ``signal`` is the public view at ``current_price``.
-    """
-
-    backtest: bool
-    symbol: str
-    strategy_name: str
-    exchange_name: str
-    frame_name: str
-    signal: SignalRow
-    current_price: float
-    timestamp: int
 
 
 class PauseEvent(_Event):
