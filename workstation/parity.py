@@ -1,8 +1,10 @@
 """Trade-by-trade parity with the backtest-kit peer (SPEC §20).
 
-``python -m workstation.parity run --csv FILE --strategy market|limit --out ours.jsonl [--warmup-min 60]
-[--tail-min 360]`` runs the SMA-cross strategy on a candle CSV the way the peer's ``run_peer.mjs`` does and writes one
-JSON line per closed or cancelled signal in the peer's format. ``python -m workstation.parity compare ours.jsonl
+``python -m workstation.parity run --csv FILE --strategy market|limit|managed|managed-limit --out ours.jsonl
+[--warmup-min 60] [--tail-min 360]`` runs the SMA-cross strategy on a candle CSV the way the peer's ``run_peer.mjs``
+does and writes one JSON line per closed or cancelled signal in the peer's format. The managed variants manage each
+position from the strategy callbacks (SPEC-position; `ManagedHarness`) and add the fields of SPEC-position P19.
+``python -m workstation.parity compare ours.jsonl
 expected.jsonl[.gz]`` compares two such files field by field with ``==`` (exit 0 when identical, 1 otherwise).
 
 The same work is available to tests and benchmarks as `run_parity`, `compare_rows` and `read_rows`.
@@ -19,8 +21,8 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 from importlib.metadata import version
@@ -34,7 +36,9 @@ from workstation.examples.sma_cross import make_strategy
 from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.json_object import json_object
 from workstation.models.results import CancelledResult, ClosedResult
-from workstation.timeutil import MINUTE_MS, from_ms, iso
+from workstation.models.signal import SignalRow
+from workstation.schemas.strategy import StrategyCallbacks
+from workstation.timeutil import MINUTE_MS, from_ms, iso, to_ms
 
 SYMBOL = "BTCUSDT"
 EXCHANGE_NAME = "csv-exchange"
@@ -78,6 +82,9 @@ COMPARED_FIELDS: tuple[str, ...] = (
     *MANAGED_FIELDS,
 )
 
+#: The managed variants and the plain variant whose entries each manages.
+MANAGED_ENTRIES = {"managed": "market", "managed-limit": "limit"}
+
 #: How many differing rows ``compare`` prints.
 SHOWN_DIFFERENCES = 10
 
@@ -107,6 +114,336 @@ class CountingGetSignal:
 
 
 @dataclass(frozen=True)
+class ManagedRules:
+    """The thresholds of the peer's managed strategies (its ``MP``; README "Managed strategies"), literal doubles.
+
+    Long positions use the percent commands, short ones the ``_cost`` variants.
+    """
+
+    pp1_level: float = 30.0
+    pp1_percent: float = 40.0
+    pp1_dollars: float = 40.0
+    pp2_level: float = 60.0
+    pp2_percent: float = 30.0
+    pp2_dollars: float = 60.0
+    dca_level: float = 40.0
+    dca_cost_long: float = 100.0
+    dca_cost_short: float = 50.0
+    pl_level: float = 70.0
+    pl_percent: float = 50.0
+    pl_dollars: float = 60.0
+    trail_move: float = 0.4
+    trail_step: float = 0.1
+    trail_shift_per_step: float = -0.15
+    trail_cost_mult: float = 1.005
+    be_move: float = 0.6
+    tt_age: float = 90.0
+    tt_max_move: float = 0.5
+    tt_shift: float = -0.3
+    tt_cost_mult: float = 0.994
+    flat_age: float = 150.0
+    flat_band: float = 0.1
+    cancel_age: float = 90.0
+    activate_age: float = 15.0
+    activate_band: float = 0.15
+    pause_below_pnl: float = -1.0
+    pause_minutes: int = 30
+
+
+@dataclass
+class SignalManagement:
+    """What the managed harness keeps for one signal: the rule flags, its ``commits`` log and ``calls`` counts."""
+
+    pp1: bool = False
+    pp2: bool = False
+    dca: bool = False
+    pl: bool = False
+    be: bool = False
+    tt: bool = False
+    close_requested: bool = False
+    cancel_requested: bool = False
+    activate_requested: bool = False
+    calls: dict[str, list[int]] = field(default_factory=dict)
+    """Per command name ``[calls, successes]``."""
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    """The successful commands in order, position commands with the position read back through the getters."""
+
+
+@dataclass(frozen=True)
+class ManagedSummary:
+    """The peer's ``SUMMARY.managed`` figures of a run: per command, callback invocations and un-pauses."""
+
+    commits: dict[str, list[int]]
+    """Per command name ``[calls, successes]``."""
+    callbacks: dict[str, int]
+    resumes: int
+
+
+async def _position_snapshot(symbol: str) -> dict[str, Any]:
+    """Return the position right after a successful command, read back through the getters (P19 ``commits``)."""
+    signal = await ws.get_pending_signal(symbol)
+    if signal is None:
+        return {"open": False}  # fully closed by partials: the close follows at the next candle
+    return {
+        "sl": signal.price_stop_loss,
+        "tp": signal.price_take_profit,
+        "eff": await ws.get_position_effective_price(symbol),
+        "held": await ws.get_total_percent_held(symbol),
+        "remaining": await ws.get_remaining_cost_basis(symbol),
+        "invested": await ws.get_position_invested_cost(symbol),
+        "pnl": await ws.get_position_pnl_percent(symbol),
+    }
+
+
+class ManagedHarness:
+    """The peer's ``managed`` / ``managed-limit`` strategy, exactly as ``run_peer.mjs`` runs it, with its logs.
+
+    The SMA-cross entries of ``market`` / ``limit``, each position managed from the strategy callbacks by the rules of
+    the peer's README ("Managed strategies").
+
+    Parameters
+    ----------
+    variant
+        ``"managed"`` or ``"managed-limit"``: the signal ids' prefix.
+    get_signal
+        The SMA-cross ``get_signal`` of the matching plain variant.
+    """
+
+    def __init__(self, variant: str, get_signal: Callable[[str, datetime], Awaitable[ws.Signal | None]]) -> None:
+        self.variant = variant
+        self.rules = ManagedRules()
+        self._entry_signal = get_signal
+        self.signals: dict[str, SignalManagement] = {}
+        self.commits: dict[str, list[int]] = {}
+        self.callbacks = dict.fromkeys(
+            (
+                "onActivePing",
+                "onSchedulePing",
+                "onPartialProfit",
+                "onPartialLoss",
+                "onBreakeven",
+                "onClose",
+                "onIdle",
+            ),
+            0,
+        )
+        self.resumes = 0
+        self.paused_at: int | None = None
+
+    def strategy_callbacks(self) -> StrategyCallbacks:
+        """Return the callbacks to register with the strategy."""
+        return StrategyCallbacks(
+            on_active_ping=self.on_active_ping,
+            on_schedule_ping=self.on_schedule_ping,
+            on_partial_profit=self.on_partial_profit,
+            on_partial_loss=self.on_partial_loss,
+            on_breakeven=self.on_breakeven,
+            on_close=self.on_close,
+            on_idle=self.on_idle,
+        )
+
+    def summary(self) -> ManagedSummary:
+        """Return the run's command, callback and un-pause counts."""
+        return ManagedSummary(commits=self.commits, callbacks=self.callbacks, resumes=self.resumes)
+
+    def management(self, signal_id: str) -> SignalManagement:
+        """Return the record of a signal, created on first use."""
+        return self.signals.setdefault(signal_id, SignalManagement())
+
+    async def get_signal(self, symbol: str, when: datetime) -> ws.Signal | None:
+        """Return the SMA-cross signal under this variant's id, ``<variant>-<ms>``."""
+        signal = await self._entry_signal(symbol, when)
+        return None if signal is None else signal.model_copy(update={"id": f"{self.variant}-{to_ms(when)}"})
+
+    async def _track(
+        self,
+        management: SignalManagement,
+        symbol: str,
+        name: str,
+        when: int,
+        price: float,
+        arg: float | None,
+        command: Awaitable[bool | None],
+        *,
+        snapshot: bool,
+    ) -> bool:
+        """Run one command, count it, log it when it succeeded (or returns nothing) and tell whether it did."""
+        ok = await command is not False
+        for counts in (management.calls.setdefault(name, [0, 0]), self.commits.setdefault(name, [0, 0])):
+            counts[0] += 1
+            counts[1] += ok
+        if ok:
+            entry: dict[str, Any] = {"t": when, "fn": name}
+            if arg is not None:
+                entry["arg"] = arg
+            entry["price"] = price
+            if snapshot:
+                entry.update(await _position_snapshot(symbol))
+            management.commits.append(entry)
+        return ok
+
+    async def on_active_ping(
+        self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """A1 close when old and flat, A2 breakeven, A3 trailing stop, A4 trailing take (README)."""
+        self.callbacks["onActivePing"] += 1
+        management = self.management(signal.id)
+        if management.close_requested:
+            return
+        rules, price, t = self.rules, current_price, to_ms(when)
+        assert signal.pending_at is not None
+        age = (t - signal.pending_at) / MINUTE_MS
+        long = signal.position == "long"
+        eff = signal.price_open
+        move = (price - eff) / eff * 100 if long else (eff - price) / eff * 100
+        if age >= rules.flat_age and abs(move) < rules.flat_band:
+            management.close_requested = True
+            close = ws.commit_close_pending(symbol, id=f"close-{signal.id}", note="flat")
+            await self._track(management, symbol, "closePending", t, price, None, close, snapshot=False)
+            return
+        if not management.be and move >= rules.be_move:
+            breakeven = ws.commit_breakeven(symbol)
+            management.be = await self._track(management, symbol, "breakeven", t, price, None, breakeven, snapshot=True)
+        if move >= rules.trail_move:
+            if long:
+                shift = rules.trail_shift_per_step * math.floor(move / rules.trail_step)
+                trail = ws.commit_trailing_stop(symbol, shift, price)
+                await self._track(management, symbol, "trailingStop", t, price, shift, trail, snapshot=True)
+            else:
+                new_stop_loss = price * rules.trail_cost_mult
+                trail = ws.commit_trailing_stop_cost(symbol, new_stop_loss)
+                await self._track(management, symbol, "trailingStopCost", t, price, new_stop_loss, trail, snapshot=True)
+        if not management.tt and age >= rules.tt_age and move > 0 and move < rules.tt_max_move:
+            if long:
+                take = ws.commit_trailing_take(symbol, rules.tt_shift, price)
+                management.tt = await self._track(
+                    management, symbol, "trailingTake", t, price, rules.tt_shift, take, snapshot=True
+                )
+            else:
+                new_take_profit = eff * rules.tt_cost_mult
+                take = ws.commit_trailing_take_cost(symbol, new_take_profit)
+                management.tt = await self._track(
+                    management, symbol, "trailingTakeCost", t, price, new_take_profit, take, snapshot=True
+                )
+
+    async def on_breakeven(
+        self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Try the breakeven once more when the engine says it became available."""
+        self.callbacks["onBreakeven"] += 1
+        management = self.management(signal.id)
+        if management.close_requested or management.be:
+            return
+        breakeven = ws.commit_breakeven(symbol)
+        management.be = await self._track(
+            management, symbol, "breakeven", to_ms(when), current_price, None, breakeven, snapshot=True
+        )
+
+    async def on_partial_profit(
+        self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Take 40 % at 30 % of the way to the take profit, then 30 % more at 60 % (shorts: $40, then $60)."""
+        self.callbacks["onPartialProfit"] += 1
+        management = self.management(signal.id)
+        if management.close_requested:
+            return
+        rules, t, long = self.rules, to_ms(when), signal.position == "long"
+        if not management.pp1:
+            if percent >= rules.pp1_level:
+                management.pp1 = await self._partial_profit(
+                    management, symbol, long, t, current_price, rules.pp1_percent, rules.pp1_dollars
+                )
+        elif not management.pp2 and percent >= rules.pp2_level:
+            management.pp2 = await self._partial_profit(
+                management, symbol, long, t, current_price, rules.pp2_percent, rules.pp2_dollars
+            )
+
+    async def _partial_profit(
+        self,
+        management: SignalManagement,
+        symbol: str,
+        long: bool,
+        when: int,
+        price: float,
+        percent: float,
+        dollars: float,
+    ) -> bool:
+        if long:
+            close = ws.commit_partial_profit(symbol, percent)
+            return await self._track(management, symbol, "partialProfit", when, price, percent, close, snapshot=True)
+        close = ws.commit_partial_profit_cost(symbol, dollars)
+        return await self._track(management, symbol, "partialProfitCost", when, price, dollars, close, snapshot=True)
+
+    async def on_partial_loss(
+        self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Average in once at 40 % of the way to the stop loss, close half (shorts: $60) at 70 %."""
+        self.callbacks["onPartialLoss"] += 1
+        management = self.management(signal.id)
+        if management.close_requested:
+            return
+        rules, t, price, long = self.rules, to_ms(when), current_price, signal.position == "long"
+        if not management.dca and percent >= rules.dca_level:
+            cost = rules.dca_cost_long if long else rules.dca_cost_short
+            buy = ws.commit_average_buy(symbol, cost)
+            management.dca = await self._track(management, symbol, "averageBuy", t, price, cost, buy, snapshot=True)
+        if not management.pl and percent >= rules.pl_level:
+            if long:
+                close = ws.commit_partial_loss(symbol, rules.pl_percent)
+                management.pl = await self._track(
+                    management, symbol, "partialLoss", t, price, rules.pl_percent, close, snapshot=True
+                )
+            else:
+                close = ws.commit_partial_loss_cost(symbol, rules.pl_dollars)
+                management.pl = await self._track(
+                    management, symbol, "partialLossCost", t, price, rules.pl_dollars, close, snapshot=True
+                )
+
+    async def on_schedule_ping(
+        self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Cancel a limit order waiting 90 minutes; fill it after 15 when the price is within 0.15 % of it."""
+        self.callbacks["onSchedulePing"] += 1
+        management = self.management(signal.id)
+        if management.cancel_requested or management.activate_requested:
+            return
+        rules, t, price = self.rules, to_ms(when), current_price
+        age = (t - signal.scheduled_at) / MINUTE_MS
+        if age >= rules.cancel_age:
+            management.cancel_requested = True
+            cancel = ws.commit_cancel_scheduled(symbol, id=f"cancel-{signal.id}", note="stale")
+            await self._track(management, symbol, "cancelScheduled", t, price, None, cancel, snapshot=False)
+            return
+        if age >= rules.activate_age and abs(price - signal.price_open) / signal.price_open * 100 < rules.activate_band:
+            management.activate_requested = True
+            activate = ws.commit_activate_scheduled(symbol, id=f"activate-{signal.id}", note="near")
+            await self._track(management, symbol, "activateScheduled", t, price, None, activate, snapshot=False)
+
+    async def on_close(
+        self, symbol: str, signal: SignalRow, price_close: float, when: datetime, backtest: bool
+    ) -> None:
+        """Pause the strategy after a loss worse than 1 %."""
+        self.callbacks["onClose"] += 1
+        if signal.pnl is None:
+            raise ValueError(f"on_close of {signal.id}: the signal carries no PnL")
+        if signal.pnl.pnl_percentage < self.rules.pause_below_pnl:
+            t = to_ms(when)
+            pause = ws.set_strategy_paused(symbol, True)
+            await self._track(self.management(signal.id), symbol, "pause", t, price_close, None, pause, snapshot=False)
+            self.paused_at = t
+
+    async def on_idle(self, symbol: str, current_price: float, when: datetime, backtest: bool) -> None:
+        """Resume 30 minutes after the pause."""
+        self.callbacks["onIdle"] += 1
+        t = to_ms(when)
+        if self.paused_at is not None and t - self.paused_at >= self.rules.pause_minutes * MINUTE_MS:
+            self.paused_at = None
+            if await ws.get_strategy_paused(symbol):
+                await ws.set_strategy_paused(symbol, False)
+                self.resumes += 1
+
+
+@dataclass(frozen=True)
 class ParityRun:
     """The outcome of `run_parity`: the rows in the peer's format and the figures of the peer's summary."""
 
@@ -121,6 +458,8 @@ class ParityRun:
     """Wall time of ``Backtest.run`` alone."""
     load_seconds: float
     """Time spent reading the CSV before the run."""
+    managed: ManagedSummary | None = None
+    """The managed variants' command, callback and un-pause counts."""
 
     @property
     def closed(self) -> int:
@@ -156,13 +495,15 @@ class ParityRun:
         return self.ticks / self.elapsed_seconds
 
 
-def result_row(result: ClosedResult | CancelledResult) -> dict[str, Any]:
+def result_row(result: ClosedResult | CancelledResult, management: SignalManagement | None = None) -> dict[str, Any]:
     """Return a closed or cancelled result as the peer's JSON object (SPEC §20.4 field mapping).
 
     Parameters
     ----------
     result
         A ``closed`` or ``cancelled`` result of ``Backtest.run``.
+    management
+        The managed harness's record of the signal; with it the row has the managed fields of SPEC-position P19.
 
     Returns
     -------
@@ -180,7 +521,7 @@ def result_row(result: ClosedResult | CancelledResult) -> dict[str, Any]:
         "id": signal.id,
         "position": signal.position,
         "priceOpen": price_open,
-        "originalPriceOpen": signal.price_open,
+        "originalPriceOpen": signal.original_price_open,
         "priceTakeProfit": signal.price_take_profit,
         "priceStopLoss": signal.price_stop_loss,
         "minuteEstimatedTime": signal.minute_estimated_time,
@@ -204,6 +545,31 @@ def result_row(result: ClosedResult | CancelledResult) -> dict[str, Any]:
         )
     else:
         row.update(closeReason=result.reason, pnlPercentage=None)
+    if management is None:
+        return row
+    if isinstance(result, ClosedResult):
+        row.update(
+            originalPriceTakeProfit=signal.original_price_take_profit,
+            originalPriceStopLoss=signal.original_price_stop_loss,
+            partialExecuted=signal.partial_executed,
+            totalEntries=signal.total_entries,
+            totalPartials=signal.total_partials,
+            entries=[
+                {"price": entry.price, "cost": entry.cost, "timestamp": entry.timestamp} for entry in signal.entries
+            ],
+            partials=[
+                {
+                    "type": partial.type,
+                    "percent": partial.percent,
+                    "currentPrice": partial.current_price,
+                    "costBasisAtClose": partial.cost_basis_at_close,
+                    "entryCountAtClose": partial.entry_count_at_close,
+                    "timestamp": partial.timestamp,
+                }
+                for partial in signal.partials
+            ],
+        )
+    row.update(commits=management.commits, calls=management.calls)
     return row
 
 
@@ -220,7 +586,7 @@ async def run_parity(
     csv_path
         Candle CSV in the peer's format.
     variant
-        ``"market"`` or ``"limit"``.
+        ``"market"``, ``"limit"``, ``"managed"`` or ``"managed-limit"``.
     warmup_min, tail_min
         The frame runs from the first candle + ``warmup_min`` to the last candle − ``tail_min`` minutes, inclusive.
     symbol
@@ -229,7 +595,7 @@ async def run_parity(
     Returns
     -------
     ParityRun
-        Rows in the peer's format, the ``get_signal`` call count and the timings.
+        Rows in the peer's format, the ``get_signal`` call count, the timings and the managed variants' counts.
 
     Raises
     ------
@@ -247,8 +613,17 @@ async def run_parity(
     frame_end = int(candles["timestamp"][-1]) - tail_min * MINUTE_MS
     if frame_end < frame_start:
         raise ValueError(f"{csv_path}: {len(candles)} candles leave no frame after {warmup_min} + {tail_min} minutes")
-    schema = make_strategy({"variant": variant})
-    counter = CountingGetSignal(schema.get_signal)
+    harness: ManagedHarness | None = None
+    if variant in MANAGED_ENTRIES:
+        schema = make_strategy({"variant": MANAGED_ENTRIES[variant]})
+        harness = ManagedHarness(variant, schema.get_signal)
+        counter = CountingGetSignal(harness.get_signal)
+        schema = schema.model_copy(
+            update={"strategy_name": f"sma-cross-{variant}", "callbacks": harness.strategy_callbacks()}
+        )
+    else:
+        schema = make_strategy({"variant": variant})
+        counter = CountingGetSignal(schema.get_signal)
     strategy = ws.add_strategy(schema.model_copy(update={"get_signal": counter}))
     ws.add_frame(
         ws.FrameSchema(
@@ -263,7 +638,8 @@ async def run_parity(
         symbol, strategy_name=strategy.strategy_name, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME
     ):
         if isinstance(result, ClosedResult | CancelledResult):
-            rows.append(result_row(result))
+            management = None if harness is None else harness.signals.pop(result.signal.id, SignalManagement())
+            rows.append(result_row(result, management))
         elif result.action == "scheduled":
             scheduled += 1
         elif result.action == "opened":
@@ -279,6 +655,7 @@ async def run_parity(
         candles=ticks + warmup_min + tail_min,
         elapsed_seconds=elapsed,
         load_seconds=load_seconds,
+        managed=None if harness is None else harness.summary(),
     )
 
 
@@ -421,6 +798,9 @@ def _print_summary(run: ParityRun, csv_path: Path, variant: str, out: TextIO) ->
     )
     print(f"close reasons: {json.dumps(run.close_reasons, separators=(',', ':'))}", file=out)
     print(f"total pnl % (sum of pnlPercentage over closed) = {run.total_pnl_percent:.6f}", file=out)
+    if run.managed is not None:
+        print(f"commits [calls, ok]: {_js_json(run.managed.commits)}", file=out)
+        print(f"callbacks: {_js_json(run.managed.callbacks)} resumes={run.managed.resumes}", file=out)
     print(
         f"wall={run.elapsed_seconds:.3f}s load={run.load_seconds:.3f}s candles/sec={run.candles_per_second:.1f} "
         f"ticks/sec={run.ticks_per_second:.1f} | workstation {version('workstation')} sma-cross-{variant} {csv_path}",
@@ -474,7 +854,9 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the SMA-cross case on a CSV and write the peer's JSONL")
     run.add_argument("--csv", type=Path, required=True, metavar="FILE", help="candle CSV in the peer's format")
-    run.add_argument("--strategy", required=True, choices=("market", "limit"), help="SMA-cross variant")
+    run.add_argument(
+        "--strategy", required=True, choices=("market", "limit", *MANAGED_ENTRIES), help="SMA-cross variant"
+    )
     run.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSONL to write")
     run.add_argument("--warmup-min", type=int, default=60, metavar="N", help="minutes before the frame (default 60)")
     run.add_argument("--tail-min", type=int, default=360, metavar="N", help="minutes after the frame (default 360)")
