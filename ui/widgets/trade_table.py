@@ -118,7 +118,8 @@ _WIDTH_SAMPLES: tuple[str, ...] = (
     "a note of some length",
 )
 
-CLOSE_REASONS: tuple[str, ...] = ("take_profit", "stop_loss", "time_expired")
+#: "closed": closed by hand or by partial closes (a managed position, SPEC-position P11).
+CLOSE_REASONS: tuple[str, ...] = ("take_profit", "stop_loss", "time_expired", "closed")
 SIDES: tuple[str, ...] = ("long", "short")
 
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
