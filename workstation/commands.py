@@ -199,7 +199,7 @@ async def commit_activate_scheduled(symbol: str, id: str | None = None, note: st
     """Open the waiting limit order at its limit price at the next candle or tick (P12)."""
     call = _call("commit_activate_scheduled", symbol)
     if call is not None:
-        call.manager.request_activation(Request(id, note), stopped=False)
+        call.manager.request_activation(Request(id, note))
 
 
 async def set_strategy_paused(symbol: str, paused: bool) -> None:

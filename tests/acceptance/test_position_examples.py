@@ -587,3 +587,34 @@ def test_p17_pause_events_of_e12() -> None:
     events = Recorder("pause")
     _example("E12-pause")
     assert [(e.paused, e.timestamp) for e in events["pause"]] == [(True, ts(12)), (False, ts(40)), (True, hm(1, 41))]
+
+
+def test_p18_bad_input_is_refused_and_changes_nothing() -> None:
+    events = Recorder("commit", "error")
+    refused: dict[str, bool] = {}
+    snapshots: list[dict[str, Any] | None] = []
+
+    async def bad_commands(sym: str, ctx: dict[str, Any]) -> None:
+        snapshots.append(await _snap(sym))
+        nan, inf = float("nan"), float("inf")
+        refused["percent above 100"] = await ws.commit_partial_profit(sym, 150)
+        refused["percent 0"] = await ws.commit_partial_profit(sym, 0)
+        refused["percent NaN"] = await ws.commit_partial_profit(sym, nan)
+        refused["loss while in profit"] = await ws.commit_partial_loss(sym, 10)
+        refused["dollars infinite"] = await ws.commit_partial_profit_cost(sym, inf)
+        refused["shift NaN"] = await ws.commit_trailing_stop(sym, nan, 42200)
+        refused["shift 0"] = await ws.commit_trailing_stop(sym, 0, 42200)
+        refused["price infinite"] = await ws.commit_trailing_stop(sym, -0.5, inf)
+        refused["stop above the price"] = await ws.commit_trailing_stop_cost(sym, 42300)
+        refused["take below the price"] = await ws.commit_trailing_take_cost(sym, 42100)
+        refused["no new low"] = await ws.commit_average_buy(sym)
+        refused["other symbol"] = await ws.commit_partial_profit("ETHUSDT", 10)
+        snapshots.append(await _snap(sym))
+
+    _scenario("bad-input", steps={15: 42200}, signal=L, ping={"00:20": bad_commands})
+    assert refused == dict.fromkeys(refused, False)
+    assert len(refused) == 12
+    assert snapshots[0] == snapshots[1]
+    assert snapshots[0] is not None and snapshots[0]["held"] == 100
+    assert events["commit"] == []
+    assert events["error"] == []

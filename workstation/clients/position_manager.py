@@ -65,6 +65,8 @@ class PositionManager:
         self.cancel_request: Request | None = None
         self.activate_request: Request | None = None
         self.paused = False
+        #: The strategy was stopped: an activation is ignored (a close or cancel still works).
+        self.stopped = False
         #: Set by a command that changed the position or asked for a deferred action: the vectorised scan no
         #: longer knows the position and the engine walks candle by candle.
         self.touched = False
@@ -133,9 +135,9 @@ class PositionManager:
         self.cancel_request = request
         self.touched = True
 
-    def request_activation(self, request: Request, *, stopped: bool) -> None:
+    def request_activation(self, request: Request) -> None:
         """Ask for the waiting order to open at its limit price at the next candle (P12); ignored while stopped."""
-        if self.order is None or stopped:
+        if self.order is None or self.stopped:
             return
         self.activate_request = request
         self.touched = True

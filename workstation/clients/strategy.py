@@ -129,6 +129,7 @@ class ClientStrategy:
     def stop(self) -> None:
         """Stop generating signals; a waiting order is cancelled, an open position runs to its end."""
         self.stopped = True
+        self.manager.stopped = True
 
     @property
     def observes_idle(self) -> bool:
