@@ -248,7 +248,11 @@ class ManagedHarness:
 
     def management(self, signal_id: str) -> SignalManagement:
         """Return the record of a signal, created on first use."""
-        return self.signals.setdefault(signal_id, SignalManagement())
+        # Not setdefault: that would build a record on each of the ~50 000 callbacks of a 30-day run.
+        management = self.signals.get(signal_id)
+        if management is None:
+            management = self.signals[signal_id] = SignalManagement()
+        return management
 
     async def get_signal(self, symbol: str, when: datetime) -> ws.Signal | None:
         """Return the SMA-cross signal under this variant's id, ``<variant>-<ms>``."""
