@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import Token
 from typing import Any
 
 import numpy as np
@@ -416,7 +417,8 @@ class ClientStrategy:
         long = row.position == "long"
         breakeven_reached = False
         partial = await self._get_partial(row.id)
-        callbacks = self.callbacks
+        ping, breakeven = self.callbacks.get("on_active_ping"), self.callbacks.get("on_breakeven")
+        profit, loss = self.callbacks.get("on_partial_profit"), self.callbacks.get("on_partial_loss")
         for index in range(first, len(stamps)):
             timestamp, price = stamps[index], prices[index]
             if timestamp > frame_end:
@@ -438,26 +440,31 @@ class ClientStrategy:
                     return await self._close_managed(state, "stop_loss", timestamp, stop)
                 if price <= take:
                     return await self._close_managed(state, "take_profit", timestamp, take)
-            avg = prices[index - 1]
             # The branch and progress come first: commands of the ping do not change what this candle reports.
             branch, percent = state.progress(price)
-            if "on_active_ping" in callbacks or self._event_listened("active_ping"):
-                view = state.view(price, config)
-                self._announce("active_ping", view, price, timestamp)
-                await self._callback("on_active_ping", timestamp, avg, self.symbol, view, price)
-            if branch == "profit":
-                if not breakeven_reached and state.breakeven_available(price, config):
-                    breakeven_reached = True
+            # The callbacks of a candle share its context: its time, and the previous minute's VWAP to book at.
+            tokens = self._enter(timestamp, prices[index - 1])
+            moment = from_ms(timestamp)
+            try:
+                if ping is not None or self._event_listened("active_ping"):
                     view = state.view(price, config)
-                    self._announce("breakeven_available", view, price, timestamp)
-                    await self._callback("on_breakeven", timestamp, avg, self.symbol, view, price)
-                view = state.view(price, config)
-                partial.profit(view, price, percent, timestamp)
-                await self._callback("on_partial_profit", timestamp, avg, self.symbol, view, percent, price)
-            elif branch == "loss":
-                view = state.view(price, config)
-                partial.loss(view, price, percent, timestamp)
-                await self._callback("on_partial_loss", timestamp, avg, self.symbol, view, percent, price)
+                    self._announce("active_ping", view, price, timestamp)
+                    await self._call(ping, "on_active_ping", self.symbol, view, price, moment)
+                if branch == "profit":
+                    if not breakeven_reached and state.breakeven_available(price, config):
+                        breakeven_reached = True
+                        view = state.view(price, config)
+                        self._announce("breakeven_available", view, price, timestamp)
+                        await self._call(breakeven, "on_breakeven", self.symbol, view, price, moment)
+                    view = state.view(price, config)
+                    partial.profit(view, price, percent, timestamp)
+                    await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
+                elif branch == "loss":
+                    view = state.view(price, config)
+                    partial.loss(view, price, percent, timestamp)
+                    await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
+            finally:
+                self._leave(tokens)
             manager.flush(state, timestamp)
         self._warn_data_end(row, stamps)
         if len(stamps) > first:
@@ -701,21 +708,31 @@ class ClientStrategy:
         callback = self.callbacks.get(name)
         if callback is None:
             return
-        self.manager.avg = avg
-        execution_token = execution_context.set(ExecutionContext(self.symbol, when, self.backtest))
-        gate_token = helpers_enabled.set(True)
-        manager_token = active_manager.set(self.manager)
+        tokens = self._enter(when, avg)
         try:
-            await call_callback(
-                callback,
-                *args,
-                from_ms(when),
-                self.backtest,
-                where=name,
-                on_error=self._report_error,
-                strategy_name=self.strategy_name,
-            )
+            await self._call(callback, name, *args, from_ms(when))
         finally:
-            active_manager.reset(manager_token)
-            helpers_enabled.reset(gate_token)
-            execution_context.reset(execution_token)
+            self._leave(tokens)
+
+    def _enter(self, when: int, avg: float | None) -> tuple[Token[ExecutionContext | None], Token[bool], Token[Any]]:
+        """Set the context strategy code runs in at ``when``: helpers and commands work, commands book at ``avg``."""
+        self.manager.avg = avg
+        return (
+            execution_context.set(ExecutionContext(self.symbol, when, self.backtest)),
+            helpers_enabled.set(True),
+            active_manager.set(self.manager),
+        )
+
+    def _leave(self, tokens: tuple[Token[ExecutionContext | None], Token[bool], Token[Any]]) -> None:
+        execution, gate, manager = tokens
+        active_manager.reset(manager)
+        helpers_enabled.reset(gate)
+        execution_context.reset(execution)
+
+    async def _call(self, callback: Callable[..., Any] | None, name: str, *args: Any) -> None:
+        """Call a user callback (if any) with ``args`` and ``backtest``, in the context already entered."""
+        if callback is None:
+            return
+        await call_callback(
+            callback, *args, self.backtest, where=name, on_error=self._report_error, strategy_name=self.strategy_name
+        )
