@@ -26,6 +26,7 @@ SERIES_ARRAYS = (
     "close_times",
     "trade_pnl",
     "trade_pnl_money",
+    "step_times",
     "equity",
     "equity_money",
     "underwater",

@@ -36,6 +36,7 @@ def run_series(pnl: list[float], buy_and_hold: float | None = 3.5) -> ws.RunSeri
         close_times=close_times,
         trade_pnl=trade_pnl,
         trade_pnl_money=trade_pnl,
+        step_times=close_times,
         equity=equity,
         equity_money=equity,
         underwater=underwater,

@@ -19,10 +19,11 @@ FILL_ALPHA = 110
 def step_edges(series: ws.RunSeries) -> tuple[np.ndarray, np.ndarray]:
     """Return the step edges in epoch seconds and the values between them for a ``stepMode="center"`` curve.
 
-    The curve starts at 0 at the frame start, jumps at each close, and holds its last value to the frame end
+    The curve starts at 0 at the frame start, jumps at each partial close and each close (``step_times``), and holds
+    its last value to the frame end
     (``frame_end`` + 1 minute, where the last position closes at the latest).
     """
-    edges_ms = np.concatenate(([series.frame_start], series.close_times, [series.frame_end + MINUTE_MS]))
+    edges_ms = np.concatenate(([series.frame_start], series.step_times, [series.frame_end + MINUTE_MS]))
     return edges_ms / 1000.0, np.concatenate(([0.0], series.equity))
 
 

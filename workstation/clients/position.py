@@ -15,7 +15,7 @@ from workstation.clients.pnl import entries_pnl, slipped_move
 from workstation.config import Config
 from workstation.models.fast import construct
 from workstation.models.pnl import Pnl
-from workstation.models.position import Entry, PartialClose, PartialType
+from workstation.models.position import Entry, PartialClose, PartialPnl, PartialType
 from workstation.models.signal import SignalRow
 
 #: ``CC_BREAKEVEN_THRESHOLD``: the margin above the round-trip costs before breakeven is allowed, in %.
@@ -105,7 +105,7 @@ class PositionState:
         self._money_value = _Money(0.0, 0.0, 0.0, 0.0)
         self._booked_key: tuple[int, int] | None = None
         self._booked_config: Config | None = None
-        self._booked_value = (0.0, 0.0, 0.0)
+        self._booked_value: tuple[float, float, float, tuple[tuple[float, float, float], ...]] = (0.0, 0.0, 0.0, ())
         self._view_key: tuple[int, int, float | None, float | None] | None = None
         self._view_row: SignalRow | None = None
         self._view_value: dict[str, Any] = {}
@@ -218,7 +218,7 @@ class PositionState:
         if not self.partials:
             return entries_pnl(self.row.position, money.eff, invested, price, config)
         # The partial closes' terms come first in the sums and do not depend on the price: counted once.
-        weighted, fees, closed = self._booked(config)
+        weighted, fees, closed, _ = self._booked(config)
         remaining_weight = (invested - closed) / invested
         final_open = money.eff
         if remaining_weight > 0:
@@ -237,8 +237,33 @@ class PositionState:
             fee_cost=fees / 100 * invested,
         )
 
-    def _booked(self, config: Config) -> tuple[float, float, float]:
-        """Return the PnL terms of the partial closes (P15.2): weighted PnL, fees (the open fee first), dollars."""
+    def partial_pnl(self, config: Config) -> tuple[PartialPnl, ...]:
+        """Return what each partial close realised: its terms of the PnL of P15.2, in booking order.
+
+        A partial close's term is its weighted PnL less its close fee and its weight's share of the open fee (which
+        P15.2 charges once, unweighted); the remainder closed at the end has the same form with the remaining weight,
+        so the terms add up to ``pnl().pnl_percentage`` (to the float rounding of a reordered sum).
+        """
+        invested = self._money().invested
+        fee = config.percent_fee
+        realised = []
+        for partial, (weight, weighted, close_fee) in zip(self.partials, self._booked(config)[3], strict=True):
+            pnl_percentage = weighted - (fee * weight + close_fee)
+            realised.append(
+                construct(
+                    PartialPnl,
+                    timestamp=partial.timestamp,
+                    pnl_percentage=pnl_percentage,
+                    pnl_cost=(pnl_percentage / 100) * invested,
+                )
+            )
+        return tuple(realised)
+
+    def _booked(self, config: Config) -> tuple[float, float, float, tuple[tuple[float, float, float], ...]]:
+        """Return the PnL terms of the partial closes (P15.2): weighted PnL, fees (the open fee first), dollars.
+
+        The last item is each partial close's own terms, summed into the first two: weight, weighted PnL, close fee.
+        """
         key = (len(self.entries), len(self.partials))
         if key == self._booked_key and config is self._booked_config:
             return self._booked_value
@@ -249,6 +274,7 @@ class PositionState:
         fees = fee
         closed = 0.0
         effective = 0.0
+        terms = []
         for index, partial in enumerate(partials):
             dollars = (partial.percent / 100) * partial.cost_basis_at_close
             weight = dollars / invested
@@ -263,15 +289,18 @@ class PositionState:
             percent, open_with_slip, close_with_slip = slipped_move(
                 self.is_long, effective, partial.current_price, config
             )
-            weighted = weighted + weight * percent
-            fees = fees + fee * weight * (close_with_slip / open_with_slip)
+            term = (weight, weight * percent, fee * weight * (close_with_slip / open_with_slip))
+            terms.append(term)
+            weighted = weighted + term[1]
+            fees = fees + term[2]
         if closed > invested + max(0.001, invested * 1e-8):
             # Unreachable through the commands (their cap refuses it first); a corrupted state must not be valued.
             raise ValueError(
                 f"Partial closes dollar value ({closed:.4f}) exceeds total invested ({invested}) — "
                 f"signal id: {self.row.id}"
             )
-        self._booked_key, self._booked_config, self._booked_value = key, config, (weighted, fees, closed)
+        self._booked_key, self._booked_config = key, config
+        self._booked_value = (weighted, fees, closed, tuple(terms))
         return self._booked_value
 
     def liquidation_price(self, config: Config) -> float | None:

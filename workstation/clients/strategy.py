@@ -24,7 +24,7 @@ from workstation.errors import SignalValidationError, StrategyAbortedError
 from workstation.models.events import PositionPriceEvent, RiskStage
 from workstation.models.fast import construct
 from workstation.models.pnl import Pnl
-from workstation.models.position import Entry
+from workstation.models.position import Entry, PartialPnl
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
@@ -488,9 +488,10 @@ class ClientStrategy:
     async def _close_managed(
         self, state: PositionState, reason: CloseReason, timestamp: int, price: float
     ) -> ClosedResult:
-        """Close a walked position at ``price``: its result carries the public view and the PnL of its state."""
+        """Close a walked position at ``price``: its result has the view, the PnL and the partial closes' PnL."""
+        config = self.config
         return await self._close(
-            state.view(price, self.config), reason, timestamp, price, state.pnl(price, self.config)
+            state.view(price, config), reason, timestamp, price, state.pnl(price, config), state.partial_pnl(config)
         )
 
     def _scan_scheduled(
@@ -602,9 +603,15 @@ class ClientStrategy:
                 partial.loss(row, price, float(percent_sl[index]), timestamp)
 
     async def _close(
-        self, row: SignalRow, reason: CloseReason, timestamp: int, price: float, pnl: Pnl | None = None
+        self,
+        row: SignalRow,
+        reason: CloseReason,
+        timestamp: int,
+        price: float,
+        pnl: Pnl | None = None,
+        partial_pnl: tuple[PartialPnl, ...] = (),
     ) -> ClosedResult:
-        """Close the position; ``pnl`` of a managed position comes from its state (entries, partial closes)."""
+        """Close the position; ``pnl`` and ``partial_pnl`` of a managed position come from its state."""
         closed = construct(
             ClosedResult,
             action="closed",
@@ -614,6 +621,7 @@ class ClientStrategy:
             close_reason=reason,
             close_timestamp=timestamp,
             pnl=compute_pnl(row.position, row.price_open, price, self.config) if pnl is None else pnl,
+            partial_pnl=partial_pnl,
             **self._where(),
         )
         await self._before_end(closed)

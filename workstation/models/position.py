@@ -34,3 +34,18 @@ class PartialClose(BaseModel):
     cost_basis_at_close: float = Field(title="Held before", description="Money still held just before this close")
     entry_count_at_close: int = Field(title="Entries", description="Number of entries made before this close")
     timestamp: int = Field(title="Time", description="When it was booked (ms)")
+
+
+class PartialPnl(BaseModel):
+    """What one partial close realised: its term of the closing PnL (SPEC-position P15.2).
+
+    ``pnl_percentage`` is in percentage points of all the money invested (the closing ``Pnl.pnl_entries``), its fees
+    included (the close fee and its share of the open fee), so the partial closes' terms and the rest of the position
+    closed at the end add up to the closing PnL.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    timestamp: int = Field(title="Time", description="When the partial close was booked (ms)")
+    pnl_percentage: float = Field(title="PnL %", description="Net PnL realised, in % of all the money invested")
+    pnl_cost: float = Field(title="PnL", description="Net money realised")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from workstation.models.pnl import Pnl
+from workstation.models.position import PartialPnl
 from workstation.models.signal import SignalRow
 
 #: ``closed``: a user close (``commit_close_pending``) or a full close by partial closes (SPEC-position P11, P7).
@@ -65,6 +66,8 @@ class ClosedResult(_ResultBase):
     close_reason: CloseReason
     close_timestamp: int
     pnl: Pnl
+    #: What each partial close realised, in booking order; the rest of ``pnl`` was realised at the close.
+    partial_pnl: tuple[PartialPnl, ...] = ()
 
 
 class CancelledResult(_ResultBase):

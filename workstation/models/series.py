@@ -65,8 +65,11 @@ class SeriesFrame(BaseModel):
 class RunSeries(SeriesFrame):
     """Everything a chart of one backtest run needs, as numpy arrays ready to plot.
 
-    Trade arrays are in close order (the order the engine closed them). Percentages are net PnL percentage points
-    (SPEC §7); money is in the quote currency with ``Config.position_entry_cost`` per position. ``first_close``
+    Trade arrays (``close_times``, ``trade_pnl``, ``trade_pnl_money``) have one value per trade in close order (the
+    order the engine closed them). The equity and underwater curves have one value per step, at ``step_times``: each
+    partial close of a position (by what it realised) and each close (by the rest of the position's PnL); without
+    partial closes the steps are the closes. Percentages are net PnL percentage points (SPEC §7) of the money a
+    position invested; money is in the quote currency, ``Pnl.pnl_cost`` on all of a position's entries. ``first_close``
     and ``last_close`` (its `SeriesFrame`) are what ``buy_and_hold`` is computed from, kept so the series can be
     computed again from the trades.
     """
@@ -76,6 +79,7 @@ class RunSeries(SeriesFrame):
     close_times: Array
     trade_pnl: Array
     trade_pnl_money: Array
+    step_times: Array
     equity: Array
     equity_money: Array
     underwater: Array

@@ -1,7 +1,8 @@
 """The series of one backtest run that charts draw, computed from its closed results (docs/series.md).
 
-Sums follow SPEC §4.6/§11.1: plain left-to-right float additions in close order. ``np.cumsum`` is one of them,
-since every partial sum is an output, so ``equity[-1]`` equals ``BacktestStatistics.total_pnl`` bit for bit.
+Sums follow SPEC §4.6/§11.1: plain left-to-right float additions in close order, so the equity at each close, and
+``equity[-1]``, equal the running ``BacktestStatistics.total_pnl`` bit for bit; the equity also steps at each partial
+close of a position by what that partial close realised (``statistics.equity_steps``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from workstation.models.results import ClosedResult
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
-from workstation.reports.statistics import opened_at, sequential_sum
+from workstation.reports.statistics import equity_steps, opened_at, sequential_sum
 from workstation.timeutil import MINUTE_MS, iso
 
 __all__ = [
@@ -66,9 +67,9 @@ def worst_drawdowns(underwater: np.ndarray, close_times: np.ndarray, frame_start
     Parameters
     ----------
     underwater
-        :func:`underwater_curve` of the equity, one value per trade in close order.
+        :func:`underwater_curve` of the equity, one value per step (partial close or close) in close order.
     close_times
-        Close time of each trade (epoch ms).
+        Time of each step (epoch ms).
     frame_start
         The start of a period whose peak is the initial zero of the curve.
 
@@ -236,7 +237,8 @@ def compute_run_series(
     Returns
     -------
     RunSeries
-        Equity (% and money) and underwater curves stepped at every close, the worst drawdowns, trade PnL and its
+        Equity (% and money) and underwater curves stepped at every partial close and every close (``step_times``;
+        ``equity_steps``), the worst drawdowns, trade PnL and its
         histogram, monthly returns, PnL by close reason and by side, buy-and-hold return, exposure (share of the
         frame in a position; 0.0 without trades), average holding time (None without trades) and the longest
         flat stretch (the whole frame without trades), in minutes.
@@ -254,7 +256,9 @@ def compute_run_series(
     close_times = np.array([result.close_timestamp for result in closed], dtype=np.int64)
     trade_pnl = np.array(pnl_values, dtype=np.float64)
     trade_pnl_money = np.array([result.pnl.pnl_cost for result in closed], dtype=np.float64)
-    equity = np.cumsum(trade_pnl)
+    steps = equity_steps(closed)
+    step_times = np.array(steps.times, dtype=np.int64)
+    equity = np.array(steps.percent, dtype=np.float64)
     underwater = underwater_curve(equity)
     edges, counts = pnl_histogram(trade_pnl)
     # Integer milliseconds add exactly, so the order of this sum cannot matter.
@@ -270,10 +274,11 @@ def compute_run_series(
         close_times=close_times,
         trade_pnl=trade_pnl,
         trade_pnl_money=trade_pnl_money,
+        step_times=step_times,
         equity=equity,
-        equity_money=np.cumsum(trade_pnl_money),
+        equity_money=np.array(steps.money, dtype=np.float64),
         underwater=underwater,
-        worst_drawdowns=worst_drawdowns(underwater, close_times, frame_start),
+        worst_drawdowns=worst_drawdowns(underwater, step_times, frame_start),
         histogram_edges=edges,
         histogram_counts=counts,
         monthly_returns=monthly_returns(close_times, pnl_values),

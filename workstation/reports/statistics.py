@@ -6,8 +6,10 @@ and ``math.fsum`` may reorder or compensate, which changes the last bits the acc
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,13 +20,16 @@ from workstation.timeutil import DAY_MS, MINUTE_MS
 __all__ = [
     "STD_NOISE_FLOOR",
     "BacktestStatistics",
+    "EquitySteps",
     "annualized_sharpe_ratio",
     "average_loss",
     "average_win",
     "calmar_ratio",
     "certainty_ratio",
     "compute_backtest_statistics",
+    "curve_drawdown",
     "downside_deviation",
+    "equity_steps",
     "expectancy",
     "expected_yearly_returns",
     "max_drawdown",
@@ -64,6 +69,10 @@ class BacktestStatistics(BaseModel):
     * ``avg_win`` / ``avg_loss``: mean of the wins / of the losses; None without any.
     * ``best_trade`` / ``worst_trade``: largest / smallest ``pnl``.
     * ``total_fees``: ``Σ pnl.fee_cost``, the money paid in fees (open and close) over every closed signal.
+
+    ``max_drawdown`` is taken on the equity curve stepped at each partial close as well as at each close
+    (:func:`equity_steps`): a position that gave back what its partial closes took is a drawdown. Each closed
+    signal counts once, with its whole PnL, in every other figure.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -322,12 +331,50 @@ def max_drawdown(pnls: Iterable[float]) -> float:
         A non-negative number of percentage points; 0.0 for no values or a curve that never falls. Starting the
         peak at 0 means an opening run of losses counts as a drawdown.
     """
-    cumulative = peak = drawdown = 0.0
-    for pnl in pnls:
-        cumulative = cumulative + pnl
-        peak = max(peak, cumulative)
-        drawdown = max(drawdown, peak - cumulative)
+    return curve_drawdown(itertools.accumulate(pnls))
+
+
+def curve_drawdown(levels: Iterable[float]) -> float:
+    """Return the largest fall of a curve of cumulative PnL levels below its running peak, which starts at 0."""
+    peak = drawdown = 0.0
+    for level in levels:
+        peak = max(peak, level)
+        drawdown = max(drawdown, peak - level)
     return drawdown
+
+
+class EquitySteps(NamedTuple):
+    """The equity curve of closed results, one step per partial close and per close, in close order.
+
+    ``percent`` and ``money`` are the cumulative net PnL after each step (percentage points, and money). At a close
+    they are the left-to-right sums of the closed results' PnL, exactly; at a partial close, the sum before its
+    position plus what the position's partial closes realised so far (``ClosedResult.partial_pnl``), so the step
+    at the close is the rest of its PnL.
+    """
+
+    times: list[int]
+    percent: list[float]
+    money: list[float]
+
+
+def equity_steps(closed: Iterable[ClosedResult]) -> EquitySteps:
+    """Return the equity curve of ``closed`` (in close order) stepped at each partial close and each close."""
+    steps = EquitySteps([], [], [])
+    percent = money = 0.0
+    for result in closed:
+        realised_percent = realised_money = 0.0
+        for partial in result.partial_pnl:
+            realised_percent = realised_percent + partial.pnl_percentage
+            realised_money = realised_money + partial.pnl_cost
+            steps.times.append(partial.timestamp)
+            steps.percent.append(percent + realised_percent)
+            steps.money.append(money + realised_money)
+        percent = percent + result.pnl.pnl_percentage
+        money = money + result.pnl.pnl_cost
+        steps.times.append(result.close_timestamp)
+        steps.percent.append(percent)
+        steps.money.append(money)
+    return steps
 
 
 def opened_at(result: ClosedResult) -> int:
@@ -425,7 +472,7 @@ def compute_backtest_statistics(closed: Sequence[ClosedResult], total_cancelled:
     sharpe = sharpe_ratio(average_pnl, std_dev)
     win_rate = win_count / count * 100
     yearly_returns = expected_yearly_returns(average_pnl, durations_ms)
-    drawdown = max_drawdown(pnls)
+    drawdown = curve_drawdown(equity_steps(closed).percent)
     mean_win = average_win(pnls)
     mean_loss = average_loss(pnls)
     longest_wins, longest_losses = max_streaks(pnls)

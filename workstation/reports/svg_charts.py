@@ -157,7 +157,7 @@ def _time_axis(frame: _Frame, count: int = 6) -> list[str]:
 
 def _time_range(series: RunSeries) -> tuple[float, float]:
     # A position still open at the frame's end closes after it, so the last close may lie beyond frame_end.
-    closes = series.close_times
+    closes = series.step_times
     low = min(series.frame_start, int(closes[0])) if len(closes) else series.frame_start
     high = max(series.frame_end, int(closes[-1])) if len(closes) else series.frame_end
     return float(low), float(max(high, low + 1))
@@ -182,7 +182,8 @@ def equity_svg(series: RunSeries) -> str:
     Parameters
     ----------
     series
-        The run's series; ``equity[i]`` is the cumulative net PnL % after the trade closed at ``close_times[i]``.
+        The run's series; ``equity[i]`` is the cumulative net PnL % after the step (a partial close or a close)
+        at ``step_times[i]``.
 
     Returns
     -------
@@ -206,7 +207,7 @@ def equity_svg(series: RunSeries) -> str:
         label = f"buy & hold {series.buy_and_hold:+.2f}%"
         parts.append(_text(frame.width - frame.right - 4, label_y, label, "end", BUY_AND_HOLD_COLOUR))
     parts.append(
-        f'<path d="{_step_path(frame, series.close_times, series.equity)}" fill="none" stroke="{EQUITY_COLOUR}" '
+        f'<path d="{_step_path(frame, series.step_times, series.equity)}" fill="none" stroke="{EQUITY_COLOUR}" '
         'stroke-width="2" shape-rendering="crispEdges"/>'
     )
     if len(series.equity) == 0:
@@ -221,7 +222,7 @@ def underwater_svg(series: RunSeries) -> str:
     Parameters
     ----------
     series
-        The run's series; ``underwater[i] <= 0`` after the trade closed at ``close_times[i]``.
+        The run's series; ``underwater[i] <= 0`` after the step at ``step_times[i]``.
 
     Returns
     -------
@@ -234,7 +235,7 @@ def underwater_svg(series: RunSeries) -> str:
     parts = _open_svg(frame, "Underwater curve: drawdown from the running equity peak")
     parts += _y_axis(frame, "%")
     parts += _time_axis(frame)
-    path = _step_path(frame, series.close_times, series.underwater)
+    path = _step_path(frame, series.step_times, series.underwater)
     # The area is filled without a stroke, so its closing edge back to zero is not drawn as part of the curve.
     parts.append(f'<path d="{path}V{frame.y(0.0):.1f}Z" fill="{_UNDERWATER_FILL}" stroke="none"/>')
     parts.append(
