@@ -245,16 +245,18 @@ def test_the_csv_has_every_field_of_the_closed_result() -> None:
         "signal.strategy_name", "signal.frame_name", "signal.scheduled_at", "signal.pending_at", "signal.is_scheduled",
         "signal.original_price_open", "signal.original_price_take_profit", "signal.original_price_stop_loss",
         "signal.entries", "signal.partials", "signal.partial_executed", "signal.pnl",
+        "signal.total_entries", "signal.total_partials",
         "close_reason", "close_timestamp",
         "pnl.pnl_percentage", "pnl.pnl_cost", "pnl.pnl_entries", "pnl.price_open", "pnl.price_close", "pnl.fee_cost",
+        "partial_pnl",
     ]  # fmt: skip
     assert rows[1] == [
         "BTCUSDT", "one-shot", "ladder", "F", "True", "1704070800000", "42420.0", "closed",
         "a<1>", "long", '<script>alert("x")</script> & co', "42000.0", "42420.0", "41580.0", "1440", "BTCUSDT",
         "ladder", "one-shot", "F", "1704067200000", "1704067200000", "False",
-        "42000.0", "42420.0", "41580.0", "[]", "[]", "0.0", "",
+        "42000.0", "42420.0", "41580.0", "[]", "[]", "0.0", "", "0", "0",
         "take_profit", "1704070800000",
-        "1.5", "1.5", "100.0", "42000.0", "42420.0", "0.2",
+        "1.5", "1.5", "100.0", "42000.0", "42420.0", "0.2", "[]",
     ]  # fmt: skip
     assert len(rows) == 2
 

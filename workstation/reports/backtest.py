@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.reports.figures import SPEC_FIGURES, statistics_figures
-from workstation.reports.formatting import iso, markdown_table, signed, usd
+from workstation.reports.formatting import fixed, iso, markdown_table, signed, usd
 from workstation.reports.statistics import (
     BacktestStatistics,
     compute_backtest_statistics,
@@ -16,8 +17,11 @@ from workstation.reports.statistics import (
 
 __all__ = [
     "CLOSED_SIGNAL_COLUMNS",
+    "MANAGED_COLUMNS",
     "BacktestReportStorage",
     "closed_signal_cells",
+    "closed_signal_columns",
+    "is_managed",
     "performance_figures",
     "performance_summary_lines",
     "report_key",
@@ -41,13 +45,50 @@ CLOSED_SIGNAL_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Columns added after :data:`CLOSED_SIGNAL_COLUMNS` when a table holds a managed position: its entries (averaging
+#: in), its partial closes, the share they closed and the levels it was opened with ("Open Price", "Take Profit"
+#: and "Stop Loss" are the effective ones: the entries' average, after trailing and breakeven).
+MANAGED_COLUMNS: tuple[str, ...] = (
+    "Entries",
+    "Partial Closes",
+    "Partial Executed",
+    "Original Open",
+    "Original TP",
+    "Original SL",
+)
+
+
+def is_managed(result: ClosedResult) -> bool:
+    """Whether a command changed the position: an averaging in, a partial close, or a moved stop or take profit.
+
+    The entry price alone does not tell: a walked position's effective entry may differ from its original in the
+    last bit (SPEC-position P5).
+    """
+    signal = result.signal
+    return (
+        signal.total_entries > 1
+        or signal.total_partials > 0
+        or signal.price_take_profit != signal.original_price_take_profit
+        or signal.price_stop_loss != signal.original_price_stop_loss
+    )
+
+
+def closed_signal_columns(results: Sequence[ClosedResult]) -> tuple[str, ...]:
+    """Return the columns of a table of ``results``: :data:`MANAGED_COLUMNS` too when one of them is managed."""
+    if any(is_managed(result) for result in results):
+        return CLOSED_SIGNAL_COLUMNS + MANAGED_COLUMNS
+    return CLOSED_SIGNAL_COLUMNS
+
+
 def report_key(symbol: str, strategy_name: str, backtest: bool) -> str:
     """Return the storage key ``symbol:strategy_name:backtest`` or ``symbol:strategy_name:live`` (SPEC §11.1)."""
     return f"{symbol}:{strategy_name}:{'backtest' if backtest else 'live'}"
 
 
-def closed_signal_cells(result: ClosedResult) -> list[str]:
+def closed_signal_cells(result: ClosedResult, managed: bool = False) -> list[str]:
     """Return the raw (unescaped) cells of one closed signal, in :data:`CLOSED_SIGNAL_COLUMNS` order.
+
+    ``managed`` adds the :data:`MANAGED_COLUMNS` cells (a table's :func:`closed_signal_columns` tells).
 
     Raises
     ------
@@ -55,7 +96,7 @@ def closed_signal_cells(result: ClosedResult) -> list[str]:
         If the signal has no ``pending_at``.
     """
     signal = result.signal
-    return [
+    cells = [
         signal.id,
         signal.symbol,
         signal.position.upper(),
@@ -70,6 +111,16 @@ def closed_signal_cells(result: ClosedResult) -> list[str]:
         iso(opened_at(result)),
         iso(result.close_timestamp),
     ]
+    if managed:
+        cells += [
+            str(signal.total_entries),
+            str(signal.total_partials),
+            fixed(signal.partial_executed, 2) + "%",
+            usd(signal.original_price_open),
+            usd(signal.original_price_take_profit),
+            usd(signal.original_price_stop_loss),
+        ]
+    return cells
 
 
 def performance_figures(statistics: BacktestStatistics) -> list[tuple[str, str, str]]:
@@ -201,7 +252,9 @@ class BacktestReportStorage:
             return f"{title}\n\nNo signals closed yet."
         shown = statistics.signal_list[-max_rows:]
         lines = [title, ""]
-        lines.extend(markdown_table(CLOSED_SIGNAL_COLUMNS, [closed_signal_cells(result) for result in shown]))
+        columns = closed_signal_columns(shown)
+        managed = len(columns) > len(CLOSED_SIGNAL_COLUMNS)
+        lines.extend(markdown_table(columns, [closed_signal_cells(result, managed) for result in shown]))
         lines.append("")
         if len(shown) < total:
             lines.append(f"Showing the last {len(shown)} of {total} closed signals.")

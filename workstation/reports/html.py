@@ -13,7 +13,12 @@ from html import escape
 
 from workstation.models.results import ClosedResult
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
-from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, closed_signal_cells
+from workstation.reports.backtest import (
+    CLOSED_SIGNAL_COLUMNS,
+    MANAGED_COLUMNS,
+    closed_signal_cells,
+    closed_signal_columns,
+)
 from workstation.reports.figures import SPEC_FIGURES, statistics_figures
 from workstation.reports.formatting import MONTH_NAMES, fixed, iso, signed
 from workstation.reports.statistics import BacktestStatistics
@@ -152,22 +157,26 @@ def _percent_cell(value: float) -> str:
     return _cell(signed(value, 2) + "%", f"num {_sign_class(value)}".strip())
 
 
-#: Columns of the trade list shown right-aligned: prices, PnL and duration.
-_NUMERIC_COLUMNS = frozenset(range(4, 9)) | {10}
+#: Every column the trade list can show.
+TRADE_COLUMNS = CLOSED_SIGNAL_COLUMNS + MANAGED_COLUMNS
+#: Columns of the trade list shown right-aligned: prices, PnL, duration and every managed-position column.
+_NUMERIC_COLUMNS = frozenset(range(4, 9)) | {10} | frozenset(range(len(CLOSED_SIGNAL_COLUMNS), len(TRADE_COLUMNS)))
 _PNL_COLUMN = CLOSED_SIGNAL_COLUMNS.index("PNL (net)")
 
 
 def _trade_table(results: Sequence[ClosedResult]) -> list[str]:
     if not results:
         return ['<p class="empty">No signals closed yet.</p>']
+    columns = closed_signal_columns(results)
+    managed = len(columns) > len(CLOSED_SIGNAL_COLUMNS)
     header = "".join(
         f'<th class="num">{escape(title)}</th>' if index in _NUMERIC_COLUMNS else f"<th>{escape(title)}</th>"
-        for index, title in enumerate(CLOSED_SIGNAL_COLUMNS)
+        for index, title in enumerate(columns)
     )
     lines = ['<table class="trades">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
     for result in results:
         cells = []
-        for index, text in enumerate(closed_signal_cells(result)):
+        for index, text in enumerate(closed_signal_cells(result, managed)):
             classes = "num" if index in _NUMERIC_COLUMNS else ""
             if index == _PNL_COLUMN:
                 classes = f"{classes} {_sign_class(result.pnl.pnl_percentage)}".strip()

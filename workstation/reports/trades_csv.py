@@ -38,6 +38,8 @@ def _columns(model: type[BaseModel], prefix: str) -> list[str]:
             columns.extend(_columns(nested, f"{prefix}{name}."))
         else:
             columns.append(prefix + name)
+    # Computed fields (a signal's ``total_entries``, ``total_partials``) follow the declared ones, as in model_dump.
+    columns.extend(prefix + name for name in model.model_computed_fields)
     return columns
 
 
@@ -60,9 +62,10 @@ def _cells(model: BaseModel) -> list[Any]:
         if _nested(type(model), name) is not None:
             cells.extend(_cells(value))
         elif isinstance(value, BaseModel | tuple):
-            cells.append(json.dumps(to_jsonable_python(value), allow_nan=False))
+            cells.append(json.dumps(to_jsonable_python(value, by_alias=False), allow_nan=False))
         else:
             cells.append(value)
+    cells.extend(getattr(model, name) for name in type(model).model_computed_fields)
     return cells
 
 
@@ -71,7 +74,8 @@ def trade_list_csv(results: Sequence[ClosedResult]) -> str:
 
     Floats are written with Python's shortest round-trip form (reading them back gives the same float), times as
     epoch milliseconds, booleans as ``True``/``False``, a missing value (``pending_at`` None) as an empty cell and a
-    list of records (``signal.entries``) as JSON.
+    list of records (``signal.entries``, ``partial_pnl``) as JSON with the models' field names, which their
+    ``model_validate`` reads back.
     Lines end with CRLF (RFC 4180); quoting is the csv module's minimal quoting.
 
     Parameters
