@@ -43,7 +43,7 @@ class HeatUtils:
         for run in runs:
             closed = (await run.get_data()).signal_list
             if closed:
-                rows.append(compute_heatmap_row(run.symbol, [result.pnl.pnl_percentage for result in closed]))
+                rows.append(compute_heatmap_row(run.symbol, closed))
         return compute_heatmap_statistics(rows)
 
     async def get_report(self, strategy_name: str, *, backtest: bool = True) -> str:

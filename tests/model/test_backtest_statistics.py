@@ -17,10 +17,10 @@ from workstation.reports.statistics import (
     calmar_ratio,
     certainty_ratio,
     compute_backtest_statistics,
+    curve_drawdown,
     downside_deviation,
     expectancy,
     expected_yearly_returns,
-    max_drawdown,
     max_streaks,
     opened_at,
     population_std,
@@ -227,11 +227,11 @@ def test_expected_yearly_returns() -> None:
 
 
 def test_max_drawdown_starts_at_zero() -> None:
-    assert max_drawdown([]) == 0.0
-    assert max_drawdown([1.0, 2.0]) == 0.0
+    assert curve_drawdown([]) == 0.0
+    assert curve_drawdown([1.0, 3.0]) == 0.0
     # An opening loss is a drawdown from the starting level of 0.
-    assert max_drawdown([-1.5, 0.5]) == 1.5
-    assert max_drawdown([5.0, -3.0, -4.0, 2.0]) == 7.0
+    assert curve_drawdown([-1.5, -1.0]) == 1.5
+    assert curve_drawdown([5.0, 2.0, -2.0, 0.0]) == 7.0
 
 
 def test_duration_needs_pending_at() -> None:

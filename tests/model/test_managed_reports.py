@@ -30,7 +30,7 @@ from workstation.models.results import ClosedResult
 from workstation.parity import SYMBOL, read_rows, run_parity
 from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, MANAGED_COLUMNS
 from workstation.reports.html import render_backtest_html
-from workstation.reports.statistics import max_drawdown
+from workstation.reports.statistics import curve_drawdown
 from workstation.reports.trades_csv import trade_list_csv
 
 STRATEGY = "sma-cross-managed"
@@ -147,8 +147,17 @@ def test_statistics_of_a_managed_run(run: Any) -> None:
     assert statistics.total_fees == 2.498730841985302
     # The curve steps at each partial close: the seventh position fell to its trough at its first partial close.
     assert statistics.max_drawdown == 3.5766955403648235
-    assert max_drawdown(result.pnl.pnl_percentage for result in closed) == 3.508028876543952
+    # Stepped at the closes alone, the curve's deepest fall is shallower.
+    assert curve_drawdown(np.cumsum([result.pnl.pnl_percentage for result in closed]).tolist()) == 3.508028876543952
     assert statistics.calmar_ratio == -920.688361229876
+
+
+def test_the_heatmap_row_of_a_managed_run_has_the_stepped_drawdown() -> None:
+    managed_run()
+    heat = asyncio.run(ws.Heat.get_data(STRATEGY))
+    [row] = heat.symbols
+    assert (row.symbol, row.total_trades, row.total_pnl) == (SYMBOL, 9, -3.239140698411057)
+    assert row.max_drawdown == 3.5766955403648235
 
 
 def test_series_steps_at_each_partial_close(run: Any) -> None:

@@ -11,8 +11,9 @@ from workstation.reports.formatting import fixed, markdown_table, or_na, safe, s
 from workstation.reports.statistics import (
     average_loss,
     average_win,
+    curve_drawdown,
+    equity_steps,
     expectancy,
-    max_drawdown,
     max_streaks,
     population_std,
     profit_factor,
@@ -52,10 +53,10 @@ class HeatmapRow(BaseModel):
     With ``pnl`` the net PnL percentages of the symbol's closed signals in arrival order and ``n`` their number:
     ``win_rate = win_count / n * 100``; ``std_dev`` is the population deviation, None for a single trade;
     ``sharpe_ratio = avg_pnl / std_dev``, None when the deviation is None or 0; ``max_drawdown`` is measured on the
-    cumulative PnL from 0 (as SPEC §11.2); ``profit_factor = Σwins / abs(Σlosses)``, None unless there are wins and
-    losses; ``avg_win`` / ``avg_loss`` are None without wins / losses; the streaks are the longest runs of
-    ``pnl > 0`` / ``pnl < 0`` (a zero breaks neither); ``expectancy = win_rate/100 * avg_win + (100 −
-    win_rate)/100 * avg_loss``, None unless both means exist.
+    cumulative PnL from 0, stepped at each partial close too (as in ``BacktestStatistics``); ``profit_factor =
+    Σwins / abs(Σlosses)``, None unless there are wins and losses; ``avg_win`` / ``avg_loss`` are None without
+    wins / losses; the streaks are the longest runs of ``pnl > 0`` / ``pnl < 0`` (a zero breaks neither);
+    ``expectancy = win_rate/100 * avg_win + (100 − win_rate)/100 * avg_loss``, None unless both means exist.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -96,15 +97,15 @@ class HeatmapStatistics(BaseModel):
     portfolio_total_trades: int
 
 
-def compute_heatmap_row(symbol: str, pnls: Sequence[float]) -> HeatmapRow:
-    """Compute the heatmap row of one symbol from its closed PnLs (see :class:`HeatmapRow`).
+def compute_heatmap_row(symbol: str, closed: Sequence[ClosedResult]) -> HeatmapRow:
+    """Compute the heatmap row of one symbol from its closed results (see :class:`HeatmapRow`).
 
     Parameters
     ----------
     symbol
         The row's symbol.
-    pnls
-        Net PnL percentages of its closed signals, in arrival order.
+    closed
+        Its closed results, in arrival order.
 
     Returns
     -------
@@ -114,8 +115,9 @@ def compute_heatmap_row(symbol: str, pnls: Sequence[float]) -> HeatmapRow:
     Raises
     ------
     ValueError
-        If ``pnls`` is empty (a symbol without a closed signal has no row).
+        If ``closed`` is empty (a symbol without a closed signal has no row).
     """
+    pnls = [result.pnl.pnl_percentage for result in closed]
     count = len(pnls)
     if count == 0:
         raise ValueError(f"symbol {symbol!r} has no closed signal, so it has no heatmap row")
@@ -133,7 +135,7 @@ def compute_heatmap_row(symbol: str, pnls: Sequence[float]) -> HeatmapRow:
         symbol=symbol,
         total_pnl=safe(total_pnl),
         sharpe_ratio=safe(sharpe),
-        max_drawdown=safe(max_drawdown(pnls)),
+        max_drawdown=safe(curve_drawdown(equity_steps(closed).percent)),
         total_trades=count,
         win_count=win_count,
         loss_count=loss_count,
@@ -214,28 +216,28 @@ def _mode_key(strategy_name: str, backtest: bool) -> str:
 
 
 class HeatReportStorage:
-    """Hold the closed PnLs of each ``strategy_name:mode``, per symbol, in arrival order.
+    """Hold the closed results of each ``strategy_name:mode``, per symbol, in arrival order.
 
     The storage does not subscribe to anything: the caller feeds it from the event hub.
     """
 
     def __init__(self) -> None:
-        self._pnls: dict[str, dict[str, list[float]]] = {}
+        self._closed: dict[str, dict[str, list[ClosedResult]]] = {}
 
     def add_closed(self, result: ClosedResult) -> None:
-        """Append the net PnL of a closed result to its symbol's row of its strategy and mode."""
-        symbols = self._pnls.setdefault(_mode_key(result.strategy_name, result.backtest), {})
-        symbols.setdefault(result.symbol, []).append(result.pnl.pnl_percentage)
+        """Append a closed result to its symbol's row of its strategy and mode."""
+        symbols = self._closed.setdefault(_mode_key(result.strategy_name, result.backtest), {})
+        symbols.setdefault(result.symbol, []).append(result)
 
     def clear(self, symbol: str, strategy_name: str, backtest: bool = True) -> None:
         """Forget one symbol's row of a strategy and mode (a new run of that pair starts from nothing)."""
-        symbols = self._pnls.get(_mode_key(strategy_name, backtest))
+        symbols = self._closed.get(_mode_key(strategy_name, backtest))
         if symbols is not None:
             symbols.pop(symbol, None)
 
     def clear_all(self) -> None:
         """Forget every row (``ws.reset()``)."""
-        self._pnls.clear()
+        self._closed.clear()
 
     def get_data(self, strategy_name: str, backtest: bool = True) -> HeatmapStatistics:
         """Return the heatmap of one strategy in one mode; an unknown strategy gives no rows and None totals.
@@ -252,8 +254,8 @@ class HeatReportStorage:
         HeatmapStatistics
             One row per symbol with a closed signal, sorted, and the portfolio totals.
         """
-        symbols = self._pnls.get(_mode_key(strategy_name, backtest), {})
-        return compute_heatmap_statistics([compute_heatmap_row(symbol, pnls) for symbol, pnls in symbols.items()])
+        symbols = self._closed.get(_mode_key(strategy_name, backtest), {})
+        return compute_heatmap_statistics([compute_heatmap_row(symbol, closed) for symbol, closed in symbols.items()])
 
     def get_report(self, strategy_name: str, backtest: bool = True) -> str:
         r"""Render the markdown heatmap of one strategy in one mode (SPEC §13).

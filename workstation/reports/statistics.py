@@ -6,7 +6,6 @@ and ``math.fsum`` may reorder or compensate, which changes the last bits the acc
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -32,7 +31,6 @@ __all__ = [
     "equity_steps",
     "expectancy",
     "expected_yearly_returns",
-    "max_drawdown",
     "max_streaks",
     "opened_at",
     "population_std",
@@ -317,13 +315,13 @@ def expected_yearly_returns(average_pnl: float, durations_ms: Sequence[int]) -> 
     return average_pnl * (_DAYS_PER_YEAR / days) if days > 0 else 0.0
 
 
-def max_drawdown(pnls: Iterable[float]) -> float:
-    """Return the largest peak-to-trough fall of the cumulative PnL curve, which starts at 0.
+def curve_drawdown(levels: Iterable[float]) -> float:
+    """Return the largest peak-to-trough fall of a curve of cumulative PnL levels, whose peak starts at 0.
 
     Parameters
     ----------
-    pnls
-        Net PnL percentages in arrival order.
+    levels
+        The cumulative net PnL, in percentage points, after each step (:func:`equity_steps`).
 
     Returns
     -------
@@ -331,11 +329,6 @@ def max_drawdown(pnls: Iterable[float]) -> float:
         A non-negative number of percentage points; 0.0 for no values or a curve that never falls. Starting the
         peak at 0 means an opening run of losses counts as a drawdown.
     """
-    return curve_drawdown(itertools.accumulate(pnls))
-
-
-def curve_drawdown(levels: Iterable[float]) -> float:
-    """Return the largest fall of a curve of cumulative PnL levels below its running peak, which starts at 0."""
     peak = drawdown = 0.0
     for level in levels:
         peak = max(peak, level)
