@@ -30,6 +30,7 @@ from workstation.models.results import ClosedResult
 from workstation.parity import SYMBOL, read_rows, run_parity
 from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, MANAGED_COLUMNS
 from workstation.reports.html import render_backtest_html
+from workstation.reports.live import LIVE_COLUMNS, LIVE_MANAGED_COLUMNS, LiveReportStorage
 from workstation.reports.statistics import curve_drawdown
 from workstation.reports.trades_csv import trade_list_csv
 
@@ -214,6 +215,18 @@ def test_the_html_report_lists_the_managed_columns(run: Any) -> None:
         '<td class="num">2</td><td class="num">1</td><td class="num">50.00%</td>'
         '<td class="num">41308.55619771 USD</td>' in page
     )
+
+
+def test_the_live_report_counts_entries_and_partial_closes(run: Any) -> None:
+    statistics, _, _ = run
+    storage = LiveReportStorage()
+    for result in statistics.signal_list[:2]:
+        storage.add(result.model_copy(update={"backtest": False}), max_rows=10)
+    lines = storage.get_report(SYMBOL, STRATEGY).splitlines()
+    assert lines[2] == "| " + " | ".join(LIVE_COLUMNS + LIVE_MANAGED_COLUMNS) + " |"
+    assert lines[4].endswith("| -1.08% | stop_loss | 88 | 2 | 1 | 50.00% |")
+    assert lines[5].endswith("| -0.59% | stop_loss | 50 | 2 | 1 | 20.00% |")
+    assert "**Max Drawdown:** 1.67% (lower is better)" in lines
 
 
 def test_the_trade_csv_reads_back_into_the_closed_results(run: Any) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workstation.models.results import CancelledResult, ClosedResult
+from workstation.models.signal import SignalRow
 from workstation.reports.figures import SPEC_FIGURES, statistics_figures
 from workstation.reports.formatting import fixed, iso, markdown_table, signed, usd
 from workstation.reports.statistics import (
@@ -58,13 +59,12 @@ MANAGED_COLUMNS: tuple[str, ...] = (
 )
 
 
-def is_managed(result: ClosedResult) -> bool:
+def is_managed(signal: SignalRow) -> bool:
     """Whether a command changed the position: an averaging in, a partial close, or a moved stop or take profit.
 
     The entry price alone does not tell: a walked position's effective entry may differ from its original in the
     last bit (SPEC-position P5).
     """
-    signal = result.signal
     return (
         signal.total_entries > 1
         or signal.total_partials > 0
@@ -75,7 +75,7 @@ def is_managed(result: ClosedResult) -> bool:
 
 def closed_signal_columns(results: Sequence[ClosedResult]) -> tuple[str, ...]:
     """Return the columns of a table of ``results``: :data:`MANAGED_COLUMNS` too when one of them is managed."""
-    if any(is_managed(result) for result in results):
+    if any(is_managed(result.signal) for result in results):
         return CLOSED_SIGNAL_COLUMNS + MANAGED_COLUMNS
     return CLOSED_SIGNAL_COLUMNS
 

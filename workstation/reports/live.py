@@ -16,11 +16,18 @@ from workstation.models.results import (
     OpenedResult,
 )
 from workstation.models.signal import Position
-from workstation.reports.backtest import performance_summary_lines, report_key
+from workstation.reports.backtest import is_managed, performance_summary_lines, report_key
 from workstation.reports.formatting import fixed, iso, markdown_table, or_na, signed, usd
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics, position_duration_minutes
 
-__all__ = ["LIVE_COLUMNS", "LiveEvent", "LiveReportStorage", "LiveStatistics", "live_event_cells"]
+__all__ = [
+    "LIVE_COLUMNS",
+    "LIVE_MANAGED_COLUMNS",
+    "LiveEvent",
+    "LiveReportStorage",
+    "LiveStatistics",
+    "live_event_cells",
+]
 
 LiveAction = Literal["idle", "opened", "active", "closed"]
 
@@ -42,6 +49,8 @@ LIVE_COLUMNS: tuple[str, ...] = (
     "Close Reason",
     "Duration (min)",
 )
+#: Columns added after :data:`LIVE_COLUMNS` when the table holds a managed position (see ``MANAGED_COLUMNS``).
+LIVE_MANAGED_COLUMNS: tuple[str, ...] = ("Entries", "Partial Closes", "Partial Executed")
 
 
 class LiveEvent(BaseModel):
@@ -50,7 +59,8 @@ class LiveEvent(BaseModel):
     An ``idle`` row holds only ``timestamp``, ``action`` and ``current_price``. A position's row is pushed when it
     opens (``timestamp = pending_at``, ``current_price = price_open``) and replaced in place as it is managed
     (``active``: the tick time, ``percent_tp`` / ``percent_sl``) and when it closes (``close_timestamp``, ``pnl``,
-    ``close_reason``, ``duration`` in whole minutes rounded half up).
+    ``close_reason``, ``duration`` in whole minutes rounded half up). A position's row also counts its entries and
+    partial closes and the share they closed; ``managed`` tells whether a command changed it (``is_managed``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -70,6 +80,10 @@ class LiveEvent(BaseModel):
     pnl: float | None = None
     close_reason: CloseReason | None = None
     duration: int | None = None
+    total_entries: int | None = None
+    total_partials: int | None = None
+    partial_executed: float | None = None
+    managed: bool = False
 
 
 class LiveStatistics(BacktestStatistics):
@@ -83,13 +97,16 @@ class LiveStatistics(BacktestStatistics):
     total_events: int
 
 
-def live_event_cells(event: LiveEvent) -> list[str]:
-    """Return the raw (unescaped) cells of one row, in :data:`LIVE_COLUMNS` order; a missing value is ``N/A``."""
+def live_event_cells(event: LiveEvent, managed: bool = False) -> list[str]:
+    """Return the raw (unescaped) cells of one row, in :data:`LIVE_COLUMNS` order; a missing value is ``N/A``.
+
+    ``managed`` adds the :data:`LIVE_MANAGED_COLUMNS` cells (for a table with a managed position).
+    """
 
     def percent(value: float) -> str:
         return fixed(value, 2) + "%"
 
-    return [
+    cells = [
         iso(event.timestamp),
         event.action.upper(),
         or_na(event.symbol, str),
@@ -106,6 +123,13 @@ def live_event_cells(event: LiveEvent) -> list[str]:
         or_na(event.close_reason, str),
         or_na(event.duration, str),
     ]
+    if managed:
+        cells += [
+            or_na(event.total_entries, str),
+            or_na(event.total_partials, str),
+            or_na(event.partial_executed, percent),
+        ]
+    return cells
 
 
 def _position_row(result: OpenedResult | ActiveResult | ClosedResult, timestamp: int) -> LiveEvent:
@@ -132,6 +156,10 @@ def _position_row(result: OpenedResult | ActiveResult | ClosedResult, timestamp:
             "price_open": signal.price_open,
             "price_take_profit": signal.price_take_profit,
             "price_stop_loss": signal.price_stop_loss,
+            "total_entries": signal.total_entries,
+            "total_partials": signal.total_partials,
+            "partial_executed": signal.partial_executed,
+            "managed": is_managed(signal),
             **progress,
             **outcome,
         }
@@ -266,7 +294,10 @@ class LiveReportStorage:
         if statistics.total_events == 0:
             return f"{title}\n\nNo events recorded yet."
         lines = [title, ""]
-        lines.extend(markdown_table(LIVE_COLUMNS, [live_event_cells(event) for event in statistics.event_list]))
+        events = statistics.event_list
+        managed = any(event.managed for event in events)
+        columns = LIVE_COLUMNS + LIVE_MANAGED_COLUMNS if managed else LIVE_COLUMNS
+        lines.extend(markdown_table(columns, [live_event_cells(event, managed) for event in events]))
         lines.append("")
         lines.append(f"**Total events:** {statistics.total_events}")
         lines.append(f"**Closed signals:** {statistics.total_signals}")
