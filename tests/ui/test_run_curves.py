@@ -73,6 +73,25 @@ def test_the_equity_curve_steps_from_zero_at_each_close() -> None:
     assert values.tolist() == [0.0, 1.0, 0.5, 2.5]
 
 
+def test_the_equity_curve_steps_at_a_partial_close_too() -> None:
+    # The first position realised 0.4 points at a partial close three hours before its close.
+    series = run_series([1.0, -0.5]).model_copy(
+        update={
+            "step_times": FRAME_START + np.array([3, 6, 12], dtype=np.int64) * HOUR,
+            "equity": np.array([0.4, 1.0, 0.5]),
+        }
+    )
+    edges, values = step_edges(series)
+    assert (edges * 1000).astype(np.int64).tolist() == [
+        FRAME_START,
+        FRAME_START + 3 * HOUR,
+        FRAME_START + 6 * HOUR,
+        FRAME_START + 12 * HOUR,
+        FRAME_START + 24 * HOUR + 60_000,
+    ]
+    assert values.tolist() == [0.0, 0.4, 1.0, 0.5]
+
+
 def test_equity_curves_draw_the_series_and_clear_on_none(qtbot: QtBot) -> None:
     curves = EquityCurves()
     qtbot.addWidget(curves)

@@ -76,8 +76,8 @@ def worst_drawdowns(underwater: np.ndarray, close_times: np.ndarray, frame_start
     Returns
     -------
     list[DrawdownPeriod]
-        One period per run of trades below the peak: ``start`` at the peak's close (or ``frame_start``),
-        ``trough`` at the first close at the period's lowest point, ``recovery`` at the first close back at or
+        One period per run of steps below the peak: ``start`` at the peak's step (or ``frame_start``),
+        ``trough`` at the first step at the period's lowest point, ``recovery`` at the first step back at or
         above the peak (None if none), ``depth`` = −underwater at the trough (positive percentage points).
     """
     below = underwater < 0
