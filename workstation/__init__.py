@@ -173,7 +173,7 @@ from workstation.models.events import (
     PositionPriceEvent,
 )
 from workstation.models.pnl import Pnl
-from workstation.models.position import Entry, PartialClose
+from workstation.models.position import Entry, PartialClose, PositionCommand
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
@@ -345,6 +345,7 @@ __all__ = [
     "PersistedLiveSignal",
     "PersistedStateConflictError",
     "Pnl",
+    "PositionCommand",
     "PositionPriceEvent",
     "PositionSize",
     "PreparationError",

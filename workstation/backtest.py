@@ -252,6 +252,7 @@ class BacktestUtils:
                     timeout_seconds=run.config.max_signal_generation_seconds,
                 ),
                 publish=run.publish,
+                emit=run.emit,
                 run_id=run.run_id,
             )
             if run.stop_requested:

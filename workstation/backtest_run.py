@@ -15,14 +15,15 @@ from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
 from workstation.engine.backtest import RunPosition
 from workstation.engine.instances import Done
-from workstation.models.events import BacktestProgress
+from workstation.models.events import BacktestProgress, CommitEvent
+from workstation.models.position import PositionCommand
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.models.series import RunSeries
 from workstation.reports.backtest import BacktestReportStorage
 from workstation.reports.run_frame import RunFrame, close_at
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
-from workstation.services.connections import exchange_connections, publish
+from workstation.services.connections import emit_event, exchange_connections, publish
 
 
 class BacktestRun:
@@ -39,6 +40,9 @@ class BacktestRun:
         What the run trades, where and when.
     config
         The config snapshot the run uses to its end.
+    commands
+        The run's command log: every command that changed one of its positions (or waiting orders), in the order
+        they took effect (:meth:`commands_of` gives one signal's).
     """
 
     def __init__(
@@ -59,6 +63,8 @@ class BacktestRun:
         self.strategy: ClientStrategy | None = None
         self.frame: RunFrame | None = None
         self.position: RunPosition | None = None
+        self.commands: list[PositionCommand] = []
+        self._commands_by_signal: dict[str, list[PositionCommand]] = {}
         self._storage = BacktestReportStorage()
         self._results = ContextIterator(work(self), context)
 
@@ -79,6 +85,18 @@ class BacktestRun:
         elif isinstance(result, CancelledResult):
             self._storage.add_cancelled(result)
         publish(result)
+
+    def emit(self, name: str, payload: object) -> None:
+        """Keep a commit event in the run's command log, then emit ``payload`` on the hub's stream ``name``."""
+        if isinstance(payload, CommitEvent):
+            command = payload.command()
+            self.commands.append(command)
+            self._commands_by_signal.setdefault(command.signal_id, []).append(command)
+        emit_event(name, payload)
+
+    def commands_of(self, signal_id: str) -> list[PositionCommand]:
+        """Return the commands that changed signal ``signal_id`` of this run, in order (empty: none, or not ours)."""
+        return list(self._commands_by_signal.get(signal_id, ()))
 
     def stop(self) -> Awaitable[None]:
         """Request a graceful stop of this run: no new signals; the current signal is resolved first.

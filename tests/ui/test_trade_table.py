@@ -117,13 +117,17 @@ def four_trades() -> list[ws.ClosedResult]:
 
 ROW_TEXTS = [
     ["1", "sig-1", "LONG", "2024-01-01 00:10", "2024-01-01 01:10", "60", "42000.00000000", "42420.00000000",
-     "42420.00000000", "41580.00000000", "+3.00", "+3.00", "take_profit", "breakout"],
+     "42420.00000000", "41580.00000000", "+3.00", "+3.00", "take_profit",
+     "0", "42000.00000000", "0", "0.00", "breakout"],
     ["2", "sig-2", "SHORT", "2024-01-01 01:40", "2024-01-01 02:10", "31", "42000.00000000", "42500.00000000",
-     "41000.00000000", "42500.00000000", "-10.00", "-10.00", "stop_loss", ""],
+     "41000.00000000", "42500.00000000", "-10.00", "-10.00", "stop_loss",
+     "0", "42000.00000000", "0", "0.00", ""],
     ["3", "sig-3", "LONG", "2024-01-01 03:20", "2024-01-02 03:20", "1440", "42000.00000000", "41900.00000000",
-     "42420.00000000", "41580.00000000", "-2.00", "-2.00", "time_expired", ""],
+     "42420.00000000", "41580.00000000", "-2.00", "-2.00", "time_expired",
+     "0", "42000.00000000", "0", "0.00", ""],
     ["4", "sig-4", "SHORT", "2024-01-02 09:20", "2024-01-02 10:05", "45", "42000.00000000", "41000.00000000",
-     "41000.00000000", "42500.00000000", "+12.50", "+12.34", "take_profit", "fade, then cover"],
+     "41000.00000000", "42500.00000000", "+12.50", "+12.34", "take_profit",
+     "0", "42000.00000000", "0", "0.00", "fade, then cover"],
 ]  # fmt: skip
 
 
@@ -155,12 +159,12 @@ def view(qtbot: QtBot) -> TradeTableView:
 
 
 def test_each_trade_reads_as_in_the_report(view: TradeTableView) -> None:
-    assert [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(14)] == list(TRADE_HEADERS)
+    assert [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(18)] == list(TRADE_HEADERS)
     assert view.visible_rows() == ROW_TEXTS
     # The report's cells of the same trade: prices without " USD", PnL % without "%", same duration and side.
     for result, row in zip(four_trades(), ROW_TEXTS, strict=True):
         report = closed_signal_cells(result)
-        assert [row[1], row[2], row[13], row[10] + "%", row[12], row[5]] == [
+        assert [row[1], row[2], row[17], row[10] + "%", row[12], row[5]] == [
             report[0], report[2], report[3], report[8], report[9], report[10]
         ]  # fmt: skip
         assert [price + " USD" for price in row[6:10]] == report[4:8]
@@ -179,8 +183,8 @@ def test_numbers_are_right_aligned_and_pnl_is_coloured_by_sign(view: TradeTableV
     assert colour(0, TradeColumn.OPEN_PRICE) is None
     right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
     left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    alignment = [model.data(model.index(0, column), Qt.ItemDataRole.TextAlignmentRole) for column in range(14)]
-    assert alignment == [right, left, left, left, left, right, right, right, right, right, right, right, left, left]
+    alignment = [model.data(model.index(0, column), Qt.ItemDataRole.TextAlignmentRole) for column in range(18)]
+    assert alignment == [right, left, left, left, left] + [right] * 7 + [left] + [right] * 4 + [left]
 
 
 def test_a_batch_is_inserted_with_one_row_insertion(qtbot: QtBot) -> None:
@@ -308,11 +312,11 @@ def test_export_writes_the_visible_rows_in_their_order(view: TradeTableView, tmp
     assert view.export_csv(target) is True
     assert target.read_bytes().decode("utf-8") == (
         "#,Signal ID,Side,Open time,Close time,Duration (min),Open price,Close price,TP,SL,PnL %,PnL,Close reason,"
-        "Note\r\n"
+        "Entries,Original open,Partials,Closed by partials %,Note\r\n"
         "4,sig-4,SHORT,2024-01-02 09:20,2024-01-02 10:05,45,42000.00000000,41000.00000000,41000.00000000,"
-        '42500.00000000,+12.50,+12.34,take_profit,"fade, then cover"\r\n'
+        '42500.00000000,+12.50,+12.34,take_profit,0,42000.00000000,0,0.00,"fade, then cover"\r\n'
         "2,sig-2,SHORT,2024-01-01 01:40,2024-01-01 02:10,31,42000.00000000,42500.00000000,41000.00000000,"
-        "42500.00000000,-10.00,-10.00,stop_loss,\r\n"
+        "42500.00000000,-10.00,-10.00,stop_loss,0,42000.00000000,0,0.00,\r\n"
     )
     assert errors == []
     assert sorted(path.name for path in tmp_path.iterdir()) == ["trades.csv"]

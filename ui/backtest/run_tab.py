@@ -80,6 +80,8 @@ class RunTab(QWidget):
         #: whatever else runs the same strategy.
         self.backtest_run: ws.BacktestRun | None = None
         self._marks = SignalMarksBuilder()
+        #: How many commands of the run's command log the marks have taken in.
+        self._commands_marked = 0
         self._stop_requested = False
         #: The errors the engine reported for this tab's run while it ran (its strategy raised, a candle was missing).
         self.error_count = 0
@@ -163,6 +165,7 @@ class RunTab(QWidget):
                 self._set_state("Stopped", "Stopped before the run started")
                 return
             self.backtest_run = prepared.run()
+            self.trades.set_command_source(self.backtest_run.commands_of)
             feed = RunFeed(self.backtest_run, self)
             feed.results_flushed.connect(self._add_results)
             feed.progress_changed.connect(self.progress_changed)
@@ -238,6 +241,7 @@ class RunTab(QWidget):
         self._set_state(state, f"{state} (from the history, run #{summary.id})")
 
     def _add_results(self, batch: list[Any]) -> None:
+        self._mark_new_commands()
         self._marks.add(batch)
         closed = [result for result in batch if isinstance(result, ws.ClosedResult)]
         if closed:
@@ -291,7 +295,16 @@ class RunTab(QWidget):
         self.histogram.set_series(self._series)
         return self.histogram
 
+    def _mark_new_commands(self) -> None:
+        """Take in the commands the run carried out since the last time (they come before their position closes)."""
+        run = self.backtest_run
+        if run is None or len(run.commands) == self._commands_marked:
+            return
+        self._marks.add(run.commands[self._commands_marked :])
+        self._commands_marked = len(run.commands)
+
     def _redraw_marks(self) -> None:
+        self._mark_new_commands()
         self.chart.set_marks(self._marks.marks())
 
     async def _show_summary(self) -> None:

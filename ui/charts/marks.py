@@ -1,4 +1,5 @@
-"""What the chart marks on the candles: positions (entry, exit, TP, SL) and limit orders, as numpy arrays."""
+"""What the chart marks on the candles: positions (entry, exit, TP, SL, how they were managed) and limit orders, as
+numpy arrays."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ def _floats(values: list[float]) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+#: The commands that move a position's stop, take profit or effective entry (SPEC-position P6, P8-P10).
+LEVEL_ACTIONS = frozenset({"trailing-stop", "trailing-take", "breakeven", "average-buy"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """The levels a command left a position at, from ``time`` on."""
+
+    time: int
+    stop_loss: float
+    take_profit: float
+    entry: float
+
+
 @dataclass
 class _Position:
     entry_time: int
@@ -26,6 +41,42 @@ class _Position:
     exit_price: float = np.nan
     pnl_percentage: float = np.nan
     close_reason: str = ""
+    levels: list[_Level] = field(default_factory=list)
+    #: The entries after the first (time, price) and the partial closes (time, price, share of the money invested
+    #: in %, profit), known once the position closed.
+    averaging: list[tuple[int, float]] = field(default_factory=list)
+    partials: list[tuple[int, float, float, bool]] = field(default_factory=list)
+    averaged: bool = False
+
+    def add_level(self, command: ws.PositionCommand) -> None:
+        """Follow a command that moved the stop, the take profit or the effective entry (the same levels: none)."""
+        if command.action == "average-buy":
+            self.averaged = True
+        level = _Level(command.time, command.stop_loss, command.take_profit, command.effective_entry)
+        start = _Level(self.entry_time, self.stop_loss, self.take_profit, self.entry_price)
+        last = self.levels[-1] if self.levels else start
+        if (level.stop_loss, level.take_profit, level.entry) != (last.stop_loss, last.take_profit, last.entry):
+            self.levels.append(level)
+
+    def close(self, result: ws.ClosedResult) -> None:
+        """Take the exit, and the averaging entries and partial closes the closed signal carries."""
+        signal = result.signal
+        self.exit_time = float(result.close_timestamp)
+        self.exit_price = result.current_price
+        self.pnl_percentage = result.pnl.pnl_percentage
+        self.close_reason = result.close_reason
+        self.averaging = [(entry.timestamp, entry.price) for entry in signal.entries[1:]]
+        self.averaged = self.averaged or bool(self.averaging)
+        invested = sum(entry.cost for entry in signal.entries)
+        self.partials = [
+            (part.timestamp, part.current_price, _closed_share(part, invested), part.type == "profit")
+            for part in signal.partials
+        ]
+
+
+def _closed_share(part: ws.PartialClose, invested: float) -> float:
+    """Return the money a partial close took out, in % of all the money put into the position (P5)."""
+    return part.percent * part.cost_basis_at_close / invested if invested > 0 else part.percent
 
 
 @dataclass
@@ -45,9 +96,16 @@ class SignalMarks:
     Times are epoch ms. ``exit_time`` and ``limit_ended`` are float64 so that NaN can say "not yet": a position
     still open, a limit order still waiting. Build it with :meth:`from_results`; arrays are read-only.
 
-    Positions: ``position_ids``, ``entry_time`` (``signal.pending_at``), ``entry_price`` (``signal.price_open``),
-    ``is_long``, ``take_profit``, ``stop_loss``, ``exit_time`` (``close_timestamp``), ``exit_price`` (the close
-    price), ``pnl_percentage``, ``close_reason`` ("" while open), ``win`` (closed with a positive net PnL).
+    Positions: ``position_ids``, ``entry_time`` (``signal.pending_at``), ``entry_price``, ``take_profit`` and
+    ``stop_loss`` (the levels the position opened with: ``signal.original_price_*``), ``is_long``, ``exit_time``
+    (``close_timestamp``), ``exit_price`` (the close price), ``pnl_percentage``, ``close_reason`` ("" while open),
+    ``win`` (closed with a positive net PnL), ``averaged`` (it has averaging entries).
+
+    How positions were managed, one entry per change: ``level_position`` (the index of the position), ``level_time``,
+    ``level_stop_loss``, ``level_take_profit``, ``level_entry`` (the effective entry): the levels a trailing move,
+    a breakeven or an averaging entry left the position at, from the command log; ``averaging_time``,
+    ``averaging_price``, ``averaging_is_long``: the entries after the first; ``partial_time``, ``partial_price``,
+    ``partial_share`` (the money closed in % of all the money put in), ``partial_is_profit``: the partial closes.
 
     Limit orders: ``limit_ids``, ``limit_created`` (``signal.scheduled_at``), ``limit_ended`` (``pending_at`` when
     filled, ``close_timestamp`` when cancelled), ``limit_price``, ``limit_is_long``, ``limit_filled``,
@@ -64,6 +122,19 @@ class SignalMarks:
     exit_price: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
     pnl_percentage: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
     close_reason: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
+    averaged: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
+    level_position: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    level_time: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    level_stop_loss: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    level_take_profit: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    level_entry: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    averaging_time: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    averaging_price: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    averaging_is_long: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
+    partial_time: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
+    partial_price: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    partial_share: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    partial_is_profit: np.ndarray = field(default_factory=lambda: np.array([], dtype=bool))
     limit_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=str))
     limit_created: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     limit_ended: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
@@ -99,7 +170,8 @@ class SignalMarks:
 
     @classmethod
     def from_results(cls, results: Iterable[object]) -> SignalMarks:
-        """Collect the marks of a run from its tick results (scheduled, opened, closed, cancelled; others ignored).
+        """Collect the marks of a run from its tick results (scheduled, opened, closed, cancelled) and the commands
+        of its command log (``ws.PositionCommand``); anything else is ignored.
 
         A closed result alone is enough to mark its position (the opened result may have been skipped). A position
         is also marked as a filled limit order when its order was scheduled before (even if it filled in the same
@@ -121,16 +193,25 @@ class SignalMarksBuilder:
 
     def __init__(self) -> None:
         self._positions: dict[str, _Position] = {}
+        # Commands may come before their position does (its order's activation): kept until it opens.
+        self._early_commands: dict[str, list[ws.PositionCommand]] = {}
         self._limits: dict[str, _LimitOrder] = {}
         self._settled = SignalMarks()
         self._settled_positions = 0
         self._settled_limits = 0
 
     def add(self, results: Iterable[object]) -> None:
-        """Take in more results, in the order the run produced them."""
+        """Take in more results and commands, in the order the run produced them."""
         positions, limits = self._positions, self._limits
         for result in results:
-            if isinstance(result, ws.ScheduledResult):
+            if isinstance(result, ws.PositionCommand):
+                if result.action in LEVEL_ACTIONS:
+                    position = positions.get(result.signal_id)
+                    if position is None:
+                        self._early_commands.setdefault(result.signal_id, []).append(result)
+                    else:
+                        position.add_level(result)
+            elif isinstance(result, ws.ScheduledResult):
                 _limit_of(limits, result.signal)
             elif isinstance(result, ws.OpenedResult | ws.ClosedResult):
                 signal = result.signal
@@ -140,21 +221,20 @@ class SignalMarksBuilder:
                 if position is None:
                     position = positions[signal.id] = _Position(
                         entry_time=signal.pending_at,
-                        entry_price=signal.price_open,
+                        entry_price=signal.original_price_open,
                         is_long=signal.position == "long",
-                        take_profit=signal.price_take_profit,
-                        stop_loss=signal.price_stop_loss,
+                        take_profit=signal.original_price_take_profit,
+                        stop_loss=signal.original_price_stop_loss,
                     )
+                    for command in self._early_commands.pop(signal.id, ()):
+                        position.add_level(command)
                 # A limit order can fill in the minute it was placed (scheduled_at == pending_at): the order seen
                 # before tells it from a market order as much as a later fill time does.
                 if signal.id in limits or signal.scheduled_at < signal.pending_at:
                     limit = _limit_of(limits, signal)
                     limit.ended, limit.filled = float(signal.pending_at), True
                 if isinstance(result, ws.ClosedResult):
-                    position.exit_time = float(result.close_timestamp)
-                    position.exit_price = result.current_price
-                    position.pnl_percentage = result.pnl.pnl_percentage
-                    position.close_reason = result.close_reason
+                    position.close(result)
             elif isinstance(result, ws.CancelledResult):
                 limit = _limit_of(limits, result.signal)
                 limit.ended, limit.cancel_reason = float(result.close_timestamp), result.reason
@@ -179,13 +259,21 @@ class SignalMarksBuilder:
 
 def _joined(first: SignalMarks, then: SignalMarks) -> SignalMarks:
     """Return the marks of ``first`` followed by those of ``then``."""
+    # ``then``'s levels point at its own positions, which come after ``first``'s.
+    then_levels = {"level_position": then.level_position + len(first.position_ids)}
     return SignalMarks(
-        **{item.name: np.concatenate((getattr(first, item.name), getattr(then, item.name))) for item in fields(first)}
+        **{
+            item.name: np.concatenate((getattr(first, item.name), then_levels.get(item.name, getattr(then, item.name))))
+            for item in fields(first)
+        }
     )
 
 
 def _marks(positions: dict[str, _Position], limits: dict[str, _LimitOrder]) -> SignalMarks:
     p, o = list(positions.values()), list(limits.values())
+    levels = [(index, level) for index, row in enumerate(p) for level in row.levels]
+    averaging = [(row.is_long, *entry) for row in p for entry in row.averaging]
+    partials = [part for row in p for part in row.partials]
     return SignalMarks(
         position_ids=np.array(list(positions), dtype=str),
         entry_time=np.array([row.entry_time for row in p], dtype=np.int64),
@@ -197,6 +285,19 @@ def _marks(positions: dict[str, _Position], limits: dict[str, _LimitOrder]) -> S
         exit_price=_floats([row.exit_price for row in p]),
         pnl_percentage=_floats([row.pnl_percentage for row in p]),
         close_reason=np.array([row.close_reason for row in p], dtype=str),
+        averaged=np.array([row.averaged for row in p], dtype=bool),
+        level_position=np.array([index for index, _ in levels], dtype=np.int64),
+        level_time=np.array([level.time for _, level in levels], dtype=np.int64),
+        level_stop_loss=_floats([level.stop_loss for _, level in levels]),
+        level_take_profit=_floats([level.take_profit for _, level in levels]),
+        level_entry=_floats([level.entry for _, level in levels]),
+        averaging_time=np.array([time for _, time, _ in averaging], dtype=np.int64),
+        averaging_price=_floats([price for _, _, price in averaging]),
+        averaging_is_long=np.array([is_long for is_long, _, _ in averaging], dtype=bool),
+        partial_time=np.array([part[0] for part in partials], dtype=np.int64),
+        partial_price=_floats([part[1] for part in partials]),
+        partial_share=_floats([part[2] for part in partials]),
+        partial_is_profit=np.array([part[3] for part in partials], dtype=bool),
         limit_ids=np.array(list(limits), dtype=str),
         limit_created=np.array([row.created for row in o], dtype=np.int64),
         limit_ended=_floats([row.ended for row in o]),

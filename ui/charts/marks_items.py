@@ -2,7 +2,7 @@
 
 A run has thousands of trades and the marks are replaced on every batch while it runs, so there is one item per
 kind of mark, never one per trade: scatter items for markers, and ``connect="pairs"`` curves whose every two points
-are one segment (entry→exit connectors per win/loss colour, TP and SL levels, limit orders).
+are one segment (entry→exit connectors per win/loss colour, TP, SL and effective entry step lines, limit orders).
 """
 
 from __future__ import annotations
@@ -40,27 +40,73 @@ def _pairs(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> tu
     return x, y
 
 
-def _show_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
-    """Make ``item`` show exactly the points ``x``, ``y``; when they extend the points shown, only add the new ones.
+def _step_lines(
+    start_x: np.ndarray,
+    start_level: np.ndarray,
+    end_x: np.ndarray,
+    change_owner: np.ndarray,
+    change_x: np.ndarray,
+    change_level: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the segments of step lines, one per position, for a ``connect="pairs"`` curve.
+
+    Position ``i`` holds ``start_level[i]`` from ``start_x[i]`` and each of its changes (``change_owner == i``, in
+    time order) from ``change_x`` on, until its next change or ``end_x[i]``; a vertical riser joins two levels.
+    """
+    owner = np.concatenate((np.arange(len(start_x)), change_owner))
+    order = np.argsort(owner, kind="stable")  # each position's start first, then its changes in order
+    owner = owner[order]
+    x = np.concatenate((start_x, change_x))[order]
+    level = np.concatenate((start_level, change_level))[order]
+    continued = owner[1:] == owner[:-1]
+    ends = end_x[owner]
+    ends[:-1][continued] = x[1:][continued]
+    risen = continued & (level[1:] != level[:-1])
+    riser_x = x[1:][risen]
+    flat = _pairs(x, ends, level, level)
+    risers = _pairs(riser_x, riser_x, level[:-1][risen], level[1:][risen])
+    return np.concatenate((flat[0], risers[0])), np.concatenate((flat[1], risers[1]))
+
+
+def partial_marker_sizes(share: np.ndarray, marker_size: int) -> np.ndarray:
+    """Return the sizes (pixels) of partial exit markers: from 0.6 of an entry marker up, growing with the share
+    closed (``share`` in %), 1.5 of it for a whole position (a diamond looks smaller than a triangle of its size)."""
+    sizes: np.ndarray = marker_size * (0.6 + 0.9 * share / 100)
+    return sizes
+
+
+def _show_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray, size: np.ndarray | None = None) -> None:
+    """Make ``item`` show exactly the points ``x``, ``y`` (with their own ``size``, if given); when they extend the
+    points shown, only add the new ones.
 
     pyqtgraph styles every point it is given in Python: replacing a running year's thousands of marks on every
     redraw costs tens of ms, adding the few new ones almost nothing.
     """
     shown = len(item.data)
-    if 0 < shown <= len(x) and np.array_equal(item.data["x"], x[:shown]) and np.array_equal(item.data["y"], y[:shown]):
+    data = item.data
+    if (
+        0 < shown <= len(x)
+        and np.array_equal(data["x"], x[:shown])
+        and np.array_equal(data["y"], y[:shown])
+        and (size is None or np.array_equal(data["size"], size[:shown]))
+    ):
         if len(x) > shown:
-            item.addPoints(x=x[shown:], y=y[shown:])
+            new = {} if size is None else {"size": size[shown:]}
+            item.addPoints(x=x[shown:], y=y[shown:], **new)
         return
-    item.setData(x=x, y=y)
+    item.setData(x=x, y=y, **({} if size is None else {"size": size}))
 
 
 class SignalMarksLayer:
     """Draw :class:`SignalMarks` on a price plot whose x axis is the bar index.
 
-    Entries are ▲ (long) / ▼ (short) at the entry price, exits ● at the close price in the win or loss colour, a
-    connector joins them, TP and SL are horizontal segments over the position's life, limit orders are dashed
-    segments from creation to fill or cancel, and a cancelled order ends in an ✕ with its reason when zoomed in.
-    Positions still open run to the last candle (their connector is coloured by the unrealised result).
+    Entries are ▲ (long) / ▼ (short) at the entry price, averaging entries smaller ▲ / ▼ at their price, exits ● at
+    the close price in the win or loss colour, partial exits ◆ in the colour of their kind (profit: win, loss: loss)
+    sized by the share of the position they closed; a connector joins entry and exit. TP and SL are step lines over
+    the position's life that follow every trailing move and breakeven; a position that averaged in has its effective
+    entry as a dotted step line. Limit orders are dashed segments from creation to fill or cancel, and a cancelled
+    order ends in an ✕ with its reason when zoomed in. Positions still open run to the last candle (their connector is
+    coloured by the unrealised result).
     """
 
     def __init__(self, plot: pg.PlotItem, palette: ChartPalette) -> None:
@@ -71,6 +117,11 @@ class SignalMarksLayer:
         self.exits_win = pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE - 3, pxMode=True)
         self.exits_loss = pg.ScatterPlotItem(symbol="o", size=MARKER_SIZE - 3, pxMode=True)
         self.cancelled = pg.ScatterPlotItem(symbol="x", size=MARKER_SIZE, pxMode=True)
+        self.averaging_long = pg.ScatterPlotItem(symbol="t1", size=MARKER_SIZE - 2, pxMode=True)
+        self.averaging_short = pg.ScatterPlotItem(symbol="t", size=MARKER_SIZE - 2, pxMode=True)
+        self.partials_profit = pg.ScatterPlotItem(symbol="d", pxMode=True)
+        self.partials_loss = pg.ScatterPlotItem(symbol="d", pxMode=True)
+        self.effective_entries = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
         self.connectors_win = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
         self.connectors_loss = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
         self.take_profits = pg.PlotCurveItem(connect="pairs", skipFiniteCheck=True)
@@ -80,11 +131,16 @@ class SignalMarksLayer:
             (self.take_profits, 1),
             (self.stop_losses, 1),
             (self.limit_orders, 1),
+            (self.effective_entries, 1),
             (self.connectors_win, 2),
             (self.connectors_loss, 2),
             (self.exits_win, 3),
             (self.exits_loss, 3),
             (self.cancelled, 3),
+            (self.partials_profit, 3),
+            (self.partials_loss, 3),
+            (self.averaging_long, 4),
+            (self.averaging_short, 4),
             (self.entries_long, 4),
             (self.entries_short, 4),
         )
@@ -96,23 +152,32 @@ class SignalMarksLayer:
         self._cancel_x = np.empty(0)
         self._cancel_price = np.empty(0)
         self._cancel_reason = np.empty(0, dtype=str)
+        self._partial_share: dict[pg.ScatterPlotItem, np.ndarray] = {
+            self.partials_profit: np.empty(0),
+            self.partials_loss: np.empty(0),
+        }
         self._x_range = (0.0, 0.0)
         self.set_palette(palette)
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Recolour every mark."""
         self._palette = palette
-        no_pen = pg.mkPen(None)
-        # An outline tells an entry triangle from the candle of the same colour under it.
-        self.entries_long.setPen(pg.mkPen(palette.foreground))
-        self.entries_long.setBrush(pg.mkBrush(palette.up))
-        self.entries_short.setPen(pg.mkPen(palette.foreground))
-        self.entries_short.setBrush(pg.mkBrush(palette.down))
-        self.exits_win.setPen(pg.mkPen(palette.foreground))
-        self.exits_win.setBrush(pg.mkBrush(palette.win))
-        self.exits_loss.setPen(pg.mkPen(palette.foreground))
-        self.exits_loss.setBrush(pg.mkBrush(palette.loss))
-        self.cancelled.setPen(no_pen)
+        # An outline tells a marker from the candle of the same colour under it.
+        outlined = (
+            (self.entries_long, palette.up),
+            (self.entries_short, palette.down),
+            (self.averaging_long, palette.up),
+            (self.averaging_short, palette.down),
+            (self.exits_win, palette.win),
+            (self.exits_loss, palette.loss),
+            (self.partials_profit, palette.win),
+            (self.partials_loss, palette.loss),
+        )
+        for markers, colour in outlined:
+            markers.setPen(pg.mkPen(palette.foreground))
+            markers.setBrush(pg.mkBrush(colour))
+        self.cancelled.setPen(pg.mkPen(None))
+        self.effective_entries.setPen(cosmetic_pen(palette.foreground, 1, Qt.PenStyle.DotLine))
         self.cancelled.setBrush(pg.mkBrush(palette.limit))
         self.connectors_win.setPen(cosmetic_pen(palette.win, 2))
         self.connectors_loss.setPen(cosmetic_pen(palette.loss, 2))
@@ -139,8 +204,37 @@ class SignalMarksLayer:
         connector_win = np.where(closed, win, unrealised_win)
         for curve, mask in ((self.connectors_win, connector_win), (self.connectors_loss, ~connector_win)):
             curve.setData(*_pairs(entry_x[mask], exit_x[mask], marks.entry_price[mask], exit_price[mask]))
-        self.take_profits.setData(*_pairs(entry_x, exit_x, marks.take_profit, marks.take_profit))
-        self.stop_losses.setData(*_pairs(entry_x, exit_x, marks.stop_loss, marks.stop_loss))
+        owner = marks.level_position
+        change_x = bar_of(marks.level_time.astype(np.float64)).astype(np.float64)
+        for curve, start, change in (
+            (self.take_profits, marks.take_profit, marks.level_take_profit),
+            (self.stop_losses, marks.stop_loss, marks.level_stop_loss),
+        ):
+            curve.setData(*_step_lines(entry_x, start, exit_x, owner, change_x, change))
+        averaged = marks.averaged
+        averaged_changes = averaged[owner]
+        self.effective_entries.setData(
+            *_step_lines(
+                entry_x[averaged],
+                marks.entry_price[averaged],
+                exit_x[averaged],
+                # The averaged positions' own indices among themselves.
+                (np.cumsum(averaged) - 1)[owner[averaged_changes]],
+                change_x[averaged_changes],
+                marks.level_entry[averaged_changes],
+            )
+        )
+        averaging_x = bar_of(marks.averaging_time.astype(np.float64)).astype(np.float64)
+        averaging_long = marks.averaging_is_long
+        _show_points(self.averaging_long, averaging_x[averaging_long], marks.averaging_price[averaging_long])
+        _show_points(self.averaging_short, averaging_x[~averaging_long], marks.averaging_price[~averaging_long])
+        partial_x = bar_of(marks.partial_time.astype(np.float64)).astype(np.float64)
+        profit = marks.partial_is_profit
+        for markers, mask in ((self.partials_profit, profit), (self.partials_loss, ~profit)):
+            share = self._partial_share[markers] = marks.partial_share[mask]
+            _show_points(
+                markers, partial_x[mask], marks.partial_price[mask], partial_marker_sizes(share, self._marker_size)
+            )
 
         ended = ~np.isnan(marks.limit_ended)
         created_x = bar_of(marks.limit_created.astype(np.float64)).astype(np.float64)
@@ -173,6 +267,10 @@ class SignalMarksLayer:
             markers.setSize(size)
         for markers in (self.exits_win, self.exits_loss):
             markers.setSize(max(3, size - 3))
+        for markers in (self.averaging_long, self.averaging_short):
+            markers.setSize(max(3, size - 2))
+        for markers, share in self._partial_share.items():
+            markers.setSize(partial_marker_sizes(share, size))
 
     def entry_count(self) -> int:
         """Return the number of entry markers drawn (one per position, open or closed)."""
@@ -181,6 +279,14 @@ class SignalMarksLayer:
     def exit_count(self) -> int:
         """Return the number of exit markers drawn (one per closed position)."""
         return int(len(self.exits_win.data) + len(self.exits_loss.data))
+
+    def averaging_count(self) -> int:
+        """Return the number of averaging entry markers drawn."""
+        return int(len(self.averaging_long.data) + len(self.averaging_short.data))
+
+    def partial_sizes(self) -> list[float]:
+        """Return the sizes (pixels) of the partial exit markers drawn, profits first, each in time order."""
+        return [float(size) for markers in self._partial_share for size in markers.data["size"]]
 
     def reason_labels(self) -> list[str]:
         """Return the texts of the cancel reasons shown now."""

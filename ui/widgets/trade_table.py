@@ -1,4 +1,5 @@
-"""The closed trades of a run: a model fed in batches, a filter by close reason and side, a view with CSV export."""
+"""The closed trades of a run: a model fed in batches, a filter by close reason and side, a view with CSV export and
+each trade's command log."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtGui import QAction, QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,12 +29,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 import workstation as ws
+from ui.widgets.command_log import CommandLogDialog
 from ui.widgets.formatting import (
     GAIN_TEXT,
     LOSS_TEXT,
@@ -45,6 +49,12 @@ from ui.widgets.formatting import (
 from ui.widgets.statistics_table import CopyableTableView
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
+
+#: Returns the commands that changed a signal of the run, by its id (``ws.BacktestRun.commands_of``).
+CommandSource = Callable[[str], Sequence[ws.PositionCommand]]
+
+#: Why a trade's command log cannot be opened when the table has no command source.
+NO_COMMAND_LOG = "A run from the history keeps no command log: run it again to see its commands"
 
 #: The role whose raw values (numbers, epoch ms) the table sorts by, so -10 sorts before -2 and 3.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -66,7 +76,11 @@ class TradeColumn(IntEnum):
     PNL_PERCENT = 10
     PNL_MONEY = 11
     CLOSE_REASON = 12
-    NOTE = 13
+    ENTRIES = 13
+    ORIGINAL_OPEN_PRICE = 14
+    PARTIALS = 15
+    PARTIAL_EXECUTED = 16
+    NOTE = 17
 
 
 TRADE_HEADERS: tuple[str, ...] = (
@@ -83,6 +97,10 @@ TRADE_HEADERS: tuple[str, ...] = (
     "PnL %",
     "PnL",
     "Close reason",
+    "Entries",
+    "Original open",
+    "Partials",
+    "Closed by partials %",
     "Note",
 )
 
@@ -96,6 +114,10 @@ _NUMERIC_COLUMNS = frozenset(
         TradeColumn.STOP_LOSS,
         TradeColumn.PNL_PERCENT,
         TradeColumn.PNL_MONEY,
+        TradeColumn.ENTRIES,
+        TradeColumn.ORIGINAL_OPEN_PRICE,
+        TradeColumn.PARTIALS,
+        TradeColumn.PARTIAL_EXECUTED,
     }
 )
 
@@ -115,8 +137,21 @@ _WIDTH_SAMPLES: tuple[str, ...] = (
     "+000.00",
     "+00000.00",
     "time_expired",
+    "000",
+    "000000.00000000",
+    "000",
+    "000.00",
     "a note of some length",
 )
+
+#: What a column's title means, where the title alone cannot say it.
+_HEADER_TIPS = {
+    TradeColumn.OPEN_PRICE: "The effective entry: the average price of every entry (averaging in moves it)",
+    TradeColumn.ORIGINAL_OPEN_PRICE: "The price of the first entry",
+    TradeColumn.TAKE_PROFIT: "The take profit at the close (after every trailing move)",
+    TradeColumn.STOP_LOSS: "The stop loss at the close (after every trailing move and breakeven)",
+    TradeColumn.PARTIAL_EXECUTED: "Money taken out by partial closes, in % of all the money put in",
+}
 
 #: "closed": closed by hand or by partial closes (a managed position, SPEC-position P11).
 CLOSE_REASONS: tuple[str, ...] = ("take_profit", "stop_loss", "time_expired", "closed")
@@ -162,6 +197,10 @@ def _trade_row(number: int, result: ws.ClosedResult, price_decimals: int) -> _Tr
         signed(pnl.pnl_percentage, 2),
         signed(pnl.pnl_cost, 2),
         result.close_reason,
+        str(signal.total_entries),
+        price(signal.original_price_open),
+        str(signal.total_partials),
+        fixed(signal.partial_executed, 2),
         signal.note,
     )
     keys = (
@@ -178,6 +217,10 @@ def _trade_row(number: int, result: ws.ClosedResult, price_decimals: int) -> _Tr
         pnl.pnl_percentage,
         pnl.pnl_cost,
         result.close_reason,
+        signal.total_entries,
+        signal.original_price_open,
+        signal.total_partials,
+        signal.partial_executed,
         signal.note,
     )
     return _TradeRow(result, texts, keys)
@@ -249,7 +292,13 @@ class TradeTableModel(QAbstractTableModel):
             return TRADE_HEADERS[section]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if section in _NUMERIC_COLUMNS else _LEFT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS.get(TradeColumn(section))
         return None
+
+    def price_decimals(self) -> int:
+        """Return the decimals prices are written with."""
+        return self._price_decimals
 
     def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -339,7 +388,8 @@ class _TradeGrid(CopyableTableView):
 
 
 class TradeTableView(QWidget):
-    """The closed trades of a run: sortable table, close reason and side filters, and CSV export.
+    """The closed trades of a run: sortable table, close reason and side filters, CSV export, and the command log of
+    a trade (double-click, or *Command log…* in its context menu) once :meth:`set_command_source` gave one.
 
     Signals
     -------
@@ -398,6 +448,12 @@ class TradeTableView(QWidget):
         self.export_button.clicked.connect(self._on_export_clicked)
         self.table.clicked.connect(self._on_row_chosen)
         self.table.row_entered.connect(self._on_row_chosen)
+        self.table.doubleClicked.connect(self._on_row_opened)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
+        self._commands: CommandSource | None = None
+        #: The command log shown last (one at a time), kept referenced while it is open.
+        self.command_log: CommandLogDialog | None = None
         for change in (
             self.proxy.rowsInserted,
             self.proxy.rowsRemoved,
@@ -414,6 +470,36 @@ class TradeTableView(QWidget):
     def set_price_decimals(self, decimals: int) -> None:
         """Write prices with ``decimals`` decimals: the symbol's precision (``formatting.price_decimals``)."""
         self.model.set_price_decimals(decimals)
+
+    def set_command_source(self, commands: CommandSource | None) -> None:
+        """Open trades' command logs from ``commands`` (None: the run kept none, a run from the history)."""
+        self._commands = commands
+
+    def command_log_action(self, row: int) -> QAction:
+        """Return the *Command log…* action for ``row`` of the table as shown; disabled, with the reason as its
+        tooltip, when the run kept no command log."""
+        action = QAction("Command log…", self)
+        if self._commands is None:
+            action.setEnabled(False)
+            action.setToolTip(NO_COMMAND_LOG)
+        else:
+            action.triggered.connect(lambda: self.open_command_log(row))
+        return action
+
+    def open_command_log(self, row: int) -> CommandLogDialog | None:
+        """Show the command log of the trade in ``row`` of the table as shown (None: the run kept no log)."""
+        if self._commands is None:
+            return None
+        result = self.proxy.result_at(row)
+        if self.command_log is not None:
+            self.command_log.close()
+        dialog = CommandLogDialog(result, self._commands(result.signal.id), self.model.price_decimals(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _code: self._forget_command_log(dialog))
+        self.command_log = dialog
+        # open(), not exec(): the dialog must not block the qasync loop that runs the engine.
+        dialog.open()
+        return dialog
 
     def stage(self, results: Sequence[ws.ClosedResult]) -> None:
         """Format a batch of closed trades now and show it at the next :meth:`commit`.
@@ -486,6 +572,23 @@ class TradeTableView(QWidget):
 
     def _on_row_chosen(self, index: QModelIndex) -> None:
         self.trade_activated.emit(self.proxy.result_at(index.row()))
+
+    def _on_row_opened(self, index: QModelIndex) -> None:
+        self.open_command_log(index.row())
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.setToolTipsVisible(True)
+        menu.addAction(self.command_log_action(index.row()))
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def _forget_command_log(self, dialog: CommandLogDialog) -> None:
+        if self.command_log is dialog:
+            self.command_log = None
 
     def _on_export_clicked(self) -> None:
         # open(), not exec(): the dialog must not block the qasync loop that runs the engine.

@@ -15,8 +15,9 @@ from typing import Any
 
 from workstation.clients.position import PositionState
 from workstation.config import Config
-from workstation.models.events import CommitAction, CommitEvent, PauseEvent
+from workstation.models.events import CommitEvent, PauseEvent
 from workstation.models.fast import construct
+from workstation.models.position import CommitAction
 from workstation.models.signal import SignalRow
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from workstation.models.pnl import Pnl
+from workstation.models.position import CommitAction, PositionCommand
 from workstation.models.signal import SignalRow
 
 RiskStage = Literal["pre_check", "open", "activation"]
@@ -111,19 +112,6 @@ class PerformanceEvent(_Event):
     backtest: bool
 
 
-CommitAction = Literal[
-    "partial-profit",
-    "partial-loss",
-    "trailing-stop",
-    "trailing-take",
-    "breakeven",
-    "average-buy",
-    "close-pending",
-    "cancel-scheduled",
-    "activate-scheduled",
-]
-
-
 class CommitEvent(_Event):
     """A position command took effect (SPEC-position P17): which, on which position, and the position after it.
 
@@ -154,6 +142,24 @@ class CommitEvent(_Event):
     close_id: str | None
     cancel_id: str | None
     activate_id: str | None
+
+    def command(self) -> PositionCommand:
+        """Return the command as a run's command log keeps it: what was done, at what price, and the position after."""
+        signal = self.signal
+        argument = next(
+            (value for value in (self.percent_to_close, self.percent_shift, self.cost) if value is not None), None
+        )
+        return PositionCommand(
+            signal_id=signal.id,
+            time=self.timestamp,
+            action=self.action,
+            argument=argument,
+            price=self.current_price,
+            stop_loss=signal.price_stop_loss,
+            take_profit=signal.price_take_profit,
+            effective_entry=signal.price_open,
+            held_percent=100 - signal.partial_executed,
+        )
 
 
 class PauseEvent(_Event):

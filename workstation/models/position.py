@@ -8,6 +8,17 @@ from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 PartialType = Literal["profit", "loss"]
+CommitAction = Literal[
+    "partial-profit",
+    "partial-loss",
+    "trailing-stop",
+    "trailing-take",
+    "breakeven",
+    "average-buy",
+    "close-pending",
+    "cancel-scheduled",
+    "activate-scheduled",
+]
 
 #: ``model_dump(by_alias=True)`` writes the library's camelCase names (``costBasisAtClose``), as the peer's rows do.
 _CONFIG = ConfigDict(frozen=True, alias_generator=AliasGenerator(serialization_alias=to_camel))
@@ -49,3 +60,25 @@ class PartialPnl(BaseModel):
     timestamp: int = Field(title="Time", description="When the partial close was booked (ms)")
     pnl_percentage: float = Field(title="PnL %", description="Net PnL realised, in % of all the money invested")
     pnl_cost: float = Field(title="PnL", description="Net money realised")
+
+
+class PositionCommand(BaseModel):
+    """One command that changed a position, as the run's command log keeps it (from its commit event, P17).
+
+    The levels are the position's *after* the candle the command took effect in: the commands of one candle all
+    show the position as that candle left it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    signal_id: str = Field(title="Signal ID", description="The position (or waiting order) the command acted on")
+    time: int = Field(title="Time", description="The candle the command took effect at (ms)")
+    action: CommitAction = Field(title="Command", description="The commit action: partial-profit, trailing-stop, ...")
+    argument: float | None = Field(
+        title="Argument", description="Percent closed, percent shift or dollars added; None for the others"
+    )
+    price: float = Field(title="Price", description="The price the command was checked or booked at")
+    stop_loss: float = Field(title="SL", description="Stop loss after it")
+    take_profit: float = Field(title="TP", description="Take profit after it")
+    effective_entry: float = Field(title="Effective entry", description="Effective entry price after it (P5)")
+    held_percent: float = Field(title="Held %", description="Share of all money invested still held, in %")

@@ -174,7 +174,7 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
             await remove_partial_record(signal_id)
 
 
-def _emit_event(name: str, payload: Any) -> None:
+def emit_event(name: str, payload: Any) -> None:
     """Emit ``payload`` on the hub's stream ``name``."""
     getattr(events, name).emit(payload)
 
@@ -231,6 +231,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
         strategy_name: str,
         *,
         publish: Callable[[Result], None] = publish,
+        emit: Callable[[str, Any], None] = emit_event,
         run_id: int | None = None,
         **wiring: Unpack[StrategyWiring],
     ) -> ClientStrategy:
@@ -238,7 +239,8 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
 
         Live clients are ``LiveClientStrategy`` with the pair's persisted records; their exchange reads the run's
         clock (``clock_ms``). A backtest run creates its own client, so runs of one pair never share one: it
-        passes its own ``publish`` to record what the run produced, and its ``run_id``, under which the client
+        passes its own ``publish`` and ``emit`` to record what the run produced and the commands it carried out
+        (the events still reach the hub through them), and its ``run_id``, under which the client
         counts its risk position, keeps its partial levels and reports its errors.
         """
         schema = registry.strategies.get(strategy_name, "StrategyConnectionService")
@@ -258,7 +260,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
             "report_error": _callback_error_sink(
                 symbol=symbol, strategy_name=strategy_name, backtest=backtest, run_id=run_id
             ),
-            "emit_event": _emit_event,
+            "emit_event": emit,
             "event_listened": events.has_listeners,
         }
         if not backtest:

@@ -1,0 +1,99 @@
+"""The command log of one trade: every command that changed the position, with the position it left."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QVBoxLayout, QWidget
+
+import workstation as ws
+from ui.widgets.formatting import fixed, minute_time
+from ui.widgets.statistics_table import CopyableTableView
+
+COMMAND_LOG_HEADERS: tuple[str, ...] = (
+    "Time",
+    "Command",
+    "Argument",
+    "Price",
+    "SL",
+    "TP",
+    "Effective entry",
+    "Held %",
+)
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def command_texts(command: ws.PositionCommand, price_decimals: int) -> tuple[str, ...]:
+    """Return the cells of one command: its time, action, argument, price and the levels and share it left."""
+    argument = command.argument
+
+    def price(value: float) -> str:
+        return fixed(value, price_decimals)
+
+    return (
+        minute_time(command.time),
+        command.action,
+        "" if argument is None else fixed(argument, 2),
+        price(command.price),
+        price(command.stop_loss),
+        price(command.take_profit),
+        price(command.effective_entry),
+        fixed(command.held_percent, 2),
+    )
+
+
+class CommandLogDialog(QDialog):
+    """The commands of one trade in the order they took effect, in a copyable table (one row per command).
+
+    The levels of a row are the position's after the candle the command took effect in (SPEC-position P17).
+    """
+
+    def __init__(
+        self,
+        result: ws.ClosedResult,
+        commands: Sequence[ws.PositionCommand],
+        price_decimals: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        signal = result.signal
+        self.setWindowTitle(f"Command log · {signal.id}")
+        count = len(commands)
+        summary = (
+            f"{signal.position.upper()} {signal.symbol}: {count} command{'s' if count != 1 else ''}, "
+            f"{signal.total_entries} entr{'ies' if signal.total_entries != 1 else 'y'}, "
+            f"{signal.total_partials} partial close{'s' if signal.total_partials != 1 else ''}; "
+            f"closed {result.close_reason}"
+        )
+        self.summary = QLabel(summary if commands else f"{summary}. No command changed this trade.", self)
+        self.model = QStandardItemModel(0, len(COMMAND_LOG_HEADERS), self)
+        self.model.setHorizontalHeaderLabels(list(COMMAND_LOG_HEADERS))
+        for command in commands:
+            cells = []
+            for column, text in enumerate(command_texts(command, price_decimals)):
+                cell = QStandardItem(text)
+                if column >= 2:
+                    cell.setTextAlignment(_RIGHT)
+                cells.append(cell)
+            self.model.appendRow(cells)
+        self.table = CopyableTableView(self)
+        self.table.setModel(self.model)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(900, 360)
+
+    def rows(self) -> list[list[str]]:
+        """Return the texts of every row."""
+        return [
+            [self.model.item(row, column).text() for column in range(self.model.columnCount())]
+            for row in range(self.model.rowCount())
+        ]
