@@ -27,12 +27,14 @@ from workstation.clients.position import PositionState
 from workstation.config import Config
 from workstation.models.position import Entry, PartialClose, PartialPnl
 from workstation.models.results import ClosedResult
+from workstation.models.walker import WalkerStatistics, WalkerStrategyResult
 from workstation.parity import SYMBOL, read_rows, run_parity
-from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, MANAGED_COLUMNS
+from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, MANAGED_COLUMNS, POSITION_COLUMNS
 from workstation.reports.html import render_backtest_html
-from workstation.reports.live import LIVE_COLUMNS, LIVE_MANAGED_COLUMNS, LiveReportStorage
+from workstation.reports.live import LIVE_COLUMNS, LiveReportStorage
 from workstation.reports.statistics import curve_drawdown
 from workstation.reports.trades_csv import trade_list_csv
+from workstation.reports.walker import PNL_COLUMNS, walker_report
 
 STRATEGY = "sma-cross-managed"
 CONFIG = Config()
@@ -223,10 +225,36 @@ def test_the_live_report_counts_entries_and_partial_closes(run: Any) -> None:
     for result in statistics.signal_list[:2]:
         storage.add(result.model_copy(update={"backtest": False}), max_rows=10)
     lines = storage.get_report(SYMBOL, STRATEGY).splitlines()
-    assert lines[2] == "| " + " | ".join(LIVE_COLUMNS + LIVE_MANAGED_COLUMNS) + " |"
+    assert lines[2] == "| " + " | ".join(LIVE_COLUMNS + POSITION_COLUMNS) + " |"
     assert lines[4].endswith("| -1.08% | stop_loss | 88 | 2 | 1 | 50.00% |")
     assert lines[5].endswith("| -0.59% | stop_loss | 50 | 2 | 1 | 20.00% |")
     assert "**Max Drawdown:** 1.67% (lower is better)" in lines
+
+
+def test_the_walker_report_counts_entries_and_partial_closes(run: Any) -> None:
+    statistics, _, _ = run
+    walk = WalkerStatistics(
+        walker_name="w",
+        symbol=SYMBOL,
+        exchange_name="csv-exchange",
+        frame_name="parity",
+        metric="total_pnl",
+        total_strategies=1,
+        strategies_tested=1,
+        best_strategy=STRATEGY,
+        best_metric=statistics.total_pnl,
+        best_stats=statistics,
+        strategy_results=[
+            WalkerStrategyResult(strategy_name=STRATEGY, stats=statistics, metric_value=statistics.total_pnl)
+        ],
+    )
+    lines = walker_report(walk, top_n=1).splitlines()
+    header = lines.index("## All Signals (PNL Table)") + 2
+    assert lines[header] == "| " + " | ".join(PNL_COLUMNS + POSITION_COLUMNS) + " |"
+    assert lines[header + 2] == (
+        "| sma-cross-managed | managed-1704075900000 | BTCUSDT | LONG | -1.08% | stop_loss "
+        "| 2024-01-01T02:25:00.000Z | 2024-01-01T03:53:00.000Z | 2 | 1 | 50.00% |"
+    )
 
 
 def test_the_trade_csv_reads_back_into_the_closed_results(run: Any) -> None:

@@ -19,12 +19,14 @@ from workstation.reports.statistics import (
 __all__ = [
     "CLOSED_SIGNAL_COLUMNS",
     "MANAGED_COLUMNS",
+    "POSITION_COLUMNS",
     "BacktestReportStorage",
     "closed_signal_cells",
     "closed_signal_columns",
     "is_managed",
     "performance_figures",
     "performance_summary_lines",
+    "position_cells",
     "report_key",
 ]
 
@@ -46,17 +48,12 @@ CLOSED_SIGNAL_COLUMNS: tuple[str, ...] = (
 )
 
 
-#: Columns added after :data:`CLOSED_SIGNAL_COLUMNS` when a table holds a managed position: its entries (averaging
-#: in), its partial closes, the share they closed and the levels it was opened with ("Open Price", "Take Profit"
-#: and "Stop Loss" are the effective ones: the entries' average, after trailing and breakeven).
-MANAGED_COLUMNS: tuple[str, ...] = (
-    "Entries",
-    "Partial Closes",
-    "Partial Executed",
-    "Original Open",
-    "Original TP",
-    "Original SL",
-)
+#: What a managed position went through: its entries (averaging in), its partial closes and the share they closed.
+POSITION_COLUMNS: tuple[str, ...] = ("Entries", "Partial Closes", "Partial Executed")
+#: Columns added after :data:`CLOSED_SIGNAL_COLUMNS` when a table holds a managed position: :data:`POSITION_COLUMNS`
+#: and the levels it was opened with ("Open Price", "Take Profit" and "Stop Loss" are the effective ones: the
+#: entries' average, after trailing and breakeven).
+MANAGED_COLUMNS: tuple[str, ...] = (*POSITION_COLUMNS, "Original Open", "Original TP", "Original SL")
 
 
 def is_managed(signal: SignalRow) -> bool:
@@ -71,6 +68,11 @@ def is_managed(signal: SignalRow) -> bool:
         or signal.price_take_profit != signal.original_price_take_profit
         or signal.price_stop_loss != signal.original_price_stop_loss
     )
+
+
+def position_cells(signal: SignalRow) -> list[str]:
+    """Return the :data:`POSITION_COLUMNS` cells of a position: entries, partial closes, share closed."""
+    return [str(signal.total_entries), str(signal.total_partials), fixed(signal.partial_executed, 2) + "%"]
 
 
 def closed_signal_columns(results: Sequence[ClosedResult]) -> tuple[str, ...]:
@@ -113,9 +115,7 @@ def closed_signal_cells(result: ClosedResult, managed: bool = False) -> list[str
     ]
     if managed:
         cells += [
-            str(signal.total_entries),
-            str(signal.total_partials),
-            fixed(signal.partial_executed, 2) + "%",
+            *position_cells(signal),
             usd(signal.original_price_open),
             usd(signal.original_price_take_profit),
             usd(signal.original_price_stop_loss),

@@ -16,13 +16,12 @@ from workstation.models.results import (
     OpenedResult,
 )
 from workstation.models.signal import Position
-from workstation.reports.backtest import is_managed, performance_summary_lines, report_key
+from workstation.reports.backtest import POSITION_COLUMNS, is_managed, performance_summary_lines, report_key
 from workstation.reports.formatting import fixed, iso, markdown_table, or_na, signed, usd
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics, position_duration_minutes
 
 __all__ = [
     "LIVE_COLUMNS",
-    "LIVE_MANAGED_COLUMNS",
     "LiveEvent",
     "LiveReportStorage",
     "LiveStatistics",
@@ -49,8 +48,6 @@ LIVE_COLUMNS: tuple[str, ...] = (
     "Close Reason",
     "Duration (min)",
 )
-#: Columns added after :data:`LIVE_COLUMNS` when the table holds a managed position (see ``MANAGED_COLUMNS``).
-LIVE_MANAGED_COLUMNS: tuple[str, ...] = ("Entries", "Partial Closes", "Partial Executed")
 
 
 class LiveEvent(BaseModel):
@@ -100,7 +97,7 @@ class LiveStatistics(BacktestStatistics):
 def live_event_cells(event: LiveEvent, managed: bool = False) -> list[str]:
     """Return the raw (unescaped) cells of one row, in :data:`LIVE_COLUMNS` order; a missing value is ``N/A``.
 
-    ``managed`` adds the :data:`LIVE_MANAGED_COLUMNS` cells (for a table with a managed position).
+    ``managed`` adds the ``POSITION_COLUMNS`` cells (for a table with a managed position).
     """
 
     def percent(value: float) -> str:
@@ -296,7 +293,7 @@ class LiveReportStorage:
         lines = [title, ""]
         events = statistics.event_list
         managed = any(event.managed for event in events)
-        columns = LIVE_COLUMNS + LIVE_MANAGED_COLUMNS if managed else LIVE_COLUMNS
+        columns = LIVE_COLUMNS + POSITION_COLUMNS if managed else LIVE_COLUMNS
         lines.extend(markdown_table(columns, [live_event_cells(event, managed) for event in events]))
         lines.append("")
         lines.append(f"**Total events:** {statistics.total_events}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from workstation.errors import WorkstationError
 from workstation.models.walker import WalkerContract, WalkerResults, WalkerStatistics, WalkerStrategyResult
+from workstation.reports.backtest import POSITION_COLUMNS, is_managed, position_cells
 from workstation.reports.formatting import fixed, iso, markdown_table, or_na, signed
 from workstation.reports.statistics import opened_at
 
@@ -90,7 +91,8 @@ def _comparison_cells(rank: int, result: WalkerStrategyResult) -> list[str]:
     ]
 
 
-def _signal_rows(results: list[WalkerStrategyResult]) -> list[list[str]]:
+def _signal_rows(results: list[WalkerStrategyResult], managed: bool) -> list[list[str]]:
+    """Return the rows of the PnL table; ``managed`` adds the ``POSITION_COLUMNS`` cells."""
     return [
         [
             result.strategy_name,
@@ -101,6 +103,7 @@ def _signal_rows(results: list[WalkerStrategyResult]) -> list[list[str]]:
             closed.close_reason,
             iso(opened_at(closed)),
             iso(closed.close_timestamp),
+            *(position_cells(closed.signal) if managed else ()),
         ]
         for result in results
         for closed in result.stats.signal_list
@@ -155,9 +158,12 @@ def walker_report(statistics: WalkerStatistics, *, top_n: int) -> str:
     else:
         lines.append("No strategy results available.")
     lines.extend(["", "## All Signals (PNL Table)", ""])
-    signal_rows = _signal_rows(statistics.strategy_results)
+    managed = any(
+        is_managed(closed.signal) for result in statistics.strategy_results for closed in result.stats.signal_list
+    )
+    signal_rows = _signal_rows(statistics.strategy_results, managed)
     if signal_rows:
-        lines.extend(markdown_table(PNL_COLUMNS, signal_rows))
+        lines.extend(markdown_table(PNL_COLUMNS + POSITION_COLUMNS if managed else PNL_COLUMNS, signal_rows))
     else:
         lines.append("No closed signals available.")
     lines.extend(["", COMPARISON_NOTE])
