@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from data_paths import BTC_1D_CSV, expected_rows
 from test_position_replay import opened_state
+from test_walker_report import result as walk_result
+from test_walker_report import statistics as walk_of
 
 import workstation as ws
 from workstation.clients.pnl import slipped_move
@@ -27,7 +29,6 @@ from workstation.clients.position import PositionState
 from workstation.config import Config
 from workstation.models.position import Entry, PartialClose, PartialPnl
 from workstation.models.results import ClosedResult
-from workstation.models.walker import WalkerStatistics, WalkerStrategyResult
 from workstation.parity import SYMBOL, read_rows, run_parity
 from workstation.reports.backtest import CLOSED_SIGNAL_COLUMNS, MANAGED_COLUMNS, POSITION_COLUMNS
 from workstation.reports.html import render_backtest_html
@@ -233,21 +234,8 @@ def test_the_live_report_counts_entries_and_partial_closes(run: Any) -> None:
 
 def test_the_walker_report_counts_entries_and_partial_closes(run: Any) -> None:
     statistics, _, _ = run
-    walk = WalkerStatistics(
-        walker_name="w",
-        symbol=SYMBOL,
-        exchange_name="csv-exchange",
-        frame_name="parity",
-        metric="total_pnl",
-        total_strategies=1,
-        strategies_tested=1,
-        best_strategy=STRATEGY,
-        best_metric=statistics.total_pnl,
-        best_stats=statistics,
-        strategy_results=[
-            WalkerStrategyResult(strategy_name=STRATEGY, stats=statistics, metric_value=statistics.total_pnl)
-        ],
-    )
+    total = statistics.total_pnl
+    walk = walk_of([walk_result(STRATEGY, total, statistics)], best=STRATEGY, best_metric=total, metric="total_pnl")
     lines = walker_report(walk, top_n=1).splitlines()
     header = lines.index("## All Signals (PNL Table)") + 2
     assert lines[header] == "| " + " | ".join(PNL_COLUMNS + POSITION_COLUMNS) + " |"
