@@ -389,7 +389,7 @@ class ClientStrategy:
             if (touch <= row.price_open) if long else (touch >= row.price_open):
                 return "fill", timestamp, price
             if pings:
-                view = state.view(price, self.config)
+                view = manager.view(state, price)
                 self._announce("schedule_ping", view, price, timestamp)
                 await self._callback("on_schedule_ping", timestamp, prices[index - 1], self.symbol, view, price)
             manager.flush(state, timestamp)
@@ -447,20 +447,20 @@ class ClientStrategy:
             moment = from_ms(timestamp)
             try:
                 if ping is not None or self._event_listened("active_ping"):
-                    view = state.view(price, config)
+                    view = manager.view(state, price)
                     self._announce("active_ping", view, price, timestamp)
                     await self._call(ping, "on_active_ping", self.symbol, view, price, moment)
                 if branch == "profit":
                     if not breakeven_reached and state.breakeven_available(price, config):
                         breakeven_reached = True
-                        view = state.view(price, config)
+                        view = manager.view(state, price)
                         self._announce("breakeven_available", view, price, timestamp)
                         await self._call(breakeven, "on_breakeven", self.symbol, view, price, moment)
-                    view = state.view(price, config)
+                    view = manager.view(state, price)
                     partial.profit(view, price, percent, timestamp)
                     await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
                 elif branch == "loss":
-                    view = state.view(price, config)
+                    view = manager.view(state, price)
                     partial.loss(view, price, percent, timestamp)
                     await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
             finally:
