@@ -2,7 +2,7 @@
 
 Run ``python -m benchmarks.backtest [--only 30d|365d] [--with-peer]`` from the repository root. It generates the
 seed-42 candle CSVs with the peer's ``make_candles.py`` into a cache under the system temp dir (reused while their
-sha256 matches ``RESULTS.md``), then runs the SMA-cross market and limit cases, each in a fresh Python process so the
+sha256 matches ``RESULTS.md``), then runs the SMA-cross market and limit cases and their managed variants (SPEC-position), each in a fresh Python process so the
 peak RSS is that run's own. Wall time covers ``Backtest.run`` only, as in the peer's figures, and every run is
 checked bit for bit against the peer's expected output and ``get_signal`` count.
 
@@ -47,7 +47,8 @@ PEER_COPY = CACHE / "peer"
 
 #: Minutes of candles per data set (the peer's file names are ``btc_<name>.csv``).
 DATASETS = {"30d": 43_200, "365d": 525_600}
-VARIANTS = ("market", "limit")
+#: The plain SMA-cross cases and the managed ones (SPEC-position: the same entries managed from the callbacks).
+VARIANTS = ("market", "limit", "managed", "managed-limit")
 SEED = 42
 
 
@@ -77,21 +78,24 @@ class Measurement:
 
 
 def _table_rows(markdown: str, first_header: str) -> list[dict[str, str]]:
-    """Return the rows of the first markdown table whose header starts with ``first_header``, keyed by header."""
+    """Return the rows of every markdown table whose header starts with ``first_header``, keyed by header."""
     lines = markdown.splitlines()
+    rows: list[dict[str, str]] = []
+    found = False
     for index, line in enumerate(lines):
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if cells[0] != first_header:
             continue
-        rows = []
+        found = True
         for row_line in lines[index + 2 :]:
             if not row_line.startswith("|"):
                 break
             rows.append(
                 dict(zip(cells, (cell.strip() for cell in row_line.strip().strip("|").split("|")), strict=False))
             )
-        return rows
-    raise ValueError(f"RESULTS.md has no table starting with column {first_header!r}")
+    if not found:
+        raise ValueError(f"RESULTS.md has no table starting with column {first_header!r}")
+    return rows
 
 
 def read_results(results_md: Path) -> tuple[dict[str, str], dict[tuple[str, str], PeerFigures]]:
@@ -105,7 +109,7 @@ def read_results(results_md: Path) -> tuple[dict[str, str], dict[tuple[str, str]
     Returns
     -------
     tuple
-        ``{data set: sha256}`` and ``{(data set, variant): PeerFigures}``.
+        ``{data set: sha256}`` and ``{(data set, variant): PeerFigures}``, from the plain and the managed tables.
     """
     text = results_md.read_text(encoding="utf-8")
     hashes = {}
@@ -325,12 +329,18 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
 
     parity = "ok" if not any(result.problems for result in results) else "FAIL"
-    market, limit = (next(r for r in results if r.name == names[-1] and r.variant == v) for v in VARIANTS)
+    market, limit, managed, managed_limit = (
+        next(r for r in results if r.name == names[-1] and r.variant == v) for v in VARIANTS
+    )
     print(f"(the figures below are of the {names[-1]} runs)")
     print(
         f"candles_per_s={market.ours.candles_per_second:.0f} ratio={market.ratio:.1f} "
         f"median_ratio={market.median_ratio:.1f} peak_mb={market.ours.peak_mib:.1f} "
-        f"limit_candles_per_s={limit.ours.candles_per_second:.0f} limit_ratio={limit.ratio:.1f} parity={parity}"
+        f"limit_candles_per_s={limit.ours.candles_per_second:.0f} limit_ratio={limit.ratio:.1f} "
+        f"managed_candles_per_s={managed.ours.candles_per_second:.0f} managed_ratio={managed.ratio:.1f} "
+        f"managed_median_ratio={managed.median_ratio:.1f} managed_peak_mb={managed.ours.peak_mib:.1f} "
+        f"managed_limit_ratio={managed_limit.ratio:.1f} managed_limit_median_ratio={managed_limit.median_ratio:.1f} "
+        f"parity={parity}"
     )
     return 0 if parity == "ok" else 1
 

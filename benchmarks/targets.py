@@ -65,11 +65,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(
         "backtest",
         ("--only", "365d"),
-        900.0,
+        1800.0,
         (
             Figure("ratio", ">=", "50", "x"),
             info("median_ratio", "x"),
-            info("peak_mb", "MB"),
+            Figure("peak_mb", "<=", "160", "MB"),
+            Figure("managed_ratio", ">=", "30", "x"),
+            info("managed_median_ratio", "x"),
+            Figure("managed_peak_mb", "<=", "160", "MB"),
+            info("managed_limit_ratio", "x"),
             Figure("parity", "==", "ok"),
         ),
     ),

@@ -81,6 +81,9 @@ def test_the_targets_are_those_of_the_issues() -> None:
     }
     assert targets == {
         ("backtest", "ratio"): "≥ 50 x",
+        ("backtest", "peak_mb"): "≤ 160 MB",
+        ("backtest", "managed_ratio"): "≥ 30 x",
+        ("backtest", "managed_peak_mb"): "≤ 160 MB",
         ("backtest", "parity"): "= ok",
         ("chart", "full_view_ms"): "≤ 16 ms",
         ("chart", "pan_ms"): "≤ 16 ms",
@@ -98,13 +101,20 @@ def test_the_targets_are_those_of_the_issues() -> None:
 
 
 def test_rows_of_judges_every_figure_of_the_last_line() -> None:
-    line = "candles_per_s=6571428 ratio=61.3 median_ratio=48.0 peak_mb=140.2 limit_ratio=60.1 parity=FAIL"
+    line = (
+        "candles_per_s=6571428 ratio=61.3 median_ratio=48.0 peak_mb=140.2 limit_ratio=60.1 managed_ratio=29.9"
+        " managed_median_ratio=25.0 managed_peak_mb=160.1 managed_limit_ratio=31.0 parity=FAIL"
+    )
     rows, problem = rows_of(BACKTEST, Run(line, "", 1, 12.0))
     assert problem == ""
     assert rows == [
         Row("backtest", "ratio", "≥ 50 x", "61.3 x", Verdict.PASS),
         Row("backtest", "median_ratio", "", "48.0 x", Verdict.INFO),
-        Row("backtest", "peak_mb", "", "140.2 MB", Verdict.INFO),
+        Row("backtest", "peak_mb", "≤ 160 MB", "140.2 MB", Verdict.PASS),
+        Row("backtest", "managed_ratio", "≥ 30 x", "29.9 x", Verdict.FAIL),
+        Row("backtest", "managed_median_ratio", "", "25.0 x", Verdict.INFO),
+        Row("backtest", "managed_peak_mb", "≤ 160 MB", "160.1 MB", Verdict.FAIL),
+        Row("backtest", "managed_limit_ratio", "", "31.0 x", Verdict.INFO),
         Row("backtest", "parity", "= ok", "FAIL", Verdict.FAIL),
     ]
 
