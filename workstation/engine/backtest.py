@@ -73,7 +73,7 @@ class _Audience:
         self._strategy = strategy
         self._generation = -1
         self._expires = 0.0
-        self.progress = self.performance = self.idle = False
+        self.progress = self.performance = self.idle = self.idle_listened = False
 
     def refresh(self, now: float) -> None:
         if events.generation == self._generation and now < self._expires:
@@ -82,9 +82,8 @@ class _Audience:
         self._expires = now + YIELD_EVERY_SECONDS
         self.progress = events.has_listeners("progress_backtest")
         self.performance = events.has_listeners("performance")
-        self.idle = (
-            self._strategy.observes_idle or events.has_listeners("signal_backtest") or events.has_listeners("signal")
-        )
+        self.idle_listened = events.has_listeners("signal_backtest") or events.has_listeners("signal")
+        self.idle = self._strategy.observes_idle or self.idle_listened
 
 
 class _Performance:
@@ -209,7 +208,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
         frame_end + (strategy.config.max_candles_per_request + 1) * MINUTE_MS,
     )
     audience = _Audience(strategy)
-    strategy.idle_wanted = lambda: audience.idle
+    strategy.idle_wanted = lambda: audience.idle_listened
     performance = _Performance(job, audience)
     stop_feeding = performance_storage.add_feed(job.symbol, strategy.strategy_name, True, performance.flush)
     run_started = time.perf_counter()
