@@ -108,6 +108,33 @@ class EventHub(QObject):
         return self.receivers(self._signatures[name]) > self._internal[name]
 
 
+class ListenerCheck:
+    """``has_listeners`` for a backtest's per-candle loop: answers re-asked of Qt at most every 20 ms.
+
+    A subscription made through this module (``listen_*``) is seen at once (it bumps the hub's generation); a widget
+    connected directly is seen within 20 ms of engine work, as the run's own audience check does.
+    """
+
+    MAX_AGE_SECONDS = 0.02
+
+    def __init__(self, hub: EventHub) -> None:
+        self._hub = hub
+        self._generation = -1
+        self._expires = 0.0
+        self._answers: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        """Tell whether anything besides the engine's storages listens to ``name``."""
+        now = time.perf_counter()
+        if self._hub.generation != self._generation or now >= self._expires:
+            self._generation, self._expires = self._hub.generation, now + self.MAX_AGE_SECONDS
+            self._answers.clear()
+        answer = self._answers.get(name)
+        if answer is None:
+            answer = self._answers[name] = self._hub.has_listeners(name)
+        return answer
+
+
 events = EventHub()
 
 

@@ -161,6 +161,8 @@ class ClientPartial:
         not stored and fires when it is reached again, never twice. A failed write leaves the levels unreached.
         """
         reached = self.profit_levels if action == "profit" else self.loss_levels
+        if percent < LEVELS[0]:
+            return []  # no level to reach: most candles of a managed walk
         new = [level for level in LEVELS if percent >= level and level not in reached]
         if not new:
             return new
@@ -205,6 +207,8 @@ class ClientPartial:
         percent: float,
         timestamp: int,
     ) -> list[int]:
+        if percent < LEVELS[0]:
+            return []  # no level to reach: most candles of a managed walk
         new = [level for level in LEVELS if percent >= level and level not in reached]
         reached.extend(new)
         if not new or not self._wanted(kind):

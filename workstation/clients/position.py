@@ -78,6 +78,7 @@ class PositionState:
         "_view_key",
         "_view_row",
         "_view_value",
+        "_valued_view",
         "cost",
         "entries",
         "partials",
@@ -109,6 +110,7 @@ class PositionState:
         self._view_key: tuple[int, int, float | None, float | None] | None = None
         self._view_row: SignalRow | None = None
         self._view_value: dict[str, Any] = {}
+        self._valued_view: tuple[float, Config, dict[str, Any], SignalRow] | None = None
 
     # ------------------------------------------------------------------ where it stands
 
@@ -349,8 +351,15 @@ class PositionState:
 
         The entry and levels are the effective ones; a waiting order shows its limit price and a zero PnL.
         """
+        fields = self._view_fields()
+        # The callbacks of one candle see the same price; the view is rebuilt only after a command changed the fields.
+        valued = self._valued_view
+        if valued is not None and valued[0] == price and valued[1] is config and valued[2] is fields:
+            return valued[3]
         pnl = self.pnl(price, config) if self.is_open else _ZERO_PNL
-        return construct(SignalRow, pnl=pnl, **self._view_fields())
+        view = construct(SignalRow, pnl=pnl, **fields)
+        self._valued_view = (price, config, fields, view)
+        return view
 
     def _view_fields(self) -> dict[str, Any]:
         """Return every field of the view but its PnL; they change only with a command, the PnL with every price."""

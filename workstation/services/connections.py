@@ -18,7 +18,7 @@ from workstation.clients.risk import ClientRisk, MergeRisk, NoRisk, Risk, positi
 from workstation.clients.sizing import ClientSizing
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import Config
-from workstation.events import error_event, events, report_error
+from workstation.events import ListenerCheck, error_event, events, report_error
 from workstation.services.live_records import LiveRecords, partial_store, remove_partial_record, risk_store
 from workstation.services.memo import ConnectionService
 from workstation.storages import partial_storage
@@ -261,7 +261,7 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
                 symbol=symbol, strategy_name=strategy_name, backtest=backtest, run_id=run_id
             ),
             "emit_event": emit,
-            "event_listened": events.has_listeners,
+            "event_listened": ListenerCheck(events) if backtest else events.has_listeners,
         }
         if not backtest:
             return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
