@@ -2,9 +2,10 @@
 
 Run ``python -m benchmarks.backtest [--only 30d|365d] [--with-peer]`` from the repository root. It generates the
 seed-42 candle CSVs with the peer's ``make_candles.py`` into a cache under the system temp dir (reused while their
-sha256 matches ``RESULTS.md``), then runs the SMA-cross market and limit cases and their managed variants (SPEC-position), each in a fresh Python process so the
-peak RSS is that run's own. Wall time covers ``Backtest.run`` only, as in the peer's figures, and every run is
-checked bit for bit against the peer's expected output and ``get_signal`` count.
+sha256 matches ``RESULTS.md``), then runs the SMA-cross market and limit cases and their managed variants
+(SPEC-position), each in a fresh Python process so the peak RSS is that run's own. Wall time covers ``Backtest.run``
+only, as in the peer's figures, and every run is checked bit for bit against the peer's expected output and
+``get_signal`` count.
 
 Each of our cases runs ``--repeat`` times (5) and counts its fastest run, as ``timeit`` does: a one-second run is at
 the mercy of a noisy neighbour on a shared machine, while the peer's minute-long run averages such bursts out. The
