@@ -183,6 +183,23 @@ def shown(qtbot: QtBot, widget: Shown, width: int, height: int) -> Shown:
     return widget
 
 
+def test_an_open_position_shows_its_averaging_entries_and_partial_exits_from_its_commands(
+    managed: ManagedRun,
+) -> None:
+    opened = [result for result in managed.results if isinstance(result, ws.OpenedResult)]
+    own = next(result for result in opened if result.signal.id == MANAGED)
+    # While the position is open, only its opened result and its commands are known.
+    marks = SignalMarks.from_results([own, *MANAGED_COMMANDS])
+    assert list(marks.is_closed) == [False]
+    assert list(marks.averaged) == [True]
+    assert (list(marks.averaging_time), list(marks.averaging_price)) == ([1704115680000], [40843.270550007954])
+    assert list(marks.partial_time) == [1704117300000]
+    assert list(marks.partial_price) == [41034.945501003385]
+    assert list(marks.partial_share) == [40.0]
+    assert list(marks.partial_is_profit) == [True]
+    assert list(marks.level_stop_loss) == [SL0, SL1, SL2, SL2]
+
+
 @pytest.fixture
 def chart(qtbot: QtBot, managed: ManagedRun) -> CandleChart:
     widget = CandleChart()
@@ -211,24 +228,30 @@ def test_the_chart_draws_the_managed_position_as_it_was_managed(chart: CandleCha
     assert list(layer.averaging_long.data["y"]) == [40843.270550007954]
     assert list(layer.partials_profit.data["x"]) == [835]
     assert layer.marker_size() == 13
-    assert layer.partial_sizes() == [12.48]  # 13 px x (0.6 + 0.9 x 40 %)
+    assert layer.partial_sizes() == [12.0]  # 13 px x (0.6 + 0.9 x 40 %) = 12.48, in whole pixels
 
 
 def test_partial_exit_markers_are_sized_by_the_share_closed(chart: CandleChart, managed: ManagedRun) -> None:
-    chart.set_marks(SignalMarks.from_results([*managed.commands, *managed.results]))
-    layer = chart.marks_layer
     marks = SignalMarks.from_results([*managed.commands, *managed.results])
-    size = layer.marker_size()
-    expected = [size * (0.6 + 0.9 * share / 100) for share in marks.partial_share[marks.partial_is_profit]]
-    expected += [size * (0.6 + 0.9 * share / 100) for share in marks.partial_share[~marks.partial_is_profit]]
-    assert layer.partial_sizes() == expected
+    chart.set_marks(marks)
+    layer = chart.marks_layer
+    profit_shares = [20.0, 40.0, 18.0, 40.0, 40.0, 40.0, 60.0, 40.0, 18.0, 40.0, 60.0]
+    assert (
+        list(marks.partial_share[marks.partial_is_profit]),
+        list(marks.partial_share[~marks.partial_is_profit]),
+    ) == (
+        profit_shares,
+        [50.0, 40.0],
+    )
+    # The whole day in view: 8 px markers, so 8 x (0.6 + 0.9 x share), in whole pixels, profits first.
+    chart.show_all()
+    assert layer.marker_size() == 8
+    assert layer.partial_sizes() == [6.0, 8.0, 6.0, 8.0, 8.0, 8.0, 9.0, 8.0, 6.0, 8.0, 9.0, 8.0, 8.0]
     assert layer.averaging_count() == 4
     # Zooming in past a size threshold resizes them with the other markers, still by their share.
     chart.price_plot.getViewBox().setXRange(720, 870, padding=0)
     assert layer.marker_size() == 13
-    assert layer.partial_sizes() == [
-        13 * (0.6 + 0.9 * share / 100) for share in (*marks.partial_share[marks.partial_is_profit],)
-    ] + [13 * (0.6 + 0.9 * share / 100) for share in marks.partial_share[~marks.partial_is_profit]]
+    assert layer.partial_sizes() == [10.0, 12.0, 10.0, 12.0, 12.0, 12.0, 15.0, 12.0, 10.0, 12.0, 15.0, 14.0, 12.0]
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])

@@ -43,15 +43,26 @@ class _Position:
     close_reason: str = ""
     levels: list[_Level] = field(default_factory=list)
     #: The entries after the first (time, price) and the partial closes (time, price, share of the money invested
-    #: in %, profit), known once the position closed.
+    #: in %, profit): from the commands while the position is open, from the closed signal once it closed.
     averaging: list[tuple[int, float]] = field(default_factory=list)
     partials: list[tuple[int, float, float, bool]] = field(default_factory=list)
     averaged: bool = False
+    #: The share of the money invested still held after the last command, in %.
+    held: float = 100.0
 
-    def add_level(self, command: ws.PositionCommand) -> None:
-        """Follow a command that moved the stop, the take profit or the effective entry (the same levels: none)."""
-        if command.action == "average-buy":
+    def follow(self, command: ws.PositionCommand) -> None:
+        """Follow a command of the position: an averaging entry, a partial close, a move of its levels."""
+        action = command.action
+        if action == "average-buy":
             self.averaged = True
+            self.averaging.append((command.time, command.price))
+        elif action in ("partial-profit", "partial-loss"):
+            # Its share of all the money invested so far; the closed signal's records replace it at the close.
+            share = self.held - command.held_percent
+            self.partials.append((command.time, command.price, share, action == "partial-profit"))
+        self.held = command.held_percent
+        if action not in LEVEL_ACTIONS:
+            return
         level = _Level(command.time, command.stop_loss, command.take_profit, command.effective_entry)
         start = _Level(self.entry_time, self.stop_loss, self.take_profit, self.entry_price)
         last = self.levels[-1] if self.levels else start
@@ -205,12 +216,11 @@ class SignalMarksBuilder:
         positions, limits = self._positions, self._limits
         for result in results:
             if isinstance(result, ws.PositionCommand):
-                if result.action in LEVEL_ACTIONS:
-                    position = positions.get(result.signal_id)
-                    if position is None:
-                        self._early_commands.setdefault(result.signal_id, []).append(result)
-                    else:
-                        position.add_level(result)
+                position = positions.get(result.signal_id)
+                if position is None:
+                    self._early_commands.setdefault(result.signal_id, []).append(result)
+                else:
+                    position.follow(result)
             elif isinstance(result, ws.ScheduledResult):
                 _limit_of(limits, result.signal)
             elif isinstance(result, ws.OpenedResult | ws.ClosedResult):
@@ -227,7 +237,7 @@ class SignalMarksBuilder:
                         stop_loss=signal.original_price_stop_loss,
                     )
                     for command in self._early_commands.pop(signal.id, ()):
-                        position.add_level(command)
+                        position.follow(command)
                 # A limit order can fill in the minute it was placed (scheduled_at == pending_at): the order seen
                 # before tells it from a market order as much as a later fill time does.
                 if signal.id in limits or signal.scheduled_at < signal.pending_at:
@@ -236,6 +246,7 @@ class SignalMarksBuilder:
                 if isinstance(result, ws.ClosedResult):
                     position.close(result)
             elif isinstance(result, ws.CancelledResult):
+                self._early_commands.pop(result.signal.id, None)  # an order that never opened
                 limit = _limit_of(limits, result.signal)
                 limit.ended, limit.cancel_reason = float(result.close_timestamp), result.reason
 

@@ -70,8 +70,12 @@ def _step_lines(
 
 def partial_marker_sizes(share: np.ndarray, marker_size: int) -> np.ndarray:
     """Return the sizes (pixels) of partial exit markers: from 0.6 of an entry marker up, growing with the share
-    closed (``share`` in %), 1.5 of it for a whole position (a diamond looks smaller than a triangle of its size)."""
-    sizes: np.ndarray = marker_size * (0.6 + 0.9 * share / 100)
+    closed (``share`` in %), 1.5 of it for a whole position (a diamond looks smaller than a triangle of its size).
+
+    Whole pixels: pyqtgraph renders one image per distinct size, and a year's partial closes have thousands of
+    distinct shares.
+    """
+    sizes: np.ndarray = np.round(marker_size * (0.6 + 0.9 * share / 100))
     return sizes
 
 
