@@ -22,7 +22,21 @@ import workstation as ws
 from tests.data_paths import PEER
 from workstation.timeutil import from_ms
 
-from .fixtures import LL, SYMBOL, L, Recorder, S, add_frame, add_ladder_exchange, add_strategy, collect, hm, ts
+from .fixtures import (
+    LL,
+    SYMBOL,
+    L,
+    OneShot,
+    Recorder,
+    S,
+    add_frame,
+    add_ladder_exchange,
+    add_strategy,
+    collect,
+    hm,
+    signal,
+    ts,
+)
 
 Action = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
@@ -618,3 +632,17 @@ def test_p18_bad_input_is_refused_and_changes_nothing() -> None:
     assert snapshots[0] is not None and snapshots[0]["held"] == 100
     assert events["commit"] == []
     assert events["error"] == []
+
+
+def test_a_command_from_on_open_takes_the_strategy_off_the_vectorised_scan() -> None:
+    async def on_open(symbol: str, row: Any, price: float, when: datetime, backtest: bool) -> None:
+        assert await ws.commit_trailing_stop(symbol, -0.5, price) is True
+
+    add_ladder_exchange(42000.0, {15: 41700})
+    add_frame()
+    add_strategy(OneShot(signal(L)), callbacks={"on_open": on_open})
+    results = asyncio.run(collect())
+    closed = results[-1]
+    # Without the command the stop (41580) is never touched and the position expires at 02:10.
+    assert (closed.close_reason, closed.close_timestamp, closed.current_price) == ("stop_loss", ts(15), 41790.0)
+    assert (closed.signal.price_stop_loss, closed.signal.original_price_stop_loss) == (41790.0, 41580.0)
