@@ -167,24 +167,22 @@ def _scenario(
         fields = signal(await ws.get_average_price(symbol)) if callable(signal) else signal
         return ws.Signal(**fields, id=f"{name}-{len(signal_times)}")
 
-    async def on_active_ping(symbol: str, data: Any, price: float, when: datetime, backtest: bool) -> None:
-        action = ping.get(_fmt(when))
-        if action is not None:
-            entry = {"cb": "onActivePing", "t": _fmt(when), "price": price, "avg": await ws.get_average_price(symbol)}
+    def pinged(label: str, actions: Mapping[str, Action], *, read_back: bool) -> Callable[..., Awaitable[None]]:
+        """A ping callback running the action of its minute, logged as the peer logs it (``read_back``: ``after``)."""
+
+        async def on_ping(symbol: str, data: Any, price: float, when: datetime, backtest: bool) -> None:
+            action = actions.get(_fmt(when))
+            if action is None:
+                return
+            entry = {"cb": label, "t": _fmt(when), "price": price, "avg": await ws.get_average_price(symbol)}
             result = await action(symbol, {"data": data, "price": price, "when": when})
             if result is not None:
                 entry["result"] = result
-            entry["after"] = await _snap(symbol)
+            if read_back:
+                entry["after"] = await _snap(symbol)
             log.append(entry)
 
-    async def on_schedule_ping(symbol: str, data: Any, price: float, when: datetime, backtest: bool) -> None:
-        action = sping.get(_fmt(when))
-        if action is not None:
-            entry = {"cb": "onSchedulePing", "t": _fmt(when), "price": price, "avg": await ws.get_average_price(symbol)}
-            result = await action(symbol, {"data": data, "price": price, "when": when})
-            if result is not None:
-                entry["result"] = result
-            log.append(entry)
+        return on_ping
 
     async def breakeven(symbol: str, data: Any, price: float, when: datetime, backtest: bool) -> None:
         entry: dict[str, Any] = {
@@ -221,8 +219,8 @@ def _scenario(
     add_strategy(
         get_signal,
         callbacks={
-            "on_active_ping": on_active_ping,
-            "on_schedule_ping": on_schedule_ping,
+            "on_active_ping": pinged("onActivePing", ping, read_back=True),
+            "on_schedule_ping": pinged("onSchedulePing", sping, read_back=False),
             "on_breakeven": breakeven,
             "on_partial_profit": partial_profit,
             "on_close": close,
