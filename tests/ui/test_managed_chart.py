@@ -14,12 +14,14 @@ from typing import TypeVar
 
 import numpy as np
 import pytest
+import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from tests.data_paths import BTC_1D_CSV
+from ui.backtest.run_tab import RunTab
 from ui.charts import CandleChart, SignalMarks
 from ui.charts.candle_item import DARK_PALETTE, LIGHT_PALETTE
 from ui.widgets import TradeTableView
@@ -32,7 +34,9 @@ from workstation.timeutil import MINUTE_MS, from_ms
 
 #: A long that averaged in, closed 40 % at a profit, trailed its stop twice and its take profit once.
 MANAGED = "market-1704112200000"
-FIRST_CANDLE = 1_704_067_200_000  # 2024-01-01 00:00 UTC: bar 0 of the 1-day candles
+STRATEGY = "sma-cross-managed"
+#: A long whose stop went to breakeven, then trailed five times, with two partial closes at a profit.
+BREAKEVEN = "market-1704092700000"
 
 Shown = TypeVar("Shown", bound=QWidget)
 
@@ -82,28 +86,32 @@ class ManagedRun:
         return next(result for result in self.closed if result.signal.id == signal_id)
 
 
-async def _managed_run() -> ManagedRun:
-    """Run the peer's ``managed`` strategy on its 1-day candles, as ``workstation.parity`` does, through the run's
-    own handle (``ws.Backtest.run``)."""
+async def _register_managed() -> tuple[np.ndarray, ws.BacktestRequest]:
+    """Register the peer's ``managed`` strategy and its 1-day candles as ``workstation.parity`` does; return the
+    candles and the request of its period."""
     ws.reset()
     exchange = ws.add_exchange(make_csv_exchange(EXCHANGE_NAME, BTC_1D_CSV))
     assert isinstance(exchange.get_candles, CsvCandles)
     candles = await exchange.get_candles.load()
     schema = make_strategy({"variant": MANAGED_ENTRIES["managed"]})
     harness = ManagedHarness("managed", schema.get_signal)
-    ws.add_strategy(
-        schema.model_copy(update={"strategy_name": "sma-cross-managed", "callbacks": harness.strategy_callbacks()})
-    )
+    ws.add_strategy(schema.model_copy(update={"strategy_name": STRATEGY, "callbacks": harness.strategy_callbacks()}))
     first, last = int(candles["timestamp"][0]), int(candles["timestamp"][-1])
-    ws.add_frame(
-        ws.FrameSchema(
-            frame_name=FRAME_NAME,
-            interval="1m",
-            start_date=from_ms(first + 60 * MINUTE_MS),
-            end_date=from_ms(last - 360 * MINUTE_MS),
-        )
+    request = ws.BacktestRequest(
+        exchange_name=EXCHANGE_NAME,
+        symbol=SYMBOL,
+        strategy_name=STRATEGY,
+        start=from_ms(first + 60 * MINUTE_MS),
+        end=from_ms(last - 360 * MINUTE_MS),
     )
-    run = ws.Backtest.run(SYMBOL, strategy_name="sma-cross-managed", exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME)
+    return candles, request
+
+
+async def _managed_run() -> ManagedRun:
+    """Run it through the run's own handle (``ws.Backtest.run``)."""
+    candles, request = await _register_managed()
+    ws.add_frame(ws.FrameSchema(frame_name=FRAME_NAME, interval="1m", start_date=request.start, end_date=request.end))
+    run = ws.Backtest.run(SYMBOL, strategy_name=STRATEGY, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME)
     results: list[object] = [result async for result in run]
     return ManagedRun(candles, results, list(run.commands), run)
 
@@ -258,10 +266,15 @@ def test_partial_exit_markers_are_sized_by_the_share_closed(chart: CandleChart, 
 def test_screenshot_of_a_managed_run(chart: CandleChart, managed: ManagedRun, theme: str, tmp_path: Path) -> None:
     chart.set_palette(DARK_PALETTE if theme == "dark" else LIGHT_PALETTE)
     chart.set_marks(SignalMarks.from_results([*managed.commands, *managed.results]))
-    chart.price_plot.getViewBox().setXRange(735, 865, padding=0)
-    path = shots_dir(tmp_path) / f"chart14_{theme}.png"
-    assert chart.grab().save(str(path))
-    assert path.stat().st_size > 10_000
+    # The averaged, partly closed, trailed long; then a long whose stop went to breakeven and trailed five times.
+    for name, signal_id in (("", MANAGED), ("_breakeven", BREAKEVEN)):
+        result = managed.closed_of(signal_id)
+        assert result.signal.pending_at is not None
+        first, last = chart.bar_of_time(result.signal.pending_at), chart.bar_of_time(result.close_timestamp)
+        chart.price_plot.getViewBox().setXRange(first - 15, last + 15, padding=0)
+        path = shots_dir(tmp_path) / f"chart14_{theme}{name}.png"
+        assert chart.grab().save(str(path))
+        assert path.stat().st_size > 10_000
 
 
 @pytest.fixture
@@ -337,3 +350,21 @@ def test_a_run_from_the_history_has_no_command_log_and_says_why(trades: TradeTab
     assert (action.isEnabled(), action.toolTip()) == (False, NO_COMMAND_LOG)
     assert trades.open_command_log(0) is None
     assert trades.command_log is None
+
+
+def test_a_run_tab_draws_its_run_as_managed_and_opens_its_command_logs(
+    qtbot: QtBot, qloop: qasync.QEventLoop, managed: ManagedRun
+) -> None:
+    _, request = qloop.run_until_complete(_register_managed())
+    tab = shown(qtbot, RunTab(DARK_PALETTE), 1400, 900)
+    qloop.run_until_complete(tab.run(request))
+    assert tab.state == "Finished"
+    layer = tab.chart.marks_layer
+    assert (layer.entry_count(), layer.averaging_count(), len(layer.partial_sizes())) == (9, 4, 13)
+    assert {SL0, SL1, SL2} <= set(layer.stop_losses.getData()[1])
+    assert {TP0, TP1} <= set(layer.take_profits.getData()[1])
+    assert EFFECTIVE in set(layer.effective_entries.getData()[1])
+    row = [row[TradeColumn.SIGNAL_ID] for row in tab.trades.visible_rows()].index(MANAGED)
+    dialog = tab.trades.open_command_log(row)
+    assert dialog is not None
+    assert [cells[1] for cells in dialog.rows()] == [command.action for command in MANAGED_COMMANDS]
