@@ -229,6 +229,7 @@ class ManagedHarness:
         )
         self.resumes = 0
         self.paused_at: int | None = None
+        self._moment: tuple[datetime, int] | None = None
 
     def strategy_callbacks(self) -> StrategyCallbacks:
         """Return the callbacks to register with the strategy."""
@@ -253,6 +254,13 @@ class ManagedHarness:
         if management is None:
             management = self.signals[signal_id] = SignalManagement()
         return management
+
+    def _ms(self, when: datetime) -> int:
+        """Return ``when`` in epoch ms; the callbacks of one candle get the same datetime, converted once."""
+        moment = self._moment
+        if moment is None or moment[0] is not when:
+            moment = self._moment = (when, to_ms(when))
+        return moment[1]
 
     async def get_signal(self, symbol: str, when: datetime) -> ws.Signal | None:
         """Return the SMA-cross signal under this variant's id, ``<variant>-<ms>``."""
@@ -294,7 +302,7 @@ class ManagedHarness:
         management = self.management(signal.id)
         if management.close_requested:
             return
-        rules, price, t = self.rules, current_price, to_ms(when)
+        rules, price, t = self.rules, current_price, self._ms(when)
         assert signal.pending_at is not None
         age = (t - signal.pending_at) / MINUTE_MS
         long = signal.position == "long"
@@ -340,7 +348,7 @@ class ManagedHarness:
             return
         breakeven = ws.commit_breakeven(symbol)
         management.be = await self._track(
-            management, symbol, "breakeven", to_ms(when), current_price, None, breakeven, snapshot=True
+            management, symbol, "breakeven", self._ms(when), current_price, None, breakeven, snapshot=True
         )
 
     async def on_partial_profit(
@@ -351,7 +359,7 @@ class ManagedHarness:
         management = self.management(signal.id)
         if management.close_requested:
             return
-        rules, t, long = self.rules, to_ms(when), signal.position == "long"
+        rules, t, long = self.rules, self._ms(when), signal.position == "long"
         if not management.pp1:
             if percent >= rules.pp1_level:
                 management.pp1 = await self._partial_profit(
@@ -386,7 +394,7 @@ class ManagedHarness:
         management = self.management(signal.id)
         if management.close_requested:
             return
-        rules, t, price, long = self.rules, to_ms(when), current_price, signal.position == "long"
+        rules, t, price, long = self.rules, self._ms(when), current_price, signal.position == "long"
         if not management.dca and percent >= rules.dca_level:
             cost = rules.dca_cost_long if long else rules.dca_cost_short
             buy = ws.commit_average_buy(symbol, cost)
@@ -411,7 +419,7 @@ class ManagedHarness:
         management = self.management(signal.id)
         if management.cancel_requested or management.activate_requested:
             return
-        rules, t, price = self.rules, to_ms(when), current_price
+        rules, t, price = self.rules, self._ms(when), current_price
         age = (t - signal.scheduled_at) / MINUTE_MS
         if age >= rules.cancel_age:
             management.cancel_requested = True
@@ -439,8 +447,7 @@ class ManagedHarness:
     async def on_idle(self, symbol: str, current_price: float, when: datetime, backtest: bool) -> None:
         """Resume 30 minutes after the pause."""
         self.callbacks["onIdle"] += 1
-        t = to_ms(when)
-        if self.paused_at is not None and t - self.paused_at >= self.rules.pause_minutes * MINUTE_MS:
+        if self.paused_at is not None and self._ms(when) - self.paused_at >= self.rules.pause_minutes * MINUTE_MS:
             self.paused_at = None
             if await ws.get_strategy_paused(symbol):
                 await ws.set_strategy_paused(symbol, False)
