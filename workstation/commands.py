@@ -206,7 +206,7 @@ async def set_strategy_paused(symbol: str, paused: bool) -> None:
     """Pause or resume signal generation (P13); an open position or waiting order is managed either way."""
     call = _call("set_strategy_paused", symbol)
     if call is not None:
-        call.manager.set_paused(paused, call.when)
+        await call.manager.set_paused(paused, call.when)
 
 
 async def get_strategy_paused(symbol: str) -> bool:

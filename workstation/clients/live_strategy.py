@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from workstation.clients.position import Branch, PositionState
+from workstation.clients.position_manager import Request
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.models.fast import construct
-from workstation.models.results import ActiveResult, CancelledResult, ClosedResult
+from workstation.models.results import ActiveResult, CancelledResult, ClosedResult, CloseReason
 from workstation.models.signal import SignalRow
-from workstation.services.live_records import LiveProgress, LiveRecords
+from workstation.services.live_records import (
+    LiveManagement,
+    LivePause,
+    LiveProgress,
+    LiveRecords,
+    LiveRequest,
+    LiveSignalKind,
+)
 from workstation.timeutil import MINUTE_MS
 
 
@@ -28,6 +37,13 @@ class LiveClientStrategy(ClientStrategy):
         self.resume_after: int | None = None
         self._restored_callback: tuple[str, SignalRow] | None = None
         self._initialised = False
+        #: The price of the tick being evaluated: the view of a managed position is stored valued at it.
+        self._price = 0.0
+        #: What the store holds of the signal held (:meth:`_signature`), so a tick writes it only when it changed.
+        self._stored: tuple[Any, ...] | None = None
+        #: The signal whose ``on_breakeven`` ran (P10: once per signal).
+        self._breakeven_announced: str | None = None
+        self.manager.save_pause = self._save_pause
 
     @property
     def is_flat(self) -> bool:
@@ -59,20 +75,38 @@ class LiveClientStrategy(ClientStrategy):
             self.last_bucket = state.progress.last_bucket
             self.last_signal_id = state.progress.last_signal_id
         self.resume_after = state.resume_after
+        held = state.open_position or state.limit_order
+        if held is not None:
+            self._resume(held, state.management)
+        self.manager.paused = state.paused
         self._initialised = True
+
+    def _resume(self, row: SignalRow, management: LiveManagement | None) -> None:
+        """Hold the restored signal with the commands' changes and requests it was stored with."""
+        manager = self.manager
+        manager.start(PositionState(row, self.config.position_entry_cost))
+        if management is not None:
+            manager.close_request = _request(management.close_request)
+            manager.cancel_request = _request(management.cancel_request)
+            manager.activate_request = _request(management.activate_request)
+            if management.breakeven_announced:
+                self._breakeven_announced = row.id
+        self._stored = self._signature()
 
     async def tick(self, when: int) -> Result | None:
         """Evaluate the tick at ``when`` (SPEC §6.5); :meth:`save_progress` records it afterwards."""
         price = await self.exchange.get_average_price(self.symbol, when, self.config)
+        self._price = price
         if self._restored_callback is not None:
             name, row = self._restored_callback
             self._restored_callback = None
             await self._callback(name, when, price, self.symbol, row, price)
         result: Result | None
-        if self.open_position is not None:
-            result = await self._manage_position(self.open_position, when, price)
-        elif self.limit_order is not None:
-            result = await self._manage_order(self.limit_order, when, price)
+        state = self.manager.state
+        if state is not None and state.is_open:
+            result = await self._manage_position(state, when, price)
+        elif state is not None:
+            result = await self._manage_order(state, when, price)
         else:
             bucket, signal_id = self.last_bucket, self.last_signal_id
             try:
@@ -84,43 +118,146 @@ class LiveClientStrategy(ClientStrategy):
         return result
 
     async def save_progress(self, when: int) -> None:
-        """Record that the tick at ``when`` was evaluated, with the throttle state it left."""
-        await self.records.write_progress(
-            LiveProgress(
-                last_tick=when,
-                last_bucket=self.last_bucket,
-                last_signal_id=self.last_signal_id,
-                exchange_name=self.exchange_name,
+        """Record that the tick at ``when`` was evaluated, with the throttle state it left.
+
+        When the tick's commands changed the signal held (entries, partial closes, trailing levels, requests), the
+        signal is written in the same change; then the tick's commit events are emitted (written before heard).
+        """
+        progress = LiveProgress(
+            last_tick=when,
+            last_bucket=self.last_bucket,
+            last_signal_id=self.last_signal_id,
+            exchange_name=self.exchange_name,
+        )
+        manager = self.manager
+        state = manager.state
+        signature = self._signature()
+        held: tuple[LiveSignalKind, SignalRow, LiveManagement] | None = None
+        if state is not None and signature != self._stored:
+            management = LiveManagement(
+                signal_id=state.row.id,
+                close_request=_stored_request(manager.close_request),
+                cancel_request=_stored_request(manager.cancel_request),
+                activate_request=_stored_request(manager.activate_request),
+                breakeven_announced=self._breakeven_announced == state.row.id,
             )
+            if state.is_open:
+                held = ("open_position", state.view(self._price, self.config), management)
+            else:
+                held = ("limit_order", state.row, management)
+        await self.records.save_tick(progress, held)
+        self._stored = signature
+        if held is not None:
+            if held[0] == "open_position":
+                self.open_position = held[1]
+            else:
+                self.limit_order = held[1]
+        if state is not None:
+            manager.flush(state, when)
+
+    def _signature(self) -> tuple[Any, ...] | None:
+        """Return what the store must hold of the signal held; None when flat."""
+        manager = self.manager
+        state = manager.state
+        if state is None:
+            return None
+        return (
+            state.row.id,
+            state.is_open,
+            len(state.entries),
+            len(state.partials),
+            state.trailing_stop_loss,
+            state.trailing_take_profit,
+            manager.close_request,
+            manager.cancel_request,
+            manager.activate_request,
+            self._breakeven_announced == state.row.id,
         )
 
-    async def _manage_position(self, row: SignalRow, when: int, price: float) -> Result:
+    async def _save_pause(self, paused: bool, when: int) -> None:
+        await self.records.write_pause(LivePause(paused=paused, at=when))
+
+    def _is_managed(self, state: PositionState) -> bool:
+        """Tell whether the position is seen through its public view (SPEC-position P3).
+
+        So it is for a strategy with candle callbacks, or a position a command changed; any other keeps its row and
+        PnL as opened, as the backtest's scan does.
+        """
+        return (
+            self.walks_candles
+            or len(state.entries) > 1
+            or bool(state.partials)
+            or state.trailing_stop_loss is not None
+            or state.trailing_take_profit is not None
+        )
+
+    async def _end_position(self, state: PositionState, reason: CloseReason, when: int, price: float) -> Result:
+        if self._is_managed(state):
+            return await self._close_managed(state, reason, when, price)
+        return await self._close(state.row, reason, when, price)
+
+    async def _manage_position(self, state: PositionState, when: int, price: float) -> Result:
+        """SPEC-position P3 live: a requested close first, then the completion check, then the callbacks."""
+        manager = self.manager
+        request = manager.close_request
+        if request is not None:
+            manager.emit_now("close-pending", state, price, when, close_id=request.id, note=request.note)
+            return await self._end_position(state, "closed", when, price)
+        row = state.row
         assert row.pending_at is not None
         if when - row.pending_at >= row.minute_estimated_time * MINUTE_MS:
-            return await self._close(row, "time_expired", when, price)
-        long = row.position == "long"
-        if (price >= row.price_take_profit) if long else (price <= row.price_take_profit):
-            return await self._close(row, "take_profit", when, row.price_take_profit)
-        if (price <= row.price_stop_loss) if long else (price >= row.price_stop_loss):
-            return await self._close(row, "stop_loss", when, row.price_stop_loss)
-        distance = price - row.price_open if long else row.price_open - price
+            return await self._end_position(state, "time_expired", when, price)
+        long = state.is_long
+        stop, take = state.stop_loss, state.take_profit
+        if (price >= take) if long else (price <= take):
+            return await self._end_position(state, "take_profit", when, take)
+        if (price <= stop) if long else (price >= stop):
+            return await self._end_position(state, "stop_loss", when, stop)
+        managed = self._is_managed(state)
+        config = self.config
+        # The branch and progress come first: commands of the ping do not change what this tick reports.
+        branch, percent = state.progress(price) if managed else _progress_from_entry(row, price)
+        if "on_active_ping" in self.callbacks or self._event_listened("active_ping"):
+            view = state.view(price, config)
+            self._announce("active_ping", view, price, when)
+            await self._callback("on_active_ping", when, price, self.symbol, view, price)
         percent_tp = percent_sl = 0.0
-        if distance > 0:
-            percent_tp = min(distance / abs(row.price_take_profit - row.price_open) * 100, 100.0)
+        if branch == "profit":
+            percent_tp = percent
+            if self._breakeven_announced != row.id and state.breakeven_available(price, config):
+                self._breakeven_announced = row.id
+                view = state.view(price, config)
+                self._announce("breakeven_available", view, price, when)
+                await self._callback("on_breakeven", when, price, self.symbol, view, price)
+        elif branch == "loss":
+            percent_sl = percent
+        if branch != "flat":
+            shown = state.view(price, config) if managed else row
             partial = await self._get_partial(row.id)
-            await partial.reach_live("profit", row, price, percent_tp, when)
-            await self._callback("on_partial_profit", when, price, self.symbol, row, percent_tp, price)
-        elif distance < 0:
-            percent_sl = min(abs(distance) / abs(row.price_open - row.price_stop_loss) * 100, 100.0)
-            partial = await self._get_partial(row.id)
-            await partial.reach_live("loss", row, price, percent_sl, when)
-            await self._callback("on_partial_loss", when, price, self.symbol, row, percent_sl, price)
-        return await self._active(row, when, price, percent_tp, percent_sl)
+            await partial.reach_live(branch, shown, price, percent, when)
+            name = "on_partial_profit" if branch == "profit" else "on_partial_loss"
+            await self._callback(name, when, price, self.symbol, shown, percent, price)
+        shown = state.view(price, config) if self._is_managed(state) else row
+        return await self._active(shown, when, price, percent_tp, percent_sl)
 
-    async def _manage_order(self, row: SignalRow, when: int, price: float) -> Result:
+    async def _manage_order(self, state: PositionState, when: int, price: float) -> Result:
+        """SPEC-position P4 live: a requested cancel or activation first, then the order's own checks, then the ping."""
+        manager = self.manager
+        row = state.row
         long = row.position == "long"
         if self.stopped:
             return await self._cancel(row, "stopped", when, price)
+        cancel = manager.cancel_request
+        if cancel is not None:
+            manager.emit_now("cancel-scheduled", state, price, when, cancel_id=cancel.id, note=cancel.note)
+            return await self._cancel(row, "user", when, price)
+        activate = manager.activate_request
+        if activate is not None:
+            if not await self._risk_allows("activation", price, when, row):
+                return await self._cancel(row, "user", when, price)
+            opened = await self._open(manager.fill(when), when)
+            manager.emit_now("activate-scheduled", state, price, when, activate_id=activate.id, note=activate.note)
+            return opened
         if when - row.scheduled_at >= self.config.schedule_await_minutes * MINUTE_MS:
             return await self._cancel(row, "timeout", when, price)
         if (price <= row.price_stop_loss) if long else (price >= row.price_stop_loss):
@@ -128,7 +265,11 @@ class LiveClientStrategy(ClientStrategy):
         if (price <= row.price_open) if long else (price >= row.price_open):
             if not await self._risk_allows("activation", row.price_open, when, row):
                 return await self._cancel(row, "risk_reject", when, price)
-            return await self._open(row.model_copy(update={"pending_at": when, "is_scheduled": False}), when)
+            return await self._open(manager.fill(when), when)
+        if "on_schedule_ping" in self.callbacks or self._event_listened("schedule_ping"):
+            view = state.view(price, self.config)
+            self._announce("schedule_ping", view, price, when)
+            await self._callback("on_schedule_ping", when, price, self.symbol, view, price)
         return await self._active(row, when, price, 0.0, 0.0)
 
     async def _active(self, row: SignalRow, when: int, price: float, percent_tp: float, percent_sl: float) -> Result:
@@ -153,6 +294,7 @@ class LiveClientStrategy(ClientStrategy):
         await self.records.write_open_position(row, fills_limit_order=self.limit_order is not None)
         self.open_position = row
         self.limit_order = None
+        self._stored = self._signature()
 
     async def _before_end(self, result: ClosedResult | CancelledResult) -> None:
         await self.records.end(result)
@@ -172,6 +314,28 @@ class LiveClientStrategy(ClientStrategy):
         """Publish the closes and cancels a previous run saved but was killed before announcing, oldest first."""
         results = await self.records.unannounced()
         for result in results:
+            # The run may have died before on_close / on_cancel ran: they run again (a pause they set is kept once).
+            name = "on_close" if result.action == "closed" else "on_cancel"
+            await self._callback(name, result.close_timestamp, None, self.symbol, result.signal, result.current_price)
             await self._emit(result)
             await self._after_announce(result)
         return results
+
+
+def _progress_from_entry(row: SignalRow, price: float) -> tuple[Branch, float]:
+    """Return the branch and progress of a position nobody manages, from its entry as opened (SPEC §8)."""
+    long = row.position == "long"
+    distance = price - row.price_open if long else row.price_open - price
+    if distance > 0:
+        return "profit", min(distance / abs(row.price_take_profit - row.price_open) * 100, 100.0)
+    if distance < 0:
+        return "loss", min(abs(distance) / abs(row.price_open - row.price_stop_loss) * 100, 100.0)
+    return "flat", 0.0
+
+
+def _stored_request(request: Request | None) -> LiveRequest | None:
+    return None if request is None else LiveRequest(id=request.id, note=request.note)
+
+
+def _request(stored: LiveRequest | None) -> Request | None:
+    return None if stored is None else Request(stored.id, stored.note)

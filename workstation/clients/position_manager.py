@@ -66,6 +66,8 @@ class PositionManager:
         self.cancel_request: Request | None = None
         self.activate_request: Request | None = None
         self.paused = False
+        #: Live: stores a pause flip before anyone hears of it (SPEC §15.3 write-ahead); None in backtest.
+        self.save_pause: Callable[[bool, int], Awaitable[None]] | None = None
         #: The strategy was stopped: an activation is ignored (a close or cancel still works).
         self.stopped = False
         #: Set by a command that changed the position or asked for a deferred action: the vectorised scan no
@@ -148,10 +150,15 @@ class PositionManager:
         self.activate_request = request
         self.touched = True
 
-    def set_paused(self, paused: bool, when: int) -> None:
-        """Pause or resume signal generation (P13); setting the current value again does nothing."""
+    async def set_paused(self, paused: bool, when: int) -> None:
+        """Pause or resume signal generation (P13); setting the current value again does nothing.
+
+        A live flip is stored first (:attr:`save_pause`): a failed write leaves the flag as it was and raises.
+        """
         if paused == self.paused:
             return
+        if self.save_pause is not None:
+            await self.save_pause(paused, when)
         self.paused = paused
         self._emit("pause", construct(PauseEvent, **self.where, paused=paused, timestamp=when))
 

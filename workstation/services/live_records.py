@@ -9,6 +9,17 @@ Besides the four entities of the SPEC, two records make a restart exact rather t
 * ``progress`` (key: ``symbol:strategy_name``): the last tick evaluated, the throttle bucket of the last
   ``get_signal`` call and the last signal id, so a restarted run neither evaluates a tick twice nor calls
   ``get_signal`` earlier than the uninterrupted run would have.
+
+Position management (SPEC-position) adds two more, so a restart resumes a managed position exactly:
+
+* ``management`` (key: ``symbol:strategy_name``): the deferred close, cancel and activation requests of the signal
+  held and whether its breakeven was announced. A tick's commands change the held row (entries, partial closes,
+  trailing levels) and this record; both are written with the tick's progress in one change (:meth:`save_tick`), so
+  a kill either keeps the tick and its commands or neither, and the re-evaluated tick issues them once.
+* ``pause`` (key: ``symbol:strategy_name``): the pause flag and the tick it flipped at, written as it flips. A flip
+  at a tick the store does not hold as evaluated is undone at a restart, since that tick runs again.
+
+Records written before these existed read as no request, breakeven not announced, not paused.
 """
 
 from __future__ import annotations
@@ -62,6 +73,37 @@ class EndedSignal(BaseModel):
     announced: bool = True
 
 
+class LiveRequest(BaseModel):
+    """A deferred close, cancel or activation asked for by the strategy (SPEC-position P11, P12)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None
+    note: str | None
+
+
+class LiveManagement(BaseModel):
+    """What the commands left pending on the signal held, beyond its row."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signal_id: str
+    close_request: LiveRequest | None = None
+    cancel_request: LiveRequest | None = None
+    activate_request: LiveRequest | None = None
+    #: ``on_breakeven`` runs once per signal (P10).
+    breakeven_announced: bool = False
+
+
+class LivePause(BaseModel):
+    """The pause flag of a live strategy (P13) and the tick it flipped at."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    paused: bool
+    at: int
+
+
 class RiskPositions(RootModel[list[RiskPosition]]):
     """The persisted positions of one risk profile."""
 
@@ -105,6 +147,9 @@ class RestoredState:
     finished_close: SignalRow | None = None
     #: Ticks up to and including this one were evaluated before the restart and are not evaluated again.
     resume_after: int | None = None
+    #: The requests and flags of the signal held (None: nothing pending, or nothing held).
+    management: LiveManagement | None = None
+    paused: bool = False
 
 
 class LiveRecords:
@@ -118,6 +163,8 @@ class LiveRecords:
         self._schedule = persist.adapter("schedule")
         self._closed = persist.adapter("closed")
         self._progress = persist.adapter("progress")
+        self._management = persist.adapter("management")
+        self._pause = persist.adapter("pause")
 
     async def restore(self, exchange_name: str) -> RestoredState:
         """Read the pair's records and apply the recovery rules of SPEC §15.4.
@@ -166,13 +213,38 @@ class LiveRecords:
         if state.limit_order is not None:
             marks.append(state.limit_order.scheduled_at)
         state.resume_after = max(marks) if marks else None
+        management = await read_record(self._management, self.key, LiveManagement, entity="management")
+        held = state.open_position or state.limit_order
+        if management is not None and held is not None and management.signal_id == held.id:
+            state.management = management
+        pause = await read_record(self._pause, self.key, LivePause, entity="pause")
+        if pause is not None:
+            # A flip at a tick not held as evaluated is undone: that tick runs again and flips it again.
+            kept = state.resume_after is not None and pause.at <= state.resume_after
+            state.paused = pause.paused if kept else not pause.paused
         return state
 
+    async def save_tick(
+        self, progress: LiveProgress, held: tuple[LiveSignalKind, SignalRow, LiveManagement] | None
+    ) -> None:
+        """Store an evaluated tick and, when its commands changed it, the signal held with its requests: one change."""
+        change = Change().write("progress", self.key, progress.model_dump(mode="json"))
+        if held is not None:
+            kind, row, management = held
+            entity = "signal" if kind == "open_position" else "schedule"
+            change.write(entity, self.key, row.model_dump(mode="json"))
+            change.write("management", self.key, management.model_dump(mode="json"))
+        await commit(change)
+
+    async def write_pause(self, pause: LivePause) -> None:
+        """Store a pause flip."""
+        await self._pause.write_value(self.key, pause.model_dump(mode="json"))
+
     async def write_open_position(self, row: SignalRow, *, fills_limit_order: bool) -> None:
-        """Store the open position; a fill removes the limit order it came from in the same change."""
+        """Store the open position; a fill removes its limit order and the order's requests in the same change."""
         change = Change().write("signal", self.key, row.model_dump(mode="json"))
         if fills_limit_order:
-            change.remove("schedule", self.key)
+            change.remove("schedule", self.key).remove("management", self.key)
         await commit(change)
 
     async def write_limit_order(self, row: SignalRow) -> None:
@@ -186,6 +258,7 @@ class LiveRecords:
             Change()
             .write("closed", result.signal.id, {**result.model_dump(mode="json"), "announced": False})
             .remove(ended, self.key)
+            .remove("management", self.key)
         )
 
     async def mark_announced(self, result: ClosedResult | CancelledResult) -> None:
@@ -234,11 +307,11 @@ class LiveRecords:
         change = Change()
         progress = await read_record(self._progress, self.key, LiveProgress, entity="progress")
         if progress is not None and progress.exchange_name == exchange_name:
-            change.remove("progress", self.key)
+            change.remove("progress", self.key).remove("pause", self.key)
         for entity, adapter in (("signal", self._signal), ("schedule", self._schedule)):
             row = await self._own(adapter, entity, exchange_name)
             if row is not None:
-                change.remove(entity, self.key).remove("partial", row.id)
+                change.remove(entity, self.key).remove("partial", row.id).remove("management", self.key)
         for ended in await self.ended_signals():
             if ended.signal.exchange_name == exchange_name:
                 change.remove("closed", ended.signal.id)
