@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from workstation.config import Config
 from workstation.errors import ContextError
@@ -26,9 +26,11 @@ class MethodContext:
     config: Config
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionContext:
-    """The tick being evaluated: symbol, time (epoch ms) and mode."""
+class ExecutionContext(NamedTuple):
+    """The tick being evaluated: symbol, time (epoch ms) and mode.
+
+    A named tuple rather than a frozen dataclass: a backtest builds one per minute, and a tuple is built twice as fast.
+    """
 
     symbol: str
     when: int
