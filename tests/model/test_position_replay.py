@@ -10,6 +10,7 @@ checks the position arithmetic on 650 real positions without the engine.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,12 @@ class Prices:
         """The VWAP of the candles closed at ``when``: the window ending at the candle that opened a minute before."""
         last_closed = (when - self.first) // MINUTE - 1
         return float(self.vwap[last_closed - (VWAP_CANDLES - 1)])
+
+
+@functools.cache
+def prices_of(path: Path) -> Prices:
+    """Return the prices of a candle file, read once: a year of candles takes a while to read and check."""
+    return Prices(path)
 
 
 def opened_state(row: dict[str, Any]) -> PositionState:
@@ -139,27 +146,40 @@ def closing_differences(row: dict[str, Any], state: PositionState) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def prices_30d(tmp_path_factory: pytest.TempPathFactory) -> Prices:
-    return Prices(peer_candles("30d", tmp_path_factory.mktemp("candles")))
+def candle_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("candles")
 
 
 @pytest.mark.parametrize("variant", ["managed", "managed-limit"])
 def test_the_1_day_managed_positions_replay_bit_for_bit(variant: str) -> None:
     rows = read_rows(expected_rows(variant, "1d"))
 
-    assert [difference for row in rows for difference in replay(row, Prices(BTC_1D_CSV))] == []
+    assert [difference for row in rows for difference in replay(row, prices_of(BTC_1D_CSV))] == []
 
 
-@pytest.mark.parametrize("variant", ["managed", "managed-limit"])
-def test_the_30_day_managed_positions_replay_bit_for_bit(variant: str, prices_30d: Prices) -> None:
-    rows = read_rows(expected_rows(variant, "30d"))
-    replayed = [row for row in rows if set(commit["fn"] for commit in row["commits"]) - ENGINE_COMMANDS]
+@pytest.mark.parametrize(
+    ("data", "variant", "positions"),
+    [
+        ("30d", "managed", 344),
+        ("30d", "managed-limit", 302),
+        pytest.param("365d", "managed", 4252, marks=pytest.mark.slow),
+        pytest.param("365d", "managed-limit", 3898, marks=pytest.mark.slow),
+    ],
+)
+def test_the_longer_managed_runs_replay_bit_for_bit(
+    data: str, variant: str, positions: int, candle_folder: Path
+) -> None:
+    rows = read_rows(expected_rows(variant, data))
+    replayed = [row for row in rows if {commit["fn"] for commit in row["commits"]} - ENGINE_COMMANDS]
 
-    assert [difference for row in rows for difference in replay(row, prices_30d)] == []
+    prices = prices_of(peer_candles(data, candle_folder))
+
+    assert len(rows) == positions
+    assert [difference for row in rows for difference in replay(row, prices)] == []
     # Every position command is exercised, on long and short positions.
-    used = {(row["position"], commit["fn"]) for row in replayed for commit in row["commits"]}
-    assert {name for _, name in used} >= set(COMMANDS)
-    assert len(replayed) > 200
+    assert {commit["fn"] for row in replayed for commit in row["commits"]} >= set(COMMANDS)
+    assert {row["position"] for row in replayed} == {"long", "short"}
+    assert len(replayed) > positions // 2
 
 
 def test_the_vwap_lookup_is_the_one_the_peer_booked_at() -> None:
@@ -167,5 +187,5 @@ def test_the_vwap_lookup_is_the_one_the_peer_booked_at() -> None:
     average_buy = row["commits"][0]
 
     # The entry the peer booked is the VWAP one candle before the callback's price.
-    assert Prices(BTC_1D_CSV).average_at(average_buy["t"]) == row["entries"][1]["price"] == 41154.537551190624
+    assert prices_of(BTC_1D_CSV).average_at(average_buy["t"]) == row["entries"][1]["price"] == 41154.537551190624
     assert average_buy["price"] == 41134.234274053866
