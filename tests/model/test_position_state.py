@@ -614,3 +614,34 @@ def test_every_view_and_pnl_follows_the_latest_command_and_config() -> None:
     costly = Config(percent_fee=0.2)
     assert state.pnl(42100.0, costly).pnl_percentage != state.pnl(42100.0, CONFIG).pnl_percentage
     assert state.pnl(42100.0, CONFIG) == PositionState(state.view(42100.0, CONFIG), 100.0).pnl(42100.0, CONFIG)
+
+
+def test_short_progress_breakeven_availability_and_view() -> None:
+    state = short_state()
+
+    assert state.progress(42000.0) == ("loss", 1.7323708605198331e-12)  # eff is one ulp below o: a short loses
+    assert state.progress(41790.0) == ("profit", 49.99999999999913)
+    assert state.progress(42210.0) == ("loss", 50.00000000000087)
+    assert state.breakeven_available(41747.99999999999, CONFIG) is True
+    assert state.breakeven_available(41748.0, CONFIG) is False
+    view = state.view(41790.0, CONFIG)
+    assert (view.position, view.price_open, view.price_take_profit, view.price_stop_loss) == (
+        "short",
+        EFF,
+        41580.0,
+        42420.0,
+    )
+    assert view.pnl is not None
+    assert view.pnl.pnl_percentage == state.pnl(41790.0, CONFIG).pnl_percentage == 0.10110160160159959
+
+
+def test_a_first_trailing_move_may_put_the_stop_beyond_zero_and_the_liquidation_price_then_lies_above_it() -> None:
+    # The library accepts it (P8: the first call is unconditional apart from intrusion and conflict); the engine's
+    # liquidation rule (P3 step 5) is what then ends the position.
+    state = long_state()
+
+    assert state.trailing_stop(100, 42000.0) is True
+    assert state.stop_loss < 0
+    liquidation = state.liquidation_price(CONFIG)
+    assert liquidation is not None
+    assert liquidation > state.stop_loss
