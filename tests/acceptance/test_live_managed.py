@@ -22,7 +22,11 @@ from workstation.examples.sma_cross import make_strategy
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
 from workstation.parity import MANAGED_ENTRIES, ManagedHarness, SignalManagement
+from workstation.services.live_records import LivePause, LiveProgress, LiveRecords
 from workstation.timeutil import MINUTE_MS, to_ms
+
+from .fixtures import EXCHANGE, STRATEGY, L, at, ts
+from .live_fixtures import register_live
 
 SYMBOL = "BTCUSDT"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -242,3 +246,120 @@ def test_a_paused_strategy_asks_for_no_signal_until_resumed_then_asks_at_the_nex
         assert [when for when in managed.get_signal_at if paused_at <= when <= resumed_at] == []
         # The throttle was reset: get_signal runs at the tick after the resume, whatever the 15-minute bucket.
         assert resumed_at + MINUTE_MS in managed.get_signal_at
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Persistence: a restart resumes the managed position exactly, from records old or new
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """The process 'died' between two ticks."""
+
+
+class InterruptingClock(ws.ReplayClock):
+    """A replay clock whose run dies (raises) instead of sleeping into the tick at ``stop_at``."""
+
+    def __init__(self, start: datetime, stop_at: int | None) -> None:
+        super().__init__(start)
+        self.stop_at = stop_at
+
+    async def sleep(self, seconds: float) -> None:
+        if self.stop_at is not None and self.now_ms() + seconds * 1000 >= self.stop_at:
+            raise Interrupted
+        await super().sleep(seconds)
+
+
+async def manage_by_hand(symbol: str, signal: Any, current_price: float, when: datetime, backtest: bool) -> None:
+    """Take half at the first tick in profit, then trail the stop to 41 900, then ask for the close at 00:30."""
+    if current_price > signal.original_price_open and signal.total_partials == 0:
+        await ws.commit_partial_profit(symbol, 50)
+    elif signal.total_partials == 1 and signal.price_stop_loss == signal.original_price_stop_loss:
+        await ws.commit_trailing_stop_cost(symbol, 41900)
+    elif to_ms(when) >= ts(30):
+        await ws.commit_close_pending(symbol, id="by-hand")
+
+
+def run_interrupted(stops: list[int | None], *, forget_management: bool = False) -> list[Any]:
+    """Run the ladder's long position managed by hand, 'dying' before each tick of ``stops``; return the results.
+
+    ``forget_management`` rewrites the stored position at the first stop as a version before position management
+    wrote it: no entries, partial closes or original levels.
+    """
+    results: list[Any] = []
+    start = at(10)
+    for number, stop_at in enumerate(stops):
+        clock = InterruptingClock(start, stop_at)
+        if number == 0:
+            register_live(L, steps={20: 42210, 60: 42500}, callbacks={"on_active_ping": manage_by_hand})
+        else:
+            ws.Live.clear()
+        ws.list_exchanges()[0].get_candles.clock = clock
+
+        async def consume(clock: InterruptingClock = clock) -> None:
+            live = ws.Live.run(SYMBOL, strategy_name=STRATEGY, exchange_name=EXCHANGE, clock=clock, until=at(179))
+            async for result in live:
+                results.append(result)
+
+        try:
+            asyncio.run(consume())
+        except Interrupted:
+            assert stop_at is not None
+            start = datetime.fromtimestamp(stop_at / 1000, tz=UTC)
+        if number == 0 and forget_management:
+            adapter = ws.persist.adapter("signal")
+            stored = asyncio.run(adapter.read_value(KEY))
+            old = {name: value for name, value in stored.items() if name not in MANAGEMENT_FIELDS}
+            asyncio.run(adapter.write_value(KEY, old))
+    return results
+
+
+KEY = f"{SYMBOL}:{STRATEGY}"
+MANAGEMENT_FIELDS = (
+    "original_price_open",
+    "original_price_take_profit",
+    "original_price_stop_loss",
+    "entries",
+    "partials",
+    "partial_executed",
+)
+
+
+def test_a_restart_resumes_the_partial_close_the_trailing_stop_and_the_requested_close() -> None:
+    (_, reference) = run_interrupted([None])
+    assert reference.close_reason == "closed"
+    assert reference.close_timestamp == ts(31)
+    assert [(item.percent, item.current_price, item.timestamp) for item in reference.signal.partials] == [
+        (50.0, 42042.0, ts(21))
+    ]
+    assert reference.signal.price_stop_loss == 41900.0
+    ws.reset()
+    ws.persist.use_memory()
+    # Dying after the partial close, after the trailing stop, and after the close was asked for.
+    results = run_interrupted([ts(22), ts(23), ts(31), None])
+    assert [result.action for result in results] == ["opened", "closed"]
+    assert results[-1] == reference
+
+
+def test_a_position_stored_before_position_management_resumes_and_takes_commands() -> None:
+    results = run_interrupted([ts(16), None], forget_management=True)
+    closed = results[-1]
+    assert (closed.action, closed.close_reason, closed.close_timestamp) == ("closed", "closed", ts(31))
+    assert closed.signal.original_price_open == 42000.0
+    assert [(item.price, item.timestamp) for item in closed.signal.entries] == [(42000.0, ts(10))]
+    assert [(item.percent, item.current_price) for item in closed.signal.partials] == [(50.0, 42042.0)]
+    assert closed.signal.price_stop_loss == 41900.0
+
+
+@pytest.mark.parametrize(("evaluated", "paused"), [(ts(19), True), (ts(20), False)])
+def test_a_pause_flip_at_a_tick_the_store_does_not_hold_as_evaluated_is_undone(evaluated: int, paused: bool) -> None:
+    # A resume saved at 00:20 by a run that died before 00:20 was saved as evaluated: 00:20 runs again, paused.
+    records = LiveRecords(SYMBOL, STRATEGY)
+
+    async def restored() -> bool:
+        progress = LiveProgress(last_tick=evaluated, last_bucket=None, last_signal_id=None, exchange_name=EXCHANGE)
+        await records.write_progress(progress)
+        await records.write_pause(LivePause(paused=False, at=ts(20)))
+        return (await records.restore(EXCHANGE)).paused
+
+    assert asyncio.run(restored()) is paused
