@@ -1,14 +1,18 @@
 """A live paper run for the crash test: killed at random moments and restarted, it must end as if never killed.
 
-Usage: ``python live_crash_child.py <state.sqlite3> <events.log> [fill:N | close:N]`` (``CRASH_TEST_DAYS``: how many
-days, 4 unless set). Every ``opened`` result, partial
-level and announced close or cancel is appended to the log as one line, after the engine has persisted it. The run
-replays days of demo candles as fast as it can; ``READY`` goes to stdout once the state store is open (so a
-kill after it hits the run, not the start-up), ``DONE`` when the run has ended.
+Usage: ``python live_crash_child.py <state.sqlite3> <events.log> [fill:N | close:N | command:N | pause:N]``
+(``CRASH_TEST_DAYS``: how many days, 4 unless set; ``CRASH_TEST_STRATEGY``: ``mean-reversion``, limit orders, unless
+set to ``managed``, the peer's managed strategy: market entries whose positions its callbacks manage with every
+command). Every ``opened`` result, partial level, position command and announced close or cancel is appended to the
+log as one line, after the engine has persisted it. The run replays days of demo candles as fast as it can;
+``READY`` goes to stdout once the state store is open (so a kill after it hits the run, not the start-up), ``DONE``
+when the run has ended.
 
 ``fill:N`` makes the process kill itself right after the N-th store job that saved a position while a limit order
 was stored (a fill: the position's write and the order's removal, one transaction or two writes); ``close:N`` right
-after the N-th store job that saved a close or cancel not yet announced (before anyone could hear of it).
+after the N-th store job that saved a close or cancel not yet announced (before anyone could hear of it);
+``command:N`` right after the N-th store job that changed a stored open position (a tick's commands, before their
+events); ``pause:N`` right after the N-th store job that flipped the pause flag (before the pause was announced).
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from live_managed import add_managed_strategy  # the child runs as a script from its own folder
+
 import workstation as ws
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
 from workstation.persist.sqlite import SqliteDatabase
 
 SYMBOL = "BTCUSDT"
-STRATEGY = "mean-reversion"
+STRATEGY = os.environ.get("CRASH_TEST_STRATEGY", "mean-reversion")
 START = datetime(2024, 3, 1, tzinfo=UTC)
 #: Days of market the run replays; the storm of the slow test needs more than the suite's dozen kills.
 DAYS = int(os.environ.get("CRASH_TEST_DAYS", "4"))
@@ -72,6 +78,9 @@ def die_in(moment: str) -> None:
             connection, "SELECT count(*) FROM records WHERE entity = 'signal'"
         )
 
+    def stored(connection: sqlite3.Connection, entity: str) -> list[Any]:
+        return connection.execute("SELECT key, value FROM records WHERE entity = ? ORDER BY key", (entity,)).fetchall()
+
     def unannounced(connection: sqlite3.Connection) -> int:
         sql = "SELECT count(*) FROM records WHERE entity = 'closed' AND value LIKE '%\"announced\": false%'"
         return _count(connection, sql)
@@ -83,6 +92,13 @@ def die_in(moment: str) -> None:
                 before = fill_waits(connection)
                 result = job(connection)
                 made = before and _count(connection, "SELECT count(*) FROM records WHERE entity = 'signal'") == 1
+            elif kind in ("command", "pause"):
+                entity = "signal" if kind == "command" else "pause"
+                before_records = stored(connection, entity)
+                result = job(connection)
+                after = stored(connection, entity)
+                # A command changes a stored position (not an open or a close); a pause flips the stored flag.
+                made = after != before_records and (kind == "pause" or bool(before_records and after))
             else:
                 before_count = unannounced(connection)
                 result = job(connection)
@@ -109,7 +125,10 @@ def main(state_path: str, log_path: str, moment: str | None) -> None:
     candles = DemoCandles().candles(SYMBOL, CandleWindow(1, first, end))
     clock = ws.ReplayClock(START)
     ws.add_exchange(ws.make_replay_exchange("replay", candles, clock))
-    ws.add_strategy(strategy_name=STRATEGY, interval="15m", get_signal=get_signal)
+    if STRATEGY == "managed":
+        add_managed_strategy(STRATEGY)
+    else:
+        ws.add_strategy(strategy_name=STRATEGY, interval="15m", get_signal=get_signal)
     log = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - one line per event, to the end
 
     def record(kind: str, payload: Any) -> None:
@@ -122,9 +141,12 @@ def main(state_path: str, log_path: str, moment: str | None) -> None:
     ws.listen_signal_live(on_result)
     ws.listen_partial_profit(lambda event: record("profit", {"id": event.signal.id, "level": event.level}))
     ws.listen_partial_loss(lambda event: record("loss", {"id": event.signal.id, "level": event.level}))
+    ws.listen_commit(
+        lambda event: record("commit", {"id": event.signal.id, "action": event.action, "when": event.when})
+    )
 
     async def run() -> None:
-        for entity in ("signal", "schedule", "closed", "progress", "partial", "risk"):
+        for entity in ("signal", "schedule", "closed", "progress", "partial", "risk", "management", "pause"):
             await ws.persist.adapter(entity).wait_for_init()
         print("READY", flush=True)
         until = START + timedelta(days=DAYS) - timedelta(minutes=1)
