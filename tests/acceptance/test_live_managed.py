@@ -110,22 +110,23 @@ def paper_run(variant: str) -> PaperRun:
     return run
 
 
-@pytest.fixture(scope="module")
-def managed() -> PaperRun:
+def fresh_paper_run(variant: str) -> PaperRun:
+    """A paper run shared by the module's tests, on an engine of its own."""
     ws.reset()
     try:
-        return paper_run("managed")
+        return paper_run(variant)
     finally:
         ws.reset()
+
+
+@pytest.fixture(scope="module")
+def managed() -> PaperRun:
+    return fresh_paper_run("managed")
 
 
 @pytest.fixture(scope="module")
 def managed_limit() -> PaperRun:
-    ws.reset()
-    try:
-        return paper_run("managed-limit")
-    finally:
-        ws.reset()
+    return fresh_paper_run("managed-limit")
 
 
 def test_the_managed_strategy_runs_every_kind_of_command_live(managed: PaperRun, managed_limit: PaperRun) -> None:
