@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workstation.clients.position import Branch, PositionState
@@ -41,6 +42,8 @@ class LiveClientStrategy(ClientStrategy):
         self._price = 0.0
         #: What the store holds of the signal held (:meth:`_signature`), so a tick writes it only when it changed.
         self._stored: tuple[Any, ...] | None = None
+        #: The commit event of a requested close or cancel, emitted once the end is stored (write-ahead).
+        self._on_end: Callable[[], None] | None = None
         #: The signal whose ``on_breakeven`` ran (P10: once per signal).
         self._breakeven_announced: str | None = None
         self.manager.save_pause = self._save_pause
@@ -201,7 +204,9 @@ class LiveClientStrategy(ClientStrategy):
         manager = self.manager
         request = manager.close_request
         if request is not None:
-            manager.emit_now("close-pending", state, price, when, close_id=request.id, note=request.note)
+            self._on_end = lambda: manager.emit_now(
+                "close-pending", state, price, when, close_id=request.id, note=request.note
+            )
             return await self._end_position(state, "closed", when, price)
         row = state.row
         assert row.pending_at is not None
@@ -249,7 +254,9 @@ class LiveClientStrategy(ClientStrategy):
             return await self._cancel(row, "stopped", when, price)
         cancel = manager.cancel_request
         if cancel is not None:
-            manager.emit_now("cancel-scheduled", state, price, when, cancel_id=cancel.id, note=cancel.note)
+            self._on_end = lambda: manager.emit_now(
+                "cancel-scheduled", state, price, when, cancel_id=cancel.id, note=cancel.note
+            )
             return await self._cancel(row, "user", when, price)
         activate = manager.activate_request
         if activate is not None:
@@ -298,6 +305,9 @@ class LiveClientStrategy(ClientStrategy):
 
     async def _before_end(self, result: ClosedResult | CancelledResult) -> None:
         await self.records.end(result)
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end()
         if result.action == "closed":
             self.open_position = None
         else:
