@@ -546,6 +546,43 @@ def test_e14_commands_book_at_the_previous_minutes_price() -> None:
     assert [(p["price"], p["t"]) for p in _closed(record)["partials"]] == [(42100, "00:19")]
 
 
+#: What backtest-kit 19.5.0 printed for two more scenarios of the ``examples.mjs`` harness (short ``S``, a step to
+#: 84000 at 00:20, ``commitTrailingStop(symbol, shift, price)`` from the 00:15 ping): a first trailing move loosens the
+#: stop to about twice the entry; beyond the liquidation price (83706.54520304872, P15.3) the position is liquidated
+#: there (P3 step 5), short of it it stops out at its stop.
+LIQUIDATION_RESULTS = {
+    99.5: {
+        "action": "closed", "t": "00:20", "reason": "liquidation", "currentPrice": 83706.54520304872,
+        "sl": 84209.99999999999, "pnl": {"pnlPercentage": -100.00000000000006, "pnlCost": -100.00000000000007},
+    },
+    98: {
+        "action": "closed", "t": "00:20", "reason": "stop_loss", "currentPrice": 83580,
+        "sl": 83580, "pnl": {"pnlPercentage": -99.6977967967968, "pnlCost": -99.6977967967968},
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("shift", [99.5, 98])
+def test_p3_a_stop_trailed_past_the_liquidation_price_is_liquidated_there(shift: float) -> None:
+    record = _scenario(
+        f"liquidation-{shift}",
+        steps={20: 84000},
+        signal=S,
+        ping={"00:15": lambda sym, ctx: ws.commit_trailing_stop(sym, shift, ctx["price"])},
+    )
+
+    assert record["log"][0]["result"] is True
+    closed = _closed(record)
+    expected = LIQUIDATION_RESULTS[shift]
+    assert {key: closed[key] for key in ("action", "t", "reason", "currentPrice", "sl")} == {
+        key: expected[key] for key in ("action", "t", "reason", "currentPrice", "sl")
+    }
+    assert (closed["pnl"]["pnlPercentage"], closed["pnl"]["pnlCost"]) == (
+        expected["pnl"]["pnlPercentage"],
+        expected["pnl"]["pnlCost"],
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "call"),
     [

@@ -635,13 +635,12 @@ def test_short_progress_breakeven_availability_and_view() -> None:
     assert view.pnl.pnl_percentage == state.pnl(41790.0, CONFIG).pnl_percentage == 0.10110160160159959
 
 
-def test_a_first_trailing_move_may_put_the_stop_beyond_zero_and_the_liquidation_price_then_lies_above_it() -> None:
-    # The library accepts it (P8: the first call is unconditional apart from intrusion and conflict); the engine's
-    # liquidation rule (P3 step 5) is what then ends the position.
+def test_a_first_trailing_move_may_put_the_stop_beyond_zero_and_the_liquidation_price_then_comes_first() -> None:
+    # The library accepts it (P8: the first call is unconditional apart from intrusion and conflict); the
+    # liquidation price (P3 step 5) then ends the position.
     state = long_state()
 
+    assert state.stop_trigger(CONFIG) == (41580.0, "stop_loss")
     assert state.trailing_stop(100, 42000.0) is True
     assert state.stop_loss < 0
-    liquidation = state.liquidation_price(CONFIG)
-    assert liquidation is not None
-    assert liquidation > state.stop_loss
+    assert state.stop_trigger(CONFIG) == (42.12621029440197, "liquidation")

@@ -267,7 +267,7 @@ def test_trades_arriving_while_sorted_take_their_sorted_place(view: TradeTableVi
 
 def test_filters_by_close_reason_and_side(view: TradeTableView) -> None:
     assert [view.close_reason_filter.itemText(i) for i in range(view.close_reason_filter.count())] == [
-        "Any close reason", "take_profit", "stop_loss", "time_expired", "closed"
+        "Any close reason", "take_profit", "stop_loss", "time_expired", "closed", "liquidation"
     ]  # fmt: skip
     assert [view.side_filter.itemText(i) for i in range(3)] == ["Any side", "LONG", "SHORT"]
     view.close_reason_filter.setCurrentIndex(1)

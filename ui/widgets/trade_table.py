@@ -153,8 +153,9 @@ _HEADER_TIPS = {
     TradeColumn.PARTIAL_EXECUTED: "Money taken out by partial closes, in % of all the money put in",
 }
 
-#: "closed": closed by hand or by partial closes (a managed position, SPEC-position P11).
-CLOSE_REASONS: tuple[str, ...] = ("take_profit", "stop_loss", "time_expired", "closed")
+#: "closed": closed by hand or by partial closes (a managed position, SPEC-position P11); "liquidation": the isolated
+#: position's liquidation price came before its stop (a stop trailed beyond it, SPEC-position P3).
+CLOSE_REASONS: tuple[str, ...] = ("take_profit", "stop_loss", "time_expired", "closed", "liquidation")
 SIDES: tuple[str, ...] = ("long", "short")
 
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter

@@ -213,11 +213,11 @@ class LiveClientStrategy(ClientStrategy):
         if when - row.pending_at >= row.minute_estimated_time * MINUTE_MS:
             return await self._end_position(state, "time_expired", when, price)
         long = state.is_long
-        stop, take = state.stop_loss, state.take_profit
+        (stop, stopped_by), take = state.stop_trigger(self.config), state.take_profit
         if (price >= take) if long else (price <= take):
             return await self._end_position(state, "take_profit", when, take)
         if (price <= stop) if long else (price >= stop):
-            return await self._end_position(state, "stop_loss", when, stop)
+            return await self._end_position(state, stopped_by, when, stop)
         managed = self._is_managed(state)
         config = self.config
         # The branch and progress come first: commands of the ping do not change what this tick reports.

@@ -27,6 +27,9 @@ PARTIAL_CAP_TOLERANCE: Final = 1e-9
 #: ``Number.EPSILON``: a liquidation slope below it is no slope (P15.3).
 _EPSILON: Final = 2.220446049250313e-16
 
+#: Why a position is stopped out: its stop loss, or its liquidation price reached first (P3 step 5).
+StopReason = Literal["stop_loss", "liquidation"]
+
 #: The branch a price puts a position in: above (long) / below (short) its effective entry is ``profit``.
 Branch = Literal["profit", "loss", "flat"]
 
@@ -73,6 +76,9 @@ class PositionState:
         "_booked_config",
         "_booked_key",
         "_booked_value",
+        "_liquidation_config",
+        "_liquidation_key",
+        "_liquidation_value",
         "_money_key",
         "_money_value",
         "_valued_view",
@@ -106,6 +112,9 @@ class PositionState:
         self._money_value = _Money(0.0, 0.0, 0.0, 0.0)
         self._booked_key: tuple[int, int] | None = None
         self._booked_config: Config | None = None
+        self._liquidation_key: tuple[int, int] | None = None
+        self._liquidation_config: Config | None = None
+        self._liquidation_value: float | None = None
         self._booked_value: tuple[float, float, float, tuple[tuple[float, float, float], ...]] = (0.0, 0.0, 0.0, ())
         self._view_key: tuple[int, int, float | None, float | None] | None = None
         self._view_row: SignalRow | None = None
@@ -305,8 +314,28 @@ class PositionState:
         self._booked_value = (weighted, fees, closed, tuple(terms))
         return self._booked_value
 
+    def stop_trigger(self, config: Config) -> tuple[float, StopReason]:
+        """Return the price that stops the position out, and why (P3 step 5).
+
+        The effective stop loss, or the liquidation price of the (isolated) position when the price reaches it first:
+        at 1x only for a stop moved beyond it, e.g. a short's stop trailed to twice the entry.
+        """
+        stop = self.stop_loss
+        key = (len(self.entries), len(self.partials))
+        if key != self._liquidation_key or config is not self._liquidation_config:
+            # It depends on the PnL only, which only an entry or a partial close changes.
+            self._liquidation_value = self.liquidation_price(config)
+            self._liquidation_key, self._liquidation_config = key, config
+        liquidation = self._liquidation_value
+        if liquidation is not None and (liquidation > stop if self.is_long else liquidation < stop):
+            return liquidation, "liquidation"
+        return stop, "stop_loss"
+
     def liquidation_price(self, config: Config) -> float | None:
-        """Where an isolated position loses 100 % (P15.3); ``None`` when that is no price (always the case at 1x)."""
+        """Return where an isolated position loses 100 % (P15.3); ``None`` where the PnL does not fall with the price.
+
+        At 1x it is far beyond any ordinary stop: about 0.1 % of the entry for a long, twice the entry for a short.
+        """
         start = self.row.original_price_open
         lower = start * 0.9
         at_start = self.pnl(start, config).pnl_percentage

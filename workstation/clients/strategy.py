@@ -435,15 +435,15 @@ class ClientStrategy:
                 return await self._close_managed(state, "closed", timestamp, price)
             if timestamp >= deadline:
                 return await self._close_managed(state, "time_expired", timestamp, price)
-            stop, take = state.stop_loss, state.take_profit
+            (stop, stopped_by), take = state.stop_trigger(config), state.take_profit
             if long:
                 if lows[index] <= stop:
-                    return await self._close_managed(state, "stop_loss", timestamp, stop)
+                    return await self._close_managed(state, stopped_by, timestamp, stop)
                 if price >= take:
                     return await self._close_managed(state, "take_profit", timestamp, take)
             else:
                 if highs[index] >= stop:
-                    return await self._close_managed(state, "stop_loss", timestamp, stop)
+                    return await self._close_managed(state, stopped_by, timestamp, stop)
                 if price <= take:
                     return await self._close_managed(state, "take_profit", timestamp, take)
             # The branch and progress come first: commands of the ping do not change what this candle reports.
@@ -546,11 +546,14 @@ class ClientStrategy:
         after_frame = stamps > frame_end
         # Clamped: with the lifetime cap disabled, a huge lifetime must not overflow int64 (it never expires).
         expired = stamps >= min(row.pending_at + row.minute_estimated_time * MINUTE_MS, _INT64_MAX)
+        state = self.manager.position
+        assert state is not None
+        stop, stopped_by = state.stop_trigger(self.config)
         if row.position == "long":
-            stop_hit = candles["low"] <= row.price_stop_loss
+            stop_hit = candles["low"] <= stop
             profit_hit = vwap >= row.price_take_profit
         else:
-            stop_hit = candles["high"] >= row.price_stop_loss
+            stop_hit = candles["high"] >= stop
             profit_hit = vwap <= row.price_take_profit
         decisive = after_frame | expired | stop_hit | profit_hit
         if not decisive.any():
@@ -559,7 +562,7 @@ class ClientStrategy:
         if after_frame[index] or expired[index]:
             return index, "time_expired", float(vwap[index])
         if stop_hit[index]:
-            return index, "stop_loss", row.price_stop_loss
+            return index, stopped_by, stop
         return index, "take_profit", row.price_take_profit
 
     def _end_of_data(

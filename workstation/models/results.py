@@ -10,8 +10,9 @@ from workstation.models.pnl import Pnl
 from workstation.models.position import PartialPnl
 from workstation.models.signal import SignalRow
 
-#: ``closed``: a user close (``commit_close_pending``) or a full close by partial closes (SPEC-position P11, P7).
-CloseReason = Literal["take_profit", "stop_loss", "time_expired", "closed"]
+#: ``closed``: a user close (``commit_close_pending``) or a full close by partial closes (SPEC-position P11, P7);
+#: ``liquidation``: the isolated position's liquidation price came before its stop (SPEC-position P3 step 5).
+CloseReason = Literal["take_profit", "stop_loss", "time_expired", "closed", "liquidation"]
 #: ``user``: ``commit_cancel_scheduled``, or an activation its risk check refused (SPEC-position P12).
 CancelReason = Literal["timeout", "price_reject", "stopped", "risk_reject", "user"]
 
