@@ -7,6 +7,7 @@ returns ``False`` and changes nothing; outside a strategy's code every command r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,7 +171,8 @@ async def commit_average_buy(symbol: str, cost: float | None = None) -> bool:
     manager = call.manager
     price = await manager.price(call.when)
     amount = manager.config.position_entry_cost if cost is None else cost
-    if not state.average_buy(price, amount, call.when):
+    # 19.5 books any cost (P6); a NaN, infinite or non-positive one would corrupt the money held, so it is refused.
+    if not (math.isfinite(amount) and amount > 0) or not state.average_buy(price, amount, call.when):
         return False
     manager.queue("average-buy", price, call.when, cost=amount, effective_price_open=state.eff())
     return True

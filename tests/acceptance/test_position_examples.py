@@ -669,6 +669,23 @@ def test_p18_bad_input_is_refused_and_changes_nothing() -> None:
     assert events["error"] == []
 
 
+def test_an_entry_cost_that_is_not_a_positive_number_is_refused() -> None:
+    """19.5 does not check the cost of an averaging entry (P6); a NaN or negative one would corrupt the money held."""
+    refused: dict[str, bool] = {}
+    snapshots: list[dict[str, Any] | None] = []
+
+    async def buys(sym: str, ctx: dict[str, Any]) -> None:
+        snapshots.append(await _snap(sym))
+        for label, cost in (("NaN", float("nan")), ("infinite", float("inf")), ("zero", 0.0), ("negative", -50.0)):
+            refused[label] = await ws.commit_average_buy(sym, cost)
+        snapshots.append(await _snap(sym))
+        refused["$50 at a new low"] = await ws.commit_average_buy(sym, 50)
+
+    _scenario("bad-cost", steps={15: 41800}, signal=L, ping={"00:25": buys})
+    assert refused == {"NaN": False, "infinite": False, "zero": False, "negative": False, "$50 at a new low": True}
+    assert snapshots[0] == snapshots[1]
+
+
 def test_a_command_from_on_open_takes_the_strategy_off_the_vectorised_scan() -> None:
     async def on_open(symbol: str, row: Any, price: float, when: datetime, backtest: bool) -> None:
         assert await ws.commit_trailing_stop(symbol, -0.5, price) is True
