@@ -281,7 +281,9 @@ async def manage_by_hand(symbol: str, signal: Any, current_price: float, when: d
         await ws.commit_close_pending(symbol, id="by-hand")
 
 
-def run_interrupted(stops: list[int | None], *, forget_management: bool = False) -> list[Any]:
+def run_interrupted(
+    stops: list[int | None], *, forget_management: bool = False, callbacks: dict[str, Any] | None = None
+) -> list[Any]:
     """Run the ladder's long position managed by hand, 'dying' before each tick of ``stops``; return the results.
 
     ``forget_management`` rewrites the stored position at the first stop as a version before position management
@@ -292,7 +294,8 @@ def run_interrupted(stops: list[int | None], *, forget_management: bool = False)
     for number, stop_at in enumerate(stops):
         clock = InterruptingClock(start, stop_at)
         if number == 0:
-            register_live(L, steps={20: 42210, 60: 42500}, callbacks={"on_active_ping": manage_by_hand})
+            chosen = {"on_active_ping": manage_by_hand} if callbacks is None else callbacks
+            register_live(L, steps={20: 42210, 30: 42300, 60: 42500}, callbacks=chosen)
         else:
             ws.Live.clear()
         ws.list_exchanges()[0].get_candles.clock = clock
@@ -364,3 +367,15 @@ def test_a_pause_flip_at_a_tick_the_store_does_not_hold_as_evaluated_is_undone(e
         return (await records.restore(EXCHANGE)).paused
 
     assert asyncio.run(restored()) is paused
+
+
+def test_a_position_nobody_manages_resumes_as_opened_after_its_breakeven_became_available() -> None:
+    # At 00:31 the price is past the breakeven threshold: that is stored, but the row stays the one opened (its entry
+    # as set, not the effective one an ulp below), so the PnL at the close is the uninterrupted run's to the bit.
+    (_, reference) = run_interrupted([None], callbacks={})
+    assert (reference.close_reason, reference.close_timestamp) == ("take_profit", ts(63))
+    ws.reset()
+    ws.persist.use_memory()
+    results = run_interrupted([ts(40), None], callbacks={})
+    assert results[-1] == reference
+    assert results[-1].signal.price_open == 42000.0

@@ -41,7 +41,7 @@ class LiveClientStrategy(ClientStrategy):
         #: The price of the tick being evaluated: the view of a managed position is stored valued at it.
         self._price = 0.0
         #: What the store holds of the signal held (:meth:`_signature`), so a tick writes it only when it changed.
-        self._stored: tuple[Any, ...] | None = None
+        self._stored: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
         #: The commit event of a requested close or cancel, emitted once the end is stored (write-ahead).
         self._on_end: Callable[[], None] | None = None
         #: The signal whose ``on_breakeven`` ran (P10: once per signal).
@@ -135,20 +135,26 @@ class LiveClientStrategy(ClientStrategy):
         manager = self.manager
         state = manager.state
         signature = self._signature()
-        held: tuple[LiveSignalKind, SignalRow, LiveManagement] | None = None
-        if state is not None and signature != self._stored:
-            management = LiveManagement(
-                signal_id=state.row.id,
-                close_request=_stored_request(manager.close_request),
-                cancel_request=_stored_request(manager.cancel_request),
-                activate_request=_stored_request(manager.activate_request),
-                breakeven_announced=self._breakeven_announced == state.row.id,
-            )
-            if state.is_open:
-                held = ("open_position", state.view(self._price, self.config), management)
-            else:
-                held = ("limit_order", state.row, management)
-        await self.records.save_tick(progress, held)
+        stored_row, stored_management = (None, None) if self._stored is None else self._stored
+        held: tuple[LiveSignalKind, SignalRow] | None = None
+        management: LiveManagement | None = None
+        if state is not None and signature is not None:
+            row_part, management_part = signature
+            if row_part != stored_row:
+                # Only a command changes the row: the position is then seen, and stored, as its public view.
+                if state.is_open:
+                    held = ("open_position", state.view(self._price, self.config))
+                else:
+                    held = ("limit_order", state.row)
+            if management_part != stored_management:
+                management = LiveManagement(
+                    signal_id=state.row.id,
+                    close_request=_stored_request(manager.close_request),
+                    cancel_request=_stored_request(manager.cancel_request),
+                    activate_request=_stored_request(manager.activate_request),
+                    breakeven_announced=self._breakeven_announced == state.row.id,
+                )
+        await self.records.save_tick(progress, held, management)
         self._stored = signature
         if held is not None:
             if held[0] == "open_position":
@@ -158,23 +164,29 @@ class LiveClientStrategy(ClientStrategy):
         if state is not None:
             manager.flush(state, when)
 
-    def _signature(self) -> tuple[Any, ...] | None:
-        """Return what the store must hold of the signal held; None when flat."""
+    def _signature(self) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+        """Return what the store must hold of the signal held, its row's part and its requests'; None when flat."""
         manager = self.manager
         state = manager.state
         if state is None:
             return None
+        signal_id = state.row.id
         return (
-            state.row.id,
-            state.is_open,
-            len(state.entries),
-            len(state.partials),
-            state.trailing_stop_loss,
-            state.trailing_take_profit,
-            manager.close_request,
-            manager.cancel_request,
-            manager.activate_request,
-            self._breakeven_announced == state.row.id,
+            (
+                signal_id,
+                state.is_open,
+                len(state.entries),
+                len(state.partials),
+                state.trailing_stop_loss,
+                state.trailing_take_profit,
+            ),
+            (
+                signal_id,
+                manager.close_request,
+                manager.cancel_request,
+                manager.activate_request,
+                self._breakeven_announced == signal_id,
+            ),
         )
 
     async def _save_pause(self, paused: bool, when: int) -> None:

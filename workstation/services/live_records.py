@@ -225,14 +225,17 @@ class LiveRecords:
         return state
 
     async def save_tick(
-        self, progress: LiveProgress, held: tuple[LiveSignalKind, SignalRow, LiveManagement] | None
+        self,
+        progress: LiveProgress,
+        held: tuple[LiveSignalKind, SignalRow] | None = None,
+        management: LiveManagement | None = None,
     ) -> None:
-        """Store an evaluated tick and, when its commands changed it, the signal held with its requests: one change."""
+        """Store an evaluated tick with what its commands changed (the signal held, its requests): one change."""
         change = Change().write("progress", self.key, progress.model_dump(mode="json"))
         if held is not None:
-            kind, row, management = held
-            entity = "signal" if kind == "open_position" else "schedule"
-            change.write(entity, self.key, row.model_dump(mode="json"))
+            kind, row = held
+            change.write("signal" if kind == "open_position" else "schedule", self.key, row.model_dump(mode="json"))
+        if management is not None:
             change.write("management", self.key, management.model_dump(mode="json"))
         await commit(change)
 
