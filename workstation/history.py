@@ -1,13 +1,15 @@
 """Run history: every finished backtest saved to SQLite, reopened later without running it again.
 
-One file (``<user data dir>/history.sqlite3`` unless told otherwise) holds a row per run and a row per closed trade.
+One file (``<user data dir>/history.sqlite3`` unless told otherwise) holds a row per run, a row per closed trade and
+the run's command log (every command that changed one of its positions, packed by :mod:`workstation.stored_commands`).
 The trades are the single source of truth: statistics and chart series are recomputed from them on load by the
 same pure functions the engine uses (:func:`compute_backtest_statistics`, :func:`compute_run_series`), so a stored
 run reads exactly, float for float, as the run did. The summary columns of ``runs`` duplicate a few figures only so
 a list of thousands of runs needs no trade.
 
 Before anything is written, :meth:`RunHistory.save_backtest` proves that point: it rebuilds the statistics and the
-series from the JSON it is about to store and refuses to save a run that would not read back identically.
+series from the JSON it is about to store, unpacks the command log it is about to store, and refuses to save a run
+that would not read back identically.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from pydantic import BaseModel, ConfigDict
 from workstation.backtest import Backtest
 from workstation.backtest_run import BacktestRun
 from workstation.errors import WorkstationError
+from workstation.models.position import PositionCommand
 from workstation.models.results import ClosedResult
 from workstation.models.series import RunSeries, SeriesFrame
 from workstation.persist.corrupt import aside_name
 from workstation.persist.worker import SerialWorker
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
+from workstation.stored_commands import pack_commands, unpack_commands
 from workstation.timeutil import now_ms
 
 __all__ = ["SCHEMA_VERSION", "HistoryFileError", "RunHistory", "RunState", "RunSummary", "StoredRun"]
@@ -89,7 +93,9 @@ class StoredRun(BaseModel):
     """A stored run, whole: what ``ws.Backtest.get_data`` and ``get_series`` returned when it ended.
 
     ``parameters`` is the request the caller saved with the run, as JSON data. ``closed_results`` are the trades in
-    close order (the same list as ``statistics.signal_list``).
+    close order (the same list as ``statistics.signal_list``). ``commands`` is the run's command log as
+    ``BacktestRun.commands`` held it (every command that changed one of its positions, in order), or None for a run
+    stored before the history kept command logs.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -99,6 +105,16 @@ class StoredRun(BaseModel):
     statistics: BacktestStatistics
     series: RunSeries
     closed_results: list[ClosedResult]
+    commands: tuple[PositionCommand, ...] | None
+
+    def commands_of(self, signal_id: str) -> list[PositionCommand] | None:
+        """Return the commands that changed signal ``signal_id``, in order (as ``BacktestRun.commands_of`` does).
+
+        None when the run was stored without its command log.
+        """
+        if self.commands is None:
+            return None
+        return [command for command in self.commands if command.signal_id == signal_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +178,21 @@ def _create_version_1(connection: sqlite3.Connection) -> None:
     )
 
 
+def _add_command_logs(connection: sqlite3.Connection) -> None:
+    # A run stored before this table has no row in it: its command log was not kept.
+    connection.execute(
+        """
+        CREATE TABLE commands (
+            run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            log BLOB NOT NULL
+        )
+        """
+    )
+
+
 #: ``_MIGRATIONS[v]`` upgrades a file from schema version ``v`` to ``v + 1``; a new file is version 0. A schema
 #: change appends one function here, and every older file is upgraded step by step when it is opened.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_version_1,)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_version_1, _add_command_logs)
 
 #: The schema version this workstation writes (``PRAGMA user_version`` of the file).
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -311,7 +339,8 @@ class RunHistory:
         """Store the last backtest of ``symbol:strategy_name`` (or ``run``) as the engine holds it now; return its id.
 
         Call it once the run has ended (finished, stopped or failed after its frame was known). The results are
-        read from ``ws.Backtest.get_data`` and ``get_series`` on the loop; checking and writing happen in a
+        read from ``ws.Backtest.get_data`` and ``get_series`` on the loop, its command log from the run's
+        ``commands``; checking and writing happen in a
         worker thread, so the loop keeps running.
 
         Parameters
@@ -338,11 +367,13 @@ class RunHistory:
         ------
         ValueError
             If ``state`` is unknown, no backtest of the pair has run, ``parameters`` is not JSON, or the stored form
-            would not reproduce the run's statistics and series exactly (nothing is written then).
+            would not reproduce the run's statistics, series and command log exactly (nothing is written then).
         """
         if state not in _RUN_STATES:
             raise ValueError(f"state must be one of {', '.join(map(repr, _RUN_STATES))}, got {state!r}")
         statistics = await (Backtest.get_data(symbol, strategy_name) if run is None else run.get_data())
+        stored = Backtest.latest(symbol, strategy_name) if run is None else run
+        commands = () if stored is None else tuple(stored.commands)
         # Each figure of a long run takes tens of ms: give the loop (and the GUI on it) a turn in between.
         await asyncio.sleep(0)
         series = await (Backtest.get_series(symbol, strategy_name) if run is None else run.get_series())
@@ -356,6 +387,7 @@ class RunHistory:
             self._save,
             statistics,
             series,
+            commands,
             parameters=parameters,
             state=state,
             started_at_ms=started_at_ms,
@@ -365,6 +397,7 @@ class RunHistory:
         self,
         statistics: BacktestStatistics,
         series: RunSeries,
+        commands: tuple[PositionCommand, ...],
         *,
         parameters: dict[str, Any],
         state: str,
@@ -385,6 +418,12 @@ class RunHistory:
             raise ValueError(
                 f"run {series.symbol}:{series.strategy_name} not saved: its stored trades and closes would not give "
                 "back the same chart series"
+            )
+        log = pack_commands(commands)
+        if unpack_commands(log) != commands:
+            raise ValueError(
+                f"run {series.symbol}:{series.strategy_name} not saved: its stored command log would not give back "
+                "the same commands"
             )
         row = _RunRow(
             created_at=started_at_ms,
@@ -409,6 +448,7 @@ class RunHistory:
         with self._lock, self._transaction() as connection:
             run_id = _insert_run(connection, row)
             _insert_trades(connection, run_id, trades)
+            connection.execute("INSERT INTO commands (run_id, log) VALUES (?, ?)", (run_id, log))
         return run_id
 
     def list_runs(self) -> list[RunSummary]:
@@ -420,12 +460,14 @@ class RunHistory:
         return [_summary(row) for row in rows]
 
     def load(self, run_id: int) -> StoredRun:
-        """Return stored run ``run_id`` with its statistics and series recomputed from its trades.
+        """Return stored run ``run_id`` with its statistics and series recomputed from its trades, and its command log.
 
         Raises
         ------
         LookupError
             If there is no run ``run_id``: ``run 42 not found in <path>``.
+        ValueError
+            If its stored command log is damaged.
         """
         with self._lock:
             row = self._connection.execute(
@@ -439,6 +481,7 @@ class RunHistory:
                     "SELECT result FROM trades WHERE run_id = ? ORDER BY seq", (run_id,)
                 )
             ]
+            log = self._connection.execute("SELECT log FROM commands WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise LookupError(f"run {run_id} not found in {self.path}")
         summary = _summary(row[:_SUMMARY_WIDTH])
@@ -448,16 +491,21 @@ class RunHistory:
             | {"first_close": first_close, "last_close": last_close}
         )
         statistics, series = _restore(trades, total_cancelled, frame)
+        try:
+            commands = None if log is None else unpack_commands(log[0])
+        except ValueError as error:
+            raise ValueError(f"run {run_id} in {self.path}: {error}") from error
         return StoredRun(
             summary=summary,
             parameters=json.loads(parameters_json),
             statistics=statistics,
             series=series,
             closed_results=statistics.signal_list,
+            commands=commands,
         )
 
     def delete(self, run_id: int) -> None:
-        """Remove run ``run_id`` and its trades; an unknown id is not an error (it is gone either way)."""
+        """Remove run ``run_id`` with its trades and command log; an unknown id is not an error (it is gone anyway)."""
         with self._lock, self._transaction() as connection:
             connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 

@@ -344,7 +344,7 @@ def test_double_click_opens_the_trades_command_log(
     assert trades.command_log.rows() == dialog.rows()
 
 
-def test_a_run_from_the_history_has_no_command_log_and_says_why(trades: TradeTableView) -> None:
+def test_trades_shown_without_a_run_have_no_command_log_and_say_why(trades: TradeTableView) -> None:
     trades.set_command_source(None)
     action = trades.command_log_action(0)
     assert (action.isEnabled(), action.toolTip()) == (False, NO_COMMAND_LOG)

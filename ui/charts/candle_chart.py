@@ -236,6 +236,11 @@ class CandleChart(QWidget):
         if count:
             self.show_readout(count - 1)
 
+    @property
+    def marks(self) -> SignalMarks:
+        """Return the trade marks the chart shows (the last :meth:`set_marks`)."""
+        return self._marks
+
     def set_marks(self, marks: SignalMarks) -> None:
         """Replace every trade mark; cheap enough to call on each batch of a running backtest.
 

@@ -50,11 +50,12 @@ from ui.widgets.statistics_table import CopyableTableView
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
 
-#: Returns the commands that changed a signal of the run, by its id (``ws.BacktestRun.commands_of``).
-CommandSource = Callable[[str], Sequence[ws.PositionCommand]]
+#: Returns the commands that changed a signal of the run, by its id (``ws.BacktestRun.commands_of``,
+#: ``ws.StoredRun.commands_of``); None when the run was stored in the history without its command log.
+CommandSource = Callable[[str], Sequence[ws.PositionCommand] | None]
 
-#: Why a trade's command log cannot be opened when the table has no command source.
-NO_COMMAND_LOG = "A run from the history keeps no command log: run it again to see its commands"
+#: Why a trade's command log cannot be opened when the table has no command source (no run behind its trades).
+NO_COMMAND_LOG = "No run behind these trades: no command log to show"
 
 #: The role whose raw values (numbers, epoch ms) the table sorts by, so -10 sorts before -2 and 3.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -473,7 +474,7 @@ class TradeTableView(QWidget):
         self.model.set_price_decimals(decimals)
 
     def set_command_source(self, commands: CommandSource | None) -> None:
-        """Open trades' command logs from ``commands`` (None: the run kept none, a run from the history)."""
+        """Open trades' command logs from ``commands`` (None: no run behind the trades, no command log)."""
         self._commands = commands
 
     def command_log_action(self, row: int) -> QAction:
@@ -488,7 +489,7 @@ class TradeTableView(QWidget):
         return action
 
     def open_command_log(self, row: int) -> CommandLogDialog | None:
-        """Show the command log of the trade in ``row`` of the table as shown (None: the run kept no log)."""
+        """Show the command log of the trade in ``row`` of the table as shown (None: no command source)."""
         if self._commands is None:
             return None
         result = self.proxy.result_at(row)

@@ -21,6 +21,7 @@ __all__ = [
     "MANAGED_COLUMNS",
     "POSITION_COLUMNS",
     "BacktestReportStorage",
+    "backtest_report",
     "closed_signal_cells",
     "closed_signal_columns",
     "is_managed",
@@ -243,22 +244,36 @@ class BacktestReportStorage:
         ValueError
             If ``max_rows`` is less than 1.
         """
-        if max_rows < 1:
-            raise ValueError(f"max_rows must be at least 1, got {max_rows}")
-        title = f"# Backtest Report: {strategy_name} ({symbol})"
-        statistics = self.get_data(symbol, strategy_name, backtest)
-        total = statistics.total_signals
-        if total == 0:
-            return f"{title}\n\nNo signals closed yet."
-        shown = statistics.signal_list[-max_rows:]
-        lines = [title, ""]
-        columns = closed_signal_columns(shown)
-        managed = len(columns) > len(CLOSED_SIGNAL_COLUMNS)
-        lines.extend(markdown_table(columns, [closed_signal_cells(result, managed) for result in shown]))
-        lines.append("")
-        if len(shown) < total:
-            lines.append(f"Showing the last {len(shown)} of {total} closed signals.")
-        lines.append(f"**Total signals:** {total}")
-        lines.append(f"**Cancelled signals:** {statistics.total_cancelled}")
-        lines.extend(performance_summary_lines(statistics))
-        return "\n".join(lines)
+        return backtest_report(self.get_data(symbol, strategy_name, backtest), symbol, strategy_name, max_rows=max_rows)
+
+
+def backtest_report(statistics: BacktestStatistics, symbol: str, strategy_name: str, *, max_rows: int) -> str:
+    r"""Render the markdown report of a backtest's statistics (SPEC §11.2): a run's, or a run's from the history.
+
+    ``max_rows`` is the most table rows to show (``Config.report_max_rows``): the most recent ones are kept and a
+    ``Showing the last R of n closed signals.`` line says when older ones were left out. The lines are joined with
+    ``"\n"``, without a trailing newline.
+
+    Raises
+    ------
+    ValueError
+        If ``max_rows`` is less than 1.
+    """
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+    title = f"# Backtest Report: {strategy_name} ({symbol})"
+    total = statistics.total_signals
+    if total == 0:
+        return f"{title}\n\nNo signals closed yet."
+    shown = statistics.signal_list[-max_rows:]
+    lines = [title, ""]
+    columns = closed_signal_columns(shown)
+    managed = len(columns) > len(CLOSED_SIGNAL_COLUMNS)
+    lines.extend(markdown_table(columns, [closed_signal_cells(result, managed) for result in shown]))
+    lines.append("")
+    if len(shown) < total:
+        lines.append(f"Showing the last {len(shown)} of {total} closed signals.")
+    lines.append(f"**Total signals:** {total}")
+    lines.append(f"**Cancelled signals:** {statistics.total_cancelled}")
+    lines.extend(performance_summary_lines(statistics))
+    return "\n".join(lines)
