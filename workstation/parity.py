@@ -2,8 +2,10 @@
 
 ``python -m workstation.parity run --csv FILE --strategy market|limit|managed|managed-limit --out ours.jsonl
 [--warmup-min 60] [--tail-min 360]`` runs the SMA-cross strategy on a candle CSV the way the peer's ``run_peer.mjs``
-does and writes one JSON line per closed or cancelled signal in the peer's format. The managed variants manage each
-position from the strategy callbacks (SPEC-position; `ManagedHarness`) and add the fields of SPEC-position P19.
+does and writes one JSON line per closed or cancelled signal in the peer's format. The managed variants run the
+built-in ``managed-sma`` strategy (`workstation.examples.managed_sma`, the peer's ``managed`` logic), which manages
+each position from its callbacks; `ManagedHarness` records its commands and callbacks for the fields of
+SPEC-position P19 and the peer's counts.
 ``python -m workstation.parity compare ours.jsonl
 expected.jsonl[.gz]`` compares two such files field by field with ``==`` (exit 0 when identical, 1 otherwise).
 
@@ -32,12 +34,13 @@ from typing import Any, TextIO
 
 import workstation as ws
 from workstation.cli_args import ArgumentParser, UsageError
+from workstation.examples.managed_sma import ManagedSma, ManagedSmaParams
 from workstation.examples.sma_cross import make_strategy
 from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.json_object import json_object
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.models.signal import SignalRow
-from workstation.schemas.strategy import StrategyCallbacks
+from workstation.schemas.strategy import StrategySchema
 from workstation.timeutil import MINUTE_MS, from_ms, iso, to_ms
 
 SYMBOL = "BTCUSDT"
@@ -113,56 +116,10 @@ class CountingGetSignal:
         return result
 
 
-@dataclass(frozen=True)
-class ManagedRules:
-    """The thresholds of the peer's managed strategies (its ``MP``; README "Managed strategies"), literal doubles.
-
-    Long positions use the percent commands, short ones the ``_cost`` variants.
-    """
-
-    pp1_level: float = 30.0
-    pp1_percent: float = 40.0
-    pp1_dollars: float = 40.0
-    pp2_level: float = 60.0
-    pp2_percent: float = 30.0
-    pp2_dollars: float = 60.0
-    dca_level: float = 40.0
-    dca_cost_long: float = 100.0
-    dca_cost_short: float = 50.0
-    pl_level: float = 70.0
-    pl_percent: float = 50.0
-    pl_dollars: float = 60.0
-    trail_move: float = 0.4
-    trail_step: float = 0.1
-    trail_shift_per_step: float = -0.15
-    trail_cost_mult: float = 1.005
-    be_move: float = 0.6
-    tt_age: float = 90.0
-    tt_max_move: float = 0.5
-    tt_shift: float = -0.3
-    tt_cost_mult: float = 0.994
-    flat_age: float = 150.0
-    flat_band: float = 0.1
-    cancel_age: float = 90.0
-    activate_age: float = 15.0
-    activate_band: float = 0.15
-    pause_below_pnl: float = -1.0
-    pause_minutes: int = 30
-
-
 @dataclass
-class SignalManagement:
-    """What the managed harness keeps for one signal: the rule flags, its ``commits`` log and ``calls`` counts."""
+class SignalRecord:
+    """What the managed harness logged for one signal (SPEC-position P19): its ``commits`` log and ``calls`` counts."""
 
-    pp1: bool = False
-    pp2: bool = False
-    dca: bool = False
-    pl: bool = False
-    be: bool = False
-    tt: bool = False
-    close_requested: bool = False
-    cancel_requested: bool = False
-    activate_requested: bool = False
     calls: dict[str, list[int]] = field(default_factory=dict)
     """Per command name ``[calls, successes]``."""
     commits: list[dict[str, Any]] = field(default_factory=list)
@@ -196,24 +153,21 @@ async def _position_snapshot(symbol: str) -> dict[str, Any]:
 
 
 class ManagedHarness:
-    """The peer's ``managed`` / ``managed-limit`` strategy, exactly as ``run_peer.mjs`` runs it, with its logs.
+    """Records a `ManagedSma` strategy the way ``run_peer.mjs`` logs its ``managed`` runs; it decides nothing.
 
-    The SMA-cross entries of ``market`` / ``limit``, each position managed from the strategy callbacks by the rules of
-    the peer's README ("Managed strategies").
+    The harness stands in for the strategy's ``commands``: each command goes on to `workstation`, then is counted
+    and, when it succeeded (or returns nothing), logged on its signal with the position read back through the getters.
+    It wraps the strategy's callbacks to count them and to know the signal, minute and price a command is issued at.
 
     Parameters
     ----------
-    variant
-        ``"managed"`` or ``"managed-limit"``: the signal ids' prefix.
-    get_signal
-        The SMA-cross ``get_signal`` of the matching plain variant.
+    strategy
+        The strategy to record; from now on it issues its commands through the harness.
     """
 
-    def __init__(self, variant: str, get_signal: Callable[[str, datetime], Awaitable[ws.Signal | None]]) -> None:
-        self.variant = variant
-        self.rules = ManagedRules()
-        self._entry_signal = get_signal
-        self.signals: dict[str, SignalManagement] = {}
+    def __init__(self, strategy: ManagedSma) -> None:
+        self.strategy = strategy
+        self.signals: dict[str, SignalRecord] = {}
         self.commits: dict[str, list[int]] = {}
         self.callbacks = dict.fromkeys(
             (
@@ -228,230 +182,185 @@ class ManagedHarness:
             0,
         )
         self.resumes = 0
-        self.paused_at: int | None = None
-        self._moment: tuple[datetime, int] | None = None
+        # The callback running now: the signal, price and time its commands are logged with.
+        self._signal_id = ""
+        self._price = 0.0
+        self._when: datetime | None = None
+        strategy.commands = self
 
-    def strategy_callbacks(self) -> StrategyCallbacks:
-        """Return the callbacks to register with the strategy."""
-        return StrategyCallbacks(
-            on_active_ping=self.on_active_ping,
-            on_schedule_ping=self.on_schedule_ping,
-            on_partial_profit=self.on_partial_profit,
-            on_partial_loss=self.on_partial_loss,
-            on_breakeven=self.on_breakeven,
-            on_close=self.on_close,
-            on_idle=self.on_idle,
+    def schema(self) -> StrategySchema:
+        """Return the strategy with its callbacks counted."""
+        schema = self.strategy.schema()
+        callbacks = schema.callbacks.model_copy(
+            update={
+                "on_active_ping": self.on_active_ping,
+                "on_schedule_ping": self.on_schedule_ping,
+                "on_partial_profit": self.on_partial_profit,
+                "on_partial_loss": self.on_partial_loss,
+                "on_breakeven": self.on_breakeven,
+                "on_close": self.on_close,
+                "on_idle": self.on_idle,
+            }
         )
+        return schema.model_copy(update={"callbacks": callbacks})
 
     def summary(self) -> ManagedSummary:
         """Return the run's command, callback and un-pause counts."""
         return ManagedSummary(commits=self.commits, callbacks=self.callbacks, resumes=self.resumes)
 
-    def management(self, signal_id: str) -> SignalManagement:
-        """Return the record of a signal, created on first use."""
-        # Not setdefault: that would build a record on each of the ~50 000 callbacks of a 30-day run.
-        management = self.signals.get(signal_id)
-        if management is None:
-            management = self.signals[signal_id] = SignalManagement()
-        return management
-
-    def _ms(self, when: datetime) -> int:
-        """Return ``when`` in epoch ms; the callbacks of one candle get the same datetime, converted once."""
-        moment = self._moment
-        if moment is None or moment[0] is not when:
-            moment = self._moment = (when, to_ms(when))
-        return moment[1]
-
-    async def get_signal(self, symbol: str, when: datetime) -> ws.Signal | None:
-        """Return the SMA-cross signal under this variant's id, ``<variant>-<ms>``."""
-        signal = await self._entry_signal(symbol, when)
-        return None if signal is None else signal.model_copy(update={"id": f"{self.variant}-{to_ms(when)}"})
-
-    async def _track(
-        self,
-        management: SignalManagement,
-        symbol: str,
-        name: str,
-        when: int,
-        price: float,
-        arg: float | None,
-        command: Awaitable[bool | None],
-        *,
-        snapshot: bool,
-    ) -> bool:
-        """Run one command, count it, log it when it succeeded (or returns nothing) and tell whether it did."""
-        ok = await command is not False
-        for counts in (management.calls.setdefault(name, [0, 0]), self.commits.setdefault(name, [0, 0])):
-            counts[0] += 1
-            counts[1] += ok
-        if ok:
-            entry: dict[str, Any] = {"t": when, "fn": name}
-            if arg is not None:
-                entry["arg"] = arg
-            entry["price"] = price
-            if snapshot:
-                entry.update(await _position_snapshot(symbol))
-            management.commits.append(entry)
-        return ok
+    # -- the callbacks, counted --------------------------------------------------------------------------------
 
     async def on_active_ping(
         self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
     ) -> None:
-        """A1 close when old and flat, A2 breakeven, A3 trailing stop, A4 trailing take (README)."""
+        """Count the ping and pass it on."""
         self.callbacks["onActivePing"] += 1
-        management = self.management(signal.id)
-        if management.close_requested:
-            return
-        rules, price, t = self.rules, current_price, self._ms(when)
-        assert signal.pending_at is not None
-        age = (t - signal.pending_at) / MINUTE_MS
-        long = signal.position == "long"
-        eff = signal.price_open
-        move = (price - eff) / eff * 100 if long else (eff - price) / eff * 100
-        if age >= rules.flat_age and abs(move) < rules.flat_band:
-            management.close_requested = True
-            close = ws.commit_close_pending(symbol, id=f"close-{signal.id}", note="flat")
-            await self._track(management, symbol, "closePending", t, price, None, close, snapshot=False)
-            return
-        if not management.be and move >= rules.be_move:
-            breakeven = ws.commit_breakeven(symbol)
-            management.be = await self._track(management, symbol, "breakeven", t, price, None, breakeven, snapshot=True)
-        if move >= rules.trail_move:
-            if long:
-                shift = rules.trail_shift_per_step * math.floor(move / rules.trail_step)
-                trail = ws.commit_trailing_stop(symbol, shift, price)
-                await self._track(management, symbol, "trailingStop", t, price, shift, trail, snapshot=True)
-            else:
-                new_stop_loss = price * rules.trail_cost_mult
-                trail = ws.commit_trailing_stop_cost(symbol, new_stop_loss)
-                await self._track(management, symbol, "trailingStopCost", t, price, new_stop_loss, trail, snapshot=True)
-        if not management.tt and age >= rules.tt_age and move > 0 and move < rules.tt_max_move:
-            if long:
-                take = ws.commit_trailing_take(symbol, rules.tt_shift, price)
-                management.tt = await self._track(
-                    management, symbol, "trailingTake", t, price, rules.tt_shift, take, snapshot=True
-                )
-            else:
-                new_take_profit = eff * rules.tt_cost_mult
-                take = ws.commit_trailing_take_cost(symbol, new_take_profit)
-                management.tt = await self._track(
-                    management, symbol, "trailingTakeCost", t, price, new_take_profit, take, snapshot=True
-                )
-
-    async def on_breakeven(
-        self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
-    ) -> None:
-        """Try the breakeven once more when the engine says it became available."""
-        self.callbacks["onBreakeven"] += 1
-        management = self.management(signal.id)
-        if management.close_requested or management.be:
-            return
-        breakeven = ws.commit_breakeven(symbol)
-        management.be = await self._track(
-            management, symbol, "breakeven", self._ms(when), current_price, None, breakeven, snapshot=True
-        )
-
-    async def on_partial_profit(
-        self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
-    ) -> None:
-        """Take 40 % at 30 % of the way to the take profit, then 30 % more at 60 % (shorts: $40, then $60)."""
-        self.callbacks["onPartialProfit"] += 1
-        management = self.management(signal.id)
-        if management.close_requested:
-            return
-        rules, t, long = self.rules, self._ms(when), signal.position == "long"
-        if not management.pp1:
-            if percent >= rules.pp1_level:
-                management.pp1 = await self._partial_profit(
-                    management, symbol, long, t, current_price, rules.pp1_percent, rules.pp1_dollars
-                )
-        elif not management.pp2 and percent >= rules.pp2_level:
-            management.pp2 = await self._partial_profit(
-                management, symbol, long, t, current_price, rules.pp2_percent, rules.pp2_dollars
-            )
-
-    async def _partial_profit(
-        self,
-        management: SignalManagement,
-        symbol: str,
-        long: bool,
-        when: int,
-        price: float,
-        percent: float,
-        dollars: float,
-    ) -> bool:
-        if long:
-            close = ws.commit_partial_profit(symbol, percent)
-            return await self._track(management, symbol, "partialProfit", when, price, percent, close, snapshot=True)
-        close = ws.commit_partial_profit_cost(symbol, dollars)
-        return await self._track(management, symbol, "partialProfitCost", when, price, dollars, close, snapshot=True)
-
-    async def on_partial_loss(
-        self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
-    ) -> None:
-        """Average in once at 40 % of the way to the stop loss, close half (shorts: $60) at 70 %."""
-        self.callbacks["onPartialLoss"] += 1
-        management = self.management(signal.id)
-        if management.close_requested:
-            return
-        rules, t, price, long = self.rules, self._ms(when), current_price, signal.position == "long"
-        if not management.dca and percent >= rules.dca_level:
-            cost = rules.dca_cost_long if long else rules.dca_cost_short
-            buy = ws.commit_average_buy(symbol, cost)
-            management.dca = await self._track(management, symbol, "averageBuy", t, price, cost, buy, snapshot=True)
-        if not management.pl and percent >= rules.pl_level:
-            if long:
-                close = ws.commit_partial_loss(symbol, rules.pl_percent)
-                management.pl = await self._track(
-                    management, symbol, "partialLoss", t, price, rules.pl_percent, close, snapshot=True
-                )
-            else:
-                close = ws.commit_partial_loss_cost(symbol, rules.pl_dollars)
-                management.pl = await self._track(
-                    management, symbol, "partialLossCost", t, price, rules.pl_dollars, close, snapshot=True
-                )
+        self._signal_id, self._price, self._when = signal.id, current_price, when
+        await self.strategy.on_active_ping(symbol, signal, current_price, when, backtest)
 
     async def on_schedule_ping(
         self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
     ) -> None:
-        """Cancel a limit order waiting 90 minutes; fill it after 15 when the price is within 0.15 % of it."""
+        """Count the ping and pass it on."""
         self.callbacks["onSchedulePing"] += 1
-        management = self.management(signal.id)
-        if management.cancel_requested or management.activate_requested:
-            return
-        rules, t, price = self.rules, self._ms(when), current_price
-        age = (t - signal.scheduled_at) / MINUTE_MS
-        if age >= rules.cancel_age:
-            management.cancel_requested = True
-            cancel = ws.commit_cancel_scheduled(symbol, id=f"cancel-{signal.id}", note="stale")
-            await self._track(management, symbol, "cancelScheduled", t, price, None, cancel, snapshot=False)
-            return
-        if age >= rules.activate_age and abs(price - signal.price_open) / signal.price_open * 100 < rules.activate_band:
-            management.activate_requested = True
-            activate = ws.commit_activate_scheduled(symbol, id=f"activate-{signal.id}", note="near")
-            await self._track(management, symbol, "activateScheduled", t, price, None, activate, snapshot=False)
+        self._signal_id, self._price, self._when = signal.id, current_price, when
+        await self.strategy.on_schedule_ping(symbol, signal, current_price, when, backtest)
+
+    async def on_partial_profit(
+        self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Count the call and pass it on."""
+        self.callbacks["onPartialProfit"] += 1
+        self._signal_id, self._price, self._when = signal.id, current_price, when
+        await self.strategy.on_partial_profit(symbol, signal, percent, current_price, when, backtest)
+
+    async def on_partial_loss(
+        self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Count the call and pass it on."""
+        self.callbacks["onPartialLoss"] += 1
+        self._signal_id, self._price, self._when = signal.id, current_price, when
+        await self.strategy.on_partial_loss(symbol, signal, percent, current_price, when, backtest)
+
+    async def on_breakeven(
+        self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
+    ) -> None:
+        """Count the call and pass it on."""
+        self.callbacks["onBreakeven"] += 1
+        self._signal_id, self._price, self._when = signal.id, current_price, when
+        await self.strategy.on_breakeven(symbol, signal, current_price, when, backtest)
 
     async def on_close(
         self, symbol: str, signal: SignalRow, price_close: float, when: datetime, backtest: bool
     ) -> None:
-        """Pause the strategy after a loss worse than 1 %."""
+        """Count the close and pass it on."""
         self.callbacks["onClose"] += 1
-        if signal.pnl is None:
-            raise ValueError(f"on_close of {signal.id}: the signal carries no PnL")
-        if signal.pnl.pnl_percentage < self.rules.pause_below_pnl:
-            t = to_ms(when)
-            pause = ws.set_strategy_paused(symbol, True)
-            await self._track(self.management(signal.id), symbol, "pause", t, price_close, None, pause, snapshot=False)
-            self.paused_at = t
+        self._signal_id, self._price, self._when = signal.id, price_close, when
+        await self.strategy.on_close(symbol, signal, price_close, when, backtest)
 
     async def on_idle(self, symbol: str, current_price: float, when: datetime, backtest: bool) -> None:
-        """Resume 30 minutes after the pause."""
+        """Count the flat minute and pass it on."""
         self.callbacks["onIdle"] += 1
-        if self.paused_at is not None and self._ms(when) - self.paused_at >= self.rules.pause_minutes * MINUTE_MS:
-            self.paused_at = None
-            if await ws.get_strategy_paused(symbol):
-                await ws.set_strategy_paused(symbol, False)
-                self.resumes += 1
+        await self.strategy.on_idle(symbol, current_price, when, backtest)
+
+    # -- the commands, recorded ----------------------------------------------------------------------------------
+
+    async def _track(
+        self, symbol: str, name: str, arg: float | None, command: Awaitable[bool | None], *, snapshot: bool
+    ) -> bool:
+        """Run one command, count it, log it when it succeeded (or returns nothing) and tell whether it did."""
+        ok = await command is not False
+        record = self.signals.get(self._signal_id)
+        if record is None:
+            record = self.signals[self._signal_id] = SignalRecord()
+        for counts in (record.calls.setdefault(name, [0, 0]), self.commits.setdefault(name, [0, 0])):
+            counts[0] += 1
+            counts[1] += ok
+        if ok:
+            assert self._when is not None
+            entry: dict[str, Any] = {"t": to_ms(self._when), "fn": name}
+            if arg is not None:
+                entry["arg"] = arg
+            entry["price"] = self._price
+            if snapshot:
+                entry.update(await _position_snapshot(symbol))
+            record.commits.append(entry)
+        return ok
+
+    async def commit_partial_profit(self, symbol: str, percent: float) -> bool:
+        """`workstation.commit_partial_profit`, recorded as ``partialProfit``."""
+        command = ws.commit_partial_profit(symbol, percent)
+        return await self._track(symbol, "partialProfit", percent, command, snapshot=True)
+
+    async def commit_partial_profit_cost(self, symbol: str, dollars: float) -> bool:
+        """`workstation.commit_partial_profit_cost`, recorded as ``partialProfitCost``."""
+        command = ws.commit_partial_profit_cost(symbol, dollars)
+        return await self._track(symbol, "partialProfitCost", dollars, command, snapshot=True)
+
+    async def commit_partial_loss(self, symbol: str, percent: float) -> bool:
+        """`workstation.commit_partial_loss`, recorded as ``partialLoss``."""
+        command = ws.commit_partial_loss(symbol, percent)
+        return await self._track(symbol, "partialLoss", percent, command, snapshot=True)
+
+    async def commit_partial_loss_cost(self, symbol: str, dollars: float) -> bool:
+        """`workstation.commit_partial_loss_cost`, recorded as ``partialLossCost``."""
+        command = ws.commit_partial_loss_cost(symbol, dollars)
+        return await self._track(symbol, "partialLossCost", dollars, command, snapshot=True)
+
+    async def commit_trailing_stop(self, symbol: str, percent_shift: float, current_price: float) -> bool:
+        """`workstation.commit_trailing_stop`, recorded as ``trailingStop``."""
+        command = ws.commit_trailing_stop(symbol, percent_shift, current_price)
+        return await self._track(symbol, "trailingStop", percent_shift, command, snapshot=True)
+
+    async def commit_trailing_stop_cost(self, symbol: str, new_stop_loss_price: float) -> bool:
+        """`workstation.commit_trailing_stop_cost`, recorded as ``trailingStopCost``."""
+        command = ws.commit_trailing_stop_cost(symbol, new_stop_loss_price)
+        return await self._track(symbol, "trailingStopCost", new_stop_loss_price, command, snapshot=True)
+
+    async def commit_trailing_take(self, symbol: str, percent_shift: float, current_price: float) -> bool:
+        """`workstation.commit_trailing_take`, recorded as ``trailingTake``."""
+        command = ws.commit_trailing_take(symbol, percent_shift, current_price)
+        return await self._track(symbol, "trailingTake", percent_shift, command, snapshot=True)
+
+    async def commit_trailing_take_cost(self, symbol: str, new_take_profit_price: float) -> bool:
+        """`workstation.commit_trailing_take_cost`, recorded as ``trailingTakeCost``."""
+        command = ws.commit_trailing_take_cost(symbol, new_take_profit_price)
+        return await self._track(symbol, "trailingTakeCost", new_take_profit_price, command, snapshot=True)
+
+    async def commit_breakeven(self, symbol: str) -> bool:
+        """`workstation.commit_breakeven`, recorded as ``breakeven``."""
+        return await self._track(symbol, "breakeven", None, ws.commit_breakeven(symbol), snapshot=True)
+
+    async def commit_average_buy(self, symbol: str, cost: float | None = None) -> bool:
+        """`workstation.commit_average_buy`, recorded as ``averageBuy``."""
+        return await self._track(symbol, "averageBuy", cost, ws.commit_average_buy(symbol, cost), snapshot=True)
+
+    async def commit_close_pending(self, symbol: str, id: str | None = None, note: str | None = None) -> None:
+        """`workstation.commit_close_pending`, recorded as ``closePending``."""
+        command = ws.commit_close_pending(symbol, id=id, note=note)
+        await self._track(symbol, "closePending", None, command, snapshot=False)
+
+    async def commit_cancel_scheduled(self, symbol: str, id: str | None = None, note: str | None = None) -> None:
+        """`workstation.commit_cancel_scheduled`, recorded as ``cancelScheduled``."""
+        command = ws.commit_cancel_scheduled(symbol, id=id, note=note)
+        await self._track(symbol, "cancelScheduled", None, command, snapshot=False)
+
+    async def commit_activate_scheduled(self, symbol: str, id: str | None = None, note: str | None = None) -> None:
+        """`workstation.commit_activate_scheduled`, recorded as ``activateScheduled``."""
+        command = ws.commit_activate_scheduled(symbol, id=id, note=note)
+        await self._track(symbol, "activateScheduled", None, command, snapshot=False)
+
+    async def set_strategy_paused(self, symbol: str, paused: bool) -> None:
+        """`workstation.set_strategy_paused`: a pause recorded as ``pause``, a resume counted."""
+        if paused:
+            await self._track(symbol, "pause", None, ws.set_strategy_paused(symbol, True), snapshot=False)
+        else:
+            await ws.set_strategy_paused(symbol, False)
+            self.resumes += 1
+
+    async def get_strategy_paused(self, symbol: str) -> bool:
+        """`workstation.get_strategy_paused`."""
+        return await ws.get_strategy_paused(symbol)
 
 
 @dataclass(frozen=True)
@@ -506,14 +415,14 @@ class ParityRun:
         return self.ticks / self.elapsed_seconds
 
 
-def result_row(result: ClosedResult | CancelledResult, management: SignalManagement | None = None) -> dict[str, Any]:
+def result_row(result: ClosedResult | CancelledResult, record: SignalRecord | None = None) -> dict[str, Any]:
     """Return a closed or cancelled result as the peer's JSON object (SPEC §20.4 field mapping).
 
     Parameters
     ----------
     result
         A ``closed`` or ``cancelled`` result of ``Backtest.run``.
-    management
+    record
         The managed harness's record of the signal; with it the row has the managed fields of SPEC-position P19.
 
     Returns
@@ -556,7 +465,7 @@ def result_row(result: ClosedResult | CancelledResult, management: SignalManagem
         )
     else:
         row.update(closeReason=result.reason, pnlPercentage=None)
-    if management is None:
+    if record is None:
         return row
     if isinstance(result, ClosedResult):
         row.update(
@@ -580,7 +489,7 @@ def result_row(result: ClosedResult | CancelledResult, management: SignalManagem
                 for partial in signal.partials
             ],
         )
-    row.update(commits=management.commits, calls=management.calls)
+    row.update(commits=record.commits, calls=record.calls)
     return row
 
 
@@ -626,15 +535,11 @@ async def run_parity(
         raise ValueError(f"{csv_path}: {len(candles)} candles leave no frame after {warmup_min} + {tail_min} minutes")
     harness: ManagedHarness | None = None
     if variant in MANAGED_ENTRIES:
-        schema = make_strategy({"variant": MANAGED_ENTRIES[variant]})
-        harness = ManagedHarness(variant, schema.get_signal)
-        counter = CountingGetSignal(harness.get_signal)
-        schema = schema.model_copy(
-            update={"strategy_name": f"sma-cross-{variant}", "callbacks": harness.strategy_callbacks()}
-        )
+        harness = ManagedHarness(ManagedSma(ManagedSmaParams(variant=MANAGED_ENTRIES[variant])))
+        schema = harness.schema().model_copy(update={"strategy_name": f"sma-cross-{variant}"})
     else:
         schema = make_strategy({"variant": variant})
-        counter = CountingGetSignal(schema.get_signal)
+    counter = CountingGetSignal(schema.get_signal)
     strategy = ws.add_strategy(schema.model_copy(update={"get_signal": counter}))
     ws.add_frame(
         ws.FrameSchema(
@@ -649,8 +554,8 @@ async def run_parity(
         symbol, strategy_name=strategy.strategy_name, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME
     ):
         if isinstance(result, ClosedResult | CancelledResult):
-            management = None if harness is None else harness.signals.pop(result.signal.id, SignalManagement())
-            rows.append(result_row(result, management))
+            record = None if harness is None else harness.signals.pop(result.signal.id, SignalRecord())
+            rows.append(result_row(result, record))
         elif result.action == "scheduled":
             scheduled += 1
         elif result.action == "opened":

@@ -1,5 +1,5 @@
 """Position management in paper trading (issue 14, SPEC-position P2, P3 live, P11–P13): the peer's managed
-strategies (``ManagedHarness``) run live over a day of replayed demo candles.
+strategies (the built-in ``managed-sma``, recorded by ``ManagedHarness``) run live over a day of replayed demo candles.
 
 Live, a command books at the tick's price (the callback's ``current_price``, which is ``get_average_price``), changes
 the position at once, and a close, cancel or activation asked for at one tick happens at the start of the next, at
@@ -18,10 +18,10 @@ import pytest
 
 import workstation as ws
 from workstation.clients.candle_data import vwap_series
-from workstation.examples.sma_cross import make_strategy
+from workstation.examples.managed_sma import ManagedSma, ManagedSmaParams
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
-from workstation.parity import MANAGED_ENTRIES, ManagedHarness, SignalManagement
+from workstation.parity import MANAGED_ENTRIES, ManagedHarness, SignalRecord
 from workstation.services.live_records import LivePause, LiveProgress, LiveRecords
 from workstation.timeutil import MINUTE_MS, to_ms
 
@@ -45,7 +45,7 @@ class PaperRun:
     pauses: list[Any] = field(default_factory=list)
     errors: list[Any] = field(default_factory=list)
     get_signal_at: list[int] = field(default_factory=list)
-    management: dict[str, SignalManagement] = field(default_factory=dict)
+    management: dict[str, SignalRecord] = field(default_factory=dict)
 
     def logged(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """Every successful command ``name`` of the harness's logs, with its signal id."""
@@ -80,19 +80,16 @@ def paper_run(variant: str) -> PaperRun:
     candles = DemoCandles().candles(SYMBOL, CandleWindow(1, first, to_ms(START + timedelta(hours=HOURS + 30))))
     clock = ws.ReplayClock(START)
     ws.add_exchange(ws.make_replay_exchange("replay", candles, clock))
-    schema = make_strategy({"variant": MANAGED_ENTRIES[variant]})
-    harness = ManagedHarness(variant, schema.get_signal)
+    harness = ManagedHarness(ManagedSma(ManagedSmaParams(variant=MANAGED_ENTRIES[variant])))
+    schema = harness.schema()
     run = PaperRun(harness, tick_prices(candles))
 
     async def get_signal(symbol: str, when: datetime) -> ws.Signal | None:
         run.get_signal_at.append(to_ms(when))
-        return await harness.get_signal(symbol, when)
+        signal: ws.Signal | None = await schema.get_signal(symbol, when)
+        return signal
 
-    ws.add_strategy(
-        schema.model_copy(
-            update={"strategy_name": variant, "get_signal": get_signal, "callbacks": harness.strategy_callbacks()}
-        )
-    )
+    ws.add_strategy(schema.model_copy(update={"strategy_name": variant, "get_signal": get_signal}))
     ws.listen_signal_live(run.ticks.append)
     ws.listen_commit(run.commits.append)
     ws.listen_pause(run.pauses.append)

@@ -26,17 +26,17 @@ from ui.charts import CandleChart, SignalMarks
 from ui.charts.candle_item import DARK_PALETTE, LIGHT_PALETTE
 from ui.widgets import TradeTableView
 from ui.widgets.trade_table import NO_COMMAND_LOG, TradeColumn
-from workstation.examples.sma_cross import make_strategy
+from workstation.examples.managed_sma import make_strategy
 from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.models.position import CommitAction
-from workstation.parity import EXCHANGE_NAME, FRAME_NAME, MANAGED_ENTRIES, SYMBOL, ManagedHarness
+from workstation.parity import EXCHANGE_NAME, FRAME_NAME, SYMBOL
 from workstation.timeutil import MINUTE_MS, from_ms
 
 #: A long that averaged in, closed 40 % at a profit, trailed its stop twice and its take profit once.
-MANAGED = "market-1704112200000"
+MANAGED = "managed-1704112200000"
 STRATEGY = "sma-cross-managed"
 #: A long whose stop went to breakeven, then trailed five times, with two partial closes at a profit.
-BREAKEVEN = "market-1704092700000"
+BREAKEVEN = "managed-1704092700000"
 
 Shown = TypeVar("Shown", bound=QWidget)
 
@@ -87,15 +87,13 @@ class ManagedRun:
 
 
 async def _register_managed() -> tuple[np.ndarray, ws.BacktestRequest]:
-    """Register the peer's ``managed`` strategy and its 1-day candles as ``workstation.parity`` does; return the
-    candles and the request of its period."""
+    """Register the built-in ``managed-sma`` (the peer's ``managed`` strategy) and its 1-day candles as
+    ``workstation.parity`` does; return the candles and the request of its period."""
     ws.reset()
     exchange = ws.add_exchange(make_csv_exchange(EXCHANGE_NAME, BTC_1D_CSV))
     assert isinstance(exchange.get_candles, CsvCandles)
     candles = await exchange.get_candles.load()
-    schema = make_strategy({"variant": MANAGED_ENTRIES["managed"]})
-    harness = ManagedHarness("managed", schema.get_signal)
-    ws.add_strategy(schema.model_copy(update={"strategy_name": STRATEGY, "callbacks": harness.strategy_callbacks()}))
+    ws.add_strategy(make_strategy({"variant": "market"}).model_copy(update={"strategy_name": STRATEGY}))
     first, last = int(candles["timestamp"][0]), int(candles["timestamp"][-1])
     request = ws.BacktestRequest(
         exchange_name=EXCHANGE_NAME,

@@ -77,10 +77,19 @@ def _mean(values: list[float]) -> float:
 
 
 class SmaCrossSignal:
-    """The ``get_signal`` of the crossover; an object of a module-level class, so it pickles by reference."""
+    """The ``get_signal`` of the crossover; an object of a module-level class, so it pickles by reference.
 
-    def __init__(self, params: SmaCrossParams) -> None:
+    Parameters
+    ----------
+    params
+        The crossover's parameters.
+    id_prefix
+        The signal ids are ``<id_prefix>-<epoch ms>``; None: the variant (``market-1709251500000``).
+    """
+
+    def __init__(self, params: SmaCrossParams, id_prefix: str | None = None) -> None:
         self.params = params
+        self.id_prefix = params.variant if id_prefix is None else id_prefix
 
     async def __call__(self, symbol: str, when: datetime) -> ws.Signal | None:
         """Return a long or short signal on a crossover, else None."""
@@ -98,7 +107,7 @@ class SmaCrossSignal:
             position = "short"
         else:
             return None
-        signal_id = f"{p.variant}-{to_ms(when)}"
+        signal_id = f"{self.id_prefix}-{to_ms(when)}"
         entry = price
         if p.variant == "limit":
             entry = price * (p.offset_long if position == "long" else p.offset_short)
