@@ -14,7 +14,7 @@ import workstation as ws
 from workstation.examples import breakout, rsi_reversion, sma_cross
 
 DAY = {"start": datetime(2024, 1, 1, tzinfo=UTC), "end": datetime(2024, 1, 2, tzinfo=UTC)}
-BUILTINS = ["sma-cross-market", "sma-cross-limit", "rsi-reversion", "breakout"]
+BUILTINS = ["sma-cross-market", "sma-cross-limit", "rsi-reversion", "breakout", "managed-sma", "managed-sma-limit"]
 
 
 def errors_of(**fields: Any) -> list[tuple[tuple[str | int, ...], str]]:
@@ -94,7 +94,7 @@ def test_every_field_has_a_title_and_a_description() -> None:
                 (
                     ("strategy_name",),
                     'Value error, strategy "nope" not found; known: "sma-cross-market", "sma-cross-limit", '
-                    '"rsi-reversion", "breakout"',
+                    '"rsi-reversion", "breakout", "managed-sma", "managed-sma-limit"',
                 )
             ],
         ),
@@ -154,7 +154,14 @@ def test_choices_put_registered_names_first() -> None:
     ws.add_exchange(ws.make_demo_exchange())
     assert ws.exchange_choices() == ["other", "demo"]
     ws.add_strategy(breakout.make_strategy())
-    assert ws.strategy_choices() == ["breakout", "sma-cross-market", "sma-cross-limit", "rsi-reversion"]
+    assert ws.strategy_choices() == [
+        "breakout",
+        "sma-cross-market",
+        "sma-cross-limit",
+        "rsi-reversion",
+        "managed-sma",
+        "managed-sma-limit",
+    ]
 
 
 def test_params_models_of_the_catalogue() -> None:

@@ -16,7 +16,7 @@ import pydantic
 import pytest
 
 import workstation as ws
-from workstation.examples import breakout, rsi_reversion, sma_cross
+from workstation.examples import breakout, managed_sma, rsi_reversion, sma_cross
 
 SYMBOL = "SYNUSDT"
 EXCHANGE = "synthetic"
@@ -385,7 +385,7 @@ def test_breakout_skips_quiet_markets() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [sma_cross, rsi_reversion, breakout])
+@pytest.mark.parametrize("module", [sma_cross, rsi_reversion, breakout, managed_sma])
 def test_each_factory_exposes_its_params_model_with_titles(module: Any) -> None:
     model = module.make_strategy.params_model
     assert all(info.title and info.description for info in model.model_fields.values())

@@ -92,7 +92,8 @@ def param_spin(form: BacktestForm, name: str) -> QSpinBox:
         (
             lambda form: combo(form, "strategy_name").setCurrentText("nope"),
             "strategy_name",
-            'strategy "nope" not found; known: "sma-cross-market", "sma-cross-limit", "rsi-reversion", "breakout"',
+            'strategy "nope" not found; known: "sma-cross-market", "sma-cross-limit", "rsi-reversion", "breakout", '
+            '"managed-sma", "managed-sma-limit"',
         ),
     ],
 )

@@ -80,6 +80,8 @@ BUILTIN_STRATEGIES: dict[str, BuiltinStrategy] = {
         BuiltinStrategy("sma-cross-limit", "workstation.examples.sma_cross", {"variant": "limit"}),
         BuiltinStrategy("rsi-reversion", "workstation.examples.rsi_reversion"),
         BuiltinStrategy("breakout", "workstation.examples.breakout"),
+        BuiltinStrategy("managed-sma", "workstation.examples.managed_sma", {"variant": "market"}),
+        BuiltinStrategy("managed-sma-limit", "workstation.examples.managed_sma", {"variant": "limit"}),
     )
 }
 
