@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import platformdirs
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from workstation.backtest import Backtest
 from workstation.backtest_run import BacktestRun
@@ -105,7 +105,8 @@ class StoredRun(BaseModel):
     statistics: BacktestStatistics
     series: RunSeries
     closed_results: list[ClosedResult]
-    commands: tuple[PositionCommand, ...] | None
+    # Read back by unpack_commands, which checks them: validating a year's 25 000 again would take a quarter second.
+    commands: SkipValidation[tuple[PositionCommand, ...] | None]
 
     def commands_of(self, signal_id: str) -> list[PositionCommand] | None:
         """Return the commands that changed signal ``signal_id``, in order (as ``BacktestRun.commands_of`` does).

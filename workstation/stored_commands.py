@@ -3,8 +3,9 @@
 The log is JSON, then zlib: ``{"signals": [id, ...], "rows": [[signal, time, action, argument, price, stop_loss,
 take_profit, effective_entry, held_percent], ...]}``, each row a :class:`PositionCommand` in the order the run
 carried them out, ``signal`` the index of its signal id in ``signals`` (ids are long and repeat for every command
-of a position). Floats are written as ``repr`` writes them, so they read back bit for bit. A 30-day managed run's
-2 066 commands take 271 kB as this JSON and 60 kB compressed (the same commands as JSON objects: 561 kB).
+of a position). Floats are written as ``repr`` writes them, so they read back bit for bit. The peer's 30-day managed
+run's 2 066 commands take 271 kB as this JSON and 61 kB stored (as JSON objects: 561 kB; its 344 trades: 644 kB);
+its 365-day run's 24 394 commands 726 kB stored (its 4 252 trades: 7.9 MB), unpacked in about 0.1 s.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def pack_commands(commands: Sequence[PositionCommand]) -> bytes:
     except ValueError as error:
         bad = next(command for command in commands if not _finite(command))
         raise ValueError(f"command log not stored: {bad} holds a number JSON cannot hold ({error})") from error
-    return zlib.compress(text.encode("utf-8"), 9)
+    return zlib.compress(text.encode("utf-8"))
 
 
 def unpack_commands(blob: bytes) -> tuple[PositionCommand, ...]:
