@@ -13,17 +13,21 @@ import pytest
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "strategy-guide.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.DOTALL)
 #: The runnable blocks are the complete programs (they end by running their backtest); the first shows the API only.
+#: The fourth manages its positions (partial closes, averaging in, breakeven, trailing stop, pause).
 PROGRAMS = [block for block in BLOCKS if "asyncio.run(main())" in block]
 
 EXPECTED_OUTPUT = [
     r"(?m)^[1-9]\d* trades, win rate [\d.]+, total PnL -?[\d.]+$",
     r"(?m)^[1-9]\d* orders placed, [\d.]+% filled$",
     r"(?s)^# Backtest Report: guide-breakout \(BTCUSDT\)\n.*\*\*Total signals:\*\* [1-9].*\n\d+ signals refused",
+    r"(?m)^[1-9]\d* positions, [1-9]\d* partial closes, [1-9]\d* averaged in\n"
+    r"commands that took effect: average-buy [1-9]\d*, breakeven [1-9]\d*, partial-profit [1-9]\d*, "
+    r"trailing-stop [1-9]\d*\npaused [1-9]\d* times, resumed [1-9]\d* times$",
 ]
 
 
-def test_the_guide_has_its_three_worked_strategies() -> None:
-    assert len(PROGRAMS) == 3
+def test_the_guide_has_its_four_worked_strategies() -> None:
+    assert len(PROGRAMS) == 4
 
 
 @pytest.mark.parametrize(("index", "expected"), list(enumerate(EXPECTED_OUTPUT)))
