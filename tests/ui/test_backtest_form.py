@@ -283,3 +283,14 @@ def test_a_preparation_error_shows_next_to_its_field_until_the_next_edit(
     line(form, "symbol").setText("ETHUSDT")
     assert form.form.error("start") == ""
     assert not form.show_preparation_error(ws.PreparationError("walker", "not a field of the form"))
+
+
+def test_the_managed_strategy_offers_its_thresholds(make_form: Callable[[], BacktestForm]) -> None:
+    form = make_form()
+    combo(form, "strategy_name").setCurrentText("managed-sma")
+    params = form.form.sub_form("params")
+    assert params is not None
+    assert params.model is ws.strategy_params_model("managed-sma")
+    assert params.labels["first_take_percent"].text() == "First partial take (%)"
+    assert params.labels["pause_minutes"].text() == "Pause (minutes)"
+    assert form.form.values()["params"]["trail_shift_per_step"] == -0.15
