@@ -17,7 +17,7 @@ from workstation.engine.backtest import RunPosition
 from workstation.engine.instances import Done
 from workstation.models.events import BacktestProgress, CommitEvent
 from workstation.models.position import PositionCommand
-from workstation.models.results import CancelledResult, ClosedResult
+from workstation.models.results import CancelledResult, ClosedResult, OpenedResult, ScheduledResult
 from workstation.models.series import RunSeries
 from workstation.reports.backtest import BacktestReportStorage
 from workstation.reports.run_frame import RunFrame, close_at
@@ -43,6 +43,12 @@ class BacktestRun:
     commands
         The run's command log: every command that changed one of its positions (or waiting orders), in the order
         they took effect (:meth:`commands_of` gives one signal's).
+    cancelled
+        The limit orders that ended without a fill, in order: the chart marks them and the history stores them (a
+        year's managed-limit run cancels about a thousand).
+    same_minute_fills
+        The ids of the limit orders that filled in the minute they were placed, in order: a closed position alone
+        does not tell them from market orders (its ``scheduled_at`` equals its ``pending_at`` either way).
     """
 
     def __init__(
@@ -65,6 +71,10 @@ class BacktestRun:
         self.position: RunPosition | None = None
         self.commands: list[PositionCommand] = []
         self._commands_by_signal: dict[str, list[PositionCommand]] = {}
+        self.cancelled: list[CancelledResult] = []
+        self.same_minute_fills: list[str] = []
+        # The limit orders placed and not filled or cancelled yet (one at a time in a backtest).
+        self._waiting: set[str] = set()
         self._storage = BacktestReportStorage()
         self._results = ContextIterator(work(self), context)
 
@@ -79,11 +89,21 @@ class BacktestRun:
         await self._results.aclose()
 
     def publish(self, result: Result) -> None:
-        """Keep what the run's statistics need, then emit ``result`` on the event hub."""
+        """Keep what the run's statistics, chart and history need, then emit ``result`` on the event hub."""
         if isinstance(result, ClosedResult):
             self._storage.add_closed(result)
+        elif isinstance(result, ScheduledResult):
+            self._waiting.add(result.signal.id)
+        elif isinstance(result, OpenedResult):
+            signal = result.signal
+            if signal.id in self._waiting:
+                self._waiting.discard(signal.id)
+                if signal.pending_at == signal.scheduled_at:
+                    self.same_minute_fills.append(signal.id)
         elif isinstance(result, CancelledResult):
+            self._waiting.discard(result.signal.id)
             self._storage.add_cancelled(result)
+            self.cancelled.append(result)
         publish(result)
 
     def emit(self, name: str, payload: object) -> None:

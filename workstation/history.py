@@ -1,20 +1,23 @@
 """Run history: every finished backtest saved to SQLite, reopened later without running it again.
 
-One file (``<user data dir>/history.sqlite3`` unless told otherwise) holds a row per run, a row per closed trade and
-the run's command log (every command that changed one of its positions, packed by :mod:`workstation.stored_commands`).
+One file (``<user data dir>/history.sqlite3`` unless told otherwise) holds a row per run, a row per closed trade,
+the run's command log (every command that changed one of its positions, packed by :mod:`workstation.stored_commands`)
+and the limit orders its trades do not show (cancelled, or filled in the minute placed:
+:mod:`workstation.stored_orders`).
 The trades are the single source of truth: statistics and chart series are recomputed from them on load by the
 same pure functions the engine uses (:func:`compute_backtest_statistics`, :func:`compute_run_series`), so a stored
 run reads exactly, float for float, as the run did. The summary columns of ``runs`` duplicate a few figures only so
 a list of thousands of runs needs no trade.
 
 Before anything is written, :meth:`RunHistory.save_backtest` proves that point: it rebuilds the statistics and the
-series from the JSON it is about to store, unpacks the command log it is about to store, and refuses to save a run
-that would not read back identically.
+series from the JSON it is about to store, unpacks the command log and limit orders it is about to store, and
+refuses to save a run that would not read back identically.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import os
@@ -34,13 +37,14 @@ from workstation.backtest import Backtest
 from workstation.backtest_run import BacktestRun
 from workstation.errors import WorkstationError
 from workstation.models.position import PositionCommand
-from workstation.models.results import ClosedResult
+from workstation.models.results import CancelledResult, ClosedResult
 from workstation.models.series import RunSeries, SeriesFrame
 from workstation.persist.corrupt import aside_name
 from workstation.persist.worker import SerialWorker
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
 from workstation.stored_commands import pack_commands, unpack_commands
+from workstation.stored_orders import pack_orders, unpack_orders
 from workstation.timeutil import now_ms
 
 __all__ = ["SCHEMA_VERSION", "HistoryFileError", "RunHistory", "RunState", "RunSummary", "StoredRun"]
@@ -95,7 +99,10 @@ class StoredRun(BaseModel):
     ``parameters`` is the request the caller saved with the run, as JSON data. ``closed_results`` are the trades in
     close order (the same list as ``statistics.signal_list``). ``commands`` is the run's command log as
     ``BacktestRun.commands`` held it (every command that changed one of its positions, in order), or None for a run
-    stored before the history kept command logs.
+    stored before the history kept command logs. ``cancelled_results`` are the limit orders the run cancelled, in
+    order, and ``same_minute_fills`` the ids of its limit orders that filled in the minute they were placed (as
+    ``BacktestRun.cancelled`` and ``same_minute_fills`` held them); both None for a run stored before the history
+    kept them (its chart then marks only the orders its trades show).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -107,6 +114,9 @@ class StoredRun(BaseModel):
     closed_results: list[ClosedResult]
     # Read back by unpack_commands, which checks them: validating a year's 25 000 again would take a quarter second.
     commands: SkipValidation[tuple[PositionCommand, ...] | None]
+    # Read back by unpack_orders, which validates them.
+    cancelled_results: SkipValidation[tuple[CancelledResult, ...] | None]
+    same_minute_fills: SkipValidation[tuple[str, ...] | None]
 
     def commands_of(self, signal_id: str) -> list[PositionCommand] | None:
         """Return the commands that changed signal ``signal_id``, in order (as ``BacktestRun.commands_of`` does).
@@ -116,6 +126,20 @@ class StoredRun(BaseModel):
         if self.commands is None:
             return None
         return [command for command in self.commands if command.signal_id == signal_id]
+
+    def ended_results(self) -> list[ClosedResult | CancelledResult]:
+        """Return the closed trades and cancelled orders in the order the run ended them.
+
+        A run stored without its cancelled orders gives its closed trades alone. A backtest works on one signal at
+        a time, so that order is the order the signals were created in.
+        """
+        closed: list[ClosedResult | CancelledResult] = list(self.closed_results)
+        cancelled: list[ClosedResult | CancelledResult] = list(self.cancelled_results or ())
+        return list(heapq.merge(closed, cancelled, key=_created_at))
+
+
+def _created_at(result: ClosedResult | CancelledResult) -> int:
+    return result.signal.scheduled_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +215,25 @@ def _add_command_logs(connection: sqlite3.Connection) -> None:
     )
 
 
+def _add_limit_orders(connection: sqlite3.Connection) -> None:
+    # A run stored before this table has no row in it: its cancelled orders were only counted.
+    connection.execute(
+        """
+        CREATE TABLE limit_orders (
+            run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            orders BLOB NOT NULL
+        )
+        """
+    )
+
+
 #: ``_MIGRATIONS[v]`` upgrades a file from schema version ``v`` to ``v + 1``; a new file is version 0. A schema
 #: change appends one function here, and every older file is upgraded step by step when it is opened.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_version_1, _add_command_logs)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_version_1,
+    _add_command_logs,
+    _add_limit_orders,
+)
 
 #: The schema version this workstation writes (``PRAGMA user_version`` of the file).
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -340,9 +380,9 @@ class RunHistory:
         """Store the last backtest of ``symbol:strategy_name`` (or ``run``) as the engine holds it now; return its id.
 
         Call it once the run has ended (finished, stopped or failed after its frame was known). The results are
-        read from ``ws.Backtest.get_data`` and ``get_series`` on the loop, its command log from the run's
-        ``commands``; checking and writing happen in a
-        worker thread, so the loop keeps running.
+        read from ``ws.Backtest.get_data`` and ``get_series`` on the loop, its command log and limit orders from the
+        run's ``commands``, ``cancelled`` and ``same_minute_fills``; checking and writing happen in a worker thread,
+        so the loop keeps running.
 
         Parameters
         ----------
@@ -368,13 +408,16 @@ class RunHistory:
         ------
         ValueError
             If ``state`` is unknown, no backtest of the pair has run, ``parameters`` is not JSON, or the stored form
-            would not reproduce the run's statistics, series and command log exactly (nothing is written then).
+            would not reproduce the run's statistics, series, command log and limit orders exactly (nothing is
+            written then).
         """
         if state not in _RUN_STATES:
             raise ValueError(f"state must be one of {', '.join(map(repr, _RUN_STATES))}, got {state!r}")
         statistics = await (Backtest.get_data(symbol, strategy_name) if run is None else run.get_data())
         stored = Backtest.latest(symbol, strategy_name) if run is None else run
         commands = () if stored is None else tuple(stored.commands)
+        cancelled = () if stored is None else tuple(stored.cancelled)
+        same_minute_fills = () if stored is None else tuple(stored.same_minute_fills)
         # Each figure of a long run takes tens of ms: give the loop (and the GUI on it) a turn in between.
         await asyncio.sleep(0)
         series = await (Backtest.get_series(symbol, strategy_name) if run is None else run.get_series())
@@ -389,6 +432,8 @@ class RunHistory:
             statistics,
             series,
             commands,
+            cancelled,
+            same_minute_fills,
             parameters=parameters,
             state=state,
             started_at_ms=started_at_ms,
@@ -399,6 +444,8 @@ class RunHistory:
         statistics: BacktestStatistics,
         series: RunSeries,
         commands: tuple[PositionCommand, ...],
+        cancelled: tuple[CancelledResult, ...],
+        same_minute_fills: tuple[str, ...],
         *,
         parameters: dict[str, Any],
         state: str,
@@ -426,6 +473,12 @@ class RunHistory:
                 f"run {series.symbol}:{series.strategy_name} not saved: its stored command log would not give back "
                 "the same commands"
             )
+        orders = pack_orders(cancelled, same_minute_fills)
+        if len(cancelled) != statistics.total_cancelled or unpack_orders(orders) != (cancelled, same_minute_fills):
+            raise ValueError(
+                f"run {series.symbol}:{series.strategy_name} not saved: its stored limit orders would not give back "
+                f"the same {statistics.total_cancelled} cancelled orders and fills"
+            )
         row = _RunRow(
             created_at=started_at_ms,
             finished_at=now_ms(),
@@ -450,6 +503,7 @@ class RunHistory:
             run_id = _insert_run(connection, row)
             _insert_trades(connection, run_id, trades)
             connection.execute("INSERT INTO commands (run_id, log) VALUES (?, ?)", (run_id, log))
+            connection.execute("INSERT INTO limit_orders (run_id, orders) VALUES (?, ?)", (run_id, orders))
         return run_id
 
     def list_runs(self) -> list[RunSummary]:
@@ -461,14 +515,14 @@ class RunHistory:
         return [_summary(row) for row in rows]
 
     def load(self, run_id: int) -> StoredRun:
-        """Return stored run ``run_id`` with its statistics and series recomputed from its trades, and its command log.
+        """Return stored run ``run_id``: statistics and series recomputed from its trades, command log, limit orders.
 
         Raises
         ------
         LookupError
             If there is no run ``run_id``: ``run 42 not found in <path>``.
         ValueError
-            If its stored command log is damaged.
+            If its stored command log or limit orders are damaged.
         """
         with self._lock:
             row = self._connection.execute(
@@ -483,6 +537,7 @@ class RunHistory:
                 )
             ]
             log = self._connection.execute("SELECT log FROM commands WHERE run_id = ?", (run_id,)).fetchone()
+            orders = self._connection.execute("SELECT orders FROM limit_orders WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise LookupError(f"run {run_id} not found in {self.path}")
         summary = _summary(row[:_SUMMARY_WIDTH])
@@ -494,6 +549,7 @@ class RunHistory:
         statistics, series = _restore(trades, total_cancelled, frame)
         try:
             commands = None if log is None else unpack_commands(log[0])
+            cancelled, same_minute_fills = (None, None) if orders is None else unpack_orders(orders[0])
         except ValueError as error:
             raise ValueError(f"run {run_id} in {self.path}: {error}") from error
         return StoredRun(
@@ -503,10 +559,12 @@ class RunHistory:
             series=series,
             closed_results=statistics.signal_list,
             commands=commands,
+            cancelled_results=cancelled,
+            same_minute_fills=same_minute_fills,
         )
 
     def delete(self, run_id: int) -> None:
-        """Remove run ``run_id`` with its trades and command log; an unknown id is not an error (it is gone anyway)."""
+        """Remove run ``run_id`` with everything stored with it; an unknown id is not an error (it is gone anyway)."""
         with self._lock, self._transaction() as connection:
             connection.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 

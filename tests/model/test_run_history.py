@@ -219,25 +219,26 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path: Path) -> 
 def test_a_file_with_a_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite3"
     ws.RunHistory(path).close()
-    sql(path, "PRAGMA user_version = 3")
+    sql(path, "PRAGMA user_version = 4")
 
     with pytest.raises(ws.HistoryFileError) as raised:
         ws.RunHistory(path)
 
     assert str(raised.value) == (
-        f"{path} has run history schema version 3, newer than version 2 that this workstation reads; "
+        f"{path} has run history schema version 4, newer than version 3 that this workstation reads; "
         "open it with a newer workstation or choose another file"
     )
-    assert sql(path, "PRAGMA user_version") == [(3,)]
+    assert sql(path, "PRAGMA user_version") == [(4,)]
 
 
 def test_a_new_file_gets_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite3"
     ws.RunHistory(path).close()
-    assert sql(path, "PRAGMA user_version") == [(history.SCHEMA_VERSION,)] == [(2,)]
+    assert sql(path, "PRAGMA user_version") == [(history.SCHEMA_VERSION,)] == [(3,)]
     assert sql(path, "PRAGMA journal_mode") == [("wal",)]
     assert sql(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [
         ("commands",),
+        ("limit_orders",),
         ("runs",),
         ("trades",),
     ]

@@ -92,6 +92,7 @@ def sql(path: Path, statement: str) -> list[tuple[object, ...]]:
 def make_old(path: Path) -> None:
     """Turn ``path`` into the history file a workstation wrote before it kept command logs (schema version 1)."""
     with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("DROP TABLE limit_orders")
         connection.execute("DROP TABLE commands")
         connection.execute("PRAGMA user_version = 1")
 
@@ -168,7 +169,7 @@ def test_an_old_history_file_opens_and_its_runs_have_no_command_log(tmp_path: Pa
 
     run = load(path, run_id)
 
-    assert sql(path, "PRAGMA user_version") == [(history.SCHEMA_VERSION,)] == [(2,)]
+    assert sql(path, "PRAGMA user_version") == [(history.SCHEMA_VERSION,)] == [(3,)]
     assert (run.commands, run.commands_of(MANAGED)) == (None, None)
     assert run.closed_results == original.closed
     # A run stored after the upgrade keeps its log in the same file.

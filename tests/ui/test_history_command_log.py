@@ -101,6 +101,7 @@ def test_an_old_history_file_opens_its_runs_and_their_logs_say_none_was_stored(
         source.backup(target)
     # As a workstation wrote it before the history kept command logs: schema version 1, no commands table.
     with closing(sqlite3.connect(old)) as connection, connection:
+        connection.execute("DROP TABLE limit_orders")
         connection.execute("DROP TABLE commands")
         connection.execute("PRAGMA user_version = 1")
     history = ws.RunHistory(old)

@@ -226,8 +226,9 @@ class RunTab(QWidget):
         self._set_state("Stopping")
 
     def show_stored(self, stored: ws.StoredRun, candles: Any | None) -> None:
-        """Show a run from the history: its candles (None when the exchange cannot serve them), trades, figures, and
-        each trade's command log and managed levels (when the history kept the run's commands)."""
+        """Show a run from the history: its candles (None when the exchange cannot serve them), trades, figures, each
+        trade's command log and managed levels (when the history kept the run's commands), and every limit order it
+        placed (the cancelled ones when the history kept them)."""
         summary = stored.summary
         self.identity = RunIdentity(summary.symbol, summary.strategy_name, summary.exchange_name, None)
         if candles is not None:
@@ -235,7 +236,8 @@ class RunTab(QWidget):
         prices = candles["close"] if candles is not None else [r.current_price for r in stored.closed_results]
         self.trades.set_price_decimals(price_decimals(np.asarray(prices, dtype=np.float64)))
         # The commands come first, as while a run works: each position follows its own when it is marked.
-        self._marks.add([*(stored.commands or ()), *stored.closed_results])
+        self._marks.add_same_minute_fills(stored.same_minute_fills or ())
+        self._marks.add([*(stored.commands or ()), *stored.ended_results()])
         self.trades.set_command_source(stored.commands_of)
         self.trades.append(stored.closed_results)
         self.chart.set_marks(self._marks.marks())

@@ -119,7 +119,8 @@ class SignalMarks:
     ``partial_share`` (the money closed in % of all the money put in), ``partial_is_profit``: the partial closes.
 
     Limit orders: ``limit_ids``, ``limit_created`` (``signal.scheduled_at``), ``limit_ended`` (``pending_at`` when
-    filled, ``close_timestamp`` when cancelled), ``limit_price``, ``limit_is_long``, ``limit_filled``,
+    filled, ``close_timestamp`` when cancelled), ``limit_price`` (``signal.original_price_open``: the limit, whatever
+    averaging did to the position later), ``limit_is_long``, ``limit_filled``,
     ``limit_cancel_reason`` (the cancel reason, "" when filled or waiting).
     """
 
@@ -207,9 +208,15 @@ class SignalMarksBuilder:
         # Commands may come before their position does (its order's activation): kept until it opens.
         self._early_commands: dict[str, list[ws.PositionCommand]] = {}
         self._limits: dict[str, _LimitOrder] = {}
+        self._same_minute_fills: set[str] = set()
         self._settled = SignalMarks()
         self._settled_positions = 0
         self._settled_limits = 0
+
+    def add_same_minute_fills(self, signal_ids: Iterable[str]) -> None:
+        """Take the ids of limit orders that filled in the minute they were placed, for when their scheduled results
+        are not at hand (a run reopened from the history): their positions are marked as filled limit orders too."""
+        self._same_minute_fills.update(signal_ids)
 
     def add(self, results: Iterable[object]) -> None:
         """Take in more results and commands, in the order the run produced them."""
@@ -240,7 +247,11 @@ class SignalMarksBuilder:
                         position.follow(command)
                 # A limit order can fill in the minute it was placed (scheduled_at == pending_at): the order seen
                 # before tells it from a market order as much as a later fill time does.
-                if signal.id in limits or signal.scheduled_at < signal.pending_at:
+                if (
+                    signal.id in limits
+                    or signal.id in self._same_minute_fills
+                    or signal.scheduled_at < signal.pending_at
+                ):
                     limit = _limit_of(limits, signal)
                     limit.ended, limit.filled = float(signal.pending_at), True
                 if isinstance(result, ws.ClosedResult):
@@ -323,6 +334,6 @@ def _limit_of(limits: dict[str, _LimitOrder], signal: ws.SignalRow) -> _LimitOrd
     limit = limits.get(signal.id)
     if limit is None:
         limit = limits[signal.id] = _LimitOrder(
-            created=signal.scheduled_at, price=signal.price_open, is_long=signal.position == "long"
+            created=signal.scheduled_at, price=signal.original_price_open, is_long=signal.position == "long"
         )
     return limit

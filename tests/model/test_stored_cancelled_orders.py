@@ -1,0 +1,271 @@
+"""A stored run keeps the limit orders its trades do not show (issue 14): the orders it cancelled and those that filled
+in the minute they were placed, given back value for value, so a reopened run's chart marks every order the run
+placed; a history file written before still opens, its runs draw what they have; the reports stay the run's own.
+
+The runs are the peer's ``limit`` and ``managed-limit`` strategies on its 1-day file through the parity harness
+(they match the peer bit for bit, tests/acceptance/test_parity.py), stored in a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sqlite3
+import zlib
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from data_paths import BTC_1D_CSV
+
+import workstation as ws
+from workstation import history
+from workstation.config import get_config
+from workstation.parity import SYMBOL, run_parity
+from workstation.reports.backtest import backtest_report
+from workstation.reports.html import render_backtest_html
+from workstation.reports.trades_csv import trade_list_csv
+from workstation.stored_orders import pack_orders, unpack_orders
+
+#: The limit run's one cancelled order: placed 09:40, it waited its 120 minutes without a fill (the peer's row).
+CANCELLED = "limit-1704102000000"
+#: Each run's order placed at 16:30 that filled in the same minute: its closed trade alone looks like a market order.
+LIMIT_SAME_MINUTE = "limit-1704126600000"
+MANAGED_SAME_MINUTE = "managed-limit-1704126600000"
+
+
+@dataclass(frozen=True)
+class Original:
+    """What the engine held for the run when it ended, and the reports it wrote."""
+
+    run: ws.BacktestRun
+    closed: list[ws.ClosedResult]
+    markdown: str
+    html: str
+    csv: str
+
+
+def run_and_store(path: Path, variant: str) -> tuple[Original, int]:
+    """Run the parity case ``variant`` on the 1-day file and store it in ``path`` as the window does when a run ends."""
+
+    async def scenario() -> tuple[Original, int]:
+        await run_parity(BTC_1D_CSV, variant)
+        strategy = f"sma-cross-{variant}"
+        run = ws.Backtest.latest(SYMBOL, strategy)
+        assert run is not None
+        statistics, series = await run.get_data(), await run.get_series()
+        original = Original(
+            run,
+            statistics.signal_list,
+            await run.get_report(),
+            render_backtest_html(statistics, series),
+            trade_list_csv(statistics.signal_list),
+        )
+        store = ws.RunHistory(path)
+        try:
+            # No ``run``: the history takes the pair's latest, its limit orders included.
+            run_id = await store.save_backtest(
+                SYMBOL, strategy, exchange_name="csv-exchange", parameters={}, state="finished", started_at_ms=0
+            )
+        finally:
+            store.close()
+        return original, run_id
+
+    return asyncio.run(scenario())
+
+
+def load(path: Path, run_id: int) -> ws.StoredRun:
+    reader = ws.RunHistory(path)
+    try:
+        return reader.load(run_id)
+    finally:
+        reader.close()
+
+
+def sql(path: Path, statement: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(path)) as connection, connection:
+        return connection.execute(statement).fetchall()
+
+
+def make_version_2(path: Path) -> None:
+    """Turn ``path`` into the history file a workstation wrote before it kept limit orders (schema version 2)."""
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("DROP TABLE limit_orders")
+        connection.execute("PRAGMA user_version = 2")
+
+
+@pytest.fixture(scope="module")
+def limit_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Original, ws.StoredRun, Path]:
+    path = tmp_path_factory.mktemp("history") / "runs.sqlite3"
+    original, run_id = run_and_store(path, "limit")
+    return original, load(path, run_id), path
+
+
+def test_a_run_keeps_its_cancelled_orders_and_the_orders_filled_in_the_minute_placed(
+    limit_run: tuple[Original, ws.StoredRun, Path],
+) -> None:
+    original, _, _ = limit_run
+    [cancelled] = original.run.cancelled
+    signal = cancelled.signal
+    assert (signal.id, cancelled.reason, signal.scheduled_at, cancelled.close_timestamp) == (
+        CANCELLED,
+        "timeout",
+        1704102000000,
+        1704109200000,
+    )
+    assert (signal.position, signal.price_open, cancelled.current_price) == (
+        "long",
+        40703.69139994971,
+        41027.514678448075,
+    )
+    assert original.run.same_minute_fills == [LIMIT_SAME_MINUTE]
+    [same_minute] = [result.signal for result in original.closed if result.signal.id == LIMIT_SAME_MINUTE]
+    assert same_minute.scheduled_at == same_minute.pending_at == 1704126600000
+
+
+def test_a_stored_run_gives_back_its_limit_orders_exactly(limit_run: tuple[Original, ws.StoredRun, Path]) -> None:
+    original, stored, _ = limit_run
+    assert stored.cancelled_results == tuple(original.run.cancelled)
+    assert stored.same_minute_fills == (LIMIT_SAME_MINUTE,)
+    assert stored.closed_results == original.closed
+    # In the order the run ended them (the peer's rows' order): the cancelled order between the trades around it.
+    assert [(result.action, result.signal.id) for result in stored.ended_results()] == [
+        ("closed", "limit-1704075900000"),
+        ("closed", "limit-1704083700000"),
+        ("cancelled", CANCELLED),
+        ("closed", "limit-1704109800000"),
+        ("closed", LIMIT_SAME_MINUTE),
+        ("closed", "limit-1704130500000"),
+    ]
+
+
+def test_the_reports_of_a_reopened_run_with_a_cancelled_order_are_the_runs_own(
+    limit_run: tuple[Original, ws.StoredRun, Path],
+) -> None:
+    original, stored, _ = limit_run
+    markdown = backtest_report(stored.statistics, SYMBOL, "sma-cross-limit", max_rows=get_config().report_max_rows)
+    assert markdown == original.markdown
+    assert "**Cancelled signals:** 1" in markdown
+    assert render_backtest_html(stored.statistics, stored.series) == original.html
+    assert trade_list_csv(stored.closed_results) == original.csv
+
+
+def test_the_limit_orders_are_stored_compactly(limit_run: tuple[Original, ws.StoredRun, Path]) -> None:
+    original, _, path = limit_run
+    [(orders,)] = sql(path, "SELECT orders FROM limit_orders")
+    assert isinstance(orders, bytes)
+    text = zlib.decompress(orders)
+    data = json.loads(text)
+    assert data == {
+        "cancelled": [original.run.cancelled[0].model_dump(mode="json")],
+        "same_minute_fills": [LIMIT_SAME_MINUTE],
+    }
+    [(trades,)] = sql(path, "SELECT sum(length(result)) FROM trades")
+    assert isinstance(trades, int)
+    # A cancelled order takes less than a trade (its five trades: 6 241 bytes); stored, less than half of that.
+    assert (len(text), trades) == (999, 6241)
+    assert len(orders) * 2 < len(text)
+
+
+def test_a_managed_limit_run_stores_its_order_filled_in_the_minute_placed(tmp_path: Path) -> None:
+    original, run_id = run_and_store(tmp_path / "runs.sqlite3", "managed-limit")
+    stored = load(tmp_path / "runs.sqlite3", run_id)
+    assert (original.run.cancelled, original.run.same_minute_fills) == ([], [MANAGED_SAME_MINUTE])
+    assert (stored.cancelled_results, stored.same_minute_fills) == ((), (MANAGED_SAME_MINUTE,))
+    assert stored.ended_results() == original.closed
+    assert len(original.closed) == 7
+
+
+def test_a_file_written_before_opens_and_its_runs_have_no_limit_orders(
+    limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
+) -> None:
+    original, stored, source = limit_run
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(source.read_bytes())
+    make_version_2(path)
+    [(run_id,)] = sql(path, "SELECT id FROM runs")
+    assert isinstance(run_id, int)
+
+    old = load(path, run_id)
+
+    assert sql(path, "PRAGMA user_version") == [(history.SCHEMA_VERSION,)] == [(3,)]
+    assert (old.cancelled_results, old.same_minute_fills) == (None, None)
+    # It draws what it has: the closed trades, its statistics still counting the cancelled order.
+    assert old.ended_results() == old.closed_results == original.closed
+    assert old.statistics == stored.statistics
+    assert old.statistics.total_cancelled == 1
+    assert old.commands == stored.commands
+    # A run stored after the upgrade keeps its limit orders in the same file.
+    again, newer = run_and_store(path, "limit")
+    assert load(path, newer).cancelled_results == tuple(again.run.cancelled) == tuple(original.run.cancelled)
+    assert load(path, run_id).cancelled_results is None
+
+
+def test_a_file_of_the_first_schema_is_upgraded_step_by_step(
+    limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
+) -> None:
+    _, stored, source = limit_run
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(source.read_bytes())
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute("DROP TABLE limit_orders")
+        connection.execute("DROP TABLE commands")
+        connection.execute("PRAGMA user_version = 1")
+    [(run_id,)] = sql(path, "SELECT id FROM runs")
+    assert isinstance(run_id, int)
+
+    old = load(path, run_id)
+
+    assert (old.commands, old.cancelled_results, old.same_minute_fills) == (None, None, None)
+    assert old.statistics == stored.statistics
+    assert sql(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [
+        ("commands",),
+        ("limit_orders",),
+        ("runs",),
+        ("trades",),
+    ]
+
+
+def test_deleting_a_run_deletes_its_limit_orders(
+    limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
+) -> None:
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(limit_run[2].read_bytes())
+    store = ws.RunHistory(path)
+    [summary] = store.list_runs()
+    store.delete(summary.id)
+    store.close()
+    assert sql(path, "SELECT count(*) FROM limit_orders") == [(0,)]
+
+
+def test_damaged_limit_orders_are_an_error_naming_the_run(
+    limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
+) -> None:
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(limit_run[2].read_bytes())
+    sql(path, "UPDATE limit_orders SET orders = x'00ff'")
+    store = ws.RunHistory(path)
+    [summary] = store.list_runs()
+    with pytest.raises(ValueError, match=rf"^run {summary.id} in {path}: not a run's stored limit orders \(error: "):
+        store.load(summary.id)
+    store.close()
+
+
+def test_limit_orders_that_are_not_cancelled_results_are_refused_naming_the_field() -> None:
+    blob = zlib.compress(json.dumps({"cancelled": [{"action": "cancelled"}], "same_minute_fills": []}).encode())
+    with pytest.raises(ValueError, match=r"^not a run's stored limit orders \(0\.symbol: Field required\)$"):
+        unpack_orders(blob)
+
+
+def test_a_run_without_limit_orders_stores_empty_ones() -> None:
+    assert unpack_orders(pack_orders((), ())) == ((), ())
+
+
+def test_a_cancelled_order_with_a_number_json_cannot_hold_is_refused_naming_it(
+    limit_run: tuple[Original, ws.StoredRun, Path],
+) -> None:
+    cancelled = limit_run[0].run.cancelled[0].model_copy(update={"current_price": math.inf})
+    with pytest.raises(ValueError, match=rf"^limit orders not stored: cancelled order {CANCELLED} holds a number JSON"):
+        pack_orders([cancelled], ())

@@ -1,0 +1,79 @@
+"""A run's limit orders that its trades do not show, as the run history stores them: one compact blob per run.
+
+A stored run's closed trades tell the orders that filled (their ``scheduled_at`` precedes their ``pending_at``),
+but not the orders that were cancelled, nor those that filled in the very minute they were placed. The blob keeps
+both, so that a reopened run's chart marks every limit order the run placed: ``{"cancelled": [result, ...],
+"same_minute_fills": [signal id, ...]}`` as JSON (each cancelled result as ``model_dump(mode="json")`` writes it,
+floats as ``repr`` writes them, so they read back bit for bit), then zlib.
+
+The peer's 365-day managed-limit run's 1 026 cancelled orders and 282 same-minute fills take 93 kB stored (its
+commands 0.7 MB, its trades 7 MB); as rows of values instead of objects they would take 77 kB, for a reader that
+would have to know every field of a result.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+
+from pydantic import TypeAdapter, ValidationError
+
+from workstation.models.results import CancelledResult
+
+__all__ = ["pack_orders", "unpack_orders"]
+
+_CANCELLED = TypeAdapter(tuple[CancelledResult, ...])
+_IDS = TypeAdapter(tuple[str, ...])
+
+
+def pack_orders(cancelled: Sequence[CancelledResult], same_minute_fills: Sequence[str]) -> bytes:
+    """Return a run's cancelled limit orders and the ids of its orders filled in the minute placed, as stored.
+
+    Raises
+    ------
+    ValueError
+        If a cancelled result holds a NaN or infinite number (JSON has none), naming its signal.
+    """
+    try:
+        text = json.dumps(
+            {
+                "cancelled": [result.model_dump(mode="json") for result in cancelled],
+                "same_minute_fills": list(same_minute_fills),
+            },
+            allow_nan=False,
+            separators=(",", ":"),
+        )
+    except ValueError as error:
+        bad = next(result for result in cancelled if not _is_json(result))
+        raise ValueError(
+            f"limit orders not stored: cancelled order {bad.signal.id} holds a number JSON cannot hold ({error})"
+        ) from error
+    return zlib.compress(text.encode("utf-8"))
+
+
+def unpack_orders(blob: bytes) -> tuple[tuple[CancelledResult, ...], tuple[str, ...]]:
+    """Return the cancelled results and same-minute fill ids :func:`pack_orders` stored in ``blob``, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``blob`` is not a run's stored limit orders (damaged, or not one at all).
+    """
+    try:
+        data = json.loads(zlib.decompress(blob))
+        return _CANCELLED.validate_python(data["cancelled"]), _IDS.validate_python(data["same_minute_fills"])
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise ValueError(f"not a run's stored limit orders ({where}: {first['msg']})") from error
+    except (zlib.error, ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"not a run's stored limit orders ({type(error).__name__}: {error})") from error
+
+
+def _is_json(result: CancelledResult) -> bool:
+    try:
+        json.dumps(result.model_dump(mode="json"), allow_nan=False)
+    except ValueError:
+        return False
+    return True
