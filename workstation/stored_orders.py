@@ -6,9 +6,11 @@ both, so that a reopened run's chart marks every limit order the run placed: ``{
 "same_minute_fills": [signal id, ...]}`` as JSON (each cancelled result as ``model_dump(mode="json")`` writes it,
 floats as ``repr`` writes them, so they read back bit for bit), then zlib.
 
-The peer's 365-day managed-limit run's 1 026 cancelled orders and 282 same-minute fills take 93 kB stored (its
-commands 0.7 MB, its trades 7 MB); as rows of values instead of objects they would take 77 kB, for a reader that
-would have to know every field of a result.
+The peer's 365-day managed-limit run's 1 026 cancelled orders and 282 same-minute fills take 94 kB stored (its
+commands 539 kB, its 2 872 trades 5.2 MB), packed in 0.04 s and read back in 0.03 s; as rows of values instead of
+objects they would take 77 kB, for a reader that would have to know every field of a result. The run holds them
+(``BacktestRun.cancelled``, where it only counted them before): 1.5 MB, 1 468 bytes each, under 1 % of the engine's
+160 MB peak-memory target for a year's run.
 """
 
 from __future__ import annotations
