@@ -294,3 +294,21 @@ def test_the_managed_strategy_offers_its_thresholds(make_form: Callable[[], Back
     assert params.labels["first_take_percent"].text() == "First partial take (%)"
     assert params.labels["pause_minutes"].text() == "Pause (minutes)"
     assert form.form.values()["params"]["trail_shift_per_step"] == -0.15
+
+
+def test_a_strategy_with_many_parameters_scrolls_and_keeps_run_in_sight(
+    make_form: Callable[[], BacktestForm], qtbot: QtBot
+) -> None:
+    # managed-sma's 30 thresholds stretched the dock, and the window with it, to 1,896 px on a 1,000 px screen.
+    form = make_form()
+    form.resize(320, 700)
+    form.show()
+    qtbot.waitExposed(form)
+    combo(form, "strategy_name").setCurrentText("managed-sma")
+    qtbot.waitUntil(lambda: form.scroll_area.verticalScrollBar().maximum() > 0)
+    assert form.minimumSizeHint().height() < 400
+    run = form.run_button.geometry()
+    assert run.bottom() < form.height()
+    assert run.top() > form.scroll_area.geometry().bottom()
+    assert form.scroll_area.horizontalScrollBar().maximum() == 0
+    assert form.scroll_area.minimumSizeHint().width() > form.form.minimumSizeHint().width()

@@ -297,3 +297,20 @@ def test_show_all_fits_every_bar_into_the_view(qtbot: QtBot) -> None:
     first, last = chart.visible_time_range()
     assert first <= START
     assert last >= START + 4999 * MIN
+
+
+def test_show_span_keeps_a_zoom_that_shows_the_trade_and_zooms_in_on_a_sliver(qtbot: QtBot) -> None:
+    chart = shown_chart(qtbot)
+    chart.set_candles(random_walk(5000))
+    box = chart.price_plot.getViewBox()
+    box.setXRange(100, 400, padding=0)
+    chart.show_span(T0 + 2980 * MIN, T0 + 3019 * MIN)  # 40 bars in a 300-bar view: kept, centred
+    first, last = box.viewRange()[0]
+    assert (first, last) == (pytest.approx(2849.5), pytest.approx(3149.5))
+    box.setXRange(0, 4999, padding=0)
+    chart.show_span(T0 + 2980 * MIN, T0 + 3019 * MIN)  # 40 bars in the whole 5,000: a third of the view
+    first, last = box.viewRange()[0]
+    assert (first, last) == (pytest.approx(2939.5), pytest.approx(3059.5))
+    chart.show_span(T0 + 3000 * MIN, T0 + 3004 * MIN)  # 5 bars, a sliver of 120: at least 60 bars in view
+    first, last = box.viewRange()[0]
+    assert (first, last) == (pytest.approx(2972.0), pytest.approx(3032.0))

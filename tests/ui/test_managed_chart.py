@@ -366,3 +366,15 @@ def test_a_run_tab_draws_its_run_as_managed_and_opens_its_command_logs(
     dialog = tab.trades.open_command_log(row)
     assert dialog is not None
     assert [cells[1] for cells in dialog.rows()] == [command.action for command in MANAGED_COMMANDS]
+    dialog.close()
+    # Choosing the trade in the table brings it into the middle of the view.
+    tab.chart.price_plot.getViewBox().setXRange(0, 300, padding=0)  # the morning: the trade is out of view
+    index = tab.trades.proxy.index(row, TradeColumn.SIGNAL_ID)
+    qtbot.mouseClick(
+        tab.trades.table.viewport(), Qt.MouseButton.LeftButton, pos=tab.trades.table.visualRect(index).center()
+    )
+    trade = managed.closed_of(MANAGED)
+    assert trade.signal.pending_at is not None
+    left, right = tab.chart.visible_time_range()
+    assert left < trade.signal.pending_at < trade.close_timestamp < right
+    assert abs((left + right) / 2 - (trade.signal.pending_at + trade.close_timestamp) / 2) <= MINUTE_MS

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout
 
 import workstation as ws
 from ui.forms import SchemaForm
+from ui.widgets.form_scroll import FormScrollArea
 
 #: Where the last values are kept in QSettings.
 SETTINGS_KEY = "backtest_form/values"
@@ -111,9 +112,17 @@ class BacktestForm(QWidget):
         self.run_button = QPushButton("Run", self)
         self.run_button.setObjectName("run")
         self.run_button.setDefault(True)
+        # A strategy with many parameters (managed-sma has 30) would otherwise stretch the dock, and with it the
+        # window, past the screen's bottom edge: the fields scroll, Run stays in sight below them.
+        fields = QWidget(self)
+        fields_layout = QVBoxLayout(fields)
+        fields_layout.setContentsMargins(0, 0, 0, 0)
+        fields_layout.addWidget(self.form)
+        fields_layout.addStretch(1)
+        self.scroll_area = FormScrollArea(fields, self)
+        self.scroll_area.setObjectName("backtest_fields")
         layout = QVBoxLayout(self)
-        layout.addWidget(self.form)
-        layout.addStretch(1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.run_button)
 
         end = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)

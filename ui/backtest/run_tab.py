@@ -343,7 +343,7 @@ class RunTab(QWidget):
 
     def _centre_on_trade(self, result: ws.ClosedResult) -> None:
         opened = result.signal.pending_at if result.signal.pending_at is not None else result.close_timestamp
-        self.chart.center_on((opened + result.close_timestamp) // 2)
+        self.chart.show_span(opened, result.close_timestamp)
 
     def _set_state(self, state: RunState, message: str | None = None) -> None:
         self.state = state

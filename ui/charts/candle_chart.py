@@ -41,6 +41,11 @@ TICK_PIXELS = 110
 #: Bars shown when candles arrive: the latest ones, zoomed in enough to read candles.
 INITIAL_BARS = 240
 PAN_FRACTION = 0.10
+#: A trade shown (:meth:`CandleChart.show_span`) narrower than this share of the view is zoomed in on.
+SLIVER_SHARE = 1 / 20
+#: A trade zoomed in on fills this share of the view, and the view shows at least ``SPAN_MIN_BARS`` bars.
+SPAN_SHARE = 1 / 3
+SPAN_MIN_BARS = 60
 ZOOM_FACTOR = 0.8
 MIN_VISIBLE_BARS = 8
 #: Empty bars right of the last candle, so that it is not cut by the price axis.
@@ -305,6 +310,25 @@ class CandleChart(QWidget):
         half = (last - first) / 2
         middle = self._bar_of_time(timestamp_ms)
         self._set_x_range(middle - half, middle + half)
+
+    def show_span(self, start_ms: int, end_ms: int) -> None:
+        """Put the bars from ``start_ms`` to ``end_ms`` (a trade) in the middle of the view.
+
+        The zoom is kept while the trade takes a fair part of the view; a trade that would be a sliver in it (a
+        two-hour trade in a month's view) is zoomed in on, so that it takes a third of the view. Like
+        :meth:`center_on`, the view then stops following the newest trade.
+        """
+        self._following = False
+        if len(self._candles) == 0:
+            return
+        first, last = self._x_range()
+        start, end = self._bar_of_time(start_ms), self._bar_of_time(end_ms)
+        span = end - start + 1
+        width = last - first
+        if span < width * SLIVER_SHARE:
+            width = max(span / SPAN_SHARE, SPAN_MIN_BARS)
+        middle = (start + end) / 2
+        self._set_x_range(middle - width / 2, middle + width / 2)
 
     def visible_time_range(self) -> tuple[int, int]:
         """Return the times (epoch ms) at the left and right edges of the view."""
