@@ -19,20 +19,21 @@ class FormScrollArea(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setWidget(fields)
+        self._fields = fields
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Ask the dock for a new width when the fields' layout changed."""
-        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+        if watched is self._fields and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()
         return super().eventFilter(watched, event)
 
     def sizeHint(self) -> QSize:
         """The fields' preferred width with the scroll bar's beside it."""
-        return QSize(self._width(self.widget().sizeHint().width()), super().sizeHint().height())
+        return QSize(self._width(self._fields.sizeHint().width()), super().sizeHint().height())
 
     def minimumSizeHint(self) -> QSize:
         """The fields' least width with the scroll bar's beside it, and the least height a scroll area needs."""
-        return QSize(self._width(self.widget().minimumSizeHint().width()), super().minimumSizeHint().height())
+        return QSize(self._width(self._fields.minimumSizeHint().width()), super().minimumSizeHint().height())
 
     def _width(self, fields_width: int) -> int:
         return fields_width + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
