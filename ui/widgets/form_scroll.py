@@ -18,8 +18,8 @@ class FormScrollArea(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self._fields = fields  # before setWidget: it installs the event filter, which reads it
         self.setWidget(fields)
-        self._fields = fields
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Ask the dock for a new width when the fields' layout changed."""
