@@ -184,11 +184,14 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return peer_candles("30d", tmp_path_factory.mktemp("candles"))
 
 
-def test_a_stored_30_day_managed_limit_run_marks_its_83_cancelled_orders_as_the_run_did(
-    month: Path, tmp_path: Path
-) -> None:
+def run_and_store_marked(
+    csv: Path, make: Maker, path: Path, stop_at: str | None = None
+) -> tuple[SignalMarks, ws.StoredRun]:
+    """Run the strategy headless, marking its results as its tab does, store it in ``path`` and read it back; with
+    ``stop_at``, stop the run as the order of that id is placed. Return the run's marks and the stored run."""
+
     async def scenario() -> tuple[SignalMarks, ws.StoredRun]:
-        _, request = await register(month, managed_sma.make_strategy)
+        _, request = await register(csv, make)
         run = (await ws.prepare_backtest(request)).run()
         marks = SignalMarksBuilder()
         marked = 0
@@ -196,14 +199,16 @@ def test_a_stored_30_day_managed_limit_run_marks_its_83_cancelled_orders_as_the_
         async for result in run:
             marks.add([*run.commands[marked:], result])
             marked = len(run.commands)
-        store = ws.RunHistory(tmp_path / "runs.sqlite3")
+            if isinstance(result, ws.ScheduledResult) and result.signal.id == stop_at:
+                run.stop()
+        store = ws.RunHistory(path)
         try:
             run_id = await store.save_backtest(
                 SYMBOL,
                 request.strategy_name,
                 exchange_name=EXCHANGE_NAME,
                 parameters={},
-                state="finished",
+                state="finished" if stop_at is None else "stopped",
                 started_at_ms=0,
                 run=run,
             )
@@ -211,15 +216,39 @@ def test_a_stored_30_day_managed_limit_run_marks_its_83_cancelled_orders_as_the_
         finally:
             store.close()
 
-    original, stored = asyncio.run(scenario())
-    reopened = SignalMarksBuilder()
-    reopened.add_same_minute_fills(stored.same_minute_fills or ())
-    reopened.add([*(stored.commands or ()), *stored.ended_results()])
+    return asyncio.run(scenario())
 
-    assert_same_marks(reopened.marks(), original)
+
+def reopened_marks(stored: ws.StoredRun) -> SignalMarks:
+    """The marks a tab reopened from the history draws (``RunTab.show_stored``)."""
+    marks = SignalMarksBuilder()
+    marks.add_stored(stored)
+    return marks.marks()
+
+
+def test_a_stored_30_day_managed_limit_run_marks_its_83_cancelled_orders_as_the_run_did(
+    month: Path, tmp_path: Path
+) -> None:
+    original, stored = run_and_store_marked(month, managed_sma.make_strategy, tmp_path / "runs.sqlite3")
+
+    assert_same_marks(reopened_marks(stored), original)
     assert (len(original.limit_ids), int(original.limit_cancelled.sum()), len(stored.same_minute_fills or ())) == (
         302,
         83,
         20,
     )
     assert stored.statistics.total_cancelled == 83
+
+
+def test_a_run_stopped_while_its_order_waits_reopens_with_that_order_cancelled_as_stopped(tmp_path: Path) -> None:
+    original, stored = run_and_store_marked(
+        BTC_1D_CSV, sma_cross.make_strategy, tmp_path / "runs.sqlite3", stop_at="limit-1704102000000"
+    )
+
+    assert_same_marks(reopened_marks(stored), original)
+    assert limit_rows(original) == [
+        ("limit-1704075900000", True, ""),
+        ("limit-1704083700000", True, ""),
+        ("limit-1704102000000", False, "stopped"),
+    ]
+    assert (stored.summary.state, stored.statistics.total_cancelled, len(stored.closed_results)) == ("stopped", 1, 2)

@@ -235,9 +235,7 @@ class RunTab(QWidget):
             self.chart.set_candles(candles)
         prices = candles["close"] if candles is not None else [r.current_price for r in stored.closed_results]
         self.trades.set_price_decimals(price_decimals(np.asarray(prices, dtype=np.float64)))
-        # The commands come first, as while a run works: each position follows its own when it is marked.
-        self._marks.add_same_minute_fills(stored.same_minute_fills or ())
-        self._marks.add([*(stored.commands or ()), *stored.ended_results()])
+        self._marks.add_stored(stored)
         self.trades.set_command_source(stored.commands_of)
         self.trades.append(stored.closed_results)
         self.chart.set_marks(self._marks.marks())

@@ -213,10 +213,13 @@ class SignalMarksBuilder:
         self._settled_positions = 0
         self._settled_limits = 0
 
-    def add_same_minute_fills(self, signal_ids: Iterable[str]) -> None:
-        """Take the ids of limit orders that filled in the minute they were placed, for when their scheduled results
-        are not at hand (a run reopened from the history): their positions are marked as filled limit orders too."""
-        self._same_minute_fills.update(signal_ids)
+    def add_stored(self, stored: ws.StoredRun) -> None:
+        """Take in a run from the history: its command log, its closed trades and cancelled orders in the order the
+        run ended them, and the orders that filled in the minute they were placed (their scheduled results are not
+        stored: without them such a position would be taken for a market order's)."""
+        self._same_minute_fills.update(stored.same_minute_fills or ())
+        # The commands come first, as while a run works: each position follows its own when it is marked.
+        self.add([*(stored.commands or ()), *stored.ended_results()])
 
     def add(self, results: Iterable[object]) -> None:
         """Take in more results and commands, in the order the run produced them."""
