@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 from workstation.clients.pnl import entries_pnl, slipped_move
 from workstation.config import Config
-from workstation.models.fast import construct
+from workstation.models.fast import construct, construct_from
 from workstation.models.pnl import Pnl
 from workstation.models.position import Entry, PartialClose, PartialPnl, PartialType
 from workstation.models.signal import SignalRow
@@ -60,6 +60,45 @@ class _Money(NamedTuple):
     invested: float
     remaining: float
     closed_percent: float
+
+
+class Levels(NamedTuple):
+    """Where an open position stands until a command changes it: the prices each candle is compared with (P3)."""
+
+    #: The price that stops the position out, and why (`PositionState.stop_trigger`).
+    stop: float
+    stopped_by: StopReason
+    #: The effective take profit and stop loss, and the effective entry.
+    take_profit: float
+    stop_loss: float
+    effective: float
+    long: bool
+    #: The price at or past which breakeven becomes available (P10).
+    breakeven_price: float
+
+    def progress(self, price: float) -> tuple[Branch, float]:
+        """`PositionState.progress` at ``price``."""
+        return _branch_progress(self.long, self.effective, self.take_profit, self.stop_loss, price)
+
+    def breakeven_available(self, price: float) -> bool:
+        """`PositionState.breakeven_available` at ``price``."""
+        return price >= self.breakeven_price if self.long else price <= self.breakeven_price
+
+
+def _branch_progress(
+    long: bool, effective: float, take_profit: float, stop_loss: float, price: float
+) -> tuple[Branch, float]:
+    if long:
+        distance = price - effective
+        to_take, to_stop = take_profit - effective, effective - stop_loss
+    else:
+        distance = effective - price
+        to_take, to_stop = effective - take_profit, stop_loss - effective
+    if distance > 0:
+        return "profit", progress(distance, to_take)
+    if distance < 0:
+        return "loss", progress(abs(distance), to_stop)
+    return "flat", 0.0
 
 
 class PositionState:
@@ -352,26 +391,27 @@ class PositionState:
 
         Measured from the effective entry to the effective take profit (profit) or stop loss (loss).
         """
+        return _branch_progress(self.is_long, self.eff(), self.take_profit, self.stop_loss, price)
+
+    def levels(self, config: Config) -> Levels:
+        """Return what a candle's price is checked against, fixed until the next command changes the position (P3)."""
+        stop, stopped_by = self.stop_trigger(config)
+        threshold = breakeven_threshold(config)
         effective = self.eff()
-        if self.is_long:
-            distance = price - effective
-            to_take, to_stop = self.take_profit - effective, effective - self.stop_loss
-        else:
-            distance = effective - price
-            to_take, to_stop = effective - self.take_profit, self.stop_loss - effective
-        if distance > 0:
-            return "profit", progress(distance, to_take)
-        if distance < 0:
-            return "loss", progress(abs(distance), to_stop)
-        return "flat", 0.0
+        long = self.is_long
+        return Levels(
+            stop=stop,
+            stopped_by=stopped_by,
+            take_profit=self.take_profit,
+            stop_loss=self.stop_loss,
+            effective=effective,
+            long=long,
+            breakeven_price=effective * (1 + threshold / 100) if long else effective * (1 - threshold / 100),
+        )
 
     def breakeven_available(self, price: float, config: Config) -> bool:
         """Whether ``price`` is far enough past the effective entry for breakeven (the ``on_breakeven`` test, P10)."""
-        threshold = breakeven_threshold(config)
-        effective = self.eff()
-        if self.is_long:
-            return price >= effective * (1 + threshold / 100)
-        return price <= effective * (1 - threshold / 100)
+        return self.levels(config).breakeven_available(price)
 
     # ------------------------------------------------------------------ the public view (P1)
 
@@ -385,8 +425,9 @@ class PositionState:
         valued = self._valued_view
         if valued is not None and valued[0] == price and valued[1] is config and valued[2] is fields:
             return valued[3]
-        pnl = self.pnl(price, config) if self.is_open else _ZERO_PNL
-        view = construct(SignalRow, pnl=pnl, **fields)
+        view_fields = fields.copy()
+        view_fields["pnl"] = self.pnl(price, config) if self.is_open else _ZERO_PNL
+        view = construct_from(SignalRow, view_fields)
         self._valued_view = (price, config, fields, view)
         return view
 

@@ -76,11 +76,8 @@ class PositionManager:
         #: The price commands book at (``get_average_price`` at the callback's time), when the candle loop knows it.
         self.avg: float | None = None
         self._queued: list[_Queued] = []
-        #: Position commands that took effect so far: a view stays valid while this and the price do not change.
-        self._changes = 0
-        self._view: SignalRow | None = None
-        self._view_key: tuple[int, float] = (-1, 0.0)
-        self._view_row: SignalRow | None = None
+        #: Position commands that took effect so far: what the position's levels depend on changes only with it.
+        self.changes = 0
 
     @property
     def position(self) -> PositionState | None:
@@ -165,21 +162,8 @@ class PositionManager:
     def queue(self, action: CommitAction, current_price: float, when: int, **extra: Any) -> None:
         """Queue a commit event of the current candle (P17); a position command changed the position."""
         self.touched = True
-        self._changes += 1
+        self.changes += 1
         self._queued.append(_Queued(action, current_price, when, extra))
-
-    def view(self, state: PositionState, price: float) -> SignalRow:
-        """Return ``state``'s public view at ``price``, built again only after a command changed the position.
-
-        The callbacks of one candle see the same price; rebuilding the view for each of them would copy the same
-        fields again (the spec rebuilds it before each callback, which only shows when a command intervened).
-        """
-        key = (self._changes, price)
-        view = self._view
-        if view is None or key != self._view_key or state.row is not self._view_row:
-            view = self._view = state.view(price, self.config)
-            self._view_key, self._view_row = key, state.row
-        return view
 
     def emit_now(
         self, action: CommitAction, state: PositionState, current_price: float, timestamp: int, **extra: Any

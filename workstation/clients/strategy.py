@@ -6,7 +6,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import Token
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,9 @@ logger = logging.getLogger("workstation.strategy")
 
 _LEVELS = np.array(LEVELS, dtype=np.float64)
 _INT64_MAX = int(np.iinfo(np.int64).max)
+_ONE_MINUTE = timedelta(minutes=1)
+#: Builds a named tuple from its fields without the keyword handling of its generated ``__new__``.
+_new_tuple = tuple.__new__
 
 Result = IdleResult | ScheduledResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult
 GetSignal = Callable[[str, int], Awaitable[Any]]
@@ -395,7 +398,7 @@ class ClientStrategy:
             if (touch <= row.price_open) if long else (touch >= row.price_open):
                 return "fill", timestamp, price
             if pings:
-                view = manager.view(state, price)
+                view = state.view(price, self.config)
                 self._announce("schedule_ping", view, price, timestamp)
                 await self._callback("on_schedule_ping", timestamp, prices[index - 1], self.symbol, view, price)
             manager.flush(state, timestamp)
@@ -410,7 +413,11 @@ class ClientStrategy:
         frame_end: int,
         deadline: int,
     ) -> ClosedResult:
-        """P3: walk the open position from ``first_candle`` to its close, running the candle callbacks."""
+        """P3: walk the open position from ``first_candle`` to its close, running the candle callbacks.
+
+        The levels a candle is checked against are worked out again only after a command changed the position, and
+        the view only for a callback or listener that sees it (a month of a managed strategy is 30 000 candles).
+        """
         manager = self.manager
         state = manager.position
         assert state is not None and row.pending_at is not None
@@ -425,6 +432,10 @@ class ClientStrategy:
         partial = await self._get_partial(row.id)
         ping, breakeven = self.callbacks.get("on_active_ping"), self.callbacks.get("on_breakeven")
         profit, loss = self.callbacks.get("on_partial_profit"), self.callbacks.get("on_partial_loss")
+        listened = self._event_listened
+        first_level = LEVELS[0]
+        levels = state.levels(config)
+        changes = manager.changes
         for index in range(first, len(stamps)):
             timestamp, price = stamps[index], prices[index]
             if timestamp > frame_end:
@@ -435,38 +446,42 @@ class ClientStrategy:
                 return await self._close_managed(state, "closed", timestamp, price)
             if timestamp >= deadline:
                 return await self._close_managed(state, "time_expired", timestamp, price)
-            (stop, stopped_by), take = state.stop_trigger(config), state.take_profit
+            if manager.changes != changes:
+                levels, changes = state.levels(config), manager.changes
             if long:
-                if lows[index] <= stop:
-                    return await self._close_managed(state, stopped_by, timestamp, stop)
-                if price >= take:
-                    return await self._close_managed(state, "take_profit", timestamp, take)
+                if lows[index] <= levels.stop:
+                    return await self._close_managed(state, levels.stopped_by, timestamp, levels.stop)
+                if price >= levels.take_profit:
+                    return await self._close_managed(state, "take_profit", timestamp, levels.take_profit)
             else:
-                if highs[index] >= stop:
-                    return await self._close_managed(state, stopped_by, timestamp, stop)
-                if price <= take:
-                    return await self._close_managed(state, "take_profit", timestamp, take)
+                if highs[index] >= levels.stop:
+                    return await self._close_managed(state, levels.stopped_by, timestamp, levels.stop)
+                if price <= levels.take_profit:
+                    return await self._close_managed(state, "take_profit", timestamp, levels.take_profit)
             # The branch and progress come first: commands of the ping do not change what this candle reports.
-            branch, percent = state.progress(price)
+            branch, percent = levels.progress(price)
             # The callbacks of a candle share its context: its time, and the previous minute's VWAP to book at.
             tokens = self._enter(timestamp, prices[index - 1])
             moment = self._tick(timestamp)[0]
             try:
-                if ping is not None or self._event_listened("active_ping"):
-                    view = manager.view(state, price)
+                if ping is not None or listened("active_ping"):
+                    view = state.view(price, config)
                     self._announce("active_ping", view, price, timestamp)
                     await self._call(ping, "on_active_ping", self.symbol, view, price, moment)
                 if branch == "profit":
-                    if not breakeven_reached and state.breakeven_available(price, config):
+                    if manager.changes != changes:
+                        levels, changes = state.levels(config), manager.changes  # the ping's commands count here
+                    if not breakeven_reached and levels.breakeven_available(price):
                         breakeven_reached = True
-                        view = manager.view(state, price)
+                        view = state.view(price, config)
                         self._announce("breakeven_available", view, price, timestamp)
                         await self._call(breakeven, "on_breakeven", self.symbol, view, price, moment)
-                    view = manager.view(state, price)
-                    partial.profit(view, price, percent, timestamp)
-                    await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
-                elif branch == "loss":
-                    view = manager.view(state, price)
+                    if profit is not None or percent >= first_level:
+                        view = state.view(price, config)
+                        partial.profit(view, price, percent, timestamp)
+                        await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
+                elif branch == "loss" and (loss is not None or percent >= first_level):
+                    view = state.view(price, config)
                     partial.loss(view, price, percent, timestamp)
                     await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
             finally:
@@ -753,7 +768,10 @@ class ClientStrategy:
         """Return the aware time of ``when`` and the execution context at it, built once for a tick's callbacks."""
         tick = self._callback_tick
         if tick is None or tick[0] != when:
-            tick = self._callback_tick = (when, from_ms(when), ExecutionContext(self.symbol, when, self.backtest))
+            # The next minute's time is one addition away from the last one's (a managed walk asks every minute).
+            moment = tick[1] + _ONE_MINUTE if tick is not None and when - tick[0] == MINUTE_MS else from_ms(when)
+            context = _new_tuple(ExecutionContext, (self.symbol, when, self.backtest))
+            tick = self._callback_tick = (when, moment, context)
         return tick[1], tick[2]
 
     async def _call(self, callback: Callable[..., Any] | None, name: str, *args: Any) -> None:
