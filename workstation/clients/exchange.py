@@ -82,6 +82,23 @@ class ClientExchange:
         index = (aligned - MINUTE_MS - segment.start) // MINUTE_MS
         return float(segment.vwap(count, index + 1)[index])
 
+    def cached_average_prices(self, symbol: str, first: int, step: int, count: int, config: Config) -> list[float] | None:
+        """Return `get_average_price` at ``count`` times ``step`` ms apart from ``first``; None unless all are cached.
+
+        A backtest's flat minutes between two ``get_signal`` calls take their prices at once from here.
+        """
+        window = config.avg_price_candles_count
+        last = first + (count - 1) * step
+        segment = self._cached(
+            symbol, "1m", first // MINUTE_MS * MINUTE_MS - window * MINUTE_MS, last // MINUTE_MS * MINUTE_MS
+        )
+        if segment is None:
+            return None
+        times = np.arange(count, dtype=np.int64) * step + first
+        indices = (times // MINUTE_MS * MINUTE_MS - MINUTE_MS - segment.start) // MINUTE_MS
+        prices: list[float] = segment.vwap(window, int(indices[-1]) + 1)[indices].tolist()
+        return prices
+
     async def get_recent_candles(self, symbol: str, limit: int, now: int, config: Config) -> np.ndarray:
         """Return up to ``limit`` closed 1m candles before ``now``, oldest first (a live chart's window).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import Token
 from datetime import datetime, timedelta
@@ -63,6 +64,11 @@ CANDLE_CALLBACKS = frozenset(
 )
 
 
+def _next_level(reached: Sequence[int]) -> float:
+    """Return the lowest partial level (%) not in ``reached``; infinity once all are."""
+    return next((level for level in LEVELS if level not in reached), math.inf)
+
+
 class ClientStrategy:
     """One strategy on one symbol in one mode: at most one signal (scheduled or open) at a time.
 
@@ -119,6 +125,8 @@ class ClientStrategy:
         #: partial report, which works the levels out itself, many positions at a time.
         self.record_levels: PhaseSink | None = None
         self.walks_candles = not CANDLE_CALLBACKS.isdisjoint(self.callbacks)
+        #: Only ``on_idle`` sees a flat tick when no listener does: a throttled one can skip the rest (`idle`).
+        self.idles_alone = "on_idle" in self.callbacks and "on_tick" not in self.callbacks
         self.manager = PositionManager(
             where=self._where(),
             config=config,
@@ -277,6 +285,14 @@ class ClientStrategy:
         await self._emit(opened)
         return opened
 
+    async def idle(self, when: int, price: float) -> None:
+        """Evaluate a flat tick inside the last ``get_signal`` call's bucket that only ``on_idle`` observes.
+
+        What `generate` comes to on such a tick, given its price: the engine calls it when `idles_alone` holds, no
+        listener wants idle results and the strategy is neither stopped nor paused.
+        """
+        await self._callback("on_idle", when, price, self.symbol, price)
+
     # ------------------------------------------------------------------ backtest fast path (SPEC §6.4)
 
     async def resolve_backtest(self, result: ScheduledResult | OpenedResult, frame_end: int) -> list[Result]:
@@ -433,7 +449,8 @@ class ClientStrategy:
         ping, breakeven = self.callbacks.get("on_active_ping"), self.callbacks.get("on_breakeven")
         profit, loss = self.callbacks.get("on_partial_profit"), self.callbacks.get("on_partial_loss")
         listened = self._event_listened
-        first_level = LEVELS[0]
+        # The partial levels are recorded (and announced) when the progress reaches the first one not reached yet.
+        next_profit, next_loss = _next_level(partial.profit_levels), _next_level(partial.loss_levels)
         levels = state.levels(config)
         changes = manager.changes
         for index in range(first, len(stamps)):
@@ -476,14 +493,19 @@ class ClientStrategy:
                         view = state.view(price, config)
                         self._announce("breakeven_available", view, price, timestamp)
                         await self._call(breakeven, "on_breakeven", self.symbol, view, price, moment)
-                    if profit is not None or percent >= first_level:
+                    if percent >= next_profit:
+                        partial.profit(state.view(price, config), price, percent, timestamp)
+                        next_profit = _next_level(partial.profit_levels)
+                    if profit is not None:
                         view = state.view(price, config)
-                        partial.profit(view, price, percent, timestamp)
                         await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
-                elif branch == "loss" and (loss is not None or percent >= first_level):
-                    view = state.view(price, config)
-                    partial.loss(view, price, percent, timestamp)
-                    await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
+                elif branch == "loss":
+                    if percent >= next_loss:
+                        partial.loss(state.view(price, config), price, percent, timestamp)
+                        next_loss = _next_level(partial.loss_levels)
+                    if loss is not None:
+                        view = state.view(price, config)
+                        await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
             finally:
                 self._leave(tokens)
             manager.flush(state, timestamp)

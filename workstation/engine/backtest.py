@@ -229,8 +229,13 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 job.position.processed_frames, job.position.when = index, when
                 await _yield_to_loop()
                 next_yield = time.perf_counter() + job.loop_turn_seconds
-            if not audience.idle and strategy.is_throttled(when) and not strategy.stopped:
-                skipped = await _skip_throttled(job, audience, index, performance, tick_started)
+            if strategy.is_throttled(when) and not strategy.stopped:
+                if not audience.idle:
+                    skipped = await _skip_throttled(job, audience, index, performance, tick_started)
+                elif strategy.idles_alone and not audience.idle_listened and not strategy.manager.paused:
+                    skipped = await _idle_throttled(job, audience, index, performance, tick_started, next_yield)
+                else:
+                    skipped = None
                 if skipped is not None:
                     index, halted = skipped
                     if halted:
@@ -309,6 +314,49 @@ async def _skip_throttled(
         performance.measure(_TIMEFRAME, time.perf_counter())
         if job.is_stopped():
             return skipped + 1, True
+    return stop, False
+
+
+async def _idle_throttled(
+    job: BacktestJob,
+    audience: _Audience,
+    index: int,
+    performance: _Performance,
+    tick_started: float,
+    next_yield: float,
+) -> tuple[int, bool] | None:
+    """Run ``on_idle`` on the flat ticks up to the next throttle bucket, all that happens on them.
+
+    The ticks a strategy with ``on_idle`` (and no ``on_tick``) spends flat between two ``get_signal`` calls, when no
+    one listens to idle results: their prices are read at once and each tick only calls ``on_idle``. Tick ``index``
+    is ready (its progress reported, the stop checked). Return the next index and whether a stop was seen, as soon
+    as the main loop must take over (its turn to yield, a listener, a pause), or None when the prices are not all
+    there (the main loop then reports the missing candle exactly).
+    """
+    strategy, ticks = job.strategy, job.ticks
+    assert strategy.last_bucket is not None
+    stop = max(index + 1, ticks.index_from(strategy.last_bucket + strategy.interval_ms))
+    prices = strategy.exchange.cached_average_prices(
+        job.symbol, ticks.at(index), ticks.step, stop - index, strategy.config
+    )
+    if prices is None:
+        return None
+    manager = strategy.manager
+    for offset, price in enumerate(prices):
+        current = index + offset
+        when = ticks.at(current)
+        if offset:
+            tick_started = time.perf_counter()
+            audience.refresh(tick_started)
+            if tick_started >= next_yield or audience.idle_listened or manager.paused or strategy.stopped:
+                return current, False
+            _progress(job, audience, current, when)
+            if job.is_stopped():
+                return current, True
+        await strategy.idle(when, price)
+        performance.measure(_TIMEFRAME, tick_started)
+        if job.is_stopped():
+            return current + 1, True
     return stop, False
 
 
