@@ -8,8 +8,7 @@ returns ``False`` and changes nothing; outside a strategy's code every command r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from workstation.clients.position import PositionState
 from workstation.clients.position_manager import PositionManager, Request, active_manager
@@ -17,9 +16,11 @@ from workstation.context import execution_context, method_context
 from workstation.errors import ContextError
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """The manager a command acts on and the time it was issued at (epoch ms)."""
+class _Call(NamedTuple):
+    """The manager a command acts on and the time it was issued at (epoch ms).
+
+    A named tuple: a managed strategy's callbacks make a command or getter call at most candles.
+    """
 
     manager: PositionManager
     when: int

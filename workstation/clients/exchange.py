@@ -82,11 +82,16 @@ class ClientExchange:
         index = (aligned - MINUTE_MS - segment.start) // MINUTE_MS
         return float(segment.vwap(count, index + 1)[index])
 
-    def cached_average_prices(self, symbol: str, first: int, step: int, count: int, config: Config) -> list[float] | None:
+    def cached_average_prices(
+        self, symbol: str, first: int, step: int, count: int, config: Config
+    ) -> list[float] | None:
         """Return `get_average_price` at ``count`` times ``step`` ms apart from ``first``; None unless all are cached.
 
-        A backtest's flat minutes between two ``get_signal`` calls take their prices at once from here.
+        ``step`` is whole minutes (a frame's). A backtest's flat minutes between two ``get_signal`` calls take their
+        prices at once from here.
         """
+        if step % MINUTE_MS:
+            return None
         window = config.avg_price_candles_count
         last = first + (count - 1) * step
         segment = self._cached(
@@ -94,9 +99,11 @@ class ClientExchange:
         )
         if segment is None:
             return None
-        times = np.arange(count, dtype=np.int64) * step + first
-        indices = (times // MINUTE_MS * MINUTE_MS - MINUTE_MS - segment.start) // MINUTE_MS
-        prices: list[float] = segment.vwap(window, int(indices[-1]) + 1)[indices].tolist()
+        # Ticks whole minutes apart stay that far apart once aligned: their VWAPs are a strided slice of the series.
+        stride = step // MINUTE_MS
+        start = (first // MINUTE_MS * MINUTE_MS - MINUTE_MS - segment.start) // MINUTE_MS
+        end = start + (count - 1) * stride + 1
+        prices: list[float] = segment.vwap(window, end)[start:end:stride].tolist()
         return prices
 
     async def get_recent_candles(self, symbol: str, limit: int, now: int, config: Config) -> np.ndarray:

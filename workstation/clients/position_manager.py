@@ -189,14 +189,16 @@ class PositionManager:
         **extra: Any,
     ) -> CommitEvent:
         """Build the commit event of ``action`` for ``state`` (its view and PnL at ``current_price``)."""
+        view = state.view(current_price, self.config)
         fields: dict[str, Any] = dict.fromkeys(_OPTIONAL_FIELDS)
         fields.update(
             self.where,
             action=action,
             timestamp=timestamp,
             when=when,
-            signal=state.view(current_price, self.config),
-            pnl=state.pnl(current_price, self.config),
+            signal=view,
+            # An open position's view holds its PnL at that price already; a waiting order's shows none.
+            pnl=view.pnl if state.is_open else state.pnl(current_price, self.config),
             current_price=current_price,
             note=None,
         )

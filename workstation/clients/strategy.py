@@ -6,7 +6,6 @@ import inspect
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import Token
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -477,9 +476,13 @@ class ClientStrategy:
                     return await self._close_managed(state, "take_profit", timestamp, levels.take_profit)
             # The branch and progress come first: commands of the ping do not change what this candle reports.
             branch, percent = levels.progress(price)
-            # The callbacks of a candle share its context: its time, and the previous minute's VWAP to book at.
-            tokens = self._enter(timestamp, prices[index - 1])
-            moment = self._tick(timestamp)[0]
+            # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
+            # minute's VWAP to book at.
+            manager.avg = prices[index - 1]
+            moment, context = self._tick(timestamp)
+            execution = execution_context.set(context)
+            gate = helpers_enabled.set(True)
+            active = active_manager.set(manager)
             try:
                 if ping is not None or listened("active_ping"):
                     view = state.view(price, config)
@@ -507,7 +510,9 @@ class ClientStrategy:
                         view = state.view(price, config)
                         await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
             finally:
-                self._leave(tokens)
+                active_manager.reset(active)
+                helpers_enabled.reset(gate)
+                execution_context.reset(execution)
             manager.flush(state, timestamp)
         self._warn_data_end(row, stamps)
         if len(stamps) > first:
@@ -765,26 +770,17 @@ class ClientStrategy:
         callback = self.callbacks.get(name)
         if callback is None:
             return
-        tokens = self._enter(when, avg)
-        try:
-            await self._call(callback, name, *args, self._tick(when)[0])
-        finally:
-            self._leave(tokens)
-
-    def _enter(self, when: int, avg: float | None) -> tuple[Token[ExecutionContext | None], Token[bool], Token[Any]]:
-        """Set the context strategy code runs in at ``when``: helpers and commands work, commands book at ``avg``."""
         self.manager.avg = avg
-        return (
-            execution_context.set(self._tick(when)[1]),
-            helpers_enabled.set(True),
-            active_manager.set(self.manager),
-        )
-
-    def _leave(self, tokens: tuple[Token[ExecutionContext | None], Token[bool], Token[Any]]) -> None:
-        execution, gate, manager = tokens
-        active_manager.reset(manager)
-        helpers_enabled.reset(gate)
-        execution_context.reset(execution)
+        moment, context = self._tick(when)
+        execution = execution_context.set(context)
+        gate = helpers_enabled.set(True)
+        active = active_manager.set(self.manager)
+        try:
+            await self._call(callback, name, *args, moment)
+        finally:
+            active_manager.reset(active)
+            helpers_enabled.reset(gate)
+            execution_context.reset(execution)
 
     def _tick(self, when: int) -> tuple[datetime, ExecutionContext]:
         """Return the aware time of ``when`` and the execution context at it, built once for a tick's callbacks."""
