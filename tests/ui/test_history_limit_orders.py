@@ -142,6 +142,11 @@ def test_a_reopened_limit_run_draws_its_cancelled_order(
     assert reopened.trades.visible_rows() == ran.trades.visible_rows()
     reopened.chart.show_all()
     assert reopened.chart.grab().save(str(shots_dir(tmp_path) / "history_limit.png"))
+    # Zoomed in on it, the reopened chart writes why it was cancelled.
+    cancel_bar = reopened.chart.bar_of_time(1704109200000)
+    reopened.chart.price_plot.getViewBox().setXRange(cancel_bar - 150, cancel_bar + 50, padding=0)
+    assert reopened.chart.marks_layer.reason_labels() == ["timeout"]
+    assert reopened.chart.grab().save(str(shots_dir(tmp_path) / "history_limit_cancelled.png"))
 
 
 def test_a_run_stored_before_the_history_kept_limit_orders_draws_what_it_has(
