@@ -109,10 +109,11 @@ class EventHub(QObject):
 
 
 class ListenerCheck:
-    """``has_listeners`` for a backtest's per-candle loop: answers re-asked of Qt at most every 20 ms.
+    """``has_listeners`` for a backtest run's hot loops: answers re-asked of Qt at most every 20 ms.
 
     A subscription made through this module (``listen_*``) is seen at once (it bumps the hub's generation); a widget
-    connected directly is seen within 20 ms of engine work, as the run's own audience check does.
+    connected directly is seen within 20 ms of engine work. A run has one, its strategy client's: the engine's tick
+    loop and the client's candle walk ask it.
     """
 
     MAX_AGE_SECONDS = 0.02
@@ -122,13 +123,19 @@ class ListenerCheck:
         self._generation = -1
         self._expires = 0.0
         self._answers: dict[str, bool] = {}
+        #: How many times the answers were forgotten: a reader caching its own figures from them compares it.
+        self.renewals = 0
 
-    def __call__(self, name: str) -> bool:
-        """Tell whether anything besides the engine's storages listens to ``name``."""
-        now = time.perf_counter()
+    def renew(self, now: float) -> None:
+        """Forget the answers if a subscription changed since they were given or they are 20 ms old at ``now``."""
         if self._hub.generation != self._generation or now >= self._expires:
             self._generation, self._expires = self._hub.generation, now + self.MAX_AGE_SECONDS
             self._answers.clear()
+            self.renewals += 1
+
+    def __call__(self, name: str) -> bool:
+        """Tell whether anything besides the engine's storages listens to ``name``."""
+        self.renew(time.perf_counter())
         answer = self._answers.get(name)
         if answer is None:
             answer = self._answers[name] = self._hub.has_listeners(name)

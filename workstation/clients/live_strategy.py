@@ -234,7 +234,7 @@ class LiveClientStrategy(ClientStrategy):
         config = self.config
         # The branch and progress come first: commands of the ping do not change what this tick reports.
         branch, percent = state.progress(price) if managed else _progress_from_entry(row, price)
-        if "on_active_ping" in self.callbacks or self._event_listened("active_ping"):
+        if "on_active_ping" in self.callbacks or self.event_listened("active_ping"):
             view = state.view(price, config)
             self._announce("active_ping", view, price, when)
             await self._callback("on_active_ping", when, price, self.symbol, view, price)
@@ -285,7 +285,7 @@ class LiveClientStrategy(ClientStrategy):
             if not await self._risk_allows("activation", row.price_open, when, row):
                 return await self._cancel(row, "risk_reject", when, price)
             return await self._open(manager.fill(when), when)
-        if "on_schedule_ping" in self.callbacks or self._event_listened("schedule_ping"):
+        if "on_schedule_ping" in self.callbacks or self.event_listened("schedule_ping"):
             view = state.view(price, self.config)
             self._announce("schedule_ping", view, price, when)
             await self._callback("on_schedule_ping", when, price, self.symbol, view, price)

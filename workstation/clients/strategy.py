@@ -133,7 +133,9 @@ class ClientStrategy:
             emit=emit_event,
         )
         self._emit_event = emit_event
-        self._event_listened = event_listened
+        #: Whether anything listens to an event stream: in a backtest the run's `ListenerCheck`, which the engine's
+        #: tick loop asks too.
+        self.event_listened = event_listened
         self.last_bucket: int | None = None
         self.last_signal_id: str | None = None
         self.stopped = False
@@ -447,7 +449,7 @@ class ClientStrategy:
         partial = await self._get_partial(row.id)
         ping, breakeven = self.callbacks.get("on_active_ping"), self.callbacks.get("on_breakeven")
         profit, loss = self.callbacks.get("on_partial_profit"), self.callbacks.get("on_partial_loss")
-        listened = self._event_listened
+        listened = self.event_listened
         # The partial levels are recorded (and announced) when the progress reaches the first one not reached yet.
         next_profit, next_loss = _next_level(partial.profit_levels), _next_level(partial.loss_levels)
         levels = state.levels(config)
@@ -521,7 +523,7 @@ class ClientStrategy:
 
     def _announce(self, stream: str, view: SignalRow, price: float, timestamp: int) -> None:
         """Emit a ping or breakeven-available event (P17) when someone listens to ``stream``."""
-        if self._event_listened(stream):
+        if self.event_listened(stream):
             self._emit_event(
                 stream,
                 construct(

@@ -18,7 +18,7 @@ import numpy as np
 from workstation.clients.frame import TickGrid
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.context import ExecutionContext, execution_context
-from workstation.events import events, report_error
+from workstation.events import ListenerCheck, events, report_error
 from workstation.models.events import BacktestProgress, PerformanceEvent
 from workstation.models.fast import construct
 from workstation.models.results import OpenedResult, ScheduledResult
@@ -63,26 +63,28 @@ class BacktestJob:
 
 
 class _Audience:
-    """Who listens to the streams a run may skip, re-read when subscriptions change or every 20 ms.
+    """Who listens to the streams a run may skip, as the run's `ListenerCheck` answers (at most 20 ms old).
 
-    Asking Qt on every tick would cost more than the tick itself; ``listen_*`` bumps the hub's generation, so
-    those listeners are seen at once, and a widget connected directly is seen within 20 ms of engine work.
+    Asking Qt on every tick would cost more than the tick itself: the figures are worked out again only when the
+    check has renewed its answers.
     """
 
     def __init__(self, strategy: ClientStrategy) -> None:
         self._strategy = strategy
-        self._generation = -1
-        self._expires = 0.0
+        listened = strategy.event_listened
+        self._listened = listened if isinstance(listened, ListenerCheck) else ListenerCheck(events)
+        self._renewals = -1
         self.progress = self.performance = self.idle = self.idle_listened = False
 
     def refresh(self, now: float) -> None:
-        if events.generation == self._generation and now < self._expires:
+        listened = self._listened
+        listened.renew(now)
+        if listened.renewals == self._renewals:
             return
-        self._generation = events.generation
-        self._expires = now + YIELD_EVERY_SECONDS
-        self.progress = events.has_listeners("progress_backtest")
-        self.performance = events.has_listeners("performance")
-        self.idle_listened = events.has_listeners("signal_backtest") or events.has_listeners("signal")
+        self._renewals = listened.renewals
+        self.progress = listened("progress_backtest")
+        self.performance = listened("performance")
+        self.idle_listened = listened("signal_backtest") or listened("signal")
         self.idle = self._strategy.observes_idle or self.idle_listened
 
 
