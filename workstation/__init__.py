@@ -63,6 +63,7 @@ from workstation.errors import (
     PreparationError,
     RiskRejected,
     RunAlreadyActiveError,
+    RunNotFoundError,
     SchemaNotFoundError,
     SignalValidationError,
     SizingError,
@@ -161,6 +162,7 @@ from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.history import HistoryFileError, RunHistory, RunSummary, StoredRun
 from workstation.live import Live
+from workstation.manual_commands import ManualAction, ManualCommand, ManualOutcome, ManualPreview
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.events import (
@@ -326,6 +328,10 @@ __all__ = [
     "LiveRunFailedError",
     "LiveStartRequest",
     "LiveStatistics",
+    "ManualAction",
+    "ManualCommand",
+    "ManualOutcome",
+    "ManualPreview",
     "MonthlyReturns",
     "OpenedResult",
     "Optimizer",
@@ -362,6 +368,7 @@ __all__ = [
     "RiskValidation",
     "RunAlreadyActiveError",
     "RunHistory",
+    "RunNotFoundError",
     "RunSeries",
     "RunSummary",
     "Schedule",

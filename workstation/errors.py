@@ -43,6 +43,10 @@ class RunAlreadyActiveError(WorkstationError, RuntimeError):
     """A run of the same ``symbol:strategy_name`` is already active in the same mode."""
 
 
+class RunNotFoundError(WorkstationError, LookupError):
+    """No active run of the named ``symbol:strategy_name``: a command for it has nothing to act on."""
+
+
 class PersistedStateConflictError(WorkstationError):
     """Live restore found persisted state that belongs to another exchange."""
 

@@ -19,8 +19,17 @@ from workstation.engine.clock import Clock, SystemClock, clock_ms
 from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus, run_in_background
 from workstation.engine.live import LiveJob, run_live
 from workstation.engine.signal_call import signal_caller
-from workstation.errors import RunAlreadyActiveError
+from workstation.errors import RunAlreadyActiveError, RunNotFoundError
 from workstation.events import events
+from workstation.manual_commands import (
+    ManualAction,
+    ManualCommand,
+    ManualOutcome,
+    ManualPreview,
+    ManualQueue,
+    preview_command,
+    refusals_of,
+)
 from workstation.models.events import DoneEvent
 from workstation.persist.pair_lock import PairLock, lock_pair
 from workstation.reports.dump import dump_report
@@ -47,6 +56,8 @@ class LiveUtils:
     def __init__(self) -> None:
         self._instances = RunInstances()
         self._clocks: dict[str, Clock] = {}
+        #: The trader's commands waiting for each active run.
+        self._manual: dict[str, ManualQueue] = {}
 
     def run(
         self,
@@ -166,10 +177,63 @@ class LiveUtils:
             raise ValueError(f"no live run of strategy {strategy_name!r} on symbol {symbol!r}")
         return await client.exchange.get_recent_candles(symbol, limit, clock_ms(clock), client.config)
 
+    async def preview(self, symbol: str, strategy_name: str, command: ManualCommand) -> ManualPreview:
+        """Return what ``command`` would do now to the position of the active live or paper run, changing nothing.
+
+        It is the very command tried on a copy of the run's position, at the price the run would book it at now.
+
+        Raises
+        ------
+        RunNotFoundError
+            If no live or paper run of the pair is active.
+        """
+        strategy, manual, clock = self._active(symbol, strategy_name)
+        return await preview_command(strategy, command, manual.next_moment(clock_ms(clock)))
+
+    async def refusals(self, symbol: str, strategy_name: str) -> dict[ManualAction, str | None]:
+        """Tell for each manual action whether it can be asked for now: None, or why not in words.
+
+        Each action is tried with the arguments first offered (close part: 50 %; add: the configured entry cost);
+        trailing a level is asked at a price the trader picks, so only the position's state decides it.
+
+        Raises
+        ------
+        RunNotFoundError
+            If no live or paper run of the pair is active.
+        """
+        strategy, manual, clock = self._active(symbol, strategy_name)
+        return await refusals_of(strategy, manual.next_moment(clock_ms(clock)))
+
+    async def command(self, symbol: str, strategy_name: str, command: ManualCommand) -> ManualOutcome:
+        """Have the active live or paper run apply the trader's ``command``; return what it did.
+
+        The run applies it between two ticks, at its clock's present, through the position commands its strategy
+        uses (``ws.commit_*``), and stores the change with that moment's progress before announcing it. A close,
+        cancel or fill takes effect at once. A refused command changes nothing; the outcome says why.
+
+        Raises
+        ------
+        RunNotFoundError
+            If no live or paper run of the pair is active, or the run ended before it could apply the command.
+        """
+        _, manual, _ = self._active(symbol, strategy_name)
+        return await manual.submit(command)
+
+    def _active(self, symbol: str, strategy_name: str) -> tuple[LiveClientStrategy, ManualQueue, Clock]:
+        key = f"{symbol}:{strategy_name}"
+        instance = self._instances.peek(symbol, strategy_name)
+        client = strategy_connections.peek(strategy_connections.key(symbol, strategy_name, False))
+        manual, clock = self._manual.get(key), self._clocks.get(key)
+        if instance is None or not instance.active or manual is None or clock is None:
+            raise RunNotFoundError(f"no active live or paper run of strategy {strategy_name!r} on symbol {symbol!r}")
+        assert isinstance(client, LiveClientStrategy)
+        return client, manual, clock
+
     def clear(self) -> None:
         """Cancel running background tasks and forget every instance."""
         self._instances.clear()
         self._clocks.clear()
+        self._manual.clear()
 
     @staticmethod
     def _refuse_second_run(instance: RunInstance) -> None:
@@ -206,6 +270,8 @@ class LiveUtils:
             )
             assert isinstance(strategy, LiveClientStrategy)
 
+            manual = self._manual[f"{symbol}:{strategy_name}"] = ManualQueue()
+
             def request_stop() -> None:
                 instance.stop_requested = True
                 strategy.stop()
@@ -218,10 +284,14 @@ class LiveUtils:
                 until=until,
                 is_stopped=lambda: instance.stop_requested,
                 request_stop=request_stop,
+                manual=manual,
             )
             async for result in run_live(job):
                 yield result
         finally:
+            ended = self._manual.pop(f"{symbol}:{strategy_name}", None)
+            if ended is not None:
+                ended.close(RunNotFoundError(f"the run of strategy {strategy_name!r} on symbol {symbol!r} ended"))
             if pair_lock is not None:
                 pair_lock.release()
             instance.active = False

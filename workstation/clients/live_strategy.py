@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from workstation.clients.pnl import compute_pnl
 from workstation.clients.position import Branch, PositionState
 from workstation.clients.position_manager import Request
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.models.fast import construct
+from workstation.models.pnl import Pnl
 from workstation.models.results import ActiveResult, CancelledResult, ClosedResult, CloseReason
 from workstation.models.signal import SignalRow
 from workstation.services.live_records import (
@@ -206,10 +208,43 @@ class LiveClientStrategy(ClientStrategy):
             or state.trailing_take_profit is not None
         )
 
-    async def _end_position(self, state: PositionState, reason: CloseReason, when: int, price: float) -> Result:
+    def valued(self, state: PositionState, price: float) -> tuple[SignalRow, Pnl]:
+        """Return the open position as the run shows it at ``price``, and its PnL if it closed there.
+
+        A managed position (:meth:`_is_managed`) is its public view; any other keeps its row and PnL as opened.
+        """
         if self._is_managed(state):
-            return await self._close_managed(state, reason, when, price)
-        return await self._close(state.row, reason, when, price)
+            return state.view(price, self.config), state.pnl(price, self.config)
+        row = state.row
+        return row, compute_pnl(row.position, row.price_open, price, self.config)
+
+    async def apply_manual(self, when: int, act: Callable[[], Awaitable[bool]]) -> tuple[bool, Result | None]:
+        """Apply a trader's command at ``when``, a moment of its own between two ticks, as strategy code would.
+
+        ``act`` issues the command (the contexts of a callback set, booking at the price at ``when``) and tells
+        whether it was accepted. A close, cancel or fill it asked for is evaluated at once, at ``when``; the change
+        is stored with the moment's progress before its commit event is emitted, like a tick's commands.
+        """
+        price = await self.exchange.get_average_price(self.symbol, when, self.config)
+        self._price = price
+        tokens = self._enter(when, price)
+        try:
+            accepted = await act()
+        finally:
+            self._leave(tokens)
+        if not accepted:
+            return False, None
+        manager = self.manager
+        result: Result | None = None
+        requested = (manager.close_request, manager.cancel_request, manager.activate_request)
+        if manager.state is not None and requested != (None, None, None):
+            result = await self.tick(when)
+        await self.save_progress(when)
+        return True, result
+
+    async def _end_position(self, state: PositionState, reason: CloseReason, when: int, price: float) -> Result:
+        row, pnl = self.valued(state, price)
+        return await self._close(row, reason, when, price, pnl, state.partial_pnl(self.config))
 
     async def _manage_position(self, state: PositionState, when: int, price: float) -> Result:
         """SPEC-position P3 live: a requested close first, then the completion check, then the callbacks."""

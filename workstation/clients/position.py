@@ -160,6 +160,15 @@ class PositionState:
         self._view_value: dict[str, Any] = {}
         self._valued_view: tuple[float, Config, dict[str, Any], SignalRow] | None = None
 
+    def copy(self) -> PositionState:
+        """Return an independent copy: a command tried on it shows its effect without changing this state."""
+        copied = PositionState(self.row, self.cost)
+        copied.entries = list(self.entries)
+        copied.partials = list(self.partials)
+        copied.trailing_stop_loss = self.trailing_stop_loss
+        copied.trailing_take_profit = self.trailing_take_profit
+        return copied
+
     # ------------------------------------------------------------------ where it stands
 
     @property

@@ -79,8 +79,16 @@ class ReplayClock:
             self._now_ms += round(seconds * 1000)
             await asyncio.sleep(0)
             return
-        target = self._now_ms + round(seconds * 1000)
-        await asyncio.sleep(seconds / self.speed)
+        start = self._now_ms
+        target = start + round(seconds * 1000)
+        began = time.monotonic()
+        try:
+            await asyncio.sleep(seconds / self.speed)
+        except asyncio.CancelledError:
+            # Woken early (a trader's command for the run): the time slept so far has passed.
+            passed = round((time.monotonic() - began) * self.speed * 1000)
+            self._now_ms = max(self._now_ms, min(target, start + passed))
+            raise
         self._now_ms = max(self._now_ms, target)
 
     def skip_to(self, moment_ms: int) -> None:

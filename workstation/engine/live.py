@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workstation.clients.live_strategy import LiveClientStrategy
 from workstation.clients.strategy import Result
@@ -13,6 +13,7 @@ from workstation.context import ExecutionContext, execution_context
 from workstation.engine.clock import Clock, clock_ms
 from workstation.errors import LiveRunFailedError, StrategyAbortedError
 from workstation.events import events, report_error
+from workstation.manual_commands import ManualOutcome, ManualQueue, apply_command
 from workstation.models.events import PerformanceEvent
 from workstation.models.fast import construct
 from workstation.timeutil import iso
@@ -40,6 +41,8 @@ class LiveJob:
     until: int | None
     is_stopped: Callable[[], bool]
     request_stop: Callable[[], None]
+    #: The trader's commands, applied between ticks.
+    manual: ManualQueue = field(default_factory=ManualQueue)
 
 
 async def run_live(job: LiveJob) -> AsyncIterator[Result]:
@@ -50,7 +53,8 @@ async def run_live(job: LiveJob) -> AsyncIterator[Result]:
     skipped. A failing tick is retried after a growing pause; each new error is reported on ``error`` once, and
     :data:`IDENTICAL_FAILURES` identical ones in a row end the run. A stop (requested, or ``until``
     passed) ends a flat run even while its ticks fail; a flat run whose stored clock is already past ``until`` ends
-    at once, saying so in the log.
+    at once, saying so in the log. Between ticks the run applies the trader's commands (``job.manual``), each at a
+    moment of its own: the clock's present, after everything evaluated before and before the next tick.
 
     Raises
     ------
@@ -70,7 +74,8 @@ async def run_live(job: LiveJob) -> AsyncIterator[Result]:
         now = clock_ms(job.clock)
         when = now // job.tick_ms * job.tick_ms
         if previous is not None and when <= previous:
-            await job.clock.sleep((previous + job.tick_ms - now) / 1000)
+            async for applied in _rest_until(job, previous + job.tick_ms):
+                yield applied
             continue
         previous = when
         if job.until is not None and when > job.until:
@@ -85,6 +90,7 @@ async def run_live(job: LiveJob) -> AsyncIterator[Result]:
             continue
         started = time.perf_counter()
         result: Result | None = None
+        job.manual.evaluated = when
         token = execution_context.set(ExecutionContext(job.symbol, when, False))
         try:
             result = await strategy.tick(when)
@@ -99,7 +105,8 @@ async def run_live(job: LiveJob) -> AsyncIterator[Result]:
                 yield result
             if job.is_stopped() and strategy.is_flat:
                 return
-            await _sleep_until(job, when + pause_ticks * job.tick_ms)
+            async for applied in _rest_until(job, when + pause_ticks * job.tick_ms):
+                yield applied
             continue
         finally:
             execution_context.reset(token)
@@ -124,7 +131,8 @@ async def run_live(job: LiveJob) -> AsyncIterator[Result]:
             yield result
         if job.is_stopped() and strategy.is_flat:
             return
-        await _sleep_until(job, when + job.tick_ms)
+        async for applied in _rest_until(job, when + job.tick_ms):
+            yield applied
 
 
 def _already_finished(job: LiveJob) -> bool:
@@ -175,3 +183,49 @@ class _FailureSeries:
 
 async def _sleep_until(job: LiveJob, moment: int) -> None:
     await job.clock.sleep(max(0, moment - clock_ms(job.clock)) / 1000)
+
+
+async def _rest_until(job: LiveJob, moment: int) -> AsyncIterator[Result]:
+    """Wait for the clock to reach ``moment``, applying the trader's commands as they come; yield their results.
+
+    A command books at the clock's present, after the last moment evaluated and before ``moment`` (the next tick):
+    one that cannot fit before it waits for the tick.
+    """
+    manual = job.manual
+    while True:
+        now = clock_ms(job.clock)
+        if now >= moment:
+            return
+        booked = manual.next_moment(now)
+        if manual.pending and booked < moment:
+            result = await _apply(job, booked)
+            if result is not None and result.action in YIELDED_ACTIONS:
+                yield result
+            continue
+        sleep = job.clock.sleep((moment - now) / 1000)
+        if manual.pending:
+            await sleep
+        else:
+            await manual.sleep(sleep)
+
+
+async def _apply(job: LiveJob, when: int) -> Result | None:
+    """Apply the oldest waiting command at ``when`` and hand its outcome to whoever asked."""
+    strategy = job.strategy
+    command, outcome = job.manual.take()
+    job.manual.evaluated = when
+    token = execution_context.set(ExecutionContext(job.symbol, when, False))
+    try:
+        done, result = await apply_command(strategy, command, when)
+    except Exception as exc:
+        if isinstance(exc, StrategyAbortedError):
+            outcome.set_exception(exc)
+            raise
+        report_error("Live.command", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, backtest=False)
+        done = ManualOutcome(action=command.action, applied=False, reason=f"the run failed: {exc}", timestamp=when)
+        result = None
+    finally:
+        execution_context.reset(token)
+    if not outcome.done():
+        outcome.set_result(done)
+    return result
