@@ -7,8 +7,9 @@ from typing import Any
 
 from workstation.clients.pnl import compute_pnl
 from workstation.clients.position import Branch, PositionState
-from workstation.clients.position_manager import Request
+from workstation.clients.position_manager import Request, active_manager
 from workstation.clients.strategy import ClientStrategy, Result
+from workstation.context import execution_context, helpers_enabled
 from workstation.models.fast import construct
 from workstation.models.pnl import Pnl
 from workstation.models.results import ActiveResult, CancelledResult, ClosedResult, CloseReason
@@ -227,11 +228,17 @@ class LiveClientStrategy(ClientStrategy):
         """
         price = await self.exchange.get_average_price(self.symbol, when, self.config)
         self._price = price
-        tokens = self._enter(when, price)
+        # The contexts _callback sets around a callback: the commands act on this run's position at ``price``.
+        self.manager.avg = price
+        execution = execution_context.set(self._tick(when)[1])
+        gate = helpers_enabled.set(True)
+        active = active_manager.set(self.manager)
         try:
             accepted = await act()
         finally:
-            self._leave(tokens)
+            active_manager.reset(active)
+            helpers_enabled.reset(gate)
+            execution_context.reset(execution)
         if not accepted:
             return False, None
         manager = self.manager
