@@ -26,6 +26,7 @@ from workstation.clients.candle_data import vwap_series
 from workstation.clients.position import PositionState, breakeven_threshold
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.demo import DemoCandles
+from workstation.services.live_records import LiveRecords
 from workstation.timeutil import MINUTE_MS, to_ms
 
 SYMBOL = "BTCUSDT"
@@ -434,6 +435,30 @@ def test_adding_to_a_short_in_profit_is_refused_with_the_rule(tmp_path: Path) ->
             False,
             f"an entry is added only above every entry: the price {P_HOLD:,.2f} is not above {entry:,.2f}",
         )
+
+    played("short", tmp_path, scenario)
+
+
+def test_a_command_whose_write_fails_is_undone_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario(session: Session) -> None:
+        before = await session.stored()
+        save_tick = LiveRecords.save_tick
+
+        async def disk_full(*args: Any, **kwargs: Any) -> None:
+            monkeypatch.setattr(LiveRecords, "save_tick", save_tick)
+            raise OSError("disk full")
+
+        monkeypatch.setattr(LiveRecords, "save_tick", disk_full)
+        failed = await session.command(ws.ManualCommand(action="close_part", percent=40))
+        assert (failed.applied, failed.reason) == (False, "the run failed: disk full")
+        assert await session.stored() == before
+        # The next command is stored alone: the one whose write failed never happened.
+        assert (await session.command(ws.ManualCommand(action="breakeven"))).applied
+        stored = await session.stored()
+        assert stored is not None and stored.partials == () and stored.price_stop_loss != before.price_stop_loss
+        assert [event.action for event in session.commits] == ["breakeven"]
+        assert [(error.source, error.message) for error in session.errors] == [("Live.command", "disk full")]
+        session.errors.clear()
 
     played("short", tmp_path, scenario)
 

@@ -224,10 +224,14 @@ class LiveClientStrategy(ClientStrategy):
 
         ``act`` issues the command (the contexts of a callback set, booking at the price at ``when``) and tells
         whether it was accepted. A close, cancel or fill it asked for is evaluated at once, at ``when``; the change
-        is stored with the moment's progress before its commit event is emitted, like a tick's commands.
+        is stored with the moment's progress before its commit event is emitted, like a tick's commands; when that
+        write fails, the change is undone and the error raised.
         """
         price = await self.exchange.get_average_price(self.symbol, when, self.config)
         self._price = price
+        manager = self.manager
+        held = manager.state
+        checkpoint = manager.checkpoint()
         # The contexts _callback sets around a callback: the commands act on this run's position at ``price``.
         self.manager.avg = price
         execution = execution_context.set(self._tick(when)[1])
@@ -241,12 +245,18 @@ class LiveClientStrategy(ClientStrategy):
             execution_context.reset(execution)
         if not accepted:
             return False, None
-        manager = self.manager
         result: Result | None = None
-        requested = (manager.close_request, manager.cancel_request, manager.activate_request)
-        if manager.state is not None and requested != (None, None, None):
-            result = await self.tick(when)
-        await self.save_progress(when)
+        try:
+            requested = (manager.close_request, manager.cancel_request, manager.activate_request)
+            if manager.state is not None and requested != (None, None, None):
+                result = await self.tick(when)
+            await self.save_progress(when)
+        except BaseException:
+            if manager.state is held:
+                # Not stored: the command did not happen (a later tick must not store it either).
+                manager.rollback(checkpoint)
+                self._on_end = None
+            raise
         return True, result
 
     async def _end_position(self, state: PositionState, reason: CloseReason, when: int, price: float) -> Result:

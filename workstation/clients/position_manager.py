@@ -39,6 +39,15 @@ class _Queued:
     extra: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What :meth:`PositionManager.rollback` puts back: the signal held (a copy), the requests, the events queued."""
+
+    state: PositionState | None
+    requests: tuple[Request | None, Request | None, Request | None]
+    queued: int
+
+
 class PositionManager:
     """The managed state of one strategy on one symbol in one run; every command acts on it.
 
@@ -164,6 +173,21 @@ class PositionManager:
         self.touched = True
         self.changes += 1
         self._queued.append(_Queued(action, current_price, when, extra))
+
+    def checkpoint(self) -> Checkpoint:
+        """Remember the signal held and its requests, for a change that may have to be undone (a failed write)."""
+        state = self.state
+        return Checkpoint(
+            None if state is None else state.copy(),
+            (self.close_request, self.cancel_request, self.activate_request),
+            len(self._queued),
+        )
+
+    def rollback(self, checkpoint: Checkpoint) -> None:
+        """Undo what the commands changed since ``checkpoint``, their queued events included."""
+        self.state = checkpoint.state
+        self.close_request, self.cancel_request, self.activate_request = checkpoint.requests
+        del self._queued[checkpoint.queued :]
 
     def emit_now(
         self, action: CommitAction, state: PositionState, current_price: float, timestamp: int, **extra: Any
