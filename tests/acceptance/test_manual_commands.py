@@ -341,6 +341,8 @@ def test_cancel_cancels_the_waiting_limit_order_at_once(tmp_path: Path) -> None:
 def test_pause_and_resume(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
         assert (await ws.Live.refusals(SYMBOL, session.name))["resume"] == "not paused"
+        flat = await session.command(ws.ManualCommand(action="close"))
+        assert (flat.applied, flat.reason) == (False, "no open position")
         assert (await session.command(ws.ManualCommand(action="pause"))).applied
         refusals = await ws.Live.refusals(SYMBOL, session.name)
         assert (refusals["pause"], refusals["resume"]) == ("already paused", None)
@@ -381,6 +383,17 @@ def test_refusals_with_a_waiting_limit_order(tmp_path: Path) -> None:
     refusals = played("limit", tmp_path, scenario)
     assert {action for action, reason in refusals.items() if reason is None} == {"cancel", "fill", "pause"}
     assert refusals["close_part"] == refusals["add"] == "no open position"
+
+
+def test_a_paused_strategy_still_takes_every_command_on_its_open_position(tmp_path: Path) -> None:
+    async def scenario(session: Session) -> dict[str, str | None]:
+        paused = await session.command(ws.ManualCommand(action="pause"))
+        assert (paused.applied, paused.reason) == (True, None)
+        return dict(await ws.Live.refusals(SYMBOL, session.name))
+
+    refusals = played("short", tmp_path, scenario)
+    assert {action for action, reason in refusals.items() if reason is not None} == {"pause", "cancel", "fill", "add"}
+    assert refusals["pause"] == "already paused"
 
 
 def test_refusals_of_an_open_long_in_loss_say_why_in_words(tmp_path: Path) -> None:
