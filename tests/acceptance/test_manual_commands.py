@@ -78,9 +78,27 @@ class Session:
     """A paper run of one of :data:`STRATEGIES`, held in minute :data:`HOLD`."""
 
     name: str
+    paper: ws.PaperRun
+    task: asyncio.Task[None] | None = None
     results: list[Any] = field(default_factory=list)
     commits: list[Any] = field(default_factory=list)
     errors: list[Any] = field(default_factory=list)
+
+    def start(self) -> None:
+        async def consume() -> None:
+            paper = self.paper
+            async for result in ws.Live.run(SYMBOL, strategy_name=self.name, exchange_name=paper.exchange_name,
+                                            clock=paper.clock):  # fmt: skip
+                self.results.append(result)
+
+        self.task = asyncio.create_task(consume())
+
+    async def kill(self) -> None:
+        """End the run between two of its steps, as a kill would: nothing more is written."""
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        ws.Live.clear()
 
     async def preview(self, command: ws.ManualCommand) -> ws.ManualPreview:
         return await ws.Live.preview(SYMBOL, self.name, command)
@@ -103,7 +121,7 @@ async def paper_session(tmp_path: Path, name: str) -> AsyncIterator[Session]:
     ws.add_strategy(strategy_name=name, interval="1m", get_signal=STRATEGIES[name])
     request = ws.PaperTradingRequest(strategy_name=name, symbol=SYMBOL, start=START, speed=1)
     paper = await ws.prepare_paper_trading(request)
-    session = Session(name)
+    session = Session(name, paper)
     paper.clock.speed = None  # as fast as it can, up to the minute the test acts in
     held = asyncio.Event()
 
@@ -115,20 +133,12 @@ async def paper_session(tmp_path: Path, name: str) -> AsyncIterator[Session]:
     ws.listen_signal_live(watch)
     ws.listen_commit(session.commits.append)
     ws.listen_error(session.errors.append)
-
-    async def consume() -> None:
-        async for result in ws.Live.run(SYMBOL, strategy_name=name, exchange_name=paper.exchange_name,
-                                        clock=paper.clock):  # fmt: skip
-            session.results.append(result)
-
-    task = asyncio.create_task(consume())
+    session.start()
     await held.wait()
     try:
         yield session
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        ws.Live.clear()
+        await session.kill()
         await ws.persist.close_persistence()
     assert session.errors == []
 
@@ -351,6 +361,31 @@ def test_pause_and_resume(tmp_path: Path) -> None:
         assert (await session.command(ws.ManualCommand(action="resume"))).applied
 
     played("flat", tmp_path, scenario)
+
+
+def test_a_restart_after_a_manual_partial_close_resumes_with_it_once_on_the_tick_grid(tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        outcome = await session.command(ws.ManualCommand(action="close_part", percent=40))
+        # The command's moment is the run's last evaluated one: a restart does not evaluate it again.
+        stored_session = await LiveRecords(SYMBOL, session.name).stored_session(session.paper.exchange_name)
+        assert stored_session is not None and stored_session.reached == outcome.timestamp
+        await session.kill()
+        session.paper.clock.speed = None
+        resumed: list[Any] = []
+        ticked = asyncio.Event()
+        ws.listen_signal_live(lambda result: (resumed.append(result), ticked.set()))
+        session.start()
+        await ticked.wait()
+        await session.kill()
+        # The next tick on the grid, the position holding the partial close once, its event not heard again.
+        first = resumed[0]
+        assert (first.action, first.timestamp) == ("active", HOLD_MS + MINUTE_MS)
+        assert [(partial.percent, partial.timestamp) for partial in first.signal.partials] == [
+            (40.0, outcome.timestamp)
+        ]
+        assert [event.action for event in session.commits] == ["partial-profit"]
+
+    played("short", tmp_path, scenario)
 
 
 # ---------------------------------------------------------------------------------------------------------------
