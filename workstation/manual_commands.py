@@ -160,11 +160,12 @@ class ManualQueue:
         return item
 
     async def sleep(self, sleep: Awaitable[None]) -> None:
-        """Await ``sleep`` (the run clock's), ending it early when a command arrives."""
+        """Await ``sleep`` (the run clock's), ending it early when a command arrives.
+
+        A command already waiting did not fit before the moment slept to (the next tick): it waits for that tick.
+        """
         if self._waiting:
-            close = getattr(sleep, "close", None)
-            if close is not None:
-                close()
+            await sleep
             return
         sleeping = asyncio.ensure_future(sleep)
         arrival = asyncio.ensure_future(self._arrived.wait())

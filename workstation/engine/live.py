@@ -11,7 +11,7 @@ from workstation.clients.live_strategy import LiveClientStrategy
 from workstation.clients.strategy import Result
 from workstation.context import ExecutionContext, execution_context
 from workstation.engine.clock import Clock, clock_ms
-from workstation.errors import LiveRunFailedError, StrategyAbortedError
+from workstation.errors import LiveRunFailedError, RunNotFoundError, StrategyAbortedError
 from workstation.events import events, report_error
 from workstation.manual_commands import ManualOutcome, ManualQueue, apply_command
 from workstation.models.events import PerformanceEvent
@@ -202,11 +202,7 @@ async def _rest_until(job: LiveJob, moment: int) -> AsyncIterator[Result]:
             if result is not None and result.action in YIELDED_ACTIONS:
                 yield result
             continue
-        sleep = job.clock.sleep((moment - now) / 1000)
-        if manual.pending:
-            await sleep
-        else:
-            await manual.sleep(sleep)
+        await manual.sleep(job.clock.sleep((moment - now) / 1000))
 
 
 async def _apply(job: LiveJob, when: int) -> Result | None:
@@ -224,6 +220,11 @@ async def _apply(job: LiveJob, when: int) -> Result | None:
         report_error("Live.command", exc, symbol=job.symbol, strategy_name=strategy.strategy_name, backtest=False)
         done = ManualOutcome(action=command.action, applied=False, reason=f"the run failed: {exc}", timestamp=when)
         result = None
+    except BaseException:
+        # The run itself ends (cancelled, or killed by strategy code): whoever asked must not wait forever.
+        ended = f"the run of strategy {strategy.strategy_name!r} on symbol {job.symbol!r} ended"
+        outcome.set_exception(RunNotFoundError(f"{ended} while applying the command"))
+        raise
     finally:
         execution_context.reset(token)
     if not outcome.done():
