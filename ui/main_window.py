@@ -34,6 +34,8 @@ from ui.themes import ThemeName
 #: Organisation and application names of the QSettings store (layout, theme, form values).
 SETTINGS_ORGANISATION = "workstation"
 SETTINGS_APPLICATION = "workstation"
+#: How long the status bar shows that a command the trader confirmed was applied.
+STATUS_MESSAGE_MS = 8000
 
 
 class MainWindow(QMainWindow):
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         # The live chart, milestones and blotter are the first tab and stay: live runs outlive any backtest tab.
         self.live_panel = LivePanel(self.chart_palette(), parent=self.tabs)
         self.live_panel.error_raised.connect(self.report_error)
+        self.live_panel.status_reported.connect(lambda text: self.statusBar().showMessage(text, STATUS_MESSAGE_MS))
         live_index = self.tabs.addTab(self.live_panel, "Live")
         for side in (QTabBar.ButtonPosition.LeftSide, QTabBar.ButtonPosition.RightSide):
             self.tabs.tabBar().setTabButton(live_index, side, None)
@@ -173,6 +176,8 @@ class MainWindow(QMainWindow):
             self.live_panel.live_action,
         ):
             live_menu.addAction(action)
+        live_menu.addSeparator()
+        self.live_panel.manual.add_to(live_menu)
 
         data_menu = self.menuBar().addMenu("&Data")
         download_action = QAction("Download history…", self)

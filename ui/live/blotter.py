@@ -1,7 +1,8 @@
 """The blotter: what every live run did, one line per fact, newest last, the oldest lines dropped past a cap.
 
-Listed: limit orders placed, positions opened and closed, orders cancelled, partial levels reached, runs started,
-resumed, refused, asked to stop, ended or failed, and tick errors. Not listed: ``active`` and ``idle`` ticks, which say
+Listed: limit orders placed, positions opened and closed, orders cancelled, partial levels reached, position commands
+(the strategy's and the trader's: partial closes, trailing moves, breakeven, averaging in...), pauses, the trader's
+commands refused, runs started, resumed, refused, asked to stop, ended or failed, and tick errors. Not listed: ``active`` and ``idle`` ticks, which say
 only that nothing happened (the strategies table shows their prices).
 """
 
@@ -57,6 +58,11 @@ _ACTION_TONES: dict[str, str] = {
     "ERROR": "loss",
     "STOP REQUESTED": "warning",
     "ENDED": "muted",
+    "PARTIAL-PROFIT": "gain",
+    "PARTIAL-LOSS": "loss",
+    "PAUSED": "warning",
+    "RESUMED": "accent",
+    "COMMAND REFUSED": "loss",
 }
 
 
@@ -94,6 +100,24 @@ def _signal_note(signal: ws.SignalRow, limit: bool) -> str:
     return f"{note} · {signal.note}" if signal.note else note
 
 
+def _commit_note(event: ws.CommitEvent) -> str:
+    """Return what a command left the position at: its levels, the share held, what the command took."""
+    signal = event.signal
+    parts = []
+    if event.percent_to_close is not None:
+        parts.append(f"closed {event.percent_to_close:g}%")
+    if event.cost is not None:
+        parts.append(f"added {event.cost:g}")
+    parts += [
+        f"entry {format_price(signal.price_open)}",
+        f"TP {format_price(signal.price_take_profit)}",
+        f"SL {format_price(signal.price_stop_loss)}",
+        f"held {100 - signal.partial_executed:.2f}%",
+    ]
+    note = " · ".join(parts)
+    return f"{note} · {event.note}" if event.note else note
+
+
 def blotter_line(event: object, last_tick: dict[RunKey, int]) -> BlotterLine | None:
     """Return the blotter line of one live event, or None for events the blotter does not list.
 
@@ -122,6 +146,10 @@ def blotter_line(event: object, last_tick: dict[RunKey, int]) -> BlotterLine | N
         sign = "+" if event.branch == "profit" else "−"
         note = f"{sign}{partial.level}% of the way to {'TP' if event.branch == 'profit' else 'SL'}"
         return line(partial.timestamp, f"{event.branch.upper()} LEVEL", partial.current_price, note)
+    if isinstance(event, ws.CommitEvent):
+        return line(event.timestamp, event.action.upper(), event.current_price, _commit_note(event))
+    if isinstance(event, ws.PauseEvent):
+        return line(event.timestamp, "PAUSED" if event.paused else "RESUMED", None, "")
     if isinstance(event, ws.DoneEvent):
         return None if event.backtest else line(when, "ENDED", None, "")
     if isinstance(event, ws.ErrorEvent):

@@ -1,8 +1,8 @@
 """Engine → live view: every live event reaches the widgets in batches, one flush per frame of the GUI.
 
 The live runs report on the event hub, not through an iterator the view consumes: tick results on
-``signal_live``, reached levels on ``partial_profit`` / ``partial_loss``, ended runs on ``done_live`` and failures
-on ``error``. ``LiveFeed`` listens to all of them and hands them on, in emission order, as one list at most every
+``signal_live``, reached levels on ``partial_profit`` / ``partial_loss``, position commands (a strategy's or the
+trader's) on ``commit``, pauses on ``pause``, ended runs on ``done_live`` and failures on ``error``. ``LiveFeed`` listens to all of them and hands them on, in emission order, as one list at most every
 :data:`ui.bridge.FLUSH_INTERVAL_MS`; a quiet feed keeps its timer stopped.
 """
 
@@ -32,8 +32,8 @@ class LiveFeed(QObject):
     Signals
     -------
     events_flushed(list)
-        The events since the last flush, oldest first: tick results, ``PartialEvent``, ``ws.DoneEvent`` and
-        ``ws.ErrorEvent`` of live runs as the engine emitted them; the levels as :class:`LevelReached` (the payload
+        The events since the last flush, oldest first: tick results, ``PartialEvent``, ``ws.CommitEvent``,
+        ``ws.PauseEvent``, ``ws.DoneEvent`` and ``ws.ErrorEvent`` of live runs as the engine emitted them; the levels as :class:`LevelReached` (the payload
         with its branch, which the payload itself does not carry).
     """
 
@@ -50,6 +50,8 @@ class LiveFeed(QObject):
             ws.listen_signal_live(self._buffer),
             ws.listen_partial_profit(lambda event: self._buffer_level("profit", event)),
             ws.listen_partial_loss(lambda event: self._buffer_level("loss", event)),
+            ws.listen_commit(self._buffer_live),
+            ws.listen_pause(self._buffer_live),
             ws.listen_done_live(self._buffer),
             ws.listen_error(self._buffer_error),
         ]
@@ -76,6 +78,10 @@ class LiveFeed(QObject):
         self._pending.append(event)
         if not self._timer.isActive():
             self._timer.start()
+
+    def _buffer_live(self, event: ws.CommitEvent | ws.PauseEvent) -> None:
+        if not event.backtest:
+            self._buffer(event)
 
     def _buffer_level(self, branch: LevelBranch, event: PartialLevelEvent) -> None:
         if not event.backtest:

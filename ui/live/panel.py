@@ -4,6 +4,12 @@ All engine events come through one ``LiveFeed`` and reach the parts in the same 
 second. Start, Stop and Stop all are actions, so the window can put them in its toolbar and menus. Stop is graceful
 (SPEC §15.5): a run shows ``stopping`` from the press until the engine reports it ended, which for an open position
 is when that position closes.
+
+The trader's manual commands on the current run (close now, close part, breakeven, trail, add, cancel, fill, pause,
+resume) are actions too (``manual``), in the run row's and the chart's context menus and the toolbar: each opens a
+confirmation that previews the command (``ws.Live.preview``) and sends it on Confirm (``ws.Live.command``). An action
+the run would refuse is disabled with the reason as its tooltip (``ws.Live.refusals``, asked again whenever a batch
+of the feed touches the current run).
 """
 
 from __future__ import annotations
@@ -14,9 +20,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette
@@ -26,6 +32,8 @@ from ui.live.candle_stream import CandleReader, LatestCandles
 from ui.live.chart import LiveChart
 from ui.live.feed import LiveFeed
 from ui.live.live_dialog import LiveStartDialog
+from ui.live.manual_actions import SPECS, ManualActions
+from ui.live.manual_dialog import ManualCommandDialog
 from ui.live.paper_dialog import PaperTradingDialog
 from ui.live.partial_levels import PartialLevelsArea
 from ui.live.restore_banner import RestoreBanner
@@ -59,11 +67,14 @@ class LivePanel(QWidget):
     Signals
     -------
     error_raised(str, str)
-        Something the trader asked for failed (a start refused, a request that could not be prepared): a one-line
-        title and the details. Failures of running runs come on ``ws.events.error`` as well.
+        Something the trader asked for failed (a start refused, a request that could not be prepared, a command the
+        run refused): a one-line title and the details. Failures of running runs come on ``ws.events.error`` as well.
+    status_reported(str)
+        A command the trader confirmed was applied: one line for the window's status bar.
     """
 
     error_raised = Signal(str, str)
+    status_reported = Signal(str)
 
     def __init__(
         self,
@@ -79,6 +90,12 @@ class LivePanel(QWidget):
         #: The question a paper start asks while it is open (a session with the same settings is stored).
         self.session_question: PaperSessionQuestion | None = None
         self.live_dialog: LiveStartDialog | None = None
+        #: The confirmation of a manual command while it is open.
+        self.command_dialog: ManualCommandDialog | None = None
+        #: The run the manual actions' states were last asked for, and whether it changed since the question left.
+        self._refusals_key: RunKey | None = None
+        self._refusals_task: asyncio.Future[Any] | None = None
+        self._refusals_stale = False
         #: How to start each run again (Start on a stopped row): the same request, which resumes stored progress.
         self._restarts: dict[RunKey, Callable[[], Coroutine[Any, Any, bool]]] = {}
 
@@ -111,6 +128,10 @@ class LivePanel(QWidget):
         self.live_action.triggered.connect(self.open_live_dialog)
         self.stop_action.triggered.connect(self.stop_selected)
         self.stop_all_action.triggered.connect(self.stop_all)
+        self.manual = ManualActions(self)
+        self.manual.requested.connect(self.open_command)
+        # Their shortcuts work wherever the panel has the focus, also when no menu shows them.
+        self.addActions(list(self.manual.actions.values()))
         self.toolbar = QToolBar("Live", self)
         self.toolbar.setObjectName("toolbar_live")
         for action in (self.start_action, self.stop_action, self.stop_all_action):
@@ -118,6 +139,17 @@ class LivePanel(QWidget):
         self.toolbar.addSeparator()
         for action in (self.paper_action, self.live_action):
             self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.manual["close"])
+        self.position_menu = self.manual.menu(self, "Position")
+        self.position_button = QToolButton(self)
+        self.position_button.setText("Position")
+        self.position_button.setToolTip("Manage the selected run's position, its waiting order or its strategy")
+        self.position_button.setMenu(self.position_menu)
+        self.position_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.toolbar.addWidget(self.position_button)
+        self.toolbar.addAction(self.manual["pause"])
+        self.toolbar.addAction(self.manual["resume"])
         self.summary = QLabel(self)
         self.toolbar.addSeparator()
         self.toolbar.addWidget(self.summary)
@@ -149,6 +181,10 @@ class LivePanel(QWidget):
 
         self.feed.events_flushed.connect(self._apply)
         self.table.current_run_changed.connect(self._follow)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._row_menu)
+        self.chart.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.chart.customContextMenuRequested.connect(self._chart_menu)
         self.table.selection_changed.connect(self._update_actions)
         self.candles.candles_loaded.connect(self._show_candles)
         self.candles.load_failed.connect(self._candles_failed)
@@ -400,6 +436,103 @@ class LivePanel(QWidget):
             task.cancel()
         self.feed.disconnect_engine()
 
+    # -- the trader's commands -----------------------------------------------------------------------------
+
+    def context_menu(self) -> QMenu:
+        """Return a new menu of the manual commands on the current run (the row's and the chart's context menu)."""
+        menu = self.manual.menu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        return menu
+
+    def open_command(self, action: ws.ManualAction) -> ManualCommandDialog | None:
+        """Open the confirmation of ``action`` on the current run (None: no run is current); Confirm sends it."""
+        key = self.table.current_key()
+        run = self.strategies.run(key) if key is not None else None
+        if key is None or run is None:
+            return None
+        if self.command_dialog is not None:
+            self.command_dialog.reject()
+        symbol, strategy_name = key
+        dialog = ManualCommandDialog(
+            SPECS[action], run, lambda command: ws.Live.preview(symbol, strategy_name, command), self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.confirmed.connect(lambda command: self._spawn(self.send_command(key, command)))
+        dialog.finished.connect(lambda _result: self._forget_dialog(dialog))
+        self.command_dialog = dialog
+        dialog.open()
+        return dialog
+
+    async def send_command(self, key: RunKey, command: ws.ManualCommand) -> ws.ManualOutcome | None:
+        """Have the run of ``key`` carry out ``command``; report the outcome; return it (None: it failed)."""
+        symbol, strategy_name = key
+        what = f"{SPECS[command.action].text.removesuffix('…')} on {strategy_name} · {symbol}"
+        try:
+            outcome = await ws.Live.command(symbol, strategy_name, command)
+        except Exception as exc:
+            self.error_raised.emit(f"Could not {what[0].lower()}{what[1:]}: {exc}", f"{type(exc).__name__}: {exc}")
+            outcome = None
+        else:
+            if outcome.applied:
+                self.status_reported.emit(f"{what}: applied")
+            else:
+                self.error_raised.emit(f"{what}: refused, {outcome.reason}", outcome.reason or "")
+                self.feed.push(
+                    RunCommanded(symbol, strategy_name, "command refused", outcome.timestamp, f"{what}: {outcome.reason}")
+                )
+        self.refresh_refusals()
+        return outcome
+
+    def refresh_refusals(self) -> None:
+        """Ask the current run which commands it would take now; the actions follow its answer."""
+        key = self.table.current_key()
+        run = self.strategies.run(key) if key is not None else None
+        if key is None or run is None:
+            self._refusals_key = None
+            self.manual.set_refusals(None)
+            return
+        if run.status not in ("running", "stopping"):
+            self._refusals_key = key
+            self.manual.set_refusals(None, f"the run has {run.status}" if run.status == "failed" else "the run stopped")
+            return
+        if self._refusals_task is not None and not self._refusals_task.done():
+            self._refusals_stale = True  # one question at a time: asked again when this one is answered
+            return
+        self._refusals_key = key
+        self._refusals_task = self._spawn(self._read_refusals(key))
+
+    async def _read_refusals(self, key: RunKey) -> None:
+        try:
+            refusals = await ws.Live.refusals(*key)
+        except Exception as exc:
+            answer: dict[ws.ManualAction, str | None] | None = None
+            reason = str(exc)
+        else:
+            answer, reason = refusals, ""
+        self._refusals_task = None
+        if self._refusals_stale:
+            self._refusals_stale = False
+            self.refresh_refusals()
+        elif self.table.current_key() == key:
+            self.manual.set_refusals(answer, reason)
+
+    def _forget_dialog(self, dialog: ManualCommandDialog) -> None:
+        if self.command_dialog is dialog:
+            self.command_dialog = None
+
+    def _row_menu(self, position: QPoint) -> None:
+        index = self.table.indexAt(position)
+        if not index.isValid():
+            return
+        key = self.strategies.run_at(index.row()).key
+        if self.table.current_key() != key:
+            self.table.select_run(key)
+        self.context_menu().popup(self.table.viewport().mapToGlobal(position))
+
+    def _chart_menu(self, position: QPoint) -> None:
+        if self.chart.key is not None:
+            self.context_menu().popup(self.chart.mapToGlobal(position))
+
     # -- theme --------------------------------------------------------------------------------------------
 
     def set_palette(self, palette: ChartPalette) -> None:
@@ -450,21 +583,36 @@ class LivePanel(QWidget):
         self.levels.apply(batch)
         followed = self.chart.key
         ticked = False
+        touched: set[RunKey] = set()
         for event in batch:
-            if not isinstance(event, TICK_RESULTS):
-                continue
             key = key_of(event)
+            touched.add(key)
+            if isinstance(event, ws.CommitEvent):
+                marked: object = event.command()
+            elif isinstance(event, TICK_RESULTS):
+                marked = event
+            else:
+                continue
             builder = self._marks.get(key)
             if builder is None:
                 builder = self._marks[key] = SignalMarksBuilder()
-            builder.add((event,))
+            builder.add((marked,))
             ticked = ticked or key == followed
         if followed is not None and ticked:
             self._show_run_state(followed)
             self.candles.refresh()
         self._update_actions()
+        current = self.table.current_key()
+        if current is not None and current in touched:
+            self.refresh_refusals()
+            dialog = self.command_dialog
+            run = self.strategies.run(current)
+            if dialog is not None and run is not None and (dialog.run.symbol, dialog.run.strategy_name) == current:
+                dialog.set_run(run)
 
     def _follow(self, key: RunKey | None) -> None:
+        if key != self._refusals_key:
+            self.refresh_refusals()
         if key == self.chart.key:
             return
         self.chart.show_run(key)

@@ -18,12 +18,12 @@ TradingMode = Literal["paper", "live"]
 RunStatus = Literal["running", "stopping", "stopped", "failed"]
 
 #: What the trader did to a run, as the blotter lists it.
-RunCommand = Literal["started", "resumed", "start refused", "stop requested"]
+RunCommand = Literal["started", "resumed", "start refused", "stop requested", "command refused"]
 
 
 @dataclass(frozen=True, slots=True)
 class RunCommanded:
-    """A view-side fact: the trader started, resumed or asked to stop a run, or a start was refused.
+    """A view-side fact: the trader started, resumed or asked to stop a run, or a start or a command was refused.
 
     ``timestamp`` (epoch ms) is in the run's clock, which for paper trading is the replayed time; None dates the
     fact at the run's latest tick.

@@ -102,6 +102,8 @@ class LiveRun:
     current_price: float | None = None
     last_tick: int | None = None
     error: str = ""
+    #: Its strategy opens no new position (``ws.PauseEvent``); shown as the status of a running run.
+    paused: bool = False
     texts: tuple[str, ...] = field(default=())
 
     @property
@@ -131,7 +133,7 @@ class LiveRun:
             self.strategy_name,
             self.exchange_name,
             self.mode,
-            self.status,
+            "paused" if self.paused and self.status == "running" else self.status,
             position,
             format_price(signal.price_open) if signal is not None else EMPTY,
             format_price(signal.price_take_profit) if signal is not None else EMPTY,
@@ -287,6 +289,15 @@ class LiveStrategiesModel(QAbstractTableModel):
             if event.source == "Live.background":
                 run.status = "failed"
             return True
+        if isinstance(event, ws.PauseEvent):
+            run.paused = event.paused
+            return not event.backtest
+        if isinstance(event, ws.CommitEvent):
+            # The position as the command left it, before the next tick; a position the tick closed stays closed.
+            if event.backtest or run.signal is None or run.signal.id != event.signal.id:
+                return False
+            run.signal = event.signal
+            return True
         if isinstance(event, ws.ScheduledResult | ws.OpenedResult | ws.ActiveResult):
             signal: ws.SignalRow | None = event.signal
         elif isinstance(event, ws.IdleResult | ws.ClosedResult | ws.CancelledResult):
@@ -304,6 +315,8 @@ class LiveStrategiesModel(QAbstractTableModel):
     def _colour(self, run: LiveRun, column: int) -> str | None:
         tones = self._tones
         if column == StrategyColumn.STATUS:
+            if run.paused and run.status == "running":
+                return tones.warning
             return {
                 "running": tones.gain,
                 "stopping": tones.warning,
