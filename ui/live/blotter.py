@@ -2,8 +2,8 @@
 
 Listed: limit orders placed, positions opened and closed, orders cancelled, partial levels reached, position commands
 (the strategy's and the trader's: partial closes, trailing moves, breakeven, averaging in...), pauses, the trader's
-commands refused, runs started, resumed, refused, asked to stop, ended or failed, and tick errors. Not listed: ``active`` and ``idle`` ticks, which say
-only that nothing happened (the strategies table shows their prices).
+commands refused, runs started, resumed, refused, asked to stop, ended or failed, and tick errors. Not listed:
+``active`` and ``idle`` ticks, which say only that nothing happened (the strategies table shows their prices).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The live runs report on the event hub, not through an iterator the view consumes: tick results on
 ``signal_live``, reached levels on ``partial_profit`` / ``partial_loss``, position commands (a strategy's or the
-trader's) on ``commit``, pauses on ``pause``, ended runs on ``done_live`` and failures on ``error``. ``LiveFeed`` listens to all of them and hands them on, in emission order, as one list at most every
+trader's) on ``commit``, pauses on ``pause``, ended runs on ``done_live`` and failures on ``error``. ``LiveFeed``
+listens to all of them and hands them on, in emission order, as one list at most every
 :data:`ui.bridge.FLUSH_INTERVAL_MS`; a quiet feed keeps its timer stopped.
 """
 
@@ -33,8 +34,8 @@ class LiveFeed(QObject):
     -------
     events_flushed(list)
         The events since the last flush, oldest first: tick results, ``PartialEvent``, ``ws.CommitEvent``,
-        ``ws.PauseEvent``, ``ws.DoneEvent`` and ``ws.ErrorEvent`` of live runs as the engine emitted them; the levels as :class:`LevelReached` (the payload
-        with its branch, which the payload itself does not carry).
+        ``ws.PauseEvent``, ``ws.DoneEvent`` and ``ws.ErrorEvent`` of live runs as the engine emitted them; the levels
+        as :class:`LevelReached` (the payload with its branch, which the payload itself does not carry).
     """
 
     events_flushed = Signal(list)

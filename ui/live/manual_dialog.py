@@ -234,6 +234,7 @@ class ManualCommandDialog(QDialog):
         """Validate the input and ask the run for the preview of the command it describes."""
         self._debounce.stop()
         self._asked += 1
+        self.preview = None  # until the run answers for what the input says now
         command = self.command()
         if command is None:
             self._show_preview(None)

@@ -478,7 +478,9 @@ class LivePanel(QWidget):
             else:
                 self.error_raised.emit(f"{what}: refused, {outcome.reason}", outcome.reason or "")
                 self.feed.push(
-                    RunCommanded(symbol, strategy_name, "command refused", outcome.timestamp, f"{what}: {outcome.reason}")
+                    RunCommanded(
+                        symbol, strategy_name, "command refused", outcome.timestamp, f"{what}: {outcome.reason}"
+                    )
                 )
         self.refresh_refusals()
         return outcome
