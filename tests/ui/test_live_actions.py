@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,17 +45,19 @@ EXCHANGE = "paper-demo-by-hand"
 KEY = (SYMBOL, STRATEGY)
 START = datetime(2024, 3, 1, tzinfo=UTC)
 MINUTE_MS = 60_000
+#: Where a run ends: once the test is over, its clock runs free to there (so no run is left waiting on it).
+RUN_LENGTH = timedelta(hours=6)
 #: The tick price at 00:00 (the VWAP of the five candles before): the market short's entry.
 ENTRY = 27099.175249826098
 
-SHORT = ws.Signal(position="short", price_take_profit=25700.0, price_stop_loss=28400.0, minute_estimated_time=600)
+SHORT = ws.Signal(position="short", price_take_profit=25700.0, price_stop_loss=28400.0, minute_estimated_time=300)
 #: A short limit order above the price, which falls: it waits.
 SHORT_LIMIT = ws.Signal(
     position="short",
     price_open=27400.0,
     price_take_profit=26000.0,
     price_stop_loss=28000.0,
-    minute_estimated_time=600,
+    minute_estimated_time=300,
 )
 
 
@@ -64,13 +67,22 @@ class SteppedClock(ws.ReplayClock):
     def __init__(self, start: datetime) -> None:
         super().__init__(start)
         self._steps = asyncio.Semaphore(0)
+        self._free = False
 
     async def sleep(self, seconds: float) -> None:
-        await self._steps.acquire()
+        if self._free:
+            await asyncio.sleep(0)
+        else:
+            await self._steps.acquire()
         self.skip_to(self.now_ms() + round(max(0.0, seconds) * 1000))
 
     def step(self) -> None:
         """Let the run's next sleep end (one tick later)."""
+        self._steps.release()
+
+    def run_free(self) -> None:
+        """Let time pass as fast as the run goes from now on (the run plays to its end)."""
+        self._free = True
         self._steps.release()
 
 
@@ -98,10 +110,38 @@ def start(panel: LivePanel, qloop: qasync.QEventLoop, signal: ws.Signal) -> Step
     clock = SteppedClock(START)
     ws.add_exchange(ws.make_replay_exchange(EXCHANGE, candles, clock))
     ws.add_strategy(strategy_name=STRATEGY, interval="1m", get_signal=OneShot(signal))
-    assert on_loop(qloop, lambda: panel.start_live(SYMBOL, STRATEGY, EXCHANGE, mode="paper", clock=clock))
+    until = START + RUN_LENGTH
+    assert on_loop(qloop, lambda: panel.start_live(SYMBOL, STRATEGY, EXCHANGE, mode="paper", clock=clock, until=until))
     wait_until(qloop, lambda: run_of(panel).signal is not None)
     settle(panel, qloop)
     return clock
+
+
+def end(panel: LivePanel, qloop: qasync.QEventLoop, clock: SteppedClock) -> None:
+    """Let the run play to its end, so that it ends by itself before the panel goes."""
+    done: list[ws.DoneEvent] = []
+    ws.listen_done_live(done.append)
+    clock.run_free()
+    wait_until(qloop, lambda: bool(done))
+    panel.feed.flush()
+
+
+#: Starts a paper run of a signal on the test's panel and returns its clock.
+Paper = Callable[[ws.Signal], SteppedClock]
+
+
+@pytest.fixture
+def paper(panel: LivePanel, qloop: qasync.QEventLoop) -> Iterator[Paper]:
+    """Start a paper run of a signal on the panel (see :func:`start`); the run plays to its end after the test."""
+    clocks: list[SteppedClock] = []
+
+    def begin(signal: ws.Signal) -> SteppedClock:
+        clocks.append(start(panel, qloop, signal))
+        return clocks[-1]
+
+    yield begin
+    for clock in clocks:
+        end(panel, qloop, clock)
 
 
 def step(panel: LivePanel, qloop: qasync.QEventLoop, clock: SteppedClock, minutes: int = 1) -> None:
@@ -161,7 +201,7 @@ def confirm(
     applied: list[str] = []
     panel.status_reported.connect(applied.append)
     on_loop(qloop, dialog.confirm_button.click)
-    assert not dialog.isVisible()
+    assert panel.command_dialog is None  # closed (and deleted)
     wait_until(qloop, lambda: bool(applied))
     assert applied == [f"{SPECS[action].text.removesuffix('…')} on {STRATEGY} · {SYMBOL}: applied"]
     panel.status_reported.disconnect(applied.append)
@@ -191,9 +231,9 @@ def assert_position_is(panel: LivePanel, preview: ws.ManualPreview) -> ws.Signal
 
 
 def test_each_command_changes_the_paper_position_exactly_as_previewed(
-    panel: LivePanel, qloop: qasync.QEventLoop
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper
 ) -> None:
-    clock = start(panel, qloop, SHORT)
+    clock = paper(SHORT)
     signal = run_of(panel).signal
     assert signal is not None and signal.price_open == ENTRY
     # The price is below the entry: the short is in profit, and an entry is only added above every entry.
@@ -241,7 +281,7 @@ def test_each_command_changes_the_paper_position_exactly_as_previewed(
     for name in ("close", "close_part", "breakeven", "trail_stop", "trail_take", "add"):
         assert reasons[name] == "no open position"
         assert not panel.manual[name].isEnabled() and panel.manual[name].toolTip() == "no open position"
-    actions = [line[3] for line in panel.blotter.model.texts()]
+    actions = [line[3] for line in panel.blotter.model.texts() if not line[3].endswith(" LEVEL")]
     assert actions[actions.index("AVERAGE-BUY") :] == [
         "AVERAGE-BUY",
         "PARTIAL-LOSS",
@@ -263,8 +303,10 @@ def test_each_command_changes_the_paper_position_exactly_as_previewed(
 # A waiting limit order, a pause
 
 
-def test_fill_now_opens_the_waiting_order_at_the_current_price(panel: LivePanel, qloop: qasync.QEventLoop) -> None:
-    clock = start(panel, qloop, SHORT_LIMIT)
+def test_fill_now_opens_the_waiting_order_at_the_current_price(
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper
+) -> None:
+    clock = paper(SHORT_LIMIT)
     assert run_of(panel).waiting
     reasons = settle(panel, qloop)
     assert reasons["cancel"] is None and reasons["fill"] is None
@@ -276,12 +318,13 @@ def test_fill_now_opens_the_waiting_order_at_the_current_price(panel: LivePanel,
     wait_until(qloop, lambda: not run_of(panel).waiting)
     settle(panel, qloop)
     signal = assert_position_is(panel, filled)
-    assert signal.price_open == filled.price == price  # at the current price, not at the order's 27,400
-    assert [line[3] for line in panel.blotter.model.texts()][-2:] == ["ACTIVATE-SCHEDULED", "OPENED"]
+    assert signal.price_open == filled.price_open == 27400.0  # at the order's price (P12), not the price now
+    assert filled.price == price
+    assert [line[3] for line in panel.blotter.model.texts()][-2:] == ["OPENED", "ACTIVATE-SCHEDULED"]
 
 
-def test_pause_resume_and_cancel_a_waiting_order(panel: LivePanel, qloop: qasync.QEventLoop) -> None:
-    start(panel, qloop, SHORT_LIMIT)
+def test_pause_resume_and_cancel_a_waiting_order(panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper) -> None:
+    paper(SHORT_LIMIT)
     confirm(panel, qloop, "pause")
     wait_until(qloop, lambda: run_of(panel).paused)
     assert panel.strategies.index(0, 4).data() == "paused"
@@ -318,8 +361,10 @@ BAD_INPUTS: list[tuple[ws.ManualAction, str, str]] = [
 ]
 
 
-def test_bad_input_shows_the_field_and_value_and_changes_nothing(panel: LivePanel, qloop: qasync.QEventLoop) -> None:
-    start(panel, qloop, SHORT)
+def test_bad_input_shows_the_field_and_value_and_changes_nothing(
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper
+) -> None:
+    paper(SHORT)
     before = run_of(panel).signal
     for action, text, message in BAD_INPUTS:
         dialog = open_dialog(panel, qloop, action)
@@ -340,8 +385,10 @@ def test_bad_input_shows_the_field_and_value_and_changes_nothing(panel: LivePane
     assert panel.isVisible()
 
 
-def test_a_refused_command_shows_its_reason_and_changes_nothing(panel: LivePanel, qloop: qasync.QEventLoop) -> None:
-    start(panel, qloop, SHORT)
+def test_a_refused_command_shows_its_reason_and_changes_nothing(
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper
+) -> None:
+    paper(SHORT)
     before = run_of(panel).signal
     price = run_of(panel).current_price
     assert price is not None
@@ -384,9 +431,9 @@ def popup_menu(qloop: qasync.QEventLoop) -> QMenu:
 
 
 def test_the_row_and_the_chart_offer_every_command_with_its_state(
-    panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper, qtbot: QtBot
 ) -> None:
-    start(panel, qloop, SHORT)
+    paper(SHORT)
     reasons = settle(panel, qloop)
     row = panel.table.visualRect(panel.strategies.index(0, 1)).center()
     on_loop(qloop, lambda: panel.table.customContextMenuRequested.emit(row))
@@ -428,8 +475,10 @@ def test_close_now_and_pause_have_shortcuts_no_other_action_of_the_window_uses(
     assert {manual["close"], manual["pause"]} <= set(live_menu.actions())
 
 
-def test_the_shortcut_opens_the_close_confirmation(panel: LivePanel, qloop: qasync.QEventLoop, qtbot: QtBot) -> None:
-    start(panel, qloop, SHORT)
+def test_the_shortcut_opens_the_close_confirmation(
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper, qtbot: QtBot
+) -> None:
+    paper(SHORT)
     panel.activateWindow()
     panel.table.setFocus()
     qtbot.waitUntil(panel.table.hasFocus)
@@ -495,6 +544,7 @@ def test_screenshots_of_the_commands(qtbot: QtBot, qloop: qasync.QEventLoop, qap
         qtbot.waitUntil(tip.isVisible)
         assert tip.grab().save(str(SHOTS / f"desk_tooltip_{theme}.png"))
         menu.close()
+        end(panel, qloop, clock)
         qloop.run_until_complete(panel.shutdown(grace_seconds=0.5))
     finally:
         qapp.setPalette(qapp.style().standardPalette())

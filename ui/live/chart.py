@@ -27,6 +27,9 @@ from ui.themes import set_frame_colours
 #: show it, the signal's levels a little further in, so an entry near the price does not hide the price.
 PRICE_LABEL_POSITION = 0.995
 LEVEL_LABEL_POSITION = 0.86
+#: TP and SL write their labels further left than the entry's: a stop trailed or moved to breakeven lies at or next
+#: to the entry, and the two labels would cover each other.
+EXIT_LABEL_POSITION = 0.7
 #: Levels this far from the entry (a fraction of it) are not fitted into the price axis: a take profit 40 % away
 #: would flatten the candles to a line. They are still drawn when in view, and always written in the header.
 FITTED_LEVEL_DISTANCE = 0.05
@@ -95,8 +98,8 @@ class LiveChart(QWidget):
         self.chart = CandleChart(self, palette)
         plot = self.chart.price_plot
         self.entry_line = _level_line(6)
-        self.take_profit_line = _level_line(6)
-        self.stop_loss_line = _level_line(6)
+        self.take_profit_line = _level_line(6, EXIT_LABEL_POSITION)
+        self.stop_loss_line = _level_line(6, EXIT_LABEL_POSITION)
         self.price_line = _level_line(7, PRICE_LABEL_POSITION)
         for line in (self.entry_line, self.take_profit_line, self.stop_loss_line, self.price_line):
             # A line's own bounds are (0, 0) on the price axis; the bounds item below keeps the levels in view.

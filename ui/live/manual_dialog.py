@@ -9,7 +9,6 @@ and the value; the preview follows every valid edit. Confirm is enabled only for
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -356,6 +355,6 @@ def _outcome_text(spec: ManualActionSpec, preview: ws.ManualPreview | None) -> s
         return "The strategy opens new positions again."
     if preview.closes_position:
         return "This ends the position." if spec.action != "cancel" else "This cancels the order."
-    if spec.action == "fill" and preview.price_open is not None and math.isfinite(preview.price_open):
-        return f"The order fills at {format_price(preview.price)}."
+    if spec.action == "fill" and preview.price_open is not None:
+        return f"The order fills now, at its price {format_price(preview.price_open)}."
     return ""

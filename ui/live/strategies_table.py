@@ -117,10 +117,16 @@ class LiveRun:
         return self.signal is not None and self.signal.pending_at is None
 
     def unrealised_percentage(self) -> float | None:
-        """Return the net PnL % of the open position at the current price (fees and slippage as configured)."""
+        """Return the net PnL % of the open position at the current price (fees and slippage as configured).
+
+        A position's view carries its PnL at the tick's price with its entries and partial closes (P15); a row
+        without one is a plain position, valued from its entry.
+        """
         if self.signal is None or self.waiting or self.current_price is None:
             return None
         signal = self.signal
+        if signal.pnl is not None:
+            return signal.pnl.pnl_percentage
         return ws.compute_pnl(signal.position, signal.price_open, self.current_price, ws.get_config()).pnl_percentage
 
     def format(self) -> None:
