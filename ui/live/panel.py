@@ -471,17 +471,14 @@ class LivePanel(QWidget):
             outcome = await ws.Live.command(symbol, strategy_name, command)
         except Exception as exc:
             self.error_raised.emit(f"Could not {what[0].lower()}{what[1:]}: {exc}", f"{type(exc).__name__}: {exc}")
-            outcome = None
+            self.refresh_refusals()
+            return None
+        if outcome.applied:
+            self.status_reported.emit(f"{what}: applied")
         else:
-            if outcome.applied:
-                self.status_reported.emit(f"{what}: applied")
-            else:
-                self.error_raised.emit(f"{what}: refused, {outcome.reason}", outcome.reason or "")
-                self.feed.push(
-                    RunCommanded(
-                        symbol, strategy_name, "command refused", outcome.timestamp, f"{what}: {outcome.reason}"
-                    )
-                )
+            self.error_raised.emit(f"{what}: refused, {outcome.reason}", outcome.reason or "")
+            note = f"{what}: {outcome.reason}"
+            self.feed.push(RunCommanded(symbol, strategy_name, "command refused", outcome.timestamp, note))
         self.refresh_refusals()
         return outcome
 
