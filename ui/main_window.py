@@ -176,7 +176,6 @@ class MainWindow(QMainWindow):
             self.live_panel.live_action,
         ):
             live_menu.addAction(action)
-        live_menu.addSeparator()
         self.live_panel.manual.add_to(live_menu)
 
         data_menu = self.menuBar().addMenu("&Data")

@@ -527,6 +527,19 @@ def test_the_live_strategies_are_docked_and_the_live_chart_is_the_first_tab_that
         "Stop all",
         "Start paper trading…",
         "Start live…",
+        "",
+        "Close now",
+        "Close part…",
+        "Move stop to breakeven",
+        "Trail stop…",
+        "Trail take profit…",
+        "Add to position…",
+        "",
+        "Cancel order",
+        "Fill now",
+        "",
+        "Pause",
+        "Resume",
     ]
 
 
