@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Final, Literal, get_args
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -132,7 +132,8 @@ class ManualQueue:
 
     def __init__(self) -> None:
         self._waiting: list[tuple[ManualCommand, asyncio.Future[ManualOutcome]]] = []
-        self._arrived = asyncio.Event()
+        #: The run's sleep, while it sleeps: a command ends it.
+        self._sleeping: asyncio.Future[None] | None = None
         #: The last moment the run evaluated (epoch ms); None before its first tick.
         self.evaluated: int | None = None
 
@@ -149,17 +150,15 @@ class ManualQueue:
         """Hand ``command`` to the run; the future is its outcome."""
         future: asyncio.Future[ManualOutcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((command, future))
-        self._arrived.set()
+        if self._sleeping is not None:
+            self._sleeping.cancel()
         return future
 
     def take(self) -> tuple[ManualCommand, asyncio.Future[ManualOutcome]]:
         """Return the oldest waiting command."""
-        item = self._waiting.pop(0)
-        if not self._waiting:
-            self._arrived.clear()
-        return item
+        return self._waiting.pop(0)
 
-    async def sleep(self, sleep: Awaitable[None]) -> None:
+    async def sleep(self, sleep: Coroutine[Any, Any, None]) -> None:
         """Await ``sleep`` (the run clock's), ending it early when a command arrives.
 
         A command already waiting did not fit before the moment slept to (the next tick): it waits for that tick.
@@ -167,22 +166,19 @@ class ManualQueue:
         if self._waiting:
             await sleep
             return
-        sleeping = asyncio.ensure_future(sleep)
-        arrival = asyncio.ensure_future(self._arrived.wait())
+        sleeping = self._sleeping = asyncio.ensure_future(sleep)
         try:
-            await asyncio.wait((sleeping, arrival), return_when=asyncio.FIRST_COMPLETED)
+            await sleeping
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the run itself is cancelled, not just its sleep
         finally:
-            for task in (sleeping, arrival):
-                if not task.done():
-                    task.cancel()
-            await asyncio.gather(sleeping, arrival, return_exceptions=True)
-        if not sleeping.cancelled():
-            sleeping.result()  # what the clock's sleep raised, the run hears
+            self._sleeping = None
 
     def close(self, error: Exception) -> None:
         """Fail the commands still waiting with ``error``: their run has ended."""
         waiting, self._waiting = self._waiting, []
-        self._arrived.clear()
         for _, future in waiting:
             if not future.done():
                 future.set_exception(error)
