@@ -80,6 +80,8 @@ class Session:
     name: str
     paper: ws.PaperRun
     task: asyncio.Task[None] | None = None
+    #: The outcome of the command asked for during the tick of minute :data:`HOLD`.
+    asked: asyncio.Future[ws.ManualOutcome] | None = None
     results: list[Any] = field(default_factory=list)
     commits: list[Any] = field(default_factory=list)
     errors: list[Any] = field(default_factory=list)
@@ -116,7 +118,8 @@ class Session:
 
 
 @asynccontextmanager
-async def paper_session(tmp_path: Path, name: str) -> AsyncIterator[Session]:
+async def paper_session(tmp_path: Path, name: str, at_hold: ws.ManualCommand | None = None) -> AsyncIterator[Session]:
+    """Run ``name`` to minute :data:`HOLD`; ``at_hold`` is asked for while the tick of that minute is evaluated."""
     ws.persist.use_sqlite(tmp_path / "state.sqlite3")
     ws.add_strategy(strategy_name=name, interval="1m", get_signal=STRATEGIES[name])
     request = ws.PaperTradingRequest(strategy_name=name, symbol=SYMBOL, start=START, speed=1)
@@ -129,6 +132,8 @@ async def paper_session(tmp_path: Path, name: str) -> AsyncIterator[Session]:
         if result.timestamp >= HOLD_MS and not held.is_set():
             paper.clock.speed = 1.0
             held.set()
+            if at_hold is not None:
+                session.asked = asyncio.ensure_future(session.command(at_hold))
 
     ws.listen_signal_live(watch)
     ws.listen_commit(session.commits.append)
@@ -143,9 +148,9 @@ async def paper_session(tmp_path: Path, name: str) -> AsyncIterator[Session]:
     assert session.errors == []
 
 
-def played(name: str, tmp_path: Path, scenario: Any) -> Any:
+def played(name: str, tmp_path: Path, scenario: Any, at_hold: ws.ManualCommand | None = None) -> Any:
     async def main() -> Any:
-        async with paper_session(tmp_path, name) as session:
+        async with paper_session(tmp_path, name, at_hold) as session:
             return await scenario(session)
 
     return asyncio.run(main())
@@ -361,6 +366,20 @@ def test_pause_and_resume(tmp_path: Path) -> None:
         assert (await session.command(ws.ManualCommand(action="resume"))).applied
 
     played("flat", tmp_path, scenario)
+
+
+def test_a_command_asked_for_during_a_tick_is_applied_right_after_it(tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        assert session.asked is not None
+        outcome = await session.asked
+        # Never inside the tick: the tick of minute HOLD was evaluated and stored first, then the command.
+        assert (outcome.applied, outcome.timestamp) == (True, HOLD_MS + 1)
+        stored_session = await LiveRecords(SYMBOL, session.name).stored_session(session.paper.exchange_name)
+        assert stored_session is not None and stored_session.reached == HOLD_MS + 1
+        stored = await session.stored()
+        assert stored is not None and [partial.timestamp for partial in stored.partials] == [HOLD_MS + 1]
+
+    played("short", tmp_path, scenario, at_hold=ws.ManualCommand(action="close_part", percent=40))
 
 
 def test_a_restart_after_a_manual_partial_close_resumes_with_it_once_on_the_tick_grid(tmp_path: Path) -> None:
