@@ -281,6 +281,10 @@ def test_each_command_changes_the_paper_position_exactly_as_previewed(
     for name in ("close", "close_part", "breakeven", "trail_stop", "trail_take", "add"):
         assert reasons[name] == "no open position"
         assert not panel.manual[name].isEnabled() and panel.manual[name].toolTip() == "no open position"
+    # Sent anyway while flat (as a script would): refused, nothing happens.
+    command = ws.ManualCommand(action="close_part", percent=50.0)
+    outcome = qloop.run_until_complete(panel.send_command(KEY, command))
+    assert outcome is not None and (outcome.applied, outcome.reason) == (False, "no open position")
     actions = [line[3] for line in panel.blotter.model.texts() if not line[3].endswith(" LEVEL")]
     assert actions[actions.index("AVERAGE-BUY") :] == [
         "AVERAGE-BUY",
@@ -359,6 +363,27 @@ BAD_INPUTS: list[tuple[ws.ManualAction, str, str]] = [
     ("add", "0", "cost = 0.0: Input should be greater than 0"),
     ("add", "1e999", "cost = inf: Input should be a finite number"),
 ]
+
+
+def test_the_preview_follows_what_the_trader_types(
+    panel: LivePanel, qloop: qasync.QEventLoop, paper: Paper, qtbot: QtBot
+) -> None:
+    step(panel, qloop, paper(SHORT), 2)  # at the entry's own price there is nothing to take yet
+    dialog = open_dialog(panel, qloop, "close_part")
+    assert dialog.input.text() == "50"
+    assert dialog.after_cells["held"].text() == "50.00 %"
+    dialog.input.selectAll()
+    on_loop(qloop, lambda: qtbot.keyClicks(dialog.input, "30"))
+    wait_until(qloop, lambda: dialog.after_cells["held"].text() == "70.00 %")
+    assert dialog.preview is not None and dialog.preview.percent_held == 70.0 and dialog.confirm_button.isEnabled()
+    on_loop(qloop, lambda: qtbot.keyClicks(dialog.input, "0"))
+    wait_until(qloop, dialog.input_error.isVisible)
+    assert dialog.input_error.text() == "percent = 300.0: Input should be less than or equal to 100"
+    assert dialog.after_cells["held"].text() == "—" and not dialog.confirm_button.isEnabled()
+    on_loop(qloop, lambda: qtbot.keyClick(dialog.input, Qt.Key.Key_Backspace))
+    wait_until(qloop, lambda: dialog.after_cells["held"].text() == "70.00 %")
+    assert not dialog.input_error.isVisible()
+    on_loop(qloop, dialog.reject)
 
 
 def test_bad_input_shows_the_field_and_value_and_changes_nothing(
