@@ -41,9 +41,10 @@ def _call(name: str, symbol: str) -> _Call | None:
 
 def _open(name: str, symbol: str) -> tuple[_Call, PositionState] | None:
     call = _call(name, symbol)
-    if call is None or call.manager.position is None:
+    if call is None:
         return None
-    return call, call.manager.position
+    state = call.manager.position
+    return None if state is None else (call, state)
 
 
 def _held(name: str, symbol: str) -> tuple[_Call, PositionState]:

@@ -68,32 +68,35 @@ class Levels(NamedTuple):
     #: The price that stops the position out, and why (`PositionState.stop_trigger`).
     stop: float
     stopped_by: StopReason
-    #: The effective take profit and stop loss, and the effective entry.
+    #: The effective take profit, the effective entry and the distances from it to the take profit and the stop.
     take_profit: float
-    stop_loss: float
     effective: float
+    to_take: float
+    to_stop: float
     long: bool
     #: The price at or past which breakeven becomes available (P10).
     breakeven_price: float
 
     def progress(self, price: float) -> tuple[Branch, float]:
         """`PositionState.progress` at ``price``."""
-        return _branch_progress(self.long, self.effective, self.take_profit, self.stop_loss, price)
+        return _branch_progress(self.long, self.effective, self.to_take, self.to_stop, price)
 
     def breakeven_available(self, price: float) -> bool:
         """`PositionState.breakeven_available` at ``price``."""
         return price >= self.breakeven_price if self.long else price <= self.breakeven_price
 
 
-def _branch_progress(
-    long: bool, effective: float, take_profit: float, stop_loss: float, price: float
-) -> tuple[Branch, float]:
+def _targets(long: bool, effective: float, take_profit: float, stop_loss: float) -> tuple[float, float]:
+    """Return the distances from the effective entry to the take profit and to the stop, the 100 % of P3's progress."""
     if long:
-        distance = price - effective
-        to_take, to_stop = take_profit - effective, effective - stop_loss
-    else:
-        distance = effective - price
-        to_take, to_stop = effective - take_profit, stop_loss - effective
+        return take_profit - effective, effective - stop_loss
+    return effective - take_profit, stop_loss - effective
+
+
+def _branch_progress(
+    long: bool, effective: float, to_take: float, to_stop: float, price: float
+) -> tuple[Branch, float]:
+    distance = price - effective if long else effective - price
     if distance > 0:
         return "profit", progress(distance, to_take)
     if distance < 0:
@@ -400,7 +403,8 @@ class PositionState:
 
         Measured from the effective entry to the effective take profit (profit) or stop loss (loss).
         """
-        return _branch_progress(self.is_long, self.eff(), self.take_profit, self.stop_loss, price)
+        long, effective = self.is_long, self.eff()
+        return _branch_progress(long, effective, *_targets(long, effective, self.take_profit, self.stop_loss), price)
 
     def levels(self, config: Config) -> Levels:
         """Return what a candle's price is checked against, fixed until the next command changes the position (P3)."""
@@ -408,12 +412,15 @@ class PositionState:
         threshold = breakeven_threshold(config)
         effective = self.eff()
         long = self.is_long
+        take_profit = self.take_profit
+        to_take, to_stop = _targets(long, effective, take_profit, self.stop_loss)
         return Levels(
             stop=stop,
             stopped_by=stopped_by,
-            take_profit=self.take_profit,
-            stop_loss=self.stop_loss,
+            take_profit=take_profit,
             effective=effective,
+            to_take=to_take,
+            to_stop=to_stop,
             long=long,
             breakeven_price=effective * (1 + threshold / 100) if long else effective * (1 - threshold / 100),
         )

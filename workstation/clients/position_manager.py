@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from workstation.clients.position import PositionState
 from workstation.config import Config
@@ -29,8 +29,7 @@ class Request:
     note: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Queued:
+class _Queued(NamedTuple):
     """A commit event of the current candle, completed with the position's view when the candle ends."""
 
     action: CommitAction
