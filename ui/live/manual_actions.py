@@ -56,8 +56,8 @@ MANUAL_ACTIONS: tuple[ManualActionSpec, ...] = (
         "add", "Add to position…", "Buy more at the current price (averaging in)", "cost", "Cost", "quote currency"
     ),
     ManualActionSpec("cancel", "Cancel order", "Cancel the waiting limit order"),
-    ManualActionSpec("fill", "Fill now", "Fill the waiting limit order now, at the current price"),
-    ManualActionSpec("pause", "Pause", "Open no new position until resumed; the open one stays managed"),
+    ManualActionSpec("fill", "Fill now", "Fill the waiting limit order now, at its own price"),
+    ManualActionSpec("pause", "Pause", "Open no new position until resumed"),
     ManualActionSpec("resume", "Resume", "Open new positions again"),
 )
 
