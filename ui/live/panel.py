@@ -130,7 +130,7 @@ class LivePanel(QWidget):
         self.stop_all_action.triggered.connect(self.stop_all)
         self.manual = ManualActions(self)
         self.manual.requested.connect(self.open_command)
-        # Their shortcuts work wherever the panel has the focus, also when no menu shows them.
+        # Their shortcuts work anywhere in the panel's window, also where no menu or toolbar shows them.
         self.addActions(list(self.manual.actions.values()))
         self.toolbar = QToolBar("Live", self)
         self.toolbar.setObjectName("toolbar_live")
