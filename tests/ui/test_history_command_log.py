@@ -65,7 +65,7 @@ def test_a_reopened_managed_run_opens_the_same_command_logs_and_draws_the_same_m
     for row in range(len(ids)):
         assert shown_log(log_of(reopened, row)) == shown_log(log_of(ran, row)), ids[row]
     dialog = log_of(reopened, ids.index(MANAGED))
-    assert dialog.summary.text() == "LONG BTCUSDT: 5 commands, 2 entries, 1 partial close; closed stop_loss"
+    assert dialog.summary.text() == "LONG BTCUSDT: 5 commands, 2 entries, 1 partial close; stopped out"
     # Prices in the symbol's precision (two decimals here), as the run's own tab writes them.
     assert dialog.rows() == [
         ["2024-01-01 13:28", "average-buy", "100.00", "40843.27", "40594.68", "41414.78", "40923.84", "100.00"],
@@ -118,7 +118,7 @@ def test_an_old_history_file_opens_its_runs_and_their_logs_say_none_was_stored(
     row = [row[TradeColumn.SIGNAL_ID] for row in tab.trades.visible_rows()].index(MANAGED)
     dialog = log_of(tab, row)
     assert dialog.summary.text() == (
-        "LONG BTCUSDT: 2 entries, 1 partial close; closed stop_loss.\n"
+        "LONG BTCUSDT: 2 entries, 1 partial close; stopped out.\n"
         "No command log stored for this run: the history saved it before it kept command logs."
     )
     assert NO_STORED_COMMAND_LOG in dialog.summary.text()

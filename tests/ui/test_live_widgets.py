@@ -331,7 +331,7 @@ def test_two_partial_profit_events_light_exactly_levels_10_and_20(qtbot: QtBot) 
         ws.events.signal_live.emit(closed(row, 25, 42420.0, 0.5974035964036354))
     line = panel.line_of("sig-1")
     assert line is not None
-    assert (line.closed, line.outcome) == (True, "closed take_profit · +0.60%")
+    assert (line.closed, line.outcome) == (True, "took profit · +0.60%")
     assert cell_colour(panel, 0, "profit", 10) == QColor(DARK_TONES.muted)  # greyed, not lit any more
 
     second = signal_row("sig-2", position="short", take_profit=41580.0, stop_loss=42420.0, pending_at=ts(30))
@@ -351,6 +351,18 @@ def test_a_restored_position_appears_with_its_first_active_tick(qtbot: QtBot) ->
     line = panel.line_of("sig-1")
     assert line is not None
     assert (line.percent_tp, line.profit, line.closed) == (47.6, [], False)
+
+
+def test_a_position_s_line_shows_its_effective_entry_after_averaging_in(qtbot: QtBot) -> None:
+    panel = PartialLevelsPanel()
+    qtbot.addWidget(panel)
+    row = signal_row()
+    panel.apply([opened(row)])
+    averaged = row.model_copy(update={"price_open": 41900.0})  # the view after an averaging entry at 41,800
+    panel.apply([active(averaged, 40, 42200.0, percent_tp=47.6)])
+    line = panel.line_of("sig-1")
+    assert line is not None
+    assert line.signal.price_open == 41900.0
 
 
 # ---------------------------------------------------------------------------------------------------------------

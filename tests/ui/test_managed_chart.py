@@ -322,7 +322,7 @@ def test_double_click_opens_the_trades_command_log(
     dialog = trades.command_log
     assert dialog is not None and dialog.isVisible()
     assert dialog.windowTitle() == f"Command log · {MANAGED}"
-    assert dialog.summary.text() == ("LONG BTCUSDT: 5 commands, 2 entries, 1 partial close; closed stop_loss")
+    assert dialog.summary.text() == ("LONG BTCUSDT: 5 commands, 2 entries, 1 partial close; stopped out")
     assert dialog.rows() == [
         ["2024-01-01 13:28", "average-buy", "100.00", "40843.27055001", "40594.68258714", "41414.77718486",
          "40923.84096477", "100.00"],

@@ -20,7 +20,7 @@ import workstation as ws
 from ui.charts.candle_chart import format_price
 from ui.live.runs import LevelReached, RunKey, key_of
 from ui.live.tones import DARK_TONES, LiveTones
-from ui.widgets.formatting import signed
+from ui.widgets.formatting import close_outcome, signed
 
 #: The levels of each branch (SPEC §8).
 LEVELS: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
@@ -136,6 +136,7 @@ class PartialLevelsPanel(QWidget):
         if isinstance(event, ws.ActiveResult) and event.signal.pending_at is not None:
             # A position restored after a restart reports as active without ever having been opened here.
             line = self._line_for(key_of(event), event.signal)
+            line.signal = event.signal  # its entry is the effective one: averaging in moves it
             line.percent_tp, line.percent_sl = event.percent_tp, event.percent_sl
             return True
         if isinstance(event, ws.ClosedResult):
@@ -144,7 +145,7 @@ class PartialLevelsPanel(QWidget):
                 return False
             current.closed = True
             current.percent_tp = current.percent_sl = 0.0
-            current.outcome = f"closed {event.close_reason} · {signed(event.pnl.pnl_percentage, 2)}%"
+            current.outcome = f"{close_outcome(event.close_reason)} · {signed(event.pnl.pnl_percentage, 2)}%"
             return True
         return False
 

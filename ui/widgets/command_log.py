@@ -9,7 +9,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QVBoxLayout, QWidget
 
 import workstation as ws
-from ui.widgets.formatting import fixed, minute_time
+from ui.widgets.formatting import close_outcome, fixed, minute_time
 from ui.widgets.statistics_table import CopyableTableView
 
 COMMAND_LOG_HEADERS: tuple[str, ...] = (
@@ -69,7 +69,7 @@ class CommandLogDialog(QDialog):
         story = (
             f"{signal.total_entries} entr{'ies' if signal.total_entries != 1 else 'y'}, "
             f"{signal.total_partials} partial close{'s' if signal.total_partials != 1 else ''}; "
-            f"closed {result.close_reason}"
+            f"{close_outcome(result.close_reason)}"
         )
         head = f"{signal.position.upper()} {signal.symbol}: "
         if commands is None:

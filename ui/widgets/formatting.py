@@ -81,6 +81,22 @@ def duration_minutes(result: ws.ClosedResult) -> int | None:
     return ws.position_duration_minutes(result)
 
 
+#: How a position ended, in the trader's words, by close reason ("closed" is a close someone asked for: the
+#: strategy's commit_close_pending or the trader's Close now).
+CLOSE_OUTCOMES = {
+    "take_profit": "took profit",
+    "stop_loss": "stopped out",
+    "time_expired": "expired",
+    "closed": "closed on request",
+    "liquidation": "liquidated",
+}
+
+
+def close_outcome(close_reason: str) -> str:
+    """Say how a position ended: ``stopped out``, ``closed on request``; an unknown reason as ``closed (reason)``."""
+    return CLOSE_OUTCOMES.get(close_reason, f"closed ({close_reason})")
+
+
 def best_of(values: list[float | None], direction: str) -> set[int]:
     """Return the positions of the best values for ``direction``; none when there is nothing to tell apart.
 
