@@ -7,6 +7,14 @@ sha256 matches ``RESULTS.md``), then runs the SMA-cross market and limit cases a
 only, as in the peer's figures, and every run is checked bit for bit against the peer's expected output and
 ``get_signal`` count.
 
+The managed cases are timed on the built-in ``managed-sma`` / ``managed-sma-limit`` strategy as a trader runs it,
+registered plainly: the parity harness's recording (`workstation.parity.ManagedHarness`: a wrapper around each
+callback and command and the position read back through the getters after each command) is not the engine, and the
+peer's recording is negligible against its minute-long run. Those timed runs are checked against the peer's expected
+rows on every field the trades carry (prices, PnL, entries, partial closes, close reasons, counts); one more recorded
+run of each managed case, outside the timing, checks the recorded fields (commit logs, callback counts) as well. The
+test suite's parity tests check everything on recorded runs.
+
 Each of our cases runs ``--repeat`` times (5) and counts its fastest run, as ``timeit`` does: a one-second run is at
 the mercy of a noisy neighbour on a shared machine, while the peer's minute-long run averages such bursts out. The
 median is printed beside it, and the peak memory is the highest of all the runs.
@@ -38,7 +46,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from workstation.parity import compare_rows, read_rows, run_parity
+from workstation.parity import COMPARED_FIELDS, MANAGED_ENTRIES, TRADE_FIELDS, compare_rows, read_rows, run_parity
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -176,10 +184,14 @@ def expected_file(name: str, variant: str) -> Path:
     return plain if plain.is_file() else plain.with_name(plain.name + ".gz")
 
 
-def measure_in_child(csv_path: Path, variant: str, expected: Path) -> Measurement:
-    """Run one case in a fresh Python process (see `child_main`) and return what it measured."""
+def measure_in_child(csv_path: Path, variant: str, expected: Path, *, record: bool = False) -> Measurement:
+    """Run one case in a fresh Python process (see `child_main`) and return what it measured.
+
+    ``record``: run a managed case with the parity harness's recording and compare the recorded fields too.
+    """
+    command = [sys.executable, "-m", "benchmarks.backtest", "--child", str(csv_path), variant, str(expected)]
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.backtest", "--child", str(csv_path), variant, str(expected)],
+        [*command, "--record"] if record else command,
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -190,17 +202,17 @@ def measure_in_child(csv_path: Path, variant: str, expected: Path) -> Measuremen
     return Measurement(**json.loads(completed.stdout.splitlines()[-1]))
 
 
-def child_main(csv_path: Path, variant: str, expected: Path) -> None:
+def child_main(csv_path: Path, variant: str, expected: Path, *, record: bool = False) -> None:
     """Run one case in this process and print its `Measurement` as a JSON line."""
     # The coroutine returns the small measurement, not the run: on the way out asyncio.run restores the SIGINT
     # handler, and Python 3.11 formats the repr of the handler it replaces, its main task with the task's result
     # included. A run's rows made that a 25 MB string, the peak of a managed year's process.
-    measurement = asyncio.run(_measure(csv_path, variant, expected))
+    measurement = asyncio.run(_measure(csv_path, variant, expected, record))
     print(json.dumps(measurement.__dict__))
 
 
-async def _measure(csv_path: Path, variant: str, expected: Path) -> Measurement:
-    run = await run_parity(csv_path, variant)
+async def _measure(csv_path: Path, variant: str, expected: Path, record: bool) -> Measurement:
+    run = await run_parity(csv_path, variant, record=record)
     # Linux reports ru_maxrss in KiB. Read before the expected rows are parsed: the check is not the engine.
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return Measurement(
@@ -209,7 +221,7 @@ async def _measure(csv_path: Path, variant: str, expected: Path) -> Measurement:
         peak_mib=peak_mib,
         rows=len(run.rows),
         get_signal_calls=run.get_signal_calls,
-        differences=compare_rows(run.rows, read_rows(expected))[:3],
+        differences=compare_rows(run.rows, read_rows(expected), COMPARED_FIELDS if record else TRADE_FIELDS)[:3],
     )
 
 
@@ -285,14 +297,21 @@ class CaseResult:
 def run_case(
     name: str, variant: str, csv_path: Path, peer: Path | None, published: PeerFigures, repeat: int
 ) -> CaseResult:
-    """Measure one case ``repeat`` times (and the peer on it once when ``peer`` is given) and check parity."""
-    runs = [measure_in_child(csv_path, variant, expected_file(name, variant)) for _ in range(repeat)]
+    """Measure one case ``repeat`` times (and the peer on it once when ``peer`` is given) and check parity.
+
+    A managed case runs once more with the harness's recording, untimed, to check the recorded fields.
+    """
+    expected = expected_file(name, variant)
+    runs = [measure_in_child(csv_path, variant, expected) for _ in range(repeat)]
     fastest = min(runs, key=lambda run: run.elapsed_seconds)
     median = statistics.median(run.elapsed_seconds for run in runs)
     ours = replace(fastest, peak_mib=max(run.peak_mib for run in runs))
     peer_rate = run_peer(peer, csv_path, variant) if peer else published.candles_per_second
-    problems = sorted({difference for run in runs for difference in run.differences})
-    for calls in sorted({run.get_signal_calls for run in runs}):
+    checked = list(runs)
+    if variant in MANAGED_ENTRIES:
+        checked.append(measure_in_child(csv_path, variant, expected, record=True))
+    problems = sorted({difference for run in checked for difference in run.differences})
+    for calls in sorted({run.get_signal_calls for run in checked}):
         if calls != published.get_signal_calls:
             problems.append(f"get_signal calls {calls}, expected {published.get_signal_calls}")
     return CaseResult(name, variant, ours, median, peer_rate, problems)
@@ -304,10 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-peer", action="store_true", help="install the peer (npm) to measure it in this run")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each of our cases; the fastest counts (5)")
     parser.add_argument("--child", nargs=3, metavar=("CSV", "VARIANT", "EXPECTED"), help=argparse.SUPPRESS)
+    parser.add_argument("--record", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         csv_path, variant, expected = args.child
-        child_main(Path(csv_path), variant, Path(expected))
+        child_main(Path(csv_path), variant, Path(expected), record=args.record)
         return 0
     if not PEER.is_dir():
         print(f"benchmarks.backtest: the peer harness is not at {PEER}; nothing to compare against")

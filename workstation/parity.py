@@ -85,6 +85,12 @@ COMPARED_FIELDS: tuple[str, ...] = (
     *MANAGED_FIELDS,
 )
 
+#: The managed fields the harness's recording writes (its command log and counts); `TRADE_FIELDS` are the others.
+RECORDED_FIELDS: tuple[str, ...] = ("commits", "calls")
+
+#: What a run's trades carry, compared without the harness's recording (`run_parity` with ``record=False``).
+TRADE_FIELDS: tuple[str, ...] = tuple(name for name in COMPARED_FIELDS if name not in RECORDED_FIELDS)
+
 #: The managed variants and the plain variant whose entries each manages.
 MANAGED_ENTRIES = {"managed": "market", "managed-limit": "limit"}
 
@@ -415,7 +421,9 @@ class ParityRun:
         return self.ticks / self.elapsed_seconds
 
 
-def result_row(result: ClosedResult | CancelledResult, record: SignalRecord | None = None) -> dict[str, Any]:
+def result_row(
+    result: ClosedResult | CancelledResult, record: SignalRecord | None = None, *, managed: bool = False
+) -> dict[str, Any]:
     """Return a closed or cancelled result as the peer's JSON object (SPEC §20.4 field mapping).
 
     Parameters
@@ -424,6 +432,8 @@ def result_row(result: ClosedResult | CancelledResult, record: SignalRecord | No
         A ``closed`` or ``cancelled`` result of ``Backtest.run``.
     record
         The managed harness's record of the signal; with it the row has the managed fields of SPEC-position P19.
+    managed
+        Without a record, still write the managed fields the trade carries (all but `RECORDED_FIELDS`).
 
     Returns
     -------
@@ -465,7 +475,7 @@ def result_row(result: ClosedResult | CancelledResult, record: SignalRecord | No
         )
     else:
         row.update(closeReason=result.reason, pnlPercentage=None)
-    if record is None:
+    if record is None and not managed:
         return row
     if isinstance(result, ClosedResult):
         row.update(
@@ -489,12 +499,19 @@ def result_row(result: ClosedResult | CancelledResult, record: SignalRecord | No
                 for partial in signal.partials
             ],
         )
-    row.update(commits=record.commits, calls=record.calls)
+    if record is not None:
+        row.update(commits=record.commits, calls=record.calls)
     return row
 
 
 async def run_parity(
-    csv_path: str | Path, variant: str, *, warmup_min: int = 60, tail_min: int = 360, symbol: str = SYMBOL
+    csv_path: str | Path,
+    variant: str,
+    *,
+    warmup_min: int = 60,
+    tail_min: int = 360,
+    symbol: str = SYMBOL,
+    record: bool = True,
 ) -> ParityRun:
     """Run the peer's parity case on a candle CSV (SPEC §20.2) and collect its closed and cancelled signals.
 
@@ -511,6 +528,9 @@ async def run_parity(
         The frame runs from the first candle + ``warmup_min`` to the last candle − ``tail_min`` minutes, inclusive.
     symbol
         The symbol to trade (the CSV serves every symbol).
+    record
+        Record the managed variants' commands and callbacks (`ManagedHarness`). Without it the built-in strategy
+        runs as a trader registers it and the rows carry every managed field but `RECORDED_FIELDS`.
 
     Returns
     -------
@@ -534,9 +554,12 @@ async def run_parity(
     if frame_end < frame_start:
         raise ValueError(f"{csv_path}: {len(candles)} candles leave no frame after {warmup_min} + {tail_min} minutes")
     harness: ManagedHarness | None = None
-    if variant in MANAGED_ENTRIES:
+    managed = variant in MANAGED_ENTRIES
+    if managed and record:
         harness = ManagedHarness(ManagedSma(ManagedSmaParams(variant=MANAGED_ENTRIES[variant])))
         schema = harness.schema().model_copy(update={"strategy_name": f"sma-cross-{variant}"})
+    elif managed:
+        schema = ManagedSma(ManagedSmaParams(variant=MANAGED_ENTRIES[variant])).schema()
     else:
         schema = make_strategy({"variant": variant})
     counter = CountingGetSignal(schema.get_signal)
@@ -554,8 +577,8 @@ async def run_parity(
         symbol, strategy_name=strategy.strategy_name, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME
     ):
         if isinstance(result, ClosedResult | CancelledResult):
-            record = None if harness is None else harness.signals.pop(result.signal.id, SignalRecord())
-            rows.append(result_row(result, record))
+            signal_record = None if harness is None else harness.signals.pop(result.signal.id, SignalRecord())
+            rows.append(result_row(result, signal_record, managed=managed))
         elif result.action == "scheduled":
             scheduled += 1
         elif result.action == "opened":
@@ -679,13 +702,17 @@ def _differences(path: str, ours: Any, expected: Any) -> list[str]:
     return [] if ours == expected else [f"{path} ours={ours!r} expected={expected!r}"]
 
 
-def compare_rows(ours: Sequence[dict[str, Any]], expected: Sequence[dict[str, Any]]) -> list[str]:
-    """Compare rows field by field with ``==`` over `COMPARED_FIELDS` (a missing field counts as ``null``).
+def compare_rows(
+    ours: Sequence[dict[str, Any]], expected: Sequence[dict[str, Any]], fields: Sequence[str] = COMPARED_FIELDS
+) -> list[str]:
+    """Compare rows field by field with ``==`` over ``fields`` (a missing field counts as ``null``).
 
     Parameters
     ----------
     ours, expected
         Rows in the peer's format, in result order.
+    fields
+        The fields compared: all of the peer's (`COMPARED_FIELDS`), or e.g. `TRADE_FIELDS` for an unrecorded run.
 
     Returns
     -------
@@ -698,11 +725,9 @@ def compare_rows(ours: Sequence[dict[str, Any]], expected: Sequence[dict[str, An
     if len(ours) != len(expected):
         differences.append(f"row count differs: ours {len(ours)}, expected {len(expected)}")
     for number, (our_row, expected_row) in enumerate(zip(ours, expected, strict=False), start=1):
-        fields = [
-            line for name in COMPARED_FIELDS for line in _differences(name, our_row.get(name), expected_row.get(name))
-        ]
-        if fields:
-            differences.append(f"row {number} (id {expected_row.get('id')}): " + "; ".join(fields))
+        found = [line for name in fields for line in _differences(name, our_row.get(name), expected_row.get(name))]
+        if found:
+            differences.append(f"row {number} (id {expected_row.get('id')}): " + "; ".join(found))
     return differences
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from data_paths import BTC_1D_CSV, EXPECTED, expected_rows, peer_candles
 
-from workstation.parity import ManagedSummary, compare_rows, read_rows, run_parity
+from workstation.parity import MANAGED_FIELDS, TRADE_FIELDS, ManagedSummary, compare_rows, read_rows, run_parity
 from workstation.timeutil import to_ms
 
 
@@ -243,6 +243,19 @@ def test_year_run_matches_the_peer_bit_for_bit(case: Case, request: pytest.Fixtu
     assert rows[-1]["closeTimestamp"] == frame_end
     assert rows[-1]["closeReason"] == ("time_expired" if case.variant in ("market", "managed") else "timeout")
     assert all(row["closeTimestamp"] < frame_end for row in rows[:-1])
+
+
+@pytest.mark.parametrize("variant", ["managed", "managed-limit"])
+def test_unrecorded_managed_run_carries_the_peers_trades(variant: str) -> None:
+    # The benchmark times the built-in strategy without the harness's recording: its trades are still the peer's,
+    # every managed field but the recorded commit log and counts included.
+    expected = read_rows(expected_rows(variant, "1d"))
+    run = asyncio.run(run_parity(BTC_1D_CSV, variant, record=False))
+    assert run.managed is None
+    assert compare_rows(run.rows, expected, TRADE_FIELDS) == []
+    closed = next(row for row in run.rows if row["action"] == "closed")
+    assert [name for name in MANAGED_FIELDS if name in closed] == list(MANAGED_FIELDS[:-2])
+    assert compare_rows(run.rows, expected) != []
 
 
 # ---------------------------------------------------------------------------------------------------------------
