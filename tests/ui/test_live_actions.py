@@ -31,7 +31,7 @@ from ui.charts import DARK_PALETTE, LIGHT_PALETTE
 from ui.live.manual_actions import MANUAL_ACTIONS, SPECS
 from ui.live.manual_dialog import ManualCommandDialog, validation_message
 from ui.live.panel import LivePanel
-from ui.live.strategies_table import LiveRun
+from ui.live.strategies_table import LiveRun, StrategyColumn
 from ui.main_window import MainWindow
 from ui.themes import apply_theme
 
@@ -256,6 +256,7 @@ def test_each_command_changes_the_paper_position_exactly_as_previewed(
     assert parted.percent_held == 75.0
     signal = assert_position_is(panel, parted)
     assert [(part.type, part.percent) for part in signal.partials] == [("loss", 25.0)]
+    assert run_of(panel).texts[StrategyColumn.HELD] == "75.00"  # the run's row shows the share still held
 
     trailed = confirm(panel, qloop, "trail_stop", "27500")
     assert trailed.price_stop_loss == 27500.0

@@ -24,6 +24,7 @@ import workstation as ws
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE
 from ui.live.panel import LivePanel
 from ui.live.runs import RunCommanded, RunKey
+from ui.live.strategies_table import StrategyColumn
 from ui.live.tones import DARK_TONES, LIGHT_TONES
 from ui.themes import apply_theme
 
@@ -202,7 +203,7 @@ def test_a_replayed_take_profit_shows_in_table_levels_blotter_and_chart(
 
     assert status(panel) == "stopped"
     texts = [panel.strategies.index(0, column).data() for column in range(12)]
-    assert texts[4:11] == ["stopped", "—", "—", "—", "—", "42500.00", "—"]
+    assert texts[4:12] == ["stopped", "—", "—", "—", "—", "—", "42500.00", "—"]
     blotter = panel.blotter.model.texts()
     actions = [line[3] for line in blotter]
     assert actions == ["STARTED", "OPENED"] + ["PROFIT LEVEL"] * 9 + ["CLOSED", "ENDED"]
@@ -320,7 +321,8 @@ def test_paper_trading_from_the_dialog_runs_demo_candles_as_paper_and_stops(
     (run,) = panel.strategies.runs()
     assert (run.mode, run.status) == ("paper", "running")
     assert run.exchange_name == "paper-demo-BTCUSDT-20240101T0000-600x"
-    wait_until(qloop, lambda: panel.strategies.index(0, 11).data() != "—")  # ticking in replayed time
+    column = StrategyColumn.LAST_TICK
+    wait_until(qloop, lambda: panel.strategies.index(0, column).data() != "—")  # ticking in replayed time
     on_loop(qloop, panel.stop_all)
     wait_until(qloop, lambda: bool(done))
     panel.feed.flush()

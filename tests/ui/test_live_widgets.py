@@ -38,7 +38,7 @@ from ui.live.partial_levels import (
 )
 from ui.live.restore_banner import RestoreBanner, age_text
 from ui.live.runs import LevelReached, RunCommanded
-from ui.live.strategies_table import LiveStrategiesModel, LiveStrategiesTable
+from ui.live.strategies_table import LiveStrategiesModel, LiveStrategiesTable, StrategyColumn
 from ui.live.tones import DARK_TONES
 
 T0 = 1704067200000  # 2024-01-01 00:00 UTC
@@ -172,7 +172,7 @@ def test_the_feed_hands_over_one_batch_per_flush_in_emission_order(qtbot: QtBot)
 def test_a_started_run_is_a_running_row_with_no_position(qtbot: QtBot) -> None:
     model = LiveStrategiesModel()
     model.add_run(SYMBOL, STRATEGY, EXCHANGE, "paper")
-    assert row_texts(model, 0) == [SYMBOL, STRATEGY, EXCHANGE, "paper", "running", "—", "—", "—", "—", "—", "—", "—"]
+    assert row_texts(model, 0) == [SYMBOL, STRATEGY, EXCHANGE, "paper", "running"] + ["—"] * 8
 
 
 def test_an_opened_then_moving_position_shows_its_levels_price_and_unrealised_pnl(qtbot: QtBot) -> None:
@@ -184,25 +184,28 @@ def test_an_opened_then_moving_position_shows_its_levels_price_and_unrealised_pn
     model.apply([opened(row)])
     texts = row_texts(model, 0)
     # Opened at the entry: the net result is the two sides' slippage and fees (SPEC §7, L2's -0.3996 %).
-    assert texts[5:] == ["LONG", "42000.00", "42420.00", "41580.00", "42000.00", "-0.40", "2024-01-01 00:10"]
+    assert texts[5:] == ["LONG", "42000.00", "42420.00", "41580.00", "100.00", "42000.00", "-0.40", "2024-01-01 00:10"]
     model.apply([active(row, 11, 42100.0), active(row, 12, 42300.0), active(row, 13, 42420.0)])
     assert changes == [(0, 0), (0, 0)]  # one repaint per batch, not per event
     texts = row_texts(model, 0)
-    assert texts[9:] == ["42420.00", "+0.60", "2024-01-01 00:13"]  # TP reached: L1's +0.5974 %
-    assert model.index(0, 10).data(Qt.ItemDataRole.ForegroundRole).color() == QColor(DARK_TONES.gain)
+    assert texts[10:] == ["42420.00", "+0.60", "2024-01-01 00:13"]  # TP reached: L1's +0.5974 %
+    assert model.index(0, StrategyColumn.UNREALISED).data(Qt.ItemDataRole.ForegroundRole).color() == QColor(
+        DARK_TONES.gain
+    )
 
 
 def test_a_waiting_limit_order_shows_as_limit_without_unrealised_pnl(qtbot: QtBot) -> None:
     model = LiveStrategiesModel()
     order = signal_row(pending_at=None, price_open=41800.0)
     model.apply([ws.ScheduledResult(signal=order, **common(ts(10), 42000.0))])
-    assert row_texts(model, 0)[3:11] == [
+    assert row_texts(model, 0)[3:12] == [
         "live",
         "running",
         "LONG limit",
         "41800.00",
         "42420.00",
         "41580.00",
+        "—",  # an order holds nothing yet
         "42000.00",
         "—",
     ]
@@ -247,7 +250,7 @@ def test_a_run_started_elsewhere_is_listed_when_it_first_reports(qtbot: QtBot) -
     model.apply([ws.IdleResult(**common(ts(10), 42000.0)), ws.IdleResult(**common(ts(11), 42010.0))])
     assert model.rowCount() == 1
     assert row_texts(model, 0)[:5] == [SYMBOL, STRATEGY, EXCHANGE, "live", "running"]
-    assert row_texts(model, 0)[9] == "42010.00"
+    assert row_texts(model, 0)[StrategyColumn.PRICE] == "42010.00"
     assert current == [KEY]  # the first run listed becomes current: the chart follows it
 
 

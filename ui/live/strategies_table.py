@@ -58,9 +58,10 @@ class StrategyColumn(IntEnum):
     ENTRY = 6
     TAKE_PROFIT = 7
     STOP_LOSS = 8
-    PRICE = 9
-    UNREALISED = 10
-    LAST_TICK = 11
+    HELD = 9
+    PRICE = 10
+    UNREALISED = 11
+    LAST_TICK = 12
 
 
 STRATEGY_HEADERS: tuple[str, ...] = (
@@ -73,6 +74,7 @@ STRATEGY_HEADERS: tuple[str, ...] = (
     "Entry",
     "TP",
     "SL",
+    "Held %",
     "Price",
     "Unrealised %",
     "Last tick (UTC)",
@@ -83,6 +85,7 @@ _NUMERIC = frozenset(
         StrategyColumn.ENTRY,
         StrategyColumn.TAKE_PROFIT,
         StrategyColumn.STOP_LOSS,
+        StrategyColumn.HELD,
         StrategyColumn.PRICE,
         StrategyColumn.UNREALISED,
     }
@@ -144,6 +147,8 @@ class LiveRun:
             format_price(signal.price_open) if signal is not None else EMPTY,
             format_price(signal.price_take_profit) if signal is not None else EMPTY,
             format_price(signal.price_stop_loss) if signal is not None else EMPTY,
+            # The share of the money put in still held: partial closes take it down (a waiting order holds none).
+            f"{100 - signal.partial_executed:.2f}" if signal is not None and not self.waiting else EMPTY,
             format_price(self.current_price) if self.current_price is not None else EMPTY,
             signed(unrealised, 2) if unrealised is not None else EMPTY,
             minute_time(self.last_tick) if self.last_tick is not None else EMPTY,
