@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workstation.config import Config
-from workstation.models.fast import construct
+from workstation.models.fast import construct_from
 from workstation.models.pnl import Pnl
 from workstation.models.signal import Position
 
@@ -21,19 +21,26 @@ def entries_pnl(position: Position, effective_open: float, invested: float, pric
     The P15.1 program, evaluated in the peer's exact order. Also returns the fees in money (``fee_cost``): the fee
     share subtracted from the percentage, times the money invested.
     """
-    percent, open_with_slip, close_with_slip = slipped_move(position == "long", effective_open, price_close, config)
+    return entries_pnl_of(position == "long", effective_open, invested, price_close, config)
+
+
+def entries_pnl_of(long: bool, effective_open: float, invested: float, price_close: float, config: Config) -> Pnl:
+    """`entries_pnl` of a long (``long``) or short position."""
+    percent, open_with_slip, close_with_slip = slipped_move(long, effective_open, price_close, config)
     # The close fee is charged on the slipped close value, hence the pc / po scaling of the second fee.
     fee_percent = config.percent_fee * (1 + close_with_slip / open_with_slip)
     # The library multiplies by the leverage (1 here, an exact no-op) after subtracting the fees.
     pnl_percentage = percent - fee_percent
-    return construct(
+    return construct_from(
         Pnl,
-        pnl_percentage=pnl_percentage,
-        pnl_cost=pnl_percentage / 100 * invested,
-        pnl_entries=invested,
-        price_open=effective_open,
-        price_close=price_close,
-        fee_cost=fee_percent / 100 * invested,
+        {
+            "pnl_percentage": pnl_percentage,
+            "pnl_cost": pnl_percentage / 100 * invested,
+            "pnl_entries": invested,
+            "price_open": effective_open,
+            "price_close": price_close,
+            "fee_cost": fee_percent / 100 * invested,
+        },
     )
 
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final, Literal, NamedTuple
 
-from workstation.clients.pnl import entries_pnl, slipped_move
+from workstation.clients.pnl import entries_pnl, entries_pnl_of, slipped_move
 from workstation.config import Config
 from workstation.models.fast import construct, construct_from
 from workstation.models.pnl import Pnl
@@ -123,7 +123,7 @@ class PositionState:
         "_liquidation_value",
         "_money_key",
         "_money_value",
-        "_valued_view",
+        "_valuation",
         "_view_key",
         "_view_row",
         "_view_value",
@@ -161,7 +161,7 @@ class PositionState:
         self._view_key: tuple[int, int, float | None, float | None] | None = None
         self._view_row: SignalRow | None = None
         self._view_value: dict[str, Any] = {}
-        self._valued_view: tuple[float, Config, dict[str, Any], SignalRow] | None = None
+        self._valuation: Valuation | None = None
 
     def copy(self) -> PositionState:
         """Return an independent copy: a command tried on it shows its effect without changing this state."""
@@ -436,16 +436,19 @@ class PositionState:
 
         The entry and levels are the effective ones; a waiting order shows its limit price and a zero PnL.
         """
+        return self.valuation(config).view(price)
+
+    def valuation(self, config: Config) -> Valuation:
+        """Return the view's `Valuation`: what it holds until the next command, and its PnL at any price.
+
+        A candle walk keeps it until a command changes the position; the views of a minute's callbacks are then one
+        PnL and one model away.
+        """
         fields = self._view_fields()
-        # The callbacks of one candle see the same price; the view is rebuilt only after a command changed the fields.
-        valued = self._valued_view
-        if valued is not None and valued[0] == price and valued[1] is config and valued[2] is fields:
-            return valued[3]
-        view_fields = fields.copy()
-        view_fields["pnl"] = self.pnl(price, config) if self.is_open else _ZERO_PNL
-        view = construct_from(SignalRow, view_fields)
-        self._valued_view = (price, config, fields, view)
-        return view
+        valuation = self._valuation
+        if valuation is None or valuation.fields is not fields or valuation.config is not config:
+            valuation = self._valuation = Valuation(self, fields, config)
+        return valuation
 
     def _view_fields(self) -> dict[str, Any]:
         """Return every field of the view but its PnL; they change only with a command, the PnL with every price."""
@@ -654,6 +657,52 @@ class PositionState:
         if price <= effective * (1 - threshold / 100) and effective < stop and price <= effective:
             return "move"
         return "refuse"
+
+
+class Valuation:
+    """The public view of a position between two commands (P1): every field but the PnL fixed, the PnL by price.
+
+    The view of the last price asked is kept: the callbacks of one candle see the same one.
+
+    Parameters
+    ----------
+    state
+        The position.
+    fields
+        Its view's fields but the PnL (`PositionState._view_fields`).
+    config
+        The costs the PnL is counted with.
+    """
+
+    __slots__ = ("_effective", "_invested", "_last", "_long", "_state", "config", "fields")
+
+    def __init__(self, state: PositionState, fields: dict[str, Any], config: Config) -> None:
+        self.fields = fields
+        self.config = config
+        self._state = state
+        self._long = state.is_long
+        # An open position without partial closes is valued by the one-entry program (P15.1) at its effective entry,
+        # a waiting order at zero, the rest by `PositionState.pnl` (P15.2).
+        money = state._money() if state.is_open and not state.partials else None
+        self._effective = None if money is None else money.eff
+        self._invested = 0.0 if money is None else money.invested
+        self._last: tuple[float, SignalRow] | None = None
+
+    def view(self, price: float) -> SignalRow:
+        """Return the view valued at ``price``."""
+        last = self._last
+        if last is not None and last[0] == price:
+            return last[1]
+        fields = self.fields.copy()
+        effective = self._effective
+        if effective is not None:
+            fields["pnl"] = entries_pnl_of(self._long, effective, self._invested, price, self.config)
+        else:
+            state = self._state
+            fields["pnl"] = state.pnl(price, self.config) if state.is_open else _ZERO_PNL
+        view = construct_from(SignalRow, fields)
+        self._last = (price, view)
+        return view
 
 
 def _cost_and_coins(entries: Sequence[Entry]) -> tuple[float, float]:

@@ -453,7 +453,7 @@ class ClientStrategy:
         listened = self.event_listened
         # The partial levels are recorded (and announced) when the progress reaches the first one not reached yet.
         next_profit, next_loss = _next_level(partial.profit_levels), _next_level(partial.loss_levels)
-        levels = state.levels(config)
+        levels, valuation = state.levels(config), state.valuation(config)
         changes = manager.changes
         for index in range(first, len(stamps)):
             timestamp, price = stamps[index], prices[index]
@@ -466,7 +466,7 @@ class ClientStrategy:
             if timestamp >= deadline:
                 return await self._close_managed(state, "time_expired", timestamp, price)
             if manager.changes != changes:
-                levels, changes = state.levels(config), manager.changes
+                levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
             if long:
                 if lows[index] <= levels.stop:
                     return await self._close_managed(state, levels.stopped_by, timestamp, levels.stop)
@@ -489,30 +489,32 @@ class ClientStrategy:
             try:
                 heard = listened("active_ping")
                 if ping is not None or heard:
-                    view = state.view(price, config)
+                    view = valuation.view(price)
                     if heard:
                         self._announce("active_ping", view, price, timestamp)
                     await self._call(ping, "on_active_ping", self.symbol, view, price, moment)
                 if branch == "profit":
-                    if manager.changes != changes:
-                        levels, changes = state.levels(config), manager.changes  # the ping's commands count here
+                    if manager.changes != changes:  # the ping's commands count here
+                        levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
                     if not breakeven_reached and levels.breakeven_available(price):
                         breakeven_reached = True
-                        view = state.view(price, config)
+                        view = valuation.view(price)
                         self._announce("breakeven_available", view, price, timestamp)
                         await self._call(breakeven, "on_breakeven", self.symbol, view, price, moment)
+                        if manager.changes != changes:  # and those of on_breakeven in what follows
+                            levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
                     if percent >= next_profit:
-                        partial.profit(state.view(price, config), price, percent, timestamp)
+                        partial.profit(valuation.view(price), price, percent, timestamp)
                         next_profit = _next_level(partial.profit_levels)
                     if profit is not None:
-                        view = state.view(price, config)
+                        view = valuation.view(price)
                         await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
                 elif branch == "loss":
                     if percent >= next_loss:
-                        partial.loss(state.view(price, config), price, percent, timestamp)
+                        partial.loss(valuation.view(price), price, percent, timestamp)
                         next_loss = _next_level(partial.loss_levels)
                     if loss is not None:
-                        view = state.view(price, config)
+                        view = valuation.view(price)
                         await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
             finally:
                 active_manager.reset(active)
