@@ -254,6 +254,11 @@ class ManagedSma:
             plan = self._plans[key] = PositionPlan()
         return plan
 
+    def _managed_plan(self, symbol: str, signal: SignalRow) -> PositionPlan | None:
+        """Return the plan of ``signal`` while the strategy manages it: None once it asked to close the position."""
+        plan = self.plan(symbol, signal)
+        return None if plan.close_requested else plan
+
     def _ms(self, when: datetime) -> int:
         # The callbacks of one minute share its datetime: converted once.
         moment = self._moment
@@ -265,8 +270,8 @@ class ManagedSma:
         self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
     ) -> None:
         """Every minute of an open position: close it when flat, breakeven, trailing stop, tighter take profit."""
-        plan = self.plan(symbol, signal)
-        if plan.close_requested:
+        plan = self._managed_plan(symbol, signal)
+        if plan is None:
             return
         p, commands, price = self.params, self.commands, current_price
         assert signal.pending_at is not None  # an open position
@@ -299,8 +304,8 @@ class ManagedSma:
         self, symbol: str, signal: SignalRow, current_price: float, when: datetime, backtest: bool
     ) -> None:
         """Try the breakeven as soon as the price covers the costs (it usually takes at the next minute's ping)."""
-        plan = self.plan(symbol, signal)
-        if plan.close_requested or plan.at_breakeven:
+        plan = self._managed_plan(symbol, signal)
+        if plan is None or plan.at_breakeven:
             return
         plan.at_breakeven = await self.commands.commit_breakeven(symbol)
 
@@ -308,28 +313,28 @@ class ManagedSma:
         self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
     ) -> None:
         """In profit, ``percent`` of the way to the take profit: take part of it, in two steps."""
-        plan = self.plan(symbol, signal)
-        if plan.close_requested:
+        plan = self._managed_plan(symbol, signal)
+        if plan is None:
             return
-        p, commands, long = self.params, self.commands, signal.position == "long"
+        p, long = self.params, signal.position == "long"
         if not plan.first_take_done:
             if percent >= p.first_take_at:
-                if long:
-                    plan.first_take_done = await commands.commit_partial_profit(symbol, p.first_take_percent)
-                else:
-                    plan.first_take_done = await commands.commit_partial_profit_cost(symbol, p.first_take_dollars)
+                plan.first_take_done = await self._take_part(symbol, long, p.first_take_percent, p.first_take_dollars)
         elif not plan.second_take_done and percent >= p.second_take_at:
-            if long:
-                plan.second_take_done = await commands.commit_partial_profit(symbol, p.second_take_percent)
-            else:
-                plan.second_take_done = await commands.commit_partial_profit_cost(symbol, p.second_take_dollars)
+            plan.second_take_done = await self._take_part(symbol, long, p.second_take_percent, p.second_take_dollars)
+
+    async def _take_part(self, symbol: str, long: bool, percent: float, dollars: float) -> bool:
+        """Close ``percent`` % of what a long holds, ``dollars`` dollars of a short, at a profit."""
+        if long:
+            return await self.commands.commit_partial_profit(symbol, percent)
+        return await self.commands.commit_partial_profit_cost(symbol, dollars)
 
     async def on_partial_loss(
         self, symbol: str, signal: SignalRow, percent: float, current_price: float, when: datetime, backtest: bool
     ) -> None:
         """In loss, ``percent`` of the way to the stop loss: average in once, then cut part of the loss once."""
-        plan = self.plan(symbol, signal)
-        if plan.close_requested:
+        plan = self._managed_plan(symbol, signal)
+        if plan is None:
             return
         p, commands, long = self.params, self.commands, signal.position == "long"
         if not plan.averaged_in and percent >= p.average_in_at:
