@@ -14,20 +14,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from workstation import commands
 from workstation.clients.position import PositionState, breakeven_threshold
 from workstation.clients.position_manager import PositionManager, active_manager
-from workstation.commands import (
-    commit_activate_scheduled,
-    commit_average_buy,
-    commit_breakeven,
-    commit_cancel_scheduled,
-    commit_close_pending,
-    commit_partial_loss,
-    commit_partial_profit,
-    commit_trailing_stop_cost,
-    commit_trailing_take_cost,
-    set_strategy_paused,
-)
 from workstation.config import Config
 from workstation.context import ExecutionContext, MethodContext, execution_context, method_context
 from workstation.models.pnl import Pnl
@@ -210,27 +199,28 @@ async def _dispatch(symbol: str, command: ManualCommand, manager: PositionManage
     """Call the ``ws.commit_*`` command of ``command``; return whether it was accepted."""
     action, note = command.action, command.note
     if action == "close":
-        await commit_close_pending(symbol, note=note)
+        await commands.commit_close_pending(symbol, note=note)
         return manager.close_request is not None
     if action == "cancel":
-        await commit_cancel_scheduled(symbol, note=note)
+        await commands.commit_cancel_scheduled(symbol, note=note)
         return manager.cancel_request is not None
     if action == "fill":
-        await commit_activate_scheduled(symbol, note=note)
+        await commands.commit_activate_scheduled(symbol, note=note)
         return manager.activate_request is not None
     if action in ("pause", "resume"):
-        await set_strategy_paused(symbol, action == "pause")
+        await commands.set_strategy_paused(symbol, action == "pause")
         return True
     if action == "close_part":
         assert command.percent is not None and manager.position is not None
         in_profit = manager.position.progress(price)[0] == "profit"
-        return await (commit_partial_profit if in_profit else commit_partial_loss)(symbol, command.percent)
+        close_part = commands.commit_partial_profit if in_profit else commands.commit_partial_loss
+        return await close_part(symbol, command.percent)
     if action == "breakeven":
-        return await commit_breakeven(symbol)
+        return await commands.commit_breakeven(symbol)
     if action == "add":
-        return await commit_average_buy(symbol, command.cost)
+        return await commands.commit_average_buy(symbol, command.cost)
     assert command.price is not None
-    trail = commit_trailing_stop_cost if action == "trail_stop" else commit_trailing_take_cost
+    trail = commands.commit_trailing_stop_cost if action == "trail_stop" else commands.commit_trailing_take_cost
     return await trail(symbol, command.price)
 
 
