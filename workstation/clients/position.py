@@ -276,28 +276,9 @@ class PositionState:
         program of P15.2: the two are different float programs and must not be merged.
         """
         money = self._money()
-        invested = money.invested
         if not self.partials:
-            return entries_pnl(self.row.position, money.eff, invested, price, config)
-        # The partial closes' terms come first in the sums and do not depend on the price: counted once.
-        weighted, fees, closed, _ = self._booked(config)
-        remaining_weight = (invested - closed) / invested
-        final_open = money.eff
-        if remaining_weight > 0:
-            percent, open_with_slip, close_with_slip = slipped_move(self.is_long, final_open, price, config)
-            weighted = weighted + remaining_weight * percent
-            fees = fees + config.percent_fee * remaining_weight * (close_with_slip / open_with_slip)
-        # The library multiplies by the leverage (1 here, an exact no-op).
-        pnl_percentage = weighted - fees
-        return construct(
-            Pnl,
-            pnl_percentage=pnl_percentage,
-            pnl_cost=(pnl_percentage / 100) * invested,
-            pnl_entries=invested,
-            price_open=final_open,
-            price_close=price,
-            fee_cost=fees / 100 * invested,
-        )
+            return entries_pnl(self.row.position, money.eff, money.invested, price, config)
+        return _partials_pnl(self.is_long, money.eff, money.invested, self._booked(config), price, config)
 
     def partial_pnl(self, config: Config) -> tuple[PartialPnl, ...]:
         """Return what each partial close realised: its terms of the PnL of P15.2, in booking order.
@@ -674,18 +655,18 @@ class Valuation:
         The costs the PnL is counted with.
     """
 
-    __slots__ = ("_effective", "_invested", "_last", "_long", "_state", "config", "fields")
+    __slots__ = ("_booked", "_effective", "_invested", "_last", "_long", "config", "fields")
 
     def __init__(self, state: PositionState, fields: dict[str, Any], config: Config) -> None:
         self.fields = fields
         self.config = config
-        self._state = state
         self._long = state.is_long
-        # An open position without partial closes is valued by the one-entry program (P15.1) at its effective entry,
-        # a waiting order at zero, the rest by `PositionState.pnl` (P15.2).
-        money = state._money() if state.is_open and not state.partials else None
+        # An open position is valued by the one-entry program (P15.1) at its effective entry, or with partial closes
+        # by P15.2 from their terms; both fixed until the next command. A waiting order is valued at zero.
+        money = state._money() if state.is_open else None
         self._effective = None if money is None else money.eff
         self._invested = 0.0 if money is None else money.invested
+        self._booked = state._booked(config) if money is not None and state.partials else None
         self._last: tuple[float, SignalRow] | None = None
 
     def view(self, price: float) -> SignalRow:
@@ -694,15 +675,47 @@ class Valuation:
         if last is not None and last[0] == price:
             return last[1]
         fields = self.fields.copy()
-        effective = self._effective
-        if effective is not None:
+        effective, booked = self._effective, self._booked
+        if effective is None:
+            fields["pnl"] = _ZERO_PNL
+        elif booked is None:
             fields["pnl"] = entries_pnl_of(self._long, effective, self._invested, price, self.config)
         else:
-            state = self._state
-            fields["pnl"] = state.pnl(price, self.config) if state.is_open else _ZERO_PNL
+            fields["pnl"] = _partials_pnl(self._long, effective, self._invested, booked, price, self.config)
         view = construct_from(SignalRow, fields)
         self._last = (price, view)
         return view
+
+
+def _partials_pnl(
+    long: bool,
+    final_open: float,
+    invested: float,
+    booked: tuple[float, float, float, tuple[tuple[float, float, float], ...]],
+    price: float,
+    config: Config,
+) -> Pnl:
+    """P15.2: the partial closes' terms (``PositionState._booked``), then the rest closed at ``price``."""
+    # The partial closes' terms come first in the sums and do not depend on the price: counted once.
+    weighted, fees, closed, _ = booked
+    remaining_weight = (invested - closed) / invested
+    if remaining_weight > 0:
+        percent, open_with_slip, close_with_slip = slipped_move(long, final_open, price, config)
+        weighted = weighted + remaining_weight * percent
+        fees = fees + config.percent_fee * remaining_weight * (close_with_slip / open_with_slip)
+    # The library multiplies by the leverage (1 here, an exact no-op).
+    pnl_percentage = weighted - fees
+    return construct_from(
+        Pnl,
+        {
+            "pnl_percentage": pnl_percentage,
+            "pnl_cost": (pnl_percentage / 100) * invested,
+            "pnl_entries": invested,
+            "price_open": final_open,
+            "price_close": price,
+            "fee_cost": fees / 100 * invested,
+        },
+    )
 
 
 def _cost_and_coins(entries: Sequence[Entry]) -> tuple[float, float]:
