@@ -8,25 +8,27 @@ The runs are the peer's ``limit`` and ``managed-limit`` strategies on its 1-day 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
-import sqlite3
 import zlib
-from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from data_paths import BTC_1D_CSV
+from parity_runs import (
+    Original,
+    assert_reports_are_the_runs_own,
+    copy_history,
+    delete_only_run,
+    load,
+    only_run,
+    packed,
+    run_and_store,
+    sql,
+    trades_size,
+)
 
 import workstation as ws
 from workstation import history
-from workstation.config import get_config
-from workstation.parity import SYMBOL, run_parity
-from workstation.reports.backtest import backtest_report
-from workstation.reports.html import render_backtest_html
-from workstation.reports.trades_csv import trade_list_csv
 from workstation.stored_orders import pack_orders, unpack_orders
 
 #: The limit run's one cancelled order: placed 09:40, it waited its 120 minutes without a fill (the peer's row).
@@ -34,66 +36,6 @@ CANCELLED = "limit-1704102000000"
 #: Each run's order placed at 16:30 that filled in the same minute: its closed trade alone looks like a market order.
 LIMIT_SAME_MINUTE = "limit-1704126600000"
 MANAGED_SAME_MINUTE = "managed-limit-1704126600000"
-
-
-@dataclass(frozen=True)
-class Original:
-    """What the engine held for the run when it ended, and the reports it wrote."""
-
-    run: ws.BacktestRun
-    closed: list[ws.ClosedResult]
-    markdown: str
-    html: str
-    csv: str
-
-
-def run_and_store(path: Path, variant: str) -> tuple[Original, int]:
-    """Run the parity case ``variant`` on the 1-day file and store it in ``path`` as the window does when a run ends."""
-
-    async def scenario() -> tuple[Original, int]:
-        await run_parity(BTC_1D_CSV, variant)
-        strategy = f"sma-cross-{variant}"
-        run = ws.Backtest.latest(SYMBOL, strategy)
-        assert run is not None
-        statistics, series = await run.get_data(), await run.get_series()
-        original = Original(
-            run,
-            statistics.signal_list,
-            await run.get_report(),
-            render_backtest_html(statistics, series),
-            trade_list_csv(statistics.signal_list),
-        )
-        store = ws.RunHistory(path)
-        try:
-            # No ``run``: the history takes the pair's latest, its limit orders included.
-            run_id = await store.save_backtest(
-                SYMBOL, strategy, exchange_name="csv-exchange", parameters={}, state="finished", started_at_ms=0
-            )
-        finally:
-            store.close()
-        return original, run_id
-
-    return asyncio.run(scenario())
-
-
-def load(path: Path, run_id: int) -> ws.StoredRun:
-    reader = ws.RunHistory(path)
-    try:
-        return reader.load(run_id)
-    finally:
-        reader.close()
-
-
-def sql(path: Path, statement: str) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(path)) as connection, connection:
-        return connection.execute(statement).fetchall()
-
-
-def make_version_2(path: Path) -> None:
-    """Turn ``path`` into the history file a workstation wrote before it kept limit orders (schema version 2)."""
-    with closing(sqlite3.connect(path)) as connection, connection:
-        connection.execute("DROP TABLE limit_orders")
-        connection.execute("PRAGMA user_version = 2")
 
 
 @pytest.fixture(scope="module")
@@ -145,27 +87,21 @@ def test_the_reports_of_a_reopened_run_with_a_cancelled_order_are_the_runs_own(
     limit_run: tuple[Original, ws.StoredRun, Path],
 ) -> None:
     original, stored, _ = limit_run
-    markdown = backtest_report(stored.statistics, SYMBOL, "sma-cross-limit", max_rows=get_config().report_max_rows)
-    assert markdown == original.markdown
-    assert "**Cancelled signals:** 1" in markdown
-    assert render_backtest_html(stored.statistics, stored.series) == original.html
-    assert trade_list_csv(stored.closed_results) == original.csv
+    assert stored.summary.strategy_name == "sma-cross-limit"
+    assert_reports_are_the_runs_own(stored, original)
+    assert "**Cancelled signals:** 1" in original.markdown
 
 
 def test_the_limit_orders_are_stored_compactly(limit_run: tuple[Original, ws.StoredRun, Path]) -> None:
     original, _, path = limit_run
-    [(orders,)] = sql(path, "SELECT orders FROM limit_orders")
-    assert isinstance(orders, bytes)
-    text = zlib.decompress(orders)
+    orders, text = packed(path, "SELECT orders FROM limit_orders")
     data = json.loads(text)
     assert data == {
         "cancelled": [original.run.cancelled[0].model_dump(mode="json")],
         "same_minute_fills": [LIMIT_SAME_MINUTE],
     }
-    [(trades,)] = sql(path, "SELECT sum(length(result)) FROM trades")
-    assert isinstance(trades, int)
     # A cancelled order takes less than a trade (its five trades: 6 241 bytes); stored, less than half of that.
-    assert (len(text), trades) == (999, 6241)
+    assert (len(text), trades_size(path)) == (999, 6241)
     assert len(orders) * 2 < len(text)
 
 
@@ -182,13 +118,9 @@ def test_a_file_written_before_opens_and_its_runs_have_no_limit_orders(
     limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
 ) -> None:
     original, stored, source = limit_run
-    path = tmp_path / "runs.sqlite3"
-    path.write_bytes(source.read_bytes())
-    make_version_2(path)
-    [(run_id,)] = sql(path, "SELECT id FROM runs")
-    assert isinstance(run_id, int)
+    path = copy_history(source, tmp_path / "runs.sqlite3", version=2)
 
-    old = load(path, run_id)
+    old = only_run(path)
 
     assert sql(path, "PRAGMA user_version") == [(history.SCHEMA_VERSION,)] == [(3,)]
     assert (old.cancelled_results, old.same_minute_fills) == (None, None)
@@ -200,23 +132,16 @@ def test_a_file_written_before_opens_and_its_runs_have_no_limit_orders(
     # A run stored after the upgrade keeps its limit orders in the same file.
     again, newer = run_and_store(path, "limit")
     assert load(path, newer).cancelled_results == tuple(again.run.cancelled) == tuple(original.run.cancelled)
-    assert load(path, run_id).cancelled_results is None
+    assert load(path, old.summary.id).cancelled_results is None
 
 
 def test_a_file_of_the_first_schema_is_upgraded_step_by_step(
     limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
 ) -> None:
     _, stored, source = limit_run
-    path = tmp_path / "runs.sqlite3"
-    path.write_bytes(source.read_bytes())
-    with closing(sqlite3.connect(path)) as connection, connection:
-        connection.execute("DROP TABLE limit_orders")
-        connection.execute("DROP TABLE commands")
-        connection.execute("PRAGMA user_version = 1")
-    [(run_id,)] = sql(path, "SELECT id FROM runs")
-    assert isinstance(run_id, int)
+    path = copy_history(source, tmp_path / "runs.sqlite3", version=1)
 
-    old = load(path, run_id)
+    old = only_run(path)
 
     assert (old.commands, old.cancelled_results, old.same_minute_fills) == (None, None, None)
     assert old.statistics == stored.statistics
@@ -231,26 +156,18 @@ def test_a_file_of_the_first_schema_is_upgraded_step_by_step(
 def test_deleting_a_run_deletes_its_limit_orders(
     limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
 ) -> None:
-    path = tmp_path / "runs.sqlite3"
-    path.write_bytes(limit_run[2].read_bytes())
-    store = ws.RunHistory(path)
-    [summary] = store.list_runs()
-    store.delete(summary.id)
-    store.close()
+    path = copy_history(limit_run[2], tmp_path / "runs.sqlite3")
+    delete_only_run(path)
     assert sql(path, "SELECT count(*) FROM limit_orders") == [(0,)]
 
 
 def test_damaged_limit_orders_are_an_error_naming_the_run(
     limit_run: tuple[Original, ws.StoredRun, Path], tmp_path: Path
 ) -> None:
-    path = tmp_path / "runs.sqlite3"
-    path.write_bytes(limit_run[2].read_bytes())
+    path = copy_history(limit_run[2], tmp_path / "runs.sqlite3")
     sql(path, "UPDATE limit_orders SET orders = x'00ff'")
-    store = ws.RunHistory(path)
-    [summary] = store.list_runs()
-    with pytest.raises(ValueError, match=rf"^run {summary.id} in {path}: not a run's stored limit orders \(error: "):
-        store.load(summary.id)
-    store.close()
+    with pytest.raises(ValueError, match=rf"^run 1 in {path}: not a run's stored limit orders \(error: "):
+        only_run(path)
 
 
 def test_limit_orders_that_are_not_cancelled_results_are_refused_naming_the_field() -> None:

@@ -5,20 +5,14 @@ candles, saved to a real history file as the Run button saves it)."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
 import pytest
 import qasync
-from backtest_runs import run_to_end
-from loop_helpers import wait_until
+from parity_runs import MANAGED, assert_same_marks, copy_history, managed_strategy, only_run, run_and_reopen
 from pytestqt.qtbot import QtBot
-from test_managed_chart import MANAGED, STRATEGY, _register_managed, shots_dir
+from test_managed_chart import shots_dir, shown
 
-import workstation as ws
 from ui.backtest.run_tab import RunTab
 from ui.charts.candle_item import DARK_PALETTE
 from ui.main_window import MainWindow
@@ -39,25 +33,10 @@ def shown_log(dialog: CommandLogDialog) -> tuple[str, str, bool, list[list[str]]
     return dialog.windowTitle(), dialog.summary.text(), dialog.table.isVisible(), dialog.rows()
 
 
-def run_and_reopen(window: MainWindow, qloop: qasync.QEventLoop) -> tuple[RunTab, RunTab]:
-    """Run the managed strategy in the window (which stores it when it ends), then reopen it from the history."""
-    _, request = qloop.run_until_complete(_register_managed())
-    ran = run_to_end(qloop, window, request)
-    assert ran.state == "Finished"
-    [stored] = window.history.list_runs()
-    assert stored.strategy_name == STRATEGY
-    reopened = qloop.run_until_complete(window.stored_runs.open(stored.id))
-    assert reopened is not None
-    assert reopened.status.text() == f"Finished (from the history, run #{stored.id})"
-    # The candles are read back in the background; the marks are placed on them.
-    wait_until(qloop, lambda: len(reopened.chart.candles()) > 0)
-    return ran, reopened
-
-
 def test_a_reopened_managed_run_opens_the_same_command_logs_and_draws_the_same_marks(
     window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
 ) -> None:
-    ran, reopened = run_and_reopen(window, qloop)
+    ran, reopened = run_and_reopen(window, qloop, managed_strategy())
 
     ids = [row[TradeColumn.SIGNAL_ID] for row in ran.trades.visible_rows()]
     assert [row[TradeColumn.SIGNAL_ID] for row in reopened.trades.visible_rows()] == ids
@@ -79,8 +58,7 @@ def test_a_reopened_managed_run_opens_the_same_command_logs_and_draws_the_same_m
 
     # The chart: the same positions, step lines, partial exits and averaging entries, value for value.
     mine, theirs = reopened.chart.marks, ran.chart.marks
-    for item in fields(mine):
-        assert np.array_equal(getattr(mine, item.name), getattr(theirs, item.name)), item.name
+    assert_same_marks(mine, theirs)
     assert (len(mine.level_time), len(mine.partial_time), len(mine.averaging_time)) == (27, 13, 4)
     layer, original = reopened.chart.marks_layer, ran.chart.marks_layer
     assert (layer.entry_count(), layer.averaging_count(), len(layer.partial_sizes())) == (9, 4, 13)
@@ -95,25 +73,12 @@ def test_a_reopened_managed_run_opens_the_same_command_logs_and_draws_the_same_m
 def test_an_old_history_file_opens_its_runs_and_their_logs_say_none_was_stored(
     window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    ran, _ = run_and_reopen(window, qloop)
-    old = tmp_path / "old-history.sqlite3"
-    with closing(sqlite3.connect(window.history.path)) as source, closing(sqlite3.connect(old)) as target:
-        source.backup(target)
+    ran, _ = run_and_reopen(window, qloop, managed_strategy())
     # As a workstation wrote it before the history kept command logs: schema version 1, no commands table.
-    with closing(sqlite3.connect(old)) as connection, connection:
-        connection.execute("DROP TABLE limit_orders")
-        connection.execute("DROP TABLE commands")
-        connection.execute("PRAGMA user_version = 1")
-    history = ws.RunHistory(old)
-    [summary] = history.list_runs()
-    stored = history.load(summary.id)
-    history.close()
+    stored = only_run(copy_history(window.history.path, tmp_path / "old-history.sqlite3", version=1))
     assert stored.commands is None
 
-    tab = RunTab(DARK_PALETTE)
-    qtbot.addWidget(tab)
-    tab.resize(1400, 900)
-    tab.show()
+    tab = shown(qtbot, RunTab(DARK_PALETTE), 1400, 900)
     tab.show_stored(stored, ran.chart.candles())
     row = [row[TradeColumn.SIGNAL_ID] for row in tab.trades.visible_rows()].index(MANAGED)
     dialog = log_of(tab, row)

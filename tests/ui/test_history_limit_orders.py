@@ -8,21 +8,16 @@ the Run button saves it; the 30-day managed-limit run with its 83 cancelled orde
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import qasync
-from backtest_runs import run_to_end
 from data_paths import BTC_1D_CSV, peer_candles
-from loop_helpers import wait_until
+from parity_runs import assert_same_marks, copy_history, only_run, register, run_and_reopen
 from pytestqt.qtbot import QtBot
-from test_managed_chart import shots_dir
+from test_managed_chart import shots_dir, shown
 
 import workstation as ws
 from ui.backtest.run_tab import RunTab
@@ -31,51 +26,14 @@ from ui.charts.candle_item import DARK_PALETTE
 from ui.charts.marks import SignalMarksBuilder
 from ui.main_window import MainWindow
 from workstation.examples import managed_sma, sma_cross
-from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.parity import EXCHANGE_NAME, SYMBOL
-from workstation.timeutil import MINUTE_MS, from_ms
 
 # The offscreen platform plugin warns on every top-level show(); the warning says nothing about the window.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 Maker = Callable[[dict[str, Any]], ws.StrategySchema]
-
-
-async def register(csv: Path, make: Maker) -> tuple[np.ndarray, ws.BacktestRequest]:
-    """Register the strategy ``make`` builds with the limit variant and the peer's candles ``csv`` as
-    ``workstation.parity`` does; return the candles and the request of the parity frame."""
-    ws.reset()
-    exchange = ws.add_exchange(make_csv_exchange(EXCHANGE_NAME, csv))
-    assert isinstance(exchange.get_candles, CsvCandles)
-    candles = await exchange.get_candles.load()
-    strategy = ws.add_strategy(make({"variant": "limit"}))
-    first, last = int(candles["timestamp"][0]), int(candles["timestamp"][-1])
-    request = ws.BacktestRequest(
-        exchange_name=EXCHANGE_NAME,
-        symbol=SYMBOL,
-        strategy_name=strategy.strategy_name,
-        start=from_ms(first + 60 * MINUTE_MS),
-        end=from_ms(last - 360 * MINUTE_MS),
-    )
-    return candles, request
-
-
-def run_and_reopen(window: MainWindow, qloop: qasync.QEventLoop, make: Maker) -> tuple[RunTab, RunTab]:
-    """Run the strategy in the window (which stores it when it ends), then reopen it from the history."""
-    _, request = qloop.run_until_complete(register(BTC_1D_CSV, make))
-    ran = run_to_end(qloop, window, request)
-    assert ran.state == "Finished"
-    [stored] = window.history.list_runs()
-    reopened = qloop.run_until_complete(window.stored_runs.open(stored.id))
-    assert reopened is not None
-    assert reopened.status.text() == f"Finished (from the history, run #{stored.id})"
-    wait_until(qloop, lambda: len(reopened.chart.candles()) > 0)
-    return ran, reopened
-
-
-def assert_same_marks(mine: SignalMarks, theirs: SignalMarks) -> None:
-    for item in fields(mine):
-        assert np.array_equal(getattr(mine, item.name), getattr(theirs, item.name)), item.name
+#: The parameters of the strategies' limit variant.
+LIMIT = {"variant": "limit"}
 
 
 def limit_rows(marks: SignalMarks) -> list[tuple[str, bool, str]]:
@@ -87,7 +45,7 @@ def limit_rows(marks: SignalMarks) -> list[tuple[str, bool, str]]:
 def test_a_reopened_managed_limit_run_draws_every_limit_order_the_run_placed(
     window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
 ) -> None:
-    ran, reopened = run_and_reopen(window, qloop, managed_sma.make_strategy)
+    ran, reopened = run_and_reopen(window, qloop, managed_sma.make_strategy(LIMIT))
     assert ran.identity is not None and ran.identity.strategy_name == "managed-sma-limit"
 
     mine, theirs = reopened.chart.marks, ran.chart.marks
@@ -120,7 +78,7 @@ def test_a_reopened_managed_limit_run_draws_every_limit_order_the_run_placed(
 def test_a_reopened_limit_run_draws_its_cancelled_order(
     window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
 ) -> None:
-    ran, reopened = run_and_reopen(window, qloop, sma_cross.make_strategy)
+    ran, reopened = run_and_reopen(window, qloop, sma_cross.make_strategy(LIMIT))
 
     mine, theirs = reopened.chart.marks, ran.chart.marks
     assert_same_marks(mine, theirs)
@@ -152,24 +110,12 @@ def test_a_reopened_limit_run_draws_its_cancelled_order(
 def test_a_run_stored_before_the_history_kept_limit_orders_draws_what_it_has(
     window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    ran, _ = run_and_reopen(window, qloop, sma_cross.make_strategy)
-    old = tmp_path / "old-history.sqlite3"
-    with closing(sqlite3.connect(window.history.path)) as source, closing(sqlite3.connect(old)) as target:
-        source.backup(target)
+    ran, _ = run_and_reopen(window, qloop, sma_cross.make_strategy(LIMIT))
     # As a workstation wrote it before the history kept limit orders: schema version 2, no limit_orders table.
-    with closing(sqlite3.connect(old)) as connection, connection:
-        connection.execute("DROP TABLE limit_orders")
-        connection.execute("PRAGMA user_version = 2")
-    history = ws.RunHistory(old)
-    [summary] = history.list_runs()
-    stored = history.load(summary.id)
-    history.close()
+    stored = only_run(copy_history(window.history.path, tmp_path / "old-history.sqlite3", version=2))
     assert (stored.cancelled_results, stored.same_minute_fills) == (None, None)
 
-    tab = RunTab(DARK_PALETTE)
-    qtbot.addWidget(tab)
-    tab.resize(1400, 900)
-    tab.show()
+    tab = shown(qtbot, RunTab(DARK_PALETTE), 1400, 900)
     tab.show_stored(stored, ran.chart.candles())
     # The orders its trades show; the trades, their figures and the positions as the run drew them.
     assert limit_rows(tab.chart.marks) == [
@@ -196,7 +142,7 @@ def run_and_store_marked(
     ``stop_at``, stop the run as the order of that id is placed. Return the run's marks and the stored run."""
 
     async def scenario() -> tuple[SignalMarks, ws.StoredRun]:
-        _, request = await register(csv, make)
+        _, request = await register(make(LIMIT), csv)
         run = (await ws.prepare_backtest(request)).run()
         marks = SignalMarksBuilder()
         marked = 0

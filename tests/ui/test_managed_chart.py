@@ -15,26 +15,21 @@ from typing import TypeVar
 import numpy as np
 import pytest
 import qasync
+from parity_runs import MANAGED, MANAGED_ACTIONS, MANAGED_STRATEGY, managed_strategy, register
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
-from tests.data_paths import BTC_1D_CSV
 from ui.backtest.run_tab import RunTab
 from ui.charts import CandleChart, SignalMarks
 from ui.charts.candle_item import DARK_PALETTE, LIGHT_PALETTE
 from ui.widgets import TradeTableView
 from ui.widgets.trade_table import NO_COMMAND_LOG, TradeColumn
-from workstation.examples.managed_sma import make_strategy
-from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.models.position import CommitAction
 from workstation.parity import EXCHANGE_NAME, FRAME_NAME, SYMBOL
-from workstation.timeutil import MINUTE_MS, from_ms
+from workstation.timeutil import MINUTE_MS
 
-#: A long that averaged in, closed 40 % at a profit, trailed its stop twice and its take profit once.
-MANAGED = "managed-1704112200000"
-STRATEGY = "sma-cross-managed"
 #: A long whose stop went to breakeven, then trailed five times, with two partial closes at a profit.
 BREAKEVEN = "managed-1704092700000"
 
@@ -86,30 +81,12 @@ class ManagedRun:
         return next(result for result in self.closed if result.signal.id == signal_id)
 
 
-async def _register_managed() -> tuple[np.ndarray, ws.BacktestRequest]:
-    """Register the built-in ``managed-sma`` (the peer's ``managed`` strategy) and its 1-day candles as
-    ``workstation.parity`` does; return the candles and the request of its period."""
-    ws.reset()
-    exchange = ws.add_exchange(make_csv_exchange(EXCHANGE_NAME, BTC_1D_CSV))
-    assert isinstance(exchange.get_candles, CsvCandles)
-    candles = await exchange.get_candles.load()
-    ws.add_strategy(make_strategy({"variant": "market"}).model_copy(update={"strategy_name": STRATEGY}))
-    first, last = int(candles["timestamp"][0]), int(candles["timestamp"][-1])
-    request = ws.BacktestRequest(
-        exchange_name=EXCHANGE_NAME,
-        symbol=SYMBOL,
-        strategy_name=STRATEGY,
-        start=from_ms(first + 60 * MINUTE_MS),
-        end=from_ms(last - 360 * MINUTE_MS),
-    )
-    return candles, request
-
-
 async def _managed_run() -> ManagedRun:
-    """Run it through the run's own handle (``ws.Backtest.run``)."""
-    candles, request = await _register_managed()
+    """Run the built-in ``managed-sma`` (the peer's ``managed`` strategy) on its 1-day candles through the run's own
+    handle (``ws.Backtest.run``)."""
+    candles, request = await register(managed_strategy())
     ws.add_frame(ws.FrameSchema(frame_name=FRAME_NAME, interval="1m", start_date=request.start, end_date=request.end))
-    run = ws.Backtest.run(SYMBOL, strategy_name=STRATEGY, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME)
+    run = ws.Backtest.run(SYMBOL, strategy_name=MANAGED_STRATEGY, exchange_name=EXCHANGE_NAME, frame_name=FRAME_NAME)
     results: list[object] = [result async for result in run]
     return ManagedRun(candles, results, list(run.commands), run)
 
@@ -128,15 +105,7 @@ def shots_dir(tmp_path: Path) -> Path:
 
 
 def test_the_run_keeps_the_command_log_of_each_position(managed: ManagedRun) -> None:
-    assert Counter(command.action for command in managed.commands) == {
-        "trailing-stop": 22,
-        "partial-profit": 11,
-        "average-buy": 4,
-        "breakeven": 4,
-        "partial-loss": 2,
-        "close-pending": 2,
-        "trailing-take": 1,
-    }
+    assert Counter(command.action for command in managed.commands) == MANAGED_ACTIONS
     assert managed.run.commands_of(MANAGED) == MANAGED_COMMANDS
     assert managed.run.commands_of("not-a-signal-of-this-run") == []
     # The last command leaves the position as it closed: its effective entry, stop and take profit.
@@ -353,7 +322,7 @@ def test_trades_shown_without_a_run_have_no_command_log_and_say_why(trades: Trad
 def test_a_run_tab_draws_its_run_as_managed_and_opens_its_command_logs(
     qtbot: QtBot, qloop: qasync.QEventLoop, managed: ManagedRun
 ) -> None:
-    _, request = qloop.run_until_complete(_register_managed())
+    _, request = qloop.run_until_complete(register(managed_strategy()))
     tab = shown(qtbot, RunTab(DARK_PALETTE), 1400, 900)
     qloop.run_until_complete(tab.run(request))
     assert tab.state == "Finished"
