@@ -108,6 +108,10 @@ class Session:
     async def command(self, command: ws.ManualCommand) -> ws.ManualOutcome:
         return await ws.Live.command(SYMBOL, self.name, command)
 
+    async def preview_then_command(self, command: ws.ManualCommand) -> tuple[ws.ManualPreview, ws.ManualOutcome]:
+        """Preview ``command`` as the confirmation does, then issue it; return the preview and the outcome."""
+        return await self.preview(command), await self.command(command)
+
     async def stored(self) -> ws.SignalRow | None:
         held = [item.signal for item in await ws.Live.persisted()]
         return held[0] if held else None
@@ -178,8 +182,7 @@ def assert_shows(preview: ws.ManualPreview, stored: ws.SignalRow, held: float, p
 def test_close_part_of_a_short_in_profit_books_a_partial_profit_at_the_tick_price(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
         command = ws.ManualCommand(action="close_part", percent=40)
-        preview = await session.preview(command)
-        outcome = await session.command(command)
+        preview, outcome = await session.preview_then_command(command)
         assert (outcome.applied, outcome.reason) == (True, None)
         assert HOLD_MS < outcome.timestamp < HOLD_MS + MINUTE_MS
         expected = state_of(session.opened())
@@ -221,8 +224,7 @@ def test_close_part_of_a_long_in_loss_books_a_partial_loss(tmp_path: Path) -> No
 
 def test_breakeven_moves_the_stop_to_the_effective_entry(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
-        preview = await session.preview(ws.ManualCommand(action="breakeven"))
-        outcome = await session.command(ws.ManualCommand(action="breakeven"))
+        preview, outcome = await session.preview_then_command(ws.ManualCommand(action="breakeven"))
         assert outcome.applied
         expected = state_of(session.opened())
         assert expected.breakeven(P_HOLD, ws.get_config())
@@ -239,10 +241,10 @@ def test_trailing_the_stop_and_the_take_profit_to_a_price(tmp_path: Path) -> Non
     async def scenario(session: Session) -> None:
         stop = ws.ManualCommand(action="trail_stop", price=27000.0)
         take = ws.ManualCommand(action="trail_take", price=25000.0)
-        stop_preview = await session.preview(stop)
-        assert (await session.command(stop)).applied
-        take_preview = await session.preview(take)
-        assert (await session.command(take)).applied
+        stop_preview, stopped = await session.preview_then_command(stop)
+        assert stopped.applied
+        take_preview, taken = await session.preview_then_command(take)
+        assert taken.applied
         expected = state_of(session.opened())
         assert expected.trailing_stop_cost(27000.0, P_HOLD)
         assert (stop_preview.price_stop_loss, stop_preview.price_take_profit) == (
@@ -263,8 +265,7 @@ def test_trailing_the_stop_and_the_take_profit_to_a_price(tmp_path: Path) -> Non
 def test_adding_to_a_long_in_loss_books_an_entry_at_the_tick_price(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
         command = ws.ManualCommand(action="add", cost=50.0)
-        preview = await session.preview(command)
-        outcome = await session.command(command)
+        preview, outcome = await session.preview_then_command(command)
         assert outcome.applied
         expected = state_of(session.opened())
         assert expected.average_buy(P_HOLD, 50.0, outcome.timestamp)
@@ -279,8 +280,7 @@ def test_adding_to_a_long_in_loss_books_an_entry_at_the_tick_price(tmp_path: Pat
 
 def test_close_now_closes_the_position_at_once_at_the_tick_price(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
-        preview = await session.preview(ws.ManualCommand(action="close"))
-        outcome = await session.command(ws.ManualCommand(action="close"))
+        preview, outcome = await session.preview_then_command(ws.ManualCommand(action="close"))
         assert outcome.applied
         # Closed now, not a tick later: the run evaluated the command's own moment.
         closed = session.results[-1]
@@ -299,8 +299,7 @@ def test_close_now_closes_the_position_at_once_at_the_tick_price(tmp_path: Path)
 
 def test_a_partial_close_of_everything_closes_the_position_at_once(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
-        preview = await session.preview(ws.ManualCommand(action="close_part", percent=100))
-        outcome = await session.command(ws.ManualCommand(action="close_part", percent=100))
+        preview, outcome = await session.preview_then_command(ws.ManualCommand(action="close_part", percent=100))
         assert outcome.applied and preview.closes_position
         closed = session.results[-1]
         assert (closed.action, closed.close_reason, closed.close_timestamp) == ("closed", "closed", outcome.timestamp)
@@ -314,8 +313,7 @@ def test_a_partial_close_of_everything_closes_the_position_at_once(tmp_path: Pat
 
 def test_fill_now_opens_the_waiting_limit_order_at_once_at_its_limit_price(tmp_path: Path) -> None:
     async def scenario(session: Session) -> None:
-        preview = await session.preview(ws.ManualCommand(action="fill"))
-        outcome = await session.command(ws.ManualCommand(action="fill"))
+        preview, outcome = await session.preview_then_command(ws.ManualCommand(action="fill"))
         assert outcome.applied
         opened = session.results[-1]
         assert (opened.action, opened.timestamp, opened.signal.pending_at) == ("opened", outcome.timestamp,

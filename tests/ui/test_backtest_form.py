@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 import workstation as ws
 from ui.app import demo_request
 from ui.backtest.form import BacktestForm
+from ui.forms import SchemaForm
 
 SHOTS = Path("/tmp/ui_shots")
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -48,10 +49,23 @@ def combo(form: BacktestForm, name: str) -> QComboBox:
     return field_widget(form.form, name, QComboBox)
 
 
-def param_spin(form: BacktestForm, name: str) -> QSpinBox:
+def params_form(form: BacktestForm) -> SchemaForm:
+    """Return the sub-form of the chosen strategy's parameters."""
     params = form.form.sub_form("params")
     assert params is not None
-    return field_widget(params, name, QSpinBox)
+    return params
+
+
+def choose_strategy(form: BacktestForm, strategy_name: str) -> SchemaForm:
+    """Choose ``strategy_name`` in ``form``; return the sub-form of its parameters, checked to be its own."""
+    combo(form, "strategy_name").setCurrentText(strategy_name)
+    params = params_form(form)
+    assert params.model is ws.strategy_params_model(strategy_name)
+    return params
+
+
+def param_spin(form: BacktestForm, name: str) -> QSpinBox:
+    return field_widget(params_form(form), name, QSpinBox)
 
 
 @pytest.mark.parametrize(
@@ -118,8 +132,7 @@ def test_an_invalid_strategy_param_says_why_in_the_sub_form(make_form: Callable[
     form.form.set_values({"start": START, "end": END})
     param_spin(form, "fast").setValue(50)
 
-    params = form.form.sub_form("params")
-    assert params is not None
+    params = params_form(form)
     assert params.error("slow") == "slow must be above fast, got fast=50, slow=50"
     assert params.error_labels["slow"].isVisibleTo(form)
     assert not form.run_button.isEnabled()
@@ -136,10 +149,7 @@ def test_an_invalid_strategy_param_says_why_in_the_sub_form(make_form: Callable[
 
 def test_the_strategy_s_params_form_follows_the_strategy(make_form: Callable[[], BacktestForm]) -> None:
     form = make_form()
-    combo(form, "strategy_name").setCurrentText("rsi-reversion")
-    params = form.form.sub_form("params")
-    assert params is not None
-    assert params.model is ws.strategy_params_model("rsi-reversion")
+    params = choose_strategy(form, "rsi-reversion")
     assert params.labels["period"].text() == "RSI period"
     ws.add_strategy(ws.StrategySchema(strategy_name="mine", interval="1h", get_signal=lambda symbol, when: None))
     form.refresh_choices()
@@ -287,10 +297,7 @@ def test_a_preparation_error_shows_next_to_its_field_until_the_next_edit(
 
 def test_the_managed_strategy_offers_its_thresholds(make_form: Callable[[], BacktestForm]) -> None:
     form = make_form()
-    combo(form, "strategy_name").setCurrentText("managed-sma")
-    params = form.form.sub_form("params")
-    assert params is not None
-    assert params.model is ws.strategy_params_model("managed-sma")
+    params = choose_strategy(form, "managed-sma")
     assert params.labels["first_take_percent"].text() == "First partial take (%)"
     assert params.labels["pause_minutes"].text() == "Pause (minutes)"
     assert form.form.values()["params"]["trail_shift_per_step"] == -0.15
