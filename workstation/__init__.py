@@ -175,7 +175,7 @@ from workstation.models.events import (
     PositionPriceEvent,
 )
 from workstation.models.pnl import Pnl
-from workstation.models.position import Entry, PartialClose, PositionCommand
+from workstation.models.position import CommandSource, Entry, PartialClose, PositionCommand
 from workstation.models.results import (
     ActiveResult,
     CancelledResult,
@@ -293,6 +293,7 @@ __all__ = [
     "Clock",
     "ClosedResult",
     "ColumnMapping",
+    "CommandSource",
     "CommitEvent",
     "Config",
     "Constant",

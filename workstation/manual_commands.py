@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from workstation import commands
 from workstation.clients.position import PositionState, breakeven_threshold
-from workstation.clients.position_manager import PositionManager, active_manager
+from workstation.clients.position_manager import PositionManager, active_manager, command_source
 from workstation.config import Config
 from workstation.context import ExecutionContext, MethodContext, execution_context, method_context
 from workstation.models.pnl import Pnl
@@ -190,7 +190,13 @@ async def perform(symbol: str, command: ManualCommand) -> str | None:
     unavailable = _unavailable(command, manager)
     if unavailable is not None:
         return unavailable
-    if await _dispatch(symbol, command, manager, price):
+    # The commands' events and deferred requests say the trader issued them, not the strategy.
+    source = command_source.set("trader")
+    try:
+        accepted = await _dispatch(symbol, command, manager, price)
+    finally:
+        command_source.reset(source)
+    if accepted:
         return None
     return _refusal(command, manager, price)
 

@@ -70,7 +70,19 @@ async def never(symbol: str, when: datetime) -> ws.Signal | None:
     return None
 
 
-STRATEGIES = {"short": opener("short"), "long": opener("long"), "limit": opener("long", limit=True), "flat": never}
+#: Where the ``trailing`` strategy moves its short's stop once the trader took a part: between the price and the stop.
+TRAILED_STOP = 27000.0
+
+
+async def trail_after_a_part(symbol: str, signal: Any, current_price: float, when: datetime, backtest: bool) -> None:
+    """Move the stop once, at the first tick after a part of the position was closed."""
+    if signal.total_partials == 1 and signal.price_stop_loss == signal.original_price_stop_loss:
+        await ws.commit_trailing_stop_cost(symbol, TRAILED_STOP)
+
+
+STRATEGIES = {"short": opener("short"), "long": opener("long"), "limit": opener("long", limit=True), "flat": never,
+              "trailing": opener("short")}  # fmt: skip
+CALLBACKS = {"trailing": {"on_active_ping": trail_after_a_part}}
 
 
 @dataclass
@@ -125,7 +137,7 @@ class Session:
 async def paper_session(tmp_path: Path, name: str, at_hold: ws.ManualCommand | None = None) -> AsyncIterator[Session]:
     """Run ``name`` to minute :data:`HOLD`; ``at_hold`` is asked for while the tick of that minute is evaluated."""
     ws.persist.use_sqlite(tmp_path / "state.sqlite3")
-    ws.add_strategy(strategy_name=name, interval="1m", get_signal=STRATEGIES[name])
+    ws.add_strategy(strategy_name=name, interval="1m", get_signal=STRATEGIES[name], callbacks=CALLBACKS.get(name))
     request = ws.PaperTradingRequest(strategy_name=name, symbol=SYMBOL, start=START, speed=1)
     paper = await ws.prepare_paper_trading(request)
     session = Session(name, paper)
@@ -295,6 +307,35 @@ def test_close_now_closes_the_position_at_once_at_the_tick_price(tmp_path: Path)
         assert refusals["close"] == "no open position"
 
     played("short", tmp_path, scenario)
+
+
+def test_the_events_and_the_command_log_say_which_commands_the_trader_issued(tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        part = await session.command(ws.ManualCommand(action="close_part", percent=40))
+        session.paper.clock.speed = None  # on to the strategy's next tick, where it trails
+        async with asyncio.timeout(60):
+            while len(session.commits) < 2:
+                await asyncio.sleep(0.01)
+        close = await session.command(ws.ManualCommand(action="close"))
+        assert part.applied and close.applied
+        assert [(event.action, event.source) for event in session.commits] == [
+            ("partial-profit", "trader"),
+            ("trailing-stop", "strategy"),
+            ("close-pending", "trader"),
+        ]
+        parted, trailed, closed = session.commits
+        assert (parted.when, parted.percent_to_close) == (part.timestamp, 40.0)
+        assert part.timestamp < trailed.when < close.timestamp == closed.when
+        assert trailed.signal.price_stop_loss == TRAILED_STOP
+        log = [event.command() for event in session.commits]
+        assert [(command.action, command.argument, command.source) for command in log] == [
+            ("partial-profit", 40.0, "trader"),
+            ("trailing-stop", -20.365971469285704, "strategy"),
+            ("close-pending", None, "trader"),
+        ]
+        assert [command.held_percent for command in log] == [60.0, 60.0, 60.0]
+
+    played("trailing", tmp_path, scenario)
 
 
 def test_a_partial_close_of_everything_closes_the_position_at_once(tmp_path: Path) -> None:

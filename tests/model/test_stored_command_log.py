@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -77,9 +78,9 @@ def test_the_command_log_is_stored_compactly(stored: tuple[Original, ws.StoredRu
     original, _, path = stored
     log, text = packed(path, "SELECT log FROM commands")
     data = json.loads(text)
-    # Each signal id once; each command a row of its values, the signal by its index.
+    # Each signal id once; each command a row of its values, the signal by its index, the strategy's source unsaid.
     assert len(data["signals"]) == len({command.signal_id for command in original.commands}) == 9
-    assert data["rows"][0][1:] == list(original.commands[0][1:])
+    assert [*data["rows"][0][1:], "strategy"] == list(original.commands[0][1:])
     assert len(data["rows"]) == len(original.commands) == 46
     # The same commands as JSON objects would take about as much as the trades; stored, a small part of it.
     objects = len(json.dumps([command._asdict() for command in original.commands]))
@@ -134,3 +135,37 @@ def test_a_damaged_command_log_is_an_error_naming_the_run_not_a_wrong_log(
     sql(path, "UPDATE commands SET log = x'00ff'")
     with pytest.raises(ValueError, match=rf"^run 1 in {path}: not a stored command log \(error: "):
         only_run(path)
+
+
+def test_a_log_stored_before_the_source_was_kept_reads_as_the_strategys_commands() -> None:
+    rows = [
+        [0, 60_000, "partial-profit", 25.0, 101.5, 95.0, 110.0, 100.0, 75.0],
+        [0, 120_000, "breakeven", None, 103.0, 100.2, 110.0, 100.0, 75.0],
+    ]
+    blob = zlib.compress(json.dumps({"signals": ["s-1"], "rows": rows}).encode("utf-8"))
+
+    assert unpack_commands(blob) == (
+        ws.PositionCommand("s-1", 60_000, "partial-profit", 25.0, 101.5, 95.0, 110.0, 100.0, 75.0, "strategy"),
+        ws.PositionCommand("s-1", 120_000, "breakeven", None, 103.0, 100.2, 110.0, 100.0, 75.0, "strategy"),
+    )
+
+
+def test_a_command_issued_by_hand_is_stored_with_its_source() -> None:
+    by_hand = ws.PositionCommand("s-1", 60_000, "partial-profit", 25.0, 101.5, 95.0, 110.0, 100.0, 75.0, "trader")
+    trailed = ws.PositionCommand("s-1", 120_000, "trailing-stop", -1.5, 103.0, 98.5, 110.0, 100.0, 75.0)
+
+    blob = pack_commands([by_hand, trailed])
+
+    assert json.loads(zlib.decompress(blob))["rows"] == [
+        [0, 60_000, "partial-profit", 25.0, 101.5, 95.0, 110.0, 100.0, 75.0, "trader"],
+        [0, 120_000, "trailing-stop", -1.5, 103.0, 98.5, 110.0, 100.0, 75.0],
+    ]
+    assert unpack_commands(blob) == (by_hand, trailed)
+    assert [command.source for command in unpack_commands(blob)] == ["trader", "strategy"]
+
+
+def test_a_stored_command_of_an_unknown_source_is_refused() -> None:
+    rows = [[0, 60_000, "breakeven", None, 103.0, 100.2, 110.0, 100.0, 75.0, "robot"]]
+    blob = zlib.compress(json.dumps({"signals": ["s-1"], "rows": rows}).encode("utf-8"))
+    with pytest.raises(ValueError, match=r"^not a stored command log: unknown sources \['robot'\]$"):
+        unpack_commands(blob)

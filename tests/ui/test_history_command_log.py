@@ -13,10 +13,11 @@ from parity_runs import MANAGED, assert_same_marks, copy_history, managed_strate
 from pytestqt.qtbot import QtBot
 from test_managed_chart import shots_dir, shown
 
+import workstation as ws
 from ui.backtest.run_tab import RunTab
 from ui.charts.candle_item import DARK_PALETTE
 from ui.main_window import MainWindow
-from ui.widgets.command_log import NO_STORED_COMMAND_LOG, CommandLogDialog
+from ui.widgets.command_log import NO_STORED_COMMAND_LOG, CommandLogDialog, command_texts
 from ui.widgets.trade_table import TradeColumn
 
 # The offscreen platform plugin warns on every top-level show(); the warning says nothing about the window.
@@ -93,3 +94,12 @@ def test_an_old_history_file_opens_its_runs_and_their_logs_say_none_was_stored(
     layer = tab.chart.marks_layer
     assert (layer.entry_count(), layer.averaging_count(), len(layer.partial_sizes())) == (9, 4, 13)
     assert len(tab.chart.marks.level_time) == 0
+
+
+def test_a_command_the_trader_issued_reads_by_hand_in_the_log_the_strategys_do_not() -> None:
+    by_hand = ws.PositionCommand("s-1", 60_000, "partial-profit", 40.0, 101.5, 95.0, 110.0, 100.0, 60.0, "trader")
+    trailed = ws.PositionCommand("s-1", 120_000, "trailing-stop", -1.5, 103.0, 98.5, 110.0, 100.0, 60.0)
+    assert [command_texts(command, 2) for command in (by_hand, trailed)] == [
+        ("1970-01-01 00:01", "partial-profit · by hand", "40.00", "101.50", "95.00", "110.00", "100.00", "60.00"),
+        ("1970-01-01 00:02", "trailing-stop", "-1.50", "103.00", "98.50", "110.00", "100.00", "60.00"),
+    ]

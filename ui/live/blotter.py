@@ -22,7 +22,7 @@ from ui.charts.candle_chart import format_price
 from ui.live.feed import is_live_error
 from ui.live.runs import LevelReached, RunCommanded, RunKey, key_of
 from ui.live.tones import DARK_TONES, LiveTones
-from ui.widgets.formatting import iso, signed
+from ui.widgets.formatting import BY_HAND, iso, signed
 from ui.widgets.statistics_table import CopyableTableView
 
 _ModelIndex = QModelIndex | QPersistentModelIndex
@@ -114,6 +114,8 @@ def _commit_note(event: ws.CommitEvent) -> str:
         f"SL {format_price(signal.price_stop_loss)}",
         f"held {100 - signal.partial_executed:.2f}%",
     ]
+    if event.source == "trader":
+        parts.append(BY_HAND)
     note = " · ".join(parts)
     return f"{note} · {event.note}" if event.note else note
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QVBoxLayout, QWidget
 
 import workstation as ws
-from ui.widgets.formatting import close_outcome, fixed, minute_time
+from ui.widgets.formatting import BY_HAND, close_outcome, fixed, minute_time
 from ui.widgets.statistics_table import CopyableTableView
 
 COMMAND_LOG_HEADERS: tuple[str, ...] = (
@@ -38,7 +38,7 @@ def command_texts(command: ws.PositionCommand, price_decimals: int) -> tuple[str
 
     return (
         minute_time(command.time),
-        command.action,
+        f"{command.action} · {BY_HAND}" if command.source == "trader" else command.action,
         "" if argument is None else fixed(argument, 2),
         price(command.price),
         price(command.stop_loss),

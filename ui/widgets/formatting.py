@@ -25,6 +25,8 @@ MONTH_NAMES = ws.formatting.MONTH_NAMES
 
 #: The direction of a figure whose higher values are better (``ws.StatisticFigure.direction``).
 HIGHER_IS_BETTER: Final = "higher is better"
+#: What marks a position command the trader issued by hand on a live or paper run (the strategy's are unmarked).
+BY_HAND: Final = "by hand"
 
 #: The report's colours (workstation/reports/html.py), so a run reads the same in the window and in the page.
 GAIN_TEXT = "#17713a"

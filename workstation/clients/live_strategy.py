@@ -269,7 +269,7 @@ class LiveClientStrategy(ClientStrategy):
         request = manager.close_request
         if request is not None:
             self._on_end = lambda: manager.emit_now(
-                "close-pending", state, price, when, close_id=request.id, note=request.note
+                "close-pending", state, price, when, close_id=request.id, note=request.note, source=request.source
             )
             return await self._end_position(state, "closed", when, price)
         row = state.row
@@ -319,7 +319,7 @@ class LiveClientStrategy(ClientStrategy):
         cancel = manager.cancel_request
         if cancel is not None:
             self._on_end = lambda: manager.emit_now(
-                "cancel-scheduled", state, price, when, cancel_id=cancel.id, note=cancel.note
+                "cancel-scheduled", state, price, when, cancel_id=cancel.id, note=cancel.note, source=cancel.source
             )
             return await self._cancel(row, "user", when, price)
         activate = manager.activate_request
@@ -327,7 +327,15 @@ class LiveClientStrategy(ClientStrategy):
             if not await self._risk_allows("activation", price, when, row):
                 return await self._cancel(row, "user", when, price)
             opened = await self._open(manager.fill(when), when)
-            manager.emit_now("activate-scheduled", state, price, when, activate_id=activate.id, note=activate.note)
+            manager.emit_now(
+                "activate-scheduled",
+                state,
+                price,
+                when,
+                activate_id=activate.id,
+                note=activate.note,
+                source=activate.source,
+            )
             return opened
         if when - row.scheduled_at >= self.config.schedule_await_minutes * MINUTE_MS:
             return await self._cancel(row, "timeout", when, price)
@@ -408,8 +416,8 @@ def _progress_from_entry(row: SignalRow, price: float) -> tuple[Branch, float]:
 
 
 def _stored_request(request: Request | None) -> LiveRequest | None:
-    return None if request is None else LiveRequest(id=request.id, note=request.note)
+    return None if request is None else LiveRequest(id=request.id, note=request.note, source=request.source)
 
 
 def _request(stored: LiveRequest | None) -> Request | None:
-    return None if stored is None else Request(stored.id, stored.note)
+    return None if stored is None else Request(stored.id, stored.note, stored.source)

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from workstation.clients.position import PositionState
 from workstation.config import Config
 from workstation.models.events import CommitEvent, PauseEvent
 from workstation.models.fast import construct
-from workstation.models.position import CommitAction
+from workstation.models.position import CommandSource, CommitAction
 from workstation.models.signal import SignalRow
+
+#: Who is issuing position commands now: the trader while a manual command runs (``ws.Live.command``), else the
+#: strategy. The commit events and deferred requests of those commands say so.
+command_source: ContextVar[CommandSource] = ContextVar("command_source", default="strategy")
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A deferred close, cancel or activation asked for by the strategy: its id and note."""
+    """A deferred close, cancel or activation asked for by the strategy or the trader: its id, note and source."""
 
     id: str | None
     note: str | None
+    source: CommandSource = field(default_factory=command_source.get)
 
 
 class _Queued(NamedTuple):
@@ -171,6 +176,7 @@ class PositionManager:
         """Queue a commit event of the current candle (P17); a position command changed the position."""
         self.touched = True
         self.changes += 1
+        extra["source"] = command_source.get()
         self._queued.append(_Queued(action, current_price, when, extra))
 
     def checkpoint(self) -> Checkpoint:
@@ -224,6 +230,7 @@ class PositionManager:
             pnl=view.pnl if state.is_open else state.pnl(current_price, self.config),
             current_price=current_price,
             note=None,
+            source="strategy",
         )
         fields.update(extra)
         return construct(CommitEvent, **fields)

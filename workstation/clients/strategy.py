@@ -333,14 +333,26 @@ class ClientStrategy:
                 state = manager.position
                 assert state is not None
                 manager.emit_now(
-                    "activate-scheduled", state, price, timestamp, activate_id=request.id, note=request.note
+                    "activate-scheduled",
+                    state,
+                    price,
+                    timestamp,
+                    activate_id=request.id,
+                    note=request.note,
+                    source=request.source,
                 )
             elif reason != "fill":
                 cancel = manager.cancel_request
                 if reason == "user" and cancel is not None:
                     assert manager.state is not None
                     manager.emit_now(
-                        "cancel-scheduled", manager.state, price, timestamp, cancel_id=cancel.id, note=cancel.note
+                        "cancel-scheduled",
+                        manager.state,
+                        price,
+                        timestamp,
+                        cancel_id=cancel.id,
+                        note=cancel.note,
+                        source=cancel.source,
                     )
                 return [await self._cancel(row, reason, timestamp, price)]
             elif not await self._risk_allows("activation", row.price_open, timestamp, row):
@@ -461,7 +473,15 @@ class ClientStrategy:
                 return await self._close_managed(state, "time_expired", timestamp, price)
             request = manager.close_request
             if request is not None:
-                manager.emit_now("close-pending", state, price, timestamp, close_id=request.id, note=request.note)
+                manager.emit_now(
+                    "close-pending",
+                    state,
+                    price,
+                    timestamp,
+                    close_id=request.id,
+                    note=request.note,
+                    source=request.source,
+                )
                 return await self._close_managed(state, "closed", timestamp, price)
             if timestamp >= deadline:
                 return await self._close_managed(state, "time_expired", timestamp, price)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from workstation.models.pnl import Pnl
-from workstation.models.position import CommitAction, PositionCommand
+from workstation.models.position import CommandSource, CommitAction, PositionCommand
 from workstation.models.signal import SignalRow
 
 RiskStage = Literal["pre_check", "open", "activation"]
@@ -142,6 +142,8 @@ class CommitEvent(_Event):
     close_id: str | None
     cancel_id: str | None
     activate_id: str | None
+    #: Who issued the command: the strategy, or the trader by hand (``ws.Live.command``).
+    source: CommandSource = "strategy"
 
     def command(self) -> PositionCommand:
         """Return the command as a run's command log keeps it: what was done, at what price, and the position after."""
@@ -159,6 +161,7 @@ class CommitEvent(_Event):
             take_profit=signal.price_take_profit,
             effective_entry=signal.price_open,
             held_percent=100 - signal.partial_executed,
+            source=self.source,
         )
 
 

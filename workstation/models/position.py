@@ -20,6 +20,9 @@ CommitAction = Literal[
     "activate-scheduled",
 ]
 
+#: Who issued a position command: the strategy (its callbacks) or the trader (a manual command on a live run).
+CommandSource = Literal["strategy", "trader"]
+
 #: ``model_dump(by_alias=True)`` writes the library's camelCase names (``costBasisAtClose``), as the peer's rows do.
 _CONFIG = ConfigDict(frozen=True, alias_generator=AliasGenerator(serialization_alias=to_camel))
 
@@ -86,3 +89,5 @@ class PositionCommand(NamedTuple):
     effective_entry: float
     #: Share of all the money invested still held, in %.
     held_percent: float
+    #: Who issued it: the strategy from its callbacks, or the trader by hand on a live or paper run.
+    source: CommandSource = "strategy"

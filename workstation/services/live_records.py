@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, RootModel
 
 from workstation import persist
 from workstation.errors import PersistedStateConflictError
+from workstation.models.position import CommandSource
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.models.risk import RiskPosition
 from workstation.models.signal import SignalRow
@@ -80,6 +81,8 @@ class LiveRequest(BaseModel):
 
     id: str | None
     note: str | None
+    #: Who asked for it; requests stored before the field existed were the strategy's.
+    source: CommandSource = "strategy"
 
 
 class LiveManagement(BaseModel):
