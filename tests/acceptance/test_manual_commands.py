@@ -137,7 +137,7 @@ class Session:
 async def paper_session(tmp_path: Path, name: str, at_hold: ws.ManualCommand | None = None) -> AsyncIterator[Session]:
     """Run ``name`` to minute :data:`HOLD`; ``at_hold`` is asked for while the tick of that minute is evaluated."""
     ws.persist.use_sqlite(tmp_path / "state.sqlite3")
-    ws.add_strategy(strategy_name=name, interval="1m", get_signal=STRATEGIES[name], callbacks=CALLBACKS.get(name))
+    ws.add_strategy(strategy_name=name, interval="1m", get_signal=STRATEGIES[name], callbacks=CALLBACKS.get(name, {}))
     request = ws.PaperTradingRequest(strategy_name=name, symbol=SYMBOL, start=START, speed=1)
     paper = await ws.prepare_paper_trading(request)
     session = Session(name, paper)
