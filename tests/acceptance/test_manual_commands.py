@@ -446,6 +446,31 @@ def test_a_restart_after_a_manual_partial_close_resumes_with_it_once_on_the_tick
     played("short", tmp_path, scenario)
 
 
+def test_a_run_restarted_paused_announces_it_once_right_after_its_first_tick(tmp_path: Path) -> None:
+    async def scenario(session: Session) -> None:
+        paused = await session.command(ws.ManualCommand(action="pause"))
+        assert paused.applied
+        await session.kill()
+        session.paper.clock.speed = None
+        heard: list[Any] = []
+        ticked = asyncio.Event()
+        ws.listen_pause(heard.append)
+        ws.listen_signal_live(lambda result: (heard.append(result), ticked.set()))
+        session.start()
+        await ticked.wait()
+        await asyncio.sleep(0)
+        assert (await ws.Live.refusals(SYMBOL, session.name))["pause"] == "already paused"
+        await session.kill()
+        # The first tick on the grid, then the pause it was stored with: not a flip, nothing written again.
+        first, announced = heard[:2]
+        assert (first.action, first.timestamp) == ("active", HOLD_MS + MINUTE_MS)
+        assert isinstance(announced, ws.PauseEvent)
+        assert (announced.paused, announced.restored, announced.timestamp) == (True, True, first.timestamp)
+        assert [event.restored for event in heard if isinstance(event, ws.PauseEvent)] == [True]
+
+    played("short", tmp_path, scenario)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Refusals
 # ---------------------------------------------------------------------------------------------------------------

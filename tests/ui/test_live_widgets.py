@@ -222,6 +222,35 @@ def test_stop_shows_stopping_until_done_live_then_stopped(qtbot: QtBot) -> None:
     assert model.index(0, 4).data() == "stopped"
 
 
+def test_a_run_restarted_paused_shows_paused_from_its_first_tick(qtbot: QtBot) -> None:
+    # What a restarted paper run whose strategy was paused emits: its first tick, then the pause it was stored with
+    # (tests/acceptance/test_manual_commands.py), heard in one batch or in two.
+    row = signal_row()
+    first = active(row, 11, 42100.0)
+    where = {key: value for key, value in common(ts(11), 0.0).items() if key != "current_price"}
+    restored = ws.PauseEvent(paused=True, restored=True, **where)
+    together, apart = LiveStrategiesModel(), LiveStrategiesModel()
+    together.apply([first, restored])
+    apart.apply([first])
+    assert apart.index(0, StrategyColumn.STATUS).data() == "running"
+    apart.apply([restored])
+    for model in (together, apart):
+        assert model.index(0, StrategyColumn.STATUS).data() == "paused"
+        assert model.index(0, StrategyColumn.STATUS).data(Qt.ItemDataRole.ForegroundRole).color() == QColor(
+            DARK_TONES.warning
+        )
+    blotter = LiveBlotterModel()
+    blotter.apply([first, restored])
+    assert blotter.texts()[-1] == (
+        "2024-01-01 00:11:00",
+        SYMBOL,
+        STRATEGY,
+        "PAUSED",
+        "",
+        "restored: paused when the run stopped",
+    )
+
+
 def test_a_failed_background_task_marks_the_run_failed_with_the_reason(qtbot: QtBot) -> None:
     model = LiveStrategiesModel()
     model.add_run(SYMBOL, STRATEGY, EXCHANGE, "live")

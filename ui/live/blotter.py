@@ -31,6 +31,8 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 #: Lines kept: the oldest go first, so a run of weeks cannot grow the window's memory without end.
 BLOTTER_CAPACITY = 5000
+#: The note of the PAUSED line a restarted run shows when its strategy was paused when it stopped.
+RESTORED_PAUSE = "restored: paused when the run stopped"
 
 
 class BlotterColumn(IntEnum):
@@ -151,7 +153,9 @@ def blotter_line(event: object, last_tick: dict[RunKey, int]) -> BlotterLine | N
     if isinstance(event, ws.CommitEvent):
         return line(event.timestamp, event.action.upper(), event.current_price, _commit_note(event))
     if isinstance(event, ws.PauseEvent):
-        return line(event.timestamp, "PAUSED" if event.paused else "RESUMED", None, "")
+        return line(
+            event.timestamp, "PAUSED" if event.paused else "RESUMED", None, RESTORED_PAUSE if event.restored else ""
+        )
     if isinstance(event, ws.DoneEvent):
         return None if event.backtest else line(when, "ENDED", None, "")
     if isinstance(event, ws.ErrorEvent):

@@ -41,6 +41,8 @@ class LiveClientStrategy(ClientStrategy):
         self.resume_after: int | None = None
         self._restored_callback: tuple[str, SignalRow] | None = None
         self._initialised = False
+        #: The run was restored paused: its first tick announces it (:meth:`PositionManager.announce_restored_pause`).
+        self._restored_pause = False
         #: The price of the tick being evaluated: the view of a managed position is stored valued at it.
         self._price = 0.0
         #: What the store holds of the signal held (:meth:`_signature`), so a tick writes it only when it changed.
@@ -84,7 +86,7 @@ class LiveClientStrategy(ClientStrategy):
         held = state.open_position or state.limit_order
         if held is not None:
             self._resume(held, state.management)
-        self.manager.paused = state.paused
+        self.manager.paused = self._restored_pause = state.paused
         self._initialised = True
 
     def _resume(self, row: SignalRow, management: LiveManagement | None) -> None:
@@ -121,6 +123,11 @@ class LiveClientStrategy(ClientStrategy):
                 # The tick failed before its signal was stored: the next tick asks get_signal again.
                 self.last_bucket, self.last_signal_id = bucket, signal_id
                 raise
+        if self._restored_pause:
+            # After the tick's result, so that a view listing runs as they first report already lists this one.
+            self._restored_pause = False
+            if self.manager.paused:
+                self.manager.announce_restored_pause(when)
         return result
 
     async def save_progress(self, when: int) -> None:

@@ -170,7 +170,11 @@ class PositionManager:
         if self.save_pause is not None:
             await self.save_pause(paused, when)
         self.paused = paused
-        self._emit("pause", construct(PauseEvent, **self.where, paused=paused, timestamp=when))
+        self._emit("pause", construct(PauseEvent, **self.where, paused=paused, timestamp=when, restored=False))
+
+    def announce_restored_pause(self, when: int) -> None:
+        """Tell listeners a restarted run's strategy is paused as it was stored (no flip: nothing is written)."""
+        self._emit("pause", construct(PauseEvent, **self.where, paused=True, timestamp=when, restored=True))
 
     def queue(self, action: CommitAction, current_price: float, when: int, **extra: Any) -> None:
         """Queue a commit event of the current candle (P17); a position command changed the position."""

@@ -166,7 +166,11 @@ class CommitEvent(_Event):
 
 
 class PauseEvent(_Event):
-    """A strategy's signal generation was paused or resumed (``set_strategy_paused``, SPEC-position P13)."""
+    """A strategy's signal generation was paused or resumed (``set_strategy_paused``, SPEC-position P13).
+
+    ``restored``: not a flip but the pause a restarted live or paper run was stored with, announced once after its
+    first tick so that whoever shows the run shows it paused from then on.
+    """
 
     backtest: bool
     symbol: str
@@ -175,3 +179,4 @@ class PauseEvent(_Event):
     frame_name: str
     paused: bool
     timestamp: int
+    restored: bool = False
