@@ -299,7 +299,7 @@ def test_each_command_changes_the_paper_position_exactly_as_previewed(
     # The trader's own commands say so; the close they led to is the run's.
     notes = [line[5] for line in panel.blotter.model.texts() if not line[3].endswith(" LEVEL")]
     commanded = notes[actions.index("AVERAGE-BUY") : -1]
-    assert [note.rsplit(" · ", 1)[-1] for note in commanded] == ["by hand"] * 6
+    assert [note.split(" · ", 1)[0] for note in commanded] == ["by hand"] * 6
     assert notes[-1].startswith("closed · PnL ") and "by hand" not in notes[-1]
     # The chart drew the commands as they came: the averaging entry, the partial exit, the stop's steps.
     layer = panel.chart.chart.marks_layer

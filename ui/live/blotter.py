@@ -105,7 +105,8 @@ def _signal_note(signal: ws.SignalRow, limit: bool) -> str:
 def _commit_note(event: ws.CommitEvent) -> str:
     """Return what a command left the position at: its levels, the share held, what the command took."""
     signal = event.signal
-    parts = []
+    # First, where a narrow Note column still shows it: the trader looks for their own commands.
+    parts = [BY_HAND] if event.source == "trader" else []
     if event.percent_to_close is not None:
         parts.append(f"closed {event.percent_to_close:g}%")
     if event.cost is not None:
@@ -116,8 +117,6 @@ def _commit_note(event: ws.CommitEvent) -> str:
         f"SL {format_price(signal.price_stop_loss)}",
         f"held {100 - signal.partial_executed:.2f}%",
     ]
-    if event.source == "trader":
-        parts.append(BY_HAND)
     note = " · ".join(parts)
     return f"{note} · {event.note}" if event.note else note
 
