@@ -12,13 +12,13 @@ trades: 7.9 MB), unpacked in about 0.1 s.
 
 from __future__ import annotations
 
-import json
 import math
 import zlib
 from collections.abc import Sequence
 from typing import Any, get_args
 
 from workstation.models.position import CommandSource, CommitAction, PositionCommand
+from workstation.persist.packed_json import pack_json, unpack_json
 
 __all__ = ["pack_commands", "unpack_commands"]
 
@@ -45,11 +45,10 @@ def pack_commands(commands: Sequence[PositionCommand]) -> bytes:
             row.append(command.source)
         rows.append(row)
     try:
-        text = json.dumps({"signals": list(signals), "rows": rows}, allow_nan=False, separators=(",", ":"))
+        return pack_json({"signals": list(signals), "rows": rows})
     except ValueError as error:
         bad = next(command for command in commands if not _finite(command))
         raise ValueError(f"command log not stored: {bad} holds a number JSON cannot hold ({error})") from error
-    return zlib.compress(text.encode("utf-8"))
 
 
 def unpack_commands(blob: bytes) -> tuple[PositionCommand, ...]:
@@ -61,7 +60,7 @@ def unpack_commands(blob: bytes) -> tuple[PositionCommand, ...]:
         If ``blob`` is not a stored command log (damaged, or not one at all).
     """
     try:
-        data = json.loads(zlib.decompress(blob))
+        data = unpack_json(blob)
         signals: list[str] = data["signals"]
         commands = tuple(PositionCommand(signals[row[0]], *row[1:]) for row in data["rows"])
     except (zlib.error, ValueError, TypeError, KeyError, IndexError) as error:

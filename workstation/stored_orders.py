@@ -15,13 +15,13 @@ objects they would take 77 kB, for a reader that would have to know every field 
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Sequence
 
 from pydantic import TypeAdapter, ValidationError
 
 from workstation.models.results import CancelledResult
+from workstation.persist.packed_json import pack_json, unpack_json
 
 __all__ = ["pack_orders", "unpack_orders"]
 
@@ -38,20 +38,17 @@ def pack_orders(cancelled: Sequence[CancelledResult], same_minute_fills: Sequenc
         If a cancelled result holds a NaN or infinite number (JSON has none), naming its signal.
     """
     try:
-        text = json.dumps(
+        return pack_json(
             {
                 "cancelled": [result.model_dump(mode="json") for result in cancelled],
                 "same_minute_fills": list(same_minute_fills),
-            },
-            allow_nan=False,
-            separators=(",", ":"),
+            }
         )
     except ValueError as error:
         bad = next(result for result in cancelled if not _is_json(result))
         raise ValueError(
             f"limit orders not stored: cancelled order {bad.signal.id} holds a number JSON cannot hold ({error})"
         ) from error
-    return zlib.compress(text.encode("utf-8"))
 
 
 def unpack_orders(blob: bytes) -> tuple[tuple[CancelledResult, ...], tuple[str, ...]]:
@@ -63,7 +60,7 @@ def unpack_orders(blob: bytes) -> tuple[tuple[CancelledResult, ...], tuple[str, 
         If ``blob`` is not a run's stored limit orders (damaged, or not one at all).
     """
     try:
-        data = json.loads(zlib.decompress(blob))
+        data = unpack_json(blob)
         return _CANCELLED.validate_python(data["cancelled"]), _IDS.validate_python(data["same_minute_fills"])
     except ValidationError as error:
         first = error.errors()[0]
@@ -75,7 +72,7 @@ def unpack_orders(blob: bytes) -> tuple[tuple[CancelledResult, ...], tuple[str, 
 
 def _is_json(result: CancelledResult) -> bool:
     try:
-        json.dumps(result.model_dump(mode="json"), allow_nan=False)
+        pack_json(result.model_dump(mode="json"))
     except ValueError:
         return False
     return True
