@@ -196,6 +196,7 @@ from workstation.models.walker import (
     WalkerStopEvent,
     WalkerStrategyResult,
 )
+from workstation.monte_carlo import MonteCarloPaths, MonteCarloReport, simulate_monte_carlo
 from workstation.optimizer import (
     GridSearch,
     Optimizer,
@@ -333,6 +334,8 @@ __all__ = [
     "ManualCommand",
     "ManualOutcome",
     "ManualPreview",
+    "MonteCarloPaths",
+    "MonteCarloReport",
     "MonthlyReturns",
     "OpenedResult",
     "Optimizer",
@@ -546,6 +549,7 @@ __all__ = [
     "set_config",
     "set_strategy_paused",
     "settings_path",
+    "simulate_monte_carlo",
     "split_symbols",
     "statistics_figures",
     "stored_paper_session",
