@@ -161,6 +161,7 @@ from workstation.exchanges.replay import make_replay_exchange
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.history import HistoryFileError, RunHistory, RunSummary, StoredRun
+from workstation.indicators import IndicatorSeries, IndicatorValues, strategy_indicators
 from workstation.live import Live
 from workstation.manual_commands import ManualAction, ManualCommand, ManualOutcome, ManualPreview
 from workstation.market_data import fetch_candles
@@ -259,6 +260,7 @@ from workstation.run_requests import (
 from workstation.schedule import Schedule
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.schemas.frame import FrameSchema
+from workstation.schemas.indicators import IndicatorLine, IndicatorSpec
 from workstation.schemas.optimizer import OptimizerSchema
 from workstation.schemas.risk import RiskSchema, RiskValidation
 from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, KellyCriterionSizing, SizingSchema
@@ -323,6 +325,10 @@ __all__ = [
     "HeatmapStatistics",
     "HistoryFileError",
     "IdleResult",
+    "IndicatorLine",
+    "IndicatorSeries",
+    "IndicatorSpec",
+    "IndicatorValues",
     "KellyCriterionSizing",
     "KeyringUnavailableError",
     "Live",
@@ -554,6 +560,7 @@ __all__ = [
     "statistics_figures",
     "stored_paper_session",
     "strategy_choices",
+    "strategy_indicators",
     "strategy_params_model",
     "sweepable_strategies",
     "walk_forward_windows",

@@ -21,10 +21,13 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field, ValidationInfo, field_validator
 
 import workstation as ws
 from workstation.examples.params import StrategyFactory, StrategyParams
+from workstation.indicators import interval_candles, moving_average, spread_to_minutes
+from workstation.schemas.indicators import IndicatorLine, IndicatorSpec
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 
 
@@ -139,6 +142,37 @@ def average_true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray, per
     return float(np.mean(true_range))
 
 
+class BreakoutIndicators:
+    """The breakout's indicators at each closed ``interval`` candle, held until the next.
+
+    The Donchian channel that candle's close is tested against (the ``lookback`` candles before it) and the ATR its
+    exits are sized with.
+    """
+
+    def __init__(self, params: BreakoutParams) -> None:
+        self.params = params
+
+    def __call__(self, candles: np.ndarray) -> dict[str, np.ndarray]:
+        """Return ``{"Donchian upper": …, "Donchian lower": …, "ATR": …}`` per 1m candle."""
+        p = self.params
+        bars, last_minute = interval_candles(candles, p.interval)
+        high, low, close = bars["high"], bars["low"], bars["close"]
+        upper, lower, atr = (np.full(len(bars), np.nan) for _ in range(3))
+        if len(bars) > p.lookback:
+            upper[p.lookback :] = sliding_window_view(high, p.lookback).max(axis=1)[:-1]
+            lower[p.lookback :] = sliding_window_view(low, p.lookback).min(axis=1)[:-1]
+        if len(bars) > 1:
+            previous = close[:-1]
+            true_range = np.maximum(high[1:], previous) - np.minimum(low[1:], previous)
+            atr[1:] = moving_average(true_range, p.atr_period)
+        count = len(candles)
+        return {
+            "Donchian upper": spread_to_minutes(upper, last_minute, count),
+            "Donchian lower": spread_to_minutes(lower, last_minute, count),
+            "ATR": spread_to_minutes(atr, last_minute, count),
+        }
+
+
 class BreakoutSignal:
     """The ``get_signal`` of the breakout; an object of a module-level class, so it pickles by reference."""
 
@@ -186,6 +220,14 @@ def _build(params: BreakoutParams) -> StrategySchema:
         interval=params.interval,
         get_signal=BreakoutSignal(params),
         note=f"Donchian {params.lookback} breakout on {params.interval} (market), exits at ATR multiples",
+        indicators=IndicatorSpec(
+            compute=BreakoutIndicators(params),
+            lines=(
+                IndicatorLine(name="Donchian upper"),
+                IndicatorLine(name="Donchian lower"),
+                IndicatorLine(name="ATR", pane="ATR"),
+            ),
+        ),
     )
 
 

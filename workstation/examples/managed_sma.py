@@ -41,7 +41,7 @@ from pydantic import Field
 
 import workstation as ws
 from workstation.examples.params import StrategyFactory
-from workstation.examples.sma_cross import SmaCrossParams, SmaCrossSignal
+from workstation.examples.sma_cross import SmaCrossParams, SmaCrossSignal, sma_indicators
 from workstation.models.signal import SignalRow
 from workstation.schemas.strategy import StrategyCallbacks, StrategySchema
 from workstation.timeutil import MINUTE_MS, to_ms
@@ -244,6 +244,7 @@ class ManagedSma:
                 on_idle=self.on_idle,
             ),
             note=f"SMA {p.fast}/{p.slow} crossover ({p.variant} entries), managed",
+            indicators=sma_indicators(p),
         )
 
     def plan(self, symbol: str, signal: SignalRow) -> PositionPlan:

@@ -18,10 +18,13 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field, ValidationInfo, field_validator
 
 import workstation as ws
 from workstation.examples.params import StrategyFactory, StrategyParams
+from workstation.indicators import interval_candles, spread_to_minutes
+from workstation.schemas.indicators import IndicatorLine, IndicatorSpec
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 
 #: Candles fetched per RSI, in periods: Wilder's smoothing starts from a plain mean, whose weight has faded to about
@@ -116,6 +119,45 @@ def wilder_rsi(closes: np.ndarray, period: int) -> float:
     return 50.0 if total == 0.0 else float(100.0 * average_gain / total)
 
 
+def wilder_rsi_series(closes: np.ndarray, period: int, window: int) -> np.ndarray:
+    """Return `wilder_rsi` of each ``window`` consecutive closes ending at each index (NaN before the first window).
+
+    The same formula as `wilder_rsi`, over every window at once: what the signal computes at each candle from the
+    ``window`` closes it fetches.
+    """
+    out = np.full(len(closes), np.nan)
+    changes = np.diff(np.asarray(closes, dtype=np.float64))
+    if len(closes) < window or window < period + 1:
+        return out
+    later = window - 1 - period
+    keep = 1.0 - 1.0 / period
+    weights = keep ** np.arange(later - 1, -1, -1, dtype=np.float64) / period
+    seed_weight = keep**later
+    averages = []
+    for moves in (np.maximum(changes, 0.0), np.maximum(-changes, 0.0)):
+        windows = sliding_window_view(moves, window - 1)
+        averages.append(seed_weight * windows[:, :period].mean(axis=1) + windows[:, period:] @ weights)
+    average_gain, average_loss = averages
+    total = average_gain + average_loss
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[window - 1 :] = np.where(total == 0.0, 50.0, 100.0 * average_gain / total)
+    return out
+
+
+class RsiIndicators:
+    """The reversion's indicator: the RSI the signal reads at each closed ``interval`` candle, held until the next."""
+
+    def __init__(self, params: RsiReversionParams) -> None:
+        self.params = params
+
+    def __call__(self, candles: np.ndarray) -> dict[str, np.ndarray]:
+        """Return ``{"RSI": …}`` per 1m candle: the RSI of the newest ``interval`` candle closed by its end."""
+        p = self.params
+        candles_of_interval, last_minute = interval_candles(candles, p.interval)
+        rsi = wilder_rsi_series(candles_of_interval["close"], p.period, p.period * HISTORY_PERIODS + 1)
+        return {"RSI": spread_to_minutes(rsi, last_minute, len(candles))}
+
+
 class RsiReversionSignal:
     """The ``get_signal`` of the RSI reversion; an object of a module-level class, so it pickles by reference."""
 
@@ -160,6 +202,10 @@ def _build(params: RsiReversionParams) -> StrategySchema:
         interval=params.interval,
         get_signal=RsiReversionSignal(params),
         note=f"RSI({params.period}) {params.oversold:g}/{params.overbought:g} reversion on {params.interval} (limit)",
+        indicators=IndicatorSpec(
+            compute=RsiIndicators(params),
+            lines=(IndicatorLine(name="RSI", pane="RSI", levels=(params.oversold, params.overbought)),),
+        ),
     )
 
 

@@ -16,10 +16,13 @@ from functools import reduce
 from operator import add
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
 import workstation as ws
 from workstation.examples.params import StrategyFactory, StrategyParams
+from workstation.indicators import moving_average
+from workstation.schemas.indicators import IndicatorLine, IndicatorSpec
 from workstation.schemas.strategy import SignalInterval, StrategySchema
 from workstation.timeutil import to_ms
 
@@ -126,6 +129,26 @@ class SmaCrossSignal:
         )
 
 
+class SmaCrossIndicators:
+    """The crossover's indicators: the fast and the slow SMA of 1m closes, as the signal computes them."""
+
+    def __init__(self, params: SmaCrossParams) -> None:
+        self.params = params
+
+    def __call__(self, candles: np.ndarray) -> dict[str, np.ndarray]:
+        """Return ``{"SMA fast": …, "SMA slow": …}``, each the mean of the closes up to and with each candle."""
+        closes, p = candles["close"], self.params
+        return {"SMA fast": moving_average(closes, p.fast), "SMA slow": moving_average(closes, p.slow)}
+
+
+def sma_indicators(params: SmaCrossParams) -> IndicatorSpec:
+    """Return the indicators of a crossover built with ``params`` (the managed variant declares the same)."""
+    return IndicatorSpec(
+        compute=SmaCrossIndicators(params),
+        lines=(IndicatorLine(name="SMA fast"), IndicatorLine(name="SMA slow")),
+    )
+
+
 def _build(params: SmaCrossParams) -> StrategySchema:
     """Build the ``sma-cross-<variant>`` strategy from a dict of `SmaCrossParams` fields."""
     return StrategySchema(
@@ -133,6 +156,7 @@ def _build(params: SmaCrossParams) -> StrategySchema:
         interval=params.interval,
         get_signal=SmaCrossSignal(params),
         note=f"SMA {params.fast}/{params.slow} crossover ({params.variant} entries)",
+        indicators=sma_indicators(params),
     )
 
 

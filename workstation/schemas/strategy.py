@@ -1,4 +1,4 @@
-"""``StrategySchema``: a named ``get_signal`` with its interval, risk profiles and callbacks."""
+"""``StrategySchema``: a named ``get_signal`` with its interval, risk profiles, callbacks and indicators."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from workstation.schemas.common import AnyCallable, CallbacksModel, Name, SchemaModel
+from workstation.schemas.indicators import IndicatorSpec
 
 SignalInterval = Literal["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d"]
 
@@ -35,7 +36,10 @@ class StrategyCallbacks(CallbacksModel):
 
 
 class StrategySchema(SchemaModel):
-    """A strategy: ``get_signal(symbol, when)`` called at most once per ``interval`` bucket while flat."""
+    """A strategy: ``get_signal(symbol, when)`` called at most once per ``interval`` bucket while flat.
+
+    ``indicators`` declares what the strategy computes, for the charts to draw (`IndicatorSpec`).
+    """
 
     strategy_name: Name
     interval: SignalInterval
@@ -44,3 +48,4 @@ class StrategySchema(SchemaModel):
     risk_list: list[Name] = Field(default_factory=list)
     callbacks: StrategyCallbacks = Field(default_factory=StrategyCallbacks)
     note: str = ""
+    indicators: IndicatorSpec | None = None
