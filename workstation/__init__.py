@@ -5,6 +5,16 @@ from __future__ import annotations
 import linecache
 
 from workstation import persist
+from workstation.account import (
+    AccountReport,
+    AccountSettings,
+    AccountSizing,
+    AccountTrade,
+    EquityPoint,
+    EquityShareSizing,
+    FixedCostSizing,
+    RiskSizing,
+)
 from workstation.atomic_file import write_bytes_atomically, write_text_atomically
 from workstation.backtest import Backtest
 from workstation.backtest_request import (
@@ -280,6 +290,10 @@ __all__ = [
     "HEATMAP_COLUMNS",
     "PAPER_SPEEDS",
     "POPULAR_CCXT_EXCHANGES",
+    "AccountReport",
+    "AccountSettings",
+    "AccountSizing",
+    "AccountTrade",
     "ActiveResult",
     "AtrBasedSizing",
     "Backtest",
@@ -313,10 +327,13 @@ __all__ = [
     "DrawdownPeriod",
     "DuplicateSchemaError",
     "Entry",
+    "EquityPoint",
+    "EquityShareSizing",
     "ErrorEvent",
     "ExchangeResponseError",
     "ExchangeSchema",
     "ExecutorSettings",
+    "FixedCostSizing",
     "FixedPercentageSizing",
     "FrameSchema",
     "GridSearch",
@@ -375,6 +392,7 @@ __all__ = [
     "RiskPosition",
     "RiskRejected",
     "RiskSchema",
+    "RiskSizing",
     "RiskValidation",
     "RunAlreadyActiveError",
     "RunHistory",

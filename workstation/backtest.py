@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from workstation import registry
+from workstation.account.report import AccountReport
+from workstation.account.settings import AccountSettings
 from workstation.backtest_run import BacktestRun
 from workstation.clients.risk import position_key
 from workstation.clients.strategy import Result
@@ -63,7 +65,14 @@ class BacktestUtils:
         self._loop_turn_seconds = YIELD_EVERY_SECONDS
 
     def run(
-        self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str, config: Config | None = None
+        self,
+        symbol: str,
+        *,
+        strategy_name: str,
+        exchange_name: str,
+        frame_name: str,
+        config: Config | None = None,
+        account: AccountSettings | None = None,
     ) -> BacktestRun:
         """Validate every referenced name, then return the run: an async iterator of its results.
 
@@ -71,12 +80,14 @@ class BacktestUtils:
         step. It uses ``config`` to the end, or a snapshot of the current config when None (SPEC §1): runs with
         their own costs side by side need not touch the application's config. The returned
         :class:`BacktestRun` also stops the run and answers for it alone (``get_progress``, ``get_data``,
-        ``get_report``, ``get_series``), whatever else runs.
+        ``get_report``, ``get_series``, ``get_account``), whatever else runs. ``account`` is the run's starting
+        balance and sizing (10,000 at the config's fixed cost when None): a run whose equity is spent opens no more
+        positions.
         """
         validate_backtest_names(strategy_name, exchange_name, frame_name, SOURCE)
         self._run_count += 1
         context = MethodContext(strategy_name, exchange_name, frame_name, config or get_config())
-        return BacktestRun(self._run_count, symbol, context, self._work)
+        return BacktestRun(self._run_count, symbol, context, self._work, account)
 
     def background(
         self, symbol: str, *, strategy_name: str, exchange_name: str, frame_name: str
@@ -125,6 +136,19 @@ class BacktestUtils:
         """Return the statistics of the closed signals of the latest run of ``symbol:strategy_name``."""
         run = self.latest(symbol, strategy_name)
         return compute_backtest_statistics([], 0) if run is None else await run.get_data()
+
+    async def get_account(self, symbol: str, strategy_name: str) -> AccountReport:
+        """Return the account in money (`ws.AccountReport`) of the latest run of ``symbol:strategy_name``.
+
+        Raises
+        ------
+        ValueError
+            If no backtest of ``symbol:strategy_name`` has started since the last reset.
+        """
+        run = self.latest(symbol, strategy_name)
+        if run is None or run.frame is None:
+            raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
+        return await run.get_account()
 
     async def get_report(self, symbol: str, strategy_name: str) -> str:
         """Return the markdown report of the latest run of ``symbol:strategy_name``."""
@@ -266,7 +290,7 @@ class BacktestUtils:
                 ticks=ticks,
                 exchange_name=run.exchange_name,
                 frame_name=run.frame_name,
-                is_stopped=lambda: run.stop_requested,
+                is_stopped=lambda: not run.opens_positions,
                 position=run.position,
                 run_id=run.run_id,
                 loop_turn_seconds=self._loop_turn_seconds,

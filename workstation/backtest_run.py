@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from workstation.account.ledger import RunAccount
+from workstation.account.report import AccountReport
+from workstation.account.settings import AccountSettings
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
@@ -24,6 +28,9 @@ from workstation.reports.run_frame import RunFrame, close_at
 from workstation.reports.series import compute_run_series
 from workstation.reports.statistics import BacktestStatistics, compute_backtest_statistics
 from workstation.services.connections import emit_event, exchange_connections, publish
+from workstation.timeutil import iso
+
+logger = logging.getLogger("workstation.backtest")
 
 
 class BacktestRun:
@@ -49,6 +56,9 @@ class BacktestRun:
     same_minute_fills
         The ids of the limit orders that filled in the minute they were placed, in order: a closed position alone
         does not tell them from market orders (its ``scheduled_at`` equals its ``pending_at`` either way).
+    account
+        The run's account: it books each trade in money as the run closes it; once its equity is spent
+        (``account.equity_spent_at``) the run opens no more positions.
     """
 
     def __init__(
@@ -57,6 +67,7 @@ class BacktestRun:
         symbol: str,
         context: MethodContext,
         work: Callable[[BacktestRun], AsyncIterator[Result]],
+        account: AccountSettings | None = None,
     ) -> None:
         self.run_id = run_id
         self.symbol = symbol
@@ -73,6 +84,7 @@ class BacktestRun:
         self._commands_by_signal: dict[str, list[PositionCommand]] = {}
         self.cancelled: list[CancelledResult] = []
         self.same_minute_fills: list[str] = []
+        self.account = RunAccount(account or AccountSettings(), context.config)
         # The limit orders placed and not filled or cancelled yet (one at a time in a backtest).
         self._waiting: set[str] = set()
         self._storage = BacktestReportStorage()
@@ -92,6 +104,7 @@ class BacktestRun:
         """Keep what the run's statistics, chart and history need, then emit ``result`` on the event hub."""
         if isinstance(result, ClosedResult):
             self._storage.add_closed(result)
+            self._book(result)
         elif isinstance(result, ScheduledResult):
             self._waiting.add(result.signal.id)
         elif isinstance(result, OpenedResult):
@@ -105,6 +118,27 @@ class BacktestRun:
             self._storage.add_cancelled(result)
             self.cancelled.append(result)
         publish(result)
+
+    def _book(self, result: ClosedResult) -> None:
+        account = self.account
+        if account.spent:
+            return
+        account.book(result)
+        if account.spent:
+            # The engine checks `opens_positions` before each tick: the run goes no further.
+            logger.warning(
+                "%s:%s: equity spent at %s: the balance %.2f cannot pay for the next position; "
+                "the run opens no more positions",
+                self.symbol,
+                self.strategy_name,
+                iso(result.close_timestamp),
+                account.balance,
+            )
+
+    @property
+    def opens_positions(self) -> bool:
+        """Whether the run may go on opening positions: not stopped, and its equity not spent."""
+        return not self.stop_requested and not self.account.spent
 
     def emit(self, name: str, payload: object) -> None:
         """Keep a commit event in the run's command log, then emit ``payload`` on the hub's stream ``name``."""
@@ -159,6 +193,26 @@ class BacktestRun:
     async def get_report(self) -> str:
         """Return the markdown report of this run (its table cut to the config's ``report_max_rows``)."""
         return self._storage.get_report(self.symbol, self.strategy_name, True, max_rows=get_config().report_max_rows)
+
+    async def get_account(self) -> AccountReport:
+        """Return this run's account in money (`ws.AccountReport`): its trades, curves and figures so far.
+
+        Open positions are marked to market at each UTC midnight with the close of the run's 1m candle.
+
+        Raises
+        ------
+        ValueError
+            If the run has not started yet (its frame is not known).
+        """
+        frame = self.frame
+        if frame is None:
+            raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
+        exchange = exchange_connections.client(frame.exchange_name, True)
+
+        async def price_at(moment: int) -> float | None:
+            return await close_at(exchange, self.symbol, moment, frame.config)
+
+        return await self.account.report(frame.frame_start, frame.frame_end, price_at)
 
     async def get_series(self) -> RunSeries:
         """Return the chart series of this run (docs/series.md), computed in a worker thread as `get_data` is.

@@ -13,6 +13,22 @@ AnySizing = FixedPercentageSizing | KellyCriterionSizing | AtrBasedSizing
 SizingT = TypeVar("SizingT", FixedPercentageSizing, KellyCriterionSizing, AtrBasedSizing)
 
 
+def risk_quantity(account_balance: float, risk_percentage: float, price_open: float, price_stop_loss: float) -> float:
+    """Return the quantity that loses ``risk_percentage`` % of ``account_balance`` if the stop loss is hit.
+
+    ``balance * risk_percentage / 100 / |price_open - price_stop_loss|``, unlimited (the fixed-percentage sizing).
+
+    Raises
+    ------
+    SizingError
+        If the stop loss equals the entry price.
+    """
+    stop = abs(price_open - price_stop_loss)
+    if stop == 0:
+        raise SizingError("Stop-loss distance cannot be zero")
+    return account_balance * risk_percentage / 100 / stop
+
+
 class ClientSizing:
     """One sizing schema: its formula, then its position limits, then ``on_calculate``.
 
@@ -37,10 +53,10 @@ class ClientSizing:
             If the schema is not a fixed-percentage sizing, or the stop loss equals the entry price.
         """
         schema = self._configured_as(FixedPercentageSizing, params.method, source)
-        stop = abs(params.price_open - params.price_stop_loss)
-        if stop == 0:
-            raise SizingError("Stop-loss distance cannot be zero")
-        return await self._finish(params.account_balance * schema.risk_percentage / 100 / stop, params)
+        quantity = risk_quantity(
+            params.account_balance, schema.risk_percentage, params.price_open, params.price_stop_loss
+        )
+        return await self._finish(quantity, params)
 
     async def kelly_criterion(self, params: KellyCriterionParams, *, source: str) -> float:
         """Return ``balance * max(0, kelly) * kelly_multiplier / price_open``, limited.
