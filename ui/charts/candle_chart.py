@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.aggregate import MINUTE_MS, TIMEFRAMES, resample
@@ -28,6 +29,7 @@ from ui.charts.candle_item import (
     bucket_size,
     cosmetic_pen,
 )
+from ui.charts.log_scale import PriceAxis, log_prices, price_y
 from ui.charts.marks import SignalMarks
 from ui.charts.marks_items import SignalMarksLayer
 from ui.themes import set_frame_colours
@@ -56,6 +58,10 @@ RIGHT_MARGIN_BARS = 3
 FOLLOW_AT = 0.75
 #: How close (a fraction of the view) to an edge the newest trade may come before the view moves.
 FOLLOW_MARGIN = 0.05
+
+#: What a following chart keeps in view: a backtest's newest closed trade (its candles are all there from the
+#: start), or a live run's newest candle (its trades happen at the newest candles anyway).
+FollowTarget = Literal["newest trade", "newest candle"]
 
 
 def _utc(timestamp_ms: int) -> datetime:
@@ -146,16 +152,29 @@ class CandleChart(QWidget):
     """Candles of one symbol with the trades of a run, a volume pane, a crosshair readout and a timeframe box.
 
     Call :meth:`set_candles` (1m candles) first, then :meth:`set_marks` as often as the run produces results.
-    Keys: Left/Right pan by a tenth of the view, +/- zoom around its centre.
+    Keys: Left/Right pan by a tenth of the view, +/- zoom around its centre, End follows the newest again, L switches
+    the price axis between linear and log scale (also the header's Log box).
 
-    While following (:meth:`set_following`), each :meth:`set_marks` keeps the newest closed trade in view; the
-    trader moving the view (mouse drag or wheel, keys, :meth:`center_on`) stops following.
+    While following (:meth:`set_following`), the view keeps ``follows`` in view: each :meth:`set_marks` the newest
+    closed trade, or (a live chart, whose owner puts each new candle at the right edge while :meth:`is_following`)
+    the newest candle; the trader moving the view (mouse drag or wheel, keys, :meth:`center_on`) stops following,
+    End or the header's Follow button (shown when following the newest candle) resumes it.
     """
 
     #: The bar under the mouse as a dict (timestamp, open, high, low, close, volume), or None off the data.
     crosshair_moved = Signal(object)
+    #: Whether the view follows now: emitted when it starts or stops (the trader moved the view).
+    following_changed = Signal(bool)
+    #: Whether prices are drawn in log scale now: items drawn over the candles place their prices with
+    #: :meth:`price_y` again.
+    log_scale_changed = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, palette: ChartPalette = DARK_PALETTE) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        palette: ChartPalette = DARK_PALETTE,
+        follows: FollowTarget = "newest trade",
+    ) -> None:
         super().__init__(parent)
         self._palette = palette
         self._minute_candles = np.empty(0, dtype=ws.CANDLE_DTYPE)
@@ -165,6 +184,8 @@ class CandleChart(QWidget):
         self._minutes = 1
         self._marks = SignalMarks()
         self._following = False
+        self._follows: FollowTarget = follows
+        self._log_scale = False
 
         self.timeframe_box = QComboBox()
         for label, minutes in TIMEFRAMES:
@@ -172,14 +193,26 @@ class CandleChart(QWidget):
         self.timeframe_box.currentIndexChanged.connect(self._on_timeframe_chosen)
         self.readout = QLabel()
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.log_scale_box = QCheckBox("Log")
+        self.log_scale_box.setToolTip("Logarithmic price scale (L)")
+        self.log_scale_box.toggled.connect(self.set_log_scale)
+        self.follow_button = QToolButton()
+        self.follow_button.setText("Follow")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setToolTip("Keep the newest candle in view (End); moving the view stops it")
+        self.follow_button.clicked.connect(self.set_following)
+        self.follow_button.setVisible(follows == "newest candle")
         header = QHBoxLayout()
         header.addWidget(self.timeframe_box)
+        header.addWidget(self.log_scale_box)
+        header.addWidget(self.follow_button)
         header.addWidget(self.readout, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.installEventFilter(self)
         self.time_axis = TimeAxis()
-        self.price_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
+        self.price_axis = PriceAxis()
+        self.price_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0, axisItems={"right": self.price_axis})
         self.volume_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis})
         self.graphics.ci.layout.setRowStretchFactor(0, 4)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
@@ -254,18 +287,52 @@ class CandleChart(QWidget):
         """
         self._marks = marks
         self._place_marks()
-        if self._following:
+        if self._following and self._follows == "newest trade":
             self._follow_newest_trade()
 
     def set_following(self, following: bool) -> None:
-        """Keep the newest closed trade in view at each :meth:`set_marks` (True), or leave the view alone."""
-        self._following = following
-        if following:
+        """Keep the newest closed trade or candle in view from now on (True, moving the view there), or leave the
+        view alone."""
+        self._set_following(following)
+        if not following:
+            return
+        if self._follows == "newest trade":
             self._follow_newest_trade()
+        elif len(self._candles):
+            first, last = self._x_range()
+            right = len(self._candles) - 1 + RIGHT_MARGIN_BARS
+            self._set_x_range(right - (last - first), right)
 
     def is_following(self) -> bool:
-        """Tell whether the view follows the newest closed trade (the trader has not moved it since)."""
+        """Tell whether the view follows the newest closed trade or candle (the trader has not moved it since)."""
         return self._following
+
+    def set_log_scale(self, log_scale: bool) -> None:
+        """Draw prices in log scale (True: equal price ratios are equal heights) or linear scale."""
+        if log_scale == self._log_scale:
+            return
+        self._log_scale = log_scale
+        self.log_scale_box.setChecked(log_scale)
+        self.price_axis.set_log_scale(log_scale)
+        # pyqtgraph's own items (PlotDataItem) transform themselves, including those added later: its PlotItem
+        # tells them the state of this box. Not through PlotItem.setLogMode, which would also auto-range the time.
+        with QSignalBlocker(self.price_plot.ctrl.logYCheck):
+            self.price_plot.ctrl.logYCheck.setChecked(log_scale)
+        for item in self.price_plot.items:
+            if hasattr(item, "setLogMode"):
+                item.setLogMode(False, log_scale)
+        self.marks_layer.set_log_scale(log_scale)
+        self._show_levels()
+        self._place_marks()
+        self.log_scale_changed.emit(log_scale)
+
+    def is_log_scale(self) -> bool:
+        """Tell whether prices are drawn in log scale."""
+        return self._log_scale
+
+    def price_y(self, price: float) -> float:
+        """Return the height in the price plot at which ``price`` is drawn now (log10 of it in log scale)."""
+        return price_y(price, self._log_scale)
 
     def set_timeframe(self, minutes: int) -> None:
         """Re-aggregate to ``minutes`` (1, 5, 15, 60, 240 or 1440), keeping the time in the middle and the time span."""
@@ -303,7 +370,7 @@ class CandleChart(QWidget):
 
         This is the trader's choice of view (a trade clicked): the view stops following the newest trade.
         """
-        self._following = False
+        self._set_following(False)
         if len(self._candles) == 0:
             return
         first, last = self._x_range()
@@ -318,7 +385,7 @@ class CandleChart(QWidget):
         two-hour trade in a month's view) is zoomed in on, so that it takes a third of the view. Like
         :meth:`center_on`, the view then stops following the newest trade.
         """
-        self._following = False
+        self._set_following(False)
         if len(self._candles) == 0:
             return
         first, last = self._x_range()
@@ -381,6 +448,12 @@ class CandleChart(QWidget):
         return False
 
     def _handle_key(self, key: int) -> bool:
+        if key == Qt.Key.Key_End:
+            self.set_following(True)
+            return True
+        if key == Qt.Key.Key_L:
+            self.set_log_scale(not self._log_scale)
+            return True
         first, last = self._x_range()
         span = last - first
         middle = (first + last) / 2
@@ -396,7 +469,7 @@ class CandleChart(QWidget):
             self._set_x_range(middle - half, middle + half)
         else:
             return False
-        self._following = False
+        self._set_following(False)
         return True
 
     # -- internals -------------------------------------------------------------------------------------------
@@ -420,9 +493,7 @@ class CandleChart(QWidget):
         self._candles = self._minute_candles if minutes == 1 else resample(self._minute_candles, minutes)
         # searchsorted copies a strided column on every call: keep one contiguous copy of the times.
         self._timestamps = np.ascontiguousarray(self._candles["timestamp"])
-        levels = self._levels = CandleLevels(self._candles)
-        self.candle_item.set_levels(levels)
-        self.volume_item.set_levels(levels)
+        self._show_levels()
         self.time_axis.set_timestamps(self._timestamps, minutes)
         count = len(self._candles)
         for plot in (self.price_plot, self.volume_plot):
@@ -435,8 +506,21 @@ class CandleChart(QWidget):
             )
         self._place_marks()
 
+    def _show_levels(self) -> None:
+        drawn = log_prices(self._candles) if self._log_scale else self._candles
+        levels = self._levels = CandleLevels(drawn)
+        self.candle_item.set_levels(levels)
+        self.volume_item.set_levels(levels)
+
     def _on_view_moved_by_user(self, _mask: object) -> None:
-        self._following = False
+        self._set_following(False)
+
+    def _set_following(self, following: bool) -> None:
+        changed = following != self._following
+        self._following = following
+        self.follow_button.setChecked(following)
+        if changed:
+            self.following_changed.emit(following)
 
     def _follow_newest_trade(self) -> None:
         exits = self._marks.exit_time

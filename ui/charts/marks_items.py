@@ -161,7 +161,17 @@ class SignalMarksLayer:
             self.partials_loss: np.empty(0),
         }
         self._x_range = (0.0, 0.0)
+        self._log_scale = False
         self.set_palette(palette)
+
+    def set_log_scale(self, log_scale: bool) -> None:
+        """Place prices at their log10 from the next :meth:`set_marks` on (the price axis is in log scale)."""
+        self._log_scale = log_scale
+
+    def _y(self, prices: np.ndarray) -> np.ndarray:
+        """Return the heights of ``prices`` on the price axis."""
+        heights: np.ndarray = np.log10(prices) if self._log_scale else prices
+        return heights
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Recolour every mark."""
@@ -193,61 +203,65 @@ class SignalMarksLayer:
 
     def set_marks(self, marks: SignalMarks, bar_of: BarOf, last_bar: int, last_close: float) -> None:
         """Replace every mark; ``bar_of`` places times on bars, open positions run to ``last_bar``/``last_close``."""
+        y = self._y
         closed = marks.is_closed
         entry_x = bar_of(marks.entry_time.astype(np.float64)).astype(np.float64)
         exit_x = np.full(len(closed), float(last_bar))
         exit_x[closed] = bar_of(marks.exit_time[closed])
-        exit_price = np.where(closed, marks.exit_price, last_close)
+        exit_price = y(np.where(closed, marks.exit_price, last_close))
+        entry_price = y(marks.entry_price)
         long = marks.is_long
-        _show_points(self.entries_long, entry_x[long], marks.entry_price[long])
-        _show_points(self.entries_short, entry_x[~long], marks.entry_price[~long])
+        _show_points(self.entries_long, entry_x[long], entry_price[long])
+        _show_points(self.entries_short, entry_x[~long], entry_price[~long])
         win = marks.win
         _show_points(self.exits_win, exit_x[closed & win], exit_price[closed & win])
         _show_points(self.exits_loss, exit_x[closed & ~win], exit_price[closed & ~win])
         unrealised_win = np.where(long, last_close > marks.entry_price, last_close < marks.entry_price)
         connector_win = np.where(closed, win, unrealised_win)
         for curve, mask in ((self.connectors_win, connector_win), (self.connectors_loss, ~connector_win)):
-            curve.setData(*_pairs(entry_x[mask], exit_x[mask], marks.entry_price[mask], exit_price[mask]))
+            curve.setData(*_pairs(entry_x[mask], exit_x[mask], entry_price[mask], exit_price[mask]))
         owner = marks.level_position
         change_x = bar_of(marks.level_time.astype(np.float64)).astype(np.float64)
         for curve, start, change in (
             (self.take_profits, marks.take_profit, marks.level_take_profit),
             (self.stop_losses, marks.stop_loss, marks.level_stop_loss),
         ):
-            curve.setData(*_step_lines(entry_x, start, exit_x, owner, change_x, change))
+            curve.setData(*_step_lines(entry_x, y(start), exit_x, owner, change_x, y(change)))
         averaged = marks.averaged
         averaged_changes = averaged[owner]
         self.effective_entries.setData(
             *_step_lines(
                 entry_x[averaged],
-                marks.entry_price[averaged],
+                entry_price[averaged],
                 exit_x[averaged],
                 # The averaged positions' own indices among themselves.
                 (np.cumsum(averaged) - 1)[owner[averaged_changes]],
                 change_x[averaged_changes],
-                marks.level_entry[averaged_changes],
+                y(marks.level_entry[averaged_changes]),
             )
         )
         averaging_x = bar_of(marks.averaging_time.astype(np.float64)).astype(np.float64)
         averaging_long = marks.averaging_is_long
-        _show_points(self.averaging_long, averaging_x[averaging_long], marks.averaging_price[averaging_long])
-        _show_points(self.averaging_short, averaging_x[~averaging_long], marks.averaging_price[~averaging_long])
+        averaging_price = y(marks.averaging_price)
+        _show_points(self.averaging_long, averaging_x[averaging_long], averaging_price[averaging_long])
+        _show_points(self.averaging_short, averaging_x[~averaging_long], averaging_price[~averaging_long])
         partial_x = bar_of(marks.partial_time.astype(np.float64)).astype(np.float64)
         profit = marks.partial_is_profit
         for markers, mask in ((self.partials_profit, profit), (self.partials_loss, ~profit)):
             share = self._partial_share[markers] = marks.partial_share[mask]
             _show_points(
-                markers, partial_x[mask], marks.partial_price[mask], partial_marker_sizes(share, self._marker_size)
+                markers, partial_x[mask], y(marks.partial_price[mask]), partial_marker_sizes(share, self._marker_size)
             )
 
         ended = ~np.isnan(marks.limit_ended)
         created_x = bar_of(marks.limit_created.astype(np.float64)).astype(np.float64)
         ended_x = np.full(len(ended), float(last_bar))
         ended_x[ended] = bar_of(marks.limit_ended[ended])
-        self.limit_orders.setData(*_pairs(created_x, ended_x, marks.limit_price, marks.limit_price))
+        limit_price = y(marks.limit_price)
+        self.limit_orders.setData(*_pairs(created_x, ended_x, limit_price, limit_price))
         cancelled = marks.limit_cancelled
         self._cancel_x = ended_x[cancelled]
-        self._cancel_price = marks.limit_price[cancelled]
+        self._cancel_price = limit_price[cancelled]
         self._cancel_reason = marks.limit_cancel_reason[cancelled]
         _show_points(self.cancelled, self._cancel_x, self._cancel_price)
         self._place_labels()

@@ -1,9 +1,9 @@
 """The chart of the run in front: its candles as they close, its open signal's levels, the price, its trades.
 
-Built on the run tab's ``CandleChart`` (candles, volume, timeframes, crosshair, trade marks). On top: horizontal
-lines at the open signal's entry, take profit and stop loss, and at the latest price. New candles replace the old
-ones without moving the view away from the trader: a view that shows the newest bar keeps showing it (same zoom),
-one scrolled back in time stays on the same times.
+Built on the run tab's ``CandleChart`` (candles, volume, timeframes, crosshair, trade marks, log scale). On top:
+horizontal lines at the open signal's entry, take profit and stop loss, and at the latest price; a take profit or
+stop loss outside the view is written at the edge it lies beyond. The chart follows the newest candle (same zoom)
+until the trader moves the view; then new candles leave it on the same times, until End or Follow resumes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import workstation as ws
 from ui.charts.candle_chart import RIGHT_MARGIN_BARS, CandleChart, format_price
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette, cosmetic_pen
 from ui.charts.marks import SignalMarks
+from ui.charts.marks_edge import EdgeLevel, EdgeMarkers
 from ui.live.runs import RunKey
 from ui.themes import set_frame_colours
 
@@ -95,7 +96,8 @@ class LiveChart(QWidget):
         header.addWidget(self.levels_text, 1)
         header.addWidget(self.status)
 
-        self.chart = CandleChart(self, palette)
+        self.chart = CandleChart(self, palette, follows="newest candle")
+        self.chart.log_scale_changed.connect(self._place_levels)
         plot = self.chart.price_plot
         self.entry_line = _level_line(6)
         self.take_profit_line = _level_line(6, EXIT_LABEL_POSITION)
@@ -106,6 +108,7 @@ class LiveChart(QWidget):
             plot.addItem(line, ignoreBounds=True)
         self._level_bounds = LevelBounds()
         plot.addItem(self._level_bounds)
+        self.edge_markers = EdgeMarkers(plot, palette.background)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -126,26 +129,28 @@ class LiveChart(QWidget):
         self.price = None
         self.chart.set_marks(SignalMarks())
         self.chart.set_candles(np.empty(0, dtype=ws.CANDLE_DTYPE))
+        self.chart.set_following(True)
         self._place_levels()
 
     def set_candles(self, candles: np.ndarray) -> None:
-        """Show the run's newest 1m candles, keeping the view on the newest bar or on the times shown."""
+        """Show the run's newest 1m candles: the newest at the right edge (same zoom) while following, else the
+        times shown."""
         chart = self.chart
-        old = chart.candles()
         first, last = chart.price_plot.getViewBox().viewRange()[0]
-        had_bars = len(old) > 0
-        following = not had_bars or last >= len(old) - 1
-        span = last - first
-        first_time, last_time = chart.visible_time_range() if had_bars else (0, 0)
+        old = chart.candles()
+        newest_bar = len(old) - 1
+        newest_time = int(old["timestamp"][-1]) if len(old) else 0
         chart.set_candles(candles)
         count = len(chart.candles())
         self.status.setText("" if len(candles) else "No closed candle yet")
-        if had_bars and count:
-            if following:
+        if newest_bar >= 0 and count:
+            if chart.is_following():
                 right = count - 1 + RIGHT_MARGIN_BARS
-                self._set_x_range(right - span, right)
+                self._set_x_range(right - (last - first), right)
             else:
-                self._set_x_range(chart.bar_of_time(first_time), chart.bar_of_time(last_time))
+                # The window slid by as many bars as the old newest bar moved: the same times, to the fraction of a bar.
+                slid = chart.bar_of_time(newest_time) - newest_bar
+                self._set_x_range(first + slid, last + slid)
         self._place_levels()
 
     def set_signal(self, signal: ws.SignalRow | None) -> None:
@@ -170,6 +175,7 @@ class LiveChart(QWidget):
         """Recolour the chart and its lines (dark or light theme)."""
         self._palette = palette
         self.chart.set_palette(palette)
+        self.edge_markers.set_background(palette.background)
         for line, colour, style in (
             (self.entry_line, palette.foreground, Qt.PenStyle.DashLine),
             (self.take_profit_line, palette.take_profit, Qt.PenStyle.DashLine),
@@ -180,6 +186,7 @@ class LiveChart(QWidget):
             line.label.setColor(colour)
             line.label.fill = pg.mkBrush(palette.background)
         set_frame_colours(self, palette.background, palette.foreground)
+        self._place_levels()
 
     def line_labels(self) -> dict[str, str]:
         """Return the texts of the lines shown now, by line: ``entry``, ``take_profit``, ``stop_loss``, ``price``."""
@@ -198,7 +205,9 @@ class LiveChart(QWidget):
 
     def _place_levels(self) -> None:
         signal = self.signal
+        y = self.chart.price_y
         levels: list[float] = []
+        edges: list[EdgeLevel] = []
         if signal is None:
             self.levels_text.setText("Flat" if self.key is not None else "")
             for line in (self.entry_line, self.take_profit_line, self.stop_loss_line):
@@ -211,7 +220,7 @@ class LiveChart(QWidget):
                 (self.take_profit_line, "TP", signal.price_take_profit),
                 (self.stop_loss_line, "SL", signal.price_stop_loss),
             ):
-                line.setPos(level)
+                line.setPos(y(level))
                 line.label.setFormat(f"{name} {format_price(level)}")
                 # Towards the entry: the outermost level is at the edge of the view, where a label would be cut.
                 towards_entry = 0.0 if level > signal.price_open else 1.0
@@ -219,7 +228,23 @@ class LiveChart(QWidget):
                 line.label.updatePosition()
                 line.setVisible(True)
                 if abs(level - signal.price_open) <= FITTED_LEVEL_DISTANCE * signal.price_open:
-                    levels.append(level)
+                    levels.append(y(level))
+            edges = [
+                EdgeLevel(
+                    "take_profit",
+                    "TP",
+                    format_price(signal.price_take_profit),
+                    y(signal.price_take_profit),
+                    self._palette.take_profit,
+                ),
+                EdgeLevel(
+                    "stop_loss",
+                    "SL",
+                    format_price(signal.price_stop_loss),
+                    y(signal.price_stop_loss),
+                    self._palette.stop_loss,
+                ),
+            ]
             side = signal.position.upper() + (" limit order" if waiting else "")
             self.levels_text.setText(
                 f"{side} · {entry_name.lower()} {format_price(signal.price_open)} · "
@@ -227,9 +252,10 @@ class LiveChart(QWidget):
             )
         price = self.price
         if price is not None and math.isfinite(price):
-            self.price_line.setPos(price)
+            self.price_line.setPos(y(price))
             self.price_line.label.setFormat(format_price(price))
             self.price_line.setVisible(True)
         else:
             self.price_line.setVisible(False)
         self._level_bounds.set_levels(levels)
+        self.edge_markers.set_levels(tuple(edges))
