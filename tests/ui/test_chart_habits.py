@@ -189,6 +189,7 @@ def test_the_live_chart_follows_new_candles_until_the_trader_drags_it_and_follow
 
     drag(qtbot, chart, 200)
     assert not chart.is_following() and not chart.follow_button.isChecked()
+    assert chart.follow_button.text() == "Follow"
     dragged = view_of(chart)
     assert dragged[1] < 300  # the drag showed older bars
     shown = chart.visible_time_range()
@@ -197,6 +198,7 @@ def test_the_live_chart_follows_new_candles_until_the_trader_drags_it_and_follow
 
     qtbot.mouseClick(chart.follow_button, Qt.MouseButton.LeftButton)
     assert chart.is_following() and chart.follow_button.isChecked()
+    assert chart.follow_button.text() == "Following"
     assert view_of(chart) == [61.0, 303.0]  # back at the newest bar, with the trader's zoom
     live.set_candles(flat_candles(2, 302))
     assert view_of(chart) == [62.0, 304.0]

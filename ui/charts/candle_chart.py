@@ -519,6 +519,8 @@ class CandleChart(QWidget):
         changed = following != self._following
         self._following = following
         self.follow_button.setChecked(following)
+        # A checked tool button looks much like an unchecked one in some styles: the text says it too.
+        self.follow_button.setText("Following" if following else "Follow")
         if changed:
             self.following_changed.emit(following)
 
