@@ -89,6 +89,7 @@ class RunTab(QWidget):
         self._summary_stale = False
         # The latest summary refresh, referenced so that the task cannot be collected while it runs.
         self._summary_task: asyncio.Future[None] | None = None
+        self._indicators_task: asyncio.Future[None] | None = None
 
         self.status = StatusLabel("Preparing…", self)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -155,11 +156,14 @@ class RunTab(QWidget):
             prepared = await ws.prepare_backtest(request)
             self.identity = RunIdentity(prepared.symbol, prepared.strategy_name, prepared.exchange_name, request)
             self._set_state("Preparing", f"Loading candles of {prepared.symbol}…")
-            candles = await self._frame_candles(prepared.exchange_name, prepared.symbol, request)
+            read, first = await self._frame_candles(prepared.exchange_name, prepared.symbol, request)
+            candles = read[first:]
             await asyncio.sleep(0)  # the last read and drawing the candles are two stretches of work, not one
             self.trades.set_price_decimals(price_decimals(candles["close"]))
             self.chart.set_candles(candles)
             self.chart.set_following(True)
+            # Off the GUI thread, while the run works: a year of 1m candles takes a moment per line.
+            self._indicators_task = asyncio.ensure_future(self._show_indicators(prepared.strategy_name, read, first))
             await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
             if self._stop_requested:
                 self._set_state("Stopped", "Stopped before the run started")
@@ -177,6 +181,7 @@ class RunTab(QWidget):
             finally:
                 stop_counting()
                 self.trades.commit()  # however the run ended, the table shows every trade it closed
+            await self._indicators_task  # the ended run's chart has its indicators
             await self._show_outcome()
         except asyncio.CancelledError:
             self._set_state("Stopped", "Cancelled: the window closed during the run")
@@ -202,19 +207,33 @@ class RunTab(QWidget):
         await self._show_summary()
 
     @staticmethod
-    async def _frame_candles(exchange_name: str, symbol: str, request: ws.BacktestRequest) -> Any:
-        """Return the 1m candles of the request's period, read with a day before it when the data has one.
+    async def _frame_candles(exchange_name: str, symbol: str, request: ws.BacktestRequest) -> tuple[Any, int]:
+        """Return the 1m candles of the request's period, read with a day before it when the data has one, and the
+        index of the period's first candle.
 
         The strategy's first windows reach back before the period; reading that day now puts it in the same cached
         block as the period, so the run does not have to prepend it to a year of candles (a copy that would stall
-        the GUI) when it starts.
+        the GUI) when it starts. The indicators are computed over it too, so they have values from the period's
+        first candle on, as the strategy had.
         """
         try:
             candles = await ws.fetch_candles(exchange_name, symbol, request.start - WARM_UP, request.end)
         except ws.CandleWindowError:
-            return await ws.fetch_candles(exchange_name, symbol, request.start, request.end)
-        first = int(np.searchsorted(candles["timestamp"], int(request.start.timestamp() * 1000)))
-        return candles[first:]
+            return await ws.fetch_candles(exchange_name, symbol, request.start, request.end), 0
+        return candles, int(np.searchsorted(candles["timestamp"], int(request.start.timestamp() * 1000)))
+
+    async def _show_indicators(self, strategy_name: str, candles: Any, first: int) -> None:
+        """Draw the indicators the run's strategy declares, with the run's parameters, from candle ``first`` on.
+
+        A bad indicator is left out and said so above the chart (and in the log); it never affects the run.
+        """
+        try:
+            values = await asyncio.to_thread(ws.strategy_indicators, strategy_name, candles)
+        except Exception as exc:
+            values = ws.IndicatorValues(
+                problems=(f'strategy "{strategy_name}": indicators not computed: {type(exc).__name__}: {exc}',)
+            )
+        self.chart.set_indicators(values.from_candle(first))
 
     def request_stop(self) -> None:
         """Ask the run to stop gracefully: no new signals; an open position is managed to its end (SPEC §15.5)."""

@@ -19,6 +19,17 @@ TIMEFRAMES: tuple[tuple[str, int], ...] = (
 )
 
 
+def bucket_bounds(timestamps: np.ndarray, minutes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the index of the first and of the last of the oldest-first ``timestamps`` in each ``minutes`` bucket.
+
+    Buckets start at multiples of ``minutes`` since 1970-01-01 UTC; a bucket without any timestamp has no entry.
+    """
+    bucket = timestamps // (minutes * MINUTE_MS)
+    first = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+    last = np.concatenate((first[1:] - 1, [len(timestamps) - 1]))
+    return first, last
+
+
 def resample(candles: np.ndarray, minutes: int) -> np.ndarray:
     """Aggregate oldest-first 1m ``candles`` into ``minutes``-long candles aligned to the epoch.
 
@@ -42,11 +53,9 @@ def resample(candles: np.ndarray, minutes: int) -> np.ndarray:
         raise ValueError(f"minutes must be at least 1, got {minutes}")
     if minutes == 1 or len(candles) == 0:
         return np.array(candles, dtype=ws.CANDLE_DTYPE)
-    bucket = candles["timestamp"] // (minutes * MINUTE_MS)
-    first = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
-    last = np.concatenate((first[1:] - 1, [len(candles) - 1]))
+    first, last = bucket_bounds(candles["timestamp"], minutes)
     out = np.empty(len(first), dtype=ws.CANDLE_DTYPE)
-    out["timestamp"] = bucket[first] * (minutes * MINUTE_MS)
+    out["timestamp"] = candles["timestamp"][first] // (minutes * MINUTE_MS) * (minutes * MINUTE_MS)
     out["open"] = candles["open"][first]
     out["high"] = np.maximum.reduceat(candles["high"], first)
     out["low"] = np.minimum.reduceat(candles["low"], first)

@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.aggregate import MINUTE_MS, TIMEFRAMES, resample
@@ -29,6 +29,7 @@ from ui.charts.candle_item import (
     bucket_size,
     cosmetic_pen,
 )
+from ui.charts.indicators import ChartIndicators
 from ui.charts.log_scale import PriceAxis, log_prices, price_y
 from ui.charts.marks import SignalMarks
 from ui.charts.marks_items import SignalMarksLayer
@@ -186,6 +187,7 @@ class CandleChart(QWidget):
         self._following = False
         self._follows: FollowTarget = follows
         self._log_scale = False
+        self._readout_bar = -1
 
         self.timeframe_box = QComboBox()
         for label, minutes in TIMEFRAMES:
@@ -193,6 +195,8 @@ class CandleChart(QWidget):
         self.timeframe_box.currentIndexChanged.connect(self._on_timeframe_chosen)
         self.readout = QLabel()
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # With a strategy's indicators the readout grows long: it is cut at the chart's edge, never widens the chart.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.log_scale_box = QCheckBox("Log")
         self.log_scale_box.setToolTip("Logarithmic price scale (L)")
         self.log_scale_box.toggled.connect(self.set_log_scale)
@@ -235,6 +239,9 @@ class CandleChart(QWidget):
         self.price_plot.addItem(self.candle_item)
         self.volume_plot.addItem(self.volume_item)
         self.marks_layer = SignalMarksLayer(self.price_plot, palette)
+        self.indicators = ChartIndicators(self.graphics, self.price_plot, self.volume_plot, palette)
+        header.insertWidget(header.indexOf(self.readout), self.indicators.legend)
+        self.indicators.legend.toggled.connect(lambda _name, _shown: self._refresh_readout())
 
         self._cross_x = pg.InfiniteLine(angle=90, movable=False)
         self._cross_y = pg.InfiniteLine(angle=0, movable=False)
@@ -257,6 +264,7 @@ class CandleChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(header)
+        layout.addWidget(self.indicators.problems_label)
         layout.addWidget(self.graphics, 1)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # A plain QWidget paints no style sheet background unless asked to.
@@ -273,6 +281,18 @@ class CandleChart(QWidget):
         self._set_x_range(count - INITIAL_BARS, count - 1 + RIGHT_MARGIN_BARS)
         if count:
             self.show_readout(count - 1)
+
+    def set_indicators(self, values: ws.IndicatorValues) -> None:
+        """Draw a strategy's indicators (computed over the candles of :meth:`set_candles`), replacing any before.
+
+        Lines of the ``price`` pane go over the candles; each other pane is drawn below them, linked on time, with
+        its guide levels dashed. Every line is re-aggregated with the timeframe (the value of each bar's last
+        minute), has a check box in the legend and its value in the crosshair readout; ``values.problems`` are
+        shown above the chart.
+        """
+        self.indicators.set_values(values)
+        self.indicators.set_timeframe(self._minute_candles["timestamp"], self._minutes)
+        self._refresh_readout()
 
     @property
     def marks(self) -> SignalMarks:
@@ -417,6 +437,7 @@ class CandleChart(QWidget):
         self.candle_item.set_palette(palette)
         self.volume_item.set_palette(palette)
         self.marks_layer.set_palette(palette)
+        self.indicators.set_palette(palette)
         set_frame_colours(self, palette.background, palette.foreground)
 
     def entry_marker_count(self) -> int:
@@ -495,6 +516,7 @@ class CandleChart(QWidget):
         self._timestamps = np.ascontiguousarray(self._candles["timestamp"])
         self._show_levels()
         self.time_axis.set_timestamps(self._timestamps, minutes)
+        self.indicators.set_timeframe(self._minute_candles["timestamp"], minutes)
         count = len(self._candles)
         for plot in (self.price_plot, self.volume_plot):
             if count == 0:
@@ -574,26 +596,35 @@ class CandleChart(QWidget):
     def _on_mouse_moved(self, position: QPointF) -> None:
         box = self.price_plot.getViewBox()
         count = len(self._candles)
-        if count == 0 or not self.price_plot.sceneBoundingRect().united(self.volume_plot.sceneBoundingRect()).contains(
-            position
-        ):
+        plots = (self.price_plot, self.volume_plot, *self.indicators.panes.values())
+        if count == 0 or not any(plot.sceneBoundingRect().contains(position) for plot in plots):
             return
         point = box.mapSceneToView(position)
-        for line in (self._cross_x, self._cross_y, self._cross_volume):
-            line.setVisible(True)
+        verticals = (self._cross_x, self._cross_volume, *self.indicators.cross_lines)
         bar = min(count - 1, max(0, round(point.x())))
-        self._cross_x.setPos(bar)
-        self._cross_volume.setPos(bar)
+        for line in verticals:
+            line.setVisible(True)
+            line.setPos(bar)
+        self._cross_y.setVisible(True)
         self._cross_y.setPos(point.y())
         self.show_readout(bar)
 
     def show_readout(self, bar: int) -> None:
         """Write the OHLCV and time of ``bar`` in the readout and emit :attr:`crosshair_moved`."""
+        self._readout_bar = bar
         candle = self._candles[bar]
         stamp = int(candle["timestamp"])
+        indicators = "".join(
+            f"  {name} {'–' if math.isnan(value) else format_price(value)}"
+            for name, value in self.indicators.values_at(bar)
+        )
         self.readout.setText(
             f"O {format_price(float(candle['open']))}  H {format_price(float(candle['high']))}  "
             f"L {format_price(float(candle['low']))}  C {format_price(float(candle['close']))}  "
-            f"V {float(candle['volume']):,.2f}  {_utc(stamp).strftime('%Y-%m-%d %H:%M')} UTC"
+            f"V {float(candle['volume']):,.2f}  {_utc(stamp).strftime('%Y-%m-%d %H:%M')} UTC{indicators}"
         )
         self.crosshair_moved.emit({name: candle[name].item() for name in ws.CANDLE_DTYPE.names or ()})
+
+    def _refresh_readout(self) -> None:
+        if 0 <= self._readout_bar < len(self._candles):
+            self.show_readout(self._readout_bar)

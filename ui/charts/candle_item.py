@@ -34,7 +34,8 @@ class ChartPalette:
     """The colours of every chart of a run tab, as ``#rrggbb`` strings.
 
     ``up``/``down`` colour rising and falling candles; ``win``/``loss`` colour closed trades; ``take_profit``,
-    ``stop_loss`` and ``limit`` colour the price levels of positions and limit orders.
+    ``stop_loss`` and ``limit`` colour the price levels of positions and limit orders; ``indicators`` colour a
+    strategy's indicator lines that do not choose their own, in turn.
     """
 
     up: str
@@ -46,6 +47,7 @@ class ChartPalette:
     limit: str
     background: str
     foreground: str
+    indicators: tuple[str, ...]
 
 
 DARK_PALETTE = ChartPalette(
@@ -58,6 +60,7 @@ DARK_PALETTE = ChartPalette(
     limit="#ffd600",
     background="#131722",
     foreground="#d1d4dc",
+    indicators=("#e040fb", "#40c4ff", "#c6ff00", "#ff80ab"),
 )
 
 LIGHT_PALETTE = ChartPalette(
@@ -70,6 +73,7 @@ LIGHT_PALETTE = ChartPalette(
     limit="#8e24aa",
     background="#ffffff",
     foreground="#131722",
+    indicators=("#aa00ff", "#0091ea", "#795548", "#d81b60"),
 )
 
 
