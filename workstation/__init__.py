@@ -207,7 +207,13 @@ from workstation.models.walker import (
     WalkerStopEvent,
     WalkerStrategyResult,
 )
-from workstation.monte_carlo import MonteCarloPaths, MonteCarloReport, simulate_monte_carlo
+from workstation.monte_carlo import (
+    MONTE_CARLO_PATHS,
+    MonteCarloPaths,
+    MonteCarloReport,
+    TradeInMoney,
+    simulate_monte_carlo,
+)
 from workstation.optimizer import (
     GridSearch,
     Optimizer,
@@ -288,6 +294,7 @@ __all__ = [
     "CANDLE_DTYPE",
     "CANDLE_INTERVAL_MINUTES",
     "HEATMAP_COLUMNS",
+    "MONTE_CARLO_PATHS",
     "PAPER_SPEEDS",
     "POPULAR_CCXT_EXCHANGES",
     "AccountReport",
@@ -424,6 +431,7 @@ __all__ = [
     "SymbolDownload",
     "SystemClock",
     "TickResult",
+    "TradeInMoney",
     "WalkForwardResult",
     "WalkForwardWindow",
     "Walker",

@@ -2,8 +2,8 @@
 
 A run is one order of its trades. Drawing the same trades in other orders (*reshuffled*: every trade once) and
 drawing trades with replacement (*resampled*: some twice, some not at all) shows how much of the run's equity curve
-and drawdown was the luck of the order. Each way gives :data:`PATHS` seeded paths of equity over trade number, the
-5/50/95 % bands of those paths and the distribution of their maximum drawdowns.
+and drawdown was the luck of the order. Each way gives :data:`MONTE_CARLO_PATHS` seeded paths of equity over trade
+number, the 5/50/95 % bands of those paths and the distribution of their maximum drawdowns.
 
 How a trade moves the equity follows the run's sizing. With a fixed cost per trade a trade adds its money result
 whatever the equity, so a path adds the trades' money. When the size follows the equity (a share of equity, or a
@@ -27,7 +27,7 @@ from workstation.reports.series import pnl_histogram
 
 __all__ = [
     "BANDS",
-    "PATHS",
+    "MONTE_CARLO_PATHS",
     "MonteCarloPaths",
     "MonteCarloReport",
     "TradeInMoney",
@@ -35,11 +35,11 @@ __all__ = [
 ]
 
 #: How many paths each way draws.
-PATHS: Final = 1000
+MONTE_CARLO_PATHS: Final = 1000
 #: The percentiles of equity drawn as bands, and of the maximum drawdowns reported.
 BANDS: Final = (5.0, 50.0, 95.0)
 #: The most points along the trade axis the bands keep: a run of 50,000 trades is drawn from 2,001 points, so the
-#: memory stays ``PATHS × _MAX_POINTS`` floats whatever the run (the drawdowns still see every trade).
+#: memory stays ``MONTE_CARLO_PATHS × _MAX_POINTS`` floats whatever the run (the drawdowns still see every trade).
 _MAX_POINTS: Final = 2001
 #: Paths computed at once: a block of ``_BLOCK × trades`` floats at a time bounds the memory of a long run.
 _BLOCK: Final = 100
@@ -201,7 +201,7 @@ def simulate_monte_carlo(
     starting_balance: float,
     *,
     compounding: bool,
-    paths: int = PATHS,
+    paths: int = MONTE_CARLO_PATHS,
     seed: int = 0,
 ) -> MonteCarloReport:
     """Draw ``paths`` reshuffled and ``paths`` resampled paths of a run's closed trades.

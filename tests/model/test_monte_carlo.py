@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from workstation.monte_carlo import PATHS, simulate_monte_carlo
+from workstation.monte_carlo import MONTE_CARLO_PATHS, simulate_monte_carlo
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def test_thousand_paths_by_default_and_the_same_seed_gives_the_same_paths() -> N
     again = simulate_monte_carlo(trades, 10_000.0, compounding=False, seed=42)
     other = simulate_monte_carlo(trades, 10_000.0, compounding=False, seed=43)
 
-    assert first.paths == PATHS == 1000
+    assert first.paths == MONTE_CARLO_PATHS == 1000
     assert len(first.reshuffled.max_drawdowns) == len(first.resampled.max_drawdowns) == 1000
     assert first.reshuffled.max_drawdowns.tolist() == again.reshuffled.max_drawdowns.tolist()
     assert first.resampled.median.tolist() == again.resampled.median.tolist()
