@@ -329,6 +329,7 @@ class MainWindow(QMainWindow):
             self._apply_app_theme(theme)
         palette = self.chart_palette()
         self.runs.set_palette(palette)
+        self.stored_runs.set_palette(palette)
         self.live_panel.set_palette(palette)
         self.settings.setValue("theme", theme)
 

@@ -255,7 +255,7 @@ from workstation.registry import (
     list_walkers,
 )
 from workstation.reports import formatting
-from workstation.reports.figures import StatisticFigure, statistics_figures
+from workstation.reports.figures import FigureGroup, StatisticFigure, account_figures, run_figures, statistics_figures
 from workstation.reports.heat import HEATMAP_COLUMNS, HeatmapRow, HeatmapStatistics, heatmap_row_cells
 from workstation.reports.live import LiveEvent, LiveStatistics
 from workstation.reports.schedule import ScheduleStatistics
@@ -340,6 +340,7 @@ __all__ = [
     "ExchangeResponseError",
     "ExchangeSchema",
     "ExecutorSettings",
+    "FigureGroup",
     "FixedCostSizing",
     "FixedPercentageSizing",
     "FrameSchema",
@@ -445,6 +446,7 @@ __all__ = [
     "WalkerStopEvent",
     "WalkerStrategyResult",
     "WorkstationError",
+    "account_figures",
     "add_exchange",
     "add_frame",
     "add_optimizer",
@@ -576,6 +578,7 @@ __all__ = [
     "refetch_history",
     "remembered_files_path",
     "reset",
+    "run_figures",
     "save_settings",
     "set_api_key",
     "set_config",

@@ -10,11 +10,13 @@ from pytestqt.qtbot import QtBot
 from test_statistics_widgets import cell_texts, run, winners_only
 from test_trade_table import MINUTE, T0, four_trades, make_closed, screenshot_dir
 
+import workstation as ws
 from ui.widgets import ComparisonView, StatisticsTable, run_title
 from workstation.reports.series import compute_run_series
 
 # Run A: four mixed trades and a cancelled order; run B: two winners. Columns: figure, A, B, Δ (B − A).
 EXPECTED = [
+    ["Per trade (% of each position)", "", "", ""],
     ["Total signals", "4", "2", "-2"],
     ["Cancelled signals", "1", "0", "-1"],
     ["Win rate", "50.00% (2W / 2L)", "100.00% (2W / 0L)", "+50.00 pp"],
@@ -66,7 +68,7 @@ def bold_columns(view: ComparisonView) -> dict[str, list[int]]:
     for row in range(view.model.rowCount()):
         columns = [
             column
-            for column in range(view.model.columnCount())
+            for column in range(1, view.model.columnCount())  # the figures' values, not a group's title
             if view.model.index(row, column).data(Qt.ItemDataRole.FontRole) is not None
         ]
         if columns:
@@ -88,9 +90,9 @@ def test_two_runs_side_by_side_with_their_difference(view: ComparisonView, qtbot
     assert header == ["Figure", "run A", "run B", "Δ (B − A)"]
     assert cell_texts(view.model) == EXPECTED
     assert bold_columns(view) == EXPECTED_BOLD
-    assert view.model.index(4, 0).data(Qt.ItemDataRole.ToolTipRole) == "higher is better"
+    assert view.model.index(5, 0).data(Qt.ItemDataRole.ToolTipRole) == "higher is better"
     right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-    assert {view.model.index(4, c).data(Qt.ItemDataRole.TextAlignmentRole) for c in (1, 2, 3)} == {right}
+    assert {view.model.index(5, c).data(Qt.ItemDataRole.TextAlignmentRole) for c in (1, 2, 3)} == {right}
 
     view.resize(720, 760)
     view.show()
@@ -137,7 +139,7 @@ def test_series_figures_need_every_runs_series(view: ComparisonView) -> None:
     first = run(four_trades(), cancelled=1)
     view.set_runs([("A", *first), ("B", run(winners_only())[0], None)])
     assert [row[0] for row in cell_texts(view.model)][-2:] == ["Worst Trade", "Total Fees"]
-    assert view.model.rowCount() == 22
+    assert view.model.rowCount() == 23
 
 
 def test_no_runs_leave_an_empty_table(view: ComparisonView) -> None:
@@ -159,3 +161,86 @@ def test_run_title_names_strategy_symbol_and_period() -> None:
         last_close=None,
     )
     assert run_title(series) == "sma-cross-market · ETHUSDT · 2024-01-01 → 2024-03-30"
+
+
+def account(starting_balance: float, values: list[tuple[int, float]], **figures: float) -> ws.AccountReport:
+    """An account whose equity curve is ``values`` (minutes from T0, equity); figures not given are 0 or None."""
+    curve = tuple(ws.EquityPoint(timestamp=T0 + minute * MINUTE, value=value) for minute, value in values)
+    final = values[-1][1]
+    return ws.AccountReport(
+        starting_balance=starting_balance,
+        final_equity=final,
+        net_profit=final - starting_balance,
+        return_percent=(final / starting_balance - 1) * 100,
+        max_drawdown_percent=figures.get("max_drawdown_percent", 0.0),
+        max_drawdown_money=figures.get("max_drawdown_money", 0.0),
+        cagr_percent=None,
+        exposure_percent=figures.get("exposure_percent", 0.0),
+        fees_paid=figures.get("fees_paid", 0.0),
+        sharpe_ratio=None,
+        sortino_ratio=None,
+        longest_drawdown_days=0.0,
+        equity_spent_at=None,
+        trades=(),
+        balance_curve=curve,
+        equity_curve=curve,
+    )
+
+
+def test_runs_with_accounts_read_the_account_first_and_overlay_normalised_equity(view: ComparisonView) -> None:
+    """A: 10,000 → 10,500 → 10,200 (max drawdown 300 / 10,500 = 2.857 %); B: 2,000 → 2,300.
+
+    Normalised to their starting balances: A 100 → 105 → 102, B 100 → 115, over days since T0 (1 day = 1440 min).
+    """
+    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    accounts = [
+        account(
+            10_000.0,
+            [(0, 10_000.0), (1440, 10_500.0), (2880, 10_200.0)],
+            max_drawdown_percent=300 / 10_500 * 100,
+            max_drawdown_money=300.0,
+            exposure_percent=52.5,
+            fees_paid=0.8,
+        ),
+        account(2_000.0, [(0, 2_000.0), (720, 2_300.0)], exposure_percent=1.5, fees_paid=0.4),
+    ]
+
+    view.set_runs([("run A", *first), ("run B", *second)], accounts=accounts)
+
+    rows = cell_texts(view.model)
+    assert rows[:13] == [
+        ["Account", "", "", ""],
+        ["Net profit", "+200.00", "+300.00", "+100.00"],
+        ["Return", "+2.00%", "+15.00%", "+13.00 pp"],
+        ["Max drawdown", "2.86%", "0.00%", "-2.86 pp"],
+        ["Max drawdown (money)", "300.00", "0.00", "-300.00"],
+        ["CAGR", "N/A", "N/A", "N/A"],
+        ["Exposure", "52.50%", "1.50%", "-51.00 pp"],
+        ["Fees paid", "0.80", "0.40", "-0.40"],
+        ["Sharpe ratio (daily)", "N/A", "N/A", "N/A"],
+        ["Sortino ratio (daily)", "N/A", "N/A", "N/A"],
+        ["Longest drawdown (days)", "0.0", "0.0", "0.0"],
+        ["Starting balance → final equity", "10,000.00 → 10,200.00", "2,000.00 → 2,300.00", "-7,900.00"],
+        ["Per trade (% of each position)", "", "", ""],
+    ]
+    assert bold_columns(view)["Return"] == [2]
+    assert bold_columns(view)["Max drawdown"] == [2]
+    curves = view.overlay.curves
+    assert [curve.name() for curve in curves] == ["run A", "run B"]
+    assert curves[0].getData()[0].tolist() == [0.0, 1.0, 2.0]
+    assert curves[0].getData()[1].tolist() == [100.0, 105.0, 102.0]
+    assert curves[1].getData()[0].tolist() == [0.0, 0.5]
+    assert curves[1].getData()[1].tolist() == [100.0, 2_300.0 / 2_000.0 * 100]  # 114.99999999999999
+
+
+def test_runs_without_accounts_overlay_their_balance_at_each_close(view: ComparisonView) -> None:
+    """A stored run without an account: its balance is the starting balance plus the money of each close."""
+    first, second = run(four_trades(), cancelled=1), run(winners_only())
+
+    view.set_runs([("run A", *first), ("run B", *second)], starting_balances=[10_000.0, 1_000.0])
+
+    series = first[1]
+    days, percent = view.overlay.curves[0].getData()
+    assert days.tolist() == [0.0, *((series.step_times - T0) / (1440 * MINUTE)).tolist()]
+    assert percent.tolist() == [100.0, *((10_000.0 + series.equity_money) / 10_000.0 * 100).tolist()]
+    assert view.overlay.curves[1].getData()[1][-1] == (1_000.0 + second[1].equity_money[-1]) / 1_000.0 * 100

@@ -72,6 +72,8 @@ class MonteCarloPage(QWidget):
         for plot in (self.bands_plot, self.drawdown_plot):
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(70)
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # money and drawdowns as they are, not "(x0.001)"
         self.legend = self.bands_plot.addLegend(offset=(10, 10))
         # The band between the 5 % and 95 % edges is shaded; the legend names it by its (dotted) edges.
         self.high_curve = pg.PlotCurveItem(name="5 % to 95 % of paths")

@@ -21,6 +21,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 import workstation as ws
+from ui.backtest.monte_carlo_page import MonteCarloPage
 from ui.bridge import RunFeed
 from ui.charts.candle_chart import CandleChart
 from ui.charts.candle_item import ChartPalette
@@ -100,11 +101,19 @@ class RunTab(QWidget):
         self._palette = palette
         self._palette_pending = False
         self._series: ws.RunSeries | None = None
+        #: The run's account in money (None before its first summary, and for a run the history kept without one).
+        self.account: ws.AccountReport | None = None
         # The two chart pages are hidden when a tab opens: they are built when first shown (a third of the cost).
         self.curves: EquityCurves | None = None
         self.histogram: PnlHistogram | None = None
         self.curves_page = LazyPage(self._build_curves)
         self.histogram_page = LazyPage(self._build_histogram)
+        # The Monte Carlo paths are drawn once the run has ended, and only when the page is first looked at.
+        self.monte_carlo: MonteCarloPage | None = None
+        self.monte_carlo_page = LazyPage(self._build_monte_carlo)
+        self._monte_carlo_account: ws.AccountReport | None = None
+        #: The drawing of the paths, referenced so that it cannot be collected while it works.
+        self.monte_carlo_task: asyncio.Future[None] | None = None
         self.monthly = MonthlyReturnsTable(self)
         self.details = QTabWidget(self)
         self.details.addTab(self.trades, "Trades")
@@ -112,6 +121,7 @@ class RunTab(QWidget):
         self.details.addTab(self.curves_page, "Equity")
         self.details.addTab(self.histogram_page, "PnL histogram")
         self.details.addTab(self.monthly, "Monthly returns")
+        self.details.addTab(self.monte_carlo_page, "Robustness")
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.chart)
         splitter.addWidget(self.details)
@@ -306,11 +316,32 @@ class RunTab(QWidget):
             self.curves.set_palette(palette)
         if self.histogram is not None:
             self.histogram.set_palette(palette)
+        if self.monte_carlo is not None:
+            self.monte_carlo.set_palette(palette)
 
     def _build_curves(self) -> EquityCurves:
         self.curves = EquityCurves(palette=self._palette)
-        self.curves.set_series(self._series)
+        self.curves.set_series(self._series, self.account)
         return self.curves
+
+    def _build_monte_carlo(self) -> MonteCarloPage:
+        self.monte_carlo = MonteCarloPage(self._palette)
+        if self.running:
+            self.monte_carlo.status.setText("The paths are drawn from the run's closed trades once it has ended.")
+        self._start_monte_carlo()
+        return self.monte_carlo
+
+    def _start_monte_carlo(self) -> None:
+        """Draw the Monte Carlo paths of the ended run's account, once per account, when the page exists."""
+        page, account, run = self.monte_carlo, self.account, self.backtest_run
+        if page is None or account is None or run is None or self.running or account is self._monte_carlo_account:
+            return
+        self._monte_carlo_account = account
+        # Sizing that follows the equity compounds each trade's return; a fixed cost per trade adds its money.
+        compounding = run.account.settings.sizing.method != "fixed_cost"
+        self.monte_carlo_task = asyncio.ensure_future(
+            page.compute(account.trades, account.starting_balance, compounding=compounding)
+        )
 
     def _build_histogram(self) -> PnlHistogram:
         self.histogram = PnlHistogram(palette=self._palette)
@@ -341,18 +372,24 @@ class RunTab(QWidget):
         except ValueError:
             series = None
         await asyncio.sleep(0)
-        self.statistics.set_statistics(statistics, series)
+        try:
+            account: ws.AccountReport | None = await run.get_account()
+        except ValueError:
+            account = None  # the run stopped before its frame was known
         await asyncio.sleep(0)
-        self._apply_series(series)
+        self.statistics.set_statistics(statistics, series, account)
+        await asyncio.sleep(0)
+        self._apply_series(series, account)
 
     def _apply_summary(self, statistics: ws.BacktestStatistics, series: ws.RunSeries | None) -> None:
         self.statistics.set_statistics(statistics, series)
-        self._apply_series(series)
+        self._apply_series(series, None)
 
-    def _apply_series(self, series: ws.RunSeries | None) -> None:
+    def _apply_series(self, series: ws.RunSeries | None, account: ws.AccountReport | None) -> None:
         self._series = series
+        self.account = account
         if self.curves is not None:
-            self.curves.set_series(series)
+            self.curves.set_series(series, account)
         if self.histogram is not None:
             self.histogram.set_series(series)
         if series is not None:
@@ -367,6 +404,8 @@ class RunTab(QWidget):
         self._state_message = message
         self._show_status()
         self.state_changed.emit(state)
+        if not self.running:
+            self._start_monte_carlo()
 
     def _count_error(self, event: ws.ErrorEvent) -> None:
         # Another tab may run the same pair at the same time: only this tab's own run counts.

@@ -40,10 +40,24 @@ def _style_plot(plot: pg.PlotItem, palette: ChartPalette) -> None:
         axis.setTextPen(pg.mkPen(palette.foreground))
 
 
-class EquityCurves(QWidget):
-    """Net PnL % of a run stepped at each close (with buy and hold dashed), and its underwater curve below.
+def account_curves(account: ws.AccountReport) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the account's equity curve as times (epoch seconds), equity in money, and drawdown in % of its peak.
 
-    Both panes share the time axis (UTC). ``set_series(None)`` empties them.
+    The drawdown is ``(equity − running peak) / running peak × 100`` (≤ 0), the peak starting at the first point.
+    """
+    times = np.array([point.timestamp for point in account.equity_curve], dtype=np.float64) / 1000.0
+    equity = np.array([point.value for point in account.equity_curve], dtype=np.float64)
+    peak = np.maximum.accumulate(equity) if len(equity) else equity
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawdown = np.where(peak > 0, (equity - peak) / peak * 100.0, 0.0)
+    return times, equity, drawdown
+
+
+class EquityCurves(QWidget):
+    """A run's equity in money (with buy and hold dashed) and its drawdown in % of the equity peak below.
+
+    A run without an account (stored before runs had one) shows its net PnL % stepped at each close instead. Both
+    panes share the time axis (UTC). ``set_series(None)`` empties them.
     """
 
     def __init__(self, parent: QWidget | None = None, palette: ChartPalette = DARK_PALETTE) -> None:
@@ -64,6 +78,8 @@ class EquityCurves(QWidget):
         for plot in (self.equity_plot, self.underwater_plot):
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(60)
+            # Money and small percentages are read as they are, not rescaled to "(x0.001)" units.
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.equity_plot.addLegend(offset=(10, 10))
         self.equity_curve = pg.PlotCurveItem(name="Strategy")
         self.buy_and_hold_curve = pg.PlotCurveItem(name="Buy and hold")
@@ -79,12 +95,18 @@ class EquityCurves(QWidget):
         layout.addWidget(self.graphics)
         self.set_palette(palette)
 
-    def set_series(self, series: ws.RunSeries | None) -> None:
-        """Draw the curves of ``series``, or nothing when None."""
+    def set_series(self, series: ws.RunSeries | None, account: ws.AccountReport | None = None) -> None:
+        """Draw the account's equity in money when there is one, else the net PnL % of ``series``; None: nothing."""
+        if account is not None and account.equity_curve:
+            self._draw_account(account, series)
+            return
         if series is None:
             for curve in (self.equity_curve, self.buy_and_hold_curve, self.underwater_curve):
                 curve.clear()
             return
+        self.equity_plot.setLabel("left", "Net PnL %")
+        self.underwater_plot.setLabel("left", "Drawdown %")
+        self._zero_lines[0].setValue(0.0)
         edges, equity = step_edges(series)
         self.equity_curve.setData(edges, equity, stepMode="center")
         self.underwater_curve.setData(edges, np.concatenate(([0.0], series.underwater)), stepMode="center")
@@ -92,6 +114,22 @@ class EquityCurves(QWidget):
             self.buy_and_hold_curve.clear()
         else:
             self.buy_and_hold_curve.setData(edges[[0, -1]], np.array([0.0, series.buy_and_hold]))
+        for plot in (self.equity_plot, self.underwater_plot):
+            plot.enableAutoRange()
+
+    def _draw_account(self, account: ws.AccountReport, series: ws.RunSeries | None) -> None:
+        times, equity, drawdown = account_curves(account)
+        self.equity_plot.setLabel("left", "Equity")
+        self.underwater_plot.setLabel("left", "Drawdown %")
+        # The first line marks the starting balance: above it the account gained.
+        self._zero_lines[0].setValue(account.starting_balance)
+        self.equity_curve.setData(times, equity)
+        self.underwater_curve.setData(times, drawdown)
+        if series is None or series.buy_and_hold is None:
+            self.buy_and_hold_curve.clear()
+        else:
+            held = account.starting_balance * (1 + series.buy_and_hold / 100)
+            self.buy_and_hold_curve.setData(times[[0, -1]], np.array([account.starting_balance, held]))
         for plot in (self.equity_plot, self.underwater_plot):
             plot.enableAutoRange()
 

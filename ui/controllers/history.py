@@ -10,11 +10,12 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 import workstation as ws
 from ui.backtest.run_tab import RunTab
+from ui.charts.candle_item import ChartPalette
 from ui.controllers.background import BackgroundTasks
 from ui.controllers.runs import RunController
 from ui.controllers.tabs import show_in_front
 from ui.history.history_dock import HistoryPanel
-from ui.widgets.comparison import ComparisonView
+from ui.widgets.comparison import DEFAULT_STARTING_BALANCE, ComparisonView
 
 
 class HistoryController(QObject):
@@ -82,6 +83,13 @@ class HistoryController(QObject):
         tab.chart.set_candles(candles)
         tab.chart.show_all()
 
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Draw the comparisons of stored runs open in the tabs in ``palette`` (a theme change)."""
+        for index in range(self._tabs.count()):
+            page = self._tabs.widget(index)
+            if isinstance(page, ComparisonView):
+                page.set_palette(palette)
+
     async def compare(self, first: int, second: int) -> ComparisonView | None:
         """Open a tab comparing the statistics of two stored runs side by side (read on the history's thread)."""
         try:
@@ -90,10 +98,20 @@ class HistoryController(QObject):
         except Exception as exc:
             self.error_raised.emit(f"Could not compare runs #{first} and #{second}: {exc}", traceback.format_exc())
             return None
-        view = ComparisonView(self._tabs)
-        view.set_runs([(_stored_title(run), run.statistics, run.series) for run in runs])
+        view = ComparisonView(self._tabs, self._runs.palette)
+        # The history keeps no account yet: each curve is the balance at the closes, from the run's own balance.
+        view.set_runs(
+            [(_stored_title(run), run.statistics, run.series) for run in runs],
+            starting_balances=[_starting_balance(run) for run in runs],
+        )
         show_in_front(self._tabs, view, f"Compare #{first} / #{second}")
         return view
+
+
+def _starting_balance(run: ws.StoredRun) -> float:
+    """Return the balance a stored run's request started with (the default for a run stored before it had one)."""
+    balance = run.parameters.get("starting_balance")
+    return float(balance) if isinstance(balance, int | float) else DEFAULT_STARTING_BALANCE
 
 
 def _stored_title(run: ws.StoredRun) -> str:

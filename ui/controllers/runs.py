@@ -129,6 +129,11 @@ class RunController(QObject):
         if task is not None:
             task.cancel()
 
+    @property
+    def palette(self) -> ChartPalette:
+        """Return the palette run tabs are drawn in (the theme's)."""
+        return self._palette
+
     def set_palette(self, palette: ChartPalette) -> None:
         """Draw every run tab, and those opened from now on, in ``palette`` (a theme change)."""
         self._palette = palette

@@ -140,9 +140,10 @@ class CopyableTableView(QTableView):
 
 
 class StatisticsTable(QWidget):
-    """Every statistic of one run (SPEC §11.2 and the report's extras): Figure, Value, and which way is better.
+    """Every figure of one run: the account's first, then the per-trade statistics; Figure, Value, which way is better.
 
-    The texts are those of the run's HTML report, ``N/A`` where a figure is undefined.
+    Each group is headed by a bold title row. The texts are those of the run's HTML report, ``N/A`` where a figure is
+    undefined.
     """
 
     HEADER = ("Figure", "Value", "")
@@ -159,16 +160,24 @@ class StatisticsTable(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
 
-    def set_statistics(self, stats: ws.BacktestStatistics, series: ws.RunSeries | None) -> None:
-        """Show the statistics of one run; ``series`` adds net PnL in money, buy-and-hold, exposure and times."""
-        rows = [
-            [
-                Cell(figure.label, tooltip=figure.note),
-                Cell(figure.text, numeric=True, tooltip=figure.note),
-                Cell(figure.direction, foreground=HINT_TEXT, tooltip=figure.note),
-            ]
-            for figure in ws.statistics_figures(stats, series)
-        ]
+    def set_statistics(
+        self, stats: ws.BacktestStatistics, series: ws.RunSeries | None, account: ws.AccountReport | None = None
+    ) -> None:
+        """Show the figures of one run: ``account`` first (None: a run without one), then the per-trade statistics.
+
+        ``series`` adds buy-and-hold, holding times and, without an account, net PnL in money and exposure.
+        """
+        rows: list[list[Cell]] = []
+        for group in ws.run_figures(stats, series, account):
+            rows.append([Cell(group.title, bold=True), Cell(""), Cell("")])
+            rows.extend(
+                [
+                    Cell(figure.label, tooltip=figure.note),
+                    Cell(figure.text, numeric=True, tooltip=figure.note),
+                    Cell(figure.direction, foreground=HINT_TEXT, tooltip=figure.note),
+                ]
+                for figure in group.figures
+            )
         self.model.set_cells(self.HEADER, rows)
         # A few dozen rows: fitting the columns once per run is cheap and never truncates a value.
         self.table.resizeColumnsToContents()

@@ -9,18 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from workstation.account.report import AccountReport
 from workstation.models.series import RunSeries
 from workstation.reports.formatting import fixed, or_na, signed
 from workstation.reports.statistics import BacktestStatistics
-from workstation.timeutil import DAY_MS
+from workstation.timeutil import DAY_MS, iso
 
 __all__ = [
     "HIGHER_IS_BETTER",
     "LOWER_IS_BETTER",
     "SPEC_FIGURES",
     "Direction",
+    "FigureGroup",
     "Measure",
     "StatisticFigure",
+    "account_figures",
+    "run_figures",
     "statistics_figures",
     "yearly_returns_note",
 ]
@@ -37,14 +41,21 @@ class Measure:
     digits: int
     unit: str
     always_signed: bool
+    #: Whether thousands are separated (``12,345.67``): sums of money are read at a glance that way.
+    grouped: bool = False
 
     def text(self, value: float) -> str:
-        """Return the figure's text, e.g. ``"+1.50%"`` or ``"1.234"``."""
-        return (signed if self.always_signed else fixed)(value, self.digits) + self.unit
+        """Return the figure's text, e.g. ``"+1.50%"``, ``"1.234"`` or ``"+1,234.50"``."""
+        return self._number(value, self.always_signed) + self.unit
 
     def change(self, difference: float) -> str:
         """Return a difference of two figures, always signed; percentages differ by percentage points (``pp``)."""
-        return signed(difference, self.digits) + (" pp" if self.unit == "%" else self.unit)
+        return self._number(difference, always_signed=True) + (" pp" if self.unit == "%" else self.unit)
+
+    def _number(self, value: float, always_signed: bool) -> str:
+        if not self.grouped:
+            return (signed if always_signed else fixed)(value, self.digits)
+        return ("+" if always_signed and value > 0 else "") + format(value, f",.{self.digits}f")
 
 
 COUNT = Measure(0, "", always_signed=False)
@@ -55,6 +66,9 @@ RATIO = Measure(3, "", always_signed=False)
 MONEY = Measure(2, "", always_signed=False)
 SIGNED_MONEY = Measure(2, "", always_signed=True)
 MINUTES = Measure(1, "", always_signed=False)
+DAYS = Measure(1, "", always_signed=False)
+BALANCE = Measure(2, "", always_signed=False, grouped=True)
+SIGNED_BALANCE = Measure(2, "", always_signed=True, grouped=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +190,65 @@ def statistics_figures(statistics: BacktestStatistics, series: RunSeries | None 
         _figure("Average Holding (min)", series.average_holding_minutes, MINUTES, ""),
         _figure("Longest Flat Stretch (min)", series.longest_flat_minutes, MINUTES, ""),
     ]
+
+
+def account_figures(account: AccountReport) -> list[StatisticFigure]:
+    """Return the account figures of a run, in money and % of the equity, in the order a trader reads them.
+
+    Net profit, return and max drawdown (of the equity peak) come first; then CAGR, exposure, fees, the daily Sharpe
+    and Sortino ratios, the longest drawdown, and the starting balance with the final equity.
+    """
+    spent = account.equity_spent_at
+    spent_note = f"The equity was spent on {iso(spent)}: the run opened no position after it." if spent else ""
+    balance_text = f"{BALANCE.text(account.starting_balance)} → {BALANCE.text(account.final_equity)}"
+    return [
+        _figure("Net profit", account.net_profit, SIGNED_BALANCE, HIGHER_IS_BETTER, note=spent_note),
+        _figure("Return", account.return_percent, SIGNED_PERCENT, HIGHER_IS_BETTER),
+        _figure(
+            "Max drawdown",
+            account.max_drawdown_percent,
+            PERCENT,
+            LOWER_IS_BETTER,
+            note="The deepest fall of the equity (marked to market daily and at each trade) below its peak, in % "
+            "of that peak.",
+        ),
+        _figure("Max drawdown (money)", account.max_drawdown_money, BALANCE, LOWER_IS_BETTER),
+        _figure("CAGR", account.cagr_percent, SIGNED_PERCENT, HIGHER_IS_BETTER),
+        _figure("Exposure", account.exposure_percent, PERCENT, ""),
+        _figure("Fees paid", account.fees_paid, BALANCE, LOWER_IS_BETTER),
+        _figure("Sharpe ratio (daily)", account.sharpe_ratio, RATIO, HIGHER_IS_BETTER),
+        _figure("Sortino ratio (daily)", account.sortino_ratio, RATIO, HIGHER_IS_BETTER),
+        _figure("Longest drawdown (days)", account.longest_drawdown_days, DAYS, LOWER_IS_BETTER),
+        StatisticFigure(
+            "Starting balance → final equity", account.final_equity, balance_text, HIGHER_IS_BETTER, BALANCE
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FigureGroup:
+    """Figures shown together under one title: the account's, or the per-trade statistics."""
+
+    title: str
+    figures: list[StatisticFigure]
+
+
+#: Titles of the two groups of :func:`run_figures`.
+ACCOUNT_TITLE = "Account"
+PER_TRADE_TITLE = "Per trade (% of each position)"
+#: Figures of the series that the account gives in its own terms: the account's net profit and exposure replace them.
+_SHOWN_BY_THE_ACCOUNT = frozenset({"Net PNL (money)", "Exposure"})
+
+
+def run_figures(
+    statistics: BacktestStatistics, series: RunSeries | None, account: AccountReport | None
+) -> list[FigureGroup]:
+    """Return a run's figures as a trader reads them: the account first, then the per-trade statistics.
+
+    Without an account (a run stored before runs had one) there is only the per-trade group.
+    """
+    per_trade = statistics_figures(statistics, series)
+    if account is None:
+        return [FigureGroup(PER_TRADE_TITLE, per_trade)]
+    per_trade = [figure for figure in per_trade if figure.label not in _SHOWN_BY_THE_ACCOUNT]
+    return [FigureGroup(ACCOUNT_TITLE, account_figures(account)), FigureGroup(PER_TRADE_TITLE, per_trade)]

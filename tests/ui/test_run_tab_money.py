@@ -1,0 +1,100 @@
+"""The run tab shows a run's money: account figures first, the equity in money, Monte Carlo paths (pytest-qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import qasync
+from backtest_runs import run_to_end
+from pytestqt.qtbot import QtBot
+from test_statistics_widgets import cell_texts
+
+import workstation as ws
+from ui.app import demo_request
+from ui.backtest.run_tab import RunTab
+from ui.main_window import MainWindow
+
+SHOTS = Path("/tmp/money")
+
+#: The demo's first week (sma-cross-market on BTCUSDT, 80 trades at 100 each) on the default 10,000 account.
+ACCOUNT_ROWS = [
+    ["Account", "", ""],
+    ["Net profit", "-29.98", "higher is better"],
+    ["Return", "-0.30%", "higher is better"],
+    ["Max drawdown", "0.30%", "lower is better"],
+    ["Max drawdown (money)", "29.98", "lower is better"],
+    ["CAGR", "-14.49%", "higher is better"],
+    ["Exposure", "66.88%", ""],
+    ["Fees paid", "16.00", "lower is better"],
+    ["Sharpe ratio (daily)", "-23.368", "higher is better"],
+    ["Sortino ratio (daily)", "-15.335", "higher is better"],
+    ["Longest drawdown (days)", "7.0", "lower is better"],
+    ["Starting balance → final equity", "10,000.00 → 9,970.02", "higher is better"],
+    ["Per trade (% of each position)", "", ""],
+    ["Total signals", "80", ""],
+]
+
+
+@pytest.fixture
+def week(window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot) -> RunTab:
+    tab = run_to_end(qloop, window, demo_request(7))
+    window.tabs.setCurrentWidget(tab)
+    return tab
+
+
+def test_statistics_page_reads_the_account_first(week: RunTab, window: MainWindow, qtbot: QtBot) -> None:
+    week.details.setCurrentWidget(week.statistics)
+    qtbot.wait(50)
+
+    rows = cell_texts(week.statistics.model)
+
+    assert rows[: len(ACCOUNT_ROWS)] == ACCOUNT_ROWS
+    assert week.account is not None
+    assert [row[1] for row in rows[1:12]] == [figure.text for figure in ws.account_figures(week.account)]
+    # The account's net profit and exposure stand for the series' money and exposure figures: none is repeated.
+    labels = [row[0] for row in rows]
+    assert "Net PNL (money)" not in labels
+    assert labels.count("Exposure") == 1
+    SHOTS.mkdir(exist_ok=True)
+    for theme in ("dark", "light"):
+        window.theme_actions[theme].trigger()
+        qtbot.wait(50)
+        window.grab().save(str(SHOTS / f"statistics_{theme}.png"))
+
+
+def test_equity_page_draws_the_account_in_money(week: RunTab, window: MainWindow, qtbot: QtBot) -> None:
+    week.details.setCurrentWidget(week.curves_page)
+    qtbot.wait(50)
+
+    curves = week.curves
+    assert curves is not None and week.account is not None
+    times, equity = curves.equity_curve.getData()
+    assert equity.tolist() == [point.value for point in week.account.equity_curve]
+    assert times[0] * 1000 == week.account.equity_curve[0].timestamp
+    assert equity[0] == 10_000.0
+    assert curves.equity_plot.getAxis("left").labelText == "Equity"
+    assert curves.underwater_plot.getAxis("left").labelText == "Drawdown %"
+    assert min(curves.underwater_curve.getData()[1]) == pytest.approx(-0.2998, abs=5e-4)
+    window.grab().save(str(SHOTS / "equity_dark.png"))
+
+
+def test_robustness_page_draws_the_paths_of_the_ended_run(
+    week: RunTab, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    assert week.monte_carlo is None  # nothing is drawn until the page is looked at
+
+    week.details.setCurrentWidget(week.monte_carlo_page)
+    assert week.monte_carlo_task is not None
+    qloop.run_until_complete(week.monte_carlo_task)
+    qtbot.wait(50)
+
+    page = week.monte_carlo
+    assert page is not None and page.report is not None
+    assert page.status.text() == (
+        "1,000 paths each way of 80 closed trades from 10,000.00, each trade's money added (seed 0)"
+    )
+    assert not page.report.compounding
+    # A fixed cost per trade: every reshuffled order ends where the run ended.
+    assert page.figures.index(1, 1).data() == page.figures.index(1, 3).data() == "9,970.02"
+    window.grab().save(str(SHOTS / "robustness_dark.png"))
