@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails
 
+from workstation.account.settings import AccountSettings, AccountSizing, FixedCostSizing, StartingBalance
 from workstation.backtest import Backtest
 from workstation.backtest_run import BacktestRun
 from workstation.config import Config, CostPercent, PositionCost, get_config
@@ -187,6 +188,15 @@ class BacktestRequest(BaseModel):
     position_entry_cost: PositionCost = Field(
         100.0, strict=True, title="Position cost", description="Money put into each position; gives the PnL in money."
     )
+    starting_balance: StartingBalance = Field(
+        10_000.0, title="Starting balance", description="Money in the account at the start, in the quote currency."
+    )
+    sizing: AccountSizing = Field(
+        default_factory=FixedCostSizing,
+        title="Sizing",
+        description="Money put into each position: the position cost, a share of the equity, or the equity risked "
+        "at the stop loss.",
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         title="Strategy parameters",
@@ -253,15 +263,19 @@ class PreparedBacktest(BaseModel):
     exchange_name: str = Field(title="Exchange", description="The registered exchange.")
     frame_name: str = Field(title="Frame", description="The registered 1m frame of the request's period.")
     config: Config = Field(title="Config", description="The run's config: pass it to Backtest.run(config=...).")
+    account: AccountSettings = Field(
+        default_factory=AccountSettings, title="Account", description="The run's starting balance and sizing."
+    )
 
     def run(self) -> BacktestRun:
-        """Start the backtest (``Backtest.run`` with these names and this config): an async iterator of its results."""
+        """Start the backtest (``Backtest.run`` with these names, config and account): an async iterator of results."""
         return Backtest.run(
             self.symbol,
             strategy_name=self.strategy_name,
             exchange_name=self.exchange_name,
             frame_name=self.frame_name,
             config=self.config,
+            account=self.account,
         )
 
 
@@ -283,9 +297,9 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
     Returns
     -------
     PreparedBacktest
-        The names to pass to ``Backtest.run`` and the current config with the request's fee, slippage and position
-        cost, for its ``config`` argument. Candles from the demo, a file or the store are asked for once: asking
-        again gives the same answer.
+        The names to pass to ``Backtest.run``, the current config with the request's fee, slippage and position
+        cost, for its ``config`` argument, and the request's starting balance and sizing, for its ``account``.
+        Candles from the demo, a file or the store are asked for once: asking again gives the same answer.
 
     Raises
     ------
@@ -319,6 +333,7 @@ async def prepare_backtest(request: BacktestRequest) -> PreparedBacktest:
         exchange_name=exchange_name,
         frame_name=frame_name,
         config=config,
+        account=AccountSettings(starting_balance=request.starting_balance, sizing=request.sizing),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from workstation.account.settings import AccountSizing, FixedCostSizing, StartingBalance
 from workstation.backtest_request import (
     BacktestRequest,
     FirstTick,
@@ -68,6 +69,22 @@ class _MarketAndPeriod(BaseModel):
     _end_after_the_start = field_validator("end", check_fields=False)(end_after_start)
 
 
+#: The account of each backtest a walk or a sweep runs, as a backtest request has it.
+StartingBalanceField = Annotated[
+    StartingBalance,
+    Field(title="Starting balance", description="Money in each run's account at the start, in the quote currency."),
+]
+SizingField = Annotated[
+    AccountSizing,
+    Field(
+        default_factory=FixedCostSizing,
+        title="Sizing",
+        description="Money put into each position: the position cost, a share of the equity, or the equity risked "
+        "at the stop loss.",
+    ),
+]
+
+
 class WalkerRequest(_MarketAndPeriod):
     """Strategies compared on one symbol, exchange and period, ranked by one metric."""
 
@@ -76,6 +93,8 @@ class WalkerRequest(_MarketAndPeriod):
     start: FirstTick
     end: LastTick
     metric: RankBy = Field("sharpe_ratio", description="The strategies are ranked by this figure, highest first.")
+    starting_balance: StartingBalanceField = 10_000.0
+    sizing: SizingField
 
 
 class SweepRequest(_MarketAndPeriod):
@@ -89,6 +108,8 @@ class SweepRequest(_MarketAndPeriod):
     start: FirstTick
     end: LastTick
     metric: RankBy = Field("sharpe_ratio", description="The parameter sets are ranked by this figure, highest first.")
+    starting_balance: StartingBalanceField = 10_000.0
+    sizing: SizingField
 
     @field_validator("strategy_name")
     @classmethod
@@ -251,6 +272,8 @@ def comparison_backtest(
 ) -> BacktestRequest:
     """Return the backtest of one strategy as a walk or a sweep of ``market`` runs it: the current config's costs.
 
+    The backtest has the walk's or the sweep's account (starting balance and sizing).
+
     Parameters
     ----------
     market
@@ -277,5 +300,7 @@ def comparison_backtest(
         percent_fee=float(config.percent_fee),
         percent_slippage=float(config.percent_slippage),
         position_entry_cost=float(config.position_entry_cost),
+        starting_balance=market.starting_balance,
+        sizing=market.sizing,
         params=dict(params or {}),
     )

@@ -260,3 +260,28 @@ def test_invalid_balances_and_sizings_are_refused_naming_the_field(
     text = str(refused.value)
     assert field in text
     assert value in text
+
+
+def test_a_request_carries_its_account_into_the_run() -> None:
+    request = ws.BacktestRequest(
+        start=datetime(2024, 1, 1, tzinfo=UTC),
+        end=datetime(2024, 1, 1, 1, 0, tzinfo=UTC),
+        starting_balance=2500.0,
+        sizing={"method": "equity_share", "percent": 20.0},  # type: ignore[arg-type]
+    )
+    prepared = asyncio.run(ws.prepare_backtest(request))
+    assert prepared.account == ws.AccountSettings(starting_balance=2500.0, sizing=ws.EquityShareSizing(percent=20.0))
+    assert prepared.run().account.settings == prepared.account
+
+
+def test_a_request_refuses_a_bad_account_naming_the_field() -> None:
+    with pytest.raises(pydantic.ValidationError) as refused:
+        ws.BacktestRequest(
+            start=datetime(2024, 1, 1, tzinfo=UTC),
+            end=datetime(2024, 1, 2, tzinfo=UTC),
+            starting_balance=float("nan"),
+            sizing={"method": "risk", "percent": 0.0},  # type: ignore[arg-type]
+        )
+    located = {".".join(map(str, error["loc"])): error["input"] for error in refused.value.errors()}
+    assert set(located) == {"starting_balance", "sizing.risk.percent"}
+    assert located["sizing.risk.percent"] == 0.0

@@ -39,6 +39,8 @@ def test_defaults_and_normalisation() -> None:
         "percent_fee": 0.1,
         "percent_slippage": 0.1,
         "position_entry_cost": 100.0,
+        "starting_balance": 10_000.0,
+        "sizing": {"method": "fixed_cost"},
         "params": {},
     }
     assert request.start.tzinfo is UTC

@@ -3,7 +3,8 @@
 The editor follows the field's annotation (text, exact float text, bounded spin box, check box, choice, UTC date and
 time); the label is the field's ``title`` and the tooltip its ``description`` (DESIGN.md §3.7). Every edit validates
 the whole model, so a rule between fields (end after start, slow above fast) shows at once next to the field the
-model names. A ``dict`` field can be a nested form whose model depends on the other fields (a strategy's parameters).
+model names. A ``dict`` field can be a nested form whose model depends on the other fields (a strategy's parameters);
+a discriminated union of models is a choice of the variant over a sub-form of its fields (a run's sizing).
 """
 
 from __future__ import annotations
@@ -258,6 +259,69 @@ class _NestedEditor(_Editor):
         self._callbacks.append(callback)
 
 
+class _UnionEditor(_Editor):
+    """A discriminated union of models: a choice of the variant, then a sub-form of the chosen variant's fields.
+
+    The value is the chosen variant's values as a ``dict`` with its tag (``{"method": "risk", "percent": 1.0}``).
+    """
+
+    def __init__(self, variants: list[type[BaseModel]], discriminator: str, parent: QWidget) -> None:
+        self.discriminator = discriminator
+        self.widget = QWidget(parent)
+        layout = QVBoxLayout(self.widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.combo = QComboBox(self.widget)
+        self.combo.setObjectName(f"{discriminator}_choice")
+        layout.addWidget(self.combo)
+        self.forms: dict[Any, SchemaForm] = {}
+        for variant in variants:
+            tag = variant.model_fields[discriminator].default
+            self.combo.addItem(str(tag).replace("_", " "), tag)
+            form = SchemaForm(variant, parent=self.widget)
+            form.set_field_visible(discriminator, False)
+            form.setVisible(False)
+            layout.addWidget(form)
+            self.forms[tag] = form
+        self.combo.currentIndexChanged.connect(self._show_chosen)
+        self._show_chosen()
+
+    def chosen(self) -> SchemaForm:
+        """Return the sub-form of the variant chosen now."""
+        return self.forms[self.combo.currentData()]
+
+    def _show_chosen(self) -> None:
+        chosen = self.chosen()
+        for form in self.forms.values():
+            form.setVisible(form is chosen)
+
+    def value(self) -> Any:
+        return self.chosen().values()
+
+    def set_value(self, value: Any) -> None:
+        values = value.model_dump() if isinstance(value, BaseModel) else dict(value)
+        index = self.combo.findData(values.get(self.discriminator))
+        if index < 0:
+            return  # an unknown variant (a stale stored value) keeps the choice shown
+        self.combo.setCurrentIndex(index)
+        self.chosen().set_values(values)
+
+    def on_edit(self, callback: Callable[[], None]) -> None:
+        self.combo.currentIndexChanged.connect(callback)
+        for form in self.forms.values():
+            form.values_changed.connect(callback)
+
+
+def _union_variants(info: FieldInfo) -> list[type[BaseModel]] | None:
+    """Return the models of a discriminated union field, or None for another field."""
+    if not isinstance(info.discriminator, str):
+        return None
+    variants = typing.get_args(info.annotation)
+    if variants and all(isinstance(variant, type) and issubclass(variant, BaseModel) for variant in variants):
+        return list(variants)
+    return None
+
+
 def _choice_options(annotation: Any) -> list[tuple[str, Any]] | None:
     if typing.get_origin(annotation) is typing.Literal:
         return [(str(value), value) for value in typing.get_args(annotation)]
@@ -367,6 +431,9 @@ class SchemaForm(QWidget):
         options = _choice_options(annotation)
         if options is not None:
             return _ChoiceEditor(options, self)
+        variants = _union_variants(info)
+        if variants is not None and isinstance(info.discriminator, str):
+            return _UnionEditor(variants, info.discriminator, self)
         if isinstance(annotation, type):
             # bool before int: a bool is an int to issubclass.
             if issubclass(annotation, bool):
@@ -462,7 +529,8 @@ class SchemaForm(QWidget):
             for error in exc.errors():
                 location = error["loc"]
                 name = str(location[0]) if location else ""
-                if name in self.editors and isinstance(self.editors[name], _NestedEditor) and len(location) > 1:
+                sub_form = isinstance(self.editors.get(name), _NestedEditor | _UnionEditor)
+                if sub_form and len(location) > 1:
                     continue  # the sub-form validates its own model and shows the same error at its field
                 if name not in self.editors:
                     name = ""
