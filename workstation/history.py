@@ -33,6 +33,8 @@ import numpy as np
 import platformdirs
 from pydantic import BaseModel, ConfigDict, SkipValidation
 
+from workstation.account.report import AccountReport
+from workstation.account.stored import stored_account
 from workstation.backtest import Backtest
 from workstation.backtest_run import BacktestRun
 from workstation.errors import WorkstationError
@@ -126,6 +128,22 @@ class StoredRun(BaseModel):
         if self.commands is None:
             return None
         return [command for command in self.commands if command.signal_id == signal_id]
+
+    async def get_account(self) -> AccountReport:
+        """Return the run's account in money, as ``BacktestRun.get_account`` gave it (``ws.AccountReport``).
+
+        The starting balance, the sizing and the costs are the ones stored in ``parameters`` (the run's request);
+        a run stored without them has 10,000 at a fixed cost.
+        """
+        summary = self.summary
+        return await stored_account(
+            self.parameters,
+            self.closed_results,
+            symbol=summary.symbol,
+            exchange_name=summary.exchange_name,
+            frame_start=summary.frame_start,
+            frame_end=summary.frame_end,
+        )
 
     def ended_results(self) -> list[ClosedResult | CancelledResult]:
         """Return the closed trades and cancelled orders in the order the run ended them.
