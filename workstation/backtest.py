@@ -20,7 +20,7 @@ from workstation.engine.signal_call import signal_caller
 from workstation.events import events
 from workstation.models.events import BacktestProgress, DoneEvent
 from workstation.models.series import RunSeries
-from workstation.reports.backtest import BacktestReportStorage
+from workstation.reports.backtest import BacktestReportStorage, backtest_report
 from workstation.reports.dump import dump_report
 from workstation.reports.html import render_backtest_html
 from workstation.reports.run_frame import RunFrame
@@ -184,11 +184,23 @@ class BacktestUtils:
         OSError
             If the file cannot be written; the error names the path.
         """
-        if format == "md":
+        run = self.latest(symbol, strategy_name)
+        if format == "md" and run is not None and run.frame is not None:
+            # The file a trader reads: the account in money first, then SPEC §11.2's per-trade report.
+            text = backtest_report(
+                await run.get_data(),
+                symbol,
+                strategy_name,
+                max_rows=get_config().report_max_rows,
+                account=await run.get_account(),
+            )
+        elif format == "md":
             text = await self.get_report(symbol, strategy_name)
         elif format == "html":
             text = render_backtest_html(
-                await self.get_data(symbol, strategy_name), await self.get_series(symbol, strategy_name)
+                await self.get_data(symbol, strategy_name),
+                await self.get_series(symbol, strategy_name),
+                await self.get_account(symbol, strategy_name),
             )
         elif format == "csv":
             text = trade_list_csv((await self.get_data(symbol, strategy_name)).signal_list)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from account_factory import account
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from test_statistics_widgets import cell_texts, run, winners_only
 from test_trade_table import MINUTE, T0, four_trades, make_closed, screenshot_dir
 
-import workstation as ws
 from ui.widgets import ComparisonView, StatisticsTable, run_title
 from workstation.reports.series import compute_run_series
 
@@ -161,30 +161,6 @@ def test_run_title_names_strategy_symbol_and_period() -> None:
         last_close=None,
     )
     assert run_title(series) == "sma-cross-market · ETHUSDT · 2024-01-01 → 2024-03-30"
-
-
-def account(starting_balance: float, values: list[tuple[int, float]], **figures: float) -> ws.AccountReport:
-    """An account whose equity curve is ``values`` (minutes from T0, equity); figures not given are 0 or None."""
-    curve = tuple(ws.EquityPoint(timestamp=T0 + minute * MINUTE, value=value) for minute, value in values)
-    final = values[-1][1]
-    return ws.AccountReport(
-        starting_balance=starting_balance,
-        final_equity=final,
-        net_profit=final - starting_balance,
-        return_percent=(final / starting_balance - 1) * 100,
-        max_drawdown_percent=figures.get("max_drawdown_percent", 0.0),
-        max_drawdown_money=figures.get("max_drawdown_money", 0.0),
-        cagr_percent=None,
-        exposure_percent=figures.get("exposure_percent", 0.0),
-        fees_paid=figures.get("fees_paid", 0.0),
-        sharpe_ratio=None,
-        sortino_ratio=None,
-        longest_drawdown_days=0.0,
-        equity_spent_at=None,
-        trades=(),
-        balance_curve=curve,
-        equity_curve=curve,
-    )
 
 
 def test_runs_with_accounts_read_the_account_first_and_overlay_normalised_equity(view: ComparisonView) -> None:

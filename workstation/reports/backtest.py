@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from workstation.account.report import AccountReport
 from workstation.models.results import CancelledResult, ClosedResult
 from workstation.models.signal import SignalRow
-from workstation.reports.figures import SPEC_FIGURES, statistics_figures
+from workstation.reports.figures import (
+    ACCOUNT_TITLE,
+    PER_TRADE_TITLE,
+    SPEC_FIGURES,
+    account_figures,
+    statistics_figures,
+)
 from workstation.reports.formatting import fixed, iso, markdown_table, signed, usd
 from workstation.reports.statistics import (
     BacktestStatistics,
@@ -133,6 +140,14 @@ def performance_figures(statistics: BacktestStatistics) -> list[tuple[str, str, 
     return [(figure.label, figure.text, figure.direction) for figure in statistics_figures(statistics)[SPEC_FIGURES]]
 
 
+def account_summary_lines(account: AccountReport) -> list[str]:
+    """Return the markdown lines of a run's account figures, ``**Net profit:** +12.50 (higher is better)`` each."""
+    return [
+        f"**{figure.label}:** {figure.text}" + (f" ({figure.direction})" if figure.direction else "")
+        for figure in account_figures(account)
+    ]
+
+
 def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:
     """Return the summary lines from ``**Win rate:**`` to ``**Max Drawdown:**``.
 
@@ -247,12 +262,22 @@ class BacktestReportStorage:
         return backtest_report(self.get_data(symbol, strategy_name, backtest), symbol, strategy_name, max_rows=max_rows)
 
 
-def backtest_report(statistics: BacktestStatistics, symbol: str, strategy_name: str, *, max_rows: int) -> str:
+def backtest_report(
+    statistics: BacktestStatistics,
+    symbol: str,
+    strategy_name: str,
+    *,
+    max_rows: int,
+    account: AccountReport | None = None,
+) -> str:
     r"""Render the markdown report of a backtest's statistics (SPEC §11.2): a run's, or a run's from the history.
 
     ``max_rows`` is the most table rows to show (``Config.report_max_rows``): the most recent ones are kept and a
     ``Showing the last R of n closed signals.`` line says when older ones were left out. The lines are joined with
     ``"\n"``, without a trailing newline.
+
+    With the run's ``account``, an ``## Account`` section of its figures in money comes first, and the SPEC §11.2
+    part follows under ``## Per trade (% of each position)``; without one the report is SPEC §11.2's alone.
 
     Raises
     ------
@@ -261,12 +286,14 @@ def backtest_report(statistics: BacktestStatistics, symbol: str, strategy_name: 
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be at least 1, got {max_rows}")
-    title = f"# Backtest Report: {strategy_name} ({symbol})"
+    head = [f"# Backtest Report: {strategy_name} ({symbol})"]
+    if account is not None:
+        head += ["", f"## {ACCOUNT_TITLE}", "", *account_summary_lines(account), "", f"## {PER_TRADE_TITLE}"]
     total = statistics.total_signals
     if total == 0:
-        return f"{title}\n\nNo signals closed yet."
+        return "\n".join([*head, "", "No signals closed yet."])
     shown = statistics.signal_list[-max_rows:]
-    lines = [title, ""]
+    lines = [*head, ""]
     columns = closed_signal_columns(shown)
     managed = len(columns) > len(CLOSED_SIGNAL_COLUMNS)
     lines.extend(markdown_table(columns, [closed_signal_cells(result, managed) for result in shown]))

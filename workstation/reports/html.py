@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from workstation.account.report import AccountReport
 from workstation.models.results import ClosedResult
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
 from workstation.reports.backtest import (
@@ -19,10 +20,25 @@ from workstation.reports.backtest import (
     closed_signal_cells,
     closed_signal_columns,
 )
-from workstation.reports.figures import SPEC_FIGURES, statistics_figures
+from workstation.reports.figures import (
+    BALANCE,
+    SPEC_FIGURES,
+    StatisticFigure,
+    account_figures,
+    run_figures,
+    statistics_figures,
+)
 from workstation.reports.formatting import MONTH_NAMES, fixed, iso, signed
 from workstation.reports.statistics import BacktestStatistics
-from workstation.reports.svg_charts import BUY_AND_HOLD_COLOUR, EQUITY_COLOUR, equity_svg, histogram_svg, underwater_svg
+from workstation.reports.svg_charts import (
+    BUY_AND_HOLD_COLOUR,
+    EQUITY_COLOUR,
+    account_drawdown_svg,
+    account_equity_svg,
+    equity_svg,
+    histogram_svg,
+    underwater_svg,
+)
 from workstation.timeutil import DAY_MS
 
 __all__ = ["MONTH_NAMES", "extra_statistics_rows", "render_backtest_html", "statistics_rows"]
@@ -91,12 +107,46 @@ def _statistics_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
     return lines
 
 
-def _notes(statistics: BacktestStatistics, series: RunSeries) -> list[str]:
+def _notes(figures: Sequence[StatisticFigure]) -> list[str]:
     """Return what a reader should know about some figures, one paragraph each, under the tables."""
     return [
-        f'<p class="note"><b>{escape(figure.label)}:</b> {escape(figure.note)}</p>'
-        for figure in statistics_figures(statistics, series)
-        if figure.note
+        f'<p class="note"><b>{escape(figure.label)}:</b> {escape(figure.note)}</p>' for figure in figures if figure.note
+    ]
+
+
+def _rows(figures: Sequence[StatisticFigure]) -> list[tuple[str, str, str]]:
+    return [(figure.label, figure.text, figure.direction) for figure in figures]
+
+
+def _account_sections(account: AccountReport, series: RunSeries) -> list[str]:
+    """Return the account's sections: its figures, its equity in money and its drawdown in % of the equity peak."""
+    figures = account_figures(account)
+    legend = [
+        f'<span class="swatch" style="border-color: {EQUITY_COLOUR}"></span>equity, marked to market daily and at '
+        "each trade",
+        '<span class="swatch" style="border-top-style: dotted; border-color: #8a9099"></span>starting balance '
+        f"{escape(BALANCE.text(account.starting_balance))}",
+    ]
+    if series.buy_and_hold is not None:
+        legend.append(
+            f'<span class="swatch" style="border-top-style: dashed; border-color: {BUY_AND_HOLD_COLOUR}"></span>'
+            f"the starting balance held: buy &amp; hold {escape(signed(series.buy_and_hold, 2))}%"
+        )
+    return [
+        "<h2>Account</h2>",
+        '<section class="columns" id="account">',
+        *_statistics_table(_rows(figures)),
+        *_notes(figures),
+        "</section>",
+        "<h2>Equity</h2>",
+        '<section id="account-equity">',
+        account_equity_svg(account, series.buy_and_hold),
+        f'<p class="legend">{" ".join(legend)}</p>',
+        "</section>",
+        "<h2>Drawdown (% of the equity peak)</h2>",
+        '<section id="account-drawdown">',
+        account_drawdown_svg(account),
+        "</section>",
     ]
 
 
@@ -186,12 +236,15 @@ def _trade_table(results: Sequence[ClosedResult]) -> list[str]:
     return lines
 
 
-def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> str:
+def render_backtest_html(
+    statistics: BacktestStatistics, series: RunSeries, account: AccountReport | None = None
+) -> str:
     """Return the self-contained HTML report of one backtest run.
 
-    The page holds the statistics table, the equity curve (with the buy-and-hold return as a reference line), the
-    underwater curve, the histogram of trade PnL, the monthly returns table and the list of every closed trade,
-    all from the same run. It needs no script and loads nothing.
+    The page holds the account first (its figures, its equity in money and its drawdown in % of the equity peak),
+    then the per-trade statistics, the cumulative net PnL % of the trades (with the buy-and-hold return as a
+    reference line), its underwater curve, the histogram of trade PnL, the monthly returns table and the list of
+    every closed trade, all from the same run. It needs no script and loads nothing.
 
     Parameters
     ----------
@@ -199,6 +252,9 @@ def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> s
         ``await ws.Backtest.get_data(symbol, strategy_name)``; its ``signal_list`` is the trade list.
     series
         ``await ws.Backtest.get_series(symbol, strategy_name)`` of the same run.
+    account
+        ``await ws.Backtest.get_account(symbol, strategy_name)`` of the same run; None for a run without one (stored
+        before runs had an account): the page then starts with the per-trade statistics.
 
     Returns
     -------
@@ -211,6 +267,7 @@ def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> s
         f"Frame {iso(series.frame_start)} to {iso(series.frame_end)} · {statistics.total_signals} closed signals · "
         f"{statistics.total_cancelled} cancelled"
     )
+    [*_, per_trade] = run_figures(statistics, series, account)
     legend = [
         f'<span class="swatch" style="border-color: {EQUITY_COLOUR}"></span>cumulative net PnL %, stepped at each close'
     ]
@@ -231,13 +288,14 @@ def render_backtest_html(statistics: BacktestStatistics, series: RunSeries) -> s
         "<body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(meta)}</p>',
-        "<h2>Statistics</h2>",
-        '<section class="columns">',
-        *_statistics_table(statistics_rows(statistics)),
-        *_statistics_table(extra_statistics_rows(statistics, series)),
-        *_notes(statistics, series),
+        *(_account_sections(account, series) if account is not None else []),
+        f"<h2>{escape(per_trade.title)}</h2>",
+        '<section class="columns" id="per-trade">',
+        *_statistics_table(_rows(per_trade.figures[:SPEC_END])),
+        *_statistics_table(_rows(per_trade.figures[SPEC_END:])),
+        *_notes(per_trade.figures),
         "</section>",
-        "<h2>Equity curve</h2>",
+        "<h2>Cumulative net PnL % of the trades</h2>",
         '<section id="equity">',
         equity_svg(series),
         f'<p class="legend">{" ".join(legend)}</p>',

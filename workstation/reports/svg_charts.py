@@ -15,6 +15,7 @@ from html import escape
 
 import numpy as np
 
+from workstation.account.report import AccountReport
 from workstation.models.series import RunSeries
 from workstation.timeutil import DAY_MS, iso
 
@@ -23,6 +24,8 @@ __all__ = [
     "EQUITY_COLOUR",
     "LOSS_COLOUR",
     "PROFIT_COLOUR",
+    "account_drawdown_svg",
+    "account_equity_svg",
     "equity_svg",
     "histogram_svg",
     "nice_ticks",
@@ -137,8 +140,9 @@ def _y_axis(frame: _Frame, unit: str) -> list[str]:
 
 def _time_axis(frame: _Frame, count: int = 6) -> list[str]:
     start, end = int(frame.x_low), int(frame.x_high)
-    # Bare dates over a long run; down to the minute when the run lasts under two days.
-    long_run = end - start >= 2 * DAY_MS
+    # Bare dates when the labels are a day or more apart; down to the minute otherwise (else a short run's labels
+    # repeat the same date).
+    long_run = end - start >= count * DAY_MS
 
     def label_of(moment: int) -> str:
         return iso(moment)[:10] if long_run else iso(moment)[5:16].replace("T", " ")
@@ -278,5 +282,95 @@ def histogram_svg(series: RunSeries) -> str:
     ticks = nice_ticks(frame.x_low, frame.x_high, 8)
     digits = _decimals(ticks)
     parts.extend(_text(frame.x(tick), baseline + 18, f"{tick:.{digits}f}%", "middle") for tick in ticks)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _account_points(account: AccountReport) -> tuple[np.ndarray, np.ndarray]:
+    times = np.array([point.timestamp for point in account.equity_curve], dtype=np.int64)
+    values = np.array([point.value for point in account.equity_curve], dtype=np.float64)
+    return times, values
+
+
+def _line_path(frame: _Frame, times: np.ndarray, values: np.ndarray) -> str:
+    """Return path data through each ``(time, value)`` point, straight lines between them."""
+    return "".join(
+        f"{'L' if index else 'M'}{frame.x(moment):.1f} {frame.y(value):.1f}"
+        for index, (moment, value) in enumerate(zip(times.tolist(), values.tolist(), strict=True))
+    )
+
+
+def _account_span(account: AccountReport) -> tuple[float, float]:
+    low, high = float(account.equity_curve[0].timestamp), float(account.equity_curve[-1].timestamp)
+    return low, max(high, low + 1)
+
+
+def account_equity_svg(account: AccountReport, buy_and_hold: float | None = None) -> str:
+    """Return the account's equity in money (marked to market daily and at each trade) over the starting balance.
+
+    Parameters
+    ----------
+    account
+        The run's account; its ``equity_curve`` is drawn point to point.
+    buy_and_hold
+        The frame's buy-and-hold return in %, drawn as the whole starting balance held (None: not drawn).
+
+    Returns
+    -------
+    str
+        One ``<svg>`` element.
+    """
+    if not account.equity_curve:
+        frame = _Frame(0.0, 1.0, 0.0, 1.0, height=120)
+        return "\n".join([*_open_svg(frame, "Equity in money"), _no_trades(frame), "</svg>"])
+    times, values = _account_points(account)
+    start = account.starting_balance
+    held = None if buy_and_hold is None else start * (1 + buy_and_hold / 100)
+    frame = _Frame(*_account_span(account), *_value_range([start, *values.tolist(), *([] if held is None else [held])]))
+    parts = _open_svg(frame, "Equity in money, marked to market daily and at each trade")
+    parts += _y_axis(frame, "")
+    parts += _time_axis(frame)
+    y = frame.y(start)
+    parts.append(
+        f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" y2="{y:.1f}" '
+        f'stroke="{_AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/>'
+    )
+    if held is not None:
+        parts.append(
+            f'<line x1="{frame.x(frame.x_low):.1f}" y1="{y:.1f}" x2="{frame.x(frame.x_high):.1f}" '
+            f'y2="{frame.y(held):.1f}" stroke="{BUY_AND_HOLD_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+        )
+    parts.append(
+        f'<path d="{_line_path(frame, times, values)}" fill="none" stroke="{EQUITY_COLOUR}" stroke-width="2"/>'
+    )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def account_drawdown_svg(account: AccountReport) -> str:
+    """Return the account's drawdown: how far the equity is below its running peak, in % of that peak.
+
+    Returns
+    -------
+    str
+        One ``<svg>`` element, the area between the curve and zero filled.
+    """
+    if not account.equity_curve:
+        frame = _Frame(0.0, 1.0, -1.0, 0.0, height=120)
+        return "\n".join([*_open_svg(frame, "Drawdown"), _no_trades(frame), "</svg>"])
+    times, values = _account_points(account)
+    peak = np.maximum.accumulate(values)
+    drawdown = np.where(peak > 0, (values - peak) / np.where(peak > 0, peak, 1.0) * 100.0, 0.0)
+    depth = float(np.min(drawdown))
+    frame = _Frame(*_account_span(account), depth * 1.08 if depth < -1e-9 else -1.0, 0.0, height=200)
+    parts = _open_svg(frame, "Drawdown of the equity from its running peak, in % of the peak")
+    parts += _y_axis(frame, "%")
+    parts += _time_axis(frame)
+    path = _line_path(frame, times, drawdown)
+    first, last = frame.x(float(times[0])), frame.x(float(times[-1]))
+    zero = frame.y(0.0)
+    # The area is filled without a stroke, so its closing edges back to zero are not drawn as part of the curve.
+    parts.append(f'<path d="{path}L{last:.1f} {zero:.1f}L{first:.1f} {zero:.1f}Z" fill="{_UNDERWATER_FILL}"/>')
+    parts.append(f'<path d="{path}" fill="none" stroke="{LOSS_COLOUR}" stroke-width="1.5"/>')
     parts.append("</svg>")
     return "\n".join(parts)
