@@ -150,12 +150,24 @@ class BacktestUtils:
             raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
         return await run.get_account()
 
-    async def get_report(self, symbol: str, strategy_name: str) -> str:
-        """Return the markdown report of the latest run of ``symbol:strategy_name``."""
+    async def get_report(self, symbol: str, strategy_name: str, *, with_account: bool = False) -> str:
+        """Return the markdown report of the latest run of ``symbol:strategy_name``.
+
+        By default SPEC §11.2's per-trade report; ``with_account`` puts the run's account in money first (the report
+        a trader reads: the CLI prints it and ``dump`` writes it).
+        """
         run = self.latest(symbol, strategy_name)
         if run is None:
             return BacktestReportStorage().get_report(symbol, strategy_name, True, max_rows=1)
-        return await run.get_report()
+        if not with_account or run.frame is None:
+            return await run.get_report()
+        return backtest_report(
+            await run.get_data(),
+            symbol,
+            strategy_name,
+            max_rows=get_config().report_max_rows,
+            account=await run.get_account(),
+        )
 
     async def dump(
         self, symbol: str, strategy_name: str, path: str | Path | None = None, *, format: str = "md"
@@ -169,7 +181,7 @@ class BacktestUtils:
         path
             Where to write; None for ``<user data dir>/reports/backtest/<symbol>_<strategy_name>.<format>``.
         format
-            ``md``: the markdown report (SPEC §11.2); ``html``: the self-contained HTML report with charts (needs
+            ``md``: the markdown report (the account, then SPEC §11.2); ``html``: the self-contained HTML report (needs
             a run, see :meth:`get_series`); ``csv``: the trade list, every field of each closed result.
 
         Returns
@@ -184,18 +196,8 @@ class BacktestUtils:
         OSError
             If the file cannot be written; the error names the path.
         """
-        run = self.latest(symbol, strategy_name)
-        if format == "md" and run is not None and run.frame is not None:
-            # The file a trader reads: the account in money first, then SPEC §11.2's per-trade report.
-            text = backtest_report(
-                await run.get_data(),
-                symbol,
-                strategy_name,
-                max_rows=get_config().report_max_rows,
-                account=await run.get_account(),
-            )
-        elif format == "md":
-            text = await self.get_report(symbol, strategy_name)
+        if format == "md":
+            text = await self.get_report(symbol, strategy_name, with_account=True)
         elif format == "html":
             text = render_backtest_html(
                 await self.get_data(symbol, strategy_name),

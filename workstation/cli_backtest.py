@@ -410,7 +410,7 @@ async def _run(
         if unsubscribe is not None:
             unsubscribe()
         progress.finish()
-    report = await ws.Backtest.get_report(request.symbol, request.strategy_name)
+    report = await ws.Backtest.get_report(request.symbol, request.strategy_name, with_account=True)
     if report_file is None:
         return report, None
     try:
