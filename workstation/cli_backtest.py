@@ -35,7 +35,8 @@ from workstation.schemas.strategy import StrategySchema
 from workstation.timeutil import FRAME_INTERVAL_MINUTES, iso
 
 DESCRIPTION = """\
-Run a strategy over a period without the GUI: a progress bar on stderr, the markdown report on stdout.
+Run a strategy over a period without the GUI: a progress bar on stderr, the markdown report on stdout (the account
+first: net profit, return, max drawdown in money and in % of the equity peak).
 
 Dates are UTC, YYYY-MM-DD or ISO datetimes (YYYY-MM-DDTHH:MM[:SS], optionally with Z or an offset);
 an --end given as a bare date includes that whole day (up to 23:59).
@@ -109,6 +110,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--entry-cost", type=float, metavar="MONEY", help="money put into each position (default: 100)")
     parser.add_argument(
+        "--starting-balance",
+        type=float,
+        metavar="MONEY",
+        help="money in the account at the start, in the quote currency (default: 10000)",
+    )
+    parser.add_argument(
+        "--sizing",
+        metavar="METHOD[:PERCENT]",
+        help="money put into each position: fixed_cost (the --entry-cost, the default), equity_share:PERCENT (a share "
+        "of the equity, default 10) or risk:PERCENT (the equity lost at the stop loss, default 1)",
+    )
+    parser.add_argument(
         "--param",
         action="append",
         metavar="NAME=VALUE",
@@ -177,6 +190,8 @@ OPTIONS: dict[str, str] = {
     "percent_fee": "--fee",
     "percent_slippage": "--slippage",
     "position_entry_cost": "--entry-cost",
+    "starting_balance": "--starting-balance",
+    "sizing": "--sizing",
     "params": "--param",
 }
 
@@ -211,6 +226,8 @@ def backtest_request(args: argparse.Namespace) -> ws.BacktestRequest:
         ("percent_fee", args.fee),
         ("percent_slippage", args.slippage),
         ("position_entry_cost", args.entry_cost),
+        ("starting_balance", args.starting_balance),
+        ("sizing", None if args.sizing is None else parse_sizing(args.sizing)),
     ):
         if value is not None:
             fields[field] = value
@@ -233,6 +250,12 @@ def option_problem(error: ErrorDetails) -> str:
     else:
         reason = f"{error['msg']}, got {error['input']!r}"
     return f"{OPTIONS.get(field, field)}: {inside}{reason}"
+
+
+def parse_sizing(text: str) -> dict[str, str]:
+    """Return the sizing of ``--sizing METHOD[:PERCENT]`` (``risk:1.5``); the request's model checks the values."""
+    method, colon, percent = text.partition(":")
+    return {"method": method.strip()} | ({"percent": percent.strip()} if colon else {})
 
 
 def parse_params(texts: list[str]) -> dict[str, str]:
