@@ -342,6 +342,12 @@ class CandleChart(QWidget):
             if hasattr(item, "setLogMode"):
                 item.setLogMode(False, log_scale)
         self.marks_layer.set_log_scale(log_scale)
+        # The crosshair's price line stays on the price under the mouse.
+        crossed = float(self._cross_y.value())
+        if not log_scale:
+            self._cross_y.setPos(10.0**crossed)
+        elif crossed > 0:
+            self._cross_y.setPos(math.log10(crossed))
         self._show_levels()
         self._place_marks()
         self.log_scale_changed.emit(log_scale)

@@ -80,6 +80,8 @@ class LiveChart(QWidget):
         self.key: RunKey | None = None
         self.signal: ws.SignalRow | None = None
         self.price: float | None = None
+        #: The candles the indicators were computed over, as (count, newest candle's time); None: not computed.
+        self._indicators_of: tuple[int, int] | None = None
         self._palette = palette
 
         self.title = QLabel("No live run", self)
@@ -129,6 +131,8 @@ class LiveChart(QWidget):
         self.price = None
         self.chart.set_marks(SignalMarks())
         self.chart.set_candles(np.empty(0, dtype=ws.CANDLE_DTYPE))
+        self.chart.set_indicators(ws.IndicatorValues())
+        self._indicators_of = None
         self.chart.set_following(True)
         self._place_levels()
 
@@ -141,6 +145,7 @@ class LiveChart(QWidget):
         newest_bar = len(old) - 1
         newest_time = int(old["timestamp"][-1]) if len(old) else 0
         chart.set_candles(candles)
+        self._show_indicators(candles)
         count = len(chart.candles())
         self.status.setText("" if len(candles) else "No closed candle yet")
         if newest_bar >= 0 and count:
@@ -199,6 +204,31 @@ class LiveChart(QWidget):
         return {name: line.label.format for name, line in lines.items() if line.isVisible()}
 
     # -- internals -------------------------------------------------------------------------------------------
+
+    def _show_indicators(self, candles: np.ndarray) -> None:
+        """Draw the run's strategy's indicators over ``candles``, computed again only when a candle closed since.
+
+        The candles are read at every tick; the indicators change only with a new candle, and computing them is the
+        strategy author's code, run on the GUI thread: once per candle, over the chart's few hundred candles.
+        """
+        if self.key is None:
+            return
+        computed_of = (len(candles), int(candles["timestamp"][-1]) if len(candles) else 0)
+        if computed_of == self._indicators_of:
+            return
+        self._indicators_of = computed_of
+        try:
+            values = ws.strategy_indicators(self.key[1], candles)
+        except ws.SchemaNotFoundError as exc:
+            # A run listed from its events whose strategy is not registered here: candles only, and why.
+            values = ws.IndicatorValues(problems=(f"indicators not drawn: {exc}",))
+        # The lines are drawn anew: a line the trader hid in the legend stays hidden as candles arrive.
+        indicators = self.chart.indicators
+        hidden = [name for name in indicators.items if not indicators.is_shown(name)]
+        self.chart.set_indicators(values)
+        for name in hidden:
+            if name in indicators.items:
+                indicators.set_shown(name, False)
 
     def _set_x_range(self, first: float, last: float) -> None:
         self.chart.price_plot.getViewBox().setXRange(first, last, padding=0)
