@@ -31,9 +31,10 @@ from ui.charts.candle_item import ChartPalette, bucket_size, cosmetic_pen
 LINE_PIXELS = 2
 #: Above the candles (0), below the trade marks (1 and up).
 LINE_Z = 0.5
-#: Height of the price pane, of each indicator pane and of the volume pane, in proportion.
+#: Stretch of the price pane, of each indicator pane and of the volume pane (Qt shares out the room above each
+#: pane's preferred height: at 500 pixels these give the panes 226, 129 and 102).
 PRICE_STRETCH = 4
-PANE_STRETCH = 2
+PANE_STRETCH = 3
 VOLUME_STRETCH = 1
 #: Colour of the problems line above the chart.
 WARNING_COLOUR = "#ff9100"
@@ -330,9 +331,10 @@ class ChartIndicators:
         for line in self.cross_lines:
             line.setPen(cosmetic_pen(palette.foreground, 1, Qt.PenStyle.DotLine))
         for plot in self.panes.values():
-            axis = plot.getAxis("right")
-            axis.setPen(pg.mkPen(palette.foreground))
-            axis.setTextPen(pg.mkPen(palette.foreground))
+            for side in ("right", "top"):
+                axis = plot.getAxis(side)
+                axis.setPen(pg.mkPen(palette.foreground))
+                axis.setTextPen(pg.mkPen(palette.foreground))
 
     def values_at(self, bar: int) -> list[tuple[str, float]]:
         """Return (name, value) of each shown line at ``bar`` of the timeframe (NaN where it has no value)."""
@@ -357,6 +359,10 @@ class ChartIndicators:
             plot = self.panes[pane] = pg.PlotItem()
             plot.hideAxis("left")
             plot.hideAxis("bottom")
+            # A line without labels on top: where the pane above ends.
+            plot.showAxis("top")
+            plot.getAxis("top").setStyle(showValues=False, tickLength=0)
+            plot.getAxis("top").setHeight(1)
             plot.showAxis("right")
             plot.getAxis("right").setWidth(self._price_plot.getAxis("right").width())
             plot.setMenuEnabled(False)
