@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE, CandleChart, ChartPalette, SignalMarks
-from ui.charts.log_scale import log_ticks
+from ui.charts.log_scale import LevelLine, log_ticks
 from ui.live.chart import LiveChart
 
 SHOTS = Path("/tmp/habits")
@@ -286,3 +286,38 @@ def test_a_take_profit_above_the_view_is_written_at_its_top_edge(qtbot: QtBot, p
     grab(live, f"edge_markers_both_{palette.background[1:]}")
     live.set_signal(None)
     assert live.edge_markers.shown() == {}
+
+
+def test_price_pane_guide_levels_and_a_new_timeframe_stay_in_log_scale(qtbot: QtBot) -> None:
+    """A guide level declared on the price pane stands at log10 of its price, also when added in log scale; the
+    candles of another timeframe are drawn in log scale too (the price axis spans log10 of their range)."""
+    ws.add_strategy(
+        strategy_name="guided",
+        interval="1m",
+        get_signal=lambda symbol, when: None,
+        indicators=ws.IndicatorSpec(
+            compute=lambda candles: {"Close": candles["close"].astype(float)},
+            lines=(ws.IndicatorLine(name="Close", levels=(200.0,)),),
+        ),
+    )
+    chart = CandleChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 600)
+    chart.show()
+    candles = candles_at([100.0] * 30 + [1000.0] * 30)
+    chart.set_candles(candles)
+    chart.set_indicators(ws.strategy_indicators("guided", candles))
+    (guide,) = [item for item in chart.price_plot.items if isinstance(item, LevelLine)]
+    assert guide.value() == 200.0
+    chart.set_log_scale(True)
+    assert guide.value() == math.log10(200.0)
+    chart.set_indicators(ws.strategy_indicators("guided", candles))  # new lines, added in log scale
+    (guide,) = [item for item in chart.price_plot.items if isinstance(item, LevelLine)]
+    assert guide.value() == math.log10(200.0)
+
+    chart.set_timeframe(5)
+    chart.show_all()
+    QApplication.processEvents()
+    low, high = chart.price_plot.getViewBox().viewRange()[1]
+    assert math.log10(100.0 / 1.02) - 0.2 < low < math.log10(100.0 / 1.02)
+    assert math.log10(1000.0 * 1.02) < high < math.log10(1000.0 * 1.02) + 0.2

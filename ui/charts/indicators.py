@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QStyleOptionGraphi
 import workstation as ws
 from ui.charts.aggregate import bucket_bounds
 from ui.charts.candle_item import ChartPalette, bucket_size, cosmetic_pen
+from ui.charts.log_scale import LevelLine, price_y
 
 #: Zoomed in to single bars, an indicator line is drawn this many times, each one pixel below the last: a line this
 #: thick at the cost of as many 1-pixel ones. Qt strokes a wider pen through its general path stroker, which takes
@@ -126,7 +127,7 @@ class IndicatorLineItem(pg.GraphicsObject):  # type: ignore[misc]
         self._levels = LineLevels(drawn)
         finite = drawn[~np.isnan(drawn)]
         extremes = [float(finite.min()), float(finite.max())] if len(finite) else []
-        extremes += list(self.series.levels)
+        extremes += self._drawn_levels()
         if extremes:
             low, high = min(extremes), max(extremes)
             self._bounds = QRectF(-0.5, low, float(len(drawn)), high - low)
@@ -134,6 +135,10 @@ class IndicatorLineItem(pg.GraphicsObject):  # type: ignore[misc]
             self._bounds = QRectF()
         self._cache_key = None
         self.update()
+
+    def _drawn_levels(self) -> list[float]:
+        """The heights of the line's guide levels (log10 of them in log scale)."""
+        return [price_y(level, self._log_scale) for level in self.series.levels]
 
     def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
@@ -151,7 +156,7 @@ class IndicatorLineItem(pg.GraphicsObject):  # type: ignore[misc]
             return -0.5, self._levels.count - 0.5
         first, last = orthoRange if orthoRange is not None else (0, self._levels.count - 1)
         shown = self._levels.value_range(first, last)
-        extremes = [*(shown or ()), *self.series.levels]
+        extremes = [*(shown or ()), *self._drawn_levels()]
         return (min(extremes), max(extremes)) if extremes else None
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -285,7 +290,7 @@ class ChartIndicators:
             plot = self._plot_of(series.pane)
             plot.addItem(item)
             for level in series.levels:
-                guide = pg.InfiniteLine(pos=level, angle=0, movable=False)
+                guide = LevelLine(level)
                 guide.setZValue(LINE_Z)
                 plot.addItem(guide, ignoreBounds=True)
                 self._guides.append(guide)

@@ -88,3 +88,20 @@ class PriceAxis(pg.AxisItem):  # type: ignore[misc]
             strings: list[str] = super().tickStrings(values, scale, spacing)
             return strings
         return [f"{10.0**value:.12g}" for value in values]
+
+
+class LevelLine(pg.InfiniteLine):  # type: ignore[misc]
+    """A horizontal guide at a fixed price, drawn at log10 of it while its plot is in log scale.
+
+    pyqtgraph's InfiniteLine is not told of log scale; a price plot calls ``setLogMode`` on the items that have it
+    (when they are added, and at each switch: ``CandleChart.set_log_scale``).
+    """
+
+    def __init__(self, price: float) -> None:
+        super().__init__(pos=price, angle=0, movable=False)
+        self.price = price
+
+    def setLogMode(self, x: bool, y: bool) -> None:
+        """Stand at log10 of the price (``y`` True) or at the price."""
+        self.setPos(price_y(self.price, y))
+
