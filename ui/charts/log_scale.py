@@ -104,4 +104,3 @@ class LevelLine(pg.InfiniteLine):  # type: ignore[misc]
     def setLogMode(self, x: bool, y: bool) -> None:
         """Stand at log10 of the price (``y`` True) or at the price."""
         self.setPos(price_y(self.price, y))
-
