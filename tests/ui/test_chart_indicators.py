@@ -245,3 +245,28 @@ def test_in_log_scale_a_price_line_is_drawn_at_the_log_of_its_values(qtbot: QtBo
     qtbot.wait(50)
     image = chart.graphics.grab().toImage()
     assert colour_near(image, pixel_in(chart, "price", 360, float(candles["low"][360]) - 1.0), floor.color)
+
+
+def test_a_theme_switch_recolours_the_lines_but_not_one_with_its_own_colour(qtbot: QtBot) -> None:
+    candles = candles_of(300)
+    ws.add_strategy(
+        strategy_name="coloured",
+        interval="1m",
+        get_signal=no_signal,
+        indicators=ws.IndicatorSpec(
+            compute=lambda c: {"Own": c["low"] - 1.0, "Themed": c["high"] + 1.0},
+            lines=(ws.IndicatorLine(name="Own", color="#00ff00"), ws.IndicatorLine(name="Themed")),
+        ),
+    )
+    chart = shown_chart(qtbot)
+    chart.set_candles(candles)
+    chart.set_indicators(ws.strategy_indicators("coloured", candles))
+    assert painted(chart.graphics.grab().toImage(), DARK_PALETTE.indicators[0]) > 100
+
+    chart.set_palette(LIGHT_PALETTE)
+
+    image = chart.graphics.grab().toImage()
+    assert chart.indicators.items["Themed"].color == LIGHT_PALETTE.indicators[0]
+    assert painted(image, DARK_PALETTE.indicators[0]) == 0
+    assert painted(image, LIGHT_PALETTE.indicators[0]) > 100
+    assert painted(image, "#00ff00") > 100

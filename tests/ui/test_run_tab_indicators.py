@@ -3,6 +3,8 @@ bar, the legend hiding one, the crosshair readout showing its value (issue 15 ac
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE, CandleChart, ChartPalette
 from ui.charts.candle_chart import format_price
+from ui.main_window import MainWindow
 
 SHOTS = Path("/tmp/ui_shots")
 #: A bar of the day's run, away from both ends.
@@ -172,3 +175,31 @@ def test_an_indicator_function_that_raises_leaves_the_run_complete_and_says_so(
         'strategy "broken-indicators": the indicator function raised RuntimeError: no data; '
         'indicators "SMA fast", "SMA slow" not drawn'
     )
+
+
+def test_a_stored_run_opens_with_its_indicators_built_with_its_parameters(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    request = demo_request(days=1).model_copy(update={"params": {"fast": 7, "slow": 30}})
+    task = window.runs.task_of(window.runs.start(request))
+    assert task is not None
+    qloop.run_until_complete(task)
+    (summary,) = window.history.list_runs()
+
+    tab = qloop.run_until_complete(window.stored_runs.open(summary.id))
+    assert tab is not None
+    qtbot_wait_until(qloop, lambda: bool(tab.chart.indicators.items))
+
+    candles = tab.chart.candles()
+    fast = tab.chart.indicators.items["SMA fast"].values()
+    assert fast[100] == pytest.approx(candles["close"][94:101].mean(), rel=1e-15)
+    assert np.isnan(fast[5]) and not np.isnan(fast[6])  # the stored run's chart has no warm-up day before it
+
+
+def qtbot_wait_until(qloop: qasync.QEventLoop, done: Callable[[], bool]) -> None:
+    """Turn the event loop until ``done`` (the candles and indicators of a stored run load in the background)."""
+    for _ in range(400):
+        if done():
+            return
+        qloop.run_until_complete(asyncio.sleep(0.025))
+    raise AssertionError("the stored run's indicators were never drawn")

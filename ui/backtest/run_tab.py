@@ -173,7 +173,7 @@ class RunTab(QWidget):
             self.chart.set_candles(candles)
             self.chart.set_following(True)
             # Off the GUI thread, while the run works: a year of 1m candles takes a moment per line.
-            self._indicators_task = asyncio.ensure_future(self._show_indicators(prepared.strategy_name, read, first))
+            self._indicators_task = asyncio.ensure_future(self.show_indicators(prepared.strategy_name, read, first))
             await asyncio.sleep(0.02)  # let the chart paint before the engine's first stretch of work
             if self._stop_requested:
                 self._set_state("Stopped", "Stopped before the run started")
@@ -232,13 +232,18 @@ class RunTab(QWidget):
             return await ws.fetch_candles(exchange_name, symbol, request.start, request.end), 0
         return candles, int(np.searchsorted(candles["timestamp"], int(request.start.timestamp() * 1000)))
 
-    async def _show_indicators(self, strategy_name: str, candles: Any, first: int) -> None:
-        """Draw the indicators the run's strategy declares, with the run's parameters, from candle ``first`` on.
+    async def show_indicators(
+        self, strategy_name: str, candles: Any, first: int = 0, params: dict[str, Any] | None = None
+    ) -> None:
+        """Draw the indicators ``strategy_name`` declares, computed off the GUI thread over ``candles``.
 
-        A bad indicator is left out and said so above the chart (and in the log); it never affects the run.
+        ``params`` build a built-in strategy as a request gives them; the chart shows the values from candle
+        ``first`` on (the chart's first candle). A bad indicator is left out and said so above the chart (and in the
+        log); it never affects the run. So is a strategy that cannot be found (a stored run of a strategy file not
+        loaded now).
         """
         try:
-            values = await asyncio.to_thread(ws.strategy_indicators, strategy_name, candles)
+            values = await asyncio.to_thread(ws.strategy_indicators, strategy_name, candles, params)
         except Exception as exc:
             values = ws.IndicatorValues(
                 problems=(f'strategy "{strategy_name}": indicators not computed: {type(exc).__name__}: {exc}',)

@@ -82,6 +82,9 @@ class HistoryController(QObject):
             return
         tab.chart.set_candles(candles)
         tab.chart.show_all()
+        # The request the run was saved with names the strategy and its parameters, as the run was asked for.
+        strategy_name = stored.parameters.get("strategy_name", summary.strategy_name)
+        await tab.show_indicators(strategy_name, candles, params=stored.parameters.get("params"))
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Draw the comparisons of stored runs open in the tabs in ``palette`` (a theme change)."""
