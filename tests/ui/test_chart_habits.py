@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 import workstation as ws
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE, CandleChart, ChartPalette, SignalMarks
 from ui.charts.log_scale import LevelLine, log_ticks
-from ui.live.chart import LiveChart
+from ui.live.chart import EXIT_LABEL_POSITION, LiveChart
 
 SHOTS = Path("/tmp/habits")
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -159,6 +159,8 @@ def test_the_live_chart_draws_its_level_lines_at_the_log_of_their_price(qtbot: Q
 
 
 def live_chart(qtbot: QtBot, palette: ChartPalette = DARK_PALETTE) -> LiveChart:
+    """A shown live chart of a run of a registered strategy without indicators."""
+    ws.add_strategy(strategy_name="one-shot", interval="1m", get_signal=lambda symbol, when: None)
     chart = LiveChart(palette)
     qtbot.addWidget(chart)
     chart.resize(1000, 560)
@@ -264,7 +266,9 @@ def test_a_take_profit_above_the_view_is_written_at_its_top_edge(qtbot: QtBot, p
     box = live.chart.price_plot.getViewBox()
     top = box.sceneBoundingRect().top()
     assert abs(marker.sceneBoundingRect().top() - top) <= 1.0  # hanging from the top edge
-    assert box.sceneBoundingRect().right() - marker.sceneBoundingRect().right() <= 10.0  # by the price axis
+    first, last = box.viewRange()[0]
+    label_x = box.mapViewToScene(QPointF(first + (last - first) * EXIT_LABEL_POSITION, 0.0)).x()
+    assert abs(marker.sceneBoundingRect().right() - label_x) <= 1.0  # where the line's label would be
     corner = marker.sceneBoundingRect().center().toPoint()
     at = live.chart.graphics.mapTo(live, live.chart.graphics.mapFromScene(corner))
     wanted = QColor(palette.take_profit)

@@ -12,7 +12,7 @@ from typing import Literal
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-#: How far right (a fraction of the view from its left edge) a marker's right end sits.
+#: How far right (a fraction of the view from its left edge) a marker's right end sits, unless told otherwise.
 EDGE_MARKER_POSITION = 0.995
 #: Markers on one edge are stacked this many of their heights apart (anchors are fractions of the text's size).
 STACK_STEP = 1.1

@@ -110,7 +110,8 @@ class LiveChart(QWidget):
             plot.addItem(line, ignoreBounds=True)
         self._level_bounds = LevelBounds()
         plot.addItem(self._level_bounds)
-        self.edge_markers = EdgeMarkers(plot, palette.background)
+        # Where the level's own label would be: not at the price label, which may sit at the same edge.
+        self.edge_markers = EdgeMarkers(plot, palette.background, EXIT_LABEL_POSITION)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
