@@ -270,3 +270,29 @@ def test_a_theme_switch_recolours_the_lines_but_not_one_with_its_own_colour(qtbo
     assert painted(image, DARK_PALETTE.indicators[0]) == 0
     assert painted(image, LIGHT_PALETTE.indicators[0]) > 100
     assert painted(image, "#00ff00") > 100
+
+
+def test_new_values_of_the_same_lines_keep_the_panes_and_what_the_trader_hid(qtbot: QtBot) -> None:
+    candles = candles_of(600)
+    chart = shown_chart(qtbot)
+    chart.set_candles(candles[:599])
+    chart.set_indicators(values_for(candles[:599]))
+    pane, item = chart.indicators.panes["Osc"], chart.indicators.items["Floor"]
+    chart.indicators.legend.boxes["Floor"].setChecked(False)
+
+    # A live chart's next candle: the candles and the indicators again, one longer.
+    chart.set_candles(candles)
+    chart.set_indicators(ws.strategy_indicators("drawn", candles))
+
+    assert chart.indicators.panes["Osc"] is pane and chart.indicators.items["Floor"] is item
+    assert len(item.values()) == 600 and item.values()[599] == candles["low"][599] - 1.0
+    assert not chart.indicators.is_shown("Floor")
+    assert not chart.indicators.legend.boxes["Floor"].isChecked()
+
+    chart.set_indicators(ws.IndicatorValues(series=values_for_other(candles)))
+    assert list(chart.indicators.items) == ["Floor"]
+    assert not chart.indicators.is_shown("Floor")  # still the trader's choice for a line of that name
+
+
+def values_for_other(candles: np.ndarray) -> tuple[ws.IndicatorSeries, ...]:
+    return (ws.IndicatorSeries("Floor", "price", (), candles["low"] - 2.0),)

@@ -244,6 +244,11 @@ class IndicatorLegend(QWidget):
             self.boxes[name].setIcon(_swatch(color))
 
 
+def _layout_of(values: ws.IndicatorValues) -> list[tuple[str, str, tuple[float, ...], str | None]]:
+    """What decides a chart's items, panes and legend: each line's name, pane, levels and colour."""
+    return [(series.name, series.pane, series.levels, series.color) for series in values.series]
+
+
 class ChartIndicators:
     """The indicators of one candle chart: their items, their panes between the candles and the volume, the legend.
 
@@ -277,13 +282,24 @@ class ChartIndicators:
         #: What was added to the price plot (the panes take theirs with them).
         self._on_price: list[pg.GraphicsObject] = []
         self.cross_lines: list[pg.InfiniteLine] = []
+        #: The names of the lines the trader hid, kept for the next indicators of the chart.
+        self._hidden: set[str] = set()
 
     def set_values(self, values: ws.IndicatorValues) -> None:
-        """Replace every indicator line with those of ``values`` and show its problems above the chart."""
-        self._clear()
-        self.values = values
+        """Replace every indicator line with those of ``values`` and show its problems above the chart.
+
+        A line the trader hid stays hidden. The same lines again (a live chart's new candle) only take their new
+        values: the panes and the legend stay as they are.
+        """
         self.problems_label.setText("\n".join(values.problems))
         self.problems_label.setVisible(bool(values.problems))
+        if _layout_of(values) == _layout_of(self.values):
+            self.values = values
+            for series in values.series:
+                self.items[series.name].series = series
+            return
+        self._clear()
+        self.values = values
         for series in values.series:
             item = IndicatorLineItem(series, self._colour_of(series))
             self.items[series.name] = item
@@ -298,6 +314,8 @@ class ChartIndicators:
                 self._on_price += [item, *self._guides[len(self._guides) - len(series.levels) :]]
         self._lay_out_panes()
         self.legend.set_lines([(name, item.color) for name, item in self.items.items()])
+        for name in self._hidden & set(self.items):
+            self.set_shown(name, False)
         self.set_palette(self._palette)
 
     def set_timeframe(self, minute_timestamps: np.ndarray, minutes: int) -> None:
@@ -316,6 +334,10 @@ class ChartIndicators:
 
     def set_shown(self, name: str, shown: bool) -> None:
         """Show or hide the line called ``name`` (the legend's check box follows)."""
+        if shown:
+            self._hidden.discard(name)
+        else:
+            self._hidden.add(name)
         self.items[name].setVisible(shown)
         box = self.legend.boxes[name]
         if box.isChecked() != shown:
