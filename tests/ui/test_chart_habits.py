@@ -73,7 +73,11 @@ def view_of(chart: CandleChart) -> list[float]:
     return [round(value, 3) for value in chart.price_plot.getViewBox().viewRange()[0]]
 
 
-def one_long(entry_bar: int, price: float, take_profit: float, stop_loss: float) -> SignalMarks:
+def one_long(
+    entry_bar: int, price: float, take_profit: float, stop_loss: float, exit_bar: int | None = None
+) -> SignalMarks:
+    """A long position entered at bar ``entry_bar``, open, or closed at ``exit_bar`` at its take profit."""
+    closed = exit_bar is not None
     return SignalMarks(
         position_ids=np.array(["p"]),
         entry_time=np.array([T0 + entry_bar * MIN]),
@@ -81,10 +85,10 @@ def one_long(entry_bar: int, price: float, take_profit: float, stop_loss: float)
         is_long=np.array([True]),
         take_profit=np.array([take_profit]),
         stop_loss=np.array([stop_loss]),
-        exit_time=np.array([math.nan]),
-        exit_price=np.array([math.nan]),
-        pnl_percentage=np.array([math.nan]),
-        close_reason=np.array([""]),
+        exit_time=np.array([float(T0 + exit_bar * MIN) if exit_bar is not None else math.nan]),
+        exit_price=np.array([take_profit if closed else math.nan]),
+        pnl_percentage=np.array([1.0 if closed else math.nan]),
+        close_reason=np.array(["take_profit" if closed else ""]),
     )
 
 
@@ -325,3 +329,20 @@ def test_price_pane_guide_levels_and_a_new_timeframe_stay_in_log_scale(qtbot: Qt
     low, high = chart.price_plot.getViewBox().viewRange()[1]
     assert math.log10(100.0 / 1.02) - 0.2 < low < math.log10(100.0 / 1.02)
     assert math.log10(1000.0 * 1.02) < high < math.log10(1000.0 * 1.02) + 0.2
+
+
+def test_end_resumes_following_the_newest_trade_of_a_running_backtest(qtbot: QtBot) -> None:
+    chart = CandleChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 500)
+    chart.show()
+    chart.set_candles(candles_at([100.0] * 1000))
+    chart.set_following(True)
+    assert not chart.follow_button.isVisible()  # a backtest's chart follows its trades while it runs, no button
+    qtbot.keyClick(chart, Qt.Key.Key_Left)
+    assert not chart.is_following()
+    chart.set_marks(one_long(490, 100.0, 101.0, 99.0, exit_bar=500))
+    assert view_of(chart) == [735.8, 977.8]  # where the trader put it
+    qtbot.keyClick(chart, Qt.Key.Key_End)
+    assert chart.is_following()
+    assert view_of(chart) == [318.5, 560.5]  # the newest exit (bar 500) at three quarters of the 242 bars
