@@ -63,6 +63,7 @@ async def prepare_sweep(
         strategy_factory=available_builtin_strategies()[request.strategy_name].factory,
         grid={name: list(values) for name, values in grid.items()},
         metric=request.metric,
+        account=prepared.account,
         exchange_name=prepared.exchange_name,
         frame_name=prepared.frame_name,
         symbols=[request.symbol],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from workstation.account.settings import AccountSettings
 from workstation.backtest_request import prepare_backtest
 from workstation.registry import add_walker, list_walkers
 from workstation.run_requests import WalkerRequest, comparison_backtest
@@ -59,6 +60,7 @@ async def prepare_walk(request: WalkerRequest, strategies: Sequence[str]) -> Pre
         frame_name=frame_name,
         strategies=names,
         metric=request.metric,
+        account=AccountSettings(starting_balance=request.starting_balance, sizing=request.sizing),
     )
     return PreparedWalk(request.symbol, walker.walker_name, tuple(names))
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from workstation import registry
+from workstation.account.metrics import ACCOUNT_METRICS, account_figures_of, ranking_value
 from workstation.backtest import Backtest, validate_backtest_names
 from workstation.backtest_run import BacktestRun
 from workstation.config import Config, get_config
 from workstation.engine.instances import Done, RunInstance, RunInstances, TaskStatus, run_in_background
-from workstation.engine.walker import WalkerJob, run_walker
+from workstation.engine.walker import WalkerJob, metric_value, run_walker
 from workstation.errors import RunAlreadyActiveError
 from workstation.events import events
 from workstation.models.events import DoneEvent
@@ -229,6 +230,7 @@ class WalkerUtils:
                 exchange_name=walker.exchange_name,
                 frame_name=walker.frame_name,
                 config=config,
+                account=walker.account,
             )
             self._running[key] = finished[strategy_name] = results
             try:
@@ -240,6 +242,12 @@ class WalkerUtils:
         async def get_statistics(strategy_name: str) -> BacktestStatistics:
             return await finished[strategy_name].get_data()
 
+        async def get_metric(strategy_name: str, stats: BacktestStatistics) -> float | None:
+            if walker.metric not in ACCOUNT_METRICS:
+                return metric_value(stats, walker.metric)
+            account = await finished[strategy_name].get_account()
+            return ranking_value(walker.metric, account_figures_of(account)[walker.metric])
+
         try:
             walker_storage.clear(symbol, walker.walker_name)
             for strategy_name in walker.strategies:
@@ -249,6 +257,7 @@ class WalkerUtils:
                 walker=walker,
                 run_backtest=run_backtest,
                 get_statistics=get_statistics,
+                get_metric=get_metric,
                 is_stopped=lambda: instance.stop_requested,
             )
             async for contract in run_walker(job):

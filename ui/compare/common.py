@@ -25,7 +25,8 @@ FIT_ROWS = 50
 #: What a cell shows when the engine has no value (a Sharpe ratio of a single trade, a failed job).
 EMPTY: Final = "—"
 
-#: A metric a walk or a sweep ranks by (``WalkerSchema.metric``); every one is "higher is better".
+#: A metric a walk or a sweep ranks by (``WalkerSchema.metric``); every one is "higher is better" (the max drawdown
+#: ranks as its value negated, hence the title's minus sign).
 Metric = ws.WalkerMetric
 #: Every metric, in the order the metric choice offers them.
 METRICS: tuple[str, ...] = typing.get_args(Metric)
@@ -39,6 +40,10 @@ METRIC_TITLES: dict[str, str] = {
     "certainty_ratio": "Certainty ratio",
     "avg_pnl": "Avg PnL",
     "expected_yearly_returns": "Expected yearly returns",
+    "net_profit": "Net profit",
+    "return_percent": "Return",
+    "max_drawdown_percent": "Max drawdown (−)",
+    "daily_sharpe_ratio": "Sharpe (daily equity)",
 }
 
 #: The colour of a good and of a bad value, on a dark and on a light background.
@@ -60,8 +65,10 @@ def metric_text(metric: str, value: float | None) -> str:
     """Return ``value`` of ``metric`` as a table shows it: percentages signed with 2 decimals, ratios with 3."""
     if value is None:
         return EMPTY
-    if metric in ("total_pnl", "avg_pnl", "expected_yearly_returns"):
+    if metric in ("total_pnl", "avg_pnl", "expected_yearly_returns", "return_percent", "max_drawdown_percent"):
         return signed(value, 2) + "%"
+    if metric == "net_profit":
+        return signed(value, 2)
     if metric == "win_rate":
         return fixed(value, 2) + "%"
     return fixed(value, 3)

@@ -22,14 +22,16 @@ class WalkerJob:
     """What one walk works on: values and the two backtest operations, no context lookups.
 
     ``run_backtest(strategy_name)`` backtests one strategy to its end on the walker's exchange and frame;
-    ``get_statistics(strategy_name)`` returns its statistics afterwards; ``is_stopped()`` tells whether a stop of
-    the whole walk was requested before the walk could hear ``walker_stop``.
+    ``get_statistics(strategy_name)`` returns its statistics afterwards and ``get_metric(strategy_name, stats)`` the
+    value it is ranked by; ``is_stopped()`` tells whether a stop of the whole walk was requested before the walk
+    could hear ``walker_stop``.
     """
 
     symbol: str
     walker: WalkerSchema
     run_backtest: Callable[[str], Awaitable[None]]
     get_statistics: Callable[[str], Awaitable[BacktestStatistics]]
+    get_metric: Callable[[str, BacktestStatistics], Awaitable[float | None]]
     is_stopped: Callable[[], bool]
 
 
@@ -100,7 +102,7 @@ async def run_walker(job: WalkerJob) -> AsyncIterator[WalkerContract]:
                 await callbacks.call("on_strategy_error", strategy_name, strategy_name, symbol, exc)
                 continue
             stats = stats_by_strategy[strategy_name] = await job.get_statistics(strategy_name)
-            value = metric_value(stats, walker.metric)
+            value = await job.get_metric(strategy_name, stats)
             if value is not None and (best_metric is None or value > best_metric):
                 best_metric, best_strategy = value, strategy_name
             tested += 1

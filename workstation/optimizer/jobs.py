@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workstation.account.settings import AccountSettings
 from workstation.config import Config
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.schemas.frame import FrameSchema
@@ -32,6 +33,7 @@ class OptimizerJob:
     frame: FrameSchema
     risks: tuple[RiskSchema, ...]
     config: Config
+    account: AccountSettings
 
     @property
     def strategy_name(self) -> str:
@@ -43,7 +45,8 @@ class OptimizerJob:
 class OptimizerJobResult:
     """What a job reports back: the backtest statistics (no signal list) or the error that stopped it.
 
-    ``statistics`` holds every field of ``BacktestStatistics`` except ``signal_list``; ``closed_pnls`` the
+    ``statistics`` holds every field of ``BacktestStatistics`` except ``signal_list``, and the run's account figures
+    under the account metrics' names (``net_profit``, ``max_drawdown_percent``, ...); ``closed_pnls`` the
     ``pnl_percentage`` of each closed signal in arrival order (walk-forward stitches them).
     """
 

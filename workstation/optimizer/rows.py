@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from workstation.account.metrics import ACCOUNT_METRICS, ranking_value
 from workstation.optimizer.jobs import OptimizerJobResult
 from workstation.optimizer.models import OptimizerRow, OutOfSampleStats
 from workstation.schemas.walker import WalkerMetric
 
-__all__ = ["best_params", "job_row", "out_of_sample_stats", "rank_key", "rank_rows"]
+__all__ = ["best_params", "job_row", "metric_value", "out_of_sample_stats", "rank_key", "rank_rows"]
 
 
 def job_row(params: dict[str, Any], outcome: OptimizerJobResult, metric: WalkerMetric) -> OptimizerRow:
@@ -32,13 +33,21 @@ def job_row(params: dict[str, Any], outcome: OptimizerJobResult, metric: WalkerM
         rank=0,
         index=outcome.index,
         params=params,
-        metric_value=statistics[metric],
+        metric_value=metric_value(statistics, metric),
         total_signals=statistics["total_signals"],
         win_rate=statistics["win_rate"],
         total_pnl=statistics["total_pnl"],
         sharpe_ratio=statistics["sharpe_ratio"],
         max_drawdown=statistics["max_drawdown"],
     )
+
+
+def metric_value(statistics: dict[str, Any], metric: WalkerMetric) -> float | None:
+    """Return the value a job is ranked by: its statistic, or its account figure (a drawdown negated)."""
+    if metric in ACCOUNT_METRICS:
+        return ranking_value(metric, statistics[metric])
+    value: float | None = statistics[metric]
+    return value
 
 
 def rank_key(row: OptimizerRow) -> tuple[bool, float, int]:
@@ -78,5 +87,5 @@ def out_of_sample_stats(outcome: OptimizerJobResult | None, metric: WalkerMetric
         win_rate=statistics["win_rate"],
         sharpe_ratio=statistics["sharpe_ratio"],
         max_drawdown=statistics["max_drawdown"],
-        metric_value=statistics[metric],
+        metric_value=metric_value(statistics, metric),
     )

@@ -70,6 +70,7 @@ class SweepSetup:
             frame=frame or self.frame,
             risks=risks,
             config=self.config,
+            account=self.optimizer.account,
         )
 
     def check_risks(self, index: int) -> None:

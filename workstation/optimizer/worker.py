@@ -12,6 +12,7 @@ import pickle
 import threading
 
 from workstation import registry
+from workstation.account.metrics import account_figures_of
 from workstation.backtest import Backtest
 from workstation.config import reset_config, set_config
 from workstation.models.results import CancelledResult, ClosedResult
@@ -85,20 +86,23 @@ async def _run(job: OptimizerJob) -> OptimizerJobResult:
     strategy = registry.add_strategy(build_strategy(job.strategy_factory, job.params, job.strategy_name))
     closed: list[ClosedResult] = []
     cancelled = 0
-    async for result in Backtest.run(
+    run = Backtest.run(
         job.symbol,
         strategy_name=strategy.strategy_name,
         exchange_name=exchange.exchange_name,
         frame_name=frame.frame_name,
         config=job.config,
-    ):
+        account=job.account,
+    )
+    async for result in run:
         if isinstance(result, ClosedResult):
             closed.append(result)
         elif isinstance(result, CancelledResult):
             cancelled += 1
     statistics = compute_backtest_statistics(closed, cancelled)
+    account = account_figures_of(await run.get_account())
     return OptimizerJobResult(
         index=job.index,
-        statistics=statistics.model_dump(exclude={"signal_list"}),
+        statistics=statistics.model_dump(exclude={"signal_list"}) | account,
         closed_pnls=tuple(result.pnl.pnl_percentage for result in closed),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from workstation.account.settings import AccountSettings
 from workstation.schemas.common import AnyCallable, CallbacksModel, Name, SchemaModel
 from workstation.schemas.walker import WalkerMetric
 
@@ -22,6 +23,7 @@ class OptimizerSchema(SchemaModel):
     strategy_factory: AnyCallable
     grid: dict[str, list[object] | tuple[object, ...] | range]
     metric: WalkerMetric = "sharpe_ratio"
+    account: AccountSettings = Field(default_factory=AccountSettings)
     exchange_name: Name
     frame_name: Name
     symbols: list[str] = Field(min_length=1)

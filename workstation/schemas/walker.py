@@ -6,7 +6,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from workstation.account.settings import AccountSettings
 from workstation.schemas.common import AnyCallable, CallbacksModel, Name, SchemaModel
+
+#: The account figures a walk or a sweep may rank by (``ws.AccountReport``'s, of each run's account): net profit,
+#: return, max drawdown of the equity peak (ranked smallest first: its metric value is the drawdown negated) and the
+#: Sharpe ratio of the daily equity returns.
+AccountMetric = Literal["net_profit", "return_percent", "max_drawdown_percent", "daily_sharpe_ratio"]
 
 WalkerMetric = Literal[
     "sharpe_ratio",
@@ -16,6 +22,7 @@ WalkerMetric = Literal[
     "certainty_ratio",
     "avg_pnl",
     "expected_yearly_returns",
+    AccountMetric,
 ]
 
 
@@ -36,6 +43,7 @@ class WalkerSchema(SchemaModel):
     frame_name: Name
     strategies: list[Name] = Field(min_length=1)
     metric: WalkerMetric = "sharpe_ratio"
+    account: AccountSettings = Field(default_factory=AccountSettings)
     callbacks: WalkerCallbacks = Field(default_factory=WalkerCallbacks)
     note: str = ""
 
