@@ -37,13 +37,20 @@ class HeatUtils:
         """Return the heatmap of these backtest runs alone: one row per run that closed a signal, and the totals.
 
         Unlike :meth:`get_data`, which summarises the latest run of each symbol of a strategy, this reads only the
-        given runs (one strategy on several symbols, say), whatever else runs beside them.
+        given runs (one strategy on several symbols, say), whatever else runs beside them. Each row also has its
+        run's account figures (net profit, return, max drawdown of the equity peak).
         """
         rows = []
         for run in runs:
             closed = (await run.get_data()).signal_list
             if closed:
-                rows.append(compute_heatmap_row(run.symbol, closed))
+                account = await run.get_account()
+                account_figures = {
+                    "net_profit": account.net_profit,
+                    "return_percent": account.return_percent,
+                    "equity_drawdown_percent": account.max_drawdown_percent,
+                }
+                rows.append(compute_heatmap_row(run.symbol, closed).model_copy(update=account_figures))
         return compute_heatmap_statistics(rows)
 
     async def get_report(self, strategy_name: str, *, backtest: bool = True) -> str:

@@ -60,12 +60,16 @@ def test_the_heatmap_of_two_symbols_shows_the_engines_rows_and_totals(
     assert statistics.portfolio_total_pnl == -21.0680087943354
     assert statistics.portfolio_sharpe_ratio == -0.40566697536045776
     assert heat.model.rowCount() == 2
-    # The report's columns (pinned by tests/acceptance/test_heat.py), the PnL spelt as in the rest of the window.
-    headers = [heat.model.headerData(column, Qt.Orientation.Horizontal) for column in range(12)]
-    assert headers == ["Symbol", "Total PnL", *ws.HEATMAP_COLUMNS[2:]]
+    # The run's account first (10,000 at the fixed cost of 100: each trade makes its % of 100 in money), then the
+    # report's columns (pinned by tests/acceptance/test_heat.py), the PnL spelt as in the rest of the window.
+    headers = [heat.model.headerData(column, Qt.Orientation.Horizontal) for column in range(15)]
+    assert headers == ["Symbol", "Net profit", "Return", "Max DD (equity)", "Total PnL", *ws.HEATMAP_COLUMNS[2:]]
     assert ws.HEATMAP_COLUMNS[1] == "Total PNL"
     assert heat.model.texts(0) == [
         "BTCUSDT",
+        "-7.67",
+        "-0.08%",
+        "0.08%",
         "-7.67%",
         "-0.37",
         "0.43",
@@ -78,7 +82,8 @@ def test_the_heatmap_of_two_symbols_shows_the_engines_rows_and_totals(
         "4",
         "23",
     ]
-    assert heat.model.texts(1)[:2] == ["ETHUSDT", "-13.40%"] and heat.model.texts(1)[-1] == "31"
+    assert heat.model.texts(1)[:5] == ["ETHUSDT", "-13.40", "-0.13%", "0.14%", "-13.40%"]
+    assert heat.model.texts(1)[-1] == "31"
     assert heat.summary.text() == "2 symbols · portfolio PnL -21.07% · Sharpe -0.41 · 54 trades"
     assert heat.status.text() == "Finished: 2 of 2 symbols backtested. Click a symbol to open its backtest."
     assert (heat.progress.value(), heat.progress.maximum()) == (2, 2)
@@ -91,6 +96,10 @@ def test_the_heatmap_of_two_symbols_shows_the_engines_rows_and_totals(
     win_rate = heat.model.tint(0, HeatColumn.WIN_RATE)
     assert win_rate is not None and _greenness(win_rate) > 0
     assert heat.model.tint(0, HeatColumn.TRADES) is None
+    btc_profit = heat.model.tint(0, HeatColumn.NET_PROFIT)
+    eth_profit = heat.model.tint(1, HeatColumn.NET_PROFIT)
+    assert btc_profit is not None and eth_profit is not None
+    assert _redness(eth_profit) > _redness(btc_profit) > 0
 
 
 def _redness(colour: str) -> int:

@@ -1,4 +1,5 @@
-"""The portfolio heatmap as a table: one row per symbol with the SPEC §13 columns, each value tinted green or red.
+"""The portfolio heatmap as a table: one row per symbol, its run's account in money then the SPEC §13 columns, each
+value tinted green or red.
 
 A column's tint deepens with the distance from its neutral value (0 for PnL and ratios, 1 for the profit factor,
 50 % for the win rate) up to the column's largest distance; a drawdown is always a shade of red. The colours are
@@ -22,38 +23,56 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class HeatColumn(IntEnum):
-    """The columns of the heat table, in the report's order (SPEC §13)."""
+    """The columns of the heat table: the symbol, its run's account, then the report's columns (SPEC §13)."""
 
     SYMBOL = 0
-    TOTAL_PNL = 1
-    SHARPE = 2
-    PROFIT_FACTOR = 3
-    EXPECTANCY = 4
-    WIN_RATE = 5
-    AVG_WIN = 6
-    AVG_LOSS = 7
-    MAX_DRAWDOWN = 8
-    WIN_STREAK = 9
-    LOSS_STREAK = 10
-    TRADES = 11
+    NET_PROFIT = 1
+    RETURN = 2
+    EQUITY_DRAWDOWN = 3
+    TOTAL_PNL = 4
+    SHARPE = 5
+    PROFIT_FACTOR = 6
+    EXPECTANCY = 7
+    WIN_RATE = 8
+    AVG_WIN = 9
+    AVG_LOSS = 10
+    MAX_DRAWDOWN = 11
+    WIN_STREAK = 12
+    LOSS_STREAK = 13
+    TRADES = 14
 
 
-#: The heat report's own columns (SPEC §13), so the table and the report read the same, but for the PnL, which
-#: the window spells as everywhere else in it ("Total PnL", not the report's "Total PNL").
+#: The account's columns, read first, then the heat report's own (SPEC §13), so the table and the report read the
+#: same, but for the PnL, which the window spells as everywhere else in it ("Total PnL", not "Total PNL").
 HEAT_HEADERS: tuple[str, ...] = (
-    ws.HEATMAP_COLUMNS[HeatColumn.SYMBOL],
+    ws.HEATMAP_COLUMNS[0],
+    "Net profit",
+    "Return",
+    "Max DD (equity)",
     METRIC_TITLES["total_pnl"],
-    *ws.HEATMAP_COLUMNS[HeatColumn.SHARPE :],
+    *ws.HEATMAP_COLUMNS[2:],
 )
 
 
 def heat_texts(row: ws.HeatmapRow) -> list[str]:
-    """Return the texts of one symbol's row as the heat report writes them, a missing value as the empty mark."""
-    return [EMPTY if cell == ws.formatting.NOT_AVAILABLE else cell for cell in ws.heatmap_row_cells(row)]
+    """Return the texts of one symbol's row: its account, then as the heat report writes them; missing: empty."""
+    symbol, *report = (EMPTY if cell == ws.formatting.NOT_AVAILABLE else cell for cell in ws.heatmap_row_cells(row))
+    account = [
+        EMPTY if row.net_profit is None else f"{row.net_profit:+,.2f}",
+        EMPTY if row.return_percent is None else f"{row.return_percent:+.2f}%",
+        EMPTY if row.equity_drawdown_percent is None else f"{row.equity_drawdown_percent:.2f}%",
+    ]
+    return [symbol, *account, *report]
 
 
 #: The value each tinted column is judged by and its neutral value; a drawdown counts as a loss of its size.
 _SCALES: dict[int, tuple[Callable[[ws.HeatmapRow], float | None], float]] = {
+    HeatColumn.NET_PROFIT: (lambda row: row.net_profit, 0.0),
+    HeatColumn.RETURN: (lambda row: row.return_percent, 0.0),
+    HeatColumn.EQUITY_DRAWDOWN: (
+        lambda row: -row.equity_drawdown_percent if row.equity_drawdown_percent is not None else None,
+        0.0,
+    ),
     HeatColumn.TOTAL_PNL: (lambda row: row.total_pnl, 0.0),
     HeatColumn.SHARPE: (lambda row: row.sharpe_ratio, 0.0),
     HeatColumn.PROFIT_FACTOR: (lambda row: row.profit_factor, 1.0),

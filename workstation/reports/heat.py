@@ -77,6 +77,11 @@ class HeatmapRow(BaseModel):
     max_win_streak: int
     max_loss_streak: int
     expectancy: float | None
+    #: The account of the row's run in money (``Heat.get_run_data``): net profit, return and max drawdown of the
+    #: equity peak in %; None in a strategy's heatmap of stored results, which has no run.
+    net_profit: float | None = None
+    return_percent: float | None = None
+    equity_drawdown_percent: float | None = None
 
 
 class HeatmapStatistics(BaseModel):
