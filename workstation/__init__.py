@@ -15,6 +15,7 @@ from workstation.account import (
     FixedCostSizing,
     RiskSizing,
 )
+from workstation.account.stored import stored_account_settings
 from workstation.atomic_file import write_bytes_atomically, write_text_atomically
 from workstation.backtest import Backtest
 from workstation.backtest_request import (
@@ -587,6 +588,7 @@ __all__ = [
     "simulate_monte_carlo",
     "split_symbols",
     "statistics_figures",
+    "stored_account_settings",
     "stored_paper_session",
     "strategy_choices",
     "strategy_indicators",

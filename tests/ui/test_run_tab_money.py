@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import qasync
 from backtest_runs import run_to_end
+from loop_helpers import wait_until
 from pytestqt.qtbot import QtBot
 from test_statistics_widgets import cell_texts
 
@@ -98,3 +99,46 @@ def test_robustness_page_draws_the_paths_of_the_ended_run(
     # A fixed cost per trade: every reshuffled order ends where the run ended.
     assert page.figures.index(1, 1).data() == page.figures.index(1, 3).data() == "9,970.02"
     window.grab().save(str(SHOTS / "robustness_dark.png"))
+
+
+def test_a_stored_run_shows_its_account_as_the_run_did(
+    week: RunTab, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    [stored] = window.history.list_runs()
+
+    reopened = qloop.run_until_complete(window.stored_runs.open(stored.id))
+
+    assert reopened is not None
+    wait_until(qloop, lambda: reopened.account is not None)
+    assert cell_texts(reopened.statistics.model) == cell_texts(week.statistics.model)
+    reopened.details.setCurrentWidget(reopened.monte_carlo_page)
+    assert reopened.monte_carlo_task is not None
+    qloop.run_until_complete(reopened.monte_carlo_task)
+    assert reopened.monte_carlo is not None and reopened.monte_carlo.report is not None
+    assert reopened.monte_carlo.report.trade_count == 80
+
+
+def test_compare_runs_overlays_their_equity_and_reads_the_account_first(
+    week: RunTab, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    run_to_end(qloop, window, demo_request(7, strategy_name="rsi-reversion"))
+    first, second = sorted(run.id for run in window.history.list_runs())
+
+    view = qloop.run_until_complete(window.stored_runs.compare(first, second))
+
+    assert view is not None
+    rows = cell_texts(view.model)
+    assert rows[0] == ["Account", "", "", ""]
+    assert rows[1][:2] == ["Net profit", "-29.98"]
+    assert rows[12][0] == "Per trade (% of each position)"
+    curves = view.overlay.curves
+    assert [curve.name() for curve in curves] == [
+        f"#{first} sma-cross-market · BTCUSDT",
+        f"#{second} rsi-reversion · BTCUSDT",
+    ]
+    assert [float(curve.getData()[1][0]) for curve in curves] == [100.0, 100.0]
+    assert float(curves[0].getData()[1][-1]) == pytest.approx(99.70, abs=0.005)  # 9,970.02 of 10,000
+    for theme in ("dark", "light"):
+        window.theme_actions[theme].trigger()
+        qtbot.wait(50)
+        window.grab().save(str(SHOTS / f"compare_{theme}.png"))

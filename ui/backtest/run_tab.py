@@ -101,8 +101,10 @@ class RunTab(QWidget):
         self._palette = palette
         self._palette_pending = False
         self._series: ws.RunSeries | None = None
-        #: The run's account in money (None before its first summary, and for a run the history kept without one).
+        #: The run's account in money (None before its first summary, and while a stored run's is being booked).
         self.account: ws.AccountReport | None = None
+        #: How the run sized its positions (None until known): a sizing that follows the equity compounds.
+        self.account_settings: ws.AccountSettings | None = None
         # The two chart pages are hidden when a tab opens: they are built when first shown (a third of the cost).
         self.curves: EquityCurves | None = None
         self.histogram: PnlHistogram | None = None
@@ -179,6 +181,7 @@ class RunTab(QWidget):
                 self._set_state("Stopped", "Stopped before the run started")
                 return
             self.backtest_run = prepared.run()
+            self.account_settings = self.backtest_run.account.settings
             self.trades.set_command_source(self.backtest_run.commands_of)
             feed = RunFeed(self.backtest_run, self)
             feed.results_flushed.connect(self._add_results)
@@ -277,6 +280,17 @@ class RunTab(QWidget):
         state: RunState = "Stopped" if summary.state == "stopped" else "Finished"
         self._set_state(state, f"{state} (from the history, run #{summary.id})")
 
+    async def show_stored_account(self, stored: ws.StoredRun) -> None:
+        """Book a stored run's trades again under its stored account, then show its money (``show_stored`` first).
+
+        Marking open positions to market reads candles, so this runs after the tab is drawn.
+        """
+        self.account_settings, _costs = ws.stored_account_settings(stored.parameters)
+        account = await stored.get_account()
+        self.statistics.set_statistics(stored.statistics, stored.series, account)
+        self._apply_series(stored.series, account)
+        self._start_monte_carlo()
+
     def _add_results(self, batch: list[Any]) -> None:
         self._mark_new_commands()
         self._marks.add(batch)
@@ -338,12 +352,12 @@ class RunTab(QWidget):
 
     def _start_monte_carlo(self) -> None:
         """Draw the Monte Carlo paths of the ended run's account, once per account, when the page exists."""
-        page, account, run = self.monte_carlo, self.account, self.backtest_run
-        if page is None or account is None or run is None or self.running or account is self._monte_carlo_account:
+        page, account, settings = self.monte_carlo, self.account, self.account_settings
+        if page is None or account is None or settings is None or self.running or account is self._monte_carlo_account:
             return
         self._monte_carlo_account = account
         # Sizing that follows the equity compounds each trade's return; a fixed cost per trade adds its money.
-        compounding = run.account.settings.sizing.method != "fixed_cost"
+        compounding = settings.sizing.method != "fixed_cost"
         self.monte_carlo_task = asyncio.ensure_future(
             page.compute(account.trades, account.starting_balance, compounding=compounding)
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 import workstation as ws
@@ -20,6 +21,8 @@ from ui.charts.candle_item import DARK_PALETTE, ChartPalette, cosmetic_pen
 DAY_MS = 86_400_000
 #: The colours of the compared runs' curves, in order (the first run takes the palette's win colour).
 RUN_COLOURS = ("#f5a623", "#bd10e0", "#50e3c2", "#e94b3c", "#7ed321")
+#: Opacity (0–255) of the legend's backdrop.
+LEGEND_ALPHA = 210
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +63,10 @@ class EquityOverlay(QWidget):
         self.plot: pg.PlotItem = self.graphics.addPlot()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "Days since the run's start")
-        self.plot.setLabel("left", "Equity, % of the starting balance")
+        self.plot.setLabel("left", "Equity, % of start")
         for side in ("left", "bottom"):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
-        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.legend = self.plot.addLegend(offset=(10, -10))  # bottom left: the curves start at the top left
         self._start_line = pg.InfiniteLine(pos=100.0, angle=0, movable=False)
         self.plot.addItem(self._start_line, ignoreBounds=True)
         self.curves: list[pg.PlotCurveItem] = []
@@ -98,6 +101,10 @@ class EquityOverlay(QWidget):
             axis.setPen(pg.mkPen(palette.foreground))
             axis.setTextPen(pg.mkPen(palette.foreground))
         self.legend.setLabelTextColor(palette.foreground)
+        # The curves all start at 100 where the legend sits: its backdrop keeps the names readable over them.
+        backdrop = QColor(palette.background)
+        backdrop.setAlpha(LEGEND_ALPHA)
+        self.legend.setBrush(backdrop)
         for _sample, label in self.legend.items:
             label.setText(label.text)
         self._start_line.setPen(cosmetic_pen(palette.foreground, 1, Qt.PenStyle.DotLine))

@@ -15,7 +15,7 @@ from ui.controllers.background import BackgroundTasks
 from ui.controllers.runs import RunController
 from ui.controllers.tabs import show_in_front
 from ui.history.history_dock import HistoryPanel
-from ui.widgets.comparison import DEFAULT_STARTING_BALANCE, ComparisonView
+from ui.widgets.comparison import ComparisonView
 
 
 class HistoryController(QObject):
@@ -66,7 +66,14 @@ class HistoryController(QObject):
         tab = self._runs.open_tab(_stored_title(stored))
         tab.show_stored(stored, None)
         self._background.spawn(self._load_candles(tab, stored))
+        self._background.spawn(self._show_account(tab, stored))
         return tab
+
+    async def _show_account(self, tab: RunTab, stored: ws.StoredRun) -> None:
+        try:
+            await tab.show_stored_account(stored)
+        except Exception as exc:
+            self.message_logged.emit(f"Run #{stored.summary.id}: no account to show ({type(exc).__name__}: {exc})")
 
     async def _load_candles(self, tab: RunTab, stored: ws.StoredRun) -> None:
         summary = stored.summary
@@ -101,20 +108,20 @@ class HistoryController(QObject):
         except Exception as exc:
             self.error_raised.emit(f"Could not compare runs #{first} and #{second}: {exc}", traceback.format_exc())
             return None
+        accounts = [await _account_of(run) for run in runs]
         view = ComparisonView(self._tabs, self._runs.palette)
-        # The history keeps no account yet: each curve is the balance at the closes, from the run's own balance.
-        view.set_runs(
-            [(_stored_title(run), run.statistics, run.series) for run in runs],
-            starting_balances=[_starting_balance(run) for run in runs],
-        )
+        view.set_runs([(_stored_title(run), run.statistics, run.series) for run in runs], accounts=accounts)
         show_in_front(self._tabs, view, f"Compare #{first} / #{second}")
         return view
 
 
-def _starting_balance(run: ws.StoredRun) -> float:
-    """Return the balance a stored run's request started with (the default for a run stored before it had one)."""
-    balance = run.parameters.get("starting_balance")
-    return float(balance) if isinstance(balance, int | float) else DEFAULT_STARTING_BALANCE
+async def _account_of(run: ws.StoredRun) -> ws.AccountReport | None:
+    """Return a stored run's account, or None when its stored settings cannot be read (the table then compares the
+    per-trade figures, and its curve is its balance at the closes)."""
+    try:
+        return await run.get_account()
+    except ValueError:
+        return None
 
 
 def _stored_title(run: ws.StoredRun) -> str:
