@@ -13,6 +13,7 @@ import pytest
 
 import workstation as ws
 from workstation.account.ledger import RunAccount
+from workstation.models.position import PartialPnl
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 HOUR = 3_600_000
@@ -220,19 +221,22 @@ def test_a_run_whose_equity_is_spent_opens_no_more_positions(caplog: pytest.LogC
         ),
     )
 
-    async def run() -> tuple[list[ws.ClosedResult], ws.AccountReport, ws.AccountReport]:
+    async def run(balance: float) -> tuple[list[ws.ClosedResult], ws.AccountReport, ws.AccountReport]:
         backtest = ws.Backtest.run(
             "FLAT",
             strategy_name="always-long",
             exchange_name="flat",
             frame_name="two-hours",
-            account=ws.AccountSettings(starting_balance=100.5),
+            account=ws.AccountSettings(starting_balance=balance),
         )
         results = [result async for result in backtest if isinstance(result, ws.ClosedResult)]
         return results, await backtest.get_account(), await ws.Backtest.get_account("FLAT", "always-long")
 
-    results, report, latest = asyncio.run(run())
-    assert len(results) == 2
+    unlimited, _, _ = asyncio.run(run(10_000.0))
+    assert len(unlimited) == 11  # a position every 11 minutes (10 held, closed on the 11th) over 121 minutes
+    results, report, latest = asyncio.run(run(100.5))
+    assert results == unlimited[:2]
+    assert report.trades[-1].closed_at == results[-1].close_timestamp
     assert report == latest
     expected = [100.5 - 40 / 100.1, 100.5 - 80 / 100.1]
     assert [trade.equity_after for trade in report.trades] == pytest.approx(expected, rel=1e-12)
@@ -285,3 +289,61 @@ def test_a_request_refuses_a_bad_account_naming_the_field() -> None:
     located = {".".join(map(str, error["loc"])): error["input"] for error in refused.value.errors()}
     assert set(located) == {"starting_balance", "sizing.risk.percent"}
     assert located["sizing.risk.percent"] == 0.0
+
+
+def test_averaging_in_and_a_partial_close_count_in_money() -> None:
+    """Without fees or slippage, from 1000 at 30 % of the equity: the first entry gets 300, three times the engine's
+    100, so every money figure of the trade is three times the engine's.
+
+    Entries: 100 at 100 (1 coin) and 50 more at 90 (5/9 coin): 150 invested for 14/9 coins, effective entry
+    150 / (14/9). Half of it closes at 110: realised 75 x (110 x 14/1350 - 1) = 95/9 (engine), then the rest at
+    120: the trade makes 75 x (110 + 120) x 14/1350 - 150 = 260/9 (engine). In the account: 450 invested, the
+    balance steps to 1000 + 3 x 95/9 at the partial close and to 1000 + 3 x 260/9 at the close; at the partial
+    close the equity is marked at 110 on all 14/9 coins: 1000 + 3 x (110 x 14/9 - 150) = 1000 + 3 x 190/9.
+    """
+    config = ws.Config(percent_fee=0.0, percent_slippage=0.0)
+    opened, averaged, partial_at, closed_at = T0 + HOUR, T0 + 2 * HOUR, T0 + 3 * HOUR, T0 + 4 * HOUR
+    base = closed(0, opened=opened, closed_at=closed_at, pnl=0.0)
+    entries = (
+        ws.Entry(price=100.0, cost=100.0, timestamp=opened),
+        ws.Entry(price=90.0, cost=50.0, timestamp=averaged),
+    )
+    partial = ws.PartialClose(
+        type="profit",
+        percent=50.0,
+        current_price=110.0,
+        cost_basis_at_close=150.0,
+        entry_count_at_close=2,
+        timestamp=partial_at,
+    )
+    signal = base.signal.model_copy(
+        update={"price_open": 150 / (14 / 9), "original_price_open": 100.0, "entries": entries, "partials": (partial,)}
+    )
+    result = base.model_copy(
+        update={
+            "signal": signal,
+            "pnl": ws.Pnl(
+                pnl_percentage=260 / 9 / 150 * 100,
+                pnl_cost=260 / 9,
+                pnl_entries=150.0,
+                price_open=150 / (14 / 9),
+                price_close=120.0,
+                fee_cost=0.0,
+            ),
+            "partial_pnl": (PartialPnl(timestamp=partial_at, pnl_percentage=95 / 9 / 150 * 100, pnl_cost=95 / 9),),
+        }
+    )
+    account = RunAccount(ws.AccountSettings(starting_balance=1000.0, sizing=ws.EquityShareSizing(percent=30.0)), config)
+    trade = account.book(result)
+    assert trade.invested == pytest.approx(450.0, rel=1e-15)
+    assert trade.pnl_money == pytest.approx(3 * 260 / 9, rel=1e-15)
+    report = asyncio.run(account.report(T0, T0 + DAY, no_price))
+    balance = [(point.timestamp, point.value) for point in report.balance_curve]
+    assert balance == [
+        (T0, 1000.0),
+        (partial_at, pytest.approx(1000 + 3 * 95 / 9, rel=1e-15)),
+        (closed_at, pytest.approx(1000 + 3 * 260 / 9, rel=1e-15)),
+        (T0 + DAY, pytest.approx(1000 + 3 * 260 / 9, rel=1e-15)),
+    ]
+    marks = {point.timestamp: point.value for point in report.equity_curve}
+    assert marks[partial_at] == pytest.approx(1000 + 3 * 190 / 9, rel=1e-12)
