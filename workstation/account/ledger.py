@@ -22,6 +22,7 @@ from workstation.clients.position import PositionState
 from workstation.clients.sizing import risk_quantity
 from workstation.config import Config
 from workstation.errors import SizingError
+from workstation.models.fast import construct
 from workstation.models.results import ClosedResult
 from workstation.timeutil import DAY_MS
 
@@ -79,7 +80,9 @@ class RunAccount:
         engine_cost = signal.entries[0].cost if signal.entries else self.config.position_entry_cost
         scale = self._first_entry_money(result, equity_before) / engine_cost
         pnl_money = pnl.pnl_cost * scale
-        trade = AccountTrade(
+        # Built without validation (floats and ints already): one per closed trade, on the run's own path.
+        trade = construct(
+            AccountTrade,
             signal_id=signal.id,
             opened_at=signal.scheduled_at if signal.pending_at is None else signal.pending_at,
             closed_at=result.close_timestamp,
