@@ -73,14 +73,14 @@ def test_paths_are_drawn_in_a_worker_thread_and_shown(
         "1,000 paths each way of 4 closed trades from 10,000.00, each trade's money added (seed 0)"
     )
     assert table_texts(page) == [
-        ["Order reshuffled", "", "", ""],
+        ["Reshuffled", "", "", ""],
         ["Final equity", "10,000.00", "10,000.00", "10,000.00"],
         ["Max drawdown", "2.91%", "3.38%", "3.50%"],
-        ["Paths with equity spent", "", "0.00%", ""],
-        ["Trades resampled", "", "", ""],
+        ["Equity spent", "", "0.00%", ""],
+        ["Resampled", "", "", ""],
         ["Final equity", "9,300.00", "10,000.00", "10,700.00"],
         ["Max drawdown", "0.00%", "3.00%", "7.00%"],
-        ["Paths with equity spent", "", "0.00%", ""],
+        ["Equity spent", "", "0.00%", ""],
     ]
     report = page.report
     assert report is not None

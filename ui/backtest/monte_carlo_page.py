@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStyle, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette, cosmetic_pen
@@ -26,7 +26,7 @@ WAYS = {
     "resampled": "Trades resampled with replacement",
 }
 #: The ways as the figures table heads their rows.
-WAY_ROWS = {"reshuffled": "Order reshuffled", "resampled": "Trades resampled"}
+WAY_ROWS = {"reshuffled": "Reshuffled", "resampled": "Resampled"}
 #: Opacity (0–255) of the 5–95 % band.
 BAND_ALPHA = 70
 
@@ -48,7 +48,7 @@ class MonteCarloPage(QWidget):
 
     report_shown = Signal()
 
-    HEADER = ("Figure", "5 %", "50 %", "95 %")
+    HEADER = ("Paths", "5 %", "50 %", "95 %")
 
     def __init__(self, palette: ChartPalette = DARK_PALETTE, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,19 +67,19 @@ class MonteCarloPage(QWidget):
         self.graphics.ci.layout.setColumnStretchFactor(1, 2)
         self.bands_plot.setLabel("bottom", "Trade number")
         self.bands_plot.setLabel("left", "Equity")
-        self.drawdown_plot.setLabel("bottom", "Max drawdown, % of the equity peak")
+        self.drawdown_plot.setLabel("bottom", "Max drawdown, % of peak")
         self.drawdown_plot.setLabel("left", "Paths")
         for plot in (self.bands_plot, self.drawdown_plot):
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(70)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # money and drawdowns as they are, not "(x0.001)"
-        self.legend = self.bands_plot.addLegend(offset=(10, 10))
+        self.legend = self.bands_plot.addLegend(offset=(-10, -10))
         # The band between the 5 % and 95 % edges is shaded; the legend names it by its (dotted) edges.
-        self.high_curve = pg.PlotCurveItem(name="5 % to 95 % of paths")
+        self.high_curve = pg.PlotCurveItem(name="5–95 %")
         self.low_curve = pg.PlotCurveItem()
         self.band = pg.FillBetweenItem(self.low_curve, self.high_curve)
-        self.median_curve = pg.PlotCurveItem(name="Median path")
+        self.median_curve = pg.PlotCurveItem(name="Median")
         self.actual_curve = pg.PlotCurveItem(name="This run")
         self.bands_plot.addItem(self.band)
         self.bands_plot.addItem(self.low_curve)
@@ -146,11 +146,13 @@ class MonteCarloPage(QWidget):
             rows.append([Cell("Final equity"), *(Cell(_money(v), numeric=True) for v in self._finals(paths))])
             rows.append([Cell("Max drawdown"), *(Cell(_percent(v), numeric=True) for v in paths.drawdown_percentiles)])
             spent = Cell(_percent(paths.spent_share), numeric=True, tooltip="Paths whose equity was spent")
-            rows.append([Cell("Paths with equity spent"), Cell("", foreground=HINT_TEXT), spent, Cell("")])
+            rows.append([Cell("Equity spent"), Cell("", foreground=HINT_TEXT), spent, Cell("")])
         self.figures.set_cells(self.HEADER, rows)
         self.table.resizeColumnsToContents()
         frame = 2 * self.table.frameWidth()
-        self.table.setFixedWidth(self.table.horizontalHeader().length() + frame + 4)
+        # Room for a vertical scroll bar too: a short page scrolls the rows, never the columns.
+        scroll_bar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.table.setFixedWidth(self.table.horizontalHeader().length() + frame + scroll_bar + 4)
         self.table.setMaximumHeight(
             self.table.verticalHeader().length() + self.table.horizontalHeader().height() + frame
         )
@@ -177,6 +179,9 @@ class MonteCarloPage(QWidget):
                 axis.setPen(pg.mkPen(palette.foreground))
                 axis.setTextPen(pg.mkPen(palette.foreground))
         self.legend.setLabelTextColor(palette.foreground)
+        backdrop = QColor(palette.background)
+        backdrop.setAlpha(210)
+        self.legend.setBrush(backdrop)
         for _sample, label in self.legend.items:
             label.setText(label.text)
         band = QColor(palette.win)
@@ -212,5 +217,10 @@ class MonteCarloPage(QWidget):
         for line, value in zip(self.percentile_lines, paths.drawdown_percentiles, strict=True):
             line.setValue(value)
             line.show()
+        # The legend sits in the right-hand corner the paths leave empty: below them when they rise, above when
+        # they fall.
+        rising = paths.median[-1] >= paths.median[0]
+        corner = (1, 1) if rising else (1, 0)
+        self.legend.anchor(itemPos=corner, parentPos=corner, offset=(-10, -10) if rising else (-10, 10))
         for plot in (self.bands_plot, self.drawdown_plot):
             plot.enableAutoRange()
