@@ -277,6 +277,7 @@ class BacktestUtils:
             if len(ticks) == 0:
                 raise ValueError(f'frame "{run.frame_name}" has no timeframes before now')
             run.frame = RunFrame(run.exchange_name, ticks.first, ticks.last, run.config)
+            run.open_account(ticks.first)
             strategy = strategy_connections.create(
                 symbol,
                 strategy_name,

@@ -193,6 +193,7 @@ class BacktestRequest(BaseModel):
     )
     sizing: AccountSizing = Field(
         default_factory=FixedCostSizing,
+        validate_default=True,  # the default fixed cost must fit the starting balance too
         title="Sizing",
         description="Money put into each position: the position cost, a share of the equity, or the equity risked "
         "at the stop loss.",
@@ -227,6 +228,17 @@ class BacktestRequest(BaseModel):
 
     _start_and_end_on_minutes = field_validator("start", "end")(utc_whole_minute)
     _end_after_the_start = field_validator("end")(end_after_start)
+
+    @field_validator("sizing")
+    @classmethod
+    def _balance_pays_a_position(cls, sizing: AccountSizing, info: ValidationInfo) -> AccountSizing:
+        balance, cost = info.data.get("starting_balance"), info.data.get("position_entry_cost")
+        if isinstance(sizing, FixedCostSizing) and balance is not None and cost is not None and cost > balance:
+            raise ValueError(
+                f"a fixed cost of {cost:g} per position (position_entry_cost) is more than the starting_balance "
+                f"{balance:g}: the run could not open a position"
+            )
+        return sizing
 
     @model_validator(mode="wrap")
     @classmethod

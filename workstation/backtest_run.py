@@ -122,22 +122,30 @@ class BacktestRun:
             self.cancelled.append(result)
         publish(result)
 
+    def open_account(self, first_tick: int) -> None:
+        """Open the run's account at its first tick: a starting balance that cannot pay a position stops the run."""
+        self.account.open_at(first_tick)
+        self._check_spent()
+
     def _book(self, result: ClosedResult) -> None:
+        if not self.account.spent:
+            self.account.book(result)
+            self._check_spent()
+
+    def _check_spent(self) -> None:
         account = self.account
-        if account.spent:
+        if account.equity_spent_at is None or not self.opens_positions:
             return
-        account.book(result)
-        if account.spent:
-            # The engine reads `opens_positions` before each tick: the run goes no further.
-            self.opens_positions = False
-            logger.warning(
-                "%s:%s: equity spent at %s: the balance %.2f cannot pay for the next position; "
-                "the run opens no more positions",
-                self.symbol,
-                self.strategy_name,
-                iso(result.close_timestamp),
-                account.balance,
-            )
+        # The engine reads `opens_positions` before each tick: the run goes no further.
+        self.opens_positions = False
+        logger.warning(
+            "%s:%s: equity spent at %s: the balance %.2f cannot pay for the next position; "
+            "the run opens no more positions",
+            self.symbol,
+            self.strategy_name,
+            iso(account.equity_spent_at),
+            account.balance,
+        )
 
     def emit(self, name: str, payload: object) -> None:
         """Keep a commit event in the run's command log, then emit ``payload`` on the hub's stream ``name``."""

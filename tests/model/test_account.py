@@ -347,3 +347,50 @@ def test_averaging_in_and_a_partial_close_count_in_money() -> None:
     ]
     marks = {point.timestamp: point.value for point in report.equity_curve}
     assert marks[partial_at] == pytest.approx(1000 + 3 * 190 / 9, rel=1e-12)
+
+
+def test_a_balance_below_the_fixed_cost_opens_nothing() -> None:
+    """50 cannot pay a position of 100: the equity is spent at the first tick and no position opens."""
+    ws.add_exchange(exchange_name="flat", get_candles=flat_market)
+    ws.add_frame(
+        frame_name="hour",
+        interval="1m",
+        start_date=datetime(2024, 1, 1, tzinfo=UTC),
+        end_date=datetime(2024, 1, 1, 1, 0, tzinfo=UTC),
+    )
+    ws.add_strategy(
+        strategy_name="always-long",
+        interval="1m",
+        get_signal=lambda symbol, when: ws.Signal(
+            position="long", price_take_profit=110.0, price_stop_loss=90.0, minute_estimated_time=10
+        ),
+    )
+
+    async def run() -> tuple[list[object], ws.AccountReport]:
+        backtest = ws.Backtest.run(
+            "FLAT",
+            strategy_name="always-long",
+            exchange_name="flat",
+            frame_name="hour",
+            account=ws.AccountSettings(starting_balance=50.0),
+        )
+        return [result async for result in backtest], await backtest.get_account()
+
+    results, report = asyncio.run(run())
+    assert results == []
+    assert report.equity_spent_at == T0
+    assert (report.final_equity, report.trades) == (50.0, ())
+
+
+def test_a_request_refuses_a_fixed_cost_above_the_starting_balance() -> None:
+    with pytest.raises(pydantic.ValidationError) as refused:
+        ws.BacktestRequest(
+            start=datetime(2024, 1, 1, tzinfo=UTC),
+            end=datetime(2024, 1, 2, tzinfo=UTC),
+            position_entry_cost=20_000.0,
+        )
+    [error] = refused.value.errors()
+    assert error["loc"] == ("sizing",)
+    assert "a fixed cost of 20000 per position (position_entry_cost) is more than the starting_balance 10000" in str(
+        error["msg"]
+    )

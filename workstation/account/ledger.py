@@ -72,6 +72,11 @@ class RunAccount:
             return self.balance >= self.config.position_entry_cost
         return self.balance > 0
 
+    def open_at(self, moment: int) -> None:
+        """Start the run at ``moment`` (epoch ms): a balance that cannot pay for a first position is spent then."""
+        if self.equity_spent_at is None and not self.pays_next_position():
+            self.equity_spent_at = moment
+
     def book(self, result: ClosedResult) -> AccountTrade:
         """Book the closed trade ``result`` in money, then check whether the balance still pays for a position."""
         signal = result.signal
