@@ -1,4 +1,4 @@
-"""The HTML report of the peer's 30-day market run opens in headless Chromium and shows the equity curve.
+"""The HTML report of the peer's 30-day run opens in headless Chromium and shows the account's and the trades' equity.
 
 The test is ``slow``: it needs Chromium (Debian's ``chromium`` package), which ``.ci/run`` installs with
 ``CI_SLOW=1``; without a ``chromium`` on the PATH it is skipped, saying so. Every network access of the browser is made
@@ -21,12 +21,13 @@ from PySide6.QtGui import QColor, QImage
 
 import workstation as ws
 from workstation.parity import SYMBOL, run_parity
-from workstation.reports.svg_charts import EQUITY_COLOUR
+from workstation.reports.svg_charts import ACCOUNT_EQUITY_COLOUR, EQUITY_COLOUR
 
 pytestmark = pytest.mark.slow
 
 SCREENSHOT_COPY = Path("/tmp/html_report.png")
-WIDTH, HEIGHT = 1280, 1800
+#: Tall enough for the account's sections and the per-trade curve below them.
+WIDTH, HEIGHT = 1280, 2600
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,10 @@ def test_the_30_day_report_shows_the_equity_curve_in_chromium(btc_30d_csv: Path,
     png = tmp_path / "report.png"
     _screenshot(chromium, page, png)
     shutil.copyfile(png, SCREENSHOT_COPY)
+
+    # The account's equity in money comes first, across the page.
+    account = np.nonzero(_pixels_of(png, ACCOUNT_EQUITY_COLOUR))[1]
+    assert account.max() - account.min() > WIDTH * 0.6
 
     curve = _pixels_of(png, EQUITY_COLOUR)
     # The legend's swatch, 2 pixels high under the chart, is the lowest thing in that colour: leave it out.

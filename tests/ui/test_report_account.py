@@ -15,7 +15,7 @@ from test_trade_table import four_trades
 
 from workstation.reports.backtest import backtest_report
 from workstation.reports.html import render_backtest_html
-from workstation.reports.svg_charts import EQUITY_COLOUR, LOSS_COLOUR, account_drawdown_svg, account_equity_svg
+from workstation.reports.svg_charts import ACCOUNT_EQUITY_COLOUR, LOSS_COLOUR, account_drawdown_svg, account_equity_svg
 
 SHOTS = Path("/tmp/money")
 DAY = 1440
@@ -114,7 +114,7 @@ def test_equity_in_money_and_drawdown_are_drawn(qapp: QApplication) -> None:
     equity = svg_image(account_equity_svg(WEEK, buy_and_hold=2.5), "html_account_equity.png")
     drawdown = svg_image(account_drawdown_svg(WEEK), "html_account_drawdown.png")
 
-    assert colour_count(equity, EQUITY_COLOUR) > 300
+    assert colour_count(equity, ACCOUNT_EQUITY_COLOUR) > 300
     assert colour_count(drawdown, LOSS_COLOUR) > 100
     assert 'aria-label="Equity in money, marked to market daily and at each trade"' in account_equity_svg(WEEK)
 

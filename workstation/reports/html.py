@@ -31,6 +31,7 @@ from workstation.reports.figures import (
 from workstation.reports.formatting import MONTH_NAMES, fixed, iso, signed
 from workstation.reports.statistics import BacktestStatistics
 from workstation.reports.svg_charts import (
+    ACCOUNT_EQUITY_COLOUR,
     BUY_AND_HOLD_COLOUR,
     EQUITY_COLOUR,
     account_drawdown_svg,
@@ -122,8 +123,8 @@ def _account_sections(account: AccountReport, series: RunSeries) -> list[str]:
     """Return the account's sections: its figures, its equity in money and its drawdown in % of the equity peak."""
     figures = account_figures(account)
     legend = [
-        f'<span class="swatch" style="border-color: {EQUITY_COLOUR}"></span>equity, marked to market daily and at '
-        "each trade",
+        f'<span class="swatch" style="border-color: {ACCOUNT_EQUITY_COLOUR}"></span>equity, marked to market daily '
+        "and at each trade",
         '<span class="swatch" style="border-top-style: dotted; border-color: #8a9099"></span>starting balance '
         f"{escape(BALANCE.text(account.starting_balance))}",
     ]
@@ -300,7 +301,7 @@ def render_backtest_html(
         equity_svg(series),
         f'<p class="legend">{" ".join(legend)}</p>',
         "</section>",
-        "<h2>Underwater curve</h2>",
+        "<h2>Underwater curve of the trades (percentage points below the peak)</h2>",
         '<section id="underwater">',
         underwater_svg(series),
         "</section>",

@@ -20,6 +20,7 @@ from workstation.models.series import RunSeries
 from workstation.timeutil import DAY_MS, iso
 
 __all__ = [
+    "ACCOUNT_EQUITY_COLOUR",
     "BUY_AND_HOLD_COLOUR",
     "EQUITY_COLOUR",
     "LOSS_COLOUR",
@@ -34,6 +35,8 @@ __all__ = [
 
 #: Stroke of the equity curve; distinctive so a screenshot test can count its pixels.
 EQUITY_COLOUR = "#1f5fd6"
+#: Stroke of the account's equity in money: not the per-trade curve's, so a screenshot test tells the two apart.
+ACCOUNT_EQUITY_COLOUR = "#0d7f6e"
 #: Dashed reference line of the buy-and-hold return.
 BUY_AND_HOLD_COLOUR = "#d9822b"
 #: Underwater stroke and losing histogram bars.
@@ -341,7 +344,7 @@ def account_equity_svg(account: AccountReport, buy_and_hold: float | None = None
             f'y2="{frame.y(held):.1f}" stroke="{BUY_AND_HOLD_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
     parts.append(
-        f'<path d="{_line_path(frame, times, values)}" fill="none" stroke="{EQUITY_COLOUR}" stroke-width="2"/>'
+        f'<path d="{_line_path(frame, times, values)}" fill="none" stroke="{ACCOUNT_EQUITY_COLOUR}" stroke-width="2"/>'
     )
     parts.append("</svg>")
     return "\n".join(parts)
