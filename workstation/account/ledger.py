@@ -30,6 +30,8 @@ from workstation.timeutil import DAY_MS
 PriceAt = Callable[[int], Awaitable[float | None]]
 
 _DAYS_PER_YEAR = 365
+#: Prices read (about a millisecond each) before the event loop gets a turn.
+_READS_PER_TURN = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,8 @@ class RunAccount:
                 price = await price_at(midnight)
                 if price is not None:
                     prices[midnight] = price
+                if len(prices) % _READS_PER_TURN == 0:
+                    await asyncio.sleep(0)  # a read from the candle cache does not yield: let a window repaint
         return await asyncio.to_thread(
             compute_account_report, self.settings, self.config, booked, self.equity_spent_at, frame_start, end, prices
         )
@@ -225,8 +229,8 @@ def compute_account_report(
         longest_drawdown_days=longest / DAY_MS,
         equity_spent_at=equity_spent_at,
         trades=trades,
-        balance_curve=tuple(EquityPoint(timestamp=moment, value=value) for moment, value in balance),
-        equity_curve=tuple(EquityPoint(timestamp=moment, value=value) for moment, value in equity),
+        balance_curve=tuple(construct(EquityPoint, timestamp=moment, value=value) for moment, value in balance),
+        equity_curve=tuple(construct(EquityPoint, timestamp=moment, value=value) for moment, value in equity),
     )
 
 
