@@ -164,8 +164,6 @@ class CandleChart(QWidget):
 
     #: The bar under the mouse as a dict (timestamp, open, high, low, close, volume), or None off the data.
     crosshair_moved = Signal(object)
-    #: Whether the view follows now: emitted when it starts or stops (the trader moved the view).
-    following_changed = Signal(bool)
     #: Whether prices are drawn in log scale now: items drawn over the candles place their prices with
     #: :meth:`price_y` again.
     log_scale_changed = Signal(bool)
@@ -544,13 +542,10 @@ class CandleChart(QWidget):
         self._set_following(False)
 
     def _set_following(self, following: bool) -> None:
-        changed = following != self._following
         self._following = following
         self.follow_button.setChecked(following)
         # A checked tool button looks much like an unchecked one in some styles: the text says it too.
         self.follow_button.setText("Following" if following else "Follow")
-        if changed:
-            self.following_changed.emit(following)
 
     def _follow_newest_trade(self) -> None:
         exits = self._marks.exit_time
