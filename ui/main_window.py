@@ -330,6 +330,7 @@ class MainWindow(QMainWindow):
         palette = self.chart_palette()
         self.runs.set_palette(palette)
         self.stored_runs.set_palette(palette)
+        self.comparisons.set_palette(palette)
         self.live_panel.set_palette(palette)
         self.settings.setValue("theme", theme)
 

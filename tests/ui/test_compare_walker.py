@@ -253,3 +253,21 @@ def test_a_walk_beside_a_running_backtest_of_the_same_pair_ranks_both(
     ]
     assert standalone.sharpe_ratio == SHARPE["sma-cross-market"]
     assert walker.status.text() == ("Finished: 2 of 2 strategies ranked. Double-click one to open its backtest.")
+
+
+def test_each_tested_strategy_s_equity_is_overlaid_normalised_to_the_starting_balance(
+    view: tuple[WalkerView, list[ws.BacktestRequest]], qloop: qasync.QEventLoop
+) -> None:
+    walker, _opened = view
+    walk(qloop, walker)
+
+    curves = walker.equity.curves
+    # In the order the strategies finished, each from 100 % of the starting balance.
+    assert [curve.name() for curve in curves] == BUILT_INS
+    for name, curve in zip(BUILT_INS, curves, strict=True):
+        account = qloop.run_until_complete(ws.Backtest.get_account("BTCUSDT", name))
+        days, percent = curve.getData()
+        assert (days[0], percent[0]) == (0.0, 100.0)
+        assert percent[-1] == account.final_equity / account.starting_balance * 100
+    Path("/tmp/money").mkdir(exist_ok=True)
+    walker.grab().save("/tmp/money/walker_dark.png")

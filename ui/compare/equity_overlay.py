@@ -34,24 +34,24 @@ class NormalisedEquity:
     percent: np.ndarray
 
 
-def normalised_equity(
-    title: str, series: ws.RunSeries, account: ws.AccountReport | None, starting_balance: float
-) -> NormalisedEquity:
-    """Return a run's equity curve normalised to its starting balance (100 at the start).
+def normalised_equity(title: str, account: ws.AccountReport) -> NormalisedEquity:
+    """Return a run's account equity (marked to market daily and at each trade) in % of its starting balance, over
+    days since its first point (the frame's start)."""
+    times = np.array([point.timestamp for point in account.equity_curve], dtype=np.float64)
+    values = np.array([point.value for point in account.equity_curve], dtype=np.float64)
+    start = times[0] if len(times) else 0.0
+    return NormalisedEquity(title, (times - start) / DAY_MS, values / account.starting_balance * 100.0)
 
-    With an account, its equity curve (marked to market daily and at each trade) over ``account.starting_balance``.
-    Without one (a run stored before runs had an account), the balance at each close: ``starting_balance`` plus the
-    net money of the trades closed so far (``series.equity_money``), as a fixed cost per trade books it.
+
+def normalised_balance(title: str, series: ws.RunSeries, starting_balance: float) -> NormalisedEquity:
+    """Return a run's balance at each close in % of ``starting_balance``, for a run without an account.
+
+    The balance is ``starting_balance`` plus the net money of the trades closed so far (``series.equity_money``),
+    as a fixed cost per trade books it, over days since the frame's start.
     """
-    if account is not None and account.equity_curve:
-        times = np.array([point.timestamp for point in account.equity_curve], dtype=np.float64)
-        values = np.array([point.value for point in account.equity_curve], dtype=np.float64)
-        balance = account.starting_balance
-    else:
-        times = np.concatenate(([series.frame_start], series.step_times)).astype(np.float64)
-        values = starting_balance + np.concatenate(([0.0], series.equity_money))
-        balance = starting_balance
-    return NormalisedEquity(title, (times - series.frame_start) / DAY_MS, values / balance * 100.0)
+    times = np.concatenate(([series.frame_start], series.step_times)).astype(np.float64)
+    values = starting_balance + np.concatenate(([0.0], series.equity_money))
+    return NormalisedEquity(title, (times - series.frame_start) / DAY_MS, values / starting_balance * 100.0)
 
 
 class EquityOverlay(QWidget):

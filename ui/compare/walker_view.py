@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 import workstation as ws
+from ui.charts.candle_item import ChartPalette
 from ui.compare.common import METRIC_TITLES, fit_columns, title_choices
+from ui.compare.equity_overlay import EquityOverlay, NormalisedEquity, normalised_equity
 from ui.compare.strategy_checklist import StrategyChecklist
 from ui.compare.walker_ranking import RankedStrategy, WalkerRankingModel
 from ui.forms import SchemaForm
@@ -112,7 +114,14 @@ class WalkerView(QWidget):
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addWidget(self.status)
-        results_layout.addWidget(self.table, 1)
+        # Below the ranking, each tested strategy's equity normalised to the starting balance, as it finishes.
+        self.equity = EquityOverlay(parent=self)
+        self._curves: list[NormalisedEquity] = []
+        ranked = QSplitter(Qt.Orientation.Vertical, results)
+        ranked.addWidget(self.table)
+        ranked.addWidget(self.equity)
+        ranked.setSizes([400, 300])
+        results_layout.addWidget(ranked, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(settings)
         splitter.addWidget(results)
@@ -188,6 +197,8 @@ class WalkerView(QWidget):
             walker_name = (await ws.prepare_walk(request, strategies)).walker_name
             self._walked = (request, walker_name)
             self.ranking.start(request.metric)
+            self._curves = []
+            self.equity.set_runs([])
 
             def on_error(event: ws.ErrorEvent) -> None:
                 if event.source == WALKER_ERROR_SOURCE and event.symbol == request.symbol:
@@ -205,6 +216,7 @@ class WalkerView(QWidget):
                     self.ranking.add(
                         RankedStrategy.tested(contract.strategy_name, contract.stats, contract.metric_value)
                     )
+                    await self._draw_equity(request.symbol, contract.strategy_name)
                     self._show_progress(contract, len(failures))
         except asyncio.CancelledError:
             self.status.setText(f"Stopped: {tested} of {len(strategies)} strategies ranked.")
@@ -220,6 +232,19 @@ class WalkerView(QWidget):
                 unsubscribe()
             self._run_task = None
             self._set_running(False)
+
+    async def _draw_equity(self, symbol: str, strategy_name: str) -> None:
+        """Add the tested strategy's equity to the chart (its backtest's account, kept by ``ws.Backtest``)."""
+        try:
+            account = await ws.Backtest.get_account(symbol, strategy_name)
+        except ValueError:
+            return  # its backtest never started: it is listed as failed, with nothing to draw
+        self._curves.append(normalised_equity(strategy_name, account))
+        self.equity.set_runs(self._curves)
+
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Draw the equity chart in ``palette`` (a theme change)."""
+        self.equity.set_palette(palette)
 
     def _show_progress(self, contract: ws.WalkerContract, failed: int) -> None:
         done = contract.strategies_tested + failed

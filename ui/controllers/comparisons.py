@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 import workstation as ws
+from ui.charts.candle_item import ChartPalette
 from ui.compare import HeatView, OptimizerView, WalkerView
 from ui.controllers.tabs import show_in_front
 
@@ -66,6 +67,10 @@ class ComparisonController(QObject):
         """Offer the strategies and exchanges registered since (a strategy file was loaded)."""
         for view in self.views.values():
             view.refresh_choices()
+
+    def set_palette(self, palette: ChartPalette) -> None:
+        """Draw the comparisons' charts in ``palette`` (a theme change)."""
+        self.walker_view.set_palette(palette)
 
     def close_workers(self) -> None:
         """Stop the optimizer's worker processes kept between sweeps."""

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette
-from ui.compare.equity_overlay import EquityOverlay, normalised_equity
+from ui.compare.equity_overlay import EquityOverlay, normalised_balance, normalised_equity
 from ui.widgets.formatting import NOT_AVAILABLE, best_of, minute_time
 from ui.widgets.statistics_table import Cell, CellTableModel, CopyableTableView
 
@@ -88,13 +88,13 @@ class ComparisonView(QWidget):
         self.model.set_cells(header, rows)
         # A few dozen rows: fit every column once per comparison so no title or value is cut.
         self.table.resizeColumnsToContents()
-        self.overlay.set_runs(
-            [
-                normalised_equity(title, series, account, balance)
-                for (title, _, series), account, balance in zip(runs, run_accounts, balances, strict=True)
-                if series is not None
-            ]
-        )
+        curves = []
+        for (title, _, series), account, balance in zip(runs, run_accounts, balances, strict=True):
+            if account is not None and account.equity_curve:
+                curves.append(normalised_equity(title, account))
+            elif series is not None:
+                curves.append(normalised_balance(title, series, balance))
+        self.overlay.set_runs(curves)
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Draw the chart in ``palette`` (a theme change)."""
