@@ -296,3 +296,23 @@ def test_new_values_of_the_same_lines_keep_the_panes_and_what_the_trader_hid(qtb
 
 def values_for_other(candles: np.ndarray) -> tuple[ws.IndicatorSeries, ...]:
     return (ws.IndicatorSeries("Floor", "price", (), candles["low"] - 2.0),)
+
+
+def test_the_overview_steps_build_the_lines_levels_before_the_full_view_needs_them(qtbot: QtBot) -> None:
+    candles = candles_of(200_000)
+    chart = shown_chart(qtbot)
+    chart.set_candles(candles)
+    chart.set_indicators(values_for(candles))
+    floor = chart.indicators.items["Floor"]
+    assert floor.computed_levels() == [1]
+
+    steps = list(chart.overview_steps())
+
+    widest = max(chart.candle_item._levels.computed_levels())
+    assert widest >= 128
+    assert floor.computed_levels() == [2**power for power in range(widest.bit_length())]
+    assert len(steps) == 3 * (widest.bit_length() - 1)  # the candles' level, then each line's, per bucket size
+    chart.show_all()
+    chart.grab()
+    assert floor.last_bucket_size == widest
+    assert floor.computed_levels()[-1] == widest  # the full view built nothing more

@@ -375,12 +375,16 @@ class CandleChart(QWidget):
 
         Drawing the whole range needs buckets of up to hundreds of bars; built all at once for a year of 1m
         candles that is tens of ms of work in one go, which a running GUI should not spend between two frames.
+        The indicator lines' levels are built the same way, a line per step.
         """
         widest = bucket_size(len(self._candles) / max(1, self.price_plot.width()))
         bars_per_bucket = 2
         while bars_per_bucket <= widest:
             self._levels.level(bars_per_bucket)
             yield
+            for item in self.indicators.items.values():
+                item.prepare_level(bars_per_bucket)
+                yield
             bars_per_bucket *= 2
 
     def show_all(self) -> None:

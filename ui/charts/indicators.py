@@ -57,13 +57,14 @@ class LineLevels:
 
     def __init__(self, values: np.ndarray) -> None:
         self.count = len(values)
-        self._levels: dict[int, tuple[np.ndarray, np.ndarray]] = {1: (values, values)}
+        #: The (lowest, highest) per bucket of each ``k`` built so far.
+        self.levels: dict[int, tuple[np.ndarray, np.ndarray]] = {1: (values, values)}
 
     def level(self, bars_per_bucket: int) -> tuple[np.ndarray, np.ndarray]:
         """Return (lowest, highest) per bucket of ``bars_per_bucket`` bars (NaN: no value in the bucket)."""
-        found = self._levels.get(bars_per_bucket)
+        found = self.levels.get(bars_per_bucket)
         if found is None:
-            found = self._levels[bars_per_bucket] = _halve(*self.level(bars_per_bucket // 2))
+            found = self.levels[bars_per_bucket] = _halve(*self.level(bars_per_bucket // 2))
         return found
 
     def value_range(self, first_bar: float, last_bar: float) -> tuple[float, float] | None:
@@ -107,6 +108,14 @@ class IndicatorLineItem(pg.GraphicsObject):  # type: ignore[misc]
         """Return the values drawn, one per bar."""
         return self._values
 
+    def prepare_level(self, bars_per_bucket: int) -> None:
+        """Build the min/max buckets of ``bars_per_bucket`` bars now (see ``CandleChart.overview_steps``)."""
+        self._levels.level(bars_per_bucket)
+
+    def computed_levels(self) -> list[int]:
+        """Return the ``k`` of every min/max level built so far (tests check the structure, not timings)."""
+        return sorted(self._levels.levels)
+
     def set_color(self, color: str) -> None:
         """Draw the line in ``color``."""
         self.color = color
@@ -125,8 +134,9 @@ class IndicatorLineItem(pg.GraphicsObject):  # type: ignore[misc]
             with np.errstate(invalid="ignore", divide="ignore"):
                 drawn = np.where(drawn > 0, np.log10(drawn), np.nan)
         self._levels = LineLevels(drawn)
-        finite = drawn[~np.isnan(drawn)]
-        extremes = [float(finite.min()), float(finite.max())] if len(finite) else []
+        # fmin/fmax pass over NaN without a copy of the values; they give NaN only when every value is NaN.
+        low, high = (float(np.fmin.reduce(drawn)), float(np.fmax.reduce(drawn))) if len(drawn) else (np.nan, np.nan)
+        extremes = [] if math.isnan(low) else [low, high]
         extremes += self._drawn_levels()
         if extremes:
             low, high = min(extremes), max(extremes)
