@@ -223,13 +223,7 @@ class LiveChart(QWidget):
         except ws.SchemaNotFoundError as exc:
             # A run listed from its events whose strategy is not registered here: candles only, and why.
             values = ws.IndicatorValues(problems=(f"indicators not drawn: {exc}",))
-        # The lines are drawn anew: a line the trader hid in the legend stays hidden as candles arrive.
-        indicators = self.chart.indicators
-        hidden = [name for name in indicators.items if not indicators.is_shown(name)]
         self.chart.set_indicators(values)
-        for name in hidden:
-            if name in indicators.items:
-                indicators.set_shown(name, False)
 
     def _set_x_range(self, first: float, last: float) -> None:
         self.chart.price_plot.getViewBox().setXRange(first, last, padding=0)
