@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -438,5 +438,13 @@ class RunTab(QWidget):
         # A run whose strategy raised did not do what it was asked: its end says so, in the warning colour.
         ended_with_errors = self.state in ("Finished", "Stopped") and self.error_count > 0
         errors = f" with {self.error_count:,} error{'s' if self.error_count != 1 else ''}" if ended_with_errors else ""
-        self.status.setText(self._state_message or f"{self.state}{errors} · {count} closed signals")
-        self.status.set_warning(ended_with_errors)
+        # A run whose balance could no longer pay for a position stopped opening them: its end says when.
+        spent = self.backtest_run.account.equity_spent_at if self.backtest_run is not None else None
+        spent_text = "" if spent is None else f" · equity spent on {_minute_text(spent)}: no position opened after it"
+        self.status.setText(self._state_message or f"{self.state}{errors} · {count} closed signals{spent_text}")
+        self.status.set_warning(ended_with_errors or bool(spent_text))
+
+
+def _minute_text(timestamp: int) -> str:
+    """Return epoch ms as ``YYYY-MM-DD HH:MM UTC``."""
+    return datetime.fromtimestamp(timestamp / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
