@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE, CandleChart, ChartPalette
+from ui.themes import warning_colour
 
 SHOTS = Path("/tmp/ui_shots")
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -209,6 +210,8 @@ def test_problems_are_shown_above_the_chart_and_the_good_lines_drawn(qtbot: QtBo
     )
     assert list(chart.indicators.items) == ["Good"]
     assert list(chart.indicators.legend.boxes) == ["Good"]
+    label = chart.indicators.problems_label
+    assert painted(label.grab().toImage(), warning_colour(label.palette())) > 20
 
 
 def test_new_indicators_replace_the_old_panes_and_lines(qtbot: QtBot) -> None:

@@ -18,12 +18,13 @@ from pyqtgraph.graphicsItems.PlotCurveItem import arrayToLineSegments
 from pyqtgraph.Qt import internals as qt_internals
 from PySide6.QtCore import QLineF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QTransform
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QStyleOptionGraphicsItem, QWidget
 
 import workstation as ws
 from ui.charts.aggregate import bucket_bounds
 from ui.charts.candle_item import ChartPalette, bucket_size, cosmetic_pen
 from ui.charts.log_scale import LevelLine, price_y
+from ui.widgets.status_label import StatusLabel
 
 #: Zoomed in to single bars, an indicator line is drawn this many times, each one pixel below the last: a line this
 #: thick at the cost of as many 1-pixel ones. Qt strokes a wider pen through its general path stroker, which takes
@@ -37,8 +38,6 @@ LINE_Z = 0.5
 PRICE_STRETCH = 4
 PANE_STRETCH = 3
 VOLUME_STRETCH = 1
-#: Colour of the problems line above the chart.
-WARNING_COLOUR = "#ff9100"
 
 
 def _halve(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -280,10 +279,10 @@ class ChartIndicators:
         self.legend = IndicatorLegend()
         self.legend.setVisible(False)
         self.legend.toggled.connect(self.set_shown)
-        self.problems_label = QLabel()
-        self.problems_label.setWordWrap(True)
+        # In the theme's warning colour, as a run tab's status after errors.
+        self.problems_label = StatusLabel()
+        self.problems_label.set_warning(True)
         self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problems_label.setStyleSheet(f"color: {WARNING_COLOUR}")
         self.problems_label.setVisible(False)
         self.values = ws.IndicatorValues()
         self.items: dict[str, IndicatorLineItem] = {}
