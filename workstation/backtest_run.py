@@ -11,7 +11,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from workstation.account.ledger import RunAccount
+from workstation.account.ledger import RunAccount, candle_closes
 from workstation.account.report import AccountReport
 from workstation.account.settings import AccountSettings
 from workstation.clients.strategy import ClientStrategy, Result
@@ -216,11 +216,8 @@ class BacktestRun:
         if frame is None:
             raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
         exchange = exchange_connections.client(frame.exchange_name, True)
-
-        async def price_at(moment: int) -> float | None:
-            return await close_at(exchange, self.symbol, moment, frame.config)
-
-        return await self.account.report(frame.frame_start, frame.frame_end, price_at)
+        closes = candle_closes(exchange, self.symbol, frame.config)
+        return await self.account.report(frame.frame_start, frame.frame_end, closes)
 
     async def get_series(self) -> RunSeries:
         """Return the chart series of this run (docs/series.md), computed in a worker thread as `get_data` is.

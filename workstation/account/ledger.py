@@ -18,16 +18,28 @@ from dataclasses import dataclass
 
 from workstation.account.report import AccountReport, AccountTrade, EquityPoint
 from workstation.account.settings import AccountSettings, EquityShareSizing, FixedCostSizing
+from workstation.clients.exchange import ClientExchange
 from workstation.clients.position import PositionState
 from workstation.clients.sizing import risk_quantity
 from workstation.config import Config
 from workstation.errors import SizingError
 from workstation.models.fast import construct
 from workstation.models.results import ClosedResult
+from workstation.reports.run_frame import close_at
 from workstation.timeutil import DAY_MS
 
 #: Reads the price a position is marked at, at a moment (epoch ms): None when the data lacks it.
 PriceAt = Callable[[int], Awaitable[float | None]]
+
+
+def candle_closes(exchange: ClientExchange | None, symbol: str, config: Config) -> PriceAt:
+    """Return the mark prices of ``symbol``: the closes of ``exchange``'s 1m candles (none without an exchange)."""
+
+    async def price_at(moment: int) -> float | None:
+        return None if exchange is None else await close_at(exchange, symbol, moment, config)
+
+    return price_at
+
 
 _DAYS_PER_YEAR = 365
 #: Prices read (about a millisecond each) before the event loop gets a turn.

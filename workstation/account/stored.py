@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workstation.account.ledger import PriceAt, RunAccount
+from workstation.account.ledger import RunAccount, candle_closes
 from workstation.account.report import AccountReport
 from workstation.account.settings import AccountSettings
 from workstation.backtest_request import ensure_exchange
 from workstation.config import Config, get_config
 from workstation.errors import SchemaNotFoundError
 from workstation.models.results import ClosedResult
-from workstation.reports.run_frame import close_at
 from workstation.services.connections import exchange_connections
 
 _ACCOUNT_FIELDS = ("starting_balance", "sizing")
@@ -55,16 +54,8 @@ async def stored_account(
     account = RunAccount(settings, config)
     for result in closed_results:
         account.book(result)
-    return await account.report(frame_start, frame_end, _closes(exchange_name, symbol, config))
-
-
-def _closes(exchange_name: str, symbol: str, config: Config) -> PriceAt:
     try:
         exchange = exchange_connections.client(ensure_exchange(exchange_name, source="StoredRun.get_account"), True)
     except SchemaNotFoundError:
         exchange = None
-
-    async def price_at(moment: int) -> float | None:
-        return None if exchange is None else await close_at(exchange, symbol, moment, config)
-
-    return price_at
+    return await account.report(frame_start, frame_end, candle_closes(exchange, symbol, config))
