@@ -142,3 +142,30 @@ def test_compare_runs_overlays_their_equity_and_reads_the_account_first(
         window.theme_actions[theme].trigger()
         qtbot.wait(50)
         window.grab().save(str(SHOTS / f"compare_{theme}.png"))
+
+
+def test_a_run_sized_on_its_equity_compounds_its_monte_carlo_paths(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    request = demo_request(2).model_copy(
+        update={"starting_balance": 5_000.0, "sizing": ws.EquityShareSizing(percent=20.0)}
+    )
+    tab = run_to_end(qloop, window, request)
+    window.tabs.setCurrentWidget(tab)
+
+    tab.details.setCurrentWidget(tab.monte_carlo_page)
+    assert tab.monte_carlo_task is not None
+    qloop.run_until_complete(tab.monte_carlo_task)
+
+    page = tab.monte_carlo
+    assert page is not None and page.report is not None and tab.account is not None
+    assert page.report.compounding
+    assert page.report.starting_balance == 5_000.0
+    count = len(tab.account.trades)
+    assert page.status.text() == (
+        f"1,000 paths each way of {count} closed trades from 5,000.00, each trade's return compounded on the equity "
+        "(seed 0)"
+    )
+    # The run's own path, compounded from its trades' returns, ends at its final equity.
+    assert page.report.actual[-1] == pytest.approx(tab.account.trades[-1].equity_after, rel=1e-12)
+    assert cell_texts(tab.statistics.model)[11][1].startswith("5,000.00 → ")
