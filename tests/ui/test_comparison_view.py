@@ -184,7 +184,7 @@ def test_runs_with_accounts_read_the_account_first_and_overlay_normalised_equity
     view.set_runs([("run A", *first), ("run B", *second)], accounts=accounts)
 
     rows = cell_texts(view.model)
-    assert rows[:13] == [
+    assert rows[:14] == [
         ["Account", "", "", ""],
         ["Net profit", "+200.00", "+300.00", "+100.00"],
         ["Return", "+2.00%", "+15.00%", "+13.00 pp"],
@@ -197,6 +197,7 @@ def test_runs_with_accounts_read_the_account_first_and_overlay_normalised_equity
         ["Sortino ratio (daily)", "N/A", "N/A", "N/A"],
         ["Longest drawdown (days)", "0.0", "0.0", "0.0"],
         ["Starting balance → final equity", "10,000.00 → 10,200.00", "2,000.00 → 2,300.00", "-7,900.00"],
+        ["Equity spent", "never", "never", "N/A"],
         ["Per trade (% of each position)", "", "", ""],
     ]
     assert bold_columns(view)["Return"] == [2]

@@ -14,6 +14,7 @@ from test_statistics_widgets import run
 from test_trade_table import four_trades
 
 from workstation.reports.backtest import backtest_report
+from workstation.reports.figures import account_figures
 from workstation.reports.html import render_backtest_html
 from workstation.reports.svg_charts import ACCOUNT_EQUITY_COLOUR, LOSS_COLOUR, account_drawdown_svg, account_equity_svg
 
@@ -91,6 +92,7 @@ def test_the_account_comes_first_then_the_per_trade_figures() -> None:
         ["Sortino ratio (daily)", "N/A", "higher is better"],
         ["Longest drawdown (days)", "0.0", "lower is better"],
         ["Starting balance → final equity", "10,000.00 → 10,400.00", "higher is better"],
+        ["Equity spent", "never", ""],
     ]
     per_trade = section_rows(html, "per-trade")
     assert per_trade[0] == ["Total signals", "4", ""]
@@ -124,7 +126,7 @@ def test_the_markdown_report_reads_the_account_first() -> None:
 
     lines = backtest_report(statistics, "BTCUSDT", "one-shot", max_rows=250, account=WEEK).split("\n")
 
-    assert lines[:17] == [
+    assert lines[:18] == [
         "# Backtest Report: one-shot (BTCUSDT)",
         "",
         "## Account",
@@ -140,9 +142,19 @@ def test_the_markdown_report_reads_the_account_first() -> None:
         "**Sortino ratio (daily):** N/A (higher is better)",
         "**Longest drawdown (days):** 0.0 (lower is better)",
         "**Starting balance → final equity:** 10,000.00 → 10,400.00 (higher is better)",
+        "**Equity spent:** never",
         "",
         "## Per trade (% of each position)",
     ]
     # Then SPEC §11.2's report as it reads without an account, from its table on.
     spec = backtest_report(statistics, "BTCUSDT", "one-shot", max_rows=250).split("\n")
-    assert lines[17:] == spec[1:]
+    assert lines[18:] == spec[1:]
+
+
+def test_a_spent_account_says_when_it_stopped_opening_positions() -> None:
+    spent = WEEK.model_copy(update={"equity_spent_at": WEEK.equity_curve[2].timestamp})
+
+    [figure] = [figure for figure in account_figures(spent) if figure.label == "Equity spent"]
+
+    assert figure.text == "2024-01-03 00:00 UTC"
+    assert figure.note == "The balance could not pay for another position: the run opened none after."

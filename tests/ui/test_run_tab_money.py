@@ -32,6 +32,7 @@ ACCOUNT_ROWS = [
     ["Sortino ratio (daily)", "-15.335", "higher is better"],
     ["Longest drawdown (days)", "7.0", "lower is better"],
     ["Starting balance → final equity", "10,000.00 → 9,970.02", "higher is better"],
+    ["Equity spent", "never", ""],
     ["Per trade (% of each position)", "", ""],
     ["Total signals", "80", ""],
 ]
@@ -52,7 +53,7 @@ def test_statistics_page_reads_the_account_first(week: RunTab, window: MainWindo
 
     assert rows[: len(ACCOUNT_ROWS)] == ACCOUNT_ROWS
     assert week.account is not None
-    assert [row[1] for row in rows[1:12]] == [figure.text for figure in ws.account_figures(week.account)]
+    assert [row[1] for row in rows[1:13]] == [figure.text for figure in ws.account_figures(week.account)]
     # The account's net profit and exposure stand for the series' money and exposure figures: none is repeated.
     labels = [row[0] for row in rows]
     assert "Net PNL (money)" not in labels
@@ -130,7 +131,8 @@ def test_compare_runs_overlays_their_equity_and_reads_the_account_first(
     rows = cell_texts(view.model)
     assert rows[0] == ["Account", "", "", ""]
     assert rows[1][:2] == ["Net profit", "-29.98"]
-    assert rows[12][0] == "Per trade (% of each position)"
+    assert rows[12] == ["Equity spent", "never", "never", "N/A"]
+    assert rows[13][0] == "Per trade (% of each position)"
     curves = view.overlay.curves
     assert [curve.name() for curve in curves] == [
         f"#{first} sma-cross-market · BTCUSDT",

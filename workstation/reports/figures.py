@@ -196,13 +196,15 @@ def account_figures(account: AccountReport) -> list[StatisticFigure]:
     """Return the account figures of a run, in money and % of the equity, in the order a trader reads them.
 
     Net profit, return and max drawdown (of the equity peak) come first; then CAGR, exposure, fees, the daily Sharpe
-    and Sortino ratios, the longest drawdown, and the starting balance with the final equity.
+    and Sortino ratios, the longest drawdown, the starting balance with the final equity, and when the equity was
+    spent ("never" for a run that could always open its next position).
     """
     spent = account.equity_spent_at
-    spent_note = f"The equity was spent on {iso(spent)}: the run opened no position after it." if spent else ""
     balance_text = f"{BALANCE.text(account.starting_balance)} → {BALANCE.text(account.final_equity)}"
+    spent_text = "never" if spent is None else iso(spent)[:16].replace("T", " ") + " UTC"
+    spent_note = "" if spent is None else "The balance could not pay for another position: the run opened none after."
     return [
-        _figure("Net profit", account.net_profit, SIGNED_BALANCE, HIGHER_IS_BETTER, note=spent_note),
+        _figure("Net profit", account.net_profit, SIGNED_BALANCE, HIGHER_IS_BETTER),
         _figure("Return", account.return_percent, SIGNED_PERCENT, HIGHER_IS_BETTER),
         _figure(
             "Max drawdown",
@@ -222,6 +224,8 @@ def account_figures(account: AccountReport) -> list[StatisticFigure]:
         StatisticFigure(
             "Starting balance → final equity", account.final_equity, balance_text, HIGHER_IS_BETTER, BALANCE
         ),
+        # No number to compare: when a run ran out of money is read, not ranked.
+        StatisticFigure("Equity spent", None, spent_text, "", COUNT, spent_note),
     ]
 
 
