@@ -203,15 +203,34 @@ class IndicatorLineItem(pg.GraphicsObject):  # type: ignore[misc]
         low, high = low[first_bucket:end_bucket], high[first_bucket:end_bucket]
         first_bar = (first_bucket + np.arange(len(low))) * k
         x = (first_bar + np.minimum(first_bar + k, self._levels.count) - 1) / 2.0
-        y = low
-        if k > 1:
-            # Down to the bucket's lowest and up to its highest: a pixel column's whole range, then on to the next.
-            x = np.repeat(x, 2)
-            y = np.column_stack((low, high)).ravel()
-        # Separate segments between neighbouring points that both have a value (a NaN leaves a gap), written straight
-        # into an array of QLineF (pyqtgraph's own curves do the same): Qt draws these several times faster than one
-        # long polyline, and no QPainterPath is built on each pan.
-        return arrayToLineSegments(x, y, connect="finite", finiteCheck=True, out=self._segments)
+        # Segments written straight into an array of QLineF (pyqtgraph's own curves do the same): Qt draws these
+        # several times faster than one long polyline, and no QPainterPath is built on each pan.
+        if k == 1:
+            # Between neighbouring bars that both have a value (a NaN leaves a gap).
+            return arrayToLineSegments(x, low, connect="finite", finiteCheck=True, out=self._segments)
+        xs, ys = _column_strokes(x, low, high)
+        return arrayToLineSegments(xs, ys, connect="pairs", finiteCheck=True, out=self._segments)
+
+
+def _column_strokes(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the point pairs that draw buckets of a line narrower than two pixels: per bucket, a vertical stroke over
+    its range, and a short step over from the bucket before.
+
+    The vertical stroke reaches to the bucket before where the line jumped past it (a steep rise or fall stays
+    unbroken), and the step is level at the bucket before's middle, held within this stroke (a flat line is a flat
+    line). A noisy line fills each pixel column once, half the pixels of a zigzag through every low and high (which
+    the raster engine pays for: 4 ms against 2 ms a line at full view).
+    """
+    before_low = np.concatenate(([np.nan], low[:-1]))
+    before_high = np.concatenate(([np.nan], high[:-1]))
+    bottom, top = np.fmin(low, before_high), np.fmax(high, before_low)
+    step = np.clip((before_low + before_high) / 2, bottom, top)
+    before_x = np.concatenate(([np.nan], x[:-1]))
+    # A bucket without a value has NaN in low: its stroke and its step are left out (finiteCheck drops the pairs).
+    bottom[np.isnan(low)] = np.nan
+    xs = np.column_stack((x, x, before_x, x)).ravel()
+    ys = np.column_stack((bottom, top, step, step)).ravel()
+    return xs, ys
 
 
 def _swatch(color: str) -> QIcon:
