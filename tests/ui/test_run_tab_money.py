@@ -77,6 +77,7 @@ def test_equity_page_draws_the_account_in_money(week: RunTab, window: MainWindow
     assert equity[0] == 10_000.0
     assert curves.equity_plot.getAxis("left").labelText == "Equity"
     assert curves.underwater_plot.getAxis("left").labelText == "Drawdown %"
+    assert [label.text for _sample, label in curves.legend.items] == ["Buy and hold (the starting balance)", "Equity"]
     assert min(curves.underwater_curve.getData()[1]) == pytest.approx(-0.2998, abs=5e-4)
     window.grab().save(str(SHOTS / "equity_dark.png"))
 

@@ -106,6 +106,7 @@ class EquityCurves(QWidget):
             return
         self.equity_plot.setLabel("left", "Net PnL %")
         self.underwater_plot.setLabel("left", "Drawdown %")
+        self._name_curves("Strategy", "Buy and hold")
         self._zero_lines[0].setValue(0.0)
         edges, equity = step_edges(series)
         self.equity_curve.setData(edges, equity, stepMode="center")
@@ -121,6 +122,7 @@ class EquityCurves(QWidget):
         times, equity, drawdown = account_curves(account)
         self.equity_plot.setLabel("left", "Equity")
         self.underwater_plot.setLabel("left", "Drawdown %")
+        self._name_curves("Equity", "Buy and hold (the starting balance)")
         # The first line marks the starting balance: above it the account gained.
         self._zero_lines[0].setValue(account.starting_balance)
         self.equity_curve.setData(times, equity)
@@ -132,6 +134,11 @@ class EquityCurves(QWidget):
             self.buy_and_hold_curve.setData(times[[0, -1]], np.array([account.starting_balance, held]))
         for plot in (self.equity_plot, self.underwater_plot):
             plot.enableAutoRange()
+
+    def _name_curves(self, equity: str, buy_and_hold: str) -> None:
+        """Name the two curves in the legend (an account's equity, or a run's net PnL %)."""
+        for sample, label in self.legend.items:
+            label.setText(equity if sample.item is self.equity_curve else buy_and_hold)
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Recolour the curves (dark or light theme)."""
