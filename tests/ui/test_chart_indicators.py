@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mouse import hover
 from pixels import painted
 from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor, QImage
@@ -141,11 +142,11 @@ def test_the_crosshair_readout_shows_each_lines_value_under_the_mouse(qtbot: QtB
     chart.price_plot.getViewBox().setXRange(0, 120, padding=0)
     qtbot.wait(50)
 
-    qtbot.mouseMove(chart.graphics.viewport(), pixel_in(chart, "price", 5, 100.0))
+    hover(chart.graphics, pixel_in(chart, "price", 5, 100.0))
     assert chart.readout.text() == (
         "O 100.50  H 100.82  L 100.30  C 100.62  V 1.00  2024-01-01 00:05 UTC  Floor 99.299  Osc –"
     )
-    qtbot.mouseMove(chart.graphics.viewport(), pixel_in(chart, "Osc", 50, 50.0))
+    hover(chart.graphics, pixel_in(chart, "Osc", 50, 50.0))
     assert chart.readout.text().endswith("UTC  Floor 103.50  Osc 31.273")  # 50 + 45 cos(50/25)
     assert chart.indicators.cross_lines[0].isVisible() and chart.indicators.cross_lines[0].value() == 50
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
+from mouse import hover
 from pixels import painted
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
@@ -64,21 +64,6 @@ def colour_near(image: QImage, point: QPoint, color: str, radius: int = 2) -> bo
     )
 
 
-def hover(chart: CandleChart, point: QPoint) -> None:
-    """Move the mouse over ``point`` of the plots (an event of its own: QTest sends none to where the pointer is)."""
-    viewport = chart.graphics.viewport()
-    position = QPointF(viewport.mapFrom(chart.graphics, point))
-    move = QMouseEvent(
-        QEvent.Type.MouseMove,
-        position,
-        QPointF(viewport.mapToGlobal(position)),
-        Qt.MouseButton.NoButton,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(viewport, move)
-
-
 CASES: list[tuple[str, dict[str, Any], dict[str, str], str]] = [
     ("sma-cross-market", {"fast": 7, "slow": 30}, {"SMA fast": "price", "SMA slow": "price"}, "SMA fast"),
     ("managed-sma", {}, {"SMA fast": "price", "SMA slow": "price"}, "SMA slow"),
@@ -117,7 +102,7 @@ def test_a_builtins_indicators_are_on_its_run_tab(
         assert colour_near(image, pixel_in(chart, pane, BAR, value), item.color), name
 
     # The crosshair over the bar: its readout ends with each line's value there.
-    hover(chart, pixel_in(chart, "price", BAR, float(chart.candles()["close"][BAR])))
+    hover(chart.graphics, pixel_in(chart, "price", BAR, float(chart.candles()["close"][BAR])))
     readout = "".join(f"  {name} {format_price(float(expected[name][BAR]))}" for name in lines)
     assert chart.readout.text().endswith(readout)
 
