@@ -277,7 +277,7 @@ from workstation.run_requests import (
 from workstation.schedule import Schedule
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.schemas.frame import FrameSchema
-from workstation.schemas.indicators import IndicatorLine, IndicatorSpec
+from workstation.schemas.indicators import PRICE_PANE, IndicatorLine, IndicatorSpec
 from workstation.schemas.optimizer import OptimizerSchema
 from workstation.schemas.risk import RiskSchema, RiskValidation
 from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, KellyCriterionSizing, SizingSchema
@@ -298,6 +298,7 @@ __all__ = [
     "MONTE_CARLO_PATHS",
     "PAPER_SPEEDS",
     "POPULAR_CCXT_EXCHANGES",
+    "PRICE_PANE",
     "AccountReport",
     "AccountSettings",
     "AccountSizing",

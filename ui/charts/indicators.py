@@ -407,7 +407,7 @@ class ChartIndicators:
         return cycle[uncoloured.index(series.name) % len(cycle)]
 
     def _plot_of(self, pane: str) -> pg.PlotItem:
-        if pane == ws.IndicatorLine.model_fields["pane"].default:
+        if pane == ws.PRICE_PANE:
             return self._price_plot
         plot = self.panes.get(pane)
         if plot is None:
