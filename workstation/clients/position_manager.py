@@ -204,6 +204,11 @@ class PositionManager:
         """Emit the commit event of a deferred action the engine processes now (P17)."""
         self._emit("commit", self.event(action, state, current_price, timestamp, timestamp, **extra))
 
+    @property
+    def queued(self) -> bool:
+        """Whether commit events of the current candle wait for `flush`."""
+        return bool(self._queued)
+
     def flush(self, state: PositionState, timestamp: int) -> None:
         """Emit the queued commit events of a candle with the position as it is at the candle's end (P3 step 7)."""
         if not self._queued:

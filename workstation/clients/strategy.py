@@ -5,9 +5,10 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from contextvars import Token
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import ValidationError
@@ -66,6 +67,46 @@ CANDLE_CALLBACKS = frozenset(
 def _next_level(reached: Sequence[int]) -> float:
     """Return the lowest partial level (%) not in ``reached``; infinity once all are."""
     return next((level for level in LEVELS if level not in reached), math.inf)
+
+
+class _Entered(NamedTuple):
+    """The tokens of the callbacks' context a callback runs in: what puts back the context it replaced."""
+
+    execution: Token[ExecutionContext | None]
+    gate: Token[bool]
+    active: Token[PositionManager | None]
+
+
+class _Resumed:
+    """What awaits the rest of a coroutine whose first step (``send(None)``) suspended on ``awaited``.
+
+    It hands ``awaited`` to the task running it, then passes to the coroutine whatever the task sends or throws back,
+    as awaiting the coroutine from its start would have.
+    """
+
+    __slots__ = ("awaited", "coroutine")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], awaited: Any) -> None:
+        self.coroutine, self.awaited = coroutine, awaited
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, value = self.coroutine, self.awaited
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
 
 
 class ClientStrategy:
@@ -286,14 +327,15 @@ class ClientStrategy:
         await self._emit(opened)
         return opened
 
-    def idle(self, when: int, price: float) -> Awaitable[None]:
+    def idle(self, when: int, price: float) -> Awaitable[None] | None:
         """Evaluate a flat tick inside the last ``get_signal`` call's bucket that only ``on_idle`` observes.
 
         What `generate` comes to on such a tick, given its price: the engine calls it when `idles_alone` holds, no
-        listener wants idle results and the strategy is neither stopped nor paused. It hands back the callback's
-        coroutine rather than awaiting it in one of its own (a year has 200 000 such ticks).
+        listener wants idle results and the strategy is neither stopped nor paused. It runs the callback without a
+        coroutine of its own (a year has 200 000 such ticks) and returns what awaits the rest of a callback that
+        suspended, or None once it is done.
         """
-        return self._callback("on_idle", when, price, self.symbol, price)
+        return self._start_callback("on_idle", when, price, self.symbol, price)
 
     # ------------------------------------------------------------------ backtest fast path (SPEC §6.4)
 
@@ -467,52 +509,59 @@ class ClientStrategy:
         next_profit, next_loss = _next_level(partial.profit_levels), _next_level(partial.loss_levels)
         levels, valuation = state.levels(config), state.valuation(config)
         changes = manager.changes
-        for index in range(first, len(stamps)):
-            timestamp, price = stamps[index], prices[index]
-            if timestamp > frame_end:
-                return await self._close_managed(state, "time_expired", timestamp, price)
-            request = manager.close_request
-            if request is not None:
-                manager.emit_now(
-                    "close-pending",
-                    state,
-                    price,
-                    timestamp,
-                    close_id=request.id,
-                    note=request.note,
-                    source=request.source,
-                )
-                return await self._close_managed(state, "closed", timestamp, price)
-            if timestamp >= deadline:
-                return await self._close_managed(state, "time_expired", timestamp, price)
-            if manager.changes != changes:
-                levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
-            if long:
-                if lows[index] <= levels.stop:
-                    return await self._close_managed(state, levels.stopped_by, timestamp, levels.stop)
-                if price >= levels.take_profit:
-                    return await self._close_managed(state, "take_profit", timestamp, levels.take_profit)
-            else:
-                if highs[index] >= levels.stop:
-                    return await self._close_managed(state, levels.stopped_by, timestamp, levels.stop)
-                if price <= levels.take_profit:
-                    return await self._close_managed(state, "take_profit", timestamp, levels.take_profit)
-            # The branch and progress come first: commands of the ping do not change what this candle reports.
-            branch, percent = levels.progress(price)
-            # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
-            # minute's VWAP to book at.
-            manager.avg = prices[index - 1]
-            moment, context = self._tick(timestamp)
-            execution = execution_context.set(context)
-            gate = helpers_enabled.set(True)
-            active = active_manager.set(manager)
-            try:
-                heard = listened("active_ping")
+        symbol = self.symbol
+        start = self._start
+        ending: tuple[CloseReason, int, float] | None = None
+        # The walk enters the callbacks' context at its first candle and stays in it to the close (a position has
+        # thousands of minutes), each candle setting its own time over the last one's.
+        entered: _Entered | None = None
+        # Who listens to pings is asked again only after a callback that may have waited: nothing else runs meanwhile.
+        heard = listened("active_ping")
+        try:
+            for index in range(first, len(stamps)):
+                timestamp, price = stamps[index], prices[index]
+                if timestamp > frame_end:
+                    ending = "time_expired", timestamp, price
+                    break
+                if manager.close_request is not None:
+                    ending = "closed", timestamp, price
+                    break
+                if timestamp >= deadline:
+                    ending = "time_expired", timestamp, price
+                    break
+                if manager.changes != changes:
+                    levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
+                if long:
+                    if lows[index] <= levels.stop:
+                        ending = levels.stopped_by, timestamp, levels.stop
+                        break
+                    if price >= levels.take_profit:
+                        ending = "take_profit", timestamp, levels.take_profit
+                        break
+                else:
+                    if highs[index] >= levels.stop:
+                        ending = levels.stopped_by, timestamp, levels.stop
+                        break
+                    if price <= levels.take_profit:
+                        ending = "take_profit", timestamp, levels.take_profit
+                        break
+                # The branch and progress come first: commands of the ping do not change what this candle reports.
+                branch, percent = levels.progress(price)
+                # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
+                # minute's VWAP to book at.
+                manager.avg = prices[index - 1]
+                moment, context = self._tick(timestamp)
+                if entered is None:
+                    entered = self._enter(context)
+                else:
+                    execution_context.set(context)
                 if ping is not None or heard:
                     view = valuation.view(price)
                     if heard:
                         self._announce("active_ping", view, price, timestamp)
-                    await self._call(ping, "on_active_ping", self.symbol, view, price, moment)
+                    if ping is not None and (rest := start(ping, "on_active_ping", symbol, view, price, moment)):
+                        await rest
+                        heard = listened("active_ping")
                 if branch == "profit":
                     if manager.changes != changes:  # the ping's commands count here
                         levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
@@ -520,7 +569,8 @@ class ClientStrategy:
                         breakeven_reached = True
                         view = valuation.view(price)
                         self._announce("breakeven_available", view, price, timestamp)
-                        await self._call(breakeven, "on_breakeven", self.symbol, view, price, moment)
+                        await self._call(breakeven, "on_breakeven", symbol, view, price, moment)
+                        heard = listened("active_ping")
                         if manager.changes != changes:  # and those of on_breakeven in what follows
                             levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
                     if percent >= next_profit:
@@ -528,23 +578,46 @@ class ClientStrategy:
                         next_profit = _next_level(partial.profit_levels)
                     if profit is not None:
                         view = valuation.view(price)
-                        await self._call(profit, "on_partial_profit", self.symbol, view, percent, price, moment)
+                        if rest := start(profit, "on_partial_profit", symbol, view, percent, price, moment):
+                            await rest
+                            heard = listened("active_ping")
                 elif branch == "loss":
                     if percent >= next_loss:
                         partial.loss(valuation.view(price), price, percent, timestamp)
                         next_loss = _next_level(partial.loss_levels)
                     if loss is not None:
                         view = valuation.view(price)
-                        await self._call(loss, "on_partial_loss", self.symbol, view, percent, price, moment)
-            finally:
-                active_manager.reset(active)
-                helpers_enabled.reset(gate)
-                execution_context.reset(execution)
-            manager.flush(state, timestamp)
-        self._warn_data_end(row, stamps)
-        if len(stamps) > first:
-            return await self._close_managed(state, "time_expired", stamps[-1], prices[-1])
-        return await self._close_managed(state, "time_expired", row.pending_at, row.price_open)
+                        if rest := start(loss, "on_partial_loss", symbol, view, percent, price, moment):
+                            await rest
+                            heard = listened("active_ping")
+                if manager.queued:
+                    # The candle's commit events reach their listeners outside the callbacks' context, as the close
+                    # does: a command issued from a listener is refused.
+                    self._leave(entered)
+                    entered = None
+                    manager.flush(state, timestamp)
+        finally:
+            if entered is not None:
+                self._leave(entered)
+        if ending is not None:
+            reason, timestamp, price = ending
+        else:
+            self._warn_data_end(row, stamps)
+            reason = "time_expired"
+            timestamp, price = (stamps[-1], prices[-1]) if len(stamps) > first else (row.pending_at, row.price_open)
+        if reason == "closed":
+            request = manager.close_request
+            assert request is not None
+            manager.emit_now(
+                "close-pending",
+                state,
+                price,
+                timestamp,
+                close_id=request.id,
+                note=request.note,
+                source=request.source,
+            )
+        return await self._close_managed(state, reason, timestamp, price)
 
     def _announce(self, stream: str, view: SignalRow, price: float, timestamp: int) -> None:
         """Emit a ping or breakeven-available event (P17) when someone listens to ``stream``."""
@@ -794,20 +867,41 @@ class ClientStrategy:
         It runs in the context of the tick at ``when``: the helpers and the position commands work, and the
         commands book at ``avg`` (None: the VWAP before ``when``, looked up when a command needs it).
         """
+        if rest := self._start_callback(name, when, avg, *args):
+            await rest
+
+    def _start_callback(self, name: str, when: int, avg: float | None, *args: Any) -> Awaitable[None] | None:
+        """Run `_callback` up to the callback's first suspension: return what awaits the rest, or None once done."""
         callback = self.callbacks.get(name)
         if callback is None:
-            return
+            return None
         self.manager.avg = avg
         moment, context = self._tick(when)
-        execution = execution_context.set(context)
-        gate = helpers_enabled.set(True)
-        active = active_manager.set(self.manager)
+        entered = self._enter(context)
         try:
-            await self._call(callback, name, *args, moment)
+            rest = self._start(callback, name, *args, moment)
         finally:
-            active_manager.reset(active)
-            helpers_enabled.reset(gate)
-            execution_context.reset(execution)
+            self._leave(entered)
+        return None if rest is None else self._rest_in(context, rest)
+
+    async def _rest_in(self, context: ExecutionContext, rest: Awaitable[None]) -> None:
+        """Await the rest of a callback that suspended, back in the context it began in."""
+        entered = self._enter(context)
+        try:
+            await rest
+        finally:
+            self._leave(entered)
+
+    def _enter(self, context: ExecutionContext) -> _Entered:
+        """Enter the callbacks' context at the tick of ``context``: the helpers work, the commands act on ours."""
+        return _Entered(execution_context.set(context), helpers_enabled.set(True), active_manager.set(self.manager))
+
+    @staticmethod
+    def _leave(entered: _Entered) -> None:
+        """Put back the context `_enter` replaced."""
+        active_manager.reset(entered.active)
+        helpers_enabled.reset(entered.gate)
+        execution_context.reset(entered.execution)
 
     def _tick(self, when: int) -> tuple[datetime, ExecutionContext]:
         """Return the aware time of ``when`` and the execution context at it, built once for a tick's callbacks."""
@@ -820,23 +914,44 @@ class ClientStrategy:
         return tick[1], tick[2]
 
     async def _call(self, callback: Callable[..., Any] | None, name: str, *args: Any) -> None:
-        """Call a user callback (if any) with ``args`` and ``backtest``, in the context already entered.
+        """Call a user callback (if any) with ``args`` and ``backtest``, in the context already entered."""
+        if callback is not None and (rest := self._start(callback, name, *args)):
+            await rest
 
-        ``call_callback`` inlined, with the callback's async-ness read once: a managed strategy makes tens of
-        thousands of calls a month of candles.
+    def _start(self, callback: Callable[..., Any], name: str, *args: Any) -> Awaitable[None] | None:
+        """Run a user callback with ``args`` and ``backtest`` up to its first suspension, in the context entered.
+
+        Return what awaits the rest, or None once it is done: a managed strategy's callbacks, tens of thousands a
+        month of candles, finish without waiting on anything, so an ``async def`` one is stepped here rather than
+        awaited through a coroutine of the engine's. A failure is handled as `_failed` says.
         """
-        if callback is None:
-            return
         try:
-            if self._async_callbacks.get(name, False):
-                await callback(*args, self.backtest)
-            else:
-                result = callback(*args, self.backtest)
-                if inspect.isawaitable(result):
-                    await result
-        except StrategyAbortedError:
-            raise  # code the callback called has already ended the run
-        except Exception as exc:
-            self._report_error(name, exc)
+            if self._async_callbacks[name]:
+                coroutine = callback(*args, self.backtest)
+                try:
+                    awaited = coroutine.send(None)
+                except StopIteration:
+                    return None
+                return self._finish(_Resumed(coroutine, awaited), name)
+            result = callback(*args, self.backtest)
+            if inspect.isawaitable(result):
+                return self._finish(result, name)
         except BaseException as raised:
-            end_run(raised, where=name, strategy_name=self.strategy_name)
+            self._failed(name, raised)
+        return None
+
+    async def _finish(self, rest: Awaitable[Any], name: str) -> None:
+        """Await the rest of callback ``name`` that `_start` began."""
+        try:
+            await rest
+        except BaseException as raised:
+            self._failed(name, raised)
+
+    def _failed(self, name: str, raised: BaseException) -> None:
+        """Handle what callback ``name`` raised: an error is reported, the run goes on; anything else ends it."""
+        if isinstance(raised, StrategyAbortedError):
+            raise raised  # code the callback called has already ended the run
+        if isinstance(raised, Exception):
+            self._report_error(name, raised)
+            return
+        end_run(raised, where=name, strategy_name=self.strategy_name)

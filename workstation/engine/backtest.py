@@ -355,7 +355,8 @@ async def _idle_throttled(
             _progress(job, audience, current, when)
             if job.is_stopped():
                 return current, True
-        await strategy.idle(when, price)
+        if rest := strategy.idle(when, price):
+            await rest
         performance.measure(_TIMEFRAME, tick_started)
         if job.is_stopped():
             return current + 1, True
