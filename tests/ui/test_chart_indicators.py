@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.charts import DARK_PALETTE, LIGHT_PALETTE, CandleChart, ChartPalette
+from ui.charts.indicators import round_range
 from ui.themes import warning_colour
 
 SHOTS = Path("/tmp/ui_shots")
@@ -320,3 +321,25 @@ def test_the_overview_steps_build_the_lines_levels_before_the_full_view_needs_th
     chart.grab()
     assert floor.last_bucket_size == widest
     assert floor.computed_levels()[-1] == widest  # the full view built nothing more
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "fitted"),
+    [(3.0, 97.0, (0.0, 100.0)), (412.0, 548.0, (400.0, 550.0)), (50.0, 50.0, (45.0, 55.0)), (0.0, 0.0, (-0.5, 0.5))],
+)
+def test_a_panes_value_axis_is_fitted_to_round_values(low: float, high: float, fitted: tuple[float, float]) -> None:
+    assert round_range(low, high) == fitted
+
+
+def test_a_pane_keeps_its_value_axis_while_its_lines_stay_within_it(qtbot: QtBot) -> None:
+    candles = candles_of(2000)
+    chart = shown_chart(qtbot)
+    chart.set_candles(candles)
+    chart.set_indicators(values_for(candles))  # Osc: 5 to 95 (50 + 45 cos), levels 20 and 80
+    box = chart.indicators.panes["Osc"].getViewBox()
+    chart.price_plot.getViewBox().setXRange(1000, 1400, padding=0)
+    shown = box.viewRange()[1]
+    assert shown == pytest.approx([0.5, 99.5])  # 5 to 95 (multiples of 5, half of 10) and 5 % padding
+    for start in range(1010, 1400, 10):
+        chart.price_plot.getViewBox().setXRange(start, start + 400, padding=0)
+        assert box.viewRange()[1] == shown

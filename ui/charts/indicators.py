@@ -277,6 +277,17 @@ def _layout_of(values: ws.IndicatorValues) -> list[tuple[str, str, tuple[float, 
     return [(series.name, series.pane, series.levels, series.color) for series in values.series]
 
 
+def round_range(low: float, high: float) -> tuple[float, float]:
+    """Widen ``low``…``high`` to multiples of half the power of ten below its span.
+
+    3–97 becomes 0–100 and 412–548 becomes 400–550; a single value gets a step on either side (50 is 45–55).
+    """
+    span = high - low or abs(high) or 1.0
+    step = 10.0 ** math.floor(math.log10(span)) / 2
+    bottom, top = math.floor(low / step) * step, math.ceil(high / step) * step
+    return (bottom - step, top + step) if bottom == top else (bottom, top)
+
+
 class ChartIndicators:
     """The indicators of one candle chart: their items, their panes between the candles and the volume, the legend.
 
@@ -312,6 +323,9 @@ class ChartIndicators:
         self.cross_lines: list[pg.InfiniteLine] = []
         #: The names of the lines the trader hid, kept for the next indicators of the chart.
         self._hidden: set[str] = set()
+        #: The value range each pane was fitted to last.
+        self._pane_ranges: dict[str, tuple[float, float]] = {}
+        price_plot.getViewBox().sigXRangeChanged.connect(lambda _box, _range: self.fit_panes())
 
     def set_values(self, values: ws.IndicatorValues) -> None:
         """Replace every indicator line with those of ``values`` and show its problems above the chart.
@@ -359,6 +373,7 @@ class ChartIndicators:
                 item.set_values(np.empty(0))
             else:
                 item.set_values(values if last is None else values[last])
+        self.fit_panes()
 
     def set_shown(self, name: str, shown: bool) -> None:
         """Show or hide the line called ``name`` (the legend's check box follows)."""
@@ -367,6 +382,7 @@ class ChartIndicators:
         else:
             self._hidden.add(name)
         self.items[name].setVisible(shown)
+        self.fit_panes()
         box = self.legend.boxes[name]
         if box.isChecked() != shown:
             box.setChecked(shown)
@@ -399,6 +415,25 @@ class ChartIndicators:
             if item.isVisible() and 0 <= bar < len(item.values())
         ]
 
+    def fit_panes(self) -> None:
+        """Fit each pane's value axis to its shown lines in view and their levels, widened to round values.
+
+        The round ends keep the axis (and its labels) still while the trader pans, as long as the lines stay within
+        them, instead of following every wiggle (and redrawing the axis on every frame).
+        """
+        first, last = self._price_plot.getViewBox().viewRange()[0]
+        for pane, plot in self.panes.items():
+            extremes: list[float] = []
+            for item in self.items.values():
+                if item.series.pane == pane and item.isVisible():
+                    extremes += item.dataBounds(1, orthoRange=(first, last)) or ()
+            if not extremes:
+                continue
+            fitted = round_range(min(extremes), max(extremes))
+            if fitted != self._pane_ranges.get(pane):
+                self._pane_ranges[pane] = fitted
+                plot.getViewBox().setYRange(*fitted, padding=0.05)
+
     def _colour_of(self, series: ws.IndicatorSeries) -> str:
         if series.color is not None:
             return series.color
@@ -414,10 +449,12 @@ class ChartIndicators:
             plot = self.panes[pane] = pg.PlotItem()
             plot.hideAxis("left")
             plot.hideAxis("bottom")
-            # A line without labels on top: where the pane above ends.
+            # A line without labels on top: where the pane above ends. Unlinked from the time, it is drawn once, not
+            # again at every pan as a time axis is.
             plot.showAxis("top")
             plot.getAxis("top").setStyle(showValues=False, tickLength=0)
             plot.getAxis("top").setHeight(1)
+            plot.getAxis("top").unlinkFromView()
             plot.showAxis("right")
             plot.getAxis("right").setWidth(self._price_plot.getAxis("right").width())
             plot.setMenuEnabled(False)
@@ -425,8 +462,8 @@ class ChartIndicators:
             plot.setLabel("right", pane)
             box = plot.getViewBox()
             box.setMouseEnabled(x=True, y=False)
-            box.enableAutoRange(x=False, y=True)
-            box.setAutoVisible(y=True)
+            # Fitted by _fit_panes to round values: pyqtgraph's auto range would move the axis at every pan.
+            box.enableAutoRange(x=False, y=False)
             plot.setXLink(self._price_plot)
             cross = pg.InfiniteLine(angle=90, movable=False)
             cross.setZValue(10)
@@ -456,3 +493,4 @@ class ChartIndicators:
         for row in range(1, layout.layout.rowCount()):
             layout.layout.setRowStretchFactor(row, 0)
         self.items, self.panes, self._guides, self._on_price, self.cross_lines = {}, {}, [], [], []
+        self._pane_ranges = {}
