@@ -81,7 +81,7 @@ class RunAccount:
         return self.equity_spent_at is not None
 
     def pays_next_position(self) -> bool:
-        """Whether the balance pays for the next position: its fixed cost, or, for a share of equity, any money."""
+        """Whether the balance pays for the next position: its fixed cost, or any money for a sizing on the equity."""
         if isinstance(self.settings.sizing, FixedCostSizing):
             return self.balance >= self.config.position_entry_cost
         return self.balance > 0
