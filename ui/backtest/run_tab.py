@@ -39,13 +39,29 @@ RunState = Literal["Preparing", "Running", "Stopping", "Finished", "Stopped", "F
 
 #: How long a new run tab waits, so it is drawn before the run starts working.
 FIRST_PAINT_SECONDS = 0.05
-#: How far before the period the chart's candles are read (see ``RunTab._frame_candles``).
+#: How far before the period the chart's candles are read (see `candles_with_warm_up`).
 WARM_UP = timedelta(days=1)
 #: While a run works, its results are shown in beats of this length (seconds), each beat doing one kind of update:
 #: even beats redraw the chart's marks; every eighth beat from the first recomputes the statistics and curves when
 #: trades closed since; the other odd beats show the trades staged in the table. So the chart's, the table's and
 #: the figures' repaints never add up in one turn of the event loop, however fast the results come.
 VIEW_BEAT_SECONDS = 0.25
+
+
+async def candles_with_warm_up(exchange_name: str, symbol: str, start: datetime, end: datetime) -> tuple[Any, int]:
+    """Return the 1m candles from ``start`` to ``end``, read with a day before them when the data has one, and the
+    index of the candle at ``start``.
+
+    The strategy's first windows reach back before the period; reading that day now puts it in the same cached
+    block as the period, so the run does not have to prepend it to a year of candles (a copy that would stall
+    the GUI) when it starts. The indicators are computed over it too, so they have values from the period's
+    first candle on, as the strategy had.
+    """
+    try:
+        candles = await ws.fetch_candles(exchange_name, symbol, start - WARM_UP, end)
+    except ws.CandleWindowError:
+        return await ws.fetch_candles(exchange_name, symbol, start, end), 0
+    return candles, int(np.searchsorted(candles["timestamp"], int(start.timestamp() * 1000)))
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,9 @@ class RunTab(QWidget):
             prepared = await ws.prepare_backtest(request)
             self.identity = RunIdentity(prepared.symbol, prepared.strategy_name, prepared.exchange_name, request)
             self._set_state("Preparing", f"Loading candles of {prepared.symbol}…")
-            read, first = await self._frame_candles(prepared.exchange_name, prepared.symbol, request)
+            read, first = await candles_with_warm_up(
+                prepared.exchange_name, prepared.symbol, request.start, request.end
+            )
             candles = read[first:]
             await asyncio.sleep(0)  # the last read and drawing the candles are two stretches of work, not one
             self.trades.set_price_decimals(price_decimals(candles["close"]))
@@ -218,22 +236,6 @@ class RunTab(QWidget):
         self.chart.set_following(False)
         await asyncio.sleep(0)
         await self._show_summary()
-
-    @staticmethod
-    async def _frame_candles(exchange_name: str, symbol: str, request: ws.BacktestRequest) -> tuple[Any, int]:
-        """Return the 1m candles of the request's period, read with a day before it when the data has one, and the
-        index of the period's first candle.
-
-        The strategy's first windows reach back before the period; reading that day now puts it in the same cached
-        block as the period, so the run does not have to prepend it to a year of candles (a copy that would stall
-        the GUI) when it starts. The indicators are computed over it too, so they have values from the period's
-        first candle on, as the strategy had.
-        """
-        try:
-            candles = await ws.fetch_candles(exchange_name, symbol, request.start - WARM_UP, request.end)
-        except ws.CandleWindowError:
-            return await ws.fetch_candles(exchange_name, symbol, request.start, request.end), 0
-        return candles, int(np.searchsorted(candles["timestamp"], int(request.start.timestamp() * 1000)))
 
     async def show_indicators(
         self, strategy_name: str, candles: Any, first: int = 0, params: dict[str, Any] | None = None

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 import workstation as ws
-from ui.backtest.run_tab import RunTab
+from ui.backtest.run_tab import RunTab, candles_with_warm_up
 from ui.charts.candle_item import ChartPalette
 from ui.controllers.background import BackgroundTasks
 from ui.controllers.runs import RunController
@@ -78,7 +78,7 @@ class HistoryController(QObject):
     async def _load_candles(self, tab: RunTab, stored: ws.StoredRun) -> None:
         summary = stored.summary
         try:
-            candles = await ws.fetch_candles(
+            read, first = await candles_with_warm_up(
                 ws.ensure_exchange(summary.exchange_name),
                 summary.symbol,
                 datetime.fromtimestamp(summary.frame_start / 1000, tz=UTC),
@@ -87,11 +87,11 @@ class HistoryController(QObject):
         except Exception as exc:
             self.message_logged.emit(f"Run #{summary.id}: no candles to draw ({type(exc).__name__}: {exc})")
             return
-        tab.chart.set_candles(candles)
+        tab.chart.set_candles(read[first:])
         tab.chart.show_all()
         # The request the run was saved with names the strategy and its parameters, as the run was asked for.
         strategy_name = stored.parameters.get("strategy_name", summary.strategy_name)
-        await tab.show_indicators(strategy_name, candles, params=stored.parameters.get("params"))
+        await tab.show_indicators(strategy_name, read, first, stored.parameters.get("params"))
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Draw the comparisons of stored runs open in the tabs in ``palette`` (a theme change)."""
