@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import workstation as ws
-from workstation.events import EVENT_NAMES
+from workstation.events import EVENT_NAMES, EventHub
 from workstation.models.events import ErrorEvent
 
 # SPEC §16's table, pinned here: the hub must offer exactly these streams.
@@ -537,3 +537,18 @@ def test_one_hundred_thousand_emissions_reach_a_python_listener() -> None:
         ws.events.signal.disconnect(slot)
     assert count == 100_000
     assert direct == 100_000
+
+
+def test_deliver_reaches_the_storages_alone_then_a_listener_as_soon_as_it_subscribes() -> None:
+    hub = EventHub()
+    stored: list[str] = []
+    heard: list[str] = []
+    assert not hub.delivers("commit")
+    hub.connect_internal("commit", stored.append)
+    assert hub.delivers("commit")
+    hub.deliver("commit", "a")
+    hub.commit.connect(heard.append)
+    hub.generation += 1  # what a listen_* subscription does: the next delivery asks who listens again
+    hub.deliver("commit", "b")
+    assert stored == ["a", "b"]
+    assert heard == ["b"]

@@ -155,9 +155,9 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
             partial = ClientPartial(
                 signal_id,
                 backtest=backtest,
-                emit_profit=events.partial_profit.emit,
-                emit_loss=events.partial_loss.emit,
-                wanted=events.has_receivers,
+                emit_profit=lambda event: events.deliver("partial_profit", event),
+                emit_loss=lambda event: events.deliver("partial_loss", event),
+                wanted=events.delivers,
             )
             if not backtest:
                 partial.load, partial.save = partial_store(signal_id)
@@ -176,7 +176,7 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
 
 def emit_event(name: str, payload: Any) -> None:
     """Emit ``payload`` on the hub's stream ``name``."""
-    getattr(events, name).emit(payload)
+    events.deliver(name, payload)
 
 
 def _partials_listened() -> bool:
@@ -185,11 +185,8 @@ def _partials_listened() -> bool:
 
 def publish(result: Result) -> None:
     """Emit a result on its mode's stream, then on ``signal``."""
-    if result.backtest:
-        events.signal_backtest.emit(result)
-    else:
-        events.signal_live.emit(result)
-    events.signal.emit(result)
+    events.deliver("signal_backtest" if result.backtest else "signal_live", result)
+    events.deliver("signal", result)
 
 
 class StrategyWiring(TypedDict):
