@@ -199,7 +199,7 @@ from workstation.models.results import (
 )
 from workstation.models.risk import RiskCheckArgs, RiskCheckPayload, RiskPosition
 from workstation.models.series import DrawdownPeriod, MonthlyReturns, RunSeries
-from workstation.models.signal import Signal, SignalRow
+from workstation.models.signal import Excursion, Signal, SignalRow
 from workstation.models.walker import (
     WalkerContract,
     WalkerProgress,
@@ -341,6 +341,7 @@ __all__ = [
     "ErrorEvent",
     "ExchangeResponseError",
     "ExchangeSchema",
+    "Excursion",
     "ExecutorSettings",
     "FigureGroup",
     "FixedCostSizing",

@@ -46,7 +46,7 @@ class LiveClientStrategy(ClientStrategy):
         #: The price of the tick being evaluated: the view of a managed position is stored valued at it.
         self._price = 0.0
         #: What the store holds of the signal held (:meth:`_signature`), so a tick writes it only when it changed.
-        self._stored: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
+        self._stored: tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]] | None = None
         #: The commit event of a requested close or cancel, emitted once the end is stored (write-ahead).
         self._on_end: Callable[[], None] | None = None
         #: The signal whose ``on_breakeven`` ran (P10: once per signal).
@@ -145,17 +145,24 @@ class LiveClientStrategy(ClientStrategy):
         manager = self.manager
         state = manager.state
         signature = self._signature()
-        stored_row, stored_management = (None, None) if self._stored is None else self._stored
+        stored_row, stored_excursions, stored_management = (None, None, None) if self._stored is None else self._stored
         held: tuple[LiveSignalKind, SignalRow] | None = None
         management: LiveManagement | None = None
         if state is not None and signature is not None:
-            row_part, management_part = signature
+            row_part, excursions_part, management_part = signature
             if row_part != stored_row:
                 # Only a command changes the row: the position is then seen, and stored, as its public view.
                 if state.is_open:
                     held = ("open_position", state.view(self._price, self.config))
                 else:
                     held = ("limit_order", state.row)
+            elif excursions_part != stored_excursions and self.open_position is not None:
+                # A new peak or fall alone: the row stored keeps its entry (a view's is the effective one, an ulp off).
+                peak, fall = excursions_part
+                held = (
+                    "open_position",
+                    self.open_position.model_copy(update={"peak_profit": peak, "max_drawdown": fall}),
+                )
             if management_part != stored_management:
                 management = LiveManagement(
                     signal_id=state.row.id,
@@ -174,8 +181,11 @@ class LiveClientStrategy(ClientStrategy):
         if state is not None:
             manager.flush(state, when)
 
-    def _signature(self) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
-        """Return what the store must hold of the signal held, its row's part and its requests'; None when flat."""
+    def _signature(self) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]] | None:
+        """Return what the store must hold of the signal held: its row's part, its excursions and its requests'.
+
+        None when flat.
+        """
         manager = self.manager
         state = manager.state
         if state is None:
@@ -190,6 +200,7 @@ class LiveClientStrategy(ClientStrategy):
                 state.trailing_stop_loss,
                 state.trailing_take_profit,
             ),
+            (state.row.peak_profit, state.row.max_drawdown),
             (
                 signal_id,
                 manager.close_request,
@@ -289,8 +300,11 @@ class LiveClientStrategy(ClientStrategy):
             return await self._end_position(state, "take_profit", when, take)
         if (price <= stop) if long else (price >= stop):
             return await self._end_position(state, stopped_by, when, stop)
-        managed = self._is_managed(state)
         config = self.config
+        # Before the tick's callbacks (SPEC-statistics §4); a moved peak or fall is stored with the tick.
+        state.watch_excursions(price, when, config)
+        row = state.row
+        managed = self._is_managed(state)
         # The branch and progress come first: commands of the ping do not change what this tick reports.
         branch, percent = state.progress(price) if managed else _progress_from_entry(row, price)
         if "on_active_ping" in self.callbacks or self.event_listened("active_ping"):

@@ -11,12 +11,14 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final, Literal, NamedTuple
 
+import numpy as np
+
 from workstation.clients.pnl import entries_pnl, entries_pnl_of, slipped_move
 from workstation.config import Config
 from workstation.models.fast import construct, construct_from
 from workstation.models.pnl import Pnl
 from workstation.models.position import Entry, PartialClose, PartialPnl, PartialType
-from workstation.models.signal import SignalRow
+from workstation.models.signal import Excursion, SignalRow
 
 #: ``CC_BREAKEVEN_THRESHOLD``: the margin above the round-trip costs before breakeven is allowed, in %.
 BREAKEVEN_THRESHOLD_PERCENT: Final = 0.2
@@ -410,6 +412,85 @@ class PositionState:
         """Whether ``price`` is far enough past the effective entry for breakeven (the ``on_breakeven`` test, P10)."""
         return self.levels(config).breakeven_available(price)
 
+    # ------------------------------------------------------------------ excursions (SPEC-statistics §4)
+
+    def start_excursions(self, when: int, config: Config) -> None:
+        """Start the peak and the fall of a position opening at ``when`` at its entry price.
+
+        The peak is the entry with a PnL of 0; the fall the entry with the PnL of leaving there at once (the fees and
+        slippage of entering and leaving), as backtest-kit 19.5 starts its ``_peak`` and ``_fall``.
+        """
+        price = self.row.price_open
+        fall = self.pnl(price, config).pnl_percentage
+        self.row = self.row.model_copy(
+            update={
+                "peak_profit": Excursion(price=price, timestamp=when, pnl_percentage=0.0),
+                "max_drawdown": Excursion(price=price, timestamp=when, pnl_percentage=fall),
+            }
+        )
+
+    def excursion_prices(self) -> tuple[float, float]:
+        """Return the prices of the peak and the fall; without them (a row stored before) ones no price goes past."""
+        peak, fall = self.row.peak_profit, self.row.max_drawdown
+        if peak is None or fall is None:
+            return (math.inf, -math.inf) if self.is_long else (-math.inf, math.inf)
+        return peak.price, fall.price
+
+    def watch_excursions(self, price: float, when: int, config: Config) -> tuple[float, float]:
+        """Move the peak or the fall to ``price``, a monitored candle's (or tick's) VWAP; return their prices.
+
+        Past the effective entry on the profit side and beyond the peak's price, the peak moves there if the PnL
+        there is a gain; on the loss side and beyond the fall's price, the fall moves there. The comparisons are of
+        prices, as backtest-kit 19.5 makes them; the engine calls this only when ``price`` is beyond one of the two
+        prices :meth:`excursion_prices` returned (two float comparisons a candle).
+        """
+        if self.row.peak_profit is not None and not self._move_peak(price, when, config):
+            self._move_fall(price, when, config)
+        return self.excursion_prices()
+
+    def scan_excursions(self, prices: np.ndarray, stamps: np.ndarray, config: Config) -> None:
+        """:meth:`watch_excursions` over the monitored candles of a position no command changes, with numpy.
+
+        Without commands the effective entry is fixed and the PnL rises with the price on the profit side, so the
+        candle walk's last peak is at the first of the highest VWAPs (long; the lowest for a short) when its PnL is
+        a gain, and its last fall at the first of the lowest (long; the highest for a short).
+        """
+        if len(prices) == 0 or self.row.peak_profit is None:
+            return
+        high, low = int(np.argmax(prices)), int(np.argmin(prices))
+        best, worst = (high, low) if self.is_long else (low, high)
+        self._move_peak(float(prices[best]), int(stamps[best]), config)
+        self._move_fall(float(prices[worst]), int(stamps[worst]), config)
+
+    def _move_peak(self, price: float, when: int, config: Config) -> bool:
+        """Move the peak to ``price`` if it is past the effective entry and the peak, at a gain; tell if it was."""
+        row = self.row
+        peak = row.peak_profit
+        assert peak is not None
+        effective = self.eff()
+        if not (
+            (price > effective and price > peak.price) if self.is_long else (price < effective and price < peak.price)
+        ):
+            return False
+        pnl = self.pnl(price, config).pnl_percentage
+        if pnl > 0:
+            self.row = row.model_copy(
+                update={"peak_profit": Excursion(price=price, timestamp=when, pnl_percentage=pnl)}
+            )
+        return True
+
+    def _move_fall(self, price: float, when: int, config: Config) -> None:
+        """Move the fall to ``price`` if it is on the loss side of the effective entry and beyond the fall."""
+        row = self.row
+        fall = row.max_drawdown
+        assert fall is not None
+        effective = self.eff()
+        if (price < effective and price < fall.price) if self.is_long else (price > effective and price > fall.price):
+            pnl = self.pnl(price, config).pnl_percentage
+            self.row = row.model_copy(
+                update={"max_drawdown": Excursion(price=price, timestamp=when, pnl_percentage=pnl)}
+            )
+
     # ------------------------------------------------------------------ the public view (P1)
 
     def view(self, price: float, config: Config) -> SignalRow:
@@ -638,6 +719,22 @@ class PositionState:
         if price <= effective * (1 - threshold / 100) and effective < stop and price <= effective:
             return "move"
         return "refuse"
+
+
+def with_exit_excursion(row: SignalRow, price: float, when: int, pnl_percentage: float) -> SignalRow:
+    """Return ``row`` with its exit as the last point of its excursions (backtest-kit 19.5's close excursion).
+
+    A position closed at its take profit, stop, liquidation price or expiry ends there: the fall moves to the exit
+    when its PnL is lower, the peak when it is a higher gain. A closed-on-request position records no last point.
+    """
+    point = Excursion(price=price, timestamp=when, pnl_percentage=pnl_percentage)
+    update: dict[str, Excursion] = {}
+    fall, peak = row.max_drawdown, row.peak_profit
+    if fall is None or pnl_percentage < fall.pnl_percentage:
+        update["max_drawdown"] = point
+    if pnl_percentage > 0 and (peak is None or pnl_percentage > peak.pnl_percentage):
+        update["peak_profit"] = point
+    return row.model_copy(update=update) if update else row
 
 
 class Valuation:

@@ -122,6 +122,7 @@ class PositionManager:
         state = self.state
         assert state is not None
         state.activate(timestamp)
+        state.start_excursions(timestamp, self.config)
         self.activate_request = None
         return state.row
 

@@ -17,7 +17,7 @@ from workstation.clients.calls import ErrorSink, end_run, is_async_callable
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
-from workstation.clients.position import PositionState
+from workstation.clients.position import PositionState, with_exit_excursion
 from workstation.clients.position_manager import PositionManager, active_manager
 from workstation.clients.risk import NoRisk, Risk, position_key
 from workstation.clients.validation import validate_signal
@@ -285,6 +285,8 @@ class ClientStrategy:
             partials=(),
             partial_executed=0.0,
             pnl=None,
+            peak_profit=None,
+            max_drawdown=None,
         )
         if not immediate:
             self.last_signal_id = signal_id
@@ -299,9 +301,10 @@ class ClientStrategy:
         if not await self._risk_allows("open", price_open, when, row):
             return await self._idle(when, price)
         self.last_signal_id = signal_id
-        self.manager.start(PositionState(row, self.config.position_entry_cost))
-        opened = await self._open(row, when)
-        return opened
+        state = PositionState(row, self.config.position_entry_cost)
+        state.start_excursions(when, self.config)
+        self.manager.start(state)
+        return await self._open(state.row, when)
 
     async def _open(self, row: SignalRow, when: int) -> OpenedResult:
         await self._before_open(row)
@@ -420,7 +423,10 @@ class ClientStrategy:
             return produced
         index, reason, price = closing
         await self._progress(row, candles[first : first + index], vwap[first : first + index])
-        produced.append(await self._close(row, reason, int(candles["timestamp"][first + index]), price))
+        state = manager.position
+        assert state is not None
+        state.scan_excursions(vwap[first : first + index], candles["timestamp"][first : first + index], self.config)
+        produced.append(await self._close(state.row, reason, int(candles["timestamp"][first + index]), price))
         return produced
 
     def _warn_data_end(self, row: SignalRow, stamps: Sequence[int] | np.ndarray) -> None:
@@ -514,6 +520,7 @@ class ClientStrategy:
         entered: _Entered | None = None
         # Who listens to pings is asked again only after a callback that may have waited: nothing else runs meanwhile.
         heard = listened("active_ping")
+        peak_price, fall_price = state.excursion_prices()
         try:
             for index in range(first, len(stamps)):
                 timestamp, price = stamps[index], prices[index]
@@ -542,6 +549,9 @@ class ClientStrategy:
                     if price <= levels.take_profit:
                         ending = "take_profit", timestamp, levels.take_profit
                         break
+                # The excursions move before the candle's callbacks (SPEC-statistics §4): two comparisons a candle.
+                if (price > peak_price or price < fall_price) if long else (price < peak_price or price > fall_price):
+                    peak_price, fall_price = state.watch_excursions(price, timestamp, config)
                 # The branch and progress come first: commands of the ping do not change what this candle reports.
                 branch, percent = levels.progress(price)
                 # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
@@ -759,7 +769,14 @@ class ClientStrategy:
         pnl: Pnl | None = None,
         partial_pnl: tuple[PartialPnl, ...] = (),
     ) -> ClosedResult:
-        """Close the position; ``pnl`` and ``partial_pnl`` of a managed position come from its state."""
+        """Close the position; ``pnl`` and ``partial_pnl`` of a managed position come from its state.
+
+        Every close but one on request ends the position's excursions at the exit (SPEC-statistics §4).
+        """
+        if pnl is None:
+            pnl = compute_pnl(row.position, row.price_open, price, self.config)
+        if reason != "closed":
+            row = with_exit_excursion(row, price, timestamp, pnl.pnl_percentage)
         closed = construct(
             ClosedResult,
             action="closed",
@@ -768,7 +785,7 @@ class ClientStrategy:
             timestamp=timestamp,
             close_reason=reason,
             close_timestamp=timestamp,
-            pnl=compute_pnl(row.position, row.price_open, price, self.config) if pnl is None else pnl,
+            pnl=pnl,
             partial_pnl=partial_pnl,
             **self._where(),
         )

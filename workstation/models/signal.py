@@ -27,6 +27,20 @@ class Signal(BaseModel):
     id: str | None = Field(None, min_length=1, title="Signal id", description="Empty: derived from the tick")
 
 
+class Excursion(BaseModel):
+    """A point of a position's excursion: the price, when, and its net PnL % there (backtest-kit 19.5's snapshot).
+
+    ``SignalRow.peak_profit`` is the best point seen while the position was open (``pnl_percentage`` 0 at the entry
+    price when it never showed a net profit), ``SignalRow.max_drawdown`` the worst (SPEC-statistics §4).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    price: float
+    timestamp: int
+    pnl_percentage: float
+
+
 class SignalRow(BaseModel):
     """A signal as the engine holds it: a waiting limit order or an open position.
 
@@ -62,6 +76,9 @@ class SignalRow(BaseModel):
     partials: tuple[PartialClose, ...] = ()
     partial_executed: float = Field(0.0, description="Share closed by partial closes, in % of all money invested")
     pnl: Pnl | None = Field(None, description="PnL at the price the view was built for; empty outside views")
+    # None on a waiting order, and on rows stored before the engine tracked excursions.
+    peak_profit: Excursion | None = Field(None, description="Best net PnL point seen while open (SPEC-statistics §4)")
+    max_drawdown: Excursion | None = Field(None, description="Worst net PnL point seen while open")
 
     @model_validator(mode="before")
     @classmethod
