@@ -22,6 +22,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 MANIFEST = DATA / "SHA256SUMS"
 PEER = DATA / "peer"
+"""Copies of the peer harness's files; ``stats/`` holds its statistics files (``expected/stats/`` of the harness)."""
 BTC_1D_CSV = PEER / "btc_1d.csv"
 """The peer's 1 440 one-minute BTCUSDT candles from 2024-01-01T00:00Z (timestamp in ms, OHLCV)."""
 EXPECTED = PEER / "expected"

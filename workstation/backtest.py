@@ -135,7 +135,7 @@ class BacktestUtils:
     async def get_data(self, symbol: str, strategy_name: str) -> BacktestStatistics:
         """Return the statistics of the closed signals of the latest run of ``symbol:strategy_name``."""
         run = self.latest(symbol, strategy_name)
-        return compute_backtest_statistics([], 0) if run is None else await run.get_data()
+        return compute_backtest_statistics([]) if run is None else await run.get_data()
 
     async def get_account(self, symbol: str, strategy_name: str) -> AccountReport:
         """Return the account in money (`ws.AccountReport`) of the latest run of ``symbol:strategy_name``.

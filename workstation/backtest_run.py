@@ -118,7 +118,6 @@ class BacktestRun:
                     self.same_minute_fills.append(signal.id)
         elif isinstance(result, CancelledResult):
             self._waiting.discard(result.signal.id)
-            self._storage.add_cancelled(result)
             self.cancelled.append(result)
         publish(result)
 
@@ -195,8 +194,7 @@ class BacktestRun:
         work that would otherwise stall it).
         """
         closed = self._storage.closed_results(self.symbol, self.strategy_name, True)
-        cancelled = self._storage.cancelled_count(self.symbol, self.strategy_name, True)
-        return await asyncio.to_thread(compute_backtest_statistics, closed, cancelled)
+        return await asyncio.to_thread(compute_backtest_statistics, closed)
 
     async def get_report(self) -> str:
         """Return the markdown report of this run (its table cut to the config's ``report_max_rows``)."""

@@ -474,7 +474,7 @@ class RunHistory:
         except (TypeError, ValueError) as error:
             raise ValueError(f"parameters of a stored run must be JSON data: {error}") from error
         trades = [json.dumps(result.model_dump(mode="json"), allow_nan=False) for result in statistics.signal_list]
-        restored = _restore(trades, statistics.total_cancelled, series)
+        restored = _restore(trades, series)
         if restored[0] != statistics:
             raise ValueError(
                 f"run {series.symbol}:{series.strategy_name} not saved: its stored trades would not give back the "
@@ -492,10 +492,10 @@ class RunHistory:
                 "the same commands"
             )
         orders = pack_orders(cancelled, same_minute_fills)
-        if len(cancelled) != statistics.total_cancelled or unpack_orders(orders) != (cancelled, same_minute_fills):
+        if unpack_orders(orders) != (cancelled, same_minute_fills):
             raise ValueError(
                 f"run {series.symbol}:{series.strategy_name} not saved: its stored limit orders would not give back "
-                f"the same {statistics.total_cancelled} cancelled orders and fills"
+                f"the same {len(cancelled)} cancelled orders and fills"
             )
         row = _RunRow(
             created_at=started_at_ms,
@@ -510,7 +510,7 @@ class RunHistory:
             # A readable snapshot for tools outside the workstation; load() recomputes from the trades instead.
             statistics=json.dumps(statistics.model_dump(mode="json", exclude={"signal_list"}), allow_nan=False),
             total_signals=statistics.total_signals,
-            total_cancelled=statistics.total_cancelled,
+            total_cancelled=len(cancelled),
             total_pnl=statistics.total_pnl,
             win_rate=statistics.win_rate,
             sharpe_ratio=statistics.sharpe_ratio,
@@ -544,8 +544,7 @@ class RunHistory:
         """
         with self._lock:
             row = self._connection.execute(
-                f"SELECT {_SUMMARY_COLUMNS}, parameters, total_cancelled, first_close, last_close "
-                "FROM runs WHERE id = ?",
+                f"SELECT {_SUMMARY_COLUMNS}, parameters, first_close, last_close FROM runs WHERE id = ?",
                 (run_id,),
             ).fetchone()
             trades = [
@@ -559,12 +558,12 @@ class RunHistory:
         if row is None:
             raise LookupError(f"run {run_id} not found in {self.path}")
         summary = _summary(row[:_SUMMARY_WIDTH])
-        parameters_json, total_cancelled, first_close, last_close = row[_SUMMARY_WIDTH:]
+        parameters_json, first_close, last_close = row[_SUMMARY_WIDTH:]
         frame = SeriesFrame.model_validate(
             summary.model_dump(include=set(SeriesFrame.model_fields))
             | {"first_close": first_close, "last_close": last_close}
         )
-        statistics, series = _restore(trades, total_cancelled, frame)
+        statistics, series = _restore(trades, frame)
         try:
             commands = None if log is None else unpack_commands(log[0])
             cancelled, same_minute_fills = (None, None) if orders is None else unpack_orders(orders[0])
@@ -644,10 +643,10 @@ def _summary(row: Sequence[Any]) -> RunSummary:
     return RunSummary.model_validate(dict(zip(RunSummary.model_fields, row, strict=True)))
 
 
-def _restore(trades: Sequence[str], total_cancelled: int, frame: SeriesFrame) -> tuple[BacktestStatistics, RunSeries]:
+def _restore(trades: Sequence[str], frame: SeriesFrame) -> tuple[BacktestStatistics, RunSeries]:
     """Rebuild statistics and series from stored trade JSON, exactly as ``Backtest.get_data``/``get_series`` do."""
     closed = [ClosedResult.model_validate(json.loads(text)) for text in trades]
-    statistics = compute_backtest_statistics(closed, total_cancelled)
+    statistics = compute_backtest_statistics(closed)
     return statistics, compute_run_series(closed, **frame.series_arguments())
 
 

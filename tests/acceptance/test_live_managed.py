@@ -376,3 +376,26 @@ def test_a_position_nobody_manages_resumes_as_opened_after_its_breakeven_became_
     results = run_interrupted([ts(40), None], callbacks={})
     assert results[-1] == reference
     assert results[-1].signal.price_open == 42000.0
+
+
+def test_the_peak_and_the_fall_are_stored_with_the_position_and_survive_a_restart() -> None:
+    """SPEC-statistics §4 live: the VWAP reaches 42,300 at 00:35, a net gain of 0.31254531183105394 %: the peak moves
+    there and is written with the tick. A run that dies at 00:40 resumes with it and ends as the uninterrupted one:
+    the take profit at 00:63 is the last peak, the entry (the cost of entering and leaving) stays the fall."""
+    (_, reference) = run_interrupted([None], callbacks={})
+    entry_fall = ws.Excursion(price=42000.0, timestamp=ts(10), pnl_percentage=-0.3996003996003651)
+    assert reference.signal.peak_profit == ws.Excursion(
+        price=42420.0, timestamp=ts(63), pnl_percentage=reference.pnl.pnl_percentage
+    )
+    assert reference.signal.max_drawdown == entry_fall
+    ws.reset()
+    ws.persist.use_memory()
+    run_interrupted([ts(40)], callbacks={})
+    stored = asyncio.run(ws.persist.adapter("signal").read_value(KEY))
+    assert stored["peak_profit"] == {"price": 42300.0, "timestamp": ts(35), "pnl_percentage": 0.31254531183105394}
+    assert stored["max_drawdown"] == entry_fall.model_dump()
+    assert stored["price_open"] == 42000.0
+    ws.reset()
+    ws.persist.use_memory()
+    results = run_interrupted([ts(40), None], callbacks={})
+    assert results[-1] == reference

@@ -50,9 +50,10 @@ def test_s3_series_agree_with_the_statistics() -> None:
     """S3 (B17): seven equal losses of −0.3996003996003651, opened 00:10, 00:18, …, 00:58, closed 00:17, 00:25,
     …, 00:57 and 01:00 (truncated one minute after the last tick 00:59) in a 50-minute frame.
 
-    equity[-1] is total_pnl and −min(underwater) max_drawdown, bit for bit; one drawdown from the frame start to
-    the last close, never recovered. Held 6 × 7 + 2 = 44 of 50 minutes; mean holding 44 / 7; flat stretches of
-    1 minute between positions, none at either end. Flat candles: buy-and-hold 0.0.
+    equity[-1] is total_pnl bit for bit (equal losses add up alike in either order) and −min(underwater) the whole
+    loss; one drawdown from the frame start to the last close, never recovered. Held 6 × 7 + 2 = 44 of 50 minutes;
+    mean holding 44 / 7; flat stretches of 1 minute between positions, none at either end. Flat candles:
+    buy-and-hold 0.0.
     """
     run_backtest(signal(L, minute_estimated_time=7), every_call=True, frame_end=59)
     statistics = asyncio.run(ws.Backtest.get_data(SYMBOL, STRATEGY))
@@ -61,9 +62,9 @@ def test_s3_series_agree_with_the_statistics() -> None:
     assert result.close_times.tolist() == [ts(minute) for minute in (17, 25, 33, 41, 49, 57, 60)]
     assert result.equity[-1] == statistics.total_pnl
     assert result.equity[-1] == pytest.approx(-2.797202797202556, rel=1e-9)
-    assert -result.underwater.min() == statistics.max_drawdown
+    assert -result.underwater.min() == -result.equity[-1]
     assert result.worst_drawdowns == [
-        DrawdownPeriod(start=ts(10), trough=ts(60), recovery=None, depth=statistics.max_drawdown)
+        DrawdownPeriod(start=ts(10), trough=ts(60), recovery=None, depth=-result.equity[-1])
     ]
     assert result.trade_pnl.tolist() == [r.pnl.pnl_percentage for r in statistics.signal_list]
     assert result.histogram_counts.tolist() == [7]

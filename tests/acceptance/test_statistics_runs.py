@@ -11,22 +11,20 @@ import workstation as ws
 from .fixtures import L, run_backtest, signal, ts
 
 
-def test_s3_identical_losses_have_zero_deviation() -> None:
+def test_s3_identical_losses_are_too_few_for_a_deviation() -> None:
     run = run_backtest(signal(L, minute_estimated_time=7), every_call=True, frame_end=59)
     assert run.actions == ["opened", "closed"] * 7
 
     stats = asyncio.run(ws.Backtest.get_data("BTCUSDT", "one-shot"))
     assert stats.total_signals == 7
-    assert stats.total_cancelled == 0
     assert (stats.win_count, stats.loss_count) == (0, 7)
     assert stats.win_rate == 0.0
-    assert stats.std_dev == 0.0
-    assert stats.sharpe_ratio == 0.0
-    assert stats.annualized_sharpe_ratio == 0.0
+    # backtest-kit 19.5: below 10 trades no deviation and no ratio (SPEC §11 gave 0.0 for each).
+    assert (stats.std_dev, stats.sharpe_ratio, stats.annualized_sharpe_ratio, stats.certainty_ratio) == (None,) * 4
     assert stats.total_pnl == pytest.approx(-2.797202797202556, rel=1e-9)
     assert stats.avg_pnl == pytest.approx(-0.3996003996003651, rel=1e-9)
-    assert stats.max_drawdown == pytest.approx(2.797202797202556, rel=1e-9)
-    assert stats.certainty_ratio == 0.0
+    assert stats.median_pnl == pytest.approx(-0.3996003996003651, rel=1e-9)
+    assert stats.avg_consecutive_loss_pnl == stats.total_pnl
     assert [r.close_timestamp for r in stats.signal_list] == [ts(m) for m in (17, 25, 33, 41, 49, 57, 60)]
 
 
@@ -36,7 +34,7 @@ def test_s4_empty_statistics_and_report() -> None:
 
     stats = asyncio.run(ws.Backtest.get_data("BTCUSDT", "one-shot"))
     assert stats.signal_list == []
-    assert (stats.total_signals, stats.total_cancelled, stats.win_count, stats.loss_count) == (0, 0, 0, 0)
+    assert (stats.total_signals, stats.win_count, stats.loss_count) == (0, 0, 0)
     for name in (
         "win_rate",
         "avg_pnl",
@@ -46,7 +44,8 @@ def test_s4_empty_statistics_and_report() -> None:
         "annualized_sharpe_ratio",
         "certainty_ratio",
         "expected_yearly_returns",
-        "max_drawdown",
+        "recovery_factor",
+        "trend",
     ):
         assert getattr(stats, name) is None, name
     report = asyncio.run(ws.Backtest.get_report("BTCUSDT", "one-shot"))

@@ -9,7 +9,7 @@ import platformdirs
 import pytest
 from signal_factory import result_fields
 
-from workstation.models.results import CancelledResult, ClosedResult, CloseReason, Pnl
+from workstation.models.results import ClosedResult, CloseReason, Pnl
 from workstation.models.signal import Position, SignalRow
 from workstation.reports.backtest import (
     CLOSED_SIGNAL_COLUMNS,
@@ -79,22 +79,6 @@ def make_closed(
     )
 
 
-def make_cancelled(signal_id: str, *, backtest: bool = True) -> CancelledResult:
-    signal = make_signal(signal_id)
-    return CancelledResult(
-        symbol="BTCUSDT",
-        strategy_name="one-shot",
-        exchange_name="ladder",
-        frame_name="F",
-        backtest=backtest,
-        timestamp=T0 + 120 * MINUTE,
-        current_price=42100.0,
-        signal=signal,
-        reason="timeout",
-        close_timestamp=T0 + 120 * MINUTE,
-    )
-
-
 def simple_closed(index: int, *, strategy_name: str = "one-shot", backtest: bool = True) -> ClosedResult:
     signal = make_signal(f"sig-{index}", pending_at=T0 + index * MINUTE, strategy_name=strategy_name)
     return make_closed(signal, pnl=0.5974035964036354, close_timestamp=T0 + (index + 30) * MINUTE, backtest=backtest)
@@ -108,11 +92,11 @@ def test_report_key_names_the_mode() -> None:
 def test_s4_no_signals() -> None:
     storage = BacktestReportStorage()
     stats = storage.get_data("BTCUSDT", "one-shot")
-    assert (stats.total_signals, stats.total_cancelled, stats.win_count, stats.loss_count) == (0, 0, 0, 0)
+    assert (stats.total_signals, stats.win_count, stats.loss_count) == (0, 0, 0)
     assert stats.signal_list == []
     assert stats.win_rate is None
     assert stats.sharpe_ratio is None
-    assert stats.max_drawdown is None
+    assert stats.recovery_factor is None
     assert storage.get_report("BTCUSDT", "one-shot", max_rows=250) == EMPTY_REPORT
 
 
@@ -155,7 +139,6 @@ def test_full_report_line_by_line() -> None:
         "sig-2", position="short", take_profit=41580.0, stop_loss=42420.0, pending_at=T0 + 80 * MINUTE
     )
     storage.add_closed(make_closed(take_profit, pnl=0.5974035964036354, close_timestamp=T0 + 70 * MINUTE))
-    storage.add_cancelled(make_cancelled("sig-c"))
     storage.add_closed(
         make_closed(
             stop_loss,
@@ -178,16 +161,35 @@ def test_full_report_line_by_line() -> None:
         "| 42420.00000000 USD | -1.40% | stop_loss | 2 | 2024-01-01T01:20:00.000Z | 2024-01-01T01:21:30.000Z |",
         "",
         "**Total signals:** 2",
-        "**Cancelled signals:** 1",
         "**Win rate:** 50.00% (1W / 1L) (higher is better)",
         "**Average PNL:** -0.40% (higher is better)",
         "**Total PNL:** -0.81% (higher is better)",
-        "**Standard Deviation:** 1.000% (lower is better)",
-        "**Sharpe Ratio:** -0.403 (higher is better)",
-        "**Annualized Sharpe Ratio:** -7.696 (higher is better)",
-        "**Certainty Ratio:** 0.426 (higher is better)",
-        "**Expected Yearly Returns:** -6888.36% (higher is better)",
-        "**Max Drawdown:** 1.40% (lower is better)",
+        "**Standard Deviation Per Trade:** N/A",
+        "**Sharpe Ratio:** N/A",
+        "**Annualized Sharpe Ratio:** N/A",
+        "**Certainty Ratio:** N/A",
+        "**Expected Yearly Returns:** N/A",
+        "**Avg Peak PNL:** N/A",
+        "**Avg Max Drawdown PNL:** N/A",
+        "**Sortino Ratio:** N/A",
+        "**Calmar Ratio:** N/A",
+        "**Recovery Factor:** N/A",
+        "**Expectancy:** N/A",
+        "**Median PNL:** -0.403%",
+        "**Avg Duration:** 30.8 min",
+        "**Avg Win Duration:** 60.0 min",
+        "**Avg Loss Duration:** 1.5 min",
+        "**Avg Consecutive Win PNL:** +0.597% (higher is better)",
+        "**Avg Consecutive Loss PNL:** -1.403% (closer to 0 is better)",
+        "**Trend:** N/A",
+        "**Trend Strength:** N/A",
+        "**Trend Confidence (R²):** N/A",
+        "**Buyer Pressure:** N/A",
+        "**Seller Pressure:** N/A",
+        "**Buyer Strength:** N/A",
+        "**Seller Strength:** N/A",
+        "**Pressure Imbalance:** N/A",
+        "**Median Step Size:** N/A",
     ]
     report = storage.get_report("BTCUSDT", "one-shot", max_rows=250)
     assert report.split("\n") == expected
@@ -195,17 +197,39 @@ def test_full_report_line_by_line() -> None:
 
 
 def test_none_statistics_print_na_in_place_of_value_and_unit() -> None:
-    lines = performance_summary_lines(compute_backtest_statistics([], 0))
-    assert lines == [
-        "**Win rate:** N/A (0W / 0L) (higher is better)",
-        "**Average PNL:** N/A (higher is better)",
-        "**Total PNL:** N/A (higher is better)",
-        "**Standard Deviation:** N/A (lower is better)",
-        "**Sharpe Ratio:** N/A (higher is better)",
-        "**Annualized Sharpe Ratio:** N/A (higher is better)",
-        "**Certainty Ratio:** N/A (higher is better)",
-        "**Expected Yearly Returns:** N/A (higher is better)",
-        "**Max Drawdown:** N/A (lower is better)",
+    lines = performance_summary_lines(compute_backtest_statistics([]))
+    # backtest-kit 19.5 prints N/A alone, without the direction.
+    assert lines == [line.split(":** ")[0] + ":** N/A" for line in lines]
+    assert [line.split(":** ")[0] for line in lines] == [
+        "**Win rate",
+        "**Average PNL",
+        "**Total PNL",
+        "**Standard Deviation Per Trade",
+        "**Sharpe Ratio",
+        "**Annualized Sharpe Ratio",
+        "**Certainty Ratio",
+        "**Expected Yearly Returns",
+        "**Avg Peak PNL",
+        "**Avg Max Drawdown PNL",
+        "**Sortino Ratio",
+        "**Calmar Ratio",
+        "**Recovery Factor",
+        "**Expectancy",
+        "**Median PNL",
+        "**Avg Duration",
+        "**Avg Win Duration",
+        "**Avg Loss Duration",
+        "**Avg Consecutive Win PNL",
+        "**Avg Consecutive Loss PNL",
+        "**Trend",
+        "**Trend Strength",
+        "**Trend Confidence (R²)",
+        "**Buyer Pressure",
+        "**Seller Pressure",
+        "**Buyer Strength",
+        "**Seller Strength",
+        "**Pressure Imbalance",
+        "**Median Step Size",
     ]
 
 
@@ -220,39 +244,26 @@ def test_duration_column_rounds_half_up(duration_ms: int, minutes: str) -> None:
     assert cells[CLOSED_SIGNAL_COLUMNS.index("Duration (min)")] == minutes
 
 
-def test_cancelled_only_key_reports_no_closed_signals_but_counts_them() -> None:
-    storage = BacktestReportStorage()
-    storage.add_cancelled(make_cancelled("sig-c1"))
-    storage.add_cancelled(make_cancelled("sig-c2"))
-    assert storage.get_data("BTCUSDT", "one-shot").total_cancelled == 2
-    assert storage.get_report("BTCUSDT", "one-shot", max_rows=250) == EMPTY_REPORT
-
-
 def test_keys_separate_strategies_and_modes() -> None:
     storage = BacktestReportStorage()
     storage.add_closed(simple_closed(0))
     storage.add_closed(simple_closed(1, strategy_name="other"))
     storage.add_closed(simple_closed(2, backtest=False))
-    storage.add_cancelled(make_cancelled("sig-c", backtest=False))
 
     assert [r.signal.id for r in storage.get_data("BTCUSDT", "one-shot").signal_list] == ["sig-0"]
     assert [r.signal.id for r in storage.get_data("BTCUSDT", "other").signal_list] == ["sig-1"]
     live = storage.get_data("BTCUSDT", "one-shot", backtest=False)
     assert [r.signal.id for r in live.signal_list] == ["sig-2"]
-    assert live.total_cancelled == 1
-    assert storage.get_data("BTCUSDT", "one-shot").total_cancelled == 0
 
 
 def test_clear_forgets_one_key_and_clear_all_every_key() -> None:
     storage = BacktestReportStorage()
     storage.add_closed(simple_closed(0))
-    storage.add_cancelled(make_cancelled("sig-c"))
     storage.add_closed(simple_closed(1, strategy_name="other"))
     storage.add_closed(simple_closed(2, backtest=False))
 
     storage.clear("BTCUSDT", "one-shot")
     assert storage.get_data("BTCUSDT", "one-shot").total_signals == 0
-    assert storage.get_data("BTCUSDT", "one-shot").total_cancelled == 0
     assert storage.get_data("BTCUSDT", "other").total_signals == 1
     assert storage.get_data("BTCUSDT", "one-shot", backtest=False).total_signals == 1
 

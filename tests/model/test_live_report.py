@@ -115,7 +115,7 @@ def test_no_event_gives_the_empty_report_and_none_ratios() -> None:
     assert (statistics.total_events, statistics.event_list, statistics.total_signals) == (0, [], 0)
     assert statistics.win_rate is None
     assert statistics.sharpe_ratio is None
-    assert statistics.max_drawdown is None
+    assert statistics.recovery_factor is None
 
 
 def test_a_traded_position_is_one_row_that_evolves_and_idle_ticks_share_one_row() -> None:
@@ -123,8 +123,8 @@ def test_a_traded_position_is_one_row_that_evolves_and_idle_ticks_share_one_row(
 
     The opened row is replaced by each active tick and then by the close (first row with the same signal id); the
     idle 00:26 and 00:27 then replace the idle row at the top, since no opened or active row follows it any more.
-    Duration = (00:25 − 00:10) = 15 minutes. PnL 0.5974035964036354 is P3. One trade: std 0 → Sharpe 0.0, no loss
-    → certainty 0.0, expected yearly returns = 0.5974035964036354 × 365 / (15 / 1440) = × 35040 = 20933.02 %.
+    Duration = (00:25 − 00:10) = 15 minutes. PnL 0.5974035964036354 is P3. One trade (backtest-kit 19.5's rules):
+    the deviation and every ratio are N/A below 10 trades; the median is the trade, one win streak of it.
     """
     trade = signal("one-shot:BTCUSDT:1704067800000", 10)
     emit(idle(8), idle(9, 42001.5), opened(trade))
@@ -159,12 +159,32 @@ def test_a_traded_position_is_one_row_that_evolves_and_idle_ticks_share_one_row(
             "**Win rate:** 100.00% (1W / 0L) (higher is better)",
             "**Average PNL:** +0.60% (higher is better)",
             "**Total PNL:** +0.60% (higher is better)",
-            "**Standard Deviation:** 0.000% (lower is better)",
-            "**Sharpe Ratio:** 0.000 (higher is better)",
-            "**Annualized Sharpe Ratio:** 0.000 (higher is better)",
-            "**Certainty Ratio:** 0.000 (higher is better)",
-            "**Expected Yearly Returns:** +20933.02% (higher is better)",
-            "**Max Drawdown:** 0.00% (lower is better)",
+            "**Standard Deviation Per Trade:** N/A",
+            "**Sharpe Ratio:** N/A",
+            "**Annualized Sharpe Ratio:** N/A",
+            "**Certainty Ratio:** N/A",
+            "**Expected Yearly Returns:** N/A",
+            "**Avg Peak PNL:** N/A",
+            "**Avg Max Drawdown PNL:** N/A",
+            "**Sortino Ratio:** N/A",
+            "**Calmar Ratio:** N/A",
+            "**Recovery Factor:** N/A",
+            "**Expectancy:** N/A",
+            "**Median PNL:** +0.597%",
+            "**Avg Duration:** 15.0 min",
+            "**Avg Win Duration:** 15.0 min",
+            "**Avg Loss Duration:** N/A",
+            "**Avg Consecutive Win PNL:** +0.597% (higher is better)",
+            "**Avg Consecutive Loss PNL:** N/A",
+            "**Trend:** N/A",
+            "**Trend Strength:** N/A",
+            "**Trend Confidence (R²):** N/A",
+            "**Buyer Pressure:** N/A",
+            "**Seller Pressure:** N/A",
+            "**Buyer Strength:** N/A",
+            "**Seller Strength:** N/A",
+            "**Pressure Imbalance:** N/A",
+            "**Median Step Size:** N/A",
         ]
     )
 
@@ -181,11 +201,11 @@ def test_an_active_row_shows_its_progress_and_an_idle_after_it_is_a_new_row() ->
         "| 2024-01-01T00:12:00.000Z | ACTIVE | BTCUSDT | s1 | SHORT | fade \\| top | 42210.00000000 USD "
         "| 42000.00000000 USD | 41580.00000000 USD | 42420.00000000 USD | 0.00% | 50.00% | N/A | N/A | N/A |"
     )
-    assert lines[-11:-9] == ["**Total events:** 3", "**Closed signals:** 0"]
-    assert lines[-9] == "**Win rate:** N/A (0W / 0L) (higher is better)"
+    assert lines[-31:-29] == ["**Total events:** 3", "**Closed signals:** 0"]
+    assert lines[-29] == "**Win rate:** N/A"
 
 
-def test_scheduled_orders_are_not_rows_and_cancels_are_only_counted() -> None:
+def test_scheduled_orders_and_cancels_are_not_rows() -> None:
     order = signal("limit-1", None)
     emit(
         ScheduledResult(**COMMON, timestamp=T0, current_price=42000.0, signal=order),
@@ -194,13 +214,14 @@ def test_scheduled_orders_are_not_rows_and_cancels_are_only_counted() -> None:
         ),
     )
     statistics = data()
-    assert (statistics.total_events, statistics.total_cancelled, statistics.event_list) == (0, 1, [])
+    assert (statistics.total_events, statistics.total_signals, statistics.event_list) == (0, 0, [])
 
 
 def test_statistics_cover_every_close_while_the_rows_are_capped() -> None:
     """With report_max_rows 2, three trades leave the last two rows; the statistics still count the three.
 
-    Trades: +1.5, −0.8, +2.2 → total 2.9000000000000004 (0.7 + 2.2 in floats), win rate 66.66666666666666.
+    Trades: +1.5, −0.8, +2.2 → total 2.9000000000000004 summed newest first (1.4000000000000001 + 1.5), win rate
+    66.66666666666666.
     """
     ws.set_config(report_max_rows=2)
     for number, pnl in enumerate([1.5, -0.8, 2.2]):
@@ -212,7 +233,7 @@ def test_statistics_cover_every_close_while_the_rows_are_capped() -> None:
     assert statistics.total_signals == 3
     assert statistics.total_pnl == 2.9000000000000004
     assert statistics.win_rate == 66.66666666666666
-    assert statistics.max_drawdown == 0.8
+    assert statistics.avg_consecutive_loss_pnl == -0.8
 
 
 def test_backtest_results_never_reach_the_live_report() -> None:

@@ -147,13 +147,18 @@ def test_statistics_of_a_managed_run(run: Any) -> None:
         PartialPnl(timestamp=1704080940000, pnl_percentage=-0.47469456363520807, pnl_cost=-0.9493891272704162),
     )
     assert (statistics.total_signals, statistics.win_count, statistics.loss_count) == (9, 3, 6)
-    assert statistics.total_pnl == -3.239140698411057
+    # Summed newest first as backtest-kit 19.5 sums (-3.239140698411057 oldest first, as the series adds up).
+    assert statistics.total_pnl == -3.2391406984110565
     assert statistics.total_fees == 2.498730841985302
-    # The curve steps at each partial close: the seventh position fell to its trough at its first partial close.
-    assert statistics.max_drawdown == 3.5766955403648235
-    # Stepped at the closes alone, the curve's deepest fall is shallower.
+    # The excursions: the first position (stopped out) never showed a gain and fell to its stop.
+    first = closed[0].signal
+    assert first.peak_profit is not None and first.max_drawdown is not None
+    assert (first.peak_profit.pnl_percentage, first.max_drawdown.pnl_percentage) == (0.0, -1.0806487221783971)
+    assert (statistics.avg_peak_pnl, statistics.avg_fall_pnl) == (0.07915764249167087, -0.6770067329773661)
+    # Stepped at the closes alone, the additive curve's deepest fall (the series steps at partial closes too).
     assert curve_drawdown(np.cumsum([result.pnl.pnl_percentage for result in closed]).tolist()) == 3.508028876543952
-    assert statistics.calmar_ratio == -920.688361229876
+    # 9 trades: 19.5 gives no ratio below 10.
+    assert (statistics.calmar_ratio, statistics.recovery_factor) == (None, None)
 
 
 def test_the_heatmap_row_of_a_managed_run_has_the_stepped_drawdown() -> None:
@@ -183,8 +188,9 @@ def test_series_steps_at_each_partial_close(run: Any) -> None:
     assert np.array_equal(series.equity[closes], np.cumsum(series.trade_pnl))
     assert np.array_equal(series.equity_money[closes], np.cumsum(series.trade_pnl_money))
     assert series.step_times[~closes].tolist() == [part.timestamp for result in closed for part in result.partial_pnl]
-    assert series.equity[-1] == statistics.total_pnl
-    assert -series.underwater.min() == statistics.max_drawdown
+    assert series.equity[-1] == -3.239140698411057
+    # The curve steps at each partial close: the seventh position fell to its trough at its first partial close.
+    assert -series.underwater.min() == 3.5766955403648235
     [drawdown] = series.worst_drawdowns
     assert (drawdown.trough, drawdown.recovery, drawdown.depth) == (1704119460000, None, 3.5766955403648235)
     assert len(series.trade_pnl) == len(series.close_times) == 9
@@ -207,7 +213,7 @@ def test_the_markdown_report_shows_entries_partial_closes_and_original_levels(ru
         "| 40471.19187032 USD | 40821.61313926 USD | +0.02% | closed | 13 | 2024-01-01T14:20:00.000Z "
         "| 2024-01-01T14:33:00.000Z | 1 | 2 | 100.00% | 40879.99178820 USD | 40471.19187032 USD | 41288.79170608 USD |"
     )
-    assert "**Max Drawdown:** 3.58% (lower is better)" in lines
+    assert "**Avg Max Drawdown PNL:** -0.68% (closer to 0 is better)" in lines
 
 
 def test_the_html_report_lists_the_managed_columns(run: Any) -> None:
@@ -229,7 +235,7 @@ def test_the_live_report_counts_entries_and_partial_closes(run: Any) -> None:
     assert lines[2] == "| " + " | ".join(LIVE_COLUMNS + POSITION_COLUMNS) + " |"
     assert lines[4].endswith("| -1.08% | stop_loss | 88 | 2 | 1 | 50.00% |")
     assert lines[5].endswith("| -0.59% | stop_loss | 50 | 2 | 1 | 20.00% |")
-    assert "**Max Drawdown:** 1.67% (lower is better)" in lines
+    assert "**Avg Max Drawdown PNL:** -0.83% (closer to 0 is better)" in lines
 
 
 def test_the_walker_report_counts_entries_and_partial_closes(run: Any) -> None:
@@ -312,7 +318,8 @@ def test_a_history_written_before_position_management_still_loads(tmp_path: Path
         for seq, text in trades:
             old = json.loads(text)
             del old["partial_pnl"]
-            for name in MANAGED_FIELDS:
+            # Nor the excursions, kept since issue 15.
+            for name in (*MANAGED_FIELDS, "peak_profit", "max_drawdown"):
                 del old["signal"][name]
             connection.execute(
                 "UPDATE trades SET result = ? WHERE run_id = ? AND seq = ?", (json.dumps(old), run_id, seq)
@@ -329,5 +336,7 @@ def test_a_history_written_before_position_management_still_loads(tmp_path: Path
     assert (signal.entries, signal.partials, signal.partial_executed, first.partial_pnl) == ((), (), 0.0, ())
     assert [result.pnl for result in stored.closed_results] == [result.pnl for result in statistics.signal_list]
     assert stored.statistics.total_pnl == statistics.total_pnl
-    assert stored.statistics.max_drawdown == 3.508028876543952
+    # Rows stored before the engine kept excursions have none: no peak or fall to average.
+    assert (signal.peak_profit, signal.max_drawdown) == (None, None)
+    assert (stored.statistics.avg_peak_pnl, stored.statistics.avg_fall_pnl) == (None, None)
     assert np.array_equal(stored.series.step_times, series.close_times)

@@ -42,7 +42,7 @@ def _row(index: int, metric: float | None) -> OptimizerRow:
         win_rate=None,
         total_pnl=None,
         sharpe_ratio=None,
-        max_drawdown=None,
+        avg_fall_pnl=None,
     )
 
 

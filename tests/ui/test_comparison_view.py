@@ -14,24 +14,41 @@ from test_trade_table import MINUTE, T0, four_trades, make_closed, screenshot_di
 from ui.widgets import ComparisonView, StatisticsTable, run_title
 from workstation.reports.series import compute_run_series
 
-# Run A: four mixed trades and a cancelled order; run B: two winners. Columns: figure, A, B, Δ (B − A).
+# Run A: four mixed trades; run B: two winners. Columns: figure, A, B, Δ (B − A). Below 10 trades backtest-kit 19.5
+# gives no deviation, ratio or price profile; trades without excursions (these) no peak or fall.
 EXPECTED = [
     ["Per trade (% of each position)", "", "", ""],
     ["Total signals", "4", "2", "-2"],
-    ["Cancelled signals", "1", "0", "-1"],
     ["Win rate", "50.00% (2W / 2L)", "100.00% (2W / 0L)", "+50.00 pp"],
     ["Average PNL", "+0.88%", "+0.88%", "0.00 pp"],
     ["Total PNL", "+3.50%", "+1.75%", "-1.75 pp"],
-    ["Standard Deviation", "8.158%", "0.375%", "-7.783 pp"],
-    ["Sharpe Ratio", "0.107", "2.333", "+2.226"],
-    ["Annualized Sharpe Ratio", "2.049", "44.578", "+42.529"],
-    ["Certainty Ratio", "1.292", "0.000", "-1.292"],
-    ["Expected Yearly Returns", "+1167.63%", "+20440.00%", "+19272.37 pp"],
-    ["Max Drawdown", "12.00%", "0.00%", "-12.00 pp"],
+    ["Standard Deviation Per Trade", "N/A", "N/A", "N/A"],
+    ["Sharpe Ratio", "N/A", "N/A", "N/A"],
+    ["Annualized Sharpe Ratio", "N/A", "N/A", "N/A"],
+    ["Certainty Ratio", "N/A", "N/A", "N/A"],
+    ["Expected Yearly Returns", "N/A", "N/A", "N/A"],
+    ["Avg Peak PNL", "N/A", "N/A", "N/A"],
+    ["Avg Max Drawdown PNL", "N/A", "N/A", "N/A"],
+    ["Sortino Ratio", "N/A", "N/A", "N/A"],
+    ["Calmar Ratio", "N/A", "N/A", "N/A"],
+    ["Recovery Factor", "N/A", "N/A", "N/A"],
+    ["Expectancy", "N/A", "N/A", "N/A"],
+    ["Median PNL", "+0.500%", "+0.875%", "+0.375 pp"],
+    ["Avg Duration", "393.9 min", "22.5 min", "-371.4 min"],
+    ["Avg Win Duration", "52.5 min", "22.5 min", "-30.0 min"],
+    ["Avg Loss Duration", "735.2 min", "N/A", "N/A"],
+    ["Avg Consecutive Win PNL", "+7.750%", "+1.750%", "-6.000 pp"],
+    ["Avg Consecutive Loss PNL", "-12.000%", "N/A", "N/A"],
+    ["Trend", "N/A", "N/A", "N/A"],
+    ["Trend Strength", "N/A", "N/A", "N/A"],
+    ["Trend Confidence (R²)", "N/A", "N/A", "N/A"],
+    ["Buyer Pressure", "N/A", "N/A", "N/A"],
+    ["Seller Pressure", "N/A", "N/A", "N/A"],
+    ["Buyer Strength", "N/A", "N/A", "N/A"],
+    ["Seller Strength", "N/A", "N/A", "N/A"],
+    ["Pressure Imbalance", "N/A", "N/A", "N/A"],
+    ["Median Step Size", "N/A", "N/A", "N/A"],
     ["Profit Factor", "1.292", "N/A", "N/A"],
-    ["Expectancy", "+0.88%", "N/A", "N/A"],
-    ["Sortino Ratio", "0.172", "N/A", "N/A"],
-    ["Calmar Ratio", "97.302", "N/A", "N/A"],
     ["Max Consecutive Wins", "1", "2", "+1"],
     ["Max Consecutive Losses", "2", "0", "-2"],
     ["Average Win", "+7.75%", "+0.88%", "-6.88 pp"],
@@ -50,12 +67,7 @@ EXPECTED = [
 EXPECTED_BOLD = {
     "Win rate": [2],
     "Total PNL": [1],
-    "Standard Deviation": [2],
-    "Sharpe Ratio": [2],
-    "Annualized Sharpe Ratio": [2],
-    "Certainty Ratio": [1],
-    "Expected Yearly Returns": [2],
-    "Max Drawdown": [2],
+    "Avg Consecutive Win PNL": [1],
     "Max Consecutive Losses": [2],
     "Average Win": [1],
     "Total Fees": [2],
@@ -84,15 +96,15 @@ def view(qtbot: QtBot) -> ComparisonView:
 
 
 def test_two_runs_side_by_side_with_their_difference(view: ComparisonView, qtbot: QtBot, tmp_path: Path) -> None:
-    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    first, second = run(four_trades()), run(winners_only())
     view.set_runs([("run A", *first), ("run B", *second)])
     header = [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(view.model.columnCount())]
     assert header == ["Figure", "run A", "run B", "Δ (B − A)"]
     assert cell_texts(view.model) == EXPECTED
     assert bold_columns(view) == EXPECTED_BOLD
-    assert view.model.index(5, 0).data(Qt.ItemDataRole.ToolTipRole) == "higher is better"
+    assert view.model.index(4, 0).data(Qt.ItemDataRole.ToolTipRole) == "higher is better"
     right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-    assert {view.model.index(5, c).data(Qt.ItemDataRole.TextAlignmentRole) for c in (1, 2, 3)} == {right}
+    assert {view.model.index(4, c).data(Qt.ItemDataRole.TextAlignmentRole) for c in (1, 2, 3)} == {right}
 
     view.resize(720, 760)
     view.show()
@@ -105,7 +117,7 @@ def test_two_runs_side_by_side_with_their_difference(view: ComparisonView, qtbot
 
 
 def test_each_column_reads_as_the_runs_own_statistics_table(view: ComparisonView, qtbot: QtBot) -> None:
-    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    first, second = run(four_trades()), run(winners_only())
     view.set_runs([("run A", *first), ("run B", *second)])
     for column, (statistics, series) in enumerate([first, second], start=1):
         single = StatisticsTable()
@@ -121,7 +133,7 @@ def test_three_runs_have_no_difference_column_and_ties_are_all_bold(view: Compar
             make_closed("t-2", pnl=4.5, pending_at=T0 + 20 * MINUTE, close_timestamp=T0 + 50 * MINUTE),
         ]
     )
-    view.set_runs([("A", *run(four_trades(), cancelled=1)), ("B", *run(winners_only())), ("C", *third)])
+    view.set_runs([("A", *run(four_trades())), ("B", *run(winners_only())), ("C", *third)])
     assert [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == ["Figure", "A", "B", "C"]
     assert view.model.columnCount() == 4
     texts = {row[0]: row[1:] for row in cell_texts(view.model)}
@@ -130,16 +142,17 @@ def test_three_runs_have_no_difference_column_and_ties_are_all_bold(view: Compar
     bold = bold_columns(view)
     assert bold["Total PNL"] == [1, 3]  # a tie for the best: both bold
     assert bold["Profit Factor"] == [3]  # N/A takes no part
-    assert bold["Max Drawdown"] == [2]  # lower is better
+    assert bold["Max Consecutive Losses"] == [2]  # lower is better
+    assert bold["Avg Consecutive Loss PNL"] == [3]  # closer to 0 is better: -1.000 % beats -12.000 %
     assert bold["Average PNL"] == [3]
     assert "Best Trade" not in bold  # neither way is better
 
 
 def test_series_figures_need_every_runs_series(view: ComparisonView) -> None:
-    first = run(four_trades(), cancelled=1)
+    first = run(four_trades())
     view.set_runs([("A", *first), ("B", run(winners_only())[0], None)])
     assert [row[0] for row in cell_texts(view.model)][-2:] == ["Worst Trade", "Total Fees"]
-    assert view.model.rowCount() == 23
+    assert view.model.rowCount() == 39
 
 
 def test_no_runs_leave_an_empty_table(view: ComparisonView) -> None:
@@ -168,7 +181,7 @@ def test_runs_with_accounts_read_the_account_first_and_overlay_normalised_equity
 
     Normalised to their starting balances: A 100 → 105 → 102, B 100 → 115, over days since T0 (1 day = 1440 min).
     """
-    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    first, second = run(four_trades()), run(winners_only())
     accounts = [
         account(
             10_000.0,
@@ -212,7 +225,7 @@ def test_runs_with_accounts_read_the_account_first_and_overlay_normalised_equity
 
 def test_runs_without_accounts_overlay_their_balance_at_each_close(view: ComparisonView) -> None:
     """A stored run without an account: its balance is the starting balance plus the money of each close."""
-    first, second = run(four_trades(), cancelled=1), run(winners_only())
+    first, second = run(four_trades()), run(winners_only())
 
     view.set_runs([("run A", *first), ("run B", *second)], starting_balances=[10_000.0, 1_000.0])
 

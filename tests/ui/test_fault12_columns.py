@@ -18,7 +18,7 @@ ROW = ws.OptimizerRow(
     win_rate=58.3,
     total_pnl=3.5,
     sharpe_ratio=0.25,
-    max_drawdown=1.5,
+    avg_fall_pnl=-1.5,
 )
 
 
@@ -27,17 +27,17 @@ ROW = ws.OptimizerRow(
     [
         (
             "sharpe_ratio",
-            ["Rank", "Strategy", "Sharpe ratio", "Trades", "Win rate", "Total PnL", "Max DD"],
+            ["Rank", "Strategy", "Sharpe ratio", "Trades", "Win rate", "Total PnL", "Avg max DD"],
             ["1", "s", "0.250", "12", "58.30%", "+3.50%", "-1.50%"],
         ),
         (
             "total_pnl",
-            ["Rank", "Strategy", "Total PnL", "Trades", "Win rate", "Sharpe", "Max DD"],
+            ["Rank", "Strategy", "Total PnL", "Trades", "Win rate", "Sharpe", "Avg max DD"],
             ["1", "s", "+3.50%", "12", "58.30%", "0.250", "-1.50%"],
         ),
         (
             "certainty_ratio",
-            ["Rank", "Strategy", "Certainty ratio", "Trades", "Win rate", "Total PnL", "Sharpe", "Max DD"],
+            ["Rank", "Strategy", "Certainty ratio", "Trades", "Win rate", "Total PnL", "Sharpe", "Avg max DD"],
             ["1", "s", "0.800", "12", "58.30%", "+3.50%", "0.250", "-1.50%"],
         ),
     ],
@@ -48,7 +48,7 @@ def test_the_walker_ranking_shows_each_figure_once(
     model = WalkerRankingModel()
     model.start(metric)
     value = {"sharpe_ratio": 0.25, "total_pnl": 3.5, "certainty_ratio": 0.8}[metric]
-    model.add(RankedStrategy("s", value, 12, 58.3, 3.5, 0.25, 1.5))
+    model.add(RankedStrategy("s", value, 12, 58.3, 3.5, 0.25, -1.5))
     assert model.headers() == headers
     assert model.columnCount() == len(headers)
     assert model.texts(0) == texts
@@ -59,10 +59,10 @@ def test_the_sweep_table_and_its_csv_show_each_figure_once() -> None:
     model = SweepRowsModel()
     model.start(["fast"], "sharpe_ratio")
     model.set_rows([ROW])
-    assert model.headers() == ["Rank", "fast", "Sharpe ratio", "Trades", "Win rate", "Total PnL", "Max DD", "Error"]
+    assert model.headers() == ["Rank", "fast", "Sharpe ratio", "Trades", "Win rate", "Total PnL", "Avg max DD", "Error"]
     assert model.texts(0) == ["1", "10", "0.250", "12", "58.30%", "+3.50%", "-1.50%", ""]
     assert model.headers()[model.pnl_column()] == "Total PnL"
     assert rows_csv([ROW], ["fast"], "sharpe_ratio").splitlines() == [
-        "rank,index,fast,sharpe_ratio,total_signals,win_rate,total_pnl,max_drawdown,error",
-        "1,0,10,0.25,12,58.3,3.5,1.5,",
+        "rank,index,fast,sharpe_ratio,total_signals,win_rate,total_pnl,avg_fall_pnl,error",
+        "1,0,10,0.25,12,58.3,3.5,-1.5,",
     ]

@@ -1,4 +1,8 @@
-"""Fault 12: the report's "Expected Yearly Returns" of thousands of percent is explained where it is shown."""
+"""Fault 12: the report's "Expected Yearly Returns" is explained where it is shown.
+
+Issue 13 saw thousands of percent (SPEC §11.2's linear extrapolation); by backtest-kit 19.5's rules (issue 15) such a
+run has none, and the note says why.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,7 @@ from workstation.reports.figures import yearly_returns_note
 from workstation.reports.html import render_backtest_html
 from workstation.reports.statistics import compute_backtest_statistics
 
-NOTE = (
-    "Not a forecast: the average trade repeated back to back for a year (SPEC §11.2). backtest-kit 19.5 gives none "
-    "for this run: 1,375 trades a year are more than 365."
-)
+NOTE = "backtest-kit 19.5 gives none for this run: 1,375 trades a year are more than 365."
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_the_html_report_explains_the_figure_under_its_table(
 ) -> None:
     statistics, series = month_of_rsi_reversion
     page = render_backtest_html(statistics, series)
-    assert '<tr><th>Expected Yearly Returns</th><td class="num">-5263.07%</td>' in page
+    assert '<tr><th>Expected Yearly Returns</th><td class="num">N/A</td>' in page
     assert re.findall(r'<p class="note">.*?</p>', page) == [
         f'<p class="note"><b>Expected Yearly Returns:</b> {NOTE}</p>'
     ]
@@ -59,21 +60,18 @@ def test_the_window_explains_it_on_the_figure_s_row(
 
 
 @pytest.mark.parametrize(
-    ("pnls", "days", "reason"),
+    ("pnls", "days", "note"),
     [
         ([1.0, -0.5], 30, "backtest-kit 19.5 gives none for this run: 2 trades are fewer than 10."),
         ([1.0, -0.5] * 5, 7, "backtest-kit 19.5 gives none for this run: 7.0 days of trades are fewer than 14."),
-        (
-            [1.0, -0.5] * 5,
-            30,
-            "backtest-kit 19.5 compounds the equity over a year's trades instead, so the two differ.",
-        ),
+        ([1.0, -0.5] * 5, 30, "Not a forecast: the run's compounded equity carried over a year's worth of its trades."),
     ],
 )
-def test_the_note_says_why_the_peer_gives_no_figure(pnls: list[float], days: int, reason: str) -> None:
+def test_the_note_says_how_to_read_the_figure_or_why_there_is_none(pnls: list[float], days: int, note: str) -> None:
     closed = [trade(index, len(pnls), pnl, days) for index, pnl in enumerate(pnls)]
-    note = yearly_returns_note(compute_backtest_statistics(closed, 0))
-    assert note == f"Not a forecast: the average trade repeated back to back for a year (SPEC §11.2). {reason}"
+    statistics = compute_backtest_statistics(closed)
+    assert (statistics.expected_yearly_returns is None) == note.startswith("backtest-kit")
+    assert yearly_returns_note(statistics) == note
 
 
 T0 = 1_704_067_200_000

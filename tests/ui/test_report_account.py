@@ -65,7 +65,7 @@ def colour_count(image: QImage, colour: str) -> int:
 
 
 def test_the_account_comes_first_then_the_per_trade_figures() -> None:
-    statistics, series = run(four_trades(), cancelled=1)
+    statistics, series = run(four_trades())
 
     html = render_backtest_html(statistics, series, WEEK)
 
@@ -102,7 +102,7 @@ def test_the_account_comes_first_then_the_per_trade_figures() -> None:
 
 
 def test_a_run_without_an_account_starts_with_the_per_trade_figures() -> None:
-    statistics, series = run(four_trades(), cancelled=1)
+    statistics, series = run(four_trades())
 
     html = render_backtest_html(statistics, series)
 
@@ -122,7 +122,7 @@ def test_equity_in_money_and_drawdown_are_drawn(qapp: QApplication) -> None:
 
 
 def test_the_markdown_report_reads_the_account_first() -> None:
-    statistics, _ = run(four_trades(), cancelled=1)
+    statistics, _ = run(four_trades())
 
     lines = backtest_report(statistics, "BTCUSDT", "one-shot", max_rows=250, account=WEEK).split("\n")
 

@@ -89,13 +89,6 @@ def ratio_text(value: float | None, digits: int = 3) -> str:
     return EMPTY if value is None else fixed(value, digits)
 
 
-def drawdown_text(value: float | None) -> str:
-    """Return a drawdown as the fall it is (``-3.20%``, ``0.00%`` when flat), or the empty mark."""
-    if value is None:
-        return EMPTY
-    return "0.00%" if value == 0 else fixed(-value, 2) + "%"
-
-
 @dataclass(frozen=True)
 class Figure:
     """A figure a ranking shows beside its metric: the row's field (also the metric's name, when it is one), the
@@ -112,7 +105,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("win_rate", "Win rate", percent_text),
     Figure("total_pnl", "Total PnL", pnl_text),
     Figure("sharpe_ratio", "Sharpe", ratio_text),
-    Figure("max_drawdown", "Max DD", drawdown_text),
+    Figure("avg_fall_pnl", "Avg max DD", pnl_text),
 )
 
 

@@ -38,7 +38,7 @@ class RankedStrategy:
     win_rate: float | None
     total_pnl: float | None
     sharpe_ratio: float | None
-    max_drawdown: float | None
+    avg_fall_pnl: float | None
     error: str = ""
 
     @classmethod
@@ -51,7 +51,7 @@ class RankedStrategy:
             win_rate=stats.win_rate,
             total_pnl=stats.total_pnl,
             sharpe_ratio=stats.sharpe_ratio,
-            max_drawdown=stats.max_drawdown,
+            avg_fall_pnl=stats.avg_fall_pnl,
         )
 
     @classmethod

@@ -25,6 +25,8 @@ MONTH_NAMES = ws.formatting.MONTH_NAMES
 
 #: The direction of a figure whose higher values are better (``ws.StatisticFigure.direction``).
 HIGHER_IS_BETTER: Final = "higher is better"
+#: The direction of a figure whose values nearest to 0 are better (a mean trough, a mean losing streak).
+CLOSER_TO_ZERO: Final = "closer to 0 is better"
 #: What marks a position command the trader issued by hand on a live or paper run (the strategy's are unmarked).
 BY_HAND: Final = "by hand"
 
@@ -107,5 +109,10 @@ def best_of(values: list[float | None], direction: str) -> set[int]:
     known = [value for value in values if value is not None]
     if not direction or len(known) < 2 or min(known) == max(known):
         return set()
-    best = max(known) if direction == HIGHER_IS_BETTER else min(known)
+    if direction == HIGHER_IS_BETTER:
+        best = max(known)
+    elif direction == CLOSER_TO_ZERO:
+        best = min(known, key=abs)
+    else:
+        best = min(known)
     return {index for index, value in enumerate(values) if value == best}

@@ -62,7 +62,7 @@ class OptimizerRow(_Frozen):
     win_rate: float | None
     total_pnl: float | None
     sharpe_ratio: float | None
-    max_drawdown: float | None
+    avg_fall_pnl: float | None
     error: str | None = None
 
 
@@ -98,7 +98,7 @@ class OutOfSampleStats(_Frozen):
     total_pnl: float | None
     win_rate: float | None
     sharpe_ratio: float | None
-    max_drawdown: float | None
+    avg_fall_pnl: float | None
     metric_value: float | None
     error: str | None = None
 

@@ -26,7 +26,7 @@ def job_row(params: dict[str, Any], outcome: OptimizerJobResult, metric: WalkerM
             win_rate=None,
             total_pnl=None,
             sharpe_ratio=None,
-            max_drawdown=None,
+            avg_fall_pnl=None,
             error=outcome.error,
         )
     return OptimizerRow(
@@ -38,7 +38,7 @@ def job_row(params: dict[str, Any], outcome: OptimizerJobResult, metric: WalkerM
         win_rate=statistics["win_rate"],
         total_pnl=statistics["total_pnl"],
         sharpe_ratio=statistics["sharpe_ratio"],
-        max_drawdown=statistics["max_drawdown"],
+        avg_fall_pnl=statistics["avg_fall_pnl"],
     )
 
 
@@ -76,7 +76,7 @@ def out_of_sample_stats(outcome: OptimizerJobResult | None, metric: WalkerMetric
             total_pnl=None,
             win_rate=None,
             sharpe_ratio=None,
-            max_drawdown=None,
+            avg_fall_pnl=None,
             metric_value=None,
             error=None if outcome is None else outcome.error,
         )
@@ -86,6 +86,6 @@ def out_of_sample_stats(outcome: OptimizerJobResult | None, metric: WalkerMetric
         total_pnl=statistics["total_pnl"],
         win_rate=statistics["win_rate"],
         sharpe_ratio=statistics["sharpe_ratio"],
-        max_drawdown=statistics["max_drawdown"],
+        avg_fall_pnl=statistics["avg_fall_pnl"],
         metric_value=metric_value(statistics, metric),
     )

@@ -15,7 +15,7 @@ from workstation import registry
 from workstation.account.metrics import account_figures_of
 from workstation.backtest import Backtest
 from workstation.config import reset_config, set_config
-from workstation.models.results import CancelledResult, ClosedResult
+from workstation.models.results import ClosedResult
 from workstation.optimizer.jobs import OptimizerJob, OptimizerJobResult, build_strategy
 from workstation.reports.statistics import compute_backtest_statistics
 from workstation.schemas.exchange import ExchangeSchema
@@ -85,7 +85,6 @@ async def _run(job: OptimizerJob) -> OptimizerJobResult:
         registry.add_risk(risk)
     strategy = registry.add_strategy(build_strategy(job.strategy_factory, job.params, job.strategy_name))
     closed: list[ClosedResult] = []
-    cancelled = 0
     run = Backtest.run(
         job.symbol,
         strategy_name=strategy.strategy_name,
@@ -97,9 +96,7 @@ async def _run(job: OptimizerJob) -> OptimizerJobResult:
     async for result in run:
         if isinstance(result, ClosedResult):
             closed.append(result)
-        elif isinstance(result, CancelledResult):
-            cancelled += 1
-    statistics = compute_backtest_statistics(closed, cancelled)
+    statistics = compute_backtest_statistics(closed)
     account = account_figures_of(await run.get_account())
     return OptimizerJobResult(
         index=job.index,

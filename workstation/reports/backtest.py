@@ -1,4 +1,4 @@
-"""Backtest report storage: closed and cancelled results per key, statistics and the markdown report (SPEC §11.2)."""
+"""Backtest report storage: closed results per key, their statistics and the markdown report (SPEC §11.2)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workstation.account.report import AccountReport
-from workstation.models.results import CancelledResult, ClosedResult
+from workstation.models.results import ClosedResult
 from workstation.models.signal import SignalRow
 from workstation.reports.figures import (
     ACCOUNT_TITLE,
@@ -132,7 +132,7 @@ def closed_signal_cells(result: ClosedResult, managed: bool = False) -> list[str
 
 
 def performance_figures(statistics: BacktestStatistics) -> list[tuple[str, str, str]]:
-    """Return ``(label, text, direction)`` of each SPEC §11.2 figure from win rate to max drawdown.
+    """Return ``(label, text, direction)`` of each backtest-kit 19.5 figure, from win rate to median step size.
 
     They are the ``SPEC_FIGURES`` of :func:`statistics_figures`, the one list the HTML report and the window show
     too. A None statistic gives ``N/A`` in place of its value and unit; the win rate's text carries its counts.
@@ -149,27 +149,30 @@ def account_summary_lines(account: AccountReport) -> list[str]:
 
 
 def performance_summary_lines(statistics: BacktestStatistics) -> list[str]:
-    """Return the summary lines from ``**Win rate:**`` to ``**Max Drawdown:**``.
+    """Return the summary lines from ``**Win rate:**`` to ``**Median Step Size:**``, as backtest-kit 19.5 prints them.
 
     The live report prints the same lines after its own counts, so they are kept apart from the backtest counts.
-    A None statistic prints ``N/A`` in place of its value and unit.
+    A None statistic prints ``N/A`` alone; a figure with a better direction says it after its value.
     """
-    return [f"**{label}:** {value} ({direction})" for label, value, direction in performance_figures(statistics)]
+    return [
+        f"**{label}:** {value} ({direction})" if direction and value != "N/A" else f"**{label}:** {value}"
+        for label, value, direction in performance_figures(statistics)
+    ]
 
 
 @dataclass
 class _KeyRecord:
     closed: list[ClosedResult] = field(default_factory=list)
-    cancelled: int = 0
 
 
 class BacktestReportStorage:
-    """Hold the closed and cancelled results of each ``symbol:strategy_name:mode`` key in memory.
+    """Hold the closed results of each ``symbol:strategy_name:mode`` key in memory.
 
     Every closed result ever added is kept, in arrival order: the statistics cover all of them and
     ``BacktestStatistics.signal_list`` is "all closed results" (SPEC §11.2). The ``report_max_rows`` cap of SPEC
     §11.1 applies when the table is rendered (:meth:`get_report` ``max_rows``); with a constant cap this shows the
-    same rows as a list that drops its oldest entry on each push. Cancelled results are only counted.
+    same rows as a list that drops its oldest entry on each push. Cancelled limit orders are not statistics
+    (backtest-kit 19.5 ignores them); the run keeps them (``BacktestRun.cancelled``).
 
     The storage does not subscribe to anything: the caller feeds it from the event hub.
     """
@@ -194,10 +197,6 @@ class BacktestReportStorage:
         opened_at(result)  # raises here, on arrival, rather than later in get_data or get_report
         self._record(report_key(result.symbol, result.strategy_name, result.backtest)).closed.append(result)
 
-    def add_cancelled(self, result: CancelledResult) -> None:
-        """Count a cancelled result for the key of its symbol, strategy and mode."""
-        self._record(report_key(result.symbol, result.strategy_name, result.backtest)).cancelled += 1
-
     def clear(self, symbol: str, strategy_name: str, backtest: bool = True) -> None:
         """Forget everything recorded for one key (a new run starts from an empty report)."""
         self._records.pop(report_key(symbol, strategy_name, backtest), None)
@@ -210,11 +209,6 @@ class BacktestReportStorage:
         """Return every closed result of one key in arrival order ([] for an unknown key), without statistics."""
         record = self._records.get(report_key(symbol, strategy_name, backtest))
         return [] if record is None else list(record.closed)
-
-    def cancelled_count(self, symbol: str, strategy_name: str, backtest: bool = True) -> int:
-        """Return how many cancelled results one key counted (0 for an unknown key)."""
-        record = self._records.get(report_key(symbol, strategy_name, backtest))
-        return 0 if record is None else record.cancelled
 
     def get_data(self, symbol: str, strategy_name: str, backtest: bool = True) -> BacktestStatistics:
         """Return the statistics of one key; an unknown key gives zero counts and None ratios.
@@ -232,9 +226,7 @@ class BacktestReportStorage:
             Statistics over every closed result of the key.
         """
         record = self._records.get(report_key(symbol, strategy_name, backtest))
-        if record is None:
-            return compute_backtest_statistics([], 0)
-        return compute_backtest_statistics(record.closed, record.cancelled)
+        return compute_backtest_statistics([] if record is None else record.closed)
 
     def get_report(self, symbol: str, strategy_name: str, backtest: bool = True, *, max_rows: int) -> str:
         r"""Render the markdown report of one key (SPEC §11.2).
@@ -301,6 +293,5 @@ def backtest_report(
     if len(shown) < total:
         lines.append(f"Showing the last {len(shown)} of {total} closed signals.")
     lines.append(f"**Total signals:** {total}")
-    lines.append(f"**Cancelled signals:** {statistics.total_cancelled}")
     lines.extend(performance_summary_lines(statistics))
     return "\n".join(lines)

@@ -11,11 +11,18 @@ from typing import Final, Literal
 
 from workstation.account.report import AccountReport
 from workstation.models.series import RunSeries
-from workstation.reports.formatting import fixed, or_na, signed
-from workstation.reports.statistics import BacktestStatistics
+from workstation.reports.formatting import fixed, signed
+from workstation.reports.statistics import (
+    MAX_EXPECTED_YEARLY_RETURNS,
+    MAX_TRADES_PER_YEAR,
+    MIN_CALENDAR_SPAN_DAYS,
+    MIN_SIGNALS_FOR_ANNUALIZATION,
+    BacktestStatistics,
+)
 from workstation.timeutil import DAY_MS, iso
 
 __all__ = [
+    "CLOSER_TO_ZERO",
     "HIGHER_IS_BETTER",
     "LOWER_IS_BETTER",
     "SPEC_FIGURES",
@@ -29,9 +36,11 @@ __all__ = [
     "yearly_returns_note",
 ]
 
-Direction = Literal["higher is better", "lower is better", ""]
+Direction = Literal["higher is better", "lower is better", "closer to 0 is better", ""]
 HIGHER_IS_BETTER: Final = "higher is better"
 LOWER_IS_BETTER: Final = "lower is better"
+#: Of figures that are never positive (the mean trough of the trades, the mean losing streak): the nearest to 0.
+CLOSER_TO_ZERO: Final = "closer to 0 is better"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,12 @@ MINUTES = Measure(1, "", always_signed=False)
 DAYS = Measure(1, "", always_signed=False)
 BALANCE = Measure(2, "", always_signed=False, grouped=True)
 SIGNED_BALANCE = Measure(2, "", always_signed=True, grouped=True)
+DURATION = Measure(1, " min", always_signed=False)
+SIGNED_PERCENT_3 = Measure(3, "%", always_signed=True)
+PERCENT_3 = Measure(3, "%", always_signed=False)
+SIGNED_RATIO = Measure(3, "", always_signed=True)
+SHARE = Measure(1, "%", always_signed=False)
+SLOPE = Measure(3, "%/day", always_signed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,53 +101,52 @@ class StatisticFigure:
     note: str = ""
 
 
-#: Positions in :func:`statistics_figures` of the figures SPEC §11.2's markdown summary prints, win rate first.
-SPEC_FIGURES = slice(2, 11)
+#: Positions in :func:`statistics_figures` of backtest-kit 19.5's figures, in the order its markdown report prints
+#: them (win rate to median step size); the markdown summary prints these.
+SPEC_FIGURES = slice(1, 30)
 
 
 def _figure(
     label: str, value: float | None, measure: Measure, direction: Direction, counts: str = "", note: str = ""
 ) -> StatisticFigure:
-    # A None figure prints N/A in place of its value and unit; the win rate keeps its counts after it (SPEC §11.2).
-    return StatisticFigure(label, value, or_na(value, measure.text) + counts, direction, measure, note)
+    # A None figure prints N/A alone, in place of its value and unit; the win rate's counts follow its value.
+    text = "N/A" if value is None else measure.text(value) + counts
+    return StatisticFigure(label, value, text, direction, measure, note)
 
 
-#: backtest-kit 19.5 annualises a run only from this many trades, over at least this many days, and at most this
-#: many trades a year (SPEC-statistics §1.6): otherwise its expected yearly returns are null.
-_MIN_TRADES_TO_ANNUALISE = 10
-_MIN_DAYS_TO_ANNUALISE = 14
-_MAX_TRADES_PER_YEAR = 365
+def _percent_of(share: float | None) -> float | None:
+    # 19.5 prints a share of moves as a percentage with one decimal.
+    return None if share is None else share * 100
 
 
 def yearly_returns_note(statistics: BacktestStatistics) -> str:
-    """Say how to read the expected yearly returns of a run, and why backtest-kit 19.5 gives none when it does not.
+    """Say how to read the expected yearly returns of a run, or why backtest-kit 19.5's rules give none for it.
 
-    SPEC §11.2's figure is a linear extrapolation: the average trade repeated back to back for a year. A run of many
-    short trades reaches thousands of percent that way, which reads as a forecast it is not. backtest-kit 19.5 (the
-    peer) compounds the equity over the run's trades a year, and only when the run can be annualised; otherwise its
-    figure is null.
+    The figure compounds the run's equity over a year's worth of its trades (SPEC-statistics §3); it exists only for
+    at least 10 trades over at least 14 days, at most 365 trades a year, an equity curve that was never spent and a
+    result within ±100 %. "" for a run without closed signals.
     """
     closed = statistics.signal_list
-    if statistics.expected_yearly_returns is None or not closed:
+    if not closed:
         return ""
-    linear = "Not a forecast: the average trade repeated back to back for a year (SPEC §11.2)."
-    count = len(closed)
+    if statistics.expected_yearly_returns is not None:
+        return "Not a forecast: the run's compounded equity carried over a year's worth of its trades."
+    count = statistics.total_signals
     first_open = min(result.signal.pending_at or result.close_timestamp for result in closed)
     span_days = (max(result.close_timestamp for result in closed) - first_open) / DAY_MS
-    if count < _MIN_TRADES_TO_ANNUALISE:
-        reason = f"{count} trades are fewer than {_MIN_TRADES_TO_ANNUALISE}"
-    elif span_days < _MIN_DAYS_TO_ANNUALISE:
-        reason = f"{span_days:.1f} days of trades are fewer than {_MIN_DAYS_TO_ANNUALISE}"
+    if count < MIN_SIGNALS_FOR_ANNUALIZATION:
+        reason = f"{count} trades are fewer than {MIN_SIGNALS_FOR_ANNUALIZATION}"
+    elif span_days < MIN_CALENDAR_SPAN_DAYS:
+        reason = f"{span_days:.1f} days of trades are fewer than {MIN_CALENDAR_SPAN_DAYS}"
+    elif count / span_days * 365 > MAX_TRADES_PER_YEAR:
+        reason = f"{count / span_days * 365:,.0f} trades a year are more than {MAX_TRADES_PER_YEAR}"
     else:
-        per_year = count / span_days * 365
-        if per_year <= _MAX_TRADES_PER_YEAR:
-            return f"{linear} backtest-kit 19.5 compounds the equity over a year's trades instead, so the two differ."
-        reason = f"{per_year:,.0f} trades a year are more than {_MAX_TRADES_PER_YEAR}"
-    return f"{linear} backtest-kit 19.5 gives none for this run: {reason}."
+        reason = f"the equity was spent, or a year of it is beyond ±{MAX_EXPECTED_YEARLY_RETURNS}%"
+    return f"backtest-kit 19.5 gives none for this run: {reason}."
 
 
 def statistics_figures(statistics: BacktestStatistics, series: RunSeries | None = None) -> list[StatisticFigure]:
-    """Return every figure of a run: the counts, SPEC §11.2's figures, the extra statistics, then the series' ones.
+    """Return every figure of a run: the count, backtest-kit 19.5's figures, the workstation's, then the series' ones.
 
     Parameters
     ----------
@@ -148,13 +162,13 @@ def statistics_figures(statistics: BacktestStatistics, series: RunSeries | None 
         In the order the reports print them; ``SPEC_FIGURES`` picks the markdown summary's figures.
     """
     stats = statistics
+    trend = stats.trend or "N/A"
     figures = [
         _figure("Total signals", stats.total_signals, COUNT, ""),
-        _figure("Cancelled signals", stats.total_cancelled, COUNT, ""),
         _figure("Win rate", stats.win_rate, PERCENT, HIGHER_IS_BETTER, f" ({stats.win_count}W / {stats.loss_count}L)"),
         _figure("Average PNL", stats.avg_pnl, SIGNED_PERCENT, HIGHER_IS_BETTER),
         _figure("Total PNL", stats.total_pnl, SIGNED_PERCENT, HIGHER_IS_BETTER),
-        _figure("Standard Deviation", stats.std_dev, DEVIATION, LOWER_IS_BETTER),
+        _figure("Standard Deviation Per Trade", stats.std_dev, DEVIATION, LOWER_IS_BETTER),
         _figure("Sharpe Ratio", stats.sharpe_ratio, RATIO, HIGHER_IS_BETTER),
         _figure("Annualized Sharpe Ratio", stats.annualized_sharpe_ratio, RATIO, HIGHER_IS_BETTER),
         _figure("Certainty Ratio", stats.certainty_ratio, RATIO, HIGHER_IS_BETTER),
@@ -165,11 +179,28 @@ def statistics_figures(statistics: BacktestStatistics, series: RunSeries | None 
             HIGHER_IS_BETTER,
             note=yearly_returns_note(stats),
         ),
-        _figure("Max Drawdown", stats.max_drawdown, PERCENT, LOWER_IS_BETTER),
-        _figure("Profit Factor", stats.profit_factor, RATIO, HIGHER_IS_BETTER),
-        _figure("Expectancy", stats.expectancy, SIGNED_PERCENT, HIGHER_IS_BETTER),
+        _figure("Avg Peak PNL", stats.avg_peak_pnl, SIGNED_PERCENT, HIGHER_IS_BETTER),
+        _figure("Avg Max Drawdown PNL", stats.avg_fall_pnl, PERCENT, CLOSER_TO_ZERO),
         _figure("Sortino Ratio", stats.sortino_ratio, RATIO, HIGHER_IS_BETTER),
         _figure("Calmar Ratio", stats.calmar_ratio, RATIO, HIGHER_IS_BETTER),
+        _figure("Recovery Factor", stats.recovery_factor, RATIO, HIGHER_IS_BETTER),
+        _figure("Expectancy", stats.expectancy, SIGNED_PERCENT_3, HIGHER_IS_BETTER),
+        _figure("Median PNL", stats.median_pnl, SIGNED_PERCENT_3, ""),
+        _figure("Avg Duration", stats.avg_duration, DURATION, ""),
+        _figure("Avg Win Duration", stats.avg_win_duration, DURATION, ""),
+        _figure("Avg Loss Duration", stats.avg_loss_duration, DURATION, ""),
+        _figure("Avg Consecutive Win PNL", stats.avg_consecutive_win_pnl, SIGNED_PERCENT_3, HIGHER_IS_BETTER),
+        _figure("Avg Consecutive Loss PNL", stats.avg_consecutive_loss_pnl, PERCENT_3, CLOSER_TO_ZERO),
+        StatisticFigure("Trend", None, trend, "", COUNT),
+        _figure("Trend Strength", stats.trend_strength, SLOPE, ""),
+        _figure("Trend Confidence (R²)", stats.trend_confidence, RATIO, ""),
+        _figure("Buyer Pressure", _percent_of(stats.buyer_pressure), SHARE, ""),
+        _figure("Seller Pressure", _percent_of(stats.seller_pressure), SHARE, ""),
+        _figure("Buyer Strength", _percent_of(stats.buyer_strength), SHARE, ""),
+        _figure("Seller Strength", _percent_of(stats.seller_strength), SHARE, ""),
+        _figure("Pressure Imbalance", stats.pressure_imbalance, SIGNED_RATIO, ""),
+        _figure("Median Step Size", stats.median_step_size, PERCENT_3, ""),
+        _figure("Profit Factor", stats.profit_factor, RATIO, HIGHER_IS_BETTER),
         _figure("Max Consecutive Wins", stats.max_consecutive_wins, COUNT, ""),
         _figure("Max Consecutive Losses", stats.max_consecutive_losses, COUNT, LOWER_IS_BETTER),
         _figure("Average Win", stats.avg_win, SIGNED_PERCENT, HIGHER_IS_BETTER),

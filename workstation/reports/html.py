@@ -264,10 +264,7 @@ def render_backtest_html(
     """
     title = f"Backtest Report: {series.strategy_name} ({series.symbol})"
     trades = statistics.signal_list
-    meta = (
-        f"Frame {iso(series.frame_start)} to {iso(series.frame_end)} · {statistics.total_signals} closed signals · "
-        f"{statistics.total_cancelled} cancelled"
-    )
+    meta = f"Frame {iso(series.frame_start)} to {iso(series.frame_end)} · {statistics.total_signals} closed signals"
     [*_, per_trade] = run_figures(statistics, series, account)
     legend = [
         f'<span class="swatch" style="border-color: {EQUITY_COLOUR}"></span>cumulative net PnL %, stepped at each close'

@@ -168,7 +168,6 @@ class _KeyRecord:
     rows: list[LiveEvent] = field(default_factory=list)
     total_events: int = 0
     closed: list[ClosedResult] = field(default_factory=list)
-    cancelled: int = 0
 
 
 class LiveReportStorage:
@@ -177,8 +176,7 @@ class LiveReportStorage:
     Rows follow SPEC §11.3: an idle tick replaces the previous idle row in place unless an opened or active row
     came after it; ``opened`` pushes a row; ``active`` and ``closed`` replace the first row of the same signal id
     (else push one). A push beyond ``max_rows`` drops the oldest row. Statistics cover every closed result ever
-    recorded for the key; ``scheduled`` and ``cancelled`` results are not rows (the schedule report lists them),
-    a cancel is only counted.
+    recorded for the key; ``scheduled`` and ``cancelled`` results are not rows (the schedule report lists them).
 
     The storage does not subscribe to anything: the caller feeds it from the event hub.
     """
@@ -207,10 +205,9 @@ class LiveReportStorage:
             raise ValueError(f"max_rows must be at least 1, got {max_rows}")
         if result.backtest:
             raise ValueError(f"the live report takes live results only, got a backtest {result.action!r} result")
-        record = self._record(report_key(result.symbol, result.strategy_name, False))
         if isinstance(result, CancelledResult):
-            record.cancelled += 1
             return
+        record = self._record(report_key(result.symbol, result.strategy_name, False))
         if isinstance(result, IdleResult):
             self._add_idle(record, result, max_rows)
             return
@@ -275,7 +272,7 @@ class LiveReportStorage:
             SPEC §11.2's figures over every live closed signal of the pair, its most recent rows and their count.
         """
         record = self._records.get(report_key(symbol, strategy_name, False)) or _KeyRecord()
-        statistics = compute_backtest_statistics(record.closed, record.cancelled)
+        statistics = compute_backtest_statistics(record.closed)
         return LiveStatistics(**dict(statistics), event_list=list(record.rows), total_events=record.total_events)
 
     def get_report(self, symbol: str, strategy_name: str) -> str:

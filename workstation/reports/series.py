@@ -1,8 +1,8 @@
 """The series of one backtest run that charts draw, computed from its closed results (docs/series.md).
 
-Sums follow SPEC §4.6/§11.1: plain left-to-right float additions in close order, so the equity at each close, and
-``equity[-1]``, equal the running ``BacktestStatistics.total_pnl`` bit for bit; the equity also steps at each partial
-close of a position by what that partial close realised (``statistics.equity_steps``).
+Sums follow SPEC §4.6/§11.1: plain left-to-right float additions in close order (``BacktestStatistics.total_pnl``
+adds newest first, as backtest-kit 19.5 does, and can differ from ``equity[-1]`` in the last bit); the equity also
+steps at each partial close of a position by what that partial close realised (``statistics.equity_steps``).
 """
 
 from __future__ import annotations
