@@ -95,8 +95,9 @@ def test_the_o1_sweep_ranks_its_rows_and_a_heatmap_click_opens_that_cells_parame
         "Total PnL",
         "Trades",
         "Win rate",
+        "Return",
+        "Max DD",
         "Sharpe",
-        "Avg max DD",
         "Error",
     ]
     assert sweep.rows.texts(0)[:5] == ["1", "20", "50", "-0.39%", "6"]
@@ -153,8 +154,9 @@ def test_export_writes_every_row_at_full_precision_and_a_bad_folder_is_reported(
         "total_pnl",
         "total_signals",
         "win_rate",
+        "return_percent",
+        "max_drawdown_percent",
         "sharpe_ratio",
-        "avg_fall_pnl",
         "error",
     ]
     assert [line[:7] for line in lines[1:]] == [

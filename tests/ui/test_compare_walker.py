@@ -99,7 +99,9 @@ def test_the_ranking_fills_row_by_row_while_the_walk_runs_and_ends_sorted_by_the
         None,
     ]
     assert walker.ranking.headers()[2] == "Sharpe ratio"
-    assert walker.ranking.texts(0) == ["1", "sma-cross-market", "-0.361", "23", "52.17%", "-7.67%", "-0.95%"]
+    # Beside the metric: trades, win rate, the account's return and max drawdown (of the equity peak), total PnL %.
+    assert walker.ranking.headers()[3:] == ["Trades", "Win rate", "Return", "Max DD", "Total PnL"]
+    assert walker.ranking.texts(0) == ["1", "sma-cross-market", "-0.361", "23", "52.17%", "-0.08%", "-0.08%", "-7.67%"]
     assert walker.ranking.texts(3)[:4] == ["4", "breakout", "—", "3"]
     assert walker.status.text() == ("Finished: 4 of 4 strategies ranked. Double-click one to open its backtest.")
     assert walker.run_button.isEnabled() and not walker.stop_button.isEnabled()
@@ -179,8 +181,8 @@ def test_screenshots_of_a_ranked_walk_in_both_themes(
             image = walker.grab().toImage()
             image.save(str(SHOTS / f"compare_walker_{theme}.png"))
             # The only gain's Total PnL cell (rsi-reversion, third) is tinted green, the deepest loss's red (first).
-            pnl_best = walker.table.visualRect(walker.ranking.index(2, 5)).center()
-            pnl_worst = walker.table.visualRect(walker.ranking.index(0, 5)).center()
+            pnl_best = walker.table.visualRect(walker.ranking.index(2, walker.ranking.pnl_column())).center()
+            pnl_worst = walker.table.visualRect(walker.ranking.index(0, walker.ranking.pnl_column())).center()
             offset = walker.table.viewport().mapTo(walker, pnl_best) - pnl_best
             best = image.pixelColor(pnl_best + offset)
             worst = image.pixelColor(pnl_worst.__class__(pnl_worst.x() - 30, pnl_worst.y()) + offset)
@@ -209,7 +211,7 @@ def test_a_strategy_whose_backtest_cannot_run_is_listed_last_as_failed(
 
     assert ranked_names(walker) == ["sma-cross-limit", "quitter"]
     assert walker.ranking.texts(0)[:3] == ["1", "sma-cross-limit", "-0.370"]
-    assert walker.ranking.texts(1) == ["—", "quitter", "failed", "—", "—", "—", "—"]
+    assert walker.ranking.texts(1) == ["—", "quitter", "failed", "—", "—", "—", "—", "—"]
     assert walker.ranking.entries()[1].error == aborted
     tooltip = walker.ranking.data(walker.ranking.index(1, 2), Qt.ItemDataRole.ToolTipRole)
     assert tooltip == f"The backtest of quitter failed: {aborted}"

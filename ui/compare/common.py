@@ -89,6 +89,13 @@ def ratio_text(value: float | None, digits: int = 3) -> str:
     return EMPTY if value is None else fixed(value, digits)
 
 
+def drawdown_text(value: float | None) -> str:
+    """Return a drawdown as the fall it is (``-3.20%``, ``0.00%`` when flat), or the empty mark."""
+    if value is None:
+        return EMPTY
+    return "0.00%" if value == 0 else fixed(-value, 2) + "%"
+
+
 @dataclass(frozen=True)
 class Figure:
     """A figure a ranking shows beside its metric: the row's field (also the metric's name, when it is one), the
@@ -103,9 +110,11 @@ class Figure:
 FIGURES: tuple[Figure, ...] = (
     Figure("total_signals", "Trades", str),
     Figure("win_rate", "Win rate", percent_text),
+    # The account's return and drawdown (of the equity peak): the figures a trader reads first.
+    Figure("return_percent", "Return", pnl_text),
+    Figure("max_drawdown_percent", "Max DD", drawdown_text),
     Figure("total_pnl", "Total PnL", pnl_text),
     Figure("sharpe_ratio", "Sharpe", ratio_text),
-    Figure("avg_fall_pnl", "Avg max DD", pnl_text),
 )
 
 

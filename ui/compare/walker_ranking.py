@@ -40,10 +40,19 @@ class RankedStrategy:
     sharpe_ratio: float | None
     avg_fall_pnl: float | None
     error: str = ""
+    #: The account's return and max drawdown (% of the equity peak); None without an account.
+    return_percent: float | None = None
+    max_drawdown_percent: float | None = None
 
     @classmethod
-    def tested(cls, strategy_name: str, stats: ws.BacktestStatistics, metric_value: float | None) -> RankedStrategy:
-        """Return the row of a strategy whose backtest completed."""
+    def tested(
+        cls,
+        strategy_name: str,
+        stats: ws.BacktestStatistics,
+        metric_value: float | None,
+        account: ws.AccountReport | None = None,
+    ) -> RankedStrategy:
+        """Return the row of a strategy whose backtest completed, with its account's figures when given."""
         return cls(
             strategy_name=strategy_name,
             metric_value=metric_value,
@@ -52,6 +61,8 @@ class RankedStrategy:
             total_pnl=stats.total_pnl,
             sharpe_ratio=stats.sharpe_ratio,
             avg_fall_pnl=stats.avg_fall_pnl,
+            return_percent=None if account is None else account.return_percent,
+            max_drawdown_percent=None if account is None else account.max_drawdown_percent,
         )
 
     @classmethod

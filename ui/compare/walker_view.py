@@ -213,10 +213,13 @@ class WalkerView(QWidget):
                 contract: ws.WalkerContract
                 async for contract in ws.Walker.run(request.symbol, walker_name=walker_name):
                     tested = contract.strategies_tested
+                    account = await self._account_of(request.symbol, contract.strategy_name)
                     self.ranking.add(
-                        RankedStrategy.tested(contract.strategy_name, contract.stats, contract.metric_value)
+                        RankedStrategy.tested(contract.strategy_name, contract.stats, contract.metric_value, account)
                     )
-                    await self._draw_equity(request.symbol, contract.strategy_name)
+                    if account is not None:
+                        self._curves.append(normalised_equity(contract.strategy_name, account))
+                        self.equity.set_runs(self._curves)
                     self._show_progress(contract, len(failures))
         except asyncio.CancelledError:
             self.status.setText(f"Stopped: {tested} of {len(strategies)} strategies ranked.")
@@ -233,14 +236,13 @@ class WalkerView(QWidget):
             self._run_task = None
             self._set_running(False)
 
-    async def _draw_equity(self, symbol: str, strategy_name: str) -> None:
-        """Add the tested strategy's equity to the chart (its backtest's account, kept by ``ws.Backtest``)."""
+    @staticmethod
+    async def _account_of(symbol: str, strategy_name: str) -> ws.AccountReport | None:
+        """Return the tested strategy's account (its backtest's, kept by ``ws.Backtest``), None if it never ran."""
         try:
-            account = await ws.Backtest.get_account(symbol, strategy_name)
+            return await ws.Backtest.get_account(symbol, strategy_name)
         except ValueError:
-            return  # its backtest never started: it is listed as failed, with nothing to draw
-        self._curves.append(normalised_equity(strategy_name, account))
-        self.equity.set_runs(self._curves)
+            return None
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Draw the equity chart in ``palette`` (a theme change)."""

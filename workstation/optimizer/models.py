@@ -64,6 +64,9 @@ class OptimizerRow(_Frozen):
     sharpe_ratio: float | None
     avg_fall_pnl: float | None
     error: str | None = None
+    #: The job's account: its return and its max drawdown in % of the equity peak (None for a failed job).
+    return_percent: float | None = None
+    max_drawdown_percent: float | None = None
 
 
 class OptimizerResult(_Frozen):

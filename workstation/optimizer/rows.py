@@ -39,6 +39,8 @@ def job_row(params: dict[str, Any], outcome: OptimizerJobResult, metric: WalkerM
         total_pnl=statistics["total_pnl"],
         sharpe_ratio=statistics["sharpe_ratio"],
         avg_fall_pnl=statistics["avg_fall_pnl"],
+        return_percent=statistics.get("return_percent"),
+        max_drawdown_percent=statistics.get("max_drawdown_percent"),
     )
 
 
