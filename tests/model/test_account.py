@@ -67,7 +67,8 @@ TRADES = (
 
 
 async def no_price(moment: int) -> float | None:
-    raise AssertionError(f"no position is open at a midnight, yet the price at {moment} was asked")
+    """The data has no candles: nothing is marked."""
+    return None
 
 
 def report_of(sizing: dict[str, object], balance: float = 1000.0) -> ws.AccountReport:
@@ -169,11 +170,44 @@ def test_an_open_position_is_marked_at_midnight() -> None:
     account.book(closed(0, opened=T0 + 20 * HOUR, closed_at=T0 + DAY + 4 * HOUR, pnl=10.0))
 
     async def price_at(moment: int) -> float | None:
-        assert moment == T0 + DAY
-        return 43050.0
+        return 43050.0 if moment == T0 + DAY else None
 
     report = asyncio.run(account.report(T0, FRAME_END, price_at))
     assert (T0 + DAY, pytest.approx(1002.5, rel=1e-12)) in [(p.timestamp, p.value) for p in report.equity_curve]
+
+
+def test_buy_and_hold_follows_the_price_at_each_midnight_and_close() -> None:
+    """1000 held from the frame's start at 40000, marked at each midnight, each close and the frame's end.
+
+    The price falls unevenly (40000, 36000, 39000, 30000): the line is 1000 x price / 40000 at each mark, not a
+    straight line to the last; the closes (each at 42000 in ``TRADES``) are marked at their own price.
+    """
+    closes = {T0: 40000.0, T0 + DAY: 36000.0, T0 + 2 * DAY: 39000.0, FRAME_END: 30000.0}
+    asked: list[int] = []
+
+    async def price_at(moment: int) -> float | None:
+        asked.append(moment)
+        return closes.get(moment)
+
+    settings = ws.AccountSettings(starting_balance=1000.0)
+    account = RunAccount(settings, CONFIG)
+    for result in TRADES:
+        account.book(result)
+    report = asyncio.run(account.report(T0, FRAME_END, price_at))
+    assert asked == [T0, T0 + DAY, T0 + 2 * DAY, FRAME_END]
+    assert [(p.timestamp, p.value) for p in report.buy_and_hold_curve] == [
+        (T0, 1000.0),
+        (T0 + 5 * HOUR, 1050.0),
+        (T0 + DAY, 900.0),
+        (T0 + DAY + 5 * HOUR, 1050.0),
+        (T0 + 2 * DAY, 975.0),
+        (T0 + 2 * DAY + 3 * HOUR, 1050.0),
+        (FRAME_END, 750.0),
+    ]
+
+
+def test_buy_and_hold_is_empty_without_a_price_at_the_start() -> None:
+    assert report_of({"method": "fixed_cost"}).buy_and_hold_curve == ()
 
 
 def test_fixed_cost_spends_the_equity_when_the_balance_cannot_pay_a_position() -> None:

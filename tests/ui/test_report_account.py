@@ -13,10 +13,17 @@ from PySide6.QtWidgets import QApplication
 from test_statistics_widgets import run
 from test_trade_table import four_trades
 
+import workstation as ws
 from workstation.reports.backtest import backtest_report
 from workstation.reports.figures import account_figures
 from workstation.reports.html import render_backtest_html
-from workstation.reports.svg_charts import ACCOUNT_EQUITY_COLOUR, LOSS_COLOUR, account_drawdown_svg, account_equity_svg
+from workstation.reports.svg_charts import (
+    ACCOUNT_EQUITY_COLOUR,
+    BUY_AND_HOLD_COLOUR,
+    LOSS_COLOUR,
+    account_drawdown_svg,
+    account_equity_svg,
+)
 
 SHOTS = Path("/tmp/money")
 DAY = 1440
@@ -113,12 +120,49 @@ def test_a_run_without_an_account_starts_with_the_per_trade_figures() -> None:
 
 def test_equity_in_money_and_drawdown_are_drawn(qapp: QApplication) -> None:
     """The equity line spans the plot in its colour; the drawdown reaches 2.857 % × 1.08 of the plot's depth."""
-    equity = svg_image(account_equity_svg(WEEK, buy_and_hold=2.5), "html_account_equity.png")
+    equity = svg_image(account_equity_svg(WEEK), "html_account_equity.png")
     drawdown = svg_image(account_drawdown_svg(WEEK), "html_account_drawdown.png")
 
     assert colour_count(equity, ACCOUNT_EQUITY_COLOUR) > 300
     assert colour_count(drawdown, LOSS_COLOUR) > 100
     assert 'aria-label="Equity in money, marked to market daily and at each trade"' in account_equity_svg(WEEK)
+
+
+def test_buy_and_hold_follows_the_price_clipped_to_the_equity_s_range(qapp: QApplication) -> None:
+    """The starting balance held is a path through each marked value (10,200 then 9,000 then 7,000), not a straight
+    line to its last; the equity's range (10,000 to 10,500) sets the scale and the fall below it is clipped."""
+    held = tuple(
+        ws.EquityPoint(timestamp=point.timestamp, value=value)
+        for point, value in zip(WEEK.equity_curve, (10_000.0, 10_200.0, 9_000.0, 7_000.0), strict=True)
+    )
+    svg = account_equity_svg(WEEK.model_copy(update={"buy_and_hold_curve": held}))
+    held_path = re.search(rf'<path d="([^"]*)" fill="none" stroke="{BUY_AND_HOLD_COLOUR}"', svg)
+    equity_path = re.search(rf'<path d="([^"]*)" fill="none" stroke="{ACCOUNT_EQUITY_COLOUR}"', svg)
+    assert held_path is not None and equity_path is not None
+    points = [tuple(map(float, point.split())) for point in re.split("[ML]", held_path.group(1))[1:]]
+    equity_points = [tuple(map(float, point.split())) for point in re.split("[ML]", equity_path.group(1))[1:]]
+    # From the starting balance up to 10,200 at the first midnight (below the equity's 10,500), then down until it
+    # leaves the plot at its bottom edge (30 px above the chart's 260 px bottom) before the second midnight.
+    assert points[:2] == [equity_points[0], (equity_points[1][0], points[1][1])]
+    assert equity_points[1][1] < points[1][1] < equity_points[0][1]
+    assert len(points) == 3 and points[2][1] == 230.0 and equity_points[1][0] < points[2][0] < equity_points[2][0]
+    image = svg_image(svg, "html_account_buy_and_hold.png")
+    orange = [
+        y
+        for x in range(64, 940, 4)
+        for y in range(image.height())
+        if QColor(image.pixel(x, y)).name() == BUY_AND_HOLD_COLOUR
+    ]
+    assert orange and max(orange) <= 231
+
+
+def test_the_html_legend_writes_where_the_balance_held_ended() -> None:
+    held = tuple(
+        ws.EquityPoint(timestamp=point.timestamp, value=value)
+        for point, value in zip(WEEK.equity_curve, (10_000.0, 10_200.0, 9_000.0, 7_000.0), strict=True)
+    )
+    html = render_backtest_html(*run(four_trades()), WEEK.model_copy(update={"buy_and_hold_curve": held}))
+    assert "the starting balance held in the asset: 7,000.00 at the end, buy &amp; hold -30.00%" in html
 
 
 def test_the_markdown_report_reads_the_account_first() -> None:

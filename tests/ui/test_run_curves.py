@@ -162,3 +162,49 @@ def test_the_legend_is_written_in_the_theme_s_text_colour(qtbot: QtBot) -> None:
             area = curves.graphics.mapFromScene(label.sceneBoundingRect()).boundingRect()
             # The strokes of the letters are the palette's text colour, as the axes' numbers are.
             assert painted(image.copy(area), palette.foreground) > 10, (palette.background, label.text)
+
+
+def test_buy_and_hold_follows_the_price_and_the_equity_sets_the_scale(qtbot: QtBot) -> None:
+    """The starting balance held is drawn where the account marked it (not a straight line to its last value), and
+    the equity's own range decides the scale: the asset's fall to 7,000 is clipped, its last value in the legend."""
+    day = 24 * HOUR
+    curve = tuple(
+        ws.EquityPoint(timestamp=FRAME_START + n * day, value=value)
+        for n, value in enumerate((10_000.0, 10_050.0, 10_020.0, 10_080.0))
+    )
+    held = tuple(
+        ws.EquityPoint(timestamp=FRAME_START + n * day, value=value)
+        for n, value in enumerate((10_000.0, 9_300.0, 9_900.0, 7_000.0))
+    )
+    account = ws.AccountReport(
+        starting_balance=10_000.0,
+        final_equity=10_080.0,
+        net_profit=80.0,
+        return_percent=0.8,
+        max_drawdown_percent=30 / 10_050 * 100,
+        max_drawdown_money=30.0,
+        cagr_percent=None,
+        exposure_percent=50.0,
+        fees_paid=1.0,
+        sharpe_ratio=None,
+        sortino_ratio=None,
+        longest_drawdown_days=1.0,
+        equity_spent_at=None,
+        trades=(),
+        balance_curve=curve,
+        equity_curve=curve,
+        buy_and_hold_curve=held,
+    )
+    curves = EquityCurves()
+    qtbot.addWidget(curves)
+    curves.resize(800, 500)
+    curves.set_series(None, account)
+    curves.show()
+    qtbot.waitExposed(curves)
+    assert curves.buy_and_hold_curve.yData.tolist() == [10_000.0, 9_300.0, 9_900.0, 7_000.0]
+    assert curves.buy_and_hold_curve.xData.tolist() == [(FRAME_START + n * day) / 1000 for n in range(4)]
+    assert sorted(label.text for _sample, label in curves.legend.items) == ["Buy and hold: 7,000.00", "Equity"]
+    curves.equity_plot.vb.updateAutoRange()
+    low, high = curves.equity_plot.vb.viewRange()[1]
+    assert 9_900 < low < 10_000 < 10_080 < high < 10_200
+    curves.grab().save(str(SHOTS / "equity_buy_and_hold.png"))

@@ -84,7 +84,9 @@ class EquityCurves(QWidget):
         self.equity_curve = pg.PlotCurveItem(name="Strategy")
         self.buy_and_hold_curve = pg.PlotCurveItem(name="Buy and hold")
         self.underwater_curve = pg.PlotCurveItem(fillLevel=0.0)
-        self.equity_plot.addItem(self.buy_and_hold_curve)
+        # The equity's own range sets the scale: the asset held often moves far more than a strategy investing a
+        # part of the balance, and would flatten its curve; the line is clipped and the legend writes its last value.
+        self.equity_plot.addItem(self.buy_and_hold_curve, ignoreBounds=True)
         self.equity_plot.addItem(self.equity_curve)
         self.underwater_plot.addItem(self.underwater_curve)
         self._zero_lines = [pg.InfiniteLine(pos=0.0, angle=0, movable=False) for _ in range(2)]
@@ -98,7 +100,7 @@ class EquityCurves(QWidget):
     def set_series(self, series: ws.RunSeries | None, account: ws.AccountReport | None = None) -> None:
         """Draw the account's equity in money when there is one, else the net PnL % of ``series``; None: nothing."""
         if account is not None and account.equity_curve:
-            self._draw_account(account, series)
+            self._draw_account(account)
             return
         if series is None:
             for curve in (self.equity_curve, self.buy_and_hold_curve, self.underwater_curve):
@@ -118,20 +120,24 @@ class EquityCurves(QWidget):
         for plot in (self.equity_plot, self.underwater_plot):
             plot.enableAutoRange()
 
-    def _draw_account(self, account: ws.AccountReport, series: ws.RunSeries | None) -> None:
+    def _draw_account(self, account: ws.AccountReport) -> None:
         times, equity, drawdown = account_curves(account)
         self.equity_plot.setLabel("left", "Equity")
         self.underwater_plot.setLabel("left", "Drawdown %")
-        self._name_curves("Equity", "Buy and hold (the starting balance)")
+        held = account.buy_and_hold_curve
+        self._name_curves(
+            "Equity", "Buy and hold (the starting balance)" if not held else f"Buy and hold: {held[-1].value:,.2f}"
+        )
         # The first line marks the starting balance: above it the account gained.
         self._zero_lines[0].setValue(account.starting_balance)
         self.equity_curve.setData(times, equity)
         self.underwater_curve.setData(times, drawdown)
-        if series is None or series.buy_and_hold is None:
+        if not held:
             self.buy_and_hold_curve.clear()
         else:
-            held = account.starting_balance * (1 + series.buy_and_hold / 100)
-            self.buy_and_hold_curve.setData(times[[0, -1]], np.array([account.starting_balance, held]))
+            self.buy_and_hold_curve.setData(
+                np.array([point.timestamp / 1000 for point in held]), np.array([point.value for point in held])
+            )
         for plot in (self.equity_plot, self.underwater_plot):
             plot.enableAutoRange()
 

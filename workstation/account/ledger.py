@@ -135,23 +135,24 @@ class RunAccount:
     async def report(self, frame_start: int, frame_end: int, price_at: PriceAt) -> AccountReport:
         """Return the account's report over the frame, marking open positions with ``price_at`` at each UTC midnight.
 
+        The starting balance held in the asset (``buy_and_hold_curve``) is marked with ``price_at`` at the frame's
+        start, each UTC midnight and its end.
+
         The prices are read on the loop; the figures are computed in a worker thread from a copy of the trades
         booked now (a year's run books thousands).
         """
         booked = list(self.booked)
         end = max(frame_end, booked[-1].trade.closed_at if booked else frame_end)
         prices: dict[int, float] = {}
-        midnights = _midnights(frame_start, end)
-        for item in booked:
-            trade = item.trade
-            low = bisect.bisect_left(midnights, trade.opened_at)
-            high = bisect.bisect_left(midnights, trade.closed_at)
-            for midnight in midnights[low:high]:
-                price = await price_at(midnight)
-                if price is not None:
-                    prices[midnight] = price
-                if len(prices) % _READS_PER_TURN == 0:
-                    await asyncio.sleep(0)  # a read from the candle cache does not yield: let a window repaint
+        # Every midnight is read, not only those inside a position: the starting balance held is marked at each.
+        for count, moment in enumerate([frame_start, *_midnights(frame_start, end), end], start=1):
+            if moment in prices:
+                continue
+            price = await price_at(moment)
+            if price is not None:
+                prices[moment] = price
+            if count % _READS_PER_TURN == 0:
+                await asyncio.sleep(0)  # a read from the candle cache does not yield: let a window repaint
         return await asyncio.to_thread(
             compute_account_report, self.settings, self.config, booked, self.equity_spent_at, frame_start, end, prices
         )
@@ -185,7 +186,8 @@ def compute_account_report(
 ) -> AccountReport:
     """Return the account report of ``booked`` trades over ``frame_start``..``frame_end`` (see `AccountReport`).
 
-    ``prices`` are the prices open positions are marked at, by UTC midnight; a midnight without one is not marked.
+    ``prices`` are the prices open positions and the starting balance held are marked at, by UTC midnight (and the
+    frame's start and end for the balance held); a moment without one is not marked.
     """
     start = settings.starting_balance
     equity: list[tuple[int, float]] = [(frame_start, start)]
@@ -243,6 +245,26 @@ def compute_account_report(
         trades=trades,
         balance_curve=tuple(construct(EquityPoint, timestamp=moment, value=value) for moment, value in balance),
         equity_curve=tuple(construct(EquityPoint, timestamp=moment, value=value) for moment, value in equity),
+        buy_and_hold_curve=_buy_and_hold(start, booked, [frame_start, *midnights, frame_end], prices),
+    )
+
+
+def _buy_and_hold(
+    start: float, booked: Sequence[BookedTrade], moments: list[int], prices: dict[int, float]
+) -> tuple[EquityPoint, ...]:
+    """Return ``start`` held in the asset bought at the first moment's price, marked at ``moments`` and each close.
+
+    A close is marked at the price it closed at (the market's, before slippage), so the line moves with the price at
+    the same moments as the equity's steps; empty without a price at the first moment.
+    """
+    first = prices.get(moments[0])
+    if first is None or not first > 0:
+        return ()
+    marks = {moment: prices[moment] for moment in moments if moment in prices}
+    for item in booked:
+        marks.setdefault(item.trade.closed_at, item.result.current_price)
+    return tuple(
+        construct(EquityPoint, timestamp=moment, value=start * price / first) for moment, price in sorted(marks.items())
     )
 
 

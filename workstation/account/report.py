@@ -57,3 +57,9 @@ class AccountReport(BaseModel):
     trades: tuple[AccountTrade, ...]
     balance_curve: tuple[EquityPoint, ...]
     equity_curve: tuple[EquityPoint, ...]
+    buy_and_hold_curve: tuple[EquityPoint, ...] = Field(
+        default=(),
+        description="The starting balance held in the asset from the frame's start, marked at the close of the 1m "
+        "candle at each UTC midnight and the frame's end, and at each trade's close price (empty without a price at "
+        "the frame's start)",
+    )

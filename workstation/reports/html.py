@@ -119,7 +119,7 @@ def _rows(figures: Sequence[StatisticFigure]) -> list[tuple[str, str, str]]:
     return [(figure.label, figure.text, figure.direction) for figure in figures]
 
 
-def _account_sections(account: AccountReport, series: RunSeries) -> list[str]:
+def _account_sections(account: AccountReport) -> list[str]:
     """Return the account's sections: its figures, its equity in money and its drawdown in % of the equity peak."""
     figures = account_figures(account)
     legend = [
@@ -128,10 +128,12 @@ def _account_sections(account: AccountReport, series: RunSeries) -> list[str]:
         '<span class="swatch" style="border-top-style: dotted; border-color: #8a9099"></span>starting balance '
         f"{escape(BALANCE.text(account.starting_balance))}",
     ]
-    if series.buy_and_hold is not None:
+    if account.buy_and_hold_curve:
+        held = account.buy_and_hold_curve[-1].value
         legend.append(
             f'<span class="swatch" style="border-top-style: dashed; border-color: {BUY_AND_HOLD_COLOUR}"></span>'
-            f"the starting balance held: buy &amp; hold {escape(signed(series.buy_and_hold, 2))}%"
+            f"the starting balance held in the asset: {escape(BALANCE.text(held))} at the end, buy &amp; hold "
+            f"{escape(signed((held / account.starting_balance - 1) * 100, 2))}%"
         )
     return [
         "<h2>Account</h2>",
@@ -141,7 +143,7 @@ def _account_sections(account: AccountReport, series: RunSeries) -> list[str]:
         "</section>",
         "<h2>Equity</h2>",
         '<section id="account-equity">',
-        account_equity_svg(account, series.buy_and_hold),
+        account_equity_svg(account),
         f'<p class="legend">{" ".join(legend)}</p>',
         "</section>",
         "<h2>Drawdown (% of the equity peak)</h2>",
@@ -286,7 +288,7 @@ def render_backtest_html(
         "<body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(meta)}</p>',
-        *(_account_sections(account, series) if account is not None else []),
+        *(_account_sections(account) if account is not None else []),
         f"<h2>{escape(per_trade.title)}</h2>",
         '<section class="columns" id="per-trade">',
         *_statistics_table(_rows(per_trade.figures[:SPEC_END])),
