@@ -85,12 +85,14 @@ def test_o1_report_and_dump() -> None:
         [
             "# Optimizer Report: sma-sweep (BTCUSDT)",
             "",
-            "| Rank | fast | slow | total_pnl | Total Signals | Win Rate | Total PNL | Sharpe | Avg Max DD PNL |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-            "| 1 | 20 | 50 | -0.393 | 6 | 66.67% | -0.39% | N/A | -0.85% |",
-            "| 2 | 10 | 30 | -2.376 | 7 | 42.86% | -2.38% | N/A | -1.02% |",
-            "| 3 | 10 | 50 | -3.193 | 8 | 50.00% | -3.19% | N/A | -0.95% |",
-            "| 4 | 20 | 30 | -4.745 | 8 | 37.50% | -4.75% | N/A | -1.03% |",
+            # The account's return and max drawdown (of its equity peak) at 100 a trade on 10,000, not the per-trade
+            # mean trough (avg_fall_pnl, -0.85 % for the first) a trader would read as the run's drawdown.
+            "| Rank | fast | slow | total_pnl | Total Signals | Win Rate | Total PNL | Sharpe | Return | Max DD |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| 1 | 20 | 50 | -0.393 | 6 | 66.67% | -0.39% | N/A | -0.00% | -0.03% |",
+            "| 2 | 10 | 30 | -2.376 | 7 | 42.86% | -2.38% | N/A | -0.02% | -0.04% |",
+            "| 3 | 10 | 50 | -3.193 | 8 | 50.00% | -3.19% | N/A | -0.03% | -0.05% |",
+            "| 4 | 20 | 30 | -4.745 | 8 | 37.50% | -4.75% | N/A | -0.05% | -0.06% |",
             "",
             "**Jobs finished:** 4 of 4",
             "**Best parameters:** fast=20, slow=50",
@@ -196,6 +198,11 @@ def test_walk_forward_slides_train_and_test_windows_over_btc_1d() -> None:
         assert window.out_of_sample.metric_value == test_stats.total_pnl
         assert window.out_of_sample.win_rate == test_stats.win_rate
         assert window.out_of_sample.sharpe_ratio == test_stats.sharpe_ratio
+        # The test run's account (100 a trade on 10,000): its one trade's PnL % of 100 is its return in hundredths.
+        assert window.out_of_sample.return_percent == pytest.approx(test_stats.total_pnl / 100, rel=1e-9)
+        # Within hours (no midnight mark), its drawdown is the loss of a losing trade, none for a winning one.
+        drawdown = max(0.0, -test_stats.total_pnl / 100)
+        assert window.out_of_sample.max_drawdown_percent == pytest.approx(drawdown, rel=1e-9, abs=1e-15)
         stitched.extend(closed.pnl.pnl_percentage for closed in test_stats.signal_list)
         in_sample_total += check["in_sample"].total_pnl
 

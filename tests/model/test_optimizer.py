@@ -158,7 +158,7 @@ def test_a_job_failing_in_its_worker_is_a_row_with_the_error_and_the_sweep_goes_
         "- job 2 (fast=20, slow=30): RuntimeError: fast=20 is refused in the worker",
         "- job 3 (fast=20, slow=50): RuntimeError: fast=20 is refused in the worker",
     ]
-    assert "| 3 | 20 | 30 | N/A | 0 | N/A | N/A | N/A | N/A |" in report.splitlines()
+    assert "| 3 | 20 | 30 | N/A | 0 | N/A | N/A | N/A | N/A | N/A |" in report.splitlines()
 
 
 def test_a_strategy_the_factory_cannot_build_is_that_jobs_error(pool: ProcessPoolExecutor) -> None:

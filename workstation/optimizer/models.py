@@ -101,7 +101,9 @@ class OutOfSampleStats(_Frozen):
     total_pnl: float | None
     win_rate: float | None
     sharpe_ratio: float | None
-    avg_fall_pnl: float | None
+    #: The test run's account: its return and its max drawdown in % of the equity peak.
+    return_percent: float | None
+    max_drawdown_percent: float | None
     metric_value: float | None
     error: str | None = None
 

@@ -29,7 +29,8 @@ def _cells(row: OptimizerRow, keys: list[str]) -> list[str]:
         or_na(row.win_rate, lambda value: fixed(value, 2) + "%"),
         or_na(row.total_pnl, lambda value: signed(value, 2) + "%"),
         or_na(row.sharpe_ratio, lambda value: fixed(value, 3)),
-        or_na(row.avg_fall_pnl, lambda value: fixed(value, 2) + "%"),
+        or_na(row.return_percent, lambda value: signed(value, 2) + "%"),
+        or_na(row.max_drawdown_percent, lambda value: "0.00%" if value == 0 else fixed(-value, 2) + "%"),
     ]
 
 
@@ -47,13 +48,14 @@ def optimizer_report(result: OptimizerResult, *, max_rows: int) -> str:
     -------
     str
         A title, the table ``Rank | <param names…> | <metric> | Total Signals | Win Rate | Total PNL | Sharpe |
-        Avg Max DD PNL`` and a summary (jobs finished, the best parameters, each failed job with its error).
+        Return | Max DD`` (per trade, then the account's: its return and its deepest fall from its equity peak, in % of
+        the peak) and a summary (jobs finished, the best parameters, each failed job with its error).
     """
     title = f"# Optimizer Report: {result.optimizer_name} ({result.symbol})"
     if not result.rows:
         return f"{title}\n\nNo jobs finished."
     keys = list(result.rows[0].params)
-    header = ["Rank", *keys, result.metric, "Total Signals", "Win Rate", "Total PNL", "Sharpe", "Avg Max DD PNL"]
+    header = ["Rank", *keys, result.metric, "Total Signals", "Win Rate", "Total PNL", "Sharpe", "Return", "Max DD"]
     shown = result.rows[:max_rows]
     lines = [title, "", *markdown_table(header, [_cells(row, keys) for row in shown]), ""]
     if len(shown) < len(result.rows):

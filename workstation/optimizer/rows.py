@@ -78,7 +78,8 @@ def out_of_sample_stats(outcome: OptimizerJobResult | None, metric: WalkerMetric
             total_pnl=None,
             win_rate=None,
             sharpe_ratio=None,
-            avg_fall_pnl=None,
+            return_percent=None,
+            max_drawdown_percent=None,
             metric_value=None,
             error=None if outcome is None else outcome.error,
         )
@@ -88,6 +89,7 @@ def out_of_sample_stats(outcome: OptimizerJobResult | None, metric: WalkerMetric
         total_pnl=statistics["total_pnl"],
         win_rate=statistics["win_rate"],
         sharpe_ratio=statistics["sharpe_ratio"],
-        avg_fall_pnl=statistics["avg_fall_pnl"],
+        return_percent=statistics.get("return_percent"),
+        max_drawdown_percent=statistics.get("max_drawdown_percent"),
         metric_value=metric_value(statistics, metric),
     )
