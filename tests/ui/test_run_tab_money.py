@@ -77,7 +77,14 @@ def test_equity_page_draws_the_account_in_money(week: RunTab, window: MainWindow
     assert equity[0] == 10_000.0
     assert curves.equity_plot.getAxis("left").labelText == "Equity"
     assert curves.underwater_plot.getAxis("left").labelText == "Drawdown %"
-    assert [label.text for _sample, label in curves.legend.items] == ["Buy and hold (the starting balance)", "Equity"]
+    assert [label.text for _sample, label in curves.legend.items] == ["Buy and hold: 9,065.85", "Equity"]
+    # The starting balance held follows the price: marked at the start, each of the 6 midnights and each of the 80
+    # closes (the last one, after the frame's end, where the equity ends too).
+    held_times, held = curves.buy_and_hold_curve.getData()
+    assert held.tolist() == [point.value for point in week.account.buy_and_hold_curve]
+    assert len(held) == 1 + 6 + 80
+    assert held[-1] == pytest.approx(9_065.854598756912, rel=1e-12)
+    assert held_times[-1] == times[-1]
     assert min(curves.underwater_curve.getData()[1]) == pytest.approx(-0.2998, abs=5e-4)
     window.grab().save(str(SHOTS / "equity_dark.png"))
 
