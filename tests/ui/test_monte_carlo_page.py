@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
@@ -72,14 +73,16 @@ def test_paths_are_drawn_in_a_worker_thread_and_shown(
     assert page.status.text() == (
         "1,000 paths each way of 4 closed trades from 10,000.00, each trade's money added (seed 0)"
     )
+    # The figures of the way selected (reshuffled), headed by its name.
+    assert [page.figures.headerData(column, Qt.Orientation.Horizontal) for column in range(4)] == [
+        "Reshuffled",
+        "5 %",
+        "50 %",
+        "95 %",
+    ]
     assert table_texts(page) == [
-        ["Reshuffled", "", "", ""],
-        ["Final equity", "10,000.00", "10,000.00", "10,000.00"],
+        ["Final equity", "10,000", "10,000", "10,000"],
         ["Max drawdown", "2.91%", "3.38%", "3.50%"],
-        ["Equity spent", "", "0.00%", ""],
-        ["Resampled", "", "", ""],
-        ["Final equity", "9,300.00", "10,000.00", "10,700.00"],
-        ["Max drawdown", "0.00%", "3.00%", "7.00%"],
         ["Equity spent", "", "0.00%", ""],
     ]
     report = page.report
@@ -101,6 +104,12 @@ def test_the_selector_shows_the_resampled_paths(page: MonteCarloPage, qloop: qas
     assert page.way.currentText() == "Trades resampled with replacement"
     assert page.high_curve.getData()[1].tolist() == report.resampled.high.tolist()
     assert page.low_curve.getData()[1][-1] == 9_300.0
+    assert page.figures.headerData(0, Qt.Orientation.Horizontal) == "Resampled"
+    assert table_texts(page) == [
+        ["Final equity", "9,300", "10,000", "10,700"],
+        ["Max drawdown", "0.00%", "3.00%", "7.00%"],
+        ["Equity spent", "", "0.00%", ""],
+    ]
     assert int(np.sum(page.drawdown_bars.opts["height"])) == 1000
 
 

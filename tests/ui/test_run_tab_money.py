@@ -106,7 +106,7 @@ def test_robustness_page_draws_the_paths_of_the_ended_run(
     )
     assert not page.report.compounding
     # A fixed cost per trade: every reshuffled order ends where the run ended.
-    assert page.figures.index(1, 1).data() == page.figures.index(1, 3).data() == "9,970.02"
+    assert page.figures.index(0, 1).data() == page.figures.index(0, 3).data() == "9,970"
     window.grab().save(str(SHOTS / "robustness_dark.png"))
 
 
@@ -179,3 +179,37 @@ def test_a_run_sized_on_its_equity_compounds_its_monte_carlo_paths(
     # The run's own path, compounded from its trades' returns, ends at its final equity.
     assert page.report.actual[-1] == pytest.approx(tab.account.trades[-1].equity_after, rel=1e-12)
     assert cell_texts(tab.statistics.model)[11][1].startswith("5,000.00 → ")
+
+
+def test_the_robustness_page_reads_at_the_window_s_default_size(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """At 1440 x 900 the details pane is short: both plots get most of its width, the figures fit beside them."""
+    window.resize(1440, 900)
+    tab = run_to_end(qloop, window, demo_request(7))
+    window.tabs.setCurrentWidget(tab)
+    tab.details.setCurrentWidget(tab.monte_carlo_page)
+    assert tab.monte_carlo_task is not None
+    qloop.run_until_complete(tab.monte_carlo_task)
+    qtbot.wait(50)
+    page = tab.monte_carlo
+    assert page is not None
+    SHOTS.mkdir(exist_ok=True)
+    window.grab().save(str(SHOTS / "robustness_1440.png"))
+    page.grab().save(str(SHOTS / "robustness_1440_page.png"))
+    # Both plots get the pane's height and a fair share of its width (they were 166 and 139 x 130 px).
+    for plot in (page.bands_plot, page.drawdown_plot):
+        assert plot.width() >= 175 and plot.height() >= 160, (plot.width(), plot.height())
+    # The table beside them shows the selected way: all its rows and columns, no scroll bar.
+    assert page.table.horizontalHeader().length() + 2 * page.table.frameWidth() == page.table.width()
+    assert page.figures.rowCount() == 3 and page.figures.index(0, 1).data() == "9,970"
+    # The histogram's axis title is whole inside the charts (it ran under the table).
+    view = page.graphics.viewport().rect()
+    title = page.drawdown_plot.getAxis("bottom").label
+    shown = page.graphics.mapFromScene(title.mapToScene(title.boundingRect())).boundingRect()
+    assert view.contains(shown), (shown, view)
+    assert title.toPlainText().strip() == "Max DD, % of peak"
+    # The percentile lines' labels never overlap, however close the lines (0.30 % and 0.31 % here).
+    labels = [line.label.sceneBoundingRect() for line in page.percentile_lines]
+    for index, label in enumerate(labels):
+        assert all(not label.intersects(other) for other in labels[index + 1 :])

@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette, cosmetic_pen
@@ -25,14 +25,21 @@ WAYS = {
     "reshuffled": "Trade order reshuffled",
     "resampled": "Trades resampled with replacement",
 }
-#: The ways as the figures table heads their rows.
+#: The ways as the figures table heads its first column.
 WAY_ROWS = {"reshuffled": "Reshuffled", "resampled": "Resampled"}
+#: Heights (share of the plot from its bottom) of the 5, 50 and 95 % labels of the drawdowns' percentile lines: far
+#: enough apart that close lines' labels do not overlap on a short plot.
+PERCENTILE_LABEL_HEIGHTS = {5: 0.9, 50: 0.62, 95: 0.34}
 #: Opacity (0–255) of the 5–95 % band.
 BAND_ALPHA = 70
 
 
 def _money(value: float) -> str:
     return f"{value:,.2f}"
+
+
+def _whole_money(value: float) -> str:
+    return f"{value:,.0f}"
 
 
 def _percent(value: float) -> str:
@@ -48,7 +55,7 @@ class MonteCarloPage(QWidget):
 
     report_shown = Signal()
 
-    HEADER = ("Paths", "5 %", "50 %", "95 %")
+    PERCENTILES = ("5 %", "50 %", "95 %")
 
     def __init__(self, palette: ChartPalette = DARK_PALETTE, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,19 +66,22 @@ class MonteCarloPage(QWidget):
         self.way = QComboBox(self)
         for key, title in WAYS.items():
             self.way.addItem(title, key)
+        # As narrow as the figures below it (the full name shows when the list opens).
+        self.way.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.way.setMinimumContentsLength(16)
         self.way.currentIndexChanged.connect(self._draw)
         self.graphics = pg.GraphicsLayoutWidget()
         self.bands_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
         self.drawdown_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=1)
-        self.graphics.ci.layout.setColumnStretchFactor(0, 3)
-        self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+        # Equal halves: the drawdowns' axis title and percentile labels need as much room as the bands.
+        self.graphics.ci.layout.setColumnStretchFactor(0, 1)
+        self.graphics.ci.layout.setColumnStretchFactor(1, 1)
         self.bands_plot.setLabel("bottom", "Trade number")
         self.bands_plot.setLabel("left", "Equity")
-        self.drawdown_plot.setLabel("bottom", "Max drawdown, % of peak")
+        self.drawdown_plot.setLabel("bottom", "Max DD, % of peak")
         self.drawdown_plot.setLabel("left", "Paths")
         for plot in (self.bands_plot, self.drawdown_plot):
             plot.setMenuEnabled(False)
-            plot.getAxis("left").setWidth(70)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # money and drawdowns as they are, not "(x0.001)"
         self.legend = self.bands_plot.addLegend(offset=(-10, -10))
@@ -91,27 +101,35 @@ class MonteCarloPage(QWidget):
         # One line at each of the 5, 50 and 95 % percentiles of the drawdowns.
         self.percentile_lines = [
             pg.InfiniteLine(angle=90, movable=False, label=f"{share} %", labelOpts={"position": position})
-            for share, position in ((5, 0.96), (50, 0.88), (95, 0.80))
+            for share, position in PERCENTILE_LABEL_HEIGHTS.items()
         ]
         for line in self.percentile_lines:
             line.hide()
             self.drawdown_plot.addItem(line, ignoreBounds=True)
         self.figures = CellTableModel(self)
-        self.figures.set_cells(self.HEADER, [])
+        self.figures.set_cells((WAY_ROWS["reshuffled"], *self.PERCENTILES), [])
         self.table = CopyableTableView(self)
         self.table.setModel(self.figures)
         self.table.verticalHeader().hide()
-        top = QHBoxLayout()
-        top.addWidget(self.way)
-        top.addWidget(self.status, 1)
-        # The figures beside the charts, as wide as their texts: eight short rows read at a glance.
-        body = QHBoxLayout()
-        body.addWidget(self.graphics, 1)
-        body.addWidget(self.table, 0, Qt.AlignmentFlag.AlignTop)
+        # The selector, the selected way's figures (three rows, as wide as their texts) and what was drawn in a
+        # column beside the charts: in the run tab's short details pane the charts keep its whole height and most of
+        # its width (the splitter gives the column more when wanted).
+        side = QWidget(self)
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.way)
+        column.addWidget(self.table)
+        column.addWidget(self.status)
+        column.addStretch(1)
+        self.body = QSplitter(Qt.Orientation.Horizontal, self)
+        self.body.setChildrenCollapsible(False)
+        self.body.addWidget(side)
+        self.body.addWidget(self.graphics)
+        self.body.setStretchFactor(0, 0)
+        self.body.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
-        layout.addLayout(body, 1)
+        layout.addWidget(self.body, 1)
         self.set_palette(palette)
 
     async def compute(
@@ -139,24 +157,9 @@ class MonteCarloPage(QWidget):
             f"{report.paths:,} paths each way of {report.trade_count:,} closed trades from "
             f"{_money(report.starting_balance)}, {how} (seed {report.seed})"
         )
-        rows: list[list[Cell]] = []
-        for key, title in WAY_ROWS.items():
-            paths = report.reshuffled if key == "reshuffled" else report.resampled
-            rows.append([Cell(title, bold=True), Cell(""), Cell(""), Cell("")])
-            rows.append([Cell("Final equity"), *(Cell(_money(v), numeric=True) for v in self._finals(paths))])
-            rows.append([Cell("Max drawdown"), *(Cell(_percent(v), numeric=True) for v in paths.drawdown_percentiles)])
-            spent = Cell(_percent(paths.spent_share), numeric=True, tooltip="Paths whose equity was spent")
-            rows.append([Cell("Equity spent"), Cell("", foreground=HINT_TEXT), spent, Cell("")])
-        self.figures.set_cells(self.HEADER, rows)
-        self.table.resizeColumnsToContents()
-        frame = 2 * self.table.frameWidth()
-        # Room for a vertical scroll bar too: a short page scrolls the rows, never the columns.
-        scroll_bar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        self.table.setFixedWidth(self.table.horizontalHeader().length() + frame + scroll_bar + 4)
-        self.table.setMaximumHeight(
-            self.table.verticalHeader().length() + self.table.horizontalHeader().height() + frame
-        )
         self._draw()
+        # The column as wide as the figures, the charts the rest.
+        self.body.setSizes([self.table.width(), max(self.body.width() - self.table.width(), 1)])
         self.report_shown.emit()
 
     @staticmethod
@@ -196,10 +199,29 @@ class MonteCarloPage(QWidget):
             line.label.setColor(palette.foreground)
         self._draw()
 
+    def _show_figures(self, paths: ws.MonteCarloPaths) -> None:
+        """Show the figures of the selected way: final equity, max drawdown and the share of spent paths."""
+        spent = Cell(_percent(paths.spent_share), numeric=True, tooltip="Paths whose equity was spent")
+        rows = [
+            [Cell("Final equity"), *(Cell(_whole_money(v), numeric=True) for v in self._finals(paths))],
+            [Cell("Max drawdown"), *(Cell(_percent(v), numeric=True) for v in paths.drawdown_percentiles)],
+            [Cell("Equity spent"), Cell("", foreground=HINT_TEXT), spent, Cell("")],
+        ]
+        self.figures.set_cells((WAY_ROWS[str(self.way.currentData())], *self.PERCENTILES), rows)
+        self.table.resizeColumnsToContents()
+        frame = 2 * self.table.frameWidth()
+        self.table.setFixedWidth(self.table.horizontalHeader().length() + frame)
+        self.status.setMaximumWidth(self.table.width())
+        self.way.setMaximumWidth(self.table.width())
+        self.table.setMaximumHeight(
+            self.table.verticalHeader().length() + self.table.horizontalHeader().height() + frame
+        )
+
     def _draw(self) -> None:
         paths = self.selected_paths()
         if paths is None or self.report is None:
             return
+        self._show_figures(paths)
         x = paths.trade_numbers.astype(np.float64)
         self.low_curve.setData(x, paths.low)
         self.high_curve.setData(x, paths.high)
