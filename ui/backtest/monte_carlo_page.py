@@ -114,8 +114,8 @@ class MonteCarloPage(QWidget):
         # The selector, the selected way's figures (three rows, as wide as their texts) and what was drawn in a
         # column beside the charts: in the run tab's short details pane the charts keep its whole height and most of
         # its width (the splitter gives the column more when wanted).
-        side = QWidget(self)
-        column = QVBoxLayout(side)
+        column_widget = QWidget(self)
+        column = QVBoxLayout(column_widget)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.way)
         column.addWidget(self.table)
@@ -123,7 +123,7 @@ class MonteCarloPage(QWidget):
         column.addStretch(1)
         self.body = QSplitter(Qt.Orientation.Horizontal, self)
         self.body.setChildrenCollapsible(False)
-        self.body.addWidget(side)
+        self.body.addWidget(column_widget)
         self.body.addWidget(self.graphics)
         self.body.setStretchFactor(0, 0)
         self.body.setStretchFactor(1, 1)
