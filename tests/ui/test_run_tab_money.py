@@ -8,12 +8,14 @@ import pytest
 import qasync
 from backtest_runs import run_to_end
 from loop_helpers import wait_until
+from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 from test_statistics_widgets import cell_texts
 
 import workstation as ws
 from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
+from ui.charts import LIGHT_PALETTE
 from ui.main_window import MainWindow
 
 SHOTS = Path("/tmp/money")
@@ -213,3 +215,44 @@ def test_the_robustness_page_reads_at_the_window_s_default_size(
     labels = [line.label.sceneBoundingRect() for line in page.percentile_lines]
     for index, label in enumerate(labels):
         assert all(not label.intersects(other) for other in labels[index + 1 :])
+
+
+def test_view_light_theme_turns_every_money_chart_light(
+    week: RunTab, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    """View → Light theme: the Equity and Robustness pages, the walker comparison and a stored runs' comparison all
+    paint the light palette's background, those open before the switch and those built after it."""
+    week.details.setCurrentWidget(week.curves_page)
+    qtbot.wait(20)
+    walker = window.comparisons.open("Walker")
+    run_to_end(qloop, window, demo_request(7, strategy_name="rsi-reversion"))
+    first, second = sorted(run.id for run in window.history.list_runs())
+    stored = qloop.run_until_complete(window.stored_runs.compare(first, second))
+    assert stored is not None
+
+    window.theme_actions["light"].trigger()
+    window.tabs.setCurrentWidget(week)
+    week.details.setCurrentWidget(week.monte_carlo_page)
+    assert week.monte_carlo_task is not None
+    qloop.run_until_complete(week.monte_carlo_task)
+    qtbot.wait(20)
+
+    light = QColor(LIGHT_PALETTE.background)
+    assert week.curves is not None and week.monte_carlo is not None
+    charts = {
+        "equity": week.curves.graphics,
+        "robustness": week.monte_carlo.graphics,
+        "walker": walker.equity.graphics,
+        "stored comparison": stored.overlay.graphics,
+    }
+    for name, graphics in charts.items():
+        assert graphics.backgroundBrush().color() == light, name
+    for name, page in (("robustness", week.monte_carlo.graphics), ("equity", week.curves.graphics)):
+        image = page.grab().toImage()
+        assert image.pixelColor(image.width() - 3, 3) == light, name
+        image.save(str(SHOTS / f"{name}_light.png"))
+    window.tabs.setCurrentWidget(walker)
+    qtbot.wait(20)
+    image = walker.equity.graphics.grab().toImage()
+    image.save(str(SHOTS / "walker_light.png"))
+    assert image.pixelColor(image.width() - 3, 3) == light
