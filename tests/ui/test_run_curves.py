@@ -157,7 +157,7 @@ def test_the_legend_is_written_in_the_theme_s_text_colour(qtbot: QtBot) -> None:
         curves.set_series(run_series([1.0, -0.5, 2.0], buy_and_hold=3.5))
         curves.show()
         qtbot.waitExposed(curves)
-        image = curves.grab().toImage()
+        image = curves.graphics.grab().toImage()
         for _sample, label in curves.legend.items:
             area = curves.graphics.mapFromScene(label.sceneBoundingRect()).boundingRect()
             # The strokes of the letters are the palette's text colour, as the axes' numbers are.
@@ -204,9 +204,22 @@ def test_buy_and_hold_follows_the_price_and_the_equity_sets_the_scale(qtbot: QtB
     assert curves.buy_and_hold_curve.yData.tolist() == [10_000.0, 9_300.0, 9_900.0, 7_000.0]
     assert curves.buy_and_hold_curve.xData.tolist() == [(FRAME_START + n * day) / 1000 for n in range(4)]
     assert sorted(label.text for _sample, label in curves.legend.items) == ["Buy and hold: 7,000.00", "Equity"]
+    assert not curves.scale_to_buy_and_hold.isChecked()
     curves.equity_plot.vb.updateAutoRange()
     low, high = curves.equity_plot.vb.viewRange()[1]
     # The equity spans 10,000 to 10,080: the view stays around it, not down to the 7,000 the asset fell to.
     assert 9_900 < low < 10_000
     assert 10_080 < high < 10_200
     curves.grab().save(str(SHOTS / "equity_buy_and_hold.png"))
+
+    # Scaled to buy and hold on request: the view takes in its fall to 7,000, the legend keeps both names.
+    curves.scale_to_buy_and_hold.setChecked(True)
+    curves.equity_plot.vb.updateAutoRange()
+    low, high = curves.equity_plot.vb.viewRange()[1]
+    assert 6_800 < low < 7_000
+    assert 10_080 < high < 10_300
+    assert sorted(label.text for _sample, label in curves.legend.items) == ["Buy and hold: 7,000.00", "Equity"]
+    curves.grab().save(str(SHOTS / "equity_buy_and_hold_scaled.png"))
+    curves.scale_to_buy_and_hold.setChecked(False)
+    curves.equity_plot.vb.updateAutoRange()
+    assert 9_900 < curves.equity_plot.vb.viewRange()[1][0] < 10_000

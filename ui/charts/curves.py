@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.aggregate import MINUTE_MS
@@ -92,10 +92,24 @@ class EquityCurves(QWidget):
         self._zero_lines = [pg.InfiniteLine(pos=0.0, angle=0, movable=False) for _ in range(2)]
         self.equity_plot.addItem(self._zero_lines[0], ignoreBounds=True)
         self.underwater_plot.addItem(self._zero_lines[1], ignoreBounds=True)
+        #: Off (the default): the equity's own range sets the scale and buy and hold is clipped to it; on: the scale
+        #: takes in all of buy and hold too, to compare the two at a glance when the asset moved far more.
+        self.scale_to_buy_and_hold = QCheckBox("Scale to buy and hold", self)
+        self.scale_to_buy_and_hold.toggled.connect(self._scale_to_buy_and_hold)
+        self._legend_names = ("Strategy", "Buy and hold")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.scale_to_buy_and_hold, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.graphics)
         self.set_palette(palette)
+
+    def _scale_to_buy_and_hold(self, scaled: bool) -> None:
+        # pyqtgraph takes whether an item sets the range when it is added: the line is added again.
+        self.equity_plot.removeItem(self.buy_and_hold_curve)
+        self.equity_plot.addItem(self.buy_and_hold_curve, ignoreBounds=not scaled)
+        self._name_curves(*self._legend_names)
+        self.equity_plot.enableAutoRange()
 
     def set_series(self, series: ws.RunSeries | None, account: ws.AccountReport | None = None) -> None:
         """Draw the account's equity in money when there is one, else the net PnL % of ``series``; None: nothing."""
@@ -143,6 +157,7 @@ class EquityCurves(QWidget):
 
     def _name_curves(self, equity: str, buy_and_hold: str) -> None:
         """Name the two curves in the legend (an account's equity, or a run's net PnL %)."""
+        self._legend_names = (equity, buy_and_hold)
         for sample, label in self.legend.items:
             label.setText(equity if sample.item is self.equity_curve else buy_and_hold)
 
