@@ -318,7 +318,7 @@ def test_walk_forward_shows_its_windows_and_totals(
         (1704067200000 + hours * 3_600_000, 1704067200000 + (hours + 4) * 3_600_000 - 60_000) for hours in (9, 13, 17)
     ]
     assert sweep.windows.rowCount() == 3
-    first = [sweep.windows.cell(0, column).text for column in range(9)]
+    first = [sweep.windows.cell(0, column).text for column in range(10)]
     assert first == [
         "1",
         "2024-01-01 01:00–08:59",
@@ -329,7 +329,9 @@ def test_walk_forward_shows_its_windows_and_totals(
         "2",
         "-1.49%",
         "—",  # 2 trades out of sample: no Sharpe ratio by backtest-kit 19.5's rules
+        "-0.01%",  # the test run's account: its max drawdown, % of the equity peak (100 a trade on 10,000)
     ]
+    assert sweep.windows.headerData(9, Qt.Orientation.Horizontal) == "Test max DD"
     assert sweep.totals.text() == "3 windows · out of sample: -2.80% over 6 trades, Sharpe -0.534 · in sample: -3.00%"
     assert f"over {result.out_of_sample_total_signals} trades" in sweep.totals.text()
     assert (sweep.progress.value(), sweep.progress.maximum()) == (15, 15)

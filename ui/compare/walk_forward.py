@@ -8,7 +8,7 @@ import csv
 import io
 
 import workstation as ws
-from ui.compare.common import EMPTY, metric_text, metric_title, pnl_text, ratio_text, value_tint
+from ui.compare.common import EMPTY, drawdown_text, metric_text, metric_title, pnl_text, ratio_text, value_tint
 from ui.compare.grid_editor import value_text
 from ui.widgets.formatting import minute_time
 from ui.widgets.statistics_table import Cell
@@ -24,6 +24,7 @@ WINDOW_HEADERS: tuple[str, ...] = (
     "Test trades",
     "Test PnL",
     "Test Sharpe",
+    "Test max DD",
 )
 
 
@@ -40,6 +41,7 @@ WINDOW_CSV_HEADER: tuple[str, ...] = (
     "test_total_signals",
     "test_total_pnl",
     "test_sharpe_ratio",
+    "test_max_drawdown_percent",
     "test_error",
 )
 
@@ -90,6 +92,11 @@ def window_cells(result: ws.WalkForwardResult, shown: list[str]) -> list[list[Ce
                     bold=True,
                 ),
                 Cell(ratio_text(test.sharpe_ratio), numeric=True, tooltip=test.error or ""),
+                Cell(
+                    drawdown_text(test.max_drawdown_percent),
+                    numeric=True,
+                    tooltip="The test run's account: its deepest fall from its equity peak, in % of the peak",
+                ),
             ]
         )
     return rows
@@ -127,6 +134,7 @@ def windows_csv(result: ws.WalkForwardResult) -> str:
                 test.total_signals,
                 _number(test.total_pnl),
                 _number(test.sharpe_ratio),
+                _number(test.max_drawdown_percent),
                 test.error or "",
             ]
         )
