@@ -67,6 +67,16 @@ def _count(connection: sqlite3.Connection, sql: str) -> int:
     return int(count)
 
 
+def _without_excursions(value: str) -> Any:
+    record = json.loads(value)
+    if isinstance(record, dict):
+        for holder in (record, record.get("signal")):
+            if isinstance(holder, dict):
+                holder.pop("peak_profit", None)
+                holder.pop("max_drawdown", None)
+    return record
+
+
 def die_in(moment: str) -> None:
     """Kill this process right after the store job that makes the ``moment`` (``fill:N`` or ``close:N``)."""
     kind, _, number = moment.partition(":")
@@ -79,7 +89,9 @@ def die_in(moment: str) -> None:
         )
 
     def stored(connection: sqlite3.Connection, entity: str) -> list[Any]:
-        return connection.execute("SELECT key, value FROM records WHERE entity = ? ORDER BY key", (entity,)).fetchall()
+        rows = connection.execute("SELECT key, value FROM records WHERE entity = ? ORDER BY key", (entity,)).fetchall()
+        # A new peak or fall of a position (its excursions) is written with its tick, and is no command's change.
+        return [(key, _without_excursions(value)) for key, value in rows]
 
     def unannounced(connection: sqlite3.Connection) -> int:
         sql = "SELECT count(*) FROM records WHERE entity = 'closed' AND value LIKE '%\"announced\": false%'"
