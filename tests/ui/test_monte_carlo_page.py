@@ -134,3 +134,23 @@ def test_screenshot_in_both_themes(
     SHOTS.mkdir(parents=True, exist_ok=True)
     image.save(str(SHOTS / f"monte_carlo_{theme}.png"))
     assert image.pixelColor(5, image.height() // 3).name() != ""
+
+
+def test_the_bands_legend_is_one_line_above_the_plot_covering_no_data(page: MonteCarloPage, qtbot: QtBot) -> None:
+    """In the run tab's short details pane the legend sat inside the bands' plot and covered much of the bands.
+
+    Now its three names sit on one line above the plot's data area, sharing none of it.
+    """
+    page.resize(1300, 260)
+    trades = [Trade(100.0 if i % 3 else -60.0, 10_000.0) for i in range(60)]
+    page.show_report(ws.simulate_monte_carlo(trades, 10_000.0, compounding=False, seed=0))
+    qtbot.waitUntil(lambda: page.bands_plot.vb.sceneBoundingRect().height() > 0)
+    page.graphics.grab().save("/tmp/polish2/robustness.png")
+    labels = page.legend.items
+    assert [label.text for _sample, label in labels] == ["5–95 %", "Median", "This run"]
+    rows = {round(label.sceneBoundingRect().center().y()) for _sample, label in labels}
+    assert len(rows) == 1
+    data_area = page.bands_plot.vb.sceneBoundingRect()
+    legend = page.legend.sceneBoundingRect()
+    assert legend.bottom() <= data_area.top()
+    assert not legend.intersects(data_area)

@@ -71,8 +71,12 @@ class MonteCarloPage(QWidget):
         self.way.setMinimumContentsLength(16)
         self.way.currentIndexChanged.connect(self._draw)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.bands_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
-        self.drawdown_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=1)
+        # The bands' legend is one line above their plot, outside it: inside, it covered the bands at the window's
+        # default size.
+        self.legend = pg.LegendItem(colCount=3)
+        self.graphics.addItem(self.legend, row=0, col=0)
+        self.bands_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
+        self.drawdown_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=1)
         # Equal halves: the drawdowns' axis title and percentile labels need as much room as the bands.
         self.graphics.ci.layout.setColumnStretchFactor(0, 1)
         self.graphics.ci.layout.setColumnStretchFactor(1, 1)
@@ -84,7 +88,6 @@ class MonteCarloPage(QWidget):
             plot.setMenuEnabled(False)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # money and drawdowns as they are, not "(x0.001)"
-        self.legend = self.bands_plot.addLegend(offset=(-10, -10))
         # The band between the 5 % and 95 % edges is shaded; the legend names it by its (dotted) edges.
         self.high_curve = pg.PlotCurveItem(name="5–95 %")
         self.low_curve = pg.PlotCurveItem()
@@ -96,6 +99,8 @@ class MonteCarloPage(QWidget):
         self.bands_plot.addItem(self.high_curve)
         self.bands_plot.addItem(self.median_curve)
         self.bands_plot.addItem(self.actual_curve)
+        for curve in (self.high_curve, self.median_curve, self.actual_curve):
+            self.legend.addItem(curve, curve.name())
         self.drawdown_bars = pg.BarGraphItem(x0=[], x1=[], height=[])
         self.drawdown_plot.addItem(self.drawdown_bars)
         # One line at each of the 5, 50 and 95 % percentiles of the drawdowns.
@@ -182,9 +187,6 @@ class MonteCarloPage(QWidget):
                 axis.setPen(pg.mkPen(palette.foreground))
                 axis.setTextPen(pg.mkPen(palette.foreground))
         self.legend.setLabelTextColor(palette.foreground)
-        backdrop = QColor(palette.background)
-        backdrop.setAlpha(210)
-        self.legend.setBrush(backdrop)
         for _sample, label in self.legend.items:
             label.setText(label.text)
         band = QColor(palette.win)
@@ -239,10 +241,5 @@ class MonteCarloPage(QWidget):
         for line, value in zip(self.percentile_lines, paths.drawdown_percentiles, strict=True):
             line.setValue(value)
             line.show()
-        # The legend sits in the right-hand corner the paths leave empty: below them when they rise, above when
-        # they fall.
-        rising = paths.median[-1] >= paths.median[0]
-        corner = (1, 1) if rising else (1, 0)
-        self.legend.anchor(itemPos=corner, parentPos=corner, offset=(-10, -10) if rising else (-10, 10))
         for plot in (self.bands_plot, self.drawdown_plot):
             plot.enableAutoRange()
