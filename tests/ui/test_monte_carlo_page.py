@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
@@ -136,21 +137,30 @@ def test_screenshot_in_both_themes(
     assert image.pixelColor(5, image.height() // 3).name() != ""
 
 
-def test_the_bands_legend_is_one_line_above_the_plot_covering_no_data(page: MonteCarloPage, qtbot: QtBot) -> None:
+def test_the_bands_key_is_one_line_beside_the_charts_covering_no_data(page: MonteCarloPage, qtbot: QtBot) -> None:
     """In the run tab's short details pane the legend sat inside the bands' plot and covered much of the bands.
 
-    Now its three names sit on one line above the plot's data area, sharing none of it.
+    Now the plot holds no legend; the three names are one whole line in the column beside the charts.
     """
-    page.resize(1300, 260)
+    page.resize(640, 190)
     trades = [Trade(100.0 if i % 3 else -60.0, 10_000.0) for i in range(60)]
     page.show_report(ws.simulate_monte_carlo(trades, 10_000.0, compounding=False, seed=0))
-    qtbot.waitUntil(lambda: page.bands_plot.vb.sceneBoundingRect().height() > 0)
-    page.graphics.grab().save("/tmp/polish2/robustness.png")
-    labels = page.legend.items
-    assert [label.text for _sample, label in labels] == ["5–95 %", "Median", "This run"]
-    rows = {round(label.sceneBoundingRect().center().y()) for _sample, label in labels}
-    assert len(rows) == 1
-    data_area = page.bands_plot.vb.sceneBoundingRect()
-    legend = page.legend.sceneBoundingRect()
-    assert legend.bottom() <= data_area.top()
-    assert not legend.intersects(data_area)
+    qtbot.wait(20)
+    SHOTS.mkdir(exist_ok=True)
+    page.grab().save(str(SHOTS / "robustness_key.png"))
+    assert page.bands_plot.legend is None
+    document = QTextDocument()
+    document.setHtml(page.key.text())
+    assert document.toPlainText().replace("\xa0", " ").split() == [
+        "┈┈",
+        "5–95",
+        "%",
+        "━━",
+        "Median",
+        "╌╌",
+        "This",
+        "run",
+    ]
+    assert page.key.isVisible() and not page.key.wordWrap()
+    assert page.key.sizeHint().width() <= page.key.width()
+    assert page.key.mapTo(page, page.key.rect().topRight()).x() < page.graphics.mapTo(page, QPoint(0, 0)).x()

@@ -63,6 +63,10 @@ class MonteCarloPage(QWidget):
         self._palette = palette
         self.status = QLabel("No closed trades yet: the paths are drawn from a run's closed trades.", self)
         self.status.setWordWrap(True)
+        # The bands' key is one line beside the charts: a legend inside the short plot covered much of the bands, one
+        # above it took the plots' height.
+        self.key = QLabel(self)
+        self.key.setTextFormat(Qt.TextFormat.RichText)
         self.way = QComboBox(self)
         for key, title in WAYS.items():
             self.way.addItem(title, key)
@@ -71,12 +75,8 @@ class MonteCarloPage(QWidget):
         self.way.setMinimumContentsLength(16)
         self.way.currentIndexChanged.connect(self._draw)
         self.graphics = pg.GraphicsLayoutWidget()
-        # The bands' legend is one line above their plot, outside it: inside, it covered the bands at the window's
-        # default size.
-        self.legend = pg.LegendItem(colCount=3)
-        self.graphics.addItem(self.legend, row=0, col=0)
-        self.bands_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
-        self.drawdown_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=1)
+        self.bands_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
+        self.drawdown_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=1)
         # Equal halves: the drawdowns' axis title and percentile labels need as much room as the bands.
         self.graphics.ci.layout.setColumnStretchFactor(0, 1)
         self.graphics.ci.layout.setColumnStretchFactor(1, 1)
@@ -88,19 +88,17 @@ class MonteCarloPage(QWidget):
             plot.setMenuEnabled(False)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # money and drawdowns as they are, not "(x0.001)"
-        # The band between the 5 % and 95 % edges is shaded; the legend names it by its (dotted) edges.
-        self.high_curve = pg.PlotCurveItem(name="5–95 %")
+        # The band between the 5 % and 95 % edges is shaded; the key names it by its (dotted) edges.
+        self.high_curve = pg.PlotCurveItem()
         self.low_curve = pg.PlotCurveItem()
         self.band = pg.FillBetweenItem(self.low_curve, self.high_curve)
-        self.median_curve = pg.PlotCurveItem(name="Median")
-        self.actual_curve = pg.PlotCurveItem(name="This run")
+        self.median_curve = pg.PlotCurveItem()
+        self.actual_curve = pg.PlotCurveItem()
         self.bands_plot.addItem(self.band)
         self.bands_plot.addItem(self.low_curve)
         self.bands_plot.addItem(self.high_curve)
         self.bands_plot.addItem(self.median_curve)
         self.bands_plot.addItem(self.actual_curve)
-        for curve in (self.high_curve, self.median_curve, self.actual_curve):
-            self.legend.addItem(curve, curve.name())
         self.drawdown_bars = pg.BarGraphItem(x0=[], x1=[], height=[])
         self.drawdown_plot.addItem(self.drawdown_bars)
         # One line at each of the 5, 50 and 95 % percentiles of the drawdowns.
@@ -124,6 +122,7 @@ class MonteCarloPage(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.way)
         column.addWidget(self.table)
+        column.addWidget(self.key)
         column.addWidget(self.status)
         column.addStretch(1)
         self.body = QSplitter(Qt.Orientation.Horizontal, self)
@@ -186,9 +185,16 @@ class MonteCarloPage(QWidget):
                 axis = plot.getAxis(side)
                 axis.setPen(pg.mkPen(palette.foreground))
                 axis.setTextPen(pg.mkPen(palette.foreground))
-        self.legend.setLabelTextColor(palette.foreground)
-        for _sample, label in self.legend.items:
-            label.setText(label.text)
+        self.key.setText(
+            " ".join(
+                f'<span style="color:{colour}">{line}</span>&nbsp;{name}&nbsp;'
+                for line, colour, name in (
+                    ("┈┈", palette.win, "5–95 %"),
+                    ("━━", palette.win, "Median"),
+                    ("╌╌", palette.foreground, "This run"),
+                )
+            )
+        )
         band = QColor(palette.win)
         band.setAlpha(BAND_ALPHA)
         self.band.setBrush(band)
