@@ -132,7 +132,7 @@ def test_the_legend_hides_a_line_and_brings_it_back(qtbot: QtBot) -> None:
     assert "Floor" not in chart.readout.text()
     chart.indicators.legend.boxes["Floor"].setChecked(True)
     assert painted(chart.graphics.grab().toImage(), colour) > 200
-    assert chart.readout.text().endswith("UTC  Floor 103.45  Osc 87.973")  # low 104.45 - 1; 50 + 45 cos(300/25)
+    assert chart.readout.text().endswith("UTC\nFloor 103.45  Osc 87.973")  # low 104.45 - 1; 50 + 45 cos(300/25)
 
 
 def test_the_crosshair_readout_shows_each_lines_value_under_the_mouse(qtbot: QtBot) -> None:
@@ -145,10 +145,10 @@ def test_the_crosshair_readout_shows_each_lines_value_under_the_mouse(qtbot: QtB
 
     hover(chart.graphics, pixel_in(chart, "price", 5, 100.0))
     assert chart.readout.text() == (
-        "O 100.50  H 100.82  L 100.30  C 100.62  V 1.00  2024-01-01 00:05 UTC  Floor 99.299  Osc –"
+        "O 100.50  H 100.82  L 100.30  C 100.62  V 1.00  2024-01-01 00:05 UTC\nFloor 99.299  Osc –"
     )
     hover(chart.graphics, pixel_in(chart, "Osc", 50, 50.0))
-    assert chart.readout.text().endswith("UTC  Floor 103.50  Osc 31.273")  # 50 + 45 cos(50/25)
+    assert chart.readout.text().endswith("UTC\nFloor 103.50  Osc 31.273")  # 50 + 45 cos(50/25)
     assert chart.indicators.cross_lines[0].isVisible() and chart.indicators.cross_lines[0].value() == 50
 
 
@@ -164,7 +164,7 @@ def test_the_timeframe_shows_each_bars_last_value(qtbot: QtBot) -> None:
     floor = values.series[0].values
     assert chart.indicators.items["Floor"].values().tolist() == floor[14::15].tolist()
     chart.show_readout(3)
-    assert chart.readout.text().endswith("00:45 UTC  Floor 103.76  Osc 18.059")  # the bar of 00:45 ends at minute 59
+    assert chart.readout.text().endswith("00:45 UTC\nFloor 103.76  Osc 18.059")  # the bar of 00:45 ends at minute 59
     chart.set_timeframe(1)
     assert chart.indicators.items["Floor"].values() is floor
 
@@ -343,3 +343,46 @@ def test_a_pane_keeps_its_value_axis_while_its_lines_stay_within_it(qtbot: QtBot
     for start in range(1010, 1400, 10):
         chart.price_plot.getViewBox().setXRange(start, start + 400, padding=0)
         assert box.viewRange()[1] == shown
+
+
+def smas(candles: np.ndarray) -> dict[str, np.ndarray]:
+    """Two price lines of BTC-sized values, as sma-cross-market draws them."""
+    return {"SMA fast": candles["close"] * 1.0, "SMA slow": candles["close"] - 10.0}
+
+
+def test_a_live_chart_s_readout_with_two_lines_shows_every_value_whole(qtbot: QtBot) -> None:
+    """At a live chart's width in the 1440 px window the readout ran past the chart's edge and cut "SMA slow 42…".
+
+    The lines' values are a second line of the readout: each line fits its width, and the chart does not widen.
+    """
+    chart = CandleChart(palette=DARK_PALETTE, follows="newest candle")
+    qtbot.addWidget(chart)
+    chart.resize(1000, 600)
+    chart.show()
+    qtbot.waitExposed(chart)
+    candles = candles_of(600)
+    for field in ("open", "high", "low", "close"):
+        candles[field] += 42_000.0
+    candles["volume"] = 1_234.5
+    ws.add_strategy(
+        strategy_name="two smas",
+        interval="1m",
+        get_signal=no_signal,
+        indicators=ws.IndicatorSpec(
+            compute=smas, lines=(ws.IndicatorLine(name="SMA fast"), ws.IndicatorLine(name="SMA slow"))
+        ),
+    )
+    chart.set_candles(candles)
+    chart.set_indicators(ws.strategy_indicators("two smas", candles))
+    chart.show_readout(0)
+    qtbot.wait(20)
+    chart.grab().save(str(SHOTS / "live_readout_two_lines.png"))
+    assert chart.readout.text() == (
+        "O 42100.00  H 42100.20  L 42099.80  C 42100.00  V 1,234.50  2024-01-01 00:00 UTC\n"
+        "SMA fast 42100.00  SMA slow 42090.00"
+    )
+    metrics = chart.readout.fontMetrics()
+    for line in chart.readout.text().split("\n"):
+        assert metrics.horizontalAdvance(line) <= chart.readout.width(), line
+    assert chart.readout.height() >= 2 * metrics.lineSpacing()
+    assert chart.width() == 1000 and chart.minimumSizeHint().width() < 1000

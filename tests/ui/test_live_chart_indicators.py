@@ -114,7 +114,7 @@ def test_a_paper_run_draws_its_strategy_s_indicator_on_the_live_chart(
     viewport = chart.graphics.viewport()
     at = chart.graphics.mapFromScene(chart.price_plot.getViewBox().mapViewToScene(QPointF(bar, expected)))
     qtbot.mouseMove(viewport, at)
-    assert chart.readout.text().endswith(f"  {LINE} {format_price(expected)}")
+    assert chart.readout.text().endswith(f"UTC\n{LINE} {format_price(expected)}")
 
     qtbot.mouseClick(chart.indicators.legend.boxes[LINE], Qt.MouseButton.LeftButton)
     assert not chart.indicators.is_shown(LINE)

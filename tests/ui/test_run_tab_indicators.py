@@ -103,7 +103,7 @@ def test_a_builtins_indicators_are_on_its_run_tab(
 
     # The crosshair over the bar: its readout ends with each line's value there.
     hover(chart.graphics, pixel_in(chart, "price", BAR, float(chart.candles()["close"][BAR])))
-    readout = "".join(f"  {name} {format_price(float(expected[name][BAR]))}" for name in lines)
+    readout = "UTC\n" + "  ".join(f"{name} {format_price(float(expected[name][BAR]))}" for name in lines)
     assert chart.readout.text().endswith(readout)
 
     # The legend hides one line: none of its pixels are left, and the readout drops it.
@@ -111,7 +111,7 @@ def test_a_builtins_indicators_are_on_its_run_tab(
     assert painted(image, colour) > 100
     indicators.legend.boxes[hidden].setChecked(False)
     assert painted(chart.graphics.grab().toImage(), colour) == 0
-    assert f"  {hidden} " not in chart.readout.text()
+    assert f"{hidden} " not in chart.readout.text()
 
 
 def test_the_rsi_pane_draws_the_runs_levels_dashed(qtbot: QtBot, qloop: qasync.QEventLoop) -> None:

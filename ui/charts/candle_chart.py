@@ -193,7 +193,8 @@ class CandleChart(QWidget):
         self.timeframe_box.currentIndexChanged.connect(self._on_timeframe_chosen)
         self.readout = QLabel()
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # With a strategy's indicators the readout grows long: it is cut at the chart's edge, never widens the chart.
+        # With a strategy's indicators the readout grows long: it never widens the chart (its values take a second
+        # line instead).
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.log_scale_box = QCheckBox("Log")
         self.log_scale_box.setToolTip("Logarithmic price scale (L)")
@@ -619,14 +620,17 @@ class CandleChart(QWidget):
         self._readout_bar = bar
         candle = self._candles[bar]
         stamp = int(candle["timestamp"])
-        indicators = "".join(
-            f"  {name} {'–' if math.isnan(value) else format_price(value)}"
+        # The indicators' values are a second line: on one line with the bar's a strategy's lines ran past the
+        # chart's edge at the window's width and were cut mid-number.
+        indicators = "  ".join(
+            f"{name} {'–' if math.isnan(value) else format_price(value)}"
             for name, value in self.indicators.values_at(bar)
         )
         self.readout.setText(
             f"O {format_price(float(candle['open']))}  H {format_price(float(candle['high']))}  "
             f"L {format_price(float(candle['low']))}  C {format_price(float(candle['close']))}  "
-            f"V {float(candle['volume']):,.2f}  {_utc(stamp).strftime('%Y-%m-%d %H:%M')} UTC{indicators}"
+            f"V {float(candle['volume']):,.2f}  {_utc(stamp).strftime('%Y-%m-%d %H:%M')} UTC"
+            + (f"\n{indicators}" if indicators else "")
         )
         self.crosshair_moved.emit({name: candle[name].item() for name in ws.CANDLE_DTYPE.names or ()})
 
