@@ -314,3 +314,24 @@ def test_show_span_keeps_a_zoom_that_shows_the_trade_and_zooms_in_on_a_sliver(qt
     chart.show_span(T0 + 3000 * MIN, T0 + 3004 * MIN)  # 5 bars, a sliver of 120: at least 60 bars in view
     first, last = box.viewRange()[0]
     assert (first, last) == (pytest.approx(2972.0), pytest.approx(3032.0))
+
+
+def test_an_empty_chart_shows_no_axis_values_until_it_has_candles(qtbot: QtBot) -> None:
+    """With no live run the price and volume axes both spanned 0-1: the volume's "1.0" sat on the price's "0".
+
+    Without candles neither axis writes values; with candles both do, and they go again when the candles do.
+    """
+    chart = CandleChart(palette=DARK_PALETTE, follows="newest candle")
+    qtbot.addWidget(chart)
+    chart.resize(1380, 380)
+    chart.show()
+    qtbot.waitExposed(chart)
+    axes = [chart.price_plot.getAxis("right"), chart.volume_plot.getAxis("right")]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    chart.grab().save(str(SHOTS / "empty_chart_axes.png"))
+    assert [axis.style["showValues"] for axis in axes] == [False, False]
+    chart.set_candles(random_walk(300))
+    chart.grab().save(str(SHOTS / "filled_chart_axes.png"))
+    assert [axis.style["showValues"] for axis in axes] == [True, True]
+    chart.set_candles(np.empty(0, dtype=ws.CANDLE_DTYPE))
+    assert [axis.style["showValues"] for axis in axes] == [False, False]

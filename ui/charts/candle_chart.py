@@ -224,6 +224,7 @@ class CandleChart(QWidget):
             plot.hideAxis("left")
             plot.showAxis("right")
             plot.getAxis("right").setWidth(70)
+            plot.getAxis("right").setStyle(showValues=False)  # until there are candles (see _show_timeframe)
             plot.setMenuEnabled(False)
             plot.hideButtons()
             box = plot.getViewBox()
@@ -528,6 +529,8 @@ class CandleChart(QWidget):
         self.indicators.set_timeframe(self._minute_candles["timestamp"], minutes)
         count = len(self._candles)
         for plot in (self.price_plot, self.volume_plot):
+            # Without candles the axes' default 0-1 ranges put the volume's "1.0" on the price's "0": no values.
+            plot.getAxis("right").setStyle(showValues=count > 0)
             if count == 0:
                 continue
             plot.getViewBox().setLimits(
