@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 SCREENSHOT_COPY = Path("/tmp/html_report.png")
 #: Tall enough for the account's sections and the per-trade curve below them.
-WIDTH, HEIGHT = 1280, 2600
+WIDTH, HEIGHT = 1280, 4200
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from account_factory import account
 from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QColor, QImage, QPainter
@@ -128,9 +129,10 @@ def test_equity_in_money_and_drawdown_are_drawn(qapp: QApplication) -> None:
     assert 'aria-label="Equity in money, marked to market daily and at each trade"' in account_equity_svg(WEEK)
 
 
-def test_buy_and_hold_follows_the_price_clipped_to_the_equity_s_range(qapp: QApplication) -> None:
-    """The starting balance held is a path through each marked value (10,200 then 9,000 then 7,000), not a straight
-    line to its last; the equity's range (10,000 to 10,500) sets the scale and the fall below it is clipped."""
+def test_buy_and_hold_follows_the_price_whole_on_the_equity_s_scale(qapp: QApplication) -> None:
+    """The starting balance held is a path through each marked value (10,000, 10,200, 9,000, 7,000), not a straight
+    line to its last, nor cut at the equity's range (10,000 to 10,500): the scale takes in its fall to 7,000, so the
+    line runs whole to the chart's lowest value."""
     held = tuple(
         ws.EquityPoint(timestamp=point.timestamp, value=value)
         for point, value in zip(WEEK.equity_curve, (10_000.0, 10_200.0, 9_000.0, 7_000.0), strict=True)
@@ -139,13 +141,15 @@ def test_buy_and_hold_follows_the_price_clipped_to_the_equity_s_range(qapp: QApp
     held_path = re.search(rf'<path d="([^"]*)" fill="none" stroke="{BUY_AND_HOLD_COLOUR}"', svg)
     equity_path = re.search(rf'<path d="([^"]*)" fill="none" stroke="{ACCOUNT_EQUITY_COLOUR}"', svg)
     assert held_path is not None and equity_path is not None
+    assert "M" not in held_path.group(1)[1:]  # one stroke, never lifted
     points = [tuple(map(float, point.split())) for point in re.split("[ML]", held_path.group(1))[1:]]
     equity_points = [tuple(map(float, point.split())) for point in re.split("[ML]", equity_path.group(1))[1:]]
-    # From the starting balance up to 10,200 at the first midnight (below the equity's 10,500), then down until it
-    # leaves the plot at its bottom edge (30 px above the chart's 260 px bottom) before the second midnight.
-    assert points[:2] == [equity_points[0], (equity_points[1][0], points[1][1])]
-    assert equity_points[1][1] < points[1][1] < equity_points[0][1]
-    assert len(points) == 3 and points[2][1] == 230.0 and equity_points[1][0] < points[2][0] < equity_points[2][0]
+    assert [x for x, _ in points] == [x for x, _ in equity_points]
+    assert points[0] == equity_points[0]
+    # Linear in value: 10,200 lies a fifth as far above 10,000 as 9,000 below it, 7,000 three times as far ...
+    height = [y - points[0][1] for _, y in points]
+    assert height[1] == pytest.approx(-height[2] / 5, abs=0.15) and height[3] == pytest.approx(3 * height[2], abs=0.15)
+    # ... and 7,000, the lowest value drawn, sits 6 % of the value range above the chart's bottom edge (260 px).
     image = svg_image(svg, "html_account_buy_and_hold.png")
     orange = [
         y
@@ -153,7 +157,7 @@ def test_buy_and_hold_follows_the_price_clipped_to_the_equity_s_range(qapp: QApp
         for y in range(image.height())
         if QColor(image.pixel(x, y)).name() == BUY_AND_HOLD_COLOUR
     ]
-    assert orange and max(orange) <= 231
+    assert orange and max(orange) > points[2][1]
 
 
 def test_the_html_legend_writes_where_the_balance_held_ended() -> None:

@@ -8,7 +8,6 @@ chart sharp and lets a test find the curve in a screenshot by colour.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -304,37 +303,6 @@ def _line_path(frame: _Frame, times: np.ndarray, values: np.ndarray) -> str:
     )
 
 
-def _clipped_path(frame: _Frame, times: np.ndarray, values: np.ndarray) -> str:
-    """Return the path through the points cut at the frame's value range: a part outside it is not drawn.
-
-    Cut here rather than with an SVG clip path, which simple renderers (SVG Tiny) ignore.
-    """
-    parts: list[str] = []
-    drawing = False
-    points = list(zip(times.tolist(), values.tolist(), strict=True))
-    for (t0, v0), (t1, v1) in itertools.pairwise(points):
-        low, high = 0.0, 1.0  # the share of the segment inside the range
-        for bound, below in ((frame.y_low, True), (frame.y_high, False)):
-            outside0 = v0 < bound if below else v0 > bound
-            outside1 = v1 < bound if below else v1 > bound
-            if outside0 and outside1:
-                low, high = 1.0, 0.0
-            elif outside0:
-                low = max(low, (bound - v0) / (v1 - v0))
-            elif outside1:
-                high = min(high, (bound - v0) / (v1 - v0))
-        if low > high:
-            drawing = False
-            continue
-        start = (t0 + (t1 - t0) * low, v0 + (v1 - v0) * low)
-        end = (t0 + (t1 - t0) * high, v0 + (v1 - v0) * high)
-        if not drawing or low > 0:
-            parts.append(f"M{frame.x(start[0]):.1f} {frame.y(start[1]):.1f}")
-        parts.append(f"L{frame.x(end[0]):.1f} {frame.y(end[1]):.1f}")
-        drawing = high == 1.0
-    return "".join(parts)
-
-
 def _account_span(account: AccountReport) -> tuple[float, float]:
     low, high = float(account.equity_curve[0].timestamp), float(account.equity_curve[-1].timestamp)
     return low, max(high, low + 1)
@@ -343,9 +311,9 @@ def _account_span(account: AccountReport) -> tuple[float, float]:
 def account_equity_svg(account: AccountReport) -> str:
     """Return the account's equity in money (marked to market daily and at each trade) over the starting balance.
 
-    The starting balance held in the asset (the account's ``buy_and_hold_curve``) is drawn dashed, clipped to the
-    equity's own range: the asset often moves far more than a strategy investing a part of the balance, and would
-    flatten its curve (the legend writes where it ended).
+    The starting balance held in the asset (the account's ``buy_and_hold_curve``) is drawn dashed on the same scale,
+    whole: a page has no zoom, and a line cut at the equity's range draws steep strokes in and out of the chart
+    wherever the asset moves more than the strategy's equity (the legend writes where it ended).
 
     Returns
     -------
@@ -357,7 +325,8 @@ def account_equity_svg(account: AccountReport) -> str:
         return "\n".join([*_open_svg(frame, "Equity in money"), _no_trades(frame), "</svg>"])
     times, values = _account_points(account)
     start = account.starting_balance
-    frame = _Frame(*_account_span(account), *_value_range([start, *values.tolist()]))
+    held = account.buy_and_hold_curve
+    frame = _Frame(*_account_span(account), *_value_range([start, *values.tolist(), *(point.value for point in held)]))
     parts = _open_svg(frame, "Equity in money, marked to market daily and at each trade")
     parts += _y_axis(frame, "")
     parts += _time_axis(frame)
@@ -366,12 +335,11 @@ def account_equity_svg(account: AccountReport) -> str:
         f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.width - frame.right}" y2="{y:.1f}" '
         f'stroke="{_AXIS_COLOUR}" stroke-width="1" stroke-dasharray="2 3"/>'
     )
-    held = account.buy_and_hold_curve
     if held:
         held_times = np.array([point.timestamp for point in held], dtype=np.int64)
         held_values = np.array([point.value for point in held], dtype=np.float64)
         parts.append(
-            f'<path d="{_clipped_path(frame, held_times, held_values)}" fill="none" stroke="{BUY_AND_HOLD_COLOUR}" '
+            f'<path d="{_line_path(frame, held_times, held_values)}" fill="none" stroke="{BUY_AND_HOLD_COLOUR}" '
             'stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
     parts.append(
