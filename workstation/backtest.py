@@ -137,6 +137,13 @@ class BacktestUtils:
         run = self.latest(symbol, strategy_name)
         return compute_backtest_statistics([]) if run is None else await run.get_data()
 
+    def _started(self, symbol: str, strategy_name: str) -> BacktestRun:
+        """Return the latest run of ``symbol:strategy_name`` that has started; raise ValueError when there is none."""
+        run = self.latest(symbol, strategy_name)
+        if run is None or run.frame is None:
+            raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
+        return run
+
     async def get_account(self, symbol: str, strategy_name: str) -> AccountReport:
         """Return the account in money (`ws.AccountReport`) of the latest run of ``symbol:strategy_name``.
 
@@ -145,9 +152,7 @@ class BacktestUtils:
         ValueError
             If no backtest of ``symbol:strategy_name`` has started since the last reset.
         """
-        run = self.latest(symbol, strategy_name)
-        if run is None or run.frame is None:
-            raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
+        run = self._started(symbol, strategy_name)
         return await run.get_account()
 
     async def get_report(self, symbol: str, strategy_name: str, *, with_account: bool = False) -> str:
@@ -221,9 +226,7 @@ class BacktestUtils:
         ValueError
             If no backtest of ``symbol:strategy_name`` has started since the last reset.
         """
-        run = self.latest(symbol, strategy_name)
-        if run is None or run.frame is None:
-            raise ValueError(f"no backtest run recorded for symbol {symbol!r} and strategy {strategy_name!r}")
+        run = self._started(symbol, strategy_name)
         return await run.get_series()
 
     @property

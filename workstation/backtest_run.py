@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from workstation.account.ledger import RunAccount, candle_closes
 from workstation.account.report import AccountReport
 from workstation.account.settings import AccountSettings
+from workstation.clients.exchange import ClientExchange
 from workstation.clients.strategy import ClientStrategy, Result
 from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
@@ -200,6 +201,13 @@ class BacktestRun:
         """Return the markdown report of this run (its table cut to the config's ``report_max_rows``)."""
         return self._storage.get_report(self.symbol, self.strategy_name, True, max_rows=get_config().report_max_rows)
 
+    def _started(self) -> tuple[RunFrame, ClientExchange]:
+        """Return the run's frame and its exchange client; raise ValueError before the run has started."""
+        frame = self.frame
+        if frame is None:
+            raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
+        return frame, exchange_connections.client(frame.exchange_name, True)
+
     async def get_account(self) -> AccountReport:
         """Return this run's account in money (`ws.AccountReport`): its trades, curves and figures so far.
 
@@ -210,10 +218,7 @@ class BacktestRun:
         ValueError
             If the run has not started yet (its frame is not known).
         """
-        frame = self.frame
-        if frame is None:
-            raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
-        exchange = exchange_connections.client(frame.exchange_name, True)
+        frame, exchange = self._started()
         closes = candle_closes(exchange, self.symbol, frame.config)
         return await self.account.report(frame.frame_start, frame.frame_end, closes)
 
@@ -225,10 +230,7 @@ class BacktestRun:
         ValueError
             If the run has not started yet (its frame is not known).
         """
-        frame = self.frame
-        if frame is None:
-            raise ValueError(f"backtest run #{self.run_id} of {self.symbol}:{self.strategy_name} has not started")
-        exchange = exchange_connections.client(frame.exchange_name, True)
+        frame, exchange = self._started()
         closed = self._storage.closed_results(self.symbol, self.strategy_name, True)
         series = functools.partial(
             compute_run_series,
