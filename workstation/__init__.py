@@ -30,6 +30,7 @@ from workstation.backtest_request import (
     strategy_params_model,
 )
 from workstation.backtest_run import BacktestRun
+from workstation.brokers.paper_venue import PaperVenue
 from workstation.clients.pnl import compute_pnl
 from workstation.commands import (
     commit_activate_scheduled,
@@ -381,6 +382,7 @@ __all__ = [
     "OutOfSampleStats",
     "PaperRun",
     "PaperTradingRequest",
+    "PaperVenue",
     "Partial",
     "PartialClose",
     "PartialEvent",
