@@ -24,6 +24,7 @@ __all__ = [
     "has_api_key",
     "load_api_key",
     "redact_secrets",
+    "remember_secrets",
     "set_api_key",
 ]
 
@@ -172,6 +173,15 @@ def api_key_hint(exchange_id: str, *, service: str = KEYRING_SERVICE) -> str | N
     if credentials is None:
         return None
     return HINT_MASK + credentials.api_key[-HINT_CHARACTERS:]
+
+
+def remember_secrets(credentials: ApiCredentials) -> None:
+    """Add credentials that did not come through :func:`load_api_key` to the values :func:`redact_secrets` scrubs.
+
+    For keys handed over directly (the fake exchange's, a sandbox's in a test), so they are scrubbed like the
+    keyring's.
+    """
+    _loaded_secrets.update((credentials.api_key, credentials.secret))
 
 
 def redact_secrets(text: str) -> str:

@@ -25,7 +25,14 @@ import numpy as np
 
 from workstation import registry
 from workstation.exchanges.aggregate import request_window
-from workstation.exchanges.api_keys import KEYRING_SERVICE, SecretRedactingFilter, load_api_key, redact_secrets
+from workstation.exchanges.api_keys import (
+    KEYRING_SERVICE,
+    ApiCredentials,
+    SecretRedactingFilter,
+    load_api_key,
+    redact_secrets,
+    remember_secrets,
+)
 from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.ohlcv_page import ExchangeResponseError, OhlcvPage, checked_page
 from workstation.models.candles import CANDLE_DTYPE
@@ -142,6 +149,10 @@ class CcxtConnection:
         If given, every API URL of the exchange is re-pointed to this scheme and host (paths kept).
     api_key_service
         Keyring service to read the API key and secret from; None for public data only.
+    credentials
+        The API key and secret to use instead of the keyring's (a connection holding them is never pickled).
+    sandbox
+        Trade on the exchange's sandbox (testnet) through ccxt's ``set_sandbox_mode``; ``api_url`` still wins.
     """
 
     def __init__(
@@ -151,15 +162,24 @@ class CcxtConnection:
         *,
         api_url: str | None = None,
         api_key_service: str | None = None,
+        credentials: ApiCredentials | None = None,
+        sandbox: bool = False,
     ) -> None:
         self.exchange_id = exchange_id
         self.config = dict(config or {})
         self.api_url = api_url
         self.api_key_service = api_key_service
+        self.sandbox = sandbox
+        self._credentials = credentials
+        if credentials is not None:
+            remember_secrets(credentials)
         self._instance: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if self._credentials is not None or self.sandbox:
+            # Pickles go to worker processes and files: keys handed over in memory must not travel with them.
+            raise TypeError(f"{self!r} holds API keys handed over in memory (or a sandbox choice): not pickled")
         return (_rebuild_connection, (self.exchange_id, self.config, self.api_url, self.api_key_service))
 
     def __repr__(self) -> str:
@@ -193,14 +213,19 @@ class CcxtConnection:
 
     async def _create(self) -> Any:
         config: dict[str, Any] = {"enableRateLimit": True, **copy.deepcopy(self.config)}
-        if self.api_key_service is not None:
+        credentials = self._credentials
+        if credentials is None and self.api_key_service is not None:
             # The keyring may talk to a desktop service: keep that off the event loop.
             credentials = await asyncio.to_thread(load_api_key, self.exchange_id, service=self.api_key_service)
-            if credentials is not None:
-                config["apiKey"] = credentials.api_key
-                config["secret"] = credentials.secret
+        if credentials is not None:
+            config["apiKey"] = credentials.api_key
+            config["secret"] = credentials.secret
         instance = _json_checked_class(self.exchange_id)(config)
         instance.logger = _ccxt_logger()
+        if self.sandbox:
+            if "test" not in instance.urls:
+                raise ValueError(f"sandbox: ccxt knows no sandbox (testnet) of {self.exchange_id}")
+            instance.set_sandbox_mode(True)
         if self.api_url is not None:
             instance.urls["api"] = _pointed_at(instance.urls["api"], self.api_url)
         return instance
