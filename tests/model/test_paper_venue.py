@@ -436,6 +436,32 @@ def test_each_candle_is_read_and_matched_once_and_counts_only_for_orders_placed_
     ]
 
 
+def test_a_day_of_candles_is_read_at_once_and_fills_on_the_one_candle_that_reached_the_order() -> None:
+    """A buy limit at 90 placed at 0:01:30 waits a day: of 1440 flat candles (low 99) only minute 700 goes down to
+    89. The next look, at 24:00:30, reads the day in one go: filled at 90 at 11:41 (minute 700's close); USDT:
+    1000 − 90 − 0.09 = 909.91. A market sell of the 1 BTC then fills at the newest close, minute 1439's 100.5, less
+    0.1 %: 100.3995, bringing 100.3995 − 0.1003995 = 100.2991005 USDT: 1010.2091005 in all."""
+    rows = [(100.0, 101.0, 99.0, 100.0)] * 1440
+    rows[700] = (100.0, 101.0, 89.0, 95.0)
+    rows[1439] = (100.0, 101.0, 99.0, 100.5)
+    market = Market(*rows)
+    venue = paper(market)
+
+    async def scenario() -> tuple[OrderRecord | None, OrderRecord, list[Balance]]:
+        await venue.place(order("patient", "buy", "limit", amount=1, price=90))
+        market.at(1440)
+        filled = await venue.fetch_order(SYMBOL, "patient")
+        sold = await venue.place(order("out", "sell", "market", amount=1))
+        return filled, sold, await venue.balances()
+
+    filled, sold, balances = run(scenario())
+    assert filled is not None
+    assert (filled.status, filled.average, filled.updated) == ("closed", 90.0, T0 + 701 * MINUTE)
+    assert (sold.average, sold.cost, sold.fee) == (100.3995, 100.3995, 0.1003995)
+    assert balances == [Balance(asset="USDT", free=1010.2091005, used=0.0)]
+    assert market.reads == [(SYMBOL, T0, T0 + MINUTE), (SYMBOL, T0 + MINUTE, T0 + 1440 * MINUTE)]
+
+
 def test_cancelling_frees_what_the_order_held_and_an_ended_order_comes_back_as_it_ended() -> None:
     market = Market((100, 101, 99, 100), (100, 100, 97, 99))
     venue = paper(market)

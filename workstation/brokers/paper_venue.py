@@ -331,22 +331,23 @@ class PaperVenue:
         stamps = candles["timestamp"]
         ordered = candles[np.argsort(stamps, kind="stable")]
         ordered = ordered[(ordered["timestamp"] >= since) & (ordered["timestamp"] < until)]
+        resting = [paper for paper in self._orders.values() if paper.is_open and paper.request.symbol == symbol]
         for candle in ordered:
-            self._match(symbol, candle)
+            if not resting:
+                break  # nothing left to fill: the candles after only move the newest close
+            self._match(candle, resting)
+            resting = [paper for paper in resting if paper.is_open]
         if len(ordered):
             # A candle the exchange has not published yet is read on the next look, not skipped.
             self._looked_until[symbol] = int(ordered["timestamp"][-1]) + MINUTE_MS
             self._newest_close[symbol] = _exact(ordered["close"][-1])
 
-    def _match(self, symbol: str, candle: np.void) -> None:
+    def _match(self, candle: np.void, resting: list[_PaperOrder]) -> None:
+        """Fill the orders of ``resting`` (one symbol's open orders) that ``candle`` reached."""
         closed = int(candle["timestamp"]) + MINUTE_MS
-        resting = [
-            paper
-            for paper in self._orders.values()
-            if paper.is_open and paper.request.symbol == symbol and paper.placed < closed
-        ]
-        resting.sort(key=lambda paper: paper.request.type != "stop_loss")
-        for paper in resting:
+        reachable = [paper for paper in resting if paper.placed < closed]
+        reachable.sort(key=lambda paper: paper.request.type != "stop_loss")
+        for paper in reachable:
             if not paper.is_open:
                 continue  # its pair filled on this candle
             price = self._reached(paper, candle)
