@@ -73,7 +73,18 @@ class OrderCheck(BrokerPayload):
     attempt: int
 
 
-class PartialClose(BrokerPayload):
+class PositionChange(BrokerPayload):
+    """The fields of the gates changing an open position: what it holds before the change.
+
+    The broker derives the change's order id and the amount held from them, so a retry after a lost response finds
+    the order of the first try instead of sending a second one.
+    """
+
+    total_entries: int
+    total_partials: int
+
+
+class PartialClose(PositionChange):
     """The gate of a partial close: ``cost`` dollars (``percent_to_close`` % of what is held) leave at market."""
 
     kind: Literal["profit", "loss"]
@@ -84,7 +95,7 @@ class PartialClose(BrokerPayload):
     price_stop_loss: float
 
 
-class AverageBuy(BrokerPayload):
+class AverageBuy(PositionChange):
     """The gate of averaging in: another entry of ``cost`` dollars at market."""
 
     cost: float
@@ -94,7 +105,7 @@ class AverageBuy(BrokerPayload):
     price_stop_loss: float
 
 
-class LevelMove(BrokerPayload):
+class LevelMove(PositionChange):
     """The gate of a moved take profit or stop loss (trailing, breakeven): the protective orders follow."""
 
     kind: Literal["trailing_stop", "trailing_take", "breakeven"]

@@ -1,0 +1,656 @@
+"""SignalBroker: the engine's gates and checks as orders, leg by leg, never sent twice.
+
+A scripted venue in memory stands behind the route: it fills market orders at the price a test sets, keeps limit
+and protective orders resting until a test fills them, records every call in order, and fails a call the way a
+test asks (before the venue took the order, or after it took it and the answer was lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, Literal
+
+import pytest
+
+from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
+from workstation.brokers.orders import MarketRules, OrderRecord, OrderRequest, client_order_id
+from workstation.brokers.payloads import (
+    AverageBuy,
+    LevelMove,
+    OrderCheck,
+    OrderClose,
+    OrderOpen,
+    PartialClose,
+    ScheduleCancelled,
+)
+from workstation.brokers.signal_broker import SignalBroker
+from workstation.models.pnl import Pnl
+
+SYMBOL = "BTC/USDT"
+SIGNAL = "sig-1"
+WHEN = 1_704_067_200_000
+RULES = MarketRules(
+    symbol=SYMBOL,
+    base="BTC",
+    quote="USDT",
+    amount_step=0.00001,
+    price_step=0.01,
+    min_amount=0.00001,
+    min_cost=0.0,
+    native_stop_loss=True,
+    native_take_profit=True,
+)
+
+
+def leg(name: str, signal_id: str = SIGNAL) -> str:
+    return client_order_id(signal_id, name)
+
+
+_KINDS = ("entry", "exit", "stop_loss", "take_profit", "partial", "average")
+#: Client order id → the leg's name (``sig-2/entry`` for another signal), so recorded calls read as legs.
+LEG_NAMES = {
+    leg(numbered, signal): numbered if signal == SIGNAL else f"{signal}/{numbered}"
+    for name in _KINDS
+    for number in range(1, 6)
+    for numbered in [name if number == 1 and name not in ("partial", "average") else f"{name}-{number}"]
+    for signal in (SIGNAL, "sig-2")
+}
+
+
+Failure = Literal["before", "after"]
+
+
+class ScriptedVenue:
+    """An order route over a venue in memory: exact fills, every call recorded, failures on demand."""
+
+    def __init__(self, rules: MarketRules = RULES, *, price: float = 50000.0, fee_in_base: float = 0.0) -> None:
+        self.rules = rules
+        self.price = price
+        self.fee_in_base = fee_in_base
+        self.orders: dict[str, OrderRecord] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.failures: list[tuple[str, str | None, Failure, Exception]] = []
+        self.market_fraction = 1.0
+        self._lost: set[str] = set()
+
+    def lose_answer(self, leg_name: str) -> None:
+        """Take the next order of ``leg_name`` but lose the answer, and time out the look-up that follows."""
+        self._lost.add(leg(leg_name))
+
+    def fail(self, method: str, error: Exception, when: Failure = "before", *, leg_name: str | None = None) -> None:
+        """Make the next call of ``method`` (on ``leg_name``) raise ``error`` (``after``: once the venue acted)."""
+        self.failures.append((method, None if leg_name is None else leg(leg_name), when, error))
+
+    def _failure(self, method: str, client_order_id: str) -> tuple[Failure, Exception] | None:
+        for index, (name, identifier, when, error) in enumerate(self.failures):
+            if name == method and identifier in (None, client_order_id):
+                del self.failures[index]
+                return when, error
+        return None
+
+    async def market_rules(self, symbol: str) -> MarketRules:
+        assert symbol == SYMBOL
+        return self.rules
+
+    async def submit(self, order: OrderRequest) -> OrderRecord:
+        self.calls.append(("submit", LEG_NAMES[order.client_order_id]))
+        failure = self._failure("submit", order.client_order_id)
+        if failure is not None and failure[0] == "before":
+            raise failure[1]
+        if order.client_order_id in self.orders:
+            raise OrderRejectedError(f"duplicate client order id {order.client_order_id}")
+        record = self._record(order)
+        self.orders[order.client_order_id] = record
+        if order.client_order_id in self._lost:
+            self._lost.discard(order.client_order_id)
+            self.failures.insert(0, ("fetch", order.client_order_id, "before", OrderTransientError("timeout")))
+            raise OrderTransientError("timeout")
+        if failure is not None:
+            raise failure[1]
+        return record
+
+    async def cancel(self, symbol: str, client_order_id: str) -> OrderRecord:
+        self.calls.append(("cancel", LEG_NAMES[client_order_id]))
+        failure = self._failure("cancel", client_order_id)
+        if failure is not None and failure[0] == "before":
+            raise failure[1]
+        record = self.orders[client_order_id]
+        if record.is_open:
+            record = self.orders[client_order_id] = record.model_copy(update={"status": "canceled"})
+        if failure is not None:
+            raise failure[1]
+        return record
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderRecord | None:
+        self.calls.append(("fetch", LEG_NAMES[client_order_id]))
+        failure = self._failure("fetch", client_order_id)
+        if failure is not None:
+            raise failure[1]
+        return self.orders.get(client_order_id)
+
+    def fill(self, client_order_id: str, fraction: float = 1.0) -> None:
+        """Fill a resting order (``fraction`` of it: it keeps resting for the rest)."""
+        record = self.orders[client_order_id]
+        filled = record.amount * fraction
+        price = record.price or record.trigger_price or self.price
+        self.orders[client_order_id] = record.model_copy(
+            update={
+                "status": "closed" if fraction == 1.0 else "open",
+                "filled": filled,
+                "average": price,
+                "cost": filled * price,
+            }
+        )
+
+    def cancel_outside(self, client_order_id: str) -> None:
+        """Cancel an order on the venue, as a trader on the exchange's website would."""
+        self.orders[client_order_id] = self.orders[client_order_id].model_copy(update={"status": "canceled"})
+
+    def _record(self, order: OrderRequest) -> OrderRecord:
+        amount = order.amount if order.amount is not None else (order.cost or 0.0) / self.price
+        market = order.type == "market"
+        filled = amount * self.market_fraction if market else 0.0
+        fee = self.fee_in_base if market and order.side == "buy" else 0.0
+        return OrderRecord(
+            client_order_id=order.client_order_id,
+            exchange_order_id=f"scripted-{len(self.orders) + 1}",
+            symbol=order.symbol,
+            side=order.side,
+            type=order.type,
+            status="closed" if market and self.market_fraction == 1.0 else ("expired" if market else "open"),
+            amount=amount,
+            filled=filled,
+            price=order.price,
+            trigger_price=order.trigger_price,
+            average=self.price if market else None,
+            cost=filled * self.price if market else 0.0,
+            fee=fee,
+            fee_currency="BTC" if fee else None,
+            timestamp=WHEN,
+            updated=WHEN,
+            purpose=order.purpose,
+            signal_id=order.signal_id,
+            strategy_name=order.strategy_name,
+        )
+
+    def resting(self) -> dict[str, tuple[str, float, float | None]]:
+        """Return the open orders: client id → (type, amount, trigger or limit price)."""
+        return {
+            key: (record.type, record.amount, record.trigger_price or record.price)
+            for key, record in self.orders.items()
+            if record.is_open
+        }
+
+
+class RecordedCommands:
+    """The engine's commands a check calls, recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def activate_scheduled(self, symbol: str) -> None:
+        self.calls.append(("activate_scheduled", symbol))
+
+    async def take_profit_filled(self, symbol: str) -> None:
+        self.calls.append(("take_profit_filled", symbol))
+
+    async def stop_loss_filled(self, symbol: str) -> None:
+        self.calls.append(("stop_loss_filled", symbol))
+
+
+def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coroutine)
+
+
+def where(**fields: Any) -> dict[str, Any]:
+    base = {
+        "symbol": SYMBOL,
+        "signal_id": SIGNAL,
+        "position": "long",
+        "strategy_name": "one-shot",
+        "exchange_name": "paper",
+        "when": WHEN,
+    }
+    return base | fields
+
+
+LEVELS = {"price_take_profit": 55000.0, "price_stop_loss": 48000.0}
+
+
+def opening(kind: Literal["schedule", "active"] = "active", *, attempt: int = 0, **fields: Any) -> OrderOpen:
+    values = where() | LEVELS | {"cost": 100.0, "price_open": 50000.0, "current_price": 50000.0}
+    return OrderOpen(**values | {"kind": kind, "attempt": attempt} | fields)
+
+
+def closing(*, attempt: int = 0, entries: int = 1, partials: int = 0, **fields: Any) -> OrderClose:
+    pnl = Pnl(pnl_percentage=1.0, pnl_cost=1.0, pnl_entries=100.0, price_open=50000.0, price_close=51000.0, fee_cost=0)
+    values = where() | LEVELS | {"cost": 100.0, "current_price": 51000.0, "price_open": 50000.0, "pnl": pnl}
+    counts = {"total_entries": entries, "total_partials": partials, "attempt": attempt}
+    return OrderClose(**values | counts | {"close_reason": "take_profit"} | fields)
+
+
+def checking(
+    kind: Literal["schedule", "active"] = "active", *, entries: int = 1, partials: int = 0, **fields: Any
+) -> OrderCheck:
+    values = where() | LEVELS | {"current_price": 50500.0, "price_open": 50000.0, "attempt": 0}
+    return OrderCheck(**values | {"kind": kind, "total_entries": entries, "total_partials": partials} | fields)
+
+
+def changing(**fields: Any) -> dict[str, Any]:
+    return where() | LEVELS | {"current_price": 51000.0, "total_entries": 1, "total_partials": 0} | fields
+
+
+def broker_over(venue: ScriptedVenue, **options: Any) -> tuple[SignalBroker, RecordedCommands]:
+    commands = RecordedCommands()
+    return SignalBroker(venue, commands=commands, **options), commands
+
+
+def opened(venue: ScriptedVenue) -> tuple[SignalBroker, RecordedCommands]:
+    """A broker whose signal entered at 50000 for 100 USDT (0.002 BTC) with its stop resting; calls forgotten."""
+    broker, commands = broker_over(venue)
+    run(broker.on_order_open(opening()))
+    venue.calls.clear()
+    return broker, commands
+
+
+# -- open ---------------------------------------------------------------------------------------------------------
+
+
+def test_an_active_open_buys_the_cost_at_market_and_rests_the_stop_for_the_amount_bought() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+
+    run(broker.on_order_open(opening()))
+
+    assert venue.calls == [("fetch", "entry"), ("submit", "entry"), ("fetch", "stop_loss"), ("submit", "stop_loss")]
+    entry = venue.orders[leg("entry")]
+    assert (entry.side, entry.type, entry.amount, entry.status, entry.purpose) == (
+        "buy",
+        "market",
+        0.002,
+        "closed",
+        "entry",
+    )
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
+
+
+def test_only_the_stop_rests_when_the_venue_keeps_both_and_only_the_take_profit_when_it_keeps_no_stops() -> None:
+    venue = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False}))
+    broker, _ = broker_over(venue)
+    run(broker.on_order_open(opening()))
+    assert venue.resting() == {leg("take_profit"): ("take_profit", 0.002, 55000.0)}
+
+    engine_watched = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False, "native_take_profit": False}))
+    broker, _ = broker_over(engine_watched)
+    run(broker.on_order_open(opening()))
+    assert engine_watched.resting() == {}
+    assert [call for call in engine_watched.calls if call[0] == "submit"] == [("submit", "entry")]
+
+
+def test_a_short_is_refused_on_a_spot_venue_before_anything_is_sent() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+    with pytest.raises(OrderRejectedError, match="short positions need margin; this venue trades spot"):
+        run(broker.on_order_open(opening(position="short")))
+    assert venue.calls == []
+
+
+def test_amount_from_cost_buys_the_cost_at_the_current_price_rounded_down_to_the_step() -> None:
+    venue = ScriptedVenue(price=30000.0)
+    broker, _ = broker_over(venue, amount_from_cost=True)
+    run(broker.on_order_open(opening(current_price=30000.0)))
+    assert venue.orders[leg("entry")].amount == 0.00333
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.00333, 48000.0)}
+
+
+def test_a_cost_below_the_minimum_amount_is_refused_naming_it() -> None:
+    venue = ScriptedVenue(RULES.model_copy(update={"min_amount": 0.01}))
+    broker, _ = broker_over(venue)
+    with pytest.raises(
+        OrderRejectedError, match=r"cost=100.0 comes to 0.002 BTC, below the minimum amount 0.01 of BTC/USDT"
+    ):
+        run(broker.on_order_open(opening("schedule")))
+    assert venue.orders == {}
+
+
+def test_an_answer_lost_after_the_venue_took_the_entry_confirms_the_one_order() -> None:
+    venue = ScriptedVenue()
+    venue.fail("submit", OrderTransientError("timeout"), "after")
+    broker, _ = broker_over(venue)
+
+    run(broker.on_order_open(opening()))
+
+    assert [call for call in venue.calls if call[0] == "submit"] == [
+        ("submit", "entry"),
+        ("submit", "stop_loss"),
+    ]
+    assert venue.orders[leg("entry")].filled == 0.002
+
+
+def test_a_timeout_before_the_venue_took_the_entry_is_transient_and_the_retry_buys_once() -> None:
+    venue = ScriptedVenue()
+    venue.fail("submit", OrderTransientError("timeout"))
+    broker, _ = broker_over(venue)
+    with pytest.raises(OrderTransientError, match="timeout"):
+        run(broker.on_order_open(opening()))
+    assert venue.orders == {}
+
+    run(broker.on_order_open(opening(attempt=1)))
+    assert list(venue.orders) == [leg("entry"), leg("stop_loss")]
+
+
+def test_a_retry_after_a_crash_finds_the_entry_the_first_try_bought() -> None:
+    venue = ScriptedVenue()
+    run(broker_over(venue)[0].on_order_open(opening()))
+    del venue.orders[leg("stop_loss")]  # the crash came before the stop was sent
+    venue.calls.clear()
+
+    restarted, _ = broker_over(venue)
+    run(restarted.on_order_open(opening(attempt=1)))
+
+    assert [call for call in venue.calls if call[0] == "submit"] == [("submit", "stop_loss")]
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
+
+
+def test_a_scheduled_open_rests_a_limit_buy_and_its_retry_looks_it_up_first() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    assert venue.calls == [("submit", "entry")]
+    assert venue.resting() == {leg("entry"): ("limit", 0.00204, 49000.0)}
+
+    venue.calls.clear()
+    run(broker.on_order_open(opening("schedule", price_open=49000.0, attempt=1)))
+    assert venue.calls == [("fetch", "entry")]
+
+
+def test_the_activation_of_a_scheduled_signal_waits_for_the_limit_order_to_fill() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    venue.fill(leg("entry"), 0.5)
+
+    with pytest.raises(OrderTransientError, match=r"limit order not filled yet: 0.00102 of 0.00204 BTC filled"):
+        run(broker.on_order_open(opening(price_open=49000.0)))
+    assert venue.resting() == {leg("entry"): ("limit", 0.00204, 49000.0)}
+
+    venue.fill(leg("entry"))
+    run(broker.on_order_open(opening(price_open=49000.0, attempt=1)))
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.00204, 48000.0)}
+    assert [call for call in venue.calls if call[0] == "submit"] == [
+        ("submit", "entry"),
+        ("submit", "stop_loss"),
+    ]
+
+
+def test_an_entry_that_filled_nothing_is_refused() -> None:
+    venue = ScriptedVenue()
+    venue.market_fraction = 0.0
+    broker, _ = broker_over(venue)
+    with pytest.raises(OrderRejectedError, match=f"the entry order {leg('entry')} ended expired with nothing filled"):
+        run(broker.on_order_open(opening()))
+
+
+def test_a_refused_stop_leaves_the_open_confirmed_and_the_level_to_the_engine() -> None:
+    venue = ScriptedVenue()
+    venue.fail("submit", OrderRejectedError("stop price would trigger immediately"), leg_name="stop_loss")
+    broker, _ = broker_over(venue)
+
+    run(broker.on_order_open(opening()))
+
+    assert venue.orders[leg("entry")].filled == 0.002
+    assert venue.resting() == {}
+    venue.calls.clear()
+    run(broker.on_order_check(checking()))
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
+
+
+# -- close --------------------------------------------------------------------------------------------------------
+
+
+def test_a_close_cancels_the_stop_then_sells_what_the_entry_bought() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+
+    run(broker.on_order_close(closing()))
+
+    assert venue.calls == [
+        ("fetch", "stop_loss"),
+        ("cancel", "stop_loss"),
+        ("submit", "exit"),
+    ]
+    exit_order = venue.orders[leg("exit")]
+    assert (exit_order.side, exit_order.type, exit_order.amount, exit_order.purpose) == (
+        "sell",
+        "market",
+        0.002,
+        "exit",
+    )
+    assert venue.resting() == {}
+
+
+def test_a_close_after_the_stop_filled_sells_nothing() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.fill(leg("stop_loss"))
+
+    run(broker.on_order_close(closing(close_reason="stop_loss")))
+
+    assert venue.calls == [("fetch", "stop_loss")]
+    assert leg("exit") not in venue.orders
+
+
+def test_a_close_sells_the_entry_net_of_the_fee_the_venue_took_in_base() -> None:
+    venue = ScriptedVenue(fee_in_base=0.000002)
+    broker, _ = opened(venue)
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.00199, 48000.0)}
+    run(broker.on_order_close(closing()))
+    assert venue.orders[leg("exit")].amount == 0.00199
+
+
+def test_an_exit_that_filled_in_part_is_completed_by_the_next_try_under_its_own_id() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.market_fraction = 0.25
+    with pytest.raises(OrderTransientError, match=r"the exit sold 0.0005 of 0.002 BTC \(expired\); the next try sells"):
+        run(broker.on_order_close(closing()))
+
+    venue.market_fraction = 1.0
+    venue.calls.clear()
+    run(broker.on_order_close(closing(attempt=1)))
+    assert venue.calls == [("fetch", "exit-2"), ("submit", "exit-2")]
+    assert venue.orders[leg("exit-2")].amount == 0.0015
+
+
+def test_a_close_retried_after_its_answer_was_lost_sells_nothing_more() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.lose_answer("exit")
+    with pytest.raises(OrderTransientError, match="timeout"):
+        run(broker.on_order_close(closing()))
+
+    run(broker.on_order_close(closing(attempt=1)))
+
+    assert [call for call in venue.calls if call[0] == "submit"] == [("submit", "exit")]
+    assert venue.orders[leg("exit")].filled == 0.002
+
+
+def test_a_close_of_a_restarted_broker_finds_the_latest_stop_and_sells_the_holding() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    run(broker.on_level_move(LevelMove(**changing(kind="trailing_stop", price_stop_loss=49000.0))))
+    venue.calls.clear()
+
+    restarted, _ = broker_over(venue)
+    run(restarted.on_order_close(closing(attempt=1)))
+
+    assert venue.calls == [
+        ("fetch", "exit"),
+        ("fetch", "stop_loss"),
+        ("fetch", "stop_loss-2"),
+        ("fetch", "stop_loss-3"),
+        ("cancel", "stop_loss-2"),
+        ("fetch", "entry"),
+        ("fetch", "exit-2"),
+        ("submit", "exit-2"),
+    ]
+    assert venue.orders[leg("exit-2")].amount == 0.002
+    assert venue.resting() == {}
+
+
+# -- position changes ---------------------------------------------------------------------------------------------
+
+
+def test_a_partial_close_sells_its_share_of_the_holding_and_the_stop_follows_the_rest() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+
+    run(broker.on_partial_close(PartialClose(**changing(kind="profit", percent_to_close=25.0, cost=25.0))))
+
+    assert venue.calls == [
+        ("fetch", "stop_loss"),
+        ("cancel", "stop_loss"),
+        ("fetch", "partial-1"),
+        ("submit", "partial-1"),
+        ("fetch", "stop_loss-2"),
+        ("submit", "stop_loss-2"),
+    ]
+    assert venue.orders[leg("partial-1")].amount == 0.0005
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.0015, 48000.0)}
+
+
+def test_a_partial_close_the_venue_refused_puts_the_stop_back() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.fail("submit", OrderRejectedError("below the minimum notional"))
+    with pytest.raises(OrderRejectedError, match="below the minimum notional"):
+        run(broker.on_partial_close(PartialClose(**changing(kind="loss", percent_to_close=25.0, cost=25.0))))
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.002, 48000.0)}
+
+
+def test_a_partial_close_after_the_stop_filled_is_refused() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.fill(leg("stop_loss"))
+    with pytest.raises(OrderRejectedError, match="the stop loss order filled: the venue closed the position"):
+        run(broker.on_partial_close(PartialClose(**changing(kind="profit", percent_to_close=25.0, cost=25.0))))
+    assert leg("partial-1") not in venue.orders
+
+
+def test_an_average_buy_buys_its_cost_and_the_stop_covers_the_new_holding() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.price = 40000.0
+
+    run(broker.on_average_buy(AverageBuy(**changing(cost=100.0, current_price=40000.0, price_open=50000.0))))
+
+    assert venue.orders[leg("average-2")].amount == 0.0025
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.0045, 48000.0)}
+    assert venue.calls == [
+        ("fetch", "average-2"),
+        ("submit", "average-2"),
+        ("fetch", "stop_loss"),
+        ("cancel", "stop_loss"),
+        ("fetch", "stop_loss-2"),
+        ("submit", "stop_loss-2"),
+    ]
+
+
+def test_an_average_buy_whose_answer_was_lost_is_not_bought_again() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.lose_answer("average-2")
+    with pytest.raises(OrderTransientError, match="timeout"):
+        run(broker.on_average_buy(AverageBuy(**changing(cost=100.0, price_open=50000.0))))
+
+    run(broker.on_average_buy(AverageBuy(**changing(cost=100.0, price_open=50000.0))))
+    assert [call for call in venue.calls if call[0] == "submit"] == [
+        ("submit", "average-2"),
+        ("submit", "stop_loss-2"),
+    ]
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.004, 48000.0)}
+
+
+def test_a_level_move_replaces_the_stop_and_a_take_profit_move_leaves_it() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+
+    run(broker.on_level_move(LevelMove(**changing(kind="breakeven", price_stop_loss=50000.0))))
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.002, 50000.0)}
+    assert venue.orders[leg("stop_loss")].status == "canceled"
+
+    venue.calls.clear()
+    run(broker.on_level_move(LevelMove(**changing(kind="trailing_take", price_stop_loss=50000.0))))
+    assert venue.calls == [("fetch", "stop_loss-2")]
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.002, 50000.0)}
+
+
+# -- checks -------------------------------------------------------------------------------------------------------
+
+
+def test_a_check_reports_a_filled_stop_and_a_filled_take_profit_to_the_engine() -> None:
+    venue = ScriptedVenue()
+    broker, commands = opened(venue)
+    run(broker.on_order_check(checking()))
+    assert commands.calls == []
+
+    venue.fill(leg("stop_loss"))
+    run(broker.on_order_check(checking()))
+    assert commands.calls == [("stop_loss_filled", SYMBOL)]
+
+    take_venue = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False}))
+    broker, commands = opened(take_venue)
+    take_venue.fill(leg("take_profit"))
+    run(broker.on_order_check(checking()))
+    assert commands.calls == [("take_profit_filled", SYMBOL)]
+
+
+def test_a_check_finds_the_entry_gone_from_the_venue() -> None:
+    venue = ScriptedVenue()
+    opened(venue)
+    del venue.orders[leg("entry")]
+    restarted, _ = broker_over(venue)
+    with pytest.raises(OrderDeletedError, match="the entry order of signal sig-1 is not on the venue"):
+        run(restarted.on_order_check(checking()))
+
+
+def test_a_check_puts_back_a_stop_cancelled_on_the_venue() -> None:
+    venue = ScriptedVenue()
+    broker, commands = opened(venue)
+    venue.cancel_outside(leg("stop_loss"))
+    run(broker.on_order_check(checking()))
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.002, 48000.0)}
+    assert commands.calls == []
+
+
+def test_a_scheduled_check_activates_a_filled_limit_order_and_drops_a_cancelled_one() -> None:
+    venue = ScriptedVenue()
+    broker, commands = broker_over(venue)
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    run(broker.on_order_check(checking("schedule")))
+    assert commands.calls == []
+
+    venue.fill(leg("entry"))
+    run(broker.on_order_check(checking("schedule")))
+    assert commands.calls == [("activate_scheduled", SYMBOL)]
+
+    venue.orders[leg("entry")] = venue.orders[leg("entry")].model_copy(update={"status": "canceled", "filled": 0.0})
+    restarted, _ = broker_over(venue)
+    with pytest.raises(OrderDeletedError, match=r"was canceled on the venue with 0 filled"):
+        run(restarted.on_order_check(checking("schedule")))
+
+
+def test_a_cancelled_schedule_cancels_the_resting_order_or_leaves_a_fill_to_the_reconciliation() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    payload = ScheduleCancelled(**where() | {"reason": "timeout"})
+    run(broker.on_schedule_cancelled(payload))
+    assert venue.orders[leg("entry")].status == "canceled"
+    assert broker.unclaimed_fills == []
+
+    run(broker.on_order_open(opening("schedule", price_open=49000.0, signal_id="sig-2")))
+    venue.fill(leg("entry", "sig-2"))
+    run(broker.on_schedule_cancelled(payload.model_copy(update={"signal_id": "sig-2"})))
+    assert [record.client_order_id for record in broker.unclaimed_fills] == [leg("entry", "sig-2")]

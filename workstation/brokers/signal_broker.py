@@ -1,0 +1,426 @@
+"""The engine's gates and checks as orders: a long position on a spot venue, leg by leg.
+
+Every order of a signal is a *leg* with a client order id derived from the signal id
+(:func:`~workstation.brokers.orders.client_order_id`): ``entry`` (the market buy, or the resting limit buy of a
+scheduled signal), ``average-2``, ``average-3``, ... (averaging in), ``partial-1``, ``partial-2``, ... (partial closes),
+``exit``, ``exit-2``, ... (one per try of the close) and the protective ``stop_loss`` / ``take_profit`` with a counter
+for each replacement (``stop_loss-2``). The amount held is counted from the venue's fills of these legs, never from
+the engine's money, so what is sold is what was bought.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Literal, Protocol
+
+from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
+from workstation.brokers.orders import (
+    MarketRules,
+    OrderPurpose,
+    OrderRecord,
+    OrderRequest,
+    OrderType,
+    Side,
+    client_order_id,
+)
+from workstation.brokers.payloads import (
+    AverageBuy,
+    BrokerPayload,
+    LevelMove,
+    OrderCheck,
+    OrderClose,
+    OrderOpen,
+    PartialClose,
+    ScheduleCancelled,
+)
+from workstation.brokers.route import OrderRoute
+from workstation.brokers.signal_orders import SignalOrders, numbered
+
+logger = logging.getLogger("workstation.brokers")
+
+#: A protective order the venue keeps: it sells the whole holding when the price reaches its level.
+Protection = Literal["stop_loss", "take_profit"]
+
+#: The payloads that carry the position's levels.
+Protected = OrderOpen | OrderCheck | PartialClose | AverageBuy | LevelMove
+
+_WORDS: dict[Protection, str] = {"stop_loss": "stop loss", "take_profit": "take profit"}
+
+
+class PositionCommands(Protocol):
+    """The engine's commands a check uses to report what the venue did on its own (19.5's commit functions)."""
+
+    async def activate_scheduled(self, symbol: str) -> None:
+        """Open the position now: its resting limit order filled (``commit_activate_scheduled``)."""
+
+    async def take_profit_filled(self, symbol: str) -> None:
+        """Close with reason ``take_profit``: the take profit order filled (``commit_create_take_profit``)."""
+
+    async def stop_loss_filled(self, symbol: str) -> None:
+        """Close with reason ``stop_loss``: the stop loss order filled (``commit_create_stop_loss``)."""
+
+
+class SignalBroker:
+    """Turn the live engine's gates and checks into orders through ``route`` (a :class:`Broker`).
+
+    Long positions only: a spot venue cannot sell what the account does not hold, so a short is refused. A retry
+    (``attempt`` > 0) or a timeout looks the leg up by its client id before sending it again, so a lost answer never
+    buys or sells twice.
+
+    Protection: where the venue keeps protective orders (``MarketRules.native_stop_loss`` /
+    ``native_take_profit``), one of them rests on the venue for the whole holding: the stop loss when the venue keeps
+    stops, else the take profit. Two sell orders cannot hold the same amount on a spot venue without an OCO order
+    (Binance spot holds the base of each), so the other level is watched by the engine, which closes through the close
+    gate when the price reaches it. A protective order follows the position: it is replaced after averaging in, a
+    partial close or a level move, and put back by the check when it is found missing or cancelled.
+
+    Parameters
+    ----------
+    route
+        Where the orders go (the order desk of the venue).
+    commands
+        The engine's commands the checks call when the venue filled a resting or protective order.
+    amount_from_cost
+        Size market buys by amount (the cost at the current price, rounded down to the amount step) for venues that
+        cannot buy a quote amount; by default they are sized by ``cost``.
+    """
+
+    def __init__(self, route: OrderRoute, *, commands: PositionCommands, amount_from_cost: bool = False) -> None:
+        self._route = route
+        self._orders = SignalOrders(route)
+        self._commands = commands
+        self._amount_from_cost = amount_from_cost
+        #: The number of the protective order resting for a signal (found on the venue after a restart).
+        self._protection_number: dict[str, int] = {}
+        #: The exits a close of the signal tried in this process (a check counts what they sold).
+        self._exit_tries: dict[str, int] = {}
+        self._unclaimed: list[OrderRecord] = []
+
+    @property
+    def unclaimed_fills(self) -> list[OrderRecord]:
+        """Return the limit orders that filled after the engine dropped them: holdings the reconciliation owns."""
+        return list(self._unclaimed)
+
+    async def wait_for_init(self) -> None:
+        """Nothing to load: the route is connected and the orders are found by their client ids."""
+
+    # -- gates ---------------------------------------------------------------------------------------------------
+
+    async def on_order_open(self, payload: OrderOpen) -> None:
+        """Place the limit buy of a scheduled signal, or enter the position and put its protection on the venue.
+
+        An "active" open of a signal whose limit order rests on the venue confirms its fill: while it has not filled
+        in full, :class:`OrderTransientError` keeps the engine waiting (19.5 retries the open on the next tick).
+        """
+        _refuse_short(payload)
+        rules = await self._route.market_rules(payload.symbol)
+        if payload.kind == "schedule":
+            amount = _amount(rules, payload.cost / payload.price_open, f"cost={payload.cost}")
+            price = rules.round_price(payload.price_open)
+            order = _request(payload, "entry", "buy", "limit", "entry", amount=amount, price=price)
+            await self._orders.place(order, look_first=payload.attempt > 0)
+            return
+        # Looked up at every try: the entry may be the resting limit order of a scheduled signal.
+        entry = await self._orders.find(payload.symbol, payload.signal_id, "entry")
+        if entry is None:
+            entry = await self._orders.place(self._buy(payload, rules, "entry", "entry"), look_first=False)
+        if entry.is_open:
+            raise OrderTransientError(
+                f"limit order not filled yet: {entry.filled:g} of {entry.amount:g} {rules.base} filled "
+                f"(client order id {entry.client_order_id})"
+            )
+        if entry.filled <= 0:
+            raise OrderRejectedError(
+                f"the entry order {entry.client_order_id} ended {entry.status} with nothing filled"
+            )
+        await self._protect_quietly(payload, rules, entries=1, partials=0)
+
+    async def on_order_close(self, payload: OrderClose) -> None:
+        """Cancel the protective order and sell what the position holds at market.
+
+        A protective order found filled means the venue closed the position already: nothing is sold again. Each
+        try of the close sends its own exit leg (``exit``, ``exit-2``, ...) for what the earlier ones left, so an
+        exit that filled in part is completed by the next try and an exit whose answer was lost is not sent twice.
+        """
+        _refuse_short(payload)
+        rules = await self._route.market_rules(payload.symbol)
+        tries = payload.attempt + 1
+        self._exit_tries[payload.signal_id] = tries
+        earlier: dict[str, OrderRecord | None] = {}
+        for number in range(1, tries):
+            name = numbered("exit", number)
+            record = earlier[name] = await self._orders.find(payload.symbol, payload.signal_id, name)
+            if record is not None and record.is_open:
+                earlier[name] = await self._orders.cancel(record)
+        filled = await self._unprotect(payload, rules)
+        if filled is not None:
+            logger.info("the %s order of signal %s had closed the position", _WORDS[filled], payload.signal_id)
+            return
+        held = await self._held(
+            payload, rules, payload.total_entries, payload.total_partials, exits=tries - 1, seen=earlier
+        )
+        amount = rules.round_amount(held)
+        if amount < rules.min_amount or amount <= 0:
+            logger.info("signal %s holds %g %s, nothing to sell", payload.signal_id, held, rules.base)
+            return
+        leg = numbered("exit", tries)
+        order = _request(payload, leg, "sell", "market", "exit", amount=amount)
+        exit_order = await self._orders.place(order, look_first=payload.attempt > 0)
+        if exit_order.is_open or exit_order.filled < exit_order.amount:
+            raise OrderTransientError(
+                f"the exit sold {exit_order.filled:g} of {amount:g} {rules.base} ({exit_order.status}); "
+                "the next try sells the rest"
+            )
+
+    async def on_partial_close(self, payload: PartialClose) -> None:
+        """Sell ``percent_to_close`` % of what the position holds at market; the protection follows the rest."""
+        _refuse_short(payload)
+        rules = await self._route.market_rules(payload.symbol)
+        # The protective order holds the whole amount on the venue: it comes off before the sale and back after.
+        filled = await self._unprotect(payload, rules)
+        if filled is not None:
+            raise OrderRejectedError(f"the {_WORDS[filled]} order filled: the venue closed the position")
+        partials = payload.total_partials + 1
+        try:
+            held = await self._held(payload, rules, payload.total_entries, payload.total_partials)
+            amount = _amount(
+                rules, held * payload.percent_to_close / 100, f"percent_to_close={payload.percent_to_close}"
+            )
+            order = _request(payload, f"partial-{partials}", "sell", "market", "partial", amount=amount)
+            sold = await self._orders.place(order, look_first=True)
+            _require_fill(sold)
+        finally:
+            await self._protect_quietly(payload, rules, entries=payload.total_entries, partials=partials)
+
+    async def on_average_buy(self, payload: AverageBuy) -> None:
+        """Buy ``cost`` more at market; the protection is resized to the new holding."""
+        _refuse_short(payload)
+        rules = await self._route.market_rules(payload.symbol)
+        entries = payload.total_entries + 1
+        bought = await self._orders.place(self._buy(payload, rules, f"average-{entries}", "average"), look_first=True)
+        _require_fill(bought)
+        await self._protect_quietly(payload, rules, entries=entries, partials=payload.total_partials)
+
+    async def on_level_move(self, payload: LevelMove) -> None:
+        """Replace the protective order at the new level (nothing to do for a level the engine watches)."""
+        _refuse_short(payload)
+        rules = await self._route.market_rules(payload.symbol)
+        filled = await self._protect(payload, rules, entries=payload.total_entries, partials=payload.total_partials)
+        if filled is not None:
+            raise OrderRejectedError(f"the {_WORDS[filled]} order filled: the venue closed the position")
+
+    # -- checks and information ----------------------------------------------------------------------------------
+
+    async def on_order_check(self, payload: OrderCheck) -> None:
+        """Report what the venue did on its own: a filled limit order or protective order, or a vanished order.
+
+        A resting limit order that filled activates the signal; one cancelled on the venue, or an entry the venue
+        does not know, raises :class:`OrderDeletedError`. A filled protective order closes the position with its
+        reason; a missing or cancelled one is put back.
+        """
+        entry = await self._orders.find(payload.symbol, payload.signal_id, "entry")
+        if entry is None:
+            raise OrderDeletedError(f"the entry order of signal {payload.signal_id} is not on the venue")
+        if payload.kind == "schedule":
+            await self._check_resting(payload, entry)
+            return
+        rules = await self._route.market_rules(payload.symbol)
+        try:
+            filled = await self._protect(payload, rules, entries=payload.total_entries, partials=payload.total_partials)
+        except OrderRejectedError as error:
+            logger.warning("signal %s is protected by the engine only: %s", payload.signal_id, error)
+            return
+        if filled == "stop_loss":
+            await self._commands.stop_loss_filled(payload.symbol)
+        elif filled == "take_profit":
+            await self._commands.take_profit_filled(payload.symbol)
+
+    async def on_schedule_cancelled(self, payload: ScheduleCancelled) -> None:
+        """Cancel the resting limit order the engine dropped; a fill that came first is left to the reconciliation."""
+        entry = await self._orders.find(payload.symbol, payload.signal_id, "entry")
+        if entry is None:
+            return
+        if entry.is_open:
+            entry = await self._orders.cancel(entry)
+        if entry.filled > 0:
+            self._unclaimed.append(entry)
+            logger.warning(
+                "the limit order of dropped signal %s had filled %g on %s: the holding is left to the reconciliation",
+                payload.signal_id,
+                entry.filled,
+                payload.symbol,
+            )
+
+    async def _check_resting(self, payload: OrderCheck, entry: OrderRecord) -> None:
+        if entry.is_open:
+            return
+        if entry.status == "closed":
+            await self._commands.activate_scheduled(payload.symbol)
+            return
+        if entry.filled > 0:
+            self._unclaimed.append(entry)
+        raise OrderDeletedError(
+            f"the limit order {entry.client_order_id} of signal {payload.signal_id} was {entry.status} on the venue "
+            f"with {entry.filled:g} filled"
+        )
+
+    # -- protection ----------------------------------------------------------------------------------------------
+
+    async def _protect(
+        self, payload: Protected, rules: MarketRules, *, entries: int, partials: int
+    ) -> Protection | None:
+        """Make the protective order rest for the whole holding at the payload's level; return its kind if it filled."""
+        kind = _protection(rules)
+        if kind is None:
+            return None
+        number, current, next_absent = await self._protection(payload, kind)
+        if current is not None and current.status == "closed":
+            return kind
+        level = payload.price_stop_loss if kind == "stop_loss" else payload.price_take_profit
+        trigger = rules.round_price(level)
+        exits = self._exit_tries.get(payload.signal_id, 0)
+        held = await self._held(payload, rules, entries, partials, exits=exits, seen={numbered(kind, number): current})
+        amount = rules.round_amount(held)
+        if current is not None and current.is_open:
+            if rules.round_amount(current.remaining) == amount and current.trigger_price == trigger:
+                return None
+            cancelled = await self._orders.cancel(current)
+            if cancelled.status == "closed":
+                return kind
+            # What the order sold before it was cancelled has left the holding.
+            amount = rules.round_amount(held - (cancelled.filled - current.filled))
+            current = cancelled
+        # A number the venue never saw is used again; after an order that was on the venue comes the next one.
+        number = number + 1 if current is not None else max(number, 1)
+        if amount < rules.min_amount or amount <= 0:
+            return None
+        order = _request(payload, numbered(kind, number), "sell", kind, kind, amount=amount, trigger=trigger)
+        placed = await self._orders.place(order, look_first=not next_absent)
+        self._protection_number[payload.signal_id] = number
+        return kind if placed.status == "closed" else None
+
+    async def _protect_quietly(self, payload: Protected, rules: MarketRules, *, entries: int, partials: int) -> None:
+        """Put the protection on after a change that went through: a failure is logged, and the check retries it."""
+        try:
+            await self._protect(payload, rules, entries=entries, partials=partials)
+        except (OrderTransientError, OrderRejectedError) as error:
+            logger.warning("the protection of signal %s is not on the venue yet: %s", payload.signal_id, error)
+
+    async def _unprotect(self, payload: BrokerPayload, rules: MarketRules) -> Protection | None:
+        """Cancel the resting protective order; return its kind if it had filled (the venue closed the position)."""
+        kind = _protection(rules)
+        if kind is None:
+            return None
+        _number, current, _next_absent = await self._protection(payload, kind)
+        if current is not None and current.is_open:
+            current = await self._orders.cancel(current)
+        return kind if current is not None and current.status == "closed" else None
+
+    async def _protection(self, payload: BrokerPayload, kind: Protection) -> tuple[int, OrderRecord | None, bool]:
+        """Return the number of the signal's latest protective order and its record (0 and None: none yet).
+
+        The third value tells whether the venue was just seen not to have the next number.
+        """
+        number = self._protection_number.get(payload.signal_id)
+        if number is not None:
+            found = await self._orders.find(payload.symbol, payload.signal_id, numbered(kind, number))
+            return number, found, False
+        # Not placed in this process: the orders on the venue tell which one is the latest.
+        number, latest = 0, None
+        while (
+            found := await self._orders.find(payload.symbol, payload.signal_id, numbered(kind, number + 1))
+        ) is not None:
+            number, latest = number + 1, found
+        if number:
+            self._protection_number[payload.signal_id] = number
+        return number, latest, True
+
+    # -- amounts -------------------------------------------------------------------------------------------------
+
+    async def _held(
+        self,
+        payload: BrokerPayload,
+        rules: MarketRules,
+        entries: int,
+        partials: int,
+        *,
+        exits: int = 0,
+        seen: Mapping[str, OrderRecord | None] | None = None,
+    ) -> float:
+        """Return the base amount the signal's orders hold: its buys less its partial closes, exits and protection."""
+        legs = ["entry", *(f"average-{number}" for number in range(2, entries + 1))]
+        legs += [f"partial-{number}" for number in range(1, partials + 1)]
+        legs += [numbered("exit", number) for number in range(1, exits + 1)]
+        kind = _protection(rules)
+        if kind is not None:
+            latest = self._protection_number.get(payload.signal_id, 0)
+            legs += [numbered(kind, number) for number in range(1, latest + 1)]
+        return await self._orders.held(payload.symbol, payload.signal_id, legs, base=rules.base, seen=seen)
+
+    def _buy(
+        self, payload: OrderOpen | AverageBuy, rules: MarketRules, leg: str, purpose: OrderPurpose
+    ) -> OrderRequest:
+        """Return the market buy of the payload's cost (by amount at the current price when the venue needs it)."""
+        if self._amount_from_cost:
+            amount = _amount(rules, payload.cost / payload.current_price, f"cost={payload.cost}")
+            return _request(payload, leg, "buy", "market", purpose, amount=amount)
+        return _request(payload, leg, "buy", "market", purpose, cost=payload.cost)
+
+
+def _protection(rules: MarketRules) -> Protection | None:
+    """Return the protective order the venue keeps for a position (the stop first), None when it keeps neither."""
+    if rules.native_stop_loss:
+        return "stop_loss"
+    if rules.native_take_profit:
+        return "take_profit"
+    return None
+
+
+def _refuse_short(payload: BrokerPayload) -> None:
+    if payload.position == "short":
+        raise OrderRejectedError("short positions need margin; this venue trades spot")
+
+
+def _amount(rules: MarketRules, amount: float, source: str) -> float:
+    """Return ``amount`` rounded down to the step; refuse one below the venue's minimum, naming where it came from."""
+    rounded = rules.round_amount(amount)
+    if rounded <= 0 or rounded < rules.min_amount:
+        raise OrderRejectedError(
+            f"{source} comes to {amount:g} {rules.base}, "
+            f"below the minimum amount {rules.min_amount:g} of {rules.symbol}"
+        )
+    return rounded
+
+
+def _require_fill(record: OrderRecord) -> None:
+    """Refuse a market order that ended without filling anything (its client id cannot be sent again)."""
+    if not record.is_open and record.filled <= 0:
+        raise OrderRejectedError(f"the order {record.client_order_id} ended {record.status} with nothing filled")
+
+
+def _request(
+    payload: BrokerPayload,
+    leg: str,
+    side: Side,
+    kind: OrderType,
+    purpose: OrderPurpose,
+    *,
+    amount: float | None = None,
+    cost: float | None = None,
+    price: float | None = None,
+    trigger: float | None = None,
+) -> OrderRequest:
+    return OrderRequest(
+        client_order_id=client_order_id(payload.signal_id, leg),
+        symbol=payload.symbol,
+        side=side,
+        type=kind,
+        amount=amount,
+        cost=cost,
+        price=price,
+        trigger_price=trigger,
+        purpose=purpose,
+        signal_id=payload.signal_id,
+        strategy_name=payload.strategy_name,
+    )
