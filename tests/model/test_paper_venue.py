@@ -101,6 +101,36 @@ def test_the_paper_venue_is_a_venue_of_no_money() -> None:
     assert ws.PaperVenue is PaperVenue
 
 
+@pytest.mark.parametrize(
+    ("symbol", "base", "quote"),
+    [
+        ("BTC/USDT", "BTC", "USDT"),
+        ("BTC/USDT:USDT", "BTC", "USDT"),
+        ("BTCUSDT", "BTC", "USDT"),
+        ("ETHBTC", "ETH", "BTC"),
+        ("SOLFDUSD", "SOL", "FDUSD"),
+        ("BTCUSD", "BTC", "USD"),
+    ],
+)
+def test_the_default_rules_read_base_and_quote_from_the_symbol(symbol: str, base: str, quote: str) -> None:
+    rules = run(paper(Market((100, 101, 99, 100))).market_rules(symbol))
+    assert (rules.symbol, rules.base, rules.quote) == (symbol, base, quote)
+
+
+def test_a_market_buy_on_a_symbol_without_a_slash_spends_the_quote_asset_it_ends_in() -> None:
+    """The demo's BTCUSDT: 1 BTC at 100 × 1.001 = 100.1 and a fee of 0.1001: 1000 − 100.2001 = 899.7999 USDT."""
+    market = Market((100, 101, 99, 100))
+    venue = paper(market)
+
+    async def scenario() -> list[Balance]:
+        await venue.place(
+            OrderRequest(client_order_id="b", symbol="BTCUSDT", side="buy", type="market", amount=1, purpose="manual")
+        )
+        return await venue.balances()
+
+    assert run(scenario()) == [Balance(asset="BTC", free=1.0, used=0.0), Balance(asset="USDT", free=899.7999, used=0.0)]
+
+
 def test_a_market_buy_fills_at_once_at_the_newest_close_plus_slippage_paying_the_fee_in_quote() -> None:
     """The newest close is 100: the buy fills at 100 × 1.001 = 100.1.
 
@@ -527,8 +557,12 @@ def test_what_the_paper_venue_cannot_do_is_refused_or_reported_as_transient() ->
             OrderRejectedError, match=r"a stop_loss order sells a held amount; .* this venue trades spot"
         ):
             await venue.place(order("short-stop", "buy", "stop_loss", amount=1, trigger_price=110))
-        with pytest.raises(OrderRejectedError, match=r"symbol 'BTCUSDT' must be written BASE/QUOTE, e\.g\. BTC/USDT"):
-            await venue.market_rules("BTCUSDT")
+        with pytest.raises(
+            OrderRejectedError, match=r"symbol 'BTCXYZ' names no base and quote asset: write it BASE/QUOTE"
+        ):
+            await venue.market_rules("BTCXYZ")
+        with pytest.raises(OrderRejectedError, match=r"symbol '/USDT' names no base and quote asset"):
+            await venue.market_rules("/USDT")
         market.published_until = T0
         with pytest.raises(
             OrderTransientError,

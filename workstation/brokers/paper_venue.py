@@ -28,6 +28,22 @@ from workstation.timeutil import MINUTE_MS, iso
 #: Read the 1m candles of ``symbol`` opening in ``[since_ms, until_ms)`` (``CANDLE_DTYPE``, oldest first).
 CandleReader = Callable[[str, int, int], Awaitable[np.ndarray]]
 
+#: Quote assets recognised at the end of a symbol written without a slash (``BTCUSDT``), longest first.
+_QUOTE_ASSETS: tuple[str, ...] = (
+    "FDUSD",
+    "USDT",
+    "USDC",
+    "BUSD",
+    "TUSD",
+    "USD",
+    "EUR",
+    "GBP",
+    "TRY",
+    "BTC",
+    "ETH",
+    "BNB",
+)
+
 #: Orders that protect a held amount: a stop loss and a take profit of one signal form a one-cancels-the-other pair.
 _PROTECTIVE = ("stop_loss", "take_profit")
 
@@ -148,8 +164,9 @@ class PaperVenue:
     percent_slippage
         Adverse move of market and stop fills, in percent of the price.
     rules
-        Market rules per symbol; by default steps of 1e-8, a minimum amount of 1e-8, no minimum cost, and both
-        protective order kinds kept by the venue.
+        Market rules per symbol; by default the base and quote assets read from the symbol (``BTC/USDT``, or
+        ``BTCUSDT`` ending in a common quote asset), steps of 1e-8, a minimum amount of 1e-8, no minimum cost, and
+        both protective order kinds kept by the venue.
 
     Raises
     ------
@@ -200,7 +217,8 @@ class PaperVenue:
         Raises
         ------
         OrderRejectedError
-            If the default rules are used and ``symbol`` is not written ``BASE/QUOTE``.
+            If the default rules are used and ``symbol`` names no base and quote asset (``BTC/USDT`` and
+            ``BTCUSDT`` do).
         """
         rules = self._rules.get(symbol)
         if rules is None:
@@ -495,10 +513,7 @@ def _text(value: Decimal) -> str:
 
 
 def _default_rules(symbol: str) -> MarketRules:
-    base, slash, rest = symbol.partition("/")
-    quote = rest.partition(":")[0]
-    if not (base and slash and quote):
-        raise OrderRejectedError(f"paper: symbol {symbol!r} must be written BASE/QUOTE, e.g. BTC/USDT")
+    base, quote = _assets_of(symbol)
     return MarketRules(
         symbol=symbol,
         base=base,
@@ -509,4 +524,21 @@ def _default_rules(symbol: str) -> MarketRules:
         min_cost=0.0,
         native_stop_loss=True,
         native_take_profit=True,
+    )
+
+
+def _assets_of(symbol: str) -> tuple[str, str]:
+    """Return the base and quote assets of ``symbol``: ``BTC/USDT``, ``BTC/USDT:USDT`` or ``BTCUSDT``."""
+    base, slash, rest = symbol.partition("/")
+    if slash:
+        quote = rest.partition(":")[0]
+        if base and quote:
+            return base, quote
+    else:
+        for quote in _QUOTE_ASSETS:
+            if symbol.endswith(quote) and len(symbol) > len(quote):
+                return symbol[: -len(quote)], quote
+    raise OrderRejectedError(
+        f"paper: symbol {symbol!r} names no base and quote asset: write it BASE/QUOTE (e.g. BTC/USDT), or end it "
+        f"in one of {', '.join(_QUOTE_ASSETS)} (e.g. BTCUSDT)"
     )
