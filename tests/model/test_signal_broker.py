@@ -39,8 +39,10 @@ RULES = MarketRules(
     min_amount=0.00001,
     min_cost=0.0,
     native_stop_loss=True,
-    native_take_profit=True,
+    native_take_profit=False,
 )
+#: A venue keeping both protective orders as a one-cancels-the-other pair (the paper venue).
+BOTH_KEPT = RULES.model_copy(update={"native_take_profit": True})
 
 
 def leg(name: str, signal_id: str = SIGNAL) -> str:
@@ -275,11 +277,19 @@ def test_an_active_open_buys_the_cost_at_market_and_rests_the_stop_for_the_amoun
     assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
 
 
-def test_only_the_stop_rests_when_the_venue_keeps_both_and_only_the_take_profit_when_it_keeps_no_stops() -> None:
-    venue = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False}))
+def test_the_protective_orders_the_venue_keeps_rest_and_the_engine_watches_the_others() -> None:
+    venue = ScriptedVenue(BOTH_KEPT)
     broker, _ = broker_over(venue)
     run(broker.on_order_open(opening()))
-    assert venue.resting() == {leg("take_profit"): ("take_profit", 0.002, 55000.0)}
+    assert venue.resting() == {
+        leg("stop_loss"): ("stop_loss", 0.002, 48000.0),
+        leg("take_profit"): ("take_profit", 0.002, 55000.0),
+    }
+
+    take_only = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False, "native_take_profit": True}))
+    broker, _ = broker_over(take_only)
+    run(broker.on_order_open(opening()))
+    assert take_only.resting() == {leg("take_profit"): ("take_profit", 0.002, 55000.0)}
 
     engine_watched = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False, "native_take_profit": False}))
     broker, _ = broker_over(engine_watched)
@@ -599,7 +609,7 @@ def test_a_check_reports_a_filled_stop_and_a_filled_take_profit_to_the_engine() 
     run(broker.on_order_check(checking()))
     assert commands.calls == [("stop_loss_filled", SYMBOL)]
 
-    take_venue = ScriptedVenue(RULES.model_copy(update={"native_stop_loss": False}))
+    take_venue = ScriptedVenue(BOTH_KEPT)
     broker, commands = opened(take_venue)
     take_venue.fill(leg("take_profit"))
     run(broker.on_order_check(checking()))

@@ -68,12 +68,13 @@ class SignalBroker:
     (``attempt`` > 0) or a timeout looks the leg up by its client id before sending it again, so a lost answer never
     buys or sells twice.
 
-    Protection: where the venue keeps protective orders (``MarketRules.native_stop_loss`` /
-    ``native_take_profit``), one of them rests on the venue for the whole holding: the stop loss when the venue keeps
-    stops, else the take profit. Two sell orders cannot hold the same amount on a spot venue without an OCO order
-    (Binance spot holds the base of each), so the other level is watched by the engine, which closes through the close
-    gate when the price reaches it. A protective order follows the position: it is replaced after averaging in, a
-    partial close or a level move, and put back by the check when it is found missing or cancelled.
+    Protection: the protective orders the venue keeps (``MarketRules.native_stop_loss`` / ``native_take_profit``)
+    rest on the venue for the whole holding; a level the venue does not keep is watched by the engine, which closes
+    through the close gate when the price reaches it. Both kept means the venue holds them as a one-cancels-the-other
+    pair (the paper venue); a spot exchange without OCO orders cannot back two sells with one amount (Binance spot
+    holds the base of each), so its venue keeps the stop and reports the take profit as not kept (the ccxt venue).
+    A protective order follows the position: it is replaced after averaging in, a partial close or a level move, and
+    put back by the check when it is found missing or cancelled.
 
     Parameters
     ----------
@@ -92,7 +93,7 @@ class SignalBroker:
         self._commands = commands
         self._amount_from_cost = amount_from_cost
         #: The number of the protective order resting for a signal (found on the venue after a restart).
-        self._protection_number: dict[str, int] = {}
+        self._protection_number: dict[tuple[str, Protection], int] = {}
         #: The exits a close of the signal tried in this process (a check counts what they sold).
         self._exit_tries: dict[str, int] = {}
         self._unclaimed: list[OrderRecord] = []
@@ -270,17 +271,39 @@ class SignalBroker:
     async def _protect(
         self, payload: Protected, rules: MarketRules, *, entries: int, partials: int
     ) -> Protection | None:
-        """Make the protective order rest for the whole holding at the payload's level; return its kind if it filled."""
-        kind = _protection(rules)
-        if kind is None:
-            return None
-        number, current, next_absent = await self._protection(payload, kind)
-        if current is not None and current.status == "closed":
-            return kind
-        level = payload.price_stop_loss if kind == "stop_loss" else payload.price_take_profit
-        trigger = rules.round_price(level)
+        """Make the protective orders rest for the whole holding at the payload's levels.
+
+        Returns the kind of a protective order found filled (the venue closed the position: nothing is placed).
+        """
+        kinds = _protections(rules)
+        latest = {kind: await self._protection(payload, kind) for kind in kinds}
+        for kind, (_number, current, _next_absent) in latest.items():
+            if current is not None and current.status == "closed":
+                return kind
         exits = self._exit_tries.get(payload.signal_id, 0)
-        held = await self._held(payload, rules, entries, partials, exits=exits, seen={numbered(kind, number): current})
+        seen = {numbered(kind, number): current for kind, (number, current, _next_absent) in latest.items()}
+        held = await self._held(payload, rules, entries, partials, exits=exits, seen=seen)
+        for kind, (number, current, next_absent) in latest.items():
+            level = payload.price_stop_loss if kind == "stop_loss" else payload.price_take_profit
+            filled = await self._rest(payload, rules, kind, level, held, number, current, next_absent=next_absent)
+            if filled is not None:
+                return filled
+        return None
+
+    async def _rest(
+        self,
+        payload: BrokerPayload,
+        rules: MarketRules,
+        kind: Protection,
+        level: float,
+        held: float,
+        number: int,
+        current: OrderRecord | None,
+        *,
+        next_absent: bool,
+    ) -> Protection | None:
+        """Make the ``kind`` order rest for ``held`` at ``level`` in place of ``current``; return ``kind`` if filled."""
+        trigger = rules.round_price(level)
         amount = rules.round_amount(held)
         if current is not None and current.is_open:
             if rules.round_amount(current.remaining) == amount and current.trigger_price == trigger:
@@ -297,7 +320,7 @@ class SignalBroker:
             return None
         order = _request(payload, numbered(kind, number), "sell", kind, kind, amount=amount, trigger=trigger)
         placed = await self._orders.place(order, look_first=not next_absent)
-        self._protection_number[payload.signal_id] = number
+        self._protection_number[payload.signal_id, kind] = number
         return kind if placed.status == "closed" else None
 
     async def _protect_quietly(self, payload: Protected, rules: MarketRules, *, entries: int, partials: int) -> None:
@@ -308,21 +331,22 @@ class SignalBroker:
             logger.warning("the protection of signal %s is not on the venue yet: %s", payload.signal_id, error)
 
     async def _unprotect(self, payload: BrokerPayload, rules: MarketRules) -> Protection | None:
-        """Cancel the resting protective order; return its kind if it had filled (the venue closed the position)."""
-        kind = _protection(rules)
-        if kind is None:
-            return None
-        _number, current, _next_absent = await self._protection(payload, kind)
-        if current is not None and current.is_open:
-            current = await self._orders.cancel(current)
-        return kind if current is not None and current.status == "closed" else None
+        """Cancel the resting protective orders; return the kind of one that filled (the venue closed the position)."""
+        filled: Protection | None = None
+        for kind in _protections(rules):
+            _number, current, _next_absent = await self._protection(payload, kind)
+            if current is not None and current.is_open:
+                current = await self._orders.cancel(current)
+            if current is not None and current.status == "closed":
+                filled = kind
+        return filled
 
     async def _protection(self, payload: BrokerPayload, kind: Protection) -> tuple[int, OrderRecord | None, bool]:
-        """Return the number of the signal's latest protective order and its record (0 and None: none yet).
+        """Return the number of the signal's latest ``kind`` order and its record (0 and None: none yet).
 
         The third value tells whether the venue was just seen not to have the next number.
         """
-        number = self._protection_number.get(payload.signal_id)
+        number = self._protection_number.get((payload.signal_id, kind))
         if number is not None:
             found = await self._orders.find(payload.symbol, payload.signal_id, numbered(kind, number))
             return number, found, False
@@ -333,7 +357,7 @@ class SignalBroker:
         ) is not None:
             number, latest = number + 1, found
         if number:
-            self._protection_number[payload.signal_id] = number
+            self._protection_number[payload.signal_id, kind] = number
         return number, latest, True
 
     # -- amounts -------------------------------------------------------------------------------------------------
@@ -352,9 +376,8 @@ class SignalBroker:
         legs = ["entry", *(f"average-{number}" for number in range(2, entries + 1))]
         legs += [f"partial-{number}" for number in range(1, partials + 1)]
         legs += [numbered("exit", number) for number in range(1, exits + 1)]
-        kind = _protection(rules)
-        if kind is not None:
-            latest = self._protection_number.get(payload.signal_id, 0)
+        for kind in _protections(rules):
+            latest = self._protection_number.get((payload.signal_id, kind), 0)
             legs += [numbered(kind, number) for number in range(1, latest + 1)]
         return await self._orders.held(payload.symbol, payload.signal_id, legs, base=rules.base, seen=seen)
 
@@ -368,13 +391,13 @@ class SignalBroker:
         return _request(payload, leg, "buy", "market", purpose, cost=payload.cost)
 
 
-def _protection(rules: MarketRules) -> Protection | None:
-    """Return the protective order the venue keeps for a position (the stop first), None when it keeps neither."""
-    if rules.native_stop_loss:
-        return "stop_loss"
-    if rules.native_take_profit:
-        return "take_profit"
-    return None
+def _protections(rules: MarketRules) -> tuple[Protection, ...]:
+    """Return the protective orders the venue keeps for a position (both: as a one-cancels-the-other pair)."""
+    kept: tuple[tuple[Protection, bool], ...] = (
+        ("stop_loss", rules.native_stop_loss),
+        ("take_profit", rules.native_take_profit),
+    )
+    return tuple(kind for kind, native in kept if native)
 
 
 def _refuse_short(payload: BrokerPayload) -> None:
