@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, Literal
 
+import numpy as np
 import pytest
 
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.orders import MarketRules, OrderRecord, OrderRequest, client_order_id
+from workstation.brokers.paper_venue import PaperVenue
 from workstation.brokers.payloads import (
     AverageBuy,
     LevelMove,
@@ -25,6 +27,7 @@ from workstation.brokers.payloads import (
     ScheduleCancelled,
 )
 from workstation.brokers.signal_broker import SignalBroker
+from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.pnl import Pnl
 
 SYMBOL = "BTC/USDT"
@@ -664,3 +667,193 @@ def test_a_cancelled_schedule_cancels_the_resting_order_or_leaves_a_fill_to_the_
     venue.fill(leg("entry", "sig-2"))
     run(broker.on_schedule_cancelled(payload.model_copy(update={"signal_id": "sig-2"})))
     assert [record.client_order_id for record in broker.unclaimed_fills] == [leg("entry", "sig-2")]
+
+
+# -- over the paper venue -----------------------------------------------------------------------------------------
+
+MINUTE = 60_000
+PAPER_RULES = RULES.model_copy(update={"native_take_profit": True})
+
+
+class Market:
+    """1m candles from WHEN, served up to the clock (``now``), as a live run's exchange serves them."""
+
+    def __init__(self, *rows: tuple[float, float, float, float]) -> None:
+        self.candles = np.zeros(len(rows), dtype=CANDLE_DTYPE)
+        for index, (open_, high, low, close) in enumerate(rows):
+            self.candles[index] = (WHEN + index * MINUTE, open_, high, low, close, 1.0)
+        self.at(1)
+
+    def at(self, minute: int) -> None:
+        """Move the clock 30 s into ``minute``: the candles before it are closed."""
+        self.now = WHEN + minute * MINUTE + 30_000
+
+    async def read(self, symbol: str, since: int, until: int) -> np.ndarray:
+        stamps = self.candles["timestamp"]
+        served: np.ndarray = self.candles[(stamps >= since) & (stamps < min(until, self.now // MINUTE * MINUTE))]
+        return served
+
+
+class PaperRoute:
+    """The desk's pass-through to a paper venue: every order submitted is recorded; an answer can be lost."""
+
+    def __init__(self, venue: PaperVenue) -> None:
+        self.venue = venue
+        self.submitted: list[OrderRequest] = []
+        self._lost: set[str] = set()
+
+    def lose_answer(self, leg_name: str) -> None:
+        """Let the venue take the next order of ``leg_name`` but lose its answer."""
+        self._lost.add(leg(leg_name))
+
+    async def submit(self, order: OrderRequest) -> OrderRecord:
+        self.submitted.append(order)
+        record = await self.venue.place(order)
+        if order.client_order_id in self._lost:
+            self._lost.discard(order.client_order_id)
+            raise OrderTransientError("timeout")
+        return record
+
+    async def cancel(self, symbol: str, client_order_id: str) -> OrderRecord:
+        return await self.venue.cancel(symbol, client_order_id)
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderRecord | None:
+        return await self.venue.fetch_order(symbol, client_order_id)
+
+    async def market_rules(self, symbol: str) -> MarketRules:
+        return await self.venue.market_rules(symbol)
+
+
+def paper_desk(market: Market, usdt: float = 1000.0) -> tuple[PaperVenue, PaperRoute, SignalBroker, RecordedCommands]:
+    """A paper account of ``usdt`` (fee 0.1 %, no slippage) on ``market`` and a broker routed to it."""
+    venue = PaperVenue(
+        candles=market.read,
+        clock=lambda: market.now,
+        balances={"USDT": usdt},
+        percent_fee=0.1,
+        percent_slippage=0.0,
+        rules=lambda symbol: PAPER_RULES,
+    )
+    route = PaperRoute(venue)
+    commands = RecordedCommands()
+    return venue, route, SignalBroker(route, commands=commands), commands
+
+
+def sent(route: PaperRoute) -> list[tuple[str, str, str, float | None, float | None]]:
+    """Return the orders sent as (leg, side, type, amount or cost, limit or trigger price)."""
+    return [
+        (
+            LEG_NAMES[order.client_order_id],
+            order.side,
+            order.type,
+            order.amount if order.amount is not None else order.cost,
+            order.price or order.trigger_price,
+        )
+        for order in route.submitted
+    ]
+
+
+def balances(venue: PaperVenue) -> dict[str, tuple[float, float]]:
+    return {balance.asset: (balance.free, balance.used) for balance in run(venue.balances())}
+
+
+def test_paper_a_market_entry_rests_both_levels_and_the_take_profit_the_venue_filled_closes_with_nothing_sold() -> None:
+    market = Market((50000, 50100, 49900, 50000), (50000, 55500, 49950, 55200))
+    venue, route, broker, commands = paper_desk(market)
+
+    run(broker.on_order_open(opening()))
+    assert sent(route) == [
+        ("entry", "buy", "market", 100.0, None),
+        ("stop_loss", "sell", "stop_loss", 0.002, 48000.0),
+        ("take_profit", "sell", "take_profit", 0.002, 55000.0),
+    ]
+    assert balances(venue) == {"BTC": (0.0, 0.002), "USDT": (899.9, 0.0)}
+
+    market.at(2)
+    run(broker.on_order_check(checking()))
+    assert commands.calls == [("take_profit_filled", SYMBOL)]
+
+    run(broker.on_order_close(closing(close_reason="take_profit", current_price=55200.0)))
+    assert len(route.submitted) == 3
+    assert balances(venue) == {"USDT": (1009.79, 0.0)}
+
+
+def test_paper_a_limit_entry_fills_is_activated_partly_closed_and_closed_selling_exactly_what_it_bought() -> None:
+    market = Market(
+        (50000, 50100, 49900, 50000),
+        (49500, 49600, 48900, 49100),
+        (49100, 50200, 49000, 50000),
+        (50000, 51000, 49900, 51000),
+    )
+    venue, route, broker, commands = paper_desk(market)
+
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    assert balances(venue) == {"USDT": (899.94004, 100.05996)}
+    run(broker.on_order_check(checking("schedule", price_open=49000.0)))
+    assert commands.calls == []
+
+    market.at(2)
+    run(broker.on_order_check(checking("schedule", price_open=49000.0)))
+    assert commands.calls == [("activate_scheduled", SYMBOL)]
+    run(broker.on_order_open(opening(price_open=49000.0, current_price=50000.0)))
+
+    market.at(3)
+    run(broker.on_partial_close(PartialClose(**changing(kind="profit", percent_to_close=50.0, cost=50.0))))
+    market.at(4)
+    run(broker.on_order_close(closing(partials=1, current_price=51000.0)))
+
+    assert sent(route) == [
+        ("entry", "buy", "limit", 0.00204, 49000.0),
+        ("stop_loss", "sell", "stop_loss", 0.00204, 48000.0),
+        ("take_profit", "sell", "take_profit", 0.00204, 55000.0),
+        ("partial-1", "sell", "market", 0.00102, None),
+        ("stop_loss-2", "sell", "stop_loss", 0.00102, 48000.0),
+        ("take_profit-2", "sell", "take_profit", 0.00102, 55000.0),
+        ("exit", "sell", "market", 0.00102, None),
+    ]
+    # 100.05996 paid for 0.00204 BTC; 51 - 0.051 back for the half at 50000, 52.02 - 0.05202 for the rest at 51000.
+    assert balances(venue) == {"USDT": (1002.85702, 0.0)}
+    assert run(venue.open_orders()) == []
+
+
+def test_paper_an_entry_whose_answer_was_lost_is_found_on_the_venue_and_bought_once() -> None:
+    market = Market((50000, 50100, 49900, 50000))
+    venue, route, broker, _ = paper_desk(market)
+    route.lose_answer("entry")
+    run(broker.on_order_open(opening()))
+    run(broker.on_order_open(opening(attempt=1)))
+
+    assert [name for name, *_ in sent(route)] == ["entry", "stop_loss", "take_profit"]
+    assert balances(venue) == {"BTC": (0.0, 0.002), "USDT": (899.9, 0.0)}
+
+
+def test_paper_an_average_buy_and_a_trailed_stop_after_a_restart_keep_one_pair_for_the_whole_holding() -> None:
+    market = Market((50000, 50100, 49900, 50000), (50000, 50100, 39900, 40000), (40000, 41000, 39950, 41000))
+    venue, route, broker, _ = paper_desk(market)
+    run(broker.on_order_open(opening(price_stop_loss=39000.0)))
+    market.at(2)
+    average = changing(cost=100.0, current_price=40000.0, price_open=50000.0, price_stop_loss=39000.0)
+    run(broker.on_average_buy(AverageBuy(**average)))
+
+    restarted = SignalBroker(route, commands=RecordedCommands())
+    move = LevelMove(**changing(kind="trailing_stop", price_stop_loss=39500.0, total_entries=2))
+    run(restarted.on_level_move(move))
+
+    assert sent(route)[3:] == [
+        ("average-2", "buy", "market", 100.0, None),
+        ("stop_loss-2", "sell", "stop_loss", 0.0045, 39000.0),
+        ("take_profit-2", "sell", "take_profit", 0.0045, 55000.0),
+        ("stop_loss-3", "sell", "stop_loss", 0.0045, 39500.0),
+    ]
+    assert {record.client_order_id for record in run(venue.open_orders())} == {leg("stop_loss-3"), leg("take_profit-2")}
+    assert balances(venue) == {"BTC": (0.0, 0.0045), "USDT": (799.8, 0.0)}
+
+
+def test_paper_an_order_the_account_cannot_cover_is_refused_by_the_venue() -> None:
+    market = Market((50000, 50100, 49900, 50000))
+    venue, _, broker, _ = paper_desk(market, usdt=50.0)
+    with pytest.raises(
+        OrderRejectedError, match=r"paper: insufficient balance for buy 0\.002 BTC/USDT: need 100\.1 USDT"
+    ):
+        run(broker.on_order_open(opening()))
+    assert balances(venue) == {"USDT": (50.0, 0.0)}
