@@ -111,7 +111,7 @@ def test_no_key_or_secret_reaches_logs_reports_store_or_state_files(
     store = CandleStore(user_data / "candles.sqlite3")
     reports = tmp_path / "reports"
 
-    with FakeBinance(minute_candles(2500)) as server:
+    with FakeBinance(minute_candles(2500), api_key=API_KEY, secret=SECRET) as server:
         schema = ws.add_exchange(
             make_ccxt_exchange(
                 "fake",

@@ -79,7 +79,7 @@ def test_verbose_requests_are_logged_with_the_key_redacted_and_never_printed(
 ) -> None:
     set_api_key("binance", API_KEY, SECRET)
     store = CandleStore(tmp_path / "candles.sqlite3")
-    with FakeBinance(minute_candles(10)) as server:
+    with FakeBinance(minute_candles(10), api_key=API_KEY, secret=SECRET) as server:
         schema = make_ccxt_exchange(
             "fake",
             "binance",

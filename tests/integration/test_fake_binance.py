@@ -1,0 +1,491 @@
+"""The fake binance spot exchange through a real ccxt binance on 127.0.0.1: markets, signing, orders, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import ccxt
+import numpy as np
+import pytest
+from exchange_server import FAKE_API_KEY, FAKE_BINANCE_OPTIONS, FAKE_SECRET, MINUTE, T0, minute_candles
+
+from workstation.exchanges.ccxt_exchange import CcxtConnection
+from workstation.exchanges.fake_binance import ExchangeBalance, ExchangeOrder, ExchangeTrade, FakeBinance, Fault
+
+SYMBOL = "BTC/USDT"
+#: The present candle of the servers below: candle 9 of the ladder, closing at 42004.75.
+PRESENT = T0 + 9 * MINUTE
+CLOSE = 42004.75
+#: The exchange's time: the close of the present candle.
+NOW = PRESENT + MINUTE - 1
+
+SIGNATURE_REFUSED = '{"code":-1022,"msg":"Signature for this request is not valid."}'
+
+T = TypeVar("T")
+
+
+def ladder() -> np.ndarray:
+    """Thirty candles of `minute_candles`, candle 12 dipping to 41900 and candle 15 opening at 41800 (a gap)."""
+    candles = minute_candles(30)
+    candles[12]["low"] = 41900.0
+    candles[15]["open"] = 41800.0
+    candles[15]["low"] = 41790.0
+    return candles
+
+
+def exchange_at(present: int = PRESENT, **options: Any) -> FakeBinance:
+    return FakeBinance(ladder(), present=present, **options)
+
+
+def run(server: FakeBinance, scenario: Callable[[Any], Awaitable[T]], **config: Any) -> T:
+    """Run ``scenario(binance)`` with a ccxt binance pointed at ``server`` through the workstation's connection."""
+    connection = CcxtConnection(
+        "binance",
+        {
+            **FAKE_BINANCE_OPTIONS,
+            "apiKey": config.pop("apiKey", FAKE_API_KEY),
+            "secret": config.pop("secret", FAKE_SECRET),
+            "enableRateLimit": False,
+            **config,
+        },
+        api_url=server.url,
+    )
+
+    async def go() -> T:
+        try:
+            return await scenario(await connection.exchange())
+        finally:
+            await connection.aclose()
+
+    return asyncio.run(go())
+
+
+def placed(server: FakeBinance) -> int:
+    return len([request for request in server.requests if request.method == "POST"])
+
+
+# -- markets, time, klines ---------------------------------------------------------------------------------------
+
+
+def test_markets_carry_binance_filters_and_the_order_types() -> None:
+    async def scenario(binance: Any) -> Any:
+        return binance.market(SYMBOL), await binance.fetch_time(), await binance.fetch_status()
+
+    with exchange_at() as server:
+        market, server_time, status = run(server, scenario)
+
+    assert market["limits"]["amount"]["min"] == 0.00001
+    assert market["limits"]["price"]["min"] == 0.01
+    assert market["limits"]["cost"]["min"] == 5.0
+    assert market["precision"] == {"amount": 0.00001, "price": 0.01, "base": 1e-08, "quote": 1e-08}
+    assert market["info"]["orderTypes"] == ["LIMIT", "MARKET", "STOP_LOSS", "TAKE_PROFIT"]
+    assert server_time == NOW
+    assert status["status"] == "ok"
+
+
+def test_klines_stop_at_the_present_and_follow_it() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.fetch_ohlcv(SYMBOL, "1m", T0, 100)
+
+    with exchange_at() as server:
+        before = run(server, scenario)
+        server.advance_to(T0 + 11 * MINUTE)
+        after = run(server, scenario)
+        with pytest.raises(ValueError, match=f"timestamp_ms={T0} is before the present candle {T0 + 11 * MINUTE}"):
+            server.advance_to(T0)
+
+    assert [row[0] for row in before] == [T0 + k * MINUTE for k in range(10)]
+    assert [row[0] for row in after] == [T0 + k * MINUTE for k in range(12)]
+    assert after[-1] == [T0 + 11 * MINUTE, 42005.5, 42015.5, 41995.5, 42005.75, 5.0]
+
+
+# -- signing -----------------------------------------------------------------------------------------------------
+
+
+def test_a_bad_signature_or_key_is_refused_as_binance_does() -> None:
+    async def balance(binance: Any) -> Any:
+        return await binance.fetch_balance()
+
+    with exchange_at() as server:
+        with pytest.raises(ccxt.AuthenticationError, match=re.escape(SIGNATURE_REFUSED)):
+            run(server, balance, secret="another-secret")
+        with pytest.raises(ccxt.AuthenticationError, match="-2015"):
+            run(server, balance, apiKey="another-key")
+        assert server.orders() == []
+
+
+def test_the_balance_is_signed_and_served() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.fetch_balance()
+
+    with exchange_at(balances={"USDT": 500.0, "BTC": 0.25}) as server:
+        balance = run(server, scenario)
+        [account] = [request for request in server.requests if request.path == "/api/v3/account"]
+
+    assert balance["free"] == {"USDT": 500.0, "BTC": 0.25}
+    assert balance["used"] == {"USDT": 0.0, "BTC": 0.0}
+    assert account.headers["x-mbx-apikey"] == FAKE_API_KEY
+    assert "signature" in account.query
+    assert "timestamp" in account.query
+
+
+# -- market orders -----------------------------------------------------------------------------------------------
+
+
+def test_a_market_buy_fills_at_the_present_close_with_the_fee_in_quote() -> None:
+    async def scenario(binance: Any) -> Any:
+        order = await binance.create_order(SYMBOL, "market", "buy", 0.001, None, {"clientOrderId": "entry-1"})
+        return order, await binance.fetch_balance(), await binance.fetch_my_trades(SYMBOL)
+
+    with exchange_at() as server:
+        order, balance, trades = run(server, scenario)
+        assert server.orders() == [
+            ExchangeOrder(
+                1, "entry-1", "BTCUSDT", "BUY", "MARKET", "FILLED", 0.001, 0.0, 0.0, 0.001, 42.00475, NOW, NOW
+            )
+        ]
+        assert server.trades() == [
+            ExchangeTrade(1, 1, "BTCUSDT", "BUY", CLOSE, 0.001, 42.00475, 0.04200475, "USDT", NOW, False)
+        ]
+        assert server.balances() == {
+            "USDT": ExchangeBalance(957.95324525, 0.0),
+            "BTC": ExchangeBalance(0.001, 0.0),
+        }
+
+    assert (order["id"], order["clientOrderId"], order["status"], order["type"], order["side"]) == (
+        "1",
+        "entry-1",
+        "closed",
+        "market",
+        "buy",
+    )
+    assert (order["amount"], order["filled"], order["remaining"], order["average"], order["cost"]) == (
+        0.001,
+        0.001,
+        0.0,
+        CLOSE,
+        42.00475,
+    )
+    assert order["fee"] == {"currency": "USDT", "cost": 0.04200475}
+    assert balance["free"] == {"USDT": 957.95324525, "BTC": 0.001}
+    assert [(t["id"], t["order"], t["price"], t["amount"], t["cost"], t["fee"]["cost"]) for t in trades] == [
+        ("1", "1", CLOSE, 0.001, 42.00475, 0.04200475)
+    ]
+
+
+def test_a_market_buy_by_cost_buys_what_the_quote_pays_for_rounded_down_to_the_step() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.create_market_buy_order_with_cost(SYMBOL, 100, {"clientOrderId": "by-cost"})
+
+    with exchange_at() as server:
+        order = run(server, scenario)
+        [request] = [request for request in server.requests if request.method == "POST"]
+
+    assert request.query["quoteOrderQty"] == "100"
+    # 100 / 42004.75 = 0.0023806... → 0.00238 BTC.
+    assert (order["status"], order["filled"], order["cost"]) == ("closed", 0.00238, 99.971305)
+    assert order["fee"] == {"currency": "USDT", "cost": 0.09997131}
+
+
+def test_a_market_sell_needs_the_base_asset() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.create_order(SYMBOL, "market", "sell", 0.002)
+
+    with exchange_at() as server, pytest.raises(ccxt.InsufficientFunds, match="insufficient balance"):
+        run(server, scenario)
+
+    with exchange_at(balances={"BTC": 0.002}) as server:
+        order = run(server, scenario)
+        assert server.balances() == {"BTC": ExchangeBalance(0.0, 0.0), "USDT": ExchangeBalance(83.9254905, 0.0)}
+    assert (order["status"], order["cost"], order["fee"]["cost"]) == ("closed", 84.0095, 0.0840095)
+
+
+# -- refusals ----------------------------------------------------------------------------------------------------
+
+
+def test_filters_balances_and_duplicate_ids_are_refused_with_binance_errors() -> None:
+    async def scenario(binance: Any) -> list[str]:
+        errors = []
+        attempts: list[tuple[str, str, float, float | None, dict[str, Any]]] = [
+            ("market", "buy", 0.0001, None, {}),  # 4.2 USDT < 5 USDT minimum notional
+            ("market", "buy", 1.0, None, {}),  # 42,004.75 USDT > 1,000 USDT
+            ("limit", "buy", 0.001, 41000.0, {"clientOrderId": "twice"}),
+            ("limit", "buy", 0.001, 41000.0, {"clientOrderId": "twice"}),
+            ("limit", "buy", 0.001, 41000.0, {"quantity": "0.0010001"}),  # not a whole step
+            ("limit", "buy", 0.001, 41000.0, {"price": "41000.001"}),  # not a whole tick
+        ]
+        for order_type, side, amount, price, params in attempts:
+            try:
+                await binance.create_order(SYMBOL, order_type, side, amount, price, params)
+                errors.append("placed")
+            except ccxt.BaseError as error:
+                errors.append(f"{type(error).__name__}: {str(error).removeprefix('binance ')}")
+        return errors
+
+    with exchange_at() as server:
+        errors = run(server, scenario)
+        assert [order.client_order_id for order in server.orders()] == ["twice"]
+
+    assert errors == [
+        'BadRequest: {"code":-1013,"msg":"Filter failure: NOTIONAL"}',
+        "InsufficientFunds: Account has insufficient balance for requested action.",
+        "placed",
+        'InvalidOrder: {"code":-2010,"msg":"Duplicate order sent."}',
+        "InvalidOrder: order amount should be evenly divisible by lot size "
+        '{"code":-1013,"msg":"Filter failure: LOT_SIZE"}',
+        "InvalidOrder: order price is invalid, i.e. exceeds allowed price precision, exceeds min price or max price "
+        "limits or is invalid value in general, use self.price_to_precision (symbol, amount) "
+        '{"code":-1013,"msg":"Filter failure: PRICE_FILTER"}',
+    ]
+
+
+# -- limit orders ------------------------------------------------------------------------------------------------
+
+
+def test_a_resting_limit_buy_holds_quote_and_fills_at_its_price_when_the_low_reaches_it() -> None:
+    async def place(binance: Any) -> Any:
+        order = await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41950, {"clientOrderId": "dip"})
+        return order, await binance.fetch_open_orders(SYMBOL), await binance.fetch_balance()
+
+    async def look(binance: Any) -> Any:
+        return await binance.fetch_order(None, SYMBOL, {"clientOrderId": "dip"}), await binance.fetch_open_orders(
+            SYMBOL
+        )
+
+    with exchange_at() as server:
+        order, open_orders, balance = run(server, place)
+        server.advance_to(T0 + 11 * MINUTE)
+        assert run(server, look)[0]["status"] == "open"
+        server.advance_to(T0 + 13 * MINUTE)
+        filled, still_open = run(server, look)
+        assert server.trades() == [
+            ExchangeTrade(1, 1, "BTCUSDT", "BUY", 41950.0, 0.001, 41.95, 0.04195, "USDT", T0 + 13 * MINUTE - 1, True)
+        ]
+        assert server.balances()["USDT"] == ExchangeBalance(958.00805, 0.0)
+
+    assert (order["status"], order["price"], order["filled"]) == ("open", 41950.0, 0.0)
+    assert [o["clientOrderId"] for o in open_orders] == ["dip"]
+    assert (balance["free"]["USDT"], balance["used"]["USDT"]) == (958.00805, 41.99195)
+    assert (filled["status"], filled["filled"], filled["average"], filled["lastUpdateTimestamp"]) == (
+        "closed",
+        0.001,
+        41950.0,
+        T0 + 13 * MINUTE - 1,
+    )
+    assert still_open == []
+
+
+def test_a_limit_priced_through_the_market_fills_at_once_at_the_market() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.create_order(SYMBOL, "limit", "buy", 0.001, 42100)
+
+    with exchange_at() as server:
+        order = run(server, scenario)
+
+    assert (order["status"], order["average"], order["price"]) == ("closed", CLOSE, 42100.0)
+
+
+def test_cancel_frees_the_hold_and_a_second_cancel_finds_nothing() -> None:
+    async def scenario(binance: Any) -> Any:
+        await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41950, {"clientOrderId": "dip"})
+        cancelled = await binance.cancel_order(None, SYMBOL, {"clientOrderId": "dip"})
+        balance = await binance.fetch_balance()
+        with pytest.raises(ccxt.OrderNotFound, match=r"Unknown order sent\."):
+            await binance.cancel_order(None, SYMBOL, {"clientOrderId": "dip"})
+        with pytest.raises(ccxt.OrderNotFound, match=r"Order does not exist\."):
+            await binance.fetch_order(None, SYMBOL, {"clientOrderId": "never-sent"})
+        return cancelled, balance, await binance.fetch_order("1", SYMBOL)
+
+    with exchange_at() as server:
+        cancelled, balance, fetched = run(server, scenario)
+
+    # binance answers a cancel with the cancel's own client id; the order keeps its own.
+    assert (cancelled["status"], cancelled["clientOrderId"], cancelled["info"]["origClientOrderId"]) == (
+        "canceled",
+        "fakecancel1",
+        "dip",
+    )
+    assert balance["free"]["USDT"] == 1000.0
+    assert balance["used"]["USDT"] == 0.0
+    assert (fetched["status"], fetched["clientOrderId"]) == ("canceled", "dip")
+
+
+def test_cancel_all_open_orders_of_a_market() -> None:
+    async def scenario(binance: Any) -> Any:
+        await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41950)
+        await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41900)
+        cancelled = await binance.cancel_all_orders(SYMBOL)
+        with pytest.raises(ccxt.OrderNotFound):
+            await binance.cancel_all_orders(SYMBOL)
+        return cancelled
+
+    with exchange_at() as server:
+        cancelled = run(server, scenario)
+        assert [order.status for order in server.orders()] == ["CANCELED", "CANCELED"]
+
+    assert [order["status"] for order in cancelled] == ["canceled", "canceled"]
+
+
+# -- stop loss and take profit -----------------------------------------------------------------------------------
+
+
+def test_a_native_stop_loss_fills_at_its_stop_or_at_the_open_of_a_gap() -> None:
+    async def scenario(binance: Any) -> Any:
+        touched = await binance.create_order(SYMBOL, "market", "sell", 0.001, None, {"stopLossPrice": 41950})
+        gapped = await binance.create_order(SYMBOL, "STOP_LOSS", "sell", 0.001, None, {"stopPrice": 41850})
+        return touched, gapped
+
+    with exchange_at(balances={"BTC": 0.002}) as server:
+        touched, gapped = run(server, scenario)
+        assert server.balances()["BTC"] == ExchangeBalance(0.0, 0.002)
+        server.advance_to(T0 + 29 * MINUTE)
+        assert [(order.type, order.status, order.stop_price) for order in server.orders()] == [
+            ("STOP_LOSS", "FILLED", 41950.0),
+            ("STOP_LOSS", "FILLED", 41850.0),
+        ]
+        assert [(trade.price, trade.time) for trade in server.trades()] == [
+            (41950.0, T0 + 13 * MINUTE - 1),
+            (41800.0, T0 + 16 * MINUTE - 1),
+        ]
+        assert server.balances()["BTC"] == ExchangeBalance(0.0, 0.0)
+
+    assert (touched["status"], touched["triggerPrice"], touched["info"]["type"]) == ("open", 41950.0, "STOP_LOSS")
+    assert gapped["triggerPrice"] == 41850.0
+
+
+def test_a_take_profit_triggers_on_the_high_and_a_stop_that_would_trigger_at_once_is_refused() -> None:
+    async def scenario(binance: Any) -> Any:
+        with pytest.raises(ccxt.OrderImmediatelyFillable, match=r"Order would trigger immediately\."):
+            await binance.create_order(SYMBOL, "market", "sell", 0.001, None, {"stopLossPrice": 42010})
+        return await binance.create_order(SYMBOL, "market", "sell", 0.001, None, {"takeProfitPrice": 42020})
+
+    with exchange_at(balances={"BTC": 0.001}) as server:
+        order = run(server, scenario)
+        server.advance_to(T0 + 20 * MINUTE)
+        # Candle k's high is 42010 + k / 2: 42020 is first reached by candle 20.
+        [trade] = server.trades()
+
+    assert order["info"]["type"] == "TAKE_PROFIT"
+    assert (trade.price, trade.time, trade.side) == (42020.0, T0 + 21 * MINUTE - 1, "SELL")
+
+
+# -- faults ------------------------------------------------------------------------------------------------------
+
+
+def test_a_timeout_after_accept_leaves_exactly_one_order_that_fetch_order_finds() -> None:
+    async def scenario(binance: Any) -> Any:
+        with pytest.raises(ccxt.RequestTimeout):
+            await binance.create_order(SYMBOL, "market", "buy", 0.001, None, {"clientOrderId": "lost"})
+        return await binance.fetch_order(None, SYMBOL, {"clientOrderId": "lost"})
+
+    with exchange_at() as server:
+        server.inject(Fault.TIMEOUT_AFTER_ACCEPT)
+        found = run(server, scenario, timeout=300)
+        assert [(order.client_order_id, order.status) for order in server.orders()] == [("lost", "FILLED")]
+        assert server.applied_faults() == [Fault.TIMEOUT_AFTER_ACCEPT]
+        assert server.pending_faults() == []
+
+    assert (found["clientOrderId"], found["status"], found["filled"]) == ("lost", "closed", 0.001)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.HTTP_500, ccxt.ExchangeNotAvailable),
+        (Fault.HTTP_429, ccxt.DDoSProtection),
+        (Fault.REJECT, ccxt.InvalidOrder),
+    ],
+)
+def test_errors_before_acceptance_place_nothing(fault: Fault, error: type[Exception]) -> None:
+    async def scenario(binance: Any) -> Any:
+        with pytest.raises(error):
+            await binance.create_order(SYMBOL, "market", "buy", 0.001)
+        return await binance.create_order(SYMBOL, "market", "buy", 0.001)
+
+    with exchange_at() as server:
+        server.inject(fault)
+        second = run(server, scenario)
+        assert [order.order_id for order in server.orders()] == [1]
+        assert server.applied_faults() == [fault]
+
+    assert second["status"] == "closed"
+
+
+def test_a_429_carries_retry_after_and_an_http_error_can_hit_another_path() -> None:
+    with exchange_at() as server:
+        server.inject(Fault.HTTP_429.at("GET", "/api/v3/openOrders"))
+
+        async def scenario(binance: Any) -> Any:
+            with pytest.raises(ccxt.DDoSProtection, match="429"):
+                await binance.fetch_open_orders(SYMBOL)
+            return await binance.fetch_open_orders(SYMBOL)
+
+        assert run(server, scenario) == []
+    with pytest.raises(ValueError, match="partial_fill happens where orders are placed or cancelled"):
+        Fault.PARTIAL_FILL(0.5).at("GET", "/api/v3/order")
+    with pytest.raises(ValueError, match=r"fraction=1\.5: a partial fill is strictly between 0 and 1"):
+        Fault.PARTIAL_FILL(1.5)
+
+
+def test_a_partial_market_fill_expires_the_rest() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.create_order(SYMBOL, "market", "buy", 0.003)
+
+    with exchange_at() as server:
+        server.inject(Fault.PARTIAL_FILL(0.5))
+        order = run(server, scenario)
+
+    # 0.0015 rounded down to the 0.00001 step.
+    assert (order["status"], order["amount"], order["filled"], order["remaining"]) == ("expired", 0.003, 0.0015, 0.0015)
+
+
+def test_a_partial_limit_fill_leaves_the_rest_on_the_book() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.create_order(SYMBOL, "limit", "buy", 0.002, 41950, {"clientOrderId": "half"})
+
+    async def look(binance: Any) -> Any:
+        return await binance.fetch_order(None, SYMBOL, {"clientOrderId": "half"})
+
+    with exchange_at() as server:
+        server.inject(Fault.PARTIAL_FILL(0.25))
+        run(server, scenario)
+        server.advance_to(T0 + 13 * MINUTE)
+        partial = run(server, look)
+        held = server.balances()["USDT"].locked
+        server.advance_to(T0 + 16 * MINUTE)
+        whole = run(server, look)
+
+    assert (partial["status"], partial["filled"], partial["remaining"]) == ("open", 0.0005, 0.0015)
+    assert partial["info"]["status"] == "PARTIALLY_FILLED"
+    assert held == pytest.approx(0.0015 * 41950 * 1.001)
+    assert (whole["status"], whole["filled"]) == ("closed", 0.002)
+
+
+def test_a_fill_during_cancel_answers_unknown_order_and_the_order_is_filled() -> None:
+    async def scenario(binance: Any) -> Any:
+        await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41950, {"clientOrderId": "raced"})
+        with pytest.raises(ccxt.OrderNotFound, match=r"Unknown order sent\."):
+            await binance.cancel_order(None, SYMBOL, {"clientOrderId": "raced"})
+        return await binance.fetch_order(None, SYMBOL, {"clientOrderId": "raced"})
+
+    with exchange_at() as server:
+        server.inject(Fault.FILL_DURING_CANCEL)
+        order = run(server, scenario)
+        assert server.applied_faults() == [Fault.FILL_DURING_CANCEL]
+
+    assert (order["status"], order["filled"], order["average"]) == ("closed", 0.001, 41950.0)
+
+
+def test_scripted_failures_still_answer_any_path() -> None:
+    async def scenario(binance: Any) -> Any:
+        with pytest.raises(ccxt.ExchangeNotAvailable):
+            await binance.fetch_balance()
+        return await binance.fetch_balance()
+
+    with exchange_at() as server:
+        server.fail_next("/api/v3/account", [500])
+        assert run(server, scenario)["free"] == {"USDT": 1000.0}
+        assert server.count("/api/v3/account") == 2
