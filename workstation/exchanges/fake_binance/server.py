@@ -473,7 +473,7 @@ class FakeBinance:
 
 def _scripted(failure: Failure) -> _Answer:
     if failure == 429:
-        return _Answer(HTTPStatus.TOO_MANY_REQUESTS, {"code": -1003, "msg": "Too many requests."})
+        return _Answer(HTTPStatus.TOO_MANY_REQUESTS, text='{"code": -1003, "msg": "Too many requests."}')
     if failure == 500:
         return _Answer(HTTPStatus.INTERNAL_SERVER_ERROR, text="Internal Server Error", content_type="text/plain")
     if failure == "garbage":
