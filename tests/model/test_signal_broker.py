@@ -637,6 +637,15 @@ def test_a_check_puts_back_a_stop_cancelled_on_the_venue() -> None:
     assert commands.calls == []
 
 
+def test_a_check_leaves_a_stop_the_venue_spells_within_half_a_step_of_the_holding() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    stop = venue.orders[leg("stop_loss")]
+    venue.orders[leg("stop_loss")] = stop.model_copy(update={"amount": 0.0020000000001, "trigger_price": 48000.001})
+    run(broker.on_order_check(checking()))
+    assert venue.calls == [("fetch", "stop_loss")]
+
+
 def test_a_scheduled_check_activates_a_filled_limit_order_and_drops_a_cancelled_one() -> None:
     venue = ScriptedVenue()
     broker, commands = broker_over(venue)

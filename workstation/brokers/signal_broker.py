@@ -128,7 +128,7 @@ class SignalBroker:
             entry = await self._orders.place(self._buy(payload, rules, "entry", "entry"), look_first=False)
         if entry.is_open:
             raise OrderTransientError(
-                f"limit order not filled yet: {entry.filled:g} of {entry.amount:g} {rules.base} filled "
+                f"{entry.type} order not filled yet: {entry.filled:g} of {entry.amount:g} {rules.base} filled "
                 f"(client order id {entry.client_order_id})"
             )
         if entry.filled <= 0:
@@ -144,6 +144,10 @@ class SignalBroker:
         try of the close sends its own exit leg (``exit``, ``exit-2``, ...) for what the earlier ones left, so an
         exit that filled in part is completed by the next try and an exit whose answer was lost is not sent twice.
         """
+        await self._close(payload)
+        self._forget(payload.signal_id)
+
+    async def _close(self, payload: OrderClose) -> None:
         _refuse_short(payload)
         rules = await self._route.market_rules(payload.symbol)
         tries = payload.attempt + 1
@@ -252,6 +256,14 @@ class SignalBroker:
                 entry.filled,
                 payload.symbol,
             )
+        self._forget(payload.signal_id)
+
+    def _forget(self, signal_id: str) -> None:
+        """Drop what is kept of a signal that is over (its orders stay on the venue, found again by their ids)."""
+        self._orders.forget(signal_id)
+        self._exit_tries.pop(signal_id, None)
+        for kind in ("stop_loss", "take_profit"):
+            self._protection_number.pop((signal_id, kind), None)
 
     async def _check_resting(self, payload: OrderCheck, entry: OrderRecord) -> None:
         if entry.is_open:
@@ -306,7 +318,10 @@ class SignalBroker:
         trigger = rules.round_price(level)
         amount = rules.round_amount(held)
         if current is not None and current.is_open:
-            if rules.round_amount(current.remaining) == amount and current.trigger_price == trigger:
+            # Within half a step: the venue's record may spell the number its own way.
+            same_amount = abs(current.remaining - amount) < rules.amount_step / 2
+            same_trigger = abs((current.trigger_price or 0.0) - trigger) < rules.price_step / 2
+            if same_amount and same_trigger:
                 return None
             cancelled = await self._orders.cancel(current)
             if cancelled.status == "closed":

@@ -23,15 +23,16 @@ class SignalOrders:
 
     def __init__(self, route: OrderRoute) -> None:
         self._route = route
-        self._final: dict[str, OrderRecord] = {}
+        #: Per signal: the records that can no longer change, by client order id.
+        self._final: dict[str, dict[str, OrderRecord]] = {}
 
     async def find(self, symbol: str, signal_id: str, leg: str) -> OrderRecord | None:
         """Return the venue's record of the signal's ``leg``; None when the venue has never seen it."""
         identifier = client_order_id(signal_id, leg)
-        known = self._final.get(identifier)
+        known = self._final.get(signal_id, {}).get(identifier)
         if known is not None:
             return known
-        return self._keep(await self._route.fetch_order(symbol, identifier))
+        return self._keep(await self._route.fetch_order(symbol, identifier), signal_id)
 
     async def place(self, order: OrderRequest, *, look_first: bool) -> OrderRecord:
         """Send ``order`` unless the venue already has it; return its record.
@@ -40,12 +41,13 @@ class SignalOrders:
         may have reached it. A timeout of this try is answered the same way: the order is looked up, and the timeout
         raised again only when the venue has never seen it.
         """
+        signal_id = order.signal_id or ""
         if look_first:
             found = await self._fetch(order)
             if found is not None:
                 return found
         try:
-            return self._settled(await self._route.submit(order))
+            return self._settled(await self._route.submit(order), signal_id)
         except OrderTransientError:
             found = await self._fetch(order)
             if found is None:
@@ -54,7 +56,8 @@ class SignalOrders:
 
     async def cancel(self, record: OrderRecord) -> OrderRecord:
         """Cancel the open order of ``record``; return its final record (status ``closed`` when it filled first)."""
-        return self._settled(await self._route.cancel(record.symbol, record.client_order_id))
+        settled = await self._route.cancel(record.symbol, record.client_order_id)
+        return self._settled(settled, record.signal_id or "")
 
     async def held(
         self,
@@ -78,13 +81,17 @@ class SignalOrders:
                 total += record.filled - fee if record.side == "buy" else -(record.filled + fee)
         return total
 
+    def forget(self, signal_id: str) -> None:
+        """Drop the records kept of a signal that is over."""
+        self._final.pop(signal_id, None)
+
     async def _fetch(self, order: OrderRequest) -> OrderRecord | None:
-        return self._keep(await self._route.fetch_order(order.symbol, order.client_order_id))
+        return self._keep(await self._route.fetch_order(order.symbol, order.client_order_id), order.signal_id or "")
 
-    def _keep(self, record: OrderRecord | None) -> OrderRecord | None:
-        return None if record is None else self._settled(record)
+    def _keep(self, record: OrderRecord | None, signal_id: str) -> OrderRecord | None:
+        return None if record is None else self._settled(record, signal_id)
 
-    def _settled(self, record: OrderRecord) -> OrderRecord:
+    def _settled(self, record: OrderRecord, signal_id: str) -> OrderRecord:
         if not record.is_open:
-            self._final[record.client_order_id] = record
+            self._final.setdefault(signal_id, {})[record.client_order_id] = record
         return record
