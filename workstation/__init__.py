@@ -30,7 +30,19 @@ from workstation.backtest_request import (
     strategy_params_model,
 )
 from workstation.backtest_run import BacktestRun
+from workstation.brokers.broker import Broker
+from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
+from workstation.brokers.gates import BrokerGateError
 from workstation.brokers.paper_venue import PaperVenue
+from workstation.brokers.payloads import (
+    AverageBuy,
+    LevelMove,
+    OrderCheck,
+    OrderClose,
+    OrderOpen,
+    ScheduleCancelled,
+)
+from workstation.brokers.payloads import PartialClose as BrokerPartialClose
 from workstation.clients.pnl import compute_pnl
 from workstation.commands import (
     commit_activate_scheduled,
@@ -38,6 +50,8 @@ from workstation.commands import (
     commit_breakeven,
     commit_cancel_scheduled,
     commit_close_pending,
+    commit_create_stop_loss,
+    commit_create_take_profit,
     commit_partial_loss,
     commit_partial_loss_cost,
     commit_partial_profit,
@@ -306,11 +320,15 @@ __all__ = [
     "AccountTrade",
     "ActiveResult",
     "AtrBasedSizing",
+    "AverageBuy",
     "Backtest",
     "BacktestProgress",
     "BacktestRequest",
     "BacktestRun",
     "BacktestStatistics",
+    "Broker",
+    "BrokerGateError",
+    "BrokerPartialClose",
     "BuiltinStrategy",
     "CancelledResult",
     "CandleAnomalyError",
@@ -360,6 +378,7 @@ __all__ = [
     "IndicatorValues",
     "KellyCriterionSizing",
     "KeyringUnavailableError",
+    "LevelMove",
     "Live",
     "LiveEvent",
     "LiveRunFailedError",
@@ -379,6 +398,12 @@ __all__ = [
     "OptimizerResult",
     "OptimizerRow",
     "OptimizerSchema",
+    "OrderCheck",
+    "OrderClose",
+    "OrderDeletedError",
+    "OrderOpen",
+    "OrderRejectedError",
+    "OrderTransientError",
     "OutOfSampleStats",
     "PaperRun",
     "PaperTradingRequest",
@@ -413,6 +438,7 @@ __all__ = [
     "RunSeries",
     "RunSummary",
     "Schedule",
+    "ScheduleCancelled",
     "ScheduleStatistics",
     "ScheduledResult",
     "SchemaNotFoundError",
@@ -469,6 +495,8 @@ __all__ = [
     "commit_breakeven",
     "commit_cancel_scheduled",
     "commit_close_pending",
+    "commit_create_stop_loss",
+    "commit_create_take_profit",
     "commit_partial_loss",
     "commit_partial_loss_cost",
     "commit_partial_profit",

@@ -3,13 +3,19 @@
 They work inside ``get_signal`` and inside every strategy callback, on the position of the strategy whose code is
 running; the position's state belongs to the run (runs never share one). A command refused for a business reason
 returns ``False`` and changes nothing; outside a strategy's code every command raises ``ContextError``.
+
+A live run with a broker asks it before a command changes the position (19.5: "if this method throws, the mutation
+is skipped"): the command is tried on a copy, the broker is asked with the copy's figures, and only once it confirmed
+is the position changed; a broker that fails makes the command return ``False`` and change nothing.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
+from workstation.brokers.gates import ChangeKind, PositionChange
 from workstation.clients.position import PositionState
 from workstation.clients.position_manager import PositionManager, Request, active_manager
 from workstation.context import execution_context, method_context
@@ -66,6 +72,46 @@ def _held(name: str, symbol: str) -> tuple[_Call, PositionState]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+async def _change(
+    manager: PositionManager,
+    state: PositionState,
+    kind: ChangeKind,
+    price: float,
+    when: int,
+    act: Callable[[PositionState], bool],
+    details: Callable[[PositionState], tuple[float | None, float | None]] = lambda _: (None, None),
+) -> bool:
+    """Apply ``act`` to the position, once the run's broker (if any) confirmed it; tell whether it was applied.
+
+    ``details`` gives the change's percent and money from the position it was tried on (a partial close's share).
+    A change that leaves the position as it was (a breakeven already in place) is not sent to the broker.
+    """
+    confirm = manager.confirm
+    if confirm is None:
+        return act(state)
+    trial = state.copy()
+    if not act(trial):
+        return False
+    moved = (trial.entries, trial.partials, trial.trailing_stop_loss, trial.trailing_take_profit) != (
+        state.entries,
+        state.partials,
+        state.trailing_stop_loss,
+        state.trailing_take_profit,
+    )
+    if moved:
+        percent, cost = details(trial)
+        if not await confirm(PositionChange(kind, trial, price, when, percent, cost)):
+            return False
+    # The command is a function of the position, the price and the time: it does to the position what it did to the
+    # copy.
+    return act(state)
+
+
+def _partial_details(trial: PositionState) -> tuple[float | None, float | None]:
+    closed = trial.partials[-1]
+    return closed.percent, closed.cost_basis_at_close * closed.percent / 100
+
+
 async def _partial(name: str, symbol: str, kind: str, amount: float, *, dollars: bool) -> bool:
     found = _open(name, symbol)
     if found is None:
@@ -73,12 +119,16 @@ async def _partial(name: str, symbol: str, kind: str, amount: float, *, dollars:
     call, state = found
     price = await call.manager.price(call.when)
     if kind == "profit":
-        command = state.partial_profit_cost if dollars else state.partial_profit
+        command = PositionState.partial_profit_cost if dollars else PositionState.partial_profit
     else:
-        command = state.partial_loss_cost if dollars else state.partial_loss
-    if not command(amount, price, call.when):
-        return False
+        command = PositionState.partial_loss_cost if dollars else PositionState.partial_loss
     manager = call.manager
+    when = call.when
+    change: ChangeKind = "partial_profit" if kind == "profit" else "partial_loss"
+    if not await _change(
+        manager, state, change, price, when, lambda target: command(target, amount, price, when), _partial_details
+    ):
+        return False
     manager.queue(
         "partial-profit" if kind == "profit" else "partial-loss",
         price,
@@ -122,8 +172,13 @@ async def _trailing(name: str, symbol: str, level: str, shift: float, price: flo
         shift = state.stop_loss_shift(shift) if level == "stop" else state.take_profit_shift(shift)
     else:
         checked_at = price
-    command = state.trailing_stop if level == "stop" else state.trailing_take
-    if not command(shift, checked_at):
+    command = PositionState.trailing_stop if level == "stop" else PositionState.trailing_take
+    change: ChangeKind = "trailing_stop" if level == "stop" else "trailing_take"
+
+    def act(target: PositionState) -> bool:
+        return command(target, shift, checked_at)
+
+    if not await _change(call.manager, state, change, checked_at, call.when, act):
         return False
     call.manager.queue(
         "trailing-stop" if level == "stop" else "trailing-take", checked_at, call.when, percent_shift=shift
@@ -157,8 +212,13 @@ async def commit_breakeven(symbol: str) -> bool:
     if found is None:
         return False
     call, state = found
-    price = await call.manager.price(call.when)
-    if not state.breakeven(price, call.manager.config):
+    manager = call.manager
+    price = await manager.price(call.when)
+
+    def act(target: PositionState) -> bool:
+        return target.breakeven(price, manager.config)
+
+    if not await _change(manager, state, "breakeven", price, call.when, act):
         return False
     call.manager.queue("breakeven", price, call.when)
     return True
@@ -174,7 +234,18 @@ async def commit_average_buy(symbol: str, cost: float | None = None) -> bool:
     price = await manager.price(call.when)
     amount = manager.config.position_entry_cost if cost is None else cost
     # 19.5 books any cost (P6); a NaN, infinite or non-positive one would corrupt the money held, so it is refused.
-    if not (math.isfinite(amount) and amount > 0) or not state.average_buy(price, amount, call.when):
+    if not (math.isfinite(amount) and amount > 0):
+        return False
+    when = call.when
+    if not await _change(
+        manager,
+        state,
+        "average_buy",
+        price,
+        when,
+        lambda target: target.average_buy(price, amount, when),
+        lambda _: (None, amount),
+    ):
         return False
     manager.queue("average-buy", price, call.when, cost=amount, effective_price_open=state.eff())
     return True
@@ -204,6 +275,41 @@ async def commit_activate_scheduled(symbol: str, id: str | None = None, note: st
     call = _call("commit_activate_scheduled", symbol)
     if call is not None:
         call.manager.request_activation(Request(id, note))
+
+
+async def _filled(
+    name: str, symbol: str, reason: Literal["take_profit", "stop_loss"], id: str | None, note: str | None
+) -> None:
+    call = _call(name, symbol)
+    if call is None:
+        return
+    manager = call.manager
+    state = manager.state
+    if state is None or not state.is_open:
+        return
+    request = manager.close_request
+    # A fill on the exchange wins over a close asked for and not made yet: selling again would sell twice.
+    if request is None or request.filled is None:
+        manager.close_request = Request(id, note, filled=reason)
+        manager.touched = True
+
+
+async def commit_create_take_profit(symbol: str, id: str | None = None, note: str | None = None) -> None:
+    """Report that the position's take profit order filled on the exchange: it closes at the next tick (19.5).
+
+    The close has reason ``take_profit`` and books at the effective take profit; the broker is not asked to close
+    again (the exchange already did). Nothing happens without an open position.
+    """
+    await _filled("commit_create_take_profit", symbol, "take_profit", id, note)
+
+
+async def commit_create_stop_loss(symbol: str, id: str | None = None, note: str | None = None) -> None:
+    """Report that the position's stop loss order filled on the exchange: it closes at the next tick (19.5).
+
+    The close has reason ``stop_loss`` and books at the effective stop loss; the broker is not asked to close again
+    (the exchange already did). Nothing happens without an open position.
+    """
+    await _filled("commit_create_stop_loss", symbol, "stop_loss", id, note)
 
 
 async def set_strategy_paused(symbol: str, paused: bool) -> None:

@@ -115,6 +115,28 @@ class Config(BaseModel):
     walker_top_n: int = Field(
         10, title="Walker table rows", ge=1, le=1000, description="Rows of the walker comparison table."
     )
+    # 19.5's CC_ORDER_*_RETRY_ATTEMPTS: what a live run with a broker tolerates before it gives up on an order.
+    order_open_retry_attempts: int = Field(
+        5,
+        title="Open retries",
+        ge=0,
+        le=1000,
+        description="Retries of an open the broker failed transiently (same signal id); 0: dropped at once.",
+    )
+    order_close_retry_attempts: int = Field(
+        5,
+        title="Close retries",
+        ge=0,
+        le=1000,
+        description="Retries of a close the broker failed transiently, then force-closed; 0: retried forever.",
+    )
+    order_check_retry_attempts: int = Field(
+        5,
+        title="Order check failures tolerated",
+        ge=0,
+        le=1000,
+        description="Failed order checks in a row tolerated before the order counts as gone; 0: none.",
+    )
 
     @model_validator(mode="after")
     def _stop_loss_range(self) -> Self:

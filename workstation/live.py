@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from workstation import registry
+from workstation.brokers.broker import Broker
 from workstation.clients.live_strategy import LiveClientStrategy
 from workstation.clients.strategy import Result
 from workstation.config import get_config
@@ -67,6 +68,7 @@ class LiveUtils:
         exchange_name: str,
         clock: Clock | None = None,
         until: datetime | None = None,
+        broker: Broker | None = None,
     ) -> AsyncIterator[Result]:
         """Validate every referenced name, then return the run's results as an async iterator.
 
@@ -74,6 +76,10 @@ class LiveUtils:
         ``live_tick_seconds`` of ``clock`` (default: the system clock) and yields ``scheduled``, ``opened``,
         ``closed`` and ``cancelled`` results. After ``until`` it stops gracefully: no new signals, an open position
         is still managed to its close.
+
+        With a ``broker`` the run sends its orders through it (19.5's broker contract): it asks the broker before it
+        opens, closes or changes a position, and checks the orders on every tick it holds one, within the retry
+        budgets of ``Config.order_*_retry_attempts``. Without one, positions are tracked and nothing is sent.
 
         Raises
         ------
@@ -93,7 +99,7 @@ class LiveUtils:
         instance = self._instances.get(symbol, strategy_name)
         self._refuse_second_run(instance)
         context = MethodContext(strategy_name, exchange_name, "", get_config())
-        return ContextIterator(self._run(instance, context, clock or SystemClock(), until_ms), context)
+        return ContextIterator(self._run(instance, context, clock or SystemClock(), until_ms, broker), context)
 
     def background(
         self,
@@ -103,17 +109,20 @@ class LiveUtils:
         exchange_name: str,
         clock: Clock | None = None,
         until: datetime | None = None,
+        broker: Broker | None = None,
     ) -> Callable[[], Awaitable[None]]:
         """Run on the running loop as a task; return a callable that requests a graceful stop.
 
         ``done_live`` is emitted when the task ends, whether it finished or was stopped; a failed task emits an
-        ``error`` (source ``Live.background``) instead.
+        ``error`` (source ``Live.background``) instead. ``broker``: as :meth:`run`.
         """
         asyncio.get_running_loop()
         instance = self._instances.get(symbol, strategy_name)
         if instance.task is not None and not instance.task.done() and instance.stop_callable is not None:
             return instance.stop_callable
-        results = self.run(symbol, strategy_name=strategy_name, exchange_name=exchange_name, clock=clock, until=until)
+        results = self.run(
+            symbol, strategy_name=strategy_name, exchange_name=exchange_name, clock=clock, until=until, broker=broker
+        )
         done = DoneEvent(
             symbol=symbol, strategy_name=strategy_name, exchange_name=exchange_name, frame_name="", backtest=False
         )
@@ -241,7 +250,7 @@ class LiveUtils:
             raise RunAlreadyActiveError(f"Live run for {instance.symbol}:{instance.name} is already active")
 
     async def _run(
-        self, instance: RunInstance, context: MethodContext, clock: Clock, until: int | None
+        self, instance: RunInstance, context: MethodContext, clock: Clock, until: int | None, broker: Broker | None
     ) -> AsyncIterator[Result]:
         self._refuse_second_run(instance)
         instance.active = True
@@ -269,6 +278,8 @@ class LiveUtils:
                 clock_ms=bound_now if bound_now is not None else (lambda: clock_ms(clock)),
             )
             assert isinstance(strategy, LiveClientStrategy)
+            if broker is not None:
+                strategy.use_broker(broker)
 
             manual = self._manual[f"{symbol}:{strategy_name}"] = ManualQueue()
 

@@ -39,6 +39,9 @@ UPPER: dict[str, int | float] = {
     "report_max_rows": 1_000_000,
     "performance_max_events": 1_000_000,
     "walker_top_n": 1000,
+    "order_open_retry_attempts": 1000,
+    "order_close_retry_attempts": 1000,
+    "order_check_retry_attempts": 1000,
 }
 
 

@@ -39,6 +39,9 @@ FIELDS: dict[str, tuple[type, float, str, float]] = {
     "report_max_rows": (int, 250, "ge", 1),
     "performance_max_events": (int, 10000, "ge", 1),
     "walker_top_n": (int, 10, "ge", 1),
+    "order_open_retry_attempts": (int, 5, "ge", 0),
+    "order_close_retry_attempts": (int, 5, "ge", 0),
+    "order_check_retry_attempts": (int, 5, "ge", 0),
 }
 INT_FIELDS = [name for name, (kind, *_rest) in FIELDS.items() if kind is int]
 FLOAT_FIELDS = [name for name, (kind, *_rest) in FIELDS.items() if kind is float]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from workstation.clients.position import PositionState
 from workstation.config import Config
@@ -19,6 +19,9 @@ from workstation.models.events import CommitEvent, PauseEvent
 from workstation.models.fast import construct
 from workstation.models.position import CommandSource, CommitAction
 from workstation.models.signal import SignalRow
+
+if TYPE_CHECKING:
+    from workstation.brokers.gates import ConfirmChange
 
 #: Who is issuing position commands now: the trader while a manual command runs (``ws.Live.command``), else the
 #: strategy. The commit events and deferred requests of those commands say so.
@@ -32,6 +35,8 @@ class Request:
     id: str | None
     note: str | None
     source: CommandSource = field(default_factory=command_source.get)
+    #: A close the broker reported filled on the exchange: booked with this reason at the level, not sent again.
+    filled: Literal["take_profit", "stop_loss"] | None = None
 
 
 class _Queued(NamedTuple):
@@ -91,6 +96,8 @@ class PositionManager:
         self._queued: list[_Queued] = []
         #: Position commands that took effect so far: what the position's levels depend on changes only with it.
         self.changes = 0
+        #: Live with a broker: confirms a position command before it changes the position (None: no broker).
+        self.confirm: ConfirmChange | None = None
 
     @property
     def position(self) -> PositionState | None:

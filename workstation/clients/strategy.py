@@ -8,7 +8,7 @@ import math
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from contextvars import Token
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import ValidationError
@@ -288,7 +288,14 @@ class ClientStrategy:
             peak_profit=None,
             max_drawdown=None,
         )
-        if not immediate:
+        return await self._start_signal(row, when, price)
+
+    async def _start_signal(self, row: SignalRow, when: int, price: float) -> Result | None:
+        """Schedule ``row`` as a waiting limit order or open it at market, once the open gate let it (live)."""
+        signal_id = row.id
+        if row.is_scheduled:
+            if not await self._open_gate("schedule", row, when, price):
+                return await self._idle(when, price)
             self.last_signal_id = signal_id
             await self._before_schedule(row)
             self.manager.start(PositionState(row, self.config.position_entry_cost))
@@ -298,7 +305,9 @@ class ClientStrategy:
             )
             await self._emit(scheduled)
             return scheduled
-        if not await self._risk_allows("open", price_open, when, row):
+        if not await self._risk_allows("open", row.price_open, when, row):
+            return await self._idle(when, price)
+        if not await self._open_gate("active", row, when, price):
             return await self._idle(when, price)
         self.last_signal_id = signal_id
         state = PositionState(row, self.config.position_entry_cost)
@@ -527,8 +536,12 @@ class ClientStrategy:
                 if timestamp > frame_end:
                     ending = "time_expired", timestamp, price
                     break
-                if manager.close_request is not None:
-                    ending = "closed", timestamp, price
+                if (request := manager.close_request) is not None:
+                    filled = request.filled
+                    if filled is None:
+                        ending = "closed", timestamp, price
+                    else:
+                        ending = filled, timestamp, state.take_profit if filled == "take_profit" else state.stop_loss
                     break
                 if timestamp >= deadline:
                     ending = "time_expired", timestamp, price
@@ -612,9 +625,7 @@ class ClientStrategy:
             self._warn_data_end(row, stamps)
             reason = "time_expired"
             timestamp, price = (stamps[-1], prices[-1]) if len(stamps) > first else (row.pending_at, row.price_open)
-        if reason == "closed":
-            request = manager.close_request
-            assert request is not None
+        if (request := manager.close_request) is not None and reason in ("closed", request.filled):
             manager.emit_now(
                 "close-pending",
                 state,
@@ -818,6 +829,10 @@ class ClientStrategy:
         return cancelled
 
     # ------------------------------------------------------------------ persistence hooks (live overrides them)
+
+    async def _open_gate(self, kind: Literal["schedule", "active"], row: SignalRow, when: int, price: float) -> bool:
+        """Tell whether a new signal may be scheduled or opened (live: its broker's open gate; backtest: always)."""
+        return True
 
     async def _before_schedule(self, row: SignalRow) -> None:
         """Persist a new waiting limit order before anyone hears of it (backtest: nothing to persist)."""

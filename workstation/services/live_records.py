@@ -20,6 +20,14 @@ Position management (SPEC-position) adds two more, so a restart resumes a manage
   at a tick the store does not hold as evaluated is undone at a restart, since that tick runs again.
 
 Records written before these existed read as no request, breakeven not announced, not paused.
+
+A run with a broker (issue 16) adds one more:
+
+* ``broker`` (key: ``symbol:strategy_name``): the broker's try counters of the signal being opened or held
+  (:class:`LiveBrokerAttempts`), written before each gate call and after each failed check, so a try cut short by a
+  kill comes back with ``attempt >= 1`` and the broker looks its order up before sending it again. An open the broker
+  has not confirmed keeps its row here, and is tried again with the same id. The open, the limit order's placement
+  and the end remove it in their own change.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import BaseModel, ConfigDict, RootModel, SerializerFunctionWrapHandler, model_serializer
 
 from workstation import persist
 from workstation.errors import PersistedStateConflictError
@@ -46,6 +54,9 @@ from workstation.timeutil import from_ms
 logger = logging.getLogger("workstation.live")
 
 LiveSignalKind = Literal["open_position", "limit_order"]
+
+#: The closes a broker reports filled on the exchange, which the engine books without asking it again.
+FilledReason = Literal["take_profit", "stop_loss"]
 
 
 class LiveProgress(BaseModel):
@@ -83,6 +94,16 @@ class LiveRequest(BaseModel):
     note: str | None
     #: Who asked for it; requests stored before the field existed were the strategy's.
     source: CommandSource = "strategy"
+    #: A close the broker reported filled on the exchange (``commit_create_take_profit`` / ``_stop_loss``).
+    filled: FilledReason | None = None
+
+    @model_serializer(mode="wrap")
+    def _plain_without_fill(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A plain request is stored as before the field existed.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("filled") is None:
+            data.pop("filled", None)
+        return data
 
 
 class LiveManagement(BaseModel):
@@ -96,6 +117,23 @@ class LiveManagement(BaseModel):
     activate_request: LiveRequest | None = None
     #: ``on_breakeven`` runs once per signal (P10).
     breakeven_announced: bool = False
+
+
+class LiveBrokerAttempts(BaseModel):
+    """The broker's try counters of one signal: stored before each gate call (write-ahead) and after a failed check."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signal_id: str
+    #: An open the broker has not confirmed: its kind and row, tried again with the same id (None: nothing to open).
+    open_kind: Literal["schedule", "active"] | None = None
+    open_row: SignalRow | None = None
+    #: Tries of the open gate started (for a waiting limit order: of its fill's gate).
+    open_tries: int = 0
+    #: Tries of the close gate started.
+    close_tries: int = 0
+    #: Checks failed in a row.
+    check_failures: int = 0
 
 
 class LivePause(BaseModel):
@@ -153,6 +191,8 @@ class RestoredState:
     #: The requests and flags of the signal held (None: nothing pending, or nothing held).
     management: LiveManagement | None = None
     paused: bool = False
+    #: The broker's try counters of the signal held or being opened (None: no broker, or nothing tried).
+    broker: LiveBrokerAttempts | None = None
 
 
 class LiveRecords:
@@ -168,6 +208,9 @@ class LiveRecords:
         self._progress = persist.adapter("progress")
         self._management = persist.adapter("management")
         self._pause = persist.adapter("pause")
+        self._broker = persist.adapter("broker")
+        #: A broker sends the run's orders: its counters are stored, and forgotten with what they count.
+        self.brokered = False
 
     async def restore(self, exchange_name: str) -> RestoredState:
         """Read the pair's records and apply the recovery rules of SPEC §15.4.
@@ -225,7 +268,38 @@ class LiveRecords:
             # A flip at a tick not held as evaluated is undone: that tick runs again and flips it again.
             kept = state.resume_after is not None and pause.at <= state.resume_after
             state.paused = pause.paused if kept else not pause.paused
+        if self.brokered:
+            state.broker = await self._restored_attempts(state)
         return state
+
+    async def _restored_attempts(self, state: RestoredState) -> LiveBrokerAttempts | None:
+        """Return the stored broker counters that still count: of the signal held, or of an open not confirmed.
+
+        Through a restart only ``attempt >= 1`` matters ("an earlier try may have reached the exchange: look it up
+        first"), so the tries started are at most 1, as in 19.5: yesterday's outage does not spend today's budget.
+        """
+        attempts = await read_record(self._broker, self.key, LiveBrokerAttempts, entity="broker")
+        if attempts is None:
+            return None
+        held = state.open_position or state.limit_order
+        if held is None:
+            if attempts.open_row is None or attempts.signal_id in await self._ended_signals():
+                return None
+        elif held.id != attempts.signal_id:
+            return None
+        else:
+            attempts = attempts.model_copy(update={"open_kind": None, "open_row": None})
+        return attempts.model_copy(
+            update={"open_tries": min(attempts.open_tries, 1), "close_tries": min(attempts.close_tries, 1)}
+        )
+
+    async def write_attempts(self, attempts: LiveBrokerAttempts) -> None:
+        """Store the broker's try counters before the gate call they count (write-ahead)."""
+        await self._broker.write_value(self.key, attempts.model_dump(mode="json"))
+
+    async def forget_attempts(self) -> None:
+        """Forget the broker's try counters (an open given up)."""
+        await self._broker.remove_value(self.key)
 
     async def save_tick(
         self,
@@ -251,21 +325,29 @@ class LiveRecords:
         change = Change().write("signal", self.key, row.model_dump(mode="json"))
         if fills_limit_order:
             change.remove("schedule", self.key).remove("management", self.key)
+        if self.brokered:
+            change.remove("broker", self.key)
         await commit(change)
 
     async def write_limit_order(self, row: SignalRow) -> None:
         """Store a new waiting limit order."""
+        if self.brokered:
+            await commit(Change().write("schedule", self.key, row.model_dump(mode="json")).remove("broker", self.key))
+            return
         await self._schedule.write_value(self.key, row.model_dump(mode="json"))
 
     async def end(self, result: ClosedResult | CancelledResult) -> None:
         """Journal a close or cancel as not yet announced and remove the record it ends, in one change."""
         ended = "signal" if result.action == "closed" else "schedule"
-        await commit(
+        change = (
             Change()
             .write("closed", result.signal.id, {**result.model_dump(mode="json"), "announced": False})
             .remove(ended, self.key)
             .remove("management", self.key)
         )
+        if self.brokered:
+            change.remove("broker", self.key)
+        await commit(change)
 
     async def mark_announced(self, result: ClosedResult | CancelledResult) -> None:
         """Record that ``result`` was published, so no later run announces it again.
@@ -314,6 +396,8 @@ class LiveRecords:
         progress = await read_record(self._progress, self.key, LiveProgress, entity="progress")
         if progress is not None and progress.exchange_name == exchange_name:
             change.remove("progress", self.key).remove("pause", self.key)
+            if await self._broker.has_value(self.key):
+                change.remove("broker", self.key)
         for entity, adapter in (("signal", self._signal), ("schedule", self._schedule)):
             row = await self._own(adapter, entity, exchange_name)
             if row is not None:
