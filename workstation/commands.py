@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
-from workstation.brokers.gates import ChangeKind, PositionChange
+from workstation.brokers.gates import ChangeKind, ProposedChange
 from workstation.clients.position import PositionState
 from workstation.clients.position_manager import PositionManager, Request, active_manager
 from workstation.context import execution_context, method_context
@@ -100,7 +100,7 @@ async def _change(
     )
     if moved:
         percent, cost = details(trial)
-        if not await confirm(PositionChange(kind, trial, price, when, percent, cost)):
+        if not await confirm(ProposedChange(kind, state, trial, price, when, percent, cost)):
             return False
     # The command is a function of the position, the price and the time: it does to the position what it did to the
     # copy.

@@ -532,9 +532,12 @@ def test_position_commands_ask_the_broker_first_and_a_refusal_changes_nothing(re
         42320.0,
         ts(24),
     )
+    # What the position held before the change: the broker names the change's order from it.
+    assert (partial.total_entries, partial.total_partials) == (1, 0)
     # An average buy the position refuses (the price is above the entry) never reaches the broker.
     assert broker.of("average") == []
     levels = [(move.kind, move.price_stop_loss, move.price_take_profit) for move in broker.of("level")]
+    assert [move.total_partials for move in broker.of("level")] == ([0, 0] if refused else [1, 1])
     if refused:
         assert outcomes == [False, False, False, False]
         assert (closed.signal.partials, closed.signal.price_stop_loss) == ((), 41580.0)

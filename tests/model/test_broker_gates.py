@@ -17,7 +17,7 @@ import pytest
 import workstation as ws
 from workstation.brokers.gates import (
     BrokerGateError,
-    PositionChange,
+    ProposedChange,
     call_hook,
     check_given_up,
     close_forced,
@@ -224,9 +224,9 @@ def _in_context(manager: PositionManager, command: Any) -> Any:
 
 @pytest.mark.parametrize("answer", [True, False])
 def test_a_partial_close_asks_the_broker_with_the_changed_position_and_waits_for_its_answer(answer: bool) -> None:
-    asked: list[PositionChange] = []
+    asked: list[ProposedChange] = []
 
-    async def confirm(change: PositionChange) -> bool:
+    async def confirm(change: ProposedChange) -> bool:
         asked.append(change)
         return answer
 
@@ -250,9 +250,9 @@ def test_a_partial_close_asks_the_broker_with_the_changed_position_and_waits_for
 
 
 def test_a_command_the_position_refuses_never_reaches_the_broker() -> None:
-    asked: list[PositionChange] = []
+    asked: list[ProposedChange] = []
 
-    async def confirm(change: PositionChange) -> bool:
+    async def confirm(change: ProposedChange) -> bool:
         asked.append(change)
         return True
 

@@ -61,13 +61,15 @@ class BrokerGateError(WorkstationError):
         self.attempt = attempt
 
 
-class PositionChange(NamedTuple):
+class ProposedChange(NamedTuple):
     """A position command about to change the open position: what the broker is asked to confirm first.
 
-    ``state`` is a copy of the position with the change made (the real one is changed only once confirmed).
+    ``state`` is a copy of the position with the change made (the real one is changed only once confirmed);
+    ``held`` the position as it is.
     """
 
     kind: ChangeKind
+    held: PositionState
     state: PositionState
     price: float
     #: When the command was issued (epoch ms).
@@ -79,7 +81,7 @@ class PositionChange(NamedTuple):
 
 
 #: Asks the broker to confirm a position command; False: refused (reported), nothing may change.
-ConfirmChange = Callable[[PositionChange], Awaitable[bool]]
+ConfirmChange = Callable[[ProposedChange], Awaitable[bool]]
 
 
 async def call_hook(

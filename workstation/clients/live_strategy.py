@@ -16,7 +16,7 @@ from workstation.brokers.errors import Channel, Verdict
 from workstation.brokers.gates import (
     BrokerGateError,
     GateName,
-    PositionChange,
+    ProposedChange,
     call_hook,
     check_given_up,
     close_forced,
@@ -725,13 +725,18 @@ class LiveClientStrategy(ClientStrategy):
             return await self._end_position(state, "closed", when, price, gated=False)
         return await self._cancel(row, "user", when, price)
 
-    async def _confirm_change(self, change: PositionChange) -> bool:
+    async def _confirm_change(self, change: ProposedChange) -> bool:
         """Ask the broker to make a position command's change on the exchange first; False: refused (reported)."""
         broker = self.broker
         assert broker is not None
         state = change.state
         row = state.row
-        fields = self._payload_fields(row, change.when)
+        held = change.held
+        fields = {
+            **self._payload_fields(row, change.when),
+            "total_entries": len(held.entries),
+            "total_partials": len(held.partials),
+        }
         gate: GateName
         verdict: Verdict
         kind = change.kind
