@@ -2,14 +2,17 @@
 
 ``workstation backtest ...`` runs one strategy over a period and prints its markdown report (see
 `workstation.cli_backtest`); ``workstation report ...`` runs it quietly and writes its HTML, markdown or CSV report
-to a file (see `workstation.cli_report`); ``workstation --version`` prints the version. Every command-line mistake
-is reported as one line on stderr with exit status 2, an engine failure during a run, a report file that cannot
-be written, or a run whose strategy raised (after its report) as one line with exit status 1.
+to a file (see `workstation.cli_report`); ``workstation --version`` prints the version;
+``workstation --demo-exchange-server`` serves a fake exchange with the demo market until Ctrl+C. Every command-line
+mistake is reported as one line on stderr with exit status 2, an engine failure during a run, a report file that
+cannot be written, a port that cannot be bound, or a run whose strategy raised (after its report) as one line with
+exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from workstation import cli_backtest, cli_report
 from workstation.cli_args import ArgumentParser, ArgumentProblem, UsageError
+from workstation.exchanges.fake_binance.demo_server import DEMO_PORT, serve_demo
 
 PROG = "workstation"
 
@@ -72,6 +76,22 @@ def build_parser() -> ArgumentParser:
         help="run the 30-day demo backtest of sma-cross-market on BTCUSDT as soon as the window opens",
     )
     window.add_argument("--theme", choices=("dark", "light"), help="colour theme (default: the last one used)")
+    demo = parser.add_argument_group("demo exchange server (without a command)")
+    demo.add_argument(
+        "--demo-exchange-server",
+        action="store_true",
+        help="serve a fake binance spot exchange on 127.0.0.1 whose market is the demo data (orders fill on its "
+        "candles; a fake key and secret are printed) until Ctrl+C",
+    )
+    demo.add_argument(
+        "--port", type=int, metavar="N", help=f"the demo exchange server's port (default {DEMO_PORT}; 0: any free port)"
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="how many times faster than real time the demo exchange server's market moves (default 1)",
+    )
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
     backtest = commands.add_parser(
         "backtest",
@@ -90,6 +110,24 @@ def build_parser() -> ArgumentParser:
     cli_backtest.add_arguments(report)
     cli_report.add_report_command_arguments(report)
     return parser
+
+
+def _serve_demo_exchange(args: argparse.Namespace, command: str) -> int:
+    """Run ``--demo-exchange-server`` until Ctrl+C; return 1 if its port cannot be bound."""
+    if args.command is not None or args.screenshot is not None or args.run_demo or args.theme is not None:
+        raise UsageError(f"{command}: error: --demo-exchange-server runs alone: give no command and no window option")
+    port = DEMO_PORT if args.port is None else args.port
+    speed = 1.0 if args.speed is None else args.speed
+    if not 0 <= port <= 65535:
+        raise ArgumentProblem(f"--port {port}: a TCP port is 0 (any free port) to 65535")
+    if not (math.isfinite(speed) and speed > 0):
+        raise ArgumentProblem(f"--speed {speed:g}: the market moves forward, at a speed above 0")
+    try:
+        serve_demo(port=port, speed=speed)
+    except OSError as problem:
+        print(f"{command}: error: --port {port}: cannot listen on 127.0.0.1 ({problem.strerror})", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None, *, open_window: OpenWindow | None = None) -> int:
@@ -116,6 +154,10 @@ def main(argv: Sequence[str] | None = None, *, open_window: OpenWindow | None = 
         if unknown:
             # argparse would blame the top-level command; name the sub-command the options were given to.
             raise UsageError(f"{command}: error: unrecognized arguments: {' '.join(unknown)}")
+        if args.demo_exchange_server:
+            return _serve_demo_exchange(args, command)
+        if args.port is not None or args.speed is not None:
+            raise UsageError(f"{command}: error: --port and --speed go with --demo-exchange-server")
         if args.command is None:
             if open_window is None:
                 print(_NO_WINDOW.format(version=package_version()), end="")

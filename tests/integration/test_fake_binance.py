@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,6 +16,7 @@ import numpy as np
 import pytest
 from exchange_server import FAKE_API_KEY, FAKE_BINANCE_OPTIONS, FAKE_SECRET, MINUTE, T0, minute_candles
 
+from workstation.cli import main
 from workstation.exchanges.ccxt_exchange import CcxtConnection
 from workstation.exchanges.fake_binance import ExchangeBalance, ExchangeOrder, ExchangeTrade, FakeBinance, Fault
 
@@ -40,8 +45,8 @@ def exchange_at(present: int = PRESENT, **options: Any) -> FakeBinance:
     return FakeBinance(ladder(), present=present, **options)
 
 
-def run(server: FakeBinance, scenario: Callable[[Any], Awaitable[T]], **config: Any) -> T:
-    """Run ``scenario(binance)`` with a ccxt binance pointed at ``server`` through the workstation's connection."""
+def run(url: str, scenario: Callable[[Any], Awaitable[T]], **config: Any) -> T:
+    """Run ``scenario(binance)`` with a ccxt binance pointed at ``url`` through the workstation's connection."""
     connection = CcxtConnection(
         "binance",
         {
@@ -51,7 +56,7 @@ def run(server: FakeBinance, scenario: Callable[[Any], Awaitable[T]], **config: 
             "enableRateLimit": False,
             **config,
         },
-        api_url=server.url,
+        api_url=url,
     )
 
     async def go() -> T:
@@ -63,10 +68,6 @@ def run(server: FakeBinance, scenario: Callable[[Any], Awaitable[T]], **config: 
     return asyncio.run(go())
 
 
-def placed(server: FakeBinance) -> int:
-    return len([request for request in server.requests if request.method == "POST"])
-
-
 # -- markets, time, klines ---------------------------------------------------------------------------------------
 
 
@@ -75,7 +76,7 @@ def test_markets_carry_binance_filters_and_the_order_types() -> None:
         return binance.market(SYMBOL), await binance.fetch_time(), await binance.fetch_status()
 
     with exchange_at() as server:
-        market, server_time, status = run(server, scenario)
+        market, server_time, status = run(server.url, scenario)
 
     assert market["limits"]["amount"]["min"] == 0.00001
     assert market["limits"]["price"]["min"] == 0.01
@@ -91,9 +92,9 @@ def test_klines_stop_at_the_present_and_follow_it() -> None:
         return await binance.fetch_ohlcv(SYMBOL, "1m", T0, 100)
 
     with exchange_at() as server:
-        before = run(server, scenario)
+        before = run(server.url, scenario)
         server.advance_to(T0 + 11 * MINUTE)
-        after = run(server, scenario)
+        after = run(server.url, scenario)
         with pytest.raises(ValueError, match=f"timestamp_ms={T0} is before the present candle {T0 + 11 * MINUTE}"):
             server.advance_to(T0)
 
@@ -111,9 +112,9 @@ def test_a_bad_signature_or_key_is_refused_as_binance_does() -> None:
 
     with exchange_at() as server:
         with pytest.raises(ccxt.AuthenticationError, match=re.escape(SIGNATURE_REFUSED)):
-            run(server, balance, secret="another-secret")
+            run(server.url, balance, secret="another-secret")
         with pytest.raises(ccxt.AuthenticationError, match="-2015"):
-            run(server, balance, apiKey="another-key")
+            run(server.url, balance, apiKey="another-key")
         assert server.orders() == []
 
 
@@ -122,7 +123,7 @@ def test_the_balance_is_signed_and_served() -> None:
         return await binance.fetch_balance()
 
     with exchange_at(balances={"USDT": 500.0, "BTC": 0.25}) as server:
-        balance = run(server, scenario)
+        balance = run(server.url, scenario)
         [account] = [request for request in server.requests if request.path == "/api/v3/account"]
 
     assert balance["free"] == {"USDT": 500.0, "BTC": 0.25}
@@ -141,7 +142,7 @@ def test_a_market_buy_fills_at_the_present_close_with_the_fee_in_quote() -> None
         return order, await binance.fetch_balance(), await binance.fetch_my_trades(SYMBOL)
 
     with exchange_at() as server:
-        order, balance, trades = run(server, scenario)
+        order, balance, trades = run(server.url, scenario)
         assert server.orders() == [
             ExchangeOrder(
                 1, "entry-1", "BTCUSDT", "BUY", "MARKET", "FILLED", 0.001, 0.0, 0.0, 0.001, 42.00475, NOW, NOW
@@ -181,7 +182,7 @@ def test_a_market_buy_by_cost_buys_what_the_quote_pays_for_rounded_down_to_the_s
         return await binance.create_market_buy_order_with_cost(SYMBOL, 100, {"clientOrderId": "by-cost"})
 
     with exchange_at() as server:
-        order = run(server, scenario)
+        order = run(server.url, scenario)
         [request] = [request for request in server.requests if request.method == "POST"]
 
     assert request.query["quoteOrderQty"] == "100"
@@ -195,10 +196,10 @@ def test_a_market_sell_needs_the_base_asset() -> None:
         return await binance.create_order(SYMBOL, "market", "sell", 0.002)
 
     with exchange_at() as server, pytest.raises(ccxt.InsufficientFunds, match="insufficient balance"):
-        run(server, scenario)
+        run(server.url, scenario)
 
     with exchange_at(balances={"BTC": 0.002}) as server:
-        order = run(server, scenario)
+        order = run(server.url, scenario)
         assert server.balances() == {"BTC": ExchangeBalance(0.0, 0.0), "USDT": ExchangeBalance(83.9254905, 0.0)}
     assert (order["status"], order["cost"], order["fee"]["cost"]) == ("closed", 84.0095, 0.0840095)
 
@@ -226,7 +227,7 @@ def test_filters_balances_and_duplicate_ids_are_refused_with_binance_errors() ->
         return errors
 
     with exchange_at() as server:
-        errors = run(server, scenario)
+        errors = run(server.url, scenario)
         assert [order.client_order_id for order in server.orders()] == ["twice"]
 
     assert errors == [
@@ -256,11 +257,11 @@ def test_a_resting_limit_buy_holds_quote_and_fills_at_its_price_when_the_low_rea
         )
 
     with exchange_at() as server:
-        order, open_orders, balance = run(server, place)
+        order, open_orders, balance = run(server.url, place)
         server.advance_to(T0 + 11 * MINUTE)
-        assert run(server, look)[0]["status"] == "open"
+        assert run(server.url, look)[0]["status"] == "open"
         server.advance_to(T0 + 13 * MINUTE)
-        filled, still_open = run(server, look)
+        filled, still_open = run(server.url, look)
         assert server.trades() == [
             ExchangeTrade(1, 1, "BTCUSDT", "BUY", 41950.0, 0.001, 41.95, 0.04195, "USDT", T0 + 13 * MINUTE - 1, True)
         ]
@@ -283,7 +284,7 @@ def test_a_limit_priced_through_the_market_fills_at_once_at_the_market() -> None
         return await binance.create_order(SYMBOL, "limit", "buy", 0.001, 42100)
 
     with exchange_at() as server:
-        order = run(server, scenario)
+        order = run(server.url, scenario)
 
     assert (order["status"], order["average"], order["price"]) == ("closed", CLOSE, 42100.0)
 
@@ -300,7 +301,7 @@ def test_cancel_frees_the_hold_and_a_second_cancel_finds_nothing() -> None:
         return cancelled, balance, await binance.fetch_order("1", SYMBOL)
 
     with exchange_at() as server:
-        cancelled, balance, fetched = run(server, scenario)
+        cancelled, balance, fetched = run(server.url, scenario)
 
     # binance answers a cancel with the cancel's own client id; the order keeps its own.
     assert (cancelled["status"], cancelled["clientOrderId"], cancelled["info"]["origClientOrderId"]) == (
@@ -323,7 +324,7 @@ def test_cancel_all_open_orders_of_a_market() -> None:
         return cancelled
 
     with exchange_at() as server:
-        cancelled = run(server, scenario)
+        cancelled = run(server.url, scenario)
         assert [order.status for order in server.orders()] == ["CANCELED", "CANCELED"]
 
     assert [order["status"] for order in cancelled] == ["canceled", "canceled"]
@@ -339,7 +340,7 @@ def test_a_native_stop_loss_fills_at_its_stop_or_at_the_open_of_a_gap() -> None:
         return touched, gapped
 
     with exchange_at(balances={"BTC": 0.002}) as server:
-        touched, gapped = run(server, scenario)
+        touched, gapped = run(server.url, scenario)
         assert server.balances()["BTC"] == ExchangeBalance(0.0, 0.002)
         server.advance_to(T0 + 29 * MINUTE)
         assert [(order.type, order.status, order.stop_price) for order in server.orders()] == [
@@ -363,7 +364,7 @@ def test_a_take_profit_triggers_on_the_high_and_a_stop_that_would_trigger_at_onc
         return await binance.create_order(SYMBOL, "market", "sell", 0.001, None, {"takeProfitPrice": 42020})
 
     with exchange_at(balances={"BTC": 0.001}) as server:
-        order = run(server, scenario)
+        order = run(server.url, scenario)
         server.advance_to(T0 + 20 * MINUTE)
         # Candle k's high is 42010 + k / 2: 42020 is first reached by candle 20.
         [trade] = server.trades()
@@ -383,7 +384,7 @@ def test_a_timeout_after_accept_leaves_exactly_one_order_that_fetch_order_finds(
 
     with exchange_at() as server:
         server.inject(Fault.TIMEOUT_AFTER_ACCEPT)
-        found = run(server, scenario, timeout=300)
+        found = run(server.url, scenario, timeout=300)
         assert [(order.client_order_id, order.status) for order in server.orders()] == [("lost", "FILLED")]
         assert server.applied_faults() == [Fault.TIMEOUT_AFTER_ACCEPT]
         assert server.pending_faults() == []
@@ -407,7 +408,7 @@ def test_errors_before_acceptance_place_nothing(fault: Fault, error: type[Except
 
     with exchange_at() as server:
         server.inject(fault)
-        second = run(server, scenario)
+        second = run(server.url, scenario)
         assert [order.order_id for order in server.orders()] == [1]
         assert server.applied_faults() == [fault]
 
@@ -423,7 +424,7 @@ def test_a_429_carries_retry_after_and_an_http_error_can_hit_another_path() -> N
                 await binance.fetch_open_orders(SYMBOL)
             return await binance.fetch_open_orders(SYMBOL)
 
-        assert run(server, scenario) == []
+        assert run(server.url, scenario) == []
     with pytest.raises(ValueError, match="partial_fill happens where orders are placed or cancelled"):
         Fault.PARTIAL_FILL(0.5).at("GET", "/api/v3/order")
     with pytest.raises(ValueError, match=r"fraction=1\.5: a partial fill is strictly between 0 and 1"):
@@ -436,7 +437,7 @@ def test_a_partial_market_fill_expires_the_rest() -> None:
 
     with exchange_at() as server:
         server.inject(Fault.PARTIAL_FILL(0.5))
-        order = run(server, scenario)
+        order = run(server.url, scenario)
 
     # 0.0015 rounded down to the 0.00001 step.
     assert (order["status"], order["amount"], order["filled"], order["remaining"]) == ("expired", 0.003, 0.0015, 0.0015)
@@ -451,12 +452,12 @@ def test_a_partial_limit_fill_leaves_the_rest_on_the_book() -> None:
 
     with exchange_at() as server:
         server.inject(Fault.PARTIAL_FILL(0.25))
-        run(server, scenario)
+        run(server.url, scenario)
         server.advance_to(T0 + 13 * MINUTE)
-        partial = run(server, look)
+        partial = run(server.url, look)
         held = server.balances()["USDT"].locked
         server.advance_to(T0 + 16 * MINUTE)
-        whole = run(server, look)
+        whole = run(server.url, look)
 
     assert (partial["status"], partial["filled"], partial["remaining"]) == ("open", 0.0005, 0.0015)
     assert partial["info"]["status"] == "PARTIALLY_FILLED"
@@ -473,7 +474,7 @@ def test_a_fill_during_cancel_answers_unknown_order_and_the_order_is_filled() ->
 
     with exchange_at() as server:
         server.inject(Fault.FILL_DURING_CANCEL)
-        order = run(server, scenario)
+        order = run(server.url, scenario)
         assert server.applied_faults() == [Fault.FILL_DURING_CANCEL]
 
     assert (order["status"], order["filled"], order["average"]) == ("closed", 0.001, 41950.0)
@@ -487,5 +488,62 @@ def test_scripted_failures_still_answer_any_path() -> None:
 
     with exchange_at() as server:
         server.fail_next("/api/v3/account", [500])
-        assert run(server, scenario)["free"] == {"USDT": 1000.0}
+        assert run(server.url, scenario)["free"] == {"USDT": 1000.0}
         assert server.count("/api/v3/account") == 2
+
+
+# -- workstation --demo-exchange-server --------------------------------------------------------------------------
+
+
+def test_the_demo_exchange_server_serves_the_demo_market_until_ctrl_c() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workstation.cli", "--demo-exchange-server", "--port", "0", "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(4)]
+        url = banner[0].split(" on ")[1].split(" ")[0]
+
+        async def scenario(binance: Any) -> Any:
+            order = await binance.create_order("ETH/USDT", "market", "buy", 0.01)
+            closes = [row[4] for row in await binance.fetch_ohlcv("ETH/USDT", "1m", None, 2)]
+            return order, closes, await binance.fetch_balance()
+
+        order, closes, balance = run(url, scenario)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+
+    assert url.startswith("http://127.0.0.1:")
+    assert banner[1:3] == [f"  API key: {FAKE_API_KEY}\n", f"  secret:  {FAKE_SECRET}\n"]
+    assert banner[3] == (
+        "Markets: BTC/USDT, ETH/USDT; the account holds 10,000 USDT. Nothing leaves this computer. Stop with Ctrl+C.\n"
+    )
+    assert (order["status"], order["filled"]) == ("closed", 0.01)
+    assert order["average"] in closes  # the present candle's close (the clock may have moved on by one minute)
+    assert balance["free"]["ETH"] == 0.01
+    assert (process.returncode, out, err) == (0, "Fake binance stopped.\n", "")
+
+
+def test_the_demo_exchange_server_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--demo-exchange-server", "--port", str(port)]) == 1
+        assert capsys.readouterr().err == (
+            f"workstation: error: --port {port}: cannot listen on 127.0.0.1 (Address already in use)\n"
+        )
+    assert main(["--demo-exchange-server", "--speed", "0"]) == 2
+    assert capsys.readouterr().err == "workstation: error: --speed 0: the market moves forward, at a speed above 0\n"
+    assert main(["--demo-exchange-server", "--port", "70000"]) == 2
+    assert capsys.readouterr().err == "workstation: error: --port 70000: a TCP port is 0 (any free port) to 65535\n"
+    assert main(["--speed", "2"]) == 2
+    assert capsys.readouterr().err == "workstation: error: --port and --speed go with --demo-exchange-server\n"
+    assert main(["--demo-exchange-server", "--run-demo"]) == 2
+    assert capsys.readouterr().err == (
+        "workstation: error: --demo-exchange-server runs alone: give no command and no window option\n"
+    )

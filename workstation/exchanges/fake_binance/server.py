@@ -118,6 +118,8 @@ class FakeBinance:
     present
         Open time of the present candle (the newest one served and the one market orders fill at); by default the
         last of ``candles``, or the last closed minute of the wall clock for a feed.
+    port
+        The TCP port on 127.0.0.1; 0 for any free one.
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class FakeBinance:
         secret: str = FAKE_SECRET,
         symbol: str = "BTCUSDT",
         present: int | None = None,
+        port: int = 0,
     ) -> None:
         self.feed: CandleFeed = ArrayFeed(candles) if candles is None or isinstance(candles, np.ndarray) else candles
         self.symbol = symbol
@@ -144,7 +147,7 @@ class FakeBinance:
         self._cancels = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-binance", daemon=True
