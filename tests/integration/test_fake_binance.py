@@ -392,6 +392,41 @@ def test_a_timeout_after_accept_leaves_exactly_one_order_that_fetch_order_finds(
     assert (found["clientOrderId"], found["status"], found["filled"]) == ("lost", "closed", 0.001)
 
 
+def test_a_cancel_whose_response_is_lost_still_cancels() -> None:
+    async def scenario(binance: Any) -> Any:
+        await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41950, {"clientOrderId": "dip"})
+        with pytest.raises(ccxt.RequestTimeout):
+            await binance.cancel_order(None, SYMBOL, {"clientOrderId": "dip"})
+        return await binance.fetch_order(None, SYMBOL, {"clientOrderId": "dip"})
+
+    with exchange_at() as server:
+        server.inject(Fault.TIMEOUT_AFTER_ACCEPT.at("DELETE", "/api/v3/order"))
+        order = run(server.url, scenario, timeout=300)
+        [cancel] = [request for request in server.requests if request.method == "DELETE"]
+        [place] = [request for request in server.requests if request.method == "POST"]
+
+    assert order["status"] == "canceled"
+    assert place.arrived < cancel.arrived
+
+
+def test_a_market_order_without_candles_meets_a_closed_market_and_trades_filter_by_order() -> None:
+    async def closed(binance: Any) -> Any:
+        return await binance.create_order(SYMBOL, "market", "buy", 0.001)
+
+    async def two_orders(binance: Any) -> Any:
+        first = await binance.create_order(SYMBOL, "market", "buy", 0.001)
+        await binance.create_order(SYMBOL, "market", "buy", 0.002)
+        return await binance.fetch_order_trades(first["id"], SYMBOL), await binance.fetch_my_trades(SYMBOL)
+
+    with FakeBinance() as server, pytest.raises(ccxt.MarketClosed, match=r"Market is closed\."):
+        run(server.url, closed)
+    with exchange_at() as server:
+        of_first, every = run(server.url, two_orders)
+
+    assert [(trade["order"], trade["amount"]) for trade in of_first] == [("1", 0.001)]
+    assert [(trade["order"], trade["amount"]) for trade in every] == [("1", 0.001), ("2", 0.002)]
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [

@@ -22,10 +22,8 @@ class FaultKind(StrEnum):
     FILL_DURING_CANCEL = "fill_during_cancel"
 
 
-#: The faults that only make sense where orders are placed or cancelled.
-_ORDER_ONLY = frozenset(
-    {FaultKind.TIMEOUT_AFTER_ACCEPT, FaultKind.REJECT, FaultKind.PARTIAL_FILL, FaultKind.FILL_DURING_CANCEL}
-)
+#: The faults that belong to placing (or, the last, cancelling) an order; the others may hit any request.
+_ORDER_ONLY = frozenset({FaultKind.REJECT, FaultKind.PARTIAL_FILL, FaultKind.FILL_DURING_CANCEL})
 
 
 @dataclass(frozen=True)
@@ -38,15 +36,16 @@ class Fault:
         What goes wrong.
     method, path
         The request it hits: ``POST /api/v3/order`` (placing an order) by default, ``DELETE /api/v3/order`` for
-        `FILL_DURING_CANCEL`; `at` moves an HTTP error elsewhere.
+        `FILL_DURING_CANCEL`; `at` moves a lost response or an HTTP error elsewhere.
     fraction
         For `PARTIAL_FILL`: the part of the order's quantity that fills (rounded down to the market's step).
 
     The faults (class attributes, and `PARTIAL_FILL` to call):
 
     ``Fault.TIMEOUT_AFTER_ACCEPT``
-        The order is accepted and stored; no response ever comes: the server holds the connection open until the
-        client gives up (its timeout) or the server stops.
+        The request is carried out (the order accepted and stored, or with ``at("DELETE", ORDER)`` the order
+        cancelled); no response ever comes: the server holds the connection open until the client gives up (its
+        timeout) or the server stops. A request refused (a filter, the balance) is answered as usual.
     ``Fault.HTTP_500``
         ``500 Internal Server Error`` (text body); nothing is done (ccxt: ``ExchangeNotAvailable``).
     ``Fault.HTTP_429``
@@ -87,12 +86,13 @@ class Fault:
         return cls(FaultKind.PARTIAL_FILL, fraction=fraction)
 
     def at(self, method: str, path: str) -> Fault:
-        """Return this HTTP error for the next ``method`` request to ``path`` instead, e.g. ``GET /api/v3/order``.
+        """Return this fault for the next ``method`` request to ``path`` instead, e.g. ``GET /api/v3/order``.
 
         Raises
         ------
         ValueError
-            For the faults that belong to placing or cancelling an order.
+            For the faults that belong to placing or cancelling an order (`REJECT`, `PARTIAL_FILL`,
+            `FILL_DURING_CANCEL`).
         """
         if self.kind in _ORDER_ONLY:
             raise ValueError(f"{self.kind.value} happens where orders are placed or cancelled, not at {method} {path}")

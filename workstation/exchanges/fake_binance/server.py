@@ -74,12 +74,16 @@ _SIGNED = frozenset(
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the server received: its path, parameters (query and form body) and headers (lower-case)."""
+    """One request the server received: its path, parameters (query and form body) and headers (lower-case).
+
+    ``arrived`` is ``time.monotonic()`` when it was read (one clock for every process of the machine on Linux).
+    """
 
     path: str
     query: dict[str, str]
     headers: dict[str, str] = field(repr=False)
     method: str = "GET"
+    arrived: float = field(default=0.0, compare=False)
 
 
 @dataclass
@@ -204,9 +208,17 @@ class FakeBinance:
                 raise ValueError(f"timestamp_ms={timestamp_ms} is before the present candle {self._present}")
             if self._present is not None:
                 symbols = dict.fromkeys(order.symbol for order in self._book.orders if order.working)
-                for symbol in symbols:
-                    for candle in self.feed.between(symbol, self._present + MINUTE_MS, timestamp_ms + MINUTE_MS):
-                        self._book.match(symbol, candle)
+                # Minute by minute across the markets, so orders competing for one balance fill in time order.
+                passed = sorted(
+                    (
+                        (int(candle["timestamp"]), index, symbol, candle)
+                        for index, symbol in enumerate(symbols)
+                        for candle in self.feed.between(symbol, self._present + MINUTE_MS, timestamp_ms + MINUTE_MS)
+                    ),
+                    key=lambda item: item[:2],
+                )
+                for _, _, symbol, candle in passed:
+                    self._book.match(symbol, candle)
             self._present = timestamp_ms
 
     def now_ms(self) -> int:
@@ -284,8 +296,9 @@ class FakeBinance:
     def answer(self, method: str, path: str, raw_query: str, body: str, headers: Mapping[str, str]) -> _Answer:
         """Record the request and return its answer (called by the HTTP handler's threads)."""
         params = dict(parse_qsl(raw_query)) | dict(parse_qsl(body))
+        arrived = time.monotonic()
         with self._lock:
-            self.requests.append(RecordedRequest(path, params, dict(headers), method))
+            self.requests.append(RecordedRequest(path, params, dict(headers), method, arrived))
             scripted = self._failures.get(path)
             if scripted:
                 return _scripted(scripted.pop(0))
@@ -306,7 +319,10 @@ class FakeBinance:
                     )
                 if fault is not None and fault.kind is FaultKind.REJECT:
                     raise BinanceError(-2010, "New order rejected.")
-                return self._route(method, path, params, fault)
+                answer = self._route(method, path, params, fault)
+                if fault is not None and fault.kind is FaultKind.TIMEOUT_AFTER_ACCEPT:
+                    answer.withhold = True
+                return answer
             except BinanceError as problem:
                 return _Answer.error(problem)
 
@@ -402,8 +418,6 @@ class FakeBinance:
         if fault is not None and fault.kind is FaultKind.PARTIAL_FILL:
             fraction = Decimal(repr(fault.fraction))
         order = self._book.place(request, self._last_price(request.symbol), self._now(), fill_fraction=fraction)
-        if fault is not None and fault.kind is FaultKind.TIMEOUT_AFTER_ACCEPT:
-            return _Answer(withhold=True)
         return _Answer(payload=wire.new_order_json(order))
 
     def _order(self, params: Mapping[str, str]) -> BookOrder:
