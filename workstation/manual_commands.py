@@ -192,13 +192,14 @@ async def perform(symbol: str, command: ManualCommand) -> str | None:
         return unavailable
     # The commands' events and deferred requests say the trader issued them, not the strategy.
     source = command_source.set("trader")
+    manager.broker_refusal = None
     try:
         accepted = await _dispatch(symbol, command, manager, price)
     finally:
         command_source.reset(source)
     if accepted:
         return None
-    return _refusal(command, manager, price)
+    return manager.broker_refusal or _refusal(command, manager, price)
 
 
 async def _dispatch(symbol: str, command: ManualCommand, manager: PositionManager, price: float) -> bool:

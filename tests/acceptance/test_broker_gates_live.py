@@ -11,15 +11,22 @@ order is gone ends the signal at once; a command the broker refuses returns Fals
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import workstation as ws
+from workstation.manual_commands import perform
 
-from .fixtures import EXCHANGE, LL, STRATEGY, SYMBOL, L, at, ts
+from .fixtures import EXCHANGE, LL, STRATEGY, SYMBOL, L, at, run_backtest, ts
 from .live_fixtures import LiveRun, register_live
 
 Outcome = BaseException | Callable[[Any], Any] | None
@@ -555,3 +562,110 @@ def test_position_commands_ask_the_broker_first_and_a_refusal_changes_nothing(re
         assert levels == [("trailing_stop", 41790.0, 42420.0), ("breakeven", 41999.99999999999, 42420.0)]
         assert closed.signal.price_stop_loss == 41999.99999999999
         assert run.errors == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A kill while an order is in flight (the crash-child pattern of tests/integration/live_crash_child.py)
+# ---------------------------------------------------------------------------------------------------------------
+
+CHILD = Path(__file__).with_name("broker_crash_child.py")
+
+
+def run_child(state: Path, log: Path, kill_in: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHILD), str(state), str(log), kill_in],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=CHILD.parent,
+    )
+
+
+def calls(log: Path) -> list[tuple[str, str, int, int]]:
+    return [
+        (call["hook"], call["id"], call["attempt"], call["when"])
+        for call in map(json.loads, log.read_text().splitlines())
+        if call["hook"] != "check"
+    ]
+
+
+def closed_records(state: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(state) as db:
+        rows = db.execute("SELECT value FROM records WHERE entity = 'closed'").fetchall()
+    return [
+        (item["signal"]["id"], item["close_reason"], item["close_timestamp"], item["current_price"], item["announced"])
+        for item in (json.loads(value) for (value,) in rows)
+    ]
+
+
+@pytest.mark.parametrize("kill_in", ["open", "close"])
+def test_a_kill_before_the_broker_answers_resumes_the_same_order_with_attempt_1(tmp_path: Path, kill_in: str) -> None:
+    reference = run_child(tmp_path / "reference.sqlite3", tmp_path / "reference.log", "none")
+    assert (reference.returncode, reference.stdout.strip()) == (0, "DONE"), reference.stderr
+    assert calls(tmp_path / "reference.log") == [("open", SIGNAL_ID, 0, ts(10)), ("close", SIGNAL_ID, 0, ts(25))]
+
+    state, log = tmp_path / "state.sqlite3", tmp_path / "calls.log"
+    killed = run_child(state, log, kill_in)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = run_child(state, log, kill_in)
+    assert (resumed.returncode, resumed.stdout.strip()) == (0, "DONE"), resumed.stderr
+    # The try cut short comes back with the same signal id and attempt 1: the broker looks its order up first.
+    if kill_in == "open":
+        assert calls(log) == [
+            ("open", SIGNAL_ID, 0, ts(10)),
+            ("open", SIGNAL_ID, 1, ts(10)),
+            ("close", SIGNAL_ID, 0, ts(25)),
+        ]
+    else:
+        assert calls(log) == [
+            ("open", SIGNAL_ID, 0, ts(10)),
+            ("close", SIGNAL_ID, 0, ts(25)),
+            ("close", SIGNAL_ID, 1, ts(25)),
+        ]
+    assert (
+        closed_records(state)
+        == closed_records(tmp_path / "reference.sqlite3")
+        == [(SIGNAL_ID, "take_profit", ts(25), 42420.0, True)]
+    )
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT count(*) FROM records WHERE entity IN ('broker', 'signal')").fetchone() == (0,)
+
+
+def test_a_trader_command_the_broker_refuses_says_so_in_words() -> None:
+    said: list[str | None] = []
+
+    async def ping(symbol: str, row: Any, price: float, when: Any, backtest: bool) -> None:
+        if when == at(24):
+            # What ws.Live.command runs between two ticks, here inside the tick's context.
+            said.append(await perform(symbol, ws.ManualCommand(action="close_part", percent=25)))
+
+    broker = ScriptedBroker({"partial": [ws.OrderRejectedError("LOT_SIZE: below the minimum amount")]})
+    run = live(L, broker, steps={20: 42400}, callbacks={"on_active_ping": ping})
+    assert said == ["the broker refused it: OrderRejectedError: LOT_SIZE: below the minimum amount"]
+    assert run.results[-1].signal.partials == ()
+
+
+def test_a_backtest_books_a_reported_fill_at_its_level_at_the_next_candle_and_never_calls_a_broker() -> None:
+    async def ping(symbol: str, row: Any, price: float, when: Any, backtest: bool) -> None:
+        if when == at(15):
+            await ws.commit_create_stop_loss(symbol, id="sl-fill")
+
+    commits: list[Any] = []
+    ws.listen_commit(commits.append)
+    run = run_backtest(L, callbacks={"on_active_ping": ping})
+    assert run.actions == ["opened", "closed"]
+    closed = run.results[-1]
+    assert (closed.close_reason, closed.close_timestamp, closed.current_price) == ("stop_loss", ts(16), 41580.0)
+    assert [(c.action, c.timestamp, c.close_id, c.current_price) for c in commits] == [
+        ("close-pending", ts(16), "sl-fill", 41580.0)
+    ]
+
+
+def test_a_stopping_run_drops_an_open_waiting_for_its_retry_instead_of_leaving_it_stored() -> None:
+    broker = ScriptedBroker({"open": [TRANSIENT]})
+    run = live(L, broker, until=10)
+    assert opens(broker) == [("active", SIGNAL_ID, 0, ts(10), 42000.0)]
+    assert run.results == []
+    assert messages(run)[-1] == ("broker", where("open active", 1, "dropped: the run is stopping"))
+    assert asyncio.run(ws.persist.adapter("broker").keys()) == []

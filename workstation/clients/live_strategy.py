@@ -97,8 +97,15 @@ class LiveClientStrategy(ClientStrategy):
 
     @property
     def is_flat(self) -> bool:
-        """Tell whether the strategy holds neither an open position nor a waiting limit order."""
-        return self.open_position is None and self.limit_order is None
+        """Tell whether the strategy holds neither an open position nor a waiting limit order.
+
+        An open the broker has not confirmed yet counts as held: a stopping run drops it at its next tick rather than
+        leave it stored for a later run to send.
+        """
+        attempts = self._attempts
+        return (
+            self.open_position is None and self.limit_order is None and (attempts is None or attempts.open_row is None)
+        )
 
     async def wait_for_init(self) -> None:
         """Restore the persisted state once, before the first tick (SPEC §15.4).
@@ -780,6 +787,7 @@ class LiveClientStrategy(ClientStrategy):
         self._report_broker(
             gate, row.id, 0, f"{verdict}: the {kind} command is refused, the position is unchanged", error
         )
+        self.manager.broker_refusal = f"the broker refused it: {type(error).__name__}: {error}"
         return False
 
     async def _schedule_cancelled(self, result: CancelledResult) -> None:

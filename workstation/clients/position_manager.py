@@ -98,6 +98,8 @@ class PositionManager:
         self.changes = 0
         #: Live with a broker: confirms a position command before it changes the position (None: no broker).
         self.confirm: ConfirmChange | None = None
+        #: Why the broker refused the last command it was asked to confirm, in words (None: it did not refuse one).
+        self.broker_refusal: str | None = None
 
     @property
     def position(self) -> PositionState | None:
