@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
 import pytest
 
+import workstation as ws
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.orders import MarketRules, OrderRecord, OrderRequest, client_order_id
 from workstation.brokers.paper_venue import PaperVenue
@@ -866,3 +868,112 @@ def test_paper_an_order_the_account_cannot_cover_is_refused_by_the_venue() -> No
     ):
         run(broker.on_order_open(opening()))
     assert balances(venue) == {"USDT": (50.0, 0.0)}
+
+
+# -- through the live engine --------------------------------------------------------------------------------------
+
+
+def staircase(steps: dict[int, float], count: int = 200) -> np.ndarray:
+    """1m candles of BTCUSDT from WHEN at 42000 (±10 wicks), stepping to ``steps[k]`` from candle ``k`` on."""
+    candles = np.zeros(count, dtype=CANDLE_DTYPE)
+    price = 42000.0
+    for index in range(count):
+        price = steps.get(index, price)
+        candles[index] = (WHEN + index * MINUTE, price, price + 10, price - 10, price, 100.0)
+    return candles
+
+
+def live_over_paper(candles: np.ndarray, signal: ws.Signal, *, until: int) -> tuple[list[Any], PaperVenue, PaperRoute]:
+    """Run a one-shot long live from 00:10 to ``until`` (minutes) with a SignalBroker over a paper account of 1000
+    USDT (fee 0.1 %, no slippage) filling on the same candles; return the results, the venue and the route."""
+    ws.persist.use_memory()
+    clock = ws.ReplayClock(datetime.fromtimestamp((WHEN + 10 * MINUTE) / 1000, tz=UTC))
+    ws.add_exchange(ws.make_replay_exchange("replayed", candles, clock))
+    fired: list[ws.Signal] = []
+
+    def get_signal(symbol: str, when: datetime) -> ws.Signal | None:
+        if fired:
+            return None
+        fired.append(signal)
+        return signal
+
+    ws.add_strategy(strategy_name="one-shot", interval="1m", get_signal=get_signal)
+
+    async def read(symbol: str, since: int, until: int) -> np.ndarray:
+        stamps = candles["timestamp"]
+        served: np.ndarray = candles[(stamps >= since) & (stamps < until)]
+        return served
+
+    venue = PaperVenue(candles=read, clock=clock.now_ms, balances={"USDT": 1000.0}, percent_fee=0.1, percent_slippage=0)
+    route = PaperRoute(venue)
+    end = datetime.fromtimestamp((WHEN + until * MINUTE) / 1000, tz=UTC)
+
+    async def consume() -> list[Any]:
+        results = ws.Live.run(
+            "BTCUSDT",
+            strategy_name="one-shot",
+            exchange_name="replayed",
+            clock=clock,
+            until=end,
+            broker=SignalBroker(route),
+        )
+        return [result async for result in results]
+
+    return asyncio.run(consume()), venue, route
+
+
+def test_live_a_take_profit_the_paper_venue_filled_closes_the_run_s_position_with_its_reason() -> None:
+    long = ws.Signal(position="long", price_take_profit=42420.0, price_stop_loss=41580.0, minute_estimated_time=120)
+    results, venue, route = live_over_paper(staircase({30: 42500.0}), long, until=60)
+
+    closed = [result for result in results if result.action == "closed"]
+    assert [(result.close_reason, result.pnl.price_close) for result in closed] == [("take_profit", 42420.0)]
+    signal_id = closed[0].signal.id
+    assert [(order.client_order_id, order.type, order.amount or order.cost) for order in route.submitted] == [
+        (leg("entry", signal_id), "market", 100.0),
+        (leg("stop_loss", signal_id), "stop_loss", 0.00238095),
+        (leg("take_profit", signal_id), "take_profit", 0.00238095),
+    ]
+    # The take profit filled on the candle of 00:30; the check at 00:31 reported it; the engine closed at 00:32.
+    assert [(result.action, result.timestamp) for result in results] == [
+        ("opened", WHEN + 10 * MINUTE),
+        ("closed", WHEN + 32 * MINUTE),
+    ]
+    ends = [run(venue.fetch_order("BTCUSDT", order.client_order_id)) for order in route.submitted]
+    assert [(end.status, end.updated) for end in ends if end is not None] == [
+        ("closed", WHEN + 10 * MINUTE),
+        ("canceled", WHEN + 31 * MINUTE),
+        ("closed", WHEN + 31 * MINUTE),
+    ]
+    # 99.9999 + 0.0999999 paid for 0.00238095 BTC at 42000, 100.999899 - 0.100999899 back at 42420.
+    assert balances(venue) == {"USDT": (1000.798999201, 0.0)}
+
+
+def test_live_a_limit_entry_filled_on_the_paper_venue_opens_and_its_expiry_sells_what_it_bought() -> None:
+    limit = ws.Signal(
+        position="long",
+        price_open=41800.0,
+        price_take_profit=42300.0,
+        price_stop_loss=41500.0,
+        minute_estimated_time=30,
+    )
+    results, venue, route = live_over_paper(staircase({20: 41790.0}), limit, until=90)
+
+    # The limit order filled on the candle of 00:20; the check at 00:21 reported it; the engine opened at 00:22.
+    assert [(result.action, result.timestamp, getattr(result, "close_reason", None)) for result in results] == [
+        ("scheduled", WHEN + 10 * MINUTE, None),
+        ("opened", WHEN + 22 * MINUTE, None),
+        ("closed", WHEN + 52 * MINUTE, "time_expired"),
+    ]
+    assert [
+        (order.type, order.side, order.amount, order.price or order.trigger_price) for order in route.submitted
+    ] == [
+        ("limit", "buy", 0.00239234, 41800.0),
+        ("stop_loss", "sell", 0.00239234, 41500.0),
+        ("take_profit", "sell", 0.00239234, 42300.0),
+        ("market", "sell", 0.00239234, None),
+    ]
+    ends = [run(venue.fetch_order("BTCUSDT", order.client_order_id)) for order in route.submitted]
+    assert [end.status for end in ends if end is not None] == ["closed", "canceled", "canceled", "closed"]
+    # 99.999812 + 0.099999812 paid at 41800, 99.9758886 - 0.0999758886 back at 41790.
+    assert balances(venue) == {"USDT": (999.7761008994, 0.0)}

@@ -36,6 +36,7 @@ from workstation.brokers.payloads import (
 )
 from workstation.brokers.route import OrderRoute
 from workstation.brokers.signal_orders import SignalOrders, numbered
+from workstation.commands import commit_activate_scheduled, commit_create_stop_loss, commit_create_take_profit
 
 logger = logging.getLogger("workstation.brokers")
 
@@ -61,6 +62,22 @@ class PositionCommands(Protocol):
         """Close with reason ``stop_loss``: the stop loss order filled (``commit_create_stop_loss``)."""
 
 
+class EngineCommands:
+    """The live engine's commands, as a check calls them inside the run's command context."""
+
+    async def activate_scheduled(self, symbol: str) -> None:
+        """Open the position now: its resting limit order filled."""
+        await commit_activate_scheduled(symbol)
+
+    async def take_profit_filled(self, symbol: str) -> None:
+        """Close with reason ``take_profit``: the take profit order filled."""
+        await commit_create_take_profit(symbol)
+
+    async def stop_loss_filled(self, symbol: str) -> None:
+        """Close with reason ``stop_loss``: the stop loss order filled."""
+        await commit_create_stop_loss(symbol)
+
+
 class SignalBroker:
     """Turn the live engine's gates and checks into orders through ``route`` (a :class:`Broker`).
 
@@ -81,16 +98,19 @@ class SignalBroker:
     route
         Where the orders go (the order desk of the venue).
     commands
-        The engine's commands the checks call when the venue filled a resting or protective order.
+        The engine's commands the checks call when the venue filled a resting or protective order (by default the
+        live engine's: ``commit_activate_scheduled``, ``commit_create_take_profit``, ``commit_create_stop_loss``).
     amount_from_cost
         Size market buys by amount (the cost at the current price, rounded down to the amount step) for venues that
         cannot buy a quote amount; by default they are sized by ``cost``.
     """
 
-    def __init__(self, route: OrderRoute, *, commands: PositionCommands, amount_from_cost: bool = False) -> None:
+    def __init__(
+        self, route: OrderRoute, *, commands: PositionCommands | None = None, amount_from_cost: bool = False
+    ) -> None:
         self._route = route
         self._orders = SignalOrders(route)
-        self._commands = commands
+        self._commands = EngineCommands() if commands is None else commands
         self._amount_from_cost = amount_from_cost
         #: The number of the protective order resting for a signal (found on the venue after a restart).
         self._protection_number: dict[tuple[str, Protection], int] = {}
@@ -236,9 +256,13 @@ class SignalBroker:
         except OrderRejectedError as error:
             logger.warning("signal %s is protected by the engine only: %s", payload.signal_id, error)
             return
+        if filled is None:
+            return
+        # The engine closes without asking the broker again: the venue already did.
+        self._forget(payload.signal_id)
         if filled == "stop_loss":
             await self._commands.stop_loss_filled(payload.symbol)
-        elif filled == "take_profit":
+        else:
             await self._commands.take_profit_filled(payload.symbol)
 
     async def on_schedule_cancelled(self, payload: ScheduleCancelled) -> None:
