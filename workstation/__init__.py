@@ -43,6 +43,8 @@ from workstation.brokers.payloads import (
     ScheduleCancelled,
 )
 from workstation.brokers.payloads import PartialClose as BrokerPartialClose
+from workstation.brokers.route import OrderRoute
+from workstation.brokers.signal_broker import SignalBroker
 from workstation.clients.pnl import compute_pnl
 from workstation.commands import (
     commit_activate_scheduled,
@@ -403,6 +405,7 @@ __all__ = [
     "OrderDeletedError",
     "OrderOpen",
     "OrderRejectedError",
+    "OrderRoute",
     "OrderTransientError",
     "OutOfSampleStats",
     "PaperRun",
@@ -446,6 +449,7 @@ __all__ = [
     "SearchSettings",
     "SettingsFileError",
     "Signal",
+    "SignalBroker",
     "SignalRow",
     "SignalValidationError",
     "SizingError",
