@@ -103,6 +103,31 @@ def test_klines_stop_at_the_present_and_follow_it() -> None:
     assert after[-1] == [T0 + 11 * MINUTE, 42005.5, 42015.5, 41995.5, 42005.75, 5.0]
 
 
+def test_tickers_describe_the_last_day_up_to_the_present() -> None:
+    async def scenario(binance: Any) -> Any:
+        return (
+            await binance.fetch_ticker(SYMBOL),
+            await binance.fetch_tickers(),
+            await binance.fetch_last_prices(),
+            await binance.fetch_bids_asks([SYMBOL]),
+        )
+
+    with exchange_at() as server:
+        ticker, tickers, prices, books = run(server.url, scenario)
+
+    assert (ticker["open"], ticker["high"], ticker["low"], ticker["last"], ticker["baseVolume"]) == (
+        42000.0,
+        42014.5,
+        41990.0,
+        CLOSE,
+        34.0,
+    )
+    assert (ticker["bid"], ticker["ask"], ticker["timestamp"]) == (CLOSE, CLOSE, NOW)
+    assert sorted(tickers) == ["BTC/USDT", "ETH/USDT"]
+    assert prices["ETH/USDT"]["price"] == CLOSE
+    assert (books[SYMBOL]["bid"], books[SYMBOL]["ask"]) == (CLOSE, CLOSE)
+
+
 # -- signing -----------------------------------------------------------------------------------------------------
 
 
@@ -312,6 +337,19 @@ def test_cancel_frees_the_hold_and_a_second_cancel_finds_nothing() -> None:
     assert balance["free"]["USDT"] == 1000.0
     assert balance["used"]["USDT"] == 0.0
     assert (fetched["status"], fetched["clientOrderId"]) == ("canceled", "dip")
+
+
+def test_closed_orders_come_from_all_orders() -> None:
+    async def scenario(binance: Any) -> Any:
+        await binance.create_order(SYMBOL, "market", "buy", 0.001, None, {"clientOrderId": "done"})
+        await binance.create_order(SYMBOL, "limit", "buy", 0.001, 41950, {"clientOrderId": "resting"})
+        return await binance.fetch_closed_orders(SYMBOL), await binance.fetch_orders(SYMBOL)
+
+    with exchange_at() as server:
+        closed, every = run(server.url, scenario)
+
+    assert [order["clientOrderId"] for order in closed] == ["done"]
+    assert [(order["clientOrderId"], order["status"]) for order in every] == [("done", "closed"), ("resting", "open")]
 
 
 def test_cancel_all_open_orders_of_a_market() -> None:

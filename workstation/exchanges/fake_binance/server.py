@@ -1,9 +1,10 @@
 """The fake binance spot exchange: a real HTTP server on 127.0.0.1 in a thread, speaking REST API v3 as ccxt calls it.
 
-Public endpoints: ``ping``, ``time``, ``exchangeInfo`` (the listed markets with their filters and order types) and
-``klines`` (1m candles up to the present). Signed endpoints (``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature``
+Public endpoints: ``ping``, ``time``, ``exchangeInfo`` (the listed markets with their filters and order types),
+``klines`` (1m candles up to the present), ``ticker/24hr``, ``ticker/price`` and ``ticker/bookTicker`` (the present
+close as bid and ask: the book has no spread). Signed endpoints (``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature``
 over the query, binance's -2015 / -1022 answers otherwise): ``account``, ``order`` (POST, GET, DELETE),
-``openOrders`` (GET, DELETE) and ``myTrades``. Orders are matched against the candles as the market moves
+``openOrders`` (GET, DELETE), ``allOrders`` and ``myTrades``. Orders are matched against the candles as the market moves
 (`FakeBinance.advance_to`, see `workstation.exchanges.fake_binance.matching`). Faults are injected with
 `FakeBinance.inject`; `FakeBinance.fail_next` scripts raw answers for any path.
 """
@@ -66,6 +67,7 @@ _SIGNED = frozenset(
         ("GET", paths.ORDER),
         ("DELETE", paths.ORDER),
         ("GET", paths.OPEN_ORDERS),
+        ("GET", paths.ALL_ORDERS),
         ("DELETE", paths.OPEN_ORDERS),
         ("GET", paths.MY_TRADES),
     }
@@ -372,6 +374,10 @@ class FakeBinance:
                         if order.working and symbol in (None, order.symbol)
                     ]
                 )
+            case ("GET", paths.ALL_ORDERS):
+                return _Answer(payload=self._all_orders(params))
+            case ("GET", paths.TICKER_24HR | paths.TICKER_PRICE | paths.BOOK_TICKER):
+                return _Answer(payload=self._tickers(path, params))
             case ("DELETE", paths.OPEN_ORDERS):
                 return _Answer(payload=self._cancel_all(params))
             case ("GET", paths.MY_TRADES):
@@ -457,6 +463,33 @@ class FakeBinance:
             self._book.cancel(order, self._now())
             answers.append(wire.cancelled_order_json(order, self._cancel_id({}), self._now()))
         return answers
+
+    def _tickers(self, path: str, params: Mapping[str, str]) -> Any:
+        symbols = [self._market_of(params)] if "symbol" in params else list(self.markets)
+        tickers = []
+        for symbol in symbols:
+            day = self.feed.newest(symbol, self._present + MINUTE_MS, 1440) if self._present is not None else None
+            ticker = wire.ticker_json(symbol, np.empty(0, dtype=CANDLE_DTYPE) if day is None else day, self._now())
+            if path == paths.TICKER_PRICE:
+                ticker = {"symbol": symbol, "price": ticker["lastPrice"]}
+            elif path == paths.BOOK_TICKER:
+                ticker = {key: ticker[key] for key in ("symbol", "bidPrice", "bidQty", "askPrice", "askQty")}
+            tickers.append(ticker)
+        return tickers[0] if "symbol" in params else tickers
+
+    def _all_orders(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        symbol = self._market_of(params)
+        limit = int(params.get("limit", "500"))
+        if not 1 <= limit <= MAX_TRADES_LIMIT:
+            raise BinanceError(-1130, "Invalid data sent for a parameter.")
+        orders = [order for order in self._book.orders if order.symbol == symbol]
+        if "orderId" in params:
+            orders = [order for order in orders if order.order_id >= int(params["orderId"])]
+        if "startTime" in params:
+            orders = [order for order in orders if order.time >= int(params["startTime"])]
+        if "endTime" in params:
+            orders = [order for order in orders if order.time <= int(params["endTime"])]
+        return [wire.order_json(order) for order in orders[:limit]]
 
     def _my_trades(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         symbol = self._market_of(params)

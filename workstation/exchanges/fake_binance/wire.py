@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from workstation.exchanges.fake_binance.matching import Book, BookOrder, BookTrade
+from workstation.exchanges.fake_binance.matching import Book, BookOrder, BookTrade, as_decimal
 
 
 def amount_text(value: Decimal) -> str:
@@ -34,6 +34,40 @@ def klines_rows(candles: np.ndarray) -> list[list[Any]]:
         ]
         for row in candles
     ]
+
+
+def ticker_json(symbol: str, day: np.ndarray, now: int) -> dict[str, Any]:
+    """Return ``/api/v3/ticker/24hr``'s statistics of ``symbol`` over ``day``, its last 1440 1m candles."""
+    if len(day) == 0:
+        day = np.zeros(1, dtype=day.dtype)
+    first, last = day[0], day[-1]
+    volume = float(day["volume"].sum())
+    quote_volume = float((day["volume"] * day["close"]).sum())
+    close = as_decimal(last["close"])
+    change = close - as_decimal(first["open"])
+    return {
+        "symbol": symbol,
+        "priceChange": amount_text(change),
+        "priceChangePercent": f"{(change / as_decimal(first['open']) * 100) if first['open'] else 0:.3f}",
+        "weightedAvgPrice": amount_text(as_decimal(quote_volume / volume) if volume else close),
+        "prevClosePrice": amount_text(as_decimal(first["open"])),
+        "lastPrice": amount_text(close),
+        "lastQty": amount_text(Decimal(0)),
+        "bidPrice": amount_text(close),
+        "bidQty": amount_text(Decimal(1)),
+        "askPrice": amount_text(close),
+        "askQty": amount_text(Decimal(1)),
+        "openPrice": amount_text(as_decimal(first["open"])),
+        "highPrice": amount_text(as_decimal(day["high"].max())),
+        "lowPrice": amount_text(as_decimal(day["low"].min())),
+        "volume": amount_text(as_decimal(volume)),
+        "quoteVolume": amount_text(as_decimal(quote_volume)),
+        "openTime": int(first["timestamp"]),
+        "closeTime": now,
+        "firstId": -1,
+        "lastId": -1,
+        "count": 0,
+    }
 
 
 def _order_core(order: BookOrder) -> dict[str, Any]:
