@@ -1,5 +1,8 @@
 """SignalBroker: the engine's gates and checks as orders, leg by leg, never sent twice.
 
+Over a scripted venue, the paper venue, the live engine with the paper venue, and binance through ccxt (the fake
+exchange on 127.0.0.1).
+
 A scripted venue in memory stands behind the route: it fills market orders at the price a test sets, keeps limit
 and protective orders resting until a test fills them, records every call in order, and fails a call the way a
 test asks (before the venue took the order, or after it took it and the answer was lost).
@@ -8,7 +11,7 @@ test asks (before the venue took the order, or after it took it and the answer w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -16,6 +19,7 @@ import numpy as np
 import pytest
 
 import workstation as ws
+from workstation.brokers.ccxt_venue import CcxtVenue
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.orders import MarketRules, OrderRecord, OrderRequest, client_order_id
 from workstation.brokers.paper_venue import PaperVenue
@@ -29,6 +33,8 @@ from workstation.brokers.payloads import (
     ScheduleCancelled,
 )
 from workstation.brokers.signal_broker import SignalBroker
+from workstation.exchanges.api_keys import ApiCredentials
+from workstation.exchanges.fake_binance import FAKE_API_KEY, FAKE_BINANCE_OPTIONS, FAKE_SECRET, FakeBinance, Fault
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.models.pnl import Pnl
 
@@ -977,3 +983,135 @@ def test_live_a_limit_entry_filled_on_the_paper_venue_opens_and_its_expiry_sells
     assert [end.status for end in ends if end is not None] == ["closed", "canceled", "canceled", "closed"]
     # 99.999812 + 0.099999812 paid at 41800, 99.9758886 - 0.0999758886 back at 41790.
     assert balances(venue) == {"USDT": (999.7761008994, 0.0)}
+
+
+# -- over binance through ccxt (the fake exchange on 127.0.0.1) ----------------------------------------------------
+
+
+class VenueRoute:
+    """The desk's pass-through to a venue that is not the paper one."""
+
+    def __init__(self, venue: CcxtVenue) -> None:
+        self.venue = venue
+
+    async def submit(self, order: OrderRequest) -> OrderRecord:
+        return await self.venue.place(order)
+
+    async def cancel(self, symbol: str, client_order_id: str) -> OrderRecord:
+        return await self.venue.cancel(symbol, client_order_id)
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> OrderRecord | None:
+        return await self.venue.fetch_order(symbol, client_order_id)
+
+    async def market_rules(self, symbol: str) -> MarketRules:
+        return await self.venue.market_rules(symbol)
+
+
+def over_binance(server: FakeBinance, scenario: Callable[[SignalBroker], Awaitable[None]]) -> RecordedCommands:
+    """Run ``scenario`` with a SignalBroker routed to a ccxt binance at ``server`` (timeout 300 ms)."""
+    commands = RecordedCommands()
+
+    async def main() -> None:
+        venue = CcxtVenue(
+            "binance",
+            credentials=ApiCredentials(api_key=FAKE_API_KEY, secret=FAKE_SECRET),
+            api_url=server.url,
+            enableRateLimit=False,
+            timeout=300,
+            **FAKE_BINANCE_OPTIONS,
+        )
+        try:
+            await scenario(SignalBroker(VenueRoute(venue), commands=commands))
+        finally:
+            await venue.aclose()
+
+    asyncio.run(main())
+    return commands
+
+
+def binance_at_50000_gapping_to_47000() -> FakeBinance:
+    """A fake binance with 1000 USDT, at 50000 from WHEN and 47000 from minute 50, the present at minute 10."""
+    candles = staircase({0: 50000.0, 50: 47000.0}, count=100)
+    return FakeBinance(candles, present=WHEN + 10 * MINUTE)
+
+
+def book(server: FakeBinance) -> list[tuple[str, str, str, float, float, float]]:
+    """Return the exchange's orders as (leg, type, status, quantity, executed, stop price)."""
+    return [
+        (
+            LEG_NAMES[order.client_order_id],
+            order.type,
+            order.status,
+            order.quantity,
+            order.executed_quantity,
+            order.stop_price,
+        )
+        for order in server.orders()
+    ]
+
+
+def test_binance_keeps_the_stop_which_fills_through_a_gap_the_check_reports_and_nothing_is_sold_again() -> None:
+    async def scenario(broker: SignalBroker) -> None:
+        await broker.on_order_open(opening())
+        await broker.on_order_check(checking())
+        server.advance_to(WHEN + 55 * MINUTE)
+        await broker.on_order_check(checking())
+        await broker.on_order_close(closing(close_reason="stop_loss", current_price=47000.0))
+
+    with binance_at_50000_gapping_to_47000() as server:
+        commands = over_binance(server, scenario)
+        assert book(server) == [
+            ("entry", "MARKET", "FILLED", 0.002, 0.002, 0.0),
+            ("stop_loss", "STOP_LOSS", "FILLED", 0.002, 0.002, 48000.0),
+        ]
+        # 100 + 0.1 paid for 0.002 BTC at 50000; 94 - 0.094 back when the stop filled at the gap's 47000.
+        assert server.balances()["USDT"].free == 993.806
+    assert commands.calls == [("stop_loss_filled", SYMBOL)]
+
+
+def test_binance_an_entry_whose_answer_was_lost_is_on_the_exchange_once() -> None:
+    async def scenario(broker: SignalBroker) -> None:
+        await broker.on_order_open(opening())
+
+    with binance_at_50000_gapping_to_47000() as server:
+        server.inject(Fault.TIMEOUT_AFTER_ACCEPT)
+        over_binance(server, scenario)
+        assert server.applied_faults() == [Fault.TIMEOUT_AFTER_ACCEPT]
+        assert book(server) == [
+            ("entry", "MARKET", "FILLED", 0.002, 0.002, 0.0),
+            ("stop_loss", "STOP_LOSS", "NEW", 0.002, 0.0, 48000.0),
+        ]
+
+
+def test_binance_an_exit_filled_in_half_is_completed_by_the_next_try() -> None:
+    async def scenario(broker: SignalBroker) -> None:
+        await broker.on_order_open(opening())
+        server.inject(Fault.PARTIAL_FILL(0.5))
+        with pytest.raises(OrderTransientError, match=r"the exit sold 0\.001 of 0\.002 BTC \(expired\)"):
+            await broker.on_order_close(closing())
+        await broker.on_order_close(closing(attempt=1))
+
+    with binance_at_50000_gapping_to_47000() as server:
+        over_binance(server, scenario)
+        assert book(server) == [
+            ("entry", "MARKET", "FILLED", 0.002, 0.002, 0.0),
+            ("stop_loss", "STOP_LOSS", "CANCELED", 0.002, 0.0, 48000.0),
+            ("exit", "MARKET", "EXPIRED", 0.002, 0.001, 0.0),
+            ("exit-2", "MARKET", "FILLED", 0.001, 0.001, 0.0),
+        ]
+        assert server.balances()["BTC"].free == 0.0
+
+
+def test_binance_a_stop_that_fills_while_the_close_cancels_it_is_not_sold_again() -> None:
+    async def scenario(broker: SignalBroker) -> None:
+        await broker.on_order_open(opening())
+        server.inject(Fault.FILL_DURING_CANCEL)
+        await broker.on_order_close(closing())
+
+    with binance_at_50000_gapping_to_47000() as server:
+        over_binance(server, scenario)
+        assert book(server) == [
+            ("entry", "MARKET", "FILLED", 0.002, 0.002, 0.0),
+            ("stop_loss", "STOP_LOSS", "FILLED", 0.002, 0.002, 48000.0),
+        ]
+        assert server.balances()["BTC"].free == 0.0

@@ -177,7 +177,7 @@ class SignalBroker:
             name = numbered("exit", number)
             record = earlier[name] = await self._orders.find(payload.symbol, payload.signal_id, name)
             if record is not None and record.is_open:
-                earlier[name] = await self._orders.cancel(record)
+                earlier[name] = await self._orders.cancel(payload.signal_id, record)
         filled = await self._unprotect(payload, rules)
         if filled is not None:
             logger.info("the %s order of signal %s had closed the position", _WORDS[filled], payload.signal_id)
@@ -271,7 +271,7 @@ class SignalBroker:
         if entry is None:
             return
         if entry.is_open:
-            entry = await self._orders.cancel(entry)
+            entry = await self._orders.cancel(payload.signal_id, entry)
         if entry.filled > 0:
             self._unclaimed.append(entry)
             logger.warning(
@@ -347,7 +347,7 @@ class SignalBroker:
             same_trigger = abs((current.trigger_price or 0.0) - trigger) < rules.price_step / 2
             if same_amount and same_trigger:
                 return None
-            cancelled = await self._orders.cancel(current)
+            cancelled = await self._orders.cancel(payload.signal_id, current)
             if cancelled.status == "closed":
                 return kind
             # What the order sold before it was cancelled has left the holding.
@@ -375,7 +375,7 @@ class SignalBroker:
         for kind in _protections(rules):
             _number, current, _next_absent = await self._protection(payload, kind)
             if current is not None and current.is_open:
-                current = await self._orders.cancel(current)
+                current = await self._orders.cancel(payload.signal_id, current)
             if current is not None and current.status == "closed":
                 filled = kind
         return filled

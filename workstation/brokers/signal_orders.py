@@ -54,10 +54,10 @@ class SignalOrders:
                 raise
             return found
 
-    async def cancel(self, record: OrderRecord) -> OrderRecord:
-        """Cancel the open order of ``record``; return its final record (status ``closed`` when it filled first)."""
+    async def cancel(self, signal_id: str, record: OrderRecord) -> OrderRecord:
+        """Cancel the open order of ``record`` (of ``signal_id``); return its final record (``closed``: it filled)."""
         settled = await self._route.cancel(record.symbol, record.client_order_id)
-        return self._settled(settled, record.signal_id or "")
+        return self._settled(settled, signal_id)
 
     async def held(
         self,
