@@ -516,6 +516,27 @@ def test_a_partial_market_fill_expires_the_rest() -> None:
     assert (order["status"], order["amount"], order["filled"], order["remaining"]) == ("expired", 0.003, 0.0015, 0.0015)
 
 
+def test_a_partial_fill_smaller_than_a_step_fills_nothing() -> None:
+    async def scenario(binance: Any) -> Any:
+        return await binance.create_order(SYMBOL, "market", "buy", 0.00001)
+
+    with exchange_at(balances={"USDT": 1000.0}) as server:
+        server.inject(Fault.PARTIAL_FILL(0.5))
+        with pytest.raises(ccxt.BadRequest, match="NOTIONAL"):
+            run(server.url, scenario)
+        server.inject(Fault.PARTIAL_FILL(0.05))
+
+        async def larger(binance: Any) -> Any:
+            return await binance.create_order(SYMBOL, "market", "buy", 0.00012)
+
+        order = run(server.url, larger)  # 5 % of 0.00012 BTC is less than the 0.00001 step
+        assert [fault.fraction for fault in server.applied_faults()] == [0.5, 0.05]
+        assert server.trades() == []
+        assert server.balances()["USDT"] == ExchangeBalance(1000.0, 0.0)
+
+    assert (order["status"], order["filled"]) == ("expired", 0.0)
+
+
 def test_a_partial_limit_fill_leaves_the_rest_on_the_book() -> None:
     async def scenario(binance: Any) -> Any:
         return await binance.create_order(SYMBOL, "limit", "buy", 0.002, 41950, {"clientOrderId": "half"})

@@ -30,6 +30,8 @@ _ORDER_ONLY = frozenset({FaultKind.REJECT, FaultKind.PARTIAL_FILL, FaultKind.FIL
 class Fault:
     """One fault for `FakeBinance.inject`: it hits the next request with its method and path, once.
 
+    It is used up by that request even when the request is refused (a bad signature, a filter, the balance).
+
     Attributes
     ----------
     kind

@@ -354,6 +354,8 @@ class Book:
         market = self.markets[order.symbol]
         quantity = order.remaining if order.fill_cap is None else min(order.remaining, order.fill_cap)
         order.fill_cap = None
+        if quantity == 0:
+            return
         # What the order held for this part is spent now; any rounding left over stays held for the rest.
         self._release(order, order.held if quantity == order.remaining else order.held * quantity / order.remaining)
         cost = quantity * price
