@@ -26,7 +26,7 @@ import pytest
 import workstation as ws
 from workstation.manual_commands import perform
 
-from .fixtures import EXCHANGE, LL, STRATEGY, SYMBOL, L, at, run_backtest, ts
+from .fixtures import EXCHANGE, LL, STRATEGY, SYMBOL, L, OneShot, add_strategy, at, ladder, run_backtest, ts
 from .live_fixtures import LiveRun, register_live
 
 Outcome = BaseException | Callable[[Any], Any] | None
@@ -669,3 +669,29 @@ def test_a_stopping_run_drops_an_open_waiting_for_its_retry_instead_of_leaving_i
     assert run.results == []
     assert messages(run)[-1] == ("broker", where("open active", 1, "dropped: the run is stopping"))
     assert asyncio.run(ws.persist.adapter("broker").keys()) == []
+
+
+def test_a_retried_entry_the_risk_check_refuses_is_given_up() -> None:
+    def refuse_the_retry(payload: Any) -> None:
+        if payload.stage == "open" and payload.timestamp == ts(11):
+            raise ws.RiskRejected("one position at a time")
+
+    ws.persist.use_memory()
+    ws.add_risk(risk_name="one", validations=[refuse_the_retry])
+    clock = ws.ReplayClock(at(10))
+    ws.add_exchange(ws.make_replay_exchange(EXCHANGE, ladder(), clock))
+    add_strategy(OneShot(ws.Signal(**L)), risk_name="one")
+    broker = ScriptedBroker({"open": [TRANSIENT]})
+    run = LiveRun()
+    run.listen()
+
+    async def consume() -> None:
+        async for result in ws.Live.run(
+            SYMBOL, strategy_name=STRATEGY, exchange_name=EXCHANGE, clock=clock, until=at(20), broker=broker
+        ):
+            run.results.append(result)
+
+    asyncio.run(consume())
+    assert opens(broker) == [("active", SIGNAL_ID, 0, ts(10), 42000.0)]
+    assert run.results == []
+    assert messages(run)[-1] == ("broker", where("open active", 1, "dropped: the risk check refused the entry"))

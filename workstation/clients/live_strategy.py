@@ -600,7 +600,13 @@ class LiveClientStrategy(ClientStrategy):
             self.last_signal_id = row.id
             await self._forget_attempts()
             return None
-        return True, await self._start_signal(_restamped(row, when), when, price)
+        result = await self._start_signal(_restamped(row, when), when, price)
+        if self._attempts == attempts:
+            # The gate was not asked: the risk check refused the entry, which gives the row up.
+            self._report_broker(gate, row.id, attempts.open_tries, "dropped: the risk check refused the entry", None)
+            self.last_signal_id = row.id
+            await self._forget_attempts()
+        return True, result
 
     async def _fill_gate(self, state: PositionState, when: int, price: float) -> Result | None:
         """Ask the broker to confirm a waiting limit order's fill; None: it did, the position opens.
