@@ -34,6 +34,9 @@ DEFAULTS = {
     "report_max_rows": 250,
     "performance_max_events": 10000,
     "walker_top_n": 10,
+    "order_open_retry_attempts": 5,
+    "order_close_retry_attempts": 5,
+    "order_check_retry_attempts": 5,
 }
 
 
