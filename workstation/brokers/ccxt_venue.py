@@ -191,7 +191,7 @@ class CcxtVenue:
         self._requests[order.client_order_id] = order
         with self._translated(action):
             raw = await self._send(instance, rules, order)
-        return await self._record(instance, raw, action)
+        return await self._record(instance, raw, action, order.client_order_id)
 
     async def cancel(self, symbol: str, client_order_id: str) -> OrderRecord:
         """Cancel the order; return its final record: ``canceled`` (maybe partly filled), or ``closed`` if it filled.
@@ -222,7 +222,7 @@ class CcxtVenue:
                 if record.is_open:
                     raise
                 return record
-        return await self._record(instance, raw, action)
+        return await self._record(instance, raw, action, client_order_id)
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> OrderRecord | None:
         """Return the order by its client id as the exchange reports it now; None when the exchange never saw it."""
@@ -237,7 +237,7 @@ class CcxtVenue:
                 )
             except ccxt.OrderNotFound:
                 return None
-        return await self._record(instance, raw, action)
+        return await self._record(instance, raw, action, client_order_id)
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
         """Return the orders resting on the exchange (on ``symbol``, or on every market)."""
@@ -397,9 +397,16 @@ class CcxtVenue:
                 f"{rules.min_cost:g} {rules.quote}; not sent"
             )
 
-    async def _record(self, instance: Any, raw: Mapping[str, Any], action: str) -> OrderRecord:
-        """Return ccxt's order as a record, with the fee from its fills (asked for when the answer had none)."""
-        client_order_id = str(raw.get("clientOrderId") or "")
+    async def _record(
+        self, instance: Any, raw: Mapping[str, Any], action: str, client_order_id: str | None = None
+    ) -> OrderRecord:
+        """Return ccxt's order as a record, with the fee from its fills (asked for when the answer had none).
+
+        ``client_order_id`` is the id the order was asked by: binance's cancel answer carries the cancel's own
+        client id where ccxt looks for the order's.
+        """
+        if client_order_id is None:
+            client_order_id = str(raw.get("clientOrderId") or "")
         exchange_order_id = str(raw["id"])
         symbol = str(raw["symbol"])
         self._client_ids[exchange_order_id] = client_order_id

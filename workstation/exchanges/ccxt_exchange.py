@@ -177,10 +177,13 @@ class CcxtConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if self._credentials is not None or self.sandbox:
+        if self._credentials is not None:
             # Pickles go to worker processes and files: keys handed over in memory must not travel with them.
-            raise TypeError(f"{self!r} holds API keys handed over in memory (or a sandbox choice): not pickled")
-        return (_rebuild_connection, (self.exchange_id, self.config, self.api_url, self.api_key_service))
+            raise TypeError(f"{self!r} holds API keys handed over in memory: not pickled")
+        return (
+            _rebuild_connection,
+            (self.exchange_id, self.config, self.api_url, self.api_key_service, self.sandbox),
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.exchange_id!r})"
@@ -232,9 +235,9 @@ class CcxtConnection:
 
 
 def _rebuild_connection(
-    exchange_id: str, config: dict[str, Any], api_url: str | None, api_key_service: str | None
+    exchange_id: str, config: dict[str, Any], api_url: str | None, api_key_service: str | None, sandbox: bool = False
 ) -> CcxtConnection:
-    return CcxtConnection(exchange_id, config, api_url=api_url, api_key_service=api_key_service)
+    return CcxtConnection(exchange_id, config, api_url=api_url, api_key_service=api_key_service, sandbox=sandbox)
 
 
 class CcxtCandles:
