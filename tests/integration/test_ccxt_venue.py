@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import pickle
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -613,3 +614,33 @@ def test_other_errors_are_not_mapped_and_keys_are_scrubbed() -> None:
     assert str(mapped) == (
         "binance: place: outcome unknown, look the order up before resending: ExchangeError: binance echoed ***"
     )
+
+
+def test_fills_since_a_moment_are_the_later_ones(exchange: FakeBinance) -> None:
+    async def two_fills_then_the_later(venue: CcxtVenue) -> list[Fill]:
+        await venue.place(request("entry", amount=0.001))
+        exchange.advance_to(T0 + 12 * MINUTE)
+        await venue.place(request("exit", side="sell", amount=0.001, purpose="exit"))
+        return await venue.fills(SYMBOL, since=NOW + 1)
+
+    [later] = run(venue_at(exchange), two_fills_then_the_later)
+    # Candle 12 closes at 42006.25.
+    assert (later.client_order_id, later.side, later.amount, later.price, later.timestamp) == (
+        client_order_id("s1", "exit"),
+        "sell",
+        0.001,
+        42006.25,
+        T0 + 13 * MINUTE - 1,
+    )
+
+
+def test_no_key_or_secret_reaches_the_log_even_in_verbose_mode(
+    exchange: FakeBinance, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    placed = run(venue_at(exchange, verbose=True), lambda venue: venue.place(request("entry", amount=0.001)))
+    assert "X-MBX-APIKEY" in caplog.text
+    assert "/api/v3/order" in caplog.text
+    for text in (caplog.text, repr(placed), placed.model_dump_json()):
+        assert API_KEY not in text
+        assert SECRET not in text
