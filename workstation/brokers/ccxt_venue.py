@@ -94,6 +94,11 @@ class CcxtVenue:
     ------
     ValueError
         For an exchange id ccxt does not know, or a credential among ``options``.
+
+    Notes
+    -----
+    Creating a venue imports ccxt (half a second or more): on the GUI's event loop, await
+    :func:`~workstation.exchanges.ccxt_exchange.load_ccxt` first. Nothing touches the network until the first call.
     """
 
     def __init__(
