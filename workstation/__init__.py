@@ -31,6 +31,8 @@ from workstation.backtest_request import (
 )
 from workstation.backtest_run import BacktestRun
 from workstation.brokers.broker import Broker
+from workstation.brokers.ccxt_errors import ExchangeKeyRefusedError
+from workstation.brokers.ccxt_venue import ApiKeyMissingError, CcxtVenue
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.gates import BrokerGateError
 from workstation.brokers.paper_venue import PaperVenue
@@ -321,6 +323,7 @@ __all__ = [
     "AccountSizing",
     "AccountTrade",
     "ActiveResult",
+    "ApiKeyMissingError",
     "AtrBasedSizing",
     "AverageBuy",
     "Backtest",
@@ -337,6 +340,7 @@ __all__ = [
     "CandleStore",
     "CandleStoreFileError",
     "CandleWindowError",
+    "CcxtVenue",
     "Clock",
     "ClosedResult",
     "ColumnMapping",
@@ -360,6 +364,7 @@ __all__ = [
     "EquityPoint",
     "EquityShareSizing",
     "ErrorEvent",
+    "ExchangeKeyRefusedError",
     "ExchangeResponseError",
     "ExchangeSchema",
     "Excursion",
