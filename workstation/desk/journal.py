@@ -1,0 +1,110 @@
+"""The desk's crash-safe journal: one SQLite file per venue, through the project's SQLite storage.
+
+Every order is written *before* it is sent (``pending``) and again with the venue's answer (``answered``, or
+``rejected`` when the venue refused it). A process killed in between leaves the order ``pending``: the desk looks it
+up at the venue by its client id when it opens the journal again, and never sends it blindly a second time. The
+file also keeps the fills seen, the missing orders the trader acknowledged, and the kill switch (a halted desk stays
+halted after a restart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from workstation.brokers.orders import Fill, OrderRecord, OrderRequest
+from workstation.persist.adapter import Operation, encode
+from workstation.persist.sqlite import SqliteAdapter
+
+#: ``pending``: written, the venue's answer unknown; ``lost``: looked up and found nowhere at the venue (it may be
+#: sent again); ``booked``: a holding or order the trader adopted, booked by the desk, never sent.
+EntryState = Literal["pending", "answered", "rejected", "lost", "booked"]
+
+
+class JournalEntry(BaseModel):
+    """One order as the journal holds it: the request, when it was sent, and what came of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: OrderRequest
+    sent_at: int
+    state: EntryState
+    record: OrderRecord | None = None
+    error: str | None = None
+
+
+class HaltState(BaseModel):
+    """The kill switch as stored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    halted: bool
+    reason: str
+
+
+class JournalContents(BaseModel):
+    """Everything the journal holds, as read when the desk opens it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    entries: dict[str, JournalEntry]
+    fills: dict[str, Fill]
+    #: Client ids of missing orders the trader accepted as gone, with what was said of them.
+    acknowledged: dict[str, str]
+    halt: HaltState | None
+
+
+class OrderJournal:
+    """Read and write the desk's records in ``path``: orders, fills, acknowledged missing orders, the kill switch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._orders = SqliteAdapter("desk_order", path)
+        self._fills = SqliteAdapter("desk_fill", path)
+        self._acknowledged = SqliteAdapter("desk_acknowledged", path)
+        self._state = SqliteAdapter("desk_state", path)
+
+    async def read(self) -> JournalContents:
+        """Return every record of the file (creating it on first use)."""
+        entries = [JournalEntry.model_validate(value) for value in await self._orders.values()]
+        fills = [Fill.model_validate(value) for value in await self._fills.values()]
+        acknowledged = {key: str(await self._acknowledged.read_value(key)) for key in await self._acknowledged.keys()}
+        halt = None
+        if await self._state.has_value("halt"):
+            halt = HaltState.model_validate(await self._state.read_value("halt"))
+        return JournalContents(
+            entries={entry.request.client_order_id: entry for entry in entries},
+            fills={fill.trade_id: fill for fill in fills},
+            acknowledged=acknowledged,
+            halt=halt,
+        )
+
+    async def write_entry(self, entry: JournalEntry) -> None:
+        """Store ``entry`` under its client order id, durably (the call returns once it is on disk)."""
+        await self._orders.write_value(entry.request.client_order_id, entry.model_dump(mode="json"))
+
+    async def write_fills(self, fills: Sequence[Fill]) -> None:
+        """Store ``fills`` in one transaction."""
+        if not fills:
+            return
+        await self._fills.wait_for_init()
+        operations = [
+            (self._fills, Operation("desk_fill", fill.trade_id, encode("desk_fill", fill.trade_id, fill.model_dump())))
+            for fill in fills
+        ]
+        await self._fills.database.apply(operations)
+
+    async def write_acknowledged(self, client_order_id: str, message: str) -> None:
+        """Store that the trader accepted the missing order ``client_order_id`` as gone."""
+        await self._acknowledged.write_value(client_order_id, message)
+
+    def write_halt_now(self, halt: HaltState) -> None:
+        """Store the kill switch on the calling thread: the switch is flipped from the window, not awaited."""
+        self._state.write_value_now("halt", halt.model_dump())
+
+    async def close(self) -> None:
+        """Close the file (it reopens on the next write)."""
+        await self._orders.database.close()
