@@ -641,3 +641,20 @@ def test_the_demo_exchange_server_options_are_checked(capsys: pytest.CaptureFixt
     assert capsys.readouterr().err == (
         "workstation: error: --demo-exchange-server runs alone: give no command and no window option\n"
     )
+
+
+def test_an_exchange_without_protective_orders_lists_and_accepts_market_and_limit_only() -> None:
+    async def scenario(binance: Any) -> Any:
+        with pytest.raises(ccxt.InvalidOrder, match="triggerPrice parameter is not allowed"):
+            await binance.create_order(SYMBOL, "market", "sell", 0.001, None, {"stopLossPrice": 41000})
+        with pytest.raises(ccxt.InvalidOrder, match=r"Order type not supported for this symbol\."):
+            await binance.private_post_order(
+                {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS", "quantity": "0.001", "stopPrice": "41000"}
+            )
+        return binance.market(SYMBOL)["info"]["orderTypes"]
+
+    with exchange_at(balances={"BTC": 0.001}, order_types=("MARKET", "LIMIT")) as server:
+        assert run(server.url, scenario) == ["LIMIT", "MARKET"]
+        assert server.orders() == []
+    with pytest.raises(ValueError, match=r"order_types=\['MARKET', 'STOP'\]: MARKET and LIMIT"):
+        FakeBinance(order_types=("MARKET", "STOP"))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-#: The order types the fake exchange executes (``exchangeInfo``'s ``orderTypes``; ccxt refuses any other).
+#: The order types the fake exchange executes; a market lists them all unless told fewer (``exchangeInfo``'s
+#: ``orderTypes``: ccxt refuses any other before sending).
 ORDER_TYPES = ("LIMIT", "MARKET", "STOP_LOSS", "TAKE_PROFIT")
 
 #: Quote assets a symbol may end with, longest first, to split an unknown symbol into base and quote.
@@ -29,6 +32,8 @@ class FakeMarket:
         Quantities must be whole multiples of it and at least one step (``LOT_SIZE``).
     min_notional
         The smallest ``price × quantity`` accepted, market orders included (``NOTIONAL``).
+    order_types
+        The order types the market accepts, of `ORDER_TYPES`.
     """
 
     symbol: str
@@ -37,6 +42,7 @@ class FakeMarket:
     tick_size: Decimal
     step_size: Decimal
     min_notional: Decimal
+    order_types: tuple[str, ...] = ORDER_TYPES
 
     def exchange_info(self) -> dict[str, Any]:
         """Return the market's entry of ``/api/v3/exchangeInfo``'s ``symbols``, as binance writes it."""
@@ -50,7 +56,7 @@ class FakeMarket:
             "quoteAssetPrecision": 8,
             "baseCommissionPrecision": 8,
             "quoteCommissionPrecision": 8,
-            "orderTypes": list(ORDER_TYPES),
+            "orderTypes": list(self.order_types),
             "icebergAllowed": True,
             "ocoAllowed": False,
             "isSpotTradingAllowed": True,
@@ -113,6 +119,19 @@ def market_for(symbol: str) -> FakeMarket:
     raise ValueError(f"symbol={symbol!r}: the fake exchange lists spot markets quoted in {', '.join(_QUOTES)}")
 
 
-def listed_markets(symbol: str) -> dict[str, FakeMarket]:
-    """Return the markets of a server made for ``symbol``: BTCUSDT, ETHUSDT and ``symbol``'s, by market id."""
-    return {name: market_for(name) for name in dict.fromkeys(("BTCUSDT", "ETHUSDT", symbol))}
+def listed_markets(symbol: str, order_types: Sequence[str] = ORDER_TYPES) -> dict[str, FakeMarket]:
+    """Return the markets of a server made for ``symbol``: BTCUSDT, ETHUSDT and ``symbol``'s, by market id.
+
+    Raises
+    ------
+    ValueError
+        If ``order_types`` names a type the fake exchange does not execute, or lacks MARKET or LIMIT.
+    """
+    unknown = [name for name in order_types if name not in ORDER_TYPES]
+    if unknown or not {"MARKET", "LIMIT"} <= set(order_types):
+        raise ValueError(f"order_types={list(order_types)!r}: MARKET and LIMIT, and any of STOP_LOSS and TAKE_PROFIT")
+    kept = tuple(name for name in ORDER_TYPES if name in order_types)
+    return {
+        name: dataclasses.replace(market_for(name), order_types=kept)
+        for name in dict.fromkeys(("BTCUSDT", "ETHUSDT", symbol))
+    }

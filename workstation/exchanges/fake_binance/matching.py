@@ -149,6 +149,8 @@ def parse_new_order(params: Mapping[str, str], markets: Mapping[str, FakeMarket]
     order_type = params.get("type", "")
     if order_type not in ORDER_TYPES:
         raise _mandatory("type") if not order_type else BinanceError(-1116, "Invalid orderType.")
+    if order_type not in markets[symbol].order_types:
+        raise BinanceError(-2010, "Order type not supported for this symbol.")
     quantity = _decimal(params, "quantity")
     quote_quantity = _decimal(params, "quoteOrderQty")
     price = _decimal(params, "price")

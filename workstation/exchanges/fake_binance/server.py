@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http import HTTPStatus
@@ -33,7 +33,7 @@ import numpy as np
 from workstation.exchanges.fake_binance import paths, wire
 from workstation.exchanges.fake_binance.faults import Fault, FaultKind
 from workstation.exchanges.fake_binance.feed import ArrayFeed, CandleFeed
-from workstation.exchanges.fake_binance.markets import listed_markets
+from workstation.exchanges.fake_binance.markets import ORDER_TYPES, listed_markets
 from workstation.exchanges.fake_binance.matching import (
     BinanceError,
     Book,
@@ -126,6 +126,9 @@ class FakeBinance:
         last of ``candles``, or the last closed minute of the wall clock for a feed.
     port
         The TCP port on 127.0.0.1; 0 for any free one.
+    order_types
+        The order types the markets accept: MARKET and LIMIT, and by default STOP_LOSS and TAKE_PROFIT (leave those
+        out for an exchange that keeps no protective orders).
     """
 
     def __init__(
@@ -138,12 +141,13 @@ class FakeBinance:
         symbol: str = "BTCUSDT",
         present: int | None = None,
         port: int = 0,
+        order_types: Sequence[str] = ORDER_TYPES,
     ) -> None:
         self.feed: CandleFeed = ArrayFeed(candles) if candles is None or isinstance(candles, np.ndarray) else candles
         self.symbol = symbol
         self.api_key = api_key
         self._secret = secret.encode()
-        self.markets = listed_markets(symbol)
+        self.markets = listed_markets(symbol, order_types)
         self.requests: list[RecordedRequest] = []
         self._failures: dict[str, list[Failure]] = {}
         self._faults: list[Fault] = []
