@@ -644,3 +644,30 @@ def test_no_key_or_secret_reaches_the_log_even_in_verbose_mode(
     for text in (caplog.text, repr(placed), placed.model_dump_json()):
         assert API_KEY not in text
         assert SECRET not in text
+
+
+def test_a_cancel_whose_answer_was_lost_is_confirmed_by_cancelling_again(exchange: FakeBinance) -> None:
+    resting = request("entry", type="limit", amount=0.001, price=40000.0)
+    exchange.inject(Fault.TIMEOUT_AFTER_ACCEPT.at("DELETE", ORDER))
+
+    async def cancel_twice(venue: CcxtVenue) -> OrderRecord:
+        await venue.place(resting)
+        with pytest.raises(OrderTransientError, match=r"^binance: cancel BTC/USDT order .*RequestTimeout"):
+            await venue.cancel(SYMBOL, resting.client_order_id)
+        return await venue.cancel(SYMBOL, resting.client_order_id)
+
+    cancelled = run(venue_at(exchange, timeout=300), cancel_twice)
+    assert (cancelled.client_order_id, cancelled.status, cancelled.filled) == (resting.client_order_id, "canceled", 0)
+
+
+def test_a_failed_look_up_is_transient_never_an_unknown_order(exchange: FakeBinance) -> None:
+    entry = request("entry", amount=0.001)
+    exchange.inject(Fault.HTTP_500.at("GET", ORDER))
+
+    async def place_then_look_up(venue: CcxtVenue) -> None:
+        await venue.place(entry)
+        await venue.fetch_order(SYMBOL, entry.client_order_id)
+
+    # None would tell a retry to buy again: a look-up that failed must not read as "never seen".
+    with pytest.raises(OrderTransientError, match=r"^binance: look up BTC/USDT order .*ExchangeNotAvailable"):
+        run(venue_at(exchange), place_then_look_up)
