@@ -312,6 +312,8 @@ class SignalBroker:
         Returns the kind of a protective order found filled (the venue closed the position: nothing is placed).
         """
         kinds = _protections(rules)
+        if not kinds:
+            return None
         latest = {kind: await self._protection(payload, kind) for kind in kinds}
         for kind, (_number, current, _next_absent) in latest.items():
             if current is not None and current.status == "closed":
