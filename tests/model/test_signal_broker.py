@@ -1,7 +1,7 @@
 """SignalBroker: the engine's gates and checks as orders, leg by leg, never sent twice.
 
-Over a scripted venue, the paper venue, the live engine with the paper venue, and binance through ccxt (the fake
-exchange on 127.0.0.1).
+Over a scripted venue, the paper venue, the order desk, the live engine with the paper venue, and binance through
+ccxt (the fake exchange on 127.0.0.1).
 
 A scripted venue in memory stands behind the route: it fills market orders at the price a test sets, keeps limit
 and protective orders resting until a test fills them, records every call in order, and fails a call the way a
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +34,7 @@ from workstation.brokers.payloads import (
     ScheduleCancelled,
 )
 from workstation.brokers.signal_broker import SignalBroker
+from workstation.desk import OrderDesk, OrderRefused, RiskLimits
 from workstation.exchanges.api_keys import ApiCredentials
 from workstation.exchanges.fake_binance import FAKE_API_KEY, FAKE_BINANCE_OPTIONS, FAKE_SECRET, FakeBinance, Fault
 from workstation.models.candles import CANDLE_DTYPE
@@ -1115,3 +1117,40 @@ def test_binance_a_stop_that_fills_while_the_close_cancels_it_is_not_sold_again(
             ("stop_loss", "STOP_LOSS", "FILLED", 0.002, 0.002, 48000.0),
         ]
         assert server.balances()["BTC"].free == 0.0
+
+
+# -- through the order desk ---------------------------------------------------------------------------------------
+
+
+def test_desk_a_halted_desk_refuses_the_broker_s_entry_and_lets_its_close_through(tmp_path: Path) -> None:
+    market = Market((50000, 50100, 49900, 50000), (50000, 50100, 49900, 50500))
+    venue = PaperVenue(
+        candles=market.read,
+        clock=lambda: market.now,
+        balances={"USDT": 1000.0},
+        percent_fee=0.1,
+        percent_slippage=0.0,
+        rules=lambda symbol: PAPER_RULES,
+    )
+    desk = OrderDesk(venue, limits=RiskLimits(), journal_path=tmp_path / "journal.sqlite3", clock=lambda: market.now)
+    broker = SignalBroker(desk, commands=RecordedCommands())
+
+    async def scenario() -> None:
+        await broker.on_order_open(opening())
+        desk.halt("trader pressed Halt")
+        with pytest.raises(OrderRefused, match="trader pressed Halt") as refused:
+            await broker.on_order_open(opening(signal_id="sig-2"))
+        assert isinstance(refused.value, OrderRejectedError)
+        market.at(2)
+        await broker.on_order_close(closing(current_price=50500.0))
+        await desk.aclose()
+
+    run(scenario())
+    assert [(LEG_NAMES[order.client_order_id], order.status, order.purpose) for order in desk.orders()] == [
+        ("exit", "closed", "exit"),
+        ("entry", "closed", "entry"),
+        ("stop_loss", "canceled", "stop_loss"),
+        ("take_profit", "canceled", "take_profit"),
+    ]
+    # 100 + 0.1 paid for 0.002 BTC at 50000, 101 - 0.101 back at 50500; the refused entry never reached the venue.
+    assert balances(venue) == {"USDT": (1000.799, 0.0)}
