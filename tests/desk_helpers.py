@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from workstation.brokers.errors import OrderRejectedError
-from workstation.brokers.orders import Balance, Fill, MarketRules, OrderRecord, OrderRequest
+from workstation.brokers.orders import (
+    Balance,
+    Fill,
+    MarketRules,
+    OrderRecord,
+    OrderRequest,
+    OrderStatus,
+    client_order_id,
+)
+from workstation.desk import OrderDesk, RiskLimits
 
 FEE_RATE = 0.001
 
@@ -93,7 +104,7 @@ class ScriptedVenue:
         order: OrderRequest,
         amount: float,
         *,
-        status: str,
+        status: OrderStatus,
         filled: float,
         average: float | None,
         fee: float,
@@ -105,7 +116,7 @@ class ScriptedVenue:
             symbol=order.symbol,
             side=order.side,
             type=order.type,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             amount=amount,
             filled=filled,
             price=order.price,
@@ -220,3 +231,52 @@ class ScriptedVenue:
     def placed(self) -> list[str]:
         """Return the client ids of every place call, in order."""
         return [order_id for method, order_id in self.calls if method == "place"]
+
+
+NOW = 1_765_000_000_000  # 2025-12-06 05:46:40 UTC
+
+
+class Clock:
+    """The desk's present, moved by the test."""
+
+    def __init__(self, now: int = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def make_venue(clock: Clock, **assets: float) -> ScriptedVenue:
+    return ScriptedVenue(
+        prices={"BTC/USDT": 50_000.0, "ETH/USDT": 2_000.0}, assets=dict(assets or {"USDT": 10_000.0}), clock=clock
+    )
+
+
+def make_desk(venue: ScriptedVenue, path: Path, clock: Clock, limits: RiskLimits | None = None) -> OrderDesk:
+    return OrderDesk(venue, limits=limits or RiskLimits(), journal_path=path, clock=clock)
+
+
+def buy(leg: str = "entry", *, cost: float = 1_000.0, signal: str = "sig-1", strategy: str = "sma") -> OrderRequest:
+    return OrderRequest(
+        client_order_id=client_order_id(signal, leg),
+        symbol="BTC/USDT",
+        side="buy",
+        type="market",
+        cost=cost,
+        purpose="entry",
+        signal_id=signal,
+        strategy_name=strategy,
+    )
+
+
+def sell(amount: float, *, signal: str = "sig-1", purpose: Any = "exit") -> OrderRequest:
+    return OrderRequest(
+        client_order_id=client_order_id(signal, purpose),
+        symbol="BTC/USDT",
+        side="sell",
+        type="market",
+        amount=amount,
+        purpose=purpose,
+        signal_id=signal,
+        strategy_name="sma",
+    )

@@ -6,62 +6,13 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
-from desk_helpers import ScriptedVenue
+from desk_helpers import Clock, buy, make_desk, make_venue, sell
 
 from workstation.brokers.errors import OrderRejectedError, OrderTransientError
 from workstation.brokers.orders import OrderRecord, OrderRequest, client_order_id
-from workstation.desk import OrderDesk, OrderRefusal, OrderRefused, RiskLimits
-
-NOW = 1_765_000_000_000  # 2025-12-06 05:46:40 UTC
-
-
-class Clock:
-    """The desk's present, moved by the test."""
-
-    def __init__(self, now: int = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def make_venue(clock: Clock, **assets: float) -> ScriptedVenue:
-    return ScriptedVenue(
-        prices={"BTC/USDT": 50_000.0, "ETH/USDT": 2_000.0}, assets=dict(assets or {"USDT": 10_000.0}), clock=clock
-    )
-
-
-def make_desk(venue: ScriptedVenue, path: Path, clock: Clock, limits: RiskLimits | None = None) -> OrderDesk:
-    return OrderDesk(venue, limits=limits or RiskLimits(), journal_path=path, clock=clock)
-
-
-def buy(leg: str = "entry", *, cost: float = 1_000.0, signal: str = "sig-1", strategy: str = "sma") -> OrderRequest:
-    return OrderRequest(
-        client_order_id=client_order_id(signal, leg),
-        symbol="BTC/USDT",
-        side="buy",
-        type="market",
-        cost=cost,
-        purpose="entry",
-        signal_id=signal,
-        strategy_name=strategy,
-    )
-
-
-def sell(amount: float, *, signal: str = "sig-1", purpose: Any = "exit") -> OrderRequest:
-    return OrderRequest(
-        client_order_id=client_order_id(signal, purpose),
-        symbol="BTC/USDT",
-        side="sell",
-        type="market",
-        amount=amount,
-        purpose=purpose,
-        signal_id=signal,
-        strategy_name="sma",
-    )
+from workstation.desk import OrderRefusal, OrderRefused, RiskLimits
 
 
 def test_an_order_is_journalled_before_the_venue_sees_it_and_answered_after(tmp_path: Path) -> None:

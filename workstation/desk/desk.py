@@ -263,16 +263,13 @@ class OrderDesk(QObject):
     async def _send(self, order: OrderRequest) -> OrderRecord:
         if self._gate is None:
             self._gate = asyncio.Lock()
-        if self.limits.max_open_positions is not None and is_entry(order):
-            await self.market_rules(order.symbol)
-            for holding in self._holdings().values():
-                await self.market_rules(holding.symbol)
+        await self._load_rules([order.symbol, *self._traded_symbols()])
         async with self._gate:
             refusal = self._refusal(order)
             if refusal is not None:
                 self.refused.emit(refusal)
                 raise OrderRefused(refusal)
-            entry = JournalEntry(request=order, sent_at=self._clock(), state="pending")
+            entry = JournalEntry(request=order, sent_at=self._clock(), sequence=self._next_sequence(), state="pending")
             await self._store(entry)
         try:
             record = await self.venue.place(order)
@@ -298,6 +295,9 @@ class OrderDesk(QObject):
                 await self._store(entry.model_copy(update={"state": "answered", "record": record, "error": None}))
                 self.order_changed.emit(record)
         return record
+
+    def _next_sequence(self) -> int:
+        return max((entry.sequence for entry in self._entries.values()), default=0) + 1
 
     async def _store(self, entry: JournalEntry) -> None:
         await self._journal.write_entry(entry)
@@ -412,7 +412,14 @@ class OrderDesk(QObject):
 
     def _assets(self, symbol: str) -> tuple[str, str]:
         rules = self._rules.get(symbol)
-        return split_symbol(symbol) if rules is None else (rules.base, rules.quote)
+        if rules is not None:
+            return rules.base, rules.quote
+        # Every async path loads the rules first; only a sync monitor read before any can get here.
+        return split_symbol(symbol) if "/" in symbol else (symbol, "")
+
+    async def _load_rules(self, symbols: Sequence[str]) -> None:
+        for symbol in symbols:
+            await self.market_rules(symbol)
 
     def mark_price(self, symbol: str) -> float | None:
         """Return the newest price of ``symbol`` the desk knows: the ``prices`` source's, else its newest fill's."""
@@ -438,9 +445,9 @@ class OrderDesk(QObject):
         found: list[tuple[int, int, OrderRecord]] = []
         for entry in self._entries.values():
             if entry.record is not None:
-                found.append((entry.record.timestamp, entry.sent_at, entry.record))
+                found.append((entry.record.timestamp, entry.sequence, entry.record))
             elif entry.state == "rejected":
-                found.append((entry.sent_at, entry.sent_at, _rejected_record(entry)))
+                found.append((entry.sent_at, entry.sequence, _rejected_record(entry)))
         found.sort(key=lambda item: (item[0], item[1]), reverse=True)
         return [record for _, _, record in found]
 
@@ -492,6 +499,7 @@ class OrderDesk(QObject):
         """Read the venue's open orders, new fills and balances; the journal follows and the signals fire."""
         await self.open()
         await self._look_up_pending()
+        await self._load_rules(self._traded_symbols())
         self._open_orders = await self.venue.open_orders()
         resting = {order.client_order_id for order in self._open_orders}
         for record in self._open_orders:
@@ -563,7 +571,10 @@ class OrderDesk(QObject):
                 failed.append(f"cancel {order.symbol} {order.client_order_id}: {outcome}")
             else:
                 cancelled.append(outcome)
-        sells, skipped = await self._flatten_sells(deadline)
+        try:
+            sells, skipped = await self._flatten_sells(deadline)
+        except Exception as exc:
+            sells, skipped = [], [f"could not read what to sell: {exc}"]
         failed.extend(skipped)
         sold_outcomes = await asyncio.gather(
             *(within_budget(self._submit_call(sell), deadline) for sell in sells), return_exceptions=True
@@ -591,6 +602,8 @@ class OrderDesk(QObject):
         return lambda: self.submit(order)
 
     async def _flatten_sells(self, deadline: float) -> tuple[builtins.list[OrderRequest], builtins.list[str]]:
+        for symbol in self._traded_symbols():
+            await within_budget(self._rules_call(symbol), deadline)
         balances = await within_budget(self.venue.balances, deadline)
         free = {balance.asset: balance.free for balance in balances}
         moment = self._clock()
@@ -599,7 +612,7 @@ class OrderDesk(QObject):
         for holding in sorted(self._holdings().values(), key=lambda item: (item.symbol, str(item.signal_id))):
             if holding.amount <= 0:
                 continue
-            rules = await within_budget(self._rules_call(holding.symbol), deadline)
+            rules = self._rules[holding.symbol]
             amount = rules.round_amount(min(holding.amount, free.get(rules.base, 0.0)))
             price = self.mark_price(holding.symbol)
             if amount < max(rules.min_amount, rules.amount_step) or (
@@ -782,7 +795,10 @@ class OrderDesk(QObject):
             purpose="adopt",
         )
         stamped = record.model_copy(update={"purpose": "adopt", "signal_id": None, "strategy_name": None})
-        await self._store(JournalEntry(request=request, sent_at=self._clock(), state="booked", record=stamped))
+        entry = JournalEntry(
+            request=request, sent_at=self._clock(), sequence=self._next_sequence(), state="booked", record=stamped
+        )
+        await self._store(entry)
         self.order_changed.emit(stamped)
 
     async def _book_adopted(self, symbol: str, amount: float) -> None:
@@ -814,7 +830,9 @@ class OrderDesk(QObject):
             updated=moment,
             purpose="adopt",
         )
-        await self._store(JournalEntry(request=request, sent_at=moment, state="booked", record=record))
+        await self._store(
+            JournalEntry(request=request, sent_at=moment, sequence=self._next_sequence(), state="booked", record=record)
+        )
         self.order_changed.emit(record)
 
     def _resolved(self, disagreement: Disagreement) -> None:

@@ -31,6 +31,8 @@ class JournalEntry(BaseModel):
 
     request: OrderRequest
     sent_at: int
+    #: The order's place among the journal's orders (1 the first): sorts orders sent in the same millisecond.
+    sequence: int
     state: EntryState
     record: OrderRecord | None = None
     error: str | None = None
