@@ -15,7 +15,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QTabBar, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QTabBar,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 import workstation as ws
 from ui.backtest.form import BacktestForm
@@ -24,6 +33,8 @@ from ui.bridge import EngineErrors
 from ui.charts.candle_item import DARK_PALETTE, LIGHT_PALETTE, ChartPalette
 from ui.controllers import BackgroundTasks, ComparisonController, HistoryController, RunController
 from ui.data import DownloadHistoryDialog, ImportCsvDialog, StoredDataDialog
+from ui.desk import DeskView, RealMoneyBanner, RealMoneyConfirmation
+from ui.desk.real_money import real_money_confirmed, real_money_title, remember_real_money
 from ui.error_panel import ErrorPanel
 from ui.live import LivePanel
 from ui.log_panel import LogPanel
@@ -36,6 +47,7 @@ SETTINGS_ORGANISATION = "workstation"
 SETTINGS_APPLICATION = "workstation"
 #: How long the status bar shows that a command the trader confirmed was applied.
 STATUS_MESSAGE_MS = 8000
+WINDOW_TITLE = "Workstation"
 
 
 class MainWindow(QMainWindow):
@@ -50,7 +62,7 @@ class MainWindow(QMainWindow):
         apply_app_theme: Callable[[ThemeName], None] | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("Workstation")
+        self.setWindowTitle(WINDOW_TITLE)
         self.settings = settings
         self.history = history
         self.theme: ThemeName = theme
@@ -71,6 +83,18 @@ class MainWindow(QMainWindow):
         for side in (QTabBar.ButtonPosition.LeftSide, QTabBar.ButtonPosition.RightSide):
             self.tabs.tabBar().setTabButton(live_index, side, None)
         self.tabs.tabCloseRequested.connect(self._close_tab_at)
+        # Across the whole window, above the toolbars, while the desk trades real money: nobody takes it for paper.
+        self.real_money_banner = RealMoneyBanner(self)
+        self.real_money_bar = QToolBar("Real money", self)
+        self.real_money_bar.setObjectName("toolbar_real_money")
+        self.real_money_bar.setMovable(False)
+        self.real_money_bar.setFloatable(False)
+        self.real_money_bar.toggleViewAction().setVisible(False)  # never hidden from the toolbars' menu
+        self.real_money_bar.addWidget(self.real_money_banner)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.real_money_bar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        #: The typed confirmation of real money while it is open.
+        self.real_money_confirmation: RealMoneyConfirmation | None = None
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -98,6 +122,10 @@ class MainWindow(QMainWindow):
         self.stored_runs.message_logged.connect(self.log.append)
         self.comparisons = ComparisonController(self.tabs, self.runs.start, self)
         self.comparisons.error_raised.connect(self.report_error)
+        self.desk = DeskView(self.live_panel.chart, self._live_prices, self.live_panel.blotter.model, self)
+        self.desk.error_raised.connect(self.report_error)
+        self.desk.status_reported.connect(lambda text: self.statusBar().showMessage(text, STATUS_MESSAGE_MS))
+        self.live_panel.table.current_run_changed.connect(lambda _key: self.desk.chart_orders.redraw())
         self.docks = {
             "strategies": self._dock("Strategies", self.strategies, Qt.DockWidgetArea.LeftDockWidgetArea),
             "backtest": self._dock("Backtest", self.backtest_form, Qt.DockWidgetArea.LeftDockWidgetArea),
@@ -105,8 +133,16 @@ class MainWindow(QMainWindow):
             "log": self._dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea),
             # The live strategies with Start / Stop / Stop all: docked, so they stay in sight from any tab.
             "live": self._dock("Live", self.live_panel.strategies_view, Qt.DockWidgetArea.BottomDockWidgetArea),
+            # The desk's monitors: beside the live runs, which place most of their orders.
+            "orders": self._dock("Orders", self.desk.orders, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "fills": self._dock("Fills", self.desk.fills, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "positions": self._dock("Positions", self.desk.positions, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "account": self._dock("Account", self.desk.account, Qt.DockWidgetArea.RightDockWidgetArea),
         }
-        self.tabifyDockWidget(self.docks["log"], self.docks["live"])
+        for name in ("live", "orders", "fills", "positions"):
+            self.tabifyDockWidget(self.docks["log"], self.docks[name])
+        self.tabifyDockWidget(self.docks["history"], self.docks["account"])
+        self.docks["history"].raise_()
         self.docks["live"].raise_()
 
         self.statusBar().addPermanentWidget(self.runs.eta)
@@ -123,6 +159,8 @@ class MainWindow(QMainWindow):
         self.error_panel.details_requested.connect(self.docks["log"].raise_)
         self.apply_theme(theme)
         self._restore_layout()
+        # A layout saved while real money was traded does not show the banner at the next start.
+        self._show_real_money(None)
 
     # ---------------------------------------------------------------------------------------------------------
     # Building
@@ -139,6 +177,13 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("toolbar_runs")
         for action in self.runs.actions():
             toolbar.addAction(action)
+        # The kill switch is always in sight: its own toolbar, never folded into a menu.
+        desk_toolbar = self.addToolBar("Desk")
+        desk_toolbar.setObjectName("toolbar_desk")
+        for action in (self.desk.kill_switch.halt_action, self.desk.kill_switch.flatten_action):
+            desk_toolbar.addAction(action)
+        desk_toolbar.addSeparator()
+        desk_toolbar.addAction(self.desk.ticket_action)
 
         open_file = QAction("Open strategy file…", self)
         open_file.setShortcut(QKeySequence.StandardKey.Open)
@@ -177,6 +222,13 @@ class MainWindow(QMainWindow):
         ):
             live_menu.addAction(action)
         self.live_panel.manual.add_to(live_menu)
+        live_menu.addSeparator()
+        for action in (
+            self.desk.ticket_action,
+            self.desk.kill_switch.halt_action,
+            self.desk.kill_switch.flatten_action,
+        ):
+            live_menu.addAction(action)
 
         data_menu = self.menuBar().addMenu("&Data")
         download_action = QAction("Download history…", self)
@@ -290,6 +342,57 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
 
     # ---------------------------------------------------------------------------------------------------------
+    # The order desk
+
+    def attach_desk(self, desk: ws.OrderDesk) -> RealMoneyConfirmation | None:
+        """Show ``desk`` in the docks, the toolbar and the chart; return the typed confirmation it waits for, if any.
+
+        A desk whose venue moves real money is shown with the red banner and the title saying so; the first time
+        on an exchange, only once the trader typed the exchange's id (remembered in the settings store).
+        """
+        if desk.real_money and not real_money_confirmed(self.settings, desk.name):
+            if self.real_money_confirmation is not None:
+                self.real_money_confirmation.reject()
+            dialog = RealMoneyConfirmation(desk.name, self)
+            dialog.accepted.connect(lambda: self._confirmed_real_money(desk))
+            dialog.finished.connect(lambda _result: self._forget_real_money_confirmation(dialog))
+            self.real_money_confirmation = dialog
+            dialog.open()
+            return dialog
+        self._show_desk(desk)
+        return None
+
+    def detach_desk(self) -> None:
+        """Stop showing the desk (the docks keep what they show); the real-money marks go."""
+        self.desk.detach()
+        self._show_real_money(None)
+
+    def _confirmed_real_money(self, desk: ws.OrderDesk) -> None:
+        remember_real_money(self.settings, desk.name)
+        self._show_desk(desk)
+
+    def _forget_real_money_confirmation(self, dialog: RealMoneyConfirmation) -> None:
+        if self.real_money_confirmation is dialog:
+            self.real_money_confirmation = None
+        dialog.deleteLater()
+
+    def _show_desk(self, desk: ws.OrderDesk) -> None:
+        self.desk.attach(desk)
+        self._show_real_money(desk.name if desk.real_money else None)
+
+    def _show_real_money(self, exchange: str | None) -> None:
+        """Show that orders move real money on ``exchange`` (None: they move none): the banner and the title."""
+        if exchange is not None:
+            self.real_money_banner.show_exchange(exchange)
+        self.real_money_bar.setVisible(exchange is not None)
+        self.setWindowTitle(f"{WINDOW_TITLE} — {real_money_title(exchange)}" if exchange else WINDOW_TITLE)
+
+    def _live_prices(self) -> dict[str, float]:
+        return {
+            run.symbol: run.current_price for run in self.live_panel.strategies.runs() if run.current_price is not None
+        }
+
+    # ---------------------------------------------------------------------------------------------------------
     # Errors, settings, themes, files
 
     def report_error(self, title: str, details: str) -> None:
@@ -332,6 +435,7 @@ class MainWindow(QMainWindow):
         self.stored_runs.set_palette(palette)
         self.comparisons.set_palette(palette)
         self.live_panel.set_palette(palette)
+        self.desk.set_palette(palette)
         self.settings.setValue("theme", theme)
 
     # ---------------------------------------------------------------------------------------------------------
@@ -373,6 +477,7 @@ class MainWindow(QMainWindow):
             self.background.spawn(self._close_when_done(running))
             return
         self.comparisons.close_workers()
+        self.desk.detach()
         self.live_panel.detach()
         self.engine_errors.disconnect_engine()
         self.candle_store.close()

@@ -1,0 +1,191 @@
+"""The kill switch on the toolbar and "live with real money", over a real OrderDesk on a real PaperVenue.
+
+Halt (Ctrl+Shift+H) refuses entries at the desk and lets exits through; Flatten everything (Ctrl+Shift+F) asks
+first, then leaves no open order and no holding. A desk whose venue moves real money shows only after the trader
+typed the exchange's id, once per exchange, and then with a red banner and the window title saying so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from desk_market import SYMBOL, Market, paper_desk
+from loop_helpers import wait_until
+from pixels import painted
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+import workstation as ws
+from ui.desk.real_money import BANNER_RED, real_money_confirmed
+from ui.desk.ticket import TicketValues
+from ui.main_window import WINDOW_TITLE, MainWindow
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")
+
+SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
+
+
+def save(widget: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / name
+    assert widget.grab().save(str(path))
+    return path
+
+
+@pytest.fixture
+def market() -> Market:
+    return Market()
+
+
+@pytest.fixture
+def desk(market: Market, tmp_path: Path, qloop: qasync.QEventLoop) -> Iterator[ws.OrderDesk]:
+    """A paper desk (listed before ``window``: closed after the window's teardown)."""
+    order_desk, _venue = paper_desk(market, tmp_path / "desk.sqlite3")
+    yield order_desk
+    qloop.run_until_complete(order_desk.aclose())
+
+
+@pytest.fixture
+def real_desk(market: Market, tmp_path: Path, qloop: qasync.QEventLoop) -> Iterator[ws.OrderDesk]:
+    """A paper desk whose venue says it moves real money on "binance": what the window shows for a real exchange.
+
+    Still the paper venue underneath: no test sends an order anywhere but to a venue in this process.
+    """
+    order_desk, venue = paper_desk(market, tmp_path / "real.sqlite3")
+    venue.name = "binance"
+    venue.real_money = True
+    yield order_desk
+    qloop.run_until_complete(order_desk.aclose())
+
+
+def show(window: MainWindow, desk: ws.OrderDesk, qloop: qasync.QEventLoop) -> None:
+    assert window.attach_desk(desk) is None
+    wait_until(qloop, lambda: window.desk.opened)
+
+
+def buy(window: MainWindow, qloop: qasync.QEventLoop, values: TicketValues) -> list[ws.OrderRecord]:
+    ticket = window.desk.open_ticket(values)
+    sent: list[ws.OrderRecord] = qloop.run_until_complete(window.desk.submit(ticket.requests()))
+    return sent
+
+
+def test_halt_refuses_entries_at_the_desk_and_resume_lets_them_through(
+    desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    show(window, desk, qloop)
+    halt = window.desk.kill_switch.halt_action
+    assert (halt.isEnabled(), halt.isChecked(), halt.text()) == (True, False, "Halt entries")
+
+    qtbot.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert desk.halted
+    assert (halt.isChecked(), halt.text()) == (True, "Entries halted")
+    assert window.statusBar().currentMessage() == "Entries halted: exits, cancels and flattening still go through"
+
+    assert buy(window, qloop, TicketValues(SYMBOL, "buy", "market", "amount", "0.01")) == []
+    assert desk.orders() == []
+    ticket = window.desk.ticket
+    assert ticket is not None
+    assert ticket.status.text().startswith("BUY MARKET 0.01 BTC/USDT · purpose manual")
+    refusal = (
+        "the kill switch is on (the trader pressed Halt entries): new entries are refused until the desk is resumed"
+    )
+    assert ticket.status.text().endswith(f"client id {ticket.requests()[0].client_order_id}: {refusal}")
+    assert window.error_panel.isVisible()
+    assert window.error_panel.message.text() == f"⚠ Order refused by the desk: {refusal}"  # once, not twice
+
+    halt.trigger()
+    assert not desk.halted and not halt.isChecked() and halt.text() == "Halt entries"
+    assert [record.status for record in buy(window, qloop, ticket.values())] == ["closed"]
+
+    # Halted from elsewhere (the desk's own halt): the toolbar follows.
+    desk.halt("daily loss limit reached")
+    assert halt.isChecked() and halt.text() == "Entries halted"
+
+
+def test_flatten_everything_asks_first_then_leaves_no_order_and_no_holding(
+    desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    show(window, desk, qloop)
+    sent = buy(
+        window,
+        qloop,
+        TicketValues(SYMBOL, "buy", "market", "amount", "0.01", take_profit="45000", stop_loss="41000"),
+    )
+    assert [record.status for record in sent] == ["closed", "open", "open"]
+    switch = window.desk.kill_switch
+
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    box = switch.confirmation.box
+    assert box is not None and box.isVisible()
+    assert box.text().startswith("Flatten everything on paper?")
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    save(box, "desk_flatten_question.png")
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert not desk.halted and len([order for order in desk.orders() if order.is_open]) == 2
+
+    switch.flatten_action.trigger()
+    box = switch.confirmation.box
+    assert box is not None
+    box.button(QMessageBox.StandardButton.Yes).click()
+    wait_until(qloop, lambda: window.statusBar().currentMessage().startswith("Flattened"))
+    assert window.statusBar().currentMessage() == "Flattened: 2 orders cancelled, 1 holding sold"
+    assert desk.halted and switch.halt_action.isChecked()
+    assert [order for order in desk.orders() if order.is_open] == []
+    window.desk.refresh_soon()
+    wait_until(qloop, lambda: window.desk.positions_model.rowCount() == 0)
+    assert [row for row in window.desk.balances_model.texts() if row[0] == "BTC"] == []
+    assert window.desk.orders.summary.text() == "0 open · 4 in all"
+
+
+def test_real_money_waits_for_the_exchange_typed_then_shows_red_once_per_exchange(
+    real_desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    dialog = window.attach_desk(real_desk)
+    assert dialog is not None and dialog.isVisible()
+    assert window.desk.desk is None  # nothing shown, nothing sent, until confirmed
+    assert not window.real_money_banner.isVisible() and window.windowTitle() == WINDOW_TITLE
+    save(dialog, "desk_real_money_confirmation.png")
+
+    qtbot.keyClicks(dialog.typed, "Binance")
+    assert not dialog.confirm_button.isEnabled()
+    dialog.typed.clear()
+    qtbot.keyClicks(dialog.typed, "binance")
+    assert dialog.confirm_button.isEnabled()
+    qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+
+    assert window.desk.desk is real_desk
+    assert real_money_confirmed(window.settings, "binance")
+    assert window.real_money_banner.isVisible()
+    assert window.real_money_banner.label.text() == ("LIVE WITH REAL MONEY — orders go to binance and move real funds")
+    assert window.windowTitle() == "Workstation — LIVE — REAL MONEY on binance"
+    assert window.desk.account.venue.text() == "Venue: binance · real money"
+    wait_until(qloop, lambda: window.desk.opened)
+    banner = window.real_money_banner.grab().toImage()
+    assert painted(banner, BANNER_RED) > banner.width() * banner.height() // 2
+    assert window.real_money_banner.width() >= window.width() - 20  # across the whole window
+    save(window, "desk_real_money_window_dark.png")
+    window.apply_theme("light")
+    save(window.real_money_banner, "desk_real_money_banner_light.png")
+
+    # The second time on binance: no question.
+    window.detach_desk()
+    assert not window.real_money_banner.isVisible() and window.windowTitle() == WINDOW_TITLE
+    assert window.attach_desk(real_desk) is None
+    assert window.desk.desk is real_desk and window.real_money_banner.isVisible()
+
+
+def test_real_money_cancelled_shows_nothing(
+    real_desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    dialog = window.attach_desk(real_desk)
+    assert dialog is not None
+    dialog.reject()
+    assert window.desk.desk is None and window.real_money_confirmation is None
+    assert not real_money_confirmed(window.settings, "binance")
+    assert not window.desk.kill_switch.halt_action.isEnabled()
