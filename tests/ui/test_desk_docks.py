@@ -215,3 +215,44 @@ def test_double_clicking_a_position_fills_the_ticket_that_closes_it_as_an_exit(
     assert (sold.side, sold.status, sold.filled, sold.purpose) == ("sell", "closed", 0.02, "exit")
     view.refresh_soon()
     wait_until(qloop, lambda: view.positions_model.rowCount() == 0)
+
+
+def test_what_disagrees_is_listed_with_adopt_and_flatten_and_entries_wait_for_agreement(
+    market: Market, window: MainWindow, tmp_path: Path, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    desk, venue = paper_desk(market, tmp_path / "orphans.sqlite3")
+    try:
+        show(window, desk, qloop)
+        # Two orders the desk never sent: placed at the venue behind its back (another program, a lost journal).
+        for leg, price in (("a", 41000.0), ("b", 40000.0)):
+            orphan = ws.OrderRequest(
+                client_order_id=ws.client_order_id("elsewhere", leg),
+                symbol=SYMBOL,
+                side="buy",
+                type="limit",
+                amount=0.01,
+                price=price,
+                purpose="manual",
+            )
+            qloop.run_until_complete(venue.place(orphan))
+        reconciliation = qloop.run_until_complete(desk.reconcile([]))
+        assert [d.kind for d in reconciliation.disagreements] == ["orphan_order", "orphan_order"]
+        panel = window.desk.account.reconciliation
+        assert panel.isVisible() and panel.summary.warning
+        assert panel.summary.text() == "Entries refused until the engine and the venue agree (2):"
+        save(window.desk.account, "desk_reconciliation_dark.png")
+
+        # Entries wait; the desk says why.
+        send(window, qloop, TicketValues(SYMBOL, "buy", "market", "amount", "0.01"), qtbot)
+        assert window.error_panel.message.text().startswith("⚠ Order refused by the desk: ")
+
+        qtbot.mouseClick(panel.flatten_buttons[0], Qt.MouseButton.LeftButton)
+        wait_until(qloop, lambda: len(panel.adopt_buttons) == 1)
+        qtbot.mouseClick(panel.adopt_buttons[0], Qt.MouseButton.LeftButton)
+        wait_until(qloop, lambda: panel.summary.text() == "The engine and the venue agree")
+        assert not panel.summary.warning and panel.adopt_buttons == []
+        statuses = sorted((order.purpose, order.status) for order in window.desk.orders_model.rows())
+        assert ("adopt", "open") in statuses
+        assert [order.status for order in qloop.run_until_complete(venue.open_orders())] == ["open"]
+    finally:
+        qloop.run_until_complete(desk.aclose())

@@ -108,6 +108,8 @@ class DeskView(QObject):
         self.positions.position_activated.connect(self.close_position_ticket)
         self.chart_orders.price_double_clicked.connect(self.price_ticket)
         self.kill_switch.halt_requested.connect(self.set_halted)
+        self.account.reconciliation.adopt_requested.connect(lambda d: self._spawn(self.adopt(d)))
+        self.account.reconciliation.flatten_requested.connect(lambda d: self._spawn(self.flatten_orphan(d)))
         self.kill_switch.flatten_confirmed.connect(lambda: self._spawn(self.flatten()))
         self.ticket_action.triggered.connect(lambda _checked=False: self.open_ticket())
         self.timer = QTimer(self)
@@ -131,7 +133,7 @@ class DeskView(QObject):
         self.kill_switch.show_halted(desk.halted)
         self.ticket_action.setEnabled(True)
         self.account.venue.setText(f"Venue: {desk.name}" + (" · real money" if desk.real_money else ""))
-        self.account.show_reconciliation("", True)
+        self.account.reconciliation.show_reconciliation(desk.reconciliation)
         self.show_monitors()
         self.timer.start()
         self.refresh_soon()
@@ -367,13 +369,21 @@ class DeskView(QObject):
         desk = self.desk
         if desk is None:
             return
-        symbols = {order.symbol for order in self.orders_model.rows()}
+        label = self.account.equity
+        symbols = {order.symbol for order in self.orders_model.rows()} | set(self._prices())
         prices = {symbol: price for symbol in symbols if (price := self._mark_price(symbol)) is not None}
+        if not prices:
+            # The desk values the account in the quote of a market it priced: none yet.
+            label.setText("Equity –")
+            label.setToolTip("No market priced yet: the equity shows once the desk or a live run trades one")
+            return
         try:
             equity = desk.equity(prices)
-        except Exception as exc:
-            self.account.equity.setText(f"Equity unknown: {exc}")
+        except ValueError as exc:
+            label.setText("Equity unknown")
+            label.setToolTip(str(exc))
             return
+        label.setToolTip("")
         # The quote asset the symbols are priced in (the desk refuses prices of several quotes above).
         quotes = {symbol.partition("/")[2].split(":")[0] for symbol in prices}
         unit = f" {quotes.pop()}" if len(quotes) == 1 else ""
@@ -383,12 +393,35 @@ class DeskView(QObject):
         self.error_raised.emit(f"Order refused by the desk: {refusal.message}", describe_request(refusal.request))
 
     def _reconciled(self, reconciliation: ws.Reconciliation) -> None:
-        self.account.show_reconciliation(
-            "The engine and the venue agree"
-            if reconciliation.agrees
-            else "Entries refused until the engine and the venue agree:\n" + reconciliation.describe(),
-            reconciliation.agrees,
-        )
+        self.account.reconciliation.show_reconciliation(reconciliation)
+
+    async def adopt(self, disagreement: ws.Disagreement) -> bool:
+        """Have the desk take the venue's side of ``disagreement`` as its own; return whether it did."""
+        desk = self.desk
+        if desk is None:
+            return False
+        try:
+            await desk.adopt(disagreement)
+        except Exception as exc:
+            self._failed(f"Could not adopt {disagreement.message}", exc)
+            return False
+        self.status_reported.emit(f"Adopted: {disagreement.message}")
+        self.refresh_soon()
+        return True
+
+    async def flatten_orphan(self, disagreement: ws.Disagreement) -> ws.OrderRecord | None:
+        """Have the desk remove the venue's side of ``disagreement``; return the order that did (None: failed)."""
+        desk = self.desk
+        if desk is None:
+            return None
+        try:
+            record = await desk.flatten_orphan(disagreement)
+        except Exception as exc:
+            self._failed(f"Could not flatten {disagreement.message}", exc)
+            return None
+        self.status_reported.emit(f"Flattened: {disagreement.message}")
+        self.refresh_soon()
+        return record
 
     def _failed(self, title: str, exc: BaseException) -> None:
         self.error_raised.emit(f"{title}: {exc}", f"{type(exc).__name__}: {exc}")

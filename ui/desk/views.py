@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButt
 
 import workstation as ws
 from ui.desk.positions import DeskPosition, PositionsModel
+from ui.desk.reconciliation import ReconciliationView
 from ui.desk.tables import BalancesModel, FillsModel, OrdersModel
 from ui.widgets.statistics_table import CopyableTableView
-from ui.widgets.status_label import StatusLabel
 
 
 def _table(model: QAbstractTableModel, parent: QWidget) -> CopyableTableView:
@@ -179,16 +179,14 @@ class PositionsView(QWidget):
 
 
 class AccountView(QWidget):
-    """The Account dock: the venue, the equity in the quote asset, the reconciliation, the balances."""
+    """The Account dock: the venue, the equity in the quote asset, the last reconciliation, the balances."""
 
     def __init__(self, model: BalancesModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.venue = QLabel("No desk", self)
         self.equity = QLabel(self)
-        self.reconciliation = StatusLabel("", self)
-        self.reconciliation.setWordWrap(True)
-        self.reconciliation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reconciliation = ReconciliationView(self)
         self.table = _table(model, self)
         # The dock shares the window's side with the history: the columns share its width, however narrow.
         header = self.table.horizontalHeader()
@@ -205,10 +203,3 @@ class AccountView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.reconciliation)
         layout.addWidget(self.table, 1)
-        self.reconciliation.hide()
-
-    def show_reconciliation(self, text: str, agrees: bool) -> None:
-        """Say whether the engine and the venue agree (a disagreement in the warning colour, one line each)."""
-        self.reconciliation.setText(text)
-        self.reconciliation.set_warning(not agrees)
-        self.reconciliation.setVisible(bool(text))
