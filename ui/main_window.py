@@ -222,13 +222,11 @@ class MainWindow(QMainWindow):
         ):
             live_menu.addAction(action)
         self.live_panel.manual.add_to(live_menu)
-        live_menu.addSeparator()
-        for action in (
-            self.desk.ticket_action,
-            self.desk.kill_switch.halt_action,
-            self.desk.kill_switch.flatten_action,
-        ):
-            live_menu.addAction(action)
+        desk_menu = self.menuBar().addMenu("D&esk")
+        desk_menu.addAction(self.desk.ticket_action)
+        desk_menu.addSeparator()
+        for action in (self.desk.kill_switch.halt_action, self.desk.kill_switch.flatten_action):
+            desk_menu.addAction(action)
 
         data_menu = self.menuBar().addMenu("&Data")
         download_action = QAction("Download history…", self)
