@@ -24,12 +24,13 @@ CANDLE_COUNT = 240
 FIRST_CLOSE = 42029.75
 
 
-def candles(count: int = CANDLE_COUNT) -> np.ndarray:
-    """Return the market's 1m candles (see the module's docstring)."""
-    index = np.arange(count)
+def candles(count: int = CANDLE_COUNT, first: int = 0, rise: float = 0.5) -> np.ndarray:
+    """Return ``count`` of the market's 1m candles from candle ``first`` (see the module's docstring; a negative
+    ``first`` starts before T0, as the history a live chart reads), opening ``rise`` higher each minute."""
+    index = np.arange(first, first + count)
     rows = np.empty(count, dtype=CANDLE_DTYPE)
     rows["timestamp"] = T0 + index * MINUTE
-    rows["open"] = 42000.0 + index / 2
+    rows["open"] = 42000.0 + index * rise
     rows["high"] = rows["open"] + 10
     rows["low"] = rows["open"] - 10
     rows["close"] = rows["open"] + 0.25

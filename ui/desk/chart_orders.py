@@ -21,8 +21,9 @@ from ui.charts.candle_item import DARK_PALETTE, ChartPalette, cosmetic_pen
 from ui.desk.tables import format_amount
 from ui.live.chart import FITTED_LEVEL_DISTANCE, LevelBounds, LiveChart
 
-#: Where along its line an order's label sits: left of the signal's levels (0.7 and 0.86) and of the price (0.995).
-ORDER_LABEL_POSITION = 0.45
+#: Where along its line an order's label starts: at the left edge, clear of the labels of the signal's levels (right
+#: ends at 0.7 and 0.86) and of the price (0.995); a protective order rests at its signal's level, on the same line.
+ORDER_LABEL_POSITION = 0.01
 FILL_MARKER_SIZE = 9
 #: Above the candles (0-5) and the signal's levels (6), under the price line (7).
 ORDER_Z = 6.5
@@ -138,7 +139,7 @@ class ChartOrders(QObject):
                 angle=0,
                 movable=False,
                 label="",
-                labelOpts={"position": ORDER_LABEL_POSITION, "anchors": [(0.5, 1), (0.5, 1)]},
+                labelOpts={"position": ORDER_LABEL_POSITION, "anchors": [(0, 1), (0, 1)]},
             )
             line.setZValue(ORDER_Z)
             plot.addItem(line, ignoreBounds=True)
@@ -167,7 +168,7 @@ class ChartOrders(QObject):
             line.label.setFormat(order_label(order))
             # Written on the market's side of the line: an order at the edge of the view keeps its label in view.
             towards_market = 0.0 if market is not None and price > market else 1.0
-            line.label.anchors = [(0.5, towards_market), (0.5, towards_market)]
+            line.label.anchors = [(0.0, towards_market), (0.0, towards_market)]
             line.label.updatePosition()
             line.setPos(self.chart.chart.price_y(price))
             line.setVisible(True)

@@ -384,8 +384,10 @@ class DeskView(QObject):
             label.setToolTip(str(exc))
             return
         label.setToolTip("")
-        # The quote asset the symbols are priced in (the desk refuses prices of several quotes above).
-        quotes = {symbol.partition("/")[2].split(":")[0] for symbol in prices}
+        # The quote asset the symbols are priced in (the desk refuses prices of several quotes above): the asset held
+        # that every priced symbol ends with, as BTC/USDT and BTCUSDT end with USDT.
+        names = [symbol.split(":")[0].replace("/", "") for symbol in prices]
+        quotes = {b.asset for b in self.balances_model.rows() if all(name.endswith(b.asset) for name in names)}
         unit = f" {quotes.pop()}" if len(quotes) == 1 else ""
         self.account.equity.setText(f"Equity {format_money(equity)}{unit}")
 

@@ -67,7 +67,7 @@ class OrdersView(QWidget):
                 "0.00000000",
                 "00000.00 trigger",
                 "00000.00",
-                "0.000000 USDT",
+                "0.00000000 USDT",
                 "part-filled, cancelled",
                 "sma-cross-market",
             ),
@@ -192,6 +192,7 @@ class AccountView(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)  # a stretched last section keeps its own minimum and runs past the edge
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)  # the assets' short names
         top = QHBoxLayout()
         top.setContentsMargins(4, 2, 4, 0)
         top.addWidget(self.venue)
