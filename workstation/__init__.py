@@ -35,6 +35,7 @@ from workstation.brokers.ccxt_errors import ExchangeKeyRefusedError
 from workstation.brokers.ccxt_venue import ApiKeyMissingError, CcxtVenue
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.gates import BrokerGateError
+from workstation.brokers.orders import Balance, Fill, OrderRecord, OrderRequest, Side, client_order_id
 from workstation.brokers.paper_venue import PaperVenue
 from workstation.brokers.payloads import (
     AverageBuy,
@@ -342,6 +343,7 @@ __all__ = [
     "BacktestRequest",
     "BacktestRun",
     "BacktestStatistics",
+    "Balance",
     "Broker",
     "BrokerGateError",
     "BrokerPartialClose",
@@ -382,6 +384,7 @@ __all__ = [
     "Excursion",
     "ExecutorSettings",
     "FigureGroup",
+    "Fill",
     "FixedCostSizing",
     "FixedPercentageSizing",
     "FlattenReport",
@@ -425,9 +428,11 @@ __all__ = [
     "OrderDeletedError",
     "OrderDesk",
     "OrderOpen",
+    "OrderRecord",
     "OrderRefusal",
     "OrderRefused",
     "OrderRejectedError",
+    "OrderRequest",
     "OrderRoute",
     "OrderTransientError",
     "OutOfSampleStats",
@@ -473,6 +478,7 @@ __all__ = [
     "SearchMode",
     "SearchSettings",
     "SettingsFileError",
+    "Side",
     "Signal",
     "SignalBroker",
     "SignalRow",
@@ -518,6 +524,7 @@ __all__ = [
     "available_builtin_strategies",
     "ccxt_exchange_names",
     "check_exchange_name",
+    "client_order_id",
     "close_ccxt_exchanges",
     "commit_activate_scheduled",
     "commit_average_buy",
