@@ -658,3 +658,22 @@ def test_an_exchange_without_protective_orders_lists_and_accepts_market_and_limi
         assert server.orders() == []
     with pytest.raises(ValueError, match=r"order_types=\['MARKET', 'STOP'\]: MARKET and LIMIT"):
         FakeBinance(order_types=("MARKET", "STOP"))
+
+
+def test_the_new_order_answer_follows_new_order_resp_type() -> None:
+    async def scenario(binance: Any) -> Any:
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}
+        ack = await binance.private_post_order(order | {"newOrderRespType": "ACK", "newClientOrderId": "ack"})
+        result = await binance.private_post_order(order | {"newOrderRespType": "RESULT"})
+        return ack, result
+
+    with exchange_at() as server:
+        ack, result = run(server.url, scenario)
+
+    assert ack == {"symbol": "BTCUSDT", "orderId": 1, "orderListId": -1, "clientOrderId": "ack", "transactTime": NOW}
+    assert (result["status"], result["executedQty"], result["cummulativeQuoteQty"]) == (
+        "FILLED",
+        "0.00100000",
+        "42.00475000",
+    )
+    assert "fills" not in result

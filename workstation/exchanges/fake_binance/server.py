@@ -3,7 +3,8 @@
 Public endpoints: ``ping``, ``time``, ``exchangeInfo`` (the listed markets with their filters and order types),
 ``klines`` (1m candles up to the present), ``ticker/24hr``, ``ticker/price`` and ``ticker/bookTicker`` (the present
 close as bid and ask: the book has no spread). Signed endpoints (``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature``
-over the query, binance's -2015 / -1022 answers otherwise): ``account``, ``order`` (POST, GET, DELETE),
+over the query, binance's -2015 / -1022 answers otherwise; ``timestamp`` is required but not compared with the
+server's time, which runs on the replayed candles): ``account``, ``order`` (POST, GET, DELETE),
 ``openOrders`` (GET, DELETE), ``allOrders`` and ``myTrades``. Orders are matched against the candles as the market moves
 (`FakeBinance.advance_to`, see `workstation.exchanges.fake_binance.matching`). Faults are injected with
 `FakeBinance.inject`; `FakeBinance.fail_next` scripts raw answers for any path.
@@ -72,6 +73,10 @@ _SIGNED = frozenset(
         ("GET", paths.MY_TRADES),
     }
 )
+
+
+#: What binance answers a new order with when asked for ``newOrderRespType=ACK``.
+_ACK_KEYS = ("symbol", "orderId", "orderListId", "clientOrderId", "transactTime")
 
 
 @dataclass(frozen=True)
@@ -428,7 +433,13 @@ class FakeBinance:
         if fault is not None and fault.kind is FaultKind.PARTIAL_FILL:
             fraction = Decimal(repr(fault.fraction))
         order = self._book.place(request, self._last_price(request.symbol), self._now(), fill_fraction=fraction)
-        return _Answer(payload=wire.new_order_json(order))
+        full = wire.new_order_json(order)
+        match params.get("newOrderRespType", "FULL"):
+            case "ACK":
+                return _Answer(payload={key: full[key] for key in _ACK_KEYS})
+            case "RESULT":
+                return _Answer(payload={key: value for key, value in full.items() if key != "fills"})
+        return _Answer(payload=full)
 
     def _order(self, params: Mapping[str, str]) -> BookOrder:
         symbol = self._market_of(params)
