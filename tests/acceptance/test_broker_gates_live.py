@@ -695,3 +695,14 @@ def test_a_retried_entry_the_risk_check_refuses_is_given_up() -> None:
     assert opens(broker) == [("active", SIGNAL_ID, 0, ts(10), 42000.0)]
     assert run.results == []
     assert messages(run)[-1] == ("broker", where("open active", 1, "dropped: the risk check refused the entry"))
+
+
+def test_a_close_the_broker_asks_for_in_a_check_goes_through_the_close_gate_at_the_next_tick() -> None:
+    async def close(payload: ws.OrderCheck) -> None:
+        await ws.commit_close_pending(SYMBOL, id="exchange-closed")
+
+    broker = ScriptedBroker({"check": [None, close]})
+    run = live(L, broker)
+    assert summary(run) == [("opened", ts(10), 42000.0, None), ("closed", ts(13), 42000.0, "closed")]
+    assert [(c.when, c.close_reason, c.attempt) for c in broker.of("close")] == [(ts(13), "closed", 0)]
+    assert [c.when for c in broker.of("check")] == [ts(11), ts(12)]

@@ -352,8 +352,8 @@ class LiveClientStrategy(ClientStrategy):
 
     async def _still_open(self, state: PositionState, when: int, price: float) -> Result:
         """Report the position as held at this tick (its close is tried again at the next)."""
-        return await self._active(state.view(price, self.config) if self._is_managed(state) else state.row, when,
-                                  price, 0.0, 0.0)  # fmt: skip
+        shown = state.view(price, self.config) if self._is_managed(state) else state.row
+        return await self._active(shown, when, price, 0.0, 0.0)
 
     async def _manage_position(self, state: PositionState, when: int, price: float) -> Result:
         """SPEC-position P3 live: a requested close first, then the completion check, then the callbacks."""
@@ -720,7 +720,7 @@ class LiveClientStrategy(ClientStrategy):
         if verdict == "confirmed" and failures:
             await self._store_attempts(counters.model_copy(update={"check_failures": 0}))
         if (manager.close_request, manager.cancel_request, manager.activate_request) != requests:
-            return await (self._still_open(state, when, price) if is_open else self._active(row, when, price, 0, 0))
+            return await (self._still_open(state, when, price) if is_open else self._active(row, when, price, 0.0, 0.0))
         if verdict == "confirmed":
             return None
         failures += 1
