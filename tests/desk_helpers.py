@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class ScriptedVenue:
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     trades: list[Fill] = field(default_factory=list)
     on_place: Callable[[OrderRequest], None] | None = None
+    #: When set, ``place`` waits for it before the venue takes the order (an answer on its way).
+    hold: asyncio.Event | None = None
 
     def _fail(self, method: str) -> None:
         queue = self.failures.get(method)
@@ -68,6 +71,8 @@ class ScriptedVenue:
         if self.on_place is not None:
             self.on_place(order)
         self._fail("place")
+        if self.hold is not None:
+            await self.hold.wait()
         if order.client_order_id in self.orders:
             raise OrderRejectedError(f"duplicate client order id {order.client_order_id}")
         base, quote = order.symbol.split("/")

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from desk_helpers import Clock, buy, make_desk, make_venue, sell
+from pydantic import ValidationError
 
 from workstation.brokers.errors import OrderRejectedError, OrderTransientError
-from workstation.brokers.orders import OrderRecord, OrderRequest, client_order_id
-from workstation.desk import OrderRefusal, OrderRefused, RiskLimits
+from workstation.brokers.orders import Balance, Fill, OrderRecord, OrderRequest, client_order_id
+from workstation.desk import OrderDesk, OrderRefusal, OrderRefused, RiskLimits
+from workstation.desk.journal import JournalEntry
 
 
 def test_an_order_is_journalled_before_the_venue_sees_it_and_answered_after(tmp_path: Path) -> None:
@@ -283,3 +285,132 @@ def test_the_daily_loss_limit_counts_realised_and_open_loss_since_midnight(tmp_p
         await desk.aclose()
 
     asyncio.run(scenario())
+
+
+def test_refresh_follows_the_venue_and_the_monitors_read_what_it_found(tmp_path: Path) -> None:
+    clock = Clock()
+    venue = make_venue(clock)
+    desk = make_desk(venue, tmp_path / "desk.sqlite3", clock)
+    resting = OrderRequest(
+        client_order_id="manual-1",
+        symbol="BTC/USDT",
+        side="buy",
+        type="limit",
+        amount=0.01,
+        price=49_000.0,
+        purpose="manual",
+    )
+    changed: list[OrderRecord] = []
+    fills: list[Fill] = []
+    balances: list[list[Balance]] = []
+
+    async def scenario() -> None:
+        await desk.submit(buy())
+        await desk.submit(resting)
+        desk.order_changed.connect(changed.append)
+        desk.fill_added.connect(fills.append)
+        desk.balances_changed.connect(balances.append)
+        clock.now += 60_000
+        venue.fill_resting("manual-1")
+        await desk.refresh()
+        await desk.refresh()
+        await desk.aclose()
+
+    asyncio.run(scenario())
+    assert [(record.client_order_id, record.status, record.filled, record.purpose) for record in changed] == [
+        ("manual-1", "closed", 0.01, "manual")
+    ]
+    assert [(fill.trade_id, fill.client_order_id, fill.price) for fill in fills] == [
+        ("t1", buy().client_order_id, 50_000.0),
+        ("t2", "manual-1", 49_000.0),
+    ]
+    assert desk.fills() == fills[::-1]
+    assert len(balances) == 2
+    assert [(balance.asset, balance.free, balance.used) for balance in balances[-1]] == [
+        ("BTC", pytest.approx(0.03), 0.0),
+        ("USDT", pytest.approx(8_508.51), 0.0),
+    ]
+    assert desk.balances() == balances[-1]
+    assert [(holding.signal_id, holding.amount) for holding in desk.positions()] == [
+        ("sig-1", pytest.approx(0.02)),
+        (None, pytest.approx(0.01)),
+    ]
+    assert desk.equity({"BTC/USDT": 51_000.0}) == pytest.approx(8_508.51 + 0.03 * 51_000.0)
+    with pytest.raises(ValueError, match=r"no price of BTC/USDT to value 0\.03 BTC"):
+        desk.equity({})
+
+
+def test_an_unanswered_order_the_venue_never_saw_is_marked_lost_and_cancels_pass_while_halted(tmp_path: Path) -> None:
+    clock = Clock()
+    venue = make_venue(clock)
+    desk = make_desk(venue, tmp_path / "desk.sqlite3", clock)
+    resting = OrderRequest(
+        client_order_id="manual-1",
+        symbol="BTC/USDT",
+        side="buy",
+        type="limit",
+        amount=0.01,
+        price=49_000.0,
+        purpose="manual",
+    )
+
+    async def scenario() -> None:
+        venue.failures["place"] = [OrderTransientError("timeout")]
+        with pytest.raises(OrderTransientError):
+            await desk.submit(buy())
+        assert await desk.fetch_order("BTC/USDT", buy().client_order_id) is None
+        await desk.submit(resting)
+        desk.halt("lunch")
+        cancelled = await desk.cancel("BTC/USDT", "manual-1")
+        assert (cancelled.status, cancelled.purpose) == ("canceled", "manual")
+        await desk.aclose()
+
+    asyncio.run(scenario())
+    assert [entry.state for entry in _entries(tmp_path / "desk.sqlite3")] == ["lost", "answered"]
+    assert [record.status for record in desk.orders()] == ["canceled"]
+
+
+def _entries(path: Path) -> list[JournalEntry]:
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute(
+            "SELECT value FROM records WHERE entity = 'desk_order' ORDER BY updated_at, key"
+        ).fetchall()
+    finally:
+        connection.close()
+    return sorted((JournalEntry.model_validate_json(row[0]) for row in rows), key=lambda entry: entry.sequence)
+
+
+def test_risk_limits_name_the_field_and_value_they_refuse() -> None:
+    with pytest.raises(ValidationError, match=r"max_order_notional\n  Input should be greater than 0"):
+        RiskLimits(max_order_notional=0)
+    with pytest.raises(ValidationError, match=r"max_orders_per_minute\n  Input should be greater than or equal to 1"):
+        RiskLimits(max_orders_per_minute=0)
+    with pytest.raises(ValueError, match="reason must say why the desk halts"):
+        OrderDesk(make_venue(Clock()), limits=RiskLimits(), journal_path=Path("/nonexistent/x"), clock=Clock()).halt(
+            " "
+        )
+
+
+def test_a_refresh_while_an_order_is_on_its_way_leaves_it_unanswered_so_it_is_never_sent_twice(tmp_path: Path) -> None:
+    clock = Clock()
+    venue = make_venue(clock)
+    desk = make_desk(venue, tmp_path / "desk.sqlite3", clock)
+
+    async def scenario() -> OrderRecord:
+        venue.hold = asyncio.Event()
+        venue.accept_then_fail.append(OrderTransientError("read timeout"))
+        sending = asyncio.create_task(desk.submit(buy()))
+        while venue.placed() != [buy().client_order_id]:
+            await asyncio.sleep(0)
+        await desk.refresh()  # the venue has not taken it yet: it must not read as lost
+        venue.hold.set()
+        with pytest.raises(OrderTransientError, match="read timeout"):
+            await sending
+        record = await desk.submit(buy())
+        await desk.aclose()
+        return record
+
+    record = asyncio.run(scenario())
+    assert venue.placed() == [buy().client_order_id]
+    assert record.status == "closed"

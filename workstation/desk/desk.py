@@ -125,7 +125,9 @@ class OrderDesk(QObject):
         self._rules: dict[str, MarketRules] = {}
         self._halt = HaltState(halted=False, reason="")
         self._reconciliation: Reconciliation | None = None
+        #: Client ids of the submits under way, and of the orders among them waiting for the venue's answer.
         self._in_flight: set[str] = set()
+        self._sending: set[str] = set()
         self._gate: asyncio.Lock | None = None
 
     # The desk's state.
@@ -245,7 +247,8 @@ class OrderDesk(QObject):
         record = await self.venue.fetch_order(symbol, client_order_id)
         if record is None:
             entry = self._entries.get(client_order_id)
-            if entry is not None and entry.state == "pending":
+            # An order being sent right now may reach the venue after this look-up: it stays pending.
+            if entry is not None and entry.state == "pending" and client_order_id not in self._sending:
                 await self._store(entry.model_copy(update={"state": "lost"}))
             return None
         return await self._update(record)
@@ -271,12 +274,15 @@ class OrderDesk(QObject):
                 raise OrderRefused(refusal)
             entry = JournalEntry(request=order, sent_at=self._clock(), sequence=self._next_sequence(), state="pending")
             await self._store(entry)
+        self._sending.add(order.client_order_id)
         try:
             record = await self.venue.place(order)
         except OrderRejectedError as exc:
             await self._store(entry.model_copy(update={"state": "rejected", "error": str(exc)}))
             self.order_changed.emit(_rejected_record(entry))
             raise
+        finally:
+            self._sending.discard(order.client_order_id)
         return await self._update(record)
 
     async def _update(self, record: OrderRecord) -> OrderRecord:
@@ -304,7 +310,8 @@ class OrderDesk(QObject):
         self._entries[entry.request.client_order_id] = entry
 
     async def _look_up_pending(self) -> None:
-        for entry in [entry for entry in self._entries.values() if entry.state == "pending"]:
+        unanswered = [entry for entry in self._entries.values() if entry.state == "pending"]
+        for entry in [entry for entry in unanswered if entry.request.client_order_id not in self._sending]:
             order = entry.request
             try:
                 await self._fetch_order(order.symbol, order.client_order_id)
@@ -621,8 +628,8 @@ class OrderDesk(QObject):
                 if holding.amount > self._dust(holding.symbol):
                     skipped.append(
                         f"left {_amount(holding.amount)} {rules.base} of "
-                        f"{_position_name(holding.strategy_name, holding.symbol)}: "
-                        f"{_amount(amount)} can be sold, below the venue's minimum"
+                        f"{_position_name(holding.strategy_name, holding.symbol)}: {_amount(amount)} of it is free "
+                        f"to sell, below the venue's minimum of {_amount(max(rules.min_amount, rules.amount_step))}"
                     )
                 continue
             free[rules.base] = free.get(rules.base, 0.0) - amount
