@@ -1146,11 +1146,12 @@ def test_desk_a_halted_desk_refuses_the_broker_s_entry_and_lets_its_close_throug
         await desk.aclose()
 
     run(scenario())
+    # Newest first: the protective pair was placed in the entry's minute after the entry, the exit a minute later.
     assert [(LEG_NAMES[order.client_order_id], order.status, order.purpose) for order in desk.orders()] == [
         ("exit", "closed", "exit"),
-        ("entry", "closed", "entry"),
-        ("stop_loss", "canceled", "stop_loss"),
         ("take_profit", "canceled", "take_profit"),
+        ("stop_loss", "canceled", "stop_loss"),
+        ("entry", "closed", "entry"),
     ]
     # 100 + 0.1 paid for 0.002 BTC at 50000, 101 - 0.101 back at 50500; the refused entry never reached the venue.
     assert balances(venue) == {"USDT": (1000.799, 0.0)}
