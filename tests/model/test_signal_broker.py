@@ -388,6 +388,16 @@ def test_a_scheduled_open_rests_a_limit_buy_and_its_retry_looks_it_up_first() ->
     assert venue.calls == [("fetch", "entry")]
 
 
+def test_a_scheduled_open_retried_after_its_limit_order_was_cancelled_is_refused() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    venue.cancel_outside(leg("entry"))
+    with pytest.raises(OrderRejectedError, match=f"the order {leg('entry')} ended canceled with nothing filled"):
+        run(broker.on_order_open(opening("schedule", price_open=49000.0, attempt=1)))
+    assert venue.calls == [("submit", "entry"), ("fetch", "entry")]
+
+
 def test_the_activation_of_a_scheduled_signal_waits_for_the_limit_order_to_fill() -> None:
     venue = ScriptedVenue()
     broker, _ = broker_over(venue)

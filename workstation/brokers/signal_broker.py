@@ -140,7 +140,7 @@ class SignalBroker:
             amount = _amount(rules, payload.cost / payload.price_open, f"cost={payload.cost}")
             price = rules.round_price(payload.price_open)
             order = _request(payload, "entry", "buy", "limit", "entry", amount=amount, price=price)
-            await self._orders.place(order, look_first=payload.attempt > 0)
+            _require_fill(await self._orders.place(order, look_first=payload.attempt > 0))
             return
         # Looked up at every try: the entry may be the resting limit order of a scheduled signal.
         entry = await self._orders.find(payload.symbol, payload.signal_id, "entry")
@@ -458,7 +458,7 @@ def _amount(rules: MarketRules, amount: float, source: str) -> float:
 
 
 def _require_fill(record: OrderRecord) -> None:
-    """Refuse a market order that ended without filling anything (its client id cannot be sent again)."""
+    """Refuse an order that ended without filling anything (its client id cannot be sent again)."""
     if not record.is_open and record.filled <= 0:
         raise OrderRejectedError(f"the order {record.client_order_id} ended {record.status} with nothing filled")
 
