@@ -71,7 +71,7 @@ def test_flatten_tries_failures_again_and_sells_a_lost_answer_once(tmp_path: Pat
         return report
 
     report = asyncio.run(scenario())
-    sell_id = client_order_id("sig-1", f"flatten-{clock.now}")
+    sell_id = client_order_id("sig-1", "flatten")
     assert report.complete
     assert report.failed == ()
     assert [(record.client_order_id, record.status) for record in report.cancelled] == [
@@ -128,4 +128,4 @@ def test_a_sell_the_venue_refuses_is_reported_at_once(tmp_path: Path) -> None:
 
     report = asyncio.run(scenario())
     assert report.failed == ("sell 0.02 BTC/USDT: market is closed",)
-    assert venue.placed() == [buy().client_order_id, client_order_id("sig-1", f"flatten-{clock.now}")]
+    assert venue.placed() == [buy().client_order_id, client_order_id("sig-1", "flatten")]

@@ -118,8 +118,8 @@ def test_the_engines_orders_pass_the_desk_to_the_paper_venue_and_flatten_leaves_
 
     report = asyncio.run(scenario())
     entry_1, entry_2 = client_order_id("sig-1", "entry"), client_order_id("sig-2", "entry")
-    sold_1 = client_order_id("sig-1", f"flatten-{NOW}")
-    sold_2 = client_order_id("sig-2", f"flatten-{NOW}")
+    sold_1 = client_order_id("sig-1", "flatten")
+    sold_2 = client_order_id("sig-2", "flatten")
     # Found by the refresh of each reconciliation, in the venue's order.
     assert [(fill.client_order_id, fill.side, fill.amount, fill.price, fill.fee) for fill in fills] == [
         (entry_1, "buy", 0.002, 50_000.0, 0.1),

@@ -62,7 +62,7 @@ def leg(name: str, signal_id: str = SIGNAL) -> str:
     return client_order_id(signal_id, name)
 
 
-_KINDS = ("entry", "exit", "stop_loss", "take_profit", "partial", "average")
+_KINDS = ("entry", "exit", "stop_loss", "take_profit", "partial", "average", "flatten")
 #: Client order id → the leg's name (``sig-2/entry`` for another signal), so recorded calls read as legs.
 LEG_NAMES = {
     leg(numbered, signal): numbered if signal == SIGNAL else f"{signal}/{numbered}"
@@ -663,7 +663,34 @@ def test_a_check_leaves_a_stop_the_venue_spells_within_half_a_step_of_the_holdin
     stop = venue.orders[leg("stop_loss")]
     venue.orders[leg("stop_loss")] = stop.model_copy(update={"amount": 0.0020000000001, "trigger_price": 48000.001})
     run(broker.on_order_check(checking()))
-    assert venue.calls == [("fetch", "stop_loss")]
+    assert venue.calls == [("fetch", "flatten"), ("fetch", "stop_loss")]
+
+
+def test_a_check_finds_the_position_sold_by_the_kill_switch_and_leaves_the_venue_alone() -> None:
+    venue = ScriptedVenue()
+    broker, commands = opened(venue)
+    # The desk's flatten: every open order cancelled, the holding sold at market under the signal's flatten leg.
+    venue.cancel_outside(leg("stop_loss"))
+    flatten = OrderRequest(
+        client_order_id=leg("flatten"),
+        symbol=SYMBOL,
+        side="sell",
+        type="market",
+        amount=0.002,
+        purpose="flatten",
+        signal_id=SIGNAL,
+        strategy_name="sma",
+    )
+    run(venue.submit(flatten))
+    venue.calls.clear()
+    with pytest.raises(OrderDeletedError) as deleted:
+        run(broker.on_order_check(checking()))
+    assert str(deleted.value) == (
+        f"the kill switch sold the position's 0.002 BTC at market (order {leg('flatten')}): it is closed on the venue"
+    )
+    assert venue.calls == [("fetch", "flatten")]
+    assert commands.calls == []
+    assert venue.resting() == {}
 
 
 def test_a_scheduled_check_activates_a_filled_limit_order_and_drops_a_cancelled_one() -> None:

@@ -88,10 +88,18 @@ def test_the_desk_trades_on_the_fake_exchange_from_the_ticket_cancels_and_flatte
     assert sorted(placed) == sorted(request.client_order_id for request in shown)
     entry, stop = (placed[request.client_order_id] for request in shown)
     assert (entry.symbol, entry.side, entry.type, entry.quantity, entry.status) == (
-        "BTCUSDT", "BUY", "MARKET", 0.01, "FILLED"
+        "BTCUSDT",
+        "BUY",
+        "MARKET",
+        0.01,
+        "FILLED",
     )
     assert (stop.side, stop.type, stop.quantity, stop.stop_price, stop.status) == (
-        "SELL", "STOP_LOSS", 0.01, 41000.0, "NEW"
+        "SELL",
+        "STOP_LOSS",
+        0.01,
+        41000.0,
+        "NEW",
     )
 
     view.refresh_soon()

@@ -27,13 +27,18 @@ OrderPurpose = Literal["entry", "exit", "take_profit", "stop_loss", "partial", "
 #: Binance's limit for ``newClientOrderId`` (the tightest of the exchanges ccxt names): 36 characters.
 CLIENT_ORDER_ID_LENGTH = 32
 
+#: The leg of a signal's first sale by the kill switch (``OrderDesk.flatten``): the signal's broker looks it up to
+#: tell the engine that the position is gone from the venue.
+FLATTEN_LEG = "flatten"
+
 
 def client_order_id(signal_id: str, leg: str) -> str:
     """Return the exchange's client order id of ``leg`` of signal ``signal_id``: the same for every try.
 
     The id is a digest, so it fits every exchange's length and alphabet, and a retry after a lost response finds
     the order the first try placed instead of placing a second one. ``leg`` names the order within the signal:
-    ``entry``, ``exit``, ``take_profit``, ``stop_loss``, ``average-2``, ``partial-1``, ``manual-<ticket id>``.
+    ``entry``, ``exit``, ``take_profit``, ``stop_loss``, ``average-2``, ``partial-1``, ``flatten``,
+    ``manual-<ticket id>``.
     """
     digest = hashlib.sha256(f"{signal_id}/{leg}".encode()).hexdigest()
     return "ws" + digest[: CLIENT_ORDER_ID_LENGTH - 2]

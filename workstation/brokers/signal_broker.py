@@ -4,8 +4,9 @@ Every order of a signal is a *leg* with a client order id derived from the signa
 (:func:`~workstation.brokers.orders.client_order_id`): ``entry`` (the market buy, or the resting limit buy of a
 scheduled signal), ``average-2``, ``average-3``, ... (averaging in), ``partial-1``, ``partial-2``, ... (partial closes),
 ``exit``, ``exit-2``, ... (one per try of the close) and the protective ``stop_loss`` / ``take_profit`` with a counter
-for each replacement (``stop_loss-2``). The amount held is counted from the venue's fills of these legs, never from
-the engine's money, so what is sold is what was bought.
+for each replacement (``stop_loss-2``); ``flatten`` is the kill switch's sale of the holding, sent by the order desk.
+The amount held is counted from the venue's fills of these legs, never from the engine's money, so what is sold is
+what was bought.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Literal, Protocol
 
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.orders import (
+    FLATTEN_LEG,
     MarketRules,
     OrderPurpose,
     OrderRecord,
@@ -242,7 +244,8 @@ class SignalBroker:
 
         A resting limit order that filled activates the signal; one cancelled on the venue, or an entry the venue
         does not know, raises :class:`OrderDeletedError`. A filled protective order closes the position with its
-        reason; a missing or cancelled one is put back.
+        reason; a missing or cancelled one is put back. A position the kill switch sold (its ``flatten`` leg
+        filled) raises :class:`OrderDeletedError`: the engine closes it without selling again.
         """
         entry = await self._orders.find(payload.symbol, payload.signal_id, "entry")
         if entry is None:
@@ -251,6 +254,13 @@ class SignalBroker:
             await self._check_resting(payload, entry)
             return
         rules = await self._route.market_rules(payload.symbol)
+        flattened = await self._orders.find(payload.symbol, payload.signal_id, FLATTEN_LEG)
+        if flattened is not None and flattened.filled > 0:
+            self._forget(payload.signal_id)
+            raise OrderDeletedError(
+                f"the kill switch sold the position's {flattened.filled:g} {rules.base} at market "
+                f"(order {flattened.client_order_id}): it is closed on the venue"
+            )
         try:
             filled = await self._protect(payload, rules, entries=payload.total_entries, partials=payload.total_partials)
         except OrderRejectedError as error:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from workstation.brokers.errors import OrderError, OrderRejectedError, OrderTransientError
 from workstation.brokers.orders import (
+    FLATTEN_LEG,
     Balance,
     Fill,
     MarketRules,
@@ -633,10 +634,9 @@ class OrderDesk(QObject):
                     )
                 continue
             free[rules.base] = free.get(rules.base, 0.0) - amount
-            owner = holding.signal_id or f"{holding.strategy_name or 'manual'}:{holding.symbol}"
             sells.append(
                 OrderRequest(
-                    client_order_id=client_order_id(owner, f"flatten-{moment}"),
+                    client_order_id=self._flatten_id(holding, moment),
                     symbol=holding.symbol,
                     side="sell",
                     type="market",
@@ -647,6 +647,20 @@ class OrderDesk(QObject):
                 )
             )
         return sells, skipped
+
+    def _flatten_id(self, holding: Holding, moment: int) -> str:
+        """Return the client id of the sale of ``holding`` by a flatten at ``moment``.
+
+        A signal's first is its leg ``flatten``, which the signal's broker finds at its next check and closes the
+        engine's position by; a later one (the first was refused or sold only part) and a manual holding's carry
+        the moment, so no two flattens share an id.
+        """
+        if holding.signal_id is not None:
+            first = client_order_id(holding.signal_id, FLATTEN_LEG)
+            if first not in self._entries:
+                return first
+        owner = holding.signal_id or f"{holding.strategy_name or 'manual'}:{holding.symbol}"
+        return client_order_id(owner, f"flatten-{moment}")
 
     # Reconciliation.
 
