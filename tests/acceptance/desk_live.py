@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from desk_market import MINUTE, T0, candles
 
 import workstation as ws
@@ -121,15 +122,10 @@ class DeskSession:
             )
 
     async def stop(self) -> None:
-        """Stop every run gracefully (flat runs end at their next tick) and close the desk and the venue."""
-        for stop in self.stops:
-            await stop()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20.0
-        while any(status.status == "pending" for status in ws.Live.list()) and loop.time() < deadline:
-            self.exchange.advance_to(self.clock.now_ms())
-            self.clock.move_to(self.clock.now_ms() + MINUTE)
-            await asyncio.sleep(0.02)
+        """End every run (cancelled: a graceful stop would manage open positions to their close) and close the desk
+        and the venue."""
+        ws.Live.clear()
+        await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}), return_exceptions=True)
         await self.desk.aclose()
         await self.venue.aclose()
 
@@ -143,10 +139,11 @@ class DeskSession:
 
 
 @contextmanager
-def fake_exchange(usdt: float = 10_000.0) -> Iterator[FakeBinance]:
-    """Serve the market on the fake binance on 127.0.0.1 at the start minute, with ``usdt`` in the account."""
+def fake_exchange(market: np.ndarray | None = None, usdt: float = 10_000.0) -> Iterator[FakeBinance]:
+    """Serve ``market`` (by default tests/desk_market.py's candles) on the fake binance on 127.0.0.1 at the start
+    minute, with ``usdt`` in the account."""
     with FakeBinance(
-        candles(),
+        candles() if market is None else market,
         balances={"USDT": usdt},
         api_key=API_KEY,
         secret=SECRET,
@@ -156,13 +153,13 @@ def fake_exchange(usdt: float = 10_000.0) -> Iterator[FakeBinance]:
 
 
 def open_session(exchange: FakeBinance, journal: Path, limits: ws.RiskLimits | None = None) -> DeskSession:
-    """Register the replay exchange on a new clock and return a desk on a binance venue at ``exchange``.
+    """Register the replay exchange of ``exchange``'s candles on a new clock; return a desk on a binance venue there.
 
     Call inside the event loop the runs will use; the engine's state is kept in memory.
     """
     ws.persist.use_memory()
     clock = MinuteClock(START_MINUTE)
-    ws.add_exchange(ws.make_replay_exchange(EXCHANGE, candles(), clock))
+    ws.add_exchange(ws.make_replay_exchange(EXCHANGE, exchange.candles, clock))
     venue = ws.CcxtVenue(
         "binance",
         credentials=ApiCredentials(api_key=API_KEY, secret=SECRET),

@@ -381,8 +381,8 @@ class OrderDesk(QObject):
             if loss >= limits.daily_loss_limit:
                 return "daily_loss_limit", (
                     f"daily_loss_limit is {limits.daily_loss_limit:g} {quote}; the loss since "
-                    f"{from_ms(day_start(now)):%Y-%m-%d} 00:00 UTC is {loss:.2f} {quote} "
-                    f"(realised {-realised:.2f}, open {-open_pnl:.2f})"
+                    f"{from_ms(day_start(now)):%Y-%m-%d} 00:00 UTC is {_cents(loss)} {quote} "
+                    f"(realised {_cents(-realised)}, open {_cents(-open_pnl)})"
                 )
         return None
 
@@ -873,6 +873,11 @@ def _order_id(disagreement: Disagreement) -> str:
 
 def _position_name(strategy_name: str | None, symbol: str) -> str:
     return f"{strategy_name or 'manual'} on {symbol}"
+
+
+def _cents(money: float) -> str:
+    """Return ``money`` to the cent, a zero without sign (a loss of -0.00 reads as a gain)."""
+    return f"{round(money, 2) + 0.0:.2f}"
 
 
 def _describe(order: OrderRequest) -> str:
