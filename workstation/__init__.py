@@ -319,6 +319,14 @@ from workstation.settings_store import SettingsFileError, load_settings, save_se
 from workstation.strategy_files import StrategyFileError, StrategyFiles, remembered_files_path
 from workstation.sweep import PreparedSweep, SweepWorkers, prepare_sweep
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES
+from workstation.trading_desks import (
+    PAPER_STARTING_BALANCE,
+    DeskDisagreesError,
+    Desks,
+    ExchangeAccount,
+    PaperAccount,
+    TradingDesks,
+)
 from workstation.walk import PreparedWalk, prepare_walk
 from workstation.walker import Walker
 
@@ -328,6 +336,7 @@ __all__ = [
     "HEATMAP_COLUMNS",
     "MONTE_CARLO_PATHS",
     "PAPER_SPEEDS",
+    "PAPER_STARTING_BALANCE",
     "POPULAR_CCXT_EXCHANGES",
     "PRICE_PANE",
     "AccountReport",
@@ -367,6 +376,8 @@ __all__ = [
     "CsvParseResult",
     "CsvPreview",
     "CsvRowError",
+    "DeskDisagreesError",
+    "Desks",
     "Disagreement",
     "DoneEvent",
     "DownloadProgress",
@@ -378,6 +389,7 @@ __all__ = [
     "EquityPoint",
     "EquityShareSizing",
     "ErrorEvent",
+    "ExchangeAccount",
     "ExchangeKeyRefusedError",
     "ExchangeResponseError",
     "ExchangeSchema",
@@ -436,6 +448,7 @@ __all__ = [
     "OrderRoute",
     "OrderTransientError",
     "OutOfSampleStats",
+    "PaperAccount",
     "PaperRun",
     "PaperTradingRequest",
     "PaperVenue",
@@ -499,6 +512,7 @@ __all__ = [
     "SystemClock",
     "TickResult",
     "TradeInMoney",
+    "TradingDesks",
     "WalkForwardResult",
     "WalkForwardWindow",
     "Walker",

@@ -1,4 +1,8 @@
-"""Paper trading offline (issue 5): the live engine over recorded candles replayed on a ``ReplayClock``."""
+"""Paper trading offline (issue 5): the live engine over recorded candles replayed on a ``ReplayClock``.
+
+A session's orders go through the broker to an order desk over a paper venue filling them on the session's replayed
+candles, in a simulated account of its own: the same code path as orders on an exchange (issue 16).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,22 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
 
 from workstation import registry
 from workstation.backtest_request import ensure_strategy
+from workstation.brokers.errors import OrderRejectedError
+from workstation.brokers.paper_venue import symbol_assets
+from workstation.brokers.signal_broker import SignalBroker
 from workstation.config import get_config
+from workstation.desk import OrderDesk
 from workstation.engine.clock import ReplayClock
-from workstation.errors import PreparationError
+from workstation.errors import PreparationError, RunAlreadyActiveError
 from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.demo import DemoCandles
 from workstation.exchanges.replay import make_replay_exchange
+from workstation.live import Live
 from workstation.schemas.common import Name
 from workstation.services.live_records import LiveRecords, StoredSession
 from workstation.timeutil import MINUTE_MS, from_ms, iso, to_ms
+from workstation.trading_desks import PAPER_STARTING_BALANCE, Desks, PaperAccount
 
 #: History served before the session starts, so indicators and VWAPs have candles to read from the first tick.
 WARMUP = timedelta(days=1)
@@ -45,6 +55,14 @@ class PaperTradingRequest(BaseModel):
     speed: float = Field(60.0, ge=1, le=600, title="Speed (×)", description="Replayed market time per real time")
     start: AwareDatetime = Field(title="Start", description="Market time the session starts at (UTC)")
     days: int = Field(1, ge=1, le=366, title="Days", description="How long the replay lasts")
+    starting_balance: float = Field(
+        PAPER_STARTING_BALANCE,
+        gt=0,
+        allow_inf_nan=False,
+        title="Starting balance",
+        description="What the session's paper account holds at the start, in the symbol's quote asset (USDT of "
+        "BTCUSDT); a resumed session keeps its account",
+    )
     session: PaperSession = Field(
         "new",
         title="Session",
@@ -62,13 +80,21 @@ class PaperTradingRequest(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class PaperRun:
-    """The arguments of ``ws.Live.background`` for one paper session."""
+    """The arguments of ``ws.Live.background`` for one paper session, and the desk its orders go through.
+
+    Pass ``broker`` to ``ws.Live.background`` (or ``ws.Live.run``): the session's orders then fill on its paper
+    account, as a live run's orders on an exchange.
+    """
 
     symbol: str
     strategy_name: str
     exchange_name: str
     clock: ReplayClock
     until: datetime
+    #: The session's order desk, over its paper account.
+    desk: OrderDesk
+    #: The broker sending the session's orders through ``desk``.
+    broker: SignalBroker
     #: What the preparation changed of the request, in words ("" when nothing): e.g. a start moved after the data's
     #: first day, so that the session has the history it reads.
     notice: str = ""
@@ -94,7 +120,11 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
     """Register the replay exchange (and a built-in strategy) of a paper session; return the live run's arguments.
 
     A ``new`` session first forgets what a stored session with the same settings holds (its open position or
-    waiting order, its closed trades, its clock); a ``resume`` session continues from it.
+    waiting order, its closed trades, its clock, its paper account); a ``resume`` session continues from it, with the
+    paper account it had (rebuilt from its desk's journal; ``starting_balance`` only opens a new account).
+
+    The session's desk (``ws.Desks``) holds its paper account, opened with ``starting_balance`` of the symbol's
+    quote asset; the stored position of the session is reconciled with the account before it starts.
 
     Parameters
     ----------
@@ -112,10 +142,25 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
         If the store holds no candles of the period.
     PreparationError
         If the stored candles leave no moment with a day of history before the session's end (field ``start``).
+    PreparationError
+        If the symbol names no quote asset the paper account could hold (field ``symbol``).
     SchemaNotFoundError
         If the strategy is neither registered nor a built-in.
+    RunAlreadyActiveError
+        If the session's strategy runs on its symbol now.
+    DeskDisagreesError
+        If the stored position of a resumed session disagrees with its paper account (the message says how).
     """
     strategy_name = ensure_strategy(request.strategy_name)
+    if any(
+        (status.symbol, status.strategy_name, status.status) == (request.symbol, strategy_name, "pending")
+        for status in Live.list()
+    ):
+        raise RunAlreadyActiveError(f"Live run for {request.symbol}:{strategy_name} is already active")
+    try:
+        quote = symbol_assets(request.symbol)[1]
+    except OrderRejectedError as exc:
+        raise PreparationError("symbol", str(exc).removeprefix("paper: ")) from exc
     start = to_ms(request.start) // MINUTE_MS * MINUTE_MS
     notice = ""
     # A position still open when the session ends is managed to its close, at most one lifetime later.
@@ -148,12 +193,19 @@ async def prepare_paper_trading(request: PaperTradingRequest, *, store: CandleSt
     registry.add_exchange(
         make_replay_exchange(name, candles, clock, note=f"paper trading replay at {request.speed:g}×")
     )
+    account = PaperAccount(
+        name=name, exchange_name=name, clock=clock, opening_balances={quote: request.starting_balance}
+    )
+    desk = await Desks.desk_for(account, fresh=request.session == "new")
+    await Desks.check_start(desk, request.symbol, strategy_name)
     return PaperRun(
         symbol=request.symbol,
         strategy_name=strategy_name,
         exchange_name=name,
         clock=clock,
         until=_session_end(request),
+        desk=desk,
+        broker=SignalBroker(desk),
         notice=notice,
     )
 

@@ -11,13 +11,15 @@ from workstation.persist import reset_persistence
 from workstation.registry import clear_registries
 from workstation.services.connections import clear_connections
 from workstation.storages import clear_storages
+from workstation.trading_desks import Desks
 from workstation.walker import Walker
 
 
 def reset() -> None:
-    """Restore defaults: config, registries, clients, run instances, storages, listeners and persistence."""
+    """Restore defaults: config, registries, clients, run instances, desks, storages, listeners and persistence."""
     Backtest.clear()
     Live.clear()
+    Desks.clear()
     Walker.clear()
     Optimizer.clear()
     reset_config()

@@ -57,7 +57,11 @@ async def play(session: str, ticks: int) -> list[Any]:
 
     async def consume() -> None:
         async for _ in ws.Live.run(
-            paper.symbol, strategy_name=paper.strategy_name, exchange_name=paper.exchange_name, clock=paper.clock
+            paper.symbol,
+            strategy_name=paper.strategy_name,
+            exchange_name=paper.exchange_name,
+            clock=paper.clock,
+            broker=paper.broker,
         ):
             pass
 

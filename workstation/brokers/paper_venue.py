@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
@@ -208,6 +208,9 @@ class PaperVenue:
         #: Per symbol: the open time of the first candle not matched yet.
         self._looked_until: dict[str, int] = {}
         self._newest_close: dict[str, Decimal] = {}
+        #: The numbers of the last order and fill the account gave (``paper-<n>``, ``paper-fill-<n>``).
+        self._order_number = 0
+        self._fill_number = 0
         # One operation at a time: a candle matched by two interleaved catch-ups would fill twice.
         self._lock = asyncio.Lock()
 
@@ -220,10 +223,74 @@ class PaperVenue:
             If the default rules are used and ``symbol`` names no base and quote asset (``BTC/USDT`` and
             ``BTCUSDT`` do).
         """
+        return self._rules_now(symbol)
+
+    def _rules_now(self, symbol: str) -> MarketRules:
         rules = self._rules.get(symbol)
         if rules is None:
             rules = self._rules[symbol] = self._rules_of(symbol) if self._rules_of else _default_rules(symbol)
         return rules
+
+    def continue_account(self, orders: Sequence[tuple[OrderRequest, OrderRecord]], fills: Sequence[Fill]) -> None:
+        """Take up the account an earlier venue kept, from the orders and fills a desk's journal recorded of it.
+
+        Call it once, on a new venue, before anything else. The balances given to the constructor are the account's
+        opening balances; every order that filled moves them as its fill did (``fills`` tell the fill of an order
+        whose last record was taken before it filled). Open orders rest again and are matched against every candle
+        closed since they were placed: on the same candles (a replay, or the exchange's history) a fill the journal
+        had not heard of happens again, at the same price and minute. Done orders are kept, so their client ids are
+        not taken twice; numbering goes on after the highest order and fill numbers seen.
+
+        Parameters
+        ----------
+        orders
+            Each order the earlier venue took, as requested and as last recorded (orders it never took are left out).
+        fills
+            The fills recorded of those orders.
+        """
+        fill_of = {fill.client_order_id: fill for fill in fills}
+        taken: list[_PaperOrder] = []
+        for request, record in sorted(orders, key=lambda pair: pair[1].timestamp):
+            paper = _PaperOrder(
+                request=request,
+                exchange_order_id=record.exchange_order_id,
+                rules=self._rules_now(request.symbol),
+                amount=_exact(record.amount),
+                price=None if record.price is None else _exact(record.price),
+                trigger=None if record.trigger_price is None else _exact(record.trigger_price),
+                placed=record.timestamp,
+                status=record.status,
+            )
+            paper.updated = record.updated
+            fill = fill_of.get(request.client_order_id)
+            if fill is not None:
+                paper.status, paper.fill_price, paper.fee, paper.updated = (
+                    "closed",
+                    _exact(fill.price),
+                    _exact(fill.fee),
+                    fill.timestamp,
+                )
+            elif record.filled > 0 and record.average is not None:
+                paper.fill_price, paper.fee = _exact(record.average), _exact(record.fee)
+            if paper.fill_price is not None:
+                self._book_fill(paper, paper.amount * paper.fill_price, paper.fee)
+            self._orders[request.client_order_id] = paper
+            self._order_number = max(self._order_number, _number(record.exchange_order_id))
+            taken.append(paper)
+        for paper in taken:
+            if paper.fill_price is not None:
+                self._cancel_pair_of(paper, paper.updated)
+        known = sorted(fills, key=lambda fill: (fill.timestamp, _number(fill.trade_id)))
+        self._fill_number = max((_number(fill.trade_id) for fill in known), default=0)
+        self._fills = list(known)
+        for paper in sorted(taken, key=lambda paper: paper.updated):
+            if paper.fill_price is not None and paper.request.client_order_id not in fill_of:
+                self._fills.append(self._fill_record(paper, paper.fill_price, paper.fee, paper.updated))
+        for paper in taken:
+            if paper.is_open:
+                symbol = paper.request.symbol
+                first = paper.placed // MINUTE_MS * MINUTE_MS - MINUTE_MS
+                self._looked_until[symbol] = min(self._looked_until.get(symbol, first), first)
 
     async def place(self, order: OrderRequest) -> OrderRecord:
         """Take ``order``: a market order fills at once, the others rest until a candle reaches them.
@@ -253,7 +320,7 @@ class PaperVenue:
             trigger = _on_price_step(order.trigger_price, rules)
             paper = _PaperOrder(
                 request=order,
-                exchange_order_id=f"paper-{len(self._orders) + 1}",
+                exchange_order_id=f"paper-{self._order_number + 1}",
                 rules=rules,
                 amount=amount,
                 price=price,
@@ -263,6 +330,7 @@ class PaperVenue:
             self._check_minimums(paper, fill_price or price or trigger)
             self._check_covered(paper, fill_price)
             self._orders[order.client_order_id] = paper
+            self._order_number += 1
             if fill_price is not None:
                 self._fill(paper, fill_price, now)
             return paper.record()
@@ -388,31 +456,43 @@ class PaperVenue:
         return paper.trigger if high >= paper.trigger else None
 
     def _fill(self, paper: _PaperOrder, price: Decimal, when: int) -> None:
-        rules, request = paper.rules, paper.request
         cost = paper.amount * price
         fee = cost * self._fee_rate
-        if request.side == "buy":
+        self._book_fill(paper, cost, fee)
+        paper.status, paper.fill_price, paper.fee, paper.updated = "closed", price, fee, when
+        self._fills.append(self._fill_record(paper, price, fee, when))
+        self._cancel_pair_of(paper, when)
+
+    def _book_fill(self, paper: _PaperOrder, cost: Decimal, fee: Decimal) -> None:
+        """Move the balances as the fill of ``paper`` at ``cost`` paying ``fee`` (quote asset) does."""
+        rules = paper.rules
+        if paper.request.side == "buy":
             self._add(rules.quote, -(cost + fee))
             self._add(rules.base, paper.amount)
         else:
             self._add(rules.base, -paper.amount)
             self._add(rules.quote, cost - fee)
-        paper.status, paper.fill_price, paper.fee, paper.updated = "closed", price, fee, when
-        self._fills.append(
-            Fill(
-                trade_id=f"paper-fill-{len(self._fills) + 1}",
-                client_order_id=request.client_order_id,
-                exchange_order_id=paper.exchange_order_id,
-                symbol=request.symbol,
-                side=request.side,
-                amount=float(paper.amount),
-                price=float(price),
-                cost=float(cost),
-                fee=float(fee),
-                fee_currency=rules.quote,
-                timestamp=when,
-            )
+
+    def _fill_record(self, paper: _PaperOrder, price: Decimal, fee: Decimal, when: int) -> Fill:
+        """Return the next fill of the account: ``paper`` filled whole at ``price``."""
+        request = paper.request
+        self._fill_number += 1
+        return Fill(
+            trade_id=f"paper-fill-{self._fill_number}",
+            client_order_id=request.client_order_id,
+            exchange_order_id=paper.exchange_order_id,
+            symbol=request.symbol,
+            side=request.side,
+            amount=float(paper.amount),
+            price=float(price),
+            cost=float(paper.amount * price),
+            fee=float(fee),
+            fee_currency=paper.rules.quote,
+            timestamp=when,
         )
+
+    def _cancel_pair_of(self, paper: _PaperOrder, when: int) -> None:
+        """Cancel the open other half of the protective pair ``paper`` belongs to (it filled)."""
         if paper.pair is not None:
             for other in self._orders.values():
                 if other.pair == paper.pair and other.is_open:
@@ -507,13 +587,19 @@ def _on_price_step(price: float | None, rules: MarketRules) -> Decimal | None:
     return None if price is None else _to_step(_exact(price), _exact(rules.price_step), ROUND_HALF_EVEN)
 
 
+def _number(identifier: str) -> int:
+    """Return the number at the end of a paper id (``paper-7``, ``paper-fill-7`` → 7; 0 when there is none)."""
+    tail = identifier.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
 def _text(value: Decimal) -> str:
     """Write ``value`` as a trader reads it: ``799.5998``, not ``799.59980000``."""
     return format(value.normalize(), "f")
 
 
 def _default_rules(symbol: str) -> MarketRules:
-    base, quote = _assets_of(symbol)
+    base, quote = symbol_assets(symbol)
     return MarketRules(
         symbol=symbol,
         base=base,
@@ -527,7 +613,7 @@ def _default_rules(symbol: str) -> MarketRules:
     )
 
 
-def _assets_of(symbol: str) -> tuple[str, str]:
+def symbol_assets(symbol: str) -> tuple[str, str]:
     """Return the base and quote assets of ``symbol``: ``BTC/USDT``, ``BTC/USDT:USDT`` or ``BTCUSDT``."""
     base, slash, rest = symbol.partition("/")
     if slash:

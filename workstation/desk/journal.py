@@ -107,6 +107,22 @@ class OrderJournal:
         """Store the kill switch on the calling thread: the switch is flipped from the window, not awaited."""
         self._state.write_value_now("halt", halt.model_dump())
 
+    async def read_opening_balances(self) -> dict[str, float] | None:
+        """Return what a paper account on this desk opened with, per asset (None: no paper account opened here)."""
+        if not await self._state.has_value("opening_balances"):
+            return None
+        stored = dict(await self._state.read_value("opening_balances"))
+        return {str(asset): float(amount) for asset, amount in stored.items()}
+
+    async def write_opening_balances(self, balances: dict[str, float]) -> None:
+        """Store what the paper account of this desk opens with, per asset (its balances are rebuilt from it)."""
+        await self._state.write_value("opening_balances", dict(balances))
+
+    async def forget(self) -> None:
+        """Remove every record of the file: orders, fills, acknowledged orders, kill switch, opening balances."""
+        for adapter in (self._orders, self._fills, self._acknowledged, self._state):
+            await adapter.remove_all()
+
     async def close(self) -> None:
         """Close the file (it reopens on the next write)."""
         await self._orders.database.close()
