@@ -17,10 +17,12 @@ import pytest
 import qasync
 from integration.exchange_server import FakeBinance, minute_candles
 from memory_keyring import MemoryKeyring
+from order_guard import loopback_only
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
 from workstation.exchanges.candle_store import CandleStore
+from workstation.exchanges.ccxt_exchange import CcxtConnection
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +35,14 @@ def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
             return str(_target)
 
         monkeypatch.setattr(platformdirs, name, _dir)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _orders_stay_on_this_machine() -> Iterator[None]:
+    """Fail any test whose ccxt connection holding API keys points beyond 127.0.0.1 (tests/order_guard.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CcxtConnection, "_create", loopback_only(CcxtConnection._create))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ Every test here is a live run of ``one-shot`` (one signal, then none) on the rep
 (SPEC §19.4: ticks of 60 s from 00:10, the price of a tick is the VWAP of the five candles before it) with the whole
 execution chain of a real account: ``ws.Live.background(broker=SignalBroker(OrderDesk(CcxtVenue(...))))``, the venue
 a ccxt binance pointed at `FakeBinance` on 127.0.0.1 serving the same candles. The run's clock moves the exchange's
-market along (`MarketClock`): at a tick the newest closed candle is the exchange's present, so a market order fills
-at its close with binance's 0.1 % fee in USDT, and resting orders are matched against each candle as it passes.
-Each test asserts the orders and fills on the exchange, its balances, the engine's closed signal (prices, reason,
-pnl) and the reconciliation of the desk with the exchange once the run is over.
+market along (tests/market_clock.py): at a tick the newest closed candle is the exchange's present, so a market
+order fills at its close with binance's 0.1 % fee in USDT, and resting orders are matched against each candle as it
+passes. Each test asserts the orders and fills on the exchange, its balances, the engine's closed signal (prices,
+reason, pnl) and the reconciliation of the desk with the exchange once the run is over.
 
 The signal ``L`` buys 100 USDT at market (42000: 0.00238 BTC at binance's step of 0.00001, 99.96 USDT and a fee of
 0.09996), stop loss 41580, take profit 42420; ``LL`` rests a limit buy at 41800. binance spot keeps a native stop
@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from market_clock import MarketClock
+
 import workstation as ws
 from workstation.exchanges.api_keys import ApiCredentials
 from workstation.exchanges.fake_binance import (
@@ -99,21 +101,6 @@ AFTER_SELLING_AT_42500 = {"USDT": (1000.98889, 0.0)}
 TAKE_PROFIT_PNL = ("take_profit", 41999.99999999999, 42420.0, 0.5974035964036354)
 
 Ping = Callable[[str, float], Awaitable[None]]
-
-
-class MarketClock(ws.ReplayClock):
-    """The run's replay clock, moving the exchange's market with it: each tick's newest closed candle is the present.
-
-    The exchange's resting orders are matched against every candle passed on the way.
-    """
-
-    def __init__(self, start: int, exchange: FakeBinance) -> None:
-        super().__init__(at(start))
-        self.exchange = exchange
-
-    async def sleep(self, seconds: float) -> None:
-        await super().sleep(seconds)
-        self.exchange.advance_to(self.now_ms() // MINUTE * MINUTE - MINUTE)
 
 
 @dataclass
@@ -188,7 +175,7 @@ def trade(
     tick, inside the run's command context.
     """
     ws.persist.use_memory()
-    clock = MarketClock(10, exchange)
+    clock = MarketClock(at(10), exchange)
     ws.add_exchange(ws.make_replay_exchange(EXCHANGE, exchange.candles, clock))
     callbacks = {name: _ping(by_minute) for name, by_minute in (pings or {}).items()}
     add_strategy(OneShot(signal(sig)), callbacks=callbacks)
