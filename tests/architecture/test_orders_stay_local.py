@@ -1,9 +1,9 @@
 """Issue 16, acceptance 5: nothing ever sends a real order in tests.
 
 tests/conftest.py wraps, for the whole session, the one factory of every ccxt instance the workstation uses
-(`CcxtConnection._create`, behind each `CcxtVenue` and each ccxt candle source) with tests/order_guard.py: an instance
-holding API keys (the only kind that can sign an order) whose API points anywhere but 127.0.0.1 / localhost fails the
-test before its first request. These tests prove the guard is in place and bites, with no network touched: every
+(`CcxtConnection._create`, behind each `CcxtVenue` and each ccxt candle source) with tests/order_guard.py: a request
+of an instance holding API keys (the only kind that can sign an order) to anywhere but 127.0.0.1 / localhost fails
+the test before it leaves. These tests prove the guard is in place and bites, with no network touched: every
 connection attempt and name look-up of the event loop is recorded.
 """
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -38,23 +36,6 @@ from workstation.timeutil import from_ms
 API_KEY = "SECRET-KEY-5f1c9a"
 SECRET = "SECRET-SECRET-77e2b0"
 SYMBOL = "BTC/USDT"
-
-
-@pytest.fixture
-def debug_log(tmp_path: Path) -> Iterator[Path]:
-    """Capture every record of every logger at DEBUG level into a file, as a user debugging the app would."""
-    path = tmp_path / "debug.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(level)
-    handler.close()
 
 
 class OneShotLong:
