@@ -126,6 +126,8 @@ class MainWindow(QMainWindow):
         self.desk.error_raised.connect(self.report_error)
         self.desk.status_reported.connect(lambda text: self.statusBar().showMessage(text, STATUS_MESSAGE_MS))
         self.live_panel.table.current_run_changed.connect(lambda _key: self.desk.chart_orders.redraw())
+        # A run started from the Live dock shows the desk its orders pass (a real-money one once confirmed).
+        self.live_panel.desk_shower = self.attach_desk
         self.docks = {
             "strategies": self._dock("Strategies", self.strategies, Qt.DockWidgetArea.LeftDockWidgetArea),
             "backtest": self._dock("Backtest", self.backtest_form, Qt.DockWidgetArea.LeftDockWidgetArea),
@@ -464,7 +466,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         running = self.runs.working_tasks()
         running.extend(task for task in self._data_tasks() if not task.done())
-        needs_cleanup = running or self.comparisons.running or self.live_panel.active_runs() or ws.ccxt_exchange_names()
+        needs_cleanup = (
+            running
+            or self.comparisons.running
+            or self.live_panel.active_runs()
+            or ws.ccxt_exchange_names()
+            or ws.Desks.all()
+        )
         # Once the event loop has ended (the screenshot mode, a test's teardown) nothing can be waited for: the
         # window closes at once, and what was still working stays as it was when the loop stopped.
         if needs_cleanup and not self._closing and _loop_is_running():
@@ -494,6 +502,9 @@ class MainWindow(QMainWindow):
         # Live runs are asked to stop; one still managing an open position after the grace period is cancelled
         # and its position stays stored for the restore banner of the next start.
         await self.live_panel.shutdown()
+        # After the runs: their last orders went through the desks. The desks' journals and venues close.
+        self.desk.detach()
+        await ws.Desks.close()
         await ws.close_ccxt_exchanges(ws.list_exchanges())
         self.close()
 

@@ -205,6 +205,7 @@ from workstation.helpers import format_price, format_quantity, get_average_price
 from workstation.history import HistoryFileError, RunHistory, RunSummary, StoredRun
 from workstation.indicators import IndicatorSeries, IndicatorValues, strategy_indicators
 from workstation.live import Live
+from workstation.live_start import LiveRun, live_start_of, prepare_live_start
 from workstation.manual_commands import ManualAction, ManualCommand, ManualOutcome, ManualPreview
 from workstation.market_data import fetch_candles
 from workstation.models.candles import CANDLE_DTYPE
@@ -418,6 +419,7 @@ __all__ = [
     "LevelMove",
     "Live",
     "LiveEvent",
+    "LiveRun",
     "LiveRunFailedError",
     "LiveStartRequest",
     "LiveStatistics",
@@ -643,6 +645,7 @@ __all__ = [
     "listen_walker_once",
     "listen_walker_stop",
     "listen_walker_stop_once",
+    "live_start_of",
     "load_ccxt",
     "load_settings",
     "local_process_pool",
@@ -654,6 +657,7 @@ __all__ = [
     "persist",
     "position_duration_minutes",
     "prepare_backtest",
+    "prepare_live_start",
     "prepare_paper_trading",
     "prepare_sweep",
     "prepare_walk",

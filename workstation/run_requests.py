@@ -13,6 +13,7 @@ import os
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -245,14 +246,38 @@ class DownloadRequest(BaseModel):
         return round(self.end.timestamp() * 1000)
 
 
+#: Where a live run's orders go: ``paper`` fills them in a simulated account, ``exchange`` sends them to the exchange.
+LiveOrders = Literal["paper", "exchange"]
+
+#: Hosts a local exchange (``workstation --demo-exchange-server``) may be reached at: this computer only.
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
 class LiveStartRequest(BaseModel):
-    """A strategy to run live: on which symbol and exchange."""
+    """A strategy to run live: on which symbol and exchange, and where its orders go."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     strategy_name: str = Field(min_length=1, title="Strategy")
     symbol: str = Field(min_length=1, title="Symbol", description="As the exchange writes it, e.g. BTC/USDT")
     exchange_name: str = Field(min_length=1, title="Exchange")
+    orders: LiveOrders = Field(
+        "paper",
+        title="Orders",
+        description="paper: filled on the exchange's candles in a paper account of 10,000 of the quote asset, no "
+        "money moves; exchange: sent to your account on the exchange (API key from the OS keyring)",
+    )
+    sandbox: bool = Field(
+        False,
+        title="Testnet",
+        description="Send the orders to the exchange's testnet (sandbox) account instead: no real money",
+    )
+    api_url: str = Field(
+        "",
+        title="Local exchange",
+        description="Send the orders, and read the candles, at a local exchange speaking the exchange's API, e.g. "
+        "http://127.0.0.1:8765 of workstation --demo-exchange-server; empty: the exchange itself",
+    )
 
     @field_validator("symbol")
     @classmethod
@@ -260,6 +285,46 @@ class LiveStartRequest(BaseModel):
         if not symbol.strip():
             raise ValueError(f"symbol must not be blank, got {symbol!r}")
         return symbol.strip()
+
+    @field_validator("orders")
+    @classmethod
+    def _an_exchange_account(cls, orders: LiveOrders, info: ValidationInfo) -> LiveOrders:
+        exchange_name = str(info.data.get("exchange_name", ""))
+        if orders == "exchange" and (exchange_name == "demo" or exchange_name.startswith(("paper-", "stored-"))):
+            raise ValueError(
+                f"orders 'exchange' go to an account on a ccxt exchange (binance, kraken, ...); exchange_name "
+                f"{exchange_name!r} has none: choose orders 'paper'"
+            )
+        return orders
+
+    @field_validator("sandbox")
+    @classmethod
+    def _sandbox_takes_orders(cls, sandbox: bool, info: ValidationInfo) -> bool:
+        if sandbox and info.data.get("orders") == "paper":
+            raise ValueError("sandbox is the exchange's testnet for orders 'exchange'; paper orders never leave here")
+        return sandbox
+
+    @field_validator("api_url")
+    @classmethod
+    def _local_exchange(cls, api_url: str, info: ValidationInfo) -> str:
+        api_url = api_url.strip()
+        if not api_url:
+            return ""
+        where = urlsplit(api_url)
+        try:
+            where.port  # noqa: B018 (a port that is no number raises here)
+        except ValueError:
+            where = urlsplit("")
+        if where.scheme not in ("http", "https") or where.hostname not in LOCAL_HOSTS or where.path not in ("", "/"):
+            raise ValueError(
+                f"api_url must be a local exchange on this computer, http://127.0.0.1:<port> or "
+                f"http://localhost:<port>, got {api_url!r}"
+            )
+        if info.data.get("orders") == "paper":
+            raise ValueError(f"api_url {api_url!r} is where orders 'exchange' go; paper orders never leave here")
+        if info.data.get("sandbox"):
+            raise ValueError(f"api_url {api_url!r} and sandbox both say where the orders go: choose one")
+        return api_url.rstrip("/")
 
 
 def comparison_backtest(

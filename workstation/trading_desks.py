@@ -39,13 +39,15 @@ PAPER_STARTING_BALANCE = 10_000.0
 class DeskDisagreesError(WorkstationError, RuntimeError):
     """A run may not start on a desk whose engine and venue disagree; the message lists the disagreements."""
 
-    def __init__(self, account_name: str, reconciliation: Reconciliation) -> None:
+    def __init__(self, desk: OrderDesk, account_name: str, reconciliation: Reconciliation) -> None:
         count = len(reconciliation.disagreements)
         super().__init__(
             f"the engine and the account {account_name} disagree ({count} disagreement{'' if count == 1 else 's'}): "
             f"{'; '.join(item.message for item in reconciliation.disagreements)}. No run starts on this desk until "
             "they agree: adopt or flatten each in the Account dock, or reconcile again"
         )
+        #: The desk that disagrees, and how.
+        self.desk = desk
         self.reconciliation = reconciliation
 
 
@@ -191,7 +193,7 @@ class TradingDesks:
         if not opened.reconciled or last is None:
             last = await self.reconcile(desk)
         if not last.agrees:
-            raise DeskDisagreesError(opened.account.name, last)
+            raise DeskDisagreesError(desk, opened.account.name, last)
         return last
 
     async def reconcile(self, desk: OrderDesk) -> Reconciliation:

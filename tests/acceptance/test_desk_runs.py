@@ -12,8 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from desk_market import candles as desk_candles
+from memory_keyring import MemoryKeyring
+from pydantic import ValidationError
 
 import workstation as ws
+from workstation.exchanges.fake_binance import FAKE_API_KEY, FAKE_SECRET, FakeBinance
 
 SYMBOL = "BTCUSDT"
 STRATEGY = "opener"
@@ -210,3 +214,161 @@ def test_a_starting_balance_or_a_symbol_the_account_cannot_hold_is_refused_namin
 ) -> None:
     with pytest.raises(ValueError, match=message):
         asyncio.run(ws.prepare_paper_trading(request(**fields)))
+
+
+# Live starts: where the orders go, and the reconciliation before the first start on a desk.
+
+
+def live(**fields: Any) -> ws.LiveStartRequest:
+    return ws.LiveStartRequest.model_validate(
+        {"strategy_name": STRATEGY, "symbol": SYMBOL, "exchange_name": "demo"} | fields
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        (
+            {"orders": "exchange"},
+            "orders",
+            "orders 'exchange' go to an account on a ccxt exchange (binance, kraken, ...); exchange_name 'demo' has "
+            "none: choose orders 'paper'",
+        ),
+        (
+            {"sandbox": True},
+            "sandbox",
+            "sandbox is the exchange's testnet for orders 'exchange'; paper orders never leave here",
+        ),
+        (
+            {"exchange_name": "binance", "orders": "exchange", "api_url": "https://api.binance.com"},
+            "api_url",
+            "api_url must be a local exchange on this computer, http://127.0.0.1:<port> or http://localhost:<port>, "
+            "got 'https://api.binance.com'",
+        ),
+        (
+            {"exchange_name": "binance", "orders": "exchange", "api_url": "http://10.0.0.7:8765"},
+            "api_url",
+            "api_url must be a local exchange on this computer, http://127.0.0.1:<port> or http://localhost:<port>, "
+            "got 'http://10.0.0.7:8765'",
+        ),
+        (
+            {"exchange_name": "binance", "orders": "exchange", "sandbox": True, "api_url": "http://127.0.0.1:8765"},
+            "api_url",
+            "api_url 'http://127.0.0.1:8765' and sandbox both say where the orders go: choose one",
+        ),
+        (
+            {"exchange_name": "binance", "api_url": "http://localhost:8765"},
+            "api_url",
+            "api_url 'http://localhost:8765' is where orders 'exchange' go; paper orders never leave here",
+        ),
+    ],
+)
+def test_a_live_start_says_where_its_orders_go_and_refuses_what_cannot_be_naming_the_field(
+    fields: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        live(**fields)
+    (error,) = refused.value.errors()
+    assert (error["loc"], error["msg"]) == ((field,), f"Value error, {message}")
+
+
+def test_a_live_start_sends_paper_orders_by_default_and_local_addresses_are_accepted() -> None:
+    assert (live().orders, live().sandbox, live().api_url) == ("paper", False, "")
+    local = live(exchange_name="binance", orders="exchange", api_url=" http://localhost:8765/ ")
+    assert local.api_url == "http://localhost:8765"
+
+
+def test_live_runs_with_paper_orders_share_the_paper_account_of_their_exchange() -> None:
+    async def scenario() -> tuple[ws.LiveRun, ws.LiveRun]:
+        first = await ws.prepare_live_start(live())
+        second = await ws.prepare_live_start(live(strategy_name="sma-cross-market"))
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first.desk is second.desk
+    assert (first.exchange_name, first.desk.name, first.desk.journal_path.name, first.where) == (
+        "demo",
+        "paper",
+        "paper-on-demo.sqlite3",
+        "paper orders, filled on demo's candles",
+    )
+    assert first.clock is second.clock
+    assert (ws.live_start_of(SYMBOL, STRATEGY), ws.live_start_of(SYMBOL, "never-started")) == (live(), None)
+
+
+def test_a_live_start_on_a_desk_that_disagrees_with_a_stored_position_is_refused_until_adopted() -> None:
+    async def scenario() -> tuple[ws.DeskDisagreesError, ws.Reconciliation, ws.LiveRun]:
+        # A run that tracked its position without orders left it stored, on the demo market.
+        ws.ensure_exchange("demo")
+        clock = ws.ReplayClock(START, speed=None)
+        stored = asyncio.create_task(_first_result(clock))
+        await stored
+        ws.Live.clear()
+        with pytest.raises(ws.DeskDisagreesError) as refused:
+            await ws.prepare_live_start(live())
+        desk = refused.value.desk
+        # Asked again, without the trader's answer, it still disagrees.
+        again = await ws.Desks.reconcile(desk)
+        await desk.adopt(again.disagreements[0])
+        return refused.value, await ws.Desks.reconcile(desk), await ws.prepare_live_start(live())
+
+    refused, reconciliation, started = asyncio.run(scenario())
+    (disagreement,) = refused.reconciliation.disagreements
+    assert str(refused).startswith(
+        f"the engine and the account paper-on-demo disagree (1 disagreement): BTCUSDT: amount differs: the engine "
+        f"holds {disagreement.engine.split()[1]} BTC in 1 position; the venue holds 0 BTC. No run starts"
+    )
+    assert reconciliation.agrees
+    assert started.desk is refused.desk
+
+
+async def _first_result(clock: ws.ReplayClock) -> None:
+    async for _ in ws.Live.run(SYMBOL, strategy_name=STRATEGY, exchange_name="demo", clock=clock):
+        return
+
+
+def test_a_live_run_s_orders_reach_the_local_exchange_with_the_key_from_the_keyring(
+    memory_keyring: MemoryKeyring,
+) -> None:
+    ws.set_api_key("binance", FAKE_API_KEY, FAKE_SECRET)
+    market = desk_candles()
+    present = int(market["timestamp"][60])
+    with FakeBinance(market, balances={"USDT": 1000.0}, present=present) as exchange:
+        request = live(exchange_name="binance", symbol="BTC/USDT", orders="exchange", api_url=exchange.url)
+
+        async def scenario() -> tuple[ws.LiveRun, list[ws.OrderRecord]]:
+            run = await ws.prepare_live_start(request)
+            ws.add_strategy(strategy_name="buyer", interval="1m", get_signal=buyer)
+            clock = ws.ReplayClock(datetime.fromtimestamp((present + 61_000) / 1000, tz=UTC), speed=None)
+            async for _ in ws.Live.run(
+                run.symbol, strategy_name="buyer", exchange_name=run.exchange_name, clock=clock, broker=run.broker
+            ):
+                break
+            ws.Live.clear()
+            await run.desk.refresh()
+            orders = run.desk.orders()
+            await ws.Desks.close()
+            return run, orders
+
+        run, orders = asyncio.run(scenario())
+        host = exchange.url.removeprefix("http://")
+        assert (run.exchange_name, run.desk.name, run.desk.real_money, run.where) == (
+            f"binance@{host.replace(':', '-')}",
+            "binance",
+            False,
+            f"orders to the local exchange at {exchange.url}",
+        )
+        assert run.desk.journal_path.name == f"binance-{host.replace(':', '-')}.sqlite3"
+        sent = exchange.orders()
+        assert [(order.client_order_id, order.type, order.side, order.status) for order in sent] == [
+            (orders[-1].client_order_id, "MARKET", "BUY", "FILLED"),
+            (orders[0].client_order_id, "STOP_LOSS", "SELL", "NEW"),
+        ]
+        assert [order.purpose for order in orders] == ["stop_loss", "entry"]
+
+
+async def buyer(symbol: str, when: datetime) -> ws.Signal | None:
+    price = await ws.get_average_price(symbol)
+    return ws.Signal(
+        position="long", price_take_profit=price * 1.01, price_stop_loss=price * 0.99, minute_estimated_time=60
+    )

@@ -259,12 +259,16 @@ def test_stored_positions_are_offered_with_their_levels_and_resume_restarts_them
     with_signal: list[Any] = []
     ws.listen_signal_live(with_signal.append)
     on_loop(qloop, panel.banner.resume)
-    assert status(panel) == "running"
+    wait_until(qloop, lambda: status_or_none(panel) == "running")
     wait_until(qloop, lambda: any(result.action == "active" for result in with_signal))
     panel.feed.flush()
     texts = [panel.strategies.index(0, column).data() for column in range(9)]
     assert texts[4:9] == ["running", "LONG", "42000.00", "42420.00", "41580.00"]
-    assert panel.blotter.model.texts()[0][3:] == ("RESUMED", "", "open position stored-1")
+    assert panel.blotter.model.texts()[0][3:] == (
+        "RESUMED",
+        "",
+        "open position stored-1, tracked without orders as it ran",
+    )
     assert [line.signal.id for line in panel.levels.lines()] == ["stored-1"]
 
 

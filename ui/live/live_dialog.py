@@ -11,14 +11,19 @@ from ui.forms import SchemaForm
 INTRODUCTION = (
     "Live trading ticks once a minute on the system clock over the exchange's closed candles. Signals, positions "
     "and partial levels are stored before anyone hears of them, so a crash or a restart resumes where it stopped. "
-    "No order is sent to the exchange: positions are tracked, not executed."
+    "Orders go where Orders says: paper fills them on the exchange's candles in a paper account on this computer; "
+    "exchange sends them to your account there (its testnet, or a local exchange, when chosen), with the API key "
+    "from the OS keyring. Every order passes the desk (Orders, Fills, Positions and Account docks, kill switch)."
 )
+
+#: The fields that say where exchange orders go: shown only for them.
+EXCHANGE_ORDER_FIELDS = ("sandbox", "api_url")
 
 
 def live_exchange_choices() -> list[str]:
     """Return the exchanges a live run can tick on: every registered one but paper replays and stored candles (no
-    new candle ever reaches them), the demo included."""
-    names = [name for name in ws.exchange_choices() if not name.startswith(("paper-", "stored-"))]
+    new candle ever reaches them) and local exchanges (chosen by their address), the demo included."""
+    names = [name for name in ws.exchange_choices() if not name.startswith(("paper-", "stored-")) and "@" not in name]
     return names + [name for name in ws.POPULAR_CCXT_EXCHANGES if name not in names]
 
 
@@ -56,9 +61,19 @@ class LiveStartDialog(QDialog):
         layout.addWidget(self.buttons)
         self.start_button.setEnabled(self.form.is_valid())
         self.form.validity_changed.connect(self.start_button.setEnabled)
+        self.form.values_changed.connect(self._show_exchange_order_fields)
+        self._show_exchange_order_fields()
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.setMinimumWidth(460)
+
+    def _show_exchange_order_fields(self) -> None:
+        # Paper orders never leave this computer: where exchange orders go is asked only for them.
+        exchange_orders = self.form.values()["orders"] == "exchange"
+        if not exchange_orders and any(self.form.values()[name] for name in EXCHANGE_ORDER_FIELDS):
+            self.form.set_values({"sandbox": False, "api_url": ""})
+        for name in EXCHANGE_ORDER_FIELDS:
+            self.form.set_field_visible(name, exchange_orders)
 
     def request(self) -> ws.LiveStartRequest | None:
         """Return the validated request, or None while a field is invalid."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QMenu, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMenu, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.candle_item import DARK_PALETTE, ChartPalette
@@ -50,6 +50,10 @@ SHUTDOWN_POLL_SECONDS = 0.05
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+#: Shows a run's order desk in the window; returns the typed confirmation a real-money desk waits for (None: shown).
+DeskShower = Callable[[ws.OrderDesk], QDialog | None]
 
 
 class LivePanel(QWidget):
@@ -98,6 +102,8 @@ class LivePanel(QWidget):
         self._refusals_stale = False
         #: How to start each run again (Start on a stopped row): the same request, which resumes stored progress.
         self._restarts: dict[RunKey, Callable[[], Coroutine[Any, Any, bool]]] = {}
+        #: Shows the desk a run's orders go through (the window's ``attach_desk``); None: no desk is shown.
+        self.desk_shower: DeskShower | None = None
 
         self.feed = LiveFeed(self)
         self.strategies = LiveStrategiesModel(self)
@@ -188,7 +194,7 @@ class LivePanel(QWidget):
         self.table.selection_changed.connect(self._update_actions)
         self.candles.candles_loaded.connect(self._show_candles)
         self.candles.load_failed.connect(self._candles_failed)
-        self.banner.resume_requested.connect(self.resume)
+        self.banner.resume_requested.connect(lambda records: self._spawn(self.resume(records)))
         self.set_palette(palette)
         self._update_actions()
 
@@ -206,20 +212,47 @@ class LivePanel(QWidget):
         """Open the live start dialog (non-modal); its Start starts the run. Return the dialog."""
         if self.live_dialog is None:
             self.live_dialog = LiveStartDialog(self)
-            self.live_dialog.request_accepted.connect(self._start_live_request)
+            self.live_dialog.request_accepted.connect(lambda request: self._spawn(self.start_live_request(request)))
         self.live_dialog.open()
         return self.live_dialog
 
-    def _start_live_request(self, request: ws.LiveStartRequest) -> bool:
+    async def start_live_request(self, request: ws.LiveStartRequest, command: RunCommand = "started") -> bool:
+        """Prepare ``request`` (its exchange, its desk reconciled, its broker), show its desk and start it.
+
+        A start the desk refuses (its venue and the engine disagree) shows the desk, whose Account dock says on what,
+        and is reported on ``error_raised``; a desk trading real money starts nothing until the trader confirmed it.
+        """
         try:
-            exchange_name = (
-                ws.ensure_ccxt_exchange(request.exchange_name)
-                if request.exchange_name in ws.POPULAR_CCXT_EXCHANGES
-                else ws.ensure_exchange(request.exchange_name, source="Start live")
-            )
+            run = await ws.prepare_live_start(request)
         except Exception as exc:
+            if isinstance(exc, ws.DeskDisagreesError):
+                await self.show_desk(exc.desk)
             return self._refused(request, exc)
-        return self.start_live(request.symbol, request.strategy_name, exchange_name)
+        if not await self.show_desk(run.desk):
+            return self._refused(request, RuntimeError(f"trading real money on {run.desk.name} was not confirmed"))
+        key = (run.symbol, run.strategy_name)
+        started = self._start(
+            run.symbol, run.strategy_name, run.exchange_name, "live", run.clock, None, run.where, command, run.broker
+        )
+        if started:
+            self._restarts[key] = lambda: self.start_live_request(request)
+        return started
+
+    async def show_desk(self, desk: ws.OrderDesk) -> bool:
+        """Show ``desk`` in the window; return whether it is shown (a real-money desk once the trader confirmed)."""
+        if self.desk_shower is None:
+            return True
+        confirmation = self.desk_shower(desk)
+        if confirmation is None:
+            return True
+        answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def finished(result: int) -> None:
+            if not answered.done():
+                answered.set_result(result)
+
+        confirmation.finished.connect(finished)
+        return await answered == QDialog.DialogCode.Accepted.value
 
     def start_selected(self) -> list[RunKey]:
         """Start the selected stopped or failed runs again; with none of them selected, open the paper dialog."""
@@ -263,7 +296,10 @@ class LivePanel(QWidget):
         try:
             paper = await ws.prepare_paper_trading(request)
         except Exception as exc:
+            if isinstance(exc, ws.DeskDisagreesError):
+                await self.show_desk(exc.desk)
             return self._refused(request, exc)
+        await self.show_desk(paper.desk)
         started = self.start_live(
             paper.symbol,
             paper.strategy_name,
@@ -273,6 +309,7 @@ class LivePanel(QWidget):
             until=paper.until,
             note=f"{request.source} candles from {request.start:%Y-%m-%d %H:%M} UTC, {request.days} d at "
             f"{request.speed:g}×" + (f"; {paper.notice}" if paper.notice else ""),
+            broker=paper.broker,
         )
         if started:
             # Start on the stopped run resumes this session where it stopped.
@@ -290,17 +327,19 @@ class LivePanel(QWidget):
         clock: ws.Clock | None = None,
         until: datetime | None = None,
         note: str = "",
+        broker: ws.Broker | None = None,
     ) -> bool:
         """Start ``strategy_name`` on ``symbol`` in the background and list it as running; return whether it did.
 
         A run of the same pair that is still running or stopping is not started twice; a refused start (unknown
-        names, a run already active) is reported on ``error_raised`` and in the blotter.
+        names, a run already active) is reported on ``error_raised`` and in the blotter. With a ``broker`` the run
+        sends its orders through it (``ws.prepare_live_start`` and ``ws.prepare_paper_trading`` give one).
         """
-        started = self._start(symbol, strategy_name, exchange_name, mode, clock, until, note, "started")
+        started = self._start(symbol, strategy_name, exchange_name, mode, clock, until, note, "started", broker)
         if started and mode == "live":
 
             async def again() -> bool:
-                return self.start_live(symbol, strategy_name, exchange_name, until=until, note=note)
+                return self.start_live(symbol, strategy_name, exchange_name, until=until, note=note, broker=broker)
 
             self._restarts[(symbol, strategy_name)] = again
         return started
@@ -315,6 +354,7 @@ class LivePanel(QWidget):
         until: datetime | None,
         note: str,
         command: RunCommand,
+        broker: ws.Broker | None = None,
     ) -> bool:
         key = (symbol, strategy_name)
         now = int(clock.now().timestamp() * 1000) if clock is not None else _now_ms()
@@ -324,7 +364,12 @@ class LivePanel(QWidget):
                 raise RuntimeError(f"it is already {current.status}")
             ws.ensure_strategy(strategy_name)
             ws.Live.background(
-                symbol, strategy_name=strategy_name, exchange_name=exchange_name, clock=clock, until=until
+                symbol,
+                strategy_name=strategy_name,
+                exchange_name=exchange_name,
+                clock=clock,
+                until=until,
+                broker=broker,
             )
         except Exception as exc:
             self._refuse(f"{strategy_name} · {symbol}", exc)
@@ -339,10 +384,13 @@ class LivePanel(QWidget):
         self._update_actions()
         return True
 
-    def resume(self, records: Sequence[StoredLiveSignal]) -> list[RunKey]:
-        """Restart the strategies of stored positions and orders on their exchanges; return the runs started.
+    async def resume(self, records: Sequence[StoredLiveSignal]) -> list[RunKey]:
+        """Restart the strategies of stored positions and orders where their orders went; return the runs started.
 
-        The banner then keeps only the lines that could not resume, each with its reason.
+        Each run starts as it was last started (``ws.live_start_of``: paper orders, or the exchange account), so its
+        position is reconciled with, and managed on, the desk that holds it; a position stored by a run that sent no
+        orders resumes tracked without orders, as it ran. The banner then keeps only the lines that could not
+        resume, each with its reason.
         """
         started: list[RunKey] = []
         failed: list[tuple[StoredLiveSignal, str]] = []
@@ -352,7 +400,7 @@ class LivePanel(QWidget):
             if key in started:
                 continue
             try:
-                if signal.exchange_name.startswith("paper-") and signal.exchange_name not in ws.exchange_choices():
+                if signal.exchange_name.startswith("paper-"):
                     raise LookupError(
                         f"{signal.exchange_name} is a paper session: start paper trading again with the same "
                         "settings to resume it where it stopped"
@@ -361,14 +409,21 @@ class LivePanel(QWidget):
                     raise LookupError(
                         f'strategy "{signal.strategy_name}" is not loaded: open its strategy file, then resume'
                     )
-                exchange_name = ws.ensure_exchange(signal.exchange_name, source="resume")
+                request = ws.live_start_of(signal.symbol, signal.strategy_name)
+                exchange_name = "" if request else ws.ensure_exchange(signal.exchange_name, source="resume")
             except Exception as exc:
                 self._refuse(f"{signal.strategy_name} · {signal.symbol}", exc)
                 failed.append((record, str(exc)))
                 continue
-            kind = "open position" if record.kind == "open_position" else "limit order"
-            note = f"{kind} {signal.id}"
-            if self._start(signal.symbol, signal.strategy_name, exchange_name, "live", None, None, note, "resumed"):
+            if request is not None:
+                resumed = await self.start_live_request(request, "resumed")
+            else:
+                kind = "open position" if record.kind == "open_position" else "limit order"
+                note = f"{kind} {signal.id}, tracked without orders as it ran"
+                resumed = self._start(
+                    signal.symbol, signal.strategy_name, exchange_name, "live", None, None, note, "resumed"
+                )
+            if resumed:
                 started.append(key)
             else:
                 failed.append((record, "it could not start (see the log)"))

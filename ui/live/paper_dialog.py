@@ -24,7 +24,8 @@ DEFAULT_DAYS_BACK = 7
 
 INTRODUCTION = (
     "Paper trading runs the strategy exactly as live trading does, tick by tick, over recorded candles on a replay "
-    "clock: no order reaches an exchange. At 60× a day of candles replays in 24 minutes."
+    "clock. Its orders pass the desk to the session's paper account, which fills them on the replayed candles with "
+    "the configured fee and slippage: no order reaches an exchange. At 60× a day of candles replays in 24 minutes."
 )
 
 
