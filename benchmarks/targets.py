@@ -104,6 +104,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark("live_latency", (), 600.0, (Figure("latency_ms", "<=", "100", "ms"), info("p95_ms", "ms"))),
     Benchmark(
+        "order_latency",
+        (),
+        300.0,
+        (Figure("order_latency_ms", "<=", "50", "ms"), info("p95_ms", "ms"), info("orders")),
+    ),
+    Benchmark(
         "sweep",
         (),
         600.0,

@@ -677,3 +677,10 @@ def test_the_new_order_answer_follows_new_order_resp_type() -> None:
         "42.00475000",
     )
     assert "fills" not in result
+
+
+def test_the_server_sends_its_answers_at_once() -> None:
+    # An answer goes out as two writes (headers, then body): with Nagle's algorithm on, the body waited for the
+    # client's delayed ACK, about 40 ms per request, longer than a real exchange's whole round trip from nearby.
+    with FakeBinance(ladder()) as server:
+        assert server._server.RequestHandlerClass.disable_nagle_algorithm is True

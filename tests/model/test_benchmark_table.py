@@ -94,6 +94,7 @@ def test_the_targets_are_those_of_the_issues() -> None:
         ("ui_latency", "progress_hz"): "≥ 5 Hz",
         ("theme_switch", "switch_ms"): "≤ 200 ms",
         ("live_latency", "latency_ms"): "≤ 100 ms",
+        ("order_latency", "order_latency_ms"): "≤ 50 ms",
         ("sweep_window", "max_gap_ms"): "≤ 50 ms",
         ("sweep", "scaling"): "≥ 1.7 x",
         ("sweep", "identical"): "= True",

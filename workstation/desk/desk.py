@@ -268,22 +268,34 @@ class OrderDesk(QObject):
         if self._gate is None:
             self._gate = asyncio.Lock()
         await self._load_rules([order.symbol, *self._traded_symbols()])
+        order_id = order.client_order_id
         async with self._gate:
             refusal = self._refusal(order)
             if refusal is not None:
                 self.refused.emit(refusal)
                 raise OrderRefused(refusal)
             entry = JournalEntry(request=order, sent_at=self._clock(), sequence=self._next_sequence(), state="pending")
-            await self._store(entry)
-        self._sending.add(order.client_order_id)
+            # Counted by the risk gate of the orders behind it at once; written to disk outside the gate, so the
+            # journal writes of orders sent together share one transaction (see OrderJournal.write_entry).
+            earlier = self._entries.get(order_id)
+            self._entries[order_id] = entry
+            self._sending.add(order_id)
         try:
+            try:
+                await self._store(entry)
+            except BaseException:
+                if earlier is None:
+                    self._entries.pop(order_id, None)
+                else:
+                    self._entries[order_id] = earlier
+                raise
             record = await self.venue.place(order)
         except OrderRejectedError as exc:
             await self._store(entry.model_copy(update={"state": "rejected", "error": str(exc)}))
             self.order_changed.emit(_rejected_record(entry))
             raise
         finally:
-            self._sending.discard(order.client_order_id)
+            self._sending.discard(order_id)
         return await self._update(record)
 
     async def _update(self, record: OrderRecord) -> OrderRecord:

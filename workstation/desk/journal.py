@@ -9,6 +9,7 @@ halted after a restart).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -68,6 +69,9 @@ class OrderJournal:
         self._fills = SqliteAdapter("desk_fill", path)
         self._acknowledged = SqliteAdapter("desk_acknowledged", path)
         self._state = SqliteAdapter("desk_state", path)
+        #: Entries waiting for the next transaction, each with the future its writer awaits.
+        self._queued: list[tuple[JournalEntry, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def read(self) -> JournalContents:
         """Return every record of the file (creating it on first use)."""
@@ -85,8 +89,31 @@ class OrderJournal:
         )
 
     async def write_entry(self, entry: JournalEntry) -> None:
-        """Store ``entry`` under its client order id, durably (the call returns once it is on disk)."""
-        await self._orders.write_value(entry.request.client_order_id, entry.model_dump(mode="json"))
+        """Store ``entry`` under its client order id, durably (the call returns once it is on disk).
+
+        Entries written while an earlier transaction is on its way to disk go together in the next one: ten orders
+        sent at once wait for two syncs of the file, not ten one after the other.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((entry, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        await done
+
+    async def _write_queued(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, []
+            try:
+                await self._orders.wait_for_init()
+                await self._orders.database.apply([(self._orders, _operation(entry)) for entry, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def write_fills(self, fills: Sequence[Fill]) -> None:
         """Store ``fills`` in one transaction."""
@@ -124,5 +151,13 @@ class OrderJournal:
             await adapter.remove_all()
 
     async def close(self) -> None:
-        """Close the file (it reopens on the next write)."""
+        """Close the file once the entries written are on disk (it reopens on the next write)."""
+        if self._writer is not None:
+            await self._writer
         await self._orders.database.close()
+
+
+def _operation(entry: JournalEntry) -> Operation:
+    """Return the upsert of ``entry``'s row, keyed by its client order id."""
+    key = entry.request.client_order_id
+    return Operation("desk_order", key, encode("desk_order", key, entry.model_dump(mode="json")))
