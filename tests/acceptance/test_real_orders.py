@@ -33,7 +33,7 @@ Acceptance 1, point by point, and the tests that prove it (here unless a module 
   test_ccxt_venue.py ``test_a_partial_fill_reports_filled_below_amount``; test_signal_broker.py
   ``test_binance_an_exit_filled_in_half_is_completed_by_the_next_try``.
 * partial closes and averaging from the commands:
-  `test_averaging_a_partial_close_and_breakeven_from_the_commands_follow_the_holding_on_the_exchange`;
+  `test_averaging_a_partial_close_a_trailing_stop_and_breakeven_from_the_commands_follow_the_exchange`;
   tests/acceptance/test_broker_gates_live.py
   ``test_position_commands_ask_the_broker_first_and_a_refusal_changes_nothing`` (a refusal changes nothing).
 * the three error kinds with their retry budgets — transient:
@@ -89,7 +89,7 @@ LEGS = {
         "exit-2",
         "average-2",
         "partial-1",
-        *(f"stop_loss{suffix}" for suffix in ("", "-2", "-3", "-4")),
+        *(f"stop_loss{suffix}" for suffix in ("", "-2", "-3", "-4", "-5")),
         *(f"take_profit{suffix}" for suffix in ("", "-2")),
     )
 }
@@ -377,7 +377,7 @@ def test_a_partly_filled_entry_is_sold_exactly_and_a_partly_filled_exit_is_compl
     assert done.reconciliation == AGREE
 
 
-def test_averaging_a_partial_close_and_breakeven_from_the_commands_follow_the_holding_on_the_exchange(
+def test_averaging_a_partial_close_a_trailing_stop_and_breakeven_from_the_commands_follow_the_exchange(
     tmp_path: Path,
 ) -> None:
     answers: list[tuple[str, bool]] = []
@@ -385,21 +385,26 @@ def test_averaging_a_partial_close_and_breakeven_from_the_commands_follow_the_ho
     async def average(symbol: str, price: float) -> None:
         answers.append(("average buy", await ws.commit_average_buy(symbol, 100.0)))
 
-    async def take_half_and_protect(symbol: str, price: float) -> None:
+    async def take_half_and_trail(symbol: str, price: float) -> None:
         answers.append(("partial profit", await ws.commit_partial_profit(symbol, 50)))
+        answers.append(("trailing stop", await ws.commit_trailing_stop(symbol, -0.5, price)))
+
+    async def breakeven(symbol: str, price: float) -> None:
         answers.append(("breakeven", await ws.commit_breakeven(symbol)))
 
     candles = ladder(steps={12: 41800, 30: 42300, 50: 42500})
     with FakeBinance(candles, present=ts(9)) as exchange:
-        done = trade(exchange, L, tmp_path, pings={"on_active_ping": {17: average, 36: take_half_and_protect}})
-    assert answers == [("average buy", True), ("partial profit", True), ("breakeven", True)]
+        done = trade(
+            exchange, L, tmp_path, pings={"on_active_ping": {17: average, 36: take_half_and_trail, 45: breakeven}}
+        )
+    assert answers == [("average buy", True), ("partial profit", True), ("trailing stop", True), ("breakeven", True)]
     # The engine's entry is the mean of 42000 and 41800 weighted by cost; half closed at 42300, the rest at 42420.
     assert done.summary() == [
         ("opened", 10),
         ("closed", 53, "take_profit", 41899.761336515505, 42420.0, 1.3910731879194405),
     ]
     assert done.errors == []
-    # Each change replaced the stop on the exchange for the whole holding, at the breakeven price at the end.
+    # Each change replaced the stop on the exchange for what the position held, trailed, then at the breakeven price.
     assert done.book() == [
         ("entry", "MARKET", "FILLED", 0.00238, 0.00238, None),
         ("stop_loss", "STOP_LOSS", "CANCELED", 0.00238, 0.0, 41580.0),
@@ -407,7 +412,8 @@ def test_averaging_a_partial_close_and_breakeven_from_the_commands_follow_the_ho
         ("stop_loss-2", "STOP_LOSS", "CANCELED", 0.00477, 0.0, 41580.0),
         ("partial-1", "MARKET", "FILLED", 0.00238, 0.00238, None),
         ("stop_loss-3", "STOP_LOSS", "CANCELED", 0.00239, 0.0, 41580.0),
-        ("stop_loss-4", "STOP_LOSS", "CANCELED", 0.00239, 0.0, 41899.76),
+        ("stop_loss-4", "STOP_LOSS", "CANCELED", 0.00239, 0.0, 41789.5),
+        ("stop_loss-5", "STOP_LOSS", "CANCELED", 0.00239, 0.0, 41899.76),
         ("exit", "MARKET", "FILLED", 0.00239, 0.00239, None),
     ]
     assert done.fills() == [
