@@ -46,7 +46,9 @@ Acceptance 1, point by point, and the tests that prove it (here unless a module 
   broker: tests/acceptance/test_broker_gates_live.py; ccxt's errors as the broker's: test_ccxt_venue.py
   ``test_faults_of_the_exchange_become_broker_errors``, ``test_the_exchange_refusing_an_order_is_a_rejection``.
 * a response lost after the order was accepted → exactly one order on the exchange:
-  `test_answers_lost_after_the_exchange_took_the_entry_and_the_exit_leave_one_order_of_each`; test_ccxt_venue.py
+  `test_answers_lost_after_the_exchange_took_the_entry_and_the_exit_leave_one_order_of_each` (found within the try),
+  `test_an_entry_whose_answer_and_look_up_were_both_lost_is_found_at_the_next_tick_and_bought_once` (found by the
+  engine's retry with attempt 1, through the desk's journal); test_ccxt_venue.py
   ``test_a_response_lost_after_the_order_was_accepted_is_found_by_its_client_id``; test_signal_broker.py
   ``test_binance_an_entry_whose_answer_was_lost_is_on_the_exchange_once``; tests/model/test_desk.py
   ``test_a_response_lost_after_the_venue_accepted_is_looked_up_and_never_sent_twice``.
@@ -582,6 +584,37 @@ def test_answers_lost_after_the_exchange_took_the_entry_and_the_exit_leave_one_o
         ("entry", "MARKET", "FILLED", 0.00238, 0.00238, None),
         ("stop_loss", "STOP_LOSS", "CANCELED", 0.00238, 0.0, 41580.0),
         ("exit", "MARKET", "FILLED", 0.00238, 0.00238, None),
+    ]
+    assert done.balances() == AFTER_SELLING_AT_42500
+    assert done.reconciliation == AGREE
+
+
+def test_an_entry_whose_answer_and_look_up_were_both_lost_is_found_at_the_next_tick_and_bought_once(
+    tmp_path: Path,
+) -> None:
+    with FakeBinance(ladder(steps={20: 42500}), present=ts(9)) as exchange:
+        answer = exchange.answer
+
+        def lose_the_look_up_after_the_entry(method: str, path: str, *request: Any) -> Any:
+            # The exchange takes the entry and its answer is lost; then the look-up of it fails too.
+            if (method, path) == ("POST", ORDER) and not exchange.applied_faults():
+                exchange.inject(Fault.TIMEOUT_AFTER_ACCEPT)
+                exchange.inject(Fault.HTTP_500.at("GET", ORDER))
+            return answer(method, path, *request)
+
+        exchange.answer = lose_the_look_up_after_the_entry  # type: ignore[method-assign]
+        done = trade(exchange, L, tmp_path)
+        assert exchange.applied_faults() == [Fault.TIMEOUT_AFTER_ACCEPT, Fault.HTTP_500.at("GET", ORDER)]
+        sent = [request.query["newClientOrderId"] for request in exchange.requests if request.method == "POST"]
+    # The try of 00:10 could not tell; the try of 00:11 (attempt 1) looked the entry up first and found it filled.
+    assert done.summary() == [("opened", 11), ("closed", 25, *TAKE_PROFIT_PNL)]
+    assert said(done) == [
+        where("open active", 0) + "failed: tried again with the same id at the next tick (try 1 of 6)"
+    ]
+    assert [LEGS[order_id] for order_id in sent] == ["entry", "stop_loss", "exit"]
+    assert done.fills() == [
+        ("entry", "BUY", 42000.0, 0.00238, 0.09996, 9),
+        ("exit", "SELL", 42500.0, 0.00238, 0.10115, 24),
     ]
     assert done.balances() == AFTER_SELLING_AT_42500
     assert done.reconciliation == AGREE
