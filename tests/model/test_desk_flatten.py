@@ -119,13 +119,18 @@ def test_a_sell_the_venue_refuses_is_reported_at_once(tmp_path: Path) -> None:
     venue = make_venue(clock)
     desk = make_desk(venue, tmp_path / "desk.sqlite3", clock)
 
-    async def scenario() -> FlattenReport:
+    async def scenario() -> tuple[FlattenReport, FlattenReport]:
         await desk.submit(buy())
         venue.failures["place"] = [OrderRejectedError("market is closed")]
         report = await desk.flatten()
+        clock.now += 1_000
+        again = await desk.flatten()
         await desk.aclose()
-        return report
+        return report, again
 
-    report = asyncio.run(scenario())
+    report, again = asyncio.run(scenario())
     assert report.failed == ("sell 0.02 BTC/USDT: market is closed",)
-    assert venue.placed() == [buy().client_order_id, client_order_id("sig-1", "flatten")]
+    # The signal's flatten leg is taken by the refused sale: the second flatten's sale carries its moment.
+    second = client_order_id("sig-1", f"flatten-{clock.now}")
+    assert venue.placed() == [buy().client_order_id, client_order_id("sig-1", "flatten"), second]
+    assert [(record.client_order_id, record.filled) for record in again.sold] == [(second, 0.02)]
