@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,6 +87,10 @@ class CcxtVenue:
         Trade on the exchange's sandbox (testnet), through ccxt's ``set_sandbox_mode``: no real money.
     api_url
         Re-point every API URL to this scheme and host (the fake exchange on 127.0.0.1: no real money).
+    clock
+        The present in epoch ms that signed requests carry as their ``timestamp`` (ccxt's ``milliseconds``); None:
+        the wall clock. A replayed run on the fake exchange passes its replay clock, so the exchange (with
+        ``follow_client_time``) trades at the market time the run decided at.
     **options
         ccxt constructor options (``timeout`` in ms, ``enableRateLimit``, ``options``); never credentials.
 
@@ -108,6 +112,7 @@ class CcxtVenue:
         credentials: ApiCredentials,
         sandbox: bool = False,
         api_url: str | None = None,
+        clock: Callable[[], int] | None = None,
         **options: Any,
     ) -> None:
         import ccxt.async_support as ccxt_async  # noqa: PLC0415 (half a second of import, paid on first use only)
@@ -123,6 +128,7 @@ class CcxtVenue:
         self.sandbox = sandbox
         self.api_url = api_url
         self.real_money = not sandbox and not _is_loopback(api_url)
+        self._clock = clock
         self._connection = CcxtConnection(
             exchange_id, config, api_url=api_url, credentials=credentials, sandbox=sandbox
         )
@@ -307,7 +313,11 @@ class CcxtVenue:
 
     async def _exchange(self) -> Any:
         with self._translated("connect and load the markets"):
-            return await self._connection.exchange()
+            instance = await self._connection.exchange()
+        if self._clock is not None:
+            # binance signs ``nonce()``, which reads ``milliseconds()``: the instance's own, for this venue.
+            instance.milliseconds = self._clock
+        return instance
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:

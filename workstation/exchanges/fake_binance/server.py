@@ -4,7 +4,8 @@ Public endpoints: ``ping``, ``time``, ``exchangeInfo`` (the listed markets with 
 ``klines`` (1m candles up to the present), ``ticker/24hr``, ``ticker/price`` and ``ticker/bookTicker`` (the present
 close as bid and ask: the book has no spread). Signed endpoints (``X-MBX-APIKEY`` and an HMAC-SHA256 ``signature``
 over the query, binance's -2015 / -1022 answers otherwise; ``timestamp`` is required but not compared with the
-server's time, which runs on the replayed candles): ``account``, ``order`` (POST, GET, DELETE),
+server's time, which runs on the replayed candles, unless it follows the client's time: see ``follow_client_time``):
+``account``, ``order`` (POST, GET, DELETE),
 ``openOrders`` (GET, DELETE), ``allOrders`` and ``myTrades``. Orders are matched against the candles as the market moves
 (`FakeBinance.advance_to`, see `workstation.exchanges.fake_binance.matching`). Faults are injected with
 `FakeBinance.inject`; `FakeBinance.fail_next` scripts raw answers for any path.
@@ -134,6 +135,11 @@ class FakeBinance:
     order_types
         The order types the markets accept: MARKET and LIMIT, and by default STOP_LOSS and TAKE_PROFIT (leave those
         out for an exchange that keeps no protective orders).
+    follow_client_time
+        Let the signed requests' ``timestamp`` drive the market: the newest one becomes the exchange's time and the
+        candle closed last at it the present (`advance_to`; never back). A client on a replay clock then trades at
+        the market time it decided at, whatever the wall clock, and a client killed and restarted finds the
+        market where it left it (the crash test of issue 16).
     """
 
     def __init__(
@@ -147,6 +153,7 @@ class FakeBinance:
         present: int | None = None,
         port: int = 0,
         order_types: Sequence[str] = ORDER_TYPES,
+        follow_client_time: bool = False,
     ) -> None:
         self.feed: CandleFeed = ArrayFeed(candles) if candles is None or isinstance(candles, np.ndarray) else candles
         self.symbol = symbol
@@ -160,6 +167,9 @@ class FakeBinance:
         self._book = Book(self.markets, {"USDT": 1000.0} if balances is None else balances)
         self._present = present if present is not None else self._default_present()
         self._cancels = 0
+        self.follow_client_time = follow_client_time
+        #: The newest signed ``timestamp`` seen when following the client's time.
+        self._client_time: int | None = None
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
@@ -217,28 +227,47 @@ class FakeBinance:
         with self._lock:
             if self._present is not None and timestamp_ms < self._present:
                 raise ValueError(f"timestamp_ms={timestamp_ms} is before the present candle {self._present}")
-            if self._present is not None:
-                symbols = dict.fromkeys(order.symbol for order in self._book.orders if order.working)
-                # Minute by minute across the markets, so orders competing for one balance fill in time order.
-                passed = sorted(
-                    (
-                        (int(candle["timestamp"]), index, symbol, candle)
-                        for index, symbol in enumerate(symbols)
-                        for candle in self.feed.between(symbol, self._present + MINUTE_MS, timestamp_ms + MINUTE_MS)
-                    ),
-                    key=lambda item: item[:2],
-                )
-                for _, _, symbol, candle in passed:
-                    self._book.match(symbol, candle)
-            self._present = timestamp_ms
+            self._advance(timestamp_ms)
+
+    def _advance(self, timestamp_ms: int) -> None:
+        """Match the resting orders against the candles after the present up to ``timestamp_ms``'s (lock held)."""
+        if self._present is not None:
+            symbols = dict.fromkeys(order.symbol for order in self._book.orders if order.working)
+            # Minute by minute across the markets, so orders competing for one balance fill in time order.
+            passed = sorted(
+                (
+                    (int(candle["timestamp"]), index, symbol, candle)
+                    for index, symbol in enumerate(symbols)
+                    for candle in self.feed.between(symbol, self._present + MINUTE_MS, timestamp_ms + MINUTE_MS)
+                ),
+                key=lambda item: item[:2],
+            )
+            for _, _, symbol, candle in passed:
+                self._book.match(symbol, candle)
+        self._present = timestamp_ms
 
     def now_ms(self) -> int:
-        """Return the exchange's time: the close of the present candle (the wall clock without candles)."""
+        """Return the exchange's time: the close of the present candle (the wall clock without candles).
+
+        Following the client's time, it is the newest signed ``timestamp``.
+        """
         with self._lock:
             return self._now()
 
     def _now(self) -> int:
+        if self._client_time is not None:
+            return self._client_time
         return now_ms() if self._present is None else self._present + MINUTE_MS - 1
+
+    def _follow(self, signed: str) -> None:
+        """Move the market to the signed request's ``timestamp``: the candle closed last then is the present."""
+        moment = int(dict(parse_qsl(signed))["timestamp"])
+        if self._client_time is not None and moment <= self._client_time:
+            return
+        self._client_time = moment
+        present = moment // MINUTE_MS * MINUTE_MS - MINUTE_MS
+        if self._present is None or present > self._present:
+            self._advance(present)
 
     def _last_price(self, symbol: str) -> Decimal | None:
         if self._present is None:
@@ -351,6 +380,8 @@ class FakeBinance:
             raise BinanceError(-1022, "Signature for this request is not valid.")
         if "timestamp" not in dict(parse_qsl(signed)):
             raise BinanceError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+        if self.follow_client_time:
+            self._follow(signed)
 
     def _route(self, method: str, path: str, params: dict[str, str], fault: Fault | None) -> _Answer:
         match (method, path):
