@@ -44,8 +44,9 @@ from workstation.timeutil import to_ms
 SYMBOL = "BTC/USDT"
 STRATEGY = "dipper"
 START = datetime(2024, 3, 1, tzinfo=UTC)
-#: The last tick that may open a position; the one held then is managed to its close.
-END = START + timedelta(hours=int(os.environ.get("ORDERS_CRASH_HOURS", "8")))
+#: The last tick that may open a position; the one held then is managed to its close (``ORDERS_CRASH_HOURS``: how
+#: many hours after `START`, 16 unless set; at most four days).
+END = START + timedelta(hours=int(os.environ.get("ORDERS_CRASH_HOURS", "16")))
 MINUTE_MS = 60_000
 #: What the account holds at the start.
 BALANCES = {"USDT": 10_000.0}
@@ -53,9 +54,9 @@ ENGINE_ENTITIES = ("signal", "schedule", "closed", "progress", "partial", "risk"
 
 
 def market() -> np.ndarray:
-    """Return the replayed 1m candles of BTC/USDT: a day of history before `START`, two after `END`."""
+    """Return the replayed 1m candles of BTC/USDT: a day of history before `START`, six days from it."""
     first = to_ms(START - timedelta(days=1))
-    return DemoCandles().candles(SYMBOL, CandleWindow(1, first, to_ms(END + timedelta(days=2))))
+    return DemoCandles().candles(SYMBOL, CandleWindow(1, first, to_ms(START + timedelta(days=6))))
 
 
 async def get_signal(symbol: str, when: datetime) -> ws.Signal | None:

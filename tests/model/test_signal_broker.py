@@ -532,6 +532,29 @@ def test_a_close_of_a_restarted_broker_finds_the_latest_stop_and_sells_the_holdi
     assert venue.resting() == {}
 
 
+def test_a_check_of_a_restarted_broker_after_a_close_sold_the_holding_puts_no_stop_back() -> None:
+    # Killed after the exit sold everything, before the engine booked the close: the restarted run checks the
+    # position it still holds before it tries the close again. A stop for the entry's amount would sell coins the
+    # position no longer has (someone else's, on an account holding more).
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    run(broker.on_order_close(closing()))
+    venue.calls.clear()
+
+    restarted, commands = broker_over(venue)
+    run(restarted.on_order_check(checking()))
+
+    assert venue.calls == [
+        ("fetch", "entry"),
+        ("fetch", "stop_loss"),
+        ("fetch", "stop_loss-2"),
+        ("fetch", "exit"),
+        ("fetch", "exit-2"),
+    ]
+    assert venue.resting() == {}
+    assert commands.calls == []
+
+
 # -- position changes ---------------------------------------------------------------------------------------------
 
 

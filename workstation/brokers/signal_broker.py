@@ -157,6 +157,8 @@ class SignalBroker:
             raise OrderRejectedError(
                 f"the entry order {entry.client_order_id} ended {entry.status} with nothing filled"
             )
+        # A position being opened has sent no exit.
+        self._exit_tries.setdefault(payload.signal_id, 0)
         await self._protect_quietly(payload, rules, entries=1, partials=0)
 
     async def on_order_close(self, payload: OrderClose) -> None:
@@ -328,7 +330,12 @@ class SignalBroker:
         for kind, (_number, current, _next_absent) in latest.items():
             if current is not None and current.status == "closed":
                 return kind
-        exits = self._exit_tries.get(payload.signal_id, 0)
+        exits = self._exit_tries.get(payload.signal_id)
+        if exits is None:
+            # A broker that found the protection on the venue (a restart) may follow a close cut short by the kill:
+            # what its exits sold has left the holding, and a stop for it would sell someone else's coins.
+            restarted = any(next_absent for _number, _current, next_absent in latest.values())
+            exits = await self._sent_exits(payload) if restarted else 0
         seen = {numbered(kind, number): current for kind, (number, current, _next_absent) in latest.items()}
         held = await self._held(payload, rules, entries, partials, exits=exits, seen=seen)
         for kind, (number, current, next_absent) in latest.items():
@@ -373,6 +380,14 @@ class SignalBroker:
         placed = await self._orders.place(order, look_first=not next_absent)
         self._protection_number[payload.signal_id, kind] = number
         return kind if placed.status == "closed" else None
+
+    async def _sent_exits(self, payload: BrokerPayload) -> int:
+        """Return how many exit legs of the signal the venue has (a close tried before a restart); kept."""
+        sent = 0
+        while await self._orders.find(payload.symbol, payload.signal_id, numbered("exit", sent + 1)) is not None:
+            sent += 1
+        self._exit_tries[payload.signal_id] = sent
+        return sent
 
     async def _protect_quietly(self, payload: Protected, rules: MarketRules, *, entries: int, partials: int) -> None:
         """Put the protection on after a change that went through: a failure is logged, and the check retries it."""
