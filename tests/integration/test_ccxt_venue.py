@@ -260,6 +260,32 @@ def test_a_limit_order_rests_then_fills_when_the_market_reaches_it(exchange: Fak
     )
 
 
+def test_an_exchange_following_the_venue_s_clock_trades_at_the_clock_s_market_time() -> None:
+    # A replayed run's clock, not the wall clock: the fake binance follows the signed requests' timestamp.
+    now = [T0 + 10 * MINUTE + 30_000]
+    buy = request("entry", type="limit", amount=0.001, price=41995.5)
+
+    async def trade(venue: CcxtVenue) -> tuple[OrderRecord, OrderRecord, OrderRecord | None]:
+        resting = await venue.place(buy)
+        now[0] = T0 + 13 * MINUTE + 30_000
+        bought = await venue.place(request("average-2", amount=0.001))
+        now[0] = T0 + 11 * MINUTE
+        return resting, bought, await venue.fetch_order(SYMBOL, buy.client_order_id)
+
+    with FakeBinance(
+        market_candles(), api_key=API_KEY, secret=SECRET, present=PRESENT, follow_client_time=True
+    ) as exchange:
+        resting, bought, filled = run(venue_at(exchange, clock=lambda: now[0]), trade)
+        # An earlier clock never moves the market back.
+        assert exchange.present == T0 + 12 * MINUTE
+    assert (resting.status, resting.timestamp) == ("open", T0 + 10 * MINUTE + 30_000)
+    # 30 s into minute 13 candles 11 and 12 have closed: the limit filled on candle 11 (low 41995.5) as it closed,
+    # the market buy at candle 12's close, stamped with the clock's time.
+    assert filled is not None
+    assert (filled.status, filled.average, filled.updated) == ("closed", 41995.5, T0 + 12 * MINUTE - 1)
+    assert (bought.status, bought.average, bought.timestamp) == ("closed", 42006.25, T0 + 13 * MINUTE + 30_000)
+
+
 def test_a_native_stop_loss_rests_on_the_exchange_and_fills_at_its_trigger(exchange: FakeBinance) -> None:
     venue = venue_at(exchange)
     stop = request(
