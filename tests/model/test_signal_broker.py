@@ -546,6 +546,7 @@ def test_a_check_of_a_restarted_broker_after_a_close_sold_the_holding_puts_no_st
 
     assert venue.calls == [
         ("fetch", "entry"),
+        ("fetch", "flatten"),
         ("fetch", "stop_loss"),
         ("fetch", "stop_loss-2"),
         ("fetch", "exit"),
