@@ -5,7 +5,8 @@ run, exactly.
 The child (tests/integration/orders_crash_child.py) is the engine: ``ws.Live.run`` with a ``SignalBroker`` over an
 ``OrderDesk`` over a ``CcxtVenue`` pointed at a ``FakeBinance`` that runs here, in the test's process, and survives
 every kill. The exchange follows the run's replay clock (the signed requests' ``timestamp``), so every order fills
-at the market time the engine decided at, killed or not. Each kill is drawn at random among three kinds of moment:
+at the market time the engine decided at, killed or not. The kills are of three kinds, as many of each, in a random
+order, each at a random moment of its kind:
 
 * ``random``: a random time after the child's stores are open;
 * ``accepted``: the N-th order the exchange accepts (a placement or a cancel), killed by the exchange before the
@@ -205,8 +206,10 @@ def kill_again_and_again(tmp_path: Path, kills: int, seed: int) -> Storm:
     with fake_exchange() as server:
         exchange = Exchange(server)
         server.answer = exchange.answer  # type: ignore[method-assign]
-        for kill in range(kills):
-            kind = moments.choice(KINDS)
+        # As many kills of each kind, in a random order (and at random orders or moments within each).
+        plan = [KINDS[kill % len(KINDS)] for kill in range(kills)]
+        moments.shuffle(plan)
+        for kill, kind in enumerate(plan):
             storm.kinds[kind] += 1
             accepted_before = len(exchange.killed_after_accepting)
             if kind == "intent":

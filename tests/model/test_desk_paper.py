@@ -144,3 +144,35 @@ def test_the_engines_orders_pass_the_desk_to_the_paper_venue_and_flatten_leaves_
     assert balances[-1] == [Balance(asset="USDT", free=999.6, used=0.0)]
     assert desk.orders()[0].purpose == "flatten"
     assert all(not isinstance(record, OrderRecord) or not record.is_open for record in desk.orders())
+
+
+def test_a_stop_that_filled_while_the_desk_was_away_is_no_leg_and_no_holding_at_the_restart(tmp_path: Path) -> None:
+    # The process ended with the position's stop loss resting; the market fell through it before the restart.
+    candles = Candles()
+    drop = (T0 + 10 * MINUTE, 50_000.0, 50_000.0, 47_000.0, 47_500.0, 1.0)
+    candles.rows = np.concatenate([candles.rows, np.array([drop], dtype=CANDLE_DTYPE)])
+    now = [NOW]
+
+    async def read(symbol: str, since: int, until: int) -> np.ndarray:
+        stamps = candles.rows["timestamp"]
+        served: np.ndarray = candles.rows[(stamps >= since) & (stamps < min(until, now[0] // MINUTE * MINUTE))]
+        return served
+
+    venue = PaperVenue(
+        candles=read, clock=lambda: now[0], balances={"USDT": 1_000.0}, percent_fee=0.1, percent_slippage=0.0
+    )
+    journal = tmp_path / "paper.sqlite3"
+
+    async def scenario() -> None:
+        before = OrderDesk(venue, limits=RiskLimits(), journal_path=journal, clock=lambda: now[0])
+        await SignalBroker(before, commands=NoCommands()).on_order_open(opening("sig-1", "sma"))
+        await before.aclose()
+        now[0] = NOW + MINUTE
+        after = OrderDesk(venue, limits=RiskLimits(), journal_path=journal, clock=lambda: now[0])
+        held = await after.held_positions([stored("sig-1", "sma")])
+        assert [(position.signal_id, position.amount, position.order_ids) for position in held] == [("sig-1", 0.0, ())]
+        reconciliation = await after.reconcile(held)
+        assert reconciliation.describe() == "the engine and the venue agree"
+        await after.aclose()
+
+    asyncio.run(scenario())

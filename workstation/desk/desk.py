@@ -683,8 +683,11 @@ class OrderDesk(QObject):
         holds what the engine booked (its entries' costs over their prices, less the share partially closed; a
         limit order: 0). Its legs are the signal's orders the journal holds as resting or unanswered. Pass only the
         rows of the runs that trade on this desk's venue.
+
+        The venue is read first (:meth:`refresh`): an order that filled or was cancelled while the desk was away
+        (a protective order that filled after a crash) is neither counted on as a leg nor as holding.
         """
-        await self.open()
+        await self.refresh()
         holdings = self._holdings()
         found: list[HeldPosition] = []
         for stored in persisted:
