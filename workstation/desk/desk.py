@@ -43,6 +43,10 @@ logger = logging.getLogger("workstation.desk")
 #: The window of ``RiskLimits.max_orders_per_minute``.
 MINUTE_MS = 60_000
 
+#: How far a venue's clock may lag this computer's: the first fills are read from this long before the first order
+#: was sent (an exchange stamps fills with its own clock; the local fake exchange with its market's minute).
+CLOCK_SKEW_MS = 10 * MINUTE_MS
+
 #: Journal states of an order that reached, or may have reached, the venue.
 _SENT_STATES = frozenset({"pending", "answered", "rejected"})
 
@@ -541,7 +545,7 @@ class OrderDesk(QObject):
     async def _read_fills(self, symbol: str) -> None:
         known = [fill.timestamp for fill in self._fills.values() if fill.symbol == symbol]
         sent = [entry.sent_at for entry in self._entries.values() if entry.request.symbol == symbol]
-        since = max(known) if known else min(sent)
+        since = max(known) if known else min(sent) - CLOCK_SKEW_MS
         new = [fill for fill in await self.venue.fills(symbol, since) if fill.trade_id not in self._fills]
         await self._journal.write_fills(new)
         for fill in new:
