@@ -29,3 +29,12 @@ def on_loop(qloop: qasync.QEventLoop, action: Callable[[], Any]) -> Any:
         return action()
 
     return qloop.run_until_complete(call())
+
+
+def pause(qloop: qasync.QEventLoop, seconds: float) -> None:
+    """Let ``seconds`` pass with the loop running (paints and queued signals happen meanwhile).
+
+    Not ``qtbot.wait``: that spins Qt's events outside the asyncio loop, so a run's coroutine woken meanwhile runs with
+    no running loop and its next ``await`` on an asyncio primitive fails ("bound to a different event loop").
+    """
+    qloop.run_until_complete(asyncio.sleep(seconds))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import qasync
-from loop_helpers import on_loop, wait_until
+from loop_helpers import on_loop, pause, wait_until
 from pydantic import ValidationError
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QContextMenuEvent
@@ -512,7 +512,7 @@ def test_the_shortcut_opens_the_close_confirmation(
     paper(SHORT)
     panel.activateWindow()
     panel.table.setFocus()
-    qtbot.waitUntil(panel.table.hasFocus)
+    wait_until(qloop, panel.table.hasFocus)
     on_loop(
         qloop,
         lambda: qtbot.keyClick(
@@ -544,7 +544,7 @@ def test_screenshots_of_the_commands(qtbot: QtBot, qloop: qasync.QEventLoop, qap
             dialog = open_dialog(panel, qloop, action)
             if text is not None:
                 type_into(qloop, dialog, text)
-            qtbot.wait(20)
+            pause(qloop, 0.02)
             assert dialog.grab().save(str(SHOTS / f"desk_dialog_{action}_{theme}.png"))
             on_loop(qloop, dialog.reject)
         dialog = open_dialog(panel, qloop, "close_part")
@@ -561,18 +561,18 @@ def test_screenshots_of_the_commands(qtbot: QtBot, qloop: qasync.QEventLoop, qap
         step(panel, qloop, clock, 15)
         wait_until(qloop, lambda: not panel.candles.in_flight())
         panel.chart.chart.price_plot.getViewBox().setXRange(600, 800, padding=0)
-        qtbot.wait(50)
+        pause(qloop, 0.05)
         assert panel.grab().save(str(SHOTS / f"desk_panel_{theme}.png"))
         assert panel.chart.grab().save(str(SHOTS / f"desk_chart_{theme}.png"))
         row = panel.table.visualRect(panel.strategies.index(0, 1)).center()
         on_loop(qloop, lambda: panel.table.customContextMenuRequested.emit(row))
         menu = popup_menu(qloop)
-        qtbot.wait(20)
+        pause(qloop, 0.02)
         assert menu.grab().save(str(SHOTS / f"desk_menu_{theme}.png"))
         disabled = next(action for action in menu.actions() if action.text() and not action.isEnabled())
         QToolTip.showText(menu.mapToGlobal(menu.actionGeometry(disabled).center()), disabled.toolTip(), menu)
         tip = next(widget for widget in QApplication.topLevelWidgets() if widget.inherits("QTipLabel"))
-        qtbot.waitUntil(tip.isVisible)
+        wait_until(qloop, tip.isVisible)
         assert tip.grab().save(str(SHOTS / f"desk_tooltip_{theme}.png"))
         menu.close()
         end(panel, qloop, clock)

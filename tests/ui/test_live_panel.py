@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import qasync
-from loop_helpers import on_loop, wait_until
+from loop_helpers import on_loop, pause, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
@@ -518,7 +518,7 @@ def test_screenshot_of_a_filled_panel(qtbot: QtBot, qloop: qasync.QEventLoop, qa
         fill(panel)
         assert panel.chart.key == BTC  # the first run listed is followed
         wait_until(qloop, lambda: len(panel.chart.chart.candles()) == 720)
-        qtbot.wait(50)
+        pause(qloop, 0.05)
         SHOTS.mkdir(parents=True, exist_ok=True)
         image = panel.grab().toImage()
         assert image.save(str(SHOTS / f"live_panel_{theme}.png"))
@@ -547,7 +547,7 @@ def test_screenshot_of_a_filled_panel(qtbot: QtBot, qloop: qasync.QEventLoop, qa
         ] + ["LOSS LEVEL"] * 3 + ["PROFIT LEVEL"] * 5 + ["STOP REQUESTED"]
         dialog = panel.open_paper_dialog()
         dialog.form.set_values({"strategy_name": "sma-cross-market", "symbol": SYMBOL, "speed": 0.0})
-        qtbot.wait(20)
+        pause(qloop, 0.02)
         assert dialog.grab().save(str(SHOTS / f"live_paper_dialog_{theme}.png"))
         assert dialog.error("speed") == "Input should be greater than or equal to 1"
         dialog.close()
