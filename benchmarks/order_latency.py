@@ -57,38 +57,6 @@ def market(count: int) -> np.ndarray:
     return rows
 
 
-class MinuteClock(ws.ReplayClock):
-    """A replay clock the benchmark moves: a sleep ends once the clock was moved past its end."""
-
-    def __init__(self, start_ms: int) -> None:
-        super().__init__(from_ms(start_ms))
-        self._moved = asyncio.Event()
-        self._waits: dict[int, int] = {}
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait until the clock was moved ``seconds`` past the present."""
-        target = self.now_ms() + round(max(0.0, seconds) * 1000)
-        key = id(asyncio.current_task())
-        self._waits[key] = target
-        try:
-            while self.now_ms() < target:
-                moved = self._moved
-                await moved.wait()
-        finally:
-            self._waits.pop(key, None)
-
-    def move_to(self, moment_ms: int) -> None:
-        """Move the present to ``moment_ms`` and wake the sleepers whose moment came."""
-        self.skip_to(moment_ms)
-        moved, self._moved = self._moved, asyncio.Event()
-        moved.set()
-
-    def settled(self, runs: int) -> bool:
-        """Tell whether ``runs`` runs are asleep until a moment after the present (their tick is over)."""
-        now = self.now_ms()
-        return len(self._waits) >= runs and all(target > now for target in self._waits.values())
-
-
 def entry_signal(symbol: str, when: datetime) -> ws.Signal:
     """Return a long at market on the candle that just closed, 2 % either side, expiring after a minute."""
     minute = (int(when.timestamp() * 1000) - T0) // MINUTE_MS
@@ -101,7 +69,7 @@ def entry_signal(symbol: str, when: datetime) -> ws.Signal:
     )
 
 
-async def settle(clock: MinuteClock, runs: int) -> None:
+async def settle(clock: ws.DrivenClock, runs: int) -> None:
     """Wait until every run has ticked and sleeps until the next minute."""
     while not clock.settled(runs):
         await asyncio.sleep(0.001)
@@ -112,7 +80,7 @@ async def measure(folder: Path) -> list[float]:
     ws.reset()
     ws.persist.use_memory()
     candles = market(START_MINUTE + MINUTES + 2)
-    clock = MinuteClock(T0 + START_MINUTE * MINUTE_MS)
+    clock = ws.DrivenClock(from_ms(T0 + START_MINUTE * MINUTE_MS))
     ws.add_exchange(ws.make_replay_exchange(EXCHANGE, candles, clock))
     closed_at: dict[int, float] = {}
     with FakeBinance(candles, balances={"USDT": 100_000.0}, present=T0 + (START_MINUTE - 1) * MINUTE_MS) as exchange:

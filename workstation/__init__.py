@@ -93,7 +93,7 @@ from workstation.desk import (
     Reconciliation,
     RiskLimits,
 )
-from workstation.engine.clock import Clock, ReplayClock, SystemClock
+from workstation.engine.clock import Clock, DrivenClock, ReplayClock, SystemClock
 from workstation.errors import (
     CandleAnomalyError,
     CandleWindowError,
@@ -385,6 +385,7 @@ __all__ = [
     "DownloadRequest",
     "DownloadSummary",
     "DrawdownPeriod",
+    "DrivenClock",
     "DuplicateSchemaError",
     "Entry",
     "EquityPoint",

@@ -2,7 +2,7 @@
 
 The market is tests/desk_market.py's candles (candle ``k`` opens at ``T0 + k`` minutes at ``42000 + k / 2`` and
 closes 0.25 higher), served to the engine by a replay exchange and to the orders by the fake binance on 127.0.0.1.
-The test moves one :class:`MinuteClock` minute by minute; each move also moves the fake's present to the candle that
+The test moves one ``ws.DrivenClock`` minute by minute; each move also moves the fake's present to the candle that
 just closed, so a market order fills at the close of the newest candle the engine has seen. Every strategy sends its
 orders through a ``SignalBroker`` of its own over the one desk.
 """
@@ -39,41 +39,6 @@ def close_of(minute: int) -> float:
     return 42000.0 + minute / 2 + 0.25
 
 
-class MinuteClock(ws.ReplayClock):
-    """A replay clock the test moves: a sleep ends once the test has moved the clock past its end.
-
-    ``settled(n)`` tells when ``n`` runs are all waiting for a moment still to come (their tick is over).
-    """
-
-    def __init__(self, minute: int) -> None:
-        super().__init__(from_ms(T0 + minute * MINUTE))
-        self._moved = asyncio.Event()
-        self._waits: dict[int, int] = {}
-        self.moved_at: dict[int, float] = {}
-
-    async def sleep(self, seconds: float) -> None:
-        target = self.now_ms() + round(max(0.0, seconds) * 1000)
-        key = id(asyncio.current_task())
-        self._waits[key] = target
-        try:
-            while self.now_ms() < target:
-                moved = self._moved
-                await moved.wait()
-        finally:
-            self._waits.pop(key, None)
-
-    def move_to(self, moment_ms: int) -> None:
-        """Move the present to ``moment_ms`` and wake the sleepers whose moment came."""
-        self.skip_to(moment_ms)
-        moved, self._moved = self._moved, asyncio.Event()
-        moved.set()
-
-    def settled(self, runs: int) -> bool:
-        """Tell whether ``runs`` runs are asleep until a moment after the present."""
-        now = self.now_ms()
-        return len(self._waits) >= runs and all(target > now for target in self._waits.values())
-
-
 @dataclass
 class DeskSession:
     """The fake exchange, the desk over it, the clock and the live runs started on them."""
@@ -81,7 +46,7 @@ class DeskSession:
     exchange: FakeBinance
     desk: ws.OrderDesk
     venue: ws.CcxtVenue
-    clock: MinuteClock
+    clock: ws.DrivenClock
     stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
     errors: list[Any] = field(default_factory=list)
@@ -158,7 +123,7 @@ def open_session(exchange: FakeBinance, journal: Path, limits: ws.RiskLimits | N
     Call inside the event loop the runs will use; the engine's state is kept in memory.
     """
     ws.persist.use_memory()
-    clock = MinuteClock(START_MINUTE)
+    clock = ws.DrivenClock(from_ms(T0 + START_MINUTE * MINUTE))
     ws.add_exchange(ws.make_replay_exchange(EXCHANGE, exchange.candles, clock))
     venue = ws.CcxtVenue(
         "binance",

@@ -96,6 +96,42 @@ class ReplayClock:
         self._now_ms = max(self._now_ms, moment_ms)
 
 
+class DrivenClock(ReplayClock):
+    """A replay clock its owner moves: a sleep ends once :meth:`move_to` moved the present past its end.
+
+    For harnesses that drive several live runs minute by minute (benchmarks, the desk's acceptance tests): the owner
+    moves the present, then waits until :meth:`settled` says every run finished its tick and sleeps again.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self._moved = asyncio.Event()
+        self._waits: dict[int, int] = {}
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the present was moved ``seconds`` past where it is now."""
+        target = self.now_ms() + round(max(0.0, seconds) * 1000)
+        key = id(asyncio.current_task())
+        self._waits[key] = target
+        try:
+            while self.now_ms() < target:
+                await self._moved.wait()
+        finally:
+            self._waits.pop(key, None)
+
+    def move_to(self, moment_ms: int) -> None:
+        """Move the present to ``moment_ms`` and wake the sleepers whose moment came."""
+        self.skip_to(moment_ms)
+        # A fresh event per move: a sleeper woken too early waits on the next move, not on a set event forever.
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    def settled(self, runs: int) -> bool:
+        """Tell whether ``runs`` runs are asleep until a moment after the present (their tick is over)."""
+        now = self.now_ms()
+        return len(self._waits) >= runs and all(target > now for target in self._waits.values())
+
+
 def clock_ms(clock: Clock) -> int:
     """Read ``clock`` in epoch milliseconds (fast path for the built-in clocks)."""
     now_ms = getattr(clock, "now_ms", None)
