@@ -27,6 +27,7 @@ The suite kills 12 times; ``-m slow`` kills 50 times on a longer run.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -44,10 +45,17 @@ from typing import Any
 
 import pytest
 
+import workstation as ws
 from workstation.exchanges.fake_binance import ORDER, FakeBinance
+from workstation.services.live_records import unconfirmed_live_opens
 from workstation.timeutil import to_ms
 
+from .fixtures import STRATEGY, SYMBOL, ts
+
 CHILD = Path(__file__).parents[1] / "integration" / "orders_crash_child.py"
+#: The run killed inside a broker's gate (tests/acceptance/broker_crash_child.py) and its one signal.
+BROKER_CHILD = Path(__file__).with_name("broker_crash_child.py")
+SIGNAL_ID = f"{STRATEGY}:{SYMBOL}:{ts(10)}"
 KINDS = ("random", "accepted", "intent")
 
 
@@ -301,3 +309,31 @@ def test_fifty_kills_at_random_moments_orders_in_flight_included(tmp_path: Path,
     print(storm.describe())
     assert storm.in_flight >= 25
     assert storm.accepted_unanswered >= 10
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+@pytest.mark.parametrize(("kill_in", "unconfirmed", "stored"), [("open", [SIGNAL_ID], []), ("close", [], [SIGNAL_ID])])
+def test_an_open_killed_inside_its_gate_is_held_unconfirmed_until_the_run_resumes(
+    tmp_path: Path, kill_in: str, unconfirmed: list[str], stored: list[str]
+) -> None:
+    # The reconciliation at the restart counts it: the exchange may have filled it, and the resumed run claims it.
+    state = tmp_path / "state.sqlite3"
+    killed = subprocess.run(
+        [sys.executable, str(BROKER_CHILD), str(state), str(tmp_path / "calls.log"), kill_in],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=BROKER_CHILD.parent,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    ws.persist.use_sqlite(state)
+
+    async def held() -> tuple[list[str], list[str]]:
+        try:
+            opens = [row.id for row in await unconfirmed_live_opens()]
+            return opens, [stored.signal.id for stored in await ws.Live.persisted()]
+        finally:
+            await ws.persist.close_persistence()
+
+    assert asyncio.run(held()) == (unconfirmed, stored)

@@ -8,10 +8,11 @@ venue pointed at the fake binance at ``exchange url``. Its signed requests carry
 exchange (``follow_client_time``) fills at the market time the engine decided at, whatever the wall clock.
 
 The engine's state (``state.sqlite3``) and the desk's journal (``desk.sqlite3``) live in ``folder``. At every start,
-before the run resumes, the desk reconciles the engine's held positions (``ws.Live.persisted()``, plus an open the
-broker has not confirmed yet: the engine tries it again first) with the exchange and appends the outcome to
-``reconciliations.log`` as one JSON line; a disagreement ends the child with exit status 3. ``READY`` goes to stdout
-once the stores are open, ``DONE`` when the run has ended; then ``summary.json`` holds what the desk saw.
+before the run resumes, the desk reconciles the engine's held positions with the exchange: its stored positions and
+limit orders (``ws.Live.persisted()``) and an open it has not confirmed, which it tries again first
+(``unconfirmed_live_opens``). The outcome goes to ``reconciliations.log`` as one JSON line; a disagreement ends the
+child with exit status 3. ``READY`` goes to stdout once the stores are open, ``DONE`` when the run has ended; then
+``summary.json`` holds what the desk saw.
 
 ``intent:N`` makes the process kill itself right after the N-th order the desk wrote to its journal before sending
 it (the intent is on disk, the venue has not seen the order).
@@ -37,8 +38,7 @@ from workstation.exchanges.aggregate import CandleWindow
 from workstation.exchanges.api_keys import ApiCredentials
 from workstation.exchanges.demo import DemoCandles
 from workstation.exchanges.fake_binance import FAKE_API_KEY, FAKE_BINANCE_OPTIONS, FAKE_SECRET
-from workstation.persist.records import read_record
-from workstation.services.live_records import LiveBrokerAttempts, PersistedLiveSignal
+from workstation.services.live_records import unconfirmed_live_opens
 from workstation.timeutil import to_ms
 
 SYMBOL = "BTC/USDT"
@@ -93,25 +93,6 @@ def die_after_intent(number: int) -> None:
     OrderJournal.write_entry = write_then_die  # type: ignore[method-assign]
 
 
-async def engine_holds() -> list[PersistedLiveSignal]:
-    """Return what the engine holds: its stored positions and limit orders, and an open not confirmed yet.
-
-    An open the broker has not confirmed keeps its row in the engine's ``broker`` record and is tried again (with
-    the same client ids) before anything else; what the venue filled of it is the engine's. It is handed to the desk
-    as a limit order: held is what the desk's fills of the signal hold (nothing when none).
-    """
-    held = list(await ws.Live.persisted())
-    ended = set(await ws.persist.adapter("closed").keys())
-    broker = ws.persist.adapter("broker")
-    for key in await broker.keys():
-        attempts = await read_record(broker, key, LiveBrokerAttempts, entity="broker")
-        if attempts is None or attempts.open_row is None or attempts.signal_id in ended:
-            continue
-        if not any(row.signal.id == attempts.signal_id for row in held):
-            held.append(PersistedLiveSignal(kind="limit_order", signal=attempts.open_row))
-    return held
-
-
 def main(folder: Path, url: str, moment: str | None) -> None:
     ws.persist.use_sqlite(folder / "state.sqlite3")
     ws.set_config(get_candles_retry_delay_ms=0)
@@ -136,7 +117,9 @@ def main(folder: Path, url: str, moment: str | None) -> None:
         for entity in ENGINE_ENTITIES:
             await ws.persist.adapter(entity).wait_for_init()
         print("READY", flush=True)
-        held = await desk.held_positions(await engine_holds())
+        # The engine holds its stored positions and limit orders, and an open it tries again first (killed inside
+        # the open gate): what the exchange filled of it is the engine's.
+        held = await desk.held_positions(await ws.Live.persisted(), await unconfirmed_live_opens())
         reconciliation = await desk.reconcile(held)
         balances = {balance.asset: balance.total for balance in desk.balances()}
         line = {

@@ -176,3 +176,31 @@ def test_a_stop_that_filled_while_the_desk_was_away_is_no_leg_and_no_holding_at_
         await after.aclose()
 
     asyncio.run(scenario())
+
+
+def test_an_open_the_engine_has_not_confirmed_holds_what_its_fills_hold(tmp_path: Path) -> None:
+    # Killed inside the open gate after the venue filled the entry: the engine stores no position yet, and tries the
+    # open again when it resumes. Left out, the holding would be an orphan; an open the venue never filled holds 0.
+    venue = PaperVenue(
+        candles=Candles().read, clock=lambda: NOW, balances={"USDT": 1_000.0}, percent_fee=0.1, percent_slippage=0.0
+    )
+    desk = OrderDesk(venue, limits=RiskLimits(), journal_path=tmp_path / "paper.sqlite3", clock=lambda: NOW)
+    filled, never_sent = (stored(signal_id, "sma").signal for signal_id in ("sig-1", "sig-2"))
+
+    async def scenario() -> None:
+        await SignalBroker(desk, commands=NoCommands()).on_order_open(opening("sig-1", "sma"))
+        alone = await desk.reconcile(await desk.held_positions([]))
+        assert [(item.kind, item.amount) for item in alone.disagreements] == [
+            ("orphan_order", 0.002),
+            ("orphan_order", 0.002),
+            ("orphan_holding", 0.002),
+        ]
+        held = await desk.held_positions([], [filled, never_sent])
+        assert [(position.signal_id, position.amount, len(position.order_ids)) for position in held] == [
+            ("sig-1", 0.002, 2),
+            ("sig-2", 0.0, 0),
+        ]
+        assert (await desk.reconcile(held)).agrees
+        await desk.aclose()
+
+    asyncio.run(scenario())

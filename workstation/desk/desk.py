@@ -34,6 +34,7 @@ from workstation.desk.holdings import Holding, HoldingKey, book_holdings, day_st
 from workstation.desk.journal import HaltState, JournalEntry, OrderJournal
 from workstation.desk.limits import OrderRefusal, OrderRefused, RefusalLimit, RiskLimits, is_entry
 from workstation.desk.reconcile import AssetBook, Disagreement, HeldPosition, Reconciliation, VenueView, compare
+from workstation.models.signal import SignalRow
 from workstation.persist.adapter import InitOnce
 from workstation.services.live_records import PersistedLiveSignal
 from workstation.timeutil import from_ms
@@ -680,7 +681,9 @@ class OrderDesk(QObject):
 
     # Reconciliation.
 
-    async def held_positions(self, persisted: Sequence[PersistedLiveSignal]) -> builtins.list[HeldPosition]:
+    async def held_positions(
+        self, persisted: Sequence[PersistedLiveSignal], unconfirmed: Sequence[SignalRow] = ()
+    ) -> builtins.list[HeldPosition]:
         """Return the engine's stored positions and limit orders (``ws.Live.persisted()``) as the desk sees them.
 
         A position's amount is what the desk's fills of its signal hold; a signal the desk sent no filled order for
@@ -690,16 +693,20 @@ class OrderDesk(QObject):
 
         The venue is read first (:meth:`refresh`): an order that filled or was cancelled while the desk was away
         (a protective order that filled after a crash) is neither counted on as a leg nor as holding.
+
+        ``unconfirmed`` are the opens the engine tried and has not confirmed (``unconfirmed_live_opens``: a run
+        killed inside its open gate tries them again when it resumes): each holds what the desk's fills of it hold,
+        nothing when the venue filled none.
         """
         await self.refresh()
         holdings = self._holdings()
         found: list[HeldPosition] = []
-        for stored in persisted:
-            row = stored.signal
+        rows = [(stored.signal, stored.kind) for stored in persisted] + [(row, None) for row in unconfirmed]
+        for row, kind in rows:
             key = (row.strategy_name, row.symbol, row.id)
             if key in holdings:
                 amount = max(holdings[key].amount, 0.0)
-            elif stored.kind == "limit_order":
+            elif kind != "open_position":
                 amount = 0.0
             else:
                 bought = sum(entry.cost / entry.price for entry in row.entries if entry.price > 0)

@@ -489,3 +489,24 @@ async def persisted_live_signals() -> list[PersistedLiveSignal]:
             if row is not None:
                 found.append(PersistedLiveSignal(kind=kind, signal=row))
     return found
+
+
+async def unconfirmed_live_opens() -> list[SignalRow]:
+    """Return the opens live runs' brokers were asked for and never confirmed (killed inside the open gate).
+
+    Such a run keeps the signal's row in its ``broker`` record, not as an open position, and tries the open again
+    with the same client order ids before anything else when it resumes: what the venue filled of it is the run's.
+    A reconciliation at a restart counts them besides :func:`persisted_live_signals`. The row of a pair that stores
+    a position or limit order, or of a signal that ended, is none.
+    """
+    stored = {key for entity in ("signal", "schedule") for key in await persist.adapter(entity).keys()}
+    ended = set(await persist.adapter("closed").keys())
+    adapter = persist.adapter("broker")
+    found: list[SignalRow] = []
+    for key in await adapter.keys():
+        if CORRUPT_MARK in key or key in stored:
+            continue
+        attempts = await read_record(adapter, key, LiveBrokerAttempts, entity="broker")
+        if attempts is not None and attempts.open_row is not None and attempts.signal_id not in ended:
+            found.append(attempts.open_row)
+    return found
