@@ -29,7 +29,8 @@ Acceptance 1, point by point, and the tests that prove it (here unless a module 
 * TP/SL engine-watched: the take profit of the market entry's test;
   `test_an_exchange_keeping_no_protective_orders_leaves_both_levels_to_the_engine`; test_ccxt_venue.py
   ``test_without_native_stops_the_engine_watches_the_levels``.
-* partial fills: `test_a_partly_filled_entry_is_sold_exactly_and_a_partly_filled_exit_is_completed_at_the_next_tick`;
+* partial fills: `test_a_partly_filled_entry_and_a_partly_filled_exit_are_completed_at_the_next_tick`,
+  `test_an_entry_still_partly_filled_at_its_last_try_is_sold_back_and_dropped`;
   test_ccxt_venue.py ``test_a_partial_fill_reports_filled_below_amount``; test_signal_broker.py
   ``test_binance_an_exit_filled_in_half_is_completed_by_the_next_try``.
 * partial closes and averaging from the commands:
@@ -89,6 +90,8 @@ LEGS = {
         "entry",
         "exit",
         "exit-2",
+        "entry-2",
+        "sell_back",
         "average-2",
         "partial-1",
         *(f"stop_loss{suffix}" for suffix in ("", "-2", "-3", "-4", "-5")),
@@ -351,31 +354,69 @@ def test_an_exchange_keeping_no_protective_orders_leaves_both_levels_to_the_engi
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def test_a_partly_filled_entry_is_sold_exactly_and_a_partly_filled_exit_is_completed_at_the_next_tick(
-    tmp_path: Path,
-) -> None:
+def test_a_partly_filled_entry_and_a_partly_filled_exit_are_completed_at_the_next_tick(tmp_path: Path) -> None:
     with FakeBinance(ladder(steps={20: 42500}), present=ts(9)) as exchange:
         exchange.inject(Fault.PARTIAL_FILL(0.5))
         done = trade(exchange, L, tmp_path, pings={"on_active_ping": {24: inject(exchange, Fault.PARTIAL_FILL(0.5))}})
-    # The engine's books keep the signal's cost; what the exchange bought and sold is what the orders filled.
-    assert done.summary() == [("opened", 10), ("closed", 26, *TAKE_PROFIT_PNL)]
+    # The entry of 00:10 bought half: the engine opened at 00:11, once entry-2 had bought the rest, with the cost
+    # truly bought; the exit of 00:25 sold half and exit-2 the rest at 00:26.
+    assert done.summary() == [("opened", 11), ("closed", 26, *TAKE_PROFIT_PNL)]
     assert said(done) == [
+        where("open active", 0) + "failed: tried again with the same id at the next tick (try 1 of 6)",
         where("close", 0) + "failed: the position stays open, its close (take_profit) is tried again at the next "
-        "tick (try 1 of 6)"
+        "tick (try 1 of 6)",
     ]
+    assert done.errors[0][1].endswith(
+        "OrderTransientError: the entry bought 0.00119 of 0.00238 BTC (expired); the rest is bought at the next try"
+    )
     assert done.book() == [
         ("entry", "MARKET", "EXPIRED", 0.00238, 0.00119, None),
-        ("stop_loss", "STOP_LOSS", "CANCELED", 0.00119, 0.0, 41580.0),
-        ("exit", "MARKET", "EXPIRED", 0.00119, 0.00059, None),
-        ("stop_loss-2", "STOP_LOSS", "CANCELED", 0.0006, 0.0, 41580.0),
-        ("exit-2", "MARKET", "FILLED", 0.0006, 0.0006, None),
+        ("entry-2", "MARKET", "FILLED", 0.00119, 0.00119, None),
+        ("stop_loss", "STOP_LOSS", "CANCELED", 0.00238, 0.0, 41580.0),
+        ("exit", "MARKET", "EXPIRED", 0.00238, 0.00119, None),
+        ("stop_loss-2", "STOP_LOSS", "CANCELED", 0.00119, 0.0, 41580.0),
+        ("exit-2", "MARKET", "FILLED", 0.00119, 0.00119, None),
     ]
     assert done.fills() == [
         ("entry", "BUY", 42000.0, 0.00119, 0.04998, 9),
-        ("exit", "SELL", 42500.0, 0.00059, 0.025075, 24),
-        ("exit-2", "SELL", 42500.0, 0.0006, 0.0255, 25),
+        ("entry-2", "BUY", 42000.0, 0.00119, 0.04998, 10),
+        ("exit", "SELL", 42500.0, 0.00119, 0.050575, 24),
+        ("exit-2", "SELL", 42500.0, 0.00119, 0.050575, 25),
     ]
-    assert done.balances() == {"USDT": (1000.494445, 0.0)}
+    # The same money as one whole entry and one whole exit.
+    assert done.balances() == AFTER_SELLING_AT_42500
+    assert done.reconciliation == AGREE
+
+
+def test_an_entry_still_partly_filled_at_its_last_try_is_sold_back_and_dropped(tmp_path: Path) -> None:
+    ws.set_config(order_open_retry_attempts=1)
+    with FakeBinance(ladder(steps={20: 42500}), present=ts(9)) as exchange:
+        exchange.inject(Fault.PARTIAL_FILL(0.5))
+        exchange.inject(Fault.PARTIAL_FILL(0.5))
+        done = trade(exchange, L, tmp_path)
+    assert done.summary() == []
+    assert said(done) == [
+        where("open active", 0) + "failed: tried again with the same id at the next tick (try 1 of 2)",
+        where("open active", 1) + "failed 2 times: the signal is dropped",
+    ]
+    # The engine gives the open up after its last try (attempt 1 of a budget of 1): that try sold back what both
+    # entry legs had bought, so the holding does not outlive the signal.
+    assert done.errors[1][1].endswith(
+        "OrderTransientError: the entry bought 0.00178 of 0.00238 BTC (expired) at the last try; sold back 0.00178 "
+        "of 0.00178 BTC (closed): the open is given up"
+    )
+    assert done.book() == [
+        ("entry", "MARKET", "EXPIRED", 0.00238, 0.00119, None),
+        ("entry-2", "MARKET", "EXPIRED", 0.00119, 0.00059, None),
+        ("sell_back", "MARKET", "FILLED", 0.00178, 0.00178, None),
+    ]
+    assert done.fills() == [
+        ("entry", "BUY", 42000.0, 0.00119, 0.04998, 9),
+        ("entry-2", "BUY", 42000.0, 0.00059, 0.02478, 10),
+        ("sell_back", "SELL", 42000.0, 0.00178, 0.07476, 10),
+    ]
+    # Bought and sold at 42000: only the three fees (0.04998 + 0.02478 + 0.07476) are gone.
+    assert done.balances() == {"USDT": (999.85048, 0.0)}
     assert done.reconciliation == AGREE
 
 

@@ -62,7 +62,7 @@ def leg(name: str, signal_id: str = SIGNAL) -> str:
     return client_order_id(signal_id, name)
 
 
-_KINDS = ("entry", "exit", "stop_loss", "take_profit", "partial", "average", "flatten")
+_KINDS = ("entry", "exit", "stop_loss", "take_profit", "partial", "average", "flatten", "sell_back")
 #: Client order id → the leg's name (``sig-2/entry`` for another signal), so recorded calls read as legs.
 LEG_NAMES = {
     leg(numbered, signal): numbered if signal == SIGNAL else f"{signal}/{numbered}"
@@ -423,6 +423,109 @@ def test_an_entry_that_filled_nothing_is_refused() -> None:
     broker, _ = broker_over(venue)
     with pytest.raises(OrderRejectedError, match=f"the entry order {leg('entry')} ended expired with nothing filled"):
         run(broker.on_order_open(opening()))
+
+
+def test_a_partly_filled_entry_is_completed_by_the_next_try_which_buys_only_what_is_missing() -> None:
+    venue = ScriptedVenue()
+    venue.market_fraction = 0.5
+    broker, _ = broker_over(venue)
+    with pytest.raises(
+        OrderTransientError,
+        match=r"^the entry bought 0.001 of 0.002 BTC \(expired\); the rest is bought at the next try$",
+    ):
+        run(broker.on_order_open(opening()))
+    assert venue.resting() == {}
+
+    venue.market_fraction = 1.0
+    venue.calls.clear()
+    run(broker.on_order_open(opening(attempt=1)))
+    # The first leg is kept from the first try; the second is looked up before it is sent.
+    assert venue.calls == [("fetch", "entry-2"), ("submit", "entry-2"), ("fetch", "stop_loss"), ("submit", "stop_loss")]
+    assert venue.orders[leg("entry-2")].amount == 0.001
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
+
+    # The close sells what both legs bought, also from a broker that restarted.
+    restarted, _ = broker_over(venue)
+    run(restarted.on_order_close(closing(attempt=1)))
+    assert venue.orders[leg("exit-2")].amount == 0.002
+
+
+def test_the_second_entry_leg_whose_answer_was_lost_is_found_by_the_next_try_and_bought_once() -> None:
+    venue = ScriptedVenue()
+    venue.market_fraction = 0.5
+    broker, _ = broker_over(venue)
+    with pytest.raises(OrderTransientError, match="the rest is bought at the next try"):
+        run(broker.on_order_open(opening()))
+    venue.market_fraction = 1.0
+    venue.lose_answer("entry-2")
+    with pytest.raises(OrderTransientError, match="timeout"):
+        run(broker.on_order_open(opening(attempt=1)))
+
+    run(broker_over(venue)[0].on_order_open(opening(attempt=2)))
+    assert [call for call in venue.calls if call[0] == "submit"] == [
+        ("submit", "entry"),
+        ("submit", "entry-2"),
+        ("submit", "stop_loss"),
+    ]
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
+
+
+def test_an_entry_still_short_at_the_last_try_of_the_budget_is_sold_back() -> None:
+    ws.set_config(order_open_retry_attempts=1)
+    venue = ScriptedVenue()
+    venue.market_fraction = 0.5
+    broker, _ = broker_over(venue)
+    with pytest.raises(OrderTransientError, match="the rest is bought at the next try"):
+        run(broker.on_order_open(opening()))
+
+    venue.market_fraction = 0.6
+    with pytest.raises(
+        OrderTransientError,
+        match=r"^the entry bought 0.0016 of 0.002 BTC \(expired\) at the last try; sold back 0.00096 of 0.0016 BTC "
+        r"\(expired\): the open is given up and the rest is left to the reconciliation$",
+    ):
+        run(broker.on_order_open(opening(attempt=1)))
+    sold_back = venue.orders[leg("sell_back")]
+    assert (sold_back.side, sold_back.type, sold_back.amount, sold_back.purpose) == ("sell", "market", 0.0016, "exit")
+    assert [call for call in venue.calls if call[0] == "submit"] == [
+        ("submit", "entry"),
+        ("submit", "entry-2"),
+        ("submit", "sell_back"),
+    ]
+    assert venue.resting() == {}
+
+
+def test_without_retries_a_partly_filled_entry_is_sold_back_at_once_net_of_the_fee_taken_in_base() -> None:
+    ws.set_config(order_open_retry_attempts=0)
+    venue = ScriptedVenue(fee_in_base=0.000002)
+    venue.market_fraction = 0.5
+    broker, _ = broker_over(venue)
+    with pytest.raises(
+        OrderTransientError,
+        match=r"^the entry bought 0.001 of 0.002 BTC \(expired\) at the last try; sold back",
+    ):
+        run(broker.on_order_open(opening()))
+    assert venue.orders[leg("sell_back")].amount == 0.00099
+    assert [call[1] for call in venue.calls if call[0] == "submit"] == ["entry", "sell_back"]
+
+
+def test_a_limit_entry_that_ended_partly_filled_is_refused_and_left_to_the_reconciliation() -> None:
+    venue = ScriptedVenue()
+    broker, _ = broker_over(venue)
+    run(broker.on_order_open(opening("schedule", price_open=49000.0)))
+    venue.fill(leg("entry"), 0.5)
+    venue.cancel_outside(leg("entry"))
+
+    with pytest.raises(
+        OrderRejectedError,
+        match=rf"^the limit order {leg('entry')} ended canceled with 0.00102 of 0.00204 BTC filled: the signal is "
+        "cancelled, the holding is left to the reconciliation$",
+    ):
+        run(broker.on_order_open(opening(price_open=49000.0, attempt=1)))
+    # Nothing more is bought: the engine cancels the signal and says so, and the fill is the reconciliation's.
+    assert [call for call in venue.calls if call[0] == "submit"] == [("submit", "entry")]
+    run(broker.on_schedule_cancelled(ScheduleCancelled(**where() | {"reason": "user"})))
+    assert [(record.client_order_id, record.filled) for record in broker.unclaimed_fills] == [(leg("entry"), 0.00102)]
 
 
 def test_a_refused_stop_leaves_the_open_confirmed_and_the_level_to_the_engine() -> None:

@@ -2,9 +2,11 @@
 
 Every order of a signal is a *leg* with a client order id derived from the signal id
 (:func:`~workstation.brokers.orders.client_order_id`): ``entry`` (the market buy, or the resting limit buy of a
-scheduled signal), ``average-2``, ``average-3``, ... (averaging in), ``partial-1``, ``partial-2``, ... (partial closes),
-``exit``, ``exit-2``, ... (one per try of the close) and the protective ``stop_loss`` / ``take_profit`` with a counter
-for each replacement (``stop_loss-2``); ``flatten`` is the kill switch's sale of the holding, sent by the order desk.
+scheduled signal), ``entry-2``, ``entry-3``, ... (one per try of the open completing a market entry that filled in
+part), ``sell_back`` (the sale of what such an entry bought when the engine gives the open up), ``average-2``,
+``average-3``, ... (averaging in), ``partial-1``, ``partial-2``, ... (partial closes), ``exit``, ``exit-2``, ... (one
+per try of the close) and the protective ``stop_loss`` / ``take_profit`` with a counter for each replacement
+(``stop_loss-2``); ``flatten`` is the kill switch's sale of the holding, sent by the order desk.
 The amount held is counted from the venue's fills of these legs, never from the engine's money, so what is sold is
 what was bought.
 """
@@ -39,11 +41,15 @@ from workstation.brokers.payloads import (
 from workstation.brokers.route import OrderRoute
 from workstation.brokers.signal_orders import SignalOrders, numbered
 from workstation.commands import commit_activate_scheduled, commit_create_stop_loss, commit_create_take_profit
+from workstation.config import get_config
 
 logger = logging.getLogger("workstation.brokers")
 
 #: A protective order the venue keeps: it sells the whole holding when the price reaches its level.
 Protection = Literal["stop_loss", "take_profit"]
+
+#: The sale of what a partly filled entry bought, when the engine gives the open up at its last try.
+SELL_BACK_LEG = "sell_back"
 
 #: The payloads that carry the position's levels.
 Protected = OrderOpen | OrderCheck | PartialClose | AverageBuy | LevelMove
@@ -118,6 +124,8 @@ class SignalBroker:
         self._protection_number: dict[tuple[str, Protection], int] = {}
         #: The exits a close of the signal tried in this process (a check counts what they sold).
         self._exit_tries: dict[str, int] = {}
+        #: The entry legs of a signal found or sent in this process (``entry``, ``entry-2``, ...).
+        self._entry_tries: dict[str, int] = {}
         self._unclaimed: list[OrderRecord] = []
 
     @property
@@ -134,7 +142,17 @@ class SignalBroker:
         """Place the limit buy of a scheduled signal, or enter the position and put its protection on the venue.
 
         An "active" open of a signal whose limit order rests on the venue confirms its fill: while it has not filled
-        in full, :class:`OrderTransientError` keeps the engine waiting (19.5 retries the open on the next tick).
+        in full, :class:`OrderTransientError` keeps the engine waiting (19.5 retries the open on the next tick); a
+        limit order that ended with part filled (cancelled or expired on the venue) is refused, as the check drops
+        it: the engine cancels the signal and the fill is left to the reconciliation.
+
+        A market entry that filled in part raises :class:`OrderTransientError` naming what it bought of what, so the
+        engine does not open the position at its whole cost; the next try buys only what is missing under its own
+        leg (``entry-2``, ...), looked up first. The engine does not tell the broker it gave the open up, but its
+        budget is 19.5's global ``Config.order_open_retry_attempts`` and the payload's ``attempt`` counts the tries:
+        the last try that still falls short sells back what the entry legs bought (``sell_back``) before it fails.
+        An open the engine drops for another reason (the price moved, the run stops, the risk check) is not asked
+        again: what its legs bought is an orphan holding the desk's reconciliation reports.
         """
         _refuse_short(payload)
         rules = await self._route.market_rules(payload.symbol)
@@ -145,21 +163,71 @@ class SignalBroker:
             _require_fill(await self._orders.place(order, look_first=payload.attempt > 0))
             return
         # Looked up at every try: the entry may be the resting limit order of a scheduled signal.
-        entry = await self._orders.find(payload.symbol, payload.signal_id, "entry")
-        if entry is None:
-            entry = await self._orders.place(self._buy(payload, rules, "entry", "entry"), look_first=False)
-        if entry.is_open:
+        tries = await self._entries(payload, rules)
+        sent_earlier = bool(tries)
+        if not sent_earlier:
+            tries = [await self._orders.place(self._buy(payload, rules, "entry", "entry"), look_first=False)]
+            self._entry_tries[payload.signal_id] = 1
+        first, latest = tries[0], tries[-1]
+        if latest.is_open:
             raise OrderTransientError(
-                f"{entry.type} order not filled yet: {entry.filled:g} of {entry.amount:g} {rules.base} filled "
-                f"(client order id {entry.client_order_id})"
+                f"{latest.type} order not filled yet: {latest.filled:g} of {latest.amount:g} {rules.base} filled "
+                f"(client order id {latest.client_order_id})"
             )
-        if entry.filled <= 0:
+        if first.filled <= 0:
             raise OrderRejectedError(
-                f"the entry order {entry.client_order_id} ended {entry.status} with nothing filled"
+                f"the entry order {first.client_order_id} ended {first.status} with nothing filled"
             )
+        if first.type == "limit" and _short(rules, first.amount, first.filled):
+            # As the check: the limit order is over, the engine cancels the signal, the fill is the reconciliation's.
+            raise OrderRejectedError(
+                f"the limit order {first.client_order_id} ended {first.status} with {first.filled:g} of "
+                f"{first.amount:g} {rules.base} filled: the signal is cancelled, the holding is left to the "
+                "reconciliation"
+            )
+        if sent_earlier and _short(rules, first.amount, _bought(tries)):
+            # The legs were sent by earlier tries: this one buys what they left.
+            leg = numbered("entry", len(tries) + 1)
+            missing = rules.round_amount(first.amount - _bought(tries))
+            order = _request(payload, leg, "buy", "market", "entry", amount=missing)
+            tries.append(await self._orders.place(order, look_first=False))
+            self._entry_tries[payload.signal_id] = len(tries)
+        bought = _bought(tries)
+        if _short(rules, first.amount, bought):
+            what = f"the entry bought {bought:g} of {first.amount:g} {rules.base} ({tries[-1].status})"
+            if payload.attempt < get_config().order_open_retry_attempts:
+                raise OrderTransientError(f"{what}; the rest is bought at the next try")
+            raise OrderTransientError(f"{what} at the last try; {await self._sell_back(payload, rules, tries)}")
         # A position being opened has sent no exit.
         self._exit_tries.setdefault(payload.signal_id, 0)
         await self._protect_quietly(payload, rules, entries=1, partials=0)
+
+    async def _entries(self, payload: BrokerPayload, rules: MarketRules) -> list[OrderRecord]:
+        """Return the records of the signal's entry legs on the venue (``entry``, ``entry-2``, ...; none: []).
+
+        A leg after the first is looked for only while the ones before ended short of the entry's amount.
+        """
+        tries: list[OrderRecord] = []
+        while not tries or (not tries[-1].is_open and _short(rules, tries[0].amount, _bought(tries))):
+            found = await self._orders.find(payload.symbol, payload.signal_id, numbered("entry", len(tries) + 1))
+            if found is None:
+                break
+            tries.append(found)
+        if tries:
+            self._entry_tries[payload.signal_id] = len(tries)
+        return tries
+
+    async def _sell_back(self, payload: OrderOpen, rules: MarketRules, tries: list[OrderRecord]) -> str:
+        """Sell at market what the entry legs bought (the engine gives the open up); return what was sold back."""
+        legs = [numbered("entry", number) for number in range(1, len(tries) + 1)]
+        held = await self._orders.held(payload.symbol, payload.signal_id, legs, base=rules.base)
+        amount = rules.round_amount(held)
+        if amount < rules.min_amount or amount <= 0:
+            return f"{held:g} {rules.base} is too little to sell back: the reconciliation finds it"
+        order = _request(payload, SELL_BACK_LEG, "sell", "market", "exit", amount=amount)
+        sold = await self._orders.place(order, look_first=True)
+        left = " and the rest is left to the reconciliation" if _short(rules, amount, sold.filled) else ""
+        return f"sold back {sold.filled:g} of {amount:g} {rules.base} ({sold.status}): the open is given up{left}"
 
     async def on_order_close(self, payload: OrderClose) -> None:
         """Cancel the protective order and sell what the position holds at market.
@@ -298,6 +366,7 @@ class SignalBroker:
         """Drop what is kept of a signal that is over (its orders stay on the venue, found again by their ids)."""
         self._orders.forget(signal_id)
         self._exit_tries.pop(signal_id, None)
+        self._entry_tries.pop(signal_id, None)
         for kind in ("stop_loss", "take_profit"):
             self._protection_number.pop((signal_id, kind), None)
 
@@ -439,7 +508,11 @@ class SignalBroker:
         seen: Mapping[str, OrderRecord | None] | None = None,
     ) -> float:
         """Return the base amount the signal's orders hold: its buys less its partial closes, exits and protection."""
-        legs = ["entry", *(f"average-{number}" for number in range(2, entries + 1))]
+        entry_tries = self._entry_tries.get(payload.signal_id)
+        if entry_tries is None:
+            entry_tries = len(await self._entries(payload, rules))
+        legs = [numbered("entry", number) for number in range(1, max(entry_tries, 1) + 1)]
+        legs += [f"average-{number}" for number in range(2, entries + 1)]
         legs += [f"partial-{number}" for number in range(1, partials + 1)]
         legs += [numbered("exit", number) for number in range(1, exits + 1)]
         for kind in _protections(rules):
@@ -480,6 +553,17 @@ def _amount(rules: MarketRules, amount: float, source: str) -> float:
             f"below the minimum amount {rules.min_amount:g} of {rules.symbol}"
         )
     return rounded
+
+
+def _bought(tries: list[OrderRecord]) -> float:
+    """Return the base amount the buy legs ``tries`` filled (before fees)."""
+    return sum(record.filled for record in tries)
+
+
+def _short(rules: MarketRules, wanted: float, filled: float) -> bool:
+    """Tell whether ``filled`` falls short of ``wanted`` by at least the venue's minimum amount."""
+    missing = rules.round_amount(wanted - filled)
+    return missing > 0 and missing >= rules.min_amount
 
 
 def _require_fill(record: OrderRecord) -> None:
