@@ -117,6 +117,16 @@ def test_a_live_run_from_the_dialog_sends_its_orders_to_the_local_exchange_throu
     assert start[3:] == ("STARTED", "", f"orders to the local exchange at {exchange.url}")
     window.docks["orders"].raise_()
     save(window, "live_start_exchange_window.png")
+    # A paper session started beside it shows its own desk; selecting the live run shows the exchange's again.
+    session = ws.PaperTradingRequest(strategy_name=STRATEGY, symbol="BTCUSDT", start=datetime(2024, 3, 1, tzinfo=UTC))
+    assert qloop.run_until_complete(window.live_panel.start_paper(session))
+    paper = window.desk.desk
+    assert paper is not None and paper.name == "paper"
+    window.live_panel.table.select_run(("BTCUSDT", STRATEGY))
+    window.live_panel.table.select_run(("BTC/USDT", STRATEGY))
+    wait_until(qloop, lambda: window.desk.desk is desk)
+    window.live_panel.table.select_run(("BTCUSDT", STRATEGY))
+    wait_until(qloop, lambda: window.desk.desk is paper)
     finish(window, qloop)
 
 

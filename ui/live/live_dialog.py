@@ -74,6 +74,8 @@ class LiveStartDialog(QDialog):
             self.form.set_values({"sandbox": False, "api_url": ""})
         for name in EXCHANGE_ORDER_FIELDS:
             self.form.set_field_visible(name, exchange_orders)
+        # Rows shown or hidden: the dialog takes the height its rows need instead of squeezing them.
+        self.adjustSize()
 
     def request(self) -> ws.LiveStartRequest | None:
         """Return the validated request, or None while a field is invalid."""

@@ -104,6 +104,8 @@ class LivePanel(QWidget):
         self._restarts: dict[RunKey, Callable[[], Coroutine[Any, Any, bool]]] = {}
         #: Shows the desk a run's orders go through (the window's ``attach_desk``); None: no desk is shown.
         self.desk_shower: DeskShower | None = None
+        #: The desk each run started here sends its orders through: shown when the run is selected.
+        self._desks: dict[RunKey, ws.OrderDesk] = {}
 
         self.feed = LiveFeed(self)
         self.strategies = LiveStrategiesModel(self)
@@ -236,6 +238,7 @@ class LivePanel(QWidget):
         )
         if started:
             self._restarts[key] = lambda: self.start_live_request(request)
+            self._desks[key] = run.desk
         return started
 
     async def show_desk(self, desk: ws.OrderDesk) -> bool:
@@ -312,6 +315,7 @@ class LivePanel(QWidget):
             broker=paper.broker,
         )
         if started:
+            self._desks[(paper.symbol, paper.strategy_name)] = paper.desk
             # Start on the stopped run resumes this session where it stopped.
             resumed = request.model_copy(update={"session": "resume"})
             self._restarts[(paper.symbol, paper.strategy_name)] = lambda: self.start_paper(resumed)
@@ -667,6 +671,10 @@ class LivePanel(QWidget):
     def _follow(self, key: RunKey | None) -> None:
         if key != self._refusals_key:
             self.refresh_refusals()
+        # The desk docks and the kill switch follow the run in front: its orders, its account.
+        desk = self._desks.get(key) if key is not None else None
+        if desk is not None:
+            self._spawn(self.show_desk(desk))
         if key == self.chart.key:
             return
         self.chart.show_run(key)
