@@ -72,6 +72,10 @@ LEG_NAMES = {
     for signal in (SIGNAL, "sig-2")
 }
 
+#: The tries of an averaging asked again after one fell short, and the sales back of those that did.
+LEG_NAMES |= {
+    leg(name): name for name in ("average-2-2", "average-2-3", "average-2-sell_back", "average-2-2-sell_back")
+}
 
 Failure = Literal["before", "after"]
 
@@ -87,6 +91,8 @@ class ScriptedVenue:
         self.calls: list[tuple[str, str]] = []
         self.failures: list[tuple[str, str | None, Failure, Exception]] = []
         self.market_fraction = 1.0
+        #: The share a market order of a leg fills (by client order id), in place of ``market_fraction``.
+        self.leg_fractions: dict[str, float] = {}
         self._lost: set[str] = set()
 
     def lose_answer(self, leg_name: str) -> None:
@@ -165,7 +171,8 @@ class ScriptedVenue:
     def _record(self, order: OrderRequest) -> OrderRecord:
         amount = order.amount if order.amount is not None else (order.cost or 0.0) / self.price
         market = order.type == "market"
-        filled = amount * self.market_fraction if market else 0.0
+        fraction = self.leg_fractions.get(order.client_order_id, self.market_fraction)
+        filled = amount * fraction if market else 0.0
         fee = self.fee_in_base if market and order.side == "buy" else 0.0
         return OrderRecord(
             client_order_id=order.client_order_id,
@@ -173,7 +180,7 @@ class ScriptedVenue:
             symbol=order.symbol,
             side=order.side,
             type=order.type,
-            status="closed" if market and self.market_fraction == 1.0 else ("expired" if market else "open"),
+            status="closed" if market and fraction == 1.0 else ("expired" if market else "open"),
             amount=amount,
             filled=filled,
             price=order.price,
@@ -729,6 +736,80 @@ def test_an_average_buy_whose_answer_was_lost_is_not_bought_again() -> None:
         ("submit", "average-2"),
         ("submit", "stop_loss-2"),
     ]
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.004, 48000.0)}
+
+
+def test_a_partly_filled_average_buy_is_sold_back_at_once_and_the_same_averaging_asked_again_buys_anew() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.price = 40000.0
+    venue.leg_fractions[leg("average-2")] = 0.5
+    average = AverageBuy(**changing(cost=100.0, current_price=40000.0, price_open=50000.0))
+    with pytest.raises(
+        OrderTransientError,
+        match=r"^the average buy bought 0.00125 of 0.0025 BTC \(expired\); sold back 0.00125 of 0.00125 BTC "
+        r"\(closed\): the position is unchanged$",
+    ):
+        run(broker.on_average_buy(average))
+    back = venue.orders[leg("average-2-sell_back")]
+    assert (back.side, back.type, back.amount, back.filled, back.purpose) == (
+        "sell",
+        "market",
+        0.00125,
+        0.00125,
+        "exit",
+    )
+    # The engine refuses the change: the stop still rests for the holding it had.
+    assert venue.resting() == {leg("stop_loss"): ("stop_loss", 0.002, 48000.0)}
+
+    venue.calls.clear()
+    run(broker.on_average_buy(average))
+    # The first try and its sale back are kept from the first ask: the next try is looked up, then bought.
+    assert venue.calls[:3] == [("fetch", "average-2-2"), ("submit", "average-2-2"), ("fetch", "stop_loss")]
+    assert venue.orders[leg("average-2-2")].amount == 0.0025
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.0045, 48000.0)}
+
+    # Every try and sale back of the averaging counts, also for a broker that restarted.
+    restarted, _ = broker_over(venue)
+    run(restarted.on_order_close(closing(attempt=1, entries=2)))
+    assert venue.orders[leg("exit-2")].amount == 0.0045
+
+
+def test_an_average_buy_cut_short_before_its_sale_back_is_sold_back_when_the_averaging_is_asked_again() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.leg_fractions[leg("average-2")] = 0.5
+    venue.fail("submit", OrderTransientError("timeout"), leg_name="average-2-sell_back")
+    average = AverageBuy(**changing(cost=100.0, price_open=50000.0))
+    with pytest.raises(OrderTransientError, match="timeout"):
+        run(broker.on_average_buy(average))
+    assert leg("average-2-sell_back") not in venue.orders
+
+    restarted, _ = broker_over(venue)
+    run(restarted.on_average_buy(average))
+    # The first sale back never reached the venue; asked again, the averaging sells back, then buys anew.
+    assert [call[1] for call in venue.calls if call[0] == "submit"] == [
+        "average-2",
+        "average-2-sell_back",
+        "average-2-sell_back",
+        "average-2-2",
+        "stop_loss-2",
+    ]
+    assert venue.orders[leg("average-2-sell_back")].filled == 0.001
+    assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.004, 48000.0)}
+
+
+def test_an_average_buy_that_filled_nothing_is_refused_and_asked_again_buys_under_its_next_leg() -> None:
+    venue = ScriptedVenue()
+    broker, _ = opened(venue)
+    venue.market_fraction = 0.0
+    average = AverageBuy(**changing(cost=100.0, price_open=50000.0))
+    with pytest.raises(OrderRejectedError, match=f"the order {leg('average-2')} ended expired with nothing filled"):
+        run(broker.on_average_buy(average))
+
+    venue.market_fraction = 1.0
+    run(broker.on_average_buy(average))
+    assert [call[1] for call in venue.calls if call[0] == "submit"] == ["average-2", "average-2-2", "stop_loss-2"]
     assert venue.resting() == {leg("stop_loss-2"): ("stop_loss", 0.004, 48000.0)}
 
 

@@ -197,7 +197,9 @@ class SignalBroker:
             what = f"the entry bought {bought:g} of {first.amount:g} {rules.base} ({tries[-1].status})"
             if payload.attempt < get_config().order_open_retry_attempts:
                 raise OrderTransientError(f"{what}; the rest is bought at the next try")
-            raise OrderTransientError(f"{what} at the last try; {await self._sell_back(payload, rules, tries)}")
+            legs = [numbered("entry", number) for number in range(1, len(tries) + 1)]
+            sold = await self._sell_back(payload, rules, legs, SELL_BACK_LEG, "the open is given up")
+            raise OrderTransientError(f"{what} at the last try; {sold}")
         # A position being opened has sent no exit.
         self._exit_tries.setdefault(payload.signal_id, 0)
         await self._protect_quietly(payload, rules, entries=1, partials=0)
@@ -217,17 +219,21 @@ class SignalBroker:
             self._entry_tries[payload.signal_id] = len(tries)
         return tries
 
-    async def _sell_back(self, payload: OrderOpen, rules: MarketRules, tries: list[OrderRecord]) -> str:
-        """Sell at market what the entry legs bought (the engine gives the open up); return what was sold back."""
-        legs = [numbered("entry", number) for number in range(1, len(tries) + 1)]
+    async def _sell_back(
+        self, payload: OrderOpen | AverageBuy, rules: MarketRules, legs: list[str], leg: str, outcome: str
+    ) -> str:
+        """Sell what ``legs`` hold at market under ``leg``; return what it sold back of what, then ``outcome``.
+
+        The sale is looked up first: it may have been sent before a crash.
+        """
         held = await self._orders.held(payload.symbol, payload.signal_id, legs, base=rules.base)
         amount = rules.round_amount(held)
         if amount < rules.min_amount or amount <= 0:
-            return f"{held:g} {rules.base} is too little to sell back: the reconciliation finds it"
-        order = _request(payload, SELL_BACK_LEG, "sell", "market", "exit", amount=amount)
+            return f"{held:g} {rules.base} is too little to sell back: {outcome} and it is left to the reconciliation"
+        order = _request(payload, leg, "sell", "market", "exit", amount=amount)
         sold = await self._orders.place(order, look_first=True)
         left = " and the rest is left to the reconciliation" if _short(rules, amount, sold.filled) else ""
-        return f"sold back {sold.filled:g} of {amount:g} {rules.base} ({sold.status}): the open is given up{left}"
+        return f"sold back {sold.filled:g} of {amount:g} {rules.base} ({sold.status}): {outcome}{left}"
 
     async def on_order_close(self, payload: OrderClose) -> None:
         """Cancel the protective order and sell what the position holds at market.
@@ -291,13 +297,62 @@ class SignalBroker:
             await self._protect_quietly(payload, rules, entries=payload.total_entries, partials=partials)
 
     async def on_average_buy(self, payload: AverageBuy) -> None:
-        """Buy ``cost`` more at market; the protection is resized to the new holding."""
+        """Buy ``cost`` more at market; the protection is resized to the new holding.
+
+        A buy that filled in part is sold back at once (``average-N-sell_back``) and raises
+        :class:`OrderTransientError` naming what it bought of what: the engine refuses the change and does not try
+        it again, so the position and the venue stay as they were. The same averaging asked again (the same
+        ``total_entries``) buys under the next leg of its number (``average-N-2``, ...), each looked up first.
+        """
         _refuse_short(payload)
         rules = await self._route.market_rules(payload.symbol)
         entries = payload.total_entries + 1
-        bought = await self._orders.place(self._buy(payload, rules, f"average-{entries}", "average"), look_first=True)
-        _require_fill(bought)
+        name = f"average-{entries}"
+        tries = await self._average_tries(payload, rules, name)
+        latest = tries[-1] if tries else None
+        if latest is not None and latest.is_open:
+            raise OrderTransientError(
+                f"the average buy {latest.client_order_id} is not filled yet: {latest.filled:g} of "
+                f"{latest.amount:g} {rules.base} filled"
+            )
+        if latest is None or _short(rules, latest.amount, latest.filled):
+            if latest is not None:
+                # A try cut short before its sale back (a crash): what it bought goes back first.
+                cut_short = numbered(name, len(tries))
+                if await self._orders.find(payload.symbol, payload.signal_id, _sold_back(cut_short)) is None:
+                    await self._sell_back(payload, rules, [cut_short], _sold_back(cut_short), "a try cut short")
+            leg = numbered(name, len(tries) + 1)
+            bought = await self._orders.place(self._buy(payload, rules, leg, "average"), look_first=False)
+            _require_fill(bought)
+            if _short(rules, bought.amount, bought.filled):
+                sold = await self._sell_back(payload, rules, [leg], _sold_back(leg), "the position is unchanged")
+                raise OrderTransientError(
+                    f"the average buy bought {bought.filled:g} of {bought.amount:g} {rules.base} ({bought.status}); "
+                    f"{sold}"
+                )
         await self._protect_quietly(payload, rules, entries=entries, partials=payload.total_partials)
+
+    async def _average_legs(self, payload: BrokerPayload, rules: MarketRules, name: str) -> list[str]:
+        """Return the legs of the averaging ``name``: its tries, and the sale back of each that fell short."""
+        legs: list[str] = []
+        for number, record in enumerate(await self._average_tries(payload, rules, name), start=1):
+            legs.append(numbered(name, number))
+            if not record.is_open and _short(rules, record.amount, record.filled):
+                legs.append(_sold_back(numbered(name, number)))
+        return legs or [name]
+
+    async def _average_tries(self, payload: BrokerPayload, rules: MarketRules, name: str) -> list[OrderRecord]:
+        """Return the records of the tries of the averaging ``name`` on the venue (``average-2``, ``average-2-2``, ...).
+
+        A try after the first is looked for only while the ones before ended short (and were sold back).
+        """
+        tries: list[OrderRecord] = []
+        while not tries or (not tries[-1].is_open and _short(rules, tries[-1].amount, tries[-1].filled)):
+            found = await self._orders.find(payload.symbol, payload.signal_id, numbered(name, len(tries) + 1))
+            if found is None:
+                break
+            tries.append(found)
+        return tries
 
     async def on_level_move(self, payload: LevelMove) -> None:
         """Replace the protective order at the new level (nothing to do for a level the engine watches)."""
@@ -512,7 +567,8 @@ class SignalBroker:
         if entry_tries is None:
             entry_tries = len(await self._entries(payload, rules))
         legs = [numbered("entry", number) for number in range(1, max(entry_tries, 1) + 1)]
-        legs += [f"average-{number}" for number in range(2, entries + 1)]
+        for number in range(2, entries + 1):
+            legs += await self._average_legs(payload, rules, f"average-{number}")
         legs += [f"partial-{number}" for number in range(1, partials + 1)]
         legs += [numbered("exit", number) for number in range(1, exits + 1)]
         for kind in _protections(rules):
@@ -553,6 +609,11 @@ def _amount(rules: MarketRules, amount: float, source: str) -> float:
             f"below the minimum amount {rules.min_amount:g} of {rules.symbol}"
         )
     return rounded
+
+
+def _sold_back(leg: str) -> str:
+    """Return the leg selling back what a partly filled averaging try ``leg`` bought."""
+    return f"{leg}-{SELL_BACK_LEG}"
 
 
 def _bought(tries: list[OrderRecord]) -> float:
