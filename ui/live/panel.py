@@ -106,6 +106,8 @@ class LivePanel(QWidget):
         self.desk_shower: DeskShower | None = None
         #: The desk each run started here sends its orders through: shown when the run is selected.
         self._desks: dict[RunKey, ws.OrderDesk] = {}
+        #: Why the last start was refused, for the restore banner's line of a run that did not resume.
+        self._last_refusal = ""
 
         self.feed = LiveFeed(self)
         self.strategies = LiveStrategiesModel(self)
@@ -419,6 +421,7 @@ class LivePanel(QWidget):
                 self._refuse(f"{signal.strategy_name} · {signal.symbol}", exc)
                 failed.append((record, str(exc)))
                 continue
+            self._last_refusal = "it could not start (see the log)"
             if request is not None:
                 resumed = await self.start_live_request(request, "resumed")
             else:
@@ -430,7 +433,7 @@ class LivePanel(QWidget):
             if resumed:
                 started.append(key)
             else:
-                failed.append((record, "it could not start (see the log)"))
+                failed.append((record, self._last_refusal))
         self.banner.resumed(failed)
         return started
 
@@ -632,6 +635,7 @@ class LivePanel(QWidget):
 
     def _refused(self, request: ws.LiveStartRequest | ws.PaperTradingRequest, exc: BaseException) -> bool:
         """Report that the run ``request`` asks for could not start; return False (it did not)."""
+        self._last_refusal = str(exc)
         self._refuse(f"{request.strategy_name} · {request.symbol}", exc)
         return False
 
