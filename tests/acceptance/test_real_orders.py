@@ -30,9 +30,12 @@ Acceptance 1, point by point, and the tests that prove it (here unless a module 
   `test_an_exchange_keeping_no_protective_orders_leaves_both_levels_to_the_engine`; test_ccxt_venue.py
   ``test_without_native_stops_the_engine_watches_the_levels``.
 * partial fills: `test_a_partly_filled_entry_and_a_partly_filled_exit_are_completed_at_the_next_tick`,
-  `test_an_entry_still_partly_filled_at_its_last_try_is_sold_back_and_dropped`;
-  test_ccxt_venue.py ``test_a_partial_fill_reports_filled_below_amount``; test_signal_broker.py
-  ``test_binance_an_exit_filled_in_half_is_completed_by_the_next_try``.
+  `test_an_entry_still_partly_filled_at_its_last_try_is_sold_back_and_dropped`,
+  `test_a_partly_filled_average_buy_is_sold_back_and_the_command_refused`; test_ccxt_venue.py
+  ``test_a_partial_fill_reports_filled_below_amount``; test_signal_broker.py
+  ``test_binance_an_exit_filled_in_half_is_completed_by_the_next_try``,
+  ``test_a_partly_filled_entry_is_completed_by_the_next_try_which_buys_only_what_is_missing``,
+  ``test_a_limit_entry_that_ended_partly_filled_is_refused_and_left_to_the_reconciliation``.
 * partial closes and averaging from the commands:
   `test_averaging_a_partial_close_a_trailing_stop_and_breakeven_from_the_commands_follow_the_exchange`;
   tests/acceptance/test_broker_gates_live.py
@@ -93,6 +96,7 @@ LEGS = {
         "entry-2",
         "sell_back",
         "average-2",
+        "average-2-sell_back",
         "partial-1",
         *(f"stop_loss{suffix}" for suffix in ("", "-2", "-3", "-4", "-5")),
         *(f"take_profit{suffix}" for suffix in ("", "-2")),
@@ -466,6 +470,44 @@ def test_averaging_a_partial_close_a_trailing_stop_and_breakeven_from_the_comman
         ("exit", "SELL", 42500.0, 0.00239, 0.101575, 52),
     ]
     assert done.balances() == {"USDT": (1001.984889, 0.0)}
+    assert done.reconciliation == AGREE
+
+
+def test_a_partly_filled_average_buy_is_sold_back_and_the_command_refused(tmp_path: Path) -> None:
+    answers: list[bool] = []
+
+    async def average_half_filled(symbol: str, price: float) -> None:
+        exchange.inject(Fault.PARTIAL_FILL(0.5))
+        answers.append(await ws.commit_average_buy(symbol, 100.0))
+
+    with FakeBinance(ladder(steps={12: 41800, 20: 42500}), present=ts(9)) as exchange:
+        done = trade(exchange, L, tmp_path, pings={"on_active_ping": {17: average_half_filled}})
+    # The engine refused the averaging and kept its books; the exchange sold back at once what the half bought.
+    assert answers == [False]
+    assert done.summary() == [("opened", 10), ("closed", 25, *TAKE_PROFIT_PNL)]
+    assert done.errors == [
+        (
+            "broker",
+            where("average buy", 0) + "transient: the average_buy command is refused, the position is unchanged: "
+            "OrderTransientError: the average buy bought 0.00119 of 0.00239 BTC (expired); sold back 0.00119 of "
+            "0.00119 BTC (closed): the position is unchanged",
+        )
+    ]
+    assert done.book() == [
+        ("entry", "MARKET", "FILLED", 0.00238, 0.00238, None),
+        ("stop_loss", "STOP_LOSS", "CANCELED", 0.00238, 0.0, 41580.0),
+        ("average-2", "MARKET", "EXPIRED", 0.00239, 0.00119, None),
+        ("average-2-sell_back", "MARKET", "FILLED", 0.00119, 0.00119, None),
+        ("exit", "MARKET", "FILLED", 0.00238, 0.00238, None),
+    ]
+    assert done.fills() == [
+        ("entry", "BUY", 42000.0, 0.00238, 0.09996, 9),
+        ("average-2", "BUY", 41800.0, 0.00119, 0.049742, 16),
+        ("average-2-sell_back", "SELL", 41800.0, 0.00119, 0.049742, 16),
+        ("exit", "SELL", 42500.0, 0.00238, 0.10115, 24),
+    ]
+    # The round trip at 41800 cost its two fees (2 x 0.049742) and nothing else.
+    assert done.balances() == {"USDT": (1000.889406, 0.0)}
     assert done.reconciliation == AGREE
 
 

@@ -4,9 +4,11 @@ Every order of a signal is a *leg* with a client order id derived from the signa
 (:func:`~workstation.brokers.orders.client_order_id`): ``entry`` (the market buy, or the resting limit buy of a
 scheduled signal), ``entry-2``, ``entry-3``, ... (one per try of the open completing a market entry that filled in
 part), ``sell_back`` (the sale of what such an entry bought when the engine gives the open up), ``average-2``,
-``average-3``, ... (averaging in), ``partial-1``, ``partial-2``, ... (partial closes), ``exit``, ``exit-2``, ... (one
-per try of the close) and the protective ``stop_loss`` / ``take_profit`` with a counter for each replacement
-(``stop_loss-2``); ``flatten`` is the kill switch's sale of the holding, sent by the order desk.
+``average-3``, ... (averaging in; ``average-2-2``, ... for the same averaging asked again after a try that filled
+in part and was sold back under ``average-2-sell_back``), ``partial-1``, ``partial-2``, ... (partial closes),
+``exit``, ``exit-2``, ... (one per try of the close) and the protective ``stop_loss`` / ``take_profit`` with a
+counter for each replacement (``stop_loss-2``); ``flatten`` is the kill switch's sale of the holding, sent by the
+order desk.
 The amount held is counted from the venue's fills of these legs, never from the engine's money, so what is sold is
 what was bought.
 """
@@ -316,7 +318,7 @@ class SignalBroker:
                 f"{latest.amount:g} {rules.base} filled"
             )
         if latest is None or _short(rules, latest.amount, latest.filled):
-            if latest is not None:
+            if latest is not None and latest.filled > 0:
                 # A try cut short before its sale back (a crash): what it bought goes back first.
                 cut_short = numbered(name, len(tries))
                 if await self._orders.find(payload.symbol, payload.signal_id, _sold_back(cut_short)) is None:
@@ -333,11 +335,11 @@ class SignalBroker:
         await self._protect_quietly(payload, rules, entries=entries, partials=payload.total_partials)
 
     async def _average_legs(self, payload: BrokerPayload, rules: MarketRules, name: str) -> list[str]:
-        """Return the legs of the averaging ``name``: its tries, and the sale back of each that fell short."""
+        """Return the legs of the averaging ``name``: its tries, and the sale back of each that bought too little."""
         legs: list[str] = []
         for number, record in enumerate(await self._average_tries(payload, rules, name), start=1):
             legs.append(numbered(name, number))
-            if not record.is_open and _short(rules, record.amount, record.filled):
+            if not record.is_open and record.filled > 0 and _short(rules, record.amount, record.filled):
                 legs.append(_sold_back(numbered(name, number)))
         return legs or [name]
 
