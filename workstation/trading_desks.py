@@ -31,6 +31,7 @@ from workstation.errors import WorkstationError
 from workstation.exchanges.fake_binance import FAKE_BINANCE_OPTIONS
 from workstation.live import Live
 from workstation.services.connections import exchange_connections
+from workstation.services.live_records import unconfirmed_live_opens
 
 #: What a new paper account holds, in the quote asset of the symbol it first trades.
 PAPER_STARTING_BALANCE = 10_000.0
@@ -206,7 +207,9 @@ class TradingDesks:
             (order.symbol, order.strategy_name) for order in desk.orders() if order.strategy_name is not None
         }
         stored = [row for row in await Live.persisted() if (row.signal.symbol, row.signal.strategy_name) in pairs]
-        reconciliation = await desk.reconcile(await desk.held_positions(stored))
+        # An open a run killed inside its gate tries again first: what the venue filled of it is the run's.
+        unconfirmed = [row for row in await unconfirmed_live_opens() if (row.symbol, row.strategy_name) in pairs]
+        reconciliation = await desk.reconcile(await desk.held_positions(stored, unconfirmed))
         opened.reconciled = True
         return reconciliation
 

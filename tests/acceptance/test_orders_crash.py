@@ -39,6 +39,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -339,3 +340,65 @@ def test_an_open_killed_inside_its_gate_is_held_unconfirmed_until_the_run_resume
             await ws.persist.close_persistence()
 
     assert asyncio.run(held()) == (unconfirmed, stored)
+
+
+class Killed(BaseException):
+    """The process dies: nothing after it runs."""
+
+
+class DiesAfterTheEntry:
+    """A run's broker, killed right after the venue filled the entry, before the engine heard of it."""
+
+    def __init__(self, broker: ws.SignalBroker) -> None:
+        self.broker = broker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.broker, name)
+
+    async def on_order_open(self, payload: ws.OrderOpen) -> None:
+        await self.broker.on_order_open(payload)
+        raise Killed
+
+
+def test_a_live_start_after_a_kill_inside_the_open_gate_counts_the_open_the_run_tries_again() -> None:
+    # Left out, the entry the venue filled would be an orphan holding and the start refused, while the resumed run
+    # would claim it (and an adopted one be counted twice).
+    ws.persist.use_memory()
+    asked: list[datetime] = []
+
+    async def opener(symbol: str, when: datetime) -> ws.Signal | None:
+        asked.append(when)
+        if len(asked) > 1:
+            return None
+        price = await ws.get_average_price(symbol)
+        return ws.Signal(
+            position="long", price_take_profit=price * 1.2, price_stop_loss=price * 0.8, minute_estimated_time=90
+        )
+
+    ws.add_strategy(strategy_name="opener", interval="1m", get_signal=opener)
+    request = ws.LiveStartRequest(strategy_name="opener", symbol="BTCUSDT", exchange_name="demo")
+
+    async def killed_and_restarted() -> tuple[list[str], ws.LiveRun]:
+        run = await ws.prepare_live_start(request)
+        with pytest.raises(Killed):
+            async for _ in ws.Live.run(
+                run.symbol,
+                strategy_name=run.strategy_name,
+                exchange_name=run.exchange_name,
+                clock=run.clock,
+                broker=DiesAfterTheEntry(run.broker),
+            ):
+                pass
+        ws.Live.clear()
+        await ws.Desks.close()
+        unconfirmed = [row.id for row in await unconfirmed_live_opens()]
+        restarted = await ws.prepare_live_start(request)
+        await ws.Desks.close()
+        return unconfirmed, restarted
+
+    unconfirmed, restarted = asyncio.run(killed_and_restarted())
+    reconciliation = restarted.desk.reconciliation
+    assert reconciliation is not None and reconciliation.describe() == "the engine and the venue agree"
+    assert [(position.signal_id, position.amount > 0) for position in restarted.desk.positions()] == [
+        (unconfirmed[0], True)
+    ]
