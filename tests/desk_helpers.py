@@ -36,6 +36,7 @@ class ScriptedVenue:
     clock: Callable[[], int]
     name: str = "scripted"
     real_money: bool = False
+    destination: str = "scripted venue (in this process)"
     calls: list[tuple[str, str]] = field(default_factory=list)
     failures: dict[str, list[BaseException]] = field(default_factory=dict)
     accept_then_fail: list[BaseException] = field(default_factory=list)

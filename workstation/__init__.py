@@ -323,6 +323,7 @@ from workstation.timeutil import CANDLE_INTERVAL_MINUTES
 from workstation.trading_desks import (
     PAPER_STARTING_BALANCE,
     DeskDisagreesError,
+    DeskFlattened,
     Desks,
     ExchangeAccount,
     PaperAccount,
@@ -378,6 +379,7 @@ __all__ = [
     "CsvPreview",
     "CsvRowError",
     "DeskDisagreesError",
+    "DeskFlattened",
     "Desks",
     "Disagreement",
     "DoneEvent",

@@ -6,24 +6,32 @@ share one simulated account per exchange whose candles they read, and live runs 
 exchange account (one per exchange, testnet, or local fake exchange). Each desk keeps its journal in the user data
 folder (``<user data dir>/desk/<account>.sqlite3``), so its orders, fills and kill switch outlive the process.
 
+The kill switch acts on every desk of the process: :meth:`TradingDesks.halt` halts them all, :meth:`TradingDesks.resume`
+resumes them all, :meth:`TradingDesks.flatten` flattens them all. The halt is the kill switch's state for the session
+and lives here, not on one desk: a desk opened after Halt was pressed (a run started on another account) starts
+halted too. It is not stored: each desk stores its own halt in its journal, so a desk halted when the program ended
+opens halted again; the session's switch is on only until the trader resumes or the program ends.
+
 Before the first run starts on a desk, the engine's stored positions of the runs trading there (``ws.Live.persisted``)
 are reconciled with what the venue holds; while they disagree, no run starts on the desk and the desk refuses entries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import numpy as np
+from PySide6.QtCore import QObject, Signal
 
 from workstation.brokers.ccxt_venue import CcxtVenue
 from workstation.brokers.paper_venue import CandleReader, PaperVenue, live_candle_reader
 from workstation.brokers.venue import Venue
 from workstation.config import get_config
-from workstation.desk import OrderDesk, Reconciliation, RiskLimits
+from workstation.desk import FlattenReport, OrderDesk, Reconciliation, RiskLimits
 from workstation.desk.desk import default_journal_path
 from workstation.desk.journal import OrderJournal
 from workstation.engine.clock import ReplayClock, SystemClock
@@ -105,6 +113,31 @@ class ExchangeAccount:
 Account = PaperAccount | ExchangeAccount
 
 
+@dataclass(frozen=True, slots=True)
+class DeskFlattened:
+    """What Flatten everything did on one desk: its report, or why the desk failed as a whole.
+
+    Parameters
+    ----------
+    account_name
+        The desk's account (``binance``, ``paper-on-binance``...).
+    destination
+        Where the desk's orders go, in words (``OrderDesk.destination``).
+    real_money
+        The desk's orders move real money.
+    report
+        What the desk cancelled, sold and failed to; None when it failed as a whole.
+    error
+        Why the desk failed as a whole ("" when it reported).
+    """
+
+    account_name: str
+    destination: str
+    real_money: bool
+    report: FlattenReport | None
+    error: str = ""
+
+
 @dataclass(eq=False)
 class _OpenDesk:
     desk: OrderDesk
@@ -115,16 +148,28 @@ class _OpenDesk:
     reconciled: bool = False
 
 
-class TradingDesks:
+class TradingDesks(QObject):
     """The desks of the process, one per venue account (``ws.Desks``); ``close()`` them when the program ends.
 
     ``limits`` are the risk limits every desk opened from now on starts with (each desk's ``limits`` can be replaced
     while it runs).
+
+    Signals
+    -------
+    halted_changed(bool)
+        Whether any desk refuses entries changed (the kill switch, or a desk halted on its own: its journal said so,
+        or it was flattened).
     """
 
+    halted_changed = Signal(bool)
+
     def __init__(self) -> None:
+        super().__init__()
         self.limits = RiskLimits()
         self._open: dict[str, _OpenDesk] = {}
+        #: Why the kill switch halted every desk ("" while it is off).
+        self._halt_reason = ""
+        self._any_halted = False
 
     async def desk_for(self, account: Account, *, fresh: bool = False) -> OrderDesk:
         """Return the desk of ``account``, opening it (and its journal) on first use.
@@ -170,12 +215,93 @@ class TradingDesks:
             await desk.aclose()
             await venue.aclose()
             raise
+        if self._halt_reason and not desk.halted:
+            desk.halt(self._halt_reason)
+        desk.halted_changed.connect(self._desk_halted_changed)
         self._open[account.name] = _OpenDesk(desk=desk, account=account)
+        self._desk_halted_changed()
         return desk
 
     def all(self) -> builtins.list[OrderDesk]:
         """Return the open desks, in the order they were opened."""
         return [opened.desk for opened in self._open.values()]
+
+    def account_name(self, desk: OrderDesk) -> str:
+        """Return the name of ``desk``'s account (``binance-sandbox``...; a desk opened elsewhere: its venue's)."""
+        for opened in self._open.values():
+            if opened.desk is desk:
+                return opened.account.name
+        return desk.name
+
+    def kill_switch_desks(self, shown: Sequence[OrderDesk] = ()) -> builtins.list[OrderDesk]:
+        """Return the desks the kill switch acts on: the real-money ones first, then in the order they opened.
+
+        ``shown`` are desks the window shows that were opened without ``ws.Desks`` (built by hand): acted on too.
+        """
+        desks = self.all()
+        desks += [desk for desk in shown if desk not in desks]
+        return sorted(desks, key=lambda desk: not desk.real_money)
+
+    # -- the kill switch ----------------------------------------------------------------------------------------
+
+    @property
+    def halted(self) -> bool:
+        """Tell whether any desk refuses entries: the kill switch is on, or a desk was halted on its own."""
+        return bool(self._halt_reason) or any(desk.halted for desk in self.all())
+
+    @property
+    def switched_on(self) -> bool:
+        """Tell whether the kill switch halted every desk (a desk opened now starts halted)."""
+        return bool(self._halt_reason)
+
+    def halt(self, reason: str, shown: Sequence[OrderDesk] = ()) -> None:
+        """Halt entries on every desk (and ``shown``), and on every desk opened from now on, until :meth:`resume`.
+
+        Raises
+        ------
+        ValueError
+            If ``reason`` is empty.
+        """
+        if not reason.strip():
+            raise ValueError("reason must say why the desks halt, got an empty text")
+        self._halt_reason = reason
+        for desk in self.kill_switch_desks(shown):
+            if not desk.halted:
+                desk.halt(reason)
+        self._desk_halted_changed()
+
+    def resume(self, shown: Sequence[OrderDesk] = ()) -> None:
+        """Let entries through again on every desk (and ``shown``; halted on their own too); the switch goes off."""
+        self._halt_reason = ""
+        for desk in self.kill_switch_desks(shown):
+            desk.resume()
+        self._desk_halted_changed()
+
+    async def flatten(self, shown: Sequence[OrderDesk] = ()) -> builtins.list[DeskFlattened]:
+        """Halt every desk (and ``shown``), then cancel every open order and sell every holding on each, at once.
+
+        Return what each desk did, real-money desks first; a desk that failed as a whole says why, and the others'
+        reports are kept.
+        """
+        self.halt("flatten everything", shown)
+        desks = self.kill_switch_desks(shown)
+        outcomes = await asyncio.gather(*(desk.flatten() for desk in desks), return_exceptions=True)
+        flattened: builtins.list[DeskFlattened] = []
+        for desk, outcome in zip(desks, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            said = (self.account_name(desk), desk.destination, desk.real_money)
+            if isinstance(outcome, BaseException):
+                flattened.append(DeskFlattened(*said, report=None, error=f"{type(outcome).__name__}: {outcome}"))
+            else:
+                flattened.append(DeskFlattened(*said, report=outcome))
+        return flattened
+
+    def _desk_halted_changed(self, _halted: bool = False) -> None:
+        halted = self.halted
+        if halted != self._any_halted:
+            self._any_halted = halted
+            self.halted_changed.emit(halted)
 
     async def check_start(self, desk: OrderDesk, symbol: str, strategy_name: str) -> Reconciliation:
         """Refuse a run of ``strategy_name`` on ``symbol`` on ``desk`` while the engine and the venue disagree.
@@ -214,14 +340,22 @@ class TradingDesks:
         return reconciliation
 
     async def close(self) -> None:
-        """Close every desk's journal and venue (the program ends); the desks are forgotten."""
+        """Close every desk's journal and venue (the program ends); the desks and the kill switch are forgotten."""
         opened, self._open = list(self._open.values()), {}
         for each in opened:
             await self._close(each)
+        self._forget_kill_switch()
 
     def clear(self) -> None:
-        """Forget every desk without closing anything (``ws.reset``: the storage threads are stopped there)."""
+        """Forget every desk and the kill switch without closing anything (``ws.reset``: storage threads stopped)."""
+        for opened in self._open.values():
+            opened.desk.halted_changed.disconnect(self._desk_halted_changed)
         self._open.clear()
+        self._forget_kill_switch()
+
+    def _forget_kill_switch(self) -> None:
+        self._halt_reason = ""
+        self._desk_halted_changed()
 
     def _opened(self, desk: OrderDesk) -> _OpenDesk:
         for opened in self._open.values():
@@ -229,8 +363,8 @@ class TradingDesks:
                 return opened
         raise LookupError(f"the desk of {desk.name} was not opened by ws.Desks")
 
-    @staticmethod
-    async def _close(opened: _OpenDesk) -> None:
+    async def _close(self, opened: _OpenDesk) -> None:
+        opened.desk.halted_changed.disconnect(self._desk_halted_changed)
         await opened.desk.aclose()
         await opened.desk.venue.aclose()
 
@@ -258,6 +392,8 @@ async def _paper_venue(account: PaperAccount, journal: OrderJournal, *, fresh: b
         percent_fee=float(config.percent_fee),
         percent_slippage=float(config.percent_slippage),
     )
+    # Several paper accounts may be open at once: the kill switch's question must tell them apart.
+    venue.destination = f"paper account {account.name} (simulated fills)"
     taken = [
         (entry.request, entry.record)
         for entry in contents.entries.values()

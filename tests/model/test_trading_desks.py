@@ -20,6 +20,8 @@ from memory_keyring import MemoryKeyring
 
 import workstation as ws
 from workstation.brokers.orders import OrderRequest
+from workstation.brokers.paper_venue import PaperVenue
+from workstation.exchanges.api_keys import ApiCredentials
 from workstation.exchanges.fake_binance import FAKE_API_KEY, FAKE_SECRET, FakeBinance
 
 T = TypeVar("T")
@@ -189,3 +191,109 @@ def test_an_exchange_desk_without_a_key_in_the_keyring_is_refused_naming_the_exc
     with pytest.raises(ws.ApiKeyMissingError, match=r"^binance: no API key in the OS keyring"):
         run(ws.Desks.desk_for(ws.ExchangeAccount("binance", api_url="http://127.0.0.1:9")))
     assert ws.Desks.all() == []
+
+
+def test_where_orders_go_is_said_by_the_venue_real_money_only_for_an_exchange_s_own_endpoint(
+    clock: ws.ReplayClock,
+) -> None:
+    keys = ApiCredentials(api_key="key", secret="secret")
+    venues = [
+        ws.CcxtVenue("binance", credentials=keys),
+        ws.CcxtVenue("binance", credentials=keys, sandbox=True),
+        ws.CcxtVenue("binance", credentials=keys, api_url="http://127.0.0.1:8765"),
+        ws.CcxtVenue("kraken", credentials=keys, api_url="https://proxy.example.com"),
+    ]
+    assert [(venue.destination, venue.real_money) for venue in venues] == [
+        ("binance (real money)", True),
+        ("binance testnet", False),
+        ("binance at http://127.0.0.1:8765 (local fake exchange)", False),
+        ("kraken at https://proxy.example.com (real money)", True),
+    ]
+
+    async def paper() -> tuple[str, bool]:
+        desk = await ws.Desks.desk_for(account(clock))
+        said = desk.destination, desk.real_money
+        await ws.Desks.close()
+        for venue in venues:
+            await venue.aclose()
+        return said
+
+    assert run(paper()) == ("paper account paper-test (simulated fills)", False)
+
+
+def test_the_kill_switch_halts_every_desk_and_those_opened_later_and_resume_lets_them_all_through(
+    clock: ws.ReplayClock,
+) -> None:
+    switched: list[bool] = []
+    ws.Desks.halted_changed.connect(switched.append)
+
+    async def scenario() -> list[Any]:
+        first = await ws.Desks.desk_for(account(clock, "paper-first"))
+        second = await ws.Desks.desk_for(account(clock, "paper-second"))
+        ws.Desks.halt("the trader pressed Halt entries")
+        later = await ws.Desks.desk_for(account(clock, "paper-later"))
+        states = [(desk.halted, desk.halt_reason) for desk in (first, second, later)]
+        with pytest.raises(ws.OrderRefused, match="the kill switch is on"):
+            await later.submit(order("entry", "buy", "market", 0.001))
+        halted = [ws.Desks.halted, ws.Desks.switched_on]
+        ws.Desks.resume()
+        resumed = [desk.halted for desk in (first, second, later)] + [ws.Desks.halted, ws.Desks.switched_on]
+        await later.submit(order("entry-2", "buy", "market", 0.001))
+        await ws.Desks.close()
+        return [states, halted, resumed, [o.client_order_id for o in later.orders()]]
+
+    try:
+        states, halted, resumed, sent = run(scenario())
+    finally:
+        ws.Desks.halted_changed.disconnect(switched.append)
+    assert states == [(True, "the trader pressed Halt entries")] * 3
+    assert halted == [True, True]
+    assert resumed == [False, False, False, False, False]
+    assert sent == ["entry-2"]
+    assert switched == [True, False]
+
+
+def test_flatten_everything_acts_on_every_desk_real_money_first_and_keeps_the_others_when_one_fails(
+    clock: ws.ReplayClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> tuple[list[Any], list[bool], list[Any]]:
+        paper = await ws.Desks.desk_for(account(clock, "paper-a"))
+        real = await ws.Desks.desk_for(account(clock, "paper-b"))
+        broken = await ws.Desks.desk_for(account(clock, "paper-c"))
+        # Still a paper venue underneath: only what the kill switch reads of it says real money.
+        venue = real.venue
+        assert isinstance(venue, PaperVenue)
+        venue.real_money, venue.destination = True, "binance (real money)"
+
+        async def unreachable() -> ws.FlattenReport:
+            raise RuntimeError("venue unreachable")
+
+        monkeypatch.setattr(broken, "flatten", unreachable)
+        for desk in (paper, real):
+            await trade(desk)
+        flattened = await ws.Desks.flatten()
+        summary = [
+            (
+                each.account_name,
+                each.destination,
+                each.real_money,
+                None
+                if each.report is None
+                else (len(each.report.cancelled), len(each.report.sold), each.report.failed),
+                each.error,
+            )
+            for each in flattened
+        ]
+        halted = [desk.halted for desk in (paper, real, broken)] + [ws.Desks.switched_on]
+        held = [[(b.asset, b.total) for b in desk.balances() if b.asset == "BTC"] for desk in (paper, real)]
+        await ws.Desks.close()
+        return summary, halted, held
+
+    summary, halted, held = run(scenario())
+    assert summary == [
+        ("paper-b", "binance (real money)", True, (2, 1, ()), ""),
+        ("paper-a", "paper account paper-a (simulated fills)", False, (2, 1, ()), ""),
+        ("paper-c", "paper account paper-c (simulated fills)", False, None, "RuntimeError: venue unreachable"),
+    ]
+    assert halted == [True, True, True, True]
+    assert held == [[], []]

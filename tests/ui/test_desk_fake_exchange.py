@@ -111,9 +111,11 @@ def test_the_desk_trades_on_the_fake_exchange_from_the_ticket_cancels_and_flatte
     ]
     (position,) = view.positions_model.rows()
     assert (position.symbol, position.amount, position.mark_price) == (SYMBOL, 0.01, LAST)
-    assert view.account.venue.text() == "Venue: binance"
+    assert view.account.venue.text() == f"Orders go to binance at {exchange.url} (local fake exchange)"
     window.docks["orders"].raise_()
     save(window, "desk_fake_exchange_dark.png")
+    window.docks["account"].raise_()
+    save(window.docks["account"], "desk_fake_exchange_account.png")
 
     # Cancel the stop loss from its row: the exchange cancels it.
     view.orders.select_order(shown[1].client_order_id)
@@ -126,10 +128,12 @@ def test_the_desk_trades_on_the_fake_exchange_from_the_ticket_cancels_and_flatte
     # Flatten everything sells the 0.01 BTC at market.
     view.kill_switch.flatten_action.trigger()
     box = view.kill_switch.confirmation.box
-    assert box is not None and box.text().startswith("Flatten everything on binance?")
+    assert box is not None
+    where = f"binance at {exchange.url} (local fake exchange)"
+    assert box.text().startswith(f"Flatten everything on 1 desk?\n\n• {where}\n\n")
     box.button(QMessageBox.StandardButton.Yes).click()
     wait_until(qloop, lambda: window.statusBar().currentMessage().startswith("Flattened"))
-    assert window.statusBar().currentMessage() == "Flattened: 0 orders cancelled, 1 holding sold"
+    assert window.statusBar().currentMessage() == "Flattened 1 desk: 0 orders cancelled, 1 holding sold"
     view.refresh_soon()
     wait_until(qloop, lambda: [row[0] for row in view.balances_model.texts()] == ["USDT"])
     assert [order for order in exchange.orders() if order.status == "NEW"] == []

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import qasync
-from desk_market import SYMBOL, Market, paper_desk
+from desk_market import MINUTE, SYMBOL, T0, Market, candles, paper_desk
 from loop_helpers import wait_until
 from pixels import painted
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
 from ui.desk.real_money import BANNER_RED, real_money_confirmed
 from ui.desk.ticket import TicketValues
 from ui.main_window import WINDOW_TITLE, MainWindow
+from workstation.brokers.paper_venue import PaperVenue
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")
 
@@ -60,6 +62,7 @@ def real_desk(market: Market, tmp_path: Path, qloop: qasync.QEventLoop) -> Itera
     order_desk, venue = paper_desk(market, tmp_path / "real.sqlite3")
     venue.name = "binance"
     venue.real_money = True
+    venue.destination = "binance (real money)"
     yield order_desk
     qloop.run_until_complete(order_desk.aclose())
 
@@ -85,7 +88,9 @@ def test_halt_refuses_entries_at_the_desk_and_resume_lets_them_through(
     qtbot.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert desk.halted
     assert (halt.isChecked(), halt.text()) == (True, "Entries halted")
-    assert window.statusBar().currentMessage() == "Entries halted: exits, cancels and flattening still go through"
+    assert window.statusBar().currentMessage() == (
+        "Entries halted on every desk (1): exits, cancels and flattening still go through"
+    )
 
     assert buy(window, qloop, TicketValues(SYMBOL, "buy", "market", "amount", "0.01")) == []
     assert desk.orders() == []
@@ -123,7 +128,7 @@ def test_flatten_everything_asks_first_then_leaves_no_order_and_no_holding(
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     box = switch.confirmation.box
     assert box is not None and box.isVisible()
-    assert box.text().startswith("Flatten everything on paper?")
+    assert box.text().startswith("Flatten everything on 1 desk?\n\n• paper account (simulated fills)\n\n")
     assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
     save(box, "desk_flatten_question.png")
     box.button(QMessageBox.StandardButton.Cancel).click()
@@ -134,7 +139,7 @@ def test_flatten_everything_asks_first_then_leaves_no_order_and_no_holding(
     assert box is not None
     box.button(QMessageBox.StandardButton.Yes).click()
     wait_until(qloop, lambda: window.statusBar().currentMessage().startswith("Flattened"))
-    assert window.statusBar().currentMessage() == "Flattened: 2 orders cancelled, 1 holding sold"
+    assert window.statusBar().currentMessage() == "Flattened 1 desk: 2 orders cancelled, 1 holding sold"
     assert desk.halted and switch.halt_action.isChecked()
     assert [order for order in desk.orders() if order.is_open] == []
     window.desk.refresh_soon()
@@ -164,7 +169,7 @@ def test_real_money_waits_for_the_exchange_typed_then_shows_red_once_per_exchang
     assert window.real_money_banner.isVisible()
     assert window.real_money_banner.label.text() == ("LIVE WITH REAL MONEY — orders go to binance and move real funds")
     assert window.windowTitle() == "Workstation — LIVE — REAL MONEY on binance"
-    assert window.desk.account.venue.text() == "Venue: binance · real money"
+    assert window.desk.account.venue.text() == "Orders go to binance (real money)"
     wait_until(qloop, lambda: window.desk.opened)
     banner = window.real_money_banner.grab().toImage()
     assert painted(banner, BANNER_RED) > banner.width() * banner.height() // 2
@@ -188,4 +193,83 @@ def test_real_money_cancelled_shows_nothing(
     dialog.reject()
     assert window.desk.desk is None and window.real_money_confirmation is None
     assert not real_money_confirmed(window.settings, "binance")
-    assert not window.desk.kill_switch.halt_action.isEnabled()
+    assert not window.desk.ticket_action.isEnabled()
+
+
+def test_the_kill_switch_acts_on_every_desk_real_money_first_and_names_a_desk_that_failed(
+    desk: ws.OrderDesk,
+    window: MainWindow,
+    qloop: qasync.QEventLoop,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two more desks of ``ws.Desks`` besides the one shown: one says real money, one cannot be reached."""
+    ws.set_config(percent_slippage=0.0)
+    clock = ws.ReplayClock(datetime.fromtimestamp((T0 + 60 * MINUTE + 30_000) / 1000, tz=UTC), speed=None)
+    ws.add_exchange(ws.make_replay_exchange("replayed", candles(), clock))
+
+    def paper_account(name: str) -> ws.PaperAccount:
+        return ws.PaperAccount(name=name, exchange_name="replayed", clock=clock, opening_balances={"USDT": 1000.0})
+
+    real = qloop.run_until_complete(ws.Desks.desk_for(paper_account("paper-real")))
+    unreachable = qloop.run_until_complete(ws.Desks.desk_for(paper_account("paper-unreachable")))
+    try:
+        venue = real.venue
+        assert isinstance(venue, PaperVenue)
+        venue.real_money, venue.destination = True, "binance (real money)"  # what the question reads of it
+
+        async def fails() -> ws.FlattenReport:
+            raise RuntimeError("venue unreachable")
+
+        monkeypatch.setattr(unreachable, "flatten", fails)
+        show(window, desk, qloop)
+        switch = window.desk.kill_switch
+
+        switch.halt_action.trigger()
+        assert [each.halted for each in (desk, real, unreachable)] == [True, True, True]
+        assert window.statusBar().currentMessage() == (
+            "Entries halted on every desk (3): exits, cancels and flattening still go through"
+        )
+        later = qloop.run_until_complete(ws.Desks.desk_for(paper_account("paper-later")))
+        assert (later.halted, later.halt_reason) == (True, "the trader pressed Halt entries")
+        switch.halt_action.trigger()
+        assert [each.halted for each in (desk, real, unreachable, later)] == [False] * 4
+        assert (switch.halt_action.isChecked(), window.statusBar().currentMessage()) == (
+            False,
+            "Entries resumed on 4 desks",
+        )
+
+        buy(window, qloop, TicketValues(SYMBOL, "buy", "market", "amount", "0.01", take_profit="45000"))
+        qloop.run_until_complete(
+            real.submit(
+                ws.OrderRequest(
+                    client_order_id="real-buy", symbol=SYMBOL, side="buy", type="market", amount=0.002, purpose="manual"
+                )
+            )
+        )
+        box = window.desk.ask_flatten()
+        assert box is not None
+        assert box.text() == (
+            "Flatten everything on 4 desks?\n\n"
+            "• REAL MONEY — binance (real money)\n"
+            "• paper account paper-unreachable (simulated fills)\n"
+            "• paper account paper-later (simulated fills)\n"
+            "• paper account (simulated fills)\n\n"
+            "New entries are halted on every desk, every open order is cancelled and every holding of the desks' "
+            "strategies is sold at market. This cannot be undone."
+        )
+        QApplication.processEvents()  # the buttons' layout follows the renamed Yes on the next pass of the loop
+        save(box, "desk_flatten_every_desk_question.png")
+        box.button(QMessageBox.StandardButton.Yes).click()
+        wait_until(qloop, window.error_panel.isVisible)
+        title = "Flattened 4 desks: 1 order cancelled, 2 holdings sold; failed on paper account paper-unreachable"
+        assert window.error_panel.message.text() == f"⚠ {title} (simulated fills)"
+        assert "paper account paper-unreachable (simulated fills): RuntimeError: venue unreachable" in (
+            window.log.text()
+        )
+        assert [each.halted for each in (desk, real, unreachable, later)] == [True] * 4
+        assert switch.halt_action.isChecked()
+        sold = [(order.side, order.amount, order.status) for order in real.orders() if order.purpose == "flatten"]
+        assert sold == [("sell", 0.002, "closed")]
+    finally:
+        qloop.run_until_complete(ws.Desks.close())

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 import workstation as ws
 from ui.charts.candle_chart import format_price
@@ -110,7 +110,9 @@ class DeskView(QObject):
         self.kill_switch.halt_requested.connect(self.set_halted)
         self.account.reconciliation.adopt_requested.connect(lambda d: self._spawn(self.adopt(d)))
         self.account.reconciliation.flatten_requested.connect(lambda d: self._spawn(self.flatten_orphan(d)))
+        self.kill_switch.flatten_action.triggered.connect(lambda _checked=False: self.ask_flatten())
         self.kill_switch.flatten_confirmed.connect(lambda: self._spawn(self.flatten()))
+        ws.Desks.halted_changed.connect(self._show_halted)
         self.ticket_action.triggered.connect(lambda _checked=False: self.open_ticket())
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_INTERVAL_MS)
@@ -126,13 +128,12 @@ class DeskView(QObject):
         desk.order_changed.connect(self._order_changed)
         desk.fill_added.connect(self._fill_added)
         desk.balances_changed.connect(self._balances_changed)
-        desk.halted_changed.connect(self.kill_switch.show_halted)
+        desk.halted_changed.connect(self._show_halted)
         desk.refused.connect(self._refused)
         desk.reconciliation_changed.connect(self._reconciled)
-        self.kill_switch.set_available(True, desk.name)
-        self.kill_switch.show_halted(desk.halted)
+        self._show_halted()
         self.ticket_action.setEnabled(True)
-        self.account.venue.setText(f"Venue: {desk.name}" + (" · real money" if desk.real_money else ""))
+        self.account.venue.setText(f"Orders go to {desk.destination}")
         self.account.reconciliation.show_reconciliation(desk.reconciliation)
         self.show_monitors()
         self.timer.start()
@@ -149,7 +150,7 @@ class DeskView(QObject):
             (desk.order_changed, self._order_changed),
             (desk.fill_added, self._fill_added),
             (desk.balances_changed, self._balances_changed),
-            (desk.halted_changed, self.kill_switch.show_halted),
+            (desk.halted_changed, self._show_halted),
             (desk.refused, self._refused),
             (desk.reconciliation_changed, self._reconciled),
         ):
@@ -157,7 +158,7 @@ class DeskView(QObject):
         for task in list(self._tasks):
             task.cancel()
         self.desk = None
-        self.kill_switch.set_available(False)
+        self._show_halted()
         self.ticket_action.setEnabled(False)
         self.desk_attached.emit(None)
 
@@ -274,37 +275,60 @@ class DeskView(QObject):
 
     # -- the kill switch ----------------------------------------------------------------------------------
 
-    def set_halted(self, halted: bool) -> None:
-        """Halt new entries at the desk (True) or let them through again (False)."""
-        desk = self.desk
-        if desk is None:
-            return
-        if halted:
-            desk.halt(HALT_REASON)
-            self.status_reported.emit("Entries halted: exits, cancels and flattening still go through")
-        else:
-            desk.resume()
-            self.status_reported.emit("Entries resumed")
+    def kill_switch_desks(self) -> list[ws.OrderDesk]:
+        """Return the desks the kill switch acts on: every desk of ``ws.Desks`` and the one shown, real money first."""
+        return ws.Desks.kill_switch_desks(self._shown())
 
-    async def flatten(self) -> ws.FlattenReport | None:
-        """Flatten everything through the desk and report what it did (None: no desk, or it failed)."""
-        desk = self.desk
-        if desk is None:
+    def set_halted(self, halted: bool) -> None:
+        """Halt new entries on every desk, and on those opened later (True), or let them through again (False)."""
+        desks = self.kill_switch_desks()
+        if halted:
+            ws.Desks.halt(HALT_REASON, self._shown())
+            self.status_reported.emit(
+                f"Entries halted on {_every(len(desks))}: exits, cancels and flattening still go through"
+            )
+        else:
+            ws.Desks.resume(self._shown())
+            self.status_reported.emit(f"Entries resumed on {_count(len(desks), 'desk')}")
+        self._show_halted()
+
+    def ask_flatten(self) -> QMessageBox | None:
+        """Ask to confirm Flatten everything on every desk; return the question (None: no desk is open)."""
+        desks = self.kill_switch_desks()
+        if not desks:
+            self.status_reported.emit("No desk is open: nothing to flatten")
             return None
+        return self.kill_switch.ask_flatten(desks)
+
+    async def flatten(self) -> list[ws.DeskFlattened]:
+        """Flatten everything on every desk and sum up what each did; a desk that failed is named, the rest kept."""
         self.status_reported.emit("Flattening everything…")
-        try:
-            report = await desk.flatten()
-        except Exception as exc:
-            self._failed("Flatten everything failed", exc)
-            return None
-        cancelled, sold = _count(len(report.cancelled), "order"), _count(len(report.sold), "holding")
-        said = f"Flattened: {cancelled} cancelled, {sold} sold"
-        if report.failed:
-            self.error_raised.emit(f"{said}; {len(report.failed)} failed", "\n".join(report.failed))
+        flattened = await ws.Desks.flatten(self._shown())
+        reports = [each.report for each in flattened if each.report is not None]
+        cancelled = _count(sum(len(report.cancelled) for report in reports), "order")
+        sold = _count(sum(len(report.sold) for report in reports), "holding")
+        said = f"Flattened {_count(len(flattened), 'desk')}: {cancelled} cancelled, {sold} sold"
+        problems = [
+            (each.destination, problem)
+            for each in flattened
+            for problem in ([each.error] if each.report is None else list(each.report.failed))
+        ]
+        if problems:
+            failed = list(dict.fromkeys(destination for destination, _problem in problems))
+            self.error_raised.emit(
+                f"{said}; failed on {', '.join(failed)}",
+                "\n".join(f"{destination}: {problem}" for destination, problem in problems),
+            )
         else:
             self.status_reported.emit(said)
         self.show_monitors()
-        return report
+        return flattened
+
+    def _shown(self) -> list[ws.OrderDesk]:
+        return [] if self.desk is None else [self.desk]
+
+    def _show_halted(self, _halted: bool = False) -> None:
+        self.kill_switch.show_halted(ws.Desks.halted or (self.desk is not None and self.desk.halted))
 
     # -- following the desk -------------------------------------------------------------------------------
 
@@ -441,3 +465,8 @@ def _plain(amount: float) -> str:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _every(number: int) -> str:
+    """Say which desks the kill switch acted on: none open yet means those opened later."""
+    return "every desk" + (f" ({number})" if number else " (none open yet: each opens halted)")

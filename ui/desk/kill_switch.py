@@ -1,29 +1,35 @@
 """The kill switch: halt new entries (a toggle, Ctrl+Shift+H) and flatten everything (Ctrl+Shift+F, confirmed first).
 
-Halting refuses every new entry at the desk (exits, cancels and flattening still go through); Resume lets entries
-through again. Flatten everything halts, cancels every open order on the venue and sells every holding at market;
-the desk's report says what was cancelled, what was sold and what failed. The actions follow the desk's own state
-(``halted_changed``), also when the desk was halted from elsewhere.
+Both act on every desk of the process (``ws.Desks``), not only the one shown. Halting refuses every new entry at
+every desk (exits, cancels and flattening still go through), and a desk opened later starts halted; Resume lets
+entries through again everywhere. Flatten everything halts, cancels every open order and sells every holding at
+market on each desk; the question names the desks first, the real-money ones first and marked. The toolbar shows
+"Entries halted" while any desk refuses entries, also when a desk was halted on its own.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+import workstation as ws
 from ui.widgets.confirmation import Confirmation
 
 HALT_SHORTCUT = QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_H)
 FLATTEN_SHORTCUT = QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_F)
 #: The reason the desk records for a halt from the toolbar.
 HALT_REASON = "the trader pressed Halt entries"
-#: What the confirmation of Flatten everything says will happen.
+#: What the confirmation of Flatten everything says will happen, after the desks it acts on.
 FLATTEN_QUESTION = (
-    "Flatten everything on {venue}?\n\n"
-    "New entries are halted, every open order on the venue is cancelled and every holding of the desk's "
+    "Flatten everything on {desks}?\n\n{lines}\n\n"
+    "New entries are halted on every desk, every open order is cancelled and every holding of the desks' "
     "strategies is sold at market. This cannot be undone."
 )
+#: How a desk whose orders move real money is marked in the question.
+REAL_MONEY_MARK = "REAL MONEY — "
 
 
 class KillSwitch(QObject):
@@ -34,7 +40,7 @@ class KillSwitch(QObject):
     halt_requested(bool)
         The trader toggled Halt: True to halt new entries, False to resume them.
     flatten_confirmed()
-        The trader confirmed Flatten everything.
+        The trader confirmed Flatten everything (the owner asks on ``flatten_action``: it knows the desks).
     """
 
     halt_requested = Signal(bool)
@@ -43,7 +49,6 @@ class KillSwitch(QObject):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self._parent = parent
-        self.venue_name = ""
         self.confirmation = Confirmation(parent)
         self.halt_action = QAction("Halt entries", parent)
         self.halt_action.setCheckable(True)
@@ -57,35 +62,28 @@ class KillSwitch(QObject):
         for action in (self.halt_action, self.flatten_action):
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.halt_action.toggled.connect(self._halt_toggled)
-        self.flatten_action.triggered.connect(self.ask_flatten)
         self.show_halted(False)
-        self.set_available(False)
-
-    def set_available(self, available: bool, venue_name: str = "") -> None:
-        """Enable the actions while a desk is attached (``venue_name`` is its venue's)."""
-        self.venue_name = venue_name
-        self.halt_action.setEnabled(available)
-        self.flatten_action.setEnabled(available)
 
     def show_halted(self, halted: bool) -> None:
-        """Show the desk's state: Halt checked while entries are halted (the desk said so; nothing is sent back)."""
+        """Show the desks' state: Halt checked while any desk refuses entries (nothing is sent back)."""
         self.halt_action.blockSignals(True)
         self.halt_action.setChecked(halted)
         self.halt_action.blockSignals(False)
         self.halt_action.setText("Entries halted" if halted else "Halt entries")
         self.halt_action.setToolTip(
-            "Entries are halted: exits, cancels and flattening still go through; press to resume entries"
+            "Entries are halted: exits, cancels and flattening still go through; press to resume entries on every desk"
             if halted
-            else "Halt new entries at the desk (exits, cancels and flattening still go through)"
+            else "Halt new entries on every desk (exits, cancels and flattening still go through)"
         )
 
-    def ask_flatten(self) -> QMessageBox | None:
-        """Ask to confirm Flatten everything; Yes emits ``flatten_confirmed``. Return the question (None: no desk)."""
-        if not self.flatten_action.isEnabled():
-            return None
+    def ask_flatten(self, desks: Sequence[ws.OrderDesk]) -> QMessageBox:
+        """Ask to confirm Flatten everything on ``desks`` (real-money ones first); Yes emits ``flatten_confirmed``."""
+        ordered = sorted(desks, key=lambda desk: not desk.real_money)
+        lines = [f"• {REAL_MONEY_MARK if desk.real_money else ''}{desk.destination}" for desk in ordered]
+        count = len(ordered)
         box = self.confirmation.ask(
             "Flatten everything",
-            FLATTEN_QUESTION.format(venue=self.venue_name or "the venue"),
+            FLATTEN_QUESTION.format(desks=f"{count} desk{'' if count == 1 else 's'}", lines="\n".join(lines)),
             self.flatten_confirmed.emit,
         )
         box.button(QMessageBox.StandardButton.Yes).setText("Flatten everything")

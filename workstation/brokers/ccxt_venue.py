@@ -159,6 +159,18 @@ class CcxtVenue:
             )
         return cls(exchange_id, credentials=credentials, sandbox=sandbox, api_url=api_url, **options)
 
+    @property
+    def destination(self) -> str:
+        """Return where the orders go, in words: the exchange's id and its testnet, local address or real money.
+
+        ``binance (real money)``, ``binance testnet``, ``binance at http://127.0.0.1:8765 (local fake exchange)``;
+        an address elsewhere than this machine may reach the exchange itself, so it says real money too.
+        """
+        kind = "real money" if self.real_money else "local fake exchange" if _is_loopback(self.api_url) else ""
+        if self.api_url:
+            return f"{self.name} at {self.api_url} ({kind or 'testnet'})"
+        return f"{self.name} ({kind})" if kind else f"{self.name} testnet"
+
     def __repr__(self) -> str:
         where = " sandbox" if self.sandbox else ""
         where += f" at {self.api_url}" if self.api_url else ""

@@ -176,6 +176,7 @@ class PaperVenue:
 
     name: str = "paper"
     real_money: bool = False
+    destination: str = "paper account (simulated fills)"
 
     def __init__(
         self,

@@ -21,6 +21,10 @@ class Venue(Protocol):
     #: Orders move real money (not paper, not a sandbox or testnet, not the fake exchange).
     real_money: bool
 
+    @property
+    def destination(self) -> str:
+        """Return where the orders go, in words: ``binance testnet``, ``paper account (simulated fills)``..."""
+
     async def market_rules(self, symbol: str) -> MarketRules:
         """Return the rules of ``symbol`` (loaded once)."""
 

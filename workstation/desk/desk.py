@@ -149,6 +149,11 @@ class OrderDesk(QObject):
         return self.venue.real_money
 
     @property
+    def destination(self) -> str:
+        """Return where the desk's orders go, in the trader's words (the venue's ``destination``)."""
+        return self.venue.destination
+
+    @property
     def halted(self) -> bool:
         """Tell whether the kill switch is on (entries refused; exits and cancels go through)."""
         return self._halt.halted
