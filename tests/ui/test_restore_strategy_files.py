@@ -9,6 +9,7 @@ reason.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -21,6 +22,13 @@ import workstation as ws
 from ui.main_window import MainWindow
 
 SYMBOL = "BTCUSDT"
+SHOTS = Path(os.environ.get("UI_SHOTS", "/tmp/ui_shots"))
+
+
+def shot(name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / name
+
 
 GOOD = """
 import workstation as ws
@@ -129,3 +137,19 @@ def test_a_failed_resume_keeps_its_line_in_the_banner_with_the_reason(
         'The open position of gone on BTCUSDT (demo) did not resume: strategy "gone" is not loaded: open its '
         "strategy file, then resume"
     ]
+
+    # Its strategy loaded, the line resumes on the next try: the line and its old note go, and with them the banner.
+    async def nothing(symbol: str, when: object) -> None:
+        return None
+
+    ws.add_strategy(strategy_name="gone", interval="1m", get_signal=nothing)
+    assert banner.grab().save(str(shot("restore_banner_did_not_resume.png")))
+    on_loop(qloop, banner.resume)
+    try:
+        assert window.live_panel.strategies.run((SYMBOL, "gone")) is not None
+        assert banner.model.rowCount() == 0
+        assert banner.note_texts() == []
+        assert banner.isHidden()
+        assert window.live_panel.grab().save(str(shot("restore_banner_resumed_later.png")))
+    finally:
+        qloop.run_until_complete(window.live_panel.shutdown(grace_seconds=0.5))

@@ -434,7 +434,7 @@ class LivePanel(QWidget):
                 started.append(key)
             else:
                 failed.append((record, self._last_refusal))
-        self.banner.resumed(failed)
+        self.banner.resumed(records, failed)
         return started
 
     async def show_restored(self) -> list[StoredLiveSignal]:

@@ -2,7 +2,8 @@
 
 Nothing trades on its own at start: the banner lists what is stored and says so. Resume hands the checked lines on
 (the panel restarts their strategies, which restore them, SPEC §15.4) and the panel reports back: the lines that
-resumed leave, a line that could not resume stays with the reason beneath. Strategy files that could not be loaded
+resumed leave, a line that could not resume stays with the reason beneath (one note per line: its latest try's; a
+line that resumed on a later try takes its note with it). Strategy files that could not be loaded
 again at start are named beneath too. Dismiss only hides the banner, the records stay stored and are offered again
 at the next start.
 """
@@ -237,6 +238,9 @@ class RestoreBanner(QFrame):
         self.notes.setWordWrap(True)
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes.hide()
+        #: The notes given with :meth:`set_notes`, and why each line did not resume, by signal id.
+        self._notes: list[str] = []
+        self._not_resumed: dict[str, str] = {}
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.table.setFont(tabular_font(self.table))
@@ -292,17 +296,21 @@ class RestoreBanner(QFrame):
         return text.split("\n") if text else []
 
     def set_notes(self, notes: Sequence[str]) -> None:
-        """Show ``notes`` beneath the lines (none: no notes) and show or hide the banner accordingly."""
-        self.notes.setText("\n".join(notes))
-        self.notes.setVisible(bool(notes))
-        self._update_visibility()
+        """Show ``notes`` beneath the lines (none: no notes), before why lines did not resume; show or hide it."""
+        self._notes = list(notes)
+        self._show_notes()
 
-    def resumed(self, failed: Sequence[tuple[StoredLiveSignal, str]]) -> None:
-        """Take the outcome of a resume: keep only the lines that ``failed``, each with its reason as a note."""
-        self.set_notes(
-            [*self.note_texts(), *(f"{_line_name(record)} did not resume: {reason}" for record, reason in failed)]
-        )
+    def resumed(self, tried: Sequence[StoredLiveSignal], failed: Sequence[tuple[StoredLiveSignal, str]]) -> None:
+        """Take the outcome of a resume of ``tried``: keep only the lines that ``failed``, each with its reason.
+
+        A line tried that is not among ``failed`` resumed: its note of an earlier try goes with it.
+        """
+        for record in tried:
+            self._not_resumed.pop(record.signal.id, None)
+        for record, reason in failed:
+            self._not_resumed[record.signal.id] = f"{_line_name(record)} did not resume: {reason}"
         self.show_records([record for record, _reason in failed])
+        self._show_notes()
 
     def resume(self) -> None:
         """Hide the banner and hand the checked records on with ``resume_requested``.
@@ -323,6 +331,12 @@ class RestoreBanner(QFrame):
     def paintEvent(self, event: QPaintEvent) -> None:
         """Paint the banner tinted with the current theme's highlight, so it stands out in either theme."""
         paint_tinted_panel(self, self.palette().highlight().color())
+
+    def _show_notes(self) -> None:
+        notes = [*self._notes, *self._not_resumed.values()]
+        self.notes.setText("\n".join(notes))
+        self.notes.setVisible(bool(notes))
+        self._update_visibility()
 
     def _update_visibility(self) -> None:
         self.setVisible(self.model.rowCount() > 0 or bool(self.notes.text()))
