@@ -98,6 +98,7 @@ def test_the_targets_are_those_of_the_issues() -> None:
         ("sweep_window", "max_gap_ms"): "≤ 50 ms",
         ("sweep", "scaling"): "≥ 1.7 x",
         ("sweep", "identical"): "= True",
+        ("profile", "engine_overhead_s"): "≤ 0.3 s",
     }
     assert BACKTEST.args == ("--only", "365d")
 
