@@ -21,6 +21,7 @@ from order_guard import loopback_only
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
+from ui.event_loop import GuiEventLoop
 from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.ccxt_exchange import CcxtConnection
 
@@ -81,7 +82,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """A qasync loop on the test's QApplication, as the window's; ``qloop.run_until_complete(coro)`` drives a test."""
-    loop = qasync.QEventLoop(qapp, already_running=False)
+    loop = GuiEventLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop

@@ -19,13 +19,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import qasync
 from PySide6.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QSettings
 from PySide6.QtWidgets import QApplication
 
 import workstation as ws
 from ui.backtest.run_tab import RunTab
 from ui.display import display_problem
+from ui.event_loop import GuiEventLoop
 from ui.log_panel import LogRelay, QtLogHandler
 from ui.main_window import SETTINGS_APPLICATION, SETTINGS_ORGANISATION, MainWindow
 from ui.themes import ThemeName, apply_theme
@@ -114,7 +114,7 @@ def _run_window(
     theme: ThemeName,
     settings_problem: str | None,
 ) -> int:
-    loop = qasync.QEventLoop(app)
+    loop = GuiEventLoop(app)
     asyncio.set_event_loop(loop)
     window = main_window(app, settings, history, theme)
     freeze_startup_objects()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import qasync
 from desk_market import FIRST_CLOSE, SYMBOL, Market, paper_desk
-from loop_helpers import wait_until
+from loop_helpers import pause, wait_until
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -256,3 +256,26 @@ def test_what_disagrees_is_listed_with_adopt_and_flatten_and_entries_wait_for_ag
         assert [order.status for order in qloop.run_until_complete(venue.open_orders())] == ["open"]
     finally:
         qloop.run_until_complete(desk.aclose())
+
+
+def test_a_refresh_asked_during_a_look_is_followed_by_one_more_look(
+    desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    show(window, desk, qloop)
+    looks: list[int] = []
+    refresh = desk.refresh
+
+    async def counted() -> None:
+        looks.append(len(looks) + 1)
+        await refresh()
+
+    monkeypatch.setattr(desk, "refresh", counted)
+    view = window.desk
+    view.timer.stop()  # only the asks below look
+    # Three asks while the first look runs: the look under way may have read the venue before what prompted them.
+    view.refresh_soon()
+    view.refresh_soon()
+    view.refresh_soon()
+    wait_until(qloop, lambda: len(looks) == 2)
+    pause(qloop, 0.2)
+    assert looks == [1, 2]

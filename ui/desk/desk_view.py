@@ -85,6 +85,8 @@ class DeskView(QObject):
         self.desk: ws.OrderDesk | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._refreshing: asyncio.Future[Any] | None = None
+        #: :meth:`refresh_soon` was asked while a look was under way: look once more after it.
+        self._look_again = False
         #: The attached desk's journal was read (by its first refresh): the docks show what it held before.
         self.opened = False
 
@@ -333,8 +335,15 @@ class DeskView(QObject):
     # -- following the desk -------------------------------------------------------------------------------
 
     def refresh_soon(self) -> None:
-        """Ask the desk to look at the venue again, unless a look is under way."""
-        if self.desk is None or (self._refreshing is not None and not self._refreshing.done()):
+        """Ask the desk to look at the venue again; asked during a look, one more look follows it.
+
+        The look under way may have read the venue before what prompted the request (a fill, a run's close), so the
+        request is kept, not dropped; requests during one look are answered by one more look.
+        """
+        if self.desk is None:
+            return
+        if self._refreshing is not None and not self._refreshing.done():
+            self._look_again = True
             return
         self._refreshing = self._spawn(self._refresh(self.desk))
 
@@ -350,6 +359,9 @@ class DeskView(QObject):
             self.show_monitors()
         else:
             self._show_positions()
+        if self._look_again and self.desk is not None:
+            self._look_again = False
+            self._refreshing = self._spawn(self._refresh(self.desk))
 
     def set_palette(self, palette: ChartPalette) -> None:
         """Colour the tables and the chart's orders for ``palette`` (a theme change)."""
