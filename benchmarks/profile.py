@@ -17,9 +17,13 @@ minute of a position), before the first and after the last callback. The timer's
 beforehand (`timer_cost`) and taken off the engine's time. The data look-ups a strategy makes (``get_candles``,
 ``get_average_price``) run inside its callbacks and count as its time here; the profile below shows what they cost.
 
-Then the example and the managed strategy run once more under ``cProfile``; the engine's functions (the strategy's
-own frames left out, and the time of built-ins the strategy called) are ranked by their own time, the top 25 written
-to ``profile-<case>.txt`` in the benchmark cache and the top 10 printed, each with its share of the profiled run.
+The garbage collector's pauses inside each run are measured too (``gc s``; each run starts from a collected heap).
+
+Then the example and the managed strategy run once more under ``cProfile`` with the collector off (a profile would
+charge its pauses to whichever function allocates at the time). The engine's functions (the strategy's own frames
+left out, and the strategy's share of the built-ins both call) are ranked by their own time; the top 25 and the
+totals by file are written to ``profile-<case>.txt`` in the benchmark cache and the top 10 printed, each with its
+share of the profiled run.
 
 Each figure is the median over the runs. The last line holds the figures as ``name=value`` pairs.
 """
@@ -35,7 +39,7 @@ import pstats
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -252,6 +256,8 @@ class YearRun:
     clock: StrategyClock
     rows: list[dict[str, Any]]
     opened: int
+    position_minutes: int
+    """Minutes the closed positions were open."""
     garbage: GarbageClock
 
     @property
@@ -263,13 +269,6 @@ class YearRun:
     def engine_seconds(self) -> float:
         """The rest of ``Backtest.run``, less the timer's own cost."""
         return sum(self.clock.engine.values())
-
-    @property
-    def position_minutes(self) -> int:
-        """Minutes the closed positions were open."""
-        return sum(
-            (row["closeTimestamp"] - row["pendingAt"]) // MINUTE_MS for row in self.rows if row["action"] == "closed"
-        )
 
     @property
     def us_per_call(self) -> float:
@@ -341,7 +340,8 @@ async def run_year(csv_path: Path, case: str, cost: float, profiler: cProfile.Pr
         if isinstance(result, ClosedResult | CancelledResult)
     ]
     opened = sum(isinstance(result, OpenedResult) for result in results)
-    return YearRun(case, wall, clock, rows, opened, garbage)
+    minutes = sum((row["closeTimestamp"] - row["pendingAt"]) // MINUTE_MS for row in rows if row["action"] == "closed")
+    return YearRun(case, wall, clock, rows, opened, minutes, garbage)
 
 
 @dataclass(frozen=True)
@@ -383,7 +383,14 @@ def _short(file: str) -> str:
 def profile_case(csv_path: Path, case: str, cost: float) -> tuple[YearRun, list[Hotspot], Path]:
     """Run ``case`` under cProfile; write its top engine functions to the cache and return them with the run."""
     profiler = cProfile.Profile()
-    run = asyncio.run(run_year(csv_path, case, cost, profiler))
+    # With the collector off: its pauses would be charged to whichever function allocates at the time (the timed
+    # runs measure them, ``gc s``).
+    gc.collect()
+    gc.disable()
+    try:
+        run = asyncio.run(run_year(csv_path, case, cost, profiler))
+    finally:
+        gc.enable()
     strategy_files = {__file__, sma_cross_module.__file__, managed_sma_module.__file__}
     hotspots = engine_hotspots(pstats.Stats(profiler), strategy_files)
     path = CACHE / f"profile-{case}.txt"
@@ -395,8 +402,7 @@ def profile_case(csv_path: Path, case: str, cost: float) -> tuple[YearRun, list[
     files = sorted(by_file.values(), key=lambda total: total.seconds, reverse=True)
     lines = [
         f"{case}: the engine's top {TOP_WRITTEN} functions by own time under cProfile "
-        f"(profiled run {run.wall_seconds:.3f} s, {run.garbage.seconds:.3f} s of it garbage collection, charged to "
-        "whichever function was running; strategy frames left out)",
+        f"(profiled run {run.wall_seconds:.3f} s with the garbage collector off; strategy frames left out)",
         f"{'own s':>8}{'share':>8}{'calls':>11}  function",
         *(hotspot_line(hotspot, run.wall_seconds) for hotspot in hotspots[:TOP_WRITTEN]),
         "",
@@ -446,19 +452,22 @@ def main(argv: list[str] | None = None) -> int:
     cost = timer_cost()
     print(f"the 365-day run of {csv_path.name}, {max(1, args.repeat)} runs of each; timer cost {cost * 1e6:.2f} µs")
     runs: dict[str, list[YearRun]] = {case: [] for case in CASES}
+    references: dict[str, YearRun] = {}
     for _ in range(max(1, args.repeat)):
         for case in CASES:
-            runs[case].append(asyncio.run(run_year(csv_path, case, cost)))
-    for case in CASES:
-        # Every run of a case makes the same trades, and the naive strategy makes the example's.
-        reference = runs["managed" if case == "managed" else "example"][0]
-        for run in runs[case]:
+            # Each run starts from a collected heap and only the first run of the example and of the managed
+            # strategy keep their trades: the rows of earlier runs would lengthen every later run's collections.
+            gc.collect()
+            run = asyncio.run(run_year(csv_path, case, cost))
+            # Every run of a case makes the same trades, and the naive strategy makes the example's.
+            reference = references.setdefault("managed" if case == "managed" else "example", run)
             differences = compare_rows(run.rows, reference.rows, TRADE_FIELDS)
             if run.clock.signal_calls != reference.clock.signal_calls:
                 differences.append(f"get_signal calls {run.clock.signal_calls}, not {reference.clock.signal_calls}")
             if differences:
                 print(f"{case}: the trades differ from those of {reference.case}'s first run: {differences[:3]}")
                 return 1
+            runs[case].append(run if run is reference else replace(run, rows=[]))
     print(
         f"{'median':<9}{'wall s':>8}{'strat s':>9}{'engine s (range)':>22}{'share':>6}{'gc s':>7}"
         f"{'calls':>9}{'µs/call':>8}{'pos':>7}{'µs/pos':>8}{'pos-min':>10}{'µs/min':>7}"
@@ -469,8 +478,8 @@ def main(argv: list[str] | None = None) -> int:
         profiled, hotspots, path = profile_case(csv_path, case, cost)
         engine_total = sum(hotspot.seconds for hotspot in hotspots)
         print(
-            f"{case} under cProfile: {profiled.wall_seconds:.3f} s, the engine's own functions {engine_total:.3f} s, "
-            f"garbage collection {profiled.garbage.seconds:.3f} s; "
+            f"{case} under cProfile, the collector off: {profiled.wall_seconds:.3f} s, "
+            f"the engine's own functions {engine_total:.3f} s; "
             f"top {TOP_PRINTED} (all {TOP_WRITTEN} in {path}):"
         )
         for hotspot in hotspots[:TOP_PRINTED]:
