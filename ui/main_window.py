@@ -37,6 +37,7 @@ from ui.desk import DeskView, RealMoneyBanner, RealMoneyConfirmation
 from ui.desk.real_money import real_money_confirmed, real_money_title, remember_real_money
 from ui.error_panel import ErrorPanel
 from ui.live import LivePanel
+from ui.live.feed import ErrorRepeats, is_live_error
 from ui.log_panel import LogPanel
 from ui.settings_dialog import SettingsDialog
 from ui.strategies_panel import StrategiesPanel
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         self.theme_actions: dict[ThemeName, QAction] = {}
         self._build_actions()
         self.engine_errors = EngineErrors(self)
+        self._error_repeats = ErrorRepeats()
         self.engine_errors.error_reported.connect(self._engine_error)
         self.strategies.load_failed.connect(self.report_error)
         self.strategies.strategies_changed.connect(self.backtest_form.refresh_choices)
@@ -401,6 +403,8 @@ class MainWindow(QMainWindow):
         self.error_panel.show_error(title)
 
     def _engine_error(self, event: ws.ErrorEvent) -> None:
+        if is_live_error(event) and self._error_repeats.count(event) > 1:
+            return  # the same refusal of the run again: its blotter line counts it
         where = ", ".join(part for part in (event.strategy_name, event.symbol) if part)
         title = f"{event.source}: {event.message}" + (f" ({where})" if where else "")
         details = "".join(traceback.format_exception(event.exception)) if event.exception is not None else event.message

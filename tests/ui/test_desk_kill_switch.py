@@ -273,3 +273,47 @@ def test_the_kill_switch_acts_on_every_desk_real_money_first_and_names_a_desk_th
         assert sold == [("sell", 0.002, "closed")]
     finally:
         qloop.run_until_complete(ws.Desks.close())
+
+
+def entry_refused(signal_id: str, minute: int) -> ws.ErrorEvent:
+    """The error event of a run's entry refused by a halted desk, as the live run reports it."""
+    error = ws.BrokerGateError(
+        gate="open active",
+        strategy_name="sma",
+        symbol=SYMBOL,
+        signal_id=signal_id,
+        attempt=1,
+        outcome="rejected: the signal is dropped",
+        cause=ws.OrderRejectedError("the kill switch is on (flatten everything)"),
+    )
+    return ws.ErrorEvent(
+        source="broker",
+        message=str(error),
+        exception_type="BrokerGateError",
+        symbol=SYMBOL,
+        strategy_name="sma",
+        backtest=False,
+        timestamp=T0 + minute * MINUTE,
+        exception=error,
+    )
+
+
+def test_a_run_s_entries_refused_every_minute_are_reported_once_and_counted_on_one_blotter_line(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    for minute in range(1, 13):
+        ws.events.error.emit(entry_refused(f"signal-{minute}", minute))
+    blotter = window.live_panel.blotter.model
+    wait_until(qloop, lambda: blotter.rowCount() == 1 and blotter.texts()[0][3] == "ERROR ×12")
+    reason = (
+        "BrokerGateError: broker open active rejected: the signal is dropped: OrderRejectedError: the kill switch is "
+        "on (flatten everything)"
+    )
+    assert blotter.texts() == [("2024-01-01 00:12:00", SYMBOL, "sma", "ERROR ×12", "", reason)]
+    # The Log dock and the error panel have the first in full, once; the blotter counts the rest.
+    first = 'broker: broker open active of signal "signal-1" (sma on BTC/USDT), attempt 1'
+    assert window.log.text().count("ERROR broker:") == 1
+    assert window.error_panel.message.text().startswith(f"⚠ {first}")
+    assert "more in the log" not in window.error_panel.message.text()
+    window.live_panel.blotter.resize(900, 120)
+    save(window.live_panel.blotter, "blotter_refusals_folded.png")

@@ -323,6 +323,76 @@ def test_the_blotter_keeps_only_the_newest_lines_past_its_capacity(qtbot: QtBot)
         LiveBlotterModel(capacity=0)
 
 
+HALTED = "the kill switch is on (flatten everything): new entries are refused until the desk is resumed"
+
+
+def refused(signal_id: str, minute: int, strategy_name: str = STRATEGY, cause: str = HALTED) -> ws.ErrorEvent:
+    """The error event of a run's entry refused by its desk, as the live run reports it."""
+    error = ws.BrokerGateError(
+        gate="open active",
+        strategy_name=strategy_name,
+        symbol=SYMBOL,
+        signal_id=signal_id,
+        attempt=1,
+        outcome="rejected: the signal is dropped",
+        cause=ws.OrderRejectedError(cause),
+    )
+    return ws.ErrorEvent(
+        source="broker",
+        message=str(error),
+        exception_type="BrokerGateError",
+        symbol=SYMBOL,
+        strategy_name=strategy_name,
+        backtest=False,
+        timestamp=ts(minute),
+        exception=error,
+    )
+
+
+def test_a_run_s_repeated_refusals_fold_into_one_blotter_line_with_a_running_count(qtbot: QtBot) -> None:
+    model = LiveBlotterModel()
+    changed: list[int] = []
+    model.dataChanged.connect(lambda first, _last: changed.append(first.row()))
+    model.apply([refused("a", 1), refused("b", 2)])
+    model.apply([refused("c", 3), refused("x", 3, "other"), refused("d", 4)])
+    reason = "BrokerGateError: broker open active rejected: the signal is dropped: OrderRejectedError: " + HALTED
+    # The other run's refusal comes between, on a line of its own; it does not end this run's row.
+    assert model.texts() == [
+        ("2024-01-01 00:04:00", SYMBOL, STRATEGY, "ERROR ×4", "", reason),
+        (
+            "2024-01-01 00:03:00",
+            SYMBOL,
+            "other",
+            "ERROR",
+            "",
+            'BrokerGateError: broker open active of signal "x" (other on BTCUSDT), attempt 1, rejected: the signal '
+            f"is dropped: OrderRejectedError: {HALTED}",
+        ),
+    ]
+    assert changed == [0]  # the first batch folded before it was shown; the second updated the line in place once
+
+    # Another reason, then a line of the run's own: each ends the row, the next refusal starts a line again.
+    model.apply([refused("e", 5, cause="short positions need margin; this venue trades spot"), refused("f", 6)])
+    model.apply([RunCommanded(SYMBOL, STRATEGY, "resumed", ts(7)), refused("g", 8), refused("h", 9)])
+    assert [(line[0], line[3], line[5][-4:]) for line in model.texts()[2:]] == [
+        ("2024-01-01 00:05:00", "ERROR", "spot"),
+        ("2024-01-01 00:06:00", "ERROR", "umed"),
+        ("2024-01-01 00:07:00", "RESUMED", ""),
+        ("2024-01-01 00:09:00", "ERROR ×2", "umed"),
+    ]
+
+
+def test_a_refusal_whose_line_scrolled_away_starts_a_new_one(qtbot: QtBot) -> None:
+    model = LiveBlotterModel(capacity=2)
+    model.apply([refused("a", 1), refused("x", 2, "other"), refused("y", 3, "third")])
+    model.apply([refused("b", 4)])
+    assert [(line[0], line[2]) for line in model.texts()] == [
+        ("2024-01-01 00:03:00", "third"),
+        ("2024-01-01 00:04:00", STRATEGY),
+    ]
+    assert model.texts()[1][3] == "ERROR"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Partial levels
 

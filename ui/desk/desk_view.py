@@ -5,7 +5,8 @@ monitors, follow its signals, and ask it to look at the venue again (``refresh``
 :data:`REFRESH_INTERVAL_MS` while it is attached, one look at a time. Everything the view sends goes through the
 desk: Cancel from the Orders dock, the ticket's orders, Halt and Flatten everything. A failure is reported on
 ``error_raised`` with the desk's own message (a refusal names the limit, its setting and the value); what went
-through is said on ``status_reported``.
+through is said on ``status_reported``. A refusal of a run's order is the run's to report (its error event, counted
+once per reason in the blotter), so the view reports only the refusals of the orders it sent.
 """
 
 from __future__ import annotations
@@ -131,7 +132,6 @@ class DeskView(QObject):
         desk.fill_added.connect(self._fill_added)
         desk.balances_changed.connect(self._balances_changed)
         desk.halted_changed.connect(self._show_halted)
-        desk.refused.connect(self._refused)
         desk.reconciliation_changed.connect(self._reconciled)
         self._show_halted()
         self.ticket_action.setEnabled(True)
@@ -153,7 +153,6 @@ class DeskView(QObject):
             (desk.fill_added, self._fill_added),
             (desk.balances_changed, self._balances_changed),
             (desk.halted_changed, self._show_halted),
-            (desk.refused, self._refused),
             (desk.reconciliation_changed, self._reconciled),
         ):
             signal.disconnect(slot)
@@ -218,7 +217,8 @@ class DeskView(QObject):
             try:
                 record = await desk.submit(request)
             except ws.OrderRefused as exc:
-                failure = f"{describe_request(request)}: {exc}"  # reported already: the desk's ``refused`` fired
+                failure = f"{describe_request(request)}: {exc}"
+                self.error_raised.emit(f"Order refused by the desk: {exc}", describe_request(request))
                 break
             except Exception as exc:
                 failure = f"{describe_request(request)}: {exc}"
@@ -426,9 +426,6 @@ class DeskView(QObject):
         quotes = {b.asset for b in self.balances_model.rows() if all(name.endswith(b.asset) for name in names)}
         unit = f" {quotes.pop()}" if len(quotes) == 1 else ""
         self.account.equity.setText(f"Equity {format_money(equity)}{unit}")
-
-    def _refused(self, refusal: ws.OrderRefusal) -> None:
-        self.error_raised.emit(f"Order refused by the desk: {refusal.message}", describe_request(refusal.request))
 
     def _reconciled(self, reconciliation: ws.Reconciliation) -> None:
         self.account.reconciliation.show_reconciliation(reconciliation)

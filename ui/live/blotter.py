@@ -2,15 +2,22 @@
 
 Listed: limit orders placed, positions opened and closed, orders cancelled, partial levels reached, position commands
 (the strategy's and the trader's: partial closes, trailing moves, breakeven, averaging in...), pauses, the trader's
-commands refused, runs started, resumed, refused, asked to stop, ended or failed, and tick errors. Not listed:
-``active`` and ``idle`` ticks, which say only that nothing happened (the strategies table shows their prices).
+commands refused, runs started, resumed, refused, asked to stop, ended or failed, tick errors and broker gates that
+failed. Not listed: ``active`` and ``idle`` ticks, which say only that nothing happened (the strategies table shows
+their prices).
+
+A run's errors repeat: a halted desk refuses each of its entries, every minute, alike. An error with the same
+reason (:func:`~ui.live.feed.error_reason`) as the run's previous line is not a new line: that line is updated in
+place, to the newest time, the reason, and a running count beside the action (``ERROR ×12``). Any other line of the
+run ends the row, so the next refusal starts a line again. Each error is still one event on ``ws.events.error``;
+only the lines the trader reads are folded.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -19,7 +26,7 @@ from PySide6.QtWidgets import QHeaderView, QVBoxLayout, QWidget
 
 import workstation as ws
 from ui.charts.candle_chart import format_price
-from ui.live.feed import is_live_error
+from ui.live.feed import error_reason, is_live_error
 from ui.live.runs import LevelReached, RunCommanded, RunKey, key_of
 from ui.live.tones import DARK_TONES, LiveTones
 from ui.widgets.formatting import BY_HAND, iso, signed
@@ -79,6 +86,8 @@ class BlotterLine:
     price: float | None
     note: str
     tone: str | None
+    #: An error's reason: a line of the run with the same one right after is folded into this line.
+    repeat: str | None = None
 
     def texts(self) -> tuple[str, ...]:
         """Return the line's cells as shown."""
@@ -130,8 +139,11 @@ def blotter_line(event: object, last_tick: dict[RunKey, int]) -> BlotterLine | N
     symbol, strategy_name = key = key_of(event)
     when = last_tick.get(key, int(time.time() * 1000))
 
-    def line(timestamp: int, action: str, price: float | None, note: str, tone: str | None = None) -> BlotterLine:
-        return BlotterLine(timestamp, symbol, strategy_name, action, price, note, tone or _ACTION_TONES.get(action))
+    def line(
+        timestamp: int, action: str, price: float | None, note: str, tone: str | None = None, repeat: str | None = None
+    ) -> BlotterLine:
+        tone = tone or _ACTION_TONES.get(action)
+        return BlotterLine(timestamp, symbol, strategy_name, action, price, note, tone, repeat)
 
     if isinstance(event, ws.ScheduledResult):
         return line(event.timestamp, "SCHEDULED", event.signal.price_open, _signal_note(event.signal, True))
@@ -161,7 +173,8 @@ def blotter_line(event: object, last_tick: dict[RunKey, int]) -> BlotterLine | N
         if not is_live_error(event):
             return None
         action = "FAILED" if event.source == "Live.background" else "ERROR"
-        return line(event.timestamp or when, action, None, f"{event.exception_type}: {event.message}")
+        note = f"{event.exception_type}: {event.message}"
+        return line(event.timestamp or when, action, None, note, repeat=error_reason(event))
     if isinstance(event, RunCommanded):
         return line(event.timestamp if event.timestamp is not None else when, event.command.upper(), None, event.note)
     return None
@@ -179,6 +192,10 @@ class LiveBlotterModel(QAbstractTableModel):
         self._texts: list[tuple[str, ...]] = []
         self._last_tick: dict[RunKey, int] = {}
         self._tones = DARK_TONES
+        #: Lines dropped at the top so far: a line's place counted from the first line ever is its row plus this.
+        self._dropped = 0
+        #: Each run's last line, when it is an error: its place from the first line ever and how many it stands for.
+        self._repeats: dict[RunKey, tuple[int, int]] = {}
 
     def apply(self, events: Sequence[object]) -> None:
         """Add the lines of a batch of the live feed with one insertion (and at most one removal at the top)."""
@@ -193,8 +210,36 @@ class LiveBlotterModel(QAbstractTableModel):
         self.append(lines)
 
     def append(self, lines: Sequence[BlotterLine]) -> None:
-        """Add lines at the end, dropping the oldest beyond the capacity."""
-        lines = list(lines)[-self.capacity :]
+        """Add lines at the end, dropping the oldest beyond the capacity; a repeated error updates its run's line."""
+        added: list[BlotterLine] = []
+        updated: set[int] = set()
+        for line in lines:
+            key = (line.symbol, line.strategy_name)
+            place = self._repeats.pop(key, None)
+            if line.repeat is not None and place is not None:
+                row, count = place[0] - self._dropped, place[1] + 1
+                # The count leads, in the narrow Action column: a long reason's end is cut in the Note column.
+                folded = replace(line, action=f"{line.action} ×{count}", note=line.repeat)
+                if row >= len(self._lines) and added[row - len(self._lines)].repeat == line.repeat:
+                    added[row - len(self._lines)] = folded
+                    self._repeats[key] = (place[0], count)
+                    continue
+                if 0 <= row < len(self._lines) and self._lines[row].repeat == line.repeat:
+                    self._lines[row], self._texts[row] = folded, folded.texts()
+                    updated.add(row)
+                    self._repeats[key] = (place[0], count)
+                    continue
+            if line.repeat is not None:
+                self._repeats[key] = (self._dropped + len(self._lines) + len(added), 1)
+            added.append(line)
+        for row in sorted(updated):
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(BLOTTER_HEADERS) - 1))
+        self._insert(added)
+
+    def _insert(self, given: Sequence[BlotterLine]) -> None:
+        lines = list(given)[-self.capacity :]
+        # Lines past the capacity within one batch are dropped before they are shown: counted dropped all the same.
+        self._dropped += len(given) - len(lines)
         if not lines:
             return
         overflow = len(self._lines) + len(lines) - self.capacity
@@ -203,6 +248,7 @@ class LiveBlotterModel(QAbstractTableModel):
             del self._lines[:overflow]
             del self._texts[:overflow]
             self.endRemoveRows()
+            self._dropped += overflow
         first = len(self._lines)
         self.beginInsertRows(QModelIndex(), first, first + len(lines) - 1)
         self._lines.extend(lines)

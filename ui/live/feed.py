@@ -18,13 +18,45 @@ import workstation as ws
 from ui.bridge import FLUSH_INTERVAL_MS
 from ui.live.runs import LevelBranch, LevelReached, PartialLevelEvent
 
-#: Error sources of live runs: a failed background task, a failed tick.
-LIVE_ERROR_SOURCES = frozenset({"Live.background", "Live.run"})
+#: Error sources of live runs: a failed background task, a failed tick, a broker gate or check that failed.
+LIVE_ERROR_SOURCES = frozenset({"Live.background", "Live.run", "broker"})
 
 
 def is_live_error(event: ws.ErrorEvent) -> bool:
     """Tell whether ``event`` comes from a live run (not from a backtest or a listener)."""
     return not event.backtest and event.source in LIVE_ERROR_SOURCES
+
+
+def error_reason(event: ws.ErrorEvent) -> str:
+    """Return what failed, less what changes from one signal or try to the next (a broker gate's signal and try).
+
+    Two errors of a run with the same reason are the same refusal again: a halted desk refuses each entry of a run
+    alike, a spot account each short signal.
+    """
+    exception = event.exception
+    if isinstance(exception, ws.BrokerGateError):
+        return f"{event.exception_type}: {exception.reason}"
+    return f"{event.exception_type}: {event.message}"
+
+
+class ErrorRepeats:
+    """Counts each live run's errors of one reason in a row: a run's refusals repeat every tick (a halted desk).
+
+    The window reports the first of a row in full (the Log dock, the error panel) and no repeat: the blotter keeps
+    the row on one line of the run with a running count, and every error still goes out on ``ws.events.error``.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str, str], tuple[str, int]] = {}
+
+    def count(self, event: ws.ErrorEvent) -> int:
+        """Count ``event``; return its place in its run's row of errors with its reason (1: a new reason)."""
+        key = (event.source, event.symbol, event.strategy_name)
+        reason = error_reason(event)
+        last = self._last.get(key)
+        count = last[1] + 1 if last is not None and last[0] == reason else 1
+        self._last[key] = (reason, count)
+        return count
 
 
 class LiveFeed(QObject):

@@ -54,6 +54,9 @@ class BrokerGateError(WorkstationError):
         super().__init__(
             f'broker {gate} of signal "{signal_id}" ({strategy_name} on {symbol}), attempt {attempt}, {outcome}{said}'
         )
+        #: What failed, less what changes from one signal or try to the next: the same for every signal refused
+        #: alike (a halted desk refuses each entry of a run with the same reason), so a view can count repeats.
+        self.reason = f"broker {gate} {outcome}{said}"
         self.gate = gate
         self.strategy_name = strategy_name
         self.symbol = symbol
