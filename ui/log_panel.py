@@ -20,7 +20,10 @@ class LogRelay(QObject):
 
 
 class QtLogHandler(logging.Handler):
-    """A logging handler that hands every record to the Log dock through a queued Qt signal."""
+    """A logging handler that hands the records to the Log dock through a queued Qt signal.
+
+    Not the records of errors also emitted on ``ws.events.error``: the window reports each of those itself.
+    """
 
     def __init__(self, relay: LogRelay) -> None:
         super().__init__(level=logging.INFO)
@@ -28,6 +31,8 @@ class QtLogHandler(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "error_event", False):
+            return  # an engine error also emitted on ``ws.events.error``: the window reports those (repeats folded)
         try:
             self.relay.line_logged.emit(self.format(record))
         except Exception:  # a broken log line must never take the window down

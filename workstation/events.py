@@ -188,8 +188,12 @@ def error_event(
 
 
 def report_error(source: str, exception: BaseException, **where: Any) -> None:
-    """Log ``exception`` and emit it on ``error``."""
-    logger.error("%s failed: %s", source, exception, exc_info=exception)
+    """Log ``exception`` and emit it on ``error``.
+
+    The log record carries ``error_event=True``: a view that shows the ``error`` events (the window's Log dock) skips
+    the record instead of showing the error twice.
+    """
+    logger.error("%s failed: %s", source, exception, exc_info=exception, extra={"error_event": True})
     events.error.emit(error_event(source, exception, **where))
 
 

@@ -7,6 +7,7 @@ typed the exchange's id, once per exchange, and then with a red banner and the w
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,8 +26,10 @@ from pytestqt.qtbot import QtBot
 import workstation as ws
 from ui.desk.real_money import BANNER_RED, real_money_confirmed
 from ui.desk.ticket import TicketValues
+from ui.log_panel import LogRelay, QtLogHandler
 from ui.main_window import WINDOW_TITLE, MainWindow
 from workstation.brokers.paper_venue import PaperVenue
+from workstation.events import report_error
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")
 
@@ -317,3 +320,18 @@ def test_a_run_s_entries_refused_every_minute_are_reported_once_and_counted_on_o
     assert "more in the log" not in window.error_panel.message.text()
     window.live_panel.blotter.resize(900, 120)
     save(window.live_panel.blotter, "blotter_refusals_folded.png")
+
+
+def test_the_log_dock_s_handler_leaves_the_engine_s_error_events_to_the_window(qtbot: QtBot) -> None:
+    relay = LogRelay()
+    lines: list[str] = []
+    relay.line_logged.connect(lines.append)
+    handler = QtLogHandler(relay)
+    engine_log = logging.getLogger("workstation")
+    engine_log.addHandler(handler)
+    try:
+        report_error("broker", RuntimeError("refused"), symbol=SYMBOL, strategy_name="sma", backtest=False)
+        logging.getLogger("workstation.desk").warning("a record of its own")
+    finally:
+        engine_log.removeHandler(handler)
+    assert [line.split(" ", 1)[1] for line in lines] == ["WARNING workstation.desk: a record of its own"]
