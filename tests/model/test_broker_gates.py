@@ -89,10 +89,9 @@ def test_the_error_event_names_the_strategy_symbol_signal_gate_and_attempt() -> 
         "(stop_loss) without the broker: reconcile the exchange: OrderTransientError: HTTP 503"
     )
     assert (error.gate, error.signal_id, error.attempt) == ("close", "sig-1", 2)
-    # Less the signal and the try: what every signal failing alike shares.
+    # In the trader's words, less the signal and the try: what every signal failing alike shares.
     assert error.reason == (
-        "broker close failed 3 times: the position is closed (stop_loss) without the broker: reconcile the exchange: "
-        "OrderTransientError: HTTP 503"
+        "Close failed 3 times: the position is closed (stop_loss) without the broker: reconcile the exchange — HTTP 503"
     )
     assert isinstance(error, ws.WorkstationError)
 

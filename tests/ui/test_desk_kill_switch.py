@@ -308,10 +308,7 @@ def test_a_run_s_entries_refused_every_minute_are_reported_once_and_counted_on_o
         ws.events.error.emit(entry_refused(f"signal-{minute}", minute))
     blotter = window.live_panel.blotter.model
     wait_until(qloop, lambda: blotter.rowCount() == 1 and blotter.texts()[0][3] == "ERROR ×12")
-    reason = (
-        "BrokerGateError: broker open active rejected: the signal is dropped: OrderRejectedError: the kill switch is "
-        "on (flatten everything)"
-    )
+    reason = "Entry rejected: the signal is dropped — the kill switch is on (flatten everything)"
     assert blotter.texts() == [("2024-01-01 00:12:00", SYMBOL, "sma", "ERROR ×12", "", reason)]
     # The Log dock and the error panel have the first in full, once; the blotter counts the rest.
     first = 'broker: broker open active of signal "signal-1" (sma on BTC/USDT), attempt 1'

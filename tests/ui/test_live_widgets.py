@@ -355,7 +355,7 @@ def test_a_run_s_repeated_refusals_fold_into_one_blotter_line_with_a_running_cou
     model.dataChanged.connect(lambda first, _last: changed.append(first.row()))
     model.apply([refused("a", 1), refused("b", 2)])
     model.apply([refused("c", 3), refused("x", 3, "other"), refused("d", 4)])
-    reason = "BrokerGateError: broker open active rejected: the signal is dropped: OrderRejectedError: " + HALTED
+    reason = "Entry rejected: the signal is dropped — " + HALTED
     # The other run's refusal comes between, on a line of its own; it does not end this run's row.
     assert model.texts() == [
         ("2024-01-01 00:04:00", SYMBOL, STRATEGY, "ERROR ×4", "", reason),
@@ -365,8 +365,7 @@ def test_a_run_s_repeated_refusals_fold_into_one_blotter_line_with_a_running_cou
             "other",
             "ERROR",
             "",
-            'BrokerGateError: broker open active of signal "x" (other on BTCUSDT), attempt 1, rejected: the signal '
-            f"is dropped: OrderRejectedError: {HALTED}",
+            reason,
         ),
     ]
     assert changed == [0]  # the first batch folded before it was shown; the second updated the line in place once

@@ -173,8 +173,10 @@ def blotter_line(event: object, last_tick: dict[RunKey, int]) -> BlotterLine | N
         if not is_live_error(event):
             return None
         action = "FAILED" if event.source == "Live.background" else "ERROR"
-        note = f"{event.exception_type}: {event.message}"
-        return line(event.timestamp or when, action, None, note, repeat=error_reason(event))
+        # A broker's failure reads as what it was about and what follows; the Log dock has the full message.
+        reason = error_reason(event)
+        note = reason if isinstance(event.exception, ws.BrokerGateError) else f"{event.exception_type}: {event.message}"
+        return line(event.timestamp or when, action, None, note, repeat=reason)
     if isinstance(event, RunCommanded):
         return line(event.timestamp if event.timestamp is not None else when, event.command.upper(), None, event.note)
     return None

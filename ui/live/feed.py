@@ -35,7 +35,7 @@ def error_reason(event: ws.ErrorEvent) -> str:
     """
     exception = event.exception
     if isinstance(exception, ws.BrokerGateError):
-        return f"{event.exception_type}: {exception.reason}"
+        return exception.reason
     return f"{event.exception_type}: {event.message}"
 
 

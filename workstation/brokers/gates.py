@@ -30,6 +30,19 @@ GateName = Literal[
     "schedule cancelled",
 ]
 
+#: What each hook was about, in the trader's words (the blotter's note of a broker's failure).
+GATE_WORDS: dict[str, str] = {
+    "open schedule": "limit order",
+    "open active": "entry",
+    "close": "close",
+    "check schedule": "check of the limit order",
+    "check active": "check of the position",
+    "partial close": "partial close",
+    "average buy": "average buy",
+    "level move": "move of the stop or take profit",
+    "schedule cancelled": "cancel of the limit order",
+}
+
 #: The position commands a broker confirms before they change the position.
 ChangeKind = Literal["partial_profit", "partial_loss", "average_buy", "trailing_stop", "trailing_take", "breakeven"]
 
@@ -54,9 +67,11 @@ class BrokerGateError(WorkstationError):
         super().__init__(
             f'broker {gate} of signal "{signal_id}" ({strategy_name} on {symbol}), attempt {attempt}, {outcome}{said}'
         )
-        #: What failed, less what changes from one signal or try to the next: the same for every signal refused
-        #: alike (a halted desk refuses each entry of a run with the same reason), so a view can count repeats.
-        self.reason = f"broker {gate} {outcome}{said}"
+        #: What failed in the trader's words, less what changes from one signal or try to the next: the same for
+        #: every signal refused alike (a halted desk refuses each entry of a run with the same reason), so a view
+        #: can count repeats. The cause's own words, without its class: the message above keeps that for the log.
+        because = "" if cause is None else f" — {cause}"
+        self.reason = f"{GATE_WORDS[gate].capitalize()} {outcome}{because}"
         self.gate = gate
         self.strategy_name = strategy_name
         self.symbol = symbol
