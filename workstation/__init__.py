@@ -200,6 +200,7 @@ from workstation.exchanges.download import (
     refetch_history,
 )
 from workstation.exchanges.replay import make_replay_exchange
+from workstation.gc_pacing import DEFERRED_THRESHOLD, full_collections_deferred
 from workstation.heat import Heat
 from workstation.helpers import format_price, format_quantity, get_average_price, get_candles, get_date, get_mode
 from workstation.history import HistoryFileError, RunHistory, RunSummary, StoredRun
@@ -335,6 +336,7 @@ from workstation.walker import Walker
 __all__ = [
     "CANDLE_DTYPE",
     "CANDLE_INTERVAL_MINUTES",
+    "DEFERRED_THRESHOLD",
     "HEATMAP_COLUMNS",
     "MONTE_CARLO_PATHS",
     "PAPER_SPEEDS",
@@ -574,6 +576,7 @@ __all__ = [
     "format_price",
     "format_quantity",
     "formatting",
+    "full_collections_deferred",
     "get_average_price",
     "get_breakeven",
     "get_candles",

@@ -18,6 +18,7 @@ from workstation.engine.backtest import YIELD_EVERY_SECONDS, BacktestJob, RunPos
 from workstation.engine.instances import Done, RunInstances, TaskStatus, run_in_background
 from workstation.engine.signal_call import signal_caller
 from workstation.events import events
+from workstation.gc_pacing import full_collections_deferred
 from workstation.models.events import BacktestProgress, DoneEvent
 from workstation.models.series import RunSeries
 from workstation.reports.backtest import BacktestReportStorage, backtest_report
@@ -274,52 +275,54 @@ class BacktestUtils:
         risk_key = position_key(strategy_name, symbol, run.run_id)
         self._latest[f"{symbol}:{strategy_name}"] = run
         self._working.append(run)
-        try:
-            clear_pair(symbol, strategy_name, True)
-            ticks = await frame_connections.client(run.frame_name).timeframes()
-            if len(ticks) == 0:
-                raise ValueError(f'frame "{run.frame_name}" has no timeframes before now')
-            run.frame = RunFrame(run.exchange_name, ticks.first, ticks.last, run.config)
-            run.open_account(ticks.first)
-            strategy = strategy_connections.create(
-                symbol,
-                strategy_name,
-                exchange_name=run.exchange_name,
-                frame_name=run.frame_name,
-                backtest=True,
-                config=run.config,
-                get_signal=signal_caller(
-                    schema.get_signal,
-                    strategy_name=strategy_name,
-                    timeout_seconds=run.config.max_signal_generation_seconds,
-                ),
-                publish=run.publish,
-                emit=run.emit,
-                run_id=run.run_id,
-            )
-            if run.stop_requested:
-                strategy.stop()
-            run.strategy = strategy
-            await strategy.wait_for_init()
-            run.position = RunPosition()
-            job = BacktestJob(
-                symbol=symbol,
-                strategy=strategy,
-                ticks=ticks,
-                exchange_name=run.exchange_name,
-                frame_name=run.frame_name,
-                is_stopped=lambda: not run.opens_positions,
-                position=run.position,
-                run_id=run.run_id,
-                loop_turn_seconds=self._loop_turn_seconds,
-            )
-            async for result in run_backtest(job):
-                yield result
-        finally:
-            for risk_name in members:
-                await risk_connections.client(risk_name, True).remove_signal(risk_key)
-            if run in self._working:
-                self._working.remove(run)
+        # The records a run keeps for its reports would make each full collection walk them all (gc_pacing).
+        with full_collections_deferred():
+            try:
+                clear_pair(symbol, strategy_name, True)
+                ticks = await frame_connections.client(run.frame_name).timeframes()
+                if len(ticks) == 0:
+                    raise ValueError(f'frame "{run.frame_name}" has no timeframes before now')
+                run.frame = RunFrame(run.exchange_name, ticks.first, ticks.last, run.config)
+                run.open_account(ticks.first)
+                strategy = strategy_connections.create(
+                    symbol,
+                    strategy_name,
+                    exchange_name=run.exchange_name,
+                    frame_name=run.frame_name,
+                    backtest=True,
+                    config=run.config,
+                    get_signal=signal_caller(
+                        schema.get_signal,
+                        strategy_name=strategy_name,
+                        timeout_seconds=run.config.max_signal_generation_seconds,
+                    ),
+                    publish=run.publish,
+                    emit=run.emit,
+                    run_id=run.run_id,
+                )
+                if run.stop_requested:
+                    strategy.stop()
+                run.strategy = strategy
+                await strategy.wait_for_init()
+                run.position = RunPosition()
+                job = BacktestJob(
+                    symbol=symbol,
+                    strategy=strategy,
+                    ticks=ticks,
+                    exchange_name=run.exchange_name,
+                    frame_name=run.frame_name,
+                    is_stopped=lambda: not run.opens_positions,
+                    position=run.position,
+                    run_id=run.run_id,
+                    loop_turn_seconds=self._loop_turn_seconds,
+                )
+                async for result in run_backtest(job):
+                    yield result
+            finally:
+                for risk_name in members:
+                    await risk_connections.client(risk_name, True).remove_signal(risk_key)
+                if run in self._working:
+                    self._working.remove(run)
 
 
 Backtest = BacktestUtils()

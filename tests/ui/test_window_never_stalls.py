@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 from ui.app import demo_request
 from ui.backtest.run_tab import RunTab
 from ui.charts import DARK_PALETTE
-from ui.gc_pacing import DEFERRED_THRESHOLD, full_collections_deferred
 from workstation import backtest_run
+from workstation.gc_pacing import DEFERRED_THRESHOLD
 
 TWO_DAYS = demo_request(days=2)
 
@@ -53,15 +53,6 @@ def test_full_collections_wait_while_a_run_works_and_come_back_after(qtbot: QtBo
     qloop.run_until_complete(tab.run(TWO_DAYS))
     assert during[0] == (before[0], before[1], DEFERRED_THRESHOLD)  # Preparing: deferred from the start
     assert during[-1] == (before[0], before[1], DEFERRED_THRESHOLD)  # Finished, still inside the run
-    assert gc.get_threshold() == before
-
-
-def test_overlapping_runs_restore_the_thresholds_when_the_last_one_ends() -> None:
-    before = gc.get_threshold()
-    with full_collections_deferred():
-        with full_collections_deferred():
-            assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
-        assert gc.get_threshold()[2] == DEFERRED_THRESHOLD
     assert gc.get_threshold() == before
 
 

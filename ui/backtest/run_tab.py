@@ -27,7 +27,6 @@ from ui.charts.candle_chart import CandleChart
 from ui.charts.candle_item import ChartPalette
 from ui.charts.curves import EquityCurves, PnlHistogram
 from ui.charts.marks import SignalMarksBuilder
-from ui.gc_pacing import full_collections_deferred
 from ui.widgets.formatting import price_decimals
 from ui.widgets.lazy_page import LazyPage
 from ui.widgets.monthly_table import MonthlyReturnsTable
@@ -171,9 +170,9 @@ class RunTab(QWidget):
 
         Engine and data errors end the run in state ``Failed`` with the message in the status line (they are also
         on ``ws.events.error`` for the Log dock). Cancellation (the window closing) propagates after the engine
-        has cleaned up. Full garbage collections wait until the run has ended (``ui.gc_pacing``).
+        has cleaned up. Full garbage collections wait until the run has ended (``ws.full_collections_deferred``).
         """
-        with full_collections_deferred():
+        with ws.full_collections_deferred():
             await self._run(request)
 
     async def _run(self, request: ws.BacktestRequest) -> None:

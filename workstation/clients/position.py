@@ -15,7 +15,7 @@ import numpy as np
 
 from workstation.clients.pnl import entries_pnl, entries_pnl_of, slipped_move
 from workstation.config import Config
-from workstation.models.fast import construct, construct_from
+from workstation.models.fast import construct, construct_from, replaced
 from workstation.models.pnl import Pnl
 from workstation.models.position import Entry, PartialClose, PartialPnl, PartialType
 from workstation.models.signal import Excursion, SignalRow
@@ -188,7 +188,7 @@ class PositionState:
 
     def activate(self, pending_at: int) -> None:
         """Open the waiting order at its limit price at ``pending_at`` (a fill or a user activation, P12)."""
-        self.row = self.row.model_copy(update={"pending_at": pending_at, "is_scheduled": False})
+        self.row = replaced(self.row, pending_at=pending_at, is_scheduled=False)
 
     @property
     def stop_loss(self) -> float:
@@ -422,11 +422,10 @@ class PositionState:
         """
         price = self.row.price_open
         fall = self.pnl(price, config).pnl_percentage
-        self.row = self.row.model_copy(
-            update={
-                "peak_profit": Excursion(price=price, timestamp=when, pnl_percentage=0.0),
-                "max_drawdown": Excursion(price=price, timestamp=when, pnl_percentage=fall),
-            }
+        self.row = replaced(
+            self.row,
+            peak_profit=excursion(price, when, 0.0),
+            max_drawdown=excursion(price, when, fall),
         )
 
     def excursion_prices(self) -> tuple[float, float]:
@@ -474,9 +473,7 @@ class PositionState:
             return False
         pnl = self.pnl(price, config).pnl_percentage
         if pnl > 0:
-            self.row = row.model_copy(
-                update={"peak_profit": Excursion(price=price, timestamp=when, pnl_percentage=pnl)}
-            )
+            self.row = replaced(row, peak_profit=excursion(price, when, pnl))
         return True
 
     def _move_fall(self, price: float, when: int, config: Config) -> None:
@@ -487,9 +484,7 @@ class PositionState:
         effective = self.eff()
         if (price < effective and price < fall.price) if self.is_long else (price > effective and price > fall.price):
             pnl = self.pnl(price, config).pnl_percentage
-            self.row = row.model_copy(
-                update={"max_drawdown": Excursion(price=price, timestamp=when, pnl_percentage=pnl)}
-            )
+            self.row = replaced(row, max_drawdown=excursion(price, when, pnl))
 
     # ------------------------------------------------------------------ the public view (P1)
 
@@ -721,20 +716,25 @@ class PositionState:
         return "refuse"
 
 
+def excursion(price: float, when: int, pnl_percentage: float) -> Excursion:
+    """Return the `Excursion` at ``price`` and ``when`` (numbers as the engine computes them, taken as they are)."""
+    return construct(Excursion, price=float(price), timestamp=int(when), pnl_percentage=float(pnl_percentage))
+
+
 def with_exit_excursion(row: SignalRow, price: float, when: int, pnl_percentage: float) -> SignalRow:
     """Return ``row`` with its exit as the last point of its excursions (backtest-kit 19.5's close excursion).
 
     A position closed at its take profit, stop, liquidation price or expiry ends there: the fall moves to the exit
     when its PnL is lower, the peak when it is a higher gain. A closed-on-request position records no last point.
     """
-    point = Excursion(price=price, timestamp=when, pnl_percentage=pnl_percentage)
+    point = excursion(price, when, pnl_percentage)
     update: dict[str, Excursion] = {}
     fall, peak = row.max_drawdown, row.peak_profit
     if fall is None or pnl_percentage < fall.pnl_percentage:
         update["max_drawdown"] = point
     if pnl_percentage > 0 and (peak is None or pnl_percentage > peak.pnl_percentage):
         update["peak_profit"] = point
-    return row.model_copy(update=update) if update else row
+    return replaced(row, **update) if update else row
 
 
 class Valuation:
