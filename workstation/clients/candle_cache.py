@@ -6,29 +6,8 @@ import bisect
 
 import numpy as np
 
-from workstation.clients.candle_data import vwap_series
+from workstation.clients.candle_data import read_only_owner, vwap_series
 from workstation.models.candles import CANDLE_DTYPE
-
-
-def _read_only_owner(candles: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """Return the read-only candle array that owns ``candles`` and their offset in it, if there is one.
-
-    Only an owner nobody can write to may be shared: the cache must never change under a run.
-    """
-    owner = candles
-    while isinstance(owner.base, np.ndarray):
-        owner = owner.base
-    if (
-        owner.flags.writeable
-        or owner.dtype != CANDLE_DTYPE
-        or owner.ndim != 1
-        or not owner.flags.c_contiguous
-        or not candles.flags.c_contiguous
-    ):
-        return None
-    distance = candles.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
-    offset, remainder = divmod(distance, CANDLE_DTYPE.itemsize)
-    return (owner, offset) if remainder == 0 else None
 
 
 def _read_only_buffer(capacity: int) -> np.ndarray:
@@ -58,7 +37,7 @@ class CandleSegment:
         self.step = step
         self.start = int(candles["timestamp"][0])
         self.length = len(candles)
-        self._shared = _read_only_owner(candles)
+        self._shared = read_only_owner(candles)
         if self._shared is not None:
             owner, offset = self._shared
             self._buffer = owner[offset:]
@@ -92,7 +71,7 @@ class CandleSegment:
         needed = self.length + len(candles)
         if self._shared is not None:
             owner, offset = self._shared
-            continued = _read_only_owner(candles)
+            continued = read_only_owner(candles)
             if continued is not None and continued[0] is owner and continued[1] == offset + self.length:
                 self.length = needed
                 return
@@ -220,7 +199,7 @@ class CandleCache:
         self, candles: np.ndarray, touching: list[CandleSegment], first: int, last: int
     ) -> np.ndarray | None:
         """Return ``[first, last)`` as a view of the read-only owner of every piece, when they all sit in it."""
-        shared = _read_only_owner(candles)
+        shared = read_only_owner(candles)
         if shared is None:
             return None
         owner, offset = shared

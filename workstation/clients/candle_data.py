@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -13,6 +14,10 @@ from workstation.models.candles import CANDLE_DTYPE, CANDLE_FIELDS
 from workstation.timeutil import iso
 
 logger = logging.getLogger("workstation.exchange")
+
+#: The margin a read-only array's lowest price keeps above its highest over the factor for its pages to pass
+#: unchecked: a page's median or mean (a float sum) can exceed its highest price only by rounding, far below this.
+_REFERENCE_MARGIN = 1 + 1e-9
 
 
 def _as_matrix(raw: Any, exchange_name: str) -> np.ndarray:
@@ -82,6 +87,72 @@ def normalise_candles(raw: Any, exchange_name: str, since: int, end: int, prefix
             logger.warning("%sdropped %d duplicate candle(s)", prefix, dropped)
             candles = candles[unique]
     return candles
+
+
+def read_only_owner(candles: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Return the read-only candle array that owns ``candles`` and their offset in it, if there is one.
+
+    Only an owner nobody can write to may be shared: the cache must never change under a run.
+    """
+    owner = candles
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if (
+        owner.flags.writeable
+        or owner.dtype != CANDLE_DTYPE
+        or owner.ndim != 1
+        or not owner.flags.c_contiguous
+        or not candles.flags.c_contiguous
+    ):
+        return None
+    distance = candles.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    offset, remainder = divmod(distance, CANDLE_DTYPE.itemsize)
+    return (owner, offset) if remainder == 0 else None
+
+
+class _OwnerPrices(NamedTuple):
+    """What decides every page of a read-only candle array at once: whether all its candles are sound, its range."""
+
+    sound: bool
+    lowest: float
+    highest: float
+
+
+# By the id of a read-only candle array (a CSV file's), while it lives: worked out once, whatever pages are read.
+_OWNER_PRICES: dict[int, _OwnerPrices] = {}
+
+
+def _owner_prices(owner: np.ndarray) -> _OwnerPrices:
+    key = id(owner)
+    known = _OWNER_PRICES.get(key)
+    if known is None:
+        ohlc = np.column_stack([owner[name] for name in ("open", "high", "low", "close")])
+        volume = owner["volume"]
+        sound = len(owner) > 0 and bool(
+            np.isfinite(ohlc).all() and np.isfinite(volume).all() and (ohlc > 0).all() and (volume >= 0).all()
+        )
+        known = _OWNER_PRICES[key] = (
+            _OwnerPrices(True, float(ohlc.min()), float(ohlc.max())) if sound else _OwnerPrices(False, 0.0, 0.0)
+        )
+        weakref.finalize(owner, _OWNER_PRICES.pop, key, None)
+    return known
+
+
+def check_page(candles: np.ndarray, prefix: str, factor: float, min_for_median: int) -> None:
+    """`check_anomalies` on one page an exchange returned, deciding the pages of a read-only array once.
+
+    A page of a read-only array (a CSV file's candles) passes without a look when every candle of the whole array is
+    sound and its lowest price stays above its highest over ``factor``: no page's reference (a median or mean of its
+    prices, at most the highest) can then put a price below the threshold. The array's figures are worked out the
+    first time one of its pages is read and kept while it lives, so a run, and every later run on the same file,
+    checks it once. Any other page is checked as it comes, with the same error for the same candle.
+    """
+    shared = read_only_owner(candles)
+    if shared is not None and len(candles):
+        prices = _owner_prices(shared[0])
+        if prices.sound and prices.lowest >= prices.highest / factor * _REFERENCE_MARGIN:
+            return
+    check_anomalies(candles, prefix, factor, min_for_median)
 
 
 def check_anomalies(candles: np.ndarray, prefix: str, factor: float, min_for_median: int) -> None:

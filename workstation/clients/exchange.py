@@ -12,7 +12,7 @@ import numpy as np
 
 from workstation.clients.calls import ErrorSink, call_callback, call_maybe_async, end_run, is_async_callable
 from workstation.clients.candle_cache import CandleCache, CandleSegment
-from workstation.clients.candle_data import check_anomalies, normalise_candles
+from workstation.clients.candle_data import check_page, normalise_candles
 from workstation.config import Config
 from workstation.errors import CandleAnomalyError, CandleWindowError
 from workstation.models.candles import CANDLE_DTYPE
@@ -256,7 +256,7 @@ class ClientExchange:
                 else:
                     raw = await asyncio.to_thread(self.schema.get_candles, symbol, interval, since_dt, limit)
                 candles = normalise_candles(raw, self.exchange_name, since, since + limit * step, prefix)
-                check_anomalies(candles, prefix, config.price_anomaly_threshold_factor, config.min_candles_for_median)
+                check_page(candles, prefix, config.price_anomaly_threshold_factor, config.min_candles_for_median)
                 contiguous = _contiguous_prefix(candles, since, step)
                 if contiguous < needed and (strict or contiguous < len(candles)):
                     in_window = int(np.count_nonzero(candles["timestamp"] < since + needed * step))
