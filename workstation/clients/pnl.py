@@ -26,11 +26,7 @@ def entries_pnl(position: Position, effective_open: float, invested: float, pric
 
 def entries_pnl_of(long: bool, effective_open: float, invested: float, price_close: float, config: Config) -> Pnl:
     """`entries_pnl` of a long (``long``) or short position."""
-    percent, open_with_slip, close_with_slip = slipped_move(long, effective_open, price_close, config)
-    # The close fee is charged on the slipped close value, hence the pc / po scaling of the second fee.
-    fee_percent = config.percent_fee * (1 + close_with_slip / open_with_slip)
-    # The library multiplies by the leverage (1 here, an exact no-op) after subtracting the fees.
-    pnl_percentage = percent - fee_percent
+    pnl_percentage, fee_percent = net_move(long, effective_open, price_close, config)
     return construct_from(
         Pnl,
         {
@@ -42,6 +38,18 @@ def entries_pnl_of(long: bool, effective_open: float, invested: float, price_clo
             "fee_cost": fee_percent / 100 * invested,
         },
     )
+
+
+def net_move(long: bool, effective_open: float, price_close: float, config: Config) -> tuple[float, float]:
+    """Return the net PnL in % of `entries_pnl_of` and the fees in % it subtracted: the figures without the model.
+
+    A managed walk asks for the PnL % alone at every new peak or fall of a position.
+    """
+    percent, open_with_slip, close_with_slip = slipped_move(long, effective_open, price_close, config)
+    # The close fee is charged on the slipped close value, hence the pc / po scaling of the second fee.
+    fee_percent = config.percent_fee * (1 + close_with_slip / open_with_slip)
+    # The library multiplies by the leverage (1 here, an exact no-op) after subtracting the fees.
+    return percent - fee_percent, fee_percent
 
 
 def slipped_move(long: bool, price_open: float, price_close: float, config: Config) -> tuple[float, float, float]:

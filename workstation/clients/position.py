@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 
-from workstation.clients.pnl import entries_pnl, entries_pnl_of, slipped_move
+from workstation.clients.pnl import entries_pnl, entries_pnl_of, net_move, slipped_move
 from workstation.config import Config
 from workstation.models.fast import construct, construct_from, replaced
 from workstation.models.pnl import Pnl
@@ -282,6 +282,13 @@ class PositionState:
             return entries_pnl(self.row.position, money.eff, money.invested, price, config)
         return _partials_pnl(self.is_long, money.eff, money.invested, self._booked(config), price, config)
 
+    def pnl_percentage(self, price: float, config: Config) -> float:
+        """Return ``pnl(price, config).pnl_percentage``, the same float program without building the model."""
+        money = self._money()
+        if not self.partials:
+            return net_move(self.is_long, money.eff, price, config)[0]
+        return _partials_net(self.is_long, money.eff, money.invested, self._booked(config), price, config)[0]
+
     def partial_pnl(self, config: Config) -> tuple[PartialPnl, ...]:
         """Return what each partial close realised: its terms of the PnL of P15.2, in booking order.
 
@@ -421,7 +428,7 @@ class PositionState:
         slippage of entering and leaving), as backtest-kit 19.5 starts its ``_peak`` and ``_fall``.
         """
         price = self.row.price_open
-        fall = self.pnl(price, config).pnl_percentage
+        fall = self.pnl_percentage(price, config)
         self.row = replaced(
             self.row,
             peak_profit=excursion(price, when, 0.0),
@@ -471,7 +478,7 @@ class PositionState:
             (price > effective and price > peak.price) if self.is_long else (price < effective and price < peak.price)
         ):
             return False
-        pnl = self.pnl(price, config).pnl_percentage
+        pnl = self.pnl_percentage(price, config)
         if pnl > 0:
             self.row = replaced(row, peak_profit=excursion(price, when, pnl))
         return True
@@ -483,8 +490,7 @@ class PositionState:
         assert fall is not None
         effective = self.eff()
         if (price < effective and price < fall.price) if self.is_long else (price > effective and price > fall.price):
-            pnl = self.pnl(price, config).pnl_percentage
-            self.row = replaced(row, max_drawdown=excursion(price, when, pnl))
+            self.row = replaced(row, max_drawdown=excursion(price, when, self.pnl_percentage(price, config)))
 
     # ------------------------------------------------------------------ the public view (P1)
 
@@ -504,7 +510,7 @@ class PositionState:
         fields = self._view_fields()
         valuation = self._valuation
         if valuation is None or valuation.fields is not fields or valuation.config is not config:
-            valuation = self._valuation = Valuation(self, fields, config)
+            valuation = self._valuation = Valuation(self, fields, config, valuation)
         return valuation
 
     def _view_fields(self) -> dict[str, Any]:
@@ -750,21 +756,33 @@ class Valuation:
         Its view's fields but the PnL (`PositionState._view_fields`).
     config
         The costs the PnL is counted with.
+    previous
+        The position's valuation before, if any: its last PnL serves again while the money is the same (a trailing
+        move changes the view's levels, not its PnL).
     """
 
-    __slots__ = ("_booked", "_effective", "_invested", "_last", "_long", "config", "fields")
+    __slots__ = ("_booked", "_carried", "_effective", "_invested", "_last", "_long", "_money_key", "config", "fields")
 
-    def __init__(self, state: PositionState, fields: dict[str, Any], config: Config) -> None:
+    def __init__(
+        self, state: PositionState, fields: dict[str, Any], config: Config, previous: Valuation | None = None
+    ) -> None:
         self.fields = fields
         self.config = config
         self._long = state.is_long
         # An open position is valued by the one-entry program (P15.1) at its effective entry, or with partial closes
         # by P15.2 from their terms; both fixed until the next command. A waiting order is valued at zero.
-        money = state._money() if state.is_open else None
+        open_ = state.is_open
+        money = state._money() if open_ else None
         self._effective = None if money is None else money.eff
         self._invested = 0.0 if money is None else money.invested
         self._booked = state._booked(config) if money is not None and state.partials else None
+        # Entries and partial closes are only ever appended: their counts identify the money the PnL is counted on.
+        self._money_key = (len(state.entries), len(state.partials), open_)
         self._last: tuple[float, SignalRow] | None = None
+        #: The previous valuation's last view when the money is the same: its PnL at its price is this one's too.
+        self._carried: tuple[float, SignalRow] | None = None
+        if previous is not None and previous.config is config and previous._money_key == self._money_key:
+            self._carried = previous._last
 
     def view(self, price: float) -> SignalRow:
         """Return the view valued at ``price``."""
@@ -772,13 +790,17 @@ class Valuation:
         if last is not None and last[0] == price:
             return last[1]
         fields = self.fields.copy()
-        effective, booked = self._effective, self._booked
-        if effective is None:
-            fields["pnl"] = _ZERO_PNL
-        elif booked is None:
-            fields["pnl"] = entries_pnl_of(self._long, effective, self._invested, price, self.config)
+        carried = self._carried
+        if carried is not None and carried[0] == price:
+            fields["pnl"] = carried[1].pnl
         else:
-            fields["pnl"] = _partials_pnl(self._long, effective, self._invested, booked, price, self.config)
+            effective, booked = self._effective, self._booked
+            if effective is None:
+                fields["pnl"] = _ZERO_PNL
+            elif booked is None:
+                fields["pnl"] = entries_pnl_of(self._long, effective, self._invested, price, self.config)
+            else:
+                fields["pnl"] = _partials_pnl(self._long, effective, self._invested, booked, price, self.config)
         view = construct_from(SignalRow, fields)
         self._last = (price, view)
         return view
@@ -793,15 +815,7 @@ def _partials_pnl(
     config: Config,
 ) -> Pnl:
     """P15.2: the partial closes' terms (``PositionState._booked``), then the rest closed at ``price``."""
-    # The partial closes' terms come first in the sums and do not depend on the price: counted once.
-    weighted, fees, closed, _ = booked
-    remaining_weight = (invested - closed) / invested
-    if remaining_weight > 0:
-        percent, open_with_slip, close_with_slip = slipped_move(long, final_open, price, config)
-        weighted = weighted + remaining_weight * percent
-        fees = fees + config.percent_fee * remaining_weight * (close_with_slip / open_with_slip)
-    # The library multiplies by the leverage (1 here, an exact no-op).
-    pnl_percentage = weighted - fees
+    pnl_percentage, fees = _partials_net(long, final_open, invested, booked, price, config)
     return construct_from(
         Pnl,
         {
@@ -813,6 +827,26 @@ def _partials_pnl(
             "fee_cost": fees / 100 * invested,
         },
     )
+
+
+def _partials_net(
+    long: bool,
+    final_open: float,
+    invested: float,
+    booked: tuple[float, float, float, tuple[tuple[float, float, float], ...]],
+    price: float,
+    config: Config,
+) -> tuple[float, float]:
+    """Return the net PnL in % of `_partials_pnl` and the fees in % it subtracted."""
+    # The partial closes' terms come first in the sums and do not depend on the price: counted once.
+    weighted, fees, closed, _ = booked
+    remaining_weight = (invested - closed) / invested
+    if remaining_weight > 0:
+        percent, open_with_slip, close_with_slip = slipped_move(long, final_open, price, config)
+        weighted = weighted + remaining_weight * percent
+        fees = fees + config.percent_fee * remaining_weight * (close_with_slip / open_with_slip)
+    # The library multiplies by the leverage (1 here, an exact no-op).
+    return weighted - fees, fees
 
 
 def _cost_and_coins(entries: Sequence[Entry]) -> tuple[float, float]:
