@@ -104,6 +104,17 @@ class CandleSegment:
         finally:
             self._buffer.flags.writeable = False
 
+    def window(self, first: int, count: int) -> np.ndarray:
+        """Return a view of the ``count`` candles from index ``first``, read-only as every view of the buffer is."""
+        return self._buffer[first : first + count]
+
+    def vwap_at(self, count: int, index: int) -> float:
+        """Return the VWAP of the ``count`` candles ending at ``index`` (below `length`), one value of `vwap`."""
+        series = self._vwap.get(count)
+        if series is None or series[1] <= index:
+            return float(self.vwap(count, index + 1)[index])
+        return float(series[0][index])
+
     def vwap(self, count: int, upto: int | None = None) -> np.ndarray:
         """VWAP of the ``count`` candles ending at each index (NaN where the window is not full).
 

@@ -56,7 +56,8 @@ class ClientExchange:
     async def get_candles(self, symbol: str, interval: str, limit: int, when: int, config: Config) -> np.ndarray:
         """Return the ``limit`` closed candles before ``when`` (SPEC §3.3), oldest first.
 
-        The array is a read-only view of the cache: cached candles never change, and nobody can change them.
+        The array is a view of the cache, read-only as the cache's buffers are (numpy refuses to make a view of a
+        read-only array writeable): cached candles never change, and nobody can change them.
         """
         step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
         aligned = when // step * step
@@ -65,22 +66,30 @@ class ClientExchange:
             symbol, interval, since, aligned, strict=True, config=config
         )
         assert segment is not None
-        first = (since - segment.start) // step
-        window = segment.candles[first : first + limit]
-        window.flags.writeable = False
-        return window
+        return segment.window((since - segment.start) // step, limit)
 
     async def get_average_price(self, symbol: str, when: int, config: Config) -> float:
         """Return the VWAP of the ``avg_price_candles_count`` closed 1m candles before ``when``."""
+        price = self.cached_average_price(symbol, when, config)
+        if price is not None:
+            return price
         count = config.avg_price_candles_count
         aligned = when // MINUTE_MS * MINUTE_MS
-        since = aligned - count * MINUTE_MS
-        segment = self._cached(symbol, "1m", since, aligned) or await self._ensure(
-            symbol, "1m", since, aligned, strict=True, config=config
-        )
+        segment = await self._ensure(symbol, "1m", aligned - count * MINUTE_MS, aligned, strict=True, config=config)
         assert segment is not None
-        index = (aligned - MINUTE_MS - segment.start) // MINUTE_MS
-        return float(segment.vwap(count, index + 1)[index])
+        return segment.vwap_at(count, (aligned - MINUTE_MS - segment.start) // MINUTE_MS)
+
+    def cached_average_price(self, symbol: str, when: int, config: Config) -> float | None:
+        """Return `get_average_price` at ``when`` if its candles are in the segment last read, else None.
+
+        Without a coroutine: the engine asks on every flat tick of a backtest, and most are answered here.
+        """
+        count = config.avg_price_candles_count
+        aligned = when // MINUTE_MS * MINUTE_MS
+        segment = self._cached(symbol, "1m", aligned - count * MINUTE_MS, aligned)
+        if segment is None:
+            return None
+        return segment.vwap_at(count, (aligned - MINUTE_MS - segment.start) // MINUTE_MS)
 
     def cached_average_prices(
         self, symbol: str, first: int, step: int, count: int, config: Config
@@ -127,13 +136,18 @@ class ClientExchange:
             window.flags.writeable = False
             return window
 
+    def has_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
+        """Tell whether the VWAP of every minute from ``first_tick`` to ``last_tick`` is in the segment last read."""
+        since = first_tick // MINUTE_MS * MINUTE_MS - config.avg_price_candles_count * MINUTE_MS
+        return self._cached(symbol, "1m", since, last_tick // MINUTE_MS * MINUTE_MS) is not None
+
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
+        if self.has_prices(symbol, first_tick, last_tick, config):
+            return True
         count = config.avg_price_candles_count
         since = first_tick // MINUTE_MS * MINUTE_MS - count * MINUTE_MS
         until = last_tick // MINUTE_MS * MINUTE_MS
-        if self._cached(symbol, "1m", since, until) is not None:
-            return True
         try:
             segment = await self._ensure(symbol, "1m", since, until, strict=True, config=config)
         except Exception:

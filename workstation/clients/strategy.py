@@ -204,10 +204,13 @@ class ClientStrategy:
 
         An idle tick returns None instead of an ``IdleResult`` when nobody would see it (``idle_wanted``).
         """
-        price = await self.exchange.get_average_price(self.symbol, when, self.config)
+        price = self.exchange.cached_average_price(self.symbol, when, self.config)
+        if price is None:
+            price = await self.exchange.get_average_price(self.symbol, when, self.config)
+        manager = self.manager
         if self.stopped:
             return await self._idle(when, price)
-        if self.manager.paused:
+        if manager.paused:
             # Paused: no signal, and the throttle forgets its bucket, so get_signal runs the minute after a resume.
             self.last_bucket = None
             return await self._idle(when, price)
@@ -215,10 +218,10 @@ class ClientStrategy:
         if bucket == self.last_bucket:
             return await self._idle(when, price)
         self.last_bucket = bucket
-        if not await self._risk_allows("pre_check", price, when, None):
+        if not isinstance(self.risk, NoRisk) and not await self._risk_allows("pre_check", price, when, None):
             return await self._idle(when, price)
-        self.manager.avg = price
-        manager_token = active_manager.set(self.manager)
+        manager.avg = price
+        manager_token = active_manager.set(manager)
         try:
             dto = await self._get_signal(self.symbol, when)
         except StrategyAbortedError:

@@ -26,6 +26,9 @@ from workstation.reports.performance import METRIC_TYPES, NO_PREVIOUS
 from workstation.storages import partial_storage, performance_storage
 from workstation.timeutil import MINUTE_MS
 
+#: Builds a named tuple from its fields without the keyword handling of its generated ``__new__``.
+_new_tuple = tuple.__new__
+
 #: By default a run gives the event loop a turn at least this often (seconds of work), so a GUI never freezes.
 YIELD_EVERY_SECONDS = 0.02
 
@@ -218,20 +221,25 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     index = 0
     job.position.total_frames = total
     job.position.when = ticks.first
+    # What every tick reads, held in locals: a year of 1m ticks passes here 70 000 times.
+    symbol, first, step, interval = job.symbol, ticks.first, ticks.step, strategy.interval_ms
+    is_stopped, perf_counter = job.is_stopped, time.perf_counter
     try:
         while index < total:
-            tick_started = time.perf_counter()
+            tick_started = perf_counter()
             audience.refresh(tick_started)
-            when = ticks.at(index)
-            _progress(job, audience, index, when)
-            if job.is_stopped():
+            when = first + index * step
+            if audience.progress:
+                _progress(job, audience, index, when)
+            if is_stopped():
                 break
             if tick_started >= next_yield:
                 performance.flush()
                 job.position.processed_frames, job.position.when = index, when
                 await _yield_to_loop()
-                next_yield = time.perf_counter() + job.loop_turn_seconds
-            if strategy.is_throttled(when) and not strategy.stopped:
+                next_yield = perf_counter() + job.loop_turn_seconds
+            # `strategy.is_throttled(when)`, inline.
+            if when // interval * interval == strategy.last_bucket and not strategy.stopped:
                 if not audience.idle:
                     skipped = await _skip_throttled(job, audience, index, performance, tick_started)
                 elif strategy.idles_alone and not audience.idle_listened and not strategy.manager.paused:
@@ -243,14 +251,14 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                     if halted:
                         break
                     continue
-            token = execution_context.set(ExecutionContext(job.symbol, when, True))
+            token = execution_context.set(_new_tuple(ExecutionContext, (symbol, when, True)))
             try:
                 result = await strategy.generate(when)
             finally:
                 execution_context.reset(token)
             if result is None or result.action == "idle":
                 performance.measure(_TIMEFRAME, tick_started)
-                if job.is_stopped():
+                if is_stopped():
                     break
                 index += 1
                 continue
@@ -301,7 +309,10 @@ async def _skip_throttled(
     next_bucket = strategy.last_bucket + strategy.interval_ms
     stop = max(index, ticks.index_from(next_bucket))
     first_tick, last_tick = ticks.at(index), ticks.at(stop - 1)
-    if not await strategy.exchange.ensure_prices(job.symbol, first_tick, last_tick, strategy.config):
+    exchange = strategy.exchange
+    if not exchange.has_prices(job.symbol, first_tick, last_tick, strategy.config) and not (
+        await exchange.ensure_prices(job.symbol, first_tick, last_tick, strategy.config)
+    ):
         return None
     performance.measure(_TIMEFRAME, tick_started)
     if job.is_stopped():

@@ -8,7 +8,7 @@ from typing import Any
 
 from workstation.clients.calls import is_async_callable
 from workstation.context import helpers_enabled
-from workstation.timeutil import from_ms
+from workstation.timeutil import Moments
 
 
 def signal_caller(
@@ -19,13 +19,14 @@ def signal_caller(
     The runner has already set the tick's ``ExecutionContext``, which the helpers read.
     """
     is_async = is_async_callable(get_signal)
+    moment_of = Moments().at
 
     async def call(symbol: str, when: int) -> Any:
         gate_token = helpers_enabled.set(True)
         try:
             if not is_async:
-                return get_signal(symbol, from_ms(when))
-            coroutine = get_signal(symbol, from_ms(when))
+                return get_signal(symbol, moment_of(when))
+            coroutine = get_signal(symbol, moment_of(when))
             try:
                 suspended_on = coroutine.send(None)
             except StopIteration as finished:

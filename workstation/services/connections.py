@@ -64,7 +64,8 @@ class ExchangeConnectionService(ConnectionService[ClientExchange]):
 
     def for_run(self, exchange_name: str, backtest: bool) -> ClientExchange:
         """Return the client a running strategy uses (a live one reads its run's clock), creating it if none."""
-        existing = self.peek(f"{exchange_name}:{mode(backtest)}")
+        # The memo key spelled out rather than built by `mode`: a strategy's helpers ask on every call.
+        existing = self._clients.get(f"{exchange_name}:backtest" if backtest else f"{exchange_name}:live")
         return existing if existing is not None else self.client(exchange_name, backtest)
 
 
