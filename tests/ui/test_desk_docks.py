@@ -18,6 +18,7 @@ import qasync
 from desk_market import FIRST_CLOSE, SYMBOL, Market, paper_desk
 from loop_helpers import pause, wait_until
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
@@ -125,8 +126,52 @@ def test_the_ticket_shows_and_sends_exactly_its_order_then_its_stop_loss_and_tak
     }
     assert [sent[request.client_order_id].status for request in shown] == ["closed", "open", "open"]
     assert ticket.status.text() == "BUY market: closed\nSELL stop loss: open\nSELL take profit: open\nSent."
-    # Sent: the next Submit is a new ticket, with new client ids.
-    assert ticket.requests()[0].client_order_id != shown[0].client_order_id
+    # Sent: the ticket keeps showing what it sent, Submit waits for a change of a field.
+    assert ticket.requests() == shown
+    assert not ticket.submit_button.isEnabled()
+    assert ticket.sends_title.text() == "Sent — change a field for a new order"
+
+
+def double_click(qtbot: QtBot, button: QWidget) -> None:
+    """Double-click ``button`` as a mouse does: press, release, a second press (the double-click) and release."""
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.mouseDClick(button, Qt.MouseButton.LeftButton)
+    qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
+
+
+def test_a_double_click_on_submit_sends_one_order_and_a_changed_amount_exactly_one_more(
+    desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
+) -> None:
+    show(window, desk, qloop)
+    ticket = window.desk.open_ticket(TicketValues(SYMBOL, "buy", "market", "amount", "0.01"))
+    first = ticket.requests()
+    double_click(qtbot, ticket.submit_button)
+    ticket.submit()
+    # In flight: the inputs are locked with Submit.
+    assert (ticket.status.text(), ticket.inputs.isEnabled()) == ("Sending…", False)
+    wait_until(qloop, lambda: ticket.status.text() == "BUY market: closed\nSent.")
+    save(ticket, "ticket-sent.png")
+    # The desk answered: clicks on Submit still send nothing (the ticket shows what it sent).
+    double_click(qtbot, ticket.submit_button)
+    ticket.submit()
+    pause(qloop, 0.05)
+    assert [order.client_order_id for order in desk.orders()] == [first[0].client_order_id]
+    assert (ticket.requests(), ticket.submit_button.isEnabled(), ticket.inputs.isEnabled()) == (first, False, True)
+
+    # A changed amount is a new ticket: new ids, Submit enabled for exactly one more order.
+    ticket.size_edit.selectAll()
+    qtbot.keyClicks(ticket.size_edit, "0.005")
+    (second,) = ticket.requests()
+    assert (second.amount, second.client_order_id != first[0].client_order_id) == (0.005, True)
+    assert (ticket.submit_button.isEnabled(), ticket.sends_title.text()) == (True, "Submit sends")
+    double_click(qtbot, ticket.submit_button)
+    wait_until(qloop, lambda: ticket.status.text() == "BUY market: closed\nSent.")
+    qtbot.mouseClick(ticket.submit_button, Qt.MouseButton.LeftButton)
+    pause(qloop, 0.05)
+    assert {order.client_order_id: order.amount for order in desk.orders()} == {
+        first[0].client_order_id: 0.01,
+        second.client_order_id: 0.005,
+    }
 
 
 def test_the_docks_fill_from_the_desk_and_cancel_works_from_the_orders_dock(

@@ -7,8 +7,9 @@ of the bought amount resting on the venue, sent once the market buy filled; so t
 sized by amount, where the amount they protect is known before sending.
 
 Each ticket has its own id, part of its orders' client ids: pressing Submit again after a failure the outcome of
-which is unknown sends the same client ids, which the desk looks up before sending (never twice). A ticket that was
-sent starts over with a new id.
+which is unknown sends the same client ids, which the desk looks up before sending (never twice). While its orders
+are in flight the inputs and Submit are locked; once sent, the ticket keeps showing what it sent and Submit stays
+disabled (a double-click sends one order) until the trader changes a field: then it starts over with a new id.
 """
 
 from __future__ import annotations
@@ -200,6 +201,10 @@ class OrderTicket(QDialog):
         self.setWindowTitle("Order ticket")
         self.ticket_id = new_ticket_id()
         self._requests: list[ws.OrderRequest] = []
+        #: Submit was pressed and the desk has not answered yet.
+        self._sending = False
+        #: The orders shown went through: Submit waits for a change of a field (a new ticket).
+        self._sent = False
         #: The strategy and signal of the position the ticket closes, and whether it closes one.
         self._closes: tuple[str | None, str | None, bool] = (None, None, False)
 
@@ -233,7 +238,9 @@ class OrderTicket(QDialog):
         size_row.addWidget(self.by_amount)
         size_row.addWidget(self.by_cost)
         size_row.addWidget(self.size_edit, 1)
-        form = QFormLayout()
+        self.inputs = QWidget(self)
+        form = QFormLayout(self.inputs)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Symbol", self.symbol_edit)
         form.addRow("Side", self.side_box)
         form.addRow("Type", self.type_box)
@@ -261,7 +268,7 @@ class OrderTicket(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.inputs)
         layout.addWidget(self.error)
         layout.addWidget(self.sends_title)
         layout.addWidget(self.preview)
@@ -270,12 +277,12 @@ class OrderTicket(QDialog):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(560)
 
-        self.symbol_edit.editTextChanged.connect(self._refresh)
+        self.symbol_edit.editTextChanged.connect(self._edited)
         for box in (self.side_box, self.type_box):
-            box.currentIndexChanged.connect(self._refresh)
-        self.size_group.buttonToggled.connect(self._refresh)
+            box.currentIndexChanged.connect(self._edited)
+        self.size_group.buttonToggled.connect(self._edited)
         for edit in (self.size_edit, self.price_edit, self.take_profit_edit, self.stop_loss_edit):
-            edit.textChanged.connect(self._refresh)
+            edit.textChanged.connect(self._edited)
         self._refresh()
 
     # -- filling in ---------------------------------------------------------------------------------------
@@ -290,7 +297,13 @@ class OrderTicket(QDialog):
         self.symbol_edit.blockSignals(False)
 
     def fill(self, values: TicketValues) -> None:
-        """Put ``values`` in the inputs (a double-clicked position or chart price)."""
+        """Put ``values`` in the inputs (a double-clicked position or chart price): a new ticket once one was sent.
+
+        Nothing changes while orders are in flight (the inputs are locked until the desk answers).
+        """
+        if self._sending:
+            return
+        self._start_over()
         self.symbol_edit.setEditText(values.symbol)
         self.side_box.setCurrentIndex(self.side_box.findData(values.side))
         self.type_box.setCurrentIndex(self.type_box.findData(values.type))
@@ -326,24 +339,43 @@ class OrderTicket(QDialog):
     # -- sending ------------------------------------------------------------------------------------------
 
     def submit(self) -> None:
-        """Emit the requests shown (nothing while an input is invalid)."""
-        if self._requests:
-            self.submit_button.setEnabled(False)
-            self.status.setText("Sending…")
-            self.submit_requested.emit(list(self._requests))
+        """Emit the requests shown, once: nothing while an input is invalid, orders are in flight or were sent."""
+        if not self._requests or self._sending or self._sent:
+            return
+        self._sending = True
+        self.inputs.setEnabled(False)
+        self.submit_button.setEnabled(False)
+        self.status.setText("Sending…")
+        self.submit_requested.emit(list(self._requests))
 
     def show_outcome(self, sent: Sequence[ws.OrderRecord], failure: str | None) -> None:
-        """Say what came of Submit; once everything went through, the next Submit is a new ticket (new ids)."""
+        """Say what came of Submit and unlock the inputs.
+
+        Once everything went through, the ticket keeps showing what it sent and Submit stays disabled until a field
+        changes (then it is a new ticket, with new ids); after a failure Submit sends the same client ids again.
+        """
         lines = [f"{record.side.upper()} {record.type.replace('_', ' ')}: {record.status}" for record in sent]
         if failure is None:
-            self.ticket_id = new_ticket_id()
+            self._sent = True
             lines.append("Sent." if sent else "")
         else:
             lines.append(failure)
+        self._sending = False
+        self.inputs.setEnabled(True)
         self.status.setText("\n".join(line for line in lines if line))
         self._refresh()
 
     # -- internals ----------------------------------------------------------------------------------------
+
+    def _start_over(self) -> None:
+        """Make a sent ticket a new one: new client ids, Submit enabled again once the inputs make orders."""
+        if self._sent:
+            self._sent = False
+            self.ticket_id = new_ticket_id()
+
+    def _edited(self) -> None:
+        self._start_over()
+        self._refresh()
 
     def _refresh(self) -> None:
         values = self.values()
@@ -387,7 +419,8 @@ class OrderTicket(QDialog):
             )
             or nothing
         )
-        self.submit_button.setEnabled(bool(self._requests))
+        self.sends_title.setText("Sent — change a field for a new order" if self._sent else "Submit sends")
+        self.submit_button.setEnabled(bool(self._requests) and not self._sending and not self._sent)
 
     def _show_error(self, text: str) -> None:
         palette = self.error.palette()
