@@ -160,6 +160,11 @@ class CandleCache:
         if segment is not None:
             segment.reserve((until - segment.start) // self.step)
 
+    @property
+    def expected(self) -> tuple[int, int] | None:
+        """The ``[since, until)`` a run announced it will read (`expect`), if any."""
+        return self._expected
+
     def find(self, timestamp: int) -> CandleSegment | None:
         """Return the segment holding the candle that opens at ``timestamp``, if any."""
         position = bisect.bisect_right(self._starts, timestamp) - 1

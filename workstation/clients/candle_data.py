@@ -148,11 +148,19 @@ def check_page(candles: np.ndarray, prefix: str, factor: float, min_for_median: 
     checks it once. Any other page is checked as it comes, with the same error for the same candle.
     """
     shared = read_only_owner(candles)
-    if shared is not None and len(candles):
-        prices = _owner_prices(shared[0])
-        if prices.sound and prices.lowest >= prices.highest / factor * _REFERENCE_MARGIN:
-            return
+    if shared is not None and len(candles) and pages_pass(shared[0], factor):
+        return
     check_anomalies(candles, prefix, factor, min_for_median)
+
+
+def pages_pass(owner: np.ndarray, factor: float) -> bool:
+    """Tell whether every page of the read-only candle array ``owner`` passes `check_anomalies` with ``factor``.
+
+    True when every candle of the array is sound and its lowest price stays above its highest over ``factor`` (see
+    `check_page`); worked out once per array while it lives.
+    """
+    prices = _owner_prices(owner)
+    return prices.sound and prices.lowest >= prices.highest / factor * _REFERENCE_MARGIN
 
 
 def check_anomalies(candles: np.ndarray, prefix: str, factor: float, min_for_median: int) -> None:

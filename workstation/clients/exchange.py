@@ -12,9 +12,10 @@ import numpy as np
 
 from workstation.clients.calls import ErrorSink, call_callback, call_maybe_async, end_run, is_async_callable
 from workstation.clients.candle_cache import CandleCache, CandleSegment
-from workstation.clients.candle_data import check_page, normalise_candles
+from workstation.clients.candle_data import check_page, normalise_candles, pages_pass
 from workstation.config import Config
 from workstation.errors import CandleAnomalyError, CandleWindowError
+from workstation.exchanges.csv import CsvCandles
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, iso
@@ -222,6 +223,14 @@ class ClientExchange:
             raise CandleWindowError(
                 f"{prefix}expected {expected} candles from {iso(missing)}, got 0 (first missing: {iso(missing)})"
             )
+        continuation = (
+            self._file_continuation(cache, segment, fetch_end, guard_end, config) if fetch_end >= until else None
+        )
+        if continuation is not None:
+            assert segment is not None
+            cache.insert(continuation)
+            self._hot[(symbol, interval)] = segment
+            return segment
         chunk_since = fetch_from
         next_turn = time.perf_counter() + _LOOP_TURN_SECONDS
         while chunk_since < fetch_end:
@@ -246,6 +255,41 @@ class ClientExchange:
                 f"got {(held - since) // step} (first missing: {iso(held)})"
             )
         return segment
+
+    def _file_continuation(
+        self, cache: CandleCache, segment: CandleSegment | None, fetch_end: int, guard_end: int, config: Config
+    ) -> np.ndarray | None:
+        """Return what follows ``segment`` in a CSV file's candles, up to the run's announced end, when it is known.
+
+        A backtest reading a CSV file (`CsvCandles`) on 1m holds the file's read-only candles once the first page
+        arrived, and its cached segment is a view of them. When the file's pages pass the anomaly check whatever
+        their bounds (`pages_pass`), no one watches the pages (``on_candle_data``) and the file holds every candle
+        the pages up to ``fetch_end`` would bring, the rest of the run's frame is that slice of the file: the same
+        candles the pages would bring one by one (a year is 526 requests of 1,000), read at once. Otherwise None:
+        the pages are requested as always, so a gap or the file's end is reported exactly as before.
+        """
+        source = self.schema.get_candles
+        if (
+            segment is None
+            or not self.backtest
+            or segment.step != MINUTE_MS
+            or not isinstance(source, CsvCandles)
+            or self.schema.callbacks.on_candle_data is not None
+        ):
+            return None
+        owner = source.loaded
+        offset = None if owner is None else segment.offset_in(owner)
+        if owner is None or offset is None or not pages_pass(owner, config.price_anomaly_threshold_factor):
+            return None
+        expected = cache.expected
+        end = min(max(fetch_end, expected[1] if expected is not None else fetch_end), guard_end)
+        first = offset + segment.length
+        following = owner[first : first + max(0, (end - segment.end) // MINUTE_MS)]
+        contiguous = _contiguous_prefix(following, segment.end, MINUTE_MS)
+        if contiguous < (fetch_end - segment.end) // MINUTE_MS:
+            return None
+        continuation: np.ndarray = following[:contiguous]
+        return continuation
 
     async def _request(
         self,

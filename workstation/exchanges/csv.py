@@ -114,6 +114,11 @@ class CsvCandles:
             return candles[first:last]
         return aggregate_candles(candles[first:last], window)
 
+    @property
+    def loaded(self) -> np.ndarray | None:
+        """The file's read-only candles once a call has read them, else None."""
+        return self._candles
+
     async def load(self) -> np.ndarray:
         """Return the file's candles, reading the file on the first call (later calls return the same array)."""
         if self._loading is None:
