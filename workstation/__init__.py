@@ -36,7 +36,7 @@ from workstation.brokers.ccxt_venue import ApiKeyMissingError, CcxtVenue
 from workstation.brokers.errors import OrderDeletedError, OrderRejectedError, OrderTransientError
 from workstation.brokers.gates import BrokerGateError
 from workstation.brokers.orders import Balance, Fill, OrderRecord, OrderRequest, Side, client_order_id
-from workstation.brokers.paper_venue import PaperVenue
+from workstation.brokers.paper_venue import PaperVenue, symbol_assets
 from workstation.brokers.payloads import (
     AverageBuy,
     LevelMove,
@@ -686,6 +686,7 @@ __all__ = [
     "strategy_indicators",
     "strategy_params_model",
     "sweepable_strategies",
+    "symbol_assets",
     "walk_forward_windows",
     "write_bytes_atomically",
     "write_text_atomically",

@@ -18,10 +18,12 @@ import qasync
 from desk_market import FIRST_CLOSE, SYMBOL, Market, paper_desk
 from loop_helpers import pause, wait_until
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 import workstation as ws
+from ui.desk.real_money import BANNER_RED, BANNER_TEXT
 from ui.desk.ticket import OrderTicket, TicketValues
 from ui.main_window import MainWindow
 
@@ -107,12 +109,15 @@ def test_the_ticket_shows_and_sends_exactly_its_order_then_its_stop_loss_and_tak
             signal_id=signal_id,
         ),
     ]
+    # Where they go, and what they are worth: no price is known before the desk's first fill.
+    assert ticket.destination.text() == "to paper account (simulated fills)"
+    assert not ticket.destination.autoFillBackground()  # paper: not in the real-money colours
     assert ticket.preview.text().splitlines() == [
-        "1. BUY MARKET 0.01 BTC/USDT",
+        "1. BUY MARKET 0.01 BTC/USDT · price unknown",
         f"    purpose manual · signal {signal_id} · client id {shown[0].client_order_id}",
-        "2. SELL STOP LOSS 0.01 BTC/USDT trigger 41000.00",
+        "2. SELL STOP LOSS 0.01 BTC/USDT trigger 41000.00 · ≈ 410.00 USDT at the trigger",
         f"    purpose stop_loss · signal {signal_id} · client id {shown[1].client_order_id}",
-        "3. SELL TAKE PROFIT 0.01 BTC/USDT trigger 45000.00",
+        "3. SELL TAKE PROFIT 0.01 BTC/USDT trigger 45000.00 · ≈ 450.00 USDT at the trigger",
         f"    purpose take_profit · signal {signal_id} · client id {shown[2].client_order_id}",
     ]
 
@@ -163,6 +168,10 @@ def test_a_double_click_on_submit_sends_one_order_and_a_changed_amount_exactly_o
     qtbot.keyClicks(ticket.size_edit, "0.005")
     (second,) = ticket.requests()
     assert (second.amount, second.client_order_id != first[0].client_order_id) == (0.005, True)
+    # Valued at the desk's newest price, its fill's: 0.005 × 42,029.75.
+    assert ticket.preview.text().splitlines()[0] == "1. BUY MARKET 0.005 BTC/USDT · ≈ 210.15 USDT at 42,029.75"
+    pause(qloop, 0.05)  # the layout follows the error shown and hidden while typing
+    save(ticket, "ticket-new-order.png")
     assert (ticket.submit_button.isEnabled(), ticket.sends_title.text()) == (True, "Submit sends")
     double_click(qtbot, ticket.submit_button)
     wait_until(qloop, lambda: ticket.status.text() == "BUY market: closed\nSent.")
@@ -172,6 +181,39 @@ def test_a_double_click_on_submit_sends_one_order_and_a_changed_amount_exactly_o
         first[0].client_order_id: 0.01,
         second.client_order_id: 0.005,
     }
+
+
+def test_a_limit_order_is_valued_at_its_limit_price_and_a_cost_at_its_cost(
+    desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    show(window, desk, qloop)
+    ticket = window.desk.open_ticket(TicketValues(SYMBOL, "buy", "limit", "amount", "0.02", "41,500"))
+    assert (
+        ticket.preview.text().splitlines()[0]
+        == "1. BUY LIMIT 0.02 BTC/USDT at 41500.00 · ≈ 830.00 USDT at the limit price"
+    )
+    ticket.fill(TicketValues(SYMBOL, "buy", "market", "cost", "250"))
+    assert ticket.preview.text().splitlines()[0] == "1. BUY MARKET for 250 BTC/USDT · ≈ 250.00 USDT"
+
+
+def test_a_real_money_desk_is_said_in_the_banner_colours_and_words(qtbot: QtBot) -> None:
+    ticket = OrderTicket()
+    qtbot.addWidget(ticket)
+    ticket.set_destination("binance (real money)", real_money=True, price_of=lambda symbol: 4675.82)
+    ticket.fill(TicketValues("ETH/USDT", "buy", "market", "amount", "0.01"))
+    assert ticket.destination.text() == "REAL MONEY — to binance (real money)"
+    assert ticket.destination.autoFillBackground()
+    palette = ticket.destination.palette()
+    assert (palette.color(QPalette.ColorRole.Window).name(), palette.color(QPalette.ColorRole.WindowText).name()) == (
+        BANNER_RED,
+        BANNER_TEXT,
+    )
+    assert ticket.preview.text().splitlines()[0] == "1. BUY MARKET 0.01 ETH/USDT · ≈ 46.76 USDT at 4,675.82"
+    ticket.show()
+    save(ticket, "ticket-real-money.png")
+    ticket.set_destination(None)
+    assert ticket.destination.text() == "to no desk: start a run with a desk first"
+    assert ticket.preview.text().splitlines()[0] == "1. BUY MARKET 0.01 ETH/USDT · price unknown"
 
 
 def test_the_docks_fill_from_the_desk_and_cancel_works_from_the_orders_dock(

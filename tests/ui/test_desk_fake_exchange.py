@@ -79,6 +79,8 @@ def test_the_desk_trades_on_the_fake_exchange_from_the_ticket_cancels_and_flatte
 
     ticket = view.open_ticket(TicketValues(SYMBOL, "buy", "market", "amount", "0.01", stop_loss="41000"))
     shown = ticket.requests()
+    assert ticket.destination.text() == f"to binance at {exchange.url} (local fake exchange)"
+    save(ticket, "desk_fake_exchange_ticket.png")
     qtbot.mouseClick(ticket.submit_button, Qt.MouseButton.LeftButton)
     wait_until(qloop, lambda: ticket.status.text() not in ("", "Sending…"))
     assert ticket.status.text() == "BUY market: closed\nSELL stop loss: open\nSent."

@@ -136,6 +136,7 @@ class DeskView(QObject):
         self._show_halted()
         self.ticket_action.setEnabled(True)
         self.account.venue.setText(f"Orders go to {desk.destination}")
+        self._show_destination()
         self.account.reconciliation.show_reconciliation(desk.reconciliation)
         self.show_monitors()
         self.timer.start()
@@ -160,6 +161,7 @@ class DeskView(QObject):
             task.cancel()
         self.desk = None
         self._show_halted()
+        self._show_destination()
         self.ticket_action.setEnabled(False)
         self.desk_attached.emit(None)
 
@@ -235,18 +237,34 @@ class DeskView(QObject):
         return sent
 
     def open_ticket(self, values: TicketValues | None = None) -> OrderTicket:
-        """Show the order ticket (one per window, non-modal), filled with ``values`` when given; return it."""
+        """Show the order ticket (one per window, non-modal), filled with ``values`` when given; return it.
+
+        Opened empty, its symbol is the one of the run the chart follows (the run selected in the Live dock).
+        """
         if self.ticket is None:
             self.ticket = OrderTicket(self._window)
             self.ticket.submit_requested.connect(lambda requests: self._spawn(self.submit(requests)))
+        self._show_destination()
         symbols = sorted({order.symbol for order in self.orders_model.rows()} | set(self._prices()))
         self.ticket.set_symbols(symbols)
         if values is not None:
             self.ticket.fill(values)
+        elif not self.ticket.values().symbol.strip() and (symbol := self.chart_orders.symbol()) is not None:
+            self.ticket.symbol_edit.setEditText(symbol)
         self.ticket.show()
         self.ticket.raise_()
         self.ticket.activateWindow()
         return self.ticket
+
+    def _show_destination(self) -> None:
+        """Tell the ticket where its orders go and at which prices to value them."""
+        if self.ticket is None:
+            return
+        desk = self.desk
+        if desk is None:
+            self.ticket.set_destination(None)
+        else:
+            self.ticket.set_destination(desk.destination, desk.real_money, self._mark_price)
 
     def close_position_ticket(self, position: DeskPosition) -> OrderTicket:
         """Open the ticket filled to close ``position`` at market (a sell of what it holds)."""
@@ -359,6 +377,8 @@ class DeskView(QObject):
             self.show_monitors()
         else:
             self._show_positions()
+        if self.ticket is not None:
+            self.ticket.show_estimates()  # valued at the prices of this look
         if self._look_again and self.desk is not None:
             self._look_again = False
             self._refreshing = self._spawn(self._refresh(self.desk))

@@ -2,7 +2,10 @@
 
 Below the inputs the ticket lists the very ``ws.OrderRequest`` objects Submit hands to the desk, field by field and
 with their client ids, built by the same code that submits them; an input the request refuses shows the request's
-own message naming the field and the value, and Submit stays disabled. A take profit or a stop loss is a sell order
+own message naming the field and the value, and Submit stays disabled. Above them the ticket says where the desk
+sends them (a real-money desk in the real-money banner's colours and words), and beside each its estimated value
+in the quote asset: a market order's at the newest price known, a limit order's at its limit price, a stop loss's
+or take profit's at its trigger. A take profit or a stop loss is a sell order
 of the bought amount resting on the venue, sent once the market buy filled; so they are offered on a market buy
 sized by amount, where the amount they protect is known before sending.
 
@@ -16,13 +19,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -34,18 +37,24 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 import workstation as ws
 from ui.charts.candle_chart import format_price
-from ui.desk.tables import format_amount
+from ui.desk.kill_switch import REAL_MONEY_MARK
+from ui.desk.real_money import BANNER_RED, BANNER_TEXT
+from ui.desk.tables import format_amount, format_money
 from ui.forms.schema_form import error_text
 from ui.themes import error_colour
 
 SizeBy = Literal["amount", "cost"]
 TicketType = Literal["market", "limit"]
+
+#: The newest price of a symbol the desk knows (None: none yet).
+PriceOf = Callable[[str], float | None]
 
 #: Numbers the ticket tells apart from the others of this session (with the time, unique across sessions too).
 _TICKET_NUMBERS = itertools.count(1)
@@ -175,6 +184,39 @@ def request_details(request: ws.OrderRequest) -> str:
     return " · ".join(parts)
 
 
+def grouped_price(price: float) -> str:
+    """Write ``price`` as :func:`format_price` does, with thousands separators: ``4,675.82``, ``0.001234``."""
+    decimals = len(format_price(price).partition(".")[2])
+    return f"{price:,.{decimals}f}"
+
+
+def request_value(request: ws.OrderRequest, price_of: PriceOf) -> str:
+    """Estimate what ``request`` is worth in its symbol's quote asset: ``≈ 46.76 USDT at 4,675.82``.
+
+    A limit order is valued at its limit price, a stop loss or take profit at its trigger, an order sized by cost at
+    its cost, a market order at ``price_of(symbol)``: ``price unknown`` when that is None.
+    """
+    try:
+        unit = f" {ws.symbol_assets(request.symbol)[1]}"
+    except ws.OrderRejectedError:
+        unit = ""  # a symbol naming no quote asset: the number alone
+    if request.cost is not None:
+        return f"≈ {format_money(request.cost)}{unit}"
+    amount = request.amount or 0.0
+    if request.price is not None:
+        return f"≈ {format_money(amount * request.price)}{unit} at the limit price"
+    if request.trigger_price is not None:
+        return f"≈ {format_money(amount * request.trigger_price)}{unit} at the trigger"
+    price = price_of(request.symbol)
+    if price is None:
+        return "price unknown"
+    return f"≈ {format_money(amount * price)}{unit} at {grouped_price(price)}"
+
+
+def _no_price(_symbol: str) -> float | None:
+    return None
+
+
 def describe_request(request: ws.OrderRequest) -> str:
     """Write ``request`` in one line with every field it sends."""
     return f"{request_headline(request)} · {request_details(request)}"
@@ -207,6 +249,7 @@ class OrderTicket(QDialog):
         self._sent = False
         #: The strategy and signal of the position the ticket closes, and whether it closes one.
         self._closes: tuple[str | None, str | None, bool] = (None, None, False)
+        self._price_of: PriceOf = _no_price
 
         self.symbol_edit = QComboBox(self)
         self.symbol_edit.setEditable(True)
@@ -241,6 +284,8 @@ class OrderTicket(QDialog):
         self.inputs = QWidget(self)
         form = QFormLayout(self.inputs)
         form.setContentsMargins(0, 0, 0, 0)
+        # The room the dialog has beyond its rows goes below the outcome, not between the inputs' rows.
+        self.inputs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         form.addRow("Symbol", self.symbol_edit)
         form.addRow("Side", self.side_box)
         form.addRow("Type", self.type_box)
@@ -255,6 +300,9 @@ class OrderTicket(QDialog):
         bold = QFont(self.sends_title.font())
         bold.setBold(True)
         self.sends_title.setFont(bold)
+        self.destination = QLabel(self)
+        self.destination.setWordWrap(True)
+        self.destination.setTextFormat(Qt.TextFormat.PlainText)
         self.preview = QLabel(self)
         self.preview.setWordWrap(True)
         self.preview.setTextFormat(Qt.TextFormat.PlainText)
@@ -271,6 +319,7 @@ class OrderTicket(QDialog):
         layout.addWidget(self.inputs)
         layout.addWidget(self.error)
         layout.addWidget(self.sends_title)
+        layout.addWidget(self.destination)
         layout.addWidget(self.preview)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -283,6 +332,7 @@ class OrderTicket(QDialog):
         self.size_group.buttonToggled.connect(self._edited)
         for edit in (self.size_edit, self.price_edit, self.take_profit_edit, self.stop_loss_edit):
             edit.textChanged.connect(self._edited)
+        self.set_destination(None)
         self._refresh()
 
     # -- filling in ---------------------------------------------------------------------------------------
@@ -295,6 +345,42 @@ class OrderTicket(QDialog):
         self.symbol_edit.addItems(list(symbols))
         self.symbol_edit.setEditText(typed)
         self.symbol_edit.blockSignals(False)
+
+    def set_destination(self, destination: str | None, real_money: bool = False, price_of: PriceOf = _no_price) -> None:
+        """Say where Submit sends (``desk.destination``; None: no desk) and value the orders with ``price_of``.
+
+        A desk whose orders move real money is said in the real-money banner's words and colours.
+        """
+        self._price_of = price_of
+        if destination is None:
+            text = "to no desk: start a run with a desk first"
+        else:
+            text = f"{REAL_MONEY_MARK if real_money else ''}to {destination}"
+        self.destination.setText(text)
+        self.destination.setAutoFillBackground(real_money)
+        palette = QPalette(self.palette())
+        if real_money:
+            palette.setColor(QPalette.ColorRole.Window, QColor(BANNER_RED))
+            palette.setColor(QPalette.ColorRole.WindowText, QColor(BANNER_TEXT))
+        self.destination.setPalette(palette)
+        font = QFont(self.font())
+        font.setBold(real_money)
+        self.destination.setFont(font)
+        # On its red strip the text keeps off the strip's edges; plain, it lines up with the orders below.
+        margin = 4 if real_money else 0
+        self.destination.setContentsMargins(margin, margin // 2, margin, margin // 2)
+        self.show_estimates()
+
+    def show_estimates(self) -> None:
+        """Write the orders shown again, valued at the newest prices known (the market moved)."""
+        if self._requests:
+            self.preview.setText(
+                "\n".join(
+                    f"{number}. {request_headline(request)} · {request_value(request, self._price_of)}\n"
+                    f"    {request_details(request)}"
+                    for number, request in enumerate(self._requests, 1)
+                )
+            )
 
     def fill(self, values: TicketValues) -> None:
         """Put ``values`` in the inputs (a double-clicked position or chart price): a new ticket once one was sent.
@@ -412,13 +498,8 @@ class OrderTicket(QDialog):
                 nothing = f"Nothing yet: type the {values.size_by}"
         else:
             self._show_error("")
-        self.preview.setText(
-            "\n".join(
-                f"{number}. {request_headline(request)}\n    {request_details(request)}"
-                for number, request in enumerate(self._requests, 1)
-            )
-            or nothing
-        )
+        self.preview.setText(nothing)
+        self.show_estimates()
         self.sends_title.setText("Sent — change a field for a new order" if self._sent else "Submit sends")
         self.submit_button.setEnabled(bool(self._requests) and not self._sending and not self._sent)
 
