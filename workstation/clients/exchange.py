@@ -196,7 +196,8 @@ class ClientExchange:
     def _cached(self, symbol: str, interval: str, since: int, until: int) -> CandleSegment | None:
         """Return the most recently used segment if it already holds ``[since, until)`` (the hot path)."""
         segment = self._hot.get((symbol, interval))
-        if segment is not None and segment.start <= since and segment.end >= until:
+        # `segment.end` spelled out: this runs three times per strategy call of a backtest.
+        if segment is not None and segment.start <= since and segment.start + segment.length * segment.step >= until:
             return segment
         return None
 

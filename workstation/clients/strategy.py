@@ -164,6 +164,8 @@ class ClientStrategy:
         self.walks_candles = not CANDLE_CALLBACKS.isdisjoint(self.callbacks)
         #: Only ``on_idle`` sees a flat tick when no listener does: a throttled one can skip the rest (`idle`).
         self.idles_alone = "on_idle" in self.callbacks and "on_tick" not in self.callbacks
+        #: No callback sees a flat tick: unless a listener wants idle results, `_idle` does nothing.
+        self._idle_unseen = "on_idle" not in self.callbacks and "on_tick" not in self.callbacks
         self.manager = PositionManager(
             where=self._where(),
             config=config,
@@ -234,6 +236,8 @@ class ClientStrategy:
         finally:
             active_manager.reset(manager_token)
         if dto is None or self.stopped:
+            if self._idle_unseen and not self.idle_wanted():
+                return None  # what `_idle` comes to, without a coroutine: most calls of a backtest end here
             return await self._idle(when, price)
         try:
             signal = dto if isinstance(dto, Signal) else Signal.model_validate(dto)

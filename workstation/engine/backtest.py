@@ -224,6 +224,7 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     # What every tick reads, held in locals: a year of 1m ticks passes here 70 000 times.
     symbol, first, step, interval = job.symbol, ticks.first, ticks.step, strategy.interval_ms
     is_stopped, perf_counter = job.is_stopped, time.perf_counter
+    exchange, config = strategy.exchange, strategy.config
     try:
         while index < total:
             tick_started = perf_counter()
@@ -241,7 +242,15 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             # `strategy.is_throttled(when)`, inline.
             if when // interval * interval == strategy.last_bucket and not strategy.stopped:
                 if not audience.idle:
-                    skipped = await _skip_throttled(job, audience, index, performance, tick_started)
+                    # The bucket's prices are nearly always held already: then the skip awaits nothing.
+                    stop = _bucket_end(job, index)
+                    last = first + (stop - 1) * step
+                    skipped = (
+                        _skip_throttled(job, audience, index, stop, performance, tick_started)
+                        if exchange.has_prices(symbol, when, last, config)
+                        or await exchange.ensure_prices(symbol, when, last, config)
+                        else None
+                    )
                 elif strategy.idles_alone and not audience.idle_listened and not strategy.manager.paused:
                     skipped = await _idle_throttled(job, audience, index, performance, tick_started, next_yield)
                 else:
@@ -292,28 +301,27 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
         partial_storage.settle()
 
 
-async def _skip_throttled(
+def _bucket_end(job: BacktestJob, index: int) -> int:
+    """Return the index of the first tick past the last ``get_signal`` call's throttle bucket, which holds ``index``."""
+    strategy = job.strategy
+    assert strategy.last_bucket is not None
+    return max(index, job.ticks.index_from(strategy.last_bucket + strategy.interval_ms))
+
+
+def _skip_throttled(
     job: BacktestJob,
     audience: _Audience,
     index: int,
+    stop: int,
     performance: _Performance,
     tick_started: float,
-) -> tuple[int, bool] | None:
-    """Pass the idle ticks up to the next throttle bucket at once.
+) -> tuple[int, bool]:
+    """Pass the idle ticks from ``index`` to ``stop`` (`_bucket_end`) at once, their prices known to be there.
 
-    Return the next index and whether a stop was seen, or None when the prices are not all there (the caller
-    then goes tick by tick, which reports the missing candle exactly).
+    Return the next index and whether a stop was seen. (When the prices are not all there, the caller goes tick
+    by tick instead, which reports the missing candle exactly.)
     """
-    strategy, ticks = job.strategy, job.ticks
-    assert strategy.last_bucket is not None
-    next_bucket = strategy.last_bucket + strategy.interval_ms
-    stop = max(index, ticks.index_from(next_bucket))
-    first_tick, last_tick = ticks.at(index), ticks.at(stop - 1)
-    exchange = strategy.exchange
-    if not exchange.has_prices(job.symbol, first_tick, last_tick, strategy.config) and not (
-        await exchange.ensure_prices(job.symbol, first_tick, last_tick, strategy.config)
-    ):
-        return None
+    ticks = job.ticks
     performance.measure(_TIMEFRAME, tick_started)
     if job.is_stopped():
         return index + 1, True
