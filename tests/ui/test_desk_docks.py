@@ -216,6 +216,26 @@ def test_a_real_money_desk_is_said_in_the_banner_colours_and_words(qtbot: QtBot)
     assert ticket.preview.text().splitlines()[0] == "1. BUY MARKET 0.01 ETH/USDT · price unknown"
 
 
+def test_the_toolbar_opens_the_ticket_on_the_symbol_of_the_run_the_live_dock_follows(
+    desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    show(window, desk, qloop)
+    # The chart follows the run selected in the Live dock.
+    window.live_panel.chart.show_run(("ETH/USDT", "sma-cross-market"))
+    window.desk.ticket_action.trigger()
+    ticket = window.desk.ticket
+    assert ticket is not None
+    assert ticket.values() == TicketValues("ETH/USDT", "buy", "market", "amount", "")
+    assert (ticket.preview.text(), ticket.submit_button.isEnabled()) == ("Nothing yet: type the amount", False)
+    pause(qloop, 0.05)
+    save(ticket, "ticket-from-toolbar.png")
+    # A symbol the trader typed stays when the ticket is opened again, whichever run is followed.
+    ticket.symbol_edit.setEditText("SOL/USDT")
+    window.live_panel.chart.show_run(("BTC/USDT", "sma-cross-market"))
+    window.desk.ticket_action.trigger()
+    assert ticket.values().symbol == "SOL/USDT"
+
+
 def test_the_docks_fill_from_the_desk_and_cancel_works_from_the_orders_dock(
     desk: ws.OrderDesk, window: MainWindow, qloop: qasync.QEventLoop, qtbot: QtBot
 ) -> None:
