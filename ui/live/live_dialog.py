@@ -1,11 +1,16 @@
-"""The live start dialog: a strategy on a real exchange (or the demo market), ticking on the system clock."""
+"""The live start dialog: a strategy on a real exchange (or the demo market), ticking on the system clock.
+
+Exchange orders with neither the testnet nor a local exchange go to the exchange account itself: the dialog then
+shows the window's real-money banner (its red and its words) above Start; starting asks the typed confirmation once.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 import workstation as ws
+from ui.desk.real_money import RealMoneyBanner
 from ui.forms import SchemaForm
 
 INTRODUCTION = (
@@ -18,6 +23,9 @@ INTRODUCTION = (
 
 #: The fields that say where exchange orders go: shown only for them.
 EXCHANGE_ORDER_FIELDS = ("sandbox", "api_url")
+
+#: What the Local exchange field takes, shown while it is empty.
+LOCAL_EXCHANGE_HINT = "optional: http://127.0.0.1:8765 for workstation --demo-exchange-server"
 
 
 def live_exchange_choices() -> list[str]:
@@ -51,6 +59,12 @@ class LiveStartDialog(QDialog):
         self.form.set_values({"symbol": "BTCUSDT", "exchange_name": "demo", **first_strategy()})
         introduction = QLabel(INTRODUCTION, self)
         introduction.setWordWrap(True)
+        local_exchange = self.form.editors["api_url"].widget
+        if isinstance(local_exchange, QLineEdit):  # the schema's api_url is a str: a text field
+            local_exchange.setPlaceholderText(LOCAL_EXCHANGE_HINT)
+        self.real_money_banner = RealMoneyBanner(self)
+        # The dialog is narrower than the window the banner was made for: its words wrap instead of being cut.
+        self.real_money_banner.label.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.start_button = self.buttons.addButton("Start live", QDialogButtonBox.ButtonRole.AcceptRole)
         self.start_button.setDefault(True)
@@ -58,6 +72,7 @@ class LiveStartDialog(QDialog):
         layout.addWidget(introduction)
         layout.addWidget(self.form)
         layout.addStretch(1)
+        layout.addWidget(self.real_money_banner)
         layout.addWidget(self.buttons)
         self.start_button.setEnabled(self.form.is_valid())
         self.form.validity_changed.connect(self.start_button.setEnabled)
@@ -65,7 +80,8 @@ class LiveStartDialog(QDialog):
         self._show_exchange_order_fields()
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.setMinimumWidth(460)
+        # Wide enough for the Local exchange field's hint in full.
+        self.setMinimumWidth(620)
 
     def _show_exchange_order_fields(self) -> None:
         # Paper orders never leave this computer: where exchange orders go is asked only for them.
@@ -74,6 +90,13 @@ class LiveStartDialog(QDialog):
             self.form.set_values({"sandbox": False, "api_url": ""})
         for name in EXCHANGE_ORDER_FIELDS:
             self.form.set_field_visible(name, exchange_orders)
+        request = self.request()
+        # Neither the testnet nor a local exchange: the orders move real funds on the exchange account.
+        real_exchange = None
+        if request is not None and request.orders == "exchange" and not request.sandbox and not request.api_url:
+            real_exchange = request.exchange_name
+            self.real_money_banner.show_exchange(real_exchange)
+        self.real_money_banner.setVisible(real_exchange is not None)
         # Rows shown or hidden: the dialog takes the height its rows need instead of squeezing them.
         self.adjustSize()
 
