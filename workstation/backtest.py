@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -300,6 +301,9 @@ class BacktestUtils:
                     emit=run.emit,
                     run_id=run.run_id,
                 )
+                # A commit event no one would receive is not built: the run logs its command alone.
+                strategy.manager.log_command = run.log_command
+                strategy.manager.commit_heard = functools.partial(events.delivers, "commit")
                 if run.stop_requested:
                     strategy.stop()
                 run.strategy = strategy

@@ -150,10 +150,13 @@ class BacktestRun:
     def emit(self, name: str, payload: object) -> None:
         """Keep a commit event in the run's command log, then emit ``payload`` on the hub's stream ``name``."""
         if isinstance(payload, CommitEvent):
-            command = payload.command()
-            self.commands.append(command)
-            self._commands_by_signal.setdefault(command.signal_id, []).append(command)
+            self.log_command(payload.command())
         emit_event(name, payload)
+
+    def log_command(self, command: PositionCommand) -> None:
+        """Keep ``command`` in the run's command log (one whose commit event no one receives comes here alone)."""
+        self.commands.append(command)
+        self._commands_by_signal.setdefault(command.signal_id, []).append(command)
 
     def commands_of(self, signal_id: str) -> list[PositionCommand]:
         """Return the commands that changed signal ``signal_id`` of this run, in order (empty: none, or not ours)."""

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from workstation.clients.position import PositionState
 from workstation.config import Config
-from workstation.models.events import CommitEvent, PauseEvent
+from workstation.models.events import CommitEvent, PauseEvent, logged_command
 from workstation.models.fast import construct
-from workstation.models.position import CommandSource, CommitAction
+from workstation.models.position import CommandSource, CommitAction, PositionCommand
 from workstation.models.signal import SignalRow
 
 if TYPE_CHECKING:
@@ -100,6 +100,10 @@ class PositionManager:
         self.confirm: ConfirmChange | None = None
         #: Why the broker refused the last command it was asked to confirm, in words (None: it did not refuse one).
         self.broker_refusal: str | None = None
+        #: A backtest's command log: while `commit_heard` says no one would receive a candle's commit events, `flush`
+        #: hands it their commands instead of building the events (None: the events are always built and emitted).
+        self.log_command: Callable[[PositionCommand], None] | None = None
+        self.commit_heard: Callable[[], bool] = lambda: True
 
     @property
     def position(self) -> PositionState | None:
@@ -224,6 +228,13 @@ class PositionManager:
         if not self._queued:
             return
         queued, self._queued = self._queued, []
+        log = self.log_command
+        if log is not None and not self.commit_heard():
+            # What the event's command would read from its view: the view's fields but the PnL, as they are now.
+            view = state.valuation(self.config).fields
+            for item in queued:
+                log(logged_command(view, item.action, timestamp, item.current_price, **item.extra))
+            return
         for item in queued:
             self._emit("commit", self.event(item.action, state, item.current_price, timestamp, item.when, **item.extra))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -147,22 +148,48 @@ class CommitEvent(_Event):
 
     def command(self) -> PositionCommand:
         """Return the command as a run's command log keeps it: what was done, at what price, and the position after."""
-        signal = self.signal
-        argument = next(
-            (value for value in (self.percent_to_close, self.percent_shift, self.cost) if value is not None), None
-        )
-        return PositionCommand(
-            signal_id=signal.id,
-            time=self.timestamp,
-            action=self.action,
-            argument=argument,
-            price=self.current_price,
-            stop_loss=signal.price_stop_loss,
-            take_profit=signal.price_take_profit,
-            effective_entry=signal.price_open,
-            held_percent=100 - signal.partial_executed,
+        return logged_command(
+            self.signal.__dict__,
+            self.action,
+            self.timestamp,
+            self.current_price,
             source=self.source,
+            percent_to_close=self.percent_to_close,
+            percent_shift=self.percent_shift,
+            cost=self.cost,
         )
+
+
+def logged_command(
+    view: Mapping[str, Any],
+    action: CommitAction,
+    timestamp: int,
+    current_price: float,
+    *,
+    source: CommandSource,
+    percent_to_close: float | None = None,
+    percent_shift: float | None = None,
+    cost: float | None = None,
+    **_: Any,
+) -> PositionCommand:
+    """Return `CommitEvent.command` of the event these figures make, from the fields of its position's view.
+
+    A backtest nobody listens to for commit events logs its commands this way, without building the events. The
+    event's other fields (``effective_price_open``, the ids) may be passed too: the log does not keep them.
+    """
+    argument = next((value for value in (percent_to_close, percent_shift, cost) if value is not None), None)
+    return PositionCommand(
+        signal_id=view["id"],
+        time=timestamp,
+        action=action,
+        argument=argument,
+        price=current_price,
+        stop_loss=view["price_stop_loss"],
+        take_profit=view["price_take_profit"],
+        effective_entry=view["price_open"],
+        held_percent=100 - view["partial_executed"],
+        source=source,
+    )
 
 
 class PauseEvent(_Event):
