@@ -240,10 +240,11 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                 await _yield_to_loop()
                 next_yield = perf_counter() + job.loop_turn_seconds
             # `strategy.is_throttled(when)`, inline.
-            if when // interval * interval == strategy.last_bucket and not strategy.stopped:
+            bucket = when // interval * interval
+            if bucket == strategy.last_bucket and not strategy.stopped:
                 if not audience.idle:
                     # The bucket's prices are nearly always held already: then the skip awaits nothing.
-                    stop = _bucket_end(job, index)
+                    stop = max(index, ticks.index_from(bucket + interval))
                     last = first + (stop - 1) * step
                     skipped = (
                         _skip_throttled(job, audience, index, stop, performance, tick_started)
@@ -301,13 +302,6 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
         partial_storage.settle()
 
 
-def _bucket_end(job: BacktestJob, index: int) -> int:
-    """Return the index of the first tick past the last ``get_signal`` call's throttle bucket, which holds ``index``."""
-    strategy = job.strategy
-    assert strategy.last_bucket is not None
-    return max(index, job.ticks.index_from(strategy.last_bucket + strategy.interval_ms))
-
-
 def _skip_throttled(
     job: BacktestJob,
     audience: _Audience,
@@ -316,7 +310,7 @@ def _skip_throttled(
     performance: _Performance,
     tick_started: float,
 ) -> tuple[int, bool]:
-    """Pass the idle ticks from ``index`` to ``stop`` (`_bucket_end`) at once, their prices known to be there.
+    """Pass the idle ticks from ``index`` to ``stop`` (the next throttle bucket's) at once, their prices held.
 
     Return the next index and whether a stop was seen. (When the prices are not all there, the caller goes tick
     by tick instead, which reports the missing candle exactly.)
