@@ -97,3 +97,24 @@ def test_cached_average_price_and_has_prices_answer_only_from_candles_already_re
     # The read began 5 minutes before ``when`` and read ahead a whole request: candles 95 to 1094 are held.
     assert client.has_prices("BTCUSDT", when, START + 1095 * MINUTE_MS, config)
     assert not client.has_prices("BTCUSDT", when, START + 1096 * MINUTE_MS, config)
+
+
+def test_cached_candles_serve_the_window_get_candles_returns_once_read() -> None:
+    candles = minutes(3000)
+
+    def get_candles(symbol: str, interval: str, since: datetime, limit: int) -> np.ndarray:
+        start = (int(since.timestamp() * 1000) - START) // MINUTE_MS
+        return candles[start : start + limit]
+
+    schema = ws.ExchangeSchema(exchange_name="windows", get_candles=get_candles)
+    client = ClientExchange(schema, backtest=True, now_ms=lambda: NOW_2030, on_callback_error=lambda _s, _e: None)
+    config = ws.Config(max_candles_per_request=1000)
+    when = START + 200 * MINUTE_MS + 59_999
+    assert client.cached_candles("BTCUSDT", "1m", 55, when) is None
+    window = asyncio.run(client.get_candles("BTCUSDT", "1m", 55, when, config))
+    assert window["timestamp"][[0, 54]].tolist() == [START + 145 * MINUTE_MS, START + 199 * MINUTE_MS]
+    cached = client.cached_candles("BTCUSDT", "1m", 55, when)
+    assert cached is not None
+    assert cached.tolist() == window.tolist()
+    assert np.shares_memory(cached, candles)
+    assert not cached.flags.writeable

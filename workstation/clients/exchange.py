@@ -60,14 +60,22 @@ class ClientExchange:
         The array is a view of the cache, read-only as the cache's buffers are (numpy refuses to make a view of a
         read-only array writeable): cached candles never change, and nobody can change them.
         """
+        window = self.cached_candles(symbol, interval, limit, when)
+        if window is not None:
+            return window
+        step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
+        since = when // step * step - limit * step
+        segment = await self._ensure(symbol, interval, since, since + limit * step, strict=True, config=config)
+        assert segment is not None
+        return segment.window((since - segment.start) // step, limit)
+
+    def cached_candles(self, symbol: str, interval: str, limit: int, when: int) -> np.ndarray | None:
+        """Return `get_candles`' window if it is in the segment last read, else None (without a coroutine)."""
         step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
         aligned = when // step * step
         since = aligned - limit * step
-        segment = self._cached(symbol, interval, since, aligned) or await self._ensure(
-            symbol, interval, since, aligned, strict=True, config=config
-        )
-        assert segment is not None
-        return segment.window((since - segment.start) // step, limit)
+        segment = self._cached(symbol, interval, since, aligned)
+        return None if segment is None else segment.window((since - segment.start) // step, limit)
 
     async def get_average_price(self, symbol: str, when: int, config: Config) -> float:
         """Return the VWAP of the ``avg_price_candles_count`` closed 1m candles before ``when``."""
