@@ -317,7 +317,14 @@ from workstation.schemas.sizing import AtrBasedSizing, FixedPercentageSizing, Ke
 from workstation.schemas.strategy import StrategySchema
 from workstation.schemas.walker import WalkerMetric, WalkerSchema
 from workstation.services.live_records import PersistedLiveSignal
-from workstation.settings_store import SettingsFileError, load_settings, save_settings, settings_path
+from workstation.settings_store import (
+    SettingsFileError,
+    load_risk_limits,
+    load_settings,
+    save_risk_limits,
+    save_settings,
+    settings_path,
+)
 from workstation.strategy_files import StrategyFileError, StrategyFiles, remembered_files_path
 from workstation.sweep import PreparedSweep, SweepWorkers, prepare_sweep
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES
@@ -653,6 +660,7 @@ __all__ = [
     "listen_walker_stop_once",
     "live_start_of",
     "load_ccxt",
+    "load_risk_limits",
     "load_settings",
     "local_process_pool",
     "make_ccxt_exchange",
@@ -672,6 +680,7 @@ __all__ = [
     "remembered_files_path",
     "reset",
     "run_figures",
+    "save_risk_limits",
     "save_settings",
     "set_api_key",
     "set_config",

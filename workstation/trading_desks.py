@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -40,6 +41,7 @@ from workstation.exchanges.fake_binance import FAKE_BINANCE_OPTIONS
 from workstation.live import Live
 from workstation.services.connections import exchange_connections
 from workstation.services.live_records import unconfirmed_live_opens
+from workstation.settings_store import load_risk_limits, save_risk_limits
 
 #: What a new paper account holds, in the quote asset of the symbol it first trades.
 PAPER_STARTING_BALANCE = 10_000.0
@@ -152,7 +154,8 @@ class TradingDesks(QObject):
     """The desks of the process, one per venue account (``ws.Desks``); ``close()`` them when the program ends.
 
     ``limits`` are the risk limits every desk opened from now on starts with (each desk's ``limits`` can be replaced
-    while it runs).
+    while it runs); :meth:`load_limits` reads the saved ones at start, :meth:`set_limits` replaces them on every desk
+    and saves them with the user's settings.
 
     Signals
     -------
@@ -221,6 +224,46 @@ class TradingDesks(QObject):
         self._open[account.name] = _OpenDesk(desk=desk, account=account)
         self._desk_halted_changed()
         return desk
+
+    def load_limits(self, path: str | os.PathLike[str] | None = None) -> RiskLimits:
+        """Put the risk limits saved with the settings (``path``, default ``settings_path()``) in force; return them.
+
+        Raises
+        ------
+        SettingsFileError
+            If the settings file cannot be read or a saved limit is invalid; the limits in force stay as they were.
+        """
+        self.limits = load_risk_limits(path)
+        return self.limits
+
+    def set_limits(
+        self, limits: RiskLimits | Mapping[str, object], path: str | os.PathLike[str] | None = None
+    ) -> RiskLimits:
+        """Replace the risk limits of every open desk and of the desks opened later, and save them; return them.
+
+        ``limits`` is validated first: a bad value changes no desk and writes nothing. They are in force before the
+        save, so a limit a trader tightens holds for this session even when the file cannot be written.
+
+        Parameters
+        ----------
+        limits
+            The new limits, or their fields (a missing or None field leaves that limit off).
+        path
+            The settings file (default ``settings_path()``).
+
+        Raises
+        ------
+        pydantic.ValidationError
+            If a limit is invalid (the error names the field and the value).
+        OSError
+            If the settings file cannot be written; the limits are in force for this session.
+        """
+        chosen = limits if isinstance(limits, RiskLimits) else RiskLimits.model_validate(dict(limits))
+        self.limits = chosen
+        for opened in self._open.values():
+            opened.desk.limits = chosen
+        save_risk_limits(chosen, path)
+        return chosen
 
     def all(self) -> builtins.list[OrderDesk]:
         """Return the open desks, in the order they were opened."""
@@ -347,7 +390,9 @@ class TradingDesks(QObject):
         self._forget_kill_switch()
 
     def clear(self) -> None:
-        """Forget every desk and the kill switch without closing anything (``ws.reset``: storage threads stopped)."""
+        """Forget every desk, the kill switch and the risk limits without closing anything (``ws.reset``: storage
+        threads stopped)."""
+        self.limits = RiskLimits()
         for opened in self._open.values():
             opened.desk.halted_changed.disconnect(self._desk_halted_changed)
         self._open.clear()

@@ -8,6 +8,7 @@ slippage. A sell limit at 42100 fills on candle 180 (high 42010 + 90), as that c
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 import platformdirs
 import pytest
+from pydantic import ValidationError
 from desk_market import MINUTE, SYMBOL, T0, candles
 from memory_keyring import MemoryKeyring
 
@@ -297,3 +299,58 @@ def test_flatten_everything_acts_on_every_desk_real_money_first_and_keeps_the_ot
     ]
     assert halted == [True, True, True, True]
     assert held == [[], []]
+
+
+def test_risk_limits_set_replace_every_open_desk_s_and_a_restart_reads_them_back(
+    clock: ws.ReplayClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "settings.json"
+    ws.save_settings(ws.get_config(), path)
+    engine = path.read_text(encoding="utf-8")
+
+    async def scenario() -> list[ws.RiskLimits]:
+        first = await ws.Desks.desk_for(account(clock, "paper-first"))
+        second = await ws.Desks.desk_for(account(clock, "paper-second"))
+        ws.Desks.set_limits({"max_order_notional": 500.0, "max_open_positions": 2}, path)
+        limits = [first.limits, second.limits]
+        await ws.Desks.close()
+        return limits
+
+    on_desks = run(scenario())
+    chosen = ws.RiskLimits(max_order_notional=500.0, max_open_positions=2)
+    assert on_desks == [chosen, chosen]
+    assert ws.Desks.limits == chosen
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        **json.loads(engine),
+        "risk_limits": {"max_order_notional": 500.0, "max_open_positions": 2},
+    }
+    restarted = ws.TradingDesks()
+    assert restarted.limits == ws.RiskLimits()
+    assert restarted.load_limits(path) == chosen
+    assert restarted.limits == chosen
+    ws.save_settings(ws.Config(percent_fee=0.2), path)
+    assert ws.load_risk_limits(path) == chosen
+    assert ws.load_settings(path) == ws.Config(percent_fee=0.2)
+
+
+def test_a_bad_risk_limit_is_refused_naming_the_field_and_value_and_nothing_changes(
+    clock: ws.ReplayClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "settings.json"
+    ws.Desks.set_limits({"max_open_positions": 3}, path)
+    saved = path.read_text(encoding="utf-8")
+
+    async def scenario() -> ws.RiskLimits:
+        desk = await ws.Desks.desk_for(account(clock))
+        with pytest.raises(ValidationError) as refused:
+            ws.Desks.set_limits({"max_order_notional": -5.0, "max_open_positions": 1}, path)
+        assert [(error["loc"], error["input"]) for error in refused.value.errors()] == [(("max_order_notional",), -5.0)]
+        assert "max_order_notional" in str(refused.value)
+        assert "input_value=-5.0" in str(refused.value)
+        limits = desk.limits
+        await ws.Desks.close()
+        return limits
+
+    assert run(scenario()) == ws.RiskLimits(max_open_positions=3)
+    assert ws.Desks.limits == ws.RiskLimits(max_open_positions=3)
+    assert path.read_text(encoding="utf-8") == saved
