@@ -1,8 +1,8 @@
-"""The engine settings (``ws.Config``) and the desks' risk limits (``ws.RiskLimits``) kept across restarts, in one JSON
-file in the user's config folder: the engine fields at the top, the risk limits under ``"risk_limits"``.
+"""The engine settings (``ws.Config``) and the desks' risk limits (``ws.RiskLimits``) kept across restarts.
 
-Only the fields that differ from their defaults are written, so a default changed by a newer version reaches the
-user unless they chose that field themselves. The file is replaced atomically (``write_text_atomically``): a crash
+They live in one JSON file in the user's config folder: the engine fields at the top, the risk limits under
+``"risk_limits"``. Only the fields that differ from their defaults are written, so a default changed by a newer
+version reaches the user unless they chose that field themselves. The file is replaced atomically (``write_text_atomically``): a crash
 while saving leaves the previous settings, never half of a file.
 """
 
@@ -118,8 +118,10 @@ def _saved_fields(target: Path) -> dict[str, object]:
 
 
 def _kept_fields(target: Path) -> dict[str, object]:
-    """Return what ``target`` holds before a save replaces part of it; nothing when it is unreadable (the start
-    already told the user, and the save writes a whole, valid file again)."""
+    """Return what ``target`` holds before a save replaces part of it; nothing when it is unreadable.
+
+    The start already told the user it is unreadable, and the save writes a whole, valid file again.
+    """
     try:
         return _saved_fields(target)
     except SettingsFileError:

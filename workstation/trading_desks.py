@@ -390,8 +390,7 @@ class TradingDesks(QObject):
         self._forget_kill_switch()
 
     def clear(self) -> None:
-        """Forget every desk, the kill switch and the risk limits without closing anything (``ws.reset``: storage
-        threads stopped)."""
+        """Forget every desk, the kill switch and the limits without closing anything (``ws.reset``)."""
         self.limits = RiskLimits()
         for opened in self._open.values():
             opened.desk.halted_changed.disconnect(self._desk_halted_changed)

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import platformdirs
 import pytest
-from pydantic import ValidationError
 from desk_market import MINUTE, SYMBOL, T0, candles
 from memory_keyring import MemoryKeyring
+from pydantic import ValidationError
 
 import workstation as ws
 from workstation.brokers.orders import OrderRequest
