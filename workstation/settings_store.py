@@ -2,8 +2,8 @@
 
 They live in one JSON file in the user's config folder: the engine fields at the top, the risk limits under
 ``"risk_limits"``. Only the fields that differ from their defaults are written, so a default changed by a newer
-version reaches the user unless they chose that field themselves. The file is replaced atomically (``write_text_atomically``): a crash
-while saving leaves the previous settings, never half of a file.
+version reaches the user unless they chose that field themselves. The file is replaced atomically
+(``write_text_atomically``): a crash while saving leaves the previous settings, never half of a file.
 """
 
 from __future__ import annotations
