@@ -98,9 +98,10 @@ def main_window(app: QApplication, settings: QSettings, history: ws.RunHistory, 
 
 
 def apply_saved_settings() -> str | None:
-    """Put the settings saved by the Settings dialog in force; return why they could not be read, or None."""
+    """Put the settings and risk limits saved by the Settings dialog in force; return why they could not be read."""
     try:
         ws.set_config(**ws.load_settings().model_dump())
+        ws.Desks.load_limits()
     except ws.SettingsFileError as error:
         return f"{error}; the default settings are used"
     return None

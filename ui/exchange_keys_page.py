@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 import workstation as ws
 
 EXPLANATION = (
-    "Keys go to the operating system's keyring at once, never to a file; OK and Cancel concern the other page. "
+    "Keys go to the operating system's keyring at once, never to a file; OK and Cancel concern the other pages. "
     "Use keys that can trade but not withdraw."
 )
 

@@ -231,6 +231,11 @@ class MainWindow(QMainWindow):
         desk_menu.addSeparator()
         for action in (self.desk.kill_switch.halt_action, self.desk.kill_switch.flatten_action):
             desk_menu.addAction(action)
+        desk_menu.addSeparator()
+        risk_limits_action = QAction("Risk limits…", self)
+        risk_limits_action.setToolTip("Set the limits the desks check before sending an entry")
+        risk_limits_action.triggered.connect(self.open_risk_limits)
+        desk_menu.addAction(risk_limits_action)
 
         data_menu = self.menuBar().addMenu("&Data")
         download_action = QAction("Download history…", self)
@@ -414,6 +419,12 @@ class MainWindow(QMainWindow):
         """Open the settings dialog (non-modal); return it."""
         dialog = SettingsDialog(self)
         dialog.open()
+        return dialog
+
+    def open_risk_limits(self) -> SettingsDialog:
+        """Open the settings dialog (non-modal) on its Risk limits page; return it."""
+        dialog = SettingsDialog(self)
+        dialog.open_risk_limits()
         return dialog
 
     def _open_strategy_file(self) -> QFileDialog:

@@ -1,10 +1,11 @@
 """A form generated from a pydantic model: one editor per field, the field's validation error next to it.
 
 The editor follows the field's annotation (text, exact float text, bounded spin box, check box, choice, UTC date and
-time); the label is the field's ``title`` and the tooltip its ``description`` (DESIGN.md §3.7). Every edit validates
-the whole model, so a rule between fields (end after start, slow above fast) shows at once next to the field the
-model names. A ``dict`` field can be a nested form whose model depends on the other fields (a strategy's parameters);
-a discriminated union of models is a choice of the variant over a sub-form of its fields (a run's sizing).
+time, a number left empty for None); the label is the field's ``title`` and the tooltip its ``description`` (DESIGN.md
+§3.7). Every edit validates the whole model, so a rule between fields (end after start, slow above fast) shows at once
+next to the field the model names. A ``dict`` field can be a nested form whose model depends on the other fields (a
+strategy's parameters); a discriminated union of models is a choice of the variant over a sub-form of its fields (a
+run's sizing).
 """
 
 from __future__ import annotations
@@ -98,6 +99,28 @@ class _FloatEditor(_TextEditor):
 
     def set_value(self, value: Any) -> None:
         self.line.setText(repr(float(value)) if isinstance(value, int | float) else str(value))
+
+
+class _OptionalNumberEditor(_TextEditor):
+    """A number that may be left out (``int | None``, ``float | None``): an empty field is None, shown as ``empty``."""
+
+    def __init__(self, number: type[int] | type[float], empty: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.number = number
+        self.line.setPlaceholderText(empty)
+        self.line.setAlignment(Qt.AlignmentFlag.AlignRight)
+
+    def value(self) -> Any:
+        text = self.line.text().strip()
+        if not text:
+            return None
+        try:
+            return self.number(text)
+        except ValueError:
+            return text  # handed on as text, so the model's own message says why it is not a number
+
+    def set_value(self, value: Any) -> None:
+        self.line.setText("" if value is None else str(value))
 
 
 class _IntEditor(_Editor):
@@ -322,6 +345,17 @@ def _union_variants(info: FieldInfo) -> list[type[BaseModel]] | None:
     return None
 
 
+def _optional_number(annotation: Any) -> type[int] | type[float] | None:
+    """Return ``int`` or ``float`` for an ``int | None`` or ``float | None`` field, None for another field."""
+    arguments = typing.get_args(annotation)
+    if len(arguments) != 2 or type(None) not in arguments:
+        return None
+    number = next(argument for argument in arguments if argument is not type(None))
+    if number is int or number is float:
+        return number
+    return None
+
+
 def _choice_options(annotation: Any) -> list[tuple[str, Any]] | None:
     if typing.get_origin(annotation) is typing.Literal:
         return [(str(value), value) for value in typing.get_args(annotation)]
@@ -343,6 +377,8 @@ class SchemaForm(QWidget):
         Field name of a ``dict`` field -> the model of its sub-form given the other values (None: no sub-form).
     rows_after
         Field name -> a label and a widget to put in a row of their own under that field (date presets).
+    empty_text
+        What an empty ``int | None`` or ``float | None`` field means, shown in it ("no limit").
     parent
         The parent widget.
     """
@@ -359,10 +395,12 @@ class SchemaForm(QWidget):
         choices: Mapping[str, ChoicesProvider] | None = None,
         nested: Mapping[str, NestedModelProvider] | None = None,
         rows_after: Mapping[str, tuple[str, QWidget]] | None = None,
+        empty_text: str = "none",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.model = model
+        self.empty_text = empty_text
         self.editors: dict[str, _Editor] = {}
         self.labels: dict[str, QLabel] = {}
         self.error_labels: dict[str, QLabel] = {}
@@ -434,6 +472,9 @@ class SchemaForm(QWidget):
         variants = _union_variants(info)
         if variants is not None and isinstance(info.discriminator, str):
             return _UnionEditor(variants, info.discriminator, self)
+        number = _optional_number(annotation)
+        if number is not None:
+            return _OptionalNumberEditor(number, self.empty_text, self)
         if isinstance(annotation, type):
             # bool before int: a bool is an int to issubclass.
             if issubclass(annotation, bool):

@@ -38,7 +38,7 @@ class RiskLimits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_order_notional: float | None = Field(
-        None, gt=0, allow_inf_nan=False, title="Max order notional", description="Quote money per order"
+        None, gt=0, allow_inf_nan=False, title="Max order notional (quote)", description="Quote money per order"
     )
     max_open_positions: int | None = Field(
         None, ge=0, title="Max open positions", description="Strategies × symbols holding at once"
@@ -47,7 +47,11 @@ class RiskLimits(BaseModel):
         None, ge=1, title="Max orders per minute", description="Orders sent within any 60 s"
     )
     daily_loss_limit: float | None = Field(
-        None, gt=0, allow_inf_nan=False, title="Daily loss limit", description="Quote money lost since 00:00 UTC"
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        title="Daily loss limit (quote)",
+        description="Quote money lost since 00:00 UTC",
     )
 
 
