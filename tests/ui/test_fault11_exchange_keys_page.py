@@ -31,7 +31,11 @@ def test_a_key_typed_masked_is_stored_in_the_keyring_and_shown_back_only_by_its_
 ) -> None:
     dialog = keys_dialog(qtbot)
     page = dialog.keys_page
-    assert [dialog.pages.tabText(index) for index in range(dialog.pages.count())] == ["Engine", "Risk limits", "Exchange keys"]
+    assert [dialog.pages.tabText(index) for index in range(dialog.pages.count())] == [
+        "Engine",
+        "Risk limits",
+        "Exchange keys",
+    ]
     page.exchange.setCurrentText("bybit")
     assert page.stored.text() == "no key stored"
     assert not page.store_button.isEnabled()
