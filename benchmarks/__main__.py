@@ -1,10 +1,12 @@
 """Run every benchmark, one after another, and print one table of its figures against their targets.
 
-Run ``python -m benchmarks [--only name[,name]]`` from the repository root. Each benchmark runs as its own
-``python -m benchmarks.<name>`` process, never two at once (they measure speed), with a timeout; its output goes to a
-log in a temp folder whose path is printed when anything fails. Its last line of ``name=value`` pairs is read and
+Run ``python -m benchmarks [--only name[,name]] [--with-peer]`` from the repository root. Each benchmark runs as its
+own ``python -m benchmarks.<name>`` process, never two at once (they measure speed), with a timeout; its output goes
+to a log in a temp folder whose path is printed when anything fails. Its last line of ``name=value`` pairs is read and
 every figure judged against ``benchmarks.targets``: ``PASS``, ``FAIL``, ``ERROR`` (no figure: a crash, a timeout, a
 missing or unreadable value) or ``INFO`` (shown without a target). The exit status is 1 if any figure fails or errs.
+``--with-peer`` passes ``--with-peer`` to the benchmarks that compare with the peer (``backtest``): the peer is then
+measured beside us, as issue 17's acceptance asks, instead of read from its ``RESULTS.md``; it takes much longer.
 The last line holds the counts as ``name=value`` pairs.
 """
 
@@ -49,9 +51,17 @@ class Row:
     verdict: Verdict
 
 
-def command_of(benchmark: Benchmark) -> list[str]:
-    """Return the command line that runs ``benchmark`` with this Python."""
-    return [sys.executable, "-m", f"benchmarks.{benchmark.name}", *benchmark.args]
+def command_of(benchmark: Benchmark, with_peer: bool = False) -> list[str]:
+    """Return the command line that runs ``benchmark`` with this Python, measuring the peer too if it can."""
+    peer = ["--with-peer"] if with_peer and benchmark.peer_timeout_s is not None else []
+    return [sys.executable, "-m", f"benchmarks.{benchmark.name}", *benchmark.args, *peer]
+
+
+def timeout_of(benchmark: Benchmark, with_peer: bool = False) -> float:
+    """Return the seconds ``benchmark`` may take, measuring the peer too if it can."""
+    if with_peer and benchmark.peer_timeout_s is not None:
+        return benchmark.peer_timeout_s
+    return benchmark.timeout_s
 
 
 def run_command(command: Sequence[str], timeout_s: float, log_path: Path) -> Run:
@@ -153,6 +163,7 @@ def selected(only: str | None) -> list[Benchmark]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--only", metavar="NAME[,NAME]", help="run these benchmarks only")
+    parser.add_argument("--with-peer", action="store_true", help="measure the peer beside us where it is compared")
     args = parser.parse_args(argv)
     try:
         benchmarks = selected(args.only)
@@ -162,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     notes: list[str] = []
     for benchmark in benchmarks:
-        command = command_of(benchmark)
+        command = command_of(benchmark, args.with_peer)
         print(f"running {benchmark.name}: python {' '.join(command[1:])}", flush=True)
         log_path = log_dir / f"{benchmark.name}.log"
-        run = run_command(command, benchmark.timeout_s, log_path)
+        run = run_command(command, timeout_of(benchmark, args.with_peer), log_path)
         benchmark_rows, problem = rows_of(benchmark, run)
         rows.extend(benchmark_rows)
         print(f"  done in {run.seconds:.1f} s", flush=True)

@@ -5,8 +5,8 @@ Run ``python -m benchmarks.profile [--repeat N]`` from the repository root. It r
 strategies, each ``--repeat`` times (3), interleaved so a noisy neighbour hits them alike:
 
 * ``example``: the project's ``sma-cross-market`` (`workstation.examples.sma_cross`);
-* ``naive``: the same crossover as a trader first writes it, in this file (`NaiveSmaCross`: the candles turned into
-  a Python list, the averages summed in a loop); its trades must be the example's, field by field;
+* ``naive``: the same crossover as a trader first writes it (`benchmarks.naive_sma.NaiveSmaCross`: the candles
+  turned into a Python list, the averages summed in a loop); its trades must be the example's, field by field;
 * ``managed``: the built-in ``managed-sma``, which manages each position minute by minute from its callbacks.
 
 The strategy's own time is measured inside the run: ``get_signal`` and every callback go through a timer
@@ -26,6 +26,9 @@ totals by file are written to ``profile-<case>.txt`` in the benchmark cache and 
 share of the profiled run.
 
 Each figure is the median over the runs. The last line holds the figures as ``name=value`` pairs.
+
+``benchmarks.backtest`` runs the example once per process through this module (``--child CSV CASE``, one JSON line
+out) and reports the median engine overhead of those runs beside the peer.
 """
 
 from __future__ import annotations
@@ -35,12 +38,12 @@ import asyncio
 import cProfile
 import gc
 import inspect
+import json
 import pstats
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,13 +51,14 @@ import workstation as ws
 import workstation.examples.managed_sma as managed_sma_module
 import workstation.examples.sma_cross as sma_cross_module
 from benchmarks.backtest import CACHE, PEER, REPO, ensure_csv, read_results
+from benchmarks.naive_sma import NaiveSmaCross
 from workstation.examples.managed_sma import ManagedSma, ManagedSmaParams
 from workstation.examples.sma_cross import make_strategy
 from workstation.exchanges.csv import CsvCandles, make_csv_exchange
 from workstation.models.results import CancelledResult, ClosedResult, OpenedResult
 from workstation.parity import EXCHANGE_NAME, FRAME_NAME, SYMBOL, TRADE_FIELDS, compare_rows, result_row
 from workstation.schemas.strategy import StrategySchema
-from workstation.timeutil import MINUTE_MS, from_ms, to_ms
+from workstation.timeutil import MINUTE_MS, from_ms
 
 #: The frame of ``run_parity``: the first hour of the file warms the averages up, its last six hours are the tail.
 WARMUP_MIN = 60
@@ -63,55 +67,6 @@ CASES = ("example", "naive", "managed")
 PROFILED = ("example", "managed")
 TOP_WRITTEN = 25
 TOP_PRINTED = 10
-
-# The crossover's parameters as the naive strategy hard-codes them (the example's defaults).
-FAST, SLOW, SHIFT = 20, 50, 5
-
-
-def average(values: list[float]) -> float:
-    """Return the mean of ``values``, summed one by one from the left as a trader writes it."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total / len(values)
-
-
-class NaiveSmaCross:
-    """The SMA crossover as a trader writes it first: every close copied into a list, the averages summed in loops.
-
-    It makes the example's trades (same signals, ids, prices and lifetime) the slow way: the floor of a strategy
-    written without numpy in mind.
-    """
-
-    async def __call__(self, symbol: str, when: datetime) -> ws.Signal | None:
-        """Return a long or short signal on a crossover of the 20 and 50 minute averages, else None."""
-        price = await ws.get_average_price(symbol)
-        candles = await ws.get_candles(symbol, "1m", SLOW + SHIFT)
-        closes = []
-        for candle in candles:
-            closes.append(float(candle["close"]))
-        fast_now = average(closes[-FAST:])
-        slow_now = average(closes[-SLOW:])
-        fast_before = average(closes[-FAST - SHIFT : -SHIFT])
-        slow_before = average(closes[-SLOW - SHIFT : -SHIFT])
-        if fast_before <= slow_before and fast_now > slow_now:
-            return ws.Signal(
-                id=f"market-{to_ms(when)}",
-                position="long",
-                price_take_profit=price * 1.01,
-                price_stop_loss=price * 0.99,
-                minute_estimated_time=240,
-            )
-        if fast_before >= slow_before and fast_now < slow_now:
-            return ws.Signal(
-                id=f"market-{to_ms(when)}",
-                position="short",
-                price_take_profit=price * 0.99,
-                price_stop_loss=price * 1.01,
-                minute_estimated_time=240,
-            )
-        return None
-
 
 Stretch = Literal["flat", "position"]
 
@@ -440,10 +395,28 @@ def case_line(case: str, runs: Sequence[YearRun]) -> str:
     )
 
 
+def child_main(csv_path: Path, case: str) -> None:
+    """Run ``case`` once on ``csv_path`` and print its wall, strategy and engine seconds as a JSON line.
+
+    ``benchmarks.backtest`` takes the engine overhead of its runs from here, one fresh process per run.
+    """
+    cost = timer_cost()
+    # From a collected heap, as in `main`: the timer's measurement leaves its garbage behind.
+    gc.collect()
+    run = asyncio.run(run_year(csv_path, case, cost))
+    figures = {"wall": run.wall_seconds, "strategy": run.strategy_seconds, "engine": run.engine_seconds}
+    print(json.dumps({f"{name}_seconds": seconds for name, seconds in figures.items()}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each strategy; the medians count (3)")
+    parser.add_argument("--child", nargs=2, metavar=("CSV", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        csv_path, case = args.child
+        child_main(Path(csv_path), case)
+        return 0
     if not PEER.is_dir():
         print(f"benchmarks.profile: the peer harness is not at {PEER}; no candles to run on")
         return 0

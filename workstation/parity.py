@@ -512,6 +512,7 @@ async def run_parity(
     tail_min: int = 360,
     symbol: str = SYMBOL,
     record: bool = True,
+    get_signal: Callable[..., Any] | None = None,
 ) -> ParityRun:
     """Run the peer's parity case on a candle CSV (SPEC §20.2) and collect its closed and cancelled signals.
 
@@ -531,6 +532,9 @@ async def run_parity(
     record
         Record the managed variants' commands and callbacks (`ManagedHarness`). Without it the built-in strategy
         runs as a trader registers it and the rows carry every managed field but `RECORDED_FIELDS`.
+    get_signal
+        Run this ``get_signal`` in place of the variant's own (a benchmark's rewrite of the same strategy, which
+        must make the variant's trades); the rest of the strategy is the variant's.
 
     Returns
     -------
@@ -562,7 +566,7 @@ async def run_parity(
         schema = ManagedSma(ManagedSmaParams(variant=MANAGED_ENTRIES[variant])).schema()
     else:
         schema = make_strategy({"variant": variant})
-    counter = CountingGetSignal(schema.get_signal)
+    counter = CountingGetSignal(schema.get_signal if get_signal is None else get_signal)
     strategy = ws.add_strategy(schema.model_copy(update={"get_signal": counter}))
     ws.add_frame(
         ws.FrameSchema(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import json
 import pstats
 from typing import Any
 
 import pytest
 from data_paths import BTC_1D_CSV, EXPECTED
 
-from benchmarks.profile import StrategyClock, average, engine_hotspots, run_year
+from benchmarks.naive_sma import average
+from benchmarks.profile import StrategyClock, child_main, engine_hotspots, run_year
 from workstation.parity import TRADE_FIELDS, compare_rows, read_rows
 from workstation.timeutil import MINUTE_MS
 
@@ -40,6 +42,16 @@ def test_the_clock_counts_every_callback_of_a_managed_run_and_sorts_the_engines_
     assert clock.signal_calls - clock.flat_calls == run.opened
     assert set(clock.engine) == {"start", "flat", "position", "end"}
     assert clock.engine["position"] > 0 and clock.engine["flat"] > 0
+
+
+def test_the_child_prints_one_runs_wall_time_split_into_strategy_and_engine(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    child_main(BTC_1D_CSV, "example")
+    figures = json.loads(capsys.readouterr().out)
+    assert sorted(figures) == ["engine_seconds", "strategy_seconds", "wall_seconds"]
+    assert 0 < figures["strategy_seconds"] < figures["wall_seconds"]
+    assert 0 < figures["engine_seconds"] < figures["wall_seconds"]
 
 
 def test_a_timed_callback_returns_its_result_and_a_sync_one_is_refused() -> None:

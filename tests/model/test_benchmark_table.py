@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.__main__ import Row, Run, render_table, rows_of, run_command, selected, summary_line, target_text
+from benchmarks.__main__ import (
+    Row,
+    Run,
+    command_of,
+    render_table,
+    rows_of,
+    run_command,
+    selected,
+    summary_line,
+    target_text,
+    timeout_of,
+)
 from benchmarks.targets import BENCHMARKS, Benchmark, Figure, Verdict, info, judge, parse_figures
 
 BACKTEST = next(benchmark for benchmark in BENCHMARKS if benchmark.name == "backtest")
@@ -16,14 +27,14 @@ SWEEP = next(benchmark for benchmark in BENCHMARKS if benchmark.name == "sweep")
 
 
 def test_parse_figures_reads_the_backtest_line_as_printed() -> None:
-    line = "candles_per_s=6571428 ratio=61.3 median_ratio=58.0 peak_mb=140.2 limit_ratio=60.1 parity=ok"
+    line = "example_ratio=61.3 naive_ratio=38.0 peak_mb=140.2 limit_ratio=60.1 parity=ok peer=RESULTS.md"
     assert parse_figures(line) == {
-        "candles_per_s": "6571428",
-        "ratio": "61.3",
-        "median_ratio": "58.0",
+        "example_ratio": "61.3",
+        "naive_ratio": "38.0",
         "peak_mb": "140.2",
         "limit_ratio": "60.1",
         "parity": "ok",
+        "peer": "RESULTS.md",
     }
 
 
@@ -58,7 +69,7 @@ def test_parse_figures_rejects_a_line_that_is_not_pairs(line: str, message: str)
         (Figure("parity", "==", "ok"), "ok", Verdict.PASS),
         (Figure("parity", "==", "ok"), "FAIL", Verdict.FAIL),
         (Figure("identical", "==", "True"), "False", Verdict.FAIL),
-        (info("median_ratio"), "3.0", Verdict.INFO),
+        (info("limit_ratio"), "3.0", Verdict.INFO),
     ],
 )
 def test_judge_holds_the_measured_value_to_the_target(figure: Figure, measured: str, verdict: Verdict) -> None:
@@ -80,7 +91,9 @@ def test_the_targets_are_those_of_the_issues() -> None:
         if figure.comparison
     }
     assert targets == {
-        ("backtest", "ratio"): "≥ 50 x",
+        ("backtest", "example_ratio"): "≥ 100 x",
+        ("backtest", "naive_ratio"): "≥ 50 x",
+        ("backtest", "engine_overhead_s"): "≤ 0.3 s",
         ("backtest", "peak_mb"): "≤ 160 MB",
         ("backtest", "managed_ratio"): "≥ 30 x",
         ("backtest", "managed_peak_mb"): "≤ 160 MB",
@@ -96,29 +109,47 @@ def test_the_targets_are_those_of_the_issues() -> None:
         ("live_latency", "latency_ms"): "≤ 100 ms",
         ("order_latency", "order_latency_ms"): "≤ 50 ms",
         ("sweep_window", "max_gap_ms"): "≤ 50 ms",
+        ("sweep", "jobs_per_s_2"): "≥ 45.9 jobs/s",
         ("sweep", "scaling"): "≥ 1.7 x",
         ("sweep", "identical"): "= True",
         ("profile", "engine_overhead_s"): "≤ 0.3 s",
     }
     assert BACKTEST.args == ("--only", "365d")
+    assert [benchmark.name for benchmark in BENCHMARKS if benchmark.peer_timeout_s is not None] == ["backtest"]
+
+
+def test_with_peer_only_the_benchmarks_that_compare_with_the_peer_measure_it_and_get_their_longer_timeout() -> None:
+    assert command_of(BACKTEST, with_peer=True)[1:] == ["-m", "benchmarks.backtest", "--only", "365d", "--with-peer"]
+    assert command_of(BACKTEST)[1:] == ["-m", "benchmarks.backtest", "--only", "365d"]
+    assert command_of(SWEEP, with_peer=True)[1:] == ["-m", "benchmarks.sweep"]
+    assert (timeout_of(BACKTEST), timeout_of(BACKTEST, with_peer=True)) == (1800.0, 5400.0)
+    assert timeout_of(SWEEP, with_peer=True) == SWEEP.timeout_s
 
 
 def test_rows_of_judges_every_figure_of_the_last_line() -> None:
     line = (
-        "candles_per_s=6571428 ratio=61.3 median_ratio=48.0 peak_mb=140.2 limit_ratio=60.1 managed_ratio=29.9"
-        " managed_median_ratio=25.0 managed_peak_mb=160.1 managed_limit_ratio=31.0 parity=FAIL"
+        "example_ratio=101.3 naive_ratio=48.0 engine_overhead_s=0.290 peak_mb=140.2 managed_ratio=29.9"
+        " managed_peak_mb=160.1 limit_ratio=60.1 managed_limit_ratio=31.0 example_s=0.650 naive_s=1.400"
+        " managed_s=3.100 peer_market_s=67.20 peer_managed_s=92.70 candles_per_s=808615 parity=FAIL peer=this-run"
     )
     rows, problem = rows_of(BACKTEST, Run(line, "", 1, 12.0))
     assert problem == ""
     assert rows == [
-        Row("backtest", "ratio", "≥ 50 x", "61.3 x", Verdict.PASS),
-        Row("backtest", "median_ratio", "", "48.0 x", Verdict.INFO),
+        Row("backtest", "example_ratio", "≥ 100 x", "101.3 x", Verdict.PASS),
+        Row("backtest", "naive_ratio", "≥ 50 x", "48.0 x", Verdict.FAIL),
+        Row("backtest", "engine_overhead_s", "≤ 0.3 s", "0.290 s", Verdict.PASS),
         Row("backtest", "peak_mb", "≤ 160 MB", "140.2 MB", Verdict.PASS),
         Row("backtest", "managed_ratio", "≥ 30 x", "29.9 x", Verdict.FAIL),
-        Row("backtest", "managed_median_ratio", "", "25.0 x", Verdict.INFO),
         Row("backtest", "managed_peak_mb", "≤ 160 MB", "160.1 MB", Verdict.FAIL),
+        Row("backtest", "limit_ratio", "", "60.1 x", Verdict.INFO),
         Row("backtest", "managed_limit_ratio", "", "31.0 x", Verdict.INFO),
+        Row("backtest", "example_s", "", "0.650 s", Verdict.INFO),
+        Row("backtest", "naive_s", "", "1.400 s", Verdict.INFO),
+        Row("backtest", "managed_s", "", "3.100 s", Verdict.INFO),
+        Row("backtest", "peer_market_s", "", "67.20 s", Verdict.INFO),
+        Row("backtest", "peer_managed_s", "", "92.70 s", Verdict.INFO),
         Row("backtest", "parity", "= ok", "FAIL", Verdict.FAIL),
+        Row("backtest", "peer", "", "this-run", Verdict.INFO),
     ]
 
 
@@ -126,7 +157,7 @@ def test_rows_of_marks_missing_figures_as_errors_and_names_them() -> None:
     rows, problem = rows_of(SWEEP, Run("jobs_per_s_1=3.10 jobs_per_s_2=5.90 scaling=1.90", "", 0, 30.0))
     assert [(row.figure, row.measured, row.verdict) for row in rows] == [
         ("jobs_per_s_1", "3.10 jobs/s", Verdict.INFO),
-        ("jobs_per_s_2", "5.90 jobs/s", Verdict.INFO),
+        ("jobs_per_s_2", "5.90 jobs/s", Verdict.FAIL),
         ("jobs_per_s_dask", "-", Verdict.ERROR),
         ("scaling", "1.90 x", Verdict.PASS),
         ("identical", "-", Verdict.ERROR),
@@ -153,14 +184,14 @@ def test_render_table_prints_fixed_width_columns() -> None:
     rows = [
         Row("chart", "full_view_ms", "≤ 16 ms", "9.4 ms", Verdict.PASS),
         Row("startup", "startup_s", "≤ 1.5 s", "1.712 s", Verdict.FAIL),
-        Row("backtest", "median_ratio", "", "58.0 x", Verdict.INFO),
+        Row("backtest", "limit_ratio", "", "58.0 x", Verdict.INFO),
         Row("sweep", "identical", "= True", "-", Verdict.ERROR),
     ]
     assert render_table(rows) == (
         "benchmark       figure             target        measured              result\n"
         "chart           full_view_ms       ≤ 16 ms       9.4 ms                PASS\n"
         "startup         startup_s          ≤ 1.5 s       1.712 s               FAIL\n"
-        "backtest        median_ratio                     58.0 x                INFO\n"
+        "backtest        limit_ratio                      58.0 x                INFO\n"
         "sweep           identical          = True        -                     ERROR"
     )
     assert summary_line(rows) == "passed=1 failed=1 errors=1"
@@ -201,7 +232,7 @@ def test_main_prints_the_table_the_failure_and_its_log_then_exits_1(
 
     fake = Benchmark("fake", (), 30.0, (Figure("stall_ms", "<=", "50", "ms"), info("runs")))
     monkeypatch.setattr(runner, "BENCHMARKS", (fake,))
-    monkeypatch.setattr(runner, "command_of", lambda _: [sys.executable, "-c", "print('stall_ms=72.5 runs=3')"])
+    monkeypatch.setattr(runner, "command_of", lambda *_: [sys.executable, "-c", "print('stall_ms=72.5 runs=3')"])
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert runner.main(["--only", "fake"]) == 1
     (log_dir,) = tmp_path.iterdir()
@@ -226,7 +257,7 @@ def test_main_removes_the_logs_when_every_figure_passes(tmp_path: Path, monkeypa
 
     fake = Benchmark("fake", (), 30.0, (Figure("stall_ms", "<=", "50", "ms"),))
     monkeypatch.setattr(runner, "BENCHMARKS", (fake,))
-    monkeypatch.setattr(runner, "command_of", lambda _: [sys.executable, "-c", "print('stall_ms=12.0')"])
+    monkeypatch.setattr(runner, "command_of", lambda *_: [sys.executable, "-c", "print('stall_ms=12.0')"])
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert runner.main([]) == 0
     assert list(tmp_path.iterdir()) == []
