@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 
-from workstation.clients.pnl import entries_pnl, entries_pnl_of, net_move, slipped_move
+from workstation.clients.pnl import entries_pnl, net_move, slipped_move
 from workstation.config import Config
 from workstation.models.fast import construct, construct_from, replaced
 from workstation.models.pnl import Pnl
@@ -471,6 +471,14 @@ class PositionState:
             return peak.price, fall.price
         return self.excursion_prices()
 
+    def move_peak_to(self, price: float, when: int, pnl_percentage: float) -> None:
+        """Move the peak to ``price`` at ``when``, where a walk found a gain of ``pnl_percentage`` past the peak."""
+        self.row = replaced(self.row, peak_profit=excursion(price, when, pnl_percentage))
+
+    def move_fall_to(self, price: float, when: int, pnl_percentage: float) -> None:
+        """Move the fall to ``price`` at ``when``, where a walk found the loss side beyond the fall."""
+        self.row = replaced(self.row, max_drawdown=excursion(price, when, pnl_percentage))
+
     def scan_excursions(self, prices: np.ndarray, stamps: np.ndarray, config: Config) -> None:
         """:meth:`watch_excursions` over the monitored candles of a position no command changes, with numpy.
 
@@ -763,7 +771,10 @@ def with_exit_excursion(row: SignalRow, price: float, when: int, pnl_percentage:
 class Valuation:
     """The public view of a position between two commands (P1): every field but the PnL fixed, the PnL by price.
 
-    The view of the last price asked is kept: the callbacks of one candle see the same one.
+    The view of the last price asked is kept: the callbacks of one candle see the same one. The PnL is the float
+    program of `entries_pnl_of` (P15.1) or `_partials_pnl` (P15.2) with every term that does not depend on the price
+    (the slipped entry, the partial closes' terms, the remaining weight) worked out once: the same operations on the
+    same numbers, a few float operations a price.
 
     Parameters
     ----------
@@ -778,21 +789,60 @@ class Valuation:
         move changes the view's levels, not its PnL).
     """
 
-    __slots__ = ("_booked", "_carried", "_effective", "_invested", "_last", "_long", "_money_key", "config", "fields")
+    __slots__ = (
+        "_carried",
+        "_close_factor",
+        "_effective",
+        "_fee",
+        "_fee_weight",
+        "_fees",
+        "_invested",
+        "_last",
+        "_long",
+        "_money_key",
+        "_open_with_slip",
+        "_program",
+        "_remaining_weight",
+        "_weighted",
+        "config",
+        "fields",
+    )
 
     def __init__(
         self, state: PositionState, fields: dict[str, Any], config: Config, previous: Valuation | None = None
     ) -> None:
         self.fields = fields
         self.config = config
-        self._long = state.is_long
+        long = self._long = state.is_long
         # An open position is valued by the one-entry program (P15.1) at its effective entry, or with partial closes
         # by P15.2 from their terms; both fixed until the next command. A waiting order is valued at zero.
         open_ = state.is_open
         money = state._money() if open_ else None
-        self._effective = None if money is None else money.eff
-        self._invested = 0.0 if money is None else money.invested
-        self._booked = state._booked(config) if money is not None and state.partials else None
+        effective = self._effective = 0.0 if money is None else money.eff
+        invested = self._invested = 0.0 if money is None else money.invested
+        slippage = config.percent_slippage
+        fee = self._fee = config.percent_fee
+        # `slipped_move`'s slipped entry and the factor its close is slipped by.
+        if long:
+            self._open_with_slip = effective * (1 + slippage / 100)
+            self._close_factor = 1 - slippage / 100
+        else:
+            self._open_with_slip = effective * (1 - slippage / 100)
+            self._close_factor = 1 + slippage / 100
+        self._weighted = self._fees = self._remaining_weight = self._fee_weight = 0.0
+        #: Which program values it: none (a waiting order), P15.1, or P15.2 with or without money left to value.
+        self._program: Literal["zero", "entries", "partials", "closed"]
+        if money is None:
+            self._program = "zero"
+        elif not state.partials:
+            self._program = "entries"
+        else:
+            # `_partials_net`: the partial closes' terms come first in its sums and do not depend on the price.
+            weighted, fees, closed, _ = state._booked(config)
+            remaining_weight = (invested - closed) / invested
+            self._weighted, self._fees, self._remaining_weight = weighted, fees, remaining_weight
+            self._fee_weight = fee * remaining_weight
+            self._program = "partials" if remaining_weight > 0 else "closed"
         # Entries and partial closes are only ever appended: their counts identify the money the PnL is counted on.
         self._money_key = (len(state.entries), len(state.partials), open_)
         self._last: tuple[float, SignalRow] | None = None
@@ -811,16 +861,72 @@ class Valuation:
         if carried is not None and carried[0] == price:
             fields["pnl"] = carried[1].pnl
         else:
-            effective, booked = self._effective, self._booked
-            if effective is None:
-                fields["pnl"] = _ZERO_PNL
-            elif booked is None:
-                fields["pnl"] = entries_pnl_of(self._long, effective, self._invested, price, self.config)
-            else:
-                fields["pnl"] = _partials_pnl(self._long, effective, self._invested, booked, price, self.config)
+            fields["pnl"] = self.pnl(price)
         view = construct_from(SignalRow, fields)
         self._last = (price, view)
         return view
+
+    def pnl(self, price: float) -> Pnl:
+        """Return the PnL at ``price``: ``PositionState.pnl`` (a waiting order's: zero)."""
+        program = self._program
+        if program == "zero":
+            return _ZERO_PNL
+        invested = self._invested
+        open_with_slip = self._open_with_slip
+        close_with_slip = price * self._close_factor
+        if self._long:
+            percent = ((close_with_slip - open_with_slip) / open_with_slip) * 100
+        else:
+            percent = ((open_with_slip - close_with_slip) / open_with_slip) * 100
+        if program == "entries":
+            fee_percent = self._fee * (1 + close_with_slip / open_with_slip)
+            pnl_percentage = percent - fee_percent
+            return construct_from(
+                Pnl,
+                {
+                    "pnl_percentage": pnl_percentage,
+                    "pnl_cost": pnl_percentage / 100 * invested,
+                    "pnl_entries": invested,
+                    "price_open": self._effective,
+                    "price_close": price,
+                    "fee_cost": fee_percent / 100 * invested,
+                },
+            )
+        weighted, fees = self._weighted, self._fees
+        if program == "partials":
+            weighted = weighted + self._remaining_weight * percent
+            fees = fees + self._fee_weight * (close_with_slip / open_with_slip)
+        pnl_percentage = weighted - fees
+        return construct_from(
+            Pnl,
+            {
+                "pnl_percentage": pnl_percentage,
+                "pnl_cost": (pnl_percentage / 100) * invested,
+                "pnl_entries": invested,
+                "price_open": self._effective,
+                "price_close": price,
+                "fee_cost": fees / 100 * invested,
+            },
+        )
+
+    def pnl_percentage(self, price: float) -> float:
+        """Return ``pnl(price).pnl_percentage`` without building the model (``PositionState.pnl_percentage``)."""
+        program = self._program
+        if program == "zero":
+            return 0.0
+        open_with_slip = self._open_with_slip
+        close_with_slip = price * self._close_factor
+        if self._long:
+            percent = ((close_with_slip - open_with_slip) / open_with_slip) * 100
+        else:
+            percent = ((open_with_slip - close_with_slip) / open_with_slip) * 100
+        if program == "entries":
+            return percent - self._fee * (1 + close_with_slip / open_with_slip)
+        if program == "partials":
+            return (self._weighted + self._remaining_weight * percent) - (
+                self._fees + self._fee_weight * (close_with_slip / open_with_slip)
+            )
+        return self._weighted - self._fees
 
 
 def _partials_pnl(

@@ -17,7 +17,7 @@ from workstation.clients.calls import ErrorSink, end_run, is_async_callable
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
-from workstation.clients.position import PositionState, with_exit_excursion
+from workstation.clients.position import PositionState, StopReason, Valuation, with_exit_excursion
 from workstation.clients.position_manager import PositionManager, active_manager
 from workstation.clients.risk import NoRisk, Risk, position_key
 from workstation.clients.validation import validate_signal
@@ -507,12 +507,12 @@ class ClientStrategy:
         """P3: walk the open position from ``first_candle`` to its close, running the candle callbacks.
 
         The levels a candle is checked against are worked out again only after a command changed the position, and
-        the view only for a callback or listener that sees it (a month of a managed strategy is 30 000 candles).
+        the view only for a callback or listener that sees it (a year of a managed strategy is 300 000 candles): a
+        minute without a command is a few comparisons, one view and the callbacks, stepped here as `_start` does.
         """
         manager = self.manager
         state = manager.position
         assert state is not None and row.pending_at is not None
-        config = self.config
         first = int(np.searchsorted(candles["timestamp"], first_candle))
         stamps = candles["timestamp"].tolist()
         lows = candles["low"].tolist()
@@ -521,14 +521,16 @@ class ClientStrategy:
         long = row.position == "long"
         breakeven_reached = False
         partial = await self._get_partial(row.id)
-        ping, breakeven = self.callbacks.get("on_active_ping"), self.callbacks.get("on_breakeven")
-        profit, loss = self.callbacks.get("on_partial_profit"), self.callbacks.get("on_partial_loss")
+        callbacks, stepped = self.callbacks, self._async_callbacks
+        ping, breakeven = callbacks.get("on_active_ping"), callbacks.get("on_breakeven")
+        profit, loss = callbacks.get("on_partial_profit"), callbacks.get("on_partial_loss")
         listened = self.event_listened
         # The partial levels are recorded (and announced) when the progress reaches the first one not reached yet.
         next_profit, next_loss = _next_level(partial.profit_levels), _next_level(partial.loss_levels)
-        levels, valuation = state.levels(config), state.valuation(config)
-        changes = manager.changes
-        symbol = self.symbol
+        stop, stopped_by, take_profit, effective, to_take, to_stop, breakeven_price, valuation, changes = (
+            self._walk_levels(state)
+        )
+        symbol, backtest = self.symbol, self.backtest
         start = self._start
         ending: tuple[CloseReason, int, float] | None = None
         # The walk enters the callbacks' context at its first candle and stays in it to the close (a position has
@@ -554,26 +556,51 @@ class ClientStrategy:
                     ending = "time_expired", timestamp, price
                     break
                 if manager.changes != changes:
-                    levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
+                    stop, stopped_by, take_profit, effective, to_take, to_stop, breakeven_price, valuation, changes = (
+                        self._walk_levels(state)
+                    )
+                # The close checks, then the excursions (before the candle's callbacks, SPEC-statistics §4), as
+                # `PositionState.watch_excursions` moves them, then the branch and progress (P3 step 6): commands of
+                # the ping do not change what this candle reports.
                 if long:
-                    if lows[index] <= levels.stop:
-                        ending = levels.stopped_by, timestamp, levels.stop
+                    if lows[index] <= stop:
+                        ending = stopped_by, timestamp, stop
                         break
-                    if price >= levels.take_profit:
-                        ending = "take_profit", timestamp, levels.take_profit
+                    if price >= take_profit:
+                        ending = "take_profit", timestamp, take_profit
                         break
+                    if price > peak_price or price < fall_price:
+                        if price > effective and price > peak_price:
+                            if (gain := valuation.pnl_percentage(price)) > 0:
+                                state.move_peak_to(price, timestamp, gain)
+                                peak_price = price
+                        elif price < effective and price < fall_price:
+                            state.move_fall_to(price, timestamp, valuation.pnl_percentage(price))
+                            fall_price = price
+                    distance = price - effective
                 else:
-                    if highs[index] >= levels.stop:
-                        ending = levels.stopped_by, timestamp, levels.stop
+                    if highs[index] >= stop:
+                        ending = stopped_by, timestamp, stop
                         break
-                    if price <= levels.take_profit:
-                        ending = "take_profit", timestamp, levels.take_profit
+                    if price <= take_profit:
+                        ending = "take_profit", timestamp, take_profit
                         break
-                # The excursions move before the candle's callbacks (SPEC-statistics §4): two comparisons a candle.
-                if (price > peak_price or price < fall_price) if long else (price < peak_price or price > fall_price):
-                    peak_price, fall_price = state.watch_excursions(price, timestamp, config)
-                # The branch and progress come first: commands of the ping do not change what this candle reports.
-                branch, percent = levels.progress(price)
+                    if price < peak_price or price > fall_price:
+                        if price < effective and price < peak_price:
+                            if (gain := valuation.pnl_percentage(price)) > 0:
+                                state.move_peak_to(price, timestamp, gain)
+                                peak_price = price
+                        elif price > effective and price > fall_price:
+                            state.move_fall_to(price, timestamp, valuation.pnl_percentage(price))
+                            fall_price = price
+                    distance = effective - price
+                # `progress` of P3, inline.
+                if distance > 0:
+                    percent = 100.0 if to_take <= 0 else min(max((distance / to_take) * 100, 0.0), 100.0)
+                elif distance < 0:
+                    percent = 100.0 if to_stop <= 0 else min(max((abs(distance) / to_stop) * 100, 0.0), 100.0)
+                else:
+                    percent = 0.0
                 # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
                 # minute's VWAP to book at.
                 manager.avg = prices[index - 1]
@@ -586,37 +613,79 @@ class ClientStrategy:
                     view = valuation.view(price)
                     if heard:
                         self._announce("active_ping", view, price, timestamp)
-                    if ping is not None and (rest := start(ping, "on_active_ping", symbol, view, price, moment)):
-                        await rest
-                        heard = listened("active_ping")
-                if branch == "profit":
+                    if ping is not None:
+                        if stepped["on_active_ping"]:
+                            try:
+                                coroutine = ping(symbol, view, price, moment, backtest)
+                                awaited = coroutine.send(None)
+                            except StopIteration:
+                                pass
+                            except BaseException as raised:
+                                self._failed("on_active_ping", raised)
+                            else:
+                                await self._finish(_Resumed(coroutine, awaited), "on_active_ping")
+                                heard = listened("active_ping")
+                        elif rest := start(ping, "on_active_ping", symbol, view, price, moment):
+                            await rest
+                            heard = listened("active_ping")
+                if distance > 0:
                     if manager.changes != changes:  # the ping's commands count here
-                        levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
-                    if not breakeven_reached and levels.breakeven_available(price):
+                        (
+                            stop,
+                            stopped_by,
+                            take_profit,
+                            effective,
+                            to_take,
+                            to_stop,
+                            breakeven_price,
+                            valuation,
+                            changes,
+                        ) = self._walk_levels(state)
+                    if not breakeven_reached and (price >= breakeven_price if long else price <= breakeven_price):
                         breakeven_reached = True
                         view = valuation.view(price)
                         self._announce("breakeven_available", view, price, timestamp)
                         await self._call(breakeven, "on_breakeven", symbol, view, price, moment)
                         heard = listened("active_ping")
                         if manager.changes != changes:  # and those of on_breakeven in what follows
-                            levels, valuation, changes = state.levels(config), state.valuation(config), manager.changes
+                            (
+                                stop,
+                                stopped_by,
+                                take_profit,
+                                effective,
+                                to_take,
+                                to_stop,
+                                breakeven_price,
+                                valuation,
+                                changes,
+                            ) = self._walk_levels(state)
                     if percent >= next_profit:
                         partial.profit(valuation.view(price), price, percent, timestamp)
                         next_profit = _next_level(partial.profit_levels)
-                    if profit is not None:
-                        view = valuation.view(price)
-                        if rest := start(profit, "on_partial_profit", symbol, view, percent, price, moment):
-                            await rest
-                            heard = listened("active_ping")
-                elif branch == "loss":
+                    callback, name = profit, "on_partial_profit"
+                elif distance < 0:
                     if percent >= next_loss:
                         partial.loss(valuation.view(price), price, percent, timestamp)
                         next_loss = _next_level(partial.loss_levels)
-                    if loss is not None:
-                        view = valuation.view(price)
-                        if rest := start(loss, "on_partial_loss", symbol, view, percent, price, moment):
-                            await rest
+                    callback, name = loss, "on_partial_loss"
+                else:
+                    callback = None
+                if callback is not None:
+                    view = valuation.view(price)
+                    if stepped[name]:
+                        try:
+                            coroutine = callback(symbol, view, percent, price, moment, backtest)
+                            awaited = coroutine.send(None)
+                        except StopIteration:
+                            pass
+                        except BaseException as raised:
+                            self._failed(name, raised)
+                        else:
+                            await self._finish(_Resumed(coroutine, awaited), name)
                             heard = listened("active_ping")
+                    elif rest := start(callback, name, symbol, view, percent, price, moment):
+                        await rest
+                        heard = listened("active_ping")
                 if manager.queued:
                     # The candle's commit events reach their listeners outside the callbacks' context, as the close
                     # does: a command issued from a listener is refused.
@@ -643,6 +712,26 @@ class ClientStrategy:
                 source=request.source,
             )
         return await self._close_managed(state, reason, timestamp, price)
+
+    def _walk_levels(
+        self, state: PositionState
+    ) -> tuple[float, StopReason, float, float, float, float, float, Valuation, int]:
+        """Return what a walked candle is checked against until the next command, and the count of commands so far.
+
+        The `Levels` of ``state`` (but its side), its `Valuation`, and the manager's ``changes`` they are of.
+        """
+        levels = state.levels(self.config)
+        return (
+            levels.stop,
+            levels.stopped_by,
+            levels.take_profit,
+            levels.effective,
+            levels.to_take,
+            levels.to_stop,
+            levels.breakeven_price,
+            state.valuation(self.config),
+            self.manager.changes,
+        )
 
     def _announce(self, stream: str, view: SignalRow, price: float, timestamp: int) -> None:
         """Emit a ping or breakeven-available event (P17) when someone listens to ``stream``."""
