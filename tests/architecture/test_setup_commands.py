@@ -20,7 +20,7 @@ def test_readme_has_one_install_and_run_command_and_one_test_command() -> None:
     install_and_run, run_tests = commands
     assert "pip install -e ." in install_and_run
     assert install_and_run.rstrip().endswith(".venv/bin/workstation --run-demo")
-    assert run_tests.rstrip().endswith("pytest")
+    assert run_tests.rstrip().endswith("pytest -n 2")
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
