@@ -379,13 +379,13 @@ class CaseResult:
         verdict = f"ok ({first.rows:,} rows, {first.get_signal_calls:,} calls)" if not self.problems else "FAIL"
         return (
             f"{self.dataset + ' ' + self.case.name:<18}{first.candles:>9,}{self.seconds:>9.3f}"
-            f"{f'{times[0]:.3f}-{times[-1]:.3f}':>14}{self.candles_per_second:>12,.0f}{self.peak_mib:>10.1f}"
+            f"{f'{times[0]:.3f}-{times[-1]:.3f}':>16}{self.candles_per_second:>12,.0f}{self.peak_mib:>10.1f}"
             f"{self.case.variant:>15}{self.peer_median_seconds:>9.2f}{self.ratio:>8.1f}x  {verdict}"
         )
 
 
 TABLE_HEADER = (
-    f"{'case':<18}{'candles':>9}{'median s':>9}{'range s':>14}{'candles/s':>12}{'peak MiB':>10}"
+    f"{'case':<18}{'candles':>9}{'median s':>9}{'range s':>16}{'candles/s':>12}{'peak MiB':>10}"
     f"{'peer strategy':>15}{'peer s':>9}{'ratio':>9}  parity"
 )
 

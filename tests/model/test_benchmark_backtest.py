@@ -52,7 +52,7 @@ def test_a_case_is_judged_on_medians_and_its_ratio_is_the_peers_median_over_ours
     assert (result.seconds, result.peer_median_seconds, result.ratio, result.peak_mib) == (2.0, 70.0, 35.0, 140.0)
     assert result.candles_per_second == 262_800.0
     assert result.table_line() == (
-        "365d naive          525,600    2.000   1.000-3.000     262,800     140.0         market    70.00    35.0x"
+        "365d naive          525,600    2.000     1.000-3.000     262,800     140.0         market    70.00    35.0x"
         "  ok (6 rows, 96 calls)"
     )
 
