@@ -108,6 +108,10 @@ class CandleSegment:
         """Return a view of the ``count`` candles from index ``first``, read-only as every view of the buffer is."""
         return self._buffer[first : first + count]
 
+    def vwap_series(self, count: int) -> tuple[np.ndarray, int] | None:
+        """Return the VWAP series of ``count`` candles computed so far and how much of it is valid, if any."""
+        return self._vwap.get(count)
+
     def vwap_at(self, count: int, index: int) -> float:
         """Return the VWAP of the ``count`` candles ending at ``index`` (below `length`), one value of `vwap`."""
         series = self._vwap.get(count)

@@ -95,10 +95,19 @@ class ClientExchange:
         """
         count = config.avg_price_candles_count
         aligned = when // MINUTE_MS * MINUTE_MS
-        segment = self._cached(symbol, "1m", aligned - count * MINUTE_MS, aligned)
+        # `_cached(symbol, "1m", aligned - count * MINUTE_MS, aligned)` and `segment.vwap_at`, inline: the engine and
+        # the strategy ask twice per strategy call.
+        segment = self._hot.get((symbol, "1m"))
         if segment is None:
             return None
-        return segment.vwap_at(count, (aligned - MINUTE_MS - segment.start) // MINUTE_MS)
+        start = segment.start
+        if start > aligned - count * MINUTE_MS or start + segment.length * MINUTE_MS < aligned:
+            return None
+        index = (aligned - MINUTE_MS - start) // MINUTE_MS
+        series = segment.vwap_series(count)
+        if series is None or series[1] <= index:
+            return float(segment.vwap(count, index + 1)[index])
+        return float(series[0][index])
 
     def cached_average_prices(
         self, symbol: str, first: int, step: int, count: int, config: Config
@@ -147,8 +156,13 @@ class ClientExchange:
 
     def has_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Tell whether the VWAP of every minute from ``first_tick`` to ``last_tick`` is in the segment last read."""
-        since = first_tick // MINUTE_MS * MINUTE_MS - config.avg_price_candles_count * MINUTE_MS
-        return self._cached(symbol, "1m", since, last_tick // MINUTE_MS * MINUTE_MS) is not None
+        # `_cached`, inline: the engine asks once per strategy call.
+        segment = self._hot.get((symbol, "1m"))
+        return (
+            segment is not None
+            and segment.start <= first_tick // MINUTE_MS * MINUTE_MS - config.avg_price_candles_count * MINUTE_MS
+            and segment.start + segment.length * MINUTE_MS >= last_tick // MINUTE_MS * MINUTE_MS
+        )
 
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
@@ -173,7 +187,10 @@ class ClientExchange:
         if not self.backtest:
             raise RuntimeError("get_forward_candles is only available in backtest mode")
         end = until + MINUTE_MS
-        segment = await self._ensure(symbol, "1m", since, end, strict=False, config=config)
+        # Nearly always in the segment last read (the run announced its frame): then nothing is awaited.
+        segment = self._hot.get((symbol, "1m"))
+        if segment is None or segment.start > since or segment.start + segment.length * MINUTE_MS < end:
+            segment = await self._ensure(symbol, "1m", since, end, strict=False, config=config)
         if segment is None:
             return np.empty(0, dtype=CANDLE_DTYPE), np.empty(0)
         first = segment.index(since)

@@ -46,7 +46,6 @@ from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, is
 logger = logging.getLogger("workstation.strategy")
 
 _LEVELS = np.array(LEVELS, dtype=np.float64)
-_INT64_MAX = int(np.iinfo(np.int64).max)
 _ONE_MINUTE = timedelta(minutes=1)
 #: Builds a named tuple from its fields without the keyword handling of its generated ``__new__``.
 _new_tuple = tuple.__new__
@@ -166,6 +165,7 @@ class ClientStrategy:
         self.idles_alone = "on_idle" in self.callbacks and "on_tick" not in self.callbacks
         #: No callback sees a flat tick: unless a listener wants idle results, `_idle` does nothing.
         self._idle_unseen = "on_idle" not in self.callbacks and "on_tick" not in self.callbacks
+        self._where_fields: dict[str, Any] | None = None
         self.manager = PositionManager(
             where=self._where(),
             config=config,
@@ -324,19 +324,22 @@ class ClientStrategy:
 
     async def _open(self, row: SignalRow, when: int) -> OpenedResult:
         await self._before_open(row)
-        await self._callback("on_write", when, None, self.symbol, row, row.price_open)
-        await self.risk.add_signal(
-            self.risk_key,
-            construct(
-                RiskPosition,
-                strategy_name=self.strategy_name,
-                symbol=self.symbol,
-                exchange_name=self.exchange_name,
-                signal_id=row.id,
-                open_timestamp=when,
-            ),
-        )
-        await self._callback("on_open", when, None, self.symbol, row, row.price_open)
+        if "on_write" in self.callbacks:
+            await self._callback("on_write", when, None, self.symbol, row, row.price_open)
+        if not isinstance(self.risk, NoRisk):
+            await self.risk.add_signal(
+                self.risk_key,
+                construct(
+                    RiskPosition,
+                    strategy_name=self.strategy_name,
+                    symbol=self.symbol,
+                    exchange_name=self.exchange_name,
+                    signal_id=row.id,
+                    open_timestamp=when,
+                ),
+            )
+        if "on_open" in self.callbacks:
+            await self._callback("on_open", when, None, self.symbol, row, row.price_open)
         opened = construct(
             OpenedResult, action="opened", signal=row, current_price=row.price_open, timestamp=when, **self._where()
         )
@@ -427,10 +430,13 @@ class ClientStrategy:
         if walk:
             produced.append(await self._walk_open(row, candles, vwap, first_open_candle, frame_end, deadline))
             return produced
-        first = int(np.searchsorted(candles["timestamp"], first_open_candle))
-        closing = self._scan_open(row, candles[first:], vwap[first:], frame_end)
+        count = len(candles)
+        # The forward candles are consecutive minutes (one cached segment's): a candle's index is arithmetic.
+        first_stamp = int(candles[0]["timestamp"]) if count else first_open_candle
+        first = min(count, max(0, -((first_stamp - first_open_candle) // MINUTE_MS)))
+        closing = self._scan_open(row, candles[first:], vwap[first:], first_stamp + first * MINUTE_MS, frame_end)
         if closing is None:
-            last = len(candles) - 1
+            last = count - 1
             if last >= first:
                 closing = (last - first, "time_expired", float(vwap[last]))
             self._warn_data_end(row, candles["timestamp"])
@@ -438,11 +444,12 @@ class ClientStrategy:
             produced.append(await self._close(row, "time_expired", row.pending_at, row.price_open))
             return produced
         index, reason, price = closing
-        await self._progress(row, candles[first : first + index], vwap[first : first + index])
+        end = first + index
+        await self._progress(row, candles[first:end], vwap[first:end])
         state = manager.position
         assert state is not None
-        state.scan_excursions(vwap[first : first + index], candles["timestamp"][first : first + index], self.config)
-        produced.append(await self._close(state.row, reason, int(candles["timestamp"][first + index]), price))
+        state.scan_excursions(vwap[first:end], candles["timestamp"][first:end], self.config)
+        produced.append(await self._close(state.row, reason, first_stamp + end * MINUTE_MS, price))
         return produced
 
     def _warn_data_end(self, row: SignalRow, stamps: Sequence[int] | np.ndarray) -> None:
@@ -792,34 +799,43 @@ class ClientStrategy:
         return "fill", timestamp, price
 
     def _scan_open(
-        self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray, frame_end: int
+        self, row: SignalRow, candles: np.ndarray, vwap: np.ndarray, first_stamp: int, frame_end: int
     ) -> tuple[int, CloseReason, float] | None:
-        """First candle that closes an open position, as (index, reason, close price)."""
-        if len(candles) == 0:
+        """First candle that closes an open position, as (index, reason, close price).
+
+        The candles are consecutive minutes from ``first_stamp``: the first one past the frame or the lifetime is
+        found by arithmetic, and the prices are compared only before it.
+        """
+        count = len(candles)
+        if count == 0:
             return None
         assert row.pending_at is not None
-        stamps = candles["timestamp"]
-        after_frame = stamps > frame_end
-        # Clamped: with the lifetime cap disabled, a huge lifetime must not overflow int64 (it never expires).
-        expired = stamps >= min(row.pending_at + row.minute_estimated_time * MINUTE_MS, _INT64_MAX)
+        expiry = row.pending_at + row.minute_estimated_time * MINUTE_MS
+        # The first candle after the frame, or opening at or after the position's expiry (time wins a tie).
+        timed = min(
+            count,
+            max(0, (frame_end - first_stamp) // MINUTE_MS + 1),
+            max(0, -((first_stamp - expiry) // MINUTE_MS)),
+        )
         state = self.manager.position
         assert state is not None
         stop, stopped_by = state.stop_trigger(self.config)
-        if row.position == "long":
-            stop_hit = candles["low"] <= stop
-            profit_hit = vwap >= row.price_take_profit
-        else:
-            stop_hit = candles["high"] >= stop
-            profit_hit = vwap <= row.price_take_profit
-        decisive = after_frame | expired | stop_hit | profit_hit
-        if not decisive.any():
-            return None
-        index = int(np.argmax(decisive))
-        if after_frame[index] or expired[index]:
-            return index, "time_expired", float(vwap[index])
-        if stop_hit[index]:
-            return index, stopped_by, stop
-        return index, "take_profit", row.price_take_profit
+        if timed:
+            lows_or_highs = candles["low" if row.position == "long" else "high"][:timed]
+            prices = vwap[:timed]
+            if row.position == "long":
+                hits = (lows_or_highs <= stop) | (prices >= row.price_take_profit)
+            else:
+                hits = (lows_or_highs >= stop) | (prices <= row.price_take_profit)
+            index = int(hits.argmax())
+            if hits[index]:
+                touch = float(lows_or_highs[index])
+                if (touch <= stop) if row.position == "long" else (touch >= stop):
+                    return index, stopped_by, stop
+                return index, "take_profit", row.price_take_profit
+        if timed < count:
+            return timed, "time_expired", float(vwap[timed])
+        return None
 
     def _end_of_data(
         self, candles: np.ndarray, vwap: np.ndarray, start: int, result: ScheduledResult
@@ -898,10 +914,14 @@ class ClientStrategy:
         )
         await self._before_end(closed)
         self.manager.finish()
-        await self._callback("on_close", timestamp, None, self.symbol, row, price)
+        callbacks = self.callbacks
+        if "on_close" in callbacks:
+            await self._callback("on_close", timestamp, None, self.symbol, row, price)
         await self._release_partial(row.id)
-        await self.risk.remove_signal(self.risk_key)
-        await self._callback("on_write", timestamp, None, self.symbol, None, price)
+        if not isinstance(self.risk, NoRisk):
+            await self.risk.remove_signal(self.risk_key)
+        if "on_write" in callbacks:
+            await self._callback("on_write", timestamp, None, self.symbol, None, price)
         await self._emit(closed)
         await self._after_announce(closed)
         return closed
@@ -945,13 +965,17 @@ class ClientStrategy:
     # ------------------------------------------------------------------ plumbing
 
     def _where(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "strategy_name": self.strategy_name,
-            "exchange_name": self.exchange_name,
-            "frame_name": self.frame_name,
-            "backtest": self.backtest,
-        }
+        # Built once: the fields never change, and every result and event spreads them.
+        where = self._where_fields
+        if where is None:
+            where = self._where_fields = {
+                "symbol": self.symbol,
+                "strategy_name": self.strategy_name,
+                "exchange_name": self.exchange_name,
+                "frame_name": self.frame_name,
+                "backtest": self.backtest,
+            }
+        return where
 
     async def _idle(self, when: int, price: float) -> IdleResult | None:
         if "on_tick" not in self.callbacks and not self.idle_wanted():

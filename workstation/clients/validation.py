@@ -30,70 +30,75 @@ def validate_signal(
 ) -> None:
     """Raise ``SignalValidationError`` listing every broken rule; comparisons with non-finite values are skipped."""
     c, o, tp, sl, m = current_price, price_open, take_profit, stop_loss, minutes
-    lines = _price_lines("current_price", c)
-    lines += _price_lines("price_open", o)
-    lines += _price_lines("price_take_profit", tp)
-    lines += _price_lines("price_stop_loss", sl)
-
-    def ok(*values: float) -> bool:
-        return all(math.isfinite(value) for value in values)
-
+    # Whether each price is finite: a comparison with a non-finite one is skipped.
+    fc, fo, ftp, fsl = math.isfinite(c), math.isfinite(o), math.isfinite(tp), math.isfinite(sl)
+    # Every signal a run opens passes here: the price lines are looked at only when a price is wrong.
+    lines = (
+        []
+        if fc and fo and ftp and fsl and c > 0 and o > 0 and tp > 0 and sl > 0
+        else [
+            *_price_lines("current_price", c),
+            *_price_lines("price_open", o),
+            *_price_lines("price_take_profit", tp),
+            *_price_lines("price_stop_loss", sl),
+        ]
+    )
     min_tp = config.min_takeprofit_distance_percent
     min_sl = config.min_stoploss_distance_percent
     max_sl = config.max_stoploss_distance_percent
     if position == "long":
-        if ok(tp, o) and tp <= o:
+        if ftp and fo and tp <= o:
             lines.append(f"Long: price_take_profit ({tp}) must be > price_open ({o})")
-        if ok(sl, o) and sl >= o:
+        if fsl and fo and sl >= o:
             lines.append(f"Long: price_stop_loss ({sl}) must be < price_open ({o})")
         if not scheduled:
-            if ok(c, sl) and c <= sl:
+            if fc and fsl and c <= sl:
                 lines.append(
                     f"Long immediate: current_price ({c}) <= price_stop_loss ({sl}). "
                     "Signal would be immediately closed by stop loss"
                 )
-            if ok(c, tp) and c >= tp:
+            if fc and ftp and c >= tp:
                 lines.append(
                     f"Long immediate: current_price ({c}) >= price_take_profit ({tp}). "
                     "Signal would be immediately closed by take profit"
                 )
         else:
-            if ok(o, sl) and o <= sl:
+            if fo and fsl and o <= sl:
                 lines.append(
                     f"Long scheduled: price_open ({o}) <= price_stop_loss ({sl}). Signal would be cancelled at once"
                 )
-            if ok(o, tp) and o >= tp:
+            if fo and ftp and o >= tp:
                 lines.append(
                     f"Long scheduled: price_open ({o}) >= price_take_profit ({tp}). Signal would close at once"
                 )
-        if ok(o, tp, sl) and o > 0:
+        if fo and ftp and fsl and o > 0:
             lines += _distance_lines("Long", (tp - o) / o * 100, (o - sl) / o * 100, tp, sl, o, min_tp, min_sl, max_sl)
     else:
-        if ok(tp, o) and tp >= o:
+        if ftp and fo and tp >= o:
             lines.append(f"Short: price_take_profit ({tp}) must be < price_open ({o})")
-        if ok(sl, o) and sl <= o:
+        if fsl and fo and sl <= o:
             lines.append(f"Short: price_stop_loss ({sl}) must be > price_open ({o})")
         if not scheduled:
-            if ok(c, sl) and c >= sl:
+            if fc and fsl and c >= sl:
                 lines.append(
                     f"Short immediate: current_price ({c}) >= price_stop_loss ({sl}). "
                     "Signal would be immediately closed by stop loss"
                 )
-            if ok(c, tp) and c <= tp:
+            if fc and ftp and c <= tp:
                 lines.append(
                     f"Short immediate: current_price ({c}) <= price_take_profit ({tp}). "
                     "Signal would be immediately closed by take profit"
                 )
         else:
-            if ok(o, sl) and o >= sl:
+            if fo and fsl and o >= sl:
                 lines.append(
                     f"Short scheduled: price_open ({o}) >= price_stop_loss ({sl}). Signal would be cancelled at once"
                 )
-            if ok(o, tp) and o <= tp:
+            if fo and ftp and o <= tp:
                 lines.append(
                     f"Short scheduled: price_open ({o}) <= price_take_profit ({tp}). Signal would close at once"
                 )
-        if ok(o, tp, sl) and o > 0:
+        if fo and ftp and fsl and o > 0:
             lines += _distance_lines("Short", (o - tp) / o * 100, (sl - o) / o * 100, tp, sl, o, min_tp, min_sl, max_sl)
     if m <= 0:
         lines.append(f"minute_estimated_time must be positive, got {m}")
