@@ -74,8 +74,11 @@ class ClientExchange:
         step = CANDLE_INTERVAL_MINUTES[interval] * MINUTE_MS
         aligned = when // step * step
         since = aligned - limit * step
-        segment = self._cached(symbol, interval, since, aligned)
-        return None if segment is None else segment.window((since - segment.start) // step, limit)
+        # `_cached`, inline: a strategy asks at every call.
+        segment = self._hot.get((symbol, interval))
+        if segment is None or segment.start > since or segment.start + segment.length * step < aligned:
+            return None
+        return segment.window((since - segment.start) // step, limit)
 
     async def get_average_price(self, symbol: str, when: int, config: Config) -> float:
         """Return the VWAP of the ``avg_price_candles_count`` closed 1m candles before ``when``."""

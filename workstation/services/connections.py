@@ -180,10 +180,6 @@ def emit_event(name: str, payload: Any) -> None:
     events.deliver(name, payload)
 
 
-def _partials_listened() -> bool:
-    return events.has_listeners("partial_profit") or events.has_listeners("partial_loss")
-
-
 def publish(result: Result) -> None:
     """Emit a result on its mode's stream, then on ``signal``."""
     events.deliver("signal_backtest" if result.backtest else "signal_live", result)
@@ -265,8 +261,10 @@ class StrategyConnectionService(ConnectionService[ClientStrategy]):
             return LiveClientStrategy(schema, records=LiveRecords(symbol, strategy_name), **dependencies)
         strategy = ClientStrategy(schema, **dependencies)
         strategy.risk_key = position_key(strategy_name, symbol, run_id)
-        # Unless a listener wants the events, the partial report takes the levels without them.
-        strategy.partials_observed = _partials_listened
+        # Unless a listener wants the events, the partial report takes the levels without them. Asked of the run's
+        # `ListenerCheck`, as every stream of a backtest's hot path is: Qt is asked again at most every 20 ms.
+        listened = strategy.event_listened
+        strategy.partials_observed = lambda: listened("partial_profit") or listened("partial_loss")
         strategy.record_levels = partial_storage.add_open_phase
         return strategy
 
