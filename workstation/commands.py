@@ -21,6 +21,9 @@ from workstation.clients.position_manager import PositionManager, Request, activ
 from workstation.context import execution_context, method_context
 from workstation.errors import ContextError
 
+#: Builds a named tuple from its fields without the keyword handling of its generated ``__new__``.
+_new_tuple = tuple.__new__
+
 
 class _Call(NamedTuple):
     """The manager a command acts on and the time it was issued at (epoch ms).
@@ -42,7 +45,7 @@ def _call(name: str, symbol: str) -> _Call | None:
         raise ContextError(f"{name} requires a method context")
     if symbol != manager.symbol:
         return None
-    return _Call(manager, execution.when)
+    return _new_tuple(_Call, (manager, execution.when))
 
 
 def _open(name: str, symbol: str) -> tuple[_Call, PositionState] | None:
@@ -81,14 +84,14 @@ async def _change(
     act: Callable[[PositionState], bool],
     details: Callable[[PositionState], tuple[float | None, float | None]] = lambda _: (None, None),
 ) -> bool:
-    """Apply ``act`` to the position, once the run's broker (if any) confirmed it; tell whether it was applied.
+    """Apply ``act`` to the position once the run's broker confirmed it; tell whether it was applied.
 
+    Only with a broker (``manager.confirm``): without one a command applies ``act`` at once, without a coroutine.
     ``details`` gives the change's percent and money from the position it was tried on (a partial close's share).
     A change that leaves the position as it was (a breakeven already in place) is not sent to the broker.
     """
     confirm = manager.confirm
-    if confirm is None:
-        return act(state)
+    assert confirm is not None
     trial = state.copy()
     if not act(trial):
         return False
@@ -117,7 +120,9 @@ async def _partial(name: str, symbol: str, kind: str, amount: float, *, dollars:
     if found is None:
         return False
     call, state = found
-    price = await call.manager.price(call.when)
+    # `PositionManager.price` without a coroutine when the candle loop told the price (a walk: most minutes).
+    booked = call.manager.avg
+    price = await call.manager.price(call.when) if booked is None else booked
     if kind == "profit":
         command = PositionState.partial_profit_cost if dollars else PositionState.partial_profit
     else:
@@ -125,9 +130,15 @@ async def _partial(name: str, symbol: str, kind: str, amount: float, *, dollars:
     manager = call.manager
     when = call.when
     change: ChangeKind = "partial_profit" if kind == "profit" else "partial_loss"
-    if not await _change(
-        manager, state, change, price, when, lambda target: command(target, amount, price, when), _partial_details
-    ):
+
+    def act(target: PositionState) -> bool:
+        return command(target, amount, price, when)
+
+    if manager.confirm is None:
+        applied = act(state)
+    else:
+        applied = await _change(manager, state, change, price, when, act, _partial_details)
+    if not applied:
         return False
     manager.queue(
         "partial-profit" if kind == "profit" else "partial-loss",
@@ -168,7 +179,8 @@ async def _trailing(name: str, symbol: str, level: str, shift: float, price: flo
     call, state = found
     if price is None:
         # The _cost variants: the shift that puts the level at the price asked, checked at the booking price.
-        checked_at = await call.manager.price(call.when)
+        booked = call.manager.avg
+        checked_at = await call.manager.price(call.when) if booked is None else booked
         shift = state.stop_loss_shift(shift) if level == "stop" else state.take_profit_shift(shift)
     else:
         checked_at = price
@@ -178,7 +190,12 @@ async def _trailing(name: str, symbol: str, level: str, shift: float, price: flo
     def act(target: PositionState) -> bool:
         return command(target, shift, checked_at)
 
-    if not await _change(call.manager, state, change, checked_at, call.when, act):
+    manager = call.manager
+    if manager.confirm is None:
+        applied = act(state)
+    else:
+        applied = await _change(manager, state, change, checked_at, call.when, act)
+    if not applied:
         return False
     call.manager.queue(
         "trailing-stop" if level == "stop" else "trailing-take", checked_at, call.when, percent_shift=shift
@@ -213,12 +230,17 @@ async def commit_breakeven(symbol: str) -> bool:
         return False
     call, state = found
     manager = call.manager
-    price = await manager.price(call.when)
+    booked = manager.avg
+    price = await manager.price(call.when) if booked is None else booked
 
     def act(target: PositionState) -> bool:
         return target.breakeven(price, manager.config)
 
-    if not await _change(manager, state, "breakeven", price, call.when, act):
+    if manager.confirm is None:
+        applied = act(state)
+    else:
+        applied = await _change(manager, state, "breakeven", price, call.when, act)
+    if not applied:
         return False
     call.manager.queue("breakeven", price, call.when)
     return True
@@ -231,21 +253,22 @@ async def commit_average_buy(symbol: str, cost: float | None = None) -> bool:
         return False
     call, state = found
     manager = call.manager
-    price = await manager.price(call.when)
+    booked = manager.avg
+    price = await manager.price(call.when) if booked is None else booked
     amount = manager.config.position_entry_cost if cost is None else cost
     # 19.5 books any cost (P6); a NaN, infinite or non-positive one would corrupt the money held, so it is refused.
     if not (math.isfinite(amount) and amount > 0):
         return False
     when = call.when
-    if not await _change(
-        manager,
-        state,
-        "average_buy",
-        price,
-        when,
-        lambda target: target.average_buy(price, amount, when),
-        lambda _: (None, amount),
-    ):
+
+    def act(target: PositionState) -> bool:
+        return target.average_buy(price, amount, when)
+
+    if manager.confirm is None:
+        applied = act(state)
+    else:
+        applied = await _change(manager, state, "average_buy", price, when, act, lambda _: (None, amount))
+    if not applied:
         return False
     manager.queue("average-buy", price, call.when, cost=amount, effective_price_open=state.eff())
     return True

@@ -611,7 +611,20 @@ class ClientStrategy:
                 # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
                 # minute's VWAP to book at.
                 manager.avg = prices[index - 1]
-                moment, context = self._tick(timestamp)
+                # `_tick`, inline: the next minute's time is one addition away from the last one's.
+                tick = self._callback_tick
+                if tick is None or tick[0] != timestamp:
+                    moment = (
+                        tick[1] + _ONE_MINUTE
+                        if tick is not None and timestamp - tick[0] == MINUTE_MS
+                        else from_ms(timestamp)
+                    )
+                    tick = self._callback_tick = (
+                        timestamp,
+                        moment,
+                        _new_tuple(ExecutionContext, (symbol, timestamp, backtest)),
+                    )
+                moment, context = tick[1], tick[2]
                 if entered is None:
                     entered = self._enter(context)
                 else:
