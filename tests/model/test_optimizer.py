@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 import subprocess
 import sys
@@ -31,7 +32,10 @@ from workstation.optimizer import (
     local_process_pool,
     run_job,
 )
+from workstation.exchanges.demo import DemoCandles
+from workstation.optimizer.executors import ProcessJobs
 from workstation.optimizer.setup import check_sweep
+from workstation.optimizer.shared_candles import read_sweep_candles
 
 SYMBOL = "BTCUSDT"
 JAN_1 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -67,6 +71,29 @@ def guarded_factory(params: dict[str, Any]) -> ws.StrategySchema:
 
 def reject_everything(payload: Any) -> None:
     raise ws.RiskRejected("nothing passes")
+
+
+class CountedDemoCandles(DemoCandles):
+    """The demo's candles, noting every request made in this process."""
+
+    requests: list[tuple[str, str, datetime, int]] = []
+
+    async def __call__(self, symbol: str, interval: str, since: datetime, limit: int) -> np.ndarray:
+        self.requests.append((symbol, interval, since, limit))
+        return await super().__call__(symbol, interval, since, limit)
+
+
+#: The blocks of shared memory this process had when each job of a sweep finished.
+BLOCKS_SEEN: list[list[str]] = []
+
+
+def shared_blocks() -> list[str]:
+    """The blocks of shared memory holding candles this process shares now."""
+    return sorted(name for name in os.listdir("/dev/shm") if name.startswith(f"ws-candles-{os.getpid()}-"))
+
+
+def note_shared_blocks(row: OptimizerRow) -> None:
+    BLOCKS_SEEN.append(shared_blocks())
 
 
 def _pristine_pool() -> ProcessPoolExecutor:
@@ -119,7 +146,8 @@ def run(executor: Any = None, name: str = "sweep", **options: Any) -> OptimizerR
 
 
 def test_a_job_failing_in_its_worker_is_a_row_with_the_error_and_the_sweep_goes_on(pool: ProcessPoolExecutor) -> None:
-    register(fails_in_workers)
+    register(fails_in_workers, callbacks={"on_job_complete": note_shared_blocks})
+    BLOCKS_SEEN.clear()
     errors: list[ws.ErrorEvent] = []
     progress: list[OptimizerProgress] = []
     ws.listen_error(errors.append)
@@ -159,6 +187,11 @@ def test_a_job_failing_in_its_worker_is_a_row_with_the_error_and_the_sweep_goes_
         "- job 3 (fast=20, slow=50): RuntimeError: fast=20 is refused in the worker",
     ]
     assert "| 3 | 20 | 30 | N/A | 0 | N/A | N/A | N/A | N/A | N/A |" in report.splitlines()
+    # The sweep shared its candles in one block of shared memory, unlinked at its end despite the failed jobs.
+    assert len(BLOCKS_SEEN) == 4
+    assert len(BLOCKS_SEEN[0]) == 1
+    assert BLOCKS_SEEN == [BLOCKS_SEEN[0]] * 4
+    assert shared_blocks() == []
 
 
 def test_a_strategy_the_factory_cannot_build_is_that_jobs_error(pool: ProcessPoolExecutor) -> None:
@@ -410,6 +443,39 @@ def test_a_job_pickles_small_and_run_job_registers_everything_it_needs() -> None
     assert outcome.statistics["avg_fall_pnl"] == -0.8505124953557663
     assert "signal_list" not in outcome.statistics
     assert len(outcome.closed_pnls) == 6
+
+
+def test_a_job_reads_the_sweeps_shared_candles_not_the_exchange_and_gives_the_same_result() -> None:
+    ws.add_exchange(exchange_name="counted-demo", get_candles=CountedDemoCandles())
+    ws.add_frame(
+        frame_name="day",
+        interval="1m",
+        start_date=datetime(2024, 1, 1, 1, 0, tzinfo=UTC),
+        end_date=datetime(2024, 1, 1, 17, 59, tzinfo=UTC),
+    )
+    register(exchange_name="counted-demo")
+    setup = check_sweep(SYMBOL, "sweep", main_allowed=False, source="test", first_index=1)
+    alone = run_job(setup.job(1))
+    jobs = ProcessJobs(ProcessPoolExecutor(max_workers=1))  # never started: only its shared memory is used
+    candles = asyncio.run(read_sweep_candles(setup.exchange, SYMBOL, setup.frame, setup.config))
+    assert candles is not None
+    # From a day before the frame to a day and a read-ahead (1,001 minutes) past its last minute, every minute.
+    first, last = (datetime(2023, 12, 31, 1, 0, tzinfo=UTC), datetime(2024, 1, 3, 10, 40, tzinfo=UTC))
+    assert int(candles["timestamp"][0]) == int(first.timestamp() * 1000)
+    assert int(candles["timestamp"][-1]) == int(last.timestamp() * 1000)
+    assert len(candles) == (last - first).total_seconds() / 60 + 1
+    setup.candles = asyncio.run(jobs.share(SYMBOL, candles))
+    try:
+        CountedDemoCandles.requests.clear()
+        shared = run_job(pickle.loads(pickle.dumps(setup.job(1))))
+        assert CountedDemoCandles.requests == []
+    finally:
+        jobs.release()
+    assert shared == alone
+    assert alone.error is None
+    assert alone.statistics is not None
+    assert (alone.statistics["total_signals"], alone.statistics["total_pnl"]) == (10, -6.904284142032941)
+    assert shared_blocks() == []
 
 
 def test_dask_is_not_imported_with_the_engine() -> None:

@@ -1,5 +1,8 @@
 """Where sweep jobs run: a spawn process pool or a dask cluster, both awaited without blocking the event loop.
 
+A sweep hands its candles to the workers once (`JobPool.share`): a process pool through a block of shared memory
+named ``ws-candles-<pid>-<token>``, a dask cluster through one broadcast scatter; `JobPool.release` lets them go.
+
 ``dask.distributed`` is imported only when a sweep or `connect_dask` uses it (it costs about half a second).
 """
 
@@ -10,14 +13,19 @@ import contextlib
 import multiprocessing
 import os
 import re
+import secrets
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.shared_memory import SharedMemory
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import numpy as np
+
 from workstation.errors import OptimizerError
-from workstation.optimizer.jobs import OptimizerJob, OptimizerJobResult
+from workstation.optimizer.jobs import CandleBlock, OptimizerJob, OptimizerJobResult
+from workstation.optimizer.shared_candles import shared_memory_block
 from workstation.optimizer.worker import run_job
 
 if TYPE_CHECKING:
@@ -141,6 +149,24 @@ class JobPool(Protocol):
         """Start ``job``; the handle's future resolves on the event loop's thread."""
         ...
 
+    async def share(self, symbol: str, candles: np.ndarray) -> CandleBlock:
+        """Hand a sweep's contiguous 1m ``candles`` of ``symbol`` to the workers once; jobs name the returned block."""
+        ...
+
+    def release(self) -> None:
+        """Let the shared candles go (shared memory is unlinked); safe to call when nothing is shared."""
+        ...
+
+
+def _block(symbol: str, candles: np.ndarray, *, in_shared_memory: bool) -> CandleBlock:
+    return CandleBlock(
+        name=f"ws-candles-{os.getpid()}-{secrets.token_hex(6)}",
+        symbol=symbol,
+        first_ms=int(candles["timestamp"][0]),
+        length=len(candles),
+        in_shared_memory=in_shared_memory,
+    )
+
 
 def _failed(job: OptimizerJob, exc: BaseException) -> OptimizerJobResult:
     return OptimizerJobResult(
@@ -154,6 +180,22 @@ class ProcessJobs:
     def __init__(self, pool: ProcessPoolExecutor) -> None:
         self.pool = pool
         self.workers = int(getattr(pool, "_max_workers", os.cpu_count() or 1))
+        self._memory: SharedMemory | None = None
+
+    async def share(self, symbol: str, candles: np.ndarray) -> CandleBlock:
+        """Copy ``candles`` into a block of shared memory each worker attaches to once."""
+        self.release()
+        block = _block(symbol, candles, in_shared_memory=True)
+        self._memory = shared_memory_block(block, candles)
+        return block
+
+    def release(self) -> None:
+        """Close and unlink the block: workers keep their mapping until their next sweep, the name is gone now."""
+        memory, self._memory = self._memory, None
+        if memory is not None:
+            memory.close()
+            with contextlib.suppress(FileNotFoundError):
+                memory.unlink()
 
     def submit(self, job: OptimizerJob) -> JobHandle:
         """Submit ``job``; a pool that cannot take it (shut down, broken) gives the job an error result."""
@@ -175,6 +217,22 @@ class DaskJobs:
     def __init__(self, client: Client, workers: int) -> None:
         self.client = client
         self.workers = workers
+        self._shared: Any = None
+
+    async def share(self, symbol: str, candles: np.ndarray) -> CandleBlock:
+        """Scatter ``candles`` to every worker once; each job then receives the worker's copy beside it."""
+        self.release()
+        if self.client.asynchronous:
+            self._shared = await self.client.scatter(candles, broadcast=True)  # type: ignore[no-untyped-call]
+        else:
+            self._shared = await asyncio.to_thread(self.client.scatter, candles, broadcast=True)
+        return _block(symbol, candles, in_shared_memory=False)
+
+    def release(self) -> None:
+        """Drop the scattered candles from the cluster."""
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            shared.release()
 
     @classmethod
     async def open(cls, client: Client) -> DaskJobs:
@@ -203,7 +261,8 @@ class DaskJobs:
     def submit(self, job: OptimizerJob) -> JobHandle:
         """Submit ``job`` with ``client.submit``."""
         loop = asyncio.get_running_loop()
-        dask_future = self.client.submit(run_job, job, pure=False)
+        shared = () if self._shared is None or job.candles is None else (self._shared,)
+        dask_future = self.client.submit(run_job, job, *shared, pure=False)
         if self.client.asynchronous:
             return JobHandle(_outcome(job, asyncio.ensure_future(_awaited(dask_future))), lambda: False)
         delivered: asyncio.Future[OptimizerJobResult] = loop.create_future()

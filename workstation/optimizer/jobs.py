@@ -13,7 +13,23 @@ from workstation.schemas.frame import FrameSchema
 from workstation.schemas.risk import RiskSchema
 from workstation.schemas.strategy import StrategySchema
 
-__all__ = ["OptimizerJob", "OptimizerJobResult", "build_strategy", "job_strategy_name"]
+__all__ = ["CandleBlock", "OptimizerJob", "OptimizerJobResult", "build_strategy", "job_strategy_name"]
+
+
+@dataclass(frozen=True)
+class CandleBlock:
+    """Where a sweep's workers find the 1m candles the sweep read once (`workstation.optimizer.shared_candles`).
+
+    ``name`` is unique to the sweep; with ``in_shared_memory`` it names the block of shared memory holding the
+    candles, otherwise (dask) the candles travel beside the job. They are ``length`` contiguous 1m candles of
+    ``symbol`` from ``first_ms``.
+    """
+
+    name: str
+    symbol: str
+    first_ms: int
+    length: int
+    in_shared_memory: bool
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,8 @@ class OptimizerJob:
     risks: tuple[RiskSchema, ...]
     config: Config
     account: AccountSettings
+    #: The sweep's shared candles, when it could read them.
+    candles: CandleBlock | None = None
 
     @property
     def strategy_name(self) -> str:

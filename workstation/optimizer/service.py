@@ -29,6 +29,7 @@ from workstation.optimizer.report import optimizer_report
 from workstation.optimizer.rows import best_params, job_row, rank_rows
 from workstation.optimizer.scheduler import ScheduledJob, run_jobs
 from workstation.optimizer.setup import SweepSetup, check_sweep
+from workstation.optimizer.shared_candles import sharing_candles
 from workstation.optimizer.walk_forward import WalkForwardRequest, plan_walk_forward, run_walk_forward
 from workstation.reports.dump import dump_report
 
@@ -85,6 +86,9 @@ class OptimizerUtils:
         """Backtest ``strategy_factory(params)`` for every parameter set of the search and rank the results.
 
         Jobs run in worker processes; the event loop only waits for them, so a window on the same loop stays live.
+        Before the first job, the symbol's 1m candles over the frame are read and checked once here and shared with
+        the workers (a block of shared memory, unlinked when the sweep ends; on dask one broadcast scatter): each
+        job reads them from there instead of asking the exchange (`workstation.optimizer.shared_candles`).
         After each finished job (in completion order) ``progress_optimizer`` is emitted and ``on_job_complete(row)``
         called with the row (rank 0: ranks exist once the sweep ends); a failed job also emits ``error``. At the end
         ``on_complete(result)`` is called.
@@ -140,7 +144,8 @@ class OptimizerUtils:
                 return ()
 
             jobs = _jobs(setup, chain([] if first is None else [first], indexes))
-            await run_jobs(pool, jobs, on_finished, lambda: sweep.stop_requested)
+            async with sharing_candles(setup, pool):
+                await run_jobs(pool, jobs, on_finished, lambda: sweep.stop_requested)
         finally:
             self._end(optimizer_name, sweep)
         ranked = rank_rows(rows)
@@ -209,7 +214,8 @@ class OptimizerUtils:
         try:
             pool = await open_job_pool(executor)
             progress = SweepProgress(optimizer_name, symbol, total, WALK_FORWARD_SOURCE)
-            return await run_walk_forward(setup, request, windows, pool, progress, lambda: sweep.stop_requested)
+            async with sharing_candles(setup, pool):
+                return await run_walk_forward(setup, request, windows, pool, progress, lambda: sweep.stop_requested)
         finally:
             self._end(optimizer_name, sweep)
 

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from workstation import registry
 from workstation.config import Config, get_config
 from workstation.optimizer.grid import params_at
-from workstation.optimizer.jobs import OptimizerJob, OptimizerJobResult, build_strategy, job_strategy_name
+from workstation.optimizer.jobs import (
+    CandleBlock,
+    OptimizerJob,
+    OptimizerJobResult,
+    build_strategy,
+    job_strategy_name,
+)
 from workstation.optimizer.references import check_exchange, check_frame, check_reference, check_risk
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.schemas.frame import FrameSchema
@@ -24,7 +30,7 @@ __all__ = ["SweepSetup", "check_sweep"]
 
 @dataclass
 class SweepSetup:
-    """A sweep's schemas, config snapshot and the risk profiles already checked for workers."""
+    """A sweep's schemas, config snapshot, the risk profiles already checked for workers and its shared candles."""
 
     optimizer: OptimizerSchema
     symbol: str
@@ -34,6 +40,8 @@ class SweepSetup:
     main_allowed: bool
     source: str
     _checked_risks: dict[str, RiskSchema] = field(default_factory=dict)
+    #: Where the workers find the candles the sweep shares, while it shares them.
+    candles: CandleBlock | None = None
 
     @property
     def optimizer_name(self) -> str:
@@ -71,6 +79,7 @@ class SweepSetup:
             risks=risks,
             config=self.config,
             account=self.optimizer.account,
+            candles=self.candles,
         )
 
     def check_risks(self, index: int) -> None:

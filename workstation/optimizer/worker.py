@@ -2,7 +2,8 @@
 
 A worker process belongs to the sweep: each job wipes the process's registries, clients and storages, registers its
 own schemas and runs one backtest. Jobs of one process run one at a time (a dask worker with several threads would
-otherwise run two against the same registry).
+otherwise run two against the same registry). When the sweep shares its candles, the job's exchange reads them first
+(`SharedCandles`): from the sweep's shared memory, or (dask) from the array scattered to the worker.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import asyncio
 import pickle
 import threading
 
+import numpy as np
+
 from workstation import registry
 from workstation.account.metrics import account_figures_of
 from workstation.backtest import Backtest
 from workstation.config import reset_config, set_config
 from workstation.models.results import ClosedResult
-from workstation.optimizer.jobs import OptimizerJob, OptimizerJobResult, build_strategy
+from workstation.optimizer.jobs import CandleBlock, OptimizerJob, OptimizerJobResult, build_strategy
+from workstation.optimizer.shared_candles import SharedCandles, attached_candles
 from workstation.reports.statistics import compute_backtest_statistics
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.services.connections import clear_connections
@@ -27,12 +31,12 @@ __all__ = ["run_job"]
 #: A job runs alone in its process: it owns the registries while it runs.
 _one_job_at_a_time = threading.Lock()
 
-#: A worker's last exchange, by its pickled form: the next job of the same sweep reuses it with the candles it has
-#: already read or generated (a CSV file, the demo's days), instead of starting from an empty copy.
-_last_exchange: tuple[bytes, ExchangeSchema] | None = None
+#: A worker's last exchange, by its pickled form and the sweep's shared candles: the next job of the same sweep reuses
+#: it with the candles it has already read, generated or attached, instead of starting from an empty copy.
+_last_exchange: tuple[tuple[bytes, CandleBlock | None], ExchangeSchema] | None = None
 
 
-def run_job(job: OptimizerJob) -> OptimizerJobResult:
+def run_job(job: OptimizerJob, candles: np.ndarray | None = None) -> OptimizerJobResult:
     """Run one job of a sweep: register its schemas in a fresh process state, backtest, return the statistics.
 
     Meant for a worker process (a process pool or a dask worker): it clears this process's registries, clients and
@@ -42,6 +46,9 @@ def run_job(job: OptimizerJob) -> OptimizerJobResult:
     ----------
     job
         The job, as ``Optimizer.run`` built it.
+    candles
+        The sweep's shared candles when they travel beside the job (dask); with a process pool they are attached
+        from the shared memory ``job.candles`` names.
 
     Returns
     -------
@@ -50,7 +57,7 @@ def run_job(job: OptimizerJob) -> OptimizerJobResult:
     """
     with _one_job_at_a_time:
         try:
-            return asyncio.run(_run(job))
+            return asyncio.run(_run(job, candles))
         except Exception as exc:
             return OptimizerJobResult(
                 index=job.index, statistics=None, error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
@@ -68,18 +75,28 @@ def _fresh_state(job: OptimizerJob) -> None:
     Backtest.set_loop_turn(1.0)
 
 
-def _exchange(job: OptimizerJob) -> ExchangeSchema:
+def _exchange(job: OptimizerJob, candles: np.ndarray | None) -> ExchangeSchema:
     global _last_exchange
-    key = pickle.dumps(job.exchange)
+    key = (pickle.dumps(job.exchange), job.candles)
     if _last_exchange is not None and _last_exchange[0] == key:
         return _last_exchange[1]
-    _last_exchange = (key, job.exchange)
-    return job.exchange
+    _last_exchange = None  # an earlier sweep's shared memory can be let go once nothing holds it
+    exchange = job.exchange
+    block = job.candles
+    if block is not None:
+        if candles is None and block.in_shared_memory:
+            candles = attached_candles(block)
+        if candles is not None:
+            candles.flags.writeable = False
+            shared = SharedCandles(exchange.get_candles, block, candles)
+            exchange = exchange.model_copy(update={"get_candles": shared})
+    _last_exchange = (key, exchange)
+    return exchange
 
 
-async def _run(job: OptimizerJob) -> OptimizerJobResult:
+async def _run(job: OptimizerJob, candles: np.ndarray | None) -> OptimizerJobResult:
     _fresh_state(job)
-    exchange = registry.add_exchange(_exchange(job))
+    exchange = registry.add_exchange(_exchange(job, candles))
     frame = registry.add_frame(job.frame)
     for risk in job.risks:
         registry.add_risk(risk)
