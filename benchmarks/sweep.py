@@ -3,17 +3,24 @@
 Run ``python -m benchmarks.sweep`` from the repository root. The sweep is ``sma-cross-market`` over a fast × slow
 grid of 8 × 8 = 64 jobs, each a backtest of 30 days of 1m demo BTCUSDT candles. Workers are warmed first (a short
 sweep imports the engine in each of them), so the timing covers the sweep, not the pool's start-up. Scaling is
-``jobs_per_s_2 / jobs_per_s_1`` (target ≥ 1.7 on two cores). Every executor must give identical rows. The last line
-holds the figures as ``name=value`` pairs.
+``jobs_per_s_2 / jobs_per_s_1`` (target ≥ 1.7 on two cores). Every executor must give identical rows. On a shared,
+noisy machine the wall figures move with the load; the CPU time the workers spend per job (``cpu_ms_per_job_*``, read
+from ``/proc``, NaN elsewhere) does much less, and the parent's (``parent_cpu_ms_per_job_*``: building jobs, ranking
+rows, and on dask the scheduler) tells what the sweep costs beside the runs. The last line holds the figures as
+``name=value`` pairs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from distributed import Client, LocalCluster
@@ -41,33 +48,67 @@ def register() -> None:
     ws.add_optimizer(optimizer_name="warm-up", grid={"fast": FAST[:4]}, frame_name="warm-up", **common)
 
 
-async def timed_sweep(executor: Any) -> tuple[float, OptimizerResult]:
-    """Warm the executor's workers, then time the 64-job sweep; return jobs/s and the result."""
+@dataclass(frozen=True)
+class Timed:
+    """One timed sweep: its throughput, the CPU its workers and the parent spent per job, and its result."""
+
+    jobs_per_s: float
+    cpu_ms_per_job: float
+    parent_cpu_ms_per_job: float
+    result: OptimizerResult
+
+    def line(self, where: str) -> str:
+        """Return the sweep's figures as a line of the report."""
+        return (
+            f"{where:22s} {self.jobs_per_s:8.2f} jobs/s   workers {self.cpu_ms_per_job:6.1f} ms CPU per job, "
+            f"parent {self.parent_cpu_ms_per_job:5.1f} ms"
+        )
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """Return the CPU seconds (user + system) the processes ``pids`` used so far; NaN without Linux's ``/proc``."""
+    total = 0.0
+    for pid in pids:
+        try:
+            # Fields after the command name: state is the first, utime the 12th and stime the 13th.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def timed_sweep(executor: Any, worker_pids: Callable[[], list[int]]) -> Timed:
+    """Warm the executor's workers, then time the 64-job sweep."""
     await Optimizer.run(SYMBOL, "warm-up", executor)
+    pids = worker_pids()
+    workers_before, parent_before = cpu_seconds(pids), time.process_time()
     started = time.perf_counter()
     result = await Optimizer.run(SYMBOL, "sweep", executor)
     elapsed = time.perf_counter() - started
+    workers, parent = cpu_seconds(pids) - workers_before, time.process_time() - parent_before
     if any(row.error for row in result.rows):
         raise RuntimeError(f"a job failed: {next(row.error for row in result.rows if row.error)}")
-    return len(result.rows) / elapsed, result
+    jobs = len(result.rows)
+    return Timed(jobs / elapsed, workers / jobs * 1000, parent / jobs * 1000, result)
 
 
-def on_pool(workers: int) -> tuple[float, OptimizerResult]:
+def on_pool(workers: int) -> Timed:
     """Run the timed sweep on a fresh spawn pool of ``workers`` processes."""
     pool: ProcessPoolExecutor = local_process_pool(workers)
     try:
-        return asyncio.run(timed_sweep(pool))
+        return asyncio.run(timed_sweep(pool, lambda: list(pool._processes)))
     finally:
         pool.shutdown()
 
 
-def on_dask(workers: int) -> tuple[float, OptimizerResult]:
+def on_dask(workers: int) -> Timed:
     """Run the timed sweep on a local dask cluster of ``workers`` single-threaded processes."""
     cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     )
     with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-        return asyncio.run(timed_sweep(client))
+        return asyncio.run(timed_sweep(client, lambda: list(client.run(os.getpid).values())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,21 +118,26 @@ def main(argv: list[str] | None = None) -> int:
     register()
     jobs = Optimizer.count_jobs("sweep")
     print(f"sma-cross-market, {len(FAST)} fast × {len(SLOW)} slow = {jobs} jobs of {DAYS} days of 1m demo candles")
-    one, reference = on_pool(1)
-    print(f"spawn pool, 1 worker   {one:8.2f} jobs/s")
-    two, result = on_pool(2)
-    print(f"spawn pool, 2 workers  {two:8.2f} jobs/s")
-    identical = result.rows == reference.rows
-    dask = float("nan")
+    one = on_pool(1)
+    print(one.line("spawn pool, 1 worker"))
+    two = on_pool(2)
+    print(two.line("spawn pool, 2 workers"))
+    reference = one.result.rows
+    identical = two.result.rows == reference
+    nan = float("nan")
+    dask = Timed(nan, nan, nan, one.result)
     if not args.no_dask:
-        dask, result = on_dask(2)
-        identical = identical and result.rows == reference.rows
-        print(f"dask, 2 workers        {dask:8.2f} jobs/s")
-    best = reference.rows[0]
+        dask = on_dask(2)
+        identical = identical and dask.result.rows == reference
+        print(dask.line("dask, 2 workers"))
+    best = reference[0]
     print(f"best: {best.params} total_pnl {best.total_pnl} ({best.total_signals} signals); rows identical: {identical}")
     print(
-        f"jobs_per_s_1={one:.2f} jobs_per_s_2={two:.2f} jobs_per_s_dask={dask:.2f} scaling={two / one:.2f} "
-        f"identical={identical}"
+        f"jobs_per_s_1={one.jobs_per_s:.2f} jobs_per_s_2={two.jobs_per_s:.2f} jobs_per_s_dask={dask.jobs_per_s:.2f} "
+        f"scaling={two.jobs_per_s / one.jobs_per_s:.2f} identical={identical} "
+        f"cpu_ms_per_job_1={one.cpu_ms_per_job:.1f} cpu_ms_per_job_2={two.cpu_ms_per_job:.1f} "
+        f"cpu_ms_per_job_dask={dask.cpu_ms_per_job:.1f} parent_cpu_ms_per_job_2={two.parent_cpu_ms_per_job:.1f} "
+        f"parent_cpu_ms_per_job_dask={dask.parent_cpu_ms_per_job:.1f}"
     )
     return 0 if identical else 1
 

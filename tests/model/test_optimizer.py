@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -23,6 +23,7 @@ from data_paths import BTC_1D_CSV
 
 import workstation as ws
 from workstation.examples.sma_cross import make_strategy
+from workstation.exchanges.demo import DemoCandles
 from workstation.optimizer import (
     Optimizer,
     OptimizerProgress,
@@ -32,7 +33,6 @@ from workstation.optimizer import (
     local_process_pool,
     run_job,
 )
-from workstation.exchanges.demo import DemoCandles
 from workstation.optimizer.executors import ProcessJobs
 from workstation.optimizer.setup import check_sweep
 from workstation.optimizer.shared_candles import read_sweep_candles
@@ -76,7 +76,7 @@ def reject_everything(payload: Any) -> None:
 class CountedDemoCandles(DemoCandles):
     """The demo's candles, noting every request made in this process."""
 
-    requests: list[tuple[str, str, datetime, int]] = []
+    requests: ClassVar[list[tuple[str, str, datetime, int]]] = []
 
     async def __call__(self, symbol: str, interval: str, since: datetime, limit: int) -> np.ndarray:
         self.requests.append((symbol, interval, since, limit))
@@ -190,7 +190,7 @@ def test_a_job_failing_in_its_worker_is_a_row_with_the_error_and_the_sweep_goes_
     # The sweep shared its candles in one block of shared memory, unlinked at its end despite the failed jobs.
     assert len(BLOCKS_SEEN) == 4
     assert len(BLOCKS_SEEN[0]) == 1
-    assert BLOCKS_SEEN == [BLOCKS_SEEN[0]] * 4
+    assert all(blocks == BLOCKS_SEEN[0] for blocks in BLOCKS_SEEN)
     assert shared_blocks() == []
 
 

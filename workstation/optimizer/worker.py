@@ -9,6 +9,7 @@ otherwise run two against the same registry). When the sweep shares its candles,
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import threading
 
@@ -36,6 +37,23 @@ _one_job_at_a_time = threading.Lock()
 _last_exchange: tuple[tuple[bytes, CandleBlock | None], ExchangeSchema] | None = None
 
 
+#: Whether this process has frozen what it held before its first job.
+_frozen = False
+
+
+def _freeze_once() -> None:
+    """Take what the worker holds before its first job out of the garbage collector's sight, once.
+
+    The engine's modules, classes and constants are alive for the process's life; frozen, a full collection walks
+    only what the jobs made (in a sweep of 30-day jobs it cost 4-6 ms a job on a process pool, 13 ms on dask).
+    """
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def run_job(job: OptimizerJob, candles: np.ndarray | None = None) -> OptimizerJobResult:
     """Run one job of a sweep: register its schemas in a fresh process state, backtest, return the statistics.
 
@@ -56,6 +74,7 @@ def run_job(job: OptimizerJob, candles: np.ndarray | None = None) -> OptimizerJo
         The statistics without the signal list, or the error (type and message) that ended the job.
     """
     with _one_job_at_a_time:
+        _freeze_once()
         try:
             return asyncio.run(_run(job, candles))
         except Exception as exc:
@@ -87,6 +106,10 @@ def _exchange(job: OptimizerJob, candles: np.ndarray | None) -> ExchangeSchema:
         if candles is None and block.in_shared_memory:
             candles = attached_candles(block)
         if candles is not None:
+            if isinstance(candles.base, np.ndarray):
+                # Dask hands over a view of its byte frames: the run's cache shares, and judges once, only candle
+                # arrays that own their memory (or map shared memory), so this worker keeps a copy of its own.
+                candles = candles.copy()
             candles.flags.writeable = False
             shared = SharedCandles(exchange.get_candles, block, candles)
             exchange = exchange.model_copy(update={"get_candles": shared})
