@@ -15,7 +15,7 @@ from workstation.clients.candle_cache import CandleCache, CandleSegment
 from workstation.clients.candle_data import check_page, normalise_candles, pages_pass
 from workstation.config import Config
 from workstation.errors import CandleAnomalyError, CandleWindowError
-from workstation.exchanges.csv import CsvCandles
+from workstation.exchanges.held import HeldCandles
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import CANDLE_INTERVAL_MINUTES, MINUTE_MS, from_ms, iso
@@ -290,6 +290,7 @@ class ClientExchange:
     ) -> np.ndarray | None:
         """Return what follows ``segment`` in a CSV file's candles, up to the run's announced end, when it is known.
 
+        The same holds for any source answering from one read-only array (`HeldCandles`: a sweep's shared candles).
         A backtest reading a CSV file (`CsvCandles`) on 1m holds the file's read-only candles once the first page
         arrived, and its cached segment is a view of them. When the file's pages pass the anomaly check whatever
         their bounds (`pages_pass`), no one watches the pages (``on_candle_data``) and the file holds every candle
@@ -302,7 +303,7 @@ class ClientExchange:
             segment is None
             or not self.backtest
             or segment.step != MINUTE_MS
-            or not isinstance(source, CsvCandles)
+            or not isinstance(source, HeldCandles)
             or self.schema.callbacks.on_candle_data is not None
         ):
             return None

@@ -13,6 +13,7 @@ import numpy as np
 
 from workstation.exchanges.aggregate import aggregate_candles, request_window
 from workstation.exchanges.csv_import import CsvImportError, parse_candle_csv, preview_csv
+from workstation.exchanges.held import HeldCandles
 from workstation.schemas.exchange import ExchangeSchema
 from workstation.timeutil import iso, now_ms
 
@@ -60,7 +61,7 @@ def read_candle_file(path: str | os.PathLike[str]) -> np.ndarray:
     return candles
 
 
-class CsvCandles:
+class CsvCandles(HeldCandles):
     """The ``get_candles`` of a CSV exchange: every symbol gets the file's candles.
 
     The file is read on the first call (in a worker thread, so the window stays responsive) and kept.

@@ -28,6 +28,7 @@ import numpy as np
 from workstation.clients.calls import is_async_callable
 from workstation.clients.exchange import ClientExchange
 from workstation.config import Config
+from workstation.exchanges.held import HeldCandles
 from workstation.models.candles import CANDLE_DTYPE
 from workstation.optimizer.jobs import CandleBlock
 from workstation.schemas.exchange import ExchangeCallbacks, ExchangeSchema
@@ -156,8 +157,10 @@ def _let_go() -> None:
             del _attached[name]
 
 
-class SharedCandles:
+class SharedCandles(HeldCandles):
     """The ``get_candles`` of a sweep's exchange inside a worker: the shared candles first, the exchange's own next.
+
+    As `HeldCandles`, a run may take the shared candles that follow what it read at once, not page by page.
 
     Parameters
     ----------
@@ -177,6 +180,11 @@ class SharedCandles:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source!r}, {self.block.symbol!r}, {len(self.candles)} candles)"
+
+    @property
+    def loaded(self) -> np.ndarray:
+        """The shared candles."""
+        return self.candles
 
     async def __call__(self, symbol: str, interval: str, since: datetime, limit: int) -> Any:
         """Return the shared candles of a 1m request of the symbol inside them (a view), else ask the exchange."""
