@@ -37,7 +37,8 @@ def interval_ms(interval: str) -> int:
 
 def to_ms(moment: datetime) -> int:
     """Convert an aware datetime to epoch milliseconds; a naive datetime is refused."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    # The engine's own times are in UTC itself, which has an offset: only another zone's is asked for.
+    if moment.tzinfo is not UTC and (moment.tzinfo is None or moment.utcoffset() is None):
         raise ValueError(f"datetime must be timezone-aware, got naive {moment.isoformat()}")
     return (moment - _EPOCH) // _ONE_MS
 

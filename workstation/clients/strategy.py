@@ -354,7 +354,15 @@ class ClientStrategy:
         coroutine of its own (a year has 200 000 such ticks) and returns what awaits the rest of a callback that
         suspended, or None once it is done.
         """
-        return self._start_callback("on_idle", when, price, self.symbol, price)
+        # `_start_callback`, without its lookups: a year has 200 000 such ticks.
+        self.manager.avg = price
+        moment, context = self._tick(when)
+        entered = self._enter(context)
+        try:
+            rest = self._start(self.callbacks["on_idle"], "on_idle", self.symbol, price, moment)
+        finally:
+            self._leave(entered)
+        return None if rest is None else self._rest_in(context, rest)
 
     # ------------------------------------------------------------------ backtest fast path (SPEC §6.4)
 
@@ -601,13 +609,17 @@ class ClientStrategy:
                             state.move_fall_to(price, timestamp, valuation.pnl_percentage(price))
                             fall_price = price
                     distance = effective - price
-                # `progress` of P3, inline.
+                # `progress` of P3, inline: ``min(max(x, 0.0), 100.0)`` as the two comparisons it makes.
                 if distance > 0:
-                    percent = 100.0 if to_take <= 0 else min(max((distance / to_take) * 100, 0.0), 100.0)
+                    percent = 100.0 if to_take <= 0 else (distance / to_take) * 100
                 elif distance < 0:
-                    percent = 100.0 if to_stop <= 0 else min(max((abs(distance) / to_stop) * 100, 0.0), 100.0)
+                    percent = 100.0 if to_stop <= 0 else (abs(distance) / to_stop) * 100
                 else:
                     percent = 0.0
+                if 0.0 > percent:
+                    percent = 0.0
+                if 100.0 < percent:
+                    percent = 100.0
                 # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
                 # minute's VWAP to book at.
                 manager.avg = prices[index - 1]

@@ -377,22 +377,32 @@ async def _idle_throttled(
     if prices is None:
         return None
     manager = strategy.manager
-    for offset, price in enumerate(prices):
-        current = index + offset
+    # What every tick reads, held in locals: a managed year passes here 200 000 times.
+    idle, measure, is_stopped, perf_counter, refresh = (
+        strategy.idle,
+        performance.measure,
+        job.is_stopped,
+        time.perf_counter,
+        audience.refresh,
+    )
+    current = index
+    for price in prices:
         when = ticks.at(current)
-        if offset:
-            tick_started = time.perf_counter()
-            audience.refresh(tick_started)
+        if current != index:
+            tick_started = perf_counter()
+            refresh(tick_started)
             if tick_started >= next_yield or audience.idle_listened or manager.paused or strategy.stopped:
                 return current, False
-            _progress(job, audience, current, when)
-            if job.is_stopped():
+            if audience.progress:
+                _progress(job, audience, current, when)
+            if is_stopped():
                 return current, True
-        if rest := strategy.idle(when, price):
+        if rest := idle(when, price):
             await rest
-        performance.measure(_TIMEFRAME, tick_started)
-        if job.is_stopped():
-            return current + 1, True
+        measure(_TIMEFRAME, tick_started)
+        current += 1
+        if is_stopped():
+            return current, True
     return stop, False
 
 
