@@ -616,10 +616,7 @@ class ClientStrategy:
                     percent = 100.0 if to_stop <= 0 else (abs(distance) / to_stop) * 100
                 else:
                     percent = 0.0
-                if 0.0 > percent:
-                    percent = 0.0
-                if 100.0 < percent:
-                    percent = 100.0
+                percent = 0.0 if percent < 0.0 else 100.0 if percent > 100.0 else percent
                 # The callbacks of a candle share its context (as `_callback` sets it): its time, and the previous
                 # minute's VWAP to book at.
                 manager.avg = prices[index - 1]
