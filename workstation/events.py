@@ -139,16 +139,18 @@ class ListenerCheck:
 
     def __init__(self, hub: EventHub) -> None:
         self._hub = hub
-        self._generation = -1
-        self._expires = 0.0
+        #: The hub's generation the answers were given at, and when they expire (``perf_counter``): a tick loop
+        #: compares them itself before it calls `renew`.
+        self.generation = -1
+        self.expires = 0.0
         self._answers: dict[str, bool] = {}
         #: How many times the answers were forgotten: a reader caching its own figures from them compares it.
         self.renewals = 0
 
     def renew(self, now: float) -> None:
         """Forget the answers if a subscription changed since they were given or they are 20 ms old at ``now``."""
-        if self._hub.generation != self._generation or now >= self._expires:
-            self._generation, self._expires = self._hub.generation, now + self.MAX_AGE_SECONDS
+        if self._hub.generation != self.generation or now >= self.expires:
+            self.generation, self.expires = self._hub.generation, now + self.MAX_AGE_SECONDS
             self._answers.clear()
             self.renewals += 1
 

@@ -31,7 +31,7 @@ class CandleSegment:
     read-only owner, and one run can never change the candles another run reads.
     """
 
-    __slots__ = ("_buffer", "_shared", "_vwap", "length", "start", "step")
+    __slots__ = ("_buffer", "_shared", "length", "start", "step", "vwaps")
 
     def __init__(self, candles: np.ndarray, step: int, capacity: int = 1024) -> None:
         self.step = step
@@ -44,7 +44,9 @@ class CandleSegment:
         else:
             self._buffer = _read_only_buffer(max(self.length, capacity))
             self._write(0, candles)
-        self._vwap: dict[int, tuple[np.ndarray, int]] = {}
+        #: By candle count: the VWAP series computed so far (`vwap`) and how much of it is valid; read, never written,
+        #: outside the segment (the exchange reads a price from it at every strategy call).
+        self.vwaps: dict[int, tuple[np.ndarray, int]] = {}
 
     @property
     def end(self) -> int:
@@ -108,13 +110,9 @@ class CandleSegment:
         """Return a view of the ``count`` candles from index ``first``, read-only as every view of the buffer is."""
         return self._buffer[first : first + count]
 
-    def vwap_series(self, count: int) -> tuple[np.ndarray, int] | None:
-        """Return the VWAP series of ``count`` candles computed so far and how much of it is valid, if any."""
-        return self._vwap.get(count)
-
     def vwap_at(self, count: int, index: int) -> float:
         """Return the VWAP of the ``count`` candles ending at ``index`` (below `length`), one value of `vwap`."""
-        series = self._vwap.get(count)
+        series = self.vwaps.get(count)
         if series is None or series[1] <= index:
             return float(self.vwap(count, index + 1)[index])
         return float(series[0][index])
@@ -128,7 +126,7 @@ class CandleSegment:
         depend on where a block starts.
         """
         needed = self.length if upto is None or upto > self.length else upto
-        series, valid = self._vwap.get(count, (np.empty(0), 0))
+        series, valid = self.vwaps.get(count, (np.empty(0), 0))
         if valid < needed:
             if len(series) < len(self._buffer):
                 grown = np.empty(len(self._buffer))
@@ -140,7 +138,7 @@ class CandleSegment:
             if first < end:
                 series[first:end] = vwap_series(self._buffer[first - count + 1 : end], count)
             valid = end
-            self._vwap[count] = (series, valid)
+            self.vwaps[count] = (series, valid)
         return series[:valid]
 
 

@@ -50,6 +50,8 @@ class ClientExchange:
         self._fetch_async = is_async_callable(schema.get_candles)
         self._caches: dict[tuple[str, str], CandleCache] = {}
         self._hot: dict[tuple[str, str], CandleSegment] = {}
+        #: The last VWAP `cached_average_price` answered: (tick, candle count, symbol, price).
+        self._last_price: tuple[int, int, str, float] = (-1, 0, "", 0.0)
 
     async def wait_for_init(self) -> None:
         """Nothing to load: exchanges are stateless until the first request."""
@@ -97,9 +99,12 @@ class ClientExchange:
         Without a coroutine: the engine asks on every flat tick of a backtest, and most are answered here.
         """
         count = config.avg_price_candles_count
+        last = self._last_price
+        # The engine asks at a strategy call, then the strategy at the same tick: a cached VWAP never changes.
+        if last[0] == when and last[1] == count and last[2] == symbol:
+            return last[3]
         aligned = when // MINUTE_MS * MINUTE_MS
-        # `_cached(symbol, "1m", aligned - count * MINUTE_MS, aligned)` and `segment.vwap_at`, inline: the engine and
-        # the strategy ask twice per strategy call.
+        # `_cached(symbol, "1m", aligned - count * MINUTE_MS, aligned)` and `segment.vwap_at`, inline.
         segment = self._hot.get((symbol, "1m"))
         if segment is None:
             return None
@@ -107,10 +112,14 @@ class ClientExchange:
         if start > aligned - count * MINUTE_MS or start + segment.length * MINUTE_MS < aligned:
             return None
         index = (aligned - MINUTE_MS - start) // MINUTE_MS
-        series = segment.vwap_series(count)
-        if series is None or series[1] <= index:
-            return float(segment.vwap(count, index + 1)[index])
-        return float(series[0][index])
+        series = segment.vwaps.get(count)
+        price = (
+            float(segment.vwap(count, index + 1)[index])
+            if series is None or series[1] <= index
+            else float(series[0][index])
+        )
+        self._last_price = (when, count, symbol, price)
+        return price
 
     def cached_average_prices(
         self, symbol: str, first: int, step: int, count: int, config: Config
@@ -220,6 +229,7 @@ class ClientExchange:
         """Drop every cached candle."""
         self._caches.clear()
         self._hot.clear()
+        self._last_price = (-1, 0, "", 0.0)
 
     def _cached(self, symbol: str, interval: str, since: int, until: int) -> CandleSegment | None:
         """Return the most recently used segment if it already holds ``[since, until)`` (the hot path)."""

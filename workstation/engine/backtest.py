@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from array import array
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -80,6 +79,8 @@ class _Audience:
         self._strategy = strategy
         listened = strategy.event_listened
         self._listened = listened if isinstance(listened, ListenerCheck) else ListenerCheck(events)
+        #: The check itself: the tick loop looks at its expiry and generation before calling `refresh`.
+        self.check = self._listened
         self._renewals = -1
         self.progress = self.performance = self.idle = self.idle_listened = False
 
@@ -110,11 +111,16 @@ class _Performance:
         self._audience = audience
         self._previous: int | None = None
         self._wall_offset = time.time() - time.perf_counter()
-        # Three numbers per measurement: its metric code, start and end (perf_counter seconds), in one flat array
-        # (one call per tick on the hot path); and, by measurement, the throttled ticks passed in bulk right after
-        # it, which become events of duration 0 at the same time.
-        self._measured = array("d")
+        # Three numbers per measurement: its metric code, start and end (perf_counter seconds), in one flat list
+        # (a list takes three numbers four times as fast as an array converting them); and, by measurement, the
+        # throttled ticks passed in bulk right after it, which become events of duration 0 at the same time.
+        self._measured: list[float] = []
         self._skipped: dict[int, int] = {}
+
+    @property
+    def batch(self) -> list[float]:
+        """The batched numbers, three per measurement: the tick loop appends to it itself (`measure`, inline)."""
+        return self._measured
 
     def measure(self, metric: int, started: float) -> None:
         """Record one event of metric code ``metric`` for the work begun at ``started`` (``perf_counter``)."""
@@ -122,7 +128,7 @@ class _Performance:
         if self._audience.performance:
             self._emit(metric, started, ended)
             return
-        self._measured.extend((metric, started, ended))
+        self._measured += (metric, started, ended)
 
     def add_skipped_ticks(self, count: int) -> None:
         """Record ``count`` throttled ticks passed in bulk right after the last measurement.
@@ -159,14 +165,27 @@ class _Performance:
             self.flush()
 
     def flush(self) -> None:
-        """Hand the batched events to the performance storage, chained as if each had been emitted."""
-        if not self._measured:
+        """Hand the batched events to the performance storage, chained as if each had been emitted.
+
+        The storage keeps the last events of a key only (`PerformanceReportStorage.capacity`): the measurements
+        whose events it would drop at once are not even converted, only the last one's timestamp is kept for the
+        chain.
+        """
+        numbers = self._measured
+        if not numbers:
             return
-        measured = np.frombuffer(self._measured, dtype=np.float64).reshape(-1, 3).copy()
+        job = self._job
+        kept = self._kept_from(performance_storage.capacity(job.symbol, job.strategy.strategy_name, True))
+        if kept:
+            # The event before the first one handed over is the last of measurement ``kept - 1`` (its skipped ticks
+            # share its time).
+            self._previous = int((self._wall_offset + numbers[3 * kept - 1]) * 1000)
+        measured = np.array(numbers[3 * kept :], dtype=np.float64).reshape(-1, 3)
         repeats = np.ones(len(measured), dtype=np.int64)
-        if self._skipped:
-            repeats[list(self._skipped)] += list(self._skipped.values())
-        del self._measured[:]
+        skipped = {index - kept: count for index, count in self._skipped.items() if index >= kept}
+        if skipped:
+            repeats[list(skipped)] += list(skipped.values())
+        numbers.clear()
         self._skipped.clear()
         metrics, started, ended = measured[:, 0].astype(np.int8), measured[:, 1], measured[:, 2]
         timestamps = np.repeat(((self._wall_offset + ended) * 1000).astype(np.int64), repeats)
@@ -176,7 +195,6 @@ class _Performance:
         previous[0] = NO_PREVIOUS if self._previous is None else self._previous
         previous[1:] = timestamps[:-1]
         self._previous = int(timestamps[-1])
-        job = self._job
         performance_storage.record_many(
             symbol=job.symbol,
             strategy_name=job.strategy.strategy_name,
@@ -188,6 +206,16 @@ class _Performance:
             previous_timestamps=previous,
             durations=durations,
         )
+
+    def _kept_from(self, capacity: int) -> int:
+        """Return the first batched measurement whose events the storage keeps (``capacity`` events at most)."""
+        skipped = self._skipped
+        index = len(self._measured) // 3
+        events = 0
+        while index > 0 and events < capacity:
+            index -= 1
+            events += 1 + skipped.get(index, 0)
+        return index
 
 
 def _progress(job: BacktestJob, audience: _Audience, processed: int, when: int) -> None:
@@ -234,10 +262,15 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     symbol, first, step, interval = job.symbol, ticks.first, ticks.step, strategy.interval_ms
     is_stopped, perf_counter = job.is_stopped, time.perf_counter
     exchange, config = strategy.exchange, strategy.config
+    check, hub = audience.check, events
+    # The performance batch, appended to in place (`_Performance.measure` when no one listens to the events).
+    measured = performance.batch
     try:
         while index < total:
             tick_started = perf_counter()
-            audience.refresh(tick_started)
+            # `audience.refresh(tick_started)` when the answers may have changed (they last 20 ms).
+            if tick_started >= check.expires or hub.generation != check.generation:
+                audience.refresh(tick_started)
             when = first + index * step
             if audience.progress:
                 _progress(job, audience, index, when)
@@ -262,8 +295,9 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                         if audience.progress or audience.performance:
                             skipped = _skip_throttled(job, audience, index, stop, performance, tick_started)
                         else:
-                            # `_skip_throttled` with no one watching the ticks: one measurement, the rest in bulk.
-                            performance.measure(_TIMEFRAME, tick_started)
+                            # `_skip_throttled` with no one watching the ticks: one measurement (`measure`, inline),
+                            # the rest in bulk.
+                            measured += (_TIMEFRAME, tick_started, perf_counter())
                             if is_stopped():
                                 index += 1
                                 break
@@ -287,7 +321,10 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
             finally:
                 execution_context.reset(token)
             if result is None or result.action == "idle":
-                performance.measure(_TIMEFRAME, tick_started)
+                if audience.performance:
+                    performance.measure(_TIMEFRAME, tick_started)
+                else:
+                    measured += (_TIMEFRAME, tick_started, perf_counter())
                 if is_stopped():
                     break
                 index += 1

@@ -299,6 +299,10 @@ class PerformanceReportStorage:
         rows["duration"] = durations[-kept:]
         ring.write(rows)
 
+    def capacity(self, symbol: str, strategy_name: str, backtest: bool) -> int:
+        """Return how many events the key keeps: the cap in force when it received its first event (or now)."""
+        return self._ring(symbol, strategy_name, backtest).capacity
+
     def add_feed(
         self, symbol: str, strategy_name: str, backtest: bool, flush: Callable[[], None]
     ) -> Callable[[], None]:
