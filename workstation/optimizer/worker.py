@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
 import pickle
 import threading
 
@@ -42,13 +43,15 @@ _frozen = False
 
 
 def _freeze_once() -> None:
-    """Take what the worker holds before its first job out of the garbage collector's sight, once.
+    """Take what a worker process holds before its first job out of the garbage collector's sight, once.
 
     The engine's modules, classes and constants are alive for the process's life; frozen, a full collection walks
-    only what the jobs made (in a sweep of 30-day jobs it cost 4-6 ms a job on a process pool, 13 ms on dask).
+    only what the jobs made (in a sweep of 30-day jobs it cost 4-6 ms a job on a process pool, 13 ms on dask). Only
+    in a child process (a pool's or a dask nanny's worker): a job run in the main process (a test, a script) leaves
+    that process's collector alone.
     """
     global _frozen
-    if not _frozen:
+    if not _frozen and multiprocessing.parent_process() is not None:
         _frozen = True
         gc.collect()
         gc.freeze()
