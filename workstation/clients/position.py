@@ -379,8 +379,9 @@ class PositionState:
         """
         start = self.row.original_price_open
         lower = start * 0.9
-        at_start = self.pnl(start, config).pnl_percentage
-        slope = (self.pnl(lower, config).pnl_percentage - at_start) / (lower - start)
+        # `pnl(...).pnl_percentage` without the models: every position of a backtest works this out once.
+        at_start = self.pnl_percentage(start, config)
+        slope = (self.pnl_percentage(lower, config) - at_start) / (lower - start)
         if not math.isfinite(slope) or abs(slope) < _EPSILON:
             return None
         price = start + (-100 - at_start) / slope
@@ -484,38 +485,30 @@ class PositionState:
 
         Without commands the effective entry is fixed and the PnL rises with the price on the profit side, so the
         candle walk's last peak is at the first of the highest VWAPs (long; the lowest for a short) when its PnL is
-        a gain, and its last fall at the first of the lowest (long; the highest for a short).
+        a gain, and its last fall at the first of the lowest (long; the highest for a short). The peak moves there
+        if it is past the effective entry and the peak, at a gain; the fall if it is on the loss side of the
+        effective entry and beyond the fall: both in one copy of the row.
         """
-        if len(prices) == 0 or self.row.peak_profit is None:
+        row = self.row
+        peak, fall = row.peak_profit, row.max_drawdown
+        if len(prices) == 0 or peak is None:
             return
-        high, low = int(np.argmax(prices)), int(np.argmin(prices))
-        best, worst = (high, low) if self.is_long else (low, high)
-        self._move_peak(float(prices[best]), int(stamps[best]), config)
-        self._move_fall(float(prices[worst]), int(stamps[worst]), config)
-
-    def _move_peak(self, price: float, when: int, config: Config) -> bool:
-        """Move the peak to ``price`` if it is past the effective entry and the peak, at a gain; tell if it was."""
-        row = self.row
-        peak = row.peak_profit
-        assert peak is not None
-        effective = self.eff()
-        if not (
-            (price > effective and price > peak.price) if self.is_long else (price < effective and price < peak.price)
-        ):
-            return False
-        pnl = self.pnl_percentage(price, config)
-        if pnl > 0:
-            self.row = replaced(row, peak_profit=excursion(price, when, pnl))
-        return True
-
-    def _move_fall(self, price: float, when: int, config: Config) -> None:
-        """Move the fall to ``price`` if it is on the loss side of the effective entry and beyond the fall."""
-        row = self.row
-        fall = row.max_drawdown
         assert fall is not None
-        effective = self.eff()
-        if (price < effective and price < fall.price) if self.is_long else (price > effective and price > fall.price):
-            self.row = replaced(row, max_drawdown=excursion(price, when, self.pnl_percentage(price, config)))
+        high, low = int(np.argmax(prices)), int(np.argmin(prices))
+        long = row.position == "long"
+        best, worst = (high, low) if long else (low, high)
+        effective = self._money().eff
+        update: dict[str, Excursion] = {}
+        price = float(prices[best])
+        if (price > effective and price > peak.price) if long else (price < effective and price < peak.price):
+            pnl = self.pnl_percentage(price, config)
+            if pnl > 0:
+                update["peak_profit"] = excursion(price, int(stamps[best]), pnl)
+        price = float(prices[worst])
+        if (price < effective and price < fall.price) if long else (price > effective and price > fall.price):
+            update["max_drawdown"] = excursion(price, int(stamps[worst]), self.pnl_percentage(price, config))
+        if update:
+            self.row = replaced(row, **update)
 
     # ------------------------------------------------------------------ the public view (P1)
 
