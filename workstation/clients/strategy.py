@@ -47,6 +47,8 @@ logger = logging.getLogger("workstation.strategy")
 
 _LEVELS = np.array(LEVELS, dtype=np.float64)
 _ONE_MINUTE = timedelta(minutes=1)
+#: The candles a managed walk turns into lists first (then twice as many each time it needs more).
+_WALK_CHUNK = 128
 #: Builds a named tuple from its fields without the keyword handling of its generated ``__new__``.
 _new_tuple = tuple.__new__
 
@@ -529,10 +531,14 @@ class ClientStrategy:
         state = manager.position
         assert state is not None and row.pending_at is not None
         first = int(np.searchsorted(candles["timestamp"], first_candle))
-        stamps = candles["timestamp"].tolist()
-        lows = candles["low"].tolist()
-        highs = candles["high"].tolist()
-        prices = vwap.tolist()
+        # The candles become lists as the walk reaches them, in chunks that double: a position read a day ahead
+        # closes after an hour or two.
+        count = len(candles)
+        converted = min(count, first + _WALK_CHUNK)
+        stamps = candles["timestamp"][:converted].tolist()
+        lows = candles["low"][:converted].tolist()
+        highs = candles["high"][:converted].tolist()
+        prices = vwap[:converted].tolist()
         long = row.position == "long"
         breakeven_reached = False
         partial = await self._get_partial(row.id)
@@ -555,7 +561,14 @@ class ClientStrategy:
         heard = listened("active_ping")
         peak_price, fall_price = state.excursion_prices()
         try:
-            for index in range(first, len(stamps)):
+            for index in range(first, count):
+                if index == converted:
+                    upto = min(count, 2 * converted)
+                    stamps += candles["timestamp"][converted:upto].tolist()
+                    lows += candles["low"][converted:upto].tolist()
+                    highs += candles["high"][converted:upto].tolist()
+                    prices += vwap[converted:upto].tolist()
+                    converted = upto
                 timestamp, price = stamps[index], prices[index]
                 if timestamp > frame_end:
                     ending = "time_expired", timestamp, price
@@ -729,7 +742,7 @@ class ClientStrategy:
         else:
             self._warn_data_end(row, stamps)
             reason = "time_expired"
-            timestamp, price = (stamps[-1], prices[-1]) if len(stamps) > first else (row.pending_at, row.price_open)
+            timestamp, price = (stamps[-1], prices[-1]) if count > first else (row.pending_at, row.price_open)
         if (request := manager.close_request) is not None and reason in ("closed", request.filled):
             manager.emit_now(
                 "close-pending",
