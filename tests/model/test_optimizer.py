@@ -83,6 +83,15 @@ class CountedDemoCandles(DemoCandles):
         return await super().__call__(symbol, interval, since, limit)
 
 
+class DemoCandlesRefusedInWorkers(DemoCandles):
+    """The demo's candles, refused to a worker process: only the sweep itself may read them."""
+
+    async def __call__(self, symbol: str, interval: str, since: datetime, limit: int) -> np.ndarray:
+        if multiprocessing.parent_process() is not None:
+            raise RuntimeError("a worker asked the exchange for candles")
+        return await super().__call__(symbol, interval, since, limit)
+
+
 #: The blocks of shared memory this process had when each job of a sweep finished.
 BLOCKS_SEEN: list[list[str]] = []
 
@@ -475,6 +484,23 @@ def test_a_job_reads_the_sweeps_shared_candles_not_the_exchange_and_gives_the_sa
     assert alone.error is None
     assert alone.statistics is not None
     assert (alone.statistics["total_signals"], alone.statistics["total_pnl"]) == (10, -6.904284142032941)
+    assert shared_blocks() == []
+
+
+def test_pool_workers_read_the_shared_candles_and_never_ask_the_exchange(pool: ProcessPoolExecutor) -> None:
+    ws.add_exchange(exchange_name="sweep-only-demo", get_candles=DemoCandlesRefusedInWorkers())
+    ws.add_frame(
+        frame_name="day",
+        interval="1m",
+        start_date=datetime(2024, 1, 1, 1, 0, tzinfo=UTC),
+        end_date=datetime(2024, 1, 1, 17, 59, tzinfo=UTC),
+    )
+    register(grid={"fast": [10], "slow": [50]}, exchange_name="sweep-only-demo")
+
+    result = run(pool)
+
+    # The same figures as the job run alone in this process on the demo's own candles (the test above).
+    assert [(row.error, row.total_signals, row.total_pnl) for row in result.rows] == [(None, 10, -6.904284142032941)]
     assert shared_blocks() == []
 
 
