@@ -156,7 +156,10 @@ class ListenerCheck:
 
     def __call__(self, name: str) -> bool:
         """Tell whether anything besides the engine's storages listens to ``name``."""
-        self.renew(time.perf_counter())
+        now = time.perf_counter()
+        # `renew(now)` only when the answers may be stale: asked at every delivery of a run.
+        if now >= self.expires or self._hub.generation != self.generation:
+            self.renew(now)
         answer = self._answers.get(name)
         if answer is None:
             answer = self._answers[name] = self._hub.has_listeners(name)

@@ -205,9 +205,12 @@ class ClientExchange:
             segment = await self._ensure(symbol, "1m", since, end, strict=False, config=config)
         if segment is None:
             return np.empty(0, dtype=CANDLE_DTYPE), np.empty(0)
-        first = segment.index(since)
-        last = min(segment.length, segment.index(end))
-        vwap = segment.vwap(config.avg_price_candles_count, last)
+        start, count = segment.start, config.avg_price_candles_count
+        first = (since - start) // MINUTE_MS
+        last = min(segment.length, (end - start) // MINUTE_MS)
+        series = segment.vwaps.get(count)
+        # The VWAP series, extended first when it does not reach ``last`` yet (`segment.vwap`).
+        vwap = series[0] if series is not None and series[1] >= last else segment.vwap(count, last)
         return segment.candles[first:last], vwap[first:last]
 
     def expect(self, symbol: str, since: int, until: int) -> None:

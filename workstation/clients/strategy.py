@@ -144,8 +144,10 @@ class ClientStrategy:
         self.exchange = exchange
         self.risk = risk
         self._get_signal = get_signal
-        self._get_partial = get_partial
+        self._partial_factory = get_partial
         self._release_partial = release_partial
+        #: The signals whose partial client `_get_partial` made: in a backtest only they have one to release.
+        self._partials_taken: set[str] = set()
         self._publish = publish
         self._report_error = report_error
         self.interval_ms = CANDLE_INTERVAL_MINUTES[schema.interval] * MINUTE_MS
@@ -952,7 +954,9 @@ class ClientStrategy:
         callbacks = self.callbacks
         if "on_close" in callbacks:
             await self._callback("on_close", timestamp, None, self.symbol, row, price)
-        await self._release_partial(row.id)
+        if row.id in self._partials_taken or not self.backtest:
+            self._partials_taken.discard(row.id)
+            await self._release_partial(row.id)
         if not isinstance(self.risk, NoRisk):
             await self.risk.remove_signal(self.risk_key)
         if "on_write" in callbacks:
@@ -960,6 +964,11 @@ class ClientStrategy:
         await self._emit(closed)
         await self._after_announce(closed)
         return closed
+
+    async def _get_partial(self, signal_id: str) -> ClientPartial:
+        """Return the partial client of ``signal_id`` (`get_partial`), noting that it has one to release."""
+        self._partials_taken.add(signal_id)
+        return await self._partial_factory(signal_id)
 
     async def _cancel(self, row: SignalRow, reason: str, timestamp: int, price: float) -> CancelledResult:
         cancelled = construct(
