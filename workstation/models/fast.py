@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -16,8 +17,9 @@ _set_fields_set = _slots["__pydantic_fields_set__"].__set__
 _set_extra = _slots["__pydantic_extra__"].__set__
 _set_private = _slots["__pydantic_private__"].__set__
 # Every field is always given, and these models are frozen, so all instances of a model can share one
-# fields-set (pydantic copies it before any change, e.g. in ``model_copy``): a set per event is 200+ bytes.
-_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
+# fields-set (pydantic copies it before any change, e.g. in ``model_copy``): a set per event is 200+ bytes. Beside
+# it, the model's ``__new__``, looked up once (through pydantic's metaclass it costs as much as the call).
+_MODELS: dict[type[BaseModel], tuple[set[str], Callable[[type[Any]], Any]]] = {}
 
 
 def construct(model: type[ModelT], **fields: Any) -> ModelT:
@@ -35,11 +37,12 @@ def construct_from(model: type[ModelT], fields: dict[str, Any]) -> ModelT:
     Passing many fields as keywords costs more than the rest of the build: the engine's position view has 22 and is
     built at every candle of a managed position.
     """
-    instance = model.__new__(model)
+    known = _MODELS.get(model)
+    if known is None:
+        known = _MODELS[model] = (set(model.model_fields), model.__new__)
+    fields_set, new = known
+    instance: ModelT = new(model)
     _set_dict(instance, fields)
-    fields_set = _ALL_FIELDS.get(model)
-    if fields_set is None:
-        fields_set = _ALL_FIELDS[model] = set(model.model_fields)
     _set_fields_set(instance, fields_set)
     _set_extra(instance, None)
     _set_private(instance, None)
