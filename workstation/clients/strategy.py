@@ -350,23 +350,9 @@ class ClientStrategy:
         await self._emit(opened)
         return opened
 
-    def idle(self, when: int, price: float) -> Awaitable[None] | None:
-        """Evaluate a flat tick inside the last ``get_signal`` call's bucket that only ``on_idle`` observes.
-
-        What `generate` comes to on such a tick, given its price: the engine calls it when `idles_alone` holds, no
-        listener wants idle results and the strategy is neither stopped nor paused. It runs the callback without a
-        coroutine of its own (a year has 200 000 such ticks) and returns what awaits the rest of a callback that
-        suspended, or None once it is done.
-        """
-        # `_start_callback`, without its lookups: a year has 200 000 such ticks.
-        self.manager.avg = price
-        moment, context = self._tick(when)
-        entered = self._enter(context)
-        try:
-            rest = self._start(self.callbacks["on_idle"], "on_idle", self.symbol, price, moment)
-        finally:
-            self._leave(entered)
-        return None if rest is None else self._rest_in(context, rest)
+    def idle_ticks(self) -> IdleTicks:
+        """Return what runs ``on_idle`` at the flat ticks inside the last ``get_signal`` call's bucket (`IdleTicks`)."""
+        return IdleTicks(self)
 
     # ------------------------------------------------------------------ backtest fast path (SPEC §6.4)
 
@@ -1149,3 +1135,40 @@ class ClientStrategy:
             self._report_error(name, raised)
             return
         end_run(raised, where=name, strategy_name=self.strategy_name)
+
+
+class IdleTicks:
+    """Runs ``on_idle`` at a strategy's successive flat ticks that only it observes, in the callbacks' context.
+
+    What `ClientStrategy.generate` comes to on such a tick, given its price: the engine uses it when `idles_alone`
+    holds, no listener wants idle results and the strategy is neither stopped nor paused (a year has 200 000 such
+    ticks). The context is entered at the first tick and each later one sets its own time over it, as a managed walk
+    does; the engine calls :meth:`leave` before anything but the callback may see it (a listener, the loop's turn).
+    """
+
+    __slots__ = ("_callback", "_entered", "_strategy")
+
+    def __init__(self, strategy: ClientStrategy) -> None:
+        self._strategy = strategy
+        self._callback = strategy.callbacks["on_idle"]
+        self._entered: _Entered | None = None
+
+    def run(self, when: int, price: float) -> Awaitable[None] | None:
+        """Run ``on_idle`` at ``when`` (booking at ``price``); return what awaits the rest of a callback that waits.
+
+        The rest is awaited in the context entered, which stays until :meth:`leave`.
+        """
+        strategy = self._strategy
+        strategy.manager.avg = price
+        moment, context = strategy._tick(when)
+        if self._entered is None:
+            self._entered = strategy._enter(context)
+        else:
+            execution_context.set(context)
+        return strategy._start(self._callback, "on_idle", strategy.symbol, price, moment)
+
+    def leave(self) -> None:
+        """Put back the context the first tick replaced, if it is still entered."""
+        if self._entered is not None:
+            entered, self._entered = self._entered, None
+            self._strategy._leave(entered)

@@ -421,31 +421,39 @@ async def _idle_throttled(
         return None
     manager = strategy.manager
     # What every tick reads, held in locals: a managed year passes here 200 000 times.
-    idle, measure, is_stopped, perf_counter, refresh = (
-        strategy.idle,
+    measure, is_stopped, perf_counter, refresh = (
         performance.measure,
         job.is_stopped,
         time.perf_counter,
         audience.refresh,
     )
+    # The ticks stay in the callbacks' context from one ``on_idle`` to the next while nothing else can see it: it is
+    # left before a progress or performance listener hears of a tick, and whenever this returns.
+    idle = strategy.idle_ticks()
     current = index
-    for price in prices:
-        when = ticks.at(current)
-        if current != index:
-            tick_started = perf_counter()
-            refresh(tick_started)
-            if tick_started >= next_yield or audience.idle_listened or manager.paused or strategy.stopped:
-                return current, False
-            if audience.progress:
-                _progress(job, audience, current, when)
+    try:
+        for price in prices:
+            when = ticks.at(current)
+            if current != index:
+                tick_started = perf_counter()
+                refresh(tick_started)
+                if tick_started >= next_yield or audience.idle_listened or manager.paused or strategy.stopped:
+                    return current, False
+                if audience.progress:
+                    idle.leave()
+                    _progress(job, audience, current, when)
+                if is_stopped():
+                    return current, True
+            if rest := idle.run(when, price):
+                await rest
+            if audience.performance:
+                idle.leave()
+            measure(_TIMEFRAME, tick_started)
+            current += 1
             if is_stopped():
                 return current, True
-        if rest := idle(when, price):
-            await rest
-        measure(_TIMEFRAME, tick_started)
-        current += 1
-        if is_stopped():
-            return current, True
+    finally:
+        idle.leave()
     return stop, False
 
 
