@@ -3,7 +3,9 @@
 Run ``python -m benchmarks.sweep`` from the repository root. The sweep is ``sma-cross-market`` over a fast × slow
 grid of 8 × 8 = 64 jobs, each a backtest of 30 days of 1m demo BTCUSDT candles. Workers are warmed first (a short
 sweep imports the engine in each of them), so the timing covers the sweep, not the pool's start-up. Scaling is
-``jobs_per_s_2 / jobs_per_s_1`` (target ≥ 1.7 on two cores). Every executor must give identical rows. On a shared,
+``jobs_per_s_2 / jobs_per_s_1`` (target ≥ 1.7 on two cores). Every executor must give identical rows, and every
+eighth row must be the one its job gives run alone in this process on the exchange's own candles (sweeps share theirs
+with the workers). On a shared,
 noisy machine the wall figures move with the load; the CPU time the workers spend per job (``cpu_ms_per_job_*``, read
 from ``/proc``, NaN elsewhere) does much less, and the parent's (``parent_cpu_ms_per_job_*``: building jobs, ranking
 rows, and on dask the scheduler) tells what the sweep costs beside the runs. The last line holds the figures as
@@ -27,7 +29,10 @@ from distributed import Client, LocalCluster
 
 import workstation as ws
 from workstation.examples.sma_cross import make_strategy
-from workstation.optimizer import Optimizer, OptimizerResult, local_process_pool
+from workstation.optimizer import Optimizer, OptimizerResult, OptimizerRow, local_process_pool, run_job
+from workstation.optimizer.grid import params_at
+from workstation.optimizer.rows import job_row
+from workstation.optimizer.setup import check_sweep
 
 SYMBOL = "BTCUSDT"
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -111,6 +116,24 @@ def on_dask(workers: int) -> Timed:
         return asyncio.run(timed_sweep(client, lambda: list(client.run(os.getpid).values())))
 
 
+def alone(rows: list[OptimizerRow], every: int = 8) -> bool:
+    """Tell whether every ``every``-th job, run alone in this process without shared candles, gives its row.
+
+    A job wipes the registries of the process it runs in: the benchmark's schemas are registered again after.
+    """
+    setup = check_sweep(SYMBOL, "sweep", main_allowed=False, source="benchmarks.sweep", first_index=None)
+    by_index = {row.index: row for row in rows}
+    try:
+        for index in range(0, len(rows), every):
+            outcome = run_job(setup.strict_job(index))
+            row = job_row(params_at(setup.optimizer.grid, index), outcome, setup.optimizer.metric)
+            if row.model_copy(update={"rank": by_index[index].rank}) != by_index[index]:
+                return False
+        return True
+    finally:
+        register()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep", description=__doc__.splitlines()[0])
     parser.add_argument("--no-dask", action="store_true", help="skip the dask cluster")
@@ -130,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         dask = on_dask(2)
         identical = identical and dask.result.rows == reference
         print(dask.line("dask, 2 workers"))
+    identical = identical and alone(reference)
     best = reference[0]
     print(f"best: {best.params} total_pnl {best.total_pnl} ({best.total_signals} signals); rows identical: {identical}")
     print(
