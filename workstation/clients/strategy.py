@@ -475,29 +475,63 @@ class ClientStrategy:
         touches = (candles["low"] if row.position == "long" else candles["high"]).tolist()
         prices = vwap.tolist()
         long = row.position == "long"
-        pings = "on_schedule_ping" in self.callbacks
-        for index in range(first, len(stamps)):
-            timestamp, price = stamps[index], prices[index]
-            if timestamp > frame_end:
-                return "timeout", timestamp, price
-            if self.stopped:
-                return "stopped", timestamp, price
-            if manager.cancel_request is not None:
-                return "user", timestamp, price
-            if manager.activate_request is not None:
-                return "activate", timestamp, price
-            if timestamp >= deadline:
-                return "timeout", timestamp, price
-            touch = touches[index]
-            if (touch <= row.price_stop_loss) if long else (touch >= row.price_stop_loss):
-                return "price_reject", timestamp, price
-            if (touch <= row.price_open) if long else (touch >= row.price_open):
-                return "fill", timestamp, price
-            if pings:
-                view = state.view(price, self.config)
-                self._announce("schedule_ping", view, price, timestamp)
-                await self._callback("on_schedule_ping", timestamp, prices[index - 1], self.symbol, view, price)
-            manager.flush(state, timestamp)
+        config, symbol, backtest = self.config, self.symbol, self.backtest
+        ping = self.callbacks.get("on_schedule_ping")
+        stepped = ping is not None and self._async_callbacks["on_schedule_ping"]
+        # As the open walk does, the wait stays in the callbacks' context from one ping to the next; it is left
+        # before a listener hears of a ping or a commit, and when the wait ends.
+        entered: _Entered | None = None
+        try:
+            for index in range(first, len(stamps)):
+                timestamp, price = stamps[index], prices[index]
+                if timestamp > frame_end:
+                    return "timeout", timestamp, price
+                if self.stopped:
+                    return "stopped", timestamp, price
+                if manager.cancel_request is not None:
+                    return "user", timestamp, price
+                if manager.activate_request is not None:
+                    return "activate", timestamp, price
+                if timestamp >= deadline:
+                    return "timeout", timestamp, price
+                touch = touches[index]
+                if (touch <= row.price_stop_loss) if long else (touch >= row.price_stop_loss):
+                    return "price_reject", timestamp, price
+                if (touch <= row.price_open) if long else (touch >= row.price_open):
+                    return "fill", timestamp, price
+                if ping is not None:
+                    view = state.view(price, config)
+                    if entered is not None and self.event_listened("schedule_ping"):
+                        self._leave(entered)
+                        entered = None
+                    self._announce("schedule_ping", view, price, timestamp)
+                    # `_callback`'s context for the ping: its time, and the previous minute's VWAP to book at.
+                    manager.avg = prices[index - 1]
+                    moment, context = self._tick(timestamp)
+                    if entered is None:
+                        entered = self._enter(context)
+                    else:
+                        execution_context.set(context)
+                    if stepped:
+                        try:
+                            coroutine = ping(symbol, view, price, moment, backtest)
+                            awaited = coroutine.send(None)
+                        except StopIteration:
+                            pass
+                        except BaseException as raised:
+                            self._failed("on_schedule_ping", raised)
+                        else:
+                            await self._finish(_Resumed(coroutine, awaited), "on_schedule_ping")
+                    elif rest := self._start(ping, "on_schedule_ping", symbol, view, price, moment):
+                        await rest
+                if manager.queued:
+                    if entered is not None:
+                        self._leave(entered)
+                        entered = None
+                    manager.flush(state, timestamp)
+        finally:
+            if entered is not None:
+                self._leave(entered)
         return None
 
     async def _walk_open(
