@@ -97,6 +97,9 @@ def test_cached_average_price_and_has_prices_answer_only_from_candles_already_re
     # The read began 5 minutes before ``when`` and read ahead a whole request: candles 95 to 1094 are held.
     assert client.has_prices("BTCUSDT", when, START + 1095 * MINUTE_MS, config)
     assert not client.has_prices("BTCUSDT", when, START + 1096 * MINUTE_MS, config)
+    # The last tick `has_prices` holds for, from ``when`` on; none from before the read's first candle.
+    assert client.prices_held_until("BTCUSDT", when, config) == START + 1096 * MINUTE_MS - 1
+    assert client.prices_held_until("BTCUSDT", START + 99 * MINUTE_MS, config) == -1
 
 
 def test_cached_candles_serve_the_window_get_candles_returns_once_read() -> None:

@@ -176,6 +176,18 @@ class ClientExchange:
             and segment.start + segment.length * MINUTE_MS >= last_tick // MINUTE_MS * MINUTE_MS
         )
 
+    def prices_held_until(self, symbol: str, first_tick: int, config: Config) -> int:
+        """Return the last tick whose VWAP is held in the segment last read with every minute's from ``first_tick``.
+
+        `has_prices` from ``first_tick`` holds for every last tick up to it; -1 when none. Cached candles stay cached,
+        so a backtest asks once and then only past the answer (once per ``get_signal`` call otherwise).
+        """
+        segment = self._hot.get((symbol, "1m"))
+        since = first_tick // MINUTE_MS * MINUTE_MS - config.avg_price_candles_count * MINUTE_MS
+        if segment is None or segment.start > since:
+            return -1
+        return segment.start + segment.length * MINUTE_MS + MINUTE_MS - 1
+
     async def ensure_prices(self, symbol: str, first_tick: int, last_tick: int, config: Config) -> bool:
         """Make sure the VWAP of every minute from ``first_tick`` to ``last_tick`` is cached; tell if it is."""
         if self.has_prices(symbol, first_tick, last_tick, config):

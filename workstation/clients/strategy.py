@@ -443,10 +443,11 @@ class ClientStrategy:
             return produced
         index, reason, price = closing
         end = first + index
-        await self._progress(row, candles[first:end], vwap[first:end])
+        open_candles, open_vwap = candles[first:end], vwap[first:end]
+        await self._progress(row, open_candles, open_vwap)
         state = manager.position
         assert state is not None
-        state.scan_excursions(vwap[first:end], candles["timestamp"][first:end], self.config)
+        state.scan_excursions(open_vwap, open_candles["timestamp"], self.config)
         produced.append(await self._close(state.row, reason, first_stamp + end * MINUTE_MS, price))
         return produced
 

@@ -270,6 +270,8 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
     check, hub = audience.check, events
     # The performance batch, appended to in place (`_Performance.measure` when no one listens to the events).
     measured, skipped_after = performance.batch, performance.skipped_after
+    # The ticks from ``held_from`` to ``held_to`` have their prices held (`ClientExchange.prices_held_until`).
+    held_from, held_to = 0, -1
     try:
         while index < total:
             tick_started = perf_counter()
@@ -293,10 +295,11 @@ async def run_backtest(job: BacktestJob) -> AsyncIterator[Result]:
                     # `ticks.index_from(bucket + interval)`, inline: the first tick of the next bucket.
                     stop = max(index, min(total, -((first - bucket - interval) // step)))
                     last = first + (stop - 1) * step
-                    # The bucket's prices are nearly always held already: then the skip awaits nothing.
-                    if exchange.has_prices(symbol, when, last, config) or await exchange.ensure_prices(
-                        symbol, when, last, config
-                    ):
+                    # The bucket's prices are nearly always held already: then the skip awaits nothing. Which ticks'
+                    # prices are held is asked again only past the last answer (cached candles stay cached).
+                    if when < held_from or last > held_to:
+                        held_from, held_to = when, exchange.prices_held_until(symbol, when, config)
+                    if last <= held_to or await exchange.ensure_prices(symbol, when, last, config):
                         if audience.progress or audience.performance:
                             skipped = _skip_throttled(job, audience, index, stop, performance, tick_started)
                         else:
