@@ -51,6 +51,8 @@ _ONE_MINUTE = timedelta(minutes=1)
 _WALK_CHUNK = 128
 #: Builds a named tuple from its fields without the keyword handling of its generated ``__new__``.
 _new_tuple = tuple.__new__
+#: The persistence hooks a live client overrides (`ClientStrategy._open_gate` and those after it).
+_HOOKS = ("_open_gate", "_before_schedule", "_before_open", "_before_end", "_after_announce")
 
 Result = IdleResult | ScheduledResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult
 GetSignal = Callable[[str, int], Awaitable[Any]]
@@ -170,6 +172,8 @@ class ClientStrategy:
         #: No callback sees a flat tick: unless a listener wants idle results, `_idle` does nothing.
         self._idle_unseen = "on_idle" not in self.callbacks and "on_tick" not in self.callbacks
         self._where_fields: dict[str, Any] | None = None
+        #: Whether a subclass persists through the hooks (live does): a backtest's are no-ops, not even awaited.
+        self._hooked = any(getattr(type(self), hook) is not getattr(ClientStrategy, hook) for hook in _HOOKS)
         self.manager = PositionManager(
             where=self._where(),
             config=config,
@@ -305,10 +309,11 @@ class ClientStrategy:
         """Schedule ``row`` as a waiting limit order or open it at market, once the open gate let it (live)."""
         signal_id = row.id
         if row.is_scheduled:
-            if not await self._open_gate("schedule", row, when, price):
+            if self._hooked and not await self._open_gate("schedule", row, when, price):
                 return await self._idle(when, price)
             self.last_signal_id = signal_id
-            await self._before_schedule(row)
+            if self._hooked:
+                await self._before_schedule(row)
             self.manager.start(PositionState(row, self.config.position_entry_cost))
             await self._callback("on_schedule", when, None, self.symbol, row, price)
             scheduled = construct(
@@ -316,9 +321,9 @@ class ClientStrategy:
             )
             await self._emit(scheduled)
             return scheduled
-        if not await self._risk_allows("open", row.price_open, when, row):
+        if not isinstance(self.risk, NoRisk) and not await self._risk_allows("open", row.price_open, when, row):
             return await self._idle(when, price)
-        if not await self._open_gate("active", row, when, price):
+        if self._hooked and not await self._open_gate("active", row, when, price):
             return await self._idle(when, price)
         self.last_signal_id = signal_id
         state = PositionState(row, self.config.position_entry_cost)
@@ -327,7 +332,8 @@ class ClientStrategy:
         return await self._open(state.row, when)
 
     async def _open(self, row: SignalRow, when: int) -> OpenedResult:
-        await self._before_open(row)
+        if self._hooked:
+            await self._before_open(row)
         if "on_write" in self.callbacks:
             await self._callback("on_write", when, None, self.symbol, row, row.price_open)
         if not isinstance(self.risk, NoRisk):
@@ -970,7 +976,8 @@ class ClientStrategy:
             partial_pnl=partial_pnl,
             **self._where(),
         )
-        await self._before_end(closed)
+        if self._hooked:
+            await self._before_end(closed)
         self.manager.finish()
         callbacks = self.callbacks
         if "on_close" in callbacks:
@@ -983,7 +990,8 @@ class ClientStrategy:
         if "on_write" in callbacks:
             await self._callback("on_write", timestamp, None, self.symbol, None, price)
         await self._emit(closed)
-        await self._after_announce(closed)
+        if self._hooked:
+            await self._after_announce(closed)
         return closed
 
     async def _get_partial(self, signal_id: str) -> ClientPartial:
@@ -1002,11 +1010,13 @@ class ClientStrategy:
             close_timestamp=timestamp,
             **self._where(),
         )
-        await self._before_end(cancelled)
+        if self._hooked:
+            await self._before_end(cancelled)
         self.manager.finish()
         await self._callback("on_cancel", timestamp, None, self.symbol, row, price)
         await self._emit(cancelled)
-        await self._after_announce(cancelled)
+        if self._hooked:
+            await self._after_announce(cancelled)
         return cancelled
 
     # ------------------------------------------------------------------ persistence hooks (live overrides them)
