@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 import workstation as ws
 from ui.event_loop import GuiEventLoop
+from workstation.exchanges import api_keys
 from workstation.exchanges.candle_store import CandleStore
 from workstation.exchanges.ccxt_exchange import CcxtConnection
 
@@ -52,6 +53,16 @@ def _pristine_engine() -> Iterator[None]:
     ws.reset()
     yield
     ws.reset()
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets_after_the_test() -> Iterator[None]:
+    """Give each test the secrets scrubbed from text as it found them: a short made-up key of one test ("key")
+    would otherwise be scrubbed from every later test's messages in the same process ("API-key" -> "API-***")."""
+    known = set(api_keys._loaded_secrets)
+    yield
+    api_keys._loaded_secrets.clear()
+    api_keys._loaded_secrets.update(known)
 
 
 @pytest.fixture
