@@ -111,6 +111,10 @@ class EventHub(QObject):
         for slot in self._internal_slots[name]:
             slot(payload)
 
+    def listened(self, name: str) -> bool:
+        """Tell whether `deliver` would reach more than the engine's storages on ``name`` (`ListenerCheck`)."""
+        return self._listened(name)
+
     def delivers(self, name: str) -> bool:
         """Tell whether `deliver` would reach anything on ``name``: a storage or (`ListenerCheck`) a listener."""
         return bool(self._internal_slots[name]) or self._listened(name)

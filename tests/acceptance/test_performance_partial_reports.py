@@ -100,13 +100,13 @@ def test_r1_partial_statistics_and_report(listening: bool) -> None:
 
 
 @pytest.mark.parametrize("settle_every", [3, partial_report.SETTLE_EVERY])
-@pytest.mark.parametrize("variant", ["market", "limit"])
+@pytest.mark.parametrize("variant", ["market", "limit", "managed"])
 def test_levels_worked_out_in_bulk_equal_the_events_of_a_listened_run(
     variant: str, settle_every: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The peer's 1-day runs, once with a partial listener (one event per level) and once without (levels worked
-    out in batches from the open phases, here also three positions a batch): the partial reports hold the same rows,
-    in the same order."""
+    out in batches from the open phases, here also three positions a batch; a managed walk's levels handed to the
+    report without events): the partial reports hold the same rows, in the same order."""
     monkeypatch.setattr(partial_report, "SETTLE_EVERY", settle_every)
     real_reset = ws.reset
 
@@ -130,7 +130,7 @@ def test_levels_worked_out_in_bulk_equal_the_events_of_a_listened_run(
         return rows, statistics.total_profit, statistics.total_loss
 
     listened, bulk = partial_rows(True), partial_rows(False)
-    assert len(listened[0]) == {"market": 59, "limit": 44}[variant]
+    assert len(listened[0]) == {"market": 59, "limit": 44, "managed": 70}[variant]
     assert bulk == listened
 
 

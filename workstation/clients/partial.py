@@ -16,6 +16,9 @@ LEVELS: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
 
 PartialAction = Literal["profit", "loss"]
 
+#: Takes a level as the partial report keeps it: the action, the signal, the level, the price, the time, the mode.
+LevelSink = Callable[[PartialAction, SignalRow, int, float, int, bool], None]
+
 _LEVELS = np.array(LEVELS, dtype=np.float64)
 # Wider than the number of levels, so a phase number times it outweighs any count of levels reached.
 _PHASE_WEIGHT = 16
@@ -129,12 +132,17 @@ class ClientPartial:
         emit_profit: Callable[[PartialEvent], None],
         emit_loss: Callable[[PartialEvent], None],
         wanted: Callable[[str], bool] = lambda kind: True,
+        listened: Callable[[str], bool] = lambda kind: True,
+        record: LevelSink | None = None,
     ) -> None:
         self.signal_id = signal_id
         self.backtest = backtest
         self._emit_profit = emit_profit
         self._emit_loss = emit_loss
         self._wanted = wanted
+        #: Whether more than the partial report hears of ``kind``; while not, `record` takes the levels without events.
+        self._listened = listened
+        self._record = record
         self.profit_levels: list[int] = []
         self.loss_levels: list[int] = []
         #: Live only: loads the levels reached before a restart, and saves them before they are announced.
@@ -188,19 +196,17 @@ class ClientPartial:
     def profit(self, signal: SignalRow, current_price: float, percent_tp: float, timestamp: int) -> list[int]:
         """Record and announce every profit level newly reached; return them."""
         return self._reach(
-            self.profit_levels, "partial_profit", self._emit_profit, signal, current_price, percent_tp, timestamp
+            self.profit_levels, "profit", self._emit_profit, signal, current_price, percent_tp, timestamp
         )
 
     def loss(self, signal: SignalRow, current_price: float, percent_sl: float, timestamp: int) -> list[int]:
         """Record and announce every loss level newly reached; return them."""
-        return self._reach(
-            self.loss_levels, "partial_loss", self._emit_loss, signal, current_price, percent_sl, timestamp
-        )
+        return self._reach(self.loss_levels, "loss", self._emit_loss, signal, current_price, percent_sl, timestamp)
 
     def _reach(
         self,
         reached: list[int],
-        kind: str,
+        action: PartialAction,
         emit: Callable[[PartialEvent], None],
         signal: SignalRow,
         current_price: float,
@@ -211,7 +217,16 @@ class ClientPartial:
             return []  # no level to reach: most candles of a managed walk
         new = [level for level in LEVELS if percent >= level and level not in reached]
         reached.extend(new)
-        if not new or not self._wanted(kind):
+        if not new:
+            return new
+        kind = "partial_profit" if action == "profit" else "partial_loss"
+        record = self._record
+        if record is not None and not self._listened(kind):
+            # Only the partial report would hear of them: it takes the levels as the events would bring them.
+            for level in new:
+                record(action, signal, level, current_price, timestamp, self.backtest)
+            return new
+        if not self._wanted(kind):
             return new
         for level in new:
             emit(self._event(signal, current_price, level, timestamp))

@@ -100,9 +100,15 @@ class PartialReportStorage:
         self._add(event, "loss")
 
     def _add(self, event: PartialEvent, action: PartialAction) -> None:
+        self.add_level(action, event.signal, event.level, event.current_price, event.timestamp, event.backtest)
+
+    def add_level(
+        self, action: PartialAction, signal: SignalRow, level: int, price: float, timestamp: int, backtest: bool
+    ) -> None:
+        """Record one level ``signal`` reached, as its ``partial_profit`` or ``partial_loss`` event would."""
         self.settle()
-        record = self._record(event.symbol, event.strategy_name, event.backtest)
-        record.rows.append((action, event.signal, event.level, event.current_price, event.timestamp, event.backtest))
+        record = self._record(signal.symbol, signal.strategy_name, backtest)
+        record.rows.append((action, signal, level, price, timestamp, backtest))
         record.counts[action] += 1
 
     def add_open_phase(self, phase: OpenPhase) -> None:

@@ -159,6 +159,8 @@ class PartialConnectionService(ConnectionService[ClientPartial]):
                 emit_profit=lambda event: events.deliver("partial_profit", event),
                 emit_loss=lambda event: events.deliver("partial_loss", event),
                 wanted=events.delivers,
+                listened=events.listened,
+                record=partial_storage.add_level,
             )
             if not backtest:
                 partial.load, partial.save = partial_store(signal_id)
