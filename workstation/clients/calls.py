@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, NoReturn
 
 from workstation.errors import StrategyAbortedError
@@ -66,3 +66,19 @@ async def call_callback(
         on_error(where, exc)
     except BaseException as raised:
         end_run(raised, where=where, strategy_name=strategy_name, owner=owner)
+
+
+class PendingCall:
+    """The rest of a call that did not finish at once: awaiting it awaits ``coroutine``.
+
+    What a plain caller returns in place of a value it does not have yet (`SignalCaller`): a value of this class
+    cannot come from user code, so the caller's caller awaits exactly these.
+    """
+
+    __slots__ = ("_coroutine",)
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        self._coroutine = coroutine
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return self._coroutine.__await__()

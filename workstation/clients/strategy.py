@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ValidationError
 
-from workstation.clients.calls import ErrorSink, end_run, is_async_callable
+from workstation.clients.calls import ErrorSink, PendingCall, end_run, is_async_callable
 from workstation.clients.exchange import ClientExchange
 from workstation.clients.partial import LEVELS, ClientPartial, OpenPhase
 from workstation.clients.pnl import compute_pnl
@@ -55,7 +55,8 @@ _new_tuple = tuple.__new__
 _HOOKS = ("_open_gate", "_before_schedule", "_before_open", "_before_end", "_after_announce")
 
 Result = IdleResult | ScheduledResult | OpenedResult | ActiveResult | ClosedResult | CancelledResult
-GetSignal = Callable[[str, int], Awaitable[Any]]
+#: Calls ``get_signal`` (`signal_caller`): its value, or a `PendingCall` to await when it awaits something real.
+GetSignal = Callable[[str, int], Any]
 PartialFactory = Callable[[str], Awaitable[ClientPartial]]
 PartialRelease = Callable[[str], Awaitable[None]]
 PhaseSink = Callable[[OpenPhase], None]
@@ -233,7 +234,10 @@ class ClientStrategy:
         manager.avg = price
         manager_token = active_manager.set(manager)
         try:
-            dto = await self._get_signal(self.symbol, when)
+            # A plain call: its value, or the `PendingCall` of a get_signal that awaits something real.
+            dto = self._get_signal(self.symbol, when)
+            if dto.__class__ is PendingCall:
+                dto = await dto
         except StrategyAbortedError:
             raise  # code get_signal called (an exchange's callback) has already ended the run
         except Exception as exc:
