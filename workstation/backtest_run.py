@@ -20,6 +20,7 @@ from workstation.config import get_config
 from workstation.context import ContextIterator, MethodContext
 from workstation.engine.backtest import RunPosition
 from workstation.engine.instances import Done
+from workstation.events import ListenerCheck, events
 from workstation.models.events import BacktestProgress, CommitEvent
 from workstation.models.position import PositionCommand
 from workstation.models.results import CancelledResult, ClosedResult, OpenedResult, ScheduledResult
@@ -92,6 +93,8 @@ class BacktestRun:
         # The limit orders placed and not filled or cancelled yet (one at a time in a backtest).
         self._waiting: set[str] = set()
         self._storage = BacktestReportStorage()
+        #: Who listens to the result streams: the strategy client's `ListenerCheck`, taken at the first result.
+        self._listened: ListenerCheck | None = None
         self._results = ContextIterator(work(self), context)
 
     def __aiter__(self) -> BacktestRun:
@@ -120,7 +123,20 @@ class BacktestRun:
         elif isinstance(result, CancelledResult):
             self._waiting.discard(result.signal.id)
             self.cancelled.append(result)
-        publish(result)
+        listened = self._listened
+        if listened is None:
+            listened = self._listened = self._listener_check()
+        if not result.backtest or listened("signal_backtest"):
+            publish(result)
+            return
+        # `publish` as the storages alone hear it: no listener on signal_backtest subscribes anything before the
+        # signal stream is asked, so the check just renewed answers for it too.
+        events.deliver_heard("signal_backtest", result, False)
+        events.deliver_heard("signal", result, listened.given("signal"))
+
+    def _listener_check(self) -> ListenerCheck:
+        listened = None if self.strategy is None else self.strategy.event_listened
+        return listened if isinstance(listened, ListenerCheck) else ListenerCheck(events)
 
     def open_account(self, first_tick: int) -> None:
         """Open the run's account at its first tick: a starting balance that cannot pay a position stops the run."""

@@ -105,7 +105,11 @@ class EventHub(QObject):
         A Qt emit costs ten times the storage's own work, and a managed backtest emits tens of thousands of commit
         and partial events. Who listens is `ListenerCheck`'s answer: a ``listen_*`` subscription is seen at once.
         """
-        if self._listened(name):
+        self.deliver_heard(name, payload, self._listened(name))
+
+    def deliver_heard(self, name: str, payload: Any, listened: bool) -> None:
+        """Emit ``payload`` on ``name`` as `deliver` does, told whether anyone listens (a `ListenerCheck`'s answer)."""
+        if listened:
             getattr(self, name).emit(payload)
             return
         for slot in self._internal_slots[name]:
@@ -164,6 +168,17 @@ class ListenerCheck:
         # `renew(now)` only when the answers may be stale: asked at every delivery of a run.
         if now >= self.expires or self._hub.generation != self.generation:
             self.renew(now)
+        answer = self._answers.get(name)
+        if answer is None:
+            answer = self._answers[name] = self._hub.has_listeners(name)
+        return answer
+
+    def given(self, name: str) -> bool:
+        """Answer as `__call__` does from the answers it last gave, without reading the clock.
+
+        For a second stream asked right after `__call__` when nothing could subscribe in between: one renewal check
+        serves both.
+        """
         answer = self._answers.get(name)
         if answer is None:
             answer = self._answers[name] = self._hub.has_listeners(name)

@@ -368,7 +368,7 @@ def test_averaging_in_and_a_partial_close_count_in_money() -> None:
         }
     )
     account = RunAccount(ws.AccountSettings(starting_balance=1000.0, sizing=ws.EquityShareSizing(percent=30.0)), config)
-    trade = account.book(result)
+    trade = account.book(result).trade
     assert trade.invested == pytest.approx(450.0, rel=1e-15)
     assert trade.pnl_money == pytest.approx(3 * 260 / 9, rel=1e-15)
     report = asyncio.run(account.report(T0, T0 + DAY, no_price))

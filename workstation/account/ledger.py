@@ -14,7 +14,6 @@ import bisect
 import itertools
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
 from workstation.account.report import AccountReport, AccountTrade, EquityPoint
 from workstation.account.settings import AccountSettings, EquityShareSizing, FixedCostSizing
@@ -46,13 +45,44 @@ _DAYS_PER_YEAR = 365
 _READS_PER_TURN = 16
 
 
-@dataclass(frozen=True, slots=True)
 class BookedTrade:
-    """A closed trade with the money the account gave it: ``scale`` times the engine's money figures."""
+    """A closed trade with the money the account gave it: ``scale`` times the engine's money figures.
 
-    result: ClosedResult
-    scale: float
-    trade: AccountTrade
+    Its `AccountTrade` is built when first read (by the report): a run books thousands and reads them once, if at all.
+    """
+
+    __slots__ = ("_trade", "equity_before", "pnl_money", "result", "scale")
+
+    def __init__(self, result: ClosedResult, scale: float, equity_before: float, pnl_money: float) -> None:
+        self.result = result
+        self.scale = scale
+        self.equity_before = equity_before
+        self.pnl_money = pnl_money
+        self._trade: AccountTrade | None = None
+
+    @property
+    def trade(self) -> AccountTrade:
+        """The trade in money: what went in, what it made, its fees and the equity before and after it."""
+        trade = self._trade
+        if trade is None:
+            result = self.result
+            signal = result.signal
+            pnl = result.pnl
+            scale = self.scale
+            equity_before = self.equity_before
+            # Built without validation (floats and ints already).
+            trade = self._trade = construct(
+                AccountTrade,
+                signal_id=signal.id,
+                opened_at=signal.scheduled_at if signal.pending_at is None else signal.pending_at,
+                closed_at=result.close_timestamp,
+                invested=pnl.pnl_entries * scale,
+                pnl_money=self.pnl_money,
+                fees_money=pnl.fee_cost * scale,
+                equity_before=equity_before,
+                equity_after=equity_before + self.pnl_money,
+            )
+        return trade
 
 
 class RunAccount:
@@ -91,31 +121,19 @@ class RunAccount:
         if self.equity_spent_at is None and not self.pays_next_position():
             self.equity_spent_at = moment
 
-    def book(self, result: ClosedResult) -> AccountTrade:
+    def book(self, result: ClosedResult) -> BookedTrade:
         """Book the closed trade ``result`` in money, then check whether the balance still pays for a position."""
         signal = result.signal
-        pnl = result.pnl
         equity_before = self.balance
         engine_cost = signal.entries[0].cost if signal.entries else self.config.position_entry_cost
         scale = self._first_entry_money(result, equity_before) / engine_cost
-        pnl_money = pnl.pnl_cost * scale
-        # Built without validation (floats and ints already): one per closed trade, on the run's own path.
-        trade = construct(
-            AccountTrade,
-            signal_id=signal.id,
-            opened_at=signal.scheduled_at if signal.pending_at is None else signal.pending_at,
-            closed_at=result.close_timestamp,
-            invested=pnl.pnl_entries * scale,
-            pnl_money=pnl_money,
-            fees_money=pnl.fee_cost * scale,
-            equity_before=equity_before,
-            equity_after=equity_before + pnl_money,
-        )
-        self.booked.append(BookedTrade(result, scale, trade))
-        self.balance = trade.equity_after
+        pnl_money = result.pnl.pnl_cost * scale
+        booked = BookedTrade(result, scale, equity_before, pnl_money)
+        self.booked.append(booked)
+        self.balance = equity_before + pnl_money
         if self.equity_spent_at is None and not self.pays_next_position():
             self.equity_spent_at = result.close_timestamp
-        return trade
+        return booked
 
     def _first_entry_money(self, result: ClosedResult, equity: float) -> float:
         sizing = self.settings.sizing

@@ -357,7 +357,10 @@ class ClientStrategy:
         opened = construct(
             OpenedResult, action="opened", signal=row, current_price=row.price_open, timestamp=when, **self._where()
         )
-        await self._emit(opened)
+        if "on_tick" in self.callbacks:
+            await self._emit(opened)
+        else:
+            self._publish(opened)  # `_emit` without its coroutine: no on_tick to run first
         return opened
 
     def idle_ticks(self) -> IdleTicks:
@@ -993,7 +996,10 @@ class ClientStrategy:
             await self.risk.remove_signal(self.risk_key)
         if "on_write" in callbacks:
             await self._callback("on_write", timestamp, None, self.symbol, None, price)
-        await self._emit(closed)
+        if "on_tick" in callbacks:
+            await self._emit(closed)
+        else:
+            self._publish(closed)  # `_emit` without its coroutine: no on_tick to run first
         if self._hooked:
             await self._after_announce(closed)
         return closed
