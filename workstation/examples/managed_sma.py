@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import Field
@@ -45,8 +45,6 @@ from workstation.examples.sma_cross import SmaCrossParams, SmaCrossSignal, sma_i
 from workstation.models.signal import SignalRow
 from workstation.schemas.strategy import StrategyCallbacks, StrategySchema
 from workstation.timeutil import MINUTE_MS, to_ms
-
-_ONE_MINUTE = timedelta(minutes=1)
 
 
 class ManagedSmaParams(SmaCrossParams):
@@ -263,15 +261,10 @@ class ManagedSma:
         return None if plan.close_requested else plan
 
     def _ms(self, when: datetime) -> int:
-        # The callbacks of one minute share its datetime: converted once. The next minute's is the last one's
-        # milliseconds plus a minute (datetime arithmetic is exact): a subtraction instead of a conversion.
+        # The callbacks of one minute share its datetime: converted once.
         moment = self._moment
-        if moment is None:
+        if moment is None or moment[0] is not when:
             moment = self._moment = (when, to_ms(when))
-        elif moment[0] is not when:
-            last, last_ms = moment
-            ms = last_ms + MINUTE_MS if when.tzinfo is UTC and when - last == _ONE_MINUTE else to_ms(when)
-            moment = self._moment = (when, ms)
         return moment[1]
 
     async def on_active_ping(
